@@ -1,0 +1,156 @@
+/**
+ * Public/private key handling over node:crypto: canonical SPKI (spec §1.3),
+ * key classification (spec §9.5), and the signature formats of spec §1.4.
+ */
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
+import { SksError } from '../errors.js';
+
+export type KeyKind =
+  | { readonly type: 'rsa'; readonly bits: number; readonly exponent: bigint }
+  | { readonly type: 'ec'; readonly curve: EcCurve }
+  | { readonly type: 'ec-unsupported'; readonly curveName: string }
+  | { readonly type: 'ed25519' }
+  | { readonly type: 'other'; readonly name: string };
+
+const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map(
+  (Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]),
+);
+
+/** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
+export function parseSpki(spki: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch {
+    throw new SksError('CRYPTO', 'Crypto failure: public key is not a valid SubjectPublicKeyInfo');
+  }
+}
+
+/** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
+export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
+  try {
+    return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new SksError('CRYPTO', 'Crypto failure: private key is not valid PKCS#8');
+  }
+}
+
+/** Canonical DER SPKI (named curve, uncompressed point), as the Java platform emits. */
+export const spkiOf = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+
+/** Re-encodes any accepted SPKI into its canonical form. */
+export const canonicalSpki = (spki: Uint8Array): Buffer => spkiOf(parseSpki(spki));
+
+export const pkcs8Of = (key: KeyObject): Buffer => key.export({ type: 'pkcs8', format: 'der' });
+
+/** Classifies a public or private key (spec §9.5: RSA size counted in whole bytes). */
+export function keyKind(key: KeyObject): KeyKind {
+  const t = key.asymmetricKeyType;
+  const d = key.asymmetricKeyDetails ?? {};
+  if (t === 'rsa') {
+    const modulusBits = d.modulusLength ?? 0;
+    return { type: 'rsa', bits: Math.ceil(modulusBits / 8) * 8, exponent: d.publicExponent ?? 0n };
+  }
+  if (t === 'ec') {
+    const curve = CURVE_BY_NODE_NAME.get(d.namedCurve ?? '');
+    return curve === undefined ? { type: 'ec-unsupported', curveName: d.namedCurve ?? '?' } : { type: 'ec', curve };
+  }
+  if (t === 'ed25519') return { type: 'ed25519' };
+  return { type: 'other', name: t ?? 'unknown' };
+}
+
+export const isRsa = (key: KeyObject): boolean => key.asymmetricKeyType === 'rsa';
+
+/** RSA sizes this store accepts for KMKs and certificate keys (spec §12.2). */
+export const SUPPORTED_RSA_SIZES: readonly number[] = [1024, 2048];
+
+/**
+ * Validates an external public key (KMK, certificate key) per spec §6.1 step 4 / §6.9
+ * step 5; `what` is the quoted name or id used in the message.
+ */
+export function checkExternalPublicKey(key: KeyObject, what: string, allowEd25519: boolean): void {
+  const kind = keyKind(key);
+  switch (kind.type) {
+    case 'rsa':
+      if (!SUPPORTED_RSA_SIZES.includes(kind.bits)) {
+        throw new SksError('OPTION', `Unsupported RSA key size ${kind.bits} for: ${what}`);
+      }
+      return;
+    case 'ec':
+      return;
+    case 'ec-unsupported':
+      throw new SksError('OPTION', `Unsupported EC key algorithm for: ${what}`);
+    case 'ed25519':
+      if (allowEd25519) return;
+      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`);
+    case 'other':
+      // The reference crashes or accepts blindly here; we refuse (spec §9.5, §17 #6).
+      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`);
+  }
+}
+
+/** Coordinate length of an EC key's curve; throws for non-EC keys. */
+export function coordinateLength(key: KeyObject): number {
+  const kind = keyKind(key);
+  if (kind.type !== 'ec') throw new SksError('CRYPTO', 'Crypto failure: not a supported EC key');
+  return EC_CURVES[kind.curve].coordinateLength;
+}
+
+/**
+ * Signs `data` the way the SKS signs (spec §1.4): RSA PKCS#1 v1.5, ECDSA raw R||S,
+ * Ed25519 pure. Crypto-layer failures become `ERROR_CRYPTO`.
+ */
+export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Uint8Array): Buffer {
+  try {
+    const t = privateKey.asymmetricKeyType;
+    if (t === 'ed25519') {
+      if (hash !== null) throw new Error('hash with EdDSA');
+      return sign(null, data, privateKey);
+    }
+    if (hash === null) throw new Error('missing hash');
+    if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    if (t === 'rsa') return sign(hash, data, privateKey);
+    throw new Error('unsupported key type');
+  } catch {
+    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
+  }
+}
+
+/**
+ * Verifies a KMK authorization (spec §5.8, §5.9): SHA-256 with RSA PKCS#1 v1.5 or
+ * ECDSA raw R||S of exactly twice the coordinate length (stricter than the
+ * reference, spec §17 #8). Returns false on a well-formed but wrong signature;
+ * throws `ERROR_CRYPTO` when the signature cannot even be parsed.
+ */
+export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+  const kind = keyKind(publicKey);
+  if (kind.type === 'rsa') {
+    if (signature.length !== kind.bits / 8) throw new SksError('CRYPTO', 'Crypto failure: malformed RSA signature');
+    try {
+      return verify('sha256', data, publicKey, signature);
+    } catch {
+      throw new SksError('CRYPTO', 'Crypto failure: RSA signature verification');
+    }
+  }
+  if (kind.type === 'ec') {
+    if (signature.length !== 2 * EC_CURVES[kind.curve].coordinateLength) {
+      throw new SksError('CRYPTO', 'Crypto failure: malformed ECDSA signature');
+    }
+    try {
+      return verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      throw new SksError('CRYPTO', 'Crypto failure: ECDSA signature verification');
+    }
+  }
+  throw new SksError('CRYPTO', 'Crypto failure: unsupported key management key type');
+}
+
+/** True when `privateKey` is the private half of `publicKey` (spec §7.1 B.3). */
+export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean {
+  try {
+    const derived = createPublicKey(privateKey);
+    return spkiOf(derived).equals(spkiOf(publicKey));
+  } catch {
+    throw new SksError('CRYPTO', 'Crypto failure: key match test');
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The store's source of randomness and fresh key pairs, passed in so that
+ * interop replays can inject the recorded values. The default is node:crypto.
+ */
+import { generateKeyPair as generateKeyPairCb, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { EC_CURVES, type EcCurve } from './algorithms.js';
+
+export type KeyPairRequest =
+  | { readonly kind: 'ec'; readonly curve: EcCurve }
+  | { readonly kind: 'rsa'; readonly bits: number; readonly exponent: bigint }
+  | { readonly kind: 'ed25519' };
+
+export interface KeyPair {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+export interface Entropy {
+  randomBytes(n: number): Buffer;
+  /** `purpose` tells replays apart: the session's ephemeral key or a key entry's pair. */
+  generateKeyPair(request: KeyPairRequest, purpose: 'ephemeral' | 'key-entry'): Promise<KeyPair>;
+}
+
+const generate = promisify(generateKeyPairCb);
+
+/** node:crypto (OpenSSL) randomness; key generation runs off the event loop. */
+export const systemEntropy: Entropy = {
+  randomBytes: (n) => nodeRandomBytes(n),
+  async generateKeyPair(request) {
+    switch (request.kind) {
+      case 'ec':
+        return generate('ec', { namedCurve: EC_CURVES[request.curve].nodeName });
+      case 'rsa': {
+        // node takes the exponent as a uint32; larger exponents cannot be generated here.
+        if (request.exponent > 0xffffffffn || request.exponent < 1n) throw new RangeError('unsupported RSA exponent');
+        return generate('rsa', { modulusLength: request.bits, publicExponent: Number(request.exponent) });
+      }
+      case 'ed25519':
+        return generate('ed25519');
+    }
+  },
+};
