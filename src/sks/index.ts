@@ -1,0 +1,20 @@
+/**
+ * Public API of the Secure Key Store (`airtight/sks`).
+ *
+ * @example
+ * ```ts
+ * import { openSecureKeyStore, createMemoryKeyStore } from 'airtight/sks';
+ * const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
+ * const info = await sks.getDeviceInfo();
+ * ```
+ */
+export * from './api.js';
+export * from './errors.js';
+export * from './algorithms.js';
+export * from './constants.js';
+export type { DeviceIdentity, DeviceProfile } from './device/identity.js';
+export { DEFAULT_PROFILE } from './device/identity.js';
+export type { Entropy, KeyPair, KeyPairRequest } from './entropy.js';
+export { systemEntropy } from './entropy.js';
+export type { KeyStorePort, Mutation, StoreSnapshot } from './store/records.js';
+export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
