@@ -27,6 +27,8 @@ export interface DeviceProfile {
    * Device PINs live outside the SKS; without a verifier every attempt fails.
    */
   readonly verifyDevicePin: ((pin: Uint8Array | undefined) => boolean) | undefined;
+  /** Delay before comparing a PUK whose retry limit is 0, i.e. never blocks (spec §8.6). */
+  readonly unlimitedPukDelayMs: number;
 }
 
 export const DEFAULT_PROFILE: DeviceProfile = {
@@ -37,6 +39,7 @@ export const DEFAULT_PROFILE: DeviceProfile = {
   devicePinSupport: false,
   biometricSupport: true,
   verifyDevicePin: undefined,
+  unlimitedPukDelayMs: 1000,
 };
 
 export const deviceIdentityFromRecord = (r: DeviceRecord): DeviceIdentity => ({

@@ -1,8 +1,49 @@
-/** Placeholder: the engine is being written (see git log). */
-import type { SecureKeyStore } from '../api.js';
-import type { DeviceIdentity, DeviceProfile } from '../device/identity.js';
-import type { Entropy } from '../entropy.js';
+/**
+ * The SecureKeyStore facade: serializes calls (spec §1.8), tears down a
+ * provisioning session on failure (spec §4.2), expires sessions, and writes
+ * each call's durable changes before the call returns or throws.
+ */
+import { ALGORITHMS } from '../algorithms.js';
+import type {
+  AddExtensionArgs,
+  CreateKeyEntryArgs,
+  CreatePinPolicyArgs,
+  CreateProvisioningSessionArgs,
+  CreatePukPolicyArgs,
+  CryptoCallArgs,
+  DeviceInfo,
+  EnumeratedKey,
+  ExtensionValue,
+  KeyAttributes,
+  KeyEntryResult,
+  KeyHandle,
+  KeyProtectionInfo,
+  PinPolicyHandle,
+  PostOperationArgs,
+  ProvisioningHandle,
+  ProvisioningSessionInfo,
+  ProvisioningSessionResult,
+  PukPolicyHandle,
+  SecureKeyStore,
+} from '../api.js';
+import { keyHandle, provisioningHandle } from '../api.js';
+import { Limits } from '../constants.js';
+import { DEFAULT_PROFILE, deviceIdentityFromRecord, type DeviceIdentity, type DeviceProfile } from '../device/identity.js';
+import { systemEntropy, type Entropy } from '../entropy.js';
+import { SksError } from '../errors.js';
+import { addExtension } from '../provisioning/add-extension.js';
+import { closeProvisioningSession } from '../provisioning/close-session.js';
+import { createKeyEntry } from '../provisioning/create-key-entry.js';
+import { createPinPolicy, createPukPolicy } from '../provisioning/create-policies.js';
+import { createProvisioningSession } from '../provisioning/create-session.js';
+import { importPrivateKey, importSymmetricKey, setCertificatePath } from '../provisioning/key-material.js';
+import { postDeleteOrUnlock, postUpdateOrClone, updateKeyManagementKey } from '../provisioning/post-operations.js';
 import type { KeyStorePort } from '../store/records.js';
+import * as crypto from '../user/crypto-operations.js';
+import * as manage from '../user/key-management.js';
+import { closedSession, findSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
+import { SksState } from './state.js';
+import * as v from './validate.js';
 
 export interface SecureKeyStoreOptions {
   /** Committed state lives here; open provisioning sessions live in memory only. */
@@ -15,6 +56,291 @@ export interface SecureKeyStoreOptions {
   readonly clock?: () => number;
 }
 
-export function openSecureKeyStore(_options: SecureKeyStoreOptions): SecureKeyStore {
-  throw new Error('engine not yet implemented');
+/**
+ * Opens a key store over a persistence port.
+ *
+ * @example
+ * ```ts
+ * const sks = openSecureKeyStore({ store: openKeyStoreDirectory('/var/lib/airtight') });
+ * const { provisioningHandle } = await sks.createProvisioningSession({ ... });
+ * ```
+ */
+export function openSecureKeyStore(options: SecureKeyStoreOptions): SecureKeyStore {
+  return new SoftwareSecureKeyStore(options);
+}
+
+class SoftwareSecureKeyStore implements SecureKeyStore {
+  private readonly store: KeyStorePort;
+  private ctx: EngineContext;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SecureKeyStoreOptions) {
+    this.store = options.store;
+    const snapshot = options.store.load();
+    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device) : undefined);
+    if (!device) throw new SksError('NOT_AVAILABLE', 'The key store has no device identity (run "airtight device init")');
+    this.ctx = {
+      state: SksState.fromSnapshot(snapshot),
+      device,
+      profile: { ...DEFAULT_PROFILE, ...options.profile },
+      entropy: options.entropy ?? systemEntropy,
+      clock: options.clock ?? Date.now,
+    };
+  }
+
+  /** Runs one API call exclusively, then persists what it changed — also when it failed. */
+  private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      this.expireSessions();
+      let result: T;
+      try {
+        result = await fn(this.ctx);
+      } catch (e) {
+        this.flush();
+        throw toSksError(e);
+      }
+      this.flush();
+      return result;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private flush(): void {
+    const pending = this.ctx.state.takePending();
+    if (pending.length === 0) return;
+    try {
+      this.store.apply(pending);
+    } catch (e) {
+      // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
+      for (const s of this.ctx.state.sessions.values()) if (s.work) this.ctx.state.dropOpenSession(s);
+      this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
+      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written');
+    }
+  }
+
+  /** Open sessions past their lifetime are aborted: they leave no trace (spec §7.3). */
+  private expireSessions(): void {
+    const now = this.ctx.clock();
+    for (const s of [...this.ctx.state.sessions.values()]) {
+      if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
+    }
+  }
+
+  /** A provisioning call on a session: any failure after the lookup tears the session down. */
+  private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
+    return this.run(async (ctx) => {
+      const session = openSession(ctx, v.handle('provisioningHandle', h));
+      try {
+        return await fn(ctx, session);
+      } catch (e) {
+        ctx.state.dropOpenSession(session);
+        throw e;
+      }
+    });
+  }
+
+  private onOpenKey<T>(k: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
+    return this.run(async (ctx) => {
+      const key = openKey(ctx, v.handle('keyHandle', k));
+      try {
+        return await fn(ctx, key);
+      } catch (e) {
+        ctx.state.dropOpenSession(key.owner);
+        throw e;
+      }
+    });
+  }
+
+  getDeviceInfo(): Promise<DeviceInfo> {
+    return this.run(({ device, profile }) => ({
+      apiLevel: Limits.SKS_API_LEVEL,
+      deviceType: profile.deviceType,
+      updateUrl: profile.updateUrl,
+      vendorName: profile.vendorName,
+      vendorDescription: profile.vendorDescription,
+      certificatePath: device.certificatePath.map((c) => Buffer.from(c)),
+      supportedAlgorithms: ALGORITHMS.map((a) => a.uri),
+      cryptoDataSize: Limits.MAX_LENGTH_CRYPTO_DATA,
+      extensionDataSize: Limits.MAX_LENGTH_EXTENSION_DATA,
+      devicePinSupport: profile.devicePinSupport,
+      biometricSupport: profile.biometricSupport,
+    }));
+  }
+
+  createProvisioningSession(args: CreateProvisioningSessionArgs): Promise<ProvisioningSessionResult> {
+    return this.run((ctx) => createProvisioningSession(ctx, args));
+  }
+
+  closeProvisioningSession(h: ProvisioningHandle, nonce: Uint8Array, mac: Uint8Array): Promise<Uint8Array> {
+    return this.inSession(h, (ctx, s) => closeProvisioningSession(ctx, s, nonce, mac));
+  }
+
+  abortProvisioningSession(h: ProvisioningHandle): Promise<void> {
+    return this.run((ctx) => {
+      ctx.state.dropOpenSession(openSession(ctx, v.handle('provisioningHandle', h)));
+    });
+  }
+
+  enumerateProvisioningSessions(h: ProvisioningHandle | 0, provisioningState: boolean): Promise<ProvisioningSessionInfo | undefined> {
+    return this.run((ctx) => {
+      const after = v.handle('provisioningHandle', h);
+      const wantOpen = v.flag('provisioningState', provisioningState);
+      let passed = after === 0;
+      if (!passed && !ctx.state.sessions.has(after)) return undefined;
+      for (const s of ctx.state.sessions.values()) {
+        if (!passed) {
+          passed = s.handle === after;
+          continue;
+        }
+        if ((s.work !== null) !== wantOpen) continue;
+        return {
+          provisioningHandle: provisioningHandle(s.handle),
+          sessionKeyAlgorithm: 'https://webpki.github.io/sks/algorithm#session.1',
+          privacyEnabled: s.privacyEnabled,
+          keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
+          clientTime: s.clientTime,
+          sessionLifeTime: s.sessionLifeTime,
+          serverSessionId: s.serverSessionId,
+          clientSessionId: s.clientSessionId,
+          issuerUri: s.issuerUri,
+        };
+      }
+      return undefined;
+    });
+  }
+
+  getKeyHandle(h: ProvisioningHandle, id: string): Promise<KeyHandle> {
+    return this.run((ctx) => {
+      const session = openSession(ctx, v.handle('provisioningHandle', h));
+      const wanted = v.text('id', id);
+      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return keyHandle(k.handle);
+      throw new SksError('OPTION', `Key ${wanted} missing`, { field: 'id' });
+    });
+  }
+
+  createPukPolicy(args: CreatePukPolicyArgs): Promise<PukPolicyHandle> {
+    return this.inSession(args?.provisioningHandle, (ctx, s) => createPukPolicy(ctx, s, args));
+  }
+
+  createPinPolicy(args: CreatePinPolicyArgs): Promise<PinPolicyHandle> {
+    return this.inSession(args?.provisioningHandle, (ctx, s) => createPinPolicy(ctx, s, args));
+  }
+
+  createKeyEntry(args: CreateKeyEntryArgs): Promise<KeyEntryResult> {
+    return this.inSession(args?.provisioningHandle, (ctx, s) => createKeyEntry(ctx, s, args));
+  }
+
+  setCertificatePath(k: KeyHandle, certificatePath: readonly Uint8Array[], mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(k, (_ctx, key) => setCertificatePath(key, certificatePath, mac));
+  }
+
+  importSymmetricKey(k: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(k, (_ctx, key) => importSymmetricKey(key, encryptedKey, mac));
+  }
+
+  importPrivateKey(k: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(k, (_ctx, key) => importPrivateKey(key, encryptedKey, mac));
+  }
+
+  addExtension(args: AddExtensionArgs): Promise<void> {
+    return this.onOpenKey(args?.keyHandle, (_ctx, key) => addExtension(key, args));
+  }
+
+  postDeleteKey(h: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
+    return this.inSession(h, (ctx, s) => postDeleteOrUnlock(ctx, s, 'delete', op));
+  }
+
+  postUnlockKey(h: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
+    return this.inSession(h, (ctx, s) => postDeleteOrUnlock(ctx, s, 'unlock', op));
+  }
+
+  postUpdateKey(k: KeyHandle, op: PostOperationArgs): Promise<void> {
+    return this.onOpenKey(k, (ctx, key) => postUpdateOrClone(ctx, key, 'update', op));
+  }
+
+  postCloneKeyProtection(k: KeyHandle, op: PostOperationArgs): Promise<void> {
+    return this.onOpenKey(k, (ctx, key) => postUpdateOrClone(ctx, key, 'clone', op));
+  }
+
+  updateKeyManagementKey(h: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
+    return this.run((ctx) => {
+      findSession(ctx, v.handle('provisioningHandle', h));
+      const session = closedSession(ctx, h);
+      updateKeyManagementKey(session, keyManagementKey, authorization);
+      ctx.state.record({ kind: 'setSessionKmk', handle: session.handle, keyManagementKey: session.keyManagementKeySpki! });
+    });
+  }
+
+  enumerateKeys(k: KeyHandle | 0): Promise<EnumeratedKey | undefined> {
+    return this.run((ctx) => manage.enumerateKeys(ctx, k));
+  }
+
+  getKeyAttributes(k: KeyHandle): Promise<KeyAttributes> {
+    return this.run((ctx) => manage.getKeyAttributes(ctx, k));
+  }
+
+  getKeyProtectionInfo(k: KeyHandle): Promise<KeyProtectionInfo> {
+    return this.run((ctx) => manage.getKeyProtectionInfo(ctx, k));
+  }
+
+  getExtension(k: KeyHandle, type: string): Promise<ExtensionValue> {
+    return this.run((ctx) => manage.getExtension(ctx, k, type));
+  }
+
+  setProperty(k: KeyHandle, type: string, name: string, value: string): Promise<void> {
+    return this.run((ctx) => manage.setProperty(ctx, k, type, name, value));
+  }
+
+  deleteKey(k: KeyHandle, authorization?: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.deleteKey(ctx, k, authorization));
+  }
+
+  exportKey(k: KeyHandle, authorization?: Uint8Array): Promise<Uint8Array> {
+    return this.run((ctx) => manage.exportKey(ctx, k, authorization));
+  }
+
+  unlockKey(k: KeyHandle, authorization: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.unlockKey(ctx, k, authorization));
+  }
+
+  changePin(k: KeyHandle, authorization: Uint8Array | undefined, newPin: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.changePin(ctx, k, authorization, newPin));
+  }
+
+  setPin(k: KeyHandle, authorization: Uint8Array, newPin: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.setPin(ctx, k, authorization, newPin));
+  }
+
+  updateFirmware(_chunk: Uint8Array): Promise<string> {
+    return this.run(() => {
+      throw new SksError('NOT_ALLOWED', 'Updates are not supported');
+    });
+  }
+
+  signData(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
+    return this.run((ctx) => crypto.signData(ctx, args));
+  }
+
+  performHmac(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
+    return this.run((ctx) => crypto.performHmac(ctx, args));
+  }
+
+  symmetricKeyEncrypt(args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array }): Promise<Uint8Array> {
+    return this.run((ctx) => crypto.symmetricKeyEncrypt(ctx, args));
+  }
+
+  asymmetricKeyDecrypt(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
+    return this.run((ctx) => crypto.asymmetricKeyDecrypt(ctx, args));
+  }
+
+  keyAgreement(args: CryptoCallArgs & { readonly publicKey: Uint8Array }): Promise<Uint8Array> {
+    return this.run((ctx) => crypto.keyAgreement(ctx, args));
+  }
+}
+
+/** Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray message might carry data. */
+function toSksError(e: unknown): SksError {
+  if (e instanceof SksError) return e;
+  return new SksError('INTERNAL', 'Internal error');
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * The `airtight` command. Each subcommand lives in its own small file under
+ * `commands/` and delegates to the library; this file only assembles them and
+ * turns failures into one line on stderr and a stable exit status.
+ *
+ * Exit status (stable: scripts may test for it):
+ *
+ * | status | meaning                                                       |
+ * |--------|---------------------------------------------------------------|
+ * | 0      | success (also `--help`, `--version`)                          |
+ * | 1      | generic failure: unexpected error, file-system error          |
+ * | 2      | usage: unknown command or option, missing or invalid argument |
+ * | 3      | SKS AUTHORIZATION (wrong PIN or PUK)                          |
+ * | 4      | SKS NOT_ALLOWED (e.g. `device init` on an initialized store)  |
+ * | 5      | SKS NO_KEY, NO_SESSION                                        |
+ * | 6      | SKS STORAGE, NOT_AVAILABLE (e.g. no store, no device yet)     |
+ * | 7      | any other SKS code (MAC, CRYPTO, ALGORITHM, OPTION, INTERNAL, |
+ * |        | EXTERNAL, USER_ABORT)                                         |
+ *
+ * Set AIRTIGHT_DEBUG=1 to get stack traces on stderr.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { isSksError, type SksErrorCode } from '../sks/errors.js';
+import { deviceCommand } from './commands/device.js';
+import { interopCommand } from './commands/interop.js';
+
+const EXIT_GENERIC = 1;
+const EXIT_USAGE = 2;
+
+/** The exit status of each SKS error code (see the table above). */
+function exitStatusOf(code: SksErrorCode): number {
+  switch (code) {
+    case 'AUTHORIZATION':
+      return 3;
+    case 'NOT_ALLOWED':
+      return 4;
+    case 'NO_KEY':
+    case 'NO_SESSION':
+      return 5;
+    case 'STORAGE':
+    case 'NOT_AVAILABLE':
+      return 6;
+    case 'MAC':
+    case 'CRYPTO':
+    case 'ALGORITHM':
+    case 'OPTION':
+    case 'INTERNAL':
+    case 'EXTERNAL':
+    case 'USER_ABORT':
+      return 7;
+  }
+}
+
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const version = typeof pkg === 'object' && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+function buildProgram(): Command {
+  const program = new Command('airtight')
+    .description('SKS/KeyGen2: air-tight provisioning of keys into a secure key store')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .addCommand(deviceCommand())
+    .addCommand(interopCommand());
+  // Commander calls process.exit itself unless told otherwise, and
+  // `addCommand` does not pass the setting down: apply it to every command.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+const isErrnoError = (e: unknown): e is NodeJS.ErrnoException =>
+  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && 'syscall' in e;
+
+/** Runs the CLI and returns its exit status; prints nothing on stdout itself. */
+async function run(argv: readonly string[]): Promise<number> {
+  const debug = process.env['AIRTIGHT_DEBUG'] === '1';
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has already printed its message (or the help text).
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (debug && e instanceof Error) process.stderr.write(`${e.stack ?? String(e)}\n`);
+    if (isSksError(e)) {
+      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
+      return exitStatusOf(e.code);
+    }
+    if (isErrnoError(e)) {
+      // File-system and OS errors name a path and an errno, never a secret.
+      process.stderr.write(`airtight: ${e.message}\n`);
+      return EXIT_GENERIC;
+    }
+    // Anything else may carry text from deep inside a dependency: say nothing specific.
+    process.stderr.write(
+      `airtight: unexpected error${e instanceof Error ? ` (${e.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
+    );
+    return EXIT_GENERIC;
+  }
+}
+
+const status = await run(process.argv);
+// A command may set a failing process.exitCode itself; success does not overwrite it.
+if (status !== 0 || process.exitCode === undefined) process.exitCode = status;

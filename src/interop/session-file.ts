@@ -1,0 +1,352 @@
+/**
+ * Static checks of a recorded KeyGen2 session file (interop README, "Session
+ * files: layout"): everything the server and the SKS computed is recomputed
+ * from the recorded secrets with our own primitives. The replay against our
+ * engine lives in ./replay.ts.
+ */
+import { createHash } from 'node:crypto';
+import { parseSpki, verifyKmkSignature } from '../sks/crypto/keys.js';
+import {
+  decryptFromIssuer,
+  deriveSessionKey,
+  deviceIdFor,
+  encryptForSks,
+  encryptionKey,
+  rollOverSignedData,
+  sessionKdfInput,
+  targetKeyReference,
+  targetKeyReferenceSignedData,
+} from '../sks/crypto/primitives.js';
+import { CheckList, expectBytes, expectEqual, expectTrue, Mismatch, type CheckResult } from './check.js';
+import type { JsonNode } from './json.js';
+import {
+  certificate,
+  certificateSpki,
+  checkHmacComputation,
+  checkKeyObjectConsistency,
+  checkSessionAttestation,
+  ecdh,
+  encodeFields,
+  epochSecondsOf,
+  recordedKey,
+  sessionAttestationInput,
+  type RecordedKey,
+} from './vectors.js';
+
+/** One recorded SKS call with where it was made. */
+export interface RecordedCall {
+  readonly index: number;
+  readonly method: string;
+  readonly node: JsonNode;
+  /** The session that made it, or undefined for calls between or after sessions. */
+  readonly session: JsonNode | undefined;
+  /** `session 'main'`, `between sessions`, `after sessions`. */
+  readonly where: string;
+}
+
+export const sessionName = (s: JsonNode): string => `session '${s.get('label').str()}'`;
+
+/** Every SKS call of the file in `call_index` order. */
+export function recordedCalls(doc: JsonNode): RecordedCall[] {
+  const calls: RecordedCall[] = [];
+  const add = (list: JsonNode | undefined, session: JsonNode | undefined, where: string): void => {
+    for (const c of list?.items() ?? []) {
+      calls.push({ index: c.get('call_index').int(), method: c.get('method').str(), node: c, session, where });
+    }
+  };
+  for (const s of doc.get('sessions').items()) add(s.get('sks_calls'), s, sessionName(s));
+  add(doc.opt('sks_calls_between_sessions'), undefined, 'between sessions');
+  add(doc.opt('sks_calls_after_sessions'), undefined, 'after sessions');
+  calls.sort((a, b) => a.index - b.index);
+  for (let i = 1; i < calls.length; i++) {
+    const prev = calls[i - 1];
+    const cur = calls[i];
+    if (prev !== undefined && cur !== undefined && prev.index === cur.index) {
+      throw new Mismatch(`call_index ${cur.index} occurs twice`);
+    }
+  }
+  return calls;
+}
+
+/** `session 'main' #2 createKeyEntry Key.1`, `after sessions #5 signData key #1`. */
+export function callName(c: RecordedCall): string {
+  const args = c.node.get('args');
+  let what = '';
+  const id = args.optValue('id');
+  const kh = args.optValue('keyHandle');
+  const target = args.optValue('targetKeyHandle');
+  if (id !== undefined) what = ` ${id.str()}`;
+  else if (kh !== undefined) what = ` key #${String(kh.value)}`;
+  if (target !== undefined) what += ` target key #${String(target.value)}`;
+  return `${c.where} #${c.index} ${c.method}${what}`;
+}
+
+function kmkByName(doc: JsonNode, name: string): RecordedKey {
+  return recordedKey(doc.get('test_keys').get('key_management_keys').get(name));
+}
+
+function testKeyChecks(doc: JsonNode, checks: CheckList): void {
+  const tk = doc.get('test_keys');
+  checks.run('test_keys device_attestation key object', () => checkKeyObjectConsistency(tk.get('device_attestation')));
+  checks.run('test_keys device certificate', () => {
+    const da = tk.get('device_attestation');
+    const cert = da.get('certificate_der_hex').hex();
+    expectBytes('device certificate key', da.get('spki_hex').hex(), certificateSpki(cert));
+    const ca = certificate(da.get('issuer_ca_certificate_der_hex').hex());
+    expectTrue('device certificate does not verify with issuer_ca_certificate_der_hex', certificate(cert).verify(ca.publicKey));
+  });
+  for (const [name, kmk] of tk.get('key_management_keys').entries()) {
+    checks.run(`test_keys ${name} key object`, () => {
+      checkKeyObjectConsistency(kmk);
+      const path = kmk.get('certificate_path_der_hex').hexes();
+      const first = path[0];
+      if (first !== undefined) expectBytes('certificate key', kmk.get('spki_hex').hex(), certificateSpki(first));
+    });
+  }
+  checks.run('test_keys certificate_issuer_ca key object', () => {
+    const ca = tk.get('certificate_issuer_ca');
+    checkKeyObjectConsistency(ca);
+    const first = ca.get('certificate_path_der_hex').hexes()[0];
+    if (first !== undefined) expectBytes('CA certificate key', ca.get('spki_hex').hex(), certificateSpki(first));
+  });
+  for (const [id, key] of doc.opt('server_generated_imported_keys')?.entries() ?? []) {
+    checks.run(`server_generated_imported_keys ${id} key object`, () => checkKeyObjectConsistency(key));
+  }
+}
+
+interface SessionContext {
+  readonly doc: JsonNode;
+  readonly s: JsonNode;
+  readonly prefix: string;
+  readonly sessionKey: Buffer;
+  readonly deviceId: Buffer;
+}
+
+function sessionCryptoChecks(ctx: SessionContext, checks: CheckList): void {
+  const { doc, s, prefix, sessionKey, deviceId } = ctx;
+  const tk = doc.get('test_keys');
+  const privacy = s.get('privacy_enabled').bool();
+  const z = s.get('ecdh_z_hex').hex();
+  checks.run(`${prefix} client time`, () => {
+    const ct = s.get('client_time');
+    expectEqual('epoch_seconds of the wire clientTime', ct.get('epoch_seconds').int(), epochSecondsOf(ct.get('wire').str()));
+  });
+  checks.run(`${prefix} ephemeral key objects`, () => {
+    checkKeyObjectConsistency(s.get('ephemeral_keys').get('server'));
+    checkKeyObjectConsistency(s.get('ephemeral_keys').get('client'));
+  });
+  const server = recordedKey(s.get('ephemeral_keys').get('server'));
+  const client = recordedKey(s.get('ephemeral_keys').get('client'));
+  checks.run(`${prefix} ECDH server private x client public`, () => {
+    if (server.privateKey === undefined) throw new Mismatch('server ephemeral private key missing');
+    expectBytes('ecdh_z_hex', z, ecdh(server.privateKey, client.publicKey));
+  });
+  checks.run(`${prefix} ECDH client private x server public`, () => {
+    if (client.privateKey === undefined) throw new Mismatch('client ephemeral private key missing');
+    expectBytes('ecdh_z_hex', z, ecdh(client.privateKey, server.publicKey));
+  });
+  checks.run(`${prefix} device ID`, () => {
+    expectBytes('device_id_hex', deviceIdFor(privacy, tk.get('device_attestation').get('certificate_der_hex').hex()), deviceId);
+  });
+  const kdfInput = sessionKdfInput(s.get('client_session_id').str(), s.get('server_session_id').str(), s.get('issuer_uri').str(), deviceId);
+  checks.run(`${prefix} KDF input`, () => expectBytes('session_key_kdf_input_hex', s.get('session_key_kdf_input_hex').hex(), kdfInput));
+  checks.run(`${prefix} session key`, () => expectBytes('session_key_hex', sessionKey, deriveSessionKey(z, kdfInput)));
+  const att = s.get('session_attestation');
+  checks.run(`${prefix} session attestation input`, () => {
+    const kmkName = s.optValue('key_management_key');
+    const rebuilt = sessionAttestationInput({
+      clientSessionId: s.get('client_session_id').str(),
+      serverSessionId: s.get('server_session_id').str(),
+      issuerUri: s.get('issuer_uri').str(),
+      deviceId,
+      sessionKeyAlgorithm: s.get('session_key_algorithm').str(),
+      privacyEnabled: privacy,
+      serverEphemeralKey: server.spki,
+      clientEphemeralKey: client.spki,
+      keyManagementKey: kmkName === undefined ? Buffer.alloc(0) : kmkByName(doc, kmkName.str()).spki,
+      clientTime: s.get('client_time').get('epoch_seconds').int(),
+      sessionLifeTime: s.get('session_life_time').int(),
+      sessionKeyLimit: s.get('session_key_limit').int(),
+      serverCertificate: tk.get('server_certificate').get('certificate_der_hex').hex(),
+    });
+    expectBytes('session_attestation.input_hex', att.get('input_hex').hex(), rebuilt);
+  });
+  checks.run(`${prefix} session attestation`, () => {
+    const mode = att.get('mode').str();
+    if (mode !== (privacy ? 'hmac' : 'device-signature')) throw new Mismatch(`mode "${mode}" does not fit privacy_enabled ${String(privacy)}`);
+    const da = recordedKey(tk.get('device_attestation'));
+    if (da.privateKey === undefined) throw new Mismatch('device private key missing');
+    checkSessionAttestation(
+      { privacyEnabled: privacy, input: att.get('input_hex').hex(), value: att.get('value_hex').hex(), sessionKey },
+      { certificate: tk.get('device_attestation').get('certificate_der_hex').hex(), privateKey: da.privateKey },
+    );
+  });
+  checks.run(`${prefix} encryption key`, () => expectBytes('encryption_key_hex', s.get('encryption_key_hex').hex(), encryptionKey(sessionKey)));
+}
+
+function serverSideChecks(ctx: SessionContext, checks: CheckList): void {
+  const { doc, s, prefix, sessionKey, deviceId } = ctx;
+  for (const h of s.get('server_hmacs').items()) {
+    const purpose = h.get('purpose').str();
+    const label = h.optValue('method_or_label')?.str();
+    checks.run(`${prefix} server_hmacs[${h.get('seq').int()}] ${purpose}${label === undefined ? '' : ` ${label}`}`, () => {
+      checkHmacComputation(h, sessionKey, h.get('mac_hex').hex(), 'mac_hex');
+      if (purpose === 'encryption-key-derivation') {
+        expectBytes('encryption key', s.get('encryption_key_hex').hex(), h.get('mac_hex').hex());
+      } else if (purpose === 'target-key-reference') {
+        expectBytes('key modifier (device ID)', deviceId, h.get('key_modifier_hex').hex());
+      }
+    });
+  }
+  s.get('encryptions')
+    .items()
+    .forEach((e, i) => {
+      checks.run(`${prefix} encryptions[${i}] ${e.get('label').str()}`, () => {
+        const key = e.get('key_hex').hex();
+        expectBytes('key_hex (the session encryption key)', s.get('encryption_key_hex').hex(), key);
+        expectBytes('encrypt with the recorded IV', e.get('iv_and_ciphertext_hex').hex(), encryptForSks(key, e.get('plaintext_hex').hex(), e.get('iv_hex').hex()));
+        expectBytes('decrypt', e.get('plaintext_hex').hex(), decryptFromIssuer(key, e.get('iv_and_ciphertext_hex').hex()));
+      });
+    });
+  s.get('kmk_signatures')
+    .items()
+    .forEach((k, i) => {
+      const signer = k.get('signer_kmk').str();
+      checks.run(`${prefix} kmk_signatures[${i}] ${k.get('purpose').str()} by ${signer}`, () => {
+        const ok = verifyKmkSignature(kmkByName(doc, signer).publicKey, k.get('signed_data_hex').hex(), k.get('signature_hex').hex());
+        expectTrue(`signature does not verify with ${signer}`, ok);
+      });
+    });
+  s.get('messages')
+    .items()
+    .forEach((m) => {
+      checks.run(`${prefix} messages[${m.get('index').int()}] ${m.get('qualifier').str()} sha256`, () => {
+        const digest = createHash('sha256').update(m.get('wire').str(), 'utf8').digest();
+        expectBytes('sha256_hex', m.get('sha256_hex').hex(), digest);
+      });
+    });
+}
+
+function certificateChecks(ctx: SessionContext, checks: CheckList): void {
+  const { doc, s, prefix } = ctx;
+  const ca = doc.get('test_keys').get('certificate_issuer_ca');
+  const caKey = parseSpki(ca.get('spki_hex').hex());
+  const caPath = ca.get('certificate_path_der_hex').hexes();
+  for (const g of s.get('sks_generated_keys').items()) {
+    checks.run(`${prefix} sks_generated_keys ${g.get('id').str()} key object`, () => checkKeyObjectConsistency(g.get('key')));
+  }
+  for (const [id, pathNode] of s.get('issued_certificate_paths').entries()) {
+    checks.run(`${prefix} issued certificate path ${id}`, () => {
+      const path = pathNode.hexes();
+      const ee = path[0];
+      if (ee === undefined) throw new Mismatch('empty certificate path');
+      path.forEach((der, i) => {
+        if (caPath.some((c) => c.equals(der))) return; // the CA's own path
+        const next = path[i + 1];
+        const issuerKey = next === undefined ? caKey : certificate(next).publicKey;
+        expectTrue(`certificate [${i}] does not verify with its issuer`, certificate(der).verify(issuerKey));
+      });
+      const imported = doc.opt('server_generated_imported_keys')?.opt(id);
+      const generated = s
+        .get('sks_generated_keys')
+        .items()
+        .find((g) => g.get('id').str() === id);
+      const expected = imported ?? generated?.get('key');
+      if (expected === undefined) throw new Mismatch(`no generated or imported key with id ${id}`);
+      expectBytes('end-entity certificate key', expected.get('spki_hex').hex(), certificateSpki(ee));
+    });
+  }
+}
+
+function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], checks: CheckList): void {
+  const { doc, s, sessionKey, deviceId } = ctx;
+  for (const call of calls) {
+    if (call.session !== s) continue;
+    const c = call.node;
+    const args = c.get('args');
+    const name = callName(call);
+    const mc = c.opt('mac_computation');
+    if (mc !== undefined) {
+      checks.run(`${name} MAC computation`, () => checkHmacComputation(mc, sessionKey, args.get('mac_hex').hex()));
+    }
+    const ac = c.opt('attestation_computation');
+    if (ac !== undefined && call.method === 'createProvisioningSession') {
+      checks.run(`${name} attestation computation`, () => {
+        const input = ac.get('input_hex').hex();
+        expectBytes('input_fields encoding', input, encodeFields(ac.get('input_fields')));
+        expectBytes('session_attestation.input_hex', s.get('session_attestation').get('input_hex').hex(), input);
+      });
+    } else if (ac !== undefined) {
+      checks.run(`${name} attestation computation`, () => {
+        const result = c.get('result');
+        const value = result.isObject() ? result.get('attestation_hex').hex() : result.hex();
+        checkHmacComputation(ac, sessionKey, value, 'attestation');
+      });
+    }
+    const sk = c.opt('session_key_computation');
+    if (sk !== undefined) {
+      checks.run(`${name} session key computation`, () => {
+        const input = sk.get('input_hex').hex();
+        expectBytes('input_fields encoding', input, encodeFields(sk.get('input_fields')));
+        expectBytes('session_key_hex', sk.get('session_key_hex').hex(), deriveSessionKey(s.get('ecdh_z_hex').hex(), input));
+        expectBytes('session key of the session', sessionKey, sk.get('session_key_hex').hex());
+      });
+    }
+    if (call.method === 'createProvisioningSession') {
+      checks.run(`${name} recorded values`, () => {
+        const r = c.get('result');
+        expectEqual('clientSessionId', s.get('client_session_id').str(), r.get('clientSessionId').str());
+        expectEqual('serverSessionId', s.get('server_session_id').str(), args.get('serverSessionId').str());
+        expectEqual('clientTime', s.get('client_time').get('epoch_seconds').int(), args.get('clientTime').int());
+        expectBytes('clientEphemeralKey', s.get('ephemeral_keys').get('client').get('spki_hex').hex(), r.get('clientEphemeralKey_spki_hex').hex());
+        expectBytes('serverEphemeralKey', s.get('ephemeral_keys').get('server').get('spki_hex').hex(), args.get('serverEphemeralKey_spki_hex').hex());
+        expectBytes('attestation', s.get('session_attestation').get('value_hex').hex(), r.get('attestation_hex').hex());
+      });
+    }
+    if (call.method === 'closeProvisioningSession') {
+      checks.run(`${name} close_session`, () => {
+        const cs = s.get('close_session');
+        expectBytes('nonce', cs.get('nonce_hex').hex(), args.get('nonce_hex').hex());
+        expectBytes('attestation', cs.get('attestation_hex').hex(), c.get('result').hex());
+      });
+    }
+    const auth = c.opt('authorization_computation');
+    if (auth !== undefined) {
+      checks.run(`${name} authorization`, () => {
+        const signed = auth.get('signed_data_hex').hex();
+        if (call.method === 'updateKeyManagementKey') {
+          expectBytes('signed_data_hex', rollOverSignedData(args.get('keyManagementKey_spki_hex').hex()), signed);
+        } else {
+          const keyId = targetKeyReference(sessionKey, deviceId, auth.get('target_certificate_der_hex').hex());
+          expectBytes('key_id_hex', auth.get('key_id_hex').hex(), keyId);
+          expectBytes('signed_data_hex', targetKeyReferenceSignedData(keyId), signed);
+        }
+        const signer = auth.get('signer_kmk').str();
+        const ok = verifyKmkSignature(kmkByName(doc, signer).publicKey, signed, args.get('authorization_hex').hex());
+        expectTrue(`authorization does not verify with ${signer}`, ok);
+      });
+    }
+  }
+}
+
+/** Runs every static check of a session-layout document. */
+export function runSessionFileChecks(doc: JsonNode): CheckResult[] {
+  const checks = new CheckList();
+  checks.guard('test_keys: vector', () => testKeyChecks(doc, checks));
+  let calls: RecordedCall[] = [];
+  checks.guard('SKS calls: vector', () => {
+    calls = recordedCalls(doc);
+  });
+  for (const s of doc.get('sessions').items()) {
+    const prefix = sessionName(s);
+    checks.guard(`${prefix}: vector`, () => {
+      const ctx: SessionContext = { doc, s, prefix, sessionKey: s.get('session_key_hex').hex(), deviceId: s.get('device_id_hex').hex() };
+      checks.guard(`${prefix} session crypto: vector`, () => sessionCryptoChecks(ctx, checks));
+      checks.guard(`${prefix} server side: vector`, () => serverSideChecks(ctx, checks));
+      checks.guard(`${prefix} certificates: vector`, () => certificateChecks(ctx, checks));
+      checks.guard(`${prefix} SKS calls: vector`, () => sessionCallChecks(ctx, calls, checks));
+    });
+  }
+  return checks.results;
+}
+

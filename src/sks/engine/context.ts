@@ -1,0 +1,143 @@
+/**
+ * What every operation works with: the live state, the device, the injected
+ * environment; plus the object lookups of spec §3.6 and the session-key
+ * bookkeeping of spec §5.4-§5.7.
+ */
+import { MacMethod, type MacMethodName } from '../constants.js';
+import { macEquals, decryptFromIssuer, encryptionKey, hmacSha256, macKey, targetKeyReference } from '../crypto/primitives.js';
+import type { DeviceIdentity, DeviceProfile } from '../device/identity.js';
+import type { Entropy } from '../entropy.js';
+import { SksError, macError, optionError } from '../errors.js';
+import type { KeyEntry, OpenSessionWork, Session, SksState } from './state.js';
+
+export interface EngineContext {
+  readonly state: SksState;
+  readonly device: DeviceIdentity;
+  readonly profile: DeviceProfile;
+  readonly entropy: Entropy;
+  readonly clock: () => number;
+}
+
+// ---------------------------------------------------------------- lookups (spec §3.6)
+
+export function findSession(ctx: EngineContext, h: number): Session {
+  const s = ctx.state.sessions.get(h);
+  if (!s) throw new SksError('NO_SESSION', `No such provisioning session: ${h}`);
+  return s;
+}
+
+export type OpenSession = Session & { work: OpenSessionWork };
+
+export function openSession(ctx: EngineContext, h: number): OpenSession {
+  const s = findSession(ctx, h);
+  if (!s.work) throw new SksError('NO_SESSION', `Session not open: ${h}`);
+  return s as OpenSession;
+}
+
+export function closedSession(ctx: EngineContext, h: number): Session {
+  const s = findSession(ctx, h);
+  if (s.work) throw new SksError('NOT_ALLOWED', `Session is open: ${h}`);
+  return s;
+}
+
+function findKey(ctx: EngineContext, k: number): KeyEntry {
+  const key = ctx.state.keys.get(k);
+  if (!key) throw new SksError('NO_KEY', `Key not found #${k}`);
+  return key;
+}
+
+export type OpenKey = KeyEntry & { owner: OpenSession };
+
+/** A key of a still-open session (provisioning calls). */
+export function openKey(ctx: EngineContext, k: number): OpenKey {
+  const key = findKey(ctx, k);
+  if (!key.owner.work) throw new SksError('NO_KEY', `Key #${k} not belonging to open session`);
+  return key as OpenKey;
+}
+
+/** A key usable by applications: its session is closed. */
+export function stdKey(ctx: EngineContext, k: number): KeyEntry {
+  const key = findKey(ctx, k);
+  if (key.owner.work) throw new SksError('NO_KEY', `Key #${k} still in provisioning`);
+  return key;
+}
+
+/** A post-operation target: closed and owned by an updatable session. */
+export function targetKey(ctx: EngineContext, k: number): KeyEntry {
+  const key = findKey(ctx, k);
+  if (key.owner.work) throw optionError(`Key #${k} still in provisioning`);
+  if (!key.owner.keyManagementKey) throw optionError(`Key #${k} belongs to a non-updatable provisioning session`);
+  return key;
+}
+
+// ---------------------------------------------------------------- session key (spec §5.4-§5.8)
+
+/** One use of the session key; fails when the budget is spent. */
+export function useSessionKey(w: OpenSessionWork): void {
+  if (w.sessionKeyLimit <= 0) throw optionError('"sessionKeyLimit" exceeded', 'sessionKeyLimit');
+  w.sessionKeyLimit -= 1;
+}
+
+/** A MAC in progress: its key is fixed (and its sequence number spent) when it starts. */
+export interface PendingMac {
+  verify(data: Uint8Array, mac: Uint8Array): void;
+}
+
+/** Starts a method MAC: one use and one sequence number, consumed even if verification fails. */
+export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac {
+  useSessionKey(w);
+  const q = w.macSequenceCounter;
+  w.macSequenceCounter = (q + 1) & 0xffff;
+  const key = macKey(w.sessionKey, method, q);
+  return {
+    verify(data, mac) {
+      const expected = hmacSha256(key, data);
+      key.fill(0);
+      if (!macEquals(expected, mac)) throw macError();
+    },
+  };
+}
+
+/** An attestation HMAC (method name `DeviceAttestation`, spec §5.6). */
+export function attest(w: OpenSessionWork, data: Uint8Array): Buffer {
+  useSessionKey(w);
+  const q = w.macSequenceCounter;
+  w.macSequenceCounter = (q + 1) & 0xffff;
+  const key = macKey(w.sessionKey, MacMethod.DEVICE_ATTESTATION, q);
+  const result = hmacSha256(key, data);
+  key.fill(0);
+  return result;
+}
+
+/** Decrypts issuer-encrypted data (spec §5.7): one use. */
+export function decryptIssuerData(w: OpenSessionWork, data: Uint8Array): Buffer {
+  useSessionKey(w);
+  const key = encryptionKey(w.sessionKey);
+  try {
+    return decryptFromIssuer(key, data);
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** The target key reference of spec §5.8: one use. */
+export function keyIdOf(w: OpenSessionWork, targetCertificate: Uint8Array): Buffer {
+  useSessionKey(w);
+  return targetKeyReference(w.sessionKey, w.deviceId, targetCertificate);
+}
+
+/** Ids of keys and policies (spec §3.4): duplicate check first, then syntax. */
+export function registerId(w: OpenSessionWork, id: string, referenced: boolean): void {
+  if (w.names.has(id)) throw optionError(`Duplicate "id" : ${id}`, 'id');
+  checkIdSyntax(id, 'id');
+  w.names.set(id, referenced);
+}
+
+export function checkIdSyntax(value: string, name: string): void {
+  let ok = value.length >= 1 && value.length <= 32;
+  for (let i = 0; ok && i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) ok = false;
+  }
+  if (!ok) throw optionError(`Malformed "${name}" : ${value}`, name);
+}

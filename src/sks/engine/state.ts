@@ -1,0 +1,295 @@
+/**
+ * The live object model of a key store (spec §3): sessions, key entries, PIN
+ * and PUK policies, kept in insertion-ordered maps (spec §1.7), with the
+ * conversions to and from the persistent records.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { parsePkcs8, parseSpki, pkcs8Of, spkiOf } from '../crypto/keys.js';
+import { wipe } from '../crypto/primitives.js';
+import type {
+  ExtensionRecord,
+  HandleCounters,
+  KeyRecord,
+  Mutation,
+  PinPolicyRecord,
+  PukPolicyRecord,
+  SessionRecord,
+  StoreSnapshot,
+} from '../store/records.js';
+
+/** What only an open session has: its secrets and its transaction (spec §3.1). */
+export interface OpenSessionWork {
+  readonly sessionKey: Buffer;
+  readonly deviceId: Buffer;
+  macSequenceCounter: number;
+  /** Remaining session-key uses, a signed 16-bit value (spec §5.4). */
+  sessionKeyLimit: number;
+  /** id -> referenced flag; ids of keys and policies share one namespace (spec §3.4). */
+  readonly names: Map<string, boolean>;
+  readonly postOps: PostOperation[];
+  readonly expiresAt: number;
+}
+
+export interface Session {
+  readonly handle: number;
+  privacyEnabled: boolean;
+  readonly clientSessionId: string;
+  readonly serverSessionId: string;
+  readonly issuerUri: string;
+  keyManagementKey: KeyObject | null;
+  keyManagementKeySpki: Buffer | null;
+  readonly clientTime: number;
+  readonly sessionLifeTime: number;
+  /** Present while the session is open. */
+  work: OpenSessionWork | null;
+}
+
+export interface Extension {
+  readonly subType: number;
+  readonly qualifier: string;
+  data: Buffer;
+}
+
+export interface PukPolicy {
+  readonly handle: number;
+  readonly id: string;
+  owner: Session;
+  readonly pukValue: Buffer;
+  readonly format: number;
+  readonly retryLimit: number;
+  errorCount: number;
+}
+
+export interface PinPolicy {
+  readonly handle: number;
+  readonly id: string;
+  owner: Session;
+  readonly pukPolicy: PukPolicy | null;
+  readonly retryLimit: number;
+  readonly format: number;
+  readonly userDefined: boolean;
+  readonly userModifiable: boolean;
+  readonly inputMethod: number;
+  readonly grouping: number;
+  readonly patternRestrictions: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+}
+
+export interface KeyEntry {
+  handle: number;
+  readonly id: string;
+  owner: Session;
+  readonly appUsage: number;
+  publicKey: KeyObject;
+  publicKeySpki: Buffer;
+  privateKey: KeyObject | null;
+  symmetricKey: Buffer | null;
+  certificatePath: Buffer[] | null;
+  readonly endorsedAlgorithms: readonly string[];
+  readonly friendlyName: string | null;
+  devicePinProtection: boolean;
+  pinPolicy: PinPolicy | null;
+  pinValue: Buffer | null;
+  errorCount: number;
+  readonly enablePinCaching: boolean;
+  readonly biometricProtection: number;
+  readonly exportProtection: number;
+  readonly deleteProtection: number;
+  keyBackup: number;
+  readonly extensions: Map<string, Extension>;
+}
+
+/** A pending post-provisioning operation (spec §3.5). */
+export interface PostOperation {
+  readonly kind: 'delete' | 'unlock' | 'update' | 'clone';
+  readonly target: KeyEntry;
+  readonly newKey: KeyEntry | null;
+}
+
+export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
+
+export class SksState {
+  readonly sessions = new Map<number, Session>();
+  readonly keys = new Map<number, KeyEntry>();
+  readonly pinPolicies = new Map<number, PinPolicy>();
+  readonly pukPolicies = new Map<number, PukPolicy>();
+  counters: { session: number; key: number; pinPolicy: number; pukPolicy: number };
+  /** Durable changes produced by the current call, flushed by the store facade. */
+  pending: Mutation[] = [];
+
+  constructor(counters: HandleCounters) {
+    this.counters = { ...counters };
+  }
+
+  allocate(kind: keyof HandleCounters): number {
+    const h = this.counters[kind];
+    this.counters[kind] = h + 1;
+    return h;
+  }
+
+  record(m: Mutation): void {
+    this.pending.push(m);
+  }
+
+  takePending(): Mutation[] {
+    const p = this.pending;
+    this.pending = [];
+    return p;
+  }
+
+  keysOf(session: Session): KeyEntry[] {
+    return [...this.keys.values()].filter((k) => k.owner === session);
+  }
+
+  /** Removes an open session and everything it owns from memory (spec §4.2 tear-down). */
+  dropOpenSession(session: Session): void {
+    for (const [h, k] of this.keys) if (k.owner === session) {
+      this.keys.delete(h);
+      wipeKey(k);
+    }
+    for (const [h, p] of this.pinPolicies) if (p.owner === session) this.pinPolicies.delete(h);
+    for (const [h, p] of this.pukPolicies) if (p.owner === session) {
+      this.pukPolicies.delete(h);
+      wipe(p.pukValue);
+    }
+    this.sessions.delete(session.handle);
+    if (session.work) wipe(session.work.sessionKey);
+    session.work = null;
+  }
+
+  static fromSnapshot(s: StoreSnapshot): SksState {
+    const state = new SksState(s.counters);
+    for (const r of s.sessions) state.sessions.set(r.handle, sessionFromRecord(r));
+    const sessionOf = (h: number): Session => {
+      const session = state.sessions.get(h);
+      if (!session) throw new Error(`dangling owner ${h}`);
+      return session;
+    };
+    for (const r of s.pukPolicies) {
+      state.pukPolicies.set(r.handle, { ...r, owner: sessionOf(r.owner), pukValue: Buffer.from(r.pukValue) });
+    }
+    for (const r of s.pinPolicies) {
+      const puk = r.pukPolicy === 0 ? null : state.pukPolicies.get(r.pukPolicy) ?? null;
+      state.pinPolicies.set(r.handle, { ...r, owner: sessionOf(r.owner), pukPolicy: puk });
+    }
+    for (const r of s.keys) {
+      const pinPolicy = r.pinPolicy === 0 ? null : state.pinPolicies.get(r.pinPolicy) ?? null;
+      state.keys.set(r.handle, keyFromRecord(r, sessionOf(r.owner), pinPolicy));
+    }
+    return state;
+  }
+}
+
+export function wipeKey(k: KeyEntry): void {
+  wipe(k.symmetricKey, k.pinValue);
+}
+
+function sessionFromRecord(r: SessionRecord): Session {
+  const kmk = r.keyManagementKey ? Buffer.from(r.keyManagementKey) : null;
+  return {
+    handle: r.handle,
+    privacyEnabled: r.privacyEnabled,
+    clientSessionId: r.clientSessionId,
+    serverSessionId: r.serverSessionId,
+    issuerUri: r.issuerUri,
+    keyManagementKey: kmk ? parseSpki(kmk) : null,
+    keyManagementKeySpki: kmk,
+    clientTime: r.clientTime,
+    sessionLifeTime: r.sessionLifeTime,
+    work: null,
+  };
+}
+
+function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null): KeyEntry {
+  const privateKey = r.privateKey ? parsePkcs8(r.privateKey) : null;
+  const publicKeySpki = Buffer.from(r.publicKey);
+  return {
+    handle: r.handle,
+    id: r.id,
+    owner,
+    appUsage: r.appUsage,
+    publicKey: parseSpki(publicKeySpki),
+    publicKeySpki,
+    privateKey,
+    symmetricKey: r.symmetricKey ? Buffer.from(r.symmetricKey) : null,
+    certificatePath: r.certificatePath.map((c) => Buffer.from(c)),
+    endorsedAlgorithms: [...r.endorsedAlgorithms],
+    friendlyName: r.friendlyName,
+    devicePinProtection: r.devicePinProtection,
+    pinPolicy,
+    pinValue: r.pinValue ? Buffer.from(r.pinValue) : null,
+    errorCount: r.errorCount,
+    enablePinCaching: r.enablePinCaching,
+    biometricProtection: r.biometricProtection,
+    exportProtection: r.exportProtection,
+    deleteProtection: r.deleteProtection,
+    keyBackup: r.keyBackup,
+    extensions: new Map(r.extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
+  };
+}
+
+export const sessionRecord = (s: Session): SessionRecord => ({
+  handle: s.handle,
+  privacyEnabled: s.privacyEnabled,
+  clientSessionId: s.clientSessionId,
+  serverSessionId: s.serverSessionId,
+  issuerUri: s.issuerUri,
+  keyManagementKey: s.keyManagementKeySpki,
+  clientTime: s.clientTime,
+  sessionLifeTime: s.sessionLifeTime,
+});
+
+export const keyRecord = (k: KeyEntry): KeyRecord => ({
+  handle: k.handle,
+  id: k.id,
+  owner: k.owner.handle,
+  appUsage: k.appUsage,
+  publicKey: k.publicKeySpki,
+  privateKey: k.privateKey ? pkcs8Of(k.privateKey) : null,
+  symmetricKey: k.symmetricKey,
+  certificatePath: k.certificatePath ?? [],
+  endorsedAlgorithms: k.endorsedAlgorithms,
+  friendlyName: k.friendlyName,
+  devicePinProtection: k.devicePinProtection,
+  pinPolicy: k.pinPolicy?.handle ?? 0,
+  pinValue: k.pinValue,
+  errorCount: k.errorCount,
+  enablePinCaching: k.enablePinCaching,
+  biometricProtection: k.biometricProtection,
+  exportProtection: k.exportProtection,
+  deleteProtection: k.deleteProtection,
+  keyBackup: k.keyBackup,
+  extensions: [...k.extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
+});
+
+export const pinPolicyRecord = (p: PinPolicy): PinPolicyRecord => ({
+  handle: p.handle,
+  id: p.id,
+  owner: p.owner.handle,
+  pukPolicy: p.pukPolicy?.handle ?? 0,
+  retryLimit: p.retryLimit,
+  format: p.format,
+  userDefined: p.userDefined,
+  userModifiable: p.userModifiable,
+  inputMethod: p.inputMethod,
+  grouping: p.grouping,
+  patternRestrictions: p.patternRestrictions,
+  minLength: p.minLength,
+  maxLength: p.maxLength,
+});
+
+export const pukPolicyRecord = (p: PukPolicy): PukPolicyRecord => ({
+  handle: p.handle,
+  id: p.id,
+  owner: p.owner.handle,
+  pukValue: p.pukValue,
+  format: p.format,
+  retryLimit: p.retryLimit,
+  errorCount: p.errorCount,
+});
+
+/** The public half of a private key as a KeyObject. */
+export const publicOf = (privateKey: KeyObject): KeyObject => createPublicKey(privateKey);
+export { spkiOf };

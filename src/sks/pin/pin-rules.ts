@@ -1,0 +1,120 @@
+/** PIN and PUK value rules: formats, patterns and grouping (spec §8.2, §8.3, §8.5). */
+import { AppUsage, PassphraseFormat, PinGrouping, PinPattern } from '../constants.js';
+import { optionError } from '../errors.js';
+import type { KeyEntry, PinPolicy, SksState } from '../engine/state.js';
+import { timingSafeEqual } from 'node:crypto';
+
+const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
+const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
+const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
+
+/** Constant-time equality of two secrets (length leaks, content does not). */
+export function secretEquals(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return timingSafeEqual(a, b);
+}
+
+/** PUK syntax at policy creation (spec §6.6 step 6). */
+export function pukSyntaxOk(puk: Uint8Array, format: number): boolean {
+  for (const b of puk) {
+    if (format === PassphraseFormat.NUMERIC && !isDigit(b)) return false;
+    if (format === PassphraseFormat.ALPHANUMERIC && !isDigit(b) && !isUpper(b)) return false;
+  }
+  return true;
+}
+
+/** True when the PIN is an ascending or descending run (spec §8.3 step 4, modulo 256). */
+function isSequence(pin: Uint8Array): boolean {
+  // A 1-byte PIN is not a sequence (spec §17 #1: the reference reads past the end).
+  if (pin.length < 2) return false;
+  const d = ((pin[1]! - pin[0]!) << 24) >> 24;
+  if (d !== 1 && d !== -1) return false;
+  for (let i = 2; i < pin.length; i++) {
+    if (((pin[i]! - pin[i - 1]!) & 0xff) !== (d & 0xff)) return false;
+  }
+  return true;
+}
+
+/** Which keys a PIN change or counter update applies to (spec §8.5). */
+export function pinGroupOf(state: SksState, key: KeyEntry): KeyEntry[] {
+  const policy = key.pinPolicy;
+  if (!policy) return [key];
+  const members: KeyEntry[] = [];
+  for (const k of state.keys.values()) {
+    if (k.pinPolicy !== policy) continue;
+    switch (policy.grouping) {
+      case PinGrouping.NONE:
+        if (k === key) members.push(k);
+        break;
+      case PinGrouping.SHARED:
+        members.push(k);
+        break;
+      case PinGrouping.SIGN_PLUS_STD:
+        if ((k.appUsage === AppUsage.SIGNATURE) === (key.appUsage === AppUsage.SIGNATURE)) members.push(k);
+        break;
+      case PinGrouping.UNIQUE:
+        if (k.appUsage === key.appUsage) members.push(k);
+        break;
+      default:
+        if (k === key) members.push(k);
+    }
+  }
+  return members.includes(key) ? members : [key, ...members];
+}
+
+/**
+ * The PIN compliance check of spec §8.3. `forced` is true for changePin/setPin,
+ * where only keys whose PIN equals the new one are examined for grouping.
+ */
+export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: PinPolicy, appUsage: number, forced: boolean): void {
+  if (pin.length < policy.minLength || pin.length > policy.maxLength) throw optionError('PIN length error', 'pinValue');
+  let upper = false;
+  let lower = false;
+  let digit = false;
+  let other = false;
+  for (const b of pin) {
+    if (isUpper(b)) upper = true;
+    else if (isLower(b)) lower = true;
+    else if (isDigit(b)) digit = true;
+    else other = true;
+  }
+  if (policy.format === PassphraseFormat.NUMERIC && (upper || lower || other)) throw optionError('PIN syntax error', 'pinValue');
+  if (policy.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) throw optionError('PIN syntax error', 'pinValue');
+
+  const p = policy.patternRestrictions;
+  if (p & PinPattern.MISSING_GROUP) {
+    const needsMore = policy.format === PassphraseFormat.STRING;
+    if (!upper || !digit || (needsMore && (!lower || !other))) throw optionError('Missing character group in PIN', 'pinValue');
+  }
+  if (p & PinPattern.SEQUENCE && isSequence(pin)) throw optionError('PIN must not be a sequence', 'pinValue');
+  if (p & PinPattern.REPEATED && new Set(pin).size !== pin.length) throw optionError('Repeated PIN character', 'pinValue');
+  if (p & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
+    const max = p & PinPattern.TWO_IN_A_ROW ? 2 : 3;
+    let run = 1;
+    for (let i = 1; i < pin.length; i++) {
+      run = pin[i] === pin[i - 1] ? run + 1 : 1;
+      if (run >= max) throw optionError(`PIN with ${max} or more of same the character in a row`, 'pinValue');
+    }
+  }
+
+  for (const k of state.keys.values()) {
+    if (k.pinPolicy !== policy) continue;
+    const equal = secretEquals(k.pinValue, pin);
+    if (forced && !equal) continue;
+    switch (policy.grouping) {
+      case PinGrouping.SHARED:
+        if (!equal) throw optionError('Grouping = "shared" requires identical PINs', 'pinValue');
+        break;
+      case PinGrouping.UNIQUE:
+        if (equal !== (appUsage === k.appUsage)) throw optionError('Grouping = "unique" PIN error', 'pinValue');
+        break;
+      case PinGrouping.SIGN_PLUS_STD:
+        if (equal !== ((appUsage === AppUsage.SIGNATURE) === (k.appUsage === AppUsage.SIGNATURE))) {
+          throw optionError('Grouping = "signature+standard" PIN error', 'pinValue');
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/** addExtension (spec §6.12, §11). */
+import type { AddExtensionArgs } from '../api.js';
+import { ExtensionSubType, Limits, MacMethod } from '../constants.js';
+import { encoder } from '../crypto/encoding.js';
+import { optionError } from '../errors.js';
+import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
+import * as v from '../engine/validate.js';
+import { isValidPropertyBag } from '../extensions/property-bag.js';
+import { endEntityCertificate } from './key-material.js';
+
+export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
+  const w = key.owner.work;
+  const type = v.text('type', a.type);
+  const subType = v.byteValue('subType', a.subType);
+  const qualifier = v.text('qualifier', a.qualifier);
+  const extensionData = v.bytes('extensionData', a.extensionData);
+  const mac = v.bytes('mac', a.mac);
+
+  if (subType < 0 || subType > 3) throw optionError(`Invalid "subType" value=${subType}`, 'subType');
+  if (type.length === 0 || type.length > Limits.MAX_LENGTH_URI) throw optionError(`URI length error: ${type.length}`, 'type');
+  if (key.extensions.has(type)) throw optionError(`Duplicate "type" : ${type}`, 'type');
+  const encrypted = subType === ExtensionSubType.ENCRYPTED_EXTENSION;
+  const limit = Limits.MAX_LENGTH_EXTENSION_DATA + (encrypted ? Limits.AES_CBC_PKCS5_PADDING : 0);
+  if (extensionData.length > limit) throw optionError(`Extension data exceeds ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes`, 'extensionData');
+  const qualifierBytes = Buffer.byteLength(qualifier, 'utf8');
+  if ((qualifierBytes === 0) === (subType === ExtensionSubType.LOGOTYPE) || qualifierBytes > Limits.MAX_LENGTH_QUALIFIER) {
+    throw optionError('"qualifier" length error', 'qualifier');
+  }
+  if (subType === ExtensionSubType.PROPERTY_BAG && !isValidPropertyBag(extensionData)) {
+    throw optionError(`"propertyBag" format error: ${type}`, 'extensionData');
+  }
+  const ee = endEntityCertificate(key);
+  beginMac(w, MacMethod.ADD_EXTENSION).verify(
+    encoder().arr(ee).str(type, 'type').u8(subType).str(qualifier, 'qualifier').blob(extensionData).toBuffer(),
+    mac,
+  );
+  const data = encrypted ? decryptIssuerData(w, extensionData) : Buffer.from(extensionData);
+  key.extensions.set(type, { subType, qualifier, data });
+}

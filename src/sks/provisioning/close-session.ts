@@ -1,0 +1,151 @@
+/**
+ * closeProvisioningSession (spec §6.2) and the check-and-commit algorithm of
+ * spec §7.1. Steps A-C only read; once they pass, D-G change the live model
+ * and the resulting records are handed to the store as one transaction.
+ */
+import { ALGORITHM_NONE, Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted } from '../algorithms.js';
+import { MacMethod } from '../constants.js';
+import { encoder } from '../crypto/encoding.js';
+import { isRsa, keysMatch } from '../crypto/keys.js';
+import { wipe } from '../crypto/primitives.js';
+import { SksError, optionError } from '../errors.js';
+import { attest, beginMac, targetKey, type EngineContext, type OpenSession } from '../engine/context.js';
+import {
+  isUpdateOrDelete,
+  keyRecord,
+  pinPolicyRecord,
+  pukPolicyRecord,
+  sessionRecord,
+  type KeyEntry,
+  type Session,
+} from '../engine/state.js';
+import * as v from '../engine/validate.js';
+import type { Mutation } from '../store/records.js';
+import { pinGroupOf } from '../pin/pin-rules.js';
+import { collectOrphanPolicies } from '../engine/removal.js';
+
+export function closeProvisioningSession(ctx: EngineContext, session: OpenSession, rawNonce: Uint8Array, rawMac: Uint8Array): Buffer {
+  const w = session.work;
+  const nonce = v.bytes('nonce', rawNonce);
+  const mac = v.bytes('mac', rawMac);
+  beginMac(w, MacMethod.CLOSE_PROVISIONING_SESSION).verify(
+    encoder().str(session.clientSessionId).str(session.serverSessionId).str(session.issuerUri).arr(nonce, 'nonce').toBuffer(),
+    mac,
+  );
+  const attestation = attest(w, encoder().arr(nonce, 'nonce').toBuffer());
+
+  // A. Unreferenced objects.
+  for (const [id, referenced] of w.names) {
+    if (!referenced) throw optionError(`Unreferenced object "id" : ${id}`, 'id');
+  }
+
+  // B. Per-key checks.
+  const own = ctx.state.keysOf(session);
+  for (const key of own) checkKeyAtClose(ctx, session, key);
+
+  // C. Post-operation targets still valid.
+  for (const op of w.postOps) targetKey(ctx, op.target.handle);
+
+  // D. Execute pending operations.
+  const deletedKeys: number[] = [];
+  for (const op of w.postOps) {
+    switch (op.kind) {
+      case 'delete':
+        ctx.state.keys.delete(op.target.handle);
+        deletedKeys.push(op.target.handle);
+        break;
+      case 'unlock': {
+        // Unlock whatever key holds the target handle now (spec §7.4 recommendation, §17 #10).
+        const current = ctx.state.keys.get(op.target.handle) ?? op.target;
+        for (const k of pinGroupOf(ctx.state, current)) k.errorCount = 0;
+        const puk = current.pinPolicy?.pukPolicy;
+        if (puk) puk.errorCount = 0;
+        break;
+      }
+      case 'update':
+      case 'clone': {
+        const newKey = op.newKey!;
+        newKey.pinPolicy = op.target.pinPolicy;
+        newKey.pinValue = op.target.pinValue ? Buffer.from(op.target.pinValue) : null;
+        newKey.errorCount = op.target.errorCount;
+        newKey.devicePinProtection = op.target.devicePinProtection;
+        if (op.kind === 'update') {
+          ctx.state.keys.delete(newKey.handle);
+          newKey.handle = op.target.handle;
+          ctx.state.keys.set(op.target.handle, newKey); // keeps the target's position
+          wipe(op.target.symmetricKey, op.target.pinValue);
+        }
+        break;
+      }
+    }
+  }
+
+  // E. Ownership transfer: the target's old session is absorbed.
+  const absorbed: Session[] = [];
+  for (const op of w.postOps) {
+    const old = op.target.owner;
+    if (old === session || !ctx.state.sessions.has(old.handle)) continue;
+    for (const k of ctx.state.keys.values()) if (k.owner === old) k.owner = session;
+    for (const p of ctx.state.pinPolicies.values()) if (p.owner === old) p.owner = session;
+    for (const p of ctx.state.pukPolicies.values()) if (p.owner === old) p.owner = session;
+    ctx.state.sessions.delete(old.handle);
+    absorbed.push(old);
+  }
+
+  // F, G. Close; an empty session disappears.
+  w.postOps.length = 0;
+  wipe(w.sessionKey);
+  (session as Session).work = null;
+  const remaining = ctx.state.keysOf(session);
+  if (remaining.length === 0) ctx.state.sessions.delete(session.handle);
+  const orphans = collectOrphanPolicies(ctx.state);
+
+  const m: Mutation[] = [{ kind: 'setCounters', counters: { ...ctx.state.counters } }];
+  if (remaining.length > 0) {
+    m.push({ kind: 'putSession', session: sessionRecord(session) });
+    for (const p of ctx.state.pukPolicies.values()) if (p.owner === session) m.push({ kind: 'putPukPolicy', policy: pukPolicyRecord(p) });
+    for (const p of ctx.state.pinPolicies.values()) if (p.owner === session) m.push({ kind: 'putPinPolicy', policy: pinPolicyRecord(p) });
+    for (const k of remaining) m.push({ kind: 'putKey', key: keyRecord(k) });
+  }
+  for (const h of deletedKeys) m.push({ kind: 'deleteKey', handle: h });
+  m.push(...orphans);
+  for (const s of absorbed) m.push({ kind: 'deleteSession', handle: s.handle });
+  for (const x of m) ctx.state.record(x);
+  return attestation;
+}
+
+function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry): void {
+  const ee = key.certificatePath?.[0];
+  if (!ee) throw optionError(`Missing "setCertificatePath" for: ${key.id}`, 'certificatePath');
+  const privateKey = key.privateKey!;
+  if (isRsa(key.publicKey) !== isRsa(privateKey)) {
+    throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`);
+  }
+  const publicType = key.publicKey.asymmetricKeyType;
+  if (publicType === 'rsa' || publicType === 'ec') {
+    if (publicType === 'ec' && privateKey.asymmetricKeyType !== 'ec') {
+      throw new SksError('CRYPTO', 'Crypto failure: key match test');
+    }
+    if (!keysMatch(privateKey, key.publicKey)) throw optionError(`Public/private key mismatch for: ${key.id}`);
+  }
+  for (const other of ctx.state.keys.values()) {
+    if (other === key || !other.certificatePath?.[0]?.equals(ee)) continue;
+    const excused = session.work.postOps.some((op) => op.target === other && isUpdateOrDelete(op));
+    if (!excused) throw optionError(`Duplicate certificate in "setCertificatePath" for: ${key.id}`);
+  }
+  for (const uri of key.endorsedAlgorithms) {
+    if (uri === ALGORITHM_NONE) continue;
+    const alg = lookupAlgorithm(uri)!;
+    const symmetricAlg = hasCap(alg, Cap.SYM_KEY);
+    if (key.symmetricKey) {
+      if (symmetricAlg && hasCap(alg, Cap.SYM_ENC) && !symmetricKeyLengthPermitted(alg, key.symmetricKey.length)) {
+        throw optionError(`Key ${key.id} has wrong size (${key.symmetricKey.length}) for algorithm: ${uri}`);
+      }
+      if (symmetricAlg) continue;
+      throw optionError(`Symmetric key ${key.id} does not match algorithm: ${uri}`);
+    }
+    const rsa = isRsa(key.publicKey);
+    if (!symmetricAlg && hasCap(alg, Cap.RSA_KEY) === rsa) continue;
+    throw optionError(`${rsa ? 'RSA' : 'EC'} key ${key.id} does not match algorithm: ${uri}`);
+  }
+}

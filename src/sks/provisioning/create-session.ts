@@ -1,0 +1,102 @@
+/** createProvisioningSession (spec §6.1, §5.2, §5.3). */
+import { diffieHellman } from 'node:crypto';
+import { ALGORITHM_SESSION_ATTEST_1 } from '../algorithms.js';
+import type { CreateProvisioningSessionArgs, ProvisioningSessionResult } from '../api.js';
+import { provisioningHandle } from '../api.js';
+import { Limits } from '../constants.js';
+import { encoder } from '../crypto/encoding.js';
+import { checkExternalPublicKey, keyKind, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
+import { deriveSessionKey, deviceIdFor, hmacSha256, sessionKdfInput } from '../crypto/primitives.js';
+import { SksError, cryptoOp, optionError } from '../errors.js';
+import { checkIdSyntax, type EngineContext } from '../engine/context.js';
+import type { Session } from '../engine/state.js';
+import * as v from '../engine/validate.js';
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+export async function createProvisioningSession(ctx: EngineContext, raw: CreateProvisioningSessionArgs): Promise<ProvisioningSessionResult> {
+  const a = v.object('args', raw);
+  const sessionKeyAlgorithm = v.text('sessionKeyAlgorithm', a['sessionKeyAlgorithm']);
+  const privacyEnabled = v.flag('privacyEnabled', a['privacyEnabled']);
+  const serverSessionId = v.text('serverSessionId', a['serverSessionId']);
+  const serverEphemeralKeyBytes = v.bytes('serverEphemeralKey', a['serverEphemeralKey']);
+  const issuerUri = v.text('issuerUri', a['issuerUri']);
+  const kmkBytes = v.optionalBytes('keyManagementKey', a['keyManagementKey']);
+  const clientTime = v.int('clientTime', a['clientTime'], -0x80000000, 0xffffffff);
+  const sessionLifeTime = v.int('sessionLifeTime', a['sessionLifeTime'], 0, 0xffff);
+  const sessionKeyLimit = v.shortValue('sessionKeyLimit', a['sessionKeyLimit']);
+  const sessionKeyLimitAsPassed = v.int('sessionKeyLimit', a['sessionKeyLimit'], -32768, 65535);
+  const serverCertificate = v.bytes('serverCertificate', a['serverCertificate']);
+
+  if (sessionKeyAlgorithm !== ALGORITHM_SESSION_ATTEST_1) {
+    throw optionError(`Unknown "sessionKeyAlgorithm" : ${sessionKeyAlgorithm}`, 'sessionKeyAlgorithm');
+  }
+  if (issuerUri.length === 0 || issuerUri.length > Limits.MAX_LENGTH_URI) {
+    throw optionError(`"issuerUri" length error: ${issuerUri.length}`, 'issuerUri');
+  }
+  const serverEphemeralKey = parseSpki(serverEphemeralKeyBytes);
+  const serverKind = keyKind(serverEphemeralKey);
+  if (serverKind.type !== 'ec') throw optionError('Unsupported EC key algorithm for: "serverEphemeralKey"', 'serverEphemeralKey');
+  const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
+  if (keyManagementKey) {
+    const kind = keyKind(keyManagementKey);
+    if (kind.type === 'ec-unsupported') throw optionError('Unsupported EC key algorithm for: "keyManagementKey"', 'keyManagementKey');
+    checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', false);
+  }
+  checkIdSyntax(serverSessionId, 'serverSessionId');
+
+  const randomId = ctx.entropy.randomBytes(32);
+  const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
+  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverKind.curve }, 'ephemeral');
+  const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
+  const deviceId = deviceIdFor(privacyEnabled, ctx.device.certificatePath[0] ?? Buffer.alloc(0));
+  const sessionKey = deriveSessionKey(z, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
+  z.fill(0);
+
+  const clientEphemeralKey = spkiOf(ephemeral.publicKey);
+  const kmkSpki = keyManagementKey ? spkiOf(keyManagementKey) : null;
+  const attestationInput = encoder()
+    .str(clientSessionId)
+    .str(serverSessionId)
+    .str(issuerUri)
+    .arr(deviceId)
+    .str(sessionKeyAlgorithm)
+    .bool(privacyEnabled)
+    .arr(spkiOf(serverEphemeralKey))
+    .arr(clientEphemeralKey)
+    .arr(kmkSpki ?? Buffer.alloc(0))
+    .u32(clientTime)
+    .u16(sessionLifeTime)
+    .u16(sessionKeyLimitAsPassed)
+    .arr(serverCertificate, 'serverCertificate');
+  const attestation = privacyEnabled
+    ? hmacSha256(sessionKey, attestationInput.toBuffer())
+    : signBytes(ctx.device.privateKey, 'sha256', attestationInput.toBuffer());
+  if (!privacyEnabled && ctx.device.certificatePath.length === 0) {
+    throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
+  }
+
+  const handle = ctx.state.allocate('session');
+  const session: Session = {
+    handle,
+    privacyEnabled,
+    clientSessionId,
+    serverSessionId,
+    issuerUri,
+    keyManagementKey,
+    keyManagementKeySpki: kmkSpki,
+    clientTime,
+    sessionLifeTime,
+    work: {
+      sessionKey,
+      deviceId,
+      macSequenceCounter: 0,
+      sessionKeyLimit,
+      names: new Map(),
+      postOps: [],
+      expiresAt: ctx.clock() + sessionLifeTime * 1000,
+    },
+  };
+  ctx.state.sessions.set(handle, session);
+  return { provisioningHandle: provisioningHandle(handle), clientSessionId, attestation, clientEphemeralKey };
+}

@@ -1,0 +1,109 @@
+/**
+ * What a key under provisioning receives after creation: its certificate path
+ * (spec §6.9) and optionally imported key material (spec §6.10, §6.11).
+ */
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { KeyBackup, Limits, MacMethod } from '../constants.js';
+import { encoder } from '../crypto/encoding.js';
+import { checkExternalPublicKey, isRsa, keyKind, parsePkcs8 } from '../crypto/keys.js';
+import { SksError, optionError } from '../errors.js';
+import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
+import * as v from '../engine/validate.js';
+
+/** The end-entity certificate that several MACs start with (spec §5.5). */
+export function endEntityCertificate(key: OpenKey): Buffer {
+  const ee = key.certificatePath?.[0];
+  if (!ee) throw optionError(`Missing "setCertificatePath" for: ${key.id}`, 'certificatePath');
+  return ee;
+}
+
+/** A certificate's public key; an unparseable certificate is `ERROR_CRYPTO`. */
+function certificatePublicKey(der: Buffer): KeyObject {
+  try {
+    return new X509Certificate(der).publicKey;
+  } catch {
+    throw new SksError('CRYPTO', 'Crypto failure: certificate cannot be parsed');
+  }
+}
+
+export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[], rawMac: Uint8Array): void {
+  const w = key.owner.work;
+  const path = v.bytesList('certificatePath', rawPath).map((c) => Buffer.from(c));
+  const mac = v.bytes('mac', rawMac);
+  // The reference fails after the MAC with ERROR_INTERNAL (spec §17 #4); we refuse up front.
+  if (path.length === 0) throw optionError(`Empty "certificatePath" for: ${key.id}`, 'certificatePath');
+  const pendingMac = beginMac(w, MacMethod.SET_CERTIFICATE_PATH);
+  const data = encoder().arr(key.publicKeySpki).str(key.id);
+  for (const cert of path) {
+    if (cert.length > Limits.MAX_LENGTH_CRYPTO_DATA) {
+      throw optionError(`Certificate for: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'certificatePath');
+    }
+    data.arr(cert);
+  }
+  pendingMac.verify(data.toBuffer(), mac);
+  const publicKey = certificatePublicKey(path[0]!);
+  const kind = keyKind(publicKey);
+  if (kind.type === 'ec-unsupported') throw optionError(`Unsupported EC key algorithm for: ${key.id}`, 'certificatePath');
+  checkExternalPublicKey(publicKey, key.id, true);
+  if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
+  key.publicKey = publicKey;
+  key.publicKeySpki = publicKey.export({ type: 'spki', format: 'der' });
+  key.certificatePath = path;
+}
+
+export function importSymmetricKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
+  const w = key.owner.work;
+  const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
+  const mac = v.bytes('mac', rawMac);
+  if (encryptedKey.length > Limits.MAX_LENGTH_SYMMETRIC_KEY + Limits.AES_CBC_PKCS5_PADDING) {
+    throw optionError(`Symmetric key: ${key.id} exceeds ${Limits.MAX_LENGTH_SYMMETRIC_KEY} bytes`, 'encryptedKey');
+  }
+  if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
+  key.keyBackup |= KeyBackup.IMPORTED;
+  const ee = endEntityCertificate(key);
+  beginMac(w, MacMethod.IMPORT_SYMMETRIC_KEY).verify(encoder().arr(ee).arr(encryptedKey, 'encryptedKey').toBuffer(), mac);
+  key.symmetricKey = decryptIssuerData(w, encryptedKey);
+}
+
+/** The rsaEncryption OID in DER: how the reference tells RSA from EC in a PKCS#8 blob. */
+const RSA_OID_DER = Buffer.from('06092a864886f70d010101', 'hex');
+
+export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
+  const w = key.owner.work;
+  const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
+  const mac = v.bytes('mac', rawMac);
+  if (encryptedKey.length > Limits.MAX_LENGTH_CRYPTO_DATA + Limits.AES_CBC_PKCS5_PADDING) {
+    throw optionError(`Private key: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'encryptedKey');
+  }
+  const ee = endEntityCertificate(key);
+  beginMac(w, MacMethod.IMPORT_PRIVATE_KEY).verify(encoder().arr(ee).arr(encryptedKey, 'encryptedKey').toBuffer(), mac);
+  if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
+  key.keyBackup |= KeyBackup.IMPORTED;
+  const pkcs8 = decryptIssuerData(w, encryptedKey);
+  let privateKey;
+  try {
+    const looksRsa = [8, 9, 10].some((off) => pkcs8.subarray(off, off + RSA_OID_DER.length).equals(RSA_OID_DER));
+    privateKey = parsePkcs8(pkcs8);
+    // The reference only knows RSA and EC private keys here (spec §6.11 step 5).
+    const t = privateKey.asymmetricKeyType;
+    if (looksRsa !== (t === 'rsa') || (t !== 'rsa' && t !== 'ec')) {
+      throw new SksError('CRYPTO', 'Crypto failure: unsupported private key type');
+    }
+  } finally {
+    pkcs8.fill(0);
+  }
+  key.privateKey = privateKey;
+  if (isRsa(key.publicKey) !== isRsa(privateKey)) {
+    throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`, 'encryptedKey');
+  }
+  if (isRsa(privateKey)) {
+    const derived = createPublicKey(privateKey).export({ format: 'jwk' });
+    const cert = key.publicKey.export({ format: 'jwk' });
+    // Same modulus and same exponent: then e·d ≡ 1 holds for a consistent key, which OpenSSL checked at parse.
+    if (derived.n !== cert.n || derived.e !== cert.e) {
+      throw optionError(`Imported RSA key does not match certificate for: ${key.id}`, 'encryptedKey');
+    }
+  } else if (keyKind(privateKey).type !== 'ec') {
+    throw optionError(`Unsupported EC key algorithm for: ${key.id}`, 'encryptedKey');
+  }
+}

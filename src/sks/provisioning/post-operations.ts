@@ -1,0 +1,104 @@
+/**
+ * Post-provisioning operations (spec §6.13, §6.14, §7.4) and the KMK roll-over
+ * (spec §6.15). Registration only: nothing happens to a target before the
+ * registering session closes.
+ */
+import type { PostOperationArgs } from '../api.js';
+import { MacMethod, PinGrouping } from '../constants.js';
+import { encoder } from '../crypto/encoding.js';
+import { checkExternalPublicKey, keyKind, parseSpki, spkiOf, verifyKmkSignature } from '../crypto/keys.js';
+import { rollOverSignedData, targetKeyReferenceSignedData } from '../crypto/primitives.js';
+import { SksError, optionError } from '../errors.js';
+import { beginMac, keyIdOf, targetKey, type EngineContext, type OpenKey, type OpenSession } from '../engine/context.js';
+import type { KeyEntry, PostOperation } from '../engine/state.js';
+import * as v from '../engine/validate.js';
+import { endEntityCertificate } from './key-material.js';
+
+function checkPrivacyConsistency(session: OpenSession, target: KeyEntry): void {
+  if (session.privacyEnabled !== target.owner.privacyEnabled) {
+    throw optionError(`Inconsistent use of the "privacyEnabled" attribute for key #${target.handle}`, 'privacyEnabled');
+  }
+}
+
+/** Verifies the KMK authorization over the target key reference (spec §5.8). */
+function verifyAuthorization(session: OpenSession, target: KeyEntry, authorization: Uint8Array): void {
+  const ee = target.certificatePath?.[0];
+  if (!ee) throw optionError(`Missing "setCertificatePath" for: ${target.id}`);
+  const keyId = keyIdOf(session.work, ee);
+  const kmk = target.owner.keyManagementKey!;
+  if (!verifyKmkSignature(kmk, targetKeyReferenceSignedData(keyId), authorization)) {
+    throw optionError(`"authorization" signature did not verify for key #${target.handle}`, 'authorization');
+  }
+}
+
+/** The combining rules of spec §7.4. */
+function register(session: OpenSession, op: PostOperation): void {
+  for (const other of session.work.postOps) {
+    if (other.newKey && other.newKey === op.newKey) throw optionError(`New key used for multiple operations: ${op.newKey.id}`);
+    if (other.target === op.target) {
+      const t = op.target.handle;
+      if (other.kind === 'delete' || op.kind === 'delete') throw optionError(`Delete wasn't exclusive for key #${t}`);
+      if (other.kind === 'unlock' && op.kind === 'unlock') throw optionError(`Multiple unlocks of key #${t}`);
+      if (other.kind === 'update' && op.kind === 'update') throw optionError(`Multiple updates of key #${t}`);
+    }
+  }
+  session.work.postOps.push(op);
+}
+
+function parseOp(a: PostOperationArgs): { target: number; authorization: Uint8Array; mac: Uint8Array } {
+  const o = v.object('op', a);
+  return {
+    target: v.handle('targetKeyHandle', o['targetKeyHandle']),
+    authorization: v.bytes('authorization', o['authorization']),
+    mac: v.bytes('mac', o['mac']),
+  };
+}
+
+/** postDeleteKey and postUnlockKey (spec §6.13). */
+export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kind: 'delete' | 'unlock', a: PostOperationArgs): void {
+  const { target: t, authorization, mac } = parseOp(a);
+  const target = targetKey(ctx, t);
+  if (kind === 'unlock' && !target.pinPolicy) throw optionError(`Key #${t} is not PIN protected`);
+  const pendingMac = beginMac(session.work, kind === 'delete' ? MacMethod.POST_DELETE_KEY : MacMethod.POST_UNLOCK_KEY);
+  checkPrivacyConsistency(session, target);
+  pendingMac.verify(encoder().arr(authorization, 'authorization').toBuffer(), mac);
+  verifyAuthorization(session, target, authorization);
+  register(session, { kind, target, newKey: null });
+}
+
+/** postUpdateKey and postCloneKeyProtection (spec §6.14). */
+export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'update' | 'clone', a: PostOperationArgs): void {
+  const session = newKey.owner;
+  const { target: t, authorization, mac } = parseOp(a);
+  const target = targetKey(ctx, t);
+  if (newKey.pinPolicy || newKey.devicePinProtection) throw optionError('Updated/cloned keys must not define PIN protection');
+  if (kind === 'update') {
+    if (newKey.appUsage !== target.appUsage) throw optionError('Updated keys must have the same "appUsage" as the target key');
+  } else if (target.pinPolicy && target.pinPolicy.grouping !== PinGrouping.SHARED) {
+    throw optionError('A cloned key protection must have PIN grouping="shared"');
+  }
+  const ee = endEntityCertificate(newKey);
+  const pendingMac = beginMac(session.work, kind === 'update' ? MacMethod.POST_UPDATE_KEY : MacMethod.POST_CLONE_KEY_PROTECTION);
+  checkPrivacyConsistency(session, target);
+  pendingMac.verify(encoder().arr(ee).arr(authorization, 'authorization').toBuffer(), mac);
+  verifyAuthorization(session, target, authorization);
+  register(session, { kind, target, newKey });
+}
+
+/** updateKeyManagementKey (spec §6.15): immediate, not tied to any open session. */
+export function updateKeyManagementKey(session: { handle: number; keyManagementKey: import('node:crypto').KeyObject | null; keyManagementKeySpki: Buffer | null }, rawKmk: Uint8Array, rawAuthorization: Uint8Array): void {
+  const kmkBytes = v.bytes('keyManagementKey', rawKmk);
+  const authorization = v.bytes('authorization', rawAuthorization);
+  const oldKmk = session.keyManagementKey;
+  if (!oldKmk) throw new SksError('NOT_ALLOWED', `Session is not updatable: ${session.handle}`);
+  const newKmk = parseSpki(kmkBytes);
+  // The reference does not validate the new key; we apply the rules of session creation (spec §17 #7).
+  if (keyKind(newKmk).type === 'ec-unsupported') throw optionError('Unsupported EC key algorithm for: "keyManagementKey"', 'keyManagementKey');
+  checkExternalPublicKey(newKmk, '"keyManagementKey"', false);
+  const newSpki = spkiOf(newKmk);
+  if (!verifyKmkSignature(oldKmk, rollOverSignedData(newSpki), authorization)) {
+    throw optionError(`"authorization" signature did not verify for session: ${session.handle}`, 'authorization');
+  }
+  session.keyManagementKey = newKmk;
+  session.keyManagementKeySpki = newSpki;
+}

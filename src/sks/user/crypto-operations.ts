@@ -1,0 +1,185 @@
+/**
+ * The five user-API crypto methods (spec §10.1-§10.5) with the key/algorithm
+ * compatibility check of spec §9.4.
+ */
+import { constants, createCipheriv, createDecipheriv, createHmac, diffieHellman, privateDecrypt } from 'node:crypto';
+import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type AlgorithmDescriptor } from '../algorithms.js';
+import type { CryptoCallArgs } from '../api.js';
+import { Limits } from '../constants.js';
+import { isRsa, keyKind, parseSpki, signBytes } from '../crypto/keys.js';
+import { SksError, cryptoOp, optionError } from '../errors.js';
+import { stdKey, type EngineContext } from '../engine/context.js';
+import type { KeyEntry } from '../engine/state.js';
+import * as v from '../engine/validate.js';
+import { authorize } from '../pin/verification.js';
+
+interface Call {
+  readonly key: KeyEntry;
+  readonly algorithm: string;
+  readonly parameters: Uint8Array | undefined;
+}
+
+/** stdKey, then authorization (which counts PIN errors) — in that order (spec §10.1). */
+function begin(ctx: EngineContext, a: CryptoCallArgs): Call {
+  const o = v.object('args', a);
+  const key = stdKey(ctx, v.handle('keyHandle', o['keyHandle']));
+  const algorithm = v.text('algorithm', o['algorithm']);
+  const parameters = v.optionalBytes('parameters', o['parameters']);
+  const biometricAuth = o['biometricAuth'] === undefined ? false : v.flag('biometricAuth', o['biometricAuth']);
+  const authorization = v.optionalBytes('authorization', o['authorization']);
+  authorize(ctx, key, biometricAuth, authorization);
+  return { key, algorithm, parameters };
+}
+
+function checkDataSize(key: KeyEntry, data: Uint8Array): void {
+  if (data.length > Limits.MAX_LENGTH_CRYPTO_DATA) throw optionError(`Exceeded "cryptoDataSize" for key #${key.handle}`, 'data');
+}
+
+/** `checkKeyAndAlgorithm` of spec §9.4. */
+function checkKeyAndAlgorithm(key: KeyEntry, uri: string, operation: number): AlgorithmDescriptor {
+  const alg = lookupAlgorithm(uri);
+  if (!alg) throw new SksError('ALGORITHM', `Unsupported algorithm: ${uri}`, { field: 'algorithm' });
+  if (!hasCap(alg, operation)) throw new SksError('ALGORITHM', `Algorithm does not match operation: ${uri}`, { field: 'algorithm' });
+  const symmetric = key.symmetricKey !== null;
+  if (hasCap(alg, Cap.SYM_KEY) !== symmetric) {
+    throw new SksError('ALGORITHM', `${symmetric ? 'Symmetric' : 'Asymmetric'} key #${key.handle} is incompatible with: ${uri}`, { field: 'algorithm' });
+  }
+  if (symmetric) {
+    if (hasCap(alg, Cap.SYM_ENC) && !symmetricKeyLengthPermitted(alg, key.symmetricKey!.length)) {
+      throw optionError(`Key #${key.handle} has wrong size (${key.symmetricKey!.length}) for algorithm: ${uri}`, 'algorithm');
+    }
+  } else if (hasCap(alg, Cap.RSA_KEY) !== isRsa(key.publicKey)) {
+    throw new SksError('ALGORITHM', `${isRsa(key.publicKey) ? 'RSA' : 'EC'} key #${key.handle} is incompatible with: ${uri}`, { field: 'algorithm' });
+  }
+  if (key.endorsedAlgorithms.length > 0 && !key.endorsedAlgorithms.includes(uri)) {
+    throw new SksError('ALGORITHM', `"endorsedAlgorithms" for key #${key.handle} does not include: ${uri}`, { field: 'algorithm' });
+  }
+  return alg;
+}
+
+const noParameters = (c: Call): void => {
+  if (c.parameters !== undefined) throw optionError(`"parameters" for key #${c.key.handle} do not match algorithm`, 'parameters');
+};
+
+export function signData(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const c = begin(ctx, a);
+  const data = v.bytes('data', a.data);
+  checkDataSize(c.key, data);
+  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_SGN);
+  noParameters(c);
+  const op = alg.operation;
+  const hash = op.op === 'rsa-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
+  if (op.op === 'ecdsa-sign' && c.key.privateKey?.asymmetricKeyType !== 'ec') {
+    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
+  }
+  return signBytes(c.key.privateKey!, hash, data);
+}
+
+export function performHmac(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const c = begin(ctx, a);
+  const data = v.bytes('data', a.data);
+  checkDataSize(c.key, data);
+  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.HMAC);
+  if (c.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${c.algorithm}`, 'parameters');
+  if (alg.operation.op !== 'hmac') throw new SksError('INTERNAL', 'Algorithm table inconsistency');
+  return createHmac(alg.operation.hash, c.key.symmetricKey!).update(data).digest();
+}
+
+const aesCbcName = (keyLength: number): string => `aes-${keyLength * 8}-cbc`;
+
+export function symmetricKeyEncrypt(
+  ctx: EngineContext,
+  a: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array },
+): Buffer {
+  const c = begin(ctx, a);
+  const encrypt = v.flag('mode', a.mode);
+  const data = v.bytes('data', a.data);
+  checkDataSize(c.key, data);
+  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.SYM_ENC);
+  const uri = c.algorithm;
+  if (!hasCap(alg, Cap.IV_REQ) || hasCap(alg, Cap.IV_INT)) {
+    if (c.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${uri}`, 'parameters');
+  } else if (c.parameters === undefined || c.parameters.length !== 16) {
+    throw optionError(`"parameters" must be 16 bytes for: ${uri}`, 'parameters');
+  }
+  if ((!encrypt || hasCap(alg, Cap.AES_PAD)) && data.length % 16 !== 0) {
+    throw optionError(`Data must be a multiple of 16 bytes for: ${uri} ${encrypt ? 'encryption' : 'decryption'}`, 'data');
+  }
+  const key = c.key.symmetricKey!;
+  return cryptoOp('symmetric encryption', () => {
+    switch (alg.operation.op) {
+      case 'aes-cbc-internal-iv': {
+        if (encrypt) {
+          const iv = ctx.entropy.randomBytes(16);
+          const cipher = createCipheriv(aesCbcName(key.length), key, iv);
+          return Buffer.concat([iv, cipher.update(data), cipher.final()]);
+        }
+        // Empty data has no IV: the reference fails internally (spec §17 #5); ours is a crypto error.
+        if (data.length < 16) throw new Error('no IV');
+        const decipher = createDecipheriv(aesCbcName(key.length), key, data.subarray(0, 16));
+        return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
+      }
+      case 'aes-cbc-external-iv': {
+        const f = encrypt ? createCipheriv : createDecipheriv;
+        const cipher = f(aesCbcName(key.length), key, c.parameters!);
+        return Buffer.concat([cipher.update(data), cipher.final()]);
+      }
+      case 'aes-ecb-nopad': {
+        const f = encrypt ? createCipheriv : createDecipheriv;
+        const cipher = f(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false);
+        return Buffer.concat([cipher.update(data), cipher.final()]);
+      }
+      default:
+        throw new Error('not a symmetric encryption algorithm');
+    }
+  });
+}
+
+/**
+ * Removes PKCS#1 v1.5 type 2 padding without early exits, so the time taken
+ * does not tell where the padding went wrong. Node 20 refuses PKCS#1 v1.5
+ * private decryption (CVE-2023-46809), so the SKS does raw RSA and unpads here.
+ */
+function unpadPkcs1Type2(em: Buffer): Buffer | null {
+  let bad = em[0]! | (em[1]! ^ 0x02);
+  let separator = 0;
+  let found = 0;
+  for (let i = 2; i < em.length; i++) {
+    const isZero = em[i] === 0 ? 1 : 0;
+    const first = isZero & (found ^ 1);
+    separator |= first * i;
+    found |= isZero;
+  }
+  bad |= found ^ 1;
+  bad |= separator < 10 ? 1 : 0; // at least 8 bytes of non-zero padding
+  return bad === 0 ? em.subarray(separator + 1) : null;
+}
+
+export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const c = begin(ctx, a);
+  const data = v.bytes('data', a.data);
+  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_ENC);
+  noParameters(c);
+  const op = alg.operation;
+  if (op.op !== 'rsa-decrypt') throw new SksError('INTERNAL', 'Algorithm table inconsistency');
+  const privateKey = c.key.privateKey!;
+  return cryptoOp('asymmetric decryption', () => {
+    if (op.padding === 'oaep') {
+      return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: op.oaepHash ?? 'sha1' }, data);
+    }
+    const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, data);
+    const plain = unpadPkcs1Type2(em);
+    if (!plain) throw new Error('bad padding');
+    return Buffer.from(plain);
+  });
+}
+
+export function keyAgreement(ctx: EngineContext, a: CryptoCallArgs & { readonly publicKey: Uint8Array }): Buffer {
+  const c = begin(ctx, a);
+  const peerBytes = v.bytes('publicKey', a.publicKey);
+  checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_KA);
+  noParameters(c);
+  const peer = parseSpki(peerBytes);
+  if (keyKind(peer).type !== 'ec') throw optionError('Unsupported EC key algorithm for: "publicKey"', 'publicKey');
+  return cryptoOp('key agreement', () => diffieHellman({ privateKey: c.key.privateKey!, publicKey: peer }));
+}

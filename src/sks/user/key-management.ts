@@ -1,0 +1,180 @@
+/** Key management by the key holder (spec §10.6-§10.12, §11.4). */
+import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyProtectionInfo } from '../api.js';
+import { keyHandle, provisioningHandle } from '../api.js';
+import { ExportDeleteProtection, ExtensionSubType, KeyBackup, ProtectionStatus } from '../constants.js';
+import { pkcs8Of } from '../crypto/keys.js';
+import { SksError, optionError } from '../errors.js';
+import { stdKey, type EngineContext } from '../engine/context.js';
+import { removeCommittedKey } from '../engine/removal.js';
+import type { KeyEntry } from '../engine/state.js';
+import * as v from '../engine/validate.js';
+import { setPropertyValue } from '../extensions/property-bag.js';
+import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
+import { resetPinErrors, verifyPin, verifyPuk } from '../pin/verification.js';
+
+/** Export/delete protection levels (spec §8.10). */
+async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: number, authorization: Uint8Array | undefined): Promise<void> {
+  switch (level) {
+    case ExportDeleteProtection.NOT_ALLOWED:
+      throw new SksError('NOT_ALLOWED', `Operation not allowed on key #${key.handle}`);
+    case ExportDeleteProtection.PIN:
+      verifyPin(ctx, key, authorization);
+      return;
+    case ExportDeleteProtection.PUK:
+      await verifyPuk(ctx, key, authorization);
+      return;
+    default:
+      if (authorization !== undefined) throw optionError(`Redundant authorization information for key #${key.handle}`, 'authorization');
+  }
+}
+
+export async function exportKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  await authorizeProtected(ctx, key, key.exportProtection, authorization);
+  if (!(key.keyBackup & KeyBackup.EXPORTED)) {
+    key.keyBackup |= KeyBackup.EXPORTED;
+    ctx.state.record({ kind: 'setKeyBackup', handle: key.handle, keyBackup: key.keyBackup });
+  }
+  return key.symmetricKey ? Buffer.from(key.symmetricKey) : pkcs8Of(key.privateKey!);
+}
+
+export async function deleteKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<void> {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  await authorizeProtected(ctx, key, key.deleteProtection, authorization);
+  removeCommittedKey(ctx.state, key);
+}
+
+export async function unlockKey(ctx: EngineContext, handle: number, rawPuk: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  await verifyPuk(ctx, key, v.optionalBytes('authorization', rawPuk));
+  resetPinErrors(ctx, key);
+}
+
+function setGroupPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array, resetErrors: boolean): void {
+  for (const k of pinGroupOf(ctx.state, key)) {
+    k.pinValue?.fill(0);
+    k.pinValue = Buffer.from(newPin);
+    if (resetErrors) k.errorCount = 0;
+    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: k.errorCount });
+  }
+}
+
+function checkNewPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array): void {
+  const policy = key.pinPolicy;
+  // Without a PIN policy there is nothing to change (spec §17 #2: the reference fails unchecked).
+  if (!policy) throw optionError(`Key #${key.handle} has no PIN policy`, 'authorization');
+  if (!policy.userModifiable) throw new SksError('NOT_ALLOWED', `PIN for key #${key.handle} is not user modifiable`);
+  checkPinCompliance(ctx.state, newPin, policy, key.appUsage, true);
+}
+
+export function changePin(ctx: EngineContext, handle: number, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const oldPin = v.optionalBytes('authorization', rawOld);
+  const newPin = v.bytes('newPin', rawNew);
+  verifyPin(ctx, key, oldPin);
+  checkNewPin(ctx, key, newPin);
+  setGroupPin(ctx, key, newPin, false);
+}
+
+export async function setPin(ctx: EngineContext, handle: number, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const puk = v.optionalBytes('authorization', rawPuk);
+  const newPin = v.bytes('newPin', rawNew);
+  await verifyPuk(ctx, key, puk);
+  checkNewPin(ctx, key, newPin);
+  setGroupPin(ctx, key, newPin, true);
+}
+
+export function getExtension(ctx: EngineContext, handle: number, rawType: string): ExtensionValue {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const type = v.text('type', rawType);
+  const e = key.extensions.get(type);
+  if (!e) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
+  return { subType: e.subType, qualifier: e.qualifier, extensionData: Buffer.from(e.data) };
+}
+
+export function setProperty(ctx: EngineContext, handle: number, rawType: string, rawName: string, rawValue: string): void {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const type = v.text('type', rawType);
+  const name = v.text('name', rawName);
+  const value = Buffer.from(v.text('value', rawValue), 'utf8');
+  const e = key.extensions.get(type);
+  if (!e || e.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
+  // The reference lets the 16-bit length wrap (spec §17 #11); we refuse.
+  if (value.length > 0xffff) throw optionError(`"property" value too long: ${name}`, 'value');
+  const outcome = setPropertyValue(e.data, name, value);
+  switch (outcome.kind) {
+    case 'not-writable':
+      throw new SksError('NOT_ALLOWED', `"property" not writable: ${name}`, { field: 'property' });
+    case 'not-found':
+      throw optionError(`"property" not found: ${name}`, 'property');
+    case 'updated':
+      e.data = outcome.data;
+      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: e.data });
+  }
+}
+
+export function enumerateKeys(ctx: EngineContext, after: number): EnumeratedKey | undefined {
+  v.handle('keyHandle', after);
+  let passed = after === 0;
+  if (!passed && !ctx.state.keys.has(after)) return undefined;
+  for (const k of ctx.state.keys.values()) {
+    if (!passed) {
+      passed = k.handle === after;
+      continue;
+    }
+    if (!k.owner.work) return { keyHandle: keyHandle(k.handle), provisioningHandle: provisioningHandle(k.owner.handle) };
+  }
+  return undefined;
+}
+
+export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttributes {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  return {
+    symmetricKeyLength: key.symmetricKey?.length ?? 0,
+    certificatePath: (key.certificatePath ?? []).map((c) => Buffer.from(c)),
+    appUsage: key.appUsage,
+    friendlyName: key.friendlyName ?? undefined,
+    endorsedAlgorithms: [...key.endorsedAlgorithms],
+    extensionTypes: [...key.extensions.keys()],
+  };
+}
+
+export function getKeyProtectionInfo(ctx: EngineContext, handle: number): KeyProtectionInfo {
+  const key = stdKey(ctx, v.handle('keyHandle', handle));
+  const pin = key.pinPolicy;
+  const puk = pin?.pukPolicy ?? null;
+  let status: number = ProtectionStatus.NO_PIN;
+  if (key.devicePinProtection) status = ProtectionStatus.DEVICE_PIN;
+  else if (pin) {
+    status = ProtectionStatus.PIN_PROTECTED;
+    if (key.errorCount >= pin.retryLimit) status |= ProtectionStatus.PIN_BLOCKED;
+    if (puk) {
+      status |= ProtectionStatus.PUK_PROTECTED;
+      if (puk.retryLimit > 0 && puk.errorCount >= puk.retryLimit) status |= ProtectionStatus.PUK_BLOCKED;
+    }
+  }
+  return {
+    protectionStatus: status,
+    pukFormat: puk?.format ?? 0,
+    pukRetryLimit: puk?.retryLimit ?? 0,
+    pukErrorCount: puk?.errorCount ?? 0,
+    userDefined: pin?.userDefined ?? false,
+    userModifiable: pin?.userModifiable ?? false,
+    format: pin?.format ?? 0,
+    retryLimit: pin?.retryLimit ?? 0,
+    grouping: pin?.grouping ?? 0,
+    patternRestrictions: pin?.patternRestrictions ?? 0,
+    minLength: pin?.minLength ?? 0,
+    maxLength: pin?.maxLength ?? 0,
+    inputMethod: pin?.inputMethod ?? 0,
+    pinErrorCount: pin ? key.errorCount : 0,
+    enablePinCaching: key.enablePinCaching,
+    biometricProtection: key.biometricProtection,
+    exportProtection: key.exportProtection,
+    deleteProtection: key.deleteProtection,
+    keyBackup: key.keyBackup,
+  };
+}

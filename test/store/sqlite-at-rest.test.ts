@@ -1,0 +1,363 @@
+/**
+ * The SQLite store at rest: the database and its WAL hold no secret in the
+ * clear, sealed columns are bound to their rows, the store key must match,
+ * one process owns a store, and the key file is private.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SksError } from '../../src/sks/errors.js';
+import type { KeyRecord, KeyStorePort, PukPolicyRecord } from '../../src/sks/store/records.js';
+import { openSecret, sealSecret } from '../../src/sks/store/sealing.js';
+import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import {
+  DATABASE_FILE,
+  STORE_KEY_FILE,
+  loadOrCreateStoreKey,
+  openKeyStoreDirectory,
+} from '../../src/sks/store/store-key.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SQLITE_STORE_MODULE = pathToFileURL(join(PROJECT_ROOT, 'src/sks/store/sqlite-store.ts')).href;
+const posix = process.platform !== 'win32';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SksError);
+    return (e as SksError).code;
+  }
+  return undefined;
+}
+
+/** Known secrets, random so that a hit in the file cannot be a coincidence. */
+function secrets() {
+  return {
+    privateKey: randomBytes(138),
+    symmetricKey: randomBytes(32),
+    pinValue: randomBytes(32),
+    pukValue: randomBytes(32),
+    encryptedExtension: randomBytes(64),
+    devicePrivateKey: randomBytes(138),
+    secondPrivateKey: randomBytes(138),
+  };
+}
+type Secrets = ReturnType<typeof secrets>;
+
+function keyRecord(handle: number, privateKey: Uint8Array, s: Secrets): KeyRecord {
+  return {
+    handle,
+    id: `Key.${handle}`,
+    owner: 1,
+    appUsage: 1,
+    publicKey: randomBytes(91),
+    privateKey,
+    symmetricKey: handle === 1 ? s.symmetricKey : null,
+    certificatePath: [randomBytes(300)],
+    endorsedAlgorithms: [],
+    friendlyName: null,
+    devicePinProtection: false,
+    pinPolicy: 1,
+    pinValue: s.pinValue,
+    errorCount: 0,
+    enablePinCaching: false,
+    biometricProtection: 0,
+    exportProtection: 0,
+    deleteProtection: 0,
+    keyBackup: 0,
+    extensions: [{ type: 'urn:secret', subType: 1, qualifier: '', data: s.encryptedExtension }],
+  };
+}
+
+function writeSecrets(store: KeyStorePort, s: Secrets): void {
+  const puk: PukPolicyRecord = {
+    handle: 1,
+    id: 'PUK',
+    owner: 1,
+    pukValue: s.pukValue,
+    format: 0,
+    retryLimit: 3,
+    errorCount: 0,
+  };
+  store.apply([
+    { kind: 'putDevice', device: { privateKey: s.devicePrivateKey, certificatePath: [randomBytes(400)] } },
+    { kind: 'putPukPolicy', policy: puk },
+    { kind: 'putKey', key: keyRecord(1, s.privateKey, s) },
+    { kind: 'putKey', key: keyRecord(2, s.secondPrivateKey, s) },
+  ]);
+  // A patched PIN goes through its own code path.
+  store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: s.pinValue, errorCount: 0 }]);
+}
+
+/** Raw bytes of the database file and its WAL, if any. */
+function rawFiles(dbPath: string): Buffer[] {
+  return [dbPath, `${dbPath}-wal`, `${dbPath}-journal`].filter(existsSync).map((p) => readFileSync(p));
+}
+
+function expectNoSecretIn(files: Buffer[], s: Secrets): void {
+  expect(files.length).toBeGreaterThan(0);
+  for (const file of files) {
+    for (const [name, secret] of Object.entries(s)) {
+      // Any 16-byte window of a secret would do; look for the head and the whole.
+      expect(file.includes(secret), `${name} in clear`).toBe(false);
+      expect(file.includes(secret.subarray(0, 16)), `${name} prefix in clear`).toBe(false);
+    }
+  }
+}
+
+describe('SQLite store at rest', () => {
+  let dir: string;
+  let dbPath: string;
+  let storeKey: Buffer;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'airtight-at-rest-'));
+    dbPath = join(dir, DATABASE_FILE);
+    storeKey = randomBytes(32);
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes no secret in the clear to the database or its WAL, open or closed', () => {
+    const s = secrets();
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    writeSecrets(store, s);
+    // While open, the committed transactions sit in the WAL.
+    expect(existsSync(`${dbPath}-wal`)).toBe(true);
+    expectNoSecretIn(rawFiles(dbPath), s);
+    store.close();
+    expectNoSecretIn(rawFiles(dbPath), s);
+    // ...and the secrets really are there, sealed.
+    const again = openSqliteKeyStore({ path: dbPath, storeKey });
+    const snapshot = again.load();
+    again.close();
+    expect(Buffer.from(snapshot.keys[0]!.privateKey!)).toEqual(s.privateKey);
+    expect(Buffer.from(snapshot.keys[0]!.symmetricKey!)).toEqual(s.symmetricKey);
+    expect(Buffer.from(snapshot.keys[1]!.pinValue!)).toEqual(s.pinValue);
+    expect(Buffer.from(snapshot.pukPolicies[0]!.pukValue)).toEqual(s.pukValue);
+    expect(Buffer.from(snapshot.keys[0]!.extensions[0]!.data)).toEqual(s.encryptedExtension);
+    expect(Buffer.from(snapshot.device!.privateKey)).toEqual(s.devicePrivateKey);
+  });
+
+  it('creates the database file private to its owner', () => {
+    openSqliteKeyStore({ path: dbPath, storeKey }).close();
+    if (posix) expect(statSync(dbPath).mode & 0o777).toBe(0o600);
+  });
+
+  it('fails with STORAGE under a wrong store key', () => {
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    writeSecrets(store, secrets());
+    store.close();
+    expect(
+      codeOf(() => {
+        const wrong = openSqliteKeyStore({ path: dbPath, storeKey: randomBytes(32) });
+        try {
+          wrong.load();
+        } finally {
+          wrong.close();
+        }
+      }),
+    ).toBe('STORAGE');
+    // The right key still works: a failed open changed nothing.
+    const right = openSqliteKeyStore({ path: dbPath, storeKey });
+    expect(right.load().keys).toHaveLength(2);
+    right.close();
+  });
+
+  it('rejects a store key that is not 32 bytes with STORAGE', () => {
+    expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey: randomBytes(16) }))).toBe('STORAGE');
+  });
+
+  it('fails with STORAGE when sealed private keys are swapped between rows', () => {
+    const s = secrets();
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    writeSecrets(store, s);
+    store.close();
+
+    const raw = new Database(dbPath);
+    raw.exec(`
+      UPDATE keys SET private_key = CASE handle
+        WHEN 1 THEN (SELECT private_key FROM keys WHERE handle = 2)
+        WHEN 2 THEN (SELECT private_key FROM keys WHERE handle = 1)
+      END WHERE handle IN (1, 2)`);
+    raw.close();
+
+    const tampered = openSqliteKeyStore({ path: dbPath, storeKey });
+    try {
+      let caught: unknown;
+      try {
+        tampered.load();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(SksError);
+      expect((caught as SksError).code).toBe('STORAGE');
+      expect((caught as SksError).message).toBe('Stored secret failed integrity check');
+    } finally {
+      tampered.close();
+    }
+  });
+
+  it('fails with STORAGE when one bit of a sealed PIN is flipped', () => {
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    writeSecrets(store, secrets());
+    store.close();
+    const raw = new Database(dbPath);
+    const row = raw.prepare('SELECT pin_value FROM keys WHERE handle = 1').get() as { pin_value: Buffer };
+    row.pin_value[20]! ^= 0x01;
+    raw.prepare('UPDATE keys SET pin_value = ? WHERE handle = 1').run(row.pin_value);
+    raw.close();
+    const tampered = openSqliteKeyStore({ path: dbPath, storeKey });
+    try {
+      expect(codeOf(() => tampered.load())).toBe('STORAGE');
+    } finally {
+      tampered.close();
+    }
+  });
+
+  it('gives a second connection in the same process NOT_AVAILABLE', () => {
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    try {
+      expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey }))).toBe('NOT_AVAILABLE');
+    } finally {
+      store.close();
+    }
+    openSqliteKeyStore({ path: dbPath, storeKey }).close();
+  });
+
+  it('gives a second process NOT_AVAILABLE while the store is open, and access once it is closed', () => {
+    const child = join(dir, 'second-opener.ts');
+    writeFileSync(
+      child,
+      `import { openSqliteKeyStore } from ${JSON.stringify(SQLITE_STORE_MODULE)};
+       try {
+         const store = openSqliteKeyStore({ path: process.argv[2], storeKey: Buffer.from(process.argv[3], 'base64url') });
+         store.load();
+         store.close();
+         process.stdout.write('OPENED');
+       } catch (e) {
+         process.stdout.write(String(e.code));
+       }`,
+    );
+    const run = (): string => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url')], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    try {
+      expect(run()).toBe('NOT_AVAILABLE');
+    } finally {
+      store.close();
+    }
+    expect(run()).toBe('OPENED');
+  }, 60_000);
+});
+
+describe('store key', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'airtight-store-key-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates store.key with mode 0600 and returns the same key afterwards', () => {
+    const key = loadOrCreateStoreKey(dir, {});
+    expect(key).toHaveLength(32);
+    if (posix) expect(statSync(join(dir, STORE_KEY_FILE)).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateStoreKey(dir, {})).toEqual(key);
+    expect(readFileSync(join(dir, STORE_KEY_FILE), 'utf8').trim()).toBe(key.toString('base64url'));
+  });
+
+  it('opens a store directory: private directory, private key file, database inside', () => {
+    const storeDir = join(dir, 'nested', 'store');
+    const store = openKeyStoreDirectory(storeDir, {});
+    store.apply([{ kind: 'setCounters', counters: { session: 2, key: 3, pinPolicy: 4, pukPolicy: 5 } }]);
+    store.close();
+    expect(existsSync(join(storeDir, DATABASE_FILE))).toBe(true);
+    if (posix) {
+      expect(statSync(storeDir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(storeDir, STORE_KEY_FILE)).mode & 0o777).toBe(0o600);
+    }
+    const again = openKeyStoreDirectory(storeDir, {});
+    expect(again.load().counters).toEqual({ session: 2, key: 3, pinPolicy: 4, pukPolicy: 5 });
+    again.close();
+  });
+
+  it.skipIf(!posix)('refuses a key file readable by group or others', () => {
+    loadOrCreateStoreKey(dir, {});
+    chmodSync(join(dir, STORE_KEY_FILE), 0o640);
+    expect(codeOf(() => loadOrCreateStoreKey(dir, {}))).toBe('STORAGE');
+    chmodSync(join(dir, STORE_KEY_FILE), 0o604);
+    expect(codeOf(() => loadOrCreateStoreKey(dir, {}))).toBe('STORAGE');
+  });
+
+  it('refuses a malformed key file with STORAGE', () => {
+    writeFileSync(join(dir, STORE_KEY_FILE), 'not a key\n', { mode: 0o600 });
+    expect(codeOf(() => loadOrCreateStoreKey(dir, {}))).toBe('STORAGE');
+  });
+
+  it('takes the key from AIRTIGHT_STORE_KEY without touching the directory', () => {
+    const key = randomBytes(32);
+    expect(loadOrCreateStoreKey(dir, { AIRTIGHT_STORE_KEY: key.toString('base64url') })).toEqual(key);
+    expect(existsSync(join(dir, STORE_KEY_FILE))).toBe(false);
+  });
+
+  it('rejects a malformed AIRTIGHT_STORE_KEY with STORAGE, naming the variable but not its value', () => {
+    for (const value of [randomBytes(16).toString('base64url'), `${randomBytes(32).toString('base64url')}xx`, 'zz!zz']) {
+      let caught: unknown;
+      try {
+        loadOrCreateStoreKey(dir, { AIRTIGHT_STORE_KEY: value });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(SksError);
+      expect((caught as SksError).code).toBe('STORAGE');
+      expect((caught as SksError).message).toContain('AIRTIGHT_STORE_KEY');
+      expect((caught as SksError).message).not.toContain(value);
+    }
+  });
+});
+
+describe('sealing', () => {
+  const key = randomBytes(32);
+
+  it('round-trips and binds a sealed value to its AAD', () => {
+    const plain = randomBytes(40);
+    const sealed = sealSecret(key, plain, 'key:1:privateKey');
+    expect(sealed).toHaveLength(1 + 12 + 40 + 16);
+    expect(sealed[0]).toBe(1);
+    expect(openSecret(key, sealed, 'key:1:privateKey')).toEqual(plain);
+    expect(codeOf(() => openSecret(key, sealed, 'key:2:privateKey'))).toBe('STORAGE');
+    expect(codeOf(() => openSecret(randomBytes(32), sealed, 'key:1:privateKey'))).toBe('STORAGE');
+  });
+
+  it('uses a fresh nonce for every seal', () => {
+    const plain = randomBytes(16);
+    expect(sealSecret(key, plain, 'a')).not.toEqual(sealSecret(key, plain, 'a'));
+  });
+
+  it('rejects truncated values and unknown versions with STORAGE', () => {
+    const sealed = sealSecret(key, randomBytes(8), 'x');
+    expect(codeOf(() => openSecret(key, sealed.subarray(0, 28), 'x'))).toBe('STORAGE');
+    const otherVersion = Buffer.from(sealed);
+    otherVersion[0] = 2;
+    expect(codeOf(() => openSecret(key, otherVersion, 'x'))).toBe('STORAGE');
+  });
+});
