@@ -261,7 +261,7 @@ function certificateChecks(ctx: SessionContext, checks: CheckList): void {
 function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], checks: CheckList): void {
   const { doc, s, sessionKey, deviceId } = ctx;
   for (const call of calls) {
-    if (call.session !== s) continue;
+    if (call.session?.value !== s.value) continue;
     const c = call.node;
     const args = c.get('args');
     const name = callName(call);

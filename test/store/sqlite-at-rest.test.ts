@@ -176,6 +176,19 @@ describe('SQLite store at rest', () => {
     expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey: randomBytes(16) }))).toBe('STORAGE');
   });
 
+  it('refuses a file that is not a key store with STORAGE', () => {
+    writeFileSync(dbPath, randomBytes(8192), { mode: 0o600 });
+    expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey }))).toBe('STORAGE');
+  });
+
+  it('refuses a schema newer than this code with STORAGE', () => {
+    openSqliteKeyStore({ path: dbPath, storeKey }).close();
+    const raw = new Database(dbPath);
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey }))).toBe('STORAGE');
+  });
+
   it('fails with STORAGE when sealed private keys are swapped between rows', () => {
     const s = secrets();
     const store = openSqliteKeyStore({ path: dbPath, storeKey });

@@ -316,3 +316,6 @@ export async function observableState(sks: SecureKeyStore): Promise<unknown> {
   }
   return { keys, closedSessions: await listSessions(sks, false), openSessions: await listSessions(sks, true) };
 }
+
+/** Hex of bytes, so that a Buffer and a Uint8Array with the same content compare equal. */
+export const hex = (b: Uint8Array | undefined | null): string | undefined => (b === undefined || b === null ? undefined : Buffer.from(b).toString('hex'));

@@ -369,6 +369,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     // No busy wait: the owner holds its lock until it closes.
     db = new Database(path, { timeout: 0 });
   } catch (e) {
+    storeKey.fill(0);
     throw storageError(e, 'Key store could not be opened');
   }
 
@@ -395,6 +396,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     }).immediate();
   } catch (e) {
     db.close();
+    storeKey.fill(0);
     throw storageError(e, 'Key store could not be opened');
   }
 
@@ -531,8 +533,10 @@ class SqliteKeyStore implements KeyStorePort {
 
   close(): void {
     const db = this.#db;
+    if (db === null) return;
     this.#db = null;
-    db?.close();
+    db.close();
+    this.#key.fill(0);
   }
 
   #read(): StoreSnapshot {

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench`: what SKS calls cost on the SQLite store, side by side with
+ * the raw node:crypto primitives (and durable commits) each one needs, measured
+ * in the same run. Only time spent inside SKS calls is counted: the emulated
+ * issuer's own work (its ECDH, MACs, certificate issuance) runs outside the timers.
+ */
+import { createHmac, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { SecureKeyStore } from '../src/sks/api.js';
+import { createManufacturerCa, issueDeviceCertificate } from '../src/sks/device/manufacturer-ca.js';
+import { openSecureKeyStore } from '../src/sks/engine/secure-key-store.js';
+import { openSqliteKeyStore } from '../src/sks/store/sqlite-store.js';
+import { IssuerSession } from '../test/support/issuer-emulator.js';
+import { getTestCa } from '../test/support/test-ca.js';
+
+const generate = promisify(generateKeyPair);
+const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const HMAC_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#hmac-sha256';
+const RSA_2048 = 'https://webpki.github.io/sks/algorithm#rsa2048';
+
+/** Accumulates wall time spent inside each SKS method. */
+class Timings {
+  private readonly totals = new Map<string, { ms: number; n: number }>();
+  add(name: string, ms: number): void {
+    const t = this.totals.get(name) ?? { ms: 0, n: 0 };
+    t.ms += ms;
+    t.n += 1;
+    this.totals.set(name, t);
+  }
+  perOp(name: string): number {
+    const t = this.totals.get(name);
+    return t ? t.ms / t.n : NaN;
+  }
+  reset(): void {
+    this.totals.clear();
+  }
+}
+
+function timed(sks: SecureKeyStore, timings: Timings): SecureKeyStore {
+  return new Proxy(sks, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const start = performance.now();
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          timings.add(String(prop), performance.now() - start);
+        }
+      };
+    },
+  });
+}
+
+async function timeLoop(n: number, fn: () => unknown): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return (performance.now() - start) / n;
+}
+
+const hmac = (key: Buffer, data: Buffer): Buffer => createHmac('sha256', key).update(data).digest();
+
+function line(name: string, ms: number, rawMs?: number): void {
+  const ops = (1000 / ms).toFixed(0).padStart(7);
+  const ratio = rawMs === undefined ? '' : `   raw ${(1000 / rawMs).toFixed(0).padStart(7)} ops/s   ratio ${(ms / rawMs).toFixed(2)}x`;
+  console.log(`${name.padEnd(46)} ${ops} ops/s  (${ms.toFixed(3)} ms)${ratio}`);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'airtight-bench-'));
+  try {
+    const ca = await createManufacturerCa({ keyType: 'ec-p256' });
+    const devicePair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const deviceCert = await issueDeviceCertificate(ca, devicePair.publicKey, { serialNumber: 'bench' });
+    const device = { privateKey: devicePair.privateKey, certificatePath: [deviceCert, ca.certificate] };
+    const port = openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey: randomBytes(32) });
+    const timings = new Timings();
+    const sks = timed(openSecureKeyStore({ store: port, device }), timings);
+    const testCa = await getTestCa();
+
+    // ---------------------------------------------------------------- raw primitives
+    const raw = new Database(join(dir, 'raw.db'));
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = FULL');
+    raw.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, a BLOB, b BLOB, c BLOB)');
+    const insert = raw.prepare('INSERT INTO t (a, b, c) VALUES (?, ?, ?)');
+    const commit = raw.transaction(() => {
+      // about what a one-key session commits: session row, policy row, key row with certificate
+      insert.run(randomBytes(200), randomBytes(100), null);
+      insert.run(randomBytes(100), null, null);
+      insert.run(randomBytes(1200), randomBytes(200), randomBytes(100));
+    });
+    const sessionKey = randomBytes(32);
+    const data = randomBytes(700);
+    const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const cert = deviceCert;
+    const N = 200;
+    const rawCreateSession = await timeLoop(N, async () => {
+      const e = await generate('ec', { namedCurve: 'prime256v1' });
+      const z = diffieHellman({ privateKey: e.privateKey, publicKey: peer.publicKey });
+      hmac(z, data.subarray(0, 200));
+      sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
+    });
+    const rawCreateKeyEc = await timeLoop(N, async () => {
+      await generate('ec', { namedCurve: 'prime256v1' });
+      hmac(sessionKey, data.subarray(0, 300));
+      hmac(sessionKey, data.subarray(0, 150));
+    });
+    const rawCreateKeyRsa = await timeLoop(10, async () => {
+      await generate('rsa', { modulusLength: 2048 });
+      hmac(sessionKey, data.subarray(0, 300));
+      hmac(sessionKey, data.subarray(0, 150));
+    });
+    const keyPair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const rawClose = await timeLoop(N, () => {
+      hmac(sessionKey, data.subarray(0, 120));
+      hmac(sessionKey, data.subarray(0, 40));
+      createPublicKey(keyPair.privateKey).export({ type: 'spki', format: 'der' }).equals(keyPair.publicKey.export({ type: 'spki', format: 'der' }));
+      commit();
+    });
+    const rawPolicy = await timeLoop(N, () => hmac(sessionKey, data.subarray(0, 40)));
+    const rawCertificate = await timeLoop(N, () => {
+      hmac(sessionKey, cert);
+      createPublicKey({ key: keyPair.publicKey.export({ type: 'spki', format: 'der' }), format: 'der', type: 'spki' });
+    });
+    const rawSession = rawCreateSession + rawPolicy + rawCreateKeyEc + rawCertificate + rawClose;
+
+    // ---------------------------------------------------------------- SKS, one-key EC P-256 sessions
+    const ecHandles: number[] = [];
+    const runSession = async (keyAlgorithm?: string): Promise<void> => {
+      const s = await IssuerSession.open(sks, { ca: testCa });
+      const pin = await s.createPinPolicy({ id: 'PIN.1' });
+      const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357', ...(keyAlgorithm ? { keyAlgorithm } : {}) });
+      await s.closeSession();
+      ecHandles.push(key.keyHandle);
+    };
+    for (let i = 0; i < 10; i++) await runSession(); // warm-up
+    timings.reset();
+    const sessions = 100;
+    for (let i = 0; i < sessions; i++) await runSession();
+    const create = timings.perOp('createProvisioningSession');
+    const policy = timings.perOp('createPinPolicy');
+    const keyEc = timings.perOp('createKeyEntry');
+    const path = timings.perOp('setCertificatePath');
+    const close = timings.perOp('closeProvisioningSession');
+    const whole = create + policy + keyEc + path + close;
+    timings.reset();
+    for (let i = 0; i < 8; i++) await runSession(RSA_2048);
+    const keyRsa = timings.perOp('createKeyEntry');
+
+    console.log(`Airtight SKS benchmark (SQLite store, WAL, synchronous=FULL; Node ${process.version}; ${sessions} sessions)`);
+    console.log('Provisioning (SKS time only; raw = node:crypto primitives [+ one durable SQLite commit for close])');
+    line('createProvisioningSession (P-256, EC device key)', create, rawCreateSession);
+    line('createPinPolicy', policy, rawPolicy);
+    line('createKeyEntry EC P-256', keyEc, rawCreateKeyEc);
+    line('createKeyEntry RSA-2048', keyRsa, rawCreateKeyRsa);
+    line('setCertificatePath', path, rawCertificate);
+    line('closeProvisioningSession (one durable commit)', close, rawClose);
+    line('whole one-key EC P-256 session', whole, rawSession);
+
+    // ---------------------------------------------------------------- user API
+    const signer = ecHandles[ecHandles.length - 9]!;
+    const rsaSigner = ecHandles[ecHandles.length - 1]!;
+    const pinBytes = Buffer.from('1357');
+    const msg = randomBytes(64);
+    const userN = 2000;
+    const ecPriv = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+    const rsaPriv = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const rawEcSign = await timeLoop(userN, () => sign('sha256', msg, { key: ecPriv, dsaEncoding: 'ieee-p1363' }));
+    const sksEcSign = await timeLoop(userN, () => sks.signData({ keyHandle: signer as never, algorithm: ECDSA_SHA256, authorization: pinBytes, data: msg }));
+    const rawRsaSign = await timeLoop(200, () => sign('sha256', msg, rsaPriv));
+    const sksRsaSign = await timeLoop(200, () => sks.signData({ keyHandle: rsaSigner as never, algorithm: RSA_SHA256, authorization: pinBytes, data: msg }));
+    console.log('User API (correct PIN, no write)');
+    line('signData ECDSA P-256', sksEcSign, rawEcSign);
+    line('signData RSA-2048', sksRsaSign, rawRsaSign);
+
+    // HMAC key: import a symmetric key
+    const s = await IssuerSession.open(sks, { ca: testCa });
+    const hk = await s.provisionKey({ endorsedAlgorithms: [HMAC_SHA256] });
+    const secret = randomBytes(32);
+    await s.importSymmetricKey(hk, secret);
+    await s.closeSession();
+    const rawHmac = await timeLoop(userN, () => createHmac('sha256', secret).update(msg).digest());
+    const sksHmac = await timeLoop(userN, () => sks.performHmac({ keyHandle: hk.keyHandle, algorithm: HMAC_SHA256, data: msg }));
+    line('performHmac HMAC-SHA256', sksHmac, rawHmac);
+
+    // Wrong PIN: one durable counter write before the error leaves the store.
+    const s2 = await IssuerSession.open(sks, { ca: testCa });
+    const pin2 = await s2.createPinPolicy({ id: 'PIN.W', retryLimit: 10000 });
+    const wk = await s2.provisionKey({ pinPolicy: pin2, userPin: '1357' });
+    await s2.closeSession();
+    const wrong = Buffer.from('9999');
+    const sksWrong = await timeLoop(500, () =>
+      sks.signData({ keyHandle: wk.keyHandle, algorithm: ECDSA_SHA256, authorization: wrong, data: msg }).catch(() => undefined),
+    );
+    const rawWrite = await timeLoop(500, () => raw.prepare('UPDATE t SET c = ? WHERE id = 1').run(randomBytes(4)));
+    line('wrong-PIN attempt (durable counter write)', sksWrong, rawWrite);
+    console.log('  (raw for the wrong PIN = one durable single-row SQLite UPDATE)');
+    raw.close();
+    port.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,70 @@
+/**
+ * Entry point of the interop checks: reads one vector file, recognizes its
+ * layout from its content (never from its name) and runs the matching checks.
+ */
+import { readFile } from 'node:fs/promises';
+import type { CheckResult } from './check.js';
+import { describeError } from './check.js';
+import { JsonNode } from './json.js';
+import { runPrimitiveChecks } from './primitives.js';
+import { runReplay } from './replay.js';
+import { runSessionFileChecks } from './session-file.js';
+
+/** The vector layouts of ../shared/interop/README.md, format_version 1. */
+export type InteropLayout = 'sks-primitives' | 'keygen2-session';
+
+const SUPPORTED_FORMAT_VERSION = 1;
+
+const PRIMITIVES_MEMBERS = ['byte_encoding', 'create_provisioning_session', 'provisioning_method_macs', 'device_attestation_key'];
+const SESSION_MEMBERS = ['sessions', 'test_keys', 'constants'];
+
+/** The layout of a parsed vector file, or a sentence saying why it is not one we know. */
+export function detectLayout(doc: JsonNode): { layout: InteropLayout } | { problem: string } {
+  if (!doc.isObject()) return { problem: 'unknown layout: the top level is not a JSON object' };
+  const version = doc.opt('format_version')?.value;
+  const fits = (members: readonly string[]): boolean => members.every((m) => doc.has(m));
+  const layout: InteropLayout | undefined = fits(PRIMITIVES_MEMBERS) ? 'sks-primitives' : fits(SESSION_MEMBERS) ? 'keygen2-session' : undefined;
+  if (layout === undefined) {
+    return {
+      problem:
+        `unknown layout: neither sks-primitives (${PRIMITIVES_MEMBERS.join(', ')}) nor keygen2-session (${SESSION_MEMBERS.join(', ')}); ` +
+        `top-level members are ${doc.keys().join(', ') || 'none'}`,
+    };
+  }
+  if (version !== SUPPORTED_FORMAT_VERSION) {
+    return { problem: `unsupported format_version ${JSON.stringify(version)} of a ${layout} file (supported: ${SUPPORTED_FORMAT_VERSION})` };
+  }
+  return { layout };
+}
+
+/** Runs every check of an already parsed vector document. */
+export async function runInteropDocument(value: unknown): Promise<CheckResult[]> {
+  const doc = JsonNode.root(value);
+  const detected = detectLayout(doc);
+  if ('problem' in detected) return [{ name: 'layout', ok: false, detail: detected.problem }];
+  switch (detected.layout) {
+    case 'sks-primitives':
+      return runPrimitiveChecks(doc);
+    case 'keygen2-session':
+      return [...runSessionFileChecks(doc), ...(await runReplay(doc))];
+  }
+}
+
+/**
+ * Runs every check of one vector file.
+ *
+ * @example
+ * ```ts
+ * const results = await runInteropFile('../shared/interop/keygen2-session-01-ec-p256.json');
+ * const failed = results.filter((r) => !r.ok);
+ * ```
+ */
+export async function runInteropFile(path: string): Promise<CheckResult[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    return [{ name: 'read', ok: false, detail: `cannot read ${path} as JSON: ${describeError(e)}` }];
+  }
+  return runInteropDocument(value);
+}

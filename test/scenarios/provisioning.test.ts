@@ -1,0 +1,661 @@
+/**
+ * Provisioning scenarios of the reference suite (spec §15.2): session setup,
+ * object creation, the close-time checks of §7.1 and the session-key budget.
+ * Post-provisioning operations live in post-operations.test.ts.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Cap, hasCap, lookupAlgorithm } from '../../src/sks/algorithms.js';
+import { AppUsage, InputMethod, PassphraseFormat, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
+import { IssuerSession, rollOverKmk } from '../support/issuer-emulator.js';
+import {
+  Alg,
+  DEVICE_PIN,
+  TEST_PROFILE,
+  describeStores,
+  expectSksError,
+  expectTornDown,
+  hex,
+  listKeys,
+  listSessions,
+  signAndVerify,
+} from '../support/fixtures.js';
+
+const OPEN = true;
+
+describeStores('provisioning scenarios', (ctx) => {
+  describe('session creation', () => {
+    it('creates sessions on P-256, P-384 and P-521 and closes them empty (t1)', async () => {
+      const spkiLength: Record<string, number> = { prime256v1: 91, secp384r1: 120, secp521r1: 158 };
+      for (const curve of ['prime256v1', 'secp384r1', 'secp521r1']) {
+        const s = await ctx.issuer({ serverEphemeralCurve: curve });
+        expect(s.clientEphemeralKey.length).toBe(spkiLength[curve]);
+        expect(s.clientSessionId).toHaveLength(32);
+        await s.closeSession();
+        // Closing an empty session deletes it (spec §7.1 F).
+        await expectTornDown(s);
+      }
+    });
+
+    it('rejects a server ephemeral key on an unsupported curve (t1)', async () => {
+      for (const curve of ['secp256k1', 'secp224r1']) {
+        await expectSksError(
+          ctx.issuer({ serverEphemeralCurve: curve }),
+          'OPTION',
+          'Unsupported EC key algorithm for: "serverEphemeralKey"',
+        );
+      }
+    });
+
+    it('verifies the privacy-enabled session attestation and closes (privacy on)', async () => {
+      const s = await ctx.issuer({ privacyEnabled: true });
+      expect(s.deviceId.toString('ascii')).toBe('Anonymous');
+      expect(s.sessionAttestation).toHaveLength(32);
+      await s.provisionKey();
+      await s.closeSession();
+    });
+
+    it('rejects a key management key of 512 bits (t66)', async () => {
+      await expectSksError(ctx.issuer({ kmk: ctx.kmks[3] }), 'OPTION', 'Unsupported RSA key size 512 for: "keyManagementKey"');
+    });
+
+    it('accepts an EC P-256 key management key', async () => {
+      const s = await ctx.issuer({ kmk: ctx.kmks[2] });
+      expect(hex((await ctx.sks.enumerateProvisioningSessions(0, OPEN))?.keyManagementKey)).toBe(
+        hex(ctx.kmks[2].publicKey.export({ type: 'spki', format: 'der' })),
+      );
+      await s.abort();
+    });
+
+    it('rejects an unknown session key algorithm (t80)', async () => {
+      await expectSksError(ctx.issuer({ sessionKeyAlgorithm: 'http://blah' }), 'OPTION', 'Unknown "sessionKeyAlgorithm" : http://blah');
+    });
+
+    it('checks the syntax of serverSessionId (t70)', async () => {
+      for (const bad of ['', ' ', 'x'.repeat(33), ' I_am_a_bad_name']) {
+        await expectSksError(ctx.issuer({ serverSessionId: bad }), 'OPTION', `Malformed "serverSessionId" : ${bad}`);
+      }
+      for (const good of ['9', 'x'.repeat(32), '#9+/\\@,:_-.;=&%$"*']) {
+        const s = await ctx.issuer({ serverSessionId: good });
+        expect((await ctx.sks.enumerateProvisioningSessions(0, OPEN))?.serverSessionId).toBe(good);
+        await s.abort();
+      }
+    });
+
+    it('reports the session parameters through enumerateProvisioningSessions', async () => {
+      const s = await ctx.issuer({ kmk: ctx.kmks[0], clientTime: 1_700_000_000, sessionLifeTime: 1234 });
+      const info = await ctx.sks.enumerateProvisioningSessions(0, OPEN);
+      expect(info).toMatchObject({
+        provisioningHandle: s.provisioningHandle,
+        sessionKeyAlgorithm: 'https://webpki.github.io/sks/algorithm#session.1',
+        privacyEnabled: false,
+        clientTime: 1_700_000_000,
+        sessionLifeTime: 1234,
+        serverSessionId: s.serverSessionId,
+        clientSessionId: s.clientSessionId,
+        issuerUri: 'http://issuer.example.com/provsess',
+      });
+      expect(await ctx.sks.enumerateProvisioningSessions(0, false)).toBeUndefined();
+      await s.abort();
+      await expectTornDown(s);
+    });
+
+    it('deletes a session closed without keys, so a later abort finds nothing (t74)', async () => {
+      const s = await ctx.issuer();
+      await s.closeSession();
+      expect(await ctx.sks.enumerateProvisioningSessions(0, false)).toBeUndefined();
+      await expectSksError(s.abort(), 'NO_SESSION', `No such provisioning session: ${s.provisioningHandle}`);
+    });
+  });
+
+  describe('unreferenced objects at close (spec §7.1 A)', () => {
+    it('rejects close with an unreferenced PIN policy (t2)', async () => {
+      const s = await ctx.issuer();
+      await s.createPinPolicy({ id: 'PIN' });
+      await s.provisionKey();
+      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
+      await expectTornDown(s);
+    });
+
+    it('rejects close with an unused PIN policy and an unused PUK policy (t3)', async () => {
+      const s = await ctx.issuer();
+      await s.createPukPolicy('PUK', '123456');
+      await s.createPinPolicy({ id: 'PIN' });
+      await s.provisionKey();
+      // Creation order decides which id is reported first.
+      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PUK');
+      await expectTornDown(s);
+    });
+
+    it('rejects close with a PUK-governed PIN policy that no key uses (t4)', async () => {
+      const s = await ctx.issuer();
+      const puk = await s.createPukPolicy('PUK', '123456');
+      await s.createPinPolicy({ id: 'PIN', pukPolicy: puk });
+      await s.provisionKey();
+      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
+      await expectTornDown(s);
+    });
+  });
+
+  describe('key entry creation', () => {
+    it('rejects close of a key without certificate (t5)', async () => {
+      const s = await ctx.issuer();
+      await s.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(s.closeSession(), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects a PIN value for a key without PIN policy (t5)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(s.createKeyEntry({ userPin: '1234' }), 'OPTION', '"pinValue" expected to be empty');
+      await expectTornDown(s);
+    });
+
+    it('generates, certifies and commits a key for every key-generation algorithm the device lists (t6)', async () => {
+      const info = await ctx.sks.getDeviceInfo();
+      const keyGen = info.supportedAlgorithms.filter((uri) => {
+        const a = lookupAlgorithm(uri);
+        return a !== undefined && hasCap(a, Cap.KEY_GEN);
+      });
+      expect(keyGen).toEqual(expect.arrayContaining([Alg.EC_P256, Alg.RSA2048]));
+      const s = await ctx.issuer();
+      const handles = [];
+      for (const [i, uri] of keyGen.entries()) {
+        const a = lookupAlgorithm(uri);
+        const keyParameters = a !== undefined && hasCap(a, Cap.KEY_PARM) ? Uint8Array.of(0, 0, 0, 3) : undefined;
+        const key = await s.provisionKey({ id: `Key.${i + 1}`, keyAlgorithm: uri, ...(keyParameters === undefined ? {} : { keyParameters }) });
+        if (keyParameters !== undefined) {
+          expect(key.generatedPublicKey.asymmetricKeyDetails?.publicExponent).toBe(3n);
+        }
+        handles.push(key.keyHandle);
+      }
+      await s.closeSession();
+      expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).toEqual(handles);
+    });
+
+    it('provisions a minimal P-256 key (t8)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1' });
+      expect(key.generatedSpki).toHaveLength(91);
+      await s.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: key.keyHandle, provisioningHandle: s.provisioningHandle }]);
+      const attributes = await ctx.sks.getKeyAttributes(key.keyHandle);
+      expect(attributes).toMatchObject({ symmetricKeyLength: 0, appUsage: AppUsage.AUTHENTICATION, friendlyName: '', endorsedAlgorithms: [], extensionTypes: [] });
+      expect(attributes.certificatePath.map(hex)).toEqual(key.certificatePath?.map(hex));
+      await signAndVerify(ctx.sks, key.keyHandle);
+    });
+
+    it('rejects a corrupted createKeyEntry MAC (t75)', async () => {
+      const s = await ctx.issuer();
+      s.corruptNextMac();
+      await expectSksError(s.createKeyEntry(), 'MAC', 'MAC error');
+      await expectTornDown(s);
+    });
+
+    it('rejects an unknown key entry algorithm (t81)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(
+        s.createKeyEntry({ keyEntryAlgorithm: 'http://somewhere' }),
+        'ALGORITHM',
+        'Unknown "keyEntryAlgorithm" : http://somewhere',
+      );
+      await expectTornDown(s);
+    });
+
+    it('accepts a 64-byte server seed (t77)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey({ serverSeed: randomBytes(64) });
+      await s.closeSession();
+    });
+
+    it('rejects a 65-byte server seed (t77)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(s.createKeyEntry({ serverSeed: randomBytes(65) }), 'OPTION', '"serverSeed" length error: 65');
+      await expectTornDown(s);
+    });
+
+    it('accepts an absent server seed and an absent friendly name', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ serverSeed: null, friendlyName: null });
+      await s.closeSession();
+      expect((await ctx.sks.getKeyAttributes(key.keyHandle)).friendlyName).toBeUndefined();
+    });
+
+    it('creates a device-PIN protected key when the device supports device PINs (t83)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ devicePinProtection: true });
+      await s.closeSession();
+      expect((await ctx.sks.getKeyProtectionInfo(key.keyHandle)).protectionStatus).toBe(ProtectionStatus.DEVICE_PIN);
+      await signAndVerify(ctx.sks, key.keyHandle, DEVICE_PIN);
+      await expectSksError(
+        ctx.sks.signData({ keyHandle: key.keyHandle, algorithm: Alg.ECDSA_SHA256, authorization: Buffer.from('4321'), data: Buffer.of(1) }),
+        'AUTHORIZATION',
+        `"authorization" error for key #${key.keyHandle}`,
+      );
+    });
+
+    it('rejects device-PIN protection on a device without device-PIN support (t83)', async () => {
+      const store = createMemoryKeyStore();
+      try {
+        const sks = openSecureKeyStore({ store, device: ctx.device, profile: { ...TEST_PROFILE, devicePinSupport: false } });
+        expect((await sks.getDeviceInfo()).devicePinSupport).toBe(false);
+        const s = await IssuerSession.open(sks, { ca: ctx.ca });
+        await expectSksError(s.createKeyEntry({ devicePinProtection: true }), 'OPTION', 'Unsupported: "devicePinProtection"');
+        await expectTornDown(s);
+      } finally {
+        store.close();
+      }
+    });
+  });
+
+  describe('PIN and PUK policies', () => {
+    it('accepts retryLimit 10000 for PUK and PIN policies (t7)', async () => {
+      const s = await ctx.issuer();
+      const puk = await s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 10000);
+      const pin = await s.createPinPolicy({ id: 'PIN', pukPolicy: puk, retryLimit: 10000 });
+      const key = await s.provisionKey({ pinPolicy: pin, userPin: '1234' });
+      await s.closeSession();
+      expect(await ctx.sks.getKeyProtectionInfo(key.keyHandle)).toMatchObject({ retryLimit: 10000, pukRetryLimit: 10000 });
+    });
+
+    it('accepts retryLimit 0 for a PUK policy (t7)', async () => {
+      const s = await ctx.issuer();
+      const puk = await s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 0);
+      const pin = await s.createPinPolicy({ id: 'PIN', pukPolicy: puk });
+      await s.provisionKey({ pinPolicy: pin, userPin: '1234' });
+      await s.closeSession();
+    });
+
+    it('rejects retryLimit 0 for a PIN policy (t7)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(s.createPinPolicy({ retryLimit: 0 }), 'OPTION', 'Invalid "retryLimit" value=0');
+      await expectTornDown(s);
+    });
+
+    it('rejects retryLimit 10001 and -1 for PUK policies (t7)', async () => {
+      for (const limit of [10001, -1]) {
+        const s = await ctx.issuer();
+        await expectSksError(s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, limit), 'OPTION', `Invalid "retryLimit" value=${limit}`);
+        await expectTornDown(s);
+      }
+    });
+
+    it('rejects retryLimit 10001 and -1 for PIN policies (t7)', async () => {
+      for (const limit of [10001, -1]) {
+        const s = await ctx.issuer();
+        await expectSksError(s.createPinPolicy({ retryLimit: limit }), 'OPTION', `Invalid "retryLimit" value=${limit}`);
+        await expectTornDown(s);
+      }
+    });
+
+    it('checks the syntax of PIN policy ids (t70)', async () => {
+      for (const bad of ['', ' ', 'x'.repeat(33), ' I_am_a_bad_name']) {
+        const s = await ctx.issuer();
+        await expectSksError(s.createPinPolicy({ id: bad }), 'OPTION', `Malformed "id" : ${bad}`);
+        await expectTornDown(s);
+      }
+      const s = await ctx.issuer();
+      for (const good of ['9', 'y'.repeat(32), '#9+/\\@,:_-.;=&%$"*']) {
+        await s.createPinPolicy({ id: good });
+      }
+      await s.abort();
+    });
+
+    it('rejects a duplicate id across policies and keys of one session', async () => {
+      const s = await ctx.issuer();
+      await s.createPinPolicy({ id: 'Same' });
+      await expectSksError(s.createKeyEntry({ id: 'Same' }), 'OPTION', 'Duplicate "id" : Same');
+      await expectTornDown(s);
+    });
+
+    it('stores the PIN policy attributes reported by getKeyProtectionInfo', async () => {
+      const s = await ctx.issuer();
+      const puk = await s.createPukPolicy('PUK', 'AB12', PassphraseFormat.ALPHANUMERIC, 5);
+      const pin = await s.createPinPolicy({
+        id: 'PIN',
+        pukPolicy: puk,
+        userModifiable: true,
+        format: PassphraseFormat.STRING,
+        grouping: PinGrouping.SHARED,
+        minLength: 5,
+        maxLength: 12,
+        inputMethod: InputMethod.TRUSTED_GUI,
+      });
+      const key = await s.provisionKey({ pinPolicy: pin, userPin: 'abcde', enablePinCaching: true });
+      await s.closeSession();
+      expect(await ctx.sks.getKeyProtectionInfo(key.keyHandle)).toMatchObject({
+        protectionStatus: ProtectionStatus.PIN_PROTECTED | ProtectionStatus.PUK_PROTECTED,
+        pukFormat: PassphraseFormat.ALPHANUMERIC,
+        pukRetryLimit: 5,
+        pukErrorCount: 0,
+        userDefined: true,
+        userModifiable: true,
+        format: PassphraseFormat.STRING,
+        retryLimit: 3,
+        grouping: PinGrouping.SHARED,
+        minLength: 5,
+        maxLength: 12,
+        inputMethod: InputMethod.TRUSTED_GUI,
+        pinErrorCount: 0,
+        enablePinCaching: true,
+      });
+    });
+  });
+
+  describe('session key budget (spec §5.4)', () => {
+    // PIN policy 1 + key 2 (3 with an issuer-set PIN) + certificate 1 + close 2.
+    const provision = async (limit: number, preset: boolean): Promise<IssuerSession> => {
+      const s = await ctx.issuer({ sessionKeyLimit: limit });
+      const pin = await s.createPinPolicy({ id: 'PIN', userDefined: !preset });
+      await s.provisionKey(preset ? { pinPolicy: pin, presetPin: '1234' } : { pinPolicy: pin, userPin: '1234' });
+      return s;
+    };
+
+    it('fails the close attestation when a user-PIN session has a budget of 5 (t47)', async () => {
+      const s = await provision(5, false);
+      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(s);
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+
+    it('closes a user-PIN session with a budget of exactly 6 (t47)', async () => {
+      const s = await provision(6, false);
+      await s.closeSession();
+    });
+
+    it('fails an issuer-set-PIN session with a budget of 6 (t47)', async () => {
+      const s = await provision(6, true);
+      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(s);
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+
+    it('closes an issuer-set-PIN session with a budget of 7 or 8 (t47)', async () => {
+      for (const limit of [7, 8]) {
+        const s = await provision(limit, true);
+        await s.closeSession();
+      }
+      expect(await listKeys(ctx.sks)).toHaveLength(2);
+    });
+
+    it('allows no use at all with a budget of 0', async () => {
+      const s = await ctx.issuer({ sessionKeyLimit: 0 });
+      await expectSksError(s.createPinPolicy(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(s);
+    });
+  });
+
+  describe('certificates', () => {
+    it('rejects an end-entity certificate larger than 16384 bytes (t76)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(s.setCertificatePath(key, { paddingBytes: 17000 }), 'OPTION', 'Certificate for: Key.1 exceeds 16384 bytes');
+      await expectTornDown(s);
+    });
+
+    it('rejects a second setCertificatePath for one key', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1' });
+      await expectSksError(s.setCertificatePath(key), 'OPTION', 'Multiple calls to "setCertificatePath" for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects two keys of one session with the same certificate (t58)', async () => {
+      const s = await ctx.issuer();
+      const k1 = await s.provisionKey({ id: 'Key.1' });
+      await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      await expectSksError(s.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects a certificate already used by a key of an earlier session (t58)', async () => {
+      const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const a = await ctx.issuer();
+      const k3 = await a.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
+      await a.importPrivateKey(k3, pair.privateKey);
+      await a.closeSession();
+
+      const b = await ctx.issuer();
+      const k4 = await b.provisionKey({ id: 'Key.4' }, { path: k3.certificatePath ?? [] });
+      await b.importPrivateKey(k4, pair.privateKey);
+      await expectSksError(b.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.4');
+      await expectTornDown(b);
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k3.keyHandle, provisioningHandle: a.provisioningHandle }]);
+    });
+
+    it('rejects a key whose certified public key is RSA while the generated key is EC (t63)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey });
+      await expectSksError(s.closeSession(), 'OPTION', 'RSA/EC mixup between public and private keys for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects an RSA key certified with another RSA public key of each supported size (t64)', async () => {
+      for (const [uri, bits] of [
+        [Alg.RSA1024, 1024],
+        [Alg.RSA2048, 2048],
+      ] as const) {
+        const s = await ctx.issuer();
+        const other = generateKeyPairSync('rsa', { modulusLength: bits }).publicKey;
+        await s.provisionKey({ id: 'Key.1', keyAlgorithm: uri }, { publicKey: other });
+        await expectSksError(s.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
+        await expectTornDown(s);
+      }
+    });
+
+    it('rejects a P-256 key certified with another P-256 public key (t65)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey });
+      await expectSksError(s.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
+      await expectTornDown(s);
+    });
+  });
+
+  describe('key imports', () => {
+    it('rejects importSymmetricKey before setCertificatePath (t71)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects importSymmetricKey on a key of a closed session (t52)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1' });
+      await s.closeSession();
+      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'NO_KEY', `Key #${key.keyHandle} not belonging to open session`);
+      expect(await listKeys(ctx.sks)).toHaveLength(1);
+    });
+
+    it('rejects a second importSymmetricKey (t60)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await s.importSymmetricKey(key, randomBytes(16));
+      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Mutiple key imports for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects importPrivateKey after importSymmetricKey (t61)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1' });
+      await s.importSymmetricKey(key, randomBytes(16));
+      await expectSksError(
+        s.importPrivateKey(key, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
+        'OPTION',
+        'Mutiple key imports for: Key.1',
+      );
+      await expectTornDown(s);
+    });
+
+    it('rejects an RSA private key imported under an EC certificate (t62)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1' });
+      await expectSksError(
+        s.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+        'OPTION',
+        'RSA/EC mixup between public and private keys for: Key.1',
+      );
+      await expectTornDown(s);
+    });
+
+    it('commits an imported 16-byte HMAC key and marks it imported', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await s.importSymmetricKey(key, randomBytes(16));
+      await s.closeSession();
+      expect((await ctx.sks.getKeyAttributes(key.keyHandle)).symmetricKeyLength).toBe(16);
+      expect((await ctx.sks.getKeyProtectionInfo(key.keyHandle)).keyBackup).toBe(0x01);
+    });
+  });
+
+  describe('endorsed algorithms', () => {
+    it('rejects a 15-byte symmetric key endorsed for aes128-cbc at close (t43)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
+      await s.importSymmetricKey(key, randomBytes(15));
+      await expectSksError(s.closeSession(), 'OPTION', `Key Key.1 has wrong size (15) for algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(s);
+    });
+
+    it('rejects a 16-byte symmetric key endorsed for aes192-cbc at close (t50)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES192_CBC] });
+      await s.importSymmetricKey(key, randomBytes(16));
+      await expectSksError(s.closeSession(), 'OPTION', `Key Key.1 has wrong size (16) for algorithm: ${Alg.AES192_CBC}`);
+      await expectTornDown(s);
+    });
+
+    it('rejects an RSA key endorsed for aes128-cbc at close (t45)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.AES128_CBC] });
+      await expectSksError(s.closeSession(), 'OPTION', `RSA key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(s);
+    });
+
+    it('rejects an EC key endorsed for aes128-cbc at close (t46)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
+      await expectSksError(s.closeSession(), 'OPTION', `EC key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(s);
+    });
+
+    it('rejects a duplicated endorsed algorithm (t57)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(
+        s.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA512] }),
+        'OPTION',
+        `Duplicate or incorrectly sorted algorithm: ${Alg.RSA_SHA512}`,
+      );
+      await expectTornDown(s);
+    });
+
+    it('rejects endorsed algorithms out of order (t57)', async () => {
+      const s = await ctx.issuer();
+      await expectSksError(
+        s.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA256] }),
+        'OPTION',
+        `Duplicate or incorrectly sorted algorithm: ${Alg.RSA_SHA256}`,
+      );
+      await expectTornDown(s);
+    });
+
+    it('accepts endorsed algorithms in ascending order and reports them (t57)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA256, Alg.RSA_SHA512] });
+      await s.closeSession();
+      expect((await ctx.sks.getKeyAttributes(key.keyHandle)).endorsedAlgorithms).toEqual([Alg.RSA_SHA256, Alg.RSA_SHA512]);
+      await signAndVerify(ctx.sks, key.keyHandle, undefined, Alg.RSA_SHA512);
+    });
+  });
+
+  describe('key parameters (spec §15.5)', () => {
+    const rejects = async (options: Parameters<IssuerSession['createKeyEntry']>[0], message: string): Promise<void> => {
+      const s = await ctx.issuer();
+      await expectSksError(s.createKeyEntry(options), 'OPTION', message);
+      await expectTornDown(s);
+    };
+
+    it('rejects keyParameters for rsa2048 (t68)', async () => {
+      await rejects({ keyAlgorithm: Alg.RSA2048, keyParameters: Uint8Array.of(0, 0, 0, 3) }, 'Unexpected "keyParameters"');
+    });
+
+    it('rejects keyParameters for ec.nist.p256 (t68)', async () => {
+      await rejects({ keyAlgorithm: Alg.EC_P256, keyParameters: Uint8Array.of(0, 0, 0, 3) }, 'Unexpected "keyParameters"');
+    });
+
+    it('rejects an unknown key algorithm (t68)', async () => {
+      await rejects({ keyAlgorithm: 'http://badcrypto/snakeoil-1' }, 'Unsupported "keyAlgorithm": http://badcrypto/snakeoil-1');
+    });
+
+    it('requires keyParameters for rsa2048.exp (t68)', async () => {
+      await rejects({ keyAlgorithm: Alg.RSA2048_EXP }, 'Missing "keyParameters"');
+    });
+
+    it('rejects 9-byte keyParameters (t68)', async () => {
+      await rejects({ keyAlgorithm: Alg.RSA2048_EXP, keyParameters: new Uint8Array(9).fill(1) }, '"keyParameters" length error: 9');
+    });
+
+    it('rejects zero-length keyParameters as present but malformed (t68)', async () => {
+      await rejects({ keyAlgorithm: Alg.RSA2048_EXP, keyParameters: new Uint8Array(0) }, '"keyParameters" length error: 0');
+    });
+
+    it('accepts a certificate for an RSA key with exponent 3 and its imported private key (t68)', async () => {
+      expect((await ctx.sks.getDeviceInfo()).supportedAlgorithms).toContain(Alg.RSA2048_EXP);
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 }, { publicKey: pair.publicKey });
+      await s.importPrivateKey(key, pair.privateKey);
+      await s.closeSession();
+      await signAndVerify(ctx.sks, key.keyHandle, undefined, Alg.RSA_SHA256);
+    });
+
+    it('rejects an imported RSA private key that does not match the certificate (t68)', async () => {
+      const s = await ctx.issuer();
+      const key = await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 });
+      await expectSksError(
+        s.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+        'OPTION',
+        'Imported RSA key does not match certificate for: Key.1',
+      );
+      await expectTornDown(s);
+    });
+  });
+
+  describe('key management key roll-over', () => {
+    it('refuses updateKeyManagementKey on a session without KMK (t79)', async () => {
+      const s = await ctx.issuer();
+      await s.provisionKey();
+      await s.closeSession();
+      await expectSksError(
+        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
+        'NOT_ALLOWED',
+        `Session is not updatable: ${s.provisioningHandle}`,
+      );
+    });
+
+    it('refuses updateKeyManagementKey on an open session', async () => {
+      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await expectSksError(
+        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
+        'NOT_ALLOWED',
+        `Session is open: ${s.provisioningHandle}`,
+      );
+      await s.abort();
+    });
+
+    it('rejects a roll-over authorization not made by the current KMK', async () => {
+      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await s.provisionKey();
+      await s.closeSession();
+      await expectSksError(
+        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[1], ctx.kmks[2]),
+        'OPTION',
+        `"authorization" signature did not verify for session: ${s.provisioningHandle}`,
+      );
+      const [info] = await listSessions(ctx.sks, false);
+      expect(hex(info?.keyManagementKey)).toBe(hex(ctx.kmks[0].publicKey.export({ type: 'spki', format: 'der' })));
+    });
+  });
+});
