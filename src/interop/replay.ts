@@ -397,15 +397,15 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
     if (problems.length > 0) throw new Mismatch(`${problems.join('; ')} (the call ${describeError(e)})`);
     if (exception === undefined || e instanceof VectorFormatError) throw e;
     const expected = expectedSksMessage(exception);
-    if (!isSksError(e)) throw new Mismatch(`expected SksError "${expected}", ${describeError(e)}`);
-    if (e.message !== expected) throw new Mismatch(`expected SksError "${expected}", got SksError ${e.code}: "${e.message}"`);
+    if (!isSksError(e)) throw new Mismatch(`expected SksError [${expected}], ${describeError(e)}`);
+    if (e.message !== expected) throw new Mismatch(`expected SksError [${expected}], got SksError ${e.code} [${e.message}]`);
     return;
   }
   const problems = entropy.takeProblems();
   if (problems.length > 0) throw new Mismatch(problems.join('; '));
   const unused = entropy.takeUnusedRandom();
   if (unused.length > 0) throw new Mismatch(`the SKS never asked for the random bytes of ${unused.join(', ')}`);
-  if (exception !== undefined) throw new Mismatch(`expected SksError "${expectedSksMessage(exception)}", the call succeeded`);
+  if (exception !== undefined) throw new Mismatch(`expected SksError [${expectedSksMessage(exception)}], the call succeeded`);
   const recorded = call.node.opt('result');
   switch (call.method) {
     case 'signData':

@@ -34,10 +34,12 @@ export const Cap = {
 export type EcCurve = 'P-256' | 'P-384' | 'P-521';
 
 /** Node/OpenSSL curve names and coordinate lengths of the supported NIST curves. */
-export const EC_CURVES: Readonly<Record<EcCurve, { readonly nodeName: string; readonly coordinateLength: number; readonly oid: string }>> = {
-  'P-256': { nodeName: 'prime256v1', coordinateLength: 32, oid: '1.2.840.10045.3.1.7' },
-  'P-384': { nodeName: 'secp384r1', coordinateLength: 48, oid: '1.3.132.0.34' },
-  'P-521': { nodeName: 'secp521r1', coordinateLength: 66, oid: '1.3.132.0.35' },
+export const EC_CURVES: Readonly<
+  Record<EcCurve, { readonly nodeName: string; readonly coordinateLength: number; readonly oid: string; readonly algorithmIdentifierHex: string }>
+> = {
+  'P-256': { nodeName: 'prime256v1', coordinateLength: 32, oid: '1.2.840.10045.3.1.7', algorithmIdentifierHex: '301306072a8648ce3d020106082a8648ce3d030107' },
+  'P-384': { nodeName: 'secp384r1', coordinateLength: 48, oid: '1.3.132.0.34', algorithmIdentifierHex: '301006072a8648ce3d020106052b81040022' },
+  'P-521': { nodeName: 'secp521r1', coordinateLength: 66, oid: '1.3.132.0.35', algorithmIdentifierHex: '301006072a8648ce3d020106052b81040023' },
 };
 
 export type KeyGenSpec =

@@ -2,7 +2,7 @@
  * The store's source of randomness and fresh key pairs, passed in so that
  * interop replays can inject the recorded values. The default is node:crypto.
  */
-import { generateKeyPair as generateKeyPairCb, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPair as generateKeyPairCb, generateKeyPairSync, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EC_CURVES, type EcCurve } from './algorithms.js';
 
@@ -24,20 +24,24 @@ export interface Entropy {
 
 const generate = promisify(generateKeyPairCb);
 
-/** node:crypto (OpenSSL) randomness; key generation runs off the event loop. */
+/**
+ * node:crypto (OpenSSL) randomness. RSA key generation (tens to hundreds of
+ * milliseconds) runs on the thread pool; EC and Ed25519 generation (~30 µs)
+ * costs less than the thread hand-off, so it runs inline.
+ */
 export const systemEntropy: Entropy = {
   randomBytes: (n) => nodeRandomBytes(n),
   async generateKeyPair(request) {
     switch (request.kind) {
       case 'ec':
-        return generate('ec', { namedCurve: EC_CURVES[request.curve].nodeName });
+        return generateKeyPairSync('ec', { namedCurve: EC_CURVES[request.curve].nodeName });
       case 'rsa': {
         // node takes the exponent as a uint32; larger exponents cannot be generated here.
         if (request.exponent > 0xffffffffn || request.exponent < 1n) throw new RangeError('unsupported RSA exponent');
         return generate('rsa', { modulusLength: request.bits, publicExponent: Number(request.exponent) });
       }
       case 'ed25519':
-        return generate('ed25519');
+        return generateKeyPairSync('ed25519');
     }
   },
 };

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
-import type { KeyHandle, ProvisioningHandle, ProvisioningSessionInfo, SecureKeyStore } from '../../src/sks/api.js';
+import type { KeyAttributes, KeyHandle, KeyProtectionInfo, ProvisioningHandle, ProvisioningSessionInfo, SecureKeyStore } from '../../src/sks/api.js';
 import { ProtectionStatus } from '../../src/sks/constants.js';
 import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
@@ -304,8 +304,14 @@ export async function listSessions(sks: SecureKeyStore, open: boolean): Promise<
   return out;
 }
 
-/** Everything the user and management API can observe about committed state. */
-export async function observableState(sks: SecureKeyStore): Promise<unknown> {
+export interface ObservableState {
+  readonly keys: readonly { keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle; attributes: KeyAttributes; protection: KeyProtectionInfo }[];
+  readonly closedSessions: readonly ProvisioningSessionInfo[];
+  readonly openSessions: readonly ProvisioningSessionInfo[];
+}
+
+/** Everything the user and management API can observe about the store. */
+export async function observableState(sks: SecureKeyStore): Promise<ObservableState> {
   const keys = [];
   for (const k of await listKeys(sks)) {
     keys.push({

@@ -224,6 +224,140 @@ const utf8 = (v: PinBytes): Buffer => (typeof v === 'string' ? Buffer.from(v, 'u
 
 const CURVE_ALIASES: Readonly<Record<string, string>> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
 
+/** PIN policy attributes as MACed by createPinPolicy (spec §6.7 step 10). */
+export interface PinPolicyMacFields {
+  readonly userDefined: boolean;
+  readonly userModifiable: boolean;
+  readonly format: number;
+  readonly retryLimit: number;
+  readonly grouping: number;
+  readonly patternRestrictions: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly inputMethod: number;
+}
+
+/** createKeyEntry fields as MACed (spec §5.10); `encryptedPin` present only for an issuer-set PIN. */
+export interface KeyEntryMacFields {
+  readonly id: string;
+  readonly keyEntryAlgorithm: string;
+  readonly serverSeed: Uint8Array | undefined;
+  readonly pinPolicyId: string;
+  readonly encryptedPin: Uint8Array | undefined;
+  readonly devicePinProtection: boolean;
+  readonly enablePinCaching: boolean;
+  readonly biometricProtection: number;
+  readonly exportProtection: number;
+  readonly deleteProtection: number;
+  readonly appUsage: number;
+  readonly friendlyName: string | undefined;
+  readonly keyAlgorithm: string;
+  readonly keyParameters: Uint8Array | undefined;
+  readonly endorsedAlgorithms: readonly string[];
+}
+
+/** Session attestation inputs (spec §5.3). */
+export interface SessionAttestationFields {
+  readonly clientSessionId: string;
+  readonly serverSessionId: string;
+  readonly issuerUri: string;
+  readonly deviceId: Uint8Array;
+  readonly sessionKeyAlgorithm: string;
+  readonly privacyEnabled: boolean;
+  readonly serverEphemeralKey: Uint8Array;
+  readonly clientEphemeralKey: Uint8Array;
+  readonly keyManagementKey: Uint8Array | undefined;
+  readonly clientTime: number;
+  readonly sessionLifeTime: number;
+  readonly sessionKeyLimit: number;
+  readonly serverCertificate: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The exact `Data` of every method MAC and attestation (spec §5.3, §5.6, §5.10),
+ * as pure functions, for tests that build or tamper with MACs themselves.
+ */
+export const MacData = {
+  createPukPolicy: (id: string, encryptedPuk: Uint8Array, format: number, retryLimit: number): Buffer =>
+    encoder().str(id).arr(encryptedPuk).u8(format).u16(retryLimit).toBuffer(),
+
+  createPinPolicy: (id: string, pukPolicyId: string, p: PinPolicyMacFields): Buffer =>
+    encoder()
+      .str(id)
+      .str(pukPolicyId)
+      .bool(p.userDefined)
+      .bool(p.userModifiable)
+      .u8(p.format)
+      .u16(p.retryLimit)
+      .u8(p.grouping)
+      .u8(p.patternRestrictions)
+      .u16(p.minLength)
+      .u16(p.maxLength)
+      .u8(p.inputMethod)
+      .toBuffer(),
+
+  createKeyEntry: (k: KeyEntryMacFields): Buffer => {
+    const e = encoder().str(k.id).str(k.keyEntryAlgorithm).arr(k.serverSeed ?? EMPTY).str(k.pinPolicyId);
+    if (k.encryptedPin === undefined) e.str('');
+    else e.arr(k.encryptedPin);
+    e.bool(k.devicePinProtection)
+      .bool(k.enablePinCaching)
+      .u8(k.biometricProtection)
+      .u8(k.exportProtection)
+      .u8(k.deleteProtection)
+      .u8(k.appUsage)
+      .str(k.friendlyName ?? '')
+      .str(k.keyAlgorithm)
+      .arr(k.keyParameters ?? EMPTY);
+    for (const a of k.endorsedAlgorithms) e.str(a);
+    return e.toBuffer();
+  },
+
+  setCertificatePath: (currentSpki: Uint8Array, id: string, path: readonly Uint8Array[]): Buffer => {
+    const e = encoder().arr(currentSpki).str(id);
+    for (const c of path) e.arr(c);
+    return e.toBuffer();
+  },
+
+  /** importSymmetricKey and importPrivateKey. */
+  importKey: (endEntity: Uint8Array, encryptedKey: Uint8Array): Buffer => encoder().arr(endEntity).arr(encryptedKey).toBuffer(),
+
+  addExtension: (endEntity: Uint8Array, type: string, subType: number, qualifier: string, extensionData: Uint8Array): Buffer =>
+    encoder().arr(endEntity).str(type).u8(subType).str(qualifier).blob(extensionData).toBuffer(),
+
+  /** postDeleteKey and postUnlockKey. */
+  postDeleteOrUnlock: (authorization: Uint8Array): Buffer => encoder().arr(authorization).toBuffer(),
+
+  /** postUpdateKey and postCloneKeyProtection (`endEntity` of the NEW key). */
+  postUpdateOrClone: (endEntity: Uint8Array, authorization: Uint8Array): Buffer => encoder().arr(endEntity).arr(authorization).toBuffer(),
+
+  closeProvisioningSession: (clientSessionId: string, serverSessionId: string, issuerUri: string, nonce: Uint8Array): Buffer =>
+    encoder().str(clientSessionId).str(serverSessionId).str(issuerUri).arr(nonce).toBuffer(),
+
+  keyAttestation: (publicKey: Uint8Array, mac: Uint8Array): Buffer => encoder().arr(publicKey).arr(mac).toBuffer(),
+
+  closeAttestation: (nonce: Uint8Array): Buffer => encoder().arr(nonce).toBuffer(),
+
+  sessionAttestation: (f: SessionAttestationFields): Buffer =>
+    encoder()
+      .str(f.clientSessionId)
+      .str(f.serverSessionId)
+      .str(f.issuerUri)
+      .arr(f.deviceId)
+      .str(f.sessionKeyAlgorithm)
+      .bool(f.privacyEnabled)
+      .arr(f.serverEphemeralKey)
+      .arr(f.clientEphemeralKey)
+      .arr(f.keyManagementKey ?? EMPTY)
+      .u32(f.clientTime)
+      .u16(f.sessionLifeTime)
+      .u16(f.sessionKeyLimit)
+      .arr(f.serverCertificate)
+      .toBuffer(),
+} as const;
+
 /** Per-store registry of keys created through any emulator session (for lookups by handle). */
 const registries = new WeakMap<SecureKeyStore, Map<number, ProvisionedKey>>();
 const registryOf = (sks: SecureKeyStore): Map<number, ProvisionedKey> => {
@@ -369,21 +503,21 @@ export class IssuerSession {
     const sessionKey = deriveSessionKey(z, sessionKdfInput(result.clientSessionId, serverSessionId, issuerUri, deviceId));
 
     // Session attestation data A (spec §5.3).
-    const a = encoder()
-      .str(result.clientSessionId)
-      .str(serverSessionId)
-      .str(issuerUri)
-      .arr(deviceId)
-      .str(sessionKeyAlgorithm)
-      .bool(privacyEnabled)
-      .arr(serverSpki)
-      .arr(spki(clientEphemeral))
-      .arr(kmkSpki ?? new Uint8Array(0))
-      .u32(clientTime)
-      .u16(sessionLifeTime)
-      .u16(sessionKeyLimit)
-      .arr(serverCertificate)
-      .toBuffer();
+    const a = MacData.sessionAttestation({
+      clientSessionId: result.clientSessionId,
+      serverSessionId,
+      issuerUri,
+      deviceId,
+      sessionKeyAlgorithm,
+      privacyEnabled,
+      serverEphemeralKey: serverSpki,
+      clientEphemeralKey: spki(clientEphemeral),
+      keyManagementKey: kmkSpki,
+      clientTime,
+      sessionLifeTime,
+      sessionKeyLimit,
+      serverCertificate,
+    });
     const ok = privacyEnabled
       ? hmacSha256(sessionKey, a).equals(Buffer.from(result.attestation))
       : verifyDeviceSignature(deviceCertificate, a, result.attestation);
@@ -473,10 +607,7 @@ export class IssuerSession {
   /** createPukPolicy (spec §6.6): encrypts `puk`, MACs, returns the handle. */
   async createPukPolicy(id: string, puk: PinBytes, format: number = PassphraseFormat.NUMERIC, retryLimit = 3): Promise<PukPolicyHandle> {
     const encryptedPuk = this.encrypt(utf8(puk));
-    const mac = this.macFor(
-      MacMethod.CREATE_PUK_POLICY,
-      encoder().str(id).arr(encryptedPuk).u8(format).u16(retryLimit).toBuffer(),
-    );
+    const mac = this.macFor(MacMethod.CREATE_PUK_POLICY, MacData.createPukPolicy(id, encryptedPuk, format, retryLimit));
     const handle = await this.sks.createPukPolicy({ provisioningHandle: this.provisioningHandle, id, encryptedPuk, format, retryLimit, mac });
     this.pukPolicies.set(handle, id);
     return handle;
@@ -498,22 +629,7 @@ export class IssuerSession {
       maxLength: options.maxLength ?? 8,
       inputMethod: options.inputMethod ?? InputMethod.ANY,
     };
-    const mac = this.macFor(
-      MacMethod.CREATE_PIN_POLICY,
-      encoder()
-        .str(id)
-        .str(pukPolicyId)
-        .bool(p.userDefined)
-        .bool(p.userModifiable)
-        .u8(p.format)
-        .u16(p.retryLimit)
-        .u8(p.grouping)
-        .u8(p.patternRestrictions)
-        .u16(p.minLength)
-        .u16(p.maxLength)
-        .u8(p.inputMethod)
-        .toBuffer(),
-    );
+    const mac = this.macFor(MacMethod.CREATE_PIN_POLICY, MacData.createPinPolicy(id, pukPolicyId, p));
     const handle = await this.sks.createPinPolicy({ provisioningHandle: this.provisioningHandle, id, pukPolicyHandle, ...p, mac });
     this.pinPolicies.set(handle, { id, userDefined: p.userDefined });
     return handle;
@@ -542,25 +658,26 @@ export class IssuerSession {
     const encryptedPin = options.presetPin === undefined ? undefined : this.encrypt(utf8(options.presetPin));
     const pinValue = encryptedPin ?? (options.userPin === undefined ? undefined : utf8(options.userPin));
 
-    const data = encoder()
-      .str(id)
-      .str(keyEntryAlgorithm)
-      .arr(serverSeed ?? new Uint8Array(0))
-      .str(pinPolicyId);
-    if (encryptedPin === undefined) data.str('');
-    else data.arr(encryptedPin);
-    data
-      .bool(devicePinProtection)
-      .bool(enablePinCaching)
-      .u8(biometricProtection)
-      .u8(exportProtection)
-      .u8(deleteProtection)
-      .u8(appUsage)
-      .str(friendlyName ?? '')
-      .str(keyAlgorithm)
-      .arr(options.keyParameters ?? new Uint8Array(0));
-    for (const a of endorsedAlgorithms) data.str(a);
-    const mac = this.macFor(MacMethod.CREATE_KEY_ENTRY, data.toBuffer());
+    const mac = this.macFor(
+      MacMethod.CREATE_KEY_ENTRY,
+      MacData.createKeyEntry({
+        id,
+        keyEntryAlgorithm,
+        serverSeed,
+        pinPolicyId,
+        encryptedPin,
+        devicePinProtection,
+        enablePinCaching,
+        biometricProtection,
+        exportProtection,
+        deleteProtection,
+        appUsage,
+        friendlyName,
+        keyAlgorithm,
+        keyParameters: options.keyParameters,
+        endorsedAlgorithms,
+      }),
+    );
 
     const result = await this.sks.createKeyEntry({
       provisioningHandle: this.provisioningHandle,
@@ -582,7 +699,7 @@ export class IssuerSession {
       mac,
     });
     const generatedSpki = Buffer.from(result.publicKey);
-    this.verifyAttestation(encoder().arr(generatedSpki).arr(mac).toBuffer(), result.attestation, 'key attestation');
+    this.verifyAttestation(MacData.keyAttestation(generatedSpki, mac), result.attestation, 'key attestation');
     const key: ProvisionedKey = {
       keyHandle: result.keyHandle,
       id,
@@ -615,9 +732,7 @@ export class IssuerSession {
       });
       path = options.includeCa === true ? [ee, this.ca.certificate] : [ee];
     }
-    const data = encoder().arr(key.currentSpki).str(key.id);
-    for (const c of path) data.arr(c);
-    const mac = this.macFor(MacMethod.SET_CERTIFICATE_PATH, data.toBuffer());
+    const mac = this.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.currentSpki, key.id, path));
     await this.sks.setCertificatePath(key.keyHandle, path, mac);
     key.certificatePath = path;
     const first = path[0];
@@ -648,7 +763,7 @@ export class IssuerSession {
   async importSymmetricKey(ref: KeyRef, secret: Uint8Array): Promise<void> {
     const key = this.key(ref);
     const encryptedKey = this.encrypt(secret);
-    const mac = this.macFor(MacMethod.IMPORT_SYMMETRIC_KEY, encoder().arr(this.endEntity(key)).arr(encryptedKey).toBuffer());
+    const mac = this.macFor(MacMethod.IMPORT_SYMMETRIC_KEY, MacData.importKey(this.endEntity(key), encryptedKey));
     await this.sks.importSymmetricKey(key.keyHandle, encryptedKey, mac);
   }
 
@@ -657,7 +772,7 @@ export class IssuerSession {
     const key = this.key(ref);
     const pkcs8 = privateKey instanceof Uint8Array ? privateKey : privateKey.export({ type: 'pkcs8', format: 'der' });
     const encryptedKey = this.encrypt(pkcs8);
-    const mac = this.macFor(MacMethod.IMPORT_PRIVATE_KEY, encoder().arr(this.endEntity(key)).arr(encryptedKey).toBuffer());
+    const mac = this.macFor(MacMethod.IMPORT_PRIVATE_KEY, MacData.importKey(this.endEntity(key), encryptedKey));
     await this.sks.importPrivateKey(key.keyHandle, encryptedKey, mac);
   }
 
@@ -667,10 +782,7 @@ export class IssuerSession {
     const qualifier = options.qualifier ?? '';
     const encrypt = options.encrypt ?? options.subType === ExtensionSubType.ENCRYPTED_EXTENSION;
     const extensionData = encrypt ? this.encrypt(options.data) : Buffer.from(options.data);
-    const mac = this.macFor(
-      MacMethod.ADD_EXTENSION,
-      encoder().arr(this.endEntity(key)).str(options.type).u8(options.subType).str(qualifier).blob(extensionData).toBuffer(),
-    );
+    const mac = this.macFor(MacMethod.ADD_EXTENSION, MacData.addExtension(this.endEntity(key), options.type, options.subType, qualifier, extensionData));
     await this.sks.addExtension({ keyHandle: key.keyHandle, type: options.type, subType: options.subType, qualifier, extensionData, mac });
   }
 
@@ -701,14 +813,14 @@ export class IssuerSession {
   /** postDeleteKey (spec §6.13). */
   async postDeleteKey(target: KeyRef, options: PostOperationOptions = {}): Promise<void> {
     const authorization = await this.authorization(target, options);
-    const mac = this.macFor(MacMethod.POST_DELETE_KEY, encoder().arr(authorization).toBuffer());
+    const mac = this.macFor(MacMethod.POST_DELETE_KEY, MacData.postDeleteOrUnlock(authorization));
     await this.sks.postDeleteKey(this.provisioningHandle, { targetKeyHandle: IssuerSession.handleOf(target), authorization, mac });
   }
 
   /** postUnlockKey (spec §6.13). */
   async postUnlockKey(target: KeyRef, options: PostOperationOptions = {}): Promise<void> {
     const authorization = await this.authorization(target, options);
-    const mac = this.macFor(MacMethod.POST_UNLOCK_KEY, encoder().arr(authorization).toBuffer());
+    const mac = this.macFor(MacMethod.POST_UNLOCK_KEY, MacData.postDeleteOrUnlock(authorization));
     await this.sks.postUnlockKey(this.provisioningHandle, { targetKeyHandle: IssuerSession.handleOf(target), authorization, mac });
   }
 
@@ -716,7 +828,7 @@ export class IssuerSession {
   async postUpdateKey(newKey: KeyRef, target: KeyRef, options: PostOperationOptions = {}): Promise<void> {
     const key = this.key(newKey);
     const authorization = await this.authorization(target, options);
-    const mac = this.macFor(MacMethod.POST_UPDATE_KEY, encoder().arr(this.endEntity(key)).arr(authorization).toBuffer());
+    const mac = this.macFor(MacMethod.POST_UPDATE_KEY, MacData.postUpdateOrClone(this.endEntity(key), authorization));
     await this.sks.postUpdateKey(key.keyHandle, { targetKeyHandle: IssuerSession.handleOf(target), authorization, mac });
   }
 
@@ -724,7 +836,7 @@ export class IssuerSession {
   async postCloneKeyProtection(newKey: KeyRef, target: KeyRef, options: PostOperationOptions = {}): Promise<void> {
     const key = this.key(newKey);
     const authorization = await this.authorization(target, options);
-    const mac = this.macFor(MacMethod.POST_CLONE_KEY_PROTECTION, encoder().arr(this.endEntity(key)).arr(authorization).toBuffer());
+    const mac = this.macFor(MacMethod.POST_CLONE_KEY_PROTECTION, MacData.postUpdateOrClone(this.endEntity(key), authorization));
     await this.sks.postCloneKeyProtection(key.keyHandle, { targetKeyHandle: IssuerSession.handleOf(target), authorization, mac });
   }
 
@@ -740,10 +852,10 @@ export class IssuerSession {
   async closeSession(nonce: Uint8Array = randomBytes(16)): Promise<Buffer> {
     const mac = this.macFor(
       MacMethod.CLOSE_PROVISIONING_SESSION,
-      encoder().str(this.clientSessionId).str(this.serverSessionId).str(this.issuerUri).arr(nonce).toBuffer(),
+      MacData.closeProvisioningSession(this.clientSessionId, this.serverSessionId, this.issuerUri, nonce),
     );
     const attestation = Buffer.from(await this.sks.closeProvisioningSession(this.provisioningHandle, nonce, mac));
-    this.verifyAttestation(encoder().arr(nonce).toBuffer(), attestation, 'close attestation');
+    this.verifyAttestation(MacData.closeAttestation(nonce), attestation, 'close attestation');
     return attestation;
   }
 

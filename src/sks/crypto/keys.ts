@@ -5,6 +5,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
 import { SksError } from '../errors.js';
+import { tlv } from './der.js';
 
 export type KeyKind =
   | { readonly type: 'rsa'; readonly bits: number; readonly exponent: bigint }
@@ -17,9 +18,38 @@ const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map(
   (Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]),
 );
 
+/**
+ * Canonical EC encodings built from JWK coordinates. OpenSSL 3.0's DER
+ * encoders and decoders cost ~100 µs a call, more than the ECDSA signature
+ * they serve, so the hot paths encode and recognize the canonical forms here.
+ */
+interface CurveEncoding {
+  readonly curve: EcCurve;
+  readonly algorithmIdentifier: Buffer;
+  readonly spkiPrefix: Buffer;
+  readonly coordinateLength: number;
+}
+
+const CURVE_ENCODINGS: readonly CurveEncoding[] = (Object.keys(EC_CURVES) as EcCurve[]).map((curve) => {
+  const c = EC_CURVES[curve];
+  const algorithmIdentifier = Buffer.from(c.algorithmIdentifierHex, 'hex');
+  const sample = tlv(0x30, Buffer.concat([algorithmIdentifier, tlv(0x03, Buffer.alloc(2 + 2 * c.coordinateLength))]));
+  return { curve, algorithmIdentifier, spkiPrefix: sample.subarray(0, sample.length - 1 - 2 * c.coordinateLength), coordinateLength: c.coordinateLength };
+});
+const ENCODING_BY_CURVE = new Map(CURVE_ENCODINGS.map((e) => [e.curve as string, e]));
+
 /** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
 export function parseSpki(spki: Uint8Array): KeyObject {
   try {
+    for (const e of CURVE_ENCODINGS) {
+      const n = e.coordinateLength;
+      if (spki.length !== e.spkiPrefix.length + 1 + 2 * n || !e.spkiPrefix.equals(spki.subarray(0, e.spkiPrefix.length))) continue;
+      const point = spki.subarray(e.spkiPrefix.length);
+      if (point[0] !== 0x04) break;
+      const x = Buffer.from(point.subarray(1, 1 + n)).toString('base64url');
+      const y = Buffer.from(point.subarray(1 + n)).toString('base64url');
+      return createPublicKey({ key: { kty: 'EC', crv: e.curve, x, y }, format: 'jwk' });
+    }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   } catch {
     throw new SksError('CRYPTO', 'Crypto failure: public key is not a valid SubjectPublicKeyInfo');
@@ -36,12 +66,37 @@ export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
 }
 
 /** Canonical DER SPKI (named curve, uncompressed point), as the Java platform emits. */
-export const spkiOf = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+export function spkiOf(key: KeyObject): Buffer {
+  if (key.asymmetricKeyType === 'ec') {
+    const jwk = key.export({ format: 'jwk' });
+    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (e && jwk.x && jwk.y) {
+      return Buffer.concat([e.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    }
+  }
+  return key.type === 'private'
+    ? createPublicKey(key).export({ type: 'spki', format: 'der' })
+    : key.export({ type: 'spki', format: 'der' });
+}
 
 /** Re-encodes any accepted SPKI into its canonical form. */
 export const canonicalSpki = (spki: Uint8Array): Buffer => spkiOf(parseSpki(spki));
 
-export const pkcs8Of = (key: KeyObject): Buffer => key.export({ type: 'pkcs8', format: 'der' });
+/**
+ * DER PKCS#8 of a private key. EC keys take the reference's export form
+ * (spec §1.5: no parameters and no public key inside the ECPrivateKey).
+ */
+export function pkcs8Of(key: KeyObject): Buffer {
+  if (key.asymmetricKeyType === 'ec') {
+    const jwk = key.export({ format: 'jwk' });
+    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (e && jwk.d) {
+      const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
+      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), e.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
+    }
+  }
+  return key.export({ type: 'pkcs8', format: 'der' });
+}
 
 /** Classifies a public or private key (spec §9.5: RSA size counted in whole bytes). */
 export function keyKind(key: KeyObject): KeyKind {
@@ -148,8 +203,10 @@ export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signa
 /** True when `privateKey` is the private half of `publicKey` (spec §7.1 B.3). */
 export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean {
   try {
-    const derived = createPublicKey(privateKey);
-    return spkiOf(derived).equals(spkiOf(publicKey));
+    if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
+    const a = createPublicKey(privateKey).export({ format: 'jwk' });
+    const b = publicKey.export({ format: 'jwk' });
+    return a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y && a.n === b.n && a.e === b.e;
   } catch {
     throw new SksError('CRYPTO', 'Crypto failure: key match test');
   }

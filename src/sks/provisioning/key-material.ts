@@ -2,10 +2,11 @@
  * What a key under provisioning receives after creation: its certificate path
  * (spec §6.9) and optionally imported key material (spec §6.10, §6.11).
  */
-import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { certificateSpki } from '../crypto/der.js';
 import { KeyBackup, Limits, MacMethod } from '../constants.js';
 import { encoder } from '../crypto/encoding.js';
-import { checkExternalPublicKey, isRsa, keyKind, parsePkcs8 } from '../crypto/keys.js';
+import { checkExternalPublicKey, isRsa, keyKind, parsePkcs8, parseSpki, spkiOf } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
 import * as v from '../engine/validate.js';
@@ -17,13 +18,15 @@ export function endEntityCertificate(key: OpenKey): Buffer {
   return ee;
 }
 
-/** A certificate's public key; an unparseable certificate is `ERROR_CRYPTO`. */
-function certificatePublicKey(der: Buffer): KeyObject {
-  try {
-    return new X509Certificate(der).publicKey;
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: certificate cannot be parsed');
-  }
+/**
+ * The public key of an end-entity certificate. The common case certifies the
+ * generated key itself: then the SPKI bytes match and no key is parsed.
+ */
+function certificatePublicKey(key: OpenKey, der: Buffer): { publicKey: KeyObject; spki: Buffer } {
+  const spki = certificateSpki(der);
+  if (spki.equals(key.publicKeySpki)) return { publicKey: key.publicKey, spki };
+  const publicKey = parseSpki(spki);
+  return { publicKey, spki: spkiOf(publicKey) };
 }
 
 export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[], rawMac: Uint8Array): void {
@@ -41,13 +44,13 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
     data.arr(cert);
   }
   pendingMac.verify(data.toBuffer(), mac);
-  const publicKey = certificatePublicKey(path[0]!);
+  const { publicKey, spki } = certificatePublicKey(key, path[0]!);
   const kind = keyKind(publicKey);
   if (kind.type === 'ec-unsupported') throw optionError(`Unsupported EC key algorithm for: ${key.id}`, 'certificatePath');
   checkExternalPublicKey(publicKey, key.id, true);
   if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
   key.publicKey = publicKey;
-  key.publicKeySpki = publicKey.export({ type: 'spki', format: 'der' });
+  key.publicKeySpki = spki;
   key.certificatePath = path;
 }
 

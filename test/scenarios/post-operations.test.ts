@@ -1,0 +1,554 @@
+/**
+ * Post-provisioning operations of the reference suite (spec §15.2 tests 14-29,
+ * 53-56, 78): delete, unlock, update and clone of keys from earlier sessions,
+ * authorized by the target session's key management key (spec §5.8, §6.13,
+ * §6.14) and executed at close (spec §7.1 C-F).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { AppUsage, ExportDeleteProtection, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
+import type { IssuerOptions, IssuerSession, Kmk, ProvisionedKey } from '../support/issuer-emulator.js';
+import { rollOverKmk } from '../support/issuer-emulator.js';
+import {
+  Alg,
+  describeStores,
+  expectSksError,
+  expectTornDown,
+  hex,
+  listKeys,
+  listSessions,
+  lockKey,
+  signAndVerify,
+  verifySignature,
+} from '../support/fixtures.js';
+
+const PIN = '1234';
+
+interface TargetOptions {
+  /** Key management key of the target session; `null` makes it non-updatable. Default KMK #0. */
+  readonly kmk?: Kmk | null;
+  readonly privacyEnabled?: boolean;
+  /** With a PIN policy of this grouping (user PIN "1234"); without: no PIN. */
+  readonly grouping?: number;
+  readonly count?: number;
+  readonly appUsage?: number;
+  readonly deleteProtection?: number;
+}
+
+describeStores('post-provisioning operations', (ctx) => {
+  /** A closed session holding `count` keys (Key.1..), as the targets of later post-operations. */
+  const targets = async (o: TargetOptions = {}): Promise<{ session: IssuerSession; keys: ProvisionedKey[] }> => {
+    const kmk = o.kmk === null ? undefined : (o.kmk ?? ctx.kmks[0]);
+    const session = await ctx.issuer({ kmk, privacyEnabled: o.privacyEnabled ?? false });
+    const pinPolicy = o.grouping === undefined ? undefined : await session.createPinPolicy({ id: 'PIN', grouping: o.grouping });
+    const keys = [];
+    for (let i = 1; i <= (o.count ?? 1); i++) {
+      keys.push(
+        await session.provisionKey({
+          id: `Key.${i}`,
+          appUsage: o.appUsage ?? AppUsage.AUTHENTICATION,
+          deleteProtection: o.deleteProtection ?? ExportDeleteProtection.NONE,
+          ...(pinPolicy === undefined ? {} : { pinPolicy, userPin: PIN }),
+        }),
+      );
+    }
+    await session.closeSession();
+    return { session, keys };
+  };
+
+  /** A managing session; its post-operations are signed with KMK #0 unless said otherwise (spec §15.1). */
+  const manager = (o: IssuerOptions = {}): Promise<IssuerSession> => ctx.issuer({ postOpKmk: ctx.kmks[0], ...o });
+
+  const first = <T>(xs: readonly T[]): T => {
+    const x = xs[0];
+    if (x === undefined) throw new Error('empty');
+    return x;
+  };
+
+  describe('postDeleteKey', () => {
+    it('deletes the target only at close and absorbs the old session (t14)', async () => {
+      const { session: a, keys } = await targets({ count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      const b = await manager({ kmk: ctx.kmks[0] });
+      await b.postDeleteKey(k1);
+      // Pending operations change nothing before close (spec §7.2).
+      expect((await ctx.sks.getKeyAttributes(k1.keyHandle)).certificatePath).toHaveLength(1);
+      await signAndVerify(ctx.sks, k1.keyHandle);
+      await b.closeSession();
+      await expectSksError(ctx.sks.getKeyAttributes(k1.keyHandle), 'NO_KEY', `Key not found #${k1.keyHandle}`);
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k2.keyHandle, provisioningHandle: b.provisioningHandle }]);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.provisioningHandle]);
+      await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
+    });
+
+    it('refuses a target of a session without key management key and tears the manager down (t15)', async () => {
+      const { session: a, keys } = await targets({ kmk: null });
+      const key = first(keys);
+      const b = await manager();
+      await expectSksError(b.postDeleteKey(key), 'OPTION', `Key #${key.keyHandle} belongs to a non-updatable provisioning session`);
+      await expectSksError(b.closeSession(), 'NO_SESSION', `No such provisioning session: ${b.provisioningHandle}`);
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: key.keyHandle, provisioningHandle: a.provisioningHandle }]);
+    });
+
+    it('deletes a target of an updatable session and removes the emptied session (t15)', async () => {
+      const { keys } = await targets();
+      const b = await manager();
+      await b.postDeleteKey(first(keys));
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([]);
+      expect(await listSessions(ctx.sks, false)).toEqual([]);
+    });
+
+    it('ignores the target delete protection', async () => {
+      const { keys } = await targets({ deleteProtection: ExportDeleteProtection.NOT_ALLOWED });
+      const key = first(keys);
+      await expectSksError(ctx.sks.deleteKey(key.keyHandle), 'NOT_ALLOWED', `Operation not allowed on key #${key.keyHandle}`);
+      const b = await manager();
+      await b.postDeleteKey(key);
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+
+    it('refuses a target that does not exist', async () => {
+      const b = await manager();
+      await expectSksError(b.postDeleteKey(4711 as ProvisionedKey['keyHandle'], { authorization: new Uint8Array(256) }), 'NO_KEY', 'Key not found #4711');
+      await expectTornDown(b);
+    });
+
+    it('refuses a target still in provisioning', async () => {
+      const c = await ctx.issuer({ kmk: ctx.kmks[0] });
+      const pending = await c.provisionKey();
+      const b = await manager();
+      await expectSksError(b.postDeleteKey(pending), 'OPTION', `Key #${pending.keyHandle} still in provisioning`);
+      await expectTornDown(b);
+      await c.abort();
+    });
+
+    it('refuses a delete combined with another operation on the same target', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED });
+      const key = first(keys);
+      const b = await manager();
+      await b.postUnlockKey(key);
+      await expectSksError(b.postDeleteKey(key), 'OPTION', `Delete wasn't exclusive for key #${key.keyHandle}`);
+      await expectTornDown(b);
+    });
+
+    it('deletes one key by post-operation while the user deletes the other (t29)', async () => {
+      const { session: a, keys } = await targets({ count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      const b = await manager();
+      await b.postDeleteKey(k2);
+      await ctx.sks.deleteKey(k1.keyHandle);
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([]);
+      expect(await listSessions(ctx.sks, false)).toEqual([]);
+      await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
+    });
+  });
+
+  describe('user deleteKey (t16, t17)', () => {
+    it('deletes only the named key of two (t16)', async () => {
+      const { session: a, keys } = await targets({ count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      await ctx.sks.deleteKey(k1.keyHandle, undefined);
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k2.keyHandle, provisioningHandle: a.provisioningHandle }]);
+      await signAndVerify(ctx.sks, k2.keyHandle);
+    });
+
+    it('deletes the only key of a session together with the session (t17)', async () => {
+      const { keys } = await targets();
+      await ctx.sks.deleteKey(first(keys).keyHandle);
+      expect(await listKeys(ctx.sks)).toEqual([]);
+      expect(await listSessions(ctx.sks, false)).toEqual([]);
+    });
+  });
+
+  describe('postUpdateKey', () => {
+    it('replaces the target under its handle and absorbs the old session (t18)', async () => {
+      const { session: a, keys } = await targets({ count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      const b = await manager();
+      const n = await b.provisionKey({ id: 'Key.3' });
+      await b.postUpdateKey(n, k1);
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([
+        { keyHandle: k1.keyHandle, provisioningHandle: b.provisioningHandle },
+        { keyHandle: k2.keyHandle, provisioningHandle: b.provisioningHandle },
+      ]);
+      expect((await ctx.sks.getKeyAttributes(k1.keyHandle)).certificatePath.map(hex)).toEqual(n.certificatePath?.map(hex));
+      await expectSksError(ctx.sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.provisioningHandle]);
+      await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
+      await signAndVerify(ctx.sks, k1.keyHandle);
+    });
+
+    it('refuses an update with a different appUsage (t18)', async () => {
+      const { keys } = await targets({ appUsage: AppUsage.AUTHENTICATION });
+      const b = await manager();
+      const n = await b.provisionKey({ appUsage: AppUsage.SIGNATURE });
+      await expectSksError(b.postUpdateKey(n, first(keys)), 'OPTION', 'Updated keys must have the same "appUsage" as the target key');
+      await expectTornDown(b);
+    });
+
+    it('keeps the target PIN protection while the new key material signs (t19)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE });
+      const target = first(keys);
+      const b = await manager();
+      const n = await b.provisionKey();
+      await b.postUpdateKey(n, target);
+      await b.closeSession();
+      await expectSksError(
+        ctx.sks.signData({ keyHandle: target.keyHandle, algorithm: Alg.ECDSA_SHA256, authorization: Buffer.from('4321'), data: Buffer.of(1) }),
+        'AUTHORIZATION',
+        `"authorization" error for key #${target.keyHandle}`,
+      );
+      const data = Buffer.from('signed by the new key');
+      const signature = await ctx.sks.signData({ keyHandle: target.keyHandle, algorithm: Alg.ECDSA_SHA256, authorization: Buffer.from(PIN), data });
+      expect(verifySignature(n.generatedPublicKey, Alg.ECDSA_SHA256, data, signature)).toBe(true);
+      expect(verifySignature(target.generatedPublicKey, Alg.ECDSA_SHA256, data, signature)).toBe(false);
+    });
+
+    it('refuses a new key with its own PIN policy for an update (t20)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED });
+      const b = await manager();
+      const pin = await b.createPinPolicy({ id: 'PIN.2' });
+      const n = await b.provisionKey({ pinPolicy: pin, userPin: PIN });
+      await expectSksError(b.postUpdateKey(n, first(keys)), 'OPTION', 'Updated/cloned keys must not define PIN protection');
+      await expectTornDown(b);
+    });
+
+    it('refuses a new key with device-PIN protection for an update', async () => {
+      const { keys } = await targets();
+      const b = await manager();
+      const n = await b.provisionKey({ devicePinProtection: true });
+      await expectSksError(b.postUpdateKey(n, first(keys)), 'OPTION', 'Updated/cloned keys must not define PIN protection');
+      await expectTornDown(b);
+    });
+
+    it('refuses two updates of one target (t21)', async () => {
+      const { keys } = await targets();
+      const target = first(keys);
+      const b = await manager();
+      const n1 = await b.provisionKey({ id: 'Key.3' });
+      const n2 = await b.provisionKey({ id: 'Key.4' });
+      await b.postUpdateKey(n1, target);
+      await expectSksError(b.postUpdateKey(n2, target), 'OPTION', `Multiple updates of key #${target.keyHandle}`);
+      await expectTornDown(b);
+    });
+
+    it('refuses one new key updating two targets (t22)', async () => {
+      const { keys } = await targets({ count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      const b = await manager();
+      const n = await b.provisionKey({ id: 'Key.3' });
+      await b.postUpdateKey(n, k1);
+      await expectSksError(b.postUpdateKey(n, k2), 'OPTION', 'New key used for multiple operations: Key.3');
+      await expectTornDown(b);
+    });
+
+    it('fails the close when the user deleted the target after the update was registered (t27)', async () => {
+      const { keys } = await targets();
+      const target = first(keys);
+      const b = await manager();
+      const n = await b.provisionKey();
+      await b.postUpdateKey(n, target);
+      await ctx.sks.deleteKey(target.keyHandle);
+      await expectSksError(b.closeSession(), 'NO_KEY', `Key not found #${target.keyHandle}`);
+      await expectTornDown(b);
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+
+    it('refuses an update of a target the user already deleted (t28)', async () => {
+      const { keys } = await targets();
+      const target = first(keys);
+      await ctx.sks.deleteKey(target.keyHandle);
+      const b = await manager();
+      const n = await b.provisionKey();
+      await expectSksError(b.postUpdateKey(n, target), 'NO_KEY', `Key not found #${target.keyHandle}`);
+      await expectTornDown(b);
+    });
+
+    it('refuses an update whose new key has no certificate yet', async () => {
+      const { keys } = await targets();
+      const b = await manager();
+      const n = await b.createKeyEntry({ id: 'Key.9' });
+      await expectSksError(b.postUpdateKey(n, first(keys)), 'OPTION', 'Missing "setCertificatePath" for: Key.9');
+      await expectTornDown(b);
+    });
+  });
+
+  describe('postCloneKeyProtection', () => {
+    for (const appUsage of [AppUsage.AUTHENTICATION, AppUsage.SIGNATURE]) {
+      it(`clones a shared PIN protection to a new key with appUsage ${appUsage} (t23)`, async () => {
+        const { keys } = await targets({ grouping: PinGrouping.SHARED });
+        const target = first(keys);
+        const b = await manager();
+        const n = await b.provisionKey({ appUsage });
+        await b.postCloneKeyProtection(n, target);
+        await b.closeSession();
+        for (const k of [target, n]) {
+          await signAndVerify(ctx.sks, k.keyHandle, PIN);
+          await expectSksError(
+            ctx.sks.signData({ keyHandle: k.keyHandle, algorithm: Alg.ECDSA_SHA256, authorization: Buffer.from('4321'), data: Buffer.of(1) }),
+            'AUTHORIZATION',
+            `"authorization" error for key #${k.keyHandle}`,
+          );
+        }
+      });
+    }
+
+    for (const grouping of [PinGrouping.NONE, PinGrouping.UNIQUE]) {
+      it(`refuses to clone a PIN protection with grouping ${grouping} (t23)`, async () => {
+        const { keys } = await targets({ grouping });
+        const b = await manager();
+        const n = await b.provisionKey();
+        await expectSksError(b.postCloneKeyProtection(n, first(keys)), 'OPTION', 'A cloned key protection must have PIN grouping="shared"');
+        await expectTornDown(b);
+      });
+    }
+
+    it('refuses a new key with its own PIN policy for a clone (t20)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED });
+      const b = await manager();
+      const pin = await b.createPinPolicy({ id: 'PIN.2' });
+      const n = await b.provisionKey({ pinPolicy: pin, userPin: PIN });
+      await expectSksError(b.postCloneKeyProtection(n, first(keys)), 'OPTION', 'Updated/cloned keys must not define PIN protection');
+      await expectTornDown(b);
+    });
+
+    it('moves both keys of the shared PIN policy to the cloning session (t24)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED, count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      const b = await manager();
+      const n = await b.provisionKey({ id: 'Key.3' });
+      await b.postCloneKeyProtection(n, k1);
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual(
+        [k1, k2, n].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: b.provisioningHandle })),
+      );
+      await signAndVerify(ctx.sks, n.keyHandle, PIN);
+      await expectSksError(
+        ctx.sks.signData({ keyHandle: n.keyHandle, algorithm: Alg.ECDSA_SHA256, data: Buffer.of(1) }),
+        'AUTHORIZATION',
+        `"authorization" error for key #${n.keyHandle}`,
+      );
+    });
+
+    for (const order of ['clone, update', 'update, clone'] as const) {
+      it(`applies a clone and an update of one target registered as ${order} (${order === 'clone, update' ? 't25' : 't26'})`, async () => {
+        const { session: a, keys } = await targets({ grouping: PinGrouping.SHARED });
+        const target = first(keys);
+        const b = await manager();
+        const cloned = await b.provisionKey({ id: 'Key.2' });
+        const updated = await b.provisionKey({ id: 'Key.3' });
+        if (order === 'clone, update') {
+          await b.postCloneKeyProtection(cloned, target);
+          await b.postUpdateKey(updated, target);
+        } else {
+          await b.postUpdateKey(updated, target);
+          await b.postCloneKeyProtection(cloned, target);
+        }
+        await b.closeSession();
+        expect((await ctx.sks.getKeyAttributes(target.keyHandle)).certificatePath.map(hex)).toEqual(updated.certificatePath?.map(hex));
+        await expectSksError(ctx.sks.getKeyAttributes(updated.keyHandle), 'NO_KEY', `Key not found #${updated.keyHandle}`);
+        await signAndVerify(ctx.sks, target.keyHandle, PIN);
+        await signAndVerify(ctx.sks, cloned.keyHandle, PIN);
+        await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
+        expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.provisioningHandle]);
+      });
+    }
+  });
+
+  describe('postUnlockKey', () => {
+    it('refuses an unlock signed by another KMK and leaves the key locked (t53)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE });
+      const target = first(keys);
+      await lockKey(ctx.sks, target.keyHandle);
+      const wrong = await manager({ postOpKmk: ctx.kmks[1] });
+      await expectSksError(wrong.postUnlockKey(target), 'OPTION', `"authorization" signature did not verify for key #${target.keyHandle}`);
+      await expectTornDown(wrong);
+      expect((await ctx.sks.getKeyProtectionInfo(target.keyHandle)).protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(
+        ProtectionStatus.PIN_BLOCKED,
+      );
+
+      const right = await manager();
+      await right.postUnlockKey(target);
+      await right.closeSession();
+      const info = await ctx.sks.getKeyProtectionInfo(target.keyHandle);
+      expect(info.protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(0);
+      expect(info.pinErrorCount).toBe(0);
+      await signAndVerify(ctx.sks, target.keyHandle, PIN);
+    });
+
+    it('refuses an unlock signed with the EC KMK for an RSA-KMK target', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE });
+      const b = await manager({ postOpKmk: ctx.kmks[2] });
+      // An ECDSA signature has the wrong length for the RSA KMK: the crypto layer cannot parse it (spec §5.8).
+      await expectSksError(b.postUnlockKey(first(keys)), 'CRYPTO');
+      await expectTornDown(b);
+    });
+
+    it('unlocks with an EC P-256 KMK signature (raw r||s)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE, kmk: ctx.kmks[2] });
+      const target = first(keys);
+      await lockKey(ctx.sks, target.keyHandle);
+      const b = await manager({ postOpKmk: ctx.kmks[2] });
+      await b.postUnlockKey(target);
+      await b.closeSession();
+      await signAndVerify(ctx.sks, target.keyHandle, PIN);
+    });
+
+    it('refuses to unlock a key without PIN policy', async () => {
+      const { keys } = await targets();
+      const target = first(keys);
+      const b = await manager();
+      await expectSksError(b.postUnlockKey(target), 'OPTION', `Key #${target.keyHandle} is not PIN protected`);
+      await expectTornDown(b);
+    });
+
+    it('refuses two unlocks of one target', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE });
+      const target = first(keys);
+      const b = await manager();
+      await b.postUnlockKey(target);
+      await expectSksError(b.postUnlockKey(target), 'OPTION', `Multiple unlocks of key #${target.keyHandle}`);
+      await expectTornDown(b);
+    });
+
+    for (const order of ['update, unlock', 'unlock, update'] as const) {
+      it(`unlocks a locked key that is also updated, registered as ${order} (t54)`, async () => {
+        const { keys } = await targets({ grouping: PinGrouping.SHARED });
+        const target = first(keys);
+        await lockKey(ctx.sks, target.keyHandle);
+        const b = await manager();
+        const n = await b.provisionKey();
+        if (order === 'update, unlock') {
+          await b.postUpdateKey(n, target);
+          await b.postUnlockKey(target);
+        } else {
+          await b.postUnlockKey(target);
+          await b.postUpdateKey(n, target);
+        }
+        await b.closeSession();
+        await signAndVerify(ctx.sks, target.keyHandle, PIN);
+        await expectSksError(ctx.sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
+      });
+    }
+
+    // Spec §17 #10 recommendation: the unlock applies to the key holding the target handle after updates.
+    it('unlocks the replacement key when the update precedes the unlock with grouping none', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.NONE });
+      const target = first(keys);
+      await lockKey(ctx.sks, target.keyHandle);
+      const b = await manager();
+      const n = await b.provisionKey();
+      await b.postUpdateKey(n, target);
+      await b.postUnlockKey(target);
+      await b.closeSession();
+      await signAndVerify(ctx.sks, target.keyHandle, PIN);
+    });
+
+    for (const order of ['clone, unlock', 'unlock, clone'] as const) {
+      it(`unlocks a locked key whose protection is also cloned, registered as ${order} (t55)`, async () => {
+        const { keys } = await targets({ grouping: PinGrouping.SHARED });
+        const target = first(keys);
+        await lockKey(ctx.sks, target.keyHandle);
+        const b = await manager();
+        const n = await b.provisionKey();
+        if (order === 'clone, unlock') {
+          await b.postCloneKeyProtection(n, target);
+          await b.postUnlockKey(target);
+        } else {
+          await b.postUnlockKey(target);
+          await b.postCloneKeyProtection(n, target);
+        }
+        await b.closeSession();
+        await signAndVerify(ctx.sks, target.keyHandle, PIN);
+        await signAndVerify(ctx.sks, n.keyHandle, PIN);
+      });
+    }
+  });
+
+  describe('privacy consistency (t56)', () => {
+    for (const privacyEnabled of [true, false]) {
+      it(`clones and unlocks when target and manager both have privacy ${privacyEnabled ? 'on' : 'off'} (t56)`, async () => {
+        const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled });
+        const target = first(keys);
+        await lockKey(ctx.sks, target.keyHandle);
+        const b = await manager({ privacyEnabled });
+        const n = await b.provisionKey();
+        await b.postCloneKeyProtection(n, target);
+        await b.postUnlockKey(target);
+        await b.closeSession();
+        await signAndVerify(ctx.sks, target.keyHandle, PIN);
+        await signAndVerify(ctx.sks, n.keyHandle, PIN);
+      });
+    }
+
+    it('refuses a privacy-enabled manager for a target provisioned without privacy (t56)', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled: false });
+      const target = first(keys);
+      const b = await manager({ privacyEnabled: true });
+      const n = await b.provisionKey();
+      await expectSksError(
+        b.postCloneKeyProtection(n, target),
+        'OPTION',
+        `Inconsistent use of the "privacyEnabled" attribute for key #${target.keyHandle}`,
+      );
+      await expectTornDown(b);
+    });
+
+    it('refuses an unlock by a privacy-enabled manager for a target provisioned without privacy', async () => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled: false });
+      const target = first(keys);
+      const b = await manager({ privacyEnabled: true });
+      await expectSksError(
+        b.postUnlockKey(target),
+        'OPTION',
+        `Inconsistent use of the "privacyEnabled" attribute for key #${target.keyHandle}`,
+      );
+      await expectTornDown(b);
+    });
+  });
+
+  describe('certificate reuse with post-operations (t58)', () => {
+    it('allows reusing the certificate of a key that this session updates or deletes (t58)', async () => {
+      const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const a = await ctx.issuer({ kmk: ctx.kmks[0] });
+      const k3 = await a.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
+      await a.importPrivateKey(k3, pair.privateKey);
+      await a.closeSession();
+      const certificate = k3.certificatePath ?? [];
+
+      // The absorbing session needs a KMK of its own, or the absorbed key is no longer updatable.
+      const b = await manager({ kmk: ctx.kmks[0] });
+      const k4 = await b.provisionKey({ id: 'Key.4' }, { path: certificate });
+      await b.importPrivateKey(k4, pair.privateKey);
+      await b.postUpdateKey(k4, k3);
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k3.keyHandle, provisioningHandle: b.provisioningHandle }]);
+
+      const c = await manager();
+      const k5 = await c.provisionKey({ id: 'Key.5' }, { path: certificate });
+      await c.importPrivateKey(k5, pair.privateKey);
+      await c.postDeleteKey(k3.keyHandle);
+      await c.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k5.keyHandle, provisioningHandle: c.provisioningHandle }]);
+    });
+  });
+
+  describe('key management key roll-over', () => {
+    it('accepts post-operations signed by the rolled-over KMK (t78)', async () => {
+      const { session: a, keys } = await targets({ kmk: ctx.kmks[0] });
+      await rollOverKmk(ctx.sks, a.provisioningHandle, ctx.kmks[0], ctx.kmks[1]);
+      expect(hex((await listSessions(ctx.sks, false))[0]?.keyManagementKey)).toBe(hex(ctx.kmks[1].publicKey.export({ type: 'spki', format: 'der' })));
+      const old = await manager({ postOpKmk: ctx.kmks[0] });
+      await expectSksError(old.postDeleteKey(first(keys)), 'OPTION', `"authorization" signature did not verify for key #${first(keys).keyHandle}`);
+      await expectTornDown(old);
+      const b = await manager({ postOpKmk: ctx.kmks[1] });
+      await b.postDeleteKey(first(keys));
+      await b.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+  });
+});
