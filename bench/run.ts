@@ -4,7 +4,7 @@
  * in the same run. Only time spent inside SKS calls is counted: the emulated
  * issuer's own work (its ECDH, MACs, certificate issuance) runs outside the timers.
  */
-import { createHmac, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHmac, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, randomBytes, sign, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,19 @@ async function timeLoop(n: number, fn: () => unknown): Promise<number> {
   return (performance.now() - start) / n;
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Alternates `ours` and `raw` in rounds and returns the medians, so drift hits both alike. */
+async function sideBySide(rounds: number, n: number, ours: () => unknown, raw: () => unknown): Promise<[number, number]> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(await timeLoop(n, ours));
+    b.push(await timeLoop(n, raw));
+  }
+  return [median(a), median(b)];
+}
+
 const hmac = (key: Buffer, data: Buffer): Buffer => createHmac('sha256', key).update(data).digest();
 
 function line(name: string, ms: number, rawMs?: number): void {
@@ -98,36 +111,46 @@ async function main(): Promise<void> {
     });
     const sessionKey = randomBytes(32);
     const data = randomBytes(700);
-    const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const cert = deviceCert;
-    const N = 200;
-    const peerJwk = peer.publicKey.export({ format: 'jwk' });
-    const rawCreateSession = await timeLoop(N, () => {
-      const e = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const z = diffieHellman({ privateKey: e.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
-      hmac(z, data.subarray(0, 200));
-      sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
-    });
-    const rawCreateKeyEc = await timeLoop(N, () => {
-      generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      hmac(sessionKey, data.subarray(0, 300));
-      hmac(sessionKey, data.subarray(0, 150));
-    });
-    const rawCreateKeyRsa = await timeLoop(10, async () => {
+    const rawTimings = new Timings();
+    const step = (name: string, fn: () => void): void => {
+      const start = performance.now();
+      fn();
+      rawTimings.add(name, performance.now() - start);
+    };
+    /**
+     * The primitives one session needs, without the SKS around them: ephemeral key
+     * generation, import of the issuer's (fresh) key, ECDH, KDF and device signature;
+     * one HMAC per method MAC and attestation; key generation; key-match test; and
+     * one durable SQLite commit of about the same bytes. Run right after each SKS
+     * session, so both see the same machine conditions.
+     */
+    const rawSession = (peerJwk: JsonWebKey, certificate: Buffer): void => {
+      step('createProvisioningSession', () => {
+        const e = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        const z = diffieHellman({ privateKey: e.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
+        hmac(z, data.subarray(0, 200));
+        sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
+      });
+      step('createPinPolicy', () => hmac(sessionKey, data.subarray(0, 40)));
+      let pair = devicePair;
+      step('createKeyEntry', () => {
+        pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        hmac(sessionKey, data.subarray(0, 300));
+        hmac(sessionKey, data.subarray(0, 150));
+      });
+      step('setCertificatePath', () => hmac(sessionKey, certificate));
+      step('closeProvisioningSession', () => {
+        hmac(sessionKey, data.subarray(0, 120));
+        hmac(sessionKey, data.subarray(0, 40));
+        void (createPublicKey(pair.privateKey).export({ format: 'jwk' }).x === pair.publicKey.export({ format: 'jwk' }).x);
+        commit();
+      });
+    };
+    const rawCreateKeyRsa = await timeLoop(8, async () => {
       await generate('rsa', { modulusLength: 2048 });
       hmac(sessionKey, data.subarray(0, 300));
       hmac(sessionKey, data.subarray(0, 150));
     });
-    const keyPair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const rawClose = await timeLoop(N, () => {
-      hmac(sessionKey, data.subarray(0, 120));
-      hmac(sessionKey, data.subarray(0, 40));
-      createPublicKey(keyPair.privateKey).export({ format: 'jwk' }).x === keyPair.publicKey.export({ format: 'jwk' }).x;
-      commit();
-    });
-    const rawPolicy = await timeLoop(N, () => hmac(sessionKey, data.subarray(0, 40)));
-    const rawCertificate = await timeLoop(N, () => hmac(sessionKey, cert));
-    const rawSession = rawCreateSession + rawPolicy + rawCreateKeyEc + rawCertificate + rawClose;
 
     // ---------------------------------------------------------------- SKS, one-key EC P-256 sessions
     const ecHandles: number[] = [];
@@ -137,30 +160,32 @@ async function main(): Promise<void> {
       const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357', ...(keyAlgorithm ? { keyAlgorithm } : {}) });
       await s.closeSession();
       ecHandles.push(key.keyHandle);
+      const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
+      const attributes = await s.sks.getKeyAttributes(key.keyHandle);
+      rawSession(peer, Buffer.from(attributes.certificatePath[0]!));
     };
     for (let i = 0; i < 10; i++) await runSession(); // warm-up
     timings.reset();
-    const sessions = 100;
+    rawTimings.reset();
+    const sessions = 200;
     for (let i = 0; i < sessions; i++) await runSession();
-    const create = timings.perOp('createProvisioningSession');
-    const policy = timings.perOp('createPinPolicy');
-    const keyEc = timings.perOp('createKeyEntry');
-    const path = timings.perOp('setCertificatePath');
-    const close = timings.perOp('closeProvisioningSession');
-    const whole = create + policy + keyEc + path + close;
+    const methods = ['createProvisioningSession', 'createPinPolicy', 'createKeyEntry', 'setCertificatePath', 'closeProvisioningSession'];
+    const sum = (t: Timings): number => methods.reduce((acc, m) => acc + t.perOp(m), 0);
+    const whole = sum(timings);
+    const rawWhole = sum(rawTimings);
+    const perMethod = methods.map((m) => [m, timings.perOp(m), rawTimings.perOp(m)] as const);
     timings.reset();
     for (let i = 0; i < 8; i++) await runSession(RSA_2048);
     const keyRsa = timings.perOp('createKeyEntry');
 
     console.log(`Airtight SKS benchmark (SQLite store, WAL, synchronous=FULL; Node ${process.version}; ${sessions} sessions)`);
     console.log('Provisioning (SKS time only; raw = node:crypto primitives [+ one durable SQLite commit for close])');
-    line('createProvisioningSession (P-256, EC device key)', create, rawCreateSession);
-    line('createPinPolicy', policy, rawPolicy);
-    line('createKeyEntry EC P-256', keyEc, rawCreateKeyEc);
+    for (const [m, ours, raw] of perMethod) {
+      const label = m === 'createKeyEntry' ? 'createKeyEntry EC P-256' : m === 'closeProvisioningSession' ? 'closeProvisioningSession (durable commit)' : m;
+      line(label, ours, raw);
+    }
     line('createKeyEntry RSA-2048', keyRsa, rawCreateKeyRsa);
-    line('setCertificatePath', path, rawCertificate);
-    line('closeProvisioningSession (one durable commit)', close, rawClose);
-    line('whole one-key EC P-256 session', whole, rawSession);
+    line('whole one-key EC P-256 session', whole, rawWhole);
 
     // ---------------------------------------------------------------- user API
     const signer = ecHandles[ecHandles.length - 9]!;
@@ -170,10 +195,18 @@ async function main(): Promise<void> {
     const userN = 2000;
     const ecPriv = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     const rsaPriv = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    const rawEcSign = await timeLoop(userN, () => sign('sha256', msg, { key: ecPriv, dsaEncoding: 'ieee-p1363' }));
-    const sksEcSign = await timeLoop(userN, () => sks.signData({ keyHandle: signer as never, algorithm: ECDSA_SHA256, authorization: pinBytes, data: msg }));
-    const rawRsaSign = await timeLoop(200, () => sign('sha256', msg, rsaPriv));
-    const sksRsaSign = await timeLoop(200, () => sks.signData({ keyHandle: rsaSigner as never, algorithm: RSA_SHA256, authorization: pinBytes, data: msg }));
+    const [sksEcSign, rawEcSign] = await sideBySide(
+      7,
+      userN,
+      () => sks.signData({ keyHandle: signer as never, algorithm: ECDSA_SHA256, authorization: pinBytes, data: msg }),
+      () => sign('sha256', msg, { key: ecPriv, dsaEncoding: 'ieee-p1363' }),
+    );
+    const [sksRsaSign, rawRsaSign] = await sideBySide(
+      5,
+      100,
+      () => sks.signData({ keyHandle: rsaSigner as never, algorithm: RSA_SHA256, authorization: pinBytes, data: msg }),
+      () => sign('sha256', msg, rsaPriv),
+    );
     console.log('User API (correct PIN, no write)');
     line('signData ECDSA P-256', sksEcSign, rawEcSign);
     line('signData RSA-2048', sksRsaSign, rawRsaSign);
@@ -184,8 +217,12 @@ async function main(): Promise<void> {
     const secret = randomBytes(32);
     await s.importSymmetricKey(hk, secret);
     await s.closeSession();
-    const rawHmac = await timeLoop(userN, () => createHmac('sha256', secret).update(msg).digest());
-    const sksHmac = await timeLoop(userN, () => sks.performHmac({ keyHandle: hk.keyHandle, algorithm: HMAC_SHA256, data: msg }));
+    const [sksHmac, rawHmac] = await sideBySide(
+      5,
+      userN,
+      () => sks.performHmac({ keyHandle: hk.keyHandle, algorithm: HMAC_SHA256, data: msg }),
+      () => createHmac('sha256', secret).update(msg).digest(),
+    );
     line('performHmac HMAC-SHA256', sksHmac, rawHmac);
 
     // Wrong PIN: one durable counter write before the error leaves the store.

@@ -469,6 +469,35 @@ describeStores('post-provisioning operations', (ctx) => {
     }
   });
 
+  describe('session key budget of post-operations (spec §5.4)', () => {
+    // Four post-operations 2 each + two new keys 3 each + close 2 = 16 (spec §14.10).
+    const allOperations = async (limit: number): Promise<IssuerSession> => {
+      const { keys } = await targets({ grouping: PinGrouping.SHARED, count: 2 });
+      const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
+      await lockKey(ctx.sks, k1.keyHandle);
+      const b = await manager({ kmk: ctx.kmks[0], sessionKeyLimit: limit });
+      const updated = await b.provisionKey({ id: 'New.1' });
+      const cloned = await b.provisionKey({ id: 'New.2' });
+      await b.postUnlockKey(k1);
+      await b.postUpdateKey(updated, k1);
+      await b.postCloneKeyProtection(cloned, k1);
+      await b.postDeleteKey(k2);
+      return b;
+    };
+
+    it('consumes exactly 16 uses for unlock, update, clone and delete (spec §14.10)', async () => {
+      const b = await allOperations(16);
+      await b.closeSession();
+      expect((await listKeys(ctx.sks)).map((k) => k.provisioningHandle)).toEqual([b.provisioningHandle, b.provisioningHandle]);
+    });
+
+    it('fails the same session with a budget of 15', async () => {
+      const b = await allOperations(15);
+      await expectSksError(b.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(b);
+    });
+  });
+
   describe('privacy consistency (t56)', () => {
     for (const privacyEnabled of [true, false]) {
       it(`clones and unlocks when target and manager both have privacy ${privacyEnabled ? 'on' : 'off'} (t56)`, async () => {

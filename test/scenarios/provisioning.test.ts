@@ -6,7 +6,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Cap, hasCap, lookupAlgorithm } from '../../src/sks/algorithms.js';
-import { AppUsage, InputMethod, PassphraseFormat, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
+import { AppUsage, ExtensionSubType, InputMethod, PassphraseFormat, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { IssuerSession, rollOverKmk } from '../support/issuer-emulator.js';
@@ -380,6 +380,42 @@ describeStores('provisioning scenarios', (ctx) => {
       expect(await listKeys(ctx.sks)).toHaveLength(2);
     });
 
+    // PUK 2 + PIN policies 2 + keys 5x2 + issuer-set PIN 1 + certificates 5 + import 2 + extensions 3 + encrypted 2 + close 2 = 29.
+    const fullSession = async (limit: number): Promise<IssuerSession> => {
+      const s = await ctx.issuer({ sessionKeyLimit: limit });
+      const puk = await s.createPukPolicy('PUK', '123456');
+      const userPin = await s.createPinPolicy({ id: 'PIN.1', pukPolicy: puk });
+      const presetPin = await s.createPinPolicy({ id: 'PIN.2', userDefined: false });
+      await s.provisionKey({ id: 'Key.1', pinPolicy: userPin, userPin: '1234' });
+      await s.provisionKey({ id: 'Key.2', pinPolicy: presetPin, presetPin: '5678' });
+      const k3 = await s.provisionKey({ id: 'Key.3' });
+      await s.provisionKey({ id: 'Key.4' });
+      const k5 = await s.provisionKey({ id: 'Key.5', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await s.importSymmetricKey(k5, randomBytes(32));
+      await s.addExtension(k3, { type: 'http://example.com/ext', subType: ExtensionSubType.EXTENSION, data: Buffer.from('hello') });
+      await s.addExtension(k3, { type: 'http://example.com/secret', subType: ExtensionSubType.ENCRYPTED_EXTENSION, data: Buffer.from('secret') });
+      await s.addExtension(k3, {
+        type: 'urn:ietf:rfc:4226',
+        subType: ExtensionSubType.PROPERTY_BAG,
+        data: Buffer.from('0007436f756e74657201000130000644696769747300000138', 'hex'),
+      });
+      await s.addExtension(k3, { type: 'http://example.com/logo', subType: ExtensionSubType.LOGOTYPE, qualifier: 'image/png', data: Buffer.of(0x89, 0x50) });
+      return s;
+    };
+
+    it('consumes exactly 29 uses for a session with every kind of object (spec §14.10)', async () => {
+      const s = await fullSession(29);
+      await s.closeSession();
+      expect(await listKeys(ctx.sks)).toHaveLength(5);
+    });
+
+    it('fails the same session with a budget of 28 (spec §14.10)', async () => {
+      const s = await fullSession(28);
+      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(s);
+      expect(await listKeys(ctx.sks)).toEqual([]);
+    });
+
     it('allows no use at all with a budget of 0', async () => {
       const s = await ctx.issuer({ sessionKeyLimit: 0 });
       await expectSksError(s.createPinPolicy(), 'OPTION', '"sessionKeyLimit" exceeded');
@@ -620,6 +656,43 @@ describeStores('provisioning scenarios', (ctx) => {
         'Imported RSA key does not match certificate for: Key.1',
       );
       await expectTornDown(s);
+    });
+  });
+
+  describe('reference quirks (spec §17 recommendations)', () => {
+    // §17 #3: a PIN policy without any PIN value fails like the reference (ERROR_INTERNAL) and tears down.
+    it('tears down a key entry that names a PIN policy but supplies no PIN', async () => {
+      const s = await ctx.issuer();
+      const pin = await s.createPinPolicy();
+      await expectSksError(s.createKeyEntry({ pinPolicy: pin }), 'INTERNAL');
+      await expectTornDown(s);
+    });
+
+    // §17 #4: an empty certificate path is ERROR_OPTION (the reference: ERROR_INTERNAL), with tear-down.
+    it('rejects an empty certificate path', async () => {
+      const s = await ctx.issuer();
+      const key = await s.createKeyEntry();
+      await expectSksError(s.setCertificatePath(key, { path: [] }), 'OPTION');
+      await expectTornDown(s);
+    });
+
+    // §17 #6: a KMK that is neither RSA nor EC is ERROR_OPTION (the reference crashes).
+    it('rejects an Ed25519 key management key', async () => {
+      const ed = generateKeyPairSync('ed25519');
+      await expectSksError(ctx.issuer({ kmk: ed }), 'OPTION');
+      expect(await ctx.sks.enumerateProvisioningSessions(0, OPEN)).toBeUndefined();
+    });
+
+    // §17 #7: the new KMK of a roll-over is validated like a session's KMK.
+    it('rejects rolling over to a 512-bit RSA key management key', async () => {
+      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await s.provisionKey();
+      await s.closeSession();
+      await expectSksError(
+        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[3]),
+        'OPTION',
+        'Unsupported RSA key size 512 for: "keyManagementKey"',
+      );
     });
   });
 

@@ -72,7 +72,8 @@ export function openSecureKeyStore(options: SecureKeyStoreOptions): SecureKeySto
 class SoftwareSecureKeyStore implements SecureKeyStore {
   private readonly store: KeyStorePort;
   private ctx: EngineContext;
-  private queue: Promise<unknown> = Promise.resolve();
+  private locked = false;
+  private readonly waiters: (() => void)[] = [];
 
   constructor(options: SecureKeyStoreOptions) {
     this.store = options.store;
@@ -88,9 +89,16 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     };
   }
 
-  /** Runs one API call exclusively, then persists what it changed — also when it failed. */
-  private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
-    const next = this.queue.then(async () => {
+  /**
+   * Runs one API call exclusively (spec §1.8), then persists what it changed —
+   * also when it failed, so a counted wrong PIN is durable before the caller
+   * sees the error. The lock is taken synchronously when free, so an idle
+   * store adds no scheduling hop to a call.
+   */
+  private async run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
+    if (this.locked) await new Promise<void>((resume) => this.waiters.push(resume));
+    else this.locked = true;
+    try {
       this.expireSessions();
       let result: T;
       try {
@@ -101,9 +109,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       }
       this.flush();
       return result;
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.locked = false;
+    }
   }
 
   private flush(): void {
@@ -113,7 +123,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       this.store.apply(pending);
     } catch (e) {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
-      for (const s of this.ctx.state.sessions.values()) if (s.work) this.ctx.state.dropOpenSession(s);
+      for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
       this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
       throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written');
     }
@@ -121,10 +131,10 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   /** Open sessions past their lifetime are aborted: they leave no trace (spec §7.3). */
   private expireSessions(): void {
+    const open = this.ctx.state.openSessions;
+    if (open.size === 0) return;
     const now = this.ctx.clock();
-    for (const s of [...this.ctx.state.sessions.values()]) {
-      if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
-    }
+    for (const s of [...open]) if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
   }
 
   /** A provisioning call on a session: any failure after the lookup tears the session down. */

@@ -115,6 +115,8 @@ export class SksState {
   readonly keys = new Map<number, KeyEntry>();
   readonly pinPolicies = new Map<number, PinPolicy>();
   readonly pukPolicies = new Map<number, PukPolicy>();
+  /** The sessions that still have a `work` part, so per-call expiry checks do not scan closed ones. */
+  readonly openSessions = new Set<Session>();
   counters: { session: number; key: number; pinPolicy: number; pukPolicy: number };
   /** Durable changes produced by the current call, flushed by the store facade. */
   pending: Mutation[] = [];
@@ -155,8 +157,14 @@ export class SksState {
       wipe(p.pukValue);
     }
     this.sessions.delete(session.handle);
+    this.closeWork(session);
+  }
+
+  /** Ends a session's open phase: its secrets are wiped and it no longer counts as open. */
+  closeWork(session: Session): void {
     if (session.work) wipe(session.work.sessionKey);
     session.work = null;
+    this.openSessions.delete(session);
   }
 
   static fromSnapshot(s: StoreSnapshot): SksState {

@@ -34,12 +34,12 @@ export function verifyPin(ctx: EngineContext, key: KeyEntry, pin: Uint8Array | u
     return;
   }
   if (key.errorCount >= policy.retryLimit) throw authorizationError(key);
-  const group = pinGroupOf(ctx.state, key);
   if (!secretEquals(pin, key.pinValue)) {
-    setGroupErrorCount(ctx, group, key.errorCount + 1);
+    setGroupErrorCount(ctx, pinGroupOf(ctx.state, key), key.errorCount + 1);
     throw authorizationError(key);
   }
-  setGroupErrorCount(ctx, group, 0);
+  // Group members move together, so a zero counter means the whole group is at zero: no write.
+  if (key.errorCount !== 0) setGroupErrorCount(ctx, pinGroupOf(ctx.state, key), 0);
 }
 
 export async function verifyPuk(ctx: EngineContext, key: KeyEntry, puk: Uint8Array | undefined): Promise<void> {

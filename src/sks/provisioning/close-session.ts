@@ -48,6 +48,7 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
 
   // D. Execute pending operations.
   const deletedKeys: number[] = [];
+  const replaced: KeyEntry[] = [];
   for (const op of w.postOps) {
     switch (op.kind) {
       case 'delete':
@@ -73,12 +74,15 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
           ctx.state.keys.delete(newKey.handle);
           newKey.handle = op.target.handle;
           ctx.state.keys.set(op.target.handle, newKey); // keeps the target's position
-          wipe(op.target.symmetricKey, op.target.pinValue);
+          replaced.push(op.target);
         }
         break;
       }
     }
   }
+
+  // A later clone of the same target still copies its PIN: wipe replaced entries only now.
+  for (const old of replaced) wipe(old.symmetricKey, old.pinValue);
 
   // E. Ownership transfer: the target's old session is absorbed.
   const absorbed: Session[] = [];
@@ -94,8 +98,7 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
 
   // F, G. Close; an empty session disappears.
   w.postOps.length = 0;
-  wipe(w.sessionKey);
-  (session as Session).work = null;
+  ctx.state.closeWork(session);
   const remaining = ctx.state.keysOf(session);
   if (remaining.length === 0) ctx.state.sessions.delete(session.handle);
   const orphans = collectOrphanPolicies(ctx.state);

@@ -98,5 +98,6 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     },
   };
   ctx.state.sessions.set(handle, session);
+  ctx.state.openSessions.add(session);
   return { provisioningHandle: provisioningHandle(handle), clientSessionId, attestation, clientEphemeralKey };
 }

@@ -1,7 +1,7 @@
 /** Key management by the key holder (spec §10.6-§10.12, §11.4). */
 import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyProtectionInfo } from '../api.js';
 import { keyHandle, provisioningHandle } from '../api.js';
-import { ExportDeleteProtection, ExtensionSubType, KeyBackup, ProtectionStatus } from '../constants.js';
+import { ExportDeleteProtection, ExtensionSubType, KeyBackup, Limits, ProtectionStatus } from '../constants.js';
 import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
@@ -111,6 +111,9 @@ export function setProperty(ctx: EngineContext, handle: number, rawType: string,
     case 'not-found':
       throw optionError(`"property" not found: ${name}`, 'property');
     case 'updated':
+      if (outcome.data.length > Limits.MAX_LENGTH_EXTENSION_DATA) {
+        throw optionError(`"propertyBag" would exceed ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes: ${type}`, 'value');
+      }
       e.data = outcome.data;
       ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: e.data });
   }

@@ -1,0 +1,155 @@
+/**
+ * "A wrong PIN is counted durably before the caller learns it was wrong: no
+ * crash, kill or power cut can give a free guess" (spec §8.6; ARCHITECTURE
+ * "Transactions and durability").
+ *
+ * A child process (test/support/pin-attacker.ts) guesses PINs against a
+ * SQLite key store and reports each ERROR_AUTHORIZATION it receives on
+ * stdout; the test kills it with SIGKILL at random instants, including right
+ * after a report, and finally checks that the durable error counter covers
+ * every reported guess.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KeyHandle } from '../../src/sks/api.js';
+import { ProtectionStatus } from '../../src/sks/constants.js';
+import { deviceRecordOf } from '../../src/sks/device/identity.js';
+import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
+import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
+import { signAndVerify, testDevice } from '../support/fixtures.js';
+import { IssuerSession } from '../support/issuer-emulator.js';
+import { getTestCa } from '../support/test-ca.js';
+
+const ROUNDS = 30;
+/** Per child; ROUNDS × this + ROUNDS stays below the PIN retry limit, so the key never blocks. */
+const MAX_ATTEMPTS_PER_ROUND = 300;
+const RETRY_LIMIT = 10000;
+const ATTACKER = resolve(import.meta.dirname, '../support/pin-attacker.ts');
+const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+
+interface RoundResult {
+  /** WRONG lines received before the child died. */
+  readonly wrong: number;
+  readonly signal: NodeJS.Signals | null;
+}
+
+type KillPlan = { readonly kind: 'after-delay'; readonly ms: number } | { readonly kind: 'after-line'; readonly line: number };
+
+/** Runs one attacker and kills it per `plan`; resolves once its stdout is drained and it has exited. */
+function attack(dir: string, handle: KeyHandle, plan: KillPlan): Promise<RoundResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ATTACKER, dir, String(handle), String(MAX_ATTEMPTS_PER_ROUND)], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env['PATH'] ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let wrong = 0;
+    let buffered = '';
+    let stderr = '';
+    let killed = false;
+    let failure: string | undefined;
+    const kill = (): void => {
+      if (killed) return;
+      killed = true;
+      child.kill('SIGKILL');
+    };
+    const watchdog = setTimeout(() => {
+      failure ??= 'attacker never became ready';
+      kill();
+    }, 20_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line === 'READY') {
+          if (plan.kind === 'after-delay') setTimeout(kill, plan.ms);
+        } else if (line === 'WRONG') {
+          wrong += 1;
+          if (plan.kind === 'after-line' && wrong === plan.line) kill();
+        } else if (line === 'DONE') {
+          kill();
+        } else {
+          failure ??= `attacker said: ${line}`;
+          kill();
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    // 'close' fires after the process exited and its stdout was read to the end.
+    child.on('close', (code, signal) => {
+      clearTimeout(watchdog);
+      if (failure !== undefined || (signal !== 'SIGKILL' && code !== 0)) {
+        reject(new Error(`${failure ?? `attacker exited with ${code}`}\n${stderr}`));
+        return;
+      }
+      resolvePromise({ wrong, signal });
+    });
+  });
+}
+
+describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
+  let dir = '';
+  let handle: KeyHandle;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airtight-pin-durability-'));
+    const port = openKeyStoreDirectory(dir, {});
+    try {
+      port.apply([{ kind: 'putDevice', device: deviceRecordOf(await testDevice()) }]);
+      const sks = openSecureKeyStore({ store: port });
+      const s = await IssuerSession.open(sks, { ca: await getTestCa() });
+      const pinPolicy = await s.createPinPolicy({ retryLimit: RETRY_LIMIT });
+      const key = await s.provisionKey({ pinPolicy, userPin: '1234' });
+      await s.closeSession();
+      handle = key.keyHandle;
+    } finally {
+      // The SQLite store holds an exclusive lock: release it for the children.
+      port.close();
+    }
+  });
+
+  afterAll(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives no free guess when the guesser is killed at random instants, and the right PIN still works', async () => {
+    let reported = 0;
+    let killedMidway = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // A third of the rounds die right after the parent sees a WRONG line, the rest after 0-200 ms.
+      const plan: KillPlan =
+        round % 3 === 2 ? { kind: 'after-line', line: 1 + Math.floor(Math.random() * 40) } : { kind: 'after-delay', ms: Math.floor(Math.random() * 201) };
+      const result = await attack(dir, handle, plan);
+      expect(result.signal).toBe('SIGKILL');
+      reported += result.wrong;
+      if (result.wrong < MAX_ATTEMPTS_PER_ROUND) killedMidway += 1;
+    }
+    // The kills must have landed inside the guessing loop, not only before or after it.
+    expect(reported).toBeGreaterThan(0);
+    expect(killedMidway).toBeGreaterThan(ROUNDS / 2);
+
+    const port = openKeyStoreDirectory(dir, {});
+    try {
+      const sks = openSecureKeyStore({ store: port });
+      const info = await sks.getKeyProtectionInfo(handle);
+      // Every reported guess was counted; at most the one guess in flight per kill was counted unreported.
+      expect(info.pinErrorCount).toBeGreaterThanOrEqual(reported);
+      expect(info.pinErrorCount).toBeLessThanOrEqual(reported + ROUNDS);
+      expect(info.protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(0);
+      await signAndVerify(sks, handle, '1234');
+      expect((await sks.getKeyProtectionInfo(handle)).pinErrorCount).toBe(0);
+    } finally {
+      port.close();
+    }
+  }, 90_000);
+});
