@@ -233,4 +233,7 @@ export interface SecureKeyStore {
   symmetricKeyEncrypt(args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array }): Promise<Uint8Array>;
   asymmetricKeyDecrypt(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array>;
   keyAgreement(args: CryptoCallArgs & { readonly publicKey: Uint8Array }): Promise<Uint8Array>;
+
+  /** Ends open provisioning sessions (they leave no trace), wipes secrets in memory and releases the store. */
+  close(): Promise<void>;
 }

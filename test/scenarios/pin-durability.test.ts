@@ -142,6 +142,7 @@ describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
     try {
       const sks = openSecureKeyStore({ store: port });
       const info = await sks.getKeyProtectionInfo(handle);
+      console.log(JSON.stringify({ reported, killedMidway, pinErrorCount: info.pinErrorCount }));
       // Every reported guess was counted; at most the one guess in flight per kill was counted unreported.
       expect(info.pinErrorCount).toBeGreaterThanOrEqual(reported);
       expect(info.pinErrorCount).toBeLessThanOrEqual(reported + ROUNDS);

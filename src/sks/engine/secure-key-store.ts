@@ -42,7 +42,7 @@ import type { KeyStorePort } from '../store/records.js';
 import * as crypto from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
 import { closedSession, findSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
-import { SksState } from './state.js';
+import { SksState, wipeKey } from './state.js';
 import * as v from './validate.js';
 
 export interface SecureKeyStoreOptions {
@@ -73,6 +73,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   private readonly store: KeyStorePort;
   private ctx: EngineContext;
   private locked = false;
+  private closed = false;
   private readonly waiters: (() => void)[] = [];
 
   constructor(options: SecureKeyStoreOptions) {
@@ -99,6 +100,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     if (this.locked) await new Promise<void>((resume) => this.waiters.push(resume));
     else this.locked = true;
     try {
+      if (this.closed) throw new SksError('NOT_AVAILABLE', 'The key store is closed');
       this.expireSessions();
       let result: T;
       try {
@@ -346,6 +348,16 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   keyAgreement(args: CryptoCallArgs & { readonly publicKey: Uint8Array }): Promise<Uint8Array> {
     return this.run((ctx) => crypto.keyAgreement(ctx, args));
+  }
+
+  close(): Promise<void> {
+    return this.run((ctx) => {
+      for (const s of [...ctx.state.openSessions]) ctx.state.dropOpenSession(s);
+      for (const k of ctx.state.keys.values()) wipeKey(k);
+      for (const p of ctx.state.pukPolicies.values()) p.pukValue.fill(0);
+      this.closed = true;
+      this.store.close();
+    });
   }
 }
 
