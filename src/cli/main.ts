@@ -25,6 +25,7 @@ import { Command, CommanderError } from 'commander';
 import { isSksError, type SksErrorCode } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
 import { interopCommand } from './commands/interop.js';
+import { keysCommand } from './commands/keys/index.js';
 
 const EXIT_GENERIC = 1;
 const EXIT_USAGE = 2;
@@ -66,7 +67,8 @@ function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError()
     .addCommand(deviceCommand())
-    .addCommand(interopCommand());
+    .addCommand(interopCommand())
+    .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
   // `addCommand` does not pass the setting down: apply it to every command.
   const override = (c: Command): void => {

@@ -3,8 +3,8 @@
  *
  * @example
  * ```ts
- * import { openSecureKeyStore, createMemoryKeyStore } from 'airtight/sks';
- * const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
+ * import { openSecureKeyStore, openKeyStoreDirectory } from 'airtight/sks';
+ * const sks = openSecureKeyStore({ store: openKeyStoreDirectory('/var/lib/airtight/device') });
  * const info = await sks.getDeviceInfo();
  * ```
  */
@@ -18,3 +18,8 @@ export type { Entropy, KeyPair, KeyPairRequest } from './entropy.js';
 export { systemEntropy } from './entropy.js';
 export type { KeyStorePort, Mutation, StoreSnapshot } from './store/records.js';
 export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
+export { createMemoryKeyStore } from './store/memory-store.js';
+export { openSqliteKeyStore, type SqliteKeyStoreOptions } from './store/sqlite-store.js';
+export { openKeyStoreDirectory, loadOrCreateStoreKey, STORE_KEY_ENV } from './store/store-key.js';
+export { initDevice, loadDeviceIdentity } from './device/provision-device.js';
+export { loadOrCreateManufacturerCa, issueDeviceCertificate } from './device/manufacturer-ca.js';

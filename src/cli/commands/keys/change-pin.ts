@@ -1,0 +1,70 @@
+/**
+ * `airtight keys change-pin ID`: changePin (spec §10.8, §8.7). The new PIN is
+ * checked against the key's PIN policy first (pin-policy-text.ts) so a PIN
+ * the policy forbids costs nothing and is refused in words; the SKS then
+ * applies every rule again, grouping included. Either refusal is `OPTION`
+ * (exit status 7) with a line naming the rule.
+ */
+import { Command } from 'commander';
+import type { KeyHandle } from '../../../sks/api.js';
+import { PinGrouping, ProtectionStatus } from '../../../sks/constants.js';
+import { SksError, isSksError } from '../../../sks/errors.js';
+import { note, out } from '../../output.js';
+import { checkNewPin, describePinPolicy, explainPinRuleError, groupingName } from '../../pin-policy-text.js';
+import { processSecretSources, readSecret } from '../../secrets.js';
+import { acquireSecret, authorized } from './authorization.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+
+interface ChangePinOptions {
+  dir?: string;
+  pinFile?: string;
+  newPinFile?: string;
+}
+
+export function changePinCommand(): Command {
+  return new Command('change-pin')
+    .description("change a key's PIN (asks the current PIN, then the new one twice)")
+    .addArgument(idArgument())
+    .option('--pin-file <file>', 'read the current PIN from the first line of this file (mode 0600)')
+    .option('--new-pin-file <file>', 'read the new PIN from the first line of this file (mode 0600)')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .action(async (id: KeyHandle, opts: ChangePinOptions) => {
+      await withKeyStore(storeDir(opts.dir), async (sks) => {
+        const info = await sks.getKeyProtectionInfo(id);
+        // The SKS checks these only after the current PIN: say it before asking for one.
+        if ((info.protectionStatus & ProtectionStatus.PIN_PROTECTED) === 0) {
+          throw new SksError('OPTION', `Key #${id} has no PIN policy`, { field: 'authorization' });
+        }
+        if (!info.userModifiable) throw new SksError('NOT_ALLOWED', `PIN for key #${id} is not user modifiable`);
+
+        const sources = processSecretSources({ pin: opts.pinFile, 'new-pin': opts.newPinFile });
+        const blocked = (info.protectionStatus & ProtectionStatus.PIN_BLOCKED) !== 0;
+        const oldPin = await acquireSecret(sources, id, info, 'pin');
+        let newPin: Buffer;
+        if (blocked) {
+          // The SKS refuses any PIN of a blocked key; asking for a new one would be pointless.
+          newPin = Buffer.alloc(0);
+        } else {
+          if (sources.interactive && sources.files['new-pin'] === undefined) note(`The new PIN: ${describePinPolicy(info)}.`);
+          newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true });
+          const broken = checkNewPin(newPin, info);
+          if (broken !== undefined) {
+            newPin.fill(0);
+            oldPin?.fill(0);
+            throw new SksError('OPTION', broken, { field: 'pinValue' });
+          }
+        }
+        try {
+          await authorized(sks, id, 'pin', oldPin, (authorization) => sks.changePin(id, authorization, newPin));
+        } catch (e) {
+          const friendly = isSksError(e) && e.code === 'OPTION' ? explainPinRuleError(e.message, info) : undefined;
+          if (friendly !== undefined) throw new SksError('OPTION', friendly, { field: 'pinValue' });
+          throw e;
+        } finally {
+          newPin.fill(0);
+        }
+        const shared = info.grouping === PinGrouping.NONE ? '' : ` (with the keys it shares the PIN with: grouping "${groupingName(info.grouping)}")`;
+        out(`PIN of key #${id} changed${shared}.`);
+      });
+    });
+}

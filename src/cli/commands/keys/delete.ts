@@ -1,0 +1,57 @@
+/** `airtight keys delete ID`: deleteKey with the key's delete protection (spec §10.7, §8.10). */
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import type { KeyHandle } from '../../../sks/api.js';
+import { ExportDeleteProtection } from '../../../sks/constants.js';
+import { SksError } from '../../../sks/errors.js';
+import { out, usageError } from '../../output.js';
+import { processSecretSources } from '../../secrets.js';
+import { acquireSecret, authorized, needForProtection } from './authorization.js';
+import { summarizeKey } from './describe.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+
+interface DeleteOptions {
+  dir?: string;
+  yes?: boolean;
+  pinFile?: string;
+  pukFile?: string;
+}
+
+/** A y/N question on the terminal (drawn on stderr). */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function deleteCommand(): Command {
+  return new Command('delete')
+    .description('delete a key (asks for confirmation unless --yes)')
+    .addArgument(idArgument())
+    .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
+    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .action(async (id: KeyHandle, opts: DeleteOptions) => {
+      const interactive = process.stdin.isTTY === true;
+      if (opts.yes !== true && !interactive) usageError('stdin is not a terminal: add --yes to delete without confirmation');
+      await withKeyStore(storeDir(opts.dir), async (sks) => {
+        const info = await sks.getKeyProtectionInfo(id);
+        // A non-deletable key is refused by the SKS at once: no question, no PIN.
+        if (opts.yes !== true && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED) {
+          const k = summarizeKey(id, 0, await sks.getKeyAttributes(id), info);
+          const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);
+          if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
+            throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
+          }
+        }
+        const need = needForProtection(info.deleteProtection);
+        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
+        await authorized(sks, id, need, secret, (authorization) => sks.deleteKey(id, authorization));
+        out(`Deleted key #${id}.`);
+      });
+    });
+}

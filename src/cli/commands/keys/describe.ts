@@ -1,0 +1,285 @@
+/**
+ * What `keys list` and `keys show` print about a key: the values of
+ * getKeyAttributes and getKeyProtectionInfo (spec §10.9, §10.10) with every
+ * enumeration decoded by its protocol name (spec §2.4, §2.6), and the
+ * certificate path read with node's X509Certificate. Presentation only.
+ */
+import { X509Certificate } from 'node:crypto';
+import { EC_CURVES } from '../../../sks/algorithms.js';
+import type { KeyAttributes, KeyProtectionInfo } from '../../../sks/api.js';
+import { AppUsage, BiometricProtection, ExportDeleteProtection, InputMethod, KeyBackup, ProtectionStatus } from '../../../sks/constants.js';
+import { describePinPolicy, formatName, groupingName, nameOf, patternNames } from '../../pin-policy-text.js';
+
+export const APP_USAGE_NAMES: Readonly<Record<number, string>> = {
+  [AppUsage.SIGNATURE]: 'signature',
+  [AppUsage.AUTHENTICATION]: 'authentication',
+  [AppUsage.ENCRYPTION]: 'encryption',
+  [AppUsage.UNIVERSAL]: 'universal',
+};
+
+const EXPORT_PROTECTION_NAMES: Readonly<Record<number, string>> = {
+  [ExportDeleteProtection.NONE]: 'none',
+  [ExportDeleteProtection.PIN]: 'pin',
+  [ExportDeleteProtection.PUK]: 'puk',
+  [ExportDeleteProtection.NOT_ALLOWED]: 'non-exportable',
+};
+
+const DELETE_PROTECTION_NAMES: Readonly<Record<number, string>> = {
+  ...EXPORT_PROTECTION_NAMES,
+  [ExportDeleteProtection.NOT_ALLOWED]: 'non-deletable',
+};
+
+const INPUT_METHOD_NAMES: Readonly<Record<number, string>> = {
+  [InputMethod.ANY]: 'any',
+  [InputMethod.PROGRAMMATIC]: 'programmatic',
+  [InputMethod.TRUSTED_GUI]: 'trusted-gui',
+};
+
+export const BIOMETRIC_NAMES: Readonly<Record<number, string>> = {
+  [BiometricProtection.NONE]: 'none',
+  [BiometricProtection.ALTERNATIVE]: 'alternative',
+  [BiometricProtection.COMBINED]: 'combined',
+  [BiometricProtection.EXCLUSIVE]: 'exclusive',
+};
+
+const STATUS_NAMES: readonly (readonly [number, string])[] = [
+  [ProtectionStatus.PIN_PROTECTED, 'pin-protected'],
+  [ProtectionStatus.PUK_PROTECTED, 'puk-protected'],
+  [ProtectionStatus.PIN_BLOCKED, 'pin-blocked'],
+  [ProtectionStatus.PUK_BLOCKED, 'puk-blocked'],
+  [ProtectionStatus.DEVICE_PIN, 'device-pin'],
+];
+
+const BACKUP_NAMES: readonly (readonly [number, string])[] = [
+  [KeyBackup.IMPORTED, 'imported'],
+  [KeyBackup.EXPORTED, 'exported'],
+];
+
+const flagNames = (bits: number, names: readonly (readonly [number, string])[]): string[] =>
+  names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
+
+export const appUsageName = (u: number): string => nameOf(APP_USAGE_NAMES, u);
+
+const has = (info: KeyProtectionInfo, bit: number): boolean => (info.protectionStatus & bit) !== 0;
+
+/** Tries left before the key's PIN blocks (never negative). */
+export const pinTriesLeft = (info: KeyProtectionInfo): number => Math.max(0, info.retryLimit - info.pinErrorCount);
+
+/** `PIN (2 of 3 tries left)`, `PIN blocked`, `no PIN`, `device PIN`, with biometrics when set. */
+export function protectionSummary(info: KeyProtectionInfo): string {
+  let s: string;
+  if (has(info, ProtectionStatus.DEVICE_PIN)) s = 'device PIN';
+  else if (has(info, ProtectionStatus.PIN_PROTECTED)) {
+    if (has(info, ProtectionStatus.PIN_BLOCKED)) {
+      s = has(info, ProtectionStatus.PUK_BLOCKED) ? 'PIN blocked, PUK blocked' : 'PIN blocked';
+    } else {
+      s = `PIN (${pinTriesLeft(info)} of ${info.retryLimit} tries left)`;
+    }
+  } else s = 'no PIN';
+  switch (info.biometricProtection) {
+    case BiometricProtection.ALTERNATIVE:
+      return `${s} or biometric`;
+    case BiometricProtection.COMBINED:
+      return `${s} + biometric`;
+    case BiometricProtection.EXCLUSIVE:
+      return 'biometric only';
+    default:
+      return s;
+  }
+}
+
+/** Node prints multi-valued DNs one attribute per line; show them on one. */
+export const oneLineDn = (dn: string): string => dn.split('\n').join(', ');
+
+const commonNameOf = (dn: string): string | null => {
+  const cn = dn.split('\n').find((a) => a.startsWith('CN='));
+  return cn === undefined ? null : cn.slice(3);
+};
+
+export interface CertificateView {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly serialNumber: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+  readonly sha256Fingerprint: string;
+}
+
+export function describeCertificate(der: Uint8Array): CertificateView {
+  const c = new X509Certificate(der);
+  return {
+    subject: oneLineDn(c.subject),
+    issuer: oneLineDn(c.issuer),
+    serialNumber: c.serialNumber,
+    validFrom: new Date(c.validFrom).toISOString(),
+    validTo: new Date(c.validTo).toISOString(),
+    sha256Fingerprint: c.fingerprint256,
+  };
+}
+
+export interface KeyTypeView {
+  /** `rsa`, `ec`, `ed25519`, `symmetric` or node's name of another type. */
+  readonly algorithm: string;
+  /** RSA modulus bits or symmetric key bytes. */
+  readonly size: number | null;
+  readonly curve: string | null;
+  /** `EC P-256`, `RSA 2048`, `Ed25519`, `symmetric 32 bytes`. */
+  readonly text: string;
+}
+
+const CURVE_BY_NODE_NAME: ReadonlyMap<string, string> = new Map(Object.entries(EC_CURVES).map(([name, c]) => [c.nodeName, name]));
+
+/** The key type, from the symmetric key length or the end-entity certificate's public key. */
+export function keyTypeOf(attributes: KeyAttributes): KeyTypeView {
+  if (attributes.symmetricKeyLength > 0) {
+    const n = attributes.symmetricKeyLength;
+    return { algorithm: 'symmetric', size: n, curve: null, text: `symmetric ${n} bytes` };
+  }
+  const ee = attributes.certificatePath[0];
+  if (ee === undefined) return { algorithm: 'unknown', size: null, curve: null, text: 'unknown' };
+  const key = new X509Certificate(ee).publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'rsa': {
+      const bits = details.modulusLength ?? null;
+      return { algorithm: 'rsa', size: bits, curve: null, text: `RSA ${bits ?? '?'}` };
+    }
+    case 'ec': {
+      const curve = details.namedCurve === undefined ? null : (CURVE_BY_NODE_NAME.get(details.namedCurve) ?? details.namedCurve);
+      return { algorithm: 'ec', size: null, curve, text: `EC ${curve ?? '?'}` };
+    }
+    case 'ed25519':
+      return { algorithm: 'ed25519', size: null, curve: null, text: 'Ed25519' };
+    default: {
+      const t = key.asymmetricKeyType ?? 'unknown';
+      return { algorithm: t, size: null, curve: null, text: t };
+    }
+  }
+}
+
+/** One line of `keys list` (and one element of its JSON array). */
+export interface KeySummary {
+  readonly keyHandle: number;
+  readonly provisioningHandle: number;
+  readonly appUsage: string;
+  readonly keyType: string;
+  readonly friendlyName: string | null;
+  /** Subject CN of the end-entity certificate. */
+  readonly commonName: string | null;
+  readonly subject: string | null;
+  readonly protection: string;
+  readonly pinBlocked: boolean;
+  /** PIN tries left; null without a PIN policy. */
+  readonly pinTriesLeft: number | null;
+}
+
+export function summarizeKey(keyHandle: number, provisioningHandle: number, a: KeyAttributes, info: KeyProtectionInfo): KeySummary {
+  const ee = a.certificatePath[0];
+  const cert = ee === undefined ? undefined : new X509Certificate(ee);
+  const pin = has(info, ProtectionStatus.PIN_PROTECTED);
+  return {
+    keyHandle,
+    provisioningHandle,
+    appUsage: appUsageName(a.appUsage),
+    keyType: keyTypeOf(a).text,
+    friendlyName: a.friendlyName ?? null,
+    commonName: cert === undefined ? null : commonNameOf(cert.subject),
+    subject: cert === undefined ? null : oneLineDn(cert.subject),
+    protection: protectionSummary(info),
+    pinBlocked: has(info, ProtectionStatus.PIN_BLOCKED),
+    pinTriesLeft: pin ? pinTriesLeft(info) : null,
+  };
+}
+
+/** Everything `keys show` prints. */
+export interface KeyDetails {
+  readonly keyHandle: number;
+  readonly provisioningHandle: number | null;
+  readonly appUsage: string;
+  readonly keyType: KeyTypeView;
+  readonly friendlyName: string | null;
+  readonly endorsedAlgorithms: readonly string[];
+  readonly extensionTypes: readonly string[];
+  readonly protection: {
+    readonly summary: string;
+    readonly protectionStatus: { readonly value: number; readonly flags: readonly string[] };
+    readonly devicePin: boolean;
+    readonly pin: {
+      readonly rules: string;
+      readonly format: string;
+      readonly minLength: number;
+      readonly maxLength: number;
+      readonly patternRestrictions: readonly string[];
+      readonly grouping: string;
+      readonly inputMethod: string;
+      readonly userDefined: boolean;
+      readonly userModifiable: boolean;
+      readonly retryLimit: number;
+      readonly errorCount: number;
+      readonly triesLeft: number;
+      readonly blocked: boolean;
+    } | null;
+    readonly puk: {
+      readonly format: string;
+      readonly retryLimit: number;
+      readonly errorCount: number;
+      readonly blocked: boolean;
+    } | null;
+    readonly enablePinCaching: boolean;
+    readonly biometricProtection: string;
+    readonly exportProtection: string;
+    readonly deleteProtection: string;
+    readonly keyBackup: { readonly value: number; readonly flags: readonly string[] };
+  };
+  readonly certificatePath: readonly CertificateView[];
+}
+
+export function describeKey(keyHandle: number, provisioningHandle: number | null, a: KeyAttributes, info: KeyProtectionInfo): KeyDetails {
+  const pin = has(info, ProtectionStatus.PIN_PROTECTED);
+  const puk = has(info, ProtectionStatus.PUK_PROTECTED);
+  return {
+    keyHandle,
+    provisioningHandle,
+    appUsage: appUsageName(a.appUsage),
+    keyType: keyTypeOf(a),
+    friendlyName: a.friendlyName ?? null,
+    endorsedAlgorithms: [...a.endorsedAlgorithms],
+    extensionTypes: [...a.extensionTypes],
+    protection: {
+      summary: protectionSummary(info),
+      protectionStatus: { value: info.protectionStatus, flags: flagNames(info.protectionStatus, STATUS_NAMES) },
+      devicePin: has(info, ProtectionStatus.DEVICE_PIN),
+      pin: pin
+        ? {
+            rules: describePinPolicy(info),
+            format: formatName(info.format),
+            minLength: info.minLength,
+            maxLength: info.maxLength,
+            patternRestrictions: patternNames(info.patternRestrictions),
+            grouping: groupingName(info.grouping),
+            inputMethod: nameOf(INPUT_METHOD_NAMES, info.inputMethod),
+            userDefined: info.userDefined,
+            userModifiable: info.userModifiable,
+            retryLimit: info.retryLimit,
+            errorCount: info.pinErrorCount,
+            triesLeft: pinTriesLeft(info),
+            blocked: has(info, ProtectionStatus.PIN_BLOCKED),
+          }
+        : null,
+      puk: puk
+        ? {
+            format: formatName(info.pukFormat),
+            retryLimit: info.pukRetryLimit,
+            errorCount: info.pukErrorCount,
+            blocked: has(info, ProtectionStatus.PUK_BLOCKED),
+          }
+        : null,
+      enablePinCaching: info.enablePinCaching,
+      biometricProtection: nameOf(BIOMETRIC_NAMES, info.biometricProtection),
+      exportProtection: nameOf(EXPORT_PROTECTION_NAMES, info.exportProtection),
+      deleteProtection: nameOf(DELETE_PROTECTION_NAMES, info.deleteProtection),
+      keyBackup: { value: info.keyBackup, flags: flagNames(info.keyBackup, BACKUP_NAMES) },
+    },
+    certificatePath: a.certificatePath.map(describeCertificate),
+  };
+}

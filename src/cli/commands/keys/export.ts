@@ -1,0 +1,50 @@
+/**
+ * `airtight keys export ID`: exportKey with the key's export protection
+ * (spec §10.6, §8.10). Writes PKCS#8 DER (or the raw symmetric key) to a new
+ * 0600 file or to a stdout that is not a terminal.
+ */
+import { Command, Option } from 'commander';
+import type { KeyHandle } from '../../../sks/api.js';
+import { BYTE_FORMATS, checkResultTarget, note, writeResult, type ByteFormat } from '../../output.js';
+import { processSecretSources } from '../../secrets.js';
+import { acquireSecret, authorized, needForProtection } from './authorization.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+
+interface ExportOptions {
+  dir?: string;
+  out?: string;
+  force?: boolean;
+  format: ByteFormat;
+  pinFile?: string;
+  pukFile?: string;
+}
+
+export function exportCommand(): Command {
+  return new Command('export')
+    .description('export a key: PKCS#8 DER for a private key, the raw bytes of a symmetric key')
+    .addArgument(idArgument())
+    .option('--out <file>', 'write the key to this new file (mode 0600); default stdout, never a terminal')
+    .option('--force', 'replace an existing --out file')
+    .addOption(new Option('--format <format>', 'encoding of the key bytes').choices(BYTE_FORMATS).default('raw'))
+    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
+    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .action(async (id: KeyHandle, opts: ExportOptions) => {
+      const target = { out: opts.out, format: opts.format, secret: true, refuseTerminal: true, force: opts.force === true } as const;
+      checkResultTarget(target, 'key material');
+      await withKeyStore(storeDir(opts.dir), async (sks) => {
+        const info = await sks.getKeyProtectionInfo(id);
+        const symmetric = (await sks.getKeyAttributes(id)).symmetricKeyLength > 0;
+        const need = needForProtection(info.exportProtection);
+        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
+        const key = await authorized(sks, id, need, secret, (authorization) => sks.exportKey(id, authorization));
+        try {
+          writeResult(key, target);
+          const what = symmetric ? `symmetric key, ${key.length} bytes` : `PKCS#8 DER, ${key.length} bytes`;
+          note(`Exported key #${id} (${what})${opts.out === undefined ? '' : ` to ${opts.out}`}; the store now marks it as exported.`);
+        } finally {
+          key.fill(0);
+        }
+      });
+    });
+}

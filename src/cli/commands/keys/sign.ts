@@ -1,0 +1,51 @@
+/**
+ * `airtight keys sign ID --alg A FILE`: signData, or performHmac for an HMAC
+ * algorithm on a symmetric key (spec §10.1, §10.2). The signature goes to
+ * stdout as base64url unless `--out`/`--format` say otherwise.
+ */
+import { Command, Option } from 'commander';
+import { Cap, hasCap } from '../../../sks/algorithms.js';
+import type { KeyHandle } from '../../../sks/api.js';
+import { BYTE_FORMATS, checkResultTarget, writeResult, type ByteFormat } from '../../output.js';
+import { processSecretSources } from '../../secrets.js';
+import { resolveAlgorithm } from './algorithm.js';
+import { acquireSecret, authorized, needForUse } from './authorization.js';
+import { readFileOperand, readStdin } from './input.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+
+interface SignOptions {
+  dir?: string;
+  alg: string;
+  out?: string;
+  format?: ByteFormat;
+  pinFile?: string;
+}
+
+export function signCommand(): Command {
+  return new Command('sign')
+    .description('sign FILE (or stdin with -) with a key')
+    .addArgument(idArgument())
+    .argument('<file>', 'data to sign, - for stdin')
+    .requiredOption('--alg <algorithm>', 'signature algorithm: URI or short name (ecdsa-sha256, rsa-sha256, ed25519, hmac-sha256, ...)')
+    .option('--out <file>', 'write the signature to this file (raw bytes unless --format)')
+    .addOption(new Option('--format <format>', 'signature encoding (default: base64url on stdout, raw with --out)').choices(BYTE_FORMATS))
+    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .action(async (id: KeyHandle, file: string, opts: SignOptions) => {
+      const alg = resolveAlgorithm(opts.alg, 'sign');
+      const target = { out: opts.out, format: opts.format ?? (opts.out === undefined ? 'base64url' : 'raw') } as const;
+      checkResultTarget(target, 'the signature');
+      let data = readFileOperand(file);
+      await withKeyStore(storeDir(opts.dir), async (sks) => {
+        const info = await sks.getKeyProtectionInfo(id);
+        const need = needForUse(id, info);
+        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile }), id, info, need);
+        data ??= await readStdin();
+        const args = { keyHandle: id, algorithm: alg.uri, data };
+        const signature = await authorized(sks, id, need, secret, (authorization) =>
+          hasCap(alg, Cap.HMAC) ? sks.performHmac({ ...args, authorization }) : sks.signData({ ...args, authorization }),
+        );
+        writeResult(signature, target);
+      });
+    });
+}

@@ -1,0 +1,25 @@
+/** `airtight keys unlock ID`: unlockKey with the PUK (spec §10.8, §8.7). */
+import { Command } from 'commander';
+import type { KeyHandle } from '../../../sks/api.js';
+import { out } from '../../output.js';
+import { processSecretSources } from '../../secrets.js';
+import { acquireSecret, authorized } from './authorization.js';
+import { protectionSummary } from './describe.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+
+export function unlockCommand(): Command {
+  return new Command('unlock')
+    .description("reset a key's PIN error counter with the PUK (unblocks a blocked PIN)")
+    .addArgument(idArgument())
+    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .action(async (id: KeyHandle, opts: { dir?: string; pukFile?: string }) => {
+      await withKeyStore(storeDir(opts.dir), async (sks) => {
+        const info = await sks.getKeyProtectionInfo(id);
+        const puk = await acquireSecret(processSecretSources({ puk: opts.pukFile }), id, info, 'puk');
+        // Without a (usable) PUK nothing is asked; the SKS says why it refuses.
+        await authorized(sks, id, 'puk', puk, (authorization) => sks.unlockKey(id, authorization ?? new Uint8Array(0)));
+        out(`Key #${id} unlocked: ${protectionSummary(await sks.getKeyProtectionInfo(id))}.`);
+      });
+    });
+}

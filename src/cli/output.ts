@@ -1,0 +1,103 @@
+/**
+ * Shared output helpers of the `airtight` commands: usage errors that fit
+ * main.ts's exit-status table, byte encodings, and writing results to stdout
+ * or to files without leaking secrets onto a terminal or into loose files.
+ */
+import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { CommanderError } from 'commander';
+
+/**
+ * Prints `airtight: <message>` and fails with exit status 2 (usage).
+ * main.ts treats a CommanderError as already reported and maps it to 2.
+ */
+export function usageError(message: string): never {
+  process.stderr.write(`airtight: ${message}\n`);
+  throw new CommanderError(2, 'airtight.usage', message);
+}
+
+/** Writes one line to stdout. */
+export const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Writes one line to stderr (notes and progress that must not mix with data on stdout). */
+export const note = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+export const BYTE_FORMATS = ['raw', 'hex', 'base64url'] as const;
+export type ByteFormat = (typeof BYTE_FORMATS)[number];
+
+/** The bytes as written: raw as is, text encodings with a trailing newline. */
+export function encodeBytes(bytes: Uint8Array, format: ByteFormat): Buffer {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (format) {
+    case 'raw':
+      return Buffer.from(b);
+    case 'hex':
+      return Buffer.from(`${b.toString('hex')}\n`, 'ascii');
+    case 'base64url':
+      return Buffer.from(`${b.toString('base64url')}\n`, 'ascii');
+  }
+}
+
+export interface WriteResultOptions {
+  /** A file to write instead of stdout. */
+  readonly out?: string | undefined;
+  readonly format: ByteFormat;
+  /**
+   * Key material or plaintext: a file is created with mode 0600 and never
+   * overwritten unless `force`; with `refuseTerminal` stdout must not be a TTY.
+   */
+  readonly secret?: boolean;
+  readonly refuseTerminal?: boolean;
+  readonly force?: boolean;
+}
+
+/**
+ * Checks, before anything costs a PIN try, that {@link writeResult} will be
+ * able to write where it was told to.
+ */
+export function checkResultTarget(options: WriteResultOptions, what: string): void {
+  if (options.out === undefined) {
+    if (options.refuseTerminal === true && process.stdout.isTTY === true) {
+      usageError(`refusing to write ${what} to a terminal: use --out FILE or redirect stdout`);
+    }
+    return;
+  }
+  if (options.secret === true && options.force !== true && existsSync(options.out)) {
+    usageError(`${options.out} already exists; choose another --out file or add --force`);
+  }
+}
+
+/** Writes `bytes` to `options.out` or stdout in `options.format`. */
+export function writeResult(bytes: Uint8Array, options: WriteResultOptions): void {
+  const data = encodeBytes(bytes, options.format);
+  try {
+    if (options.out === undefined) {
+      process.stdout.write(data);
+    } else if (options.secret === true) {
+      writeSecretFile(options.out, data, options.force === true);
+    } else {
+      writeFileSync(options.out, data);
+    }
+  } finally {
+    if (options.secret === true) data.fill(0);
+  }
+}
+
+/**
+ * Creates `path` with mode 0600 (exclusive create, so an existing file with
+ * looser permissions is never reused) and writes `data`. With `force` an
+ * existing file is removed first.
+ */
+export function writeSecretFile(path: string, data: Uint8Array, force: boolean): void {
+  if (force) rmSync(path, { force: true });
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written);
+  } finally {
+    closeSync(fd);
+  }
+}

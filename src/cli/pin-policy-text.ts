@@ -1,0 +1,183 @@
+/**
+ * PIN policies in words (spec §2.4, §8.2, §8.3): the names of the policy
+ * enumerations, a one-line description of a policy, a pre-check of a new PIN
+ * against it, and friendly lines for the SKS's own PIN-rule messages.
+ *
+ * The pre-check runs before `changePin` so that a PIN the policy forbids is
+ * refused with a sentence the key holder can act on. The SKS still has the
+ * final word: grouping rules depend on other keys' PINs, which only it knows.
+ * Pure functions; no secret ever appears in a returned string.
+ */
+import { PassphraseFormat, PinGrouping, PinPattern } from '../sks/constants.js';
+
+export const FORMAT_NAMES: Readonly<Record<number, string>> = {
+  [PassphraseFormat.NUMERIC]: 'numeric',
+  [PassphraseFormat.ALPHANUMERIC]: 'alphanumeric',
+  [PassphraseFormat.STRING]: 'string',
+  [PassphraseFormat.BINARY]: 'binary',
+};
+
+export const GROUPING_NAMES: Readonly<Record<number, string>> = {
+  [PinGrouping.NONE]: 'none',
+  [PinGrouping.SHARED]: 'shared',
+  [PinGrouping.SIGN_PLUS_STD]: 'signature+standard',
+  [PinGrouping.UNIQUE]: 'unique',
+};
+
+/** Pattern-restriction bits with their protocol names, in bit order. */
+export const PATTERN_NAMES: readonly (readonly [number, string])[] = [
+  [PinPattern.TWO_IN_A_ROW, 'two-in-a-row'],
+  [PinPattern.THREE_IN_A_ROW, 'three-in-a-row'],
+  [PinPattern.SEQUENCE, 'sequence'],
+  [PinPattern.REPEATED, 'repeated'],
+  [PinPattern.MISSING_GROUP, 'missing-group'],
+];
+
+/** Name of an enumerated value, or `unknown (0x..)`. */
+export const nameOf = (names: Readonly<Record<number, string>>, value: number): string =>
+  names[value] ?? `unknown (0x${value.toString(16).padStart(2, '0')})`;
+
+export const formatName = (format: number): string => nameOf(FORMAT_NAMES, format);
+export const groupingName = (grouping: number): string => nameOf(GROUPING_NAMES, grouping);
+export const patternNames = (bits: number): string[] => PATTERN_NAMES.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
+
+/** The part of `getKeyProtectionInfo` that constrains a PIN value. */
+export interface PinPolicyView {
+  readonly format: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly patternRestrictions: number;
+  readonly grouping: number;
+}
+
+const UNIT: Readonly<Record<number, string>> = {
+  [PassphraseFormat.NUMERIC]: 'digits',
+  [PassphraseFormat.ALPHANUMERIC]: 'characters 0-9 and A-Z (no lower case)',
+  [PassphraseFormat.STRING]: 'bytes of text',
+  [PassphraseFormat.BINARY]: 'bytes (entered as hex)',
+};
+
+/** `4 to 8 digits (format numeric)`, `exactly 6 characters 0-9 and A-Z ...`. */
+export function describeLengthAndFormat(p: PinPolicyView): string {
+  const unit = UNIT[p.format] ?? 'bytes';
+  const range = p.minLength === p.maxLength ? `exactly ${p.minLength}` : `${p.minLength} to ${p.maxLength}`;
+  return `${range} ${unit} (format ${formatName(p.format)})`;
+}
+
+/** The sentence each pattern restriction adds, for the policy's format. */
+function patternRule(bit: number, p: PinPolicyView): string {
+  switch (bit) {
+    case PinPattern.MISSING_GROUP:
+      return p.format === PassphraseFormat.STRING
+        ? 'it must contain an upper-case letter, a lower-case letter, a digit and another character'
+        : 'it must contain both a letter (A-Z) and a digit';
+    case PinPattern.SEQUENCE:
+      return 'it must not be an ascending or descending run such as 1234 or 8765';
+    case PinPattern.REPEATED:
+      return 'no character may occur more than once';
+    case PinPattern.TWO_IN_A_ROW:
+      return 'it must not repeat a character twice in a row';
+    case PinPattern.THREE_IN_A_ROW:
+      return 'it must not repeat a character three times in a row';
+    default:
+      return `pattern restriction 0x${bit.toString(16)}`;
+  }
+}
+
+/** Every rule of the policy in one line, e.g. for a prompt or `keys show`. */
+export function describePinPolicy(p: PinPolicyView): string {
+  const rules = [`${describeLengthAndFormat(p)}`];
+  for (const [bit] of PATTERN_NAMES) {
+    // three-in-a-row adds nothing when two-in-a-row is set as well.
+    if (bit === PinPattern.THREE_IN_A_ROW && (p.patternRestrictions & PinPattern.TWO_IN_A_ROW) !== 0) continue;
+    if ((p.patternRestrictions & bit) !== 0) rules.push(patternRule(bit, p).replace(/^it /, ''));
+  }
+  return rules.join('; ');
+}
+
+const PREFIX = 'New PIN breaks the PIN policy: ';
+
+const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
+const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
+const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
+
+/** Ascending or descending by one (modulo 256), as spec §8.3 step 4 defines it. */
+function isSequence(pin: Uint8Array): boolean {
+  if (pin.length < 2) return false;
+  const d = (pin[1]! - pin[0]!) & 0xff;
+  if (d !== 1 && d !== 0xff) return false;
+  for (let i = 2; i < pin.length; i++) if (((pin[i]! - pin[i - 1]!) & 0xff) !== d) return false;
+  return true;
+}
+
+/**
+ * Checks a new PIN against the length, format and pattern rules of spec §8.3
+ * (steps 1-4; grouping is left to the SKS). Returns `undefined` when it
+ * complies, else a message naming the rule it breaks, e.g.
+ * `New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)`.
+ */
+export function checkNewPin(pin: Uint8Array, p: PinPolicyView): string | undefined {
+  const lengthAndFormat = `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
+  if (pin.length < p.minLength || pin.length > p.maxLength) return lengthAndFormat;
+  let upper = false;
+  let lower = false;
+  let digit = false;
+  let other = false;
+  for (const b of pin) {
+    if (isUpper(b)) upper = true;
+    else if (isLower(b)) lower = true;
+    else if (isDigit(b)) digit = true;
+    else other = true;
+  }
+  if (p.format === PassphraseFormat.NUMERIC && (upper || lower || other)) return lengthAndFormat;
+  if (p.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) return lengthAndFormat;
+
+  const r = p.patternRestrictions;
+  const broken = (bit: number): string => `${PREFIX}${patternRule(bit, p)}`;
+  if (r & PinPattern.MISSING_GROUP) {
+    const more = p.format === PassphraseFormat.STRING;
+    if (!upper || !digit || (more && (!lower || !other))) return broken(PinPattern.MISSING_GROUP);
+  }
+  if (r & PinPattern.SEQUENCE && isSequence(pin)) return broken(PinPattern.SEQUENCE);
+  if (r & PinPattern.REPEATED && new Set(pin).size !== pin.length) return broken(PinPattern.REPEATED);
+  if (r & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
+    const two = (r & PinPattern.TWO_IN_A_ROW) !== 0;
+    const max = two ? 2 : 3;
+    let run = 1;
+    for (let i = 1; i < pin.length; i++) {
+      run = pin[i] === pin[i - 1] ? run + 1 : 1;
+      if (run >= max) return broken(two ? PinPattern.TWO_IN_A_ROW : PinPattern.THREE_IN_A_ROW);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A friendly line for an `ERROR_OPTION` message the SKS gives when it refuses
+ * a new PIN (spec §13), or `undefined` for any other message.
+ */
+export function explainPinRuleError(message: string, p: PinPolicyView): string | undefined {
+  switch (message) {
+    case 'PIN length error':
+    case 'PIN syntax error':
+      return `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
+    case 'Missing character group in PIN':
+      return `${PREFIX}${patternRule(PinPattern.MISSING_GROUP, p)}`;
+    case 'PIN must not be a sequence':
+      return `${PREFIX}${patternRule(PinPattern.SEQUENCE, p)}`;
+    case 'Repeated PIN character':
+      return `${PREFIX}${patternRule(PinPattern.REPEATED, p)}`;
+    case 'PIN with 2 or more of same the character in a row':
+      return `${PREFIX}${patternRule(PinPattern.TWO_IN_A_ROW, p)}`;
+    case 'PIN with 3 or more of same the character in a row':
+      return `${PREFIX}${patternRule(PinPattern.THREE_IN_A_ROW, p)}`;
+    case 'Grouping = "shared" requires identical PINs':
+      return 'New PIN breaks the PIN grouping "shared": all keys under this PIN policy must keep one PIN';
+    case 'Grouping = "unique" PIN error':
+      return 'New PIN breaks the PIN grouping "unique": it is already the PIN of a key with another app usage under this PIN policy, and each app usage needs its own PIN';
+    case 'Grouping = "signature+standard" PIN error':
+      return 'New PIN breaks the PIN grouping "signature+standard": signature keys and the other keys under this PIN policy need different PINs, and this one is already used by the other kind';
+    default:
+      return undefined;
+  }
+}

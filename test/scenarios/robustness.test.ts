@@ -1,0 +1,144 @@
+/**
+ * What the spec leaves to the implementation and a serious product must do:
+ * session expiry, EC device attestation, hostile argument shapes, and errors
+ * that never carry a secret.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { keyHandle, provisioningHandle, type SecureKeyStore } from '../../src/sks/api.js';
+import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
+import { SksError } from '../../src/sks/errors.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { describeStores, expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
+import { IssuerSession } from '../support/issuer-emulator.js';
+import { getTestCa } from '../support/test-ca.js';
+
+const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
+
+describe('session lifetime (spec §7.3: a device may clean up sessions past their lifetime)', () => {
+  it('drops an open session once sessionLifeTime has passed, leaving no trace', async () => {
+    let now = 1_000_000;
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: await testDevice(), profile: TEST_PROFILE, clock: () => now });
+    const s = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 60 });
+    await s.provisionKey();
+    now += 59_000;
+    expect((await sks.enumerateProvisioningSessions(0, true))?.provisioningHandle).toBe(s.provisioningHandle);
+    now += 1_000;
+    await expectSksError(s.closeSession(), 'NO_SESSION', `No such provisioning session: ${s.provisioningHandle}`);
+    expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
+    expect(await sks.enumerateKeys(0)).toBeUndefined();
+  });
+
+  it('lets a session that closes within its lifetime commit', async () => {
+    let now = 5_000;
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: await testDevice(), profile: TEST_PROFILE, clock: () => now });
+    const s = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 10 });
+    const key = await s.provisionKey();
+    now += 9_999;
+    await s.closeSession();
+    now += 1_000_000; // a closed session never expires
+    expect((await sks.enumerateKeys(0))?.keyHandle).toBe(key.keyHandle);
+  });
+});
+
+describe('device attestation with EC device keys (spec §5.3: raw R||S ECDSA-SHA256)', () => {
+  for (const [curve, nodeName] of [
+    ['P-256', 'prime256v1'],
+    ['P-384', 'secp384r1'],
+    ['P-521', 'secp521r1'],
+  ] as const) {
+    it(`produces a session attestation the issuer verifies with a ${curve} device key`, async () => {
+      const ca = await getTestCa();
+      const pair = generateKeyPairSync('ec', { namedCurve: nodeName });
+      const device = { privateKey: pair.privateKey, certificatePath: [await ca.issue(pair.publicKey, { commonName: 'EC device' })] };
+      const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
+      // IssuerSession.open verifies the attestation and throws if it does not verify.
+      const s = await IssuerSession.open(sks, { ca });
+      const coordinate = { 'P-256': 32, 'P-384': 48, 'P-521': 66 }[curve];
+      expect(s.sessionAttestation.length).toBe(2 * coordinate);
+      await s.provisionKey();
+      await s.closeSession();
+    });
+  }
+});
+
+describeStores('hostile arguments', (ctx) => {
+  it('rejects arguments of the wrong JavaScript type with ERROR_OPTION naming the field', async () => {
+    const sks = ctx.sks as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const s = await ctx.issuer();
+    const e1 = await expectSksError(sks['createPinPolicy']!({ provisioningHandle: s.provisioningHandle, id: 'PIN', mac: 'not bytes' }), 'OPTION');
+    expect(e1.field).toBeDefined();
+    ctx.allowOpenSessions();
+    const e2 = await expectSksError(sks['signData']!({ keyHandle: 1.5, algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'OPTION');
+    expect(e2.field).toBe('keyHandle');
+    const e3 = await expectSksError(sks['createProvisioningSession']!({ sessionKeyAlgorithm: 'x', privacyEnabled: false, issuerUri: 42 }), 'OPTION');
+    expect(e3.field).toBe('serverSessionId');
+    await expectSksError(sks['enumerateKeys']!(-1), 'OPTION');
+    await expectSksError(sks['createProvisioningSession']!(null), 'OPTION');
+  });
+
+  it('answers unknown handles with NO_KEY / NO_SESSION and changes nothing', async () => {
+    await expectSksError(ctx.sks.signData({ keyHandle: keyHandle(999), algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'NO_KEY', 'Key not found #999');
+    await expectSksError(ctx.sks.closeProvisioningSession(provisioningHandle(999), Buffer.alloc(16), Buffer.alloc(32)), 'NO_SESSION');
+    await expectSksError(ctx.sks.abortProvisioningSession(provisioningHandle(0)), 'NO_SESSION');
+  });
+
+  it('refuses calls after close() with NOT_AVAILABLE', async () => {
+    const sks: SecureKeyStore = openSecureKeyStore({ store: createMemoryKeyStore(), device: ctx.device });
+    await sks.close();
+    await expectSksError(sks.getDeviceInfo(), 'NOT_AVAILABLE');
+  });
+});
+
+/** Every text form an error can take on its way to a log. */
+const renderings = (e: SksError): string => [e.message, String(e), JSON.stringify(e), inspect(e, { depth: 5 }), e.stack ?? ''].join('\n');
+
+function expectNoSecret(e: SksError, secrets: readonly Uint8Array[]): void {
+  const text = renderings(e);
+  for (const secret of secrets) {
+    const b = Buffer.from(secret);
+    for (const form of [b.toString('utf8'), b.toString('hex'), b.toString('base64'), b.toString('base64url')]) {
+      if (form.length >= 4) expect(text.includes(form), `error text contains a secret (${form.slice(0, 2)}…)`).toBe(false);
+    }
+  }
+}
+
+describeStores('no secret in any error', (ctx) => {
+  it('keeps PINs, PUKs, keys and MACs out of every error text', async () => {
+    const pin = Buffer.from('7391');
+    const puk = Buffer.from('918273645');
+    const secret = randomBytes(32);
+    const s = await ctx.issuer();
+    const pukPolicy = await s.createPukPolicy('PUK.1', puk, 0, 3);
+    const pinPolicy = await s.createPinPolicy({ id: 'PIN.1', pukPolicy, userModifiable: true, patternRestrictions: 0x08 });
+    const key = await s.provisionKey({ pinPolicy, userPin: pin, exportProtection: 1 });
+    const sym = await s.provisionKey({ id: 'Sym' });
+    await s.importSymmetricKey(sym, secret);
+    await s.closeSession();
+    const errors: SksError[] = [];
+    const collect = async (p: Promise<unknown>): Promise<void> => {
+      try {
+        await p;
+      } catch (e) {
+        expect(e).toBeInstanceOf(SksError);
+        errors.push(e as SksError);
+      }
+    };
+    const wrong = Buffer.from('1928');
+    await collect(ctx.sks.signData({ keyHandle: key.keyHandle, algorithm: ECDSA_SHA256, authorization: wrong, data: Buffer.alloc(8) }));
+    await collect(ctx.sks.changePin(key.keyHandle, pin, Buffer.from('5555')));
+    await collect(ctx.sks.setPin(key.keyHandle, Buffer.from('000000000'), Buffer.from('2468')));
+    await collect(ctx.sks.exportKey(key.keyHandle, wrong));
+    await collect(ctx.sks.symmetricKeyEncrypt({ keyHandle: sym.keyHandle, algorithm: 'https://webpki.github.io/sks/algorithm#aes.cbc', mode: false, data: Buffer.alloc(16) }));
+    // A session torn down by a bad MAC and by undecryptable issuer data.
+    const s2 = await ctx.issuer();
+    s2.corruptNextMac();
+    await collect(s2.createPinPolicy({ id: 'X' }));
+    const s3 = await ctx.issuer();
+    await collect(ctx.sks.createPukPolicy({ provisioningHandle: s3.provisioningHandle, id: 'P', encryptedPuk: randomBytes(33), format: 0, retryLimit: 3, mac: randomBytes(32) }));
+    expect(errors.length).toBe(7);
+    for (const e of errors) expectNoSecret(e, [pin, puk, secret, wrong, Buffer.from('5555'), Buffer.from('000000000'), s2.sessionKey, s3.sessionKey]);
+    expect(errors.map((e) => e.code)).toEqual(['AUTHORIZATION', 'OPTION', 'AUTHORIZATION', 'AUTHORIZATION', 'OPTION', 'MAC', 'CRYPTO']);
+  });
+});
