@@ -12,6 +12,9 @@ export const Limits = {
   MAX_LENGTH_CRYPTO_DATA: 16384,
   MAX_LENGTH_EXTENSION_DATA: 250000,
   SKS_API_LEVEL: 106,
+  /** The document's limits the reference leaves unchecked (spec §16 item 6); enforced here. */
+  MAX_ENDORSED_ALGORITHMS: 255,
+  MAX_EXTENSIONS_PER_KEY: 255,
 } as const;
 
 /** ASCII modifiers of the MAC keys (spec §2.2); note the capitals in PIN and PUK. */

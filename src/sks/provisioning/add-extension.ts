@@ -19,6 +19,7 @@ export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
   if (subType < 0 || subType > 3) throw optionError(`Invalid "subType" value=${subType}`, 'subType');
   if (type.length === 0 || type.length > Limits.MAX_LENGTH_URI) throw optionError(`URI length error: ${type.length}`, 'type');
   if (key.extensions.has(type)) throw optionError(`Duplicate "type" : ${type}`, 'type');
+  if (key.extensions.size >= Limits.MAX_EXTENSIONS_PER_KEY) throw optionError(`More than ${Limits.MAX_EXTENSIONS_PER_KEY} extensions for: ${key.id}`, 'type');
   const encrypted = subType === ExtensionSubType.ENCRYPTED_EXTENSION;
   const limit = Limits.MAX_LENGTH_EXTENSION_DATA + (encrypted ? Limits.AES_CBC_PKCS5_PADDING : 0);
   if (extensionData.length > limit) throw optionError(`Extension data exceeds ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes`, 'extensionData');

@@ -116,6 +116,9 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
       .str(friendlyName ?? '', 'friendlyName')
       .str(keyAlgorithm)
       .arr(keyParameters ?? new Uint8Array(0), 'keyParameters');
+    if (endorsedAlgorithms.length > Limits.MAX_ENDORSED_ALGORITHMS) {
+      throw optionError(`More than ${Limits.MAX_ENDORSED_ALGORITHMS} "endorsedAlgorithms"`, 'endorsedAlgorithms');
+    }
     let previous = '\u0000';
     for (const uri of endorsedAlgorithms) {
       if (uri <= previous) throw optionError(`Duplicate or incorrectly sorted algorithm: ${uri}`, 'endorsedAlgorithms');
