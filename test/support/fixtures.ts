@@ -3,7 +3,7 @@
  * the test profile (device PIN "1234", spec §12.3), and `describeStores`, which
  * runs one suite against every store adapter (STYLE rule 13).
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,6 +234,10 @@ export const Alg = {
 export function verifySignature(publicKey: KeyObject | Uint8Array, algorithm: string, data: Uint8Array, signature: Uint8Array): boolean {
   const key = publicKey instanceof Uint8Array ? createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' }) : publicKey;
   if (algorithm === Alg.ED25519) return nodeVerify(null, data, key, signature);
+  const pss = /#sha(\d+)-rsa-MGF1$/.exec(algorithm)?.[1];
+  if (pss !== undefined) {
+    return nodeVerify(`sha${pss}`, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+  }
   const hash = /sha(\d+)$/.exec(algorithm)?.[1];
   if (hash === undefined) throw new Error(`verifySignature: no hash in ${algorithm}`);
   if (key.asymmetricKeyType === 'ec') return nodeVerify(`sha${hash}`, data, { key, dsaEncoding: 'ieee-p1363' }, signature);

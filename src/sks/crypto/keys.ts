@@ -2,7 +2,7 @@
  * Public/private key handling over node:crypto: canonical SPKI (spec §1.3),
  * key classification (spec §9.5), and the signature formats of spec §1.4.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
 import { SksError } from '../errors.js';
 import { tlv } from './der.js';
@@ -155,7 +155,7 @@ export function coordinateLength(key: KeyObject): number {
  * Signs `data` the way the SKS signs (spec §1.4): RSA PKCS#1 v1.5, ECDSA raw R||S,
  * Ed25519 pure. Crypto-layer failures become `ERROR_CRYPTO`.
  */
-export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Uint8Array): Buffer {
+export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Uint8Array, rsaPss = false): Buffer {
   try {
     const t = privateKey.asymmetricKeyType;
     if (t === 'ed25519') {
@@ -164,6 +164,9 @@ export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Ui
     }
     if (hash === null) throw new Error('missing hash');
     if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    if (t === 'rsa' && rsaPss) {
+      return sign(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    }
     if (t === 'rsa') return sign(hash, data, privateKey);
     throw new Error('unsupported key type');
   } catch {

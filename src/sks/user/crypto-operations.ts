@@ -68,11 +68,11 @@ export function signData(ctx: EngineContext, a: CryptoCallArgs & { readonly data
   const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_SGN);
   noParameters(c);
   const op = alg.operation;
-  const hash = op.op === 'rsa-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
+  const hash = op.op === 'rsa-sign' || op.op === 'rsa-pss-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
   if (op.op === 'ecdsa-sign' && c.key.privateKey?.asymmetricKeyType !== 'ec') {
     throw new SksError('CRYPTO', 'Crypto failure: signature generation');
   }
-  return signBytes(c.key.privateKey!, hash, data);
+  return signBytes(c.key.privateKey!, hash, data, op.op === 'rsa-pss-sign');
 }
 
 export function performHmac(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
