@@ -62,12 +62,22 @@ export function pinGroupOf(state: SksState, key: KeyEntry): KeyEntry[] {
   return members.includes(key) ? members : [key, ...members];
 }
 
+/** The rules a PIN value can break on its own, before grouping (spec §8.3 steps 1-4). */
+export type PinRule = 'length' | 'syntax' | 'missing-group' | 'sequence' | 'repeated' | 'two-in-a-row' | 'three-in-a-row';
+
+export interface PinValueRules {
+  readonly format: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly patternRestrictions: number;
+}
+
 /**
- * The PIN compliance check of spec §8.3. `forced` is true for changePin/setPin,
- * where only keys whose PIN equals the new one are examined for grouping.
+ * The first rule of spec §8.3 steps 1-4 that `pin` breaks, in the spec's order,
+ * or undefined. Pure, so user interfaces can pre-validate with the same rules.
  */
-export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: PinPolicy, appUsage: number, forced: boolean): void {
-  if (pin.length < policy.minLength || pin.length > policy.maxLength) throw optionError('PIN length error', 'pinValue');
+export function pinRuleViolation(pin: Uint8Array, rules: PinValueRules): PinRule | undefined {
+  if (pin.length < rules.minLength || pin.length > rules.maxLength) return 'length';
   let upper = false;
   let lower = false;
   let digit = false;
@@ -78,24 +88,44 @@ export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: Pin
     else if (isDigit(b)) digit = true;
     else other = true;
   }
-  if (policy.format === PassphraseFormat.NUMERIC && (upper || lower || other)) throw optionError('PIN syntax error', 'pinValue');
-  if (policy.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) throw optionError('PIN syntax error', 'pinValue');
-
-  const p = policy.patternRestrictions;
+  if (rules.format === PassphraseFormat.NUMERIC && (upper || lower || other)) return 'syntax';
+  if (rules.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) return 'syntax';
+  const p = rules.patternRestrictions;
   if (p & PinPattern.MISSING_GROUP) {
-    const needsMore = policy.format === PassphraseFormat.STRING;
-    if (!upper || !digit || (needsMore && (!lower || !other))) throw optionError('Missing character group in PIN', 'pinValue');
+    const needsMore = rules.format === PassphraseFormat.STRING;
+    if (!upper || !digit || (needsMore && (!lower || !other))) return 'missing-group';
   }
-  if (p & PinPattern.SEQUENCE && isSequence(pin)) throw optionError('PIN must not be a sequence', 'pinValue');
-  if (p & PinPattern.REPEATED && new Set(pin).size !== pin.length) throw optionError('Repeated PIN character', 'pinValue');
+  if (p & PinPattern.SEQUENCE && isSequence(pin)) return 'sequence';
+  if (p & PinPattern.REPEATED && new Set(pin).size !== pin.length) return 'repeated';
   if (p & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
     const max = p & PinPattern.TWO_IN_A_ROW ? 2 : 3;
     let run = 1;
     for (let i = 1; i < pin.length; i++) {
       run = pin[i] === pin[i - 1] ? run + 1 : 1;
-      if (run >= max) throw optionError(`PIN with ${max} or more of same the character in a row`, 'pinValue');
+      if (run >= max) return max === 2 ? 'two-in-a-row' : 'three-in-a-row';
     }
   }
+  return undefined;
+}
+
+/** The reference's message for each broken rule (spec §13). */
+const RULE_MESSAGES: Readonly<Record<PinRule, string>> = {
+  length: 'PIN length error',
+  syntax: 'PIN syntax error',
+  'missing-group': 'Missing character group in PIN',
+  sequence: 'PIN must not be a sequence',
+  repeated: 'Repeated PIN character',
+  'two-in-a-row': 'PIN with 2 or more of same the character in a row',
+  'three-in-a-row': 'PIN with 3 or more of same the character in a row',
+};
+
+/**
+ * The PIN compliance check of spec §8.3. `forced` is true for changePin/setPin,
+ * where only keys whose PIN equals the new one are examined for grouping.
+ */
+export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: PinPolicy, appUsage: number, forced: boolean): void {
+  const broken = pinRuleViolation(pin, policy);
+  if (broken !== undefined) throw optionError(RULE_MESSAGES[broken], 'pinValue');
 
   for (const k of state.keys.values()) {
     if (k.pinPolicy !== policy) continue;
