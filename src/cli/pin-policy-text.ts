@@ -9,6 +9,7 @@
  * Pure functions; no secret ever appears in a returned string.
  */
 import { PassphraseFormat, PinGrouping, PinPattern } from '../sks/constants.js';
+import { pinRuleViolation, type PinRule } from '../sks/pin/pin-rules.js';
 
 export const FORMAT_NAMES: Readonly<Record<number, string>> = {
   [PassphraseFormat.NUMERIC]: 'numeric',
@@ -97,59 +98,25 @@ export function describePinPolicy(p: PinPolicyView): string {
 
 const PREFIX = 'New PIN breaks the PIN policy: ';
 
-const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
-const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
-const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
-
-/** Ascending or descending by one (modulo 256), as spec §8.3 step 4 defines it. */
-function isSequence(pin: Uint8Array): boolean {
-  if (pin.length < 2) return false;
-  const d = (pin[1]! - pin[0]!) & 0xff;
-  if (d !== 1 && d !== 0xff) return false;
-  for (let i = 2; i < pin.length; i++) if (((pin[i]! - pin[i - 1]!) & 0xff) !== d) return false;
-  return true;
-}
+const RULE_BIT: Readonly<Record<Exclude<PinRule, 'length' | 'syntax'>, number>> = {
+  'missing-group': PinPattern.MISSING_GROUP,
+  sequence: PinPattern.SEQUENCE,
+  repeated: PinPattern.REPEATED,
+  'two-in-a-row': PinPattern.TWO_IN_A_ROW,
+  'three-in-a-row': PinPattern.THREE_IN_A_ROW,
+};
 
 /**
  * Checks a new PIN against the length, format and pattern rules of spec §8.3
- * (steps 1-4; grouping is left to the SKS). Returns `undefined` when it
- * complies, else a message naming the rule it breaks, e.g.
- * `New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)`.
+ * (steps 1-4, with the SKS's own rule function; grouping is left to the SKS).
+ * Returns `undefined` when it complies, else a message naming the rule it
+ * breaks, e.g. `New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)`.
  */
 export function checkNewPin(pin: Uint8Array, p: PinPolicyView): string | undefined {
-  const lengthAndFormat = `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
-  if (pin.length < p.minLength || pin.length > p.maxLength) return lengthAndFormat;
-  let upper = false;
-  let lower = false;
-  let digit = false;
-  let other = false;
-  for (const b of pin) {
-    if (isUpper(b)) upper = true;
-    else if (isLower(b)) lower = true;
-    else if (isDigit(b)) digit = true;
-    else other = true;
-  }
-  if (p.format === PassphraseFormat.NUMERIC && (upper || lower || other)) return lengthAndFormat;
-  if (p.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) return lengthAndFormat;
-
-  const r = p.patternRestrictions;
-  const broken = (bit: number): string => `${PREFIX}${patternRule(bit, p)}`;
-  if (r & PinPattern.MISSING_GROUP) {
-    const more = p.format === PassphraseFormat.STRING;
-    if (!upper || !digit || (more && (!lower || !other))) return broken(PinPattern.MISSING_GROUP);
-  }
-  if (r & PinPattern.SEQUENCE && isSequence(pin)) return broken(PinPattern.SEQUENCE);
-  if (r & PinPattern.REPEATED && new Set(pin).size !== pin.length) return broken(PinPattern.REPEATED);
-  if (r & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
-    const two = (r & PinPattern.TWO_IN_A_ROW) !== 0;
-    const max = two ? 2 : 3;
-    let run = 1;
-    for (let i = 1; i < pin.length; i++) {
-      run = pin[i] === pin[i - 1] ? run + 1 : 1;
-      if (run >= max) return broken(two ? PinPattern.TWO_IN_A_ROW : PinPattern.THREE_IN_A_ROW);
-    }
-  }
-  return undefined;
+  const broken = pinRuleViolation(pin, p);
+  if (broken === undefined) return undefined;
+  if (broken === 'length' || broken === 'syntax') return `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
+  return `${PREFIX}${patternRule(RULE_BIT[broken], p)}`;
 }
 
 /**

@@ -37,7 +37,7 @@ export const SECRET_FILE_OPTION: Readonly<Record<SecretKind, string>> = {
 export interface SecretSources {
   readonly env: NodeJS.ProcessEnv;
   /** Files named on the command line, by kind. */
-  readonly files: Partial<Record<SecretKind, string>>;
+  readonly files: Partial<Record<SecretKind, string | undefined>>;
   /** True when a hidden prompt may be shown (stdin is a terminal). */
   readonly interactive: boolean;
   /** Asks for a secret without echoing it. */
@@ -52,6 +52,11 @@ export interface SecretRequest {
   readonly format?: number;
   /** Ask twice and compare (prompt only), for a new PIN. */
   readonly confirm?: boolean;
+  /**
+   * Checks the value (e.g. a new PIN against its policy) as soon as it is
+   * known: on the terminal before it is asked again. Throws to refuse it.
+   */
+  readonly check?: (value: Buffer) => void;
 }
 
 /** The hidden terminal prompt: @inquirer/password on stdin, drawn on stderr so stdout stays clean. */
@@ -67,9 +72,13 @@ export async function promptHidden(message: string): Promise<string> {
 }
 
 /** The sources of the running process, with the file options of a command. */
-export function processSecretSources(files: Partial<Record<SecretKind, string>>): SecretSources {
+export function processSecretSources(files: Partial<Record<SecretKind, string | undefined>>): SecretSources {
   return { env: process.env, files, interactive: process.stdin.isTTY === true, prompt: promptHidden };
 }
+
+/** True when {@link readSecret} would ask on the terminal for this kind (no file, no variable). */
+export const willPrompt = (sources: SecretSources, kind: SecretKind): boolean =>
+  sources.files[kind] === undefined && (sources.env[SECRET_ENV[kind]] ?? '') === '' && sources.interactive;
 
 /** Which sources a secret of this kind can come from, for messages. */
 export const secretSourcesText = (kind: SecretKind): string =>
@@ -136,6 +145,7 @@ export async function readSecret(sources: SecretSources, request: SecretRequest)
     source = 'the prompt';
     const first = await sources.prompt(`${capitalize(label)}:`);
     if (request.confirm === true && first !== '') {
+      checked(toBytes(Buffer.from(first, 'utf8'), request, source), request).fill(0);
       const again = await sources.prompt(`${capitalize(label)} again:`);
       if (again !== first) usageError(`the two entries of the ${label} differ`);
     }
@@ -144,7 +154,18 @@ export async function readSecret(sources: SecretSources, request: SecretRequest)
     return usageError(`the ${label} is needed and stdin is not a terminal: use ${secretSourcesText(kind)}`);
   }
   if (text.length === 0) usageError(`empty ${label} from ${source}`);
-  return toBytes(text, request, source);
+  return checked(toBytes(text, request, source), request);
+}
+
+/** Applies `request.check`, wiping the value when it is refused. */
+function checked(value: Buffer, request: SecretRequest): Buffer {
+  try {
+    request.check?.(value);
+  } catch (e) {
+    value.fill(0);
+    throw e;
+  }
+  return value;
 }
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

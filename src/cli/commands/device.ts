@@ -3,22 +3,16 @@
  * identity (spec §5.1). The work is done by `sks/device/provision-device`.
  */
 import { X509Certificate } from 'node:crypto';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_PROFILE } from '../../sks/device/identity.js';
 import { initDevice, inspectDevice, type DeviceKeyType } from '../../sks/device/provision-device.js';
+import { deviceStoreDir, manufacturerCaDir } from '../home.js';
 
 const KEY_TYPES: readonly DeviceKeyType[] = ['ec-p256', 'rsa-2048'];
 
-/** `$AIRTIGHT_HOME`, or `~/.airtight`. Read when a command runs, not at import. */
-function airtightHome(): string {
-  const home = process.env['AIRTIGHT_HOME'];
-  return home !== undefined && home !== '' ? home : join(homedir(), '.airtight');
-}
-
-const defaultDeviceDir = (): string => join(airtightHome(), 'device');
-const defaultCaDir = (): string => join(airtightHome(), 'manufacturer-ca');
+const defaultDeviceDir = (): string => deviceStoreDir();
+const defaultCaDir = (): string => manufacturerCaDir();
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);

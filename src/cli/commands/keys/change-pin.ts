@@ -11,7 +11,7 @@ import { PinGrouping, ProtectionStatus } from '../../../sks/constants.js';
 import { SksError, isSksError } from '../../../sks/errors.js';
 import { note, out } from '../../output.js';
 import { checkNewPin, describePinPolicy, explainPinRuleError, groupingName } from '../../pin-policy-text.js';
-import { processSecretSources, readSecret } from '../../secrets.js';
+import { processSecretSources, readSecret, willPrompt } from '../../secrets.js';
 import { acquireSecret, authorized } from './authorization.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
 
@@ -45,13 +45,16 @@ export function changePinCommand(): Command {
           // The SKS refuses any PIN of a blocked key; asking for a new one would be pointless.
           newPin = Buffer.alloc(0);
         } else {
-          if (sources.interactive && sources.files['new-pin'] === undefined) note(`The new PIN: ${describePinPolicy(info)}.`);
-          newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true });
-          const broken = checkNewPin(newPin, info);
-          if (broken !== undefined) {
-            newPin.fill(0);
+          if (willPrompt(sources, 'new-pin')) note(`The new PIN: ${describePinPolicy(info)}.`);
+          const check = (pin: Buffer): void => {
+            const broken = checkNewPin(pin, info);
+            if (broken !== undefined) throw new SksError('OPTION', broken, { field: 'pinValue' });
+          };
+          try {
+            newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true, check });
+          } catch (e) {
             oldPin?.fill(0);
-            throw new SksError('OPTION', broken, { field: 'pinValue' });
+            throw e;
           }
         }
         try {

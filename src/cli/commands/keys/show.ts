@@ -20,7 +20,7 @@ export async function showKey(sks: SecureKeyStore, handle: KeyHandle): Promise<K
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
-const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(21)}${value}`);
+const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(22)}${value}`);
 const list = (values: readonly string[], empty: string): string => (values.length === 0 ? empty : values.join(', '));
 
 function printKey(d: KeyDetails): void {

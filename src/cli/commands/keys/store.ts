@@ -4,20 +4,16 @@
  * rejected PIN or PUK.
  */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Argument, InvalidArgumentError } from 'commander';
 import { keyHandle, type KeyHandle, type SecureKeyStore } from '../../../sks/api.js';
 import { openSecureKeyStore } from '../../../sks/engine/secure-key-store.js';
 import { SksError } from '../../../sks/errors.js';
 import { DATABASE_FILE, openKeyStoreDirectory } from '../../../sks/store/store-key.js';
+import { deviceStoreDir } from '../../home.js';
 
-/** The store directory: `--dir`, else `$AIRTIGHT_HOME/device`, else `~/.airtight/device` (as `device` does). */
-export function storeDir(dir: string | undefined): string {
-  if (dir !== undefined) return resolve(dir);
-  const home = process.env['AIRTIGHT_HOME'];
-  return join(home !== undefined && home !== '' ? home : join(homedir(), '.airtight'), 'device');
-}
+/** The store directory: `--dir`, else `$AIRTIGHT_HOME/device` (as `device` does). */
+export const storeDir = (dir: string | undefined): string => deviceStoreDir(dir);
 
 export const DIR_OPTION_FLAGS = '--dir <dir>';
 export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device)';
