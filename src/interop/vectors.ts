@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, verify, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { lookupAlgorithm, type HashName } from '../sks/algorithms.js';
 import { encoder, type ByteEncoder } from '../sks/crypto/encoding.js';
-import { hmacSha256 } from '../sks/crypto/primitives.js';
+import { hmacSha256, sessionAttestationInput, type SessionAttestationFields } from '../sks/crypto/primitives.js';
 import { parsePkcs8, parseSpki, signBytes, spkiOf } from '../sks/crypto/keys.js';
 import { expectBytes, Mismatch } from './check.js';
 import { VectorFormatError, type JsonNode } from './json.js';
@@ -160,41 +160,9 @@ export function epochSecondsOf(wire: string): number {
   return Math.floor(ms / 1000);
 }
 
-/** Inputs of the session attestation (spec §5.3). */
-export interface SessionAttestationParameters {
-  readonly clientSessionId: string;
-  readonly serverSessionId: string;
-  readonly issuerUri: string;
-  readonly deviceId: Uint8Array;
-  readonly sessionKeyAlgorithm: string;
-  readonly privacyEnabled: boolean;
-  readonly serverEphemeralKey: Uint8Array;
-  readonly clientEphemeralKey: Uint8Array;
-  /** Empty when the session has no key management key. */
-  readonly keyManagementKey: Uint8Array;
-  readonly clientTime: number;
-  readonly sessionLifeTime: number;
-  readonly sessionKeyLimit: number;
-  readonly serverCertificate: Uint8Array;
-}
-
-/** The byte string `A` of spec §5.3, rebuilt independently of the engine. */
-export const sessionAttestationInput = (p: SessionAttestationParameters): Buffer =>
-  encoder()
-    .str(p.clientSessionId)
-    .str(p.serverSessionId)
-    .str(p.issuerUri)
-    .arr(p.deviceId)
-    .str(p.sessionKeyAlgorithm)
-    .bool(p.privacyEnabled)
-    .arr(p.serverEphemeralKey)
-    .arr(p.clientEphemeralKey)
-    .arr(p.keyManagementKey)
-    .u32(p.clientTime)
-    .u16(p.sessionLifeTime)
-    .u16(p.sessionKeyLimit)
-    .arr(p.serverCertificate)
-    .toBuffer();
+/** Inputs of the session attestation (spec §5.3); the builder is the one both sides of a session use. */
+export type SessionAttestationParameters = SessionAttestationFields;
+export { sessionAttestationInput };
 
 /**
  * Checks a session attestation (spec §5.3): HMAC(sessionKey, A) in privacy mode;

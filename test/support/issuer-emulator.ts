@@ -58,9 +58,11 @@ import {
   hmacSha256,
   methodMac,
   rollOverSignedData,
+  sessionAttestationInput,
   sessionKdfInput,
   targetKeyReference,
   targetKeyReferenceSignedData,
+  type SessionAttestationFields,
 } from '../../src/sks/crypto/primitives.js';
 import type { TestCa } from './test-ca.js';
 
@@ -256,22 +258,7 @@ export interface KeyEntryMacFields {
   readonly endorsedAlgorithms: readonly string[];
 }
 
-/** Session attestation inputs (spec §5.3). */
-export interface SessionAttestationFields {
-  readonly clientSessionId: string;
-  readonly serverSessionId: string;
-  readonly issuerUri: string;
-  readonly deviceId: Uint8Array;
-  readonly sessionKeyAlgorithm: string;
-  readonly privacyEnabled: boolean;
-  readonly serverEphemeralKey: Uint8Array;
-  readonly clientEphemeralKey: Uint8Array;
-  readonly keyManagementKey: Uint8Array | undefined;
-  readonly clientTime: number;
-  readonly sessionLifeTime: number;
-  readonly sessionKeyLimit: number;
-  readonly serverCertificate: Uint8Array;
-}
+export type { SessionAttestationFields };
 
 const EMPTY = new Uint8Array(0);
 
@@ -340,22 +327,7 @@ export const MacData = {
 
   closeAttestation: (nonce: Uint8Array): Buffer => encoder().arr(nonce).toBuffer(),
 
-  sessionAttestation: (f: SessionAttestationFields): Buffer =>
-    encoder()
-      .str(f.clientSessionId)
-      .str(f.serverSessionId)
-      .str(f.issuerUri)
-      .arr(f.deviceId)
-      .str(f.sessionKeyAlgorithm)
-      .bool(f.privacyEnabled)
-      .arr(f.serverEphemeralKey)
-      .arr(f.clientEphemeralKey)
-      .arr(f.keyManagementKey ?? EMPTY)
-      .u32(f.clientTime)
-      .u16(f.sessionLifeTime)
-      .u16(f.sessionKeyLimit)
-      .arr(f.serverCertificate)
-      .toBuffer(),
+  sessionAttestation: (f: SessionAttestationFields): Buffer => sessionAttestationInput(f),
 } as const;
 
 /** Per-store registry of keys created through any emulator session (for lookups by handle). */

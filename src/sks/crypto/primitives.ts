@@ -21,6 +21,45 @@ export function sessionKdfInput(clientSessionId: string, serverSessionId: string
   return encoder().str(clientSessionId).str(serverSessionId).str(issuerUri).arr(deviceId).toBuffer();
 }
 
+/** Inputs of the session attestation (spec §5.3). */
+export interface SessionAttestationFields {
+  readonly clientSessionId: string;
+  readonly serverSessionId: string;
+  readonly issuerUri: string;
+  readonly deviceId: Uint8Array;
+  readonly sessionKeyAlgorithm: string;
+  readonly privacyEnabled: boolean;
+  /** Canonical SPKI. */
+  readonly serverEphemeralKey: Uint8Array;
+  /** Canonical SPKI. */
+  readonly clientEphemeralKey: Uint8Array;
+  /** Canonical SPKI, or absent/empty for a session without a key management key. */
+  readonly keyManagementKey: Uint8Array | undefined;
+  readonly clientTime: number;
+  readonly sessionLifeTime: number;
+  /** As passed to createProvisioningSession, before any use. */
+  readonly sessionKeyLimit: number;
+  readonly serverCertificate: Uint8Array;
+}
+
+/** The byte string `A` that the session attestation covers (spec §5.3). */
+export const sessionAttestationInput = (f: SessionAttestationFields): Buffer =>
+  encoder()
+    .str(f.clientSessionId)
+    .str(f.serverSessionId)
+    .str(f.issuerUri)
+    .arr(f.deviceId)
+    .str(f.sessionKeyAlgorithm)
+    .bool(f.privacyEnabled)
+    .arr(f.serverEphemeralKey)
+    .arr(f.clientEphemeralKey)
+    .arr(f.keyManagementKey ?? new Uint8Array(0))
+    .u32(f.clientTime)
+    .u16(f.sessionLifeTime)
+    .u16(f.sessionKeyLimit)
+    .arr(f.serverCertificate, 'serverCertificate')
+    .toBuffer();
+
 /** `sessionKey = HMAC(Z, kdfInput)` (spec §5.2). */
 export const deriveSessionKey = (z: Uint8Array, kdfInput: Uint8Array): Buffer => hmacSha256(z, kdfInput);
 

@@ -4,9 +4,8 @@ import { ALGORITHM_SESSION_ATTEST_1 } from '../algorithms.js';
 import type { CreateProvisioningSessionArgs, ProvisioningSessionResult } from '../api.js';
 import { provisioningHandle } from '../api.js';
 import { Limits } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
 import { checkExternalPublicKey, keyKind, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
-import { deriveSessionKey, deviceIdFor, hmacSha256, sessionKdfInput } from '../crypto/primitives.js';
+import { deriveSessionKey, deviceIdFor, hmacSha256, sessionAttestationInput, sessionKdfInput } from '../crypto/primitives.js';
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { checkIdSyntax, type EngineContext } from '../engine/context.js';
 import type { Session } from '../engine/state.js';
@@ -55,23 +54,24 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
 
   const clientEphemeralKey = spkiOf(ephemeral.publicKey);
   const kmkSpki = keyManagementKey ? spkiOf(keyManagementKey) : null;
-  const attestationInput = encoder()
-    .str(clientSessionId)
-    .str(serverSessionId)
-    .str(issuerUri)
-    .arr(deviceId)
-    .str(sessionKeyAlgorithm)
-    .bool(privacyEnabled)
-    .arr(spkiOf(serverEphemeralKey))
-    .arr(clientEphemeralKey)
-    .arr(kmkSpki ?? Buffer.alloc(0))
-    .u32(clientTime)
-    .u16(sessionLifeTime)
-    .u16(sessionKeyLimitAsPassed)
-    .arr(serverCertificate, 'serverCertificate');
+  const attestationInput = sessionAttestationInput({
+    clientSessionId,
+    serverSessionId,
+    issuerUri,
+    deviceId,
+    sessionKeyAlgorithm,
+    privacyEnabled,
+    serverEphemeralKey: spkiOf(serverEphemeralKey),
+    clientEphemeralKey,
+    keyManagementKey: kmkSpki ?? undefined,
+    clientTime,
+    sessionLifeTime,
+    sessionKeyLimit: sessionKeyLimitAsPassed,
+    serverCertificate,
+  });
   const attestation = privacyEnabled
-    ? hmacSha256(sessionKey, attestationInput.toBuffer())
-    : signBytes(ctx.device.privateKey, 'sha256', attestationInput.toBuffer());
+    ? hmacSha256(sessionKey, attestationInput)
+    : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
   if (!privacyEnabled && ctx.device.certificatePath.length === 0) {
     throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
   }
