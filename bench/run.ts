@@ -119,14 +119,15 @@ async function main(): Promise<void> {
     };
     /**
      * The primitives one session needs, without the SKS around them: ephemeral key
-     * generation, import of the issuer's (fresh) key, ECDH, KDF and device signature;
-     * one HMAC per method MAC and attestation; key generation; key-match test; and
-     * one durable SQLite commit of about the same bytes. Run right after each SKS
+     * generation and export, import of the issuer's (fresh) key, ECDH, KDF and device
+     * signature; one HMAC per method MAC and attestation; key generation and export
+     * of the public key; and one durable SQLite commit of about the same bytes. Run right after each SKS
      * session, so both see the same machine conditions.
      */
     const rawSession = (peerJwk: JsonWebKey, certificate: Buffer): void => {
       step('createProvisioningSession', () => {
         const e = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        e.publicKey.export({ format: 'jwk' }); // the client ephemeral key goes into the attestation
         const z = diffieHellman({ privateKey: e.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
         hmac(z, data.subarray(0, 200));
         sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       let pair = devicePair;
       step('createKeyEntry', () => {
         pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        pair.publicKey.export({ format: 'jwk' }); // the generated public key is attested and returned
         hmac(sessionKey, data.subarray(0, 300));
         hmac(sessionKey, data.subarray(0, 150));
       });
@@ -142,7 +144,6 @@ async function main(): Promise<void> {
       step('closeProvisioningSession', () => {
         hmac(sessionKey, data.subarray(0, 120));
         hmac(sessionKey, data.subarray(0, 40));
-        void (createPublicKey(pair.privateKey).export({ format: 'jwk' }).x === pair.publicKey.export({ format: 'jwk' }).x);
         commit();
       });
     };

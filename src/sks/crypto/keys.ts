@@ -207,9 +207,7 @@ export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signa
 export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean {
   try {
     if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
-    const a = createPublicKey(privateKey).export({ format: 'jwk' });
-    const b = publicKey.export({ format: 'jwk' });
-    return a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y && a.n === b.n && a.e === b.e;
+    return spkiOf(createPublicKey(privateKey)).equals(spkiOf(publicKey));
   } catch {
     throw new SksError('CRYPTO', 'Crypto failure: key match test');
   }

@@ -93,24 +93,48 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   /**
    * Runs one API call exclusively (spec §1.8), then persists what it changed —
    * also when it failed, so a counted wrong PIN is durable before the caller
-   * sees the error. The lock is taken synchronously when free, so an idle
-   * store adds no scheduling hop to a call.
+   * sees the error. When the store is idle and the call is synchronous (every
+   * user-API call), it runs to completion at once, with no scheduling hop.
    */
-  private async run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
-    if (this.locked) await new Promise<void>((resume) => this.waiters.push(resume));
-    else this.locked = true;
+  private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
+    if (this.locked) {
+      return new Promise<void>((resume) => this.waiters.push(resume)).then(() => this.runHoldingLock(fn));
+    }
+    this.locked = true;
+    return this.runHoldingLock(fn);
+  }
+
+  private runHoldingLock<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
+    let result: T | Promise<T>;
     try {
       if (this.closed) throw new SksError('NOT_AVAILABLE', 'The key store is closed');
       this.expireSessions();
-      let result: T;
-      try {
-        result = await fn(this.ctx);
-      } catch (e) {
-        this.flush();
+      result = fn(this.ctx);
+    } catch (e) {
+      return this.finish(() => {
         throw toSksError(e);
-      }
+      });
+    }
+    if (!(result instanceof Promise)) {
+      const value = result;
+      return this.finish(() => value);
+    }
+    return result.then(
+      (value) => this.finish(() => value),
+      (e: unknown) =>
+        this.finish(() => {
+          throw toSksError(e);
+        }),
+    );
+  }
+
+  /** Flushes the call's durable changes, releases the lock, then settles with `outcome`. */
+  private finish<T>(outcome: () => T): Promise<T> {
+    try {
       this.flush();
-      return result;
+      return Promise.resolve(outcome());
+    } catch (e) {
+      return Promise.reject(e instanceof SksError ? e : toSksError(e));
     } finally {
       const next = this.waiters.shift();
       if (next) next();

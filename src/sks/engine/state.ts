@@ -99,6 +99,12 @@ export interface KeyEntry {
   readonly deleteProtection: number;
   keyBackup: number;
   readonly extensions: Map<string, Extension>;
+  /**
+   * The pair createKeyEntry generated, while the key is under provisioning; null
+   * once loaded from the store. While both halves are still these objects they
+   * match by construction, and the close needs no key-match test.
+   */
+  readonly generated: { readonly privateKey: KeyObject; readonly publicKey: KeyObject } | null;
 }
 
 /** A pending post-provisioning operation (spec §3.5). */
@@ -235,6 +241,7 @@ function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null
     deleteProtection: r.deleteProtection,
     keyBackup: r.keyBackup,
     extensions: new Map(r.extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
+    generated: null,
   };
 }
 

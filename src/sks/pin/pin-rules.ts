@@ -126,6 +126,7 @@ const RULE_MESSAGES: Readonly<Record<PinRule, string>> = {
 export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: PinPolicy, appUsage: number, forced: boolean): void {
   const broken = pinRuleViolation(pin, policy);
   if (broken !== undefined) throw optionError(RULE_MESSAGES[broken], 'pinValue');
+  if (policy.grouping === PinGrouping.NONE) return; // no constraint between keys
 
   for (const k of state.keys.values()) {
     if (k.pinPolicy !== policy) continue;

@@ -101,7 +101,8 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   ctx.state.closeWork(session);
   const remaining = ctx.state.keysOf(session);
   if (remaining.length === 0) ctx.state.sessions.delete(session.handle);
-  const orphans = collectOrphanPolicies(ctx.state);
+  // Only a deleted target can leave a policy without keys (an updated one passes its policy on).
+  const orphans = deletedKeys.length > 0 ? collectOrphanPolicies(ctx.state) : [];
 
   const m: Mutation[] = [{ kind: 'setCounters', counters: { ...ctx.state.counters } }];
   if (remaining.length > 0) {
@@ -125,14 +126,17 @@ function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry
     throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`);
   }
   const publicType = key.publicKey.asymmetricKeyType;
-  if (publicType === 'rsa' || publicType === 'ec') {
+  const stillGenerated = key.generated?.privateKey === privateKey && key.generated.publicKey === key.publicKey;
+  if (!stillGenerated && (publicType === 'rsa' || publicType === 'ec')) {
     if (publicType === 'ec' && privateKey.asymmetricKeyType !== 'ec') {
       throw new SksError('CRYPTO', 'Crypto failure: key match test');
     }
     if (!keysMatch(privateKey, key.publicKey)) throw optionError(`Public/private key mismatch for: ${key.id}`);
   }
   for (const other of ctx.state.keys.values()) {
-    if (other === key || !other.certificatePath?.[0]?.equals(ee)) continue;
+    const otherEe = other.certificatePath?.[0];
+    // The length test keeps the common case in JavaScript; equals() only for candidates.
+    if (other === key || otherEe?.length !== ee.length || !otherEe.equals(ee)) continue;
     const excused = session.work.postOps.some((op) => op.target === other && isUpdateOrDelete(op));
     if (!excused) throw optionError(`Duplicate certificate in "setCertificatePath" for: ${key.id}`);
   }

@@ -179,6 +179,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     deleteProtection,
     keyBackup: 0,
     extensions: new Map(),
+    generated: pair,
   };
   ctx.state.keys.set(handle, entry);
   return { keyHandle: keyHandle(handle), publicKey: publicKeySpki, attestation };
