@@ -23,3 +23,17 @@ export { openSqliteKeyStore, type SqliteKeyStoreOptions } from './store/sqlite-s
 export { openKeyStoreDirectory, loadOrCreateStoreKey, STORE_KEY_ENV } from './store/store-key.js';
 export { initDevice, loadDeviceIdentity } from './device/provision-device.js';
 export { loadOrCreateManufacturerCa, issueDeviceCertificate } from './device/manufacturer-ca.js';
+/** Session cryptography both sides compute (spec §5): for issuers and independent verifiers. */
+export { MacData, type KeyEntryMacFields, type PinPolicyMacFields } from './crypto/mac-data.js';
+export {
+  deriveSessionKey,
+  encryptForSks,
+  encryptionKey,
+  methodMac,
+  rollOverSignedData,
+  sessionAttestationInput,
+  sessionKdfInput,
+  targetKeyReference,
+  targetKeyReferenceSignedData,
+  type SessionAttestationFields,
+} from './crypto/primitives.js';

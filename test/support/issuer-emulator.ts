@@ -50,7 +50,6 @@ import {
   PinGrouping,
   type MacMethodName,
 } from '../../src/sks/constants.js';
-import { encoder } from '../../src/sks/crypto/encoding.js';
 import {
   deriveSessionKey,
   encryptForSks,
@@ -64,6 +63,7 @@ import {
   targetKeyReferenceSignedData,
   type SessionAttestationFields,
 } from '../../src/sks/crypto/primitives.js';
+import { MacData as SharedMacData, type KeyEntryMacFields, type PinPolicyMacFields } from '../../src/sks/crypto/mac-data.js';
 import type { TestCa } from './test-ca.js';
 
 export const EC_P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
@@ -226,109 +226,14 @@ const utf8 = (v: PinBytes): Buffer => (typeof v === 'string' ? Buffer.from(v, 'u
 
 const CURVE_ALIASES: Readonly<Record<string, string>> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
 
-/** PIN policy attributes as MACed by createPinPolicy (spec §6.7 step 10). */
-export interface PinPolicyMacFields {
-  readonly userDefined: boolean;
-  readonly userModifiable: boolean;
-  readonly format: number;
-  readonly retryLimit: number;
-  readonly grouping: number;
-  readonly patternRestrictions: number;
-  readonly minLength: number;
-  readonly maxLength: number;
-  readonly inputMethod: number;
-}
-
-/** createKeyEntry fields as MACed (spec §5.10); `encryptedPin` present only for an issuer-set PIN. */
-export interface KeyEntryMacFields {
-  readonly id: string;
-  readonly keyEntryAlgorithm: string;
-  readonly serverSeed: Uint8Array | undefined;
-  readonly pinPolicyId: string;
-  readonly encryptedPin: Uint8Array | undefined;
-  readonly devicePinProtection: boolean;
-  readonly enablePinCaching: boolean;
-  readonly biometricProtection: number;
-  readonly exportProtection: number;
-  readonly deleteProtection: number;
-  readonly appUsage: number;
-  readonly friendlyName: string | undefined;
-  readonly keyAlgorithm: string;
-  readonly keyParameters: Uint8Array | undefined;
-  readonly endorsedAlgorithms: readonly string[];
-}
-
 export type { SessionAttestationFields };
 
-const EMPTY = new Uint8Array(0);
-
-/**
- * The exact `Data` of every method MAC and attestation (spec §5.3, §5.6, §5.10),
- * as pure functions, for tests that build or tamper with MACs themselves.
- */
+/** The exact `Data` of every method MAC and attestation, shared with the SKS (src/sks/crypto/mac-data.ts). */
 export const MacData = {
-  createPukPolicy: (id: string, encryptedPuk: Uint8Array, format: number, retryLimit: number): Buffer =>
-    encoder().str(id).arr(encryptedPuk).u8(format).u16(retryLimit).toBuffer(),
-
-  createPinPolicy: (id: string, pukPolicyId: string, p: PinPolicyMacFields): Buffer =>
-    encoder()
-      .str(id)
-      .str(pukPolicyId)
-      .bool(p.userDefined)
-      .bool(p.userModifiable)
-      .u8(p.format)
-      .u16(p.retryLimit)
-      .u8(p.grouping)
-      .u8(p.patternRestrictions)
-      .u16(p.minLength)
-      .u16(p.maxLength)
-      .u8(p.inputMethod)
-      .toBuffer(),
-
-  createKeyEntry: (k: KeyEntryMacFields): Buffer => {
-    const e = encoder().str(k.id).str(k.keyEntryAlgorithm).arr(k.serverSeed ?? EMPTY).str(k.pinPolicyId);
-    if (k.encryptedPin === undefined) e.str('');
-    else e.arr(k.encryptedPin);
-    e.bool(k.devicePinProtection)
-      .bool(k.enablePinCaching)
-      .u8(k.biometricProtection)
-      .u8(k.exportProtection)
-      .u8(k.deleteProtection)
-      .u8(k.appUsage)
-      .str(k.friendlyName ?? '')
-      .str(k.keyAlgorithm)
-      .arr(k.keyParameters ?? EMPTY);
-    for (const a of k.endorsedAlgorithms) e.str(a);
-    return e.toBuffer();
-  },
-
-  setCertificatePath: (currentSpki: Uint8Array, id: string, path: readonly Uint8Array[]): Buffer => {
-    const e = encoder().arr(currentSpki).str(id);
-    for (const c of path) e.arr(c);
-    return e.toBuffer();
-  },
-
-  /** importSymmetricKey and importPrivateKey. */
-  importKey: (endEntity: Uint8Array, encryptedKey: Uint8Array): Buffer => encoder().arr(endEntity).arr(encryptedKey).toBuffer(),
-
-  addExtension: (endEntity: Uint8Array, type: string, subType: number, qualifier: string, extensionData: Uint8Array): Buffer =>
-    encoder().arr(endEntity).str(type).u8(subType).str(qualifier).blob(extensionData).toBuffer(),
-
-  /** postDeleteKey and postUnlockKey. */
-  postDeleteOrUnlock: (authorization: Uint8Array): Buffer => encoder().arr(authorization).toBuffer(),
-
-  /** postUpdateKey and postCloneKeyProtection (`endEntity` of the NEW key). */
-  postUpdateOrClone: (endEntity: Uint8Array, authorization: Uint8Array): Buffer => encoder().arr(endEntity).arr(authorization).toBuffer(),
-
-  closeProvisioningSession: (clientSessionId: string, serverSessionId: string, issuerUri: string, nonce: Uint8Array): Buffer =>
-    encoder().str(clientSessionId).str(serverSessionId).str(issuerUri).arr(nonce).toBuffer(),
-
-  keyAttestation: (publicKey: Uint8Array, mac: Uint8Array): Buffer => encoder().arr(publicKey).arr(mac).toBuffer(),
-
-  closeAttestation: (nonce: Uint8Array): Buffer => encoder().arr(nonce).toBuffer(),
-
+  ...SharedMacData,
   sessionAttestation: (f: SessionAttestationFields): Buffer => sessionAttestationInput(f),
 } as const;
+export type { KeyEntryMacFields, PinPolicyMacFields };
 
 /** Per-store registry of keys created through any emulator session (for lookups by handle). */
 const registries = new WeakMap<SecureKeyStore, Map<number, ProvisionedKey>>();

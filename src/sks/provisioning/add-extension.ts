@@ -1,7 +1,7 @@
 /** addExtension (spec §6.12, §11). */
 import type { AddExtensionArgs } from '../api.js';
 import { ExtensionSubType, Limits, MacMethod } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
 import * as v from '../engine/validate.js';
@@ -31,10 +31,7 @@ export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
     throw optionError(`"propertyBag" format error: ${type}`, 'extensionData');
   }
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.ADD_EXTENSION).verify(
-    encoder().arr(ee).str(type, 'type').u8(subType).str(qualifier, 'qualifier').blob(extensionData).toBuffer(),
-    mac,
-  );
+  beginMac(w, MacMethod.ADD_EXTENSION).verify(MacData.addExtension(ee, type, subType, qualifier, extensionData), mac);
   const data = encrypted ? decryptIssuerData(w, extensionData) : Buffer.from(extensionData);
   key.extensions.set(type, { subType, qualifier, data });
 }

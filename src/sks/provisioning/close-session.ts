@@ -5,7 +5,7 @@
  */
 import { ALGORITHM_NONE, Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted } from '../algorithms.js';
 import { MacMethod } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { isRsa, keysMatch } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError, optionError } from '../errors.js';
@@ -29,10 +29,10 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   const nonce = v.bytes('nonce', rawNonce);
   const mac = v.bytes('mac', rawMac);
   beginMac(w, MacMethod.CLOSE_PROVISIONING_SESSION).verify(
-    encoder().str(session.clientSessionId).str(session.serverSessionId).str(session.issuerUri).arr(nonce, 'nonce').toBuffer(),
+    MacData.closeProvisioningSession(session.clientSessionId, session.serverSessionId, session.issuerUri, nonce),
     mac,
   );
-  const attestation = attest(w, encoder().arr(nonce, 'nonce').toBuffer());
+  const attestation = attest(w, MacData.closeAttestation(nonce));
 
   // A. Unreferenced objects.
   for (const [id, referenced] of w.names) {

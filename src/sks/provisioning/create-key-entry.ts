@@ -3,7 +3,7 @@ import { ALGORITHM_KEY_ATTEST_1, ALGORITHM_NONE, hasCap, keyGenSpecOf, lookupAlg
 import type { CreateKeyEntryArgs, KeyEntryResult } from '../api.js';
 import { keyHandle } from '../api.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, Limits, MacMethod } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { spkiOf } from '../crypto/keys.js';
 import { SksError, cryptoOpAsync, optionError } from '../errors.js';
 import { attest, beginMac, decryptIssuerData, registerId, type EngineContext, type OpenSession } from '../engine/context.js';
@@ -92,30 +92,12 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
 
   // MAC (steps 10-11)
   const pendingMac = beginMac(w, MacMethod.CREATE_KEY_ENTRY);
-  const data = encoder()
-    .str(id, 'id')
-    .str(keyEntryAlgorithm)
-    .arr(serverSeed)
-    .str(pinPolicy?.id ?? '');
-  let pinValue: Buffer | null = null;
-  if (pinIsEncrypted) {
-    data.arr(pinValueIn!, 'pinValue');
-    pinValue = decryptIssuerData(w, pinValueIn!);
-  } else {
-    data.str('');
-    pinValue = pinPolicy && pinValueIn ? Buffer.from(pinValueIn) : null;
-  }
+  const pinValue: Buffer | null = pinIsEncrypted
+    ? decryptIssuerData(w, pinValueIn!)
+    : pinPolicy && pinValueIn
+      ? Buffer.from(pinValueIn)
+      : null;
   try {
-    data
-      .bool(devicePinProtection)
-      .bool(enablePinCaching)
-      .u8(biometricProtection)
-      .u8(exportProtection)
-      .u8(deleteProtection)
-      .u8(appUsage)
-      .str(friendlyName ?? '', 'friendlyName')
-      .str(keyAlgorithm)
-      .arr(keyParameters ?? new Uint8Array(0), 'keyParameters');
     if (endorsedAlgorithms.length > Limits.MAX_ENDORSED_ALGORITHMS) {
       throw optionError(`More than ${Limits.MAX_ENDORSED_ALGORITHMS} "endorsedAlgorithms"`, 'endorsedAlgorithms');
     }
@@ -125,10 +107,26 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
       const alg = lookupAlgorithm(uri);
       if (!alg || alg.mask === 0) throw optionError(`Unsupported algorithm: ${uri}`, 'endorsedAlgorithms');
       if (uri === ALGORITHM_NONE && endorsedAlgorithms.length > 1) throw optionError(`Algorithm must be alone: ${uri}`, 'endorsedAlgorithms');
-      data.str(uri);
       previous = uri;
     }
-    pendingMac.verify(data.toBuffer(), mac);
+    const data = MacData.createKeyEntry({
+      id,
+      keyEntryAlgorithm,
+      serverSeed,
+      pinPolicyId: pinPolicy?.id ?? '',
+      encryptedPin: pinIsEncrypted ? pinValueIn : undefined,
+      devicePinProtection,
+      enablePinCaching,
+      biometricProtection,
+      exportProtection,
+      deleteProtection,
+      appUsage,
+      friendlyName,
+      keyAlgorithm,
+      keyParameters,
+      endorsedAlgorithms,
+    });
+    pendingMac.verify(data, mac);
     if (pinPolicy) checkPinCompliance(ctx.state, pinValue!, pinPolicy, appUsage, false);
   } catch (e) {
     pinValue?.fill(0);
@@ -155,7 +153,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
   }
   const pair = await cryptoOpAsync('key generation', () => ctx.entropy.generateKeyPair(request, 'key-entry'));
   const publicKeySpki = spkiOf(pair.publicKey);
-  const attestation = attest(w, encoder().arr(publicKeySpki).arr(mac, 'mac').toBuffer());
+  const attestation = attest(w, MacData.keyAttestation(publicKeySpki, mac));
 
   const entry: KeyEntry = {
     handle,

@@ -2,7 +2,7 @@
 import type { CreatePinPolicyArgs, CreatePukPolicyArgs, PinPolicyHandle, PukPolicyHandle } from '../api.js';
 import { pinPolicyHandle, pukPolicyHandle } from '../api.js';
 import { Limits, MacMethod, PassphraseFormat, PinPattern } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, registerId, type EngineContext, type OpenSession } from '../engine/context.js';
 import { pukSyntaxOk } from '../pin/pin-rules.js';
@@ -22,10 +22,7 @@ export function createPukPolicy(ctx: EngineContext, session: OpenSession, a: Cre
   try {
     if (puk.length === 0 || puk.length > Limits.MAX_LENGTH_PIN_PUK) throw optionError('PUK length error', 'encryptedPuk');
     if (!pukSyntaxOk(puk, format)) throw optionError('PUK syntax error', 'encryptedPuk');
-    beginMac(w, MacMethod.CREATE_PUK_POLICY).verify(
-      encoder().str(id, 'id').arr(encryptedPuk, 'encryptedPuk').u8(format).u16(retryLimit).toBuffer(),
-      mac,
-    );
+    beginMac(w, MacMethod.CREATE_PUK_POLICY).verify(MacData.createPukPolicy(id, encryptedPuk, format, retryLimit), mac);
     registerId(w, id, false);
   } catch (e) {
     puk.fill(0);
@@ -73,22 +70,8 @@ export function createPinPolicy(ctx: EngineContext, session: OpenSession, a: Cre
   if (minLength < 1 || maxLength > Limits.MAX_LENGTH_PIN_PUK || maxLength < minLength) {
     throw optionError('PIN policy length error', 'minLength');
   }
-  beginMac(w, MacMethod.CREATE_PIN_POLICY).verify(
-    encoder()
-      .str(id, 'id')
-      .str(pukPolicyId)
-      .bool(userDefined)
-      .bool(userModifiable)
-      .u8(format)
-      .u16(retryLimit)
-      .u8(grouping)
-      .u8(patternRestrictions)
-      .u16(minLength)
-      .u16(maxLength)
-      .u8(inputMethod)
-      .toBuffer(),
-    mac,
-  );
+  const attributes = { userDefined, userModifiable, format, retryLimit, grouping, patternRestrictions, minLength, maxLength, inputMethod };
+  beginMac(w, MacMethod.CREATE_PIN_POLICY).verify(MacData.createPinPolicy(id, pukPolicyId, attributes), mac);
   registerId(w, id, false);
   const handle = ctx.state.allocate('pinPolicy');
   ctx.state.pinPolicies.set(handle, {

@@ -5,7 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { certificateSpki } from '../crypto/der.js';
 import { KeyBackup, Limits, MacMethod } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { checkExternalPublicKey, isRsa, keyKind, parsePkcs8, parseSpki, spkiOf } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
@@ -36,14 +36,12 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
   // The reference fails after the MAC with ERROR_INTERNAL (spec §17 #4); we refuse up front.
   if (path.length === 0) throw optionError(`Empty "certificatePath" for: ${key.id}`, 'certificatePath');
   const pendingMac = beginMac(w, MacMethod.SET_CERTIFICATE_PATH);
-  const data = encoder().arr(key.publicKeySpki).str(key.id);
   for (const cert of path) {
     if (cert.length > Limits.MAX_LENGTH_CRYPTO_DATA) {
       throw optionError(`Certificate for: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'certificatePath');
     }
-    data.arr(cert);
   }
-  pendingMac.verify(data.toBuffer(), mac);
+  pendingMac.verify(MacData.setCertificatePath(key.publicKeySpki, key.id, path), mac);
   const { publicKey, spki } = certificatePublicKey(key, path[0]!);
   const kind = keyKind(publicKey);
   if (kind.type === 'ec-unsupported') throw optionError(`Unsupported EC key algorithm for: ${key.id}`, 'certificatePath');
@@ -64,7 +62,7 @@ export function importSymmetricKey(key: OpenKey, rawEncrypted: Uint8Array, rawMa
   if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
   key.keyBackup |= KeyBackup.IMPORTED;
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.IMPORT_SYMMETRIC_KEY).verify(encoder().arr(ee).arr(encryptedKey, 'encryptedKey').toBuffer(), mac);
+  beginMac(w, MacMethod.IMPORT_SYMMETRIC_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
   key.symmetricKey = decryptIssuerData(w, encryptedKey);
 }
 
@@ -79,7 +77,7 @@ export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac:
     throw optionError(`Private key: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'encryptedKey');
   }
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.IMPORT_PRIVATE_KEY).verify(encoder().arr(ee).arr(encryptedKey, 'encryptedKey').toBuffer(), mac);
+  beginMac(w, MacMethod.IMPORT_PRIVATE_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
   if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
   key.keyBackup |= KeyBackup.IMPORTED;
   const pkcs8 = decryptIssuerData(w, encryptedKey);

@@ -5,7 +5,7 @@
  */
 import type { PostOperationArgs } from '../api.js';
 import { MacMethod, PinGrouping } from '../constants.js';
-import { encoder } from '../crypto/encoding.js';
+import { MacData } from '../crypto/mac-data.js';
 import { checkExternalPublicKey, keyKind, parseSpki, spkiOf, verifyKmkSignature } from '../crypto/keys.js';
 import { rollOverSignedData, targetKeyReferenceSignedData } from '../crypto/primitives.js';
 import { SksError, optionError } from '../errors.js';
@@ -61,7 +61,7 @@ export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kin
   if (kind === 'unlock' && !target.pinPolicy) throw optionError(`Key #${t} is not PIN protected`);
   const pendingMac = beginMac(session.work, kind === 'delete' ? MacMethod.POST_DELETE_KEY : MacMethod.POST_UNLOCK_KEY);
   checkPrivacyConsistency(session, target);
-  pendingMac.verify(encoder().arr(authorization, 'authorization').toBuffer(), mac);
+  pendingMac.verify(MacData.postDeleteOrUnlock(authorization), mac);
   verifyAuthorization(session, target, authorization);
   register(session, { kind, target, newKey: null });
 }
@@ -80,7 +80,7 @@ export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'up
   const ee = endEntityCertificate(newKey);
   const pendingMac = beginMac(session.work, kind === 'update' ? MacMethod.POST_UPDATE_KEY : MacMethod.POST_CLONE_KEY_PROTECTION);
   checkPrivacyConsistency(session, target);
-  pendingMac.verify(encoder().arr(ee).arr(authorization, 'authorization').toBuffer(), mac);
+  pendingMac.verify(MacData.postUpdateOrClone(ee, authorization), mac);
   verifyAuthorization(session, target, authorization);
   register(session, { kind, target, newKey });
 }
