@@ -99,6 +99,7 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- raw primitives
     const raw = new Database(join(dir, 'raw.db'));
+    raw.pragma('locking_mode = EXCLUSIVE'); // as the store does: no lock traffic per transaction
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = FULL');
     raw.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, a BLOB, b BLOB, c BLOB)');
@@ -235,7 +236,8 @@ async function main(): Promise<void> {
     const sksWrong = await timeLoop(500, () =>
       sks.signData({ keyHandle: wk.keyHandle, algorithm: ECDSA_SHA256, authorization: wrong, data: msg }).catch(() => undefined),
     );
-    const rawWrite = await timeLoop(500, () => raw.prepare('UPDATE t SET c = ? WHERE id = 1').run(randomBytes(4)));
+    const update = raw.prepare('UPDATE t SET c = ? WHERE id = 1');
+    const rawWrite = await timeLoop(500, () => update.run(randomBytes(4)));
     line('wrong-PIN attempt (durable counter write)', sksWrong, rawWrite);
     console.log('  (raw for the wrong PIN = one durable single-row SQLite UPDATE)');
     raw.close();
