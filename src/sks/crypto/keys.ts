@@ -79,9 +79,6 @@ export function spkiOf(key: KeyObject): Buffer {
     : key.export({ type: 'spki', format: 'der' });
 }
 
-/** Re-encodes any accepted SPKI into its canonical form. */
-export const canonicalSpki = (spki: Uint8Array): Buffer => spkiOf(parseSpki(spki));
-
 /**
  * DER PKCS#8 of a private key. EC keys take the reference's export form
  * (spec §1.5: no parameters and no public key inside the ECPrivateKey).
@@ -144,15 +141,8 @@ export function checkExternalPublicKey(key: KeyObject, what: string, allowEd2551
   }
 }
 
-/** Coordinate length of an EC key's curve; throws for non-EC keys. */
-export function coordinateLength(key: KeyObject): number {
-  const kind = keyKind(key);
-  if (kind.type !== 'ec') throw new SksError('CRYPTO', 'Crypto failure: not a supported EC key');
-  return EC_CURVES[kind.curve].coordinateLength;
-}
-
 /**
- * Signs `data` the way the SKS signs (spec §1.4): RSA PKCS#1 v1.5, ECDSA raw R||S,
+ * Signs `data` the way the SKS signs (spec §1.4): RSA PKCS#1 v1.5 (or PSS), ECDSA raw R||S,
  * Ed25519 pure. Crypto-layer failures become `ERROR_CRYPTO`.
  */
 export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Uint8Array, rsaPss = false): Buffer {

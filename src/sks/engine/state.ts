@@ -4,8 +4,7 @@
  * conversions to and from the persistent records.
  */
 import type { KeyObject } from 'node:crypto';
-import { createPublicKey } from 'node:crypto';
-import { parsePkcs8, parseSpki, pkcs8Of, spkiOf } from '../crypto/keys.js';
+import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import type {
   ExtensionRecord,
@@ -304,7 +303,3 @@ export const pukPolicyRecord = (p: PukPolicy): PukPolicyRecord => ({
   retryLimit: p.retryLimit,
   errorCount: p.errorCount,
 });
-
-/** The public half of a private key as a KeyObject. */
-export const publicOf = (privateKey: KeyObject): KeyObject => createPublicKey(privateKey);
-export { spkiOf };
