@@ -142,3 +142,23 @@ describeStores('no secret in any error', (ctx) => {
     expect(errors.map((e) => e.code)).toEqual(['AUTHORIZATION', 'OPTION', 'AUTHORIZATION', 'AUTHORIZATION', 'OPTION', 'MAC', 'CRYPTO']);
   });
 });
+
+describe('damaged store', () => {
+  it('refuses to open a store whose key refers to a missing PIN policy, instead of dropping its PIN protection', async () => {
+    const store = createMemoryKeyStore();
+    const sks = openSecureKeyStore({ store, device: await testDevice(), profile: TEST_PROFILE });
+    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
+    const pin = await s.createPinPolicy({ id: 'PIN' });
+    await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
+    await s.closeSession();
+    store.apply([{ kind: 'deletePinPolicy', handle: pin }]);
+    let caught: unknown;
+    try {
+      openSecureKeyStore({ store, device: await testDevice() });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(SksError);
+    expect((caught as SksError).code).toBe('STORAGE');
+  });
+});

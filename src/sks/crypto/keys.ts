@@ -118,26 +118,26 @@ export const SUPPORTED_RSA_SIZES: readonly number[] = [1024, 2048];
 
 /**
  * Validates an external public key (KMK, certificate key) per spec §6.1 step 4 / §6.9
- * step 5; `what` is the quoted name or id used in the message.
+ * step 5; `what` is the quoted name or id used in the message, `field` the parameter.
  */
-export function checkExternalPublicKey(key: KeyObject, what: string, allowEd25519: boolean): void {
+export function checkExternalPublicKey(key: KeyObject, what: string, field: string, allowEd25519: boolean): void {
   const kind = keyKind(key);
   switch (kind.type) {
     case 'rsa':
       if (!SUPPORTED_RSA_SIZES.includes(kind.bits)) {
-        throw new SksError('OPTION', `Unsupported RSA key size ${kind.bits} for: ${what}`);
+        throw new SksError('OPTION', `Unsupported RSA key size ${kind.bits} for: ${what}`, { field });
       }
       return;
     case 'ec':
       return;
     case 'ec-unsupported':
-      throw new SksError('OPTION', `Unsupported EC key algorithm for: ${what}`);
+      throw new SksError('OPTION', `Unsupported EC key algorithm for: ${what}`, { field });
     case 'ed25519':
       if (allowEd25519) return;
-      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`);
+      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`, { field });
     case 'other':
       // The reference crashes or accepts blindly here; we refuse (spec §9.5, §17 #6).
-      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`);
+      throw new SksError('OPTION', `Unsupported key algorithm for: ${what}`, { field });
   }
 }
 

@@ -83,12 +83,17 @@ export interface PendingMac {
   verify(data: Uint8Array, mac: Uint8Array): void;
 }
 
-/** Starts a method MAC: one use and one sequence number, consumed even if verification fails. */
-export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac {
+/** One session-key use and the next sequence number: the key of a method MAC or attestation (spec §5.5). */
+function nextMacKey(w: OpenSessionWork, method: MacMethodName): Buffer {
   useSessionKey(w);
   const q = w.macSequenceCounter;
   w.macSequenceCounter = (q + 1) & 0xffff;
-  const key = macKey(w.sessionKey, method, q);
+  return macKey(w.sessionKey, method, q);
+}
+
+/** Starts a method MAC: one use and one sequence number, consumed even if verification fails. */
+export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac {
+  const key = nextMacKey(w, method);
   return {
     verify(data, mac) {
       const expected = hmacSha256(key, data);
@@ -100,10 +105,7 @@ export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac 
 
 /** An attestation HMAC (method name `DeviceAttestation`, spec §5.6). */
 export function attest(w: OpenSessionWork, data: Uint8Array): Buffer {
-  useSessionKey(w);
-  const q = w.macSequenceCounter;
-  w.macSequenceCounter = (q + 1) & 0xffff;
-  const key = macKey(w.sessionKey, MacMethod.DEVICE_ATTESTATION, q);
+  const key = nextMacKey(w, MacMethod.DEVICE_ATTESTATION);
   const result = hmacSha256(key, data);
   key.fill(0);
   return result;

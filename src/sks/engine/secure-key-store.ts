@@ -3,7 +3,7 @@
  * provisioning session on failure (spec §4.2), expires sessions, and writes
  * each call's durable changes before the call returns or throws.
  */
-import { ALGORITHMS } from '../algorithms.js';
+import { ALGORITHM_SESSION_ATTEST_1, ALGORITHMS } from '../algorithms.js';
 import type {
   AddExtensionArgs,
   CreateKeyEntryArgs,
@@ -41,8 +41,8 @@ import { postDeleteOrUnlock, postUpdateOrClone, updateKeyManagementKey } from '.
 import type { KeyStorePort } from '../store/records.js';
 import * as crypto from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
-import { closedSession, findSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
-import { SksState, wipeKey } from './state.js';
+import { closedSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
+import { nextAfter, SksState, wipeKey } from './state.js';
 import * as v from './validate.js';
 
 export interface SecureKeyStoreOptions {
@@ -134,7 +134,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       this.flush();
       return Promise.resolve(outcome());
     } catch (e) {
-      return Promise.reject(e instanceof SksError ? e : toSksError(e));
+      return Promise.reject(toSksError(e));
     } finally {
       const next = this.waiters.shift();
       if (next) next();
@@ -163,29 +163,28 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     for (const s of [...open]) if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
   }
 
-  /** A provisioning call on a session: any failure after the lookup tears the session down. */
-  private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
+  /**
+   * A provisioning call (spec §4.2): `locate` finds its object without tearing
+   * anything down; any later failure tears down the object's open session.
+   */
+  private tearingDown<O, T>(locate: (ctx: EngineContext) => O, sessionOf: (o: O) => OpenSession, fn: (ctx: EngineContext, o: O) => T | Promise<T>): Promise<T> {
     return this.run(async (ctx) => {
-      const session = openSession(ctx, v.handle('provisioningHandle', h));
+      const object = locate(ctx);
       try {
-        return await fn(ctx, session);
+        return await fn(ctx, object);
       } catch (e) {
-        ctx.state.dropOpenSession(session);
+        ctx.state.dropOpenSession(sessionOf(object));
         throw e;
       }
     });
   }
 
+  private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
+    return this.tearingDown((ctx) => openSession(ctx, v.handle('provisioningHandle', h)), (s) => s, fn);
+  }
+
   private onOpenKey<T>(k: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
-    return this.run(async (ctx) => {
-      const key = openKey(ctx, v.handle('keyHandle', k));
-      try {
-        return await fn(ctx, key);
-      } catch (e) {
-        ctx.state.dropOpenSession(key.owner);
-        throw e;
-      }
-    });
+    return this.tearingDown((ctx) => openKey(ctx, v.handle('keyHandle', k)), (key) => key.owner, fn);
   }
 
   getDeviceInfo(): Promise<DeviceInfo> {
@@ -222,27 +221,19 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     return this.run((ctx) => {
       const after = v.handle('provisioningHandle', h);
       const wantOpen = v.flag('provisioningState', provisioningState);
-      let passed = after === 0;
-      if (!passed && !ctx.state.sessions.has(after)) return undefined;
-      for (const s of ctx.state.sessions.values()) {
-        if (!passed) {
-          passed = s.handle === after;
-          continue;
-        }
-        if ((s.work !== null) !== wantOpen) continue;
-        return {
-          provisioningHandle: provisioningHandle(s.handle),
-          sessionKeyAlgorithm: 'https://webpki.github.io/sks/algorithm#session.1',
-          privacyEnabled: s.privacyEnabled,
-          keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
-          clientTime: s.clientTime,
-          sessionLifeTime: s.sessionLifeTime,
-          serverSessionId: s.serverSessionId,
-          clientSessionId: s.clientSessionId,
-          issuerUri: s.issuerUri,
-        };
-      }
-      return undefined;
+      const s = nextAfter(ctx.state.sessions, after, (x) => (x.work !== null) === wantOpen);
+      if (s === undefined) return undefined;
+      return {
+        provisioningHandle: provisioningHandle(s.handle),
+        sessionKeyAlgorithm: ALGORITHM_SESSION_ATTEST_1,
+        privacyEnabled: s.privacyEnabled,
+        keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
+        clientTime: s.clientTime,
+        sessionLifeTime: s.sessionLifeTime,
+        serverSessionId: s.serverSessionId,
+        clientSessionId: s.clientSessionId,
+        issuerUri: s.issuerUri,
+      };
     });
   }
 
@@ -300,12 +291,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   updateKeyManagementKey(h: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => {
-      findSession(ctx, v.handle('provisioningHandle', h));
-      const session = closedSession(ctx, h);
-      updateKeyManagementKey(session, keyManagementKey, authorization);
-      ctx.state.record({ kind: 'setSessionKmk', handle: session.handle, keyManagementKey: session.keyManagementKeySpki! });
-    });
+    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.handle('provisioningHandle', h)), keyManagementKey, authorization));
   }
 
   enumerateKeys(k: KeyHandle | 0): Promise<EnumeratedKey | undefined> {

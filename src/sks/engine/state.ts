@@ -6,6 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
+import { SksError } from '../errors.js';
 import type {
   ExtensionRecord,
   HandleCounters,
@@ -122,7 +123,7 @@ export class SksState {
   readonly pukPolicies = new Map<number, PukPolicy>();
   /** The sessions that still have a `work` part, so per-call expiry checks do not scan closed ones. */
   readonly openSessions = new Set<Session>();
-  counters: { session: number; key: number; pinPolicy: number; pukPolicy: number };
+  counters: { -readonly [K in keyof HandleCounters]: number };
   /** Durable changes produced by the current call, flushed by the store facade. */
   pending: Mutation[] = [];
 
@@ -172,27 +173,51 @@ export class SksState {
     this.openSessions.delete(session);
   }
 
+  /**
+   * Rebuilds the live model from committed records. A reference to a missing
+   * record means a damaged store: refusing it matters, because silently dropping
+   * a key's PIN policy would leave the key without PIN protection.
+   */
   static fromSnapshot(s: StoreSnapshot): SksState {
     const state = new SksState(s.counters);
     for (const r of s.sessions) state.sessions.set(r.handle, sessionFromRecord(r));
-    const sessionOf = (h: number): Session => {
-      const session = state.sessions.get(h);
-      if (!session) throw new Error(`dangling owner ${h}`);
-      return session;
-    };
     for (const r of s.pukPolicies) {
-      state.pukPolicies.set(r.handle, { ...r, owner: sessionOf(r.owner), pukValue: Buffer.from(r.pukValue) });
+      state.pukPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukValue: Buffer.from(r.pukValue) });
     }
     for (const r of s.pinPolicies) {
-      const puk = r.pukPolicy === 0 ? null : state.pukPolicies.get(r.pukPolicy) ?? null;
-      state.pinPolicies.set(r.handle, { ...r, owner: sessionOf(r.owner), pukPolicy: puk });
+      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, r.pukPolicy);
+      state.pinPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukPolicy: puk });
     }
     for (const r of s.keys) {
-      const pinPolicy = r.pinPolicy === 0 ? null : state.pinPolicies.get(r.pinPolicy) ?? null;
-      state.keys.set(r.handle, keyFromRecord(r, sessionOf(r.owner), pinPolicy));
+      const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, r.pinPolicy);
+      state.keys.set(r.handle, keyFromRecord(r, referenced(state.sessions, r.owner), pinPolicy));
     }
     return state;
   }
+}
+
+function referenced<T>(objects: ReadonlyMap<number, T>, handle: number): T {
+  const object = objects.get(handle);
+  if (object === undefined) throw new SksError('STORAGE', 'The key store is damaged: a record refers to a missing object');
+  return object;
+}
+
+/**
+ * The enumeration rule of spec §6.4 and §10.12: the first object in store order
+ * after handle `after` (0: from the start) that `wanted` accepts; none when a
+ * non-zero `after` does not exist.
+ */
+export function nextAfter<T>(objects: ReadonlyMap<number, T>, after: number, wanted: (o: T) => boolean): T | undefined {
+  if (after !== 0 && !objects.has(after)) return undefined;
+  let passed = after === 0;
+  for (const [handle, o] of objects) {
+    if (!passed) {
+      passed = handle === after;
+      continue;
+    }
+    if (wanted(o)) return o;
+  }
+  return undefined;
 }
 
 export function wipeKey(k: KeyEntry): void {

@@ -23,8 +23,9 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   const kmkBytes = v.optionalBytes('keyManagementKey', a['keyManagementKey']);
   const clientTime = v.int('clientTime', a['clientTime'], -0x80000000, 0xffffffff);
   const sessionLifeTime = v.int('sessionLifeTime', a['sessionLifeTime'], 0, 0xffff);
-  const sessionKeyLimit = v.shortValue('sessionKeyLimit', a['sessionKeyLimit']);
+  // Attested as passed; counted as Java's signed short (0x8000..0xFFFF allow no use, spec §5.4).
   const sessionKeyLimitAsPassed = v.int('sessionKeyLimit', a['sessionKeyLimit'], -32768, 65535);
+  const sessionKeyLimit = (sessionKeyLimitAsPassed << 16) >> 16;
   const serverCertificate = v.bytes('serverCertificate', a['serverCertificate']);
 
   if (sessionKeyAlgorithm !== ALGORITHM_SESSION_ATTEST_1) {
@@ -37,18 +38,16 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   const serverKind = keyKind(serverEphemeralKey);
   if (serverKind.type !== 'ec') throw optionError('Unsupported EC key algorithm for: "serverEphemeralKey"', 'serverEphemeralKey');
   const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
-  if (keyManagementKey) {
-    const kind = keyKind(keyManagementKey);
-    if (kind.type === 'ec-unsupported') throw optionError('Unsupported EC key algorithm for: "keyManagementKey"', 'keyManagementKey');
-    checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', false);
-  }
+  if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
   checkIdSyntax(serverSessionId, 'serverSessionId');
+  const deviceCertificate = ctx.device.certificatePath[0];
+  if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
 
   const randomId = ctx.entropy.randomBytes(32);
   const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
   const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverKind.curve }, 'ephemeral');
   const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
-  const deviceId = deviceIdFor(privacyEnabled, ctx.device.certificatePath[0] ?? Buffer.alloc(0));
+  const deviceId = deviceIdFor(privacyEnabled, deviceCertificate ?? Buffer.alloc(0));
   const sessionKey = deriveSessionKey(z, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
   z.fill(0);
 
@@ -72,9 +71,6 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   const attestation = privacyEnabled
     ? hmacSha256(sessionKey, attestationInput)
     : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
-  if (!privacyEnabled && ctx.device.certificatePath.length === 0) {
-    throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
-  }
 
   const handle = ctx.state.allocate('session');
   const session: Session = {

@@ -43,9 +43,7 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
   }
   pendingMac.verify(MacData.setCertificatePath(key.publicKeySpki, key.id, path), mac);
   const { publicKey, spki } = certificatePublicKey(key, path[0]!);
-  const kind = keyKind(publicKey);
-  if (kind.type === 'ec-unsupported') throw optionError(`Unsupported EC key algorithm for: ${key.id}`, 'certificatePath');
-  checkExternalPublicKey(publicKey, key.id, true);
+  checkExternalPublicKey(publicKey, key.id, 'certificatePath', true);
   if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
   key.publicKey = publicKey;
   key.publicKeySpki = spki;

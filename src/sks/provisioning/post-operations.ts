@@ -6,11 +6,11 @@
 import type { PostOperationArgs } from '../api.js';
 import { MacMethod, PinGrouping } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
-import { checkExternalPublicKey, keyKind, parseSpki, spkiOf, verifyKmkSignature } from '../crypto/keys.js';
+import { checkExternalPublicKey, parseSpki, spkiOf, verifyKmkSignature } from '../crypto/keys.js';
 import { rollOverSignedData, targetKeyReferenceSignedData } from '../crypto/primitives.js';
 import { SksError, optionError } from '../errors.js';
 import { beginMac, keyIdOf, targetKey, type EngineContext, type OpenKey, type OpenSession } from '../engine/context.js';
-import type { KeyEntry, PostOperation } from '../engine/state.js';
+import type { KeyEntry, PostOperation, Session } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { endEntityCertificate } from './key-material.js';
 
@@ -86,19 +86,19 @@ export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'up
 }
 
 /** updateKeyManagementKey (spec §6.15): immediate, not tied to any open session. */
-export function updateKeyManagementKey(session: { handle: number; keyManagementKey: import('node:crypto').KeyObject | null; keyManagementKeySpki: Buffer | null }, rawKmk: Uint8Array, rawAuthorization: Uint8Array): void {
+export function updateKeyManagementKey(ctx: EngineContext, session: Session, rawKmk: Uint8Array, rawAuthorization: Uint8Array): void {
   const kmkBytes = v.bytes('keyManagementKey', rawKmk);
   const authorization = v.bytes('authorization', rawAuthorization);
   const oldKmk = session.keyManagementKey;
   if (!oldKmk) throw new SksError('NOT_ALLOWED', `Session is not updatable: ${session.handle}`);
   const newKmk = parseSpki(kmkBytes);
   // The reference does not validate the new key; we apply the rules of session creation (spec §17 #7).
-  if (keyKind(newKmk).type === 'ec-unsupported') throw optionError('Unsupported EC key algorithm for: "keyManagementKey"', 'keyManagementKey');
-  checkExternalPublicKey(newKmk, '"keyManagementKey"', false);
+  checkExternalPublicKey(newKmk, '"keyManagementKey"', 'keyManagementKey', false);
   const newSpki = spkiOf(newKmk);
   if (!verifyKmkSignature(oldKmk, rollOverSignedData(newSpki), authorization)) {
     throw optionError(`"authorization" signature did not verify for session: ${session.handle}`, 'authorization');
   }
   session.keyManagementKey = newKmk;
   session.keyManagementKeySpki = newSpki;
+  ctx.state.record({ kind: 'setSessionKmk', handle: session.handle, keyManagementKey: newSpki });
 }

@@ -6,7 +6,7 @@ import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey } from '../engine/removal.js';
-import type { KeyEntry } from '../engine/state.js';
+import { nextAfter, type KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -119,18 +119,10 @@ export function setProperty(ctx: EngineContext, handle: number, rawType: string,
   }
 }
 
+/** Keys of open sessions are skipped (spec §10.12). */
 export function enumerateKeys(ctx: EngineContext, after: number): EnumeratedKey | undefined {
-  v.handle('keyHandle', after);
-  let passed = after === 0;
-  if (!passed && !ctx.state.keys.has(after)) return undefined;
-  for (const k of ctx.state.keys.values()) {
-    if (!passed) {
-      passed = k.handle === after;
-      continue;
-    }
-    if (!k.owner.work) return { keyHandle: keyHandle(k.handle), provisioningHandle: provisioningHandle(k.owner.handle) };
-  }
-  return undefined;
+  const k = nextAfter(ctx.state.keys, v.handle('keyHandle', after), (x) => !x.owner.work);
+  return k && { keyHandle: keyHandle(k.handle), provisioningHandle: provisioningHandle(k.owner.handle) };
 }
 
 export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttributes {
