@@ -4,22 +4,16 @@
  * verify, the issuer to compute. Length prefixes are checked (spec §1.1) and a
  * value too long for its prefix is `ERROR_OPTION` naming the field.
  */
+import type { CreatePinPolicyArgs } from '../api.js';
 import { encoder } from './encoding.js';
 
 const EMPTY = new Uint8Array(0);
 
 /** PIN policy attributes as MACed by createPinPolicy (spec §6.7 step 10). */
-export interface PinPolicyMacFields {
-  readonly userDefined: boolean;
-  readonly userModifiable: boolean;
-  readonly format: number;
-  readonly retryLimit: number;
-  readonly grouping: number;
-  readonly patternRestrictions: number;
-  readonly minLength: number;
-  readonly maxLength: number;
-  readonly inputMethod: number;
-}
+export type PinPolicyMacFields = Pick<
+  CreatePinPolicyArgs,
+  'userDefined' | 'userModifiable' | 'format' | 'retryLimit' | 'grouping' | 'patternRestrictions' | 'minLength' | 'maxLength' | 'inputMethod'
+>;
 
 /** createKeyEntry fields as MACed (spec §6.8 step 10); `encryptedPin` only for an issuer-set PIN. */
 export interface KeyEntryMacFields {

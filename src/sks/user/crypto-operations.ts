@@ -68,10 +68,8 @@ export function signData(ctx: EngineContext, a: CryptoCallArgs & { readonly data
   const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_SGN);
   noParameters(c);
   const op = alg.operation;
+  // An ECDSA URI on an Ed25519 key passes §9.4 and fails here, in the crypto layer (ERROR_CRYPTO).
   const hash = op.op === 'rsa-sign' || op.op === 'rsa-pss-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
-  if (op.op === 'ecdsa-sign' && c.key.privateKey?.asymmetricKeyType !== 'ec') {
-    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
-  }
   return signBytes(c.key.privateKey!, hash, data, op.op === 'rsa-pss-sign');
 }
 
