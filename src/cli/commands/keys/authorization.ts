@@ -6,8 +6,9 @@
 import type { KeyHandle, KeyProtectionInfo, SecureKeyStore } from '../../../sks/api.js';
 import { BiometricProtection, ExportDeleteProtection, ProtectionStatus } from '../../../sks/constants.js';
 import { SksError, isSksError } from '../../../sks/errors.js';
-import { readSecret, type SecretSources } from '../../secrets.js';
+import { processSecretSources, readSecret, type SecretSources } from '../../secrets.js';
 import { BIOMETRIC_NAMES, pinTriesLeft } from './describe.js';
+import { readStdin } from './input.js';
 import { KeyAuthorizationFailure } from './store.js';
 
 /** What the SKS will check: nothing, the key's PIN (or the device PIN), or the PUK. */
@@ -106,4 +107,23 @@ export async function authorized<T>(
   } finally {
     secret?.fill(0);
   }
+}
+
+/**
+ * The user-API crypto call of `sign` and `decrypt`: reads the key's protection,
+ * asks for the PIN only if the key needs one, reads the data (stdin after the
+ * prompt, so the two don't compete), and runs `call` with the PIN.
+ */
+export async function useKeyOnData<T>(
+  sks: SecureKeyStore,
+  handle: KeyHandle,
+  pinFile: string | undefined,
+  data: Buffer | undefined,
+  call: (data: Buffer, authorization: Buffer | undefined) => Promise<T>,
+): Promise<T> {
+  const info = await sks.getKeyProtectionInfo(handle);
+  const need = needForUse(handle, info);
+  const secret = await acquireSecret(processSecretSources({ pin: pinFile }), handle, info, need);
+  const input = data ?? (await readStdin());
+  return authorized(sks, handle, need, secret, (authorization) => call(input, authorization));
 }

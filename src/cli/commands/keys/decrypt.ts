@@ -7,10 +7,9 @@ import { Command, Option } from 'commander';
 import { Cap, hasCap } from '../../../sks/algorithms.js';
 import type { KeyHandle } from '../../../sks/api.js';
 import { BYTE_FORMATS, checkResultTarget, usageError, writeResult, type ByteFormat } from '../../output.js';
-import { processSecretSources } from '../../secrets.js';
 import { resolveAlgorithm } from './algorithm.js';
-import { acquireSecret, authorized, needForUse } from './authorization.js';
-import { readFileOperand, readStdin } from './input.js';
+import { useKeyOnData } from './authorization.js';
+import { readFileOperand } from './input.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
 
 interface DecryptOptions {
@@ -41,18 +40,12 @@ export function decryptCommand(): Command {
       const parameters = opts.iv === undefined ? undefined : Buffer.from(opts.iv, 'hex');
       const target = { out: opts.out, format: opts.format, secret: true, force: opts.force === true } as const;
       checkResultTarget(target, 'the plaintext');
-      let data = readFileOperand(file);
+      const fileData = readFileOperand(file);
       await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
-        const need = needForUse(id, info);
-        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile }), id, info, need);
-        data ??= await readStdin();
-        const args = { keyHandle: id, algorithm: alg.uri, data, parameters };
-        const plaintext = await authorized(sks, id, need, secret, (authorization) =>
-          hasCap(alg, Cap.SYM_ENC)
-            ? sks.symmetricKeyEncrypt({ ...args, mode: false, authorization })
-            : sks.asymmetricKeyDecrypt({ ...args, authorization }),
-        );
+        const plaintext = await useKeyOnData(sks, id, opts.pinFile, fileData, (data, authorization) => {
+          const args = { keyHandle: id, algorithm: alg.uri, data, parameters, authorization };
+          return hasCap(alg, Cap.SYM_ENC) ? sks.symmetricKeyEncrypt({ ...args, mode: false }) : sks.asymmetricKeyDecrypt(args);
+        });
         try {
           writeResult(plaintext, target);
         } finally {

@@ -7,10 +7,9 @@ import { Command, Option } from 'commander';
 import { Cap, hasCap } from '../../../sks/algorithms.js';
 import type { KeyHandle } from '../../../sks/api.js';
 import { BYTE_FORMATS, checkResultTarget, writeResult, type ByteFormat } from '../../output.js';
-import { processSecretSources } from '../../secrets.js';
 import { resolveAlgorithm } from './algorithm.js';
-import { acquireSecret, authorized, needForUse } from './authorization.js';
-import { readFileOperand, readStdin } from './input.js';
+import { useKeyOnData } from './authorization.js';
+import { readFileOperand } from './input.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
 
 interface SignOptions {
@@ -35,16 +34,12 @@ export function signCommand(): Command {
       const alg = resolveAlgorithm(opts.alg, 'sign');
       const target = { out: opts.out, format: opts.format ?? (opts.out === undefined ? 'base64url' : 'raw') } as const;
       checkResultTarget(target, 'the signature');
-      let data = readFileOperand(file);
+      const fileData = readFileOperand(file);
       await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
-        const need = needForUse(id, info);
-        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile }), id, info, need);
-        data ??= await readStdin();
-        const args = { keyHandle: id, algorithm: alg.uri, data };
-        const signature = await authorized(sks, id, need, secret, (authorization) =>
-          hasCap(alg, Cap.HMAC) ? sks.performHmac({ ...args, authorization }) : sks.signData({ ...args, authorization }),
-        );
+        const signature = await useKeyOnData(sks, id, opts.pinFile, fileData, (data, authorization) => {
+          const args = { keyHandle: id, algorithm: alg.uri, data, authorization };
+          return hasCap(alg, Cap.HMAC) ? sks.performHmac(args) : sks.signData(args);
+        });
         writeResult(signature, target);
       });
     });
