@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { NO_PIN_POLICY, NO_PUK_POLICY } from '../../src/sks/api.js';
 import { MacMethod, PassphraseFormat } from '../../src/sks/constants.js';
 import { MacData } from '../../src/sks/crypto/mac-data.js';
 import { methodMac } from '../../src/sks/crypto/primitives.js';
@@ -23,7 +24,7 @@ describeStores('attacks on provisioning', (ctx) => {
 
   it('refuses a MAC replayed from another session (the session keys differ) and tears the session down', async () => {
     const first = await ctx.issuer();
-    const policyData = MacData.createPinPolicy('PIN', '', {
+    const policy = {
       userDefined: true,
       userModifiable: false,
       format: PassphraseFormat.NUMERIC,
@@ -33,7 +34,8 @@ describeStores('attacks on provisioning', (ctx) => {
       minLength: 4,
       maxLength: 8,
       inputMethod: 0,
-    });
+    };
+    const policyData = MacData.createPinPolicy('PIN', '', policy);
     const recorded = first.macFor(MacMethod.CREATE_PIN_POLICY, policyData);
     await first.abort();
     const second = await ctx.issuer();
@@ -41,16 +43,8 @@ describeStores('attacks on provisioning', (ctx) => {
       ctx.sks.createPinPolicy({
         provisioningHandle: second.provisioningHandle,
         id: 'PIN',
-        pukPolicyHandle: 0 as never,
-        userDefined: true,
-        userModifiable: false,
-        format: PassphraseFormat.NUMERIC,
-        retryLimit: 3,
-        grouping: 0,
-        patternRestrictions: 0,
-        minLength: 4,
-        maxLength: 8,
-        inputMethod: 0,
+        pukPolicyHandle: NO_PUK_POLICY,
+        ...policy,
         mac: recorded,
       }),
       'MAC',
@@ -98,7 +92,7 @@ describeStores('attacks on provisioning', (ctx) => {
         id: 'Key.1',
         keyEntryAlgorithm: KEY_1,
         devicePinProtection: false,
-        pinPolicyHandle: 0 as never,
+        pinPolicyHandle: NO_PIN_POLICY,
         enablePinCaching: false,
         biometricProtection: 0,
         exportProtection: 0,
