@@ -38,27 +38,16 @@ function isSequence(pin: Uint8Array): boolean {
 /** Which keys a PIN change or counter update applies to (spec §8.5). */
 export function pinGroupOf(state: SksState, key: KeyEntry): KeyEntry[] {
   const policy = key.pinPolicy;
-  if (!policy) return [key];
-  const members: KeyEntry[] = [];
-  for (const k of state.keys.values()) {
-    if (k.pinPolicy !== policy) continue;
-    switch (policy.grouping) {
-      case PinGrouping.NONE:
-        if (k === key) members.push(k);
-        break;
-      case PinGrouping.SHARED:
-        members.push(k);
-        break;
-      case PinGrouping.SIGN_PLUS_STD:
-        if ((k.appUsage === AppUsage.SIGNATURE) === (key.appUsage === AppUsage.SIGNATURE)) members.push(k);
-        break;
-      case PinGrouping.UNIQUE:
-        if (k.appUsage === key.appUsage) members.push(k);
-        break;
-      default:
-        if (k === key) members.push(k);
-    }
-  }
+  if (!policy || policy.grouping === PinGrouping.NONE) return [key];
+  const isSignature = (k: KeyEntry): boolean => k.appUsage === AppUsage.SIGNATURE;
+  const sameGroup: (k: KeyEntry) => boolean =
+    policy.grouping === PinGrouping.SHARED
+      ? () => true
+      : policy.grouping === PinGrouping.SIGN_PLUS_STD
+        ? (k) => isSignature(k) === isSignature(key)
+        : (k) => k.appUsage === key.appUsage; // unique
+  const members = [...state.keys.values()].filter((k) => k.pinPolicy === policy && sameGroup(k));
+  // A key no longer in the store (a replaced update target) is still its own group.
   return members.includes(key) ? members : [key, ...members];
 }
 
