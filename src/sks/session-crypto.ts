@@ -1,0 +1,31 @@
+/**
+ * The session cryptography that both ends of a provisioning session compute
+ * (spec §5): the byte encoding of MAC inputs, the session-key KDF, method MACs,
+ * attestation inputs, issuer-side encryption, target key references and KMK
+ * signed data. The SKS imports it to verify; the KeyGen2 issuer imports it to
+ * compute. It loads node:crypto only: no store, no X.509 library.
+ *
+ * Exported as `airtight/sks/session-crypto`.
+ */
+export { ByteEncoder, encoder } from './crypto/encoding.js';
+export { MacData, type KeyEntryMacFields, type PinPolicyMacFields } from './crypto/mac-data.js';
+export {
+  decryptFromIssuer,
+  deriveSessionKey,
+  deviceIdFor,
+  encryptForSks,
+  encryptionKey,
+  hmacSha256,
+  macEquals,
+  macKey,
+  methodMac,
+  rollOverSignedData,
+  sessionAttestationInput,
+  sessionKdfInput,
+  targetKeyReference,
+  targetKeyReferenceSignedData,
+  wipe,
+  type SessionAttestationFields,
+} from './crypto/primitives.js';
+export { spkiOf, parseSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export { Kdf, MacMethod, type MacMethodName } from './constants.js';
