@@ -2,7 +2,13 @@
  * Every check of every vector file in ../shared/interop (primitives, session
  * files and the replay of each recorded SKS call) as its own test, plus the
  * `airtight interop` command end to end.
+ *
+ * AIRTIGHT_INTEROP_VECTORS names another directory of recordings (acceptance
+ * runs with more of them). Known files must yield their pinned number of checks
+ * (./pinned-checks.ts); every file, known or not, must name each of its recorded
+ * calls, messages and cases in some check (./coverage.ts).
  */
+import { createHash } from 'node:crypto';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectLayout, runInteropFile, type CheckResult } from '../../src/interop/index.js';
 import { JsonNode } from '../../src/interop/json.js';
+import { names, requiredSubjects } from './coverage.js';
+import { PINNED_VECTOR_FILES } from './pinned-checks.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const VECTORS = path.resolve(REPO_ROOT, '..', 'shared', 'interop');
+const VECTORS = process.env['AIRTIGHT_INTEROP_VECTORS'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'interop');
 
 const files = readdirSync(VECTORS)
   .filter((f) => f.endsWith('.json'))
@@ -23,10 +31,25 @@ const results: ReadonlyMap<string, readonly CheckResult[]> = new Map(
   await Promise.all(files.map(async (f) => [f, await runInteropFile(path.join(VECTORS, f))] as const)),
 );
 
+const docOf = (file: string): JsonNode => JsonNode.root(JSON.parse(readFileSync(path.join(VECTORS, file), 'utf8')));
+
 const layoutOf = (file: string): string => {
-  const d = detectLayout(JsonNode.root(JSON.parse(readFileSync(path.join(VECTORS, file), 'utf8'))));
+  const d = detectLayout(docOf(file));
   return 'layout' in d ? d.layout : 'unknown';
 };
+
+const pinOf = (file: string) => {
+  const sha256 = createHash('sha256').update(readFileSync(path.join(VECTORS, file))).digest('hex');
+  return PINNED_VECTOR_FILES.find((p) => p.sha256 === sha256);
+};
+
+it('pins each file of the table under its own name', () => {
+  expect(new Set(PINNED_VECTOR_FILES.map((p) => p.sha256)).size).toBe(PINNED_VECTOR_FILES.length);
+  for (const f of files) {
+    const pin = pinOf(f);
+    if (pin !== undefined) expect(pin.file, `${f} has the content of a pinned file`).toBe(f);
+  }
+});
 
 it('finds vector files of both layouts', () => {
   const layouts = new Set(files.map(layoutOf));
@@ -36,9 +59,25 @@ it('finds vector files of both layouts', () => {
 
 for (const file of files) {
   const checks = results.get(file) ?? [];
+  const pin = pinOf(file);
   describe(file, () => {
-    it('has checks', () => {
-      expect(checks.length).toBeGreaterThan(0);
+    if (pin === undefined) {
+      it('has checks (new recording: no pinned count)', () => {
+        expect(checks.length).toBeGreaterThan(0);
+      });
+    } else {
+      it(`runs every check: exactly ${pin.checks}, as pinned`, () => {
+        expect(checks.map((c) => c.name)).toHaveLength(pin.checks);
+      });
+    }
+    it('checks every recorded call, message and case', () => {
+      const detected = detectLayout(docOf(file));
+      expect(detected).toHaveProperty('layout');
+      if (!('layout' in detected)) return;
+      const subjects = requiredSubjects(detected.layout, docOf(file));
+      expect(subjects.length).toBeGreaterThan(0);
+      const unchecked = subjects.filter((s) => !checks.some((c) => names(c.name, s)));
+      expect(unchecked).toEqual([]);
     });
     // One test per check; a plain loop rather than it.each so that no '%' or '$'
     // in a name read from the file is taken for a format directive.
