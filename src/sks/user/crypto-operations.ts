@@ -7,6 +7,7 @@ import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type Algorit
 import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
 import { isRsa, keyKind, parseSpki, signBytes } from '../crypto/keys.js';
+import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import type { KeyEntry } from '../engine/state.js';
@@ -131,26 +132,6 @@ export function symmetricKeyEncrypt(
         throw new Error('not a symmetric encryption algorithm');
     }
   });
-}
-
-/**
- * Removes PKCS#1 v1.5 type 2 padding without early exits, so the time taken
- * does not tell where the padding went wrong. Node 20 refuses PKCS#1 v1.5
- * private decryption (CVE-2023-46809), so the SKS does raw RSA and unpads here.
- */
-function unpadPkcs1Type2(em: Buffer): Buffer | null {
-  let bad = em[0]! | (em[1]! ^ 0x02);
-  let separator = 0;
-  let found = 0;
-  for (let i = 2; i < em.length; i++) {
-    const isZero = em[i] === 0 ? 1 : 0;
-    const first = isZero & (found ^ 1);
-    separator |= first * i;
-    found |= isZero;
-  }
-  bad |= found ^ 1;
-  bad |= separator < 10 ? 1 : 0; // at least 8 bytes of non-zero padding
-  return bad === 0 ? em.subarray(separator + 1) : null;
 }
 
 export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
