@@ -2,6 +2,7 @@
  * Property bags (spec §11.2-§11.4): `arr(name) || u8(writable) || arr(value)`,
  * repeated, no count and no delimiters.
  */
+import { optionError } from '../errors.js';
 
 export interface Property {
   readonly name: string;
@@ -51,14 +52,19 @@ function* entries(data: Buffer): Generator<Entry> {
   }
 }
 
-/** Parses a bag that passed `isValidPropertyBag`; a repeated name is refused (spec §11.5). */
+/**
+ * Parses a bag (spec §11.5). A bag that fails the format check of §11.3 and a
+ * repeated name are both `ERROR_OPTION` (the walk alone would stop silently
+ * before trailing bytes or a truncated entry).
+ */
 export function parsePropertyBag(data: Uint8Array): Property[] {
+  if (!isValidPropertyBag(data)) throw optionError('"propertyBag" format error', 'propertyBag');
   const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
   const seen = new Set<string>();
   const result: Property[] = [];
   for (const e of entries(buf)) {
     const name = e.nameBytes.toString('utf8');
-    if (seen.has(name)) throw new Error(`Duplicate property: ${name}`);
+    if (seen.has(name)) throw optionError(`Duplicate property: ${name}`, 'propertyBag');
     seen.add(name);
     result.push({ name, writable: e.writable === 1, value: buf.subarray(e.valueStart, e.valueEnd).toString('utf8') });
   }
