@@ -439,9 +439,13 @@ describeStores('provisioning scenarios', (ctx) => {
     });
 
     it('rejects two keys of one session with the same certificate (t58)', async () => {
+      // Both keys hold the certified key pair, as in the reference: the duplicate is the only fault.
+      const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const s = await ctx.issuer();
-      const k1 = await s.provisionKey({ id: 'Key.1' });
-      await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      const k1 = await s.provisionKey({ id: 'Key.1' }, { publicKey: pair.publicKey });
+      await s.importPrivateKey(k1, pair.privateKey);
+      const k2 = await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      await s.importPrivateKey(k2, pair.privateKey);
       await expectSksError(s.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.1');
       await expectTornDown(s);
     });
