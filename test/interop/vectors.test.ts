@@ -21,7 +21,8 @@ import { names, requiredSubjects } from './coverage.js';
 import { PINNED_VECTOR_FILES } from './pinned-checks.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const VECTORS = process.env['AIRTIGHT_INTEROP_VECTORS'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'interop');
+const OTHER_VECTORS = process.env['AIRTIGHT_INTEROP_VECTORS'];
+const VECTORS = OTHER_VECTORS ?? path.resolve(REPO_ROOT, '..', 'shared', 'interop');
 
 const files = readdirSync(VECTORS)
   .filter((f) => f.endsWith('.json'))
@@ -53,6 +54,10 @@ it('pins each file of the table under its own name', () => {
 
 it('finds vector files of both layouts', () => {
   const layouts = new Set(files.map(layoutOf));
+  expect(layouts.size).toBeGreaterThan(0);
+  expect(layouts).not.toContain('unknown');
+  // Another directory of recordings may hold one layout only.
+  if (OTHER_VECTORS !== undefined) return;
   expect(layouts).toContain('sks-primitives');
   expect(layouts).toContain('keygen2-session');
 });
@@ -103,8 +108,11 @@ describe('airtight interop', () => {
     return { passed: Number(m[1]), failed: Number(m[2]) };
   };
 
-  it('prints one line per check and "N passed, 0 failed" for the primitives file', () => {
-    const file = files.find((f) => layoutOf(f) === 'sks-primitives');
+  const primitivesFile = files.find((f) => layoutOf(f) === 'sks-primitives');
+  const sessionFile = files.find((f) => layoutOf(f) === 'keygen2-session');
+
+  it.runIf(OTHER_VECTORS === undefined || primitivesFile !== undefined)('prints one line per check and "N passed, 0 failed" for the primitives file', () => {
+    const file = primitivesFile;
     expect(file).toBeDefined();
     const expected = results.get(file ?? '') ?? [];
     const r = airtight('interop', path.join(VECTORS, file ?? ''));
@@ -116,8 +124,8 @@ describe('airtight interop', () => {
     expect(lines.slice(0, -1).every((l) => l.startsWith('ok   '))).toBe(true);
   });
 
-  it('reports failures and exits 1 when a recorded MAC has one flipped hex digit', () => {
-    const file = files.find((f) => layoutOf(f) === 'keygen2-session');
+  it.runIf(OTHER_VECTORS === undefined || sessionFile !== undefined)('reports failures and exits 1 when a recorded MAC has one flipped hex digit', () => {
+    const file = sessionFile;
     expect(file).toBeDefined();
     const doc = JSON.parse(readFileSync(path.join(VECTORS, file ?? ''), 'utf8')) as {
       sessions: { sks_calls: { args: Record<string, unknown> }[] }[];
