@@ -450,6 +450,17 @@ describeStores('provisioning scenarios', (ctx) => {
       await expectTornDown(s);
     });
 
+    it('rejects an end-entity certificate whose DER length is not minimal', async () => {
+      const s = await ctx.issuer();
+      const key = await s.createKeyEntry({ id: 'Key.1' });
+      const der = await ctx.ca.issue(key.generatedPublicKey);
+      // 30 82 hi lo → 30 83 00 hi lo: the same length in one octet too many (DER requires the fewest).
+      expect(der.subarray(0, 2).equals(Buffer.of(0x30, 0x82))).toBe(true);
+      const padded = Buffer.concat([Buffer.of(0x30, 0x83, 0x00), der.subarray(2)]);
+      await expectSksError(s.setCertificatePath(key, { path: [padded, ctx.ca.certificate] }), 'CRYPTO', 'Crypto failure: malformed DER');
+      await expectTornDown(s);
+    });
+
     it('rejects a certificate already used by a key of an earlier session (t58)', async () => {
       const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const a = await ctx.issuer();
