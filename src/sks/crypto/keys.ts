@@ -5,7 +5,7 @@
 import { constants, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
 import { SksError } from '../errors.js';
-import { readTlv, tlv } from './der.js';
+import { readTlv, tlv, type Tlv } from './der.js';
 import { verifySignature } from './verify.js';
 
 export type KeyKind =
@@ -59,13 +59,25 @@ export function parseSpki(spki: Uint8Array): KeyObject {
   }
 }
 
-/** The AlgorithmIdentifier TLV of `SEQUENCE { AlgorithmIdentifier, BIT STRING }` filling all of `der`. */
+/** True when a TLV's length is in DER's shortest form (BER allows long and zero-padded forms). */
+const minimalLength = (t: Tlv): boolean => {
+  const n = t.end - t.start;
+  return t.start - t.headerStart === (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5);
+};
+
+/**
+ * The AlgorithmIdentifier TLV of `SEQUENCE { AlgorithmIdentifier, BIT STRING }`
+ * filling all of `der`, with DER (shortest-form) lengths and no unused bits.
+ */
 function spkiAlgorithmIdentifier(der: Buffer): Buffer {
   try {
     const outer = readTlv(der, 0);
     const algorithm = readTlv(der, outer.start, outer.end);
     const point = readTlv(der, algorithm.end, outer.end);
     if (outer.tag !== 0x30 || outer.end !== der.length || algorithm.tag !== 0x30 || point.tag !== 0x03 || point.end !== outer.end) throw notSpki();
+    if (![outer, algorithm, point].every(minimalLength)) throw notSpki();
+    // A key is a whole number of bytes: no unused bits (OpenSSL lets them pass on P-521).
+    if (point.end === point.start || der[point.start] !== 0) throw notSpki();
     return der.subarray(algorithm.headerStart, algorithm.end);
   } catch {
     throw notSpki();
@@ -79,7 +91,8 @@ function spkiAlgorithmIdentifier(der: Buffer): Buffer {
  * uncompressed or compressed. Explicit domain parameters are refused even when
  * they describe a supported curve: OpenSSL maps them onto the named curve
  * without looking at the cofactor (Wycheproof ECDH "NoCofactor",
- * "LargeCofactor"), so the OID itself is the only test that holds.
+ * "LargeCofactor"), so the OID itself is the only test that holds. BER length
+ * forms and unused bits in the BIT STRING are refused too (Wycheproof "InvalidAsn").
  * Not EC, or EC without a supported named curve → `ERROR_OPTION`
  * `Unsupported EC key algorithm for: "<field>"`; malformed DER or a point
  * off the curve → `ERROR_CRYPTO`.
