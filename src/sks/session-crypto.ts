@@ -28,5 +28,5 @@ export {
   type SessionAttestationFields,
 } from './crypto/primitives.js';
 export { spkiOf, parseSpki, parseNamedCurveSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
-export { verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
+export { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
 export { Kdf, MacMethod, type MacMethodName } from './constants.js';

@@ -13,7 +13,7 @@ import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
 import { EC_CURVES, type EcCurve } from '../../src/sks/algorithms.js';
 import { Limits } from '../../src/sks/constants.js';
 import { parseSpki, SUPPORTED_RSA_SIZES } from '../../src/sks/crypto/keys.js';
-import { verifySignature, type SignatureAlgorithmName } from '../../src/sks/crypto/verify.js';
+import { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from '../../src/sks/crypto/verify.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
 import { expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
@@ -299,7 +299,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
   },
 };
 
-async function checkFile(name: string, run: (file: WycheproofFile) => Promise<{ tally: Tally; failures: unknown[] }>): Promise<void> {
+async function checkFile(name: string, run: (file: WycheproofFile) => ReturnType<typeof runFile>): Promise<void> {
   const file = loadWycheproof(name);
   const { tally, failures } = await run(file);
   expect(failures, 'vectors where the SKS disagrees with Wycheproof').toEqual([]);
@@ -504,20 +504,7 @@ describe('symmetricKeyEncrypt (aes.cbc, external IV) on imported keys', () => {
 const HASH_SUFFIX: Readonly<Record<string, string>> = { 'SHA-256': 'SHA256', 'SHA-384': 'SHA384', 'SHA-512': 'SHA512' };
 const HASH_BYTES: Readonly<Record<string, number>> = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
 
-const SIGNATURE_NAMES: readonly SignatureAlgorithmName[] = [
-  'ECDSA-SHA256',
-  'ECDSA-SHA384',
-  'ECDSA-SHA512',
-  'RSA-SHA256',
-  'RSA-SHA384',
-  'RSA-SHA512',
-  'RSA-PSS-SHA256',
-  'RSA-PSS-SHA384',
-  'RSA-PSS-SHA512',
-  'Ed25519',
-];
-
-const signatureName = (name: string): SignatureAlgorithmName | undefined => SIGNATURE_NAMES.find((n) => n === name);
+const signatureName = (name: string): SignatureAlgorithmName | undefined => SIGNATURE_ALGORITHM_NAMES.find((n) => n === name);
 
 /** The verifier's algorithm for a group, derived from its type and parameters, or why there is none. */
 function signatureAlgorithm(g: WycheproofGroup): { name: SignatureAlgorithmName } | { reason: string } {

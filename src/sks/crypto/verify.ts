@@ -50,6 +50,9 @@ const SIGNATURE_ALGORITHMS: Readonly<Record<SignatureAlgorithmName, SignatureSch
   Ed25519: { kind: 'ed25519' },
 };
 
+/** Every name of the closed set, for decoders that narrow a string at the edge. */
+export const SIGNATURE_ALGORITHM_NAMES: readonly SignatureAlgorithmName[] = Object.keys(SIGNATURE_ALGORITHMS) as SignatureAlgorithmName[];
+
 const ED25519_SIGNATURE_LENGTH = 64;
 
 const COORDINATE_LENGTH_BY_NODE_NAME: ReadonlyMap<string, number> = new Map(
