@@ -27,5 +27,6 @@ export {
   wipe,
   type SessionAttestationFields,
 } from './crypto/primitives.js';
-export { spkiOf, parseSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export { spkiOf, parseSpki, parseNamedCurveSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
 export { Kdf, MacMethod, type MacMethodName } from './constants.js';

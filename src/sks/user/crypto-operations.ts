@@ -6,7 +6,7 @@ import { constants, createCipheriv, createDecipheriv, createHmac, diffieHellman,
 import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type AlgorithmDescriptor } from '../algorithms.js';
 import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
-import { isRsa, keyKind, parseSpki, signBytes } from '../crypto/keys.js';
+import { isRsa, parseNamedCurveSpki, signBytes } from '../crypto/keys.js';
 import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
@@ -158,7 +158,7 @@ export function keyAgreement(ctx: EngineContext, a: CryptoCallArgs & { readonly 
   const peerBytes = v.bytes('publicKey', a.publicKey);
   checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_KA);
   noParameters(c);
-  const peer = parseSpki(peerBytes);
-  if (keyKind(peer).type !== 'ec') throw optionError('Unsupported EC key algorithm for: "publicKey"', 'publicKey');
+  // Named curves only: explicit parameters can smuggle in a wrong cofactor (Wycheproof ECDH "UnnamedCurve").
+  const peer = parseNamedCurveSpki(peerBytes, 'publicKey').key;
   return cryptoOp('key agreement', () => diffieHellman({ privateKey: c.key.privateKey!, publicKey: peer }));
 }
