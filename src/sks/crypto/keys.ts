@@ -4,7 +4,7 @@
  */
 import { constants, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
-import { SksError } from '../errors.js';
+import { SksError, cryptoFailure } from '../errors.js';
 import { tlv } from './der.js';
 
 export type KeyKind =
@@ -51,8 +51,8 @@ export function parseSpki(spki: Uint8Array): KeyObject {
       return createPublicKey({ key: { kty: 'EC', crv: e.curve, x, y }, format: 'jwk' });
     }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: public key is not a valid SubjectPublicKeyInfo');
+  } catch (e) {
+    throw cryptoFailure('public key is not a valid SubjectPublicKeyInfo', e);
   }
 }
 
@@ -60,8 +60,8 @@ export function parseSpki(spki: Uint8Array): KeyObject {
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
     return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: private key is not valid PKCS#8');
+  } catch (e) {
+    throw cryptoFailure('private key is not valid PKCS#8', e);
   }
 }
 
@@ -149,18 +149,19 @@ export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Ui
   try {
     const t = privateKey.asymmetricKeyType;
     if (t === 'ed25519') {
-      if (hash !== null) throw new Error('hash with EdDSA');
+      if (hash !== null) throw cryptoFailure('signature generation'); // EdDSA signs the message itself
       return sign(null, data, privateKey);
     }
-    if (hash === null) throw new Error('missing hash');
+    if (hash === null) throw cryptoFailure('signature generation');
     if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
     if (t === 'rsa' && rsaPss) {
       return sign(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
     }
     if (t === 'rsa') return sign(hash, data, privateKey);
-    throw new Error('unsupported key type');
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
+    throw cryptoFailure('signature generation');
+  } catch (e) {
+    if (e instanceof SksError) throw e;
+    throw cryptoFailure('signature generation', e);
   }
 }
 
@@ -176,8 +177,8 @@ export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signa
     if (signature.length !== kind.bits / 8) throw new SksError('CRYPTO', 'Crypto failure: malformed RSA signature');
     try {
       return verify('sha256', data, publicKey, signature);
-    } catch {
-      throw new SksError('CRYPTO', 'Crypto failure: RSA signature verification');
+    } catch (e) {
+      throw cryptoFailure('RSA signature verification', e);
     }
   }
   if (kind.type === 'ec') {
@@ -186,8 +187,8 @@ export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signa
     }
     try {
       return verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
-    } catch {
-      throw new SksError('CRYPTO', 'Crypto failure: ECDSA signature verification');
+    } catch (e) {
+      throw cryptoFailure('ECDSA signature verification', e);
     }
   }
   throw new SksError('CRYPTO', 'Crypto failure: unsupported key management key type');
@@ -198,7 +199,7 @@ export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean 
   try {
     if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
     return spkiOf(createPublicKey(privateKey)).equals(spkiOf(publicKey));
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: key match test');
+  } catch (e) {
+    throw cryptoFailure('key match test', e);
   }
 }

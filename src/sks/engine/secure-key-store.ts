@@ -151,7 +151,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
       for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
       this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
-      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written');
+      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written', { cause: e });
     }
   }
 
@@ -371,8 +371,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 }
 
-/** Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray message might carry data. */
+/**
+ * Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray
+ * message might carry data. The original is kept as `cause` for diagnosis.
+ */
 function toSksError(e: unknown): SksError {
   if (e instanceof SksError) return e;
-  return new SksError('INTERNAL', 'Internal error');
+  return new SksError('INTERNAL', 'Internal error', { cause: e });
 }

@@ -7,7 +7,7 @@ import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type Algorit
 import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
 import { isRsa, keyKind, parseSpki, signBytes } from '../crypto/keys.js';
-import { SksError, cryptoOp, optionError } from '../errors.js';
+import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import type { KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
@@ -113,7 +113,7 @@ export function symmetricKeyEncrypt(
           return Buffer.concat([iv, cipher.update(data), cipher.final()]);
         }
         // Empty data has no IV: the reference fails internally (spec §17 #5); ours is a crypto error.
-        if (data.length < 16) throw new Error('no IV');
+        if (data.length < 16) throw cryptoFailure('symmetric encryption');
         const decipher = createDecipheriv(aesCbcName(key.length), key, data.subarray(0, 16));
         return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
       }
@@ -128,7 +128,7 @@ export function symmetricKeyEncrypt(
         return Buffer.concat([cipher.update(data), cipher.final()]);
       }
       default:
-        throw new Error('not a symmetric encryption algorithm');
+        throw new SksError('INTERNAL', 'Algorithm table inconsistency');
     }
   });
 }
@@ -167,7 +167,7 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { r
     }
     const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, data);
     const plain = unpadPkcs1Type2(em);
-    if (!plain) throw new Error('bad padding');
+    if (!plain) throw cryptoFailure('asymmetric decryption');
     return Buffer.from(plain);
   });
 }
