@@ -2,13 +2,12 @@
 import { diffieHellman } from 'node:crypto';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../algorithms.js';
 import type { CreateProvisioningSessionArgs, ProvisioningSessionResult } from '../api.js';
-import { provisioningHandle } from '../api.js';
 import { Limits } from '../constants.js';
 import { checkExternalPublicKey, keyKind, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
 import { deriveSessionKey, deviceIdFor, hmacSha256, sessionAttestationInput, sessionKdfInput } from '../crypto/primitives.js';
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { checkIdSyntax, type EngineContext } from '../engine/context.js';
-import type { Session } from '../engine/state.js';
+import type { OpenSession } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -73,7 +72,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
 
   const handle = ctx.state.allocate('session');
-  const session: Session = {
+  const session: OpenSession = {
     handle,
     privacyEnabled,
     clientSessionId,
@@ -83,7 +82,8 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     keyManagementKeySpki: kmkSpki,
     clientTime,
     sessionLifeTime,
-    work: {
+    phase: {
+      kind: 'open',
       sessionKey,
       deviceId,
       macSequenceCounter: 0,
@@ -95,5 +95,5 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   };
   ctx.state.sessions.set(handle, session);
   ctx.state.openSessions.add(session);
-  return { provisioningHandle: provisioningHandle(handle), clientSessionId, attestation, clientEphemeralKey };
+  return { provisioningHandle: handle, clientSessionId, attestation, clientEphemeralKey };
 }

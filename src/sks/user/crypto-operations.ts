@@ -22,7 +22,7 @@ interface Call {
 /** stdKey, then authorization (which counts PIN errors) — in that order (spec §10.1). */
 function begin(ctx: EngineContext, a: CryptoCallArgs): Call {
   const o = v.object('args', a);
-  const key = stdKey(ctx, v.handle('keyHandle', o['keyHandle']));
+  const key = stdKey(ctx, v.keyHandle('keyHandle', o['keyHandle']));
   const algorithm = v.text('algorithm', o['algorithm']);
   const parameters = v.optionalBytes('parameters', o['parameters']);
   const biometricAuth = o['biometricAuth'] === undefined ? false : v.flag('biometricAuth', o['biometricAuth']);
