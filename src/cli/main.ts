@@ -26,6 +26,7 @@ import { isSksError, type SksErrorCode } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
 import { interopCommand } from './commands/interop.js';
 import { keysCommand } from './commands/keys/index.js';
+import { debugReport } from './output.js';
 
 const EXIT_GENERIC = 1;
 const EXIT_USAGE = 2;
@@ -93,7 +94,7 @@ async function run(argv: readonly string[]): Promise<number> {
       // Commander has already printed its message (or the help text).
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (debug && e instanceof Error) process.stderr.write(`${e.stack ?? String(e)}\n`);
+    if (debug) process.stderr.write(debugReport(e));
     if (isSksError(e)) {
       process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
       return exitStatusOf(e.code);

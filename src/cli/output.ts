@@ -15,6 +15,25 @@ export function usageError(message: string): never {
   throw new CommanderError(2, 'airtight.usage', message);
 }
 
+/**
+ * What `AIRTIGHT_DEBUG=1` prints for a failure: its stack, then each `cause`
+ * in turn (an `INTERNAL` or `CRYPTO` error keeps the failure underneath as its
+ * cause). Causes may quote the data that failed, so nothing else prints them.
+ */
+export function debugReport(e: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = e;
+  // A cause chain can loop (a.cause = b, b.cause = a); eight levels is plenty.
+  for (let depth = 0; current !== undefined && !seen.has(current) && depth < 8; depth++) {
+    seen.add(current);
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+    parts.push(depth === 0 ? text : `Caused by: ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return `${parts.join('\n')}\n`;
+}
+
 /** Writes one line to stdout. */
 export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);

@@ -4,7 +4,7 @@
  */
 import { constants, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
-import { SksError } from '../errors.js';
+import { SksError, cryptoFailure } from '../errors.js';
 import { readTlv, tlv, type Tlv } from './der.js';
 import { verifySignature } from './verify.js';
 
@@ -114,8 +114,8 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
     return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: private key is not valid PKCS#8');
+  } catch (e) {
+    throw cryptoFailure('private key is not valid PKCS#8', e);
   }
 }
 
@@ -203,18 +203,19 @@ export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Ui
   try {
     const t = privateKey.asymmetricKeyType;
     if (t === 'ed25519') {
-      if (hash !== null) throw new Error('hash with EdDSA');
+      if (hash !== null) throw cryptoFailure('signature generation'); // EdDSA signs the message itself
       return sign(null, data, privateKey);
     }
-    if (hash === null) throw new Error('missing hash');
+    if (hash === null) throw cryptoFailure('signature generation');
     if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
     if (t === 'rsa' && rsaPss) {
       return sign(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
     }
     if (t === 'rsa') return sign(hash, data, privateKey);
-    throw new Error('unsupported key type');
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
+    throw cryptoFailure('signature generation');
+  } catch (e) {
+    if (e instanceof SksError) throw e;
+    throw cryptoFailure('signature generation', e);
   }
 }
 
@@ -235,7 +236,7 @@ export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean 
   try {
     if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
     return spkiOf(createPublicKey(privateKey)).equals(spkiOf(publicKey));
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: key match test');
+  } catch (e) {
+    throw cryptoFailure('key match test', e);
   }
 }

@@ -26,7 +26,6 @@ import type {
   PukPolicyHandle,
   SecureKeyStore,
 } from '../api.js';
-import { keyHandle, provisioningHandle } from '../api.js';
 import { Limits } from '../constants.js';
 import { DEFAULT_PROFILE, deviceIdentityFromRecord, type DeviceIdentity, type DeviceProfile } from '../device/identity.js';
 import { systemEntropy, type Entropy } from '../entropy.js';
@@ -42,7 +41,7 @@ import type { KeyStorePort } from '../store/records.js';
 import * as crypto from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
 import { closedSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
-import { nextAfter, SksState, wipeKey } from './state.js';
+import { isOpen, nextAfter, SksState, wipeKey } from './state.js';
 import * as v from './validate.js';
 
 export interface SecureKeyStoreOptions {
@@ -151,7 +150,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
       for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
       this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
-      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written');
+      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written', { cause: e });
     }
   }
 
@@ -160,7 +159,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     const open = this.ctx.state.openSessions;
     if (open.size === 0) return;
     const now = this.ctx.clock();
-    for (const s of [...open]) if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
+    for (const s of [...open]) if (s.phase.expiresAt <= now) this.ctx.state.dropOpenSession(s);
   }
 
   /**
@@ -180,11 +179,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openSession(ctx, v.handle('provisioningHandle', h)), (s) => s, fn);
+    return this.tearingDown((ctx) => openSession(ctx, v.provisioningHandle('provisioningHandle', h)), (s) => s, fn);
   }
 
   private onOpenKey<T>(k: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openKey(ctx, v.handle('keyHandle', k)), (key) => key.owner, fn);
+    return this.tearingDown((ctx) => openKey(ctx, v.keyHandle('keyHandle', k)), (key) => key.owner, fn);
   }
 
   getDeviceInfo(): Promise<DeviceInfo> {
@@ -213,18 +212,18 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   abortProvisioningSession(h: ProvisioningHandle): Promise<void> {
     return this.run((ctx) => {
-      ctx.state.dropOpenSession(openSession(ctx, v.handle('provisioningHandle', h)));
+      ctx.state.dropOpenSession(openSession(ctx, v.provisioningHandle('provisioningHandle', h)));
     });
   }
 
   enumerateProvisioningSessions(h: ProvisioningHandle | 0, provisioningState: boolean): Promise<ProvisioningSessionInfo | undefined> {
     return this.run((ctx) => {
-      const after = v.handle('provisioningHandle', h);
+      const after = v.provisioningHandle('provisioningHandle', h);
       const wantOpen = v.flag('provisioningState', provisioningState);
-      const s = nextAfter(ctx.state.sessions, after, (x) => (x.work !== null) === wantOpen);
+      const s = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
       if (s === undefined) return undefined;
       return {
-        provisioningHandle: provisioningHandle(s.handle),
+        provisioningHandle: s.handle,
         sessionKeyAlgorithm: ALGORITHM_SESSION_ATTEST_1,
         privacyEnabled: s.privacyEnabled,
         keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
@@ -239,9 +238,9 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   getKeyHandle(h: ProvisioningHandle, id: string): Promise<KeyHandle> {
     return this.run((ctx) => {
-      const session = openSession(ctx, v.handle('provisioningHandle', h));
+      const session = openSession(ctx, v.provisioningHandle('provisioningHandle', h));
       const wanted = v.text('id', id);
-      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return keyHandle(k.handle);
+      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return k.handle;
       throw new SksError('OPTION', `Key ${wanted} missing`, { field: 'id' });
     });
   }
@@ -291,7 +290,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   updateKeyManagementKey(h: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.handle('provisioningHandle', h)), keyManagementKey, authorization));
+    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.provisioningHandle('provisioningHandle', h)), keyManagementKey, authorization));
   }
 
   enumerateKeys(k: KeyHandle | 0): Promise<EnumeratedKey | undefined> {
@@ -371,8 +370,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 }
 
-/** Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray message might carry data. */
+/**
+ * Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray
+ * message might carry data. The original is kept as `cause` for diagnosis.
+ */
 function toSksError(e: unknown): SksError {
   if (e instanceof SksError) return e;
-  return new SksError('INTERNAL', 'Internal error');
+  return new SksError('INTERNAL', 'Internal error', { cause: e });
 }

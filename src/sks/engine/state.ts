@@ -4,6 +4,7 @@
  * conversions to and from the persistent records.
  */
 import type { KeyObject } from 'node:crypto';
+import { keyHandle, pinPolicyHandle, provisioningHandle, pukPolicyHandle, type KeyHandle, type PinPolicyHandle, type ProvisioningHandle, type PukPolicyHandle } from '../api.js';
 import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
@@ -18,8 +19,17 @@ import type {
   StoreSnapshot,
 } from '../store/records.js';
 
+/**
+ * The phase of a provisioning session (spec §3.1): open while the issuer
+ * provisions it, closed once `closeProvisioningSession` committed it. An
+ * aborted or expired session leaves no trace (spec §4.2), so it has no phase:
+ * it is gone from the model.
+ */
+export type SessionPhase = OpenPhase | ClosedPhase;
+
 /** What only an open session has: its secrets and its transaction (spec §3.1). */
-export interface OpenSessionWork {
+export interface OpenPhase {
+  readonly kind: 'open';
   readonly sessionKey: Buffer;
   readonly deviceId: Buffer;
   macSequenceCounter: number;
@@ -31,8 +41,21 @@ export interface OpenSessionWork {
   readonly expiresAt: number;
 }
 
-export interface Session {
-  readonly handle: number;
+/** A committed session: no session key, no pending work; its keys are usable. */
+export interface ClosedPhase {
+  readonly kind: 'closed';
+}
+
+/** The one closed phase (it carries nothing, so all closed sessions share it). */
+export const CLOSED: ClosedPhase = Object.freeze({ kind: 'closed' });
+
+/**
+ * A provisioning session. `P` narrows the phase: the lookups of context.ts
+ * hand provisioning methods an {@link OpenSession}, whose session key and
+ * bookkeeping are then reachable without a null check.
+ */
+export interface Session<P extends SessionPhase = SessionPhase> {
+  readonly handle: ProvisioningHandle;
   privacyEnabled: boolean;
   readonly clientSessionId: string;
   readonly serverSessionId: string;
@@ -41,9 +64,14 @@ export interface Session {
   keyManagementKeySpki: Buffer | null;
   readonly clientTime: number;
   readonly sessionLifeTime: number;
-  /** Present while the session is open. */
-  work: OpenSessionWork | null;
+  /** Replaced by {@link CLOSED} when the session commits (`SksState.closeWork`). */
+  phase: P;
 }
+
+export type OpenSession = Session<OpenPhase>;
+
+/** Narrows a session to its open phase (the one test of "open" the engine makes). */
+export const isOpen = (s: Session): s is OpenSession => s.phase.kind === 'open';
 
 export interface Extension {
   readonly subType: number;
@@ -52,7 +80,7 @@ export interface Extension {
 }
 
 export interface PukPolicy {
-  readonly handle: number;
+  readonly handle: PukPolicyHandle;
   readonly id: string;
   owner: Session;
   readonly pukValue: Buffer;
@@ -62,7 +90,7 @@ export interface PukPolicy {
 }
 
 export interface PinPolicy {
-  readonly handle: number;
+  readonly handle: PinPolicyHandle;
   readonly id: string;
   owner: Session;
   readonly pukPolicy: PukPolicy | null;
@@ -78,7 +106,7 @@ export interface PinPolicy {
 }
 
 export interface KeyEntry {
-  handle: number;
+  handle: KeyHandle;
   readonly id: string;
   owner: Session;
   readonly appUsage: number;
@@ -116,13 +144,28 @@ export interface PostOperation {
 
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
+/** The handle type of each object kind the store numbers (spec §3.6). */
+export interface HandleOf {
+  readonly session: ProvisioningHandle;
+  readonly key: KeyHandle;
+  readonly pinPolicy: PinPolicyHandle;
+  readonly pukPolicy: PukPolicyHandle;
+}
+
+const BRAND: { readonly [K in keyof HandleOf]: (n: number) => HandleOf[K] } = {
+  session: provisioningHandle,
+  key: keyHandle,
+  pinPolicy: pinPolicyHandle,
+  pukPolicy: pukPolicyHandle,
+};
+
 export class SksState {
-  readonly sessions = new Map<number, Session>();
-  readonly keys = new Map<number, KeyEntry>();
-  readonly pinPolicies = new Map<number, PinPolicy>();
-  readonly pukPolicies = new Map<number, PukPolicy>();
-  /** The sessions that still have a `work` part, so per-call expiry checks do not scan closed ones. */
-  readonly openSessions = new Set<Session>();
+  readonly sessions = new Map<ProvisioningHandle, Session>();
+  readonly keys = new Map<KeyHandle, KeyEntry>();
+  readonly pinPolicies = new Map<PinPolicyHandle, PinPolicy>();
+  readonly pukPolicies = new Map<PukPolicyHandle, PukPolicy>();
+  /** The sessions in their open phase, so per-call expiry checks do not scan closed ones. */
+  readonly openSessions = new Set<OpenSession>();
   counters: { -readonly [K in keyof HandleCounters]: number };
   /** Durable changes produced by the current call, flushed by the store facade. */
   pending: Mutation[] = [];
@@ -131,10 +174,10 @@ export class SksState {
     this.counters = { ...counters };
   }
 
-  allocate(kind: keyof HandleCounters): number {
+  allocate<K extends keyof HandleOf>(kind: K): HandleOf[K] {
     const h = this.counters[kind];
     this.counters[kind] = h + 1;
-    return h;
+    return BRAND[kind](h);
   }
 
   record(m: Mutation): void {
@@ -152,7 +195,7 @@ export class SksState {
   }
 
   /** Removes an open session and everything it owns from memory (spec §4.2 tear-down). */
-  dropOpenSession(session: Session): void {
+  dropOpenSession(session: OpenSession): void {
     for (const [h, k] of this.keys) if (k.owner === session) {
       this.keys.delete(h);
       wipeKey(k);
@@ -166,11 +209,16 @@ export class SksState {
     this.closeWork(session);
   }
 
-  /** Ends a session's open phase: its secrets are wiped and it no longer counts as open. */
-  closeWork(session: Session): void {
-    if (session.work) wipe(session.work.sessionKey);
-    session.work = null;
+  /**
+   * Ends a session's open phase: its secrets are wiped and it no longer counts
+   * as open. The object changes phase in place (keys and policies point at it),
+   * so a caller's `OpenSession` reference to it is stale from here on.
+   */
+  closeWork(session: OpenSession): void {
+    wipe(session.phase.sessionKey);
     this.openSessions.delete(session);
+    const s: Session = session;
+    s.phase = CLOSED;
   }
 
   /**
@@ -180,23 +228,26 @@ export class SksState {
    */
   static fromSnapshot(s: StoreSnapshot): SksState {
     const state = new SksState(s.counters);
-    for (const r of s.sessions) state.sessions.set(r.handle, sessionFromRecord(r));
+    for (const r of s.sessions) state.sessions.set(provisioningHandle(r.handle), sessionFromRecord(r));
     for (const r of s.pukPolicies) {
-      state.pukPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukValue: Buffer.from(r.pukValue) });
+      const handle = pukPolicyHandle(r.handle);
+      state.pukPolicies.set(handle, { ...r, handle, owner: referenced(state.sessions, provisioningHandle(r.owner)), pukValue: Buffer.from(r.pukValue) });
     }
     for (const r of s.pinPolicies) {
-      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, r.pukPolicy);
-      state.pinPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukPolicy: puk });
+      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, pukPolicyHandle(r.pukPolicy));
+      const handle = pinPolicyHandle(r.handle);
+      state.pinPolicies.set(handle, { ...r, handle, owner: referenced(state.sessions, provisioningHandle(r.owner)), pukPolicy: puk });
     }
     for (const r of s.keys) {
-      const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, r.pinPolicy);
-      state.keys.set(r.handle, keyFromRecord(r, referenced(state.sessions, r.owner), pinPolicy));
+      const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, pinPolicyHandle(r.pinPolicy));
+      const key = keyFromRecord(r, referenced(state.sessions, provisioningHandle(r.owner)), pinPolicy);
+      state.keys.set(key.handle, key);
     }
     return state;
   }
 }
 
-function referenced<T>(objects: ReadonlyMap<number, T>, handle: number): T {
+function referenced<H extends number, T>(objects: ReadonlyMap<H, T>, handle: H): T {
   const object = objects.get(handle);
   if (object === undefined) throw new SksError('STORAGE', 'The key store is damaged: a record refers to a missing object');
   return object;
@@ -207,7 +258,7 @@ function referenced<T>(objects: ReadonlyMap<number, T>, handle: number): T {
  * after handle `after` (0: from the start) that `wanted` accepts; none when a
  * non-zero `after` does not exist.
  */
-export function nextAfter<T>(objects: ReadonlyMap<number, T>, after: number, wanted: (o: T) => boolean): T | undefined {
+export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after: H, wanted: (o: T) => boolean): T | undefined {
   if (after !== 0 && !objects.has(after)) return undefined;
   let passed = after === 0;
   for (const [handle, o] of objects) {
@@ -227,7 +278,7 @@ export function wipeKey(k: KeyEntry): void {
 function sessionFromRecord(r: SessionRecord): Session {
   const kmk = r.keyManagementKey ? Buffer.from(r.keyManagementKey) : null;
   return {
-    handle: r.handle,
+    handle: provisioningHandle(r.handle),
     privacyEnabled: r.privacyEnabled,
     clientSessionId: r.clientSessionId,
     serverSessionId: r.serverSessionId,
@@ -236,7 +287,7 @@ function sessionFromRecord(r: SessionRecord): Session {
     keyManagementKeySpki: kmk,
     clientTime: r.clientTime,
     sessionLifeTime: r.sessionLifeTime,
-    work: null,
+    phase: CLOSED,
   };
 }
 
@@ -244,7 +295,7 @@ function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null
   const privateKey = r.privateKey ? parsePkcs8(r.privateKey) : null;
   const publicKeySpki = Buffer.from(r.publicKey);
   return {
-    handle: r.handle,
+    handle: keyHandle(r.handle),
     id: r.id,
     owner,
     appUsage: r.appUsage,

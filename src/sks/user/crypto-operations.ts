@@ -8,7 +8,7 @@ import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
 import { isRsa, parseNamedCurveSpki, signBytes } from '../crypto/keys.js';
 import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
-import { SksError, cryptoOp, optionError } from '../errors.js';
+import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import type { KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
@@ -23,7 +23,7 @@ interface Call {
 /** stdKey, then authorization (which counts PIN errors) — in that order (spec §10.1). */
 function begin(ctx: EngineContext, a: CryptoCallArgs): Call {
   const o = v.object('args', a);
-  const key = stdKey(ctx, v.handle('keyHandle', o['keyHandle']));
+  const key = stdKey(ctx, v.keyHandle('keyHandle', o['keyHandle']));
   const algorithm = v.text('algorithm', o['algorithm']);
   const parameters = v.optionalBytes('parameters', o['parameters']);
   const biometricAuth = o['biometricAuth'] === undefined ? false : v.flag('biometricAuth', o['biometricAuth']);
@@ -114,7 +114,7 @@ export function symmetricKeyEncrypt(
           return Buffer.concat([iv, cipher.update(data), cipher.final()]);
         }
         // Empty data has no IV: the reference fails internally (spec §17 #5); ours is a crypto error.
-        if (data.length < 16) throw new Error('no IV');
+        if (data.length < 16) throw cryptoFailure('symmetric encryption');
         const decipher = createDecipheriv(aesCbcName(key.length), key, data.subarray(0, 16));
         return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
       }
@@ -129,7 +129,7 @@ export function symmetricKeyEncrypt(
         return Buffer.concat([cipher.update(data), cipher.final()]);
       }
       default:
-        throw new Error('not a symmetric encryption algorithm');
+        throw new SksError('INTERNAL', 'Algorithm table inconsistency');
     }
   });
 }
@@ -148,7 +148,7 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { r
     }
     const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, data);
     const plain = unpadPkcs1Type2(em);
-    if (!plain) throw new Error('bad padding');
+    if (!plain) throw cryptoFailure('asymmetric decryption');
     return Buffer.from(plain);
   });
 }

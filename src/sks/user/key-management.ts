@@ -1,12 +1,11 @@
 /** Key management by the key holder (spec §10.6-§10.12, §11.4). */
-import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyProtectionInfo } from '../api.js';
-import { keyHandle, provisioningHandle } from '../api.js';
+import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyHandle, KeyProtectionInfo } from '../api.js';
 import { ExportDeleteProtection, ExtensionSubType, KeyBackup, Limits, ProtectionStatus } from '../constants.js';
 import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey } from '../engine/removal.js';
-import { nextAfter, type KeyEntry } from '../engine/state.js';
+import { isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -28,8 +27,8 @@ async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: numb
   }
 }
 
-export async function exportKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const authorization = v.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.exportProtection, authorization);
   if (!(key.keyBackup & KeyBackup.EXPORTED)) {
@@ -39,15 +38,15 @@ export async function exportKey(ctx: EngineContext, handle: number, rawAuthoriza
   return key.symmetricKey ? Buffer.from(key.symmetricKey) : pkcs8Of(key.privateKey!);
 }
 
-export async function deleteKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<void> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const authorization = v.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.deleteProtection, authorization);
   removeCommittedKey(ctx.state, key);
 }
 
-export async function unlockKey(ctx: EngineContext, handle: number, rawPuk: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function unlockKey(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   await verifyPuk(ctx, key, v.optionalBytes('authorization', rawPuk));
   resetPinErrors(ctx, key);
 }
@@ -69,8 +68,8 @@ function checkNewPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array): voi
   checkPinCompliance(ctx.state, newPin, policy, key.appUsage, true);
 }
 
-export function changePin(ctx: EngineContext, handle: number, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function changePin(ctx: EngineContext, handle: KeyHandle, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const oldPin = v.optionalBytes('authorization', rawOld);
   const newPin = v.bytes('newPin', rawNew);
   verifyPin(ctx, key, oldPin);
@@ -78,8 +77,8 @@ export function changePin(ctx: EngineContext, handle: number, rawOld: Uint8Array
   setGroupPin(ctx, key, newPin, false);
 }
 
-export async function setPin(ctx: EngineContext, handle: number, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function setPin(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const puk = v.optionalBytes('authorization', rawPuk);
   const newPin = v.bytes('newPin', rawNew);
   await verifyPuk(ctx, key, puk);
@@ -87,16 +86,16 @@ export async function setPin(ctx: EngineContext, handle: number, rawPuk: Uint8Ar
   setGroupPin(ctx, key, newPin, true);
 }
 
-export function getExtension(ctx: EngineContext, handle: number, rawType: string): ExtensionValue {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getExtension(ctx: EngineContext, handle: KeyHandle, rawType: string): ExtensionValue {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const type = v.text('type', rawType);
   const e = key.extensions.get(type);
   if (!e) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
   return { subType: e.subType, qualifier: e.qualifier, extensionData: Buffer.from(e.data) };
 }
 
-export function setProperty(ctx: EngineContext, handle: number, rawType: string, rawName: string, rawValue: string): void {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: string, rawName: string, rawValue: string): void {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const type = v.text('type', rawType);
   const name = v.text('name', rawName);
   const value = Buffer.from(v.text('value', rawValue), 'utf8');
@@ -120,13 +119,13 @@ export function setProperty(ctx: EngineContext, handle: number, rawType: string,
 }
 
 /** Keys of open sessions are skipped (spec §10.12). */
-export function enumerateKeys(ctx: EngineContext, after: number): EnumeratedKey | undefined {
-  const k = nextAfter(ctx.state.keys, v.handle('keyHandle', after), (x) => !x.owner.work);
-  return k && { keyHandle: keyHandle(k.handle), provisioningHandle: provisioningHandle(k.owner.handle) };
+export function enumerateKeys(ctx: EngineContext, after: KeyHandle | 0): EnumeratedKey | undefined {
+  const k = nextAfter(ctx.state.keys, v.keyHandle('keyHandle', after), (x) => !isOpen(x.owner));
+  return k && { keyHandle: k.handle, provisioningHandle: k.owner.handle };
 }
 
-export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttributes {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   return {
     symmetricKeyLength: key.symmetricKey?.length ?? 0,
     certificatePath: (key.certificatePath ?? []).map((c) => Buffer.from(c)),
@@ -137,8 +136,8 @@ export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttribu
   };
 }
 
-export function getKeyProtectionInfo(ctx: EngineContext, handle: number): KeyProtectionInfo {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getKeyProtectionInfo(ctx: EngineContext, handle: KeyHandle): KeyProtectionInfo {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const pin = key.pinPolicy;
   const puk = pin?.pukPolicy ?? null;
   let status: number = ProtectionStatus.NO_PIN;
