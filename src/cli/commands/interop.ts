@@ -14,8 +14,8 @@ import { basename } from 'node:path';
 import { Command } from 'commander';
 import type { CheckResult } from '../../interop/check.js';
 import { runInteropFile } from '../../interop/run.js';
+import { EXIT_GENERIC } from '../exit-status.js';
 
-const EXIT_FAILED = 1;
 
 /**
  * The checks of one file; whatever goes wrong with it is that file's failed
@@ -51,6 +51,6 @@ export function interopCommand(): Command {
       }
       process.stdout.write(`${passed} passed, ${failed} failed\n`);
       // main.ts keeps a failing process.exitCode set by a command.
-      if (failed > 0) process.exitCode = EXIT_FAILED;
+      if (failed > 0) process.exitCode = EXIT_GENERIC;
     });
 }
