@@ -283,3 +283,51 @@ describe.each(['memory', 'sqlite'] as const)('no free PIN/PUK guess when writes 
     await sks.close();
   });
 });
+
+describe.each(['memory', 'sqlite'] as const)('what counting before comparing costs [%s]', (kind) => {
+  const sign = (sks: SecureKeyStore, pin: string): Promise<Outcome> =>
+    outcomeOf(sks.signData({ keyHandle: keys.ec, algorithm: Alg.ECDSA_SHA256, authorization: bytes(pin), data: bytes('data') }));
+
+  it('a correct PIN at a zero counter writes once per store instance, then nothing; closing gives the attempt back', async () => {
+    const inner = freshInner(kind);
+    const port = faultyPort({ load: () => inner.load(), apply: (m) => inner.apply(m), close: () => undefined });
+    const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
+    for (let i = 0; i < 50; i++) expect(await sign(sks, PIN)).toBe('ok');
+    expect(port.attempts).toBe(1);
+    // The attempt paid in advance is on disk while the store is open, and given back at close.
+    expect(inner.load().keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(1);
+    expect((await sks.getKeyProtectionInfo(keys.ec)).pinErrorCount).toBe(0);
+    await sks.close();
+    expect(port.attempts).toBe(2);
+    expect(inner.load().keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(0);
+    inner.close();
+  });
+
+  it('a wrong PIN costs one write, as before, and a right one after it one more (the reset)', async () => {
+    const inner = freshInner(kind);
+    const port = faultyPort(inner);
+    const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
+    expect(await sign(sks, WRONG_PIN)).toMatch(/^AUTHORIZATION/);
+    expect(await sign(sks, WRONG_PIN)).toMatch(/^AUTHORIZATION/);
+    expect(port.attempts).toBe(2);
+    expect(await sign(sks, PIN)).toBe('ok');
+    expect(port.attempts).toBe(4);
+    expect(await sign(sks, PIN)).toBe('ok');
+    expect(port.attempts).toBe(4);
+    await sks.close();
+  });
+
+  it('a failed unrelated write does not turn a standing reservation into a counted error', async () => {
+    const inner = freshInner(kind);
+    const port = faultyPort(inner);
+    const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
+    expect(await sign(sks, PIN)).toBe('ok');
+    port.failAfter(0);
+    // Exporting marks the key as exported: a write, which fails; the store reloads its committed state.
+    expect(await outcomeOf(sks.exportKey(keys.ec, bytes(PIN)))).toBe('STORAGE: The key store could not be written');
+    expect((await sks.getKeyProtectionInfo(keys.ec)).pinErrorCount).toBe(0);
+    port.heal();
+    expect(await sign(sks, PIN)).toBe('ok');
+    await sks.close();
+  });
+});
