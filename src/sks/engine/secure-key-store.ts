@@ -94,8 +94,8 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   /**
    * Runs one API call exclusively (spec §1.8), then persists what it changed —
-   * also when it failed, so a counted wrong PIN is durable before the caller
-   * sees the error. When the store is idle and the call is synchronous (every
+   * also when it failed. (A PIN/PUK attempt is made durable earlier, before
+   * the comparison, through `ctx.persist`: see pin/verification.ts.) When the store is idle and the call is synchronous (every
    * user-API call), it runs to completion at once, with no scheduling hop.
    */
   private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
