@@ -136,9 +136,10 @@ export function releaseAttemptReservations(ctx: EngineContext): void {
 
 /**
  * After a failed write the facade reloads the committed state, where a
- * standing reservation reads as one more error. The reservations themselves
- * were committed (a failed one is undone at once), so carry them over when the
- * loaded count is exactly the reserved one; otherwise the higher count stands.
+ * standing reservation reads as one more error. Carry a reservation over only
+ * when the loaded count is exactly the reserved one, i.e. when it really is on
+ * disk (a reservation whose own write just failed is not, and is dropped);
+ * otherwise the higher count stands, which is the safe direction.
  */
 export function carryAttemptReservations(from: SksState, to: SksState): void {
   const carry = (old: AttemptCounter | undefined, loaded: AttemptCounter | undefined): void => {
