@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
+import { EXIT_USAGE } from './exit-status.js';
 
 /**
  * Prints `airtight: <message>` and fails with exit status 2 (usage).
@@ -12,7 +13,7 @@ import { CommanderError } from 'commander';
  */
 export function usageError(message: string): never {
   process.stderr.write(`airtight: ${message}\n`);
-  throw new CommanderError(2, 'airtight.usage', message);
+  throw new CommanderError(EXIT_USAGE, 'airtight.usage', message);
 }
 
 /**

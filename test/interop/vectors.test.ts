@@ -145,6 +145,28 @@ describe('airtight interop', () => {
     expect(r.stdout).toMatch(/^FAIL .*MAC computation: /m);
   });
 
+  it('reports a malformed file as failed checks naming the JSON path, and goes on with the next file', () => {
+    const sessionFile = files.find((f) => layoutOf(f) === 'keygen2-session');
+    const primitivesFile = files.find((f) => layoutOf(f) === 'sks-primitives');
+    expect(sessionFile).toBeDefined();
+    expect(primitivesFile).toBeDefined();
+    const doc = JSON.parse(readFileSync(path.join(VECTORS, sessionFile ?? ''), 'utf8')) as Record<string, unknown>;
+    doc['sessions'] = 5;
+    const malformed = path.join(tmp, 'malformed.json');
+    writeFileSync(malformed, JSON.stringify(doc));
+
+    const r = airtight('interop', malformed, path.join(VECTORS, primitivesFile ?? ''));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL malformed\.json: .*\$\.sessions: expected array, got number$/m);
+    const { passed, failed } = summary(r.stdout);
+    expect(failed).toBeGreaterThan(0);
+    // Every check of the file after the malformed one ran and passed.
+    const primitives = results.get(primitivesFile ?? '') ?? [];
+    expect(r.stdout.split('\n').filter((l) => l.startsWith(`ok   ${primitivesFile}: `))).toHaveLength(primitives.length);
+    expect(passed).toBeGreaterThanOrEqual(primitives.length);
+  });
+
   it('refuses a file of an unknown layout with one failed check', () => {
     const odd = path.join(tmp, 'odd.json');
     writeFileSync(odd, JSON.stringify({ format_version: 1, something: [] }));

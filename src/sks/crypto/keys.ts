@@ -39,7 +39,7 @@ const CURVE_ENCODINGS: readonly CurveEncoding[] = (Object.keys(EC_CURVES) as EcC
 });
 const ENCODING_BY_CURVE = new Map(CURVE_ENCODINGS.map((e) => [e.curve as string, e]));
 
-const notSpki = (): SksError => new SksError('CRYPTO', 'Crypto failure: public key is not a valid SubjectPublicKeyInfo');
+const notSpki = (cause?: unknown): SksError => cryptoFailure('public key is not a valid SubjectPublicKeyInfo', cause);
 
 /** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
 export function parseSpki(spki: Uint8Array): KeyObject {
@@ -54,8 +54,8 @@ export function parseSpki(spki: Uint8Array): KeyObject {
       return createPublicKey({ key: { kty: 'EC', crv: e.curve, x, y }, format: 'jwk' });
     }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch {
-    throw notSpki();
+  } catch (e) {
+    throw e instanceof SksError ? e : notSpki(e);
   }
 }
 
@@ -79,8 +79,8 @@ function spkiAlgorithmIdentifier(der: Buffer): Buffer {
     // A key is a whole number of bytes: no unused bits (OpenSSL lets them pass on P-521).
     if (point.end === point.start || der[point.start] !== 0) throw notSpki();
     return der.subarray(algorithm.headerStart, algorithm.end);
-  } catch {
-    throw notSpki();
+  } catch (e) {
+    throw e instanceof SksError ? e : notSpki(e);
   }
 }
 

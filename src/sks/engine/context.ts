@@ -19,6 +19,12 @@ export interface EngineContext {
   readonly profile: DeviceProfile;
   readonly entropy: Entropy;
   readonly clock: () => number;
+  /**
+   * Writes the call's pending mutations now, durably, or throws `STORAGE`.
+   * For what must be on disk before a call goes on: a PIN/PUK attempt is
+   * counted before the comparison (pin/verification.ts).
+   */
+  readonly persist: () => void;
 }
 
 // ---------------------------------------------------------------- lookups (spec §3.6)

@@ -37,6 +37,7 @@ import { createPinPolicy, createPukPolicy } from '../provisioning/create-policie
 import { createProvisioningSession } from '../provisioning/create-session.js';
 import { importPrivateKey, importSymmetricKey, setCertificatePath } from '../provisioning/key-material.js';
 import { postDeleteOrUnlock, postUpdateOrClone, updateKeyManagementKey } from '../provisioning/post-operations.js';
+import { carryAttemptReservations, releaseAttemptReservations } from '../pin/verification.js';
 import type { KeyStorePort } from '../store/records.js';
 import * as crypto from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
@@ -86,13 +87,14 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       profile: { ...DEFAULT_PROFILE, ...options.profile },
       entropy: options.entropy ?? systemEntropy,
       clock: options.clock ?? Date.now,
+      persist: () => this.flush(),
     };
   }
 
   /**
    * Runs one API call exclusively (spec §1.8), then persists what it changed —
-   * also when it failed, so a counted wrong PIN is durable before the caller
-   * sees the error. When the store is idle and the call is synchronous (every
+   * also when it failed. (A PIN/PUK attempt is made durable earlier, before
+   * the comparison, through `ctx.persist`: see pin/verification.ts.) When the store is idle and the call is synchronous (every
    * user-API call), it runs to completion at once, with no scheduling hop.
    */
   private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
@@ -148,8 +150,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       this.store.apply(pending);
     } catch (e) {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
-      for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
-      this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
+      const before = this.ctx.state;
+      for (const s of [...before.openSessions]) before.dropOpenSession(s);
+      const state = SksState.fromSnapshot(this.store.load());
+      carryAttemptReservations(before, state);
+      this.ctx = { ...this.ctx, state };
       throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written', { cause: e });
     }
   }
@@ -361,11 +366,17 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   close(): Promise<void> {
     return this.run((ctx) => {
-      for (const s of [...ctx.state.openSessions]) ctx.state.dropOpenSession(s);
-      for (const k of ctx.state.keys.values()) wipeKey(k);
-      for (const p of ctx.state.pukPolicies.values()) p.pukValue.fill(0);
-      this.closed = true;
-      this.store.close();
+      try {
+        // The store must end up holding the true PIN/PUK counts, not the attempts paid in advance.
+        releaseAttemptReservations(ctx);
+        ctx.persist();
+      } finally {
+        for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
+        for (const k of this.ctx.state.keys.values()) wipeKey(k);
+        for (const p of this.ctx.state.pukPolicies.values()) p.pukValue.fill(0);
+        this.closed = true;
+        this.store.close();
+      }
     });
   }
 }

@@ -86,7 +86,10 @@ export interface PukPolicy {
   readonly pukValue: Buffer;
   readonly format: number;
   readonly retryLimit: number;
+  /** PUK errors so far (the live count; see {@link durableErrorCount} for what the store holds). */
   errorCount: number;
+  /** See {@link AttemptCounter}. */
+  attemptReserved: boolean;
 }
 
 export interface PinPolicy {
@@ -120,7 +123,10 @@ export interface KeyEntry {
   devicePinProtection: boolean;
   pinPolicy: PinPolicy | null;
   pinValue: Buffer | null;
+  /** PIN errors so far (the live count; see {@link durableErrorCount} for what the store holds). */
   errorCount: number;
+  /** See {@link AttemptCounter}. */
+  attemptReserved: boolean;
   readonly enablePinCaching: boolean;
   readonly biometricProtection: number;
   readonly exportProtection: number;
@@ -141,6 +147,27 @@ export interface PostOperation {
   readonly target: KeyEntry;
   readonly newKey: KeyEntry | null;
 }
+
+/**
+ * A PIN or PUK retry counter as the smart-card rule against tearing needs it
+ * (ARCHITECTURE "Transactions and durability"): an attempt is counted durably
+ * *before* the comparison, and the count is given back on success.
+ *
+ * `attemptReserved` means the store already holds `errorCount + 1`: the next
+ * attempt is paid for in advance, so it may compare at once and, if wrong,
+ * just consume the reservation without a write. A right PIN leaves the
+ * reservation standing, so a long-lived store verifies a correct PIN at a
+ * zero counter with no write at all; the reservation is given back when the
+ * store closes (or when the counter is written anyway). A crash while one is
+ * standing leaves the counter one too high: the safe direction.
+ */
+export interface AttemptCounter {
+  errorCount: number;
+  attemptReserved: boolean;
+}
+
+/** The error count the store holds (or will hold once the pending mutations are applied). */
+export const durableErrorCount = (c: AttemptCounter): number => c.errorCount + (c.attemptReserved ? 1 : 0);
 
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
@@ -231,7 +258,13 @@ export class SksState {
     for (const r of s.sessions) state.sessions.set(provisioningHandle(r.handle), sessionFromRecord(r));
     for (const r of s.pukPolicies) {
       const handle = pukPolicyHandle(r.handle);
-      state.pukPolicies.set(handle, { ...r, handle, owner: referenced(state.sessions, provisioningHandle(r.owner)), pukValue: Buffer.from(r.pukValue) });
+      state.pukPolicies.set(handle, {
+        ...r,
+        handle,
+        owner: referenced(state.sessions, provisioningHandle(r.owner)),
+        pukValue: Buffer.from(r.pukValue),
+        attemptReserved: false,
+      });
     }
     for (const r of s.pinPolicies) {
       const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, pukPolicyHandle(r.pukPolicy));
@@ -310,6 +343,7 @@ function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null
     pinPolicy,
     pinValue: r.pinValue ? Buffer.from(r.pinValue) : null,
     errorCount: r.errorCount,
+    attemptReserved: false,
     enablePinCaching: r.enablePinCaching,
     biometricProtection: r.biometricProtection,
     exportProtection: r.exportProtection,
@@ -345,7 +379,7 @@ export const keyRecord = (k: KeyEntry): KeyRecord => ({
   devicePinProtection: k.devicePinProtection,
   pinPolicy: k.pinPolicy?.handle ?? 0,
   pinValue: k.pinValue,
-  errorCount: k.errorCount,
+  errorCount: durableErrorCount(k),
   enablePinCaching: k.enablePinCaching,
   biometricProtection: k.biometricProtection,
   exportProtection: k.exportProtection,
@@ -377,5 +411,5 @@ export const pukPolicyRecord = (p: PukPolicy): PukPolicyRecord => ({
   pukValue: p.pukValue,
   format: p.format,
   retryLimit: p.retryLimit,
-  errorCount: p.errorCount,
+  errorCount: durableErrorCount(p),
 });

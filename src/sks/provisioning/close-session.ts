@@ -70,6 +70,9 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
         newKey.pinPolicy = op.target.pinPolicy;
         newKey.pinValue = op.target.pinValue ? Buffer.from(op.target.pinValue) : null;
         newKey.errorCount = op.target.errorCount;
+        // An attempt the target has paid in advance covers the new key too (it is written with it), so the
+        // members of a PIN group keep one reservation state and none can be tried without a counted attempt.
+        newKey.attemptReserved = op.target.attemptReserved;
         newKey.devicePinProtection = op.target.devicePinProtection;
         if (op.kind === 'update') {
           ctx.state.keys.delete(newKey.handle);

@@ -170,6 +170,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     pinPolicy,
     pinValue,
     errorCount: 0,
+    attemptReserved: false,
     enablePinCaching,
     biometricProtection,
     exportProtection,

@@ -28,7 +28,7 @@ export function createPukPolicy(ctx: EngineContext, session: OpenSession, a: Cre
     throw e;
   }
   const handle = ctx.state.allocate('pukPolicy');
-  ctx.state.pukPolicies.set(handle, { handle, id, owner: session, pukValue: puk, format, retryLimit, errorCount: 0 });
+  ctx.state.pukPolicies.set(handle, { handle, id, owner: session, pukValue: puk, format, retryLimit, errorCount: 0, attemptReserved: false });
   return handle;
 }
 

@@ -5,7 +5,7 @@ import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey } from '../engine/removal.js';
-import { isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
+import { durableErrorCount, isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -56,7 +56,7 @@ function setGroupPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array, rese
     k.pinValue?.fill(0);
     k.pinValue = Buffer.from(newPin);
     if (resetErrors) k.errorCount = 0;
-    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: k.errorCount });
+    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: durableErrorCount(k) });
   }
 }
 
