@@ -30,6 +30,11 @@ export interface NodeIssuerCryptoOptions {
   readonly randomBytes?: (length: number) => Uint8Array;
   /** How many P-256 ephemeral keys to keep pre-generated (default 0: generate on demand). */
   readonly ephemeralPoolSize?: number;
+  /**
+   * Supplies each ephemeral private key instead of generating one (an external generator, or
+   * recorded keys in replay tests). The pool is not used then.
+   */
+  readonly ephemeralKeyFactory?: (curve: EcCurve) => KeyObject;
   /** How many unsealed session keys to cache (default 1024). */
   readonly sessionKeyCacheSize?: number;
 }
@@ -56,6 +61,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   readonly #pool: RawEcKey[] = [];
   #refilling = 0;
   readonly #cacheSize: number;
+  readonly #factory: ((curve: EcCurve) => KeyObject) | undefined;
   readonly #sessionKeys = new Map<string, Buffer>();
 
   constructor(options: NodeIssuerCryptoOptions = {}) {
@@ -69,10 +75,15 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     this.#random = options.randomBytes ?? nodeRandomBytes;
     this.#poolSize = options.ephemeralPoolSize ?? 0;
     this.#cacheSize = options.sessionKeyCacheSize ?? 1024;
+    this.#factory = options.ephemeralKeyFactory;
     this.#refill();
   }
 
   async generateEphemeralKey(curve: EcCurve): Promise<EphemeralKey> {
+    if (this.#factory !== undefined) {
+      const raw = rawOf(this.#factory(curve));
+      return { publicKey: ecSpki(curve, raw.point), handle: this.#seal('e', Buffer.concat([Buffer.of(curveIndex(curve)), raw.d])) };
+    }
     const raw = (curve === 'P-256' ? this.#pool.pop() : undefined) ?? generateRaw(curve);
     if (curve === 'P-256') this.#refill();
     return { publicKey: ecSpki(curve, raw.point), handle: this.#seal('e', Buffer.concat([Buffer.of(curveIndex(curve)), raw.d])) };
@@ -185,11 +196,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
       generateKeyPair('ec', { namedCurve: EC_CURVES['P-256'].nodeName }, (err, _pub, priv) => {
         this.#refilling--;
         if (err !== null) return;
-        const jwk = priv.export({ format: 'jwk' });
-        this.#pool.push({
-          d: Buffer.from(jwk.d ?? '', 'base64url'),
-          point: Buffer.concat([Buffer.of(4), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]),
-        });
+        this.#pool.push(rawOf(priv));
       });
     }
   }
@@ -204,6 +211,14 @@ function generateRaw(curve: EcCurve): RawEcKey {
   const d = ecdh.getPrivateKey();
   const n = EC_CURVES[curve].coordinateLength;
   return { d: d.length === n ? d : Buffer.concat([Buffer.alloc(n - d.length), d]), point };
+}
+
+function rawOf(privateKey: KeyObject): RawEcKey {
+  const jwk = privateKey.export({ format: 'jwk' });
+  return {
+    d: Buffer.from(jwk.d ?? '', 'base64url'),
+    point: Buffer.concat([Buffer.of(4), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]),
+  };
 }
 
 function verificationErrorWithCause(cause: unknown): KeyGen2Error {
