@@ -1,0 +1,128 @@
+/**
+ * Credential-discovery checks on the device (spec §6.5, §9.3) against the
+ * recordings: JCS signed data byte for byte, nonce binding, JSF signatures,
+ * Java RFC 2253 names and Java regexes.
+ */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { certificateInfo } from '../../../src/keygen2/client/certificate-info.js';
+import { jcs, lookupNonce, lookupSignedData, verifyLookupSpecifier } from '../../../src/keygen2/client/lookup-signature.js';
+import { compileSearchFilter, javaRegex } from '../../../src/keygen2/client/search-filter.js';
+import { KeyGen2Error } from '../../../src/keygen2/errors.js';
+import type { LookupSpecifier } from '../../../src/keygen2/messages/index.js';
+import { loadRecording, messagesOf, sessionFiles } from './support/replay-harness.js';
+
+const b64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
+const spkiOfJwk = (jwk: JsonWebKey): Uint8Array => new Uint8Array(createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
+
+/** Every recorded lookup specifier with its session ids and the recorded signed bytes. */
+function recordedLookups(): { file: string; wire: Record<string, unknown>; typed: LookupSpecifier; csid: string; ssid: string; signed: string | undefined }[] {
+  const out: ReturnType<typeof recordedLookups> = [];
+  for (const file of sessionFiles()) {
+    for (const s of loadRecording(file).get('sessions').items()) {
+      const req = messagesOf(s).find((m) => m.qualifier === 'CredentialDiscoveryRequest');
+      if (req === undefined) continue;
+      const sigs = s.opt('kmk_signatures')?.items().filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
+      const parsed = JSON.parse(req.wire) as { lookupSpecifiers: Record<string, unknown>[]; clientSessionId: string; serverSessionId: string };
+      parsed.lookupSpecifiers.forEach((w, i) => {
+        const sig = w['signature'] as { algorithm: 'ES256' | 'RS256' | 'PS256'; publicKey: JsonWebKey; value: string };
+        out.push({
+          file,
+          wire: w,
+          typed: { id: w['id'] as string, nonce: b64u(w['nonce'] as string), signature: { algorithm: sig.algorithm, publicKey: spkiOfJwk(sig.publicKey), value: b64u(sig.value) } },
+          csid: parsed.clientSessionId,
+          ssid: parsed.serverSessionId,
+          signed: sigs[i]?.get('signed_data_hex').str(),
+        });
+      });
+    }
+  }
+  return out;
+}
+
+const lookups = recordedLookups();
+
+describe('lookup specifiers of the recordings', () => {
+  it('exist', () => expect(lookups.length).toBeGreaterThan(0));
+  for (const [i, l] of lookups.entries()) {
+    it(`${l.file} #${i}: JCS signed data equals the recorded bytes`, () => {
+      if (l.signed !== undefined) expect(lookupSignedData(l.wire).toString('hex')).toBe(l.signed);
+    });
+    it(`${l.file} #${i}: nonce and signature verify`, () => {
+      expect(() => verifyLookupSpecifier(l.typed, l.wire, lookupNonce(l.csid, l.ssid), '$')).not.toThrow();
+    });
+    it(`${l.file} #${i}: rejects-lookup-with-foreign-nonce`, () => {
+      const e = (() => {
+        try {
+          verifyLookupSpecifier(l.typed, l.wire, lookupNonce(l.csid, 'another-session'), '$');
+        } catch (x) {
+          return x as KeyGen2Error;
+        }
+        return undefined;
+      })();
+      expect(e?.code).toBe('PROTOCOL');
+    });
+    it(`${l.file} #${i}: rejects-lookup-with-bad-signature`, () => {
+      const tampered = { ...l.wire, id: `${String(l.wire['id'])}x` };
+      let code: string | undefined;
+      try {
+        verifyLookupSpecifier(l.typed, tampered, lookupNonce(l.csid, l.ssid), '$');
+      } catch (x) {
+        code = (x as KeyGen2Error).code;
+      }
+      expect(code).toBe('VERIFICATION');
+    });
+  }
+});
+
+describe('JCS (RFC 8785)', () => {
+  it('sorts members by UTF-16 code units and uses ECMAScript serialization', () => {
+    expect(jcs({ b: [1, 2.5, 1e21, 'x\u2028'], a: { d: true, c: null }, '\u20ac': 1, '\ud83d\ude00': 2 })).toBe(
+      '{"a":{"c":null,"d":true},"b":[1,2.5,1e+21,"x\u2028"],"\u20ac":1,"\ud83d\ude00":2}',
+    );
+  });
+});
+
+describe('Java regex translation (quirk 13)', () => {
+  it('turns \\Q…\\E into a literal and matches the whole input', () => {
+    const re = javaRegex('\\QCN=Demo Sub CA,DC=webpki,DC=org\\E', '$');
+    expect(re.test('CN=Demo Sub CA,DC=webpki,DC=org')).toBe(true);
+    expect(re.test('CN=Demo Sub CA,DC=webpki,DC=org,C=SE')).toBe(false);
+    expect(javaRegex('\\Qa.b\\E', '$').test('axb')).toBe(false);
+    expect(javaRegex('john\\.doe@.*', '$').test('john.doe@example.com')).toBe(true);
+    expect(javaRegex('doe', '$').test('john.doe')).toBe(false);
+  });
+  it('rejects-uncompilable-regex', () => {
+    expect(() => javaRegex('(', '$.x')).toThrow(KeyGen2Error);
+  });
+});
+
+describe('certificate names in Java RFC 2253 form', () => {
+  const f = sessionFiles().find((x) => x.includes('post-operations')) ?? sessionFiles()[0]!;
+  const s = loadRecording(f).get('sessions').items()[0]!;
+  const paths = s.get('issued_certificate_paths').entries().map(([, p]) => p.hexes());
+  const ee = paths[0]![0]!;
+  const info = certificateInfo(ee);
+
+  it('renders issuer and subject most-specific first, non-keyword attributes as #hex', () => {
+    expect(info.issuer).toBe('CN=Demo Sub CA,DC=webpki,DC=org');
+    expect(info.subject).toMatch(/^CN=KeyGen2 interop [^,]+,1\.2\.840\.113549\.1\.9\.1=#16[0-9a-f]+$/);
+    expect(info.emails).toContain('john.doe@example.com');
+    expect(info.isCa).toBe(false);
+  });
+
+  it('matches search filters with AND semantics', () => {
+    const facts = { certificatePath: [ee], appUsage: 'authentication', grouping: undefined };
+    const m = (filter: Parameters<typeof compileSearchFilter>[0]): boolean => compileSearchFilter(filter, '$')(facts);
+    expect(m(undefined)).toBe(true);
+    expect(m({ issuerRegEx: '\\QCN=Demo Sub CA,DC=webpki,DC=org\\E', appUsage: 'authentication' })).toBe(true);
+    expect(m({ issuerRegEx: '\\QCN=Demo Sub CA,DC=webpki,DC=org\\E', appUsage: 'signature' })).toBe(false);
+    expect(m({ emailRegEx: '\\Qjohn.doe@example.com\\E' })).toBe(true);
+    expect(m({ serialNumber: info.serialNumber.toString() })).toBe(true);
+    expect(m({ serialNumber: (info.serialNumber + 1n).toString() })).toBe(false);
+    expect(m({ grouping: 'shared' })).toBe(false); // no PIN policy never matches a grouping filter
+    expect(m({ keyUsageRules: ['digitalSignature'] })).toBe(info.keyUsage?.has('digitalSignature') === true);
+    expect(m({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
+    expect(m({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
+  });
+});
