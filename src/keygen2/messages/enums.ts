@@ -71,3 +71,14 @@ const reverse = <T extends string>(table: Readonly<Record<T, number>>, byte: num
 export const appUsageFromByte = (b: number): AppUsage | undefined => reverse(APP_USAGE, b);
 export const groupingFromByte = (b: number): Grouping | undefined => reverse(GROUPING, b);
 export const passphraseFormatFromByte = (b: number): PassphraseFormat | undefined => reverse(PASSPHRASE_FORMAT, b);
+
+const keysOf = <T extends string>(table: Readonly<Record<T, number>>): readonly T[] => Object.keys(table) as T[];
+/** The wire strings of each enumeration, in §4.10 order (what decoders accept). */
+export const APP_USAGES = keysOf(APP_USAGE);
+export const PASSPHRASE_FORMATS = keysOf(PASSPHRASE_FORMAT);
+export const GROUPINGS = keysOf(GROUPING);
+export const PATTERN_RESTRICTIONS = keysOf(PATTERN_RESTRICTION);
+export const INPUT_METHODS = keysOf(INPUT_METHOD);
+export const BIOMETRIC_PROTECTIONS = keysOf(BIOMETRIC_PROTECTION);
+export const EXPORT_PROTECTIONS = keysOf(EXPORT_PROTECTION);
+export const DELETE_PROTECTIONS = keysOf(DELETE_PROTECTION);
