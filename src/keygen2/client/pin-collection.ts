@@ -80,6 +80,8 @@ export async function collectUserPins(
   for (const policy of policies) {
     if (policy.keyEntrySpecifiers.some((k) => k.encryptedPin !== undefined)) continue; // preset PINs (§6.7.2)
     const chosen: { classKey: string; pin: Uint8Array }[] = [];
+    const grouping = policy.grouping ?? 'none';
+    const distinctClasses = grouping === 'unique' || grouping === 'signature+standard';
     for (const plan of promptsOf(policy)) {
       let rejected: PinRejection | undefined;
       let pin: Uint8Array | undefined;
@@ -92,7 +94,7 @@ export async function collectUserPins(
           minLength: policy.minLength,
           maxLength: policy.maxLength,
           patternRestrictions: policy.patternRestrictions ?? [],
-          grouping: policy.grouping ?? 'none',
+          grouping,
           appUsage: first.appUsage,
           keys: plan.keys.map((k) => ({ id: k.id, friendlyName: k.friendlyName })),
           rejected,
@@ -107,7 +109,7 @@ export async function collectUserPins(
         }
         rejected = pinPolicyViolation(bytes, policy);
         // Step 4 (grouping): a PIN of another class of the same policy must differ.
-        if (rejected === undefined && chosen.some((c) => c.classKey !== plan.classKey && sameBytes(c.pin, bytes)) && policy.grouping !== 'none') {
+        if (rejected === undefined && distinctClasses && chosen.some((c) => c.classKey !== plan.classKey && sameBytes(c.pin, bytes))) {
           rejected = 'grouping';
         }
         if (rejected === undefined) pin = bytes;

@@ -63,6 +63,10 @@ const NAMED: Readonly<Record<string, (...a: unknown[]) => Record<string, unknown
   abortProvisioningSession: (provisioningHandle) => ({ provisioningHandle }),
 };
 
+function copyBytes(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v instanceof Uint8Array ? Uint8Array.from(v) : v]));
+}
+
 /** Java argument names that differ from ours. */
 const ALIASES: Readonly<Record<string, string>> = { pukValue: 'encryptedPuk' };
 
@@ -114,7 +118,8 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
           const id = ids.shift();
           if (id !== undefined) entropy.expectRandomBytes(`clientSessionId ${id}`, clientSessionIdBytes(id));
         }
-        const entry: LoggedCall | undefined = name === undefined ? undefined : { method: prop, args: name(...a) };
+        // Copies: the client wipes PIN buffers after use.
+        const entry: LoggedCall | undefined = name === undefined ? undefined : { method: prop, args: copyBytes(name(...a)) };
         if (entry !== undefined) log.push(entry);
         try {
           const r = await fn.apply(target, a);
