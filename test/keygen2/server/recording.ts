@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
 import { decodeMessage, encodeMessage, type KeyGen2Message } from '../../../src/keygen2/messages/index.js';
 import {
+  createIssuer,
+  type IssuerState,
   DeviceTrust,
   NodeIssuerCrypto,
   type CapabilityQuery,
@@ -161,16 +163,25 @@ const kindOf = (uri: string): CapabilityQuery['kind'] =>
   uri.includes('/keygen2/clientattr#') ? 'values' : uri.includes('/keygen2/logotype#') ? 'image' : 'feature';
 
 /** Loads every session of every recording as a ready-to-run replay. */
-export function loadReplays(): Replay[] {
+export function loadReplays(options: ReplayOptions = {}): Replay[] {
   const out: Replay[] = [];
   for (const file of recordingFiles()) {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as Json;
-    for (const session of doc.sessions as Json[]) out.push(replayOf(file, doc, session));
+    for (const session of doc.sessions as Json[]) out.push(replayOf(file, doc, session, options));
   }
   return out;
 }
 
-function replayOf(file: string, doc: Json, session: Json): Replay {
+export interface ReplayOptions {
+  /** The node port's sealing key (default: random per replay). */
+  readonly sealingKey?: Uint8Array;
+  /** Device roots instead of the recording's device CA. */
+  readonly deviceRoots?: readonly Uint8Array[];
+  /** Called on every certification (to prove nothing is certified after a failure). */
+  readonly onCertify?: (id: string) => void;
+}
+
+function replayOf(file: string, doc: Json, session: Json, options: ReplayOptions): Replay {
   const messages = session.messages as RecordedMessage[];
   const wire = (q: string): Json | undefined => {
     const m = messages.find((x) => x.qualifier === q);
@@ -286,6 +297,7 @@ function replayOf(file: string, doc: Json, session: Json): Replay {
 
   const log: Replay['log'] = { hmacs: [], encryptions: [], unmatchedSignatures: [] };
   const inner = new NodeIssuerCrypto({
+    ...(options.sealingKey === undefined ? {} : { sealingKey: options.sealingKey }),
     keyManagementKeys: Object.fromEntries(Object.entries(kmks).map(([n, k]) => [n, Buffer.from(k.pkcs8_hex, 'hex')])),
     ephemeralKeyFactory: () => createPrivateKey({ key: Buffer.from(session.ephemeral_keys.server.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' }),
     randomBytes: () => nextIv.shift() ?? Buffer.alloc(16),
@@ -332,13 +344,14 @@ function replayOf(file: string, doc: Json, session: Json): Replay {
   const issuedPaths = session.issued_certificate_paths as Record<string, string[]>;
   const environment: IssuerEnvironment = {
     crypto: port,
-    deviceTrust: new DeviceTrust([Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex')]),
+    deviceTrust: new DeviceTrust(options.deviceRoots ?? [Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex')]),
     clock: () => Date.parse(session.server_time),
     randomBytes: (n) => {
       if (n !== 32) throw new Error(`unexpected random draw of ${n} bytes`);
       return Buffer.from(session.close_session.nonce_hex, 'hex');
     },
     certify: (key): IssuedKeyMaterial => {
+      options.onCertify?.(key.id);
       const c = credentials.get(key.id);
       const path = (issuedPaths[key.id] ?? []).map((h) => Buffer.from(h, 'hex'));
       return {
@@ -349,4 +362,20 @@ function replayOf(file: string, doc: Json, session: Json): Replay {
     },
   };
   return { file, label: session.label, session, messages, config, environment, log };
+}
+
+/**
+ * Runs a replay up to (not including) the acceptance of the first response with `qualifier`;
+ * returns the issuer, the state and that response, decoded.
+ */
+export async function driveUntil(r: Replay, qualifier: string): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
+  const issuer = createIssuer(r.environment);
+  let { state } = await issuer.start(r.config);
+  for (const m of r.messages) {
+    if (m.direction !== 'client->server') continue;
+    const response = decodeResponse(m.wire);
+    if (m.qualifier === qualifier) return { issuer, state, response };
+    state = (await issuer.accept(state, response)).state;
+  }
+  throw new Error(`no ${qualifier} in ${r.file}`);
 }
