@@ -4,7 +4,7 @@
  * API, and ends at the issuer's redirect. Any failure after the SKS session
  * was created aborts it (spec §11.2), so nothing half-done remains.
  */
-import type { ProvisioningHandle, SecureKeyStore } from '../../sks/api.js';
+import type { KeyHandle, ProvisioningHandle, SecureKeyStore } from '../../sks/api.js';
 import { KeyGen2Error, isKeyGen2Error } from '../errors.js';
 import { parseInvocationUrl, type Invocation } from '../http/invocation-url.js';
 import {
@@ -49,7 +49,7 @@ export interface InstalledKey {
    * The key's handle once the session closed. After `updateKey` the new key
    * takes over the target's handle, so this is the target's.
    */
-  readonly keyHandle: number;
+  readonly keyHandle: KeyHandle;
   readonly keyAlgorithm: string;
   readonly appUsage: string;
   readonly friendlyName: string | undefined;
@@ -69,7 +69,7 @@ export interface EnrollmentSummary {
   readonly issuerHost: string;
   readonly serverSessionId: string;
   readonly clientSessionId: string;
-  readonly provisioningHandle: number;
+  readonly provisioningHandle: ProvisioningHandle;
   readonly privacyEnabled: boolean;
   readonly action: 'manage' | 'unlock';
   readonly keys: readonly InstalledKey[];

@@ -46,6 +46,7 @@ interface SessionOutcome {
   /** Whether our capability answers differ from the reference SKS's (then the InvocationResponse text differs too). */
   readonly capabilitiesAdjusted: boolean;
   readonly callProblems: string[];
+  readonly summaryProblems: string[];
   readonly ourCalls: string[];
   readonly recordedCalls: string[];
 }
@@ -110,6 +111,12 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
     } catch (e) {
       error = e;
     }
+    // The summary's handles are live after the close: each holds the certificate the summary names.
+    const summaryProblems: string[] = [];
+    for (const k of summary?.keys ?? []) {
+      const path = (await device.inner.getKeyAttributes(k.keyHandle)).certificatePath;
+      if (!Buffer.from(path[0]!).equals(Buffer.from(k.certificatePath[0]!))) summaryProblems.push(`${k.id}: handle ${k.keyHandle} holds another certificate`);
+    }
     const ours = device.log.slice(start);
     const callProblems: string[] = [];
     if (ours.length !== recorded.length) callProblems.push(`expected ${recorded.length} SKS calls, the client made ${ours.length}`);
@@ -122,6 +129,7 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
       wireDifferences,
       capabilitiesAdjusted,
       callProblems,
+      summaryProblems,
       ourCalls: ours.map((c) => c.method),
       recordedCalls: recorded.map((c) => c.get('method').str()),
     });
@@ -146,6 +154,19 @@ for (const file of files) {
         const o = (await run())[i]!;
         expect(o.error === undefined ? undefined : String(o.error) + ((o.error as { cause?: unknown }).cause ? ` (cause: ${String((o.error as { cause?: unknown }).cause)})` : '')).toBeUndefined();
         expect(o.summary?.redirectUrl).toBe('http://issuer.example.com/done');
+      });
+      it(`session '${label}': reports live key handles and the recorded credentials`, async () => {
+        const o = (await run())[i]!;
+        expect(o.summaryProblems).toEqual([]);
+        expect(o.summary?.keys.map((k) => k.id).sort()).toEqual(s.get('issued_certificate_paths').keys().sort());
+        const handles = doc.opt('key_handles');
+        for (const [name, handle] of handles?.entries() ?? []) {
+          // "label/id" or "label/id (replaced by label2/id2)": the new key took over the handle.
+          const m = /^([^/]+)\/(\S+)(?: \(replaced by ([^/]+)\/(\S+)\))?$/.exec(name);
+          if (m === null) continue;
+          const [owner, id] = m[3] !== undefined ? [m[3], m[4]] : [m[1], m[2]];
+          if (owner === label) expect(o.summary?.keys.find((k) => k.id === id)?.keyHandle, name).toBe(handle.int());
+        }
       });
       it(`session '${label}': makes the recorded SKS calls`, async () => {
         const o = (await run())[i]!;
