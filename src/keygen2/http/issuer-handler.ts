@@ -6,6 +6,7 @@
  * and answers the next request, or the 302 that ends the session.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** What the issuer does next: send a KeyGen2 request, or redirect the browser (end of session or error page). */
@@ -108,22 +109,25 @@ export function createIssuerRequestHandler(options: IssuerHandlerOptions): http.
 }
 
 export interface RunningIssuerServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (or `https://…` with `tls`) */
   readonly origin: string;
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   close(): Promise<void>;
 }
 
-/** Starts the handler on 127.0.0.1 on a free port (tests, demos). */
-export async function startIssuerServer(options: IssuerHandlerOptions): Promise<RunningIssuerServer> {
-  const server = http.createServer(createIssuerRequestHandler(options));
+/** Starts the handler on 127.0.0.1 on a free port (tests, demos); over TLS with `tls` (PEM certificate chain and key). */
+export async function startIssuerServer(
+  options: IssuerHandlerOptions & { readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } },
+): Promise<RunningIssuerServer> {
+  const handler = createIssuerRequestHandler(options);
+  const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {
