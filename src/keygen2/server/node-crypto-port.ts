@@ -10,7 +10,7 @@
  * Ephemeral keys can come from a small pool filled in the background on libuv's thread pool
  * (`ephemeralPoolSize`); every pooled key is handed out once.
  */
-import { createCipheriv, createDecipheriv, createECDH, generateKeyPair, randomBytes as nodeRandomBytes, sign as nodeSign, type KeyObject, createPrivateKey } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createECDH, type ECDH, generateKeyPair, randomBytes as nodeRandomBytes, sign as nodeSign, type KeyObject, createPrivateKey } from 'node:crypto';
 import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
 import { deriveSessionKey, encryptForSks, encryptionKey, hmacSha256, spkiOf } from '../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../errors.js';
@@ -63,6 +63,8 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   readonly #cacheSize: number;
   readonly #factory: ((curve: EcCurve) => KeyObject) | undefined;
   readonly #sessionKeys = new Map<string, Buffer>();
+  #ivPool: Buffer = Buffer.alloc(0);
+  #ivOffset = 0;
 
   constructor(options: NodeIssuerCryptoOptions = {}) {
     const key = options.sealingKey ?? nodeRandomBytes(32);
@@ -97,7 +99,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     if (point === undefined) throw new KeyGen2Error('PROTOCOL', 'Client ephemeral key is not on the server ephemeral key curve', { path: '$.clientEphemeralKey' });
     let z: Buffer;
     try {
-      const ecdh = createECDH(EC_CURVES[curve].nodeName);
+      const ecdh = ecdhOf(curve);
       ecdh.setPrivateKey(sealed.subarray(1));
       z = ecdh.computeSecret(point);
     } catch (cause) {
@@ -169,11 +171,22 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   }
 
   #seal(kind: SealKind, plaintext: Buffer): SealedRef {
-    const iv = nodeRandomBytes(12);
+    const iv = this.#iv();
     const cipher = createCipheriv('aes-256-gcm', this.#sealingKey, iv);
     cipher.setAAD(AAD[kind]);
     const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return `${kind}.${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64url')}` as SealedRef;
+  }
+
+  /** A random 96-bit GCM nonce, drawn from a refilled 4 KiB buffer (one RNG call per 341 seals). */
+  #iv(): Buffer {
+    if (this.#ivPool.length - this.#ivOffset < 12) {
+      this.#ivPool = nodeRandomBytes(4092);
+      this.#ivOffset = 0;
+    }
+    const iv = this.#ivPool.subarray(this.#ivOffset, this.#ivOffset + 12);
+    this.#ivOffset += 12;
+    return iv;
   }
 
   #unseal(kind: SealKind, ref: string): Buffer {
@@ -205,8 +218,22 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
 const CURVES: readonly EcCurve[] = ['P-256', 'P-384', 'P-521'];
 const curveIndex = (c: EcCurve): number => CURVES.indexOf(c);
 
+/**
+ * One ECDH object per curve, reused: constructing one costs more than a key generation, and
+ * JavaScript runs each generate/derive sequence to completion without interleaving.
+ */
+const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
+function ecdhOf(curve: EcCurve): ECDH {
+  let e = ECDH_BY_CURVE.get(curve);
+  if (e === undefined) {
+    e = createECDH(EC_CURVES[curve].nodeName);
+    ECDH_BY_CURVE.set(curve, e);
+  }
+  return e;
+}
+
 function generateRaw(curve: EcCurve): RawEcKey {
-  const ecdh = createECDH(EC_CURVES[curve].nodeName);
+  const ecdh = ecdhOf(curve);
   const point = ecdh.generateKeys();
   const d = ecdh.getPrivateKey();
   const n = EC_CURVES[curve].coordinateLength;

@@ -1,0 +1,131 @@
+/**
+ * Fresh (unrecorded) sessions against a minimal node:crypto device: default ids and limits,
+ * E2ES and privacy mode, the ephemeral-key pool, and a throughput figure for the issuer side
+ * beside the raw node:crypto work one session needs (printed, not asserted: shared machines).
+ */
+import { createECDH, createHmac, createPrivateKey, randomBytes, sign, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createIssuer, DeviceTrust, NodeIssuerCrypto, type IssuerConfig, type IssuerState } from '../../../src/keygen2/server/index.js';
+import type { KeyGen2Message } from '../../../src/keygen2/messages/index.js';
+import { MiniDevice } from './mini-device.js';
+import { recordingFiles } from './recording.js';
+
+const doc = JSON.parse(readFileSync(recordingFiles()[0] as string, 'utf8')) as {
+  test_keys: { device_attestation: { pkcs8_hex: string; certificate_der_hex: string; issuer_ca_certificate_der_hex: string } };
+};
+const deviceKey = createPrivateKey({ key: Buffer.from(doc.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
+const deviceCert = Buffer.from(doc.test_keys.device_attestation.certificate_der_hex, 'hex');
+const deviceRoot = Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex');
+
+const ISSUER_URI = 'http://127.0.0.1:8080/keygen2';
+const P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
+/** A stand-in "certificate": the issuer only checks that the end-entity DER carries the key. */
+const fakeCertificate = (spki: Uint8Array): Uint8Array => Buffer.concat([Buffer.of(0x30, 0x82, 0, 0), spki]);
+
+const oneKey: IssuerConfig = {
+  issuerUri: ISSUER_URI,
+  pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: P256, appUsage: 'authentication' }] }],
+};
+
+function setup(poolSize = 0) {
+  const crypto = new NodeIssuerCrypto({ sealingKey: randomBytes(32), ephemeralPoolSize: poolSize });
+  const issuer = createIssuer({
+    crypto,
+    deviceTrust: new DeviceTrust([deviceRoot]),
+    certify: (k) => ({ certificatePath: [fakeCertificate(k.publicKey)] }),
+  });
+  return issuer;
+}
+
+async function run(issuer: ReturnType<typeof setup>, config: IssuerConfig, device: MiniDevice, persist = true) {
+  let { state, request }: { state: IssuerState; request: KeyGen2Message | undefined } = await issuer.start(config);
+  for (;;) {
+    const response = device.answer(request as KeyGen2Message);
+    if (persist) state = JSON.parse(JSON.stringify(state)) as IssuerState;
+    const step = await issuer.accept(state, response);
+    state = step.state;
+    if (step.outcome !== undefined) return { state, outcome: step.outcome };
+    request = step.request;
+  }
+}
+
+describe('fresh sessions', () => {
+  it('runs-an-e2es-session-with-default-ids-and-limits', async () => {
+    const { state, outcome } = await run(setup(), oneKey, new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }));
+    expect(state.phase).toBe('done');
+    expect(state.serverSessionId).toMatch(/^[0-9a-f]+[A-Za-z0-9_-]+$/);
+    expect(state.serverSessionId).toHaveLength(32);
+    expect(outcome.keys).toHaveLength(1);
+    expect(outcome.deviceCertificatePath).toEqual([deviceCert.toString('base64url')]);
+  });
+
+  it('runs-a-privacy-session', async () => {
+    const { outcome } = await run(setup(), { ...oneKey, privacyEnabled: true }, new MiniDevice({ issuerUri: ISSUER_URI }));
+    expect(outcome.deviceCertificatePath).toBeUndefined();
+  });
+
+  it('refuses-privacy-mode-when-the-issuer-does-not-allow-it', async () => {
+    const issuer = createIssuer({
+      crypto: new NodeIssuerCrypto(),
+      deviceTrust: new DeviceTrust([deviceRoot]),
+      certify: (k) => ({ certificatePath: [fakeCertificate(k.publicKey)] }),
+      allowPrivacyMode: false,
+    });
+    await expect(issuer.start({ ...oneKey, privacyEnabled: true })).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('refuses-an-i-p-f-configuration', async () => {
+    await expect(setup().start({ issuerUri: ISSUER_URI })).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('runs-an-i-p-c-f-management-session', async () => {
+    const kmk = createPrivateKey({ key: Buffer.from(doc.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
+    const issuer = createIssuer({
+      crypto: new NodeIssuerCrypto({ keyManagementKeys: { kmk } }),
+      deviceTrust: new DeviceTrust([deviceRoot]),
+      certify: () => {
+        throw new Error('no keys in this session');
+      },
+    });
+    const { outcome } = await run(issuer, { issuerUri: ISSUER_URI, lookups: [{ kmk: 'kmk' }] }, new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }));
+    expect(outcome.keys).toEqual([]);
+  });
+
+  it('prints-issuer-throughput-beside-the-raw-work', async () => {
+    const n = Number(process.env['ISSUER_BENCH_SESSIONS'] ?? 200);
+    const issuer = setup(64);
+    const device = new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } });
+    await run(issuer, oneKey, device); // warm-up: device path verified and cached
+    let issuerMs = 0;
+    for (let i = 0; i < n; i++) {
+      let { state, request }: { state: IssuerState; request: KeyGen2Message | undefined } = await issuer.start(oneKey);
+      for (;;) {
+        const response = device.answer(request as KeyGen2Message);
+        const t = performance.now();
+        const step = await issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, response);
+        issuerMs += performance.now() - t;
+        state = step.state;
+        if (step.outcome !== undefined) break;
+        request = step.request;
+      }
+    }
+    // Raw work the issuer needs per session: ephemeral key, ECDH, the device signature check,
+    // the HMACs (PIN MAC, key MAC, key attestation, setCertificatePath, close MAC, close
+    // attestation, encryption key). The peer points are the device's work: made beforehand.
+    const a = Buffer.alloc(600, 1);
+    const deviceSig = sign('sha256', a, deviceKey);
+    const peers = Array.from({ length: n }, () => createECDH('prime256v1').generateKeys());
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const e = createECDH('prime256v1');
+      e.generateKeys();
+      const z = e.computeSecret(peers[i] as Buffer);
+      verify('sha256', a, deviceKey, deviceSig);
+      for (let j = 0; j < 7; j++) createHmac('sha256', z).update(a).digest();
+    }
+    const rawMs = performance.now() - t0;
+    console.log(`issuer: ${(issuerMs / n).toFixed(3)} ms/session (accept steps, state JSON round trip included); raw node:crypto ≈ ${(rawMs / n).toFixed(3)} ms/session`);
+    expect(issuerMs).toBeGreaterThan(0);
+  }, 60_000);
+});
