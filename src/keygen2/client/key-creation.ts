@@ -40,14 +40,17 @@ function pinPoliciesOf(req: KeyCreationRequest): PinPolicySpecifier[] {
   return [...(req.pukPolicySpecifiers ?? []).flatMap((p) => p.pinPolicySpecifiers), ...(req.pinPolicySpecifiers ?? [])];
 }
 
+/** How many keys the request asks for. */
+export const keyCount = (req: KeyCreationRequest): number =>
+  pinPoliciesOf(req).reduce((n, p) => n + p.keyEntrySpecifiers.length, 0) + (req.keyEntrySpecifiers?.length ?? 0);
+
 /** Semantic checks the SKS cannot make for us (spec §3.1, §6.7.2, §11.1). */
 function checkKeyCreationRequest(req: KeyCreationRequest, action: 'manage' | 'unlock'): void {
   if (action === 'unlock') {
     throw new KeyGen2Error('PROTOCOL', 'an "unlock" session may not create keys (spec §3.1)', { path: '$' });
   }
   const policies = pinPoliciesOf(req);
-  const keyCount = policies.reduce((n, p) => n + p.keyEntrySpecifiers.length, 0) + (req.keyEntrySpecifiers?.length ?? 0);
-  if (keyCount === 0) throw new KeyGen2Error('SCHEMA', 'a KeyCreationRequest must request at least one key', { path: '$' });
+  if (keyCount(req) === 0) throw new KeyGen2Error('SCHEMA', 'a KeyCreationRequest must request at least one key', { path: '$' });
   for (const p of policies) {
     const preset = p.keyEntrySpecifiers.filter((k) => k.encryptedPin !== undefined).length;
     if (preset !== 0 && preset !== p.keyEntrySpecifiers.length) {

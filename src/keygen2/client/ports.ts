@@ -106,7 +106,7 @@ export type ProgressEvent =
  * PIN, spec §8); a refused entry is asked for again with `rejected` set.
  */
 export interface EnrollmentUi {
-  /** Shows the issuer host and action; false (or a throw) cancels before any SKS session exists. */
+  /** Shows the issuer host and action; false cancels (USER_ABORT) before any SKS session exists. */
   consent(request: ConsentRequest): Promise<boolean>;
   /**
    * Asks for a user-defined PIN. Return the text as typed (hex digits for the

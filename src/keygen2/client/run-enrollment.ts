@@ -19,9 +19,9 @@ import {
 import { answerCapabilities, type PlatformCapabilities } from './capabilities.js';
 import { certificateInfo } from './certificate-info.js';
 import { discoverCredentials } from './credential-discovery.js';
-import { finalizeSession, type PostOperationDone } from './finalization.js';
+import { finalizeSession, type IssuedKey, type PostOperationDone } from './finalization.js';
 import { initializeSession } from './initialization.js';
-import { createKeys, type CreatedKey } from './key-creation.js';
+import { createKeys, keyCount, type CreatedKey } from './key-creation.js';
 import { systemClock, type ClientClock, type EnrollmentUi, type KeyGen2Transport, type TransportReply } from './ports.js';
 import { asKeyGen2Error, type OpenSession } from './session.js';
 
@@ -80,6 +80,31 @@ export interface EnrollmentSummary {
 }
 
 const DEFAULT_TOLERANCE_SECONDS = 24 * 60 * 60;
+
+/** What may follow the initialization round (spec §3.2). */
+type AfterInitialization = 'CredentialDiscoveryRequest' | 'KeyCreationRequest' | 'ProvisioningFinalizationRequest';
+
+/** The summary's view of what finalization installed (an updated key reports the target's handle, which it takes over). */
+function installedKeys(issued: readonly IssuedKey[], postOperations: readonly PostOperationDone[], created: readonly CreatedKey[]): InstalledKey[] {
+  const updated = new Map(postOperations.filter((p) => p.operation === 'update').map((p) => [p.newKeyId, p.targetKeyHandle]));
+  return issued.map((i) => {
+    const c = created.find((k) => k.id === i.id);
+    const ee = i.certificatePath[0];
+    return {
+      id: i.id,
+      keyHandle: updated.get(i.id) ?? i.keyHandle,
+      keyAlgorithm: c?.keyAlgorithm ?? '',
+      appUsage: c?.appUsage ?? '',
+      friendlyName: c?.friendlyName,
+      publicKey: c?.publicKey ?? new Uint8Array(0),
+      certificateSubject: ee === undefined ? '' : certificateInfo(ee).subject,
+      certificatePath: i.certificatePath,
+      imported: i.imported,
+      extensionTypes: i.extensionTypes,
+      pinPolicyId: c?.pinPolicyId,
+    };
+  });
+}
 
 function expectMessage(reply: TransportReply, what: string): string {
   if (reply.kind !== 'message') {
@@ -170,11 +195,11 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
 
     // 3-5. CredentialDiscovery? KeyCreation? ProvisioningFinalization (spec §3.2 legal sequences).
     let reply = await post(init.response);
-    let expected: Qualifier[] = ['CredentialDiscoveryRequest', 'KeyCreationRequest', 'ProvisioningFinalizationRequest'];
+    let expected: AfterInitialization[] = ['CredentialDiscoveryRequest', 'KeyCreationRequest', 'ProvisioningFinalizationRequest'];
     let created: CreatedKey[] = [];
     for (;;) {
       const text = expectMessage(reply, `one of ${expected.join(', ')}`);
-      const request = decode(text, expected as ('CredentialDiscoveryRequest' | 'KeyCreationRequest' | 'ProvisioningFinalizationRequest')[]);
+      const request = decode(text, expected);
       switch (request.qualifier) {
         case 'CredentialDiscoveryRequest': {
           ui.progress?.({ step: 'credential-discovery', lookups: request.lookupSpecifiers.length });
@@ -184,8 +209,8 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
           break;
         }
         case 'KeyCreationRequest': {
+          ui.progress?.({ step: 'key-creation', keys: keyCount(request) });
           const r = await createKeys(s, request, ui, invocationRequest.action, maxPinEntries);
-          ui.progress?.({ step: 'key-creation', keys: r.created.length });
           created = r.created;
           expected = ['ProvisioningFinalizationRequest'];
           reply = await post(r.response);
@@ -200,24 +225,6 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
             throw new KeyGen2Error('PROTOCOL', 'the issuer answered the ProvisioningFinalizationResponse with a message instead of the final redirect');
           }
           ui.progress?.({ step: 'done', redirect: last.location });
-          const updated = new Map(f.postOperations.filter((p) => p.operation === 'update').map((p) => [p.newKeyId, p.targetKeyHandle]));
-          const keys: InstalledKey[] = f.issued.map((i) => {
-            const c = created.find((k) => k.id === i.id);
-            const ee = i.certificatePath[0];
-            return {
-              id: i.id,
-              keyHandle: updated.get(i.id) ?? i.keyHandle,
-              keyAlgorithm: c?.keyAlgorithm ?? '',
-              appUsage: c?.appUsage ?? '',
-              friendlyName: c?.friendlyName,
-              publicKey: c?.publicKey ?? new Uint8Array(0),
-              certificateSubject: ee === undefined ? '' : certificateInfo(ee).subject,
-              certificatePath: i.certificatePath,
-              imported: i.imported,
-              extensionTypes: i.extensionTypes,
-              pinPolicyId: c?.pinPolicyId,
-            };
-          });
           return {
             issuerUri: invocation.transactionUrl,
             issuerHost,
@@ -226,7 +233,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
             provisioningHandle: s.provisioningHandle,
             privacyEnabled,
             action: invocationRequest.action,
-            keys,
+            keys: installedKeys(f.issued, f.postOperations, created),
             postOperations: f.postOperations,
             redirectUrl: last.location,
           };
