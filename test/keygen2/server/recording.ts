@@ -4,13 +4,12 @@
  * randomness (server ephemeral key, session id, server time, IVs, close nonce, ECDSA KMK
  * signatures) through the crypto port, the clock and the random source.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { KeyGen2Error } from '../../../src/keygen2/errors.js';
-import { decodeMessage, encodeMessage, type KeyGen2Message } from '../../../src/keygen2/messages/index.js';
+import { decodeMessage, RESPONSE_QUALIFIERS, type KeyGen2Message } from '../../../src/keygen2/messages/index.js';
 import {
   createIssuer,
   type IssuerState,
@@ -72,92 +71,8 @@ const hexToB64u = (h: string): string => Buffer.from(h, 'hex').toString('base64u
 
 const sameJwk = (a: Json, b: Json): boolean => (a.kty === 'EC' ? a.x === b.x && a.y === b.y : a.n === b.n && a.e === b.e);
 
-/** JWK (public) → SPKI, for the test-side decoder. */
-const spkiOfJwk = (jwk: Json): Uint8Array => createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'spki' });
-const bytes = (s: string): Uint8Array => Buffer.from(s, 'base64url');
-const dt = (text: string): { epochMs: number; offsetMinutes: number; text: string } => {
-  const m = /([+-])(\d\d):(\d\d)$/.exec(text);
-  return { epochMs: Date.parse(text), offsetMinutes: m === null ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])), text };
-};
-
-/**
- * Decodes a recorded response: with the messages module's `decodeMessage` once it exists, else a
- * small test-side reading of the five responses (no validation: the recordings are valid).
- */
-export function decodeResponse(wire: string): KeyGen2Message {
-  try {
-    return decodeMessage(wire);
-  } catch (e) {
-    if (!(e instanceof KeyGen2Error && e.code === 'INTERNAL')) throw e;
-  }
-  const j = JSON.parse(wire) as Json;
-  const path = (p: string[]): Uint8Array[] => p.map(bytes);
-  switch (j['@qualifier']) {
-    case 'InvocationResponse':
-      return {
-        qualifier: 'InvocationResponse',
-        serverSessionId: j.serverSessionId,
-        ...(j.clientCapabilities === undefined
-          ? {}
-          : {
-              clientCapabilities: j.clientCapabilities.map((c: Json) =>
-                'values' in c
-                  ? { type: c.type, kind: 'values', values: c.values }
-                  : 'imageAttributes' in c
-                    ? { type: c.type, kind: 'imageAttributes', imageAttributes: c.imageAttributes }
-                    : { type: c.type, kind: 'supported', supported: c.supported },
-              ),
-            }),
-      };
-    case 'ProvisioningInitializationResponse':
-      return {
-        qualifier: 'ProvisioningInitializationResponse',
-        serverSessionId: j.serverSessionId,
-        clientSessionId: j.clientSessionId,
-        serverTime: dt(j.serverTime),
-        clientTime: dt(j.clientTime),
-        clientEphemeralKey: spkiOfJwk(j.clientEphemeralKey),
-        ...(j.deviceId === undefined ? {} : { deviceId: { certificatePath: path(j.deviceId.certificatePath) } }),
-        attestation: bytes(j.attestation),
-      };
-    case 'CredentialDiscoveryResponse':
-      return {
-        qualifier: 'CredentialDiscoveryResponse',
-        serverSessionId: j.serverSessionId,
-        clientSessionId: j.clientSessionId,
-        lookupResults: j.lookupResults.map((r: Json) => ({
-          id: r.id,
-          matchingCredentials: r.matchingCredentials.map((c: Json) => ({
-            serverSessionId: c.serverSessionId,
-            clientSessionId: c.clientSessionId,
-            certificatePath: path(c.certificatePath),
-            ...(c.locked === undefined ? {} : { locked: c.locked }),
-          })),
-        })),
-      };
-    case 'KeyCreationResponse':
-      return {
-        qualifier: 'KeyCreationResponse',
-        serverSessionId: j.serverSessionId,
-        clientSessionId: j.clientSessionId,
-        generatedKeys: j.generatedKeys.map((g: Json) => ({ id: g.id, publicKey: spkiOfJwk(g.publicKey), attestation: bytes(g.attestation) })),
-      };
-    case 'ProvisioningFinalizationResponse':
-      return { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: j.serverSessionId, clientSessionId: j.clientSessionId, attestation: bytes(j.attestation) };
-    default:
-      throw new Error(`not a response: ${j['@qualifier']}`);
-  }
-}
-
-/** `encodeMessage` of the messages module, or undefined while it is not implemented. */
-export function tryEncode(message: KeyGen2Message): string | undefined {
-  try {
-    return encodeMessage(message);
-  } catch (e) {
-    if (e instanceof KeyGen2Error && e.code === 'INTERNAL') return undefined;
-    throw e;
-  }
-}
+/** Decodes a recorded response from its wire text with the strict message decoder (§4.2). */
+export const decodeResponse = (wire: string): KeyGen2Message => decodeMessage(wire, [...RESPONSE_QUALIFIERS]);
 
 const kindOf = (uri: string): CapabilityQuery['kind'] =>
   uri.includes('/keygen2/clientattr#') ? 'values' : uri.includes('/keygen2/logotype#') ? 'image' : 'feature';
