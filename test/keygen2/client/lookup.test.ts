@@ -3,7 +3,11 @@
  * recordings: JCS signed data byte for byte, nonce binding, JSF signatures,
  * Java RFC 2253 names and Java regexes.
  */
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { certificateInfo } from '../../../src/keygen2/client/certificate-info.js';
 import { jcs, lookupNonce, lookupSignedData, verifyLookupSpecifier } from '../../../src/keygen2/client/lookup-signature.js';
@@ -124,5 +128,24 @@ describe('certificate names in Java RFC 2253 form', () => {
     expect(m({ keyUsageRules: ['digitalSignature'] })).toBe(info.keyUsage?.has('digitalSignature') === true);
     expect(m({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
     expect(m({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
+  });
+});
+
+describe('Java RFC 2253 escaping', () => {
+  it('escapes ,=+<>#;"\\ and edge spaces, renders other attributes as #hex (spec §6.5 example 2.5.4.5=#1303313233)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kg2-dn-'));
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')],
+        { stdio: 'ignore' },
+      );
+      const info = certificateInfo(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
+      expect(info.subject).toBe('2.5.4.5=#1303313233,CN=John\\=Doe\\; \\#1\\ ,O=Acme\\, Inc.,C=SE');
+      expect(info.issuer).toBe(info.subject);
+      expect(info.isCa).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
