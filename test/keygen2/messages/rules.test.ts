@@ -23,12 +23,45 @@ import { INTEROP_DIR, recordedMessages, type Json } from './recordings.js';
 type Obj = { [k: string]: Json };
 
 const all = recordedMessages();
-/** A fresh mutable copy of the first recorded message with this qualifier (optionally from one file). */
-function recorded(qualifier: string, file?: string, session?: string): Obj {
-  const m = all.find((x) => x.qualifier === qualifier && (file === undefined || x.file.startsWith(`keygen2-session-${file}-`)) && (session === undefined || x.session === session));
-  if (m === undefined) throw new Error(`no recorded ${qualifier} ${file ?? ''}`);
-  return JSON.parse(m.wire) as Obj;
+/**
+ * A fresh mutable copy of the first recorded message with this qualifier that has the shape a
+ * test needs (chosen by content, not by file name, so other recordings of the layout work too).
+ */
+function recorded(qualifier: string, shape: (o: Obj) => boolean = () => true): Obj {
+  for (const x of all) {
+    if (x.qualifier !== qualifier) continue;
+    const o = JSON.parse(x.wire) as Obj;
+    if (shape(o)) return o;
+  }
+  throw new Error(`no recorded ${qualifier} of the needed shape`);
 }
+
+const list = (v: Json | undefined): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
+const indexOf = (items: Obj[], f: (o: Obj) => boolean): number => items.findIndex(f);
+/** Shapes used below. */
+const shape = {
+  capabilityQuery: (o: Obj) => list(o.clientCapabilityQuery).length > 0,
+  allAnswerKinds: (o: Obj) => ['supported', 'values', 'imageAttributes'].every((k) => list(o.clientCapabilities).some((c) => k in c)),
+  rollOver: (o: Obj) => list(o.updatableKeyManagementKeys).length > 0,
+  privacy: (o: Obj) => !('deviceId' in o),
+  twoLookupsOneFiltered: (o: Obj) => list(o.lookupSpecifiers).length >= 2 && list(o.lookupSpecifiers).some((l) => 'searchFilter' in l),
+  someMatch: (o: Obj) => list(list(o.lookupResults)[0]?.matchingCredentials).length > 0,
+  presetPins: (o: Obj) => {
+    const pin = list(list(o.pukPolicySpecifiers)[0]?.pinPolicySpecifiers)[0];
+    const keys = list(pin?.keyEntrySpecifiers);
+    return pin?.inputMethod === 'trusted-gui' && keys.length >= 2 && keys.every((k) => 'encryptedPin' in k) && keys[0]?.enablePinCaching === true;
+  },
+  topKeysOnly: (o: Obj) => list(o.keyEntrySpecifiers).length > 0 && !('pinPolicySpecifiers' in o) && !('pukPolicySpecifiers' in o),
+  twoKeys: (o: Obj) => list(o.generatedKeys).length >= 2,
+  importsPrivateKey: (o: Obj) => list(o.issuedCredentials).some((c) => 'importPrivateKey' in c),
+  updateCloneUnlock: (o: Obj) =>
+    list(o.issuedCredentials).some((c) => 'cloneKeyProtection' in c) && list(o.issuedCredentials).some((c) => 'updateKey' in c) && list(o.unlockKeys).length > 0,
+  eeOnly: (o: Obj) => list(list(o.issuedCredentials)[0]?.certificatePath).length === 1,
+  bagAndExtension: (o: Obj) => {
+    const c = list(o.issuedCredentials)[0];
+    return list(list(c?.propertyBags)[0]?.properties).length >= 2 && list(c?.extensions).length > 0;
+  },
+};
 
 const text = (v: Json | string): string => (typeof v === 'string' ? v : JSON.stringify(v));
 function rejects(v: Json | string, code: KeyGen2ErrorCode, p: string): void {
@@ -83,17 +116,17 @@ describe('InvocationRequest (§6.1)', () => {
     rejects(m, 'SCHEMA', '$.serverSessionId');
   });
   it('rejects-empty-clientCapabilityQuery', () => {
-    const m = recorded('InvocationRequest', '06');
+    const m = recorded('InvocationRequest', shape.capabilityQuery);
     m.clientCapabilityQuery = [];
     rejects(m, 'SCHEMA', '$.clientCapabilityQuery');
   });
   it('rejects-duplicate-capability-query', () => {
-    const m = recorded('InvocationRequest', '06');
+    const m = recorded('InvocationRequest', shape.capabilityQuery);
     m.clientCapabilityQuery = ['urn:a', 'urn:a'];
     rejects(m, 'SCHEMA', '$.clientCapabilityQuery[1]');
   });
   it('rejects-relative-capability-uri', () => {
-    const m = recorded('InvocationRequest', '06');
+    const m = recorded('InvocationRequest', shape.capabilityQuery);
     m.clientCapabilityQuery = ['feature#x'];
     rejects(m, 'SCHEMA', '$.clientCapabilityQuery[0]');
   });
@@ -125,30 +158,38 @@ describe('InvocationRequest (§6.1)', () => {
 
 describe('InvocationResponse (§6.2)', () => {
   const caps = (m: Obj): Obj[] => m.clientCapabilities as Obj[];
+  const withKinds = (): Obj => recorded('InvocationResponse', shape.allAnswerKinds);
+  const kind = (m: Obj, k: string): number => indexOf(caps(m), (c) => k in c);
   it('rejects-capability-with-two-answers', () => {
-    const m = recorded('InvocationResponse', '06');
-    at(caps(m), 0).values = ['x'];
-    rejects(m, 'SCHEMA', '$.clientCapabilities[0].values');
+    const m = withKinds();
+    const i = kind(m, 'supported');
+    at(caps(m), i).values = ['x'];
+    rejects(m, 'SCHEMA', `$.clientCapabilities[${i}].values`);
   });
   it('rejects-capability-without-answer', () => {
-    const m = recorded('InvocationResponse', '06');
-    delete at(caps(m), 0).supported;
-    rejects(m, 'SCHEMA', '$.clientCapabilities[0].supported');
+    const m = withKinds();
+    const i = kind(m, 'supported');
+    delete at(caps(m), i).supported;
+    rejects(m, 'SCHEMA', `$.clientCapabilities[${i}].supported`);
   });
   it('rejects-duplicate-capability-answer', () => {
-    const m = recorded('InvocationResponse', '06');
+    const m = withKinds();
     at(caps(m), 1).type = at(caps(m), 0).type as string;
     rejects(m, 'SCHEMA', '$.clientCapabilities[1].type');
   });
   it('rejects-empty-values', () => {
-    const m = recorded('InvocationResponse', '06');
-    at(caps(m), 3).values = [];
-    rejects(m, 'SCHEMA', '$.clientCapabilities[3].values');
+    const m = withKinds();
+    const i = kind(m, 'values');
+    at(caps(m), i).values = [];
+    rejects(m, 'SCHEMA', `$.clientCapabilities[${i}].values`);
   });
   it('rejects-image-size-that-is-not-an-integer', () => {
-    const wire = text(recorded('InvocationResponse', '06')).replace('"width":200', '"width":200.0');
-    rejects(wire, 'SCHEMA', '$.clientCapabilities[2].imageAttributes.width');
-    rejects(wire.replace('"width":200.0', '"width":2e2'), 'SCHEMA', '$.clientCapabilities[2].imageAttributes.width');
+    const m = withKinds();
+    const i = kind(m, 'imageAttributes');
+    const wire = text(m);
+    const p = `$.clientCapabilities[${i}].imageAttributes.width`;
+    rejects(wire.replace(/"width":(\d+)/, '"width":$1.0'), 'SCHEMA', p);
+    rejects(wire.replace(/"width":(\d+)/, '"width":$1e0'), 'SCHEMA', p);
   });
   it('rejects-nonce-member (quirk 1: the reference issuer rejects it)', () => {
     const m = recorded('InvocationResponse');
@@ -186,17 +227,17 @@ describe('ProvisioningInitializationRequest (§6.3)', () => {
     rejects(m, 'SCHEMA', '$.serverTime');
   });
   it('rejects-rsa-ephemeral-key', () => {
-    const m = recorded('ProvisioningInitializationRequest', '08', 'rollover');
+    const m = recorded('ProvisioningInitializationRequest', shape.rollOver);
     m.serverEphemeralKey = at(m, 'updatableKeyManagementKeys', 0, 'publicKey');
     rejects(m, 'SCHEMA', '$.serverEphemeralKey.kty');
   });
   it('rejects-updatableKeyManagementKeys-without-keyManagementKey', () => {
-    const m = recorded('ProvisioningInitializationRequest', '08', 'rollover');
+    const m = recorded('ProvisioningInitializationRequest', shape.rollOver);
     delete m.keyManagementKey;
     rejects(m, 'SCHEMA', '$.updatableKeyManagementKeys');
   });
   it('rejects-empty-updatableKeyManagementKeys (nested)', () => {
-    const m = recorded('ProvisioningInitializationRequest', '08', 'rollover');
+    const m = recorded('ProvisioningInitializationRequest', shape.rollOver);
     at(m, 'updatableKeyManagementKeys', 0).updatableKeyManagementKeys = [];
     rejects(m, 'SCHEMA', '$.updatableKeyManagementKeys[0].updatableKeyManagementKeys');
   });
@@ -230,7 +271,7 @@ describe('ProvisioningInitializationResponse (§6.4)', () => {
     rejects(m, 'SCHEMA', '$.deviceId.certificatePath');
   });
   it('accepts-privacy-mode-without-deviceId', () => {
-    const r = decodeMessage(text(recorded('ProvisioningInitializationResponse', '03')), ['ProvisioningInitializationResponse']);
+    const r = decodeMessage(text(recorded('ProvisioningInitializationResponse', shape.privacy)), ['ProvisioningInitializationResponse']);
     expect(r.deviceId).toBeUndefined();
     expect(r.attestation.length).toBe(32);
   });
@@ -239,12 +280,12 @@ describe('ProvisioningInitializationResponse (§6.4)', () => {
 describe('CredentialDiscoveryRequest (§6.5)', () => {
   const specs = (m: Obj): Obj[] => m.lookupSpecifiers as Obj[];
   it('rejects-lookup-nonce-mismatch (PROTOCOL)', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     m.clientSessionId = 'OtherClientSession';
     rejects(m, 'PROTOCOL', '$.lookupSpecifiers[0].nonce');
   });
   it('rejects-tampered-lookup-signature (VERIFICATION)', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     const sig = at(specs(m), 0, 'signature');
     const v = Buffer.from(sig.value as string, 'base64url');
     v[5] = (v[5] ?? 0) ^ 1;
@@ -252,22 +293,24 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
     rejects(m, 'VERIFICATION', '$.lookupSpecifiers[0].signature.value');
   });
   it('rejects-tampered-search-filter (VERIFICATION)', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
-    at(specs(m), 1, 'searchFilter').appUsage = 'signature';
-    rejects(m, 'VERIFICATION', '$.lookupSpecifiers[1].signature.value');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
+    const i = indexOf(specs(m), (l) => 'searchFilter' in l);
+    const filter = at(specs(m), i, 'searchFilter');
+    filter.appUsage = filter.appUsage === 'signature' ? 'encryption' : 'signature';
+    rejects(m, 'VERIFICATION', `$.lookupSpecifiers[${i}].signature.value`);
   });
   it('rejects-duplicate-lookup-id', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     at(specs(m), 1).id = at(specs(m), 0).id as string;
     rejects(m, 'SCHEMA', '$.lookupSpecifiers[1].id');
   });
   it('rejects-non-sha256-signature-algorithm', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     at(specs(m), 0, 'signature').algorithm = 'ES384';
     rejects(m, 'SCHEMA', '$.lookupSpecifiers[0].signature.algorithm');
   });
   it('rejects-sks-curve-uri-in-jsf-key', () => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     at(specs(m), 0, 'signature', 'publicKey').crv = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
     rejects(m, 'SCHEMA', '$.lookupSpecifiers[0].signature.publicKey.crv');
   });
@@ -284,7 +327,7 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
     ['rejects-issuedBefore-with-offset', { issuedBefore: '2026-01-01T00:00:00+00:00' }, '.issuedBefore'],
     ['rejects-unknown-grouping', { grouping: 'Shared' }, '.grouping'],
   ])('%s', (_, filter, suffix) => {
-    const m = recorded('CredentialDiscoveryRequest', '07');
+    const m = recorded('CredentialDiscoveryRequest', shape.twoLookupsOneFiltered);
     at(specs(m), 0).searchFilter = filter;
     rejects(m, 'SCHEMA', `$.lookupSpecifiers[0].searchFilter${suffix}`);
   });
@@ -338,17 +381,17 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
 
 describe('CredentialDiscoveryResponse (§6.6)', () => {
   it('accepts-empty-matchingCredentials', () => {
-    const m = recorded('CredentialDiscoveryResponse', '07');
+    const m = recorded('CredentialDiscoveryResponse', shape.someMatch);
     at(m, 'lookupResults', 0).matchingCredentials = [];
     accepts(m);
   });
   it('rejects-empty-lookupResults', () => {
-    const m = recorded('CredentialDiscoveryResponse', '07');
+    const m = recorded('CredentialDiscoveryResponse', shape.someMatch);
     m.lookupResults = [];
     rejects(m, 'SCHEMA', '$.lookupResults');
   });
   it('rejects-locked-as-string', () => {
-    const m = recorded('CredentialDiscoveryResponse', '07');
+    const m = recorded('CredentialDiscoveryResponse', shape.someMatch);
     at(m, 'lookupResults', 0, 'matchingCredentials', 0).locked = 'true';
     rejects(m, 'SCHEMA', '$.lookupResults[0].matchingCredentials[0].locked');
   });
@@ -360,8 +403,8 @@ describe('KeyCreationRequest (§6.7)', () => {
   const key = (m: Obj, i = 0): Obj => at(m, 'pukPolicySpecifiers', 0, 'pinPolicySpecifiers', 0, 'keyEntrySpecifiers', i);
   const P = '$.pukPolicySpecifiers[0].pinPolicySpecifiers[0]';
   const K = `${P}.keyEntrySpecifiers`;
-  const kcr = (): Obj => recorded('KeyCreationRequest', '05');
-  const top = (): Obj => recorded('KeyCreationRequest', '07', 'management');
+  const kcr = (): Obj => recorded('KeyCreationRequest', shape.presetPins);
+  const top = (): Obj => recorded('KeyCreationRequest', shape.topKeysOnly);
 
   it('rejects-mac-not-32-bytes', () => {
     const m = kcr();
@@ -506,7 +549,7 @@ describe('KeyCreationRequest (§6.7)', () => {
 
 describe('KeyCreationResponse (§6.8)', () => {
   it('rejects-duplicate-generated-key-ids', () => {
-    const m = recorded('KeyCreationResponse', '05');
+    const m = recorded('KeyCreationResponse', shape.twoKeys);
     at(m, 'generatedKeys', 1).id = at(m, 'generatedKeys', 0).id as string;
     rejects(m, 'SCHEMA', '$.generatedKeys[1].id');
   });
@@ -515,28 +558,31 @@ describe('KeyCreationResponse (§6.8)', () => {
 describe('ProvisioningFinalizationRequest (§6.9)', () => {
   const cred = (m: Obj, i = 0): Obj => at(m, 'issuedCredentials', i);
   it('rejects-both-import-objects', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '04');
-    cred(m).importSymmetricKey = cred(m).importPrivateKey as Json;
-    rejects(m, 'SCHEMA', '$.issuedCredentials[0].importPrivateKey');
+    const m = recorded('ProvisioningFinalizationRequest', shape.importsPrivateKey);
+    const i = indexOf(list(m.issuedCredentials), (c) => 'importPrivateKey' in c);
+    cred(m, i).importSymmetricKey = cred(m, i).importPrivateKey as Json;
+    rejects(m, 'SCHEMA', `$.issuedCredentials[${i}].importPrivateKey`);
   });
   it('rejects-both-updateKey-and-cloneKeyProtection', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '07', 'management');
-    cred(m).updateKey = cred(m, 1).updateKey as Json;
-    rejects(m, 'SCHEMA', '$.issuedCredentials[0].cloneKeyProtection');
+    const m = recorded('ProvisioningFinalizationRequest', shape.updateCloneUnlock);
+    const c = indexOf(list(m.issuedCredentials), (x) => 'cloneKeyProtection' in x);
+    const u = indexOf(list(m.issuedCredentials), (x) => 'updateKey' in x);
+    cred(m, c).updateKey = cred(m, u).updateKey as Json;
+    rejects(m, 'SCHEMA', `$.issuedCredentials[${c}].cloneKeyProtection`);
   });
   it('rejects-fingerPrint-not-32-bytes', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '07', 'management');
+    const m = recorded('ProvisioningFinalizationRequest', shape.updateCloneUnlock);
     at(m, 'unlockKeys', 0).fingerPrint = b64(20);
     rejects(m, 'SCHEMA', '$.unlockKeys[0].fingerPrint');
   });
   it('rejects-trustAnchor-with-a-non-CA-last-certificate', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '01');
+    const m = recorded('ProvisioningFinalizationRequest', shape.eeOnly);
     cred(m).trustAnchor = true;
     rejects(m, 'SCHEMA', '$.issuedCredentials[0].trustAnchor');
   });
   it('accepts-trustAnchor-with-a-CA-last-certificate (§13 scenario 28)', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '01');
-    const file = JSON.parse(readFileSync(path.join(INTEROP_DIR, all.find((x) => x.file.startsWith('keygen2-session-01-'))?.file ?? ''), 'utf8')) as {
+    const m = recorded('ProvisioningFinalizationRequest', shape.eeOnly);
+    const file = JSON.parse(readFileSync(path.join(INTEROP_DIR, all[0]?.file ?? ''), 'utf8')) as {
       test_keys: { certificate_issuer_ca: { certificate_path_der_hex: string[] } };
     };
     const caPath = file.test_keys.certificate_issuer_ca.certificate_path_der_hex.map((h) => Buffer.from(h, 'hex').toString('base64url'));
@@ -550,7 +596,7 @@ describe('ProvisioningFinalizationRequest (§6.9)', () => {
     expect(encodeMessage(decodeMessage(text(m)))).toBe(text(m));
   });
   it('rejects-duplicate-property-name and empty properties', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '06');
+    const m = recorded('ProvisioningFinalizationRequest', shape.bagAndExtension);
     const bag = at(m, 'issuedCredentials', 0, 'propertyBags', 0);
     at(bag, 'properties', 1).name = 'main';
     rejects(m, 'SCHEMA', '$.issuedCredentials[0].propertyBags[0].properties[1].name');
@@ -558,7 +604,7 @@ describe('ProvisioningFinalizationRequest (§6.9)', () => {
     rejects(m, 'SCHEMA', '$.issuedCredentials[0].propertyBags[0].properties');
   });
   it('rejects-empty-extension-type', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '06');
+    const m = recorded('ProvisioningFinalizationRequest', shape.bagAndExtension);
     at(m, 'issuedCredentials', 0, 'extensions', 0).type = '';
     rejects(m, 'SCHEMA', '$.issuedCredentials[0].extensions[0].type');
   });
@@ -571,7 +617,7 @@ describe('ProvisioningFinalizationRequest (§6.9)', () => {
     rejects(m, 'SCHEMA', '$.sessionCloseData');
   });
   it('accepts-management-only-finalization-without-issuedCredentials', () => {
-    const m = recorded('ProvisioningFinalizationRequest', '07', 'management');
+    const m = recorded('ProvisioningFinalizationRequest', shape.updateCloneUnlock);
     delete m.issuedCredentials;
     accepts(m);
   });
@@ -592,9 +638,9 @@ describe('encodeMessage', () => {
     expect(() => encodeMessage(bad)).toThrowError(expect.objectContaining({ code: 'SCHEMA', path: '$' }));
   });
   it('refuses-a-lone-surrogate', () => {
-    const m = decodeMessage(text(recorded('KeyCreationRequest', '02')), ['KeyCreationRequest']);
+    const m = decodeMessage(text(recorded('KeyCreationRequest', shape.topKeysOnly)), ['KeyCreationRequest']);
     const bad = { ...m, keyEntrySpecifiers: (m.keyEntrySpecifiers ?? []).map((k) => ({ ...k, friendlyName: 'a\ud800' })) };
-    expect(bad.keyEntrySpecifiers.length).toBe(1);
+    expect(bad.keyEntrySpecifiers.length).toBeGreaterThan(0);
     expect(() => encodeMessage(bad)).toThrowError(expect.objectContaining({ code: 'SCHEMA' }));
   });
 });
