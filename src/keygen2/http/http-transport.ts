@@ -119,14 +119,19 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
             fail(transportError(`HTTP ${status} without a Location`));
             return;
           }
-          let absolute: string;
+          let absolute: URL;
           try {
-            absolute = new URL(location, url).toString();
+            absolute = new URL(location, url);
           } catch (e) {
             fail(transportError(`HTTP ${status} with an invalid Location`, e));
             return;
           }
-          done({ kind: 'redirect', location: absolute });
+          // The caller opens it in a browser: only web URLs, never javascript:, file: or custom schemes.
+          if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') {
+            fail(transportError(`HTTP ${status} to a non-http(s) Location`));
+            return;
+          }
+          done({ kind: 'redirect', location: absolute.toString() });
           return;
         }
         if (status !== 200) {

@@ -116,6 +116,11 @@ describe('HTTP transport (spec §2.2)', () => {
     await expectCode(createHttpTransport().postResponse(invocationFor(`http://127.0.0.1:${port}`), '{}'), 'TRANSPORT');
   });
 
+  it('rejects-redirect-to-a-non-web-url', async () => {
+    const port = await listen(http.createServer((_q, res) => res.writeHead(302, { Location: 'javascript:alert(1)' }).end()));
+    await expectCode(createHttpTransport().postResponse(invocationFor(`http://127.0.0.1:${port}`), '{}'), 'TRANSPORT');
+  });
+
   it('rejects-unreachable-issuer', async () => {
     const port = await listen(http.createServer());
     const inv = invocationFor(`http://127.0.0.1:${port}`);
