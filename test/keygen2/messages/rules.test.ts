@@ -608,6 +608,16 @@ describe('ProvisioningFinalizationRequest (§6.9)', () => {
     at(m, 'issuedCredentials', 0, 'extensions', 0).type = '';
     rejects(m, 'SCHEMA', '$.issuedCredentials[0].extensions[0].type');
   });
+  it('rejects-duplicate-extension-type across the four lists (§6.9.1)', () => {
+    const m = recorded('ProvisioningFinalizationRequest', shape.bagAndExtension);
+    at(m, 'issuedCredentials', 0, 'propertyBags', 0).type = at(m, 'issuedCredentials', 0, 'extensions', 0).type as string;
+    rejects(m, 'SCHEMA', '$.issuedCredentials[0].propertyBags[0].type');
+  });
+  it('rejects-logotype-mime-type-over-128-bytes', () => {
+    const m = recorded('ProvisioningFinalizationRequest', (o) => list(list(o.issuedCredentials)[0]?.logotypes).length > 0);
+    at(m, 'issuedCredentials', 0, 'logotypes', 0).mimeType = 'image/' + 'x'.repeat(123);
+    rejects(m, 'SCHEMA', '$.issuedCredentials[0].logotypes[0].mimeType');
+  });
   it('rejects-top-level-nonce-and-mac (outdated sample, quirk 14)', () => {
     const m = recorded('ProvisioningFinalizationRequest');
     const close = at(m, 'sessionCloseData');
@@ -620,6 +630,14 @@ describe('ProvisioningFinalizationRequest (§6.9)', () => {
     const m = recorded('ProvisioningFinalizationRequest', shape.updateCloneUnlock);
     delete m.issuedCredentials;
     accepts(m);
+  });
+});
+
+describe('ProvisioningFinalizationResponse (§6.10)', () => {
+  it('rejects-attestation-not-32-bytes', () => {
+    const m = recorded('ProvisioningFinalizationResponse');
+    m.attestation = b64(31);
+    rejects(m, 'SCHEMA', '$.attestation');
   });
 });
 

@@ -16,6 +16,10 @@ import type {
 
 /** SKS limit of extension `type` URIs (§6.9.1). */
 const MAX_TYPE_LENGTH = 1000;
+/** SKS limit of a logotype's MIME type, in UTF-8 bytes (§6.9.1). */
+const MAX_MIME_TYPE_BYTES = 128;
+/** The four extension lists, in the order the client adds them (§6.9.3). */
+const EXTENSION_LISTS = ['extensions', 'encryptedExtensions', 'propertyBags', 'logotypes'] as const;
 
 function readType(r: ObjectReader): string {
   const type = r.string('type');
@@ -40,12 +44,23 @@ function readPropertyBag(r: ObjectReader): PropertyBag {
   return { type, properties, mac: r.mac() };
 }
 
-const readLogotype = (r: ObjectReader): Logotype => ({
-  type: readType(r),
-  mimeType: r.string('mimeType'),
-  extensionData: r.binary('extensionData'),
-  mac: r.mac(),
-});
+function readLogotype(r: ObjectReader): Logotype {
+  const type = readType(r);
+  const mimeType = r.string('mimeType');
+  if (Buffer.byteLength(mimeType, 'utf8') > MAX_MIME_TYPE_BYTES) throw schemaError(r.pathOf('mimeType'), `longer than ${MAX_MIME_TYPE_BYTES} bytes`);
+  return { type, mimeType, extensionData: r.binary('extensionData'), mac: r.mac() };
+}
+
+/** An extension `type` may occur once per key across all four lists (§6.9.1, SKS rule). */
+function checkUniqueTypes(r: ObjectReader, lists: readonly (readonly { readonly type: string }[] | undefined)[]): void {
+  const seen = new Set<string>();
+  lists.forEach((items, l) =>
+    items?.forEach((item, i) => {
+      if (seen.has(item.type)) throw schemaError(`${r.pathOf(EXTENSION_LISTS[l] ?? '')}[${i}].type`, 'duplicate extension type for this key');
+      seen.add(item.type);
+    }),
+  );
+}
 
 /** At most one of two members (§6.9.1); the reference leaves the second unread, i.e. rejects it. */
 function exclusive(r: ObjectReader, first: string, second: string): void {
@@ -63,17 +78,24 @@ function decodeIssuedCredential(r: ObjectReader): IssuedCredential {
   }
   exclusive(r, 'importSymmetricKey', 'importPrivateKey');
   exclusive(r, 'updateKey', 'cloneKeyProtection');
+  const importSymmetricKey = opt(r.optObject('importSymmetricKey'), readImport);
+  const importPrivateKey = opt(r.optObject('importPrivateKey'), readImport);
+  const extensions = r.optObjectArray('extensions', { nonEmpty: true })?.map(readExtension);
+  const encryptedExtensions = r.optObjectArray('encryptedExtensions', { nonEmpty: true })?.map(readExtension);
+  const propertyBags = r.optObjectArray('propertyBags', { nonEmpty: true })?.map(readPropertyBag);
+  const logotypes = r.optObjectArray('logotypes', { nonEmpty: true })?.map(readLogotype);
+  checkUniqueTypes(r, [extensions, encryptedExtensions, propertyBags, logotypes]);
   return present({
     id,
     certificatePath,
     mac,
     trustAnchor,
-    importSymmetricKey: opt(r.optObject('importSymmetricKey'), readImport),
-    importPrivateKey: opt(r.optObject('importPrivateKey'), readImport),
-    extensions: r.optObjectArray('extensions', { nonEmpty: true })?.map(readExtension),
-    encryptedExtensions: r.optObjectArray('encryptedExtensions', { nonEmpty: true })?.map(readExtension),
-    propertyBags: r.optObjectArray('propertyBags', { nonEmpty: true })?.map(readPropertyBag),
-    logotypes: r.optObjectArray('logotypes', { nonEmpty: true })?.map(readLogotype),
+    importSymmetricKey,
+    importPrivateKey,
+    extensions,
+    encryptedExtensions,
+    propertyBags,
+    logotypes,
     updateKey: opt(r.optObject('updateKey'), readTargetKeyReference),
     cloneKeyProtection: opt(r.optObject('cloneKeyProtection'), readTargetKeyReference),
   });
@@ -105,6 +127,7 @@ export function decodeProvisioningFinalizationResponse(r: ObjectReader): Provisi
     qualifier: 'ProvisioningFinalizationResponse',
     serverSessionId: r.id('serverSessionId'),
     clientSessionId: r.id('clientSessionId'),
-    attestation: r.binary('attestation', { min: 1 }),
+    // ATTEST(arr(nonce)): an HMAC-SHA256 (§6.10).
+    attestation: r.binary('attestation', { min: 32, max: 32 }),
   };
 }
