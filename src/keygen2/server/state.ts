@@ -119,6 +119,11 @@ export interface IssuerState {
   readonly session?: EstablishedSession;
   /** The MAC sequence counter (spec §5.4): the next value to use. */
   readonly counter: number;
+  /**
+   * Uses of the session key the SKS will count against `sessionKeyLimit` (spec §5.8): MACs,
+   * attestations, decryptions and keyIds caused so far.
+   */
+  readonly sessionKeyUses: number;
   readonly discovered?: readonly DiscoveredCredential[];
   readonly keys: readonly RequestedKey[];
   /** Post-operations sent in the finalization request (fingerprints, base64url). */

@@ -24,3 +24,13 @@ export const protocolError = (path: string, what: string): KeyGen2Error => new K
 
 /** `YYYY-MM-DDThh:mm:ssZ` of an instant (spec §4.6). */
 export const utcText = (epochMs: number): string => `${new Date(Math.floor(epochMs / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+
+/**
+ * The session-key uses after a request that adds `more` (spec §5.8); a request that would exhaust
+ * `sessionKeyLimit` is never sent (the SKS would abort the session half-way).
+ */
+export function chargeSessionKey(used: number, more: number, limit: number): number {
+  const total = used + more;
+  if (total > limit) throw configError('config.sessionKeyLimit', `this session needs at least ${total} session-key uses, the limit is ${limit}`);
+  return total;
+}

@@ -63,6 +63,8 @@ describe('issuer reproduces the recorded openkeystore sessions', () => {
       expect(ours.sort()).toEqual(recorded.sort());
       // Every ciphertext, byte for byte.
       expect([...r.log.encryptions].sort()).toEqual((r.session.encryptions as { iv_and_ciphertext_hex: string }[]).map((e) => e.iv_and_ciphertext_hex).sort());
+      // The session-key uses the SKS counts (interop README: every MAC, attestation, decryption, keyId).
+      expect(state.sessionKeyUses).toBe(recorded.length + (r.session.encryptions as unknown[]).length);
       // Every KMK signature was over exactly the recorded bytes (JCS lookups, keyIds, roll-over).
       expect(r.log.unmatchedSignatures).toEqual([]);
     });

@@ -16,6 +16,7 @@ import type { SearchFilterConfig, TargetKeyConfig } from '../config.js';
 import type { ManagementPlan, ResolvedEnvironment } from '../environment.js';
 import { canonicalize, type JsonValue } from '../jcs.js';
 import { jwkOf } from '../keys.js';
+import { checkPostOperations } from '../post-operations.js';
 import type { DiscoveredCredential, IssuerState, Plan, PlannedKey, PlannedPinPolicy } from '../state.js';
 import { b64u, configError, protocolError, unb64u } from '../util.js';
 import { emitAfterDiscovery, type NextRequest } from './next.js';
@@ -132,5 +133,6 @@ export async function acceptDiscovery(
   }
   const decided = env.planManagement === undefined ? undefined : await env.planManagement(discovered);
   const plan = decided === undefined ? state.plan : mergeManagement(state.plan, decided);
+  if (decided !== undefined) checkPostOperations(plan);
   return emitAfterDiscovery(env, { ...state, plan, discovered });
 }

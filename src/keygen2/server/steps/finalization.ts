@@ -5,7 +5,7 @@
  * takes (§6.9.3, interop README "Counter order"). ProvisioningFinalizationResponse (spec §6.10):
  * the close attestation — only after it verifies is anything provisioned (§11.2).
  */
-import { createHash, createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { ExtensionSubType, MacMethod } from '../../../sks/constants.js';
 import { MacData, encoder, spkiOf, targetKeyReferenceSignedData } from '../../../sks/session-crypto.js';
 import { KeyGen2Error } from '../../errors.js';
@@ -22,7 +22,7 @@ import type { TargetKeyConfig } from '../config.js';
 import type { IssuedKeyMaterial, ResolvedEnvironment } from '../environment.js';
 import { MacSequence, verifyAttestation } from '../mac-sequence.js';
 import type { IssuerState, Plan, PlannedKey, RequestedKey } from '../state.js';
-import { b64u, configError, protocolError, unb64u } from '../util.js';
+import { b64u, chargeSessionKey, configError, protocolError, unb64u } from '../util.js';
 
 /** Every planned key by id. */
 export function plannedKeys(plan: Plan): Map<string, PlannedKey> {
@@ -40,6 +40,18 @@ const propertyBagData = (properties: readonly { readonly name: string; readonly 
   return e.toBuffer();
 };
 
+/** `trustAnchor`: the last certificate must be a self-signed CA (the reference issuer's check, §6.9.1). */
+function checkTrustAnchor(der: Uint8Array, where: string): void {
+  let ok = false;
+  try {
+    const c = new X509Certificate(Buffer.from(der));
+    ok = c.ca && c.checkIssued(c) && c.verify(c.publicKey);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw configError(where, 'trustAnchor needs a self-signed CA certificate last');
+}
+
 /** Does the DER certificate contain this SPKI (i.e. certify this key)? A byte search, no parser. */
 const certifies = (certificate: Uint8Array, spki: Uint8Array): boolean => Buffer.from(certificate).indexOf(Buffer.from(spki)) >= 0;
 
@@ -55,11 +67,14 @@ export async function buildFinalization(
   const deviceId = unb64u(session.deviceId, 'state.session.deviceId');
   const seq = new MacSequence(port, sk, state.counter);
   const planned = plannedKeys(state.plan);
+  /** Decryptions and keyIds the SKS will count besides MACs and attestations (spec §5.8). */
+  let otherUses = 0;
 
   /** keyId, authorization and the fields of a target-key reference (spec §5.7, §6.9.2). */
   const target = async (t: TargetKeyConfig, where: string): Promise<{ authorization: Uint8Array; ref: Omit<TargetKeyReference, 'mac'> }> => {
     const certificate = unb64u(t.certificate, `${where}.certificate`);
     const keyId = await port.hmac(sk, deviceId, certificate);
+    otherUses++;
     const authorization = await port.sign(t.kmk, targetKeyReferenceSignedData(keyId));
     return {
       authorization,
@@ -94,10 +109,12 @@ export async function buildFinalization(
       }
     }
     if (!certifies(ee, certifiedKey)) throw configError(`${where}.certificatePath`, 'the end-entity certificate does not certify the key');
+    if (plan.trustAnchor === true) checkTrustAnchor(path[path.length - 1] as Uint8Array, `${where}.certificatePath`);
     // setCertificatePath MACs the generated key's SPKI, even when a private key is imported (§6.9.3).
     const mac = await seq.mac(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(generated, k.id, path));
     const importKey = async (method: typeof MacMethod.IMPORT_SYMMETRIC_KEY | typeof MacMethod.IMPORT_PRIVATE_KEY, value: Uint8Array) => {
       const encryptedKey = await port.encrypt(sk, value);
+      otherUses++;
       return { encryptedKey, mac: await seq.mac(method, MacData.importKey(ee, encryptedKey)) };
     };
     const importSymmetricKey = issued.importSymmetricKey === undefined ? undefined : await importKey(MacMethod.IMPORT_SYMMETRIC_KEY, issued.importSymmetricKey);
@@ -112,6 +129,7 @@ export async function buildFinalization(
     const encryptedExtensions: Extension[] = [];
     for (const x of plan.encryptedExtensions ?? []) {
       const extensionData = await port.encrypt(sk, await port.unseal(x.data));
+      otherUses++;
       encryptedExtensions.push({ type: x.type, extensionData, mac: await addExtension(x.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', extensionData) });
     }
     const propertyBags: PropertyBag[] = [];
@@ -167,6 +185,7 @@ export async function buildFinalization(
     MacData.closeProvisioningSession(session.clientSessionId, state.serverSessionId, state.issuerUri, nonce),
   );
   const attestationCounter = seq.reserveAttestation();
+  const sessionKeyUses = chargeSessionKey(state.sessionKeyUses, seq.counter - state.counter + otherUses, state.sessionKeyLimit);
   const request: ProvisioningFinalizationRequest = {
     qualifier: 'ProvisioningFinalizationRequest',
     serverSessionId: state.serverSessionId,
@@ -181,6 +200,7 @@ export async function buildFinalization(
       ...state,
       phase: 'finalization',
       counter: seq.counter,
+      sessionKeyUses,
       postOperations: { updated, cloned, unlocked: state.plan.unlockKeys, deleted: state.plan.deleteKeys },
       close: { nonce: b64u(nonce), attestationCounter },
     },

@@ -25,7 +25,7 @@ import type { IssuedKeyMaterial, ResolvedEnvironment } from '../environment.js';
 import { keyMatchesAlgorithm } from '../keys.js';
 import { MacSequence, verifyAttestation } from '../mac-sequence.js';
 import type { IssuerState, PlannedKey, PlannedPinPolicy, RequestedKey } from '../state.js';
-import { b64u, protocolError, unb64u } from '../util.js';
+import { b64u, chargeSessionKey, protocolError, unb64u } from '../util.js';
 import { buildFinalization } from './finalization.js';
 
 export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerState): Promise<{ state: IssuerState; request: KeyCreationRequest }> {
@@ -35,9 +35,11 @@ export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerSt
   const sk = session.sessionKey;
   const seq = new MacSequence(port, sk, state.counter);
   const requested: RequestedKey[] = [];
+  let decryptions = 0;
 
   const keyEntry = async (k: PlannedKey, pinPolicyId: string | undefined): Promise<KeyEntrySpecifier> => {
     const encryptedPin = k.presetPin === undefined ? undefined : await port.encrypt(sk, await port.unseal(k.presetPin));
+    if (encryptedPin !== undefined) decryptions++;
     const serverSeed = k.serverSeed === undefined ? undefined : unb64u(k.serverSeed, `${k.id}.serverSeed`);
     const keyParameters = k.keyParameters === undefined ? undefined : unb64u(k.keyParameters, `${k.id}.keyParameters`);
     const fields: KeyEntryMacFields = {
@@ -121,6 +123,7 @@ export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerSt
   const pukPolicySpecifiers: PukPolicySpecifier[] = [];
   for (const u of state.plan.pukPolicies) {
     const encryptedPuk = await port.encrypt(sk, await port.unseal(u.puk));
+    decryptions++;
     const mac = await seq.mac(MacMethod.CREATE_PUK_POLICY, MacData.createPukPolicy(u.id, encryptedPuk, passphraseFormatByte(u.format), u.retryLimit));
     const pinPolicySpecifiers: PinPolicySpecifier[] = [];
     for (const p of u.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(p, u.id));
@@ -141,7 +144,8 @@ export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerSt
     ...(pinPolicySpecifiers.length === 0 ? {} : { pinPolicySpecifiers }),
     ...(keyEntrySpecifiers.length === 0 ? {} : { keyEntrySpecifiers }),
   };
-  return { state: { ...state, phase: 'key-creation', counter: seq.counter, keys: requested }, request };
+  const sessionKeyUses = chargeSessionKey(state.sessionKeyUses, seq.counter - state.counter + decryptions, state.sessionKeyLimit);
+  return { state: { ...state, phase: 'key-creation', counter: seq.counter, sessionKeyUses, keys: requested }, request };
 }
 
 export async function acceptKeyCreation(

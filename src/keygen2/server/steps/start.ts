@@ -7,6 +7,7 @@ import type { InvocationRequest } from '../../messages/invocation/types.js';
 import type { IssuerConfig, KeyConfig, PinPolicyConfig } from '../config.js';
 import type { ResolvedEnvironment } from '../environment.js';
 import { keyGenSpec } from '../keys.js';
+import { checkPostOperations } from '../post-operations.js';
 import type { IssuerState, Plan, PlannedKey, PlannedPinPolicy, PlannedPukPolicy } from '../state.js';
 import { b64u, configError, unb64u, utcText } from '../util.js';
 
@@ -140,8 +141,7 @@ export async function start(env: ResolvedEnvironment, config: IssuerConfig): Pro
   if (action === 'unlock' && keyCount > 0) throw configError('config.action', 'an unlock session creates no keys (§3.1)');
   // §3.2: I P K F, I P C K F or I P C F; never I P F.
   if (keyCount === 0 && plan.lookups.length === 0) throw configError('config', 'a session needs keys to create or a credential discovery (I P F is not a legal sequence)');
-  const hasPostOps = postOps > 0;
-  if (hasPostOps && keyCount === 0 && plan.lookups.length === 0) throw configError('config', 'post-operations without keys need a discovery round');
+  checkPostOperations(plan);
   const sessionKeyLimit = config.sessionKeyLimit ?? Math.min(32767, 20 + 12 * keyCount + extensionCount + 4 * postOps);
   const sessionLifeTime = config.sessionLifeTime ?? 3600;
   if (!Number.isInteger(sessionKeyLimit) || sessionKeyLimit < 1 || sessionKeyLimit > 32767) throw configError('config.sessionKeyLimit', '1 to 32767');
@@ -165,6 +165,7 @@ export async function start(env: ResolvedEnvironment, config: IssuerConfig): Pro
     sessionLifeTime,
     plan,
     counter: 0,
+    sessionKeyUses: 0,
     keys: [],
   };
   const request: InvocationRequest = {
