@@ -38,9 +38,9 @@ export function serializeJson(value: JsonValue): string {
 export function canonicalizeJson(value: JsonValue): string {
   switch (value.kind) {
     case 'object': {
-      // Default sort compares UTF-16 code units, which is exactly JCS's order.
-      const names = [...value.members.keys()].sort();
-      return `{${names.map((k) => `${str(k)}:${canonicalizeJson(value.members.get(k) as JsonValue)}`).join(',')}}`;
+      // Comparing JavaScript strings compares UTF-16 code units, which is exactly JCS's order.
+      const entries = [...value.members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${str(k)}:${canonicalizeJson(v)}`).join(',')}}`;
     }
     case 'array':
       return `[${value.items.map(canonicalizeJson).join(',')}]`;

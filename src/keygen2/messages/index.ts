@@ -38,6 +38,7 @@ export type * from './provisioning-finalization/types.js';
 export type { DateTime } from '../json/date-time.js';
 export { utcDateTime, offsetDateTime, epochSeconds } from '../json/date-time.js';
 export { canonicalSpki, describePublicKey } from '../json/jwk.js';
+export { decodeUtf8 } from '../json/parse.js';
 export { lookupNonce, verifyLookupSignature, LOOKUP_SIGNATURE_ALGORITHMS } from './credential-discovery/signature.js';
 export { lookupSpecifierSignedData, type UnsignedLookupSpecifier } from './credential-discovery/encode.js';
 export { KEY_USAGE_NAMES } from './credential-discovery/decode.js';
