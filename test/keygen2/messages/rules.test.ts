@@ -10,6 +10,7 @@ import type { KeyGen2ErrorCode } from '../../../src/keygen2/errors.js';
 import {
   decodeMessage,
   encodeMessage,
+  javaRegexToRegExp,
   lookupNonce,
   lookupSpecifierSignedData,
   utcDateTime,
@@ -332,6 +333,13 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
     rejects(m, 'SCHEMA', `$.lookupSpecifiers[0].searchFilter${suffix}`);
   });
 
+  it('accepts-java-regex-syntax (\\Q…\\E with hyphens, a literal brace)', () => {
+    expect(javaRegexToRegExp('\\Qjohn-doe@example.com\\E').test('john-doe@example.com')).toBe(true);
+    expect(javaRegexToRegExp('\\Qjohn-doe@example.com\\E').test('johnXdoe@example.com')).toBe(false);
+    expect(javaRegexToRegExp('CN=.*,O=a{').test('CN=x,O=a{')).toBe(true);
+    expect(javaRegexToRegExp('\\QCN=Root CA\\E').test('CN=Root CA,O=x')).toBe(false);
+  });
+
   /** Builds and signs a request the way an issuer does (§5.7): sign the JCS bytes, then encode. */
   function signedRequest(algorithm: LookupSignatureAlgorithm, searchFilter?: SearchFilter): string {
     const serverSessionId = 'Srv.Test.1';
@@ -357,7 +365,7 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
       issuerRegEx: '\\QCN=Root CA\\E',
       serialNumber: '123',
       subjectRegEx: '\\QCN=John,2.5.4.5=#1303313233\\E',
-      emailRegEx: '\\Qjohn.doe@example.com\\E',
+      emailRegEx: '\\Qjohn-doe@example.com\\E',
       policyRules: ['5.4.8', '-5.4.9'],
       keyUsageRules: ['-keyCertSign'],
       extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.4'],

@@ -5,7 +5,8 @@
  * quantifiers, inline flag groups) is not translated and fails to compile here.
  */
 
-const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);
+// Only syntax characters: `\-` would be an invalid escape in a `u`-mode pattern.
+const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => `\\${c}`);
 
 /** Replaces every `\Q…\E` section (an unterminated `\Q` runs to the end, as in Java) by escaped literals. */
 export function unquoteJavaRegex(pattern: string): string {
@@ -36,5 +37,11 @@ export function unquoteJavaRegex(pattern: string): string {
  * @example javaRegexToRegExp('\\QCN=Root CA\\E').test('CN=Root CA') === true
  */
 export function javaRegexToRegExp(pattern: string): RegExp {
-  return new RegExp(`^(?:${unquoteJavaRegex(pattern)})$`, 'u');
+  const source = `^(?:${unquoteJavaRegex(pattern)})$`;
+  try {
+    return new RegExp(source, 'u');
+  } catch {
+    // The lenient (Annex B) syntax accepts more of what Java accepts, e.g. a literal `{`.
+    return new RegExp(source);
+  }
 }
