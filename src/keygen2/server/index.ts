@@ -3,7 +3,7 @@
  * serializable state value, a crypto port for the server's secrets and its node:crypto adapter,
  * and the trusted device roots.
  */
-export { createIssuer, type IssuerRequest, type IssuerResponse, type IssuerStep, type KeyGen2Issuer } from './issuer.js';
+export { createIssuer, type IssuerRequest, type IssuerResponse, type IssuerStep, type IssuerTextStep, type KeyGen2Issuer } from './issuer.js';
 export type * from './config.js';
 export type * from './state.js';
 export type { AttestedKey, IssuedKeyMaterial, IssuerEnvironment, ManagementPlan } from './environment.js';

@@ -9,7 +9,7 @@
  * if (step.outcome !== undefined) record(step.outcome);
  */
 import { KeyGen2Error } from '../errors.js';
-import type { KeyGen2Message, MessageOf } from '../messages/index.js';
+import { decodeMessage, encodeMessage, type KeyGen2Message, type MessageOf } from '../messages/index.js';
 import type { InvocationRequest } from '../messages/invocation/types.js';
 import type { ProvisioningInitializationRequest } from '../messages/provisioning-initialization/types.js';
 import type { IssuerConfig } from './config.js';
@@ -44,9 +44,21 @@ export interface KeyGen2Issuer {
    * caller must drop the session (spec §11.2); the state passed in is never modified.
    */
   accept(state: IssuerState, response: KeyGen2Message): Promise<IssuerStep>;
+  /** {@link start} with the request encoded as wire text (spec §4). */
+  startText(config: IssuerConfig): Promise<{ readonly state: IssuerState; readonly request: string }>;
+  /**
+   * {@link accept} from wire text: decoded strictly (§4.2, §11.1) as the one response the state
+   * waits for, the next request encoded.
+   */
+  acceptText(state: IssuerState, body: string): Promise<IssuerTextStep>;
   /** Marks a session as aborted: it accepts nothing more. */
   abort(state: IssuerState): IssuerState;
 }
+
+/** {@link IssuerStep} with the request as wire text. */
+export type IssuerTextStep =
+  | { readonly state: IssuerState; readonly request: string; readonly outcome?: undefined }
+  | { readonly state: IssuerState; readonly request?: undefined; readonly outcome: ProvisioningOutcome };
 
 const EXPECTED: Readonly<Record<IssuerPhase, IssuerResponse['qualifier'] | undefined>> = {
   invocation: 'InvocationResponse',
@@ -87,6 +99,16 @@ export function createIssuer(environment: IssuerEnvironment): KeyGen2Issuer {
   return {
     start: (config) => start(env, config),
     accept: (state, response) => accept(env, state, response),
+    startText: async (config) => {
+      const { state, request } = await start(env, config);
+      return { state, request: encodeMessage(request) };
+    },
+    acceptText: async (state, body) => {
+      const expected = EXPECTED[state.phase];
+      if (expected === undefined) throw new KeyGen2Error('SESSION', `Session is ${state.phase}`);
+      const step = await accept(env, state, decodeMessage(body, [expected]));
+      return step.outcome === undefined ? { state: step.state, request: encodeMessage(step.request) } : step;
+    },
     abort: (state) => ({ ...state, phase: 'aborted' }),
   };
 }

@@ -189,4 +189,14 @@ describe('issuer protocol rules', () => {
     const other = await driveUntil(c, 'InvocationResponse');
     await rejects(other.issuer.accept(JSON.parse(JSON.stringify(state)), response), 'VERIFICATION');
   });
+
+  it('rejects-wire-text-of-the-wrong-message-or-not-json', async () => {
+    const r = pick(e2es);
+    const { issuer, state } = await driveUntil(r, 'InvocationResponse');
+    const pirWire = r.messages.find((m) => m.qualifier === 'ProvisioningInitializationResponse')?.wire ?? '';
+    await rejects(issuer.acceptText(state, pirWire), 'PROTOCOL');
+    await rejects(issuer.acceptText(state, '{"@context":'), 'SYNTAX');
+    const done = await issuer.acceptText(issuer.abort(state), pirWire).catch((e: unknown) => e);
+    expect((done as KeyGen2Error).code).toBe('SESSION');
+  });
 });

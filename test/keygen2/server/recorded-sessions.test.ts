@@ -69,4 +69,22 @@ describe('issuer reproduces the recorded openkeystore sessions', () => {
       expect(r.log.unmatchedSignatures).toEqual([]);
     });
   }
+
+  // Fresh replays: each injects its recorded randomness once.
+  for (const r of loadReplays()) {
+    it(`${r.file.replace(/.*\//, '')} [${r.label}] over wire text`, async () => {
+      const issuer = createIssuer(r.environment);
+      let { state, request }: { state: IssuerState; request: string | undefined } = await issuer.startText(r.config);
+      for (const m of r.messages) {
+        if (m.direction === 'server->client') {
+          expect(request).toBe(m.wire);
+        } else {
+          const step = await issuer.acceptText(JSON.parse(JSON.stringify(state)) as IssuerState, m.wire);
+          state = step.state;
+          request = step.request;
+        }
+      }
+      expect(state.phase).toBe('done');
+    });
+  }
 });
