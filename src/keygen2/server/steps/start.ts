@@ -52,6 +52,15 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
       throw configError(where, 'update and clone targets need a key without PIN protection of its own');
     }
     if (k.updateKey !== undefined || k.cloneKeyProtection !== undefined) postOps++;
+    // §6.9.1: extension types are unique per key across the four categories; bags are non-empty
+    // with unique property names.
+    const types = [...(k.extensions ?? []), ...(k.encryptedExtensions ?? []), ...(k.propertyBags ?? []), ...(k.logotypes ?? [])].map((x) => x.type);
+    const duplicate = types.find((t, i) => types.indexOf(t) !== i);
+    if (duplicate !== undefined) throw configError(where, `duplicate extension type "${duplicate}"`);
+    for (const [j, b] of (k.propertyBags ?? []).entries()) {
+      const names = b.properties.map((p) => p.name);
+      if (names.length === 0 || new Set(names).size !== names.length) throw configError(`${where}.propertyBags[${j}]`, 'a property bag needs properties with unique names');
+    }
     const endorsed = k.endorsedAlgorithms === undefined ? undefined : [...new Set(k.endorsedAlgorithms)].sort();
     const { presetPin, encryptedExtensions, id: _id, endorsedAlgorithms: _e, ...rest } = k;
     extensionCount += (k.extensions?.length ?? 0) + 2 * (encryptedExtensions?.length ?? 0) + (k.propertyBags?.length ?? 0) + (k.logotypes?.length ?? 0);
