@@ -8,38 +8,29 @@ import { KeyGen2Error } from '../errors.js';
 import {
   appUsageFromByte,
   groupingFromByte,
+  lookupNonce,
   type CredentialDiscoveryRequest,
   type CredentialDiscoveryResponse,
   type LookupResult,
   type MatchingCredential,
 } from '../messages/index.js';
-import { lookupNonce, verifyLookupSpecifier } from './lookup-signature.js';
+import { verifyLookupSpecifier } from './lookup-signature.js';
 import { compileSearchFilter } from './search-filter.js';
 import { allKeys, checkSessionIds, closedSessions, sameBytes, type OpenSession } from './session.js';
 
-/** The lookup specifiers as parsed JSON, for the signature check (which covers the wire form). */
-function wireSpecifiers(text: string): unknown[] {
-  const parsed = JSON.parse(text) as { lookupSpecifiers?: unknown };
-  if (!Array.isArray(parsed.lookupSpecifiers)) throw new KeyGen2Error('INTERNAL', 'decoded request without lookupSpecifiers');
-  return parsed.lookupSpecifiers;
-}
-
 /**
- * Answers one CredentialDiscoveryRequest. `text` is the request as received
- * (already accepted by the strict decoder), used for the JCS signature input.
- * Only closed sessions with the same privacy mode as this one are searched
+ * Answers one CredentialDiscoveryRequest. Only closed sessions with the same privacy mode as this one are searched
  * (as the Android client does; post-operations require it anyway, §9.2).
  */
-export async function discoverCredentials(s: OpenSession, req: CredentialDiscoveryRequest, text: string): Promise<CredentialDiscoveryResponse> {
+export async function discoverCredentials(s: OpenSession, req: CredentialDiscoveryRequest): Promise<CredentialDiscoveryResponse> {
   checkSessionIds(s, req);
-  const wire = wireSpecifiers(text);
   const nonce = lookupNonce(s.clientSessionId, s.serverSessionId);
   const ids = new Set<string>();
   req.lookupSpecifiers.forEach((spec, i) => {
     const path = `$.lookupSpecifiers[${i}]`;
     if (ids.has(spec.id)) throw new KeyGen2Error('SCHEMA', `${path}.id: duplicate lookup id`, { path: `${path}.id` });
     ids.add(spec.id);
-    verifyLookupSpecifier(spec, wire[i], nonce, path);
+    verifyLookupSpecifier(spec, nonce, path);
   });
   const sessions = (await closedSessions(s.sks)).filter((c) => c.privacyEnabled === s.privacyEnabled && c.keyManagementKey !== undefined);
   const keys = await allKeys(s.sks);

@@ -30,4 +30,3 @@ export type { PostOperationDone, PostOperationKind } from './finalization.js';
 export { pinBytes, pinPolicyViolation } from './pin-collection.js';
 export { certificateInfo, type CertificateInfo } from './certificate-info.js';
 export { javaRegex } from './search-filter.js';
-export { jcs, lookupNonce } from './lookup-signature.js';

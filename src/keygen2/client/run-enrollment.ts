@@ -203,7 +203,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
       switch (request.qualifier) {
         case 'CredentialDiscoveryRequest': {
           ui.progress?.({ step: 'credential-discovery', lookups: request.lookupSpecifiers.length });
-          const response = await discoverCredentials(s, request, text);
+          const response = await discoverCredentials(s, request);
           expected = ['KeyCreationRequest', 'ProvisioningFinalizationRequest'];
           reply = await post(response);
           break;

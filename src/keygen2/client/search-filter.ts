@@ -5,33 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { KeyGen2Error } from '../errors.js';
-import type { SearchFilter } from '../messages/index.js';
+import { javaRegexToRegExp, type SearchFilter } from '../messages/index.js';
 import { certificateInfo, type CertificateInfo } from './certificate-info.js';
 
-/**
- * Translates a Java regex to a JavaScript RegExp that must match the whole
- * input: `\Q…\E` quoted sections become escaped literals, and the pattern is
- * anchored as `^(?:…)$` (Java's `matches()`).
- */
+/** A Java regex as a full-match RegExp (the messages module's translation, quirk 13); SCHEMA at `path` if unusable. */
 export function javaRegex(pattern: string, path: string): RegExp {
-  let out = '';
-  let i = 0;
-  while (i < pattern.length) {
-    if (pattern.startsWith('\\Q', i)) {
-      const end = pattern.indexOf('\\E', i + 2);
-      const literal = end < 0 ? pattern.slice(i + 2) : pattern.slice(i + 2, end);
-      out += literal.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-      i = end < 0 ? pattern.length : end + 2;
-    } else if (pattern[i] === '\\' && i + 1 < pattern.length) {
-      out += pattern.slice(i, i + 2);
-      i += 2;
-    } else {
-      out += pattern[i];
-      i++;
-    }
-  }
   try {
-    return new RegExp(`^(?:${out})$`);
+    return javaRegexToRegExp(pattern);
   } catch (e) {
     throw new KeyGen2Error('SCHEMA', `${path}: not a usable regular expression`, { path, cause: e });
   }
