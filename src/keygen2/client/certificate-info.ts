@@ -7,6 +7,8 @@
  * written against that rendering (spec §6.5, quirk 13).
  */
 import { KeyGen2Error } from '../errors.js';
+// The spec's key-usage names are in RFC 5280 bit order (bit 0 = digitalSignature).
+import { KEY_USAGE_NAMES } from '../messages/index.js';
 
 interface Tlv {
   readonly tag: number;
@@ -159,19 +161,6 @@ function rfc2253(rdns: Attribute[][]): string {
 }
 
 // ---------------------------------------------------------------------------
-
-/** Key-usage bit names in bit order (RFC 5280 §4.2.1.3; spec §6.5). */
-export const KEY_USAGE_NAMES = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-] as const;
 
 export interface CertificateInfo {
   readonly serialNumber: bigint;
