@@ -65,9 +65,29 @@ export interface ResolvedEnvironment extends IssuerEnvironment {
   readonly allowPrivacyMode: boolean;
 }
 
+/**
+ * node:crypto randomness drawn 4 KiB at a time: a call per 32-byte nonce costs more than the
+ * HMACs of a whole session. Each byte is handed out once.
+ */
+export function pooledRandomBytes(): (length: number) => Uint8Array {
+  let pool = Buffer.alloc(0);
+  let offset = 0;
+  return (length) => {
+    if (length > 1024) return randomBytes(length);
+    if (pool.length - offset < length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    const out = Buffer.from(pool.subarray(offset, offset + length));
+    pool.fill(0, offset, offset + length);
+    offset += length;
+    return out;
+  };
+}
+
 export const resolveEnvironment = (env: IssuerEnvironment): ResolvedEnvironment => ({
   ...env,
   clock: env.clock ?? Date.now,
-  randomBytes: env.randomBytes ?? randomBytes,
+  randomBytes: env.randomBytes ?? pooledRandomBytes(),
   allowPrivacyMode: env.allowPrivacyMode ?? true,
 });

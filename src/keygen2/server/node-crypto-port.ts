@@ -35,7 +35,7 @@ export interface NodeIssuerCryptoOptions {
    * recorded keys in replay tests). The pool is not used then.
    */
   readonly ephemeralKeyFactory?: (curve: EcCurve) => KeyObject;
-  /** How many unsealed session keys to cache (default 1024). */
+  /** How many unsealed session keys, and unused ephemeral keys, to keep at hand (default 1024 each). */
   readonly sessionKeyCacheSize?: number;
 }
 
@@ -63,6 +63,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   readonly #cacheSize: number;
   readonly #factory: ((curve: EcCurve) => KeyObject) | undefined;
   readonly #sessionKeys = new Map<string, Buffer>();
+  readonly #ephemeralKeys = new Map<string, Buffer>();
   #ivPool: Buffer = Buffer.alloc(0);
   #ivOffset = 0;
 
@@ -82,17 +83,24 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   }
 
   async generateEphemeralKey(curve: EcCurve): Promise<EphemeralKey> {
+    let raw: RawEcKey;
     if (this.#factory !== undefined) {
-      const raw = rawOf(this.#factory(curve));
-      return { publicKey: ecSpki(curve, raw.point), handle: this.#seal('e', Buffer.concat([Buffer.of(curveIndex(curve)), raw.d])) };
+      raw = rawOf(this.#factory(curve));
+    } else {
+      raw = (curve === 'P-256' ? this.#pool.pop() : undefined) ?? generateRaw(curve);
+      if (curve === 'P-256') this.#refill();
     }
-    const raw = (curve === 'P-256' ? this.#pool.pop() : undefined) ?? generateRaw(curve);
-    if (curve === 'P-256') this.#refill();
-    return { publicKey: ecSpki(curve, raw.point), handle: this.#seal('e', Buffer.concat([Buffer.of(curveIndex(curve)), raw.d])) };
+    const secret = Buffer.concat([Buffer.of(curveIndex(curve)), raw.d]);
+    const handle = this.#seal('e', secret);
+    // The common case resumes in this process: keep the key at hand (used once, then dropped).
+    remember(this.#ephemeralKeys, handle, secret, this.#cacheSize);
+    return { publicKey: ecSpki(curve, raw.point), handle };
   }
 
   async deriveSessionKey(ephemeral: SealedRef, clientEphemeralKey: Uint8Array, kdfInput: Uint8Array): Promise<SealedRef> {
-    const sealed = this.#unseal('e', ephemeral);
+    const cached = this.#ephemeralKeys.get(ephemeral);
+    this.#ephemeralKeys.delete(ephemeral);
+    const sealed = cached ?? this.#unseal('e', ephemeral);
     const curve = CURVES[sealed[0] ?? 255];
     if (curve === undefined) throw new KeyGen2Error('INTERNAL', 'Unknown ephemeral key curve');
     const point = ecPointOf(curve, clientEphemeralKey);
@@ -110,7 +118,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const sk = deriveSessionKey(z, kdfInput);
     z.fill(0);
     const ref = this.#seal('s', sk);
-    this.#remember(ref, sk);
+    remember(this.#sessionKeys, ref, sk, this.#cacheSize);
     return ref;
   }
 
@@ -157,17 +165,8 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const cached = this.#sessionKeys.get(ref);
     if (cached !== undefined) return cached;
     const sk = this.#unseal('s', ref);
-    this.#remember(ref, sk);
+    remember(this.#sessionKeys, ref, sk, this.#cacheSize);
     return sk;
-  }
-
-  #remember(ref: string, sk: Buffer): void {
-    if (this.#cacheSize <= 0) return;
-    if (this.#sessionKeys.size >= this.#cacheSize) {
-      const oldest = this.#sessionKeys.keys().next();
-      if (oldest.done !== true) this.#sessionKeys.delete(oldest.value);
-    }
-    this.#sessionKeys.set(ref, sk);
   }
 
   #seal(kind: SealKind, plaintext: Buffer): SealedRef {
@@ -213,6 +212,16 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
       });
     }
   }
+}
+
+/** Bounded insertion-order cache: the oldest entry goes first. */
+function remember(cache: Map<string, Buffer>, ref: string, value: Buffer, size: number): void {
+  if (size <= 0) return;
+  if (cache.size >= size) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
+  cache.set(ref, value);
 }
 
 const CURVES: readonly EcCurve[] = ['P-256', 'P-384', 'P-521'];

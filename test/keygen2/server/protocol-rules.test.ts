@@ -184,6 +184,10 @@ describe('issuer protocol rules', () => {
     const { issuer } = await driveUntil(b, 'InvocationResponse');
     const resumed = await issuer.accept(JSON.parse(JSON.stringify(state)), response);
     expect(resumed.request?.qualifier).toBe('ProvisioningFinalizationRequest');
+    // Also before the session key exists: the sealed ephemeral key opens in the other process.
+    const early = await driveUntil(pick(e2es, { sealingKey }), 'ProvisioningInitializationResponse');
+    const resumedEarly = await issuer.accept(JSON.parse(JSON.stringify(early.state)), early.response);
+    expect(resumedEarly.request?.qualifier).toBe('KeyCreationRequest');
     // With another sealing key the sealed session key does not open.
     const c = pick(e2es, { sealingKey: randomBytes(32) });
     const other = await driveUntil(c, 'InvocationResponse');
