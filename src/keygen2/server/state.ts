@@ -60,9 +60,10 @@ export interface EstablishedSession {
   readonly clientSessionId: string;
   /** `clientTime` text as received. */
   readonly clientTime: string;
-  /** Device ID `D` of the KDF (spec §5.2): device certificate DER, or `Anonymous`. */
-  readonly deviceId: Base64Url;
-  /** The device certificate path (E2ES mode only). */
+  /**
+   * The device certificate path (E2ES mode only). Device ID `D` of the KDF (spec §5.2) is its
+   * first certificate, or `Anonymous` in privacy mode.
+   */
   readonly deviceCertificatePath?: readonly Base64Url[];
   readonly sessionKey: SealedRef;
 }

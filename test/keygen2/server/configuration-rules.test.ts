@@ -81,6 +81,12 @@ describe('issuer configuration rules', () => {
     );
   });
 
+  it('refuses-device-specific-capability-queries-in-privacy-mode', async () => {
+    const capabilityQueries = [{ type: 'https://webpki.github.io/keygen2/clientattr#imei-number', kind: 'values' as const }];
+    await refused(issuer.start({ issuerUri: ISSUER_URI, keys: [key], privacyEnabled: true, capabilityQueries }));
+    await expect(issuer.start({ issuerUri: ISSUER_URI, keys: [key], capabilityQueries })).resolves.toBeDefined();
+  });
+
   it('refuses-key-creation-in-an-unlock-session', async () => {
     await refused(issuer.start({ issuerUri: ISSUER_URI, action: 'unlock', keys: [key] }));
   });

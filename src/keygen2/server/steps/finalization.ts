@@ -7,7 +7,7 @@
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { ExtensionSubType, MacMethod } from '../../../sks/constants.js';
-import { MacData, encoder, spkiOf, targetKeyReferenceSignedData } from '../../../sks/session-crypto.js';
+import { MacData, deviceIdFor, encoder, spkiOf, targetKeyReferenceSignedData } from '../../../sks/session-crypto.js';
 import { KeyGen2Error } from '../../errors.js';
 import type { TargetKeyReference } from '../../messages/common.js';
 import type {
@@ -64,7 +64,8 @@ export async function buildFinalization(
   if (session === undefined) throw new KeyGen2Error('INTERNAL', 'No session in the state');
   const port = env.crypto;
   const sk = session.sessionKey;
-  const deviceId = unb64u(session.deviceId, 'state.session.deviceId');
+  const devicePath = session.deviceCertificatePath;
+  const deviceId = deviceIdFor(devicePath === undefined, devicePath?.[0] === undefined ? new Uint8Array(0) : unb64u(devicePath[0], 'state.session.deviceCertificatePath'));
   const seq = new MacSequence(port, sk, state.counter);
   const planned = plannedKeys(state.plan);
   /** Decryptions and keyIds the SKS will count besides MACs and attestations (spec §5.8). */

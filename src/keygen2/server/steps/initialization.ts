@@ -74,7 +74,6 @@ export async function acceptInitialization(
     session: {
       clientSessionId,
       clientTime: response.clientTime.text,
-      deviceId: b64u(deviceId),
       ...(path === undefined ? {} : { deviceCertificatePath: path.map(b64u) }),
       sessionKey,
     },

@@ -12,6 +12,7 @@ import type { IssuerState, Plan, PlannedKey, PlannedPinPolicy, PlannedPukPolicy 
 import { b64u, configError, unb64u, utcText } from '../util.js';
 
 const ID = /^[!-~]{1,32}$/;
+const DEVICE_SPECIFIC = /\/keygen2\/clientattr#(imei-number|mac-address|ip-address)$/;
 const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** Reference-style server session id: hex milliseconds, then base64url characters, 32 in all (§3.2). */
@@ -157,6 +158,10 @@ export async function start(env: ResolvedEnvironment, config: IssuerConfig): Pro
   if (!Number.isInteger(sessionLifeTime) || sessionLifeTime < 1 || sessionLifeTime > 32767) throw configError('config.sessionLifeTime', '1 to 32767');
   const capabilityQueries = config.capabilityQueries ?? [];
   if (new Set(capabilityQueries.map((q) => q.type)).size !== capabilityQueries.length) throw configError('config.capabilityQueries', 'duplicate query');
+  // §6.1, §10.2: no device-specific values in privacy mode.
+  if (config.privacyEnabled === true && capabilityQueries.some((q) => DEVICE_SPECIFIC.test(q.type))) {
+    throw configError('config.capabilityQueries', 'device-specific attributes must not be queried in privacy mode');
+  }
   const state: IssuerState = {
     version: 1,
     phase: 'invocation',
