@@ -11,5 +11,3 @@ export type { EphemeralKey, IssuerCryptoPort, SealedRef } from './crypto-port.js
 export { NodeIssuerCrypto, type NodeIssuerCryptoOptions } from './node-crypto-port.js';
 export { DeviceTrust, type VerifiedDevice } from './device-trust.js';
 export type { ProvisioningOutcome } from './steps/finalization.js';
-export { lookupNonce } from './steps/discovery.js';
-export { canonicalize } from './jcs.js';

@@ -1,9 +1,8 @@
 /**
  * Public keys as the issuer handles them: canonical SPKI bytes (spec §4.8), with fast paths for
- * the NIST curves (prefix + uncompressed point, no ASN.1 parser) and node:crypto for RSA. Also
- * the JWK form a JSF lookup signature embeds (spec §4.7, §6.5).
+ * the NIST curves (prefix + uncompressed point, no ASN.1 parser) and node:crypto for RSA.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { EC_CURVES, lookupAlgorithm, keyGenSpecOf, type EcCurve } from '../../sks/algorithms.js';
 import { parseSpki } from '../../sks/session-crypto.js';
 
@@ -34,30 +33,8 @@ export function ecPointOf(curve: EcCurve, spki: Uint8Array): Buffer | undefined 
   return b.subarray(prefix.length);
 }
 
-/** The NIST curve of a canonical EC SPKI, if it is one. */
-export function ecCurveOf(spki: Uint8Array): EcCurve | undefined {
-  return (Object.keys(PREFIX) as EcCurve[]).find((c) => ecPointOf(c, spki) !== undefined);
-}
-
 /** A public key as a KeyObject (throws on malformed input). */
 export const publicKeyOf = (spki: Uint8Array): KeyObject => parseSpki(spki);
-
-export type PublicJwk =
-  | { readonly kty: 'EC'; readonly crv: string; readonly x: string; readonly y: string }
-  | { readonly kty: 'RSA'; readonly n: string; readonly e: string };
-
-/** The JWK "core" members of a public key (spec §4.7), as a JSF signature embeds it. */
-export function jwkOf(spki: Uint8Array): PublicJwk {
-  const curve = ecCurveOf(spki);
-  if (curve !== undefined) {
-    const point = ecPointOf(curve, spki) as Buffer;
-    const n = EC_CURVES[curve].coordinateLength;
-    return { kty: 'EC', crv: curve, x: point.subarray(1, 1 + n).toString('base64url'), y: point.subarray(1 + n).toString('base64url') };
-  }
-  const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-  if (jwk.kty === 'RSA' && typeof jwk.n === 'string' && typeof jwk.e === 'string') return { kty: 'RSA', n: jwk.n, e: jwk.e };
-  throw new RangeError('Only EC (NIST) and RSA keys have a KeyGen2 JWK form here');
-}
 
 /**
  * Whether a generated public key is of the kind `keyAlgorithm` asks for (spec §6.8): the curve,

@@ -2,9 +2,8 @@
  * CredentialDiscoveryRequest (spec §6.5): lookups signed with key-management keys (JSF over JCS);
  * CredentialDiscoveryResponse (spec §6.6): results kept in the state, post-operations planned.
  */
-import { createHash } from 'node:crypto';
-import { encoder } from '../../../sks/session-crypto.js';
 import { KeyGen2Error } from '../../errors.js';
+import { describePublicKey, lookupNonce, lookupSpecifierSignedData } from '../../messages/index.js';
 import type {
   CredentialDiscoveryRequest,
   CredentialDiscoveryResponse,
@@ -14,16 +13,10 @@ import type {
 } from '../../messages/credential-discovery/types.js';
 import type { SearchFilterConfig, TargetKeyConfig } from '../config.js';
 import type { ManagementPlan, ResolvedEnvironment } from '../environment.js';
-import { canonicalize, type JsonValue } from '../jcs.js';
-import { jwkOf } from '../keys.js';
 import { checkPostOperations } from '../post-operations.js';
 import type { DiscoveredCredential, IssuerState, Plan, PlannedKey, PlannedPinPolicy } from '../state.js';
 import { b64u, configError, protocolError, unb64u } from '../util.js';
 import { emitAfterDiscovery, type NextRequest } from './next.js';
-
-/** `SHA-256(txt(clientSessionId) ‖ txt(serverSessionId))` (spec §6.5). */
-export const lookupNonce = (clientSessionId: string, serverSessionId: string): Buffer =>
-  createHash('sha256').update(encoder().str(clientSessionId).str(serverSessionId).toBuffer()).digest();
 
 const dateTime = (text: string, where: string): { epochMs: number; offsetMinutes: number; text: string } => {
   const epochMs = Date.parse(text);
@@ -48,26 +41,21 @@ export async function buildDiscovery(env: ResolvedEnvironment, state: IssuerStat
   const lookupSpecifiers: LookupSpecifier[] = [];
   for (const [i, l] of state.plan.lookups.entries()) {
     const where = `config.lookups[${i}]`;
-    const spki = await env.crypto.keyManagementKey(l.kmk);
-    const jwk = jwkOf(spki);
+    const publicKey = await env.crypto.keyManagementKey(l.kmk);
+    const key = describePublicKey(publicKey);
     let algorithm: LookupSignatureAlgorithm;
-    if (jwk.kty === 'RSA') algorithm = 'RS256';
-    else if (jwk.crv === 'P-256') algorithm = 'ES256';
+    if (key.kty === 'RSA') algorithm = 'RS256';
+    else if (key.kty === 'EC' && key.crv === 'P-256') algorithm = 'ES256';
     else throw configError(`${where}.kmk`, 'lookup signatures need an RSA or P-256 key management key (§5.7)');
-    // JSF: the JCS form of the whole specifier, signature.value left out (spec §6.5).
-    const signed: { [k: string]: JsonValue } = {
-      id: l.id,
-      nonce: b64u(nonce),
-      ...(l.searchFilter === undefined ? {} : { searchFilter: l.searchFilter as unknown as JsonValue }),
-      signature: { algorithm, publicKey: jwk as unknown as JsonValue },
-    };
-    const value = await env.crypto.sign(l.kmk, Buffer.from(canonicalize(signed), 'utf8'));
-    lookupSpecifiers.push({
+    const unsigned = {
       id: l.id,
       nonce,
       ...(l.searchFilter === undefined ? {} : { searchFilter: typedFilter(l.searchFilter, `${where}.searchFilter`) }),
-      signature: { algorithm, publicKey: spki, value },
-    });
+      signature: { algorithm, publicKey },
+    };
+    // JSF: the JCS form of the specifier as the encoder writes it, signature.value left out (§6.5).
+    const value = await env.crypto.sign(l.kmk, lookupSpecifierSignedData(unsigned));
+    lookupSpecifiers.push({ ...unsigned, signature: { algorithm, publicKey, value } });
   }
   return {
     state: { ...state, phase: 'discovery' },
