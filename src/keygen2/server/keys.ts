@@ -3,7 +3,7 @@
  * the NIST curves (prefix + uncompressed point, no ASN.1 parser) and node:crypto for RSA.
  */
 import type { KeyObject } from 'node:crypto';
-import { EC_CURVES, lookupAlgorithm, keyGenSpecOf, type EcCurve } from '../../sks/algorithms.js';
+import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
 import { parseSpki } from '../../sks/session-crypto.js';
 
 const der = (tag: number, body: Buffer): Buffer => {
@@ -36,45 +36,73 @@ export function ecPointOf(curve: EcCurve, spki: Uint8Array): Buffer | undefined 
 /** A public key as a KeyObject (throws on malformed input). */
 export const publicKeyOf = (spki: Uint8Array): KeyObject => parseSpki(spki);
 
-/**
- * Whether a generated public key is of the kind `keyAlgorithm` asks for (spec §6.8): the curve,
- * or the RSA modulus size, and for the `.exp` forms the exponent sent in `keyParameters`
- * (compared, unlike the reference, quirk 11). Unknown algorithms never match.
- */
-export function keyMatchesAlgorithm(spki: Uint8Array, keyAlgorithm: string, keyParameters: Uint8Array | undefined): boolean {
-  const spec = keyGenSpec(keyAlgorithm);
-  if (spec === undefined) return false;
-  if (spec.kind === 'ec') return ecPointOf(spec.curve, spki) !== undefined;
-  let key: KeyObject;
+/** A check that a generated key is of the kind its `keyAlgorithm` asks for (spec §6.8). */
+export type KeyMatcher = (spki: Uint8Array, keyParameters: Uint8Array | undefined) => boolean;
+
+const SKS = 'https://webpki.github.io/sks/algorithm#';
+
+const parsed = (spki: Uint8Array): KeyObject | undefined => {
   try {
-    key = publicKeyOf(spki);
+    return publicKeyOf(spki);
   } catch {
-    return false;
+    return undefined;
   }
-  if (spec.kind === 'ed25519') return key.asymmetricKeyType === 'ed25519';
-  if (key.asymmetricKeyType !== 'rsa') return false;
-  const details = key.asymmetricKeyDetails ?? {};
-  if (details.modulusLength !== spec.bits) return false;
-  const exponent = details.publicExponent ?? 0n;
-  if (spec.exponentFromParameters) {
-    if (keyParameters === undefined || keyParameters.length === 0) return false;
-    return exponent === BigInt(`0x${Buffer.from(keyParameters).toString('hex')}`);
-  }
-  return exponent === 65537n;
-}
+};
 
-type GenSpec = { readonly kind: 'ec'; readonly curve: EcCurve } | { readonly kind: 'rsa'; readonly bits: number; readonly exponentFromParameters: boolean } | { readonly kind: 'ed25519' };
+const ecMatcher =
+  (curve: EcCurve): KeyMatcher =>
+  (spki) =>
+    ecPointOf(curve, spki) !== undefined;
 
-const RSA_URI = /^https:\/\/webpki\.github\.io\/sks\/algorithm#rsa(1024|2048|3072|4096)(\.exp)?$/;
+const namedCurveMatcher =
+  (nodeName: string): KeyMatcher =>
+  (spki) => {
+    const k = parsed(spki);
+    return k?.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === nodeName;
+  };
+
+const typeMatcher =
+  (type: string): KeyMatcher =>
+  (spki) =>
+    parsed(spki)?.asymmetricKeyType === type;
 
 /**
- * What a `keyAlgorithm` URI generates: the SKS table (`sks/algorithms.ts`), plus the RSA-3072 and
- * RSA-4096 URIs of spec §4.11 that a peer SKS may support although ours does not.
+ * RSA of `bits`; the exponent is 65537, or for the `.exp` forms the one sent in `keyParameters`
+ * (compared, unlike the reference, quirk 11).
  */
-export function keyGenSpec(keyAlgorithm: string): GenSpec | undefined {
-  const desc = lookupAlgorithm(keyAlgorithm);
-  const spec = desc === undefined ? undefined : keyGenSpecOf(desc);
-  if (spec !== undefined) return spec;
-  const m = RSA_URI.exec(keyAlgorithm);
-  return m === null ? undefined : { kind: 'rsa', bits: Number(m[1]), exponentFromParameters: m[2] !== undefined };
-}
+const rsaMatcher =
+  (bits: number, explicitExponent: boolean): KeyMatcher =>
+  (spki, keyParameters) => {
+    const k = parsed(spki);
+    if (k?.asymmetricKeyType !== 'rsa' || k.asymmetricKeyDetails?.modulusLength !== bits) return false;
+    const exponent = k.asymmetricKeyDetails.publicExponent ?? 0n;
+    if (!explicitExponent) return exponent === 65537n;
+    return keyParameters !== undefined && keyParameters.length > 0 && exponent === BigInt(`0x${Buffer.from(keyParameters).toString('hex')}`);
+  };
+
+/** Every `keyAlgorithm` of spec §4.11 (a peer SKS may support more than ours does). */
+const MATCHERS: ReadonlyMap<string, KeyMatcher> = new Map<string, KeyMatcher>([
+  ...[1024, 2048, 3072, 4096].flatMap((bits): [string, KeyMatcher][] => [
+    ...(bits === 1024 ? [] : [[`${SKS}rsa${bits}`, rsaMatcher(bits, false)] as [string, KeyMatcher]]),
+    [`${SKS}rsa${bits}.exp`, rsaMatcher(bits, true)],
+  ]),
+  [`${SKS}ec.nist.p256`, ecMatcher('P-256')],
+  [`${SKS}ec.nist.p384`, ecMatcher('P-384')],
+  [`${SKS}ec.nist.p521`, ecMatcher('P-521')],
+  [`${SKS}ec.secg.p256k1`, namedCurveMatcher('secp256k1')],
+  [`${SKS}ec.brainpool.p256r1`, namedCurveMatcher('brainpoolP256r1')],
+  [`${SKS}ed25519`, typeMatcher('ed25519')],
+  [`${SKS}ed448`, typeMatcher('ed448')],
+  [`${SKS}x25519`, typeMatcher('x25519')],
+  [`${SKS}x448`, typeMatcher('x448')],
+]);
+
+/** The matcher of a `keyAlgorithm`, or undefined when it names no key-generation algorithm. */
+export const keyMatcherOf = (keyAlgorithm: string): KeyMatcher | undefined => MATCHERS.get(keyAlgorithm);
+
+/** Whether `keyAlgorithm` is an RSA `.exp` form, which takes (and requires) `keyParameters`. */
+export const takesKeyParameters = (keyAlgorithm: string): boolean => keyAlgorithm.startsWith(`${SKS}rsa`) && keyAlgorithm.endsWith('.exp');
+
+/** Whether a generated public key is of the kind `keyAlgorithm` asks for (spec §6.8). */
+export const keyMatchesAlgorithm = (spki: Uint8Array, keyAlgorithm: string, keyParameters: Uint8Array | undefined): boolean =>
+  keyMatcherOf(keyAlgorithm)?.(spki, keyParameters) ?? false;

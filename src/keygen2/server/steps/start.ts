@@ -6,7 +6,7 @@ import { EC_CURVES } from '../../../sks/algorithms.js';
 import type { InvocationRequest } from '../../messages/invocation/types.js';
 import type { IssuerConfig, KeyConfig, PinPolicyConfig } from '../config.js';
 import type { ResolvedEnvironment } from '../environment.js';
-import { keyGenSpec } from '../keys.js';
+import { keyMatcherOf, takesKeyParameters } from '../keys.js';
 import { checkPostOperations } from '../post-operations.js';
 import type { IssuerState, Plan, PlannedKey, PlannedPinPolicy, PlannedPukPolicy } from '../state.js';
 import { b64u, configError, unb64u, utcText } from '../util.js';
@@ -38,9 +38,8 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   };
   const planKey = async (k: KeyConfig, where: string, pin: PinPolicyConfig | undefined): Promise<PlannedKey> => {
     const id = takeId(k.id, 'Key', where);
-    const spec = keyGenSpec(k.keyAlgorithm);
-    if (spec === undefined) throw configError(`${where}.keyAlgorithm`, 'not a key-generation algorithm');
-    if ((k.keyParameters !== undefined) !== (spec.kind === 'rsa' && spec.exponentFromParameters)) {
+    if (keyMatcherOf(k.keyAlgorithm) === undefined) throw configError(`${where}.keyAlgorithm`, 'not a key-generation algorithm (§4.11)');
+    if ((k.keyParameters !== undefined) !== takesKeyParameters(k.keyAlgorithm)) {
       throw configError(`${where}.keyParameters`, 'only and always with the .exp RSA algorithms');
     }
     if (k.keyParameters !== undefined) unb64u(k.keyParameters, `${where}.keyParameters`);
