@@ -57,12 +57,23 @@ export interface IssuerEnvironment {
   readonly randomBytes?: (length: number) => Uint8Array;
   /** Whether privacy-mode sessions (no device identity) are accepted (default true). */
   readonly allowPrivacyMode?: boolean;
+  /**
+   * Largest accepted distance between the attested `clientTime` and the issuer's clock, in
+   * seconds (default: unchecked, as the reference).
+   */
+  readonly clientTimeToleranceSeconds?: number;
+  /**
+   * Refuse responses once `sessionLifeTime` seconds have passed since `serverTime` (SESSION);
+   * default true. The SKS may keep its session open that long, the issuer need not wait longer.
+   */
+  readonly enforceSessionLifeTime?: boolean;
 }
 
 export interface ResolvedEnvironment extends IssuerEnvironment {
   readonly clock: () => number;
   readonly randomBytes: (length: number) => Uint8Array;
   readonly allowPrivacyMode: boolean;
+  readonly enforceSessionLifeTime: boolean;
 }
 
 /**
@@ -90,4 +101,5 @@ export const resolveEnvironment = (env: IssuerEnvironment): ResolvedEnvironment 
   clock: env.clock ?? Date.now,
   randomBytes: env.randomBytes ?? pooledRandomBytes(),
   allowPrivacyMode: env.allowPrivacyMode ?? true,
+  enforceSessionLifeTime: env.enforceSessionLifeTime ?? true,
 });

@@ -74,6 +74,9 @@ async function accept(env: ResolvedEnvironment, state: IssuerState, response: Ke
   if (state.version !== 1) throw new KeyGen2Error('SESSION', 'Unknown issuer state version');
   const expected = EXPECTED[state.phase];
   if (expected === undefined) throw new KeyGen2Error('SESSION', `Session is ${state.phase}`);
+  if (env.enforceSessionLifeTime && env.clock() > Date.parse(state.serverTime) + state.sessionLifeTime * 1000) {
+    throw new KeyGen2Error('SESSION', 'Session expired');
+  }
   if (response.qualifier !== expected) {
     throw new KeyGen2Error('PROTOCOL', `Wrong order of request versus response: expected ${expected}, got ${response.qualifier}`, { path: '$' });
   }

@@ -75,6 +75,29 @@ describe('fresh sessions', () => {
     await expect(issuer.start({ ...oneKey, privacyEnabled: true })).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 
+  it('expires-a-session-after-its-life-time-and-checks-client-time-when-asked', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const make = (tolerance?: number) =>
+      createIssuer({
+        crypto: new NodeIssuerCrypto(),
+        deviceTrust: new DeviceTrust([deviceRoot]),
+        certify: (k) => ({ certificatePath: [fakeCertificate(k.publicKey)] }),
+        clock: () => now,
+        ...(tolerance === undefined ? {} : { clientTimeToleranceSeconds: tolerance }),
+      });
+    const dev = () => new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] }, clientTime: now / 1000 - 600 });
+    const issuer = make();
+    const { state, request } = await issuer.start({ ...oneKey, sessionLifeTime: 60 });
+    now += 61_000;
+    await expect(issuer.accept(state, dev().answer(request))).rejects.toMatchObject({ code: 'SESSION' });
+    now = Date.parse('2030-01-01T00:00:00Z');
+    const strict = make(300);
+    const s0 = await strict.start(oneKey);
+    const d = dev();
+    const s1 = await strict.accept(s0.state, d.answer(s0.request));
+    await expect(strict.accept(s1.state, d.answer(s1.request as KeyGen2Message))).rejects.toMatchObject({ code: 'PROTOCOL', path: '$.clientTime' });
+  });
+
   it('refuses-an-i-p-f-configuration', async () => {
     await expect(setup().start({ issuerUri: ISSUER_URI })).rejects.toMatchObject({ code: 'INTERNAL' });
   });

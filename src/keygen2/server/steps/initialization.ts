@@ -40,6 +40,10 @@ export async function acceptInitialization(
   const kdfInput = sessionKdfInput(clientSessionId, state.serverSessionId, state.issuerUri, deviceId);
   const sessionKey = await env.crypto.deriveSessionKey(ephemeral.handle, response.clientEphemeralKey, kdfInput);
   const clientTime = Math.floor(response.clientTime.epochMs / 1000);
+  const tolerance = env.clientTimeToleranceSeconds;
+  if (tolerance !== undefined && Math.abs(clientTime * 1000 - env.clock()) > tolerance * 1000) {
+    throw protocolError('$.clientTime', 'clientTime is too far from the issuer clock');
+  }
   const attestationInput = sessionAttestationInput({
     clientSessionId,
     serverSessionId: state.serverSessionId,
