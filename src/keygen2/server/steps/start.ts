@@ -80,6 +80,9 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   };
   const planPin = async (p: PinPolicyConfig, where: string, hasPuk: boolean): Promise<PlannedPinPolicy> => {
     const id = takeId(p.id, 'PIN', where);
+    const int = (v: number, lo: number, hi: number): boolean => Number.isInteger(v) && v >= lo && v <= hi;
+    if (!int(p.minLength, 1, 128) || !int(p.maxLength, p.minLength, 128)) throw configError(`${where}.minLength`, '1 <= minLength <= maxLength <= 128');
+    if (!int(p.retryLimit, 1, 10000)) throw configError(`${where}.retryLimit`, '1 to 10000');
     if (p.keys.length === 0) throw configError(`${where}.keys`, 'a PIN policy needs at least one key');
     const preset = p.keys.filter((k) => k.presetPin !== undefined).length;
     if (preset !== 0 && preset !== p.keys.length) throw configError(`${where}.keys`, 'either every key of a PIN policy has a preset PIN or none has (§6.7.2)');
@@ -95,6 +98,8 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   for (const [i, u] of (config.pukPolicies ?? []).entries()) {
     const where = `config.pukPolicies[${i}]`;
     const id = takeId(u.id, 'PUK', where);
+    if (!Number.isInteger(u.retryLimit) || u.retryLimit < 0 || u.retryLimit > 10000) throw configError(`${where}.retryLimit`, '0 to 10000');
+    if (u.puk.length === 0 || Buffer.byteLength(u.puk) > 128) throw configError(`${where}.puk`, '1 to 128 bytes');
     if (u.pinPolicies.length === 0) throw configError(`${where}.pinPolicies`, 'a PUK policy needs at least one PIN policy');
     const pins: PlannedPinPolicy[] = [];
     for (const [j, p] of u.pinPolicies.entries()) pins.push(await planPin(p, `${where}.pinPolicies[${j}]`, true));
