@@ -34,3 +34,13 @@ export function chargeSessionKey(used: number, more: number, limit: number): num
   if (total > limit) throw configError('config.sessionKeyLimit', `this session needs at least ${total} session-key uses, the limit is ${limit}`);
   return total;
 }
+
+/** Runs an application callback; anything it throws that is not a KeyGen2Error becomes INTERNAL. */
+export async function callback<T>(what: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (cause) {
+    if (cause instanceof KeyGen2Error) throw cause;
+    throw new KeyGen2Error('INTERNAL', `${what} failed`, { cause });
+  }
+}

@@ -15,7 +15,7 @@ import type { SearchFilterConfig, TargetKeyConfig } from '../config.js';
 import type { ManagementPlan, ResolvedEnvironment } from '../environment.js';
 import { checkPostOperations } from '../post-operations.js';
 import type { DiscoveredCredential, IssuerState, Plan, PlannedKey, PlannedPinPolicy } from '../state.js';
-import { b64u, configError, protocolError, unb64u } from '../util.js';
+import { b64u, callback, configError, protocolError, unb64u } from '../util.js';
 import { emitAfterDiscovery, type NextRequest } from './next.js';
 
 const dateTime = (text: string, where: string): { epochMs: number; offsetMinutes: number; text: string } => {
@@ -119,7 +119,8 @@ export async function acceptDiscovery(
       });
     }
   }
-  const decided = env.planManagement === undefined ? undefined : await env.planManagement(discovered);
+  const plan0 = env.planManagement;
+  const decided = plan0 === undefined ? undefined : await callback('planManagement', () => plan0(discovered));
   const plan = decided === undefined ? state.plan : mergeManagement(state.plan, decided);
   if (decided !== undefined) checkPostOperations(plan);
   return emitAfterDiscovery(env, { ...state, plan, discovered });

@@ -59,8 +59,13 @@ async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, node
     } else {
       publicKey = unb64u(node.publicKey, `${at}.publicKey`);
       authorization = unb64u(node.authorization, `${at}.authorization`);
-      const key = publicKeyOf(publicKey);
-      const ok = nodeVerify('sha256', signedData, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, authorization);
+      let ok = false;
+      try {
+        const key = publicKeyOf(publicKey);
+        ok = nodeVerify('sha256', signedData, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, authorization);
+      } catch {
+        ok = false;
+      }
       if (!ok) throw verificationError(`${at}.authorization`);
     }
     const children = node.updatableKeyManagementKeys;

@@ -25,7 +25,7 @@ import type { IssuedKeyMaterial, ResolvedEnvironment } from '../environment.js';
 import { keyMatchesAlgorithm } from '../keys.js';
 import { MacSequence, verifyAttestation } from '../mac-sequence.js';
 import type { IssuerState, PlannedKey, PlannedPinPolicy, RequestedKey } from '../state.js';
-import { b64u, chargeSessionKey, protocolError, unb64u } from '../util.js';
+import { b64u, callback, chargeSessionKey, protocolError, unb64u } from '../util.js';
 import { buildFinalization } from './finalization.js';
 
 export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerState): Promise<{ state: IssuerState; request: KeyCreationRequest }> {
@@ -179,7 +179,7 @@ export async function acceptKeyCreation(
   const keys: RequestedKey[] = [];
   for (const [i, g] of response.generatedKeys.entries()) {
     const k = state.keys[i] as RequestedKey;
-    const issued = await env.certify({
+    const issued = await callback(`certify(${k.id})`, () => env.certify({
       id: k.id,
       publicKey: g.publicKey,
       keyAlgorithm: k.keyAlgorithm,
@@ -188,7 +188,7 @@ export async function acceptKeyCreation(
       serverSessionId: state.serverSessionId,
       ...(deviceCertificatePath === undefined ? {} : { deviceCertificatePath }),
       capabilities: state.capabilities ?? [],
-    });
+    }));
     material.push(issued);
     keys.push({ ...k, publicKey: b64u(g.publicKey), certificatePath: issued.certificatePath.map(b64u) });
   }
