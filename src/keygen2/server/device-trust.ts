@@ -16,6 +16,11 @@ export interface VerifiedDevice {
   readonly publicKey: KeyObject;
 }
 
+/**
+ * @example
+ * const trust = new DeviceTrust([vendorRootDer]);
+ * const { publicKey } = trust.verify(response.deviceId.certificatePath); // POLICY error when untrusted
+ */
 export class DeviceTrust {
   readonly #roots: readonly X509Certificate[];
   readonly #rootDers: ReadonlySet<string>;

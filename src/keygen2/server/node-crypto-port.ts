@@ -52,7 +52,16 @@ interface RawEcKey {
   readonly point: Buffer;
 }
 
-/** The node:crypto {@link IssuerCryptoPort}. */
+/**
+ * The node:crypto {@link IssuerCryptoPort}.
+ *
+ * @example
+ * const crypto = new NodeIssuerCrypto({
+ *   sealingKey: Buffer.from(process.env.ISSUER_SEALING_KEY!, 'base64url'), // same in every process
+ *   keyManagementKeys: { 'kmk-2026': kmkPrivateKey },
+ *   ephemeralPoolSize: 32,
+ * });
+ */
 export class NodeIssuerCrypto implements IssuerCryptoPort {
   readonly #sealingKey: Buffer;
   readonly #kmks = new Map<string, { privateKey: KeyObject; spki: Buffer }>();
