@@ -71,6 +71,12 @@ const EXPECTED: Readonly<Record<IssuerPhase, IssuerResponse['qualifier'] | undef
 };
 
 async function accept(env: ResolvedEnvironment, state: IssuerState, response: KeyGen2Message): Promise<IssuerStep> {
+  const step = await dispatch(env, state, response);
+  const next = { ...step.state, revision: state.revision + 1 };
+  return step.outcome === undefined ? { state: next, request: step.request } : { state: next, outcome: step.outcome };
+}
+
+async function dispatch(env: ResolvedEnvironment, state: IssuerState, response: KeyGen2Message): Promise<IssuerStep> {
   if (state.version !== 1) throw new KeyGen2Error('SESSION', 'Unknown issuer state version');
   const expected = EXPECTED[state.phase];
   if (expected === undefined) throw new KeyGen2Error('SESSION', `Session is ${state.phase}`);
@@ -112,6 +118,6 @@ export function createIssuer(environment: IssuerEnvironment): KeyGen2Issuer {
       const step = await accept(env, state, decodeMessage(body, [expected]));
       return step.outcome === undefined ? { state: step.state, request: encodeMessage(step.request) } : step;
     },
-    abort: (state) => ({ ...state, phase: 'aborted' }),
+    abort: (state) => ({ ...state, phase: 'aborted', revision: state.revision + 1 }),
   };
 }

@@ -96,6 +96,12 @@ export interface DiscoveredCredential {
 
 export interface IssuerState {
   readonly version: 1;
+  /**
+   * Incremented by every step: a service persists a step's state only if the stored revision is
+   * still the one it read (compare-and-swap), so two concurrent posts of one session cannot both
+   * proceed — nor a key be certified twice (ARCHITECTURE "persist each step before answering").
+   */
+  readonly revision: number;
   readonly phase: IssuerPhase;
   readonly serverSessionId: string;
   /** Exactly the text sent; the echo must equal it (spec §6.4). */

@@ -161,6 +161,7 @@ describe('issuer protocol rules', () => {
     // The good response still completes the (unchanged) state: the failure changed nothing.
     const done = await issuer.accept(state, pfr);
     expect(done.outcome).toBeDefined();
+    expect(done.state.revision).toBe(state.revision + 1);
     // And after done, nothing more is accepted.
     await rejects(issuer.accept(done.state, pfr), 'SESSION');
     await rejects(issuer.accept(issuer.abort(state), pfr), 'SESSION');

@@ -168,6 +168,7 @@ export async function start(env: ResolvedEnvironment, config: IssuerConfig): Pro
   }
   const state: IssuerState = {
     version: 1,
+    revision: 0,
     phase: 'invocation',
     serverSessionId,
     serverTime: utcText(env.clock()),
