@@ -63,6 +63,8 @@ export async function acceptInitialization(
     const expected = await env.crypto.hmac(sessionKey, EMPTY, attestationInput);
     if (!sameBytes(expected, response.attestation)) throw verificationError('$.attestation');
   } else {
+    // RSA PKCS#1 v1.5 or ECDSA raw r‖s, SHA-256 (§5.3). Note: node:crypto directly until
+    // session-crypto's shared `verifySignature` lands; switch to it then.
     const key = device.publicKey;
     let ok: boolean;
     try {

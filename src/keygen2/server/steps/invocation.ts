@@ -59,6 +59,7 @@ async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, node
     } else {
       publicKey = unb64u(node.publicKey, `${at}.publicKey`);
       authorization = unb64u(node.authorization, `${at}.authorization`);
+      // Note: node:crypto directly until session-crypto's shared `verifySignature` lands.
       let ok = false;
       try {
         const key = publicKeyOf(publicKey);
