@@ -209,4 +209,34 @@ describe('issuer with our client and SKS', () => {
     );
     expect(outcome.updated).toHaveLength(1);
   });
+
+  it('unlocks-a-blocked-key-in-an-unlock-session-without-key-creation', async () => {
+    const sks = device();
+    const first = await enroll(sks, {
+      issuerUri: URL,
+      keyManagementKey: 'new',
+      pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ id: 'Blocked', keyAlgorithm: P256, appUsage: 'signature' }] }],
+    });
+    const handle = first.summary.keys[0]!.keyHandle;
+    for (let i = 0; i < 3; i++) {
+      await sks
+        .signData({ keyHandle: handle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from('0000'), data: Buffer.alloc(32) })
+        .catch(() => undefined);
+    }
+    expect((await sks.getKeyProtectionInfo(handle)).pinErrorCount).toBe(3);
+    const { outcome } = await enroll(
+      sks,
+      { issuerUri: URL, action: 'unlock', lookups: [{ kmk: 'new', searchFilter: { appUsage: 'signature' } }] },
+      {
+        planManagement: (found) => ({
+          unlockKeys: found
+            .filter((c) => c.locked)
+            .map((c) => ({ certificate: c.certificatePath[0] as string, clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' })),
+        }),
+      },
+    );
+    expect(outcome.keys).toEqual([]);
+    expect(outcome.unlocked).toHaveLength(1);
+    expect((await sks.getKeyProtectionInfo(handle)).pinErrorCount).toBe(0);
+  });
 });
