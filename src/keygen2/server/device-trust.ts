@@ -2,7 +2,7 @@
  * Trusted device roots (spec §5.3: "issuers should validate the device certificate path against
  * the SKS vendor roots they trust"; the reference does not, quirk 17).
  *
- * A path is accepted when each certificate is issued by and verifies with the next one, and the
+ * A path is accepted when each certificate is issued by (a CA) and verifies with the next one, and the
  * last one either is a trusted root or is issued by and verifies with one. Validity periods are
  * not checked (SKS and KeyGen2 do not; the reference's test device certificate expires in 2050
  * but its peers expired long ago). Verified paths are cached by their DER, so the same device
@@ -52,7 +52,7 @@ export class DeviceTrust {
     });
     for (let i = 0; i + 1 < certs.length; i++) {
       const [c, issuer] = [certs[i] as X509Certificate, certs[i + 1] as X509Certificate];
-      if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
+      if (!issuer.ca || !c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
         throw new KeyGen2Error('POLICY', 'Device certificate path does not chain', { path: `$.deviceId.certificatePath[${i}]` });
       }
     }
