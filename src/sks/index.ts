@@ -34,3 +34,5 @@ export {
   isValidPropertyBag,
   type Property,
 } from './extensions/property-bag.js';
+/** The PIN value rules of a PIN policy (spec §8), for user interfaces that check a PIN before the SKS sees it. */
+export { pinRuleViolation, type PinRule, type PinValueRules } from './pin/pin-rules.js';

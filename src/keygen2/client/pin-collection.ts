@@ -5,7 +5,7 @@
  */
 // pinRuleViolation is the SKS's own pure rule function (spec §8.3 steps 1-4);
 // it is not (yet) exported from airtight/sks, so it is imported by path.
-import { pinRuleViolation } from '../../sks/pin/pin-rules.js';
+import { pinRuleViolation } from '../../sks/index.js';
 import { KeyGen2Error } from '../errors.js';
 import { passphraseFormatByte, patternMask, type KeyEntrySpecifier, type PinPolicySpecifier } from '../messages/index.js';
 import type { EnrollmentUi, PinPrompt, PinRejection } from './ports.js';
