@@ -38,7 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'enrollments, sessions, devices, issuance, credentials, operations, key management keys',
     statements: (d) => {
-      const { i64, bytes, tableSuffix: s } = types(d);
+      const { i64, bytes, serialKey, tableSuffix: s } = types(d);
       return [
         `CREATE TABLE enrollments (
           id TEXT PRIMARY KEY,
@@ -116,8 +116,10 @@ export const MIGRATIONS: readonly Migration[] = [
           FOREIGN KEY (session_id, key_id) REFERENCES issuance_intents (session_id, key_id)
         )${s}`,
         `CREATE INDEX credentials_device ON credentials (device_id)`,
+        // seq orders a device's operations as they were scheduled (timestamps tie within a millisecond).
         `CREATE TABLE scheduled_operations (
-          id TEXT PRIMARY KEY,
+          seq ${serialKey},
+          id TEXT NOT NULL UNIQUE,
           kind TEXT NOT NULL CHECK (kind IN ('delete', 'unlock', 'update')),
           credential_fingerprint TEXT NOT NULL REFERENCES credentials (fingerprint),
           device_id TEXT REFERENCES devices (id),

@@ -141,7 +141,7 @@ const credentialOf = (r: Row): Credential => ({
 });
 
 const OPERATION_COLUMNS =
-  'id, kind, credential_fingerprint, device_id, status, payload, session_id, outcome, created_at, updated_at';
+  'seq, id, kind, credential_fingerprint, device_id, status, payload, session_id, outcome, created_at, updated_at';
 const OPERATION_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
 const operationOf = (r: Row): ScheduledOperation => ({
   id: text(r, 'id'),
@@ -155,8 +155,9 @@ const operationOf = (r: Row): ScheduledOperation => ({
   createdAt: int(r, 'created_at'),
   updatedAt: int(r, 'updated_at'),
 });
-const byCreation = (a: ScheduledOperation, b: ScheduledOperation): number =>
-  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Scheduling order; `seq` stays internal (RETURNING gives rows in no defined order). */
+const inOrder = (rows: readonly Row[]): ScheduledOperation[] =>
+  [...rows].sort((a, b) => int(a, 'seq') - int(b, 'seq')).map(operationOf);
 
 const KMK_COLUMNS = 'id, issuer, spki, private_key_ref, previous_id, created_at, retired_at';
 const kmkOf = (r: Row): KeyManagementKey => ({
@@ -541,7 +542,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         filter.status === undefined ? undefined : ['status = ?', filter.status],
       ]);
       const rows = await tx.all(`SELECT ${OPERATION_COLUMNS} FROM scheduled_operations${w.sql}`, w.params);
-      return rows.map(operationOf).sort(byCreation);
+      return inOrder(rows);
     });
   }
 
@@ -552,7 +553,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE device_id = $1 AND status = 'pending' RETURNING ${OPERATION_COLUMNS}`,
         [deviceId, sessionId, now],
       );
-      return rows.map(operationOf).sort(byCreation);
+      return inOrder(rows);
     });
   }
 

@@ -5,11 +5,16 @@
  * time, so every call here is queued on one in-process lock: a transaction
  * whose callback awaits cannot interleave with another call on the same
  * connection (which would see, or commit, its half-done writes). Other
- * processes on the same file are kept out by SQLite's own locks: writes begin
- * with `BEGIN IMMEDIATE` (the write lock is taken before the first read, so a
- * read-then-write cannot be overtaken) and wait up to the busy timeout.
+ * connections on the same file (other processes, or another instance in this
+ * one) are kept out by SQLite's own locks: writes begin with `BEGIN IMMEDIATE`
+ * (the write lock is taken before the first read, so a read-then-write cannot
+ * be overtaken). A busy lock is waited for *asynchronously* (retry with
+ * backoff up to the busy timeout) rather than in SQLite's busy handler, which
+ * sleeps on the event loop's thread: in one process that would also stall
+ * the lock's holder, which could then never finish.
  * Durability: WAL with `synchronous=FULL`, so a resolved write survives power loss.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConstraintViolation, Row, SqlDriver, SqlRunner, SqlValue } from './sql.js';
 
 /** The slice of a better-sqlite3 statement this adapter uses. */
@@ -28,7 +33,7 @@ export interface SqliteDatabaseSlice {
 }
 
 export interface SqliteOptions {
-  /** How long a write waits for another process's lock before failing with STORAGE (ms). Default 5000. */
+  /** How long a write waits for another connection's write lock before failing with STORAGE (ms). Default 5000. */
   readonly busyTimeoutMs?: number;
 }
 
@@ -47,6 +52,9 @@ const bind = (v: SqlValue): unknown =>
   v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
 
 const isRow = (r: unknown): r is Row => typeof r === 'object' && r !== null;
+
+const isBusy = (e: unknown): boolean =>
+  e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
 
 /** A FIFO lock: each task starts when the previous one settled. */
 const serial = (): (<T>(task: () => Promise<T>) => Promise<T>) => {
@@ -69,10 +77,27 @@ const SQLITE_VIOLATIONS: ReadonlyMap<string, ConstraintViolation> = new Map([
 
 /** Wraps an open better-sqlite3 database (pragmas are set here). */
 export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {}): SqlDriver => {
+  const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+  // Opening may wait (switching a new file to WAL takes an exclusive lock); later,
+  // SQLite's own handler only covers short internal waits, BEGIN retries below.
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
   db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${Math.min(busyTimeoutMs, 10)}`);
+
+  const begin = async (): Promise<void> => {
+    const deadline = Date.now() + busyTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (e) {
+        if (!isBusy(e) || Date.now() >= deadline) throw e;
+      }
+      await sleep(delay);
+    }
+  };
 
   const statements = new Map<string, { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] }>();
   const prepared = (sql: string): { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] } => {
@@ -102,7 +127,7 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
   const exclusive = serial();
   const transaction = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> =>
     exclusive(async () => {
-      db.exec('BEGIN IMMEDIATE');
+      await begin();
       try {
         const result = await fn(runner);
         db.exec('COMMIT');
