@@ -39,13 +39,24 @@ export const EKU = {
   ocspSigning: '1.3.6.1.5.5.7.3.9',
 } as const;
 
-const extension = (id: string, critical: boolean, value: Uint8Array): Buffer =>
-  critical ? sequence(oid(id), boolean(true), octetString(value)) : sequence(oid(id), octetString(value));
+// Encoded once: oid() parses dotted text with BigInt, too slow to repeat per certificate.
+const ID = {
+  basicConstraints: oid('2.5.29.19'),
+  keyUsage: oid('2.5.29.15'),
+  extKeyUsage: oid('2.5.29.37'),
+  subjectKeyIdentifier: oid('2.5.29.14'),
+  authorityKeyIdentifier: oid('2.5.29.35'),
+  subjectAltName: oid('2.5.29.17'),
+};
+const CRITICAL = boolean(true);
+
+const extension = (id: Buffer, critical: boolean, value: Uint8Array): Buffer =>
+  critical ? sequence(id, CRITICAL, octetString(value)) : sequence(id, octetString(value));
 
 /** BasicConstraints, critical. `CA:false` is the empty SEQUENCE (cA's DEFAULT FALSE is omitted in DER). */
 export function basicConstraints(ca: boolean, pathLength?: number): Buffer {
   const content = ca ? (pathLength === undefined ? [boolean(true)] : [boolean(true), smallInteger(pathLength)]) : [];
-  return extension('2.5.29.19', true, sequence(...content));
+  return extension(ID.basicConstraints, true, sequence(...content));
 }
 
 /** KeyUsage, critical: a named-bit BIT STRING without trailing zero bits (X.690 §11.2.2). */
@@ -58,24 +69,24 @@ export function keyUsage(usages: readonly KeyUsageName[]): Buffer {
   const bytes = Buffer.alloc(octets);
   for (let bit = 0; bit <= highest; bit++) if (mask & (1 << bit)) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
   const unused = octets * 8 - 1 - highest;
-  return extension('2.5.29.15', true, tlv(TAG.BIT_STRING, Buffer.from([unused]), bytes));
+  return extension(ID.keyUsage, true, tlv(TAG.BIT_STRING, Buffer.from([unused]), bytes));
 }
 
 /** ExtendedKeyUsage, not critical (so relying parties that ignore it still see the KeyUsage). */
 export function extendedKeyUsage(oids: readonly string[]): Buffer {
-  return extension('2.5.29.37', false, sequence(...oids.map(oid)));
+  return extension(ID.extKeyUsage, false, sequence(...oids.map(oid)));
 }
 
 /** SubjectKeyIdentifier, not critical (RFC 5280 §4.2.1.2). */
-export const subjectKeyIdentifier = (keyId: Uint8Array): Buffer => extension('2.5.29.14', false, octetString(keyId));
+export const subjectKeyIdentifier = (keyId: Uint8Array): Buffer => extension(ID.subjectKeyIdentifier, false, octetString(keyId));
 
 /** AuthorityKeyIdentifier with keyIdentifier only, not critical (RFC 5280 §4.2.1.1). */
 export const authorityKeyIdentifier = (keyId: Uint8Array): Buffer =>
-  extension('2.5.29.35', false, sequence(implicitPrimitive(0, keyId)));
+  extension(ID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, keyId)));
 
 /** SubjectAltName with rfc822Name entries, not critical (the subject DN is not empty). */
 export function subjectAltNameEmails(emails: readonly string[]): Buffer {
-  return extension('2.5.29.17', false, sequence(...emails.map((e) => implicitPrimitive(1, Buffer.from(e, 'latin1')))));
+  return extension(ID.subjectAltName, false, sequence(...emails.map((e) => implicitPrimitive(1, Buffer.from(e, 'latin1')))));
 }
 
 /** RFC 5321 Mailbox shape, ASCII only (rfc822Name is an IA5String; no SmtpUTF8Mailbox here). */

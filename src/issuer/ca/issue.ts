@@ -21,7 +21,6 @@
  * fields, so issuing costs little more than the signature
  * (bench/issuer-ca.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { IssuerError } from '../errors.js';
 import { CA_ALGORITHMS, type CaAlgorithm } from './algorithms.js';
 import { encodeTbs, readCaCertificate, signTbs } from './certificate.js';
@@ -40,8 +39,8 @@ import {
 } from './extensions.js';
 import { DN_ATTRIBUTE_TYPES, encodeName, type DnAttribute } from './name.js';
 import { checkProfile, deriveUsage, type CertificateProfile, type SubjectUser } from './profile.js';
-import { randomSerial, type RandomSource } from './serial.js';
-import { parseSubjectKey } from './subject-key.js';
+import { pooledRandomBytes, randomSerial, type RandomSource } from './serial.js';
+import { parseSubjectKey, type SubjectKey } from './subject-key.js';
 
 /** What the issuer asks a certificate for. */
 export interface IssuanceRequest {
@@ -91,7 +90,7 @@ export interface IssuedCertificate {
 export interface CertificateIssuerOptions {
   /** Default `() => new Date()`. */
   readonly clock?: () => Date;
-  /** Default `crypto.randomBytes`. */
+  /** Default `crypto.randomBytes` (drawn through a pool). */
   readonly random?: RandomSource;
 }
 
@@ -120,6 +119,12 @@ export class CertificateIssuer {
   readonly #random: RandomSource;
   /** KeyUsage / EKU extensions by their plan values: a handful of distinct ones, encoded once each. */
   readonly #extensionCache = new Map<string, Buffer>();
+  /**
+   * Keys checked by plan(), by their base64url SPKI, so the sign() that
+   * follows does not redo the on-curve check and SHA-1. Bounded; a miss just
+   * re-parses.
+   */
+  readonly #keyCache = new Map<string, SubjectKey>();
 
   constructor(issuing: CaKeyPair, options: CertificateIssuerOptions = {}) {
     const info = readCaCertificate(issuing.certificate, 'issuing CA certificate');
@@ -130,7 +135,7 @@ export class CertificateIssuer {
     this.#keyId = info.keyIdentifier.toString('hex');
     this.#caNotAfter = info.notAfter.getTime();
     this.#clock = options.clock ?? (() => new Date());
-    this.#random = options.random ?? randomBytes;
+    this.#random = options.random ?? pooledRandomBytes;
   }
 
   /** The issuing CA's certificate, DER (clients want it with their own). */
@@ -148,6 +153,7 @@ export class CertificateIssuer {
     const { profile, user } = request;
     checkProfile(profile);
     const key = parseSubjectKey(request.subjectPublicKey);
+    this.#rememberKey(key);
     const usage = deriveUsage(profile.appUsage, key.kind);
     const email = user.email;
     if (email !== undefined && !EMAIL.test(email)) {
@@ -185,7 +191,7 @@ export class CertificateIssuer {
     if (plan.issuerKeyId !== this.#keyId) {
       throw new IssuerError('CONFLICT', 'the issuance plan was made under another issuing CA', { field: 'issuerKeyId' });
     }
-    const key = parseSubjectKey(Buffer.from(plan.subjectPublicKey, 'base64url'));
+    const key = this.#keyCache.get(plan.subjectPublicKey) ?? parseSubjectKey(Buffer.from(plan.subjectPublicKey, 'base64url'));
     const extensions = [
       EE_BASIC_CONSTRAINTS,
       this.#cached(`ku:${plan.keyUsage.join(',')}`, () => keyUsage(plan.keyUsage)),
@@ -218,6 +224,11 @@ export class CertificateIssuer {
   /** {@link plan} then {@link sign}, for callers with nothing to record in between (tests, tools). */
   issue(request: IssuanceRequest): IssuedCertificate {
     return this.sign(this.plan(request));
+  }
+
+  #rememberKey(key: SubjectKey): void {
+    if (this.#keyCache.size >= 1024) this.#keyCache.delete(this.#keyCache.keys().next().value!);
+    this.#keyCache.set(key.spki.toString('base64url'), key);
   }
 
   #cached(k: string, make: () => Buffer): Buffer {

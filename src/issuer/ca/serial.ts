@@ -3,10 +3,31 @@
  * exactly 16 content octets (RFC 5280 §4.1.2.2: positive, at most 20
  * octets; CA/Browser Forum BR §7.1: at least 64 random bits).
  */
+import { randomBytes } from 'node:crypto';
 import { IssuerError } from '../errors.js';
 
 /** The random source the CA draws from; `crypto.randomBytes` in production, a seeded one in tests. */
 export type RandomSource = (size: number) => Buffer;
+
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/**
+ * `crypto.randomBytes` drawn from a 4 KiB pool: one call costs ~8 µs of
+ * fixed overhead, a quarter of a P-256 signature, while serial numbers are
+ * public values that gain nothing from a fresh call each.
+ */
+export const pooledRandomBytes: RandomSource = (size) => {
+  if (size > POOL_SIZE) return randomBytes(size);
+  if (poolOffset + size > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + size));
+  poolOffset += size;
+  return out;
+};
 
 /**
  * A random serial's magnitude: the top bit is cleared so DER needs no 0x00
