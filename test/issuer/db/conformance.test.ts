@@ -4,7 +4,10 @@
  * second instance with its own connection (SQLite) or pool (PostgreSQL) on the
  * same store.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isIssuerError, type IssuerErrorCode } from '../../../src/issuer/errors.js';
 import {
@@ -16,6 +19,30 @@ import {
 } from '../../../src/issuer/db/index.js';
 import { migrate } from '../../../src/issuer/db/migrations.js';
 import { ISSUER_DATABASES, MUST_RUN_ALL, type IssuerDatabaseFixture } from './databases.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const RACE_WORKER = fileURLToPath(new URL('./race-worker.ts', import.meta.url));
+
+/** Starts a race worker process; resolves once it has opened the store. */
+const startWorker = (args: readonly string[]) =>
+  new Promise<{ go(): void; result: Promise<{ consumed: number; advanced: number; errors: string[] }> }>(
+    (resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', RACE_WORKER, ...args], {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      const lines = createInterface({ input: child.stdout });
+      const result = new Promise<{ consumed: number; advanced: number; errors: string[] }>((done, fail) => {
+        lines.on('line', (line) => {
+          if (line === 'ready') resolve({ go: () => child.stdin.write('go\n'), result });
+          else done(JSON.parse(line) as { consumed: number; advanced: number; errors: string[] });
+        });
+        child.on('exit', (code) => (code === 0 ? undefined : fail(new Error(`race worker exited ${code}`))));
+      });
+      result.catch(reject);
+      child.on('error', reject);
+    },
+  );
 
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const HOUR = 3_600_000;
@@ -688,6 +715,29 @@ for (const kind of ISSUER_DATABASES) {
     // ---------------------------------------------------- several processes
 
     describe('several processes on one store', () => {
+      it('two OS processes racing: one consumes the token, one advances the step', async () => {
+        const token = 'tok-processes';
+        const s = await db.createSession({
+          id: 's-processes',
+          origin: { kind: 'management', deviceId: (await db.recordDevice({ kind: 'privacy' })).id },
+          state: '{}',
+          requestHash: hash('m0'),
+          response: json('{}'),
+        });
+        // The workers run on the real clock: give the token a far expiry.
+        await db.createEnrollment({ token, template: 't', userName: 'u', expiresAt: Date.now() + HOUR });
+        const { target, schema } = fixture.location;
+        const workers = await Promise.all(
+          [1, 2].map(() => startWorker([target, schema, token, s.id, '5'])),
+        );
+        for (const w of workers) w.go();
+        const results = await Promise.all(workers.map((w) => w.result));
+        expect(results.reduce((n, r) => n + r.consumed, 0)).toBe(1);
+        expect(results.reduce((n, r) => n + r.advanced, 0)).toBe(1);
+        expect(results.flatMap((r) => r.errors).every((c) => c === 'CONFLICT')).toBe(true);
+        expect((await db.getSession(s.id)).step).toBe(1);
+      });
+
       it("see each other's writes", async () => {
         const b = await other();
         const e = await enroll('tok-shared');

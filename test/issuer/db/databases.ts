@@ -22,6 +22,8 @@ import { openSqliteDriver } from '../../../src/issuer/db/sqlite.js';
 export interface IssuerDatabaseFixture {
   /** Opens one more instance (its own connection or pool: "another process") on this fixture's store. */
   open(options?: OpenIssuerDatabaseOptions): Promise<IssuerDatabase>;
+  /** What another process passes to `openIssuerDatabase` to reach this store. */
+  readonly location: { readonly target: string; readonly schema: string };
   /** A raw SQL driver on the store, for tests that reach under the port (migrations). */
   driver(): Promise<SqlDriver>;
   /** Closes every instance and driver opened, and deletes the store. */
@@ -57,6 +59,7 @@ const sqlite: IssuerDatabaseKind = {
     const file = join(dir, 'issuer.sqlite');
     const t = tracker();
     return {
+      location: { target: file, schema: '' },
       open: async (options = {}) => t.track(await openIssuerDatabase(file, options)),
       driver: async () => t.track(await openSqliteDriver(file)),
       dispose: async () => {
@@ -83,6 +86,7 @@ const postgres: IssuerDatabaseKind = {
     await admin.query(`CREATE SCHEMA ${schema}`);
     const t = tracker();
     return {
+      location: { target: PG_URL, schema },
       open: async (options = {}) => t.track(await openIssuerDatabase(PG_URL, { ...options, schema })),
       driver: async () => t.track(await openPostgresDriver(PG_URL, { schema })),
       dispose: async () => {
