@@ -23,7 +23,7 @@
  */
 import { IssuerError } from '../errors.js';
 import { CA_ALGORITHMS, type CaAlgorithm } from './algorithms.js';
-import { encodeTbs, readCaCertificate, signTbs } from './certificate.js';
+import { encodeTbs, readCaCertificate, signTbs, signTbsAsync } from './certificate.js';
 import type { CaKeyPair } from './create.js';
 import { pem } from './der.js';
 import {
@@ -218,6 +218,17 @@ export class CertificateIssuer {
   sign(plan: IssuancePlan): IssuedCertificate {
     const tbs = this.tbs(plan);
     const der = signTbs(tbs, this.#algorithm, this.#ca.privateKey);
+    return { serial: plan.serial, der, pem: pem('CERTIFICATE', der), tbs };
+  }
+
+  /**
+   * {@link sign} with the signature computed on the thread pool: for a
+   * server, so RSA signatures do not stall the event loop and concurrent
+   * issuances use all cores.
+   */
+  async signAsync(plan: IssuancePlan): Promise<IssuedCertificate> {
+    const tbs = this.tbs(plan);
+    const der = await signTbsAsync(tbs, this.#algorithm, this.#ca.privateKey);
     return { serial: plan.serial, der, pem: pem('CERTIFICATE', der), tbs };
   }
 

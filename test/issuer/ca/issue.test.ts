@@ -246,6 +246,21 @@ describe('plan, record, sign', () => {
     expect(new X509Certificate(again.der).serialNumber.toLowerCase()).toBe(plan.serial);
   });
 
+  it('signAsync signs the same TBS on the thread pool', async () => {
+    const plan = issuer.plan(request);
+    const [a, b] = await Promise.all([issuer.signAsync(plan), issuer.signAsync(plan)]);
+    expect(a.tbs.equals(issuer.sign(plan).tbs)).toBe(true);
+    expect(b.tbs.equals(a.tbs)).toBe(true);
+    expect(new X509Certificate(a.der).verify(new X509Certificate(h.issuing.certificate).publicKey)).toBe(true);
+  });
+
+  it('with an RSA issuing CA (PKCS#1 v1.5 is deterministic) a re-run is byte-identical', async () => {
+    const rsa = await createCaHierarchy({ keyType: 'rsa-2048' });
+    const i = new CertificateIssuer(rsa.issuing, { clock: () => FIXED_NOW });
+    const plan = i.plan(request);
+    expect(new CertificateIssuer(rsa.issuing).sign(decodeIssuancePlan(JSON.parse(JSON.stringify(plan)))).der.equals(i.sign(plan).der)).toBe(true);
+  });
+
   it('draws a new serial for each plan, never for a sign', () => {
     const a = issuer.plan(request);
     const b = issuer.plan(request);
