@@ -303,7 +303,10 @@ export interface IssuerDatabase {
   /**
    * Compare-and-set: records `step` only if the session is `active` and still
    * at `expectedStep`; otherwise CONFLICT (another process advanced it first,
-   * or it ended). Returns the session at `expectedStep + 1`.
+   * or it ended). Returns the session at `expectedStep + 1`. On CONFLICT the
+   * caller re-reads: if {@link replayOf} now finds its request, a concurrent
+   * copy of the same POST (at another process) won, and its recorded answer
+   * is the answer; otherwise the request is out of order.
    */
   advanceSession(id: string, expectedStep: number, step: SessionStep): Promise<Session>;
   /** Ends an active session as `failed`; CONFLICT if it already ended. */
