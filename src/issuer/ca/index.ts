@@ -66,5 +66,6 @@ export {
   type IssuancePlan,
   type IssuedCertificate,
 } from './issue.js';
+export { issueOnce, type IssuanceLedger, type IssueOnceInput, type IssueOnceResult } from './issue-once.js';
 export type { RandomSource } from './serial.js';
 export { parseSubjectKey, type SubjectKey, type SubjectKeyKind } from './subject-key.js';
