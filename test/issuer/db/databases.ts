@@ -106,10 +106,15 @@ const selected = (process.env['AIRTIGHT_ISSUER_DBS'] ?? 'sqlite,postgres')
   .map((s) => s.trim())
   .filter((s) => s !== '');
 
+const ALL = [sqlite, postgres] as const;
+const unknownNames = selected.filter((s) => !ALL.some((k) => k.name === s));
+if (unknownNames.length > 0) {
+  // A typo must not quietly run nothing.
+  throw new Error(`AIRTIGHT_ISSUER_DBS names unknown adapters: ${unknownNames.join(', ')} (known: sqlite, postgres)`);
+}
+
 /** The adapters this run covers, in a stable order. */
-export const ISSUER_DATABASES: readonly IssuerDatabaseKind[] = [sqlite, postgres].filter((k) =>
-  selected.includes(k.name),
-);
+export const ISSUER_DATABASES: readonly IssuerDatabaseKind[] = ALL.filter((k) => selected.includes(k.name));
 
 /** Under CI every selected adapter must run: a missing PostgreSQL is a failure, not a skip. */
 export const MUST_RUN_ALL = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
