@@ -55,7 +55,7 @@ export interface OpenIssuerCaOptions {
   readonly dir: string;
   /** Where the 32-byte key that encrypts the CA keys comes from. */
   readonly issuerKey: IssuerKeySource;
-  /** How to create the CAs when the directory is empty (subjects, key type, validity). */
+  /** How to create the CAs when the directory is empty (subjects, key type, validity); ignored once they exist. */
   readonly create?: CreateCaOptions;
   /** Import these instead of creating new CAs when the directory is empty. */
   readonly import?: ImportCaFiles;
