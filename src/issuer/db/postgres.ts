@@ -29,6 +29,7 @@ export interface PgClientSlice {
 /** The slice of a `pg.Pool` this adapter uses (so it never needs `pg`'s types, and tests may pass any such pool). */
 export interface PgPoolSlice {
   connect(): Promise<PgClientSlice>;
+  query(text: string, values?: unknown[]): Promise<PgResultSlice>;
   end(): Promise<void>;
 }
 
@@ -45,7 +46,7 @@ export interface PostgresOptions {
 
 const isRow = (r: unknown): r is Row => typeof r === 'object' && r !== null;
 
-const runnerFor = (client: PgClientSlice): SqlRunner => ({
+const runnerFor = (client: Pick<PgClientSlice, 'query'>): SqlRunner => ({
   all: async (sql, params: readonly SqlValue[] = []) => (await client.query(sql, [...params])).rows.filter(isRow),
   run: async (sql, params: readonly SqlValue[] = []) => (await client.query(sql, [...params])).rowCount ?? 0,
 });
@@ -87,6 +88,7 @@ export const postgresDriver = (pool: PgPoolSlice): SqlDriver => {
   return {
     dialect: 'postgres',
     transaction: (fn) => transaction(fn),
+    read: (fn) => fn(runnerFor(pool)),
     migrationTransaction: (fn) => transaction(fn, true),
     violation: (e) => (e instanceof Error && 'code' in e ? PG_VIOLATIONS.get(String(e.code)) : undefined),
     close: () => pool.end(),

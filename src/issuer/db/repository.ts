@@ -227,8 +227,17 @@ class SqlIssuerDatabase implements IssuerDatabase {
    * reach a log line.
    */
   async #tx<T>(operation: string, fn: (tx: SqlRunner, now: number) => Promise<T>): Promise<T> {
+    return this.#mapped(operation, () => this.#driver.transaction((tx) => fn(tx, this.#now())));
+  }
+
+  /** A single-statement read, outside a transaction; errors mapped as by {@link #tx}. */
+  async #read<T>(operation: string, fn: (db: SqlRunner) => Promise<T>): Promise<T> {
+    return this.#mapped(operation, () => this.#driver.read(fn));
+  }
+
+  async #mapped<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await this.#driver.transaction((tx) => fn(tx, this.#now()));
+      return await run();
     } catch (e) {
       if (isIssuerError(e)) throw e;
       switch (this.#driver.violation(e)) {
@@ -245,7 +254,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async schemaVersions(): Promise<readonly number[]> {
-    return this.#tx('schemaVersions', async (tx) =>
+    return this.#read('schemaVersions', async (tx) =>
       (await tx.all('SELECT version FROM schema_migrations ORDER BY version')).map((r) => int(r, 'version')),
     );
   }
@@ -264,7 +273,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async getEnrollment(id: string): Promise<Enrollment> {
-    return this.#tx('getEnrollment', async (tx) => {
+    return this.#read('getEnrollment', async (tx) => {
       const rows = await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE id = $1`, [id]);
       if (rows[0] === undefined) throw notFound('enrollment');
       return enrollmentOf(rows[0]);
@@ -325,7 +334,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async getSession(id: string): Promise<Session> {
-    return this.#tx('getSession', async (tx) => {
+    return this.#read('getSession', async (tx) => {
       const rows = await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
       if (rows[0] === undefined) throw notFound('session');
       return sessionOf(rows[0]);
@@ -385,7 +394,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async getDevice(id: string): Promise<Device> {
-    return this.#tx('getDevice', async (tx) => {
+    return this.#read('getDevice', async (tx) => {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
       if (rows[0] === undefined) throw notFound('device');
       return deviceOf(rows[0]);
@@ -393,7 +402,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async findDeviceByCertificate(certificateDer: Uint8Array): Promise<Device | undefined> {
-    return this.#tx('findDeviceByCertificate', async (tx) => {
+    return this.#read('findDeviceByCertificate', async (tx) => {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE certificate_sha256 = $1`, [
         sha256Hex(certificateDer),
       ]);
@@ -424,7 +433,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async getIssuanceIntent(sessionId: string, keyId: string): Promise<IssuanceIntent> {
-    return this.#tx('getIssuanceIntent', async (tx) => {
+    return this.#read('getIssuanceIntent', async (tx) => {
       const rows = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [
         sessionId,
         keyId,
@@ -478,7 +487,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async getCredential(fingerprint: string): Promise<Credential> {
-    return this.#tx('getCredential', async (tx) => {
+    return this.#read('getCredential', async (tx) => {
       const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE fingerprint = $1`, [fingerprint]);
       if (rows[0] === undefined) throw notFound('credential');
       return credentialOf(rows[0]);
@@ -488,7 +497,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async listCredentials(
     filter: { readonly deviceId?: string; readonly sessionId?: string } = {},
   ): Promise<readonly Credential[]> {
-    return this.#tx('listCredentials', async (tx) => {
+    return this.#read('listCredentials', async (tx) => {
       const w = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
         filter.sessionId === undefined ? undefined : ['session_id = ?', filter.sessionId],
@@ -536,7 +545,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
     readonly deviceId?: string;
     readonly status?: ScheduledOperationStatus;
   }): Promise<readonly ScheduledOperation[]> {
-    return this.#tx('listOperations', async (tx) => {
+    return this.#read('listOperations', async (tx) => {
       const w = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
         filter.status === undefined ? undefined : ['status = ?', filter.status],
@@ -600,7 +609,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async currentKeyManagementKey(issuer: string): Promise<KeyManagementKey | undefined> {
-    return this.#tx('currentKeyManagementKey', async (tx) => {
+    return this.#read('currentKeyManagementKey', async (tx) => {
       const rows = await tx.all(
         `SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1 AND retired_at IS NULL`,
         [issuer],
@@ -610,7 +619,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async keyManagementKeyHistory(issuer: string): Promise<readonly KeyManagementKey[]> {
-    return this.#tx('keyManagementKeyHistory', async (tx) => {
+    return this.#read('keyManagementKeyHistory', async (tx) => {
       const keys = (await tx.all(`SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1`, [issuer])).map(kmkOf);
       // Follow the roll-over chain back from the current key (timestamps may tie within a millisecond).
       const byId = new Map(keys.map((k) => [k.id, k]));
@@ -638,7 +647,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async listAudit(
     options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly AuditEvent[]> {
-    return this.#tx('listAudit', async (tx) => {
+    return this.#read('listAudit', async (tx) => {
       const w = where([
         options.sessionId === undefined ? undefined : ['session_id = ?', options.sessionId],
         options.afterSeq === undefined ? undefined : ['seq > ?', options.afterSeq],

@@ -33,6 +33,12 @@ export interface SqlDriver {
    * a read-then-write cannot be overtaken by another process.
    */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` outside any transaction, for single-statement reads: no write
+   * lock (SQLite) and one round trip per statement (PostgreSQL, straight on
+   * the pool). Each statement sees the latest committed data.
+   */
+  read<T>(fn: (db: SqlRunner) => Promise<T>): Promise<T>;
   /** Like {@link transaction}, but also serializes against other processes migrating the same database. */
   migrationTransaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
   /** Which integrity constraint a driver error reports, if it is a constraint violation. */

@@ -141,6 +141,8 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
   return {
     dialect: 'sqlite',
     transaction,
+    // Queued like the rest: no transaction of this connection is half done while it runs.
+    read: (fn) => exclusive(() => fn(runner)),
     // BEGIN IMMEDIATE already excludes every other writer of the file, migrating or not.
     migrationTransaction: transaction,
     violation: (e) => (e instanceof Error && 'code' in e ? SQLITE_VIOLATIONS.get(String(e.code)) : undefined),
