@@ -282,6 +282,8 @@ export interface IssuerDatabase {
 
   createEnrollment(input: NewEnrollment): Promise<Enrollment>;
   getEnrollment(id: string): Promise<Enrollment>;
+  /** Enrollments, newest first (admin pages), at most `limit` (default 100). */
+  listEnrollments(filter?: { readonly state?: EnrollmentState; readonly limit?: number }): Promise<readonly Enrollment[]>;
   /** Atomically marks the token used by `sessionId`; of concurrent consumers exactly one gets `consumed`. */
   consumeEnrollment(token: string, sessionId: string): Promise<ConsumeEnrollmentResult>;
   /** Marks every `created` enrollment past its expiry as `expired`; returns how many. */
@@ -300,6 +302,12 @@ export interface IssuerDatabase {
   /** Records a session's first step (management sessions; enrollments use {@link startEnrollmentSession}). CONFLICT if the id exists. */
   createSession(input: NewSession): Promise<Session>;
   getSession(id: string): Promise<Session>;
+  /** Sessions, most recently updated first (admin pages), at most `limit` (default 100). */
+  listSessions(filter?: {
+    readonly status?: SessionStatus;
+    readonly enrollmentId?: string;
+    readonly limit?: number;
+  }): Promise<readonly Session[]>;
   /**
    * Compare-and-set: records `step` only if the session is `active` and still
    * at `expectedStep`; otherwise CONFLICT (another process advanced it first,

@@ -14,6 +14,7 @@ import type {
   Device,
   DeviceSighting,
   Enrollment,
+  EnrollmentState,
   IssuanceIntent,
   IssuerDatabase,
   KeyManagementKey,
@@ -26,6 +27,7 @@ import type {
   ScheduledOperation,
   ScheduledOperationStatus,
   Session,
+  SessionStatus,
   SessionStep,
   StartEnrollmentSessionResult,
   StoredResponse,
@@ -198,6 +200,10 @@ const CREDENTIAL_TRANSITIONS: Readonly<Record<CredentialStatus, readonly Credent
   deleted: ['issued', 'revoked'],
 };
 
+/** A page size: an integer in [0, 10000], `fallback` when not given. */
+const clampLimit = (limit: number | undefined, fallback: number): number =>
+  Math.max(0, Math.min(Math.trunc(limit ?? fallback), 10_000));
+
 const notFound = (what: string): IssuerError =>
   new IssuerError('NOT_FOUND', `issuer database: no such ${what}`, { field: what });
 const conflict = (message: string, field?: string): IssuerError =>
@@ -280,6 +286,19 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
+  async listEnrollments(
+    filter: { readonly state?: EnrollmentState; readonly limit?: number } = {},
+  ): Promise<readonly Enrollment[]> {
+    return this.#read('listEnrollments', async (db) => {
+      const w = where([filter.state === undefined ? undefined : ['state = ?', filter.state]]);
+      const rows = await db.all(
+        `SELECT ${ENROLLMENT_COLUMNS} FROM enrollments${w.sql} ORDER BY created_at DESC, id LIMIT $${w.params.length + 1}`,
+        [...w.params, clampLimit(filter.limit, 100)],
+      );
+      return rows.map(enrollmentOf);
+    });
+  }
+
   async consumeEnrollment(token: string, sessionId: string): Promise<ConsumeEnrollmentResult> {
     return this.#tx('consumeEnrollment', (tx, now) => consume(tx, now, token, sessionId));
   }
@@ -338,6 +357,22 @@ class SqlIssuerDatabase implements IssuerDatabase {
       const rows = await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
       if (rows[0] === undefined) throw notFound('session');
       return sessionOf(rows[0]);
+    });
+  }
+
+  async listSessions(
+    filter: { readonly status?: SessionStatus; readonly enrollmentId?: string; readonly limit?: number } = {},
+  ): Promise<readonly Session[]> {
+    return this.#read('listSessions', async (db) => {
+      const w = where([
+        filter.status === undefined ? undefined : ['status = ?', filter.status],
+        filter.enrollmentId === undefined ? undefined : ['enrollment_id = ?', filter.enrollmentId],
+      ]);
+      const rows = await db.all(
+        `SELECT ${SESSION_COLUMNS} FROM sessions${w.sql} ORDER BY updated_at DESC, id LIMIT $${w.params.length + 1}`,
+        [...w.params, clampLimit(filter.limit, 100)],
+      );
+      return rows.map(sessionOf);
     });
   }
 
@@ -652,10 +687,9 @@ class SqlIssuerDatabase implements IssuerDatabase {
         options.sessionId === undefined ? undefined : ['session_id = ?', options.sessionId],
         options.afterSeq === undefined ? undefined : ['seq > ?', options.afterSeq],
       ]);
-      const limit = Math.max(0, Math.min(Math.trunc(options.limit ?? 1000), 10_000));
       const rows = await tx.all(
         `SELECT ${AUDIT_COLUMNS} FROM audit_events${w.sql} ORDER BY seq LIMIT $${w.params.length + 1}`,
-        [...w.params, limit],
+        [...w.params, clampLimit(options.limit, 1000)],
       );
       return rows.map(auditOf);
     });

@@ -236,6 +236,16 @@ for (const kind of ISSUER_DATABASES) {
         expect(JSON.stringify(rows)).not.toContain('tok-secret-value');
       });
 
+      it('lists enrollments newest first, by state', async () => {
+        const a = await enroll('tok-l1');
+        time.advance(1);
+        const b = await enroll('tok-l2');
+        await db.consumeEnrollment('tok-l1', 's-l1');
+        expect((await db.listEnrollments()).map((e) => e.id)).toEqual([b.id, a.id]);
+        expect((await db.listEnrollments({ state: 'used' })).map((e) => e.id)).toEqual([a.id]);
+        expect(await db.listEnrollments({ limit: 1 })).toHaveLength(1);
+      });
+
       it('NOT_FOUND for an unknown enrollment id', async () => {
         expect(await codeOf(db.getEnrollment('nope'))).toBe('NOT_FOUND');
       });
@@ -398,6 +408,18 @@ for (const kind of ISSUER_DATABASES) {
         expect(
           await codeOf(db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('r'), response: json('{}') })),
         ).toBe('CONFLICT');
+      });
+
+      it('lists sessions most recently updated first, by status and enrollment', async () => {
+        const s1 = await startSession();
+        time.advance(1);
+        const s2 = await startSession();
+        time.advance(1);
+        await db.failSession(s1.id, 'TIMEOUT');
+        expect((await db.listSessions()).map((s) => s.id)).toEqual([s1.id, s2.id]);
+        expect((await db.listSessions({ status: 'active' })).map((s) => s.id)).toEqual([s2.id]);
+        const origin = s2.origin.kind === 'enrollment' ? s2.origin.enrollmentId : '';
+        expect((await db.listSessions({ enrollmentId: origin })).map((s) => s.id)).toEqual([s2.id]);
       });
 
       it('NOT_FOUND for an unknown session', async () => {
