@@ -14,6 +14,7 @@ export const TAG = {
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
+  ENUMERATED: 0x0a,
   UTF8_STRING: 0x0c,
   PRINTABLE_STRING: 0x13,
   IA5_STRING: 0x16,

@@ -30,9 +30,9 @@ export {
 } from './create.js';
 export {
   ISSUER_KEY_VARIABLE,
+  IssuerKey,
   generateIssuerKeyText,
   loadIssuerKey,
-  type IssuerKey,
   type IssuerKeySource,
 } from './key-store.js';
 export {
@@ -46,6 +46,7 @@ export {
   type OpenIssuerCaOptions,
   type OpenedIssuerCa,
 } from './ca-store.js';
+export { CRL_REASONS, signCrl, type CrlInput, type CrlReason, type RevokedCertificate } from './crl.js';
 export { EKU, type KeyUsageName } from './extensions.js';
 export { parseDn, type DnAttribute, type DnAttributeType } from './name.js';
 export {

@@ -43,8 +43,9 @@ export class IssuerKey {
     this.where = where;
   }
 
-  /** @internal */
-  static fromBytes(bytes: Buffer, where: string): IssuerKey {
+  /** An issuer key from its 32 octets (tests, or a secret store the caller reads itself); `where` names the origin in errors. */
+  static fromBytes(bytes: Uint8Array, where: string): IssuerKey {
+    if (bytes.length !== 32) throw new IssuerError('CONFIG', `the issuer key from ${where} must be 32 octets`, { field: 'issuerKey' });
     const k = new IssuerKey(where);
     secrets.set(k, createSecretKey(bytes));
     return k;
@@ -126,6 +127,8 @@ export function encryptCaKey(privateKey: KeyObject, role: CaKeyRole, key: Issuer
     cipher.setAAD(aad(role));
     const body = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
     return pem(LABEL, Buffer.concat([Buffer.from([FORMAT]), nonce, cipher.getAuthTag(), body]));
+  } catch (e) {
+    throw new IssuerError('CA', `encrypting the ${role} key failed`, { cause: e });
   } finally {
     pkcs8.fill(0);
   }

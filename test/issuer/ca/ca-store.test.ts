@@ -7,6 +7,7 @@ import {
   CertificateIssuer,
   ISSUING_CA_FILE,
   ISSUING_KEY_FILE,
+  IssuerKey,
   ROOT_CA_FILE,
   ROOT_KEY_FILE,
   generateIssuerKeyText,
@@ -133,6 +134,11 @@ describe('CA directory', () => {
     const missing = await caught(() => loadIssuerKey({ file: '/nonexistent/issuer.key' }));
     expect(missing.code).toBe('CONFIG');
     expect(missing.message).toContain('/nonexistent/issuer.key');
+  });
+
+  it('rejects-issuer-key-of-wrong-length from any source', async () => {
+    expect((await caught(() => IssuerKey.fromBytes(randomBytes(16), 'a test'))).code).toBe('CONFIG');
+    expect((await caught(() => loadIssuerKey({ env: envWith(randomBytes(31).toString('base64url')) }))).code).toBe('CONFIG');
   });
 
   it('never prints the issuer key', () => {
