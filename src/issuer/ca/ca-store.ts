@@ -25,7 +25,7 @@ import { IssuerError } from '../errors.js';
 import { caKeyTypeOf } from './algorithms.js';
 import { createCaHierarchy, type CaKeyPair, type CreateCaOptions } from './create.js';
 import { pem, pemBody } from './der.js';
-import { decryptCaKey, encryptCaKey, loadIssuerKey, type CaKeyRole, type IssuerKey, type IssuerKeySource } from './key-store.js';
+import { IssuerKey, decryptCaKey, encryptCaKey, loadIssuerKey, type CaKeyRole, type IssuerKeySource } from './key-store.js';
 
 export const ROOT_CA_FILE = 'root-ca.pem';
 export const ISSUING_CA_FILE = 'issuing-ca.pem';
@@ -53,8 +53,8 @@ export interface ImportCaFiles {
 export interface OpenIssuerCaOptions {
   /** The CA directory; created (0700) if missing. */
   readonly dir: string;
-  /** Where the 32-byte key that encrypts the CA keys comes from. */
-  readonly issuerKey: IssuerKeySource;
+  /** Where the 32-byte key that encrypts the CA keys comes from (or the key itself). */
+  readonly issuerKey: IssuerKeySource | IssuerKey;
   /** How to create the CAs when the directory is empty (subjects, key type, validity); ignored once they exist. */
   readonly create?: CreateCaOptions;
   /** Import these instead of creating new CAs when the directory is empty. */
@@ -84,7 +84,7 @@ export interface OpenedIssuerCa {
  * ```
  */
 export async function openIssuerCa(options: OpenIssuerCaOptions): Promise<OpenedIssuerCa> {
-  const key = loadIssuerKey(options.issuerKey);
+  const key = options.issuerKey instanceof IssuerKey ? options.issuerKey : loadIssuerKey(options.issuerKey);
   const { dir } = options;
   const paths = {
     root: join(dir, ROOT_CA_FILE),

@@ -96,7 +96,12 @@ export function loadIssuerKey(source: IssuerKeySource): IssuerKey {
     if (bytes === undefined) {
       throw new IssuerError('CONFIG', `the issuer key in ${where} must be 32 octets, raw or base64url`, { field: 'issuerKey' });
     }
-    return IssuerKey.fromBytes(bytes, where);
+    try {
+      return IssuerKey.fromBytes(bytes, where);
+    } finally {
+      bytes.fill(0); // createSecretKey copied it
+      raw.fill(0);
+    }
   }
   const variable = source.variable ?? ISSUER_KEY_VARIABLE;
   const where = `environment variable ${variable}`;
@@ -105,7 +110,12 @@ export function loadIssuerKey(source: IssuerKeySource): IssuerKey {
     throw new IssuerError('CONFIG', `no issuer key: set the ${where} (32 octets, base64url) or configure a key file`, { field: 'issuerKey' });
   }
   if (!BASE64URL_32.test(text)) throw new IssuerError('CONFIG', `the ${where} must hold 32 octets, base64url`, { field: 'issuerKey' });
-  return IssuerKey.fromBytes(Buffer.from(text, 'base64url'), where);
+  const bytes = Buffer.from(text, 'base64url');
+  try {
+    return IssuerKey.fromBytes(bytes, where);
+  } finally {
+    bytes.fill(0);
+  }
 }
 
 /** A fresh issuer key as base64url text, for `airtight issuer init` to write to a 0600 file or a secret store. */

@@ -136,6 +136,15 @@ describe('CA directory', () => {
     expect(missing.message).toContain('/nonexistent/issuer.key');
   });
 
+  it('accepts the issuer key itself (read by the caller from a secret store)', async () => {
+    const dir = fresh();
+    const key = IssuerKey.fromBytes(randomBytes(32), 'vault secret airtight/issuer');
+    await openIssuerCa({ dir, issuerKey: key });
+    expect((await openIssuerCa({ dir, issuerKey: key })).origin).toBe('loaded');
+    const e = await caught(openIssuerCa({ dir, issuerKey: IssuerKey.fromBytes(randomBytes(32), 'vault secret airtight/other') }));
+    expect(e.message).toContain('vault secret airtight/other');
+  });
+
   it('rejects-issuer-key-of-wrong-length from any source', async () => {
     expect((await caught(() => IssuerKey.fromBytes(randomBytes(16), 'a test'))).code).toBe('CONFIG');
     expect((await caught(() => loadIssuerKey({ env: envWith(randomBytes(31).toString('base64url')) }))).code).toBe('CONFIG');
