@@ -1,0 +1,192 @@
+/**
+ * The small DER writer (X.690 §10) the CA builds certificates with, and a
+ * strict reader for the few structures it takes apart (subject public keys,
+ * its own CA certificates). Writing our own costs ~100 lines and keeps the
+ * hot path at the price of a few Buffer copies: an X.509 library's object
+ * model costs more than the signature itself (see bench/issuer-ca.ts).
+ */
+import { IssuerError } from '../errors.js';
+
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  ENUMERATED: 0x0a,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/**
+ * One TLV with a definite length in the fewest octets, written into a single
+ * allocation (Buffer.concat of a header array costs ~4x more, and a TBS is a
+ * few dozen TLVs).
+ */
+export function tlv(tag: number, ...content: readonly Uint8Array[]): Buffer {
+  let n = 0;
+  for (const c of content) n += c.length;
+  const h = n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5;
+  const out = Buffer.allocUnsafe(h + n);
+  out[0] = tag;
+  if (h === 2) out[1] = n;
+  else {
+    out[1] = 0x80 | (h - 2);
+    for (let i = h - 1, v = n; i >= 2; i--, v >>>= 8) out[i] = v & 0xff;
+  }
+  let p = h;
+  for (const c of content) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+export const sequence = (...content: readonly Uint8Array[]): Buffer => tlv(TAG.SEQUENCE, ...content);
+
+/** `[n]` EXPLICIT (constructed context-specific). */
+export const explicit = (n: number, ...content: readonly Uint8Array[]): Buffer => tlv(0xa0 | n, ...content);
+
+/** `[n]` IMPLICIT primitive (context-specific), e.g. GeneralName rfc822Name [1] or keyIdentifier [0]. */
+export const implicitPrimitive = (n: number, content: Uint8Array): Buffer => tlv(0x80 | n, content);
+
+/**
+ * DER INTEGER of a non-negative value given as big-endian magnitude bytes:
+ * leading zero octets are dropped and one is added back when the top bit is
+ * set, so the encoding is minimal and never negative (X.690 §8.3.2).
+ */
+export function unsignedInteger(magnitude: Uint8Array): Buffer {
+  let i = 0;
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  const m = magnitude.subarray(i);
+  return m.length > 0 && m[0]! & 0x80 ? tlv(TAG.INTEGER, Buffer.from([0]), m) : tlv(TAG.INTEGER, m.length === 0 ? Buffer.from([0]) : m);
+}
+
+export const smallInteger = (n: number): Buffer => {
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new IssuerError('INTERNAL', 'DER small integer out of range');
+  const bytes: number[] = [];
+  let v = n;
+  do {
+    bytes.unshift(v & 0xff);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  return unsignedInteger(Buffer.from(bytes));
+};
+
+export const boolean = (b: boolean): Buffer => tlv(TAG.BOOLEAN, Buffer.from([b ? 0xff : 0x00]));
+export const nullValue = (): Buffer => Buffer.from([TAG.NULL, 0]);
+export const octetString = (content: Uint8Array): Buffer => tlv(TAG.OCTET_STRING, content);
+/** BIT STRING of whole octets (unused bits 0): keys and signatures. */
+export const bitStringOctets = (content: Uint8Array): Buffer => tlv(TAG.BIT_STRING, Buffer.from([0]), content);
+
+/** OBJECT IDENTIFIER from dotted text; called when tables are built, never per certificate. */
+export function oid(dotted: string): Buffer {
+  const arcs = dotted.split('.').map((a) => {
+    if (!/^(0|[1-9][0-9]*)$/.test(a)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
+    return BigInt(a);
+  });
+  if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
+  const out: number[] = [];
+  const emit = (v: bigint): void => {
+    const chunk: number[] = [Number(v & 0x7fn)];
+    for (let r = v >> 7n; r > 0n; r >>= 7n) chunk.unshift(Number(r & 0x7fn) | 0x80);
+    out.push(...chunk);
+  };
+  emit(arcs[0]! * 40n + arcs[1]!);
+  for (const a of arcs.slice(2)) emit(a);
+  return tlv(TAG.OID, Buffer.from(out));
+}
+
+/**
+ * RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, both
+ * in UTC with whole seconds ("Z", no fraction).
+ */
+export function time(d: Date): Buffer {
+  const ms = d.getTime();
+  if (!Number.isFinite(ms) || ms % 1000 !== 0) throw new IssuerError('INTERNAL', 'certificate times must be whole seconds');
+  const year = d.getUTCFullYear();
+  if (year < 1950 || year > 9999) throw new IssuerError('INTERNAL', 'certificate time out of range');
+  const utc = year < 2050;
+  const out = Buffer.allocUnsafe(utc ? 15 : 17);
+  out[0] = utc ? TAG.UTC_TIME : TAG.GENERALIZED_TIME;
+  out[1] = utc ? 13 : 15;
+  let p = 2;
+  const put2 = (v: number): void => {
+    out[p++] = 0x30 + Math.floor(v / 10);
+    out[p++] = 0x30 + (v % 10);
+  };
+  if (!utc) put2(Math.floor(year / 100));
+  put2(year % 100);
+  put2(d.getUTCMonth() + 1);
+  put2(d.getUTCDate());
+  put2(d.getUTCHours());
+  put2(d.getUTCMinutes());
+  put2(d.getUTCSeconds());
+  out[p] = 0x5a; // Z
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+export interface Tlv {
+  readonly tag: number;
+  /** Offset of the tag byte. */
+  readonly headerStart: number;
+  /** Offset of the first content byte. */
+  readonly start: number;
+  /** Offset just past the content. */
+  readonly end: number;
+}
+
+/**
+ * Reads one TLV at `offset`, accepting only DER: low tag numbers, definite
+ * lengths in the fewest octets, at most three length octets. `what` names the
+ * structure in the error (never its bytes).
+ */
+export function readTlv(der: Uint8Array, offset: number, limit: number, what: string): Tlv {
+  const bad = (): IssuerError => new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
+  if (offset + 2 > limit) throw bad();
+  const tag = der[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw bad();
+  let length = der[offset + 1]!;
+  let start = offset + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 3 || start + count > limit || der[start] === 0) throw bad();
+    length = 0;
+    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i]!;
+    if (length < 0x80) throw bad();
+    start += count;
+  }
+  const end = start + length;
+  if (end > limit) throw bad();
+  return { tag, headerStart: offset, start, end };
+}
+
+/** Reads the TLV at `offset` and requires its tag. */
+export function expectTlv(der: Uint8Array, offset: number, limit: number, tag: number, what: string): Tlv {
+  const t = readTlv(der, offset, limit, what);
+  if (t.tag !== tag) throw new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
+  return t;
+}
+
+/** PEM armour (RFC 7468) of DER bytes. */
+export function pem(label: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** The DER inside the first PEM block with `label`, or undefined. */
+export function pemBody(label: string, text: string): Buffer | undefined {
+  const m = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(text);
+  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : undefined;
+}

@@ -1,0 +1,51 @@
+/** Shared fixtures for the CA tests: temporary files, openssl, keys of every kind the SKS makes. */
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { pem } from '../../../src/issuer/ca/der.js';
+
+export const OPENSSL = 'openssl';
+
+/** A temporary directory removed after the file's tests. */
+export function tempDir(prefix: string): () => string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  return () => join(root, `d${n++}`);
+}
+
+export function openssl(args: readonly string[], input?: string): { ok: boolean; out: string } {
+  const r = spawnSync(OPENSSL, args, { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+}
+
+/** `openssl x509 -text -noout` of a DER certificate (written next to `dir`). */
+export function opensslText(der: Buffer, path: string): string {
+  writeFileSync(path, pem('CERTIFICATE', der));
+  const r = openssl(['x509', '-in', path, '-text', '-noout']);
+  if (!r.ok) throw new Error(`openssl x509 failed: ${r.out}`);
+  return r.out;
+}
+
+export type SubjectKeyName = 'P-256' | 'P-384' | 'P-521' | 'RSA-1024' | 'RSA-2048' | 'RSA-4096' | 'Ed25519';
+
+const cache = new Map<SubjectKeyName, Buffer>();
+
+/** A SubjectPublicKeyInfo of the kind (cached: RSA-4096 generation is slow). */
+export function subjectSpki(name: SubjectKeyName): Buffer {
+  let spki = cache.get(name);
+  if (spki === undefined) {
+    const pair =
+      name === 'Ed25519'
+        ? generateKeyPairSync('ed25519')
+        : name.startsWith('RSA')
+          ? generateKeyPairSync('rsa', { modulusLength: Number(name.slice(4)) })
+          : generateKeyPairSync('ec', { namedCurve: name });
+    spki = pair.publicKey.export({ type: 'spki', format: 'der' });
+    cache.set(name, spki);
+  }
+  return spki;
+}

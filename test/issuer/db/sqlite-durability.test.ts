@@ -1,0 +1,88 @@
+/**
+ * The SQLite adapter's durability and locking settings, which the conformance
+ * suite cannot observe from outside: WAL, synchronous=FULL, foreign keys, and
+ * writes that take the write lock at BEGIN (IMMEDIATE).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqlIssuerDatabase } from '../../../src/issuer/db/repository.js';
+import { sqliteDriver, type SqliteDatabaseSlice } from '../../../src/issuer/db/sqlite.js';
+
+describe('sqlite adapter settings', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'airtight-issuer-sqlite-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A real database whose pragma and exec calls are recorded. */
+  const recorded = () => {
+    const db = new Database(join(dir, 'issuer.sqlite'));
+    const pragmas: string[] = [];
+    const execs: string[] = [];
+    const slice: SqliteDatabaseSlice = {
+      prepare: (sql) => db.prepare(sql),
+      exec: (sql) => {
+        execs.push(sql);
+        return db.exec(sql);
+      },
+      pragma: (source) => {
+        pragmas.push(source);
+        return db.pragma(source);
+      },
+      close: () => db.close(),
+      get inTransaction() {
+        return db.inTransaction;
+      },
+    };
+    return { db, slice, pragmas, execs };
+  };
+
+  it('opens in WAL with synchronous=FULL and foreign keys on', async () => {
+    const r = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
+    expect(r.pragmas).toEqual(expect.arrayContaining(['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON']));
+    expect(r.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(r.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(r.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    await issuerDb.close();
+  });
+
+  it('writes begin with BEGIN IMMEDIATE and end with COMMIT', async () => {
+    const r = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
+    r.execs.length = 0;
+    await issuerDb.createEnrollment({ token: 't', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 });
+    expect(r.execs).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
+    await issuerDb.close();
+  });
+
+  it('waits for another connection holding the write lock instead of failing, without blocking this process', async () => {
+    const r = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
+    const holder = new Database(join(dir, 'issuer.sqlite'));
+    holder.exec('BEGIN IMMEDIATE');
+    const write = issuerDb.createEnrollment({ token: 't2', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 });
+    // The event loop still turns while the write waits: release the lock from a timer.
+    setTimeout(() => holder.exec('COMMIT'), 100);
+    expect((await write).state).toBe('created');
+    holder.close();
+    await issuerDb.close();
+  });
+
+  it('gives up with STORAGE after the busy timeout', async () => {
+    const r = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice, { busyTimeoutMs: 50 }));
+    const holder = new Database(join(dir, 'issuer.sqlite'));
+    holder.exec('BEGIN IMMEDIATE');
+    await expect(
+      issuerDb.createEnrollment({ token: 't3', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 }),
+    ).rejects.toMatchObject({ code: 'STORAGE' });
+    holder.exec('ROLLBACK');
+    holder.close();
+    await issuerDb.close();
+  });
+});
