@@ -165,7 +165,9 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
       }
       return first;
     }
-    return usageError(`no acceptable PIN for ${keysText(p)} after ${MAX_TERMINAL_ENTRIES} entries`);
+    // Cancelled, as the client itself gives up after too many refused entries (USER_ABORT).
+    log(`No acceptable PIN for ${keysText(p)} after ${MAX_TERMINAL_ENTRIES} entries.`);
+    return undefined;
   }
 
   progress(e: ProgressEvent): void {
