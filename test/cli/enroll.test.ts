@@ -5,7 +5,7 @@
  * then `airtight keys list` and `airtight keys sign` on what it installed.
  * The CLI runs with an async spawn: a synchronous one would block the issuer.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { verify as nodeVerify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -236,6 +236,34 @@ describe('airtight enroll', () => {
     expect(r.stderr).not.toContain('Contacting');
     expect(i.outcomes).toHaveLength(0);
     expect(i.failures).toHaveLength(0);
+  });
+
+  it('enrolls from an https issuer with a private CA given by --ca-file; without it the TLS check fails (exit 8)', async () => {
+    const key = join(tmp, 'tls-key.pem');
+    const cert = join(tmp, 'tls-cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert],
+      { stdio: 'ignore' },
+    );
+    const pem = readFileSync(cert);
+    const i = await startHttpIssuer({
+      deviceRoots: [deviceRoot],
+      config: (uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }),
+      commonNamePrefix: 'Tls',
+      tls: { cert: pem, key: readFileSync(key), leafDer: new X509Certificate(pem).raw },
+    });
+    issuers.push(i);
+    expect(i.origin).toMatch(/^https:/);
+    const untrusted = await airtight(['enroll', i.invocationUrl('JSESSIONID=tls-0'), '--yes']);
+    expect(untrusted.status).toBe(8);
+    expect(untrusted.stderr).toMatch(/airtight: TRANSPORT: the request to 127\.0\.0\.1:\d+ failed/);
+    expect(untrusted.stderr).toMatch(/airtight: the issuer's TLS certificate is not trusted \(\w+\); .*--ca-file/);
+    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=tls-1'), '--yes', '--ca-file', cert]);
+    expect(r.stderr).toContain('(https)');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/CN=Tls Key\.1/);
+    expect(i.outcomes).toHaveLength(1);
   });
 
   it('refuses a malformed invocation URL (exit 2)', async () => {

@@ -13,7 +13,7 @@ import { runEnrollment, type EnrollmentSummary } from '../../keygen2/client/inde
 import { isKeyGen2Error } from '../../keygen2/errors.js';
 import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../keygen2/http/index.js';
 import { deviceStoreDir } from '../home.js';
-import { out, usageError } from '../output.js';
+import { note, out, usageError } from '../output.js';
 import { processSecretSources } from '../secrets.js';
 import { TerminalEnrollmentUi } from './enroll-ui.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
@@ -47,6 +47,14 @@ function transportOptions(opts: EnrollOptions): HttpTransportOptions {
     return usageError(`cannot read --ca-file ${opts.caFile}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
   return { tls: { ca } };
+}
+
+/** A line for a TRANSPORT failure caused by an untrusted TLS certificate (node's error code names it, never a secret). */
+function tlsHint(e: unknown): string | undefined {
+  if (!isKeyGen2Error(e) || e.code !== 'TRANSPORT') return undefined;
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !/CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS/.test(code)) return undefined;
+  return `the issuer's TLS certificate is not trusted (${code}); if it comes from a private CA, give that CA with --ca-file`;
 }
 
 /** The last segment of an SKS algorithm URI (`...#ec.nist.p256` → `ec.nist.p256`). */
@@ -129,6 +137,8 @@ export function enrollCommand(): Command {
         summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
       } catch (e) {
         await sks.close().catch(() => undefined);
+        const hint = tlsHint(e);
+        if (hint !== undefined) note(`airtight: ${hint}`);
         // A failure of the UI (already on stderr) is the real reason the client gave up.
         throw ui.failure ?? e;
       }
