@@ -138,7 +138,8 @@ describe('airtight enroll', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`Issuer:   ${new URL(i.origin).host} (http, not encrypted)`);
     expect(r.stderr).toContain('Privacy:  off');
-    expect(r.stderr).toMatch(/Creating 1 key .*\n {2}created Key\.1\n/);
+    expect(r.stderr).toMatch(/Creating 1 key [^\n]*\nPIN for [^\n]* from --pin-file [^\n]*\n {2}created Key\.1\n/);
+    expect(r.stderr).toContain('PIN for the signature key Key.1 ("Work signing") from --pin-file (PIN policy PIN.1: 4 to 8 digits (format numeric); must not be an ascending');
     expect(r.stderr).not.toContain('4711');
     expect(r.stdout).not.toContain('4711');
     expect(r.stdout).toMatch(/1 key installed/);
@@ -264,6 +265,15 @@ describe('airtight enroll', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/CN=Tls Key\.1/);
     expect(i.outcomes).toHaveLength(1);
+  });
+
+  it('fails with exit 6 before contacting the issuer when the store has no device', async () => {
+    const i = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
+    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=nodevice-1'), '--yes', '--dir', join(tmp, 'nowhere')]);
+    expect(r.status).toBe(6);
+    expect(r.stderr).toMatch(/NOT_AVAILABLE: No key store in .*run "airtight device init" first/);
+    expect(i.failures).toHaveLength(0);
+    expect(i.outcomes).toHaveLength(0);
   });
 
   it('refuses a malformed invocation URL (exit 2)', async () => {

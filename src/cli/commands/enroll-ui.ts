@@ -142,6 +142,7 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
       if (problem !== undefined) {
         return usageError(`the PIN from ${source} does not fit ${keysText(p)} (PIN policy ${p.pinPolicyId}: ${policy}). ${problem}`);
       }
+      this.#log(`${capitalize(label)} from ${source} (PIN policy ${p.pinPolicyId}: ${policy}).`);
       return text;
     }
     const log = this.#log;
