@@ -218,6 +218,32 @@ describe('airtight enroll', () => {
     expect(await listKeys()).toEqual(before);
   });
 
+  it('refuses one PIN from --pin-file for a policy whose grouping needs different PINs (exit 2)', async () => {
+    const i = await issuer((uri) => ({
+      issuerUri: uri,
+      pinPolicies: [
+        {
+          minLength: 4,
+          maxLength: 8,
+          retryLimit: 3,
+          format: 'numeric',
+          grouping: 'unique',
+          keys: [
+            { keyAlgorithm: P256, appUsage: 'signature' },
+            { keyAlgorithm: P256, appUsage: 'authentication' },
+          ],
+        },
+      ],
+    }));
+    const before = await listKeys();
+    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=unique-1'), '--yes', '--pin-file', pinFile('pin-unique', '4711')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/the PIN from --pin-file was refused for the authentication key Key\.2: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/);
+    expect(r.stderr).not.toContain('4711');
+    expect(i.outcomes).toHaveLength(0);
+    expect(await listKeys()).toEqual(before);
+  });
+
   it('asks for a PIN source when a PIN is needed and stdin is not a terminal (exit 2)', async () => {
     const i = await issuer((uri) => ({
       issuerUri: uri,

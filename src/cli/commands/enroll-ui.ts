@@ -88,8 +88,6 @@ function rejectionText(p: PinPrompt): string {
 export class TerminalEnrollmentUi implements EnrollmentUi {
   /** A failure already reported on stderr, to rethrow once the client has aborted. */
   failure: unknown;
-  /** True once the user (or `--yes`) agreed. */
-  consented = false;
   readonly #options: TerminalUiOptions;
   readonly #log: (line: string) => void;
 
@@ -106,16 +104,14 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
     if (r.capabilityQueries.length > 0) log(`Asks for: ${r.capabilityQueries.join(', ')}`);
     if (this.#options.assumeYes) {
       log('Consent given with --yes.');
-      this.consented = true;
       return true;
     }
     try {
-      this.consented = await (this.#options.confirm ?? confirmOnTerminal)(`Let ${r.issuerHost} put keys into this device?`);
+      return await (this.#options.confirm ?? confirmOnTerminal)(`Let ${r.issuerHost} put keys into this device?`);
     } catch (e) {
       this.failure = e;
       return false;
     }
-    return this.consented;
   }
 
   async enterPin(p: PinPrompt): Promise<string | undefined> {
