@@ -3,7 +3,8 @@
  * table in main.ts and the README say the same). Every command takes them
  * from here, so an SKS code maps to one status wherever it surfaces.
  */
-import type { SksErrorCode } from '../sks/errors.js';
+import type { KeyGen2Error, KeyGen2ErrorCode } from '../keygen2/errors.js';
+import { isSksError, type SksErrorCode } from '../sks/errors.js';
 
 export const EXIT_SUCCESS = 0;
 /** Unexpected error, file-system error, or (interop) a failed check. */
@@ -31,3 +32,37 @@ export const SKS_EXIT_STATUS: Readonly<Record<SksErrorCode, number>> = {
   EXTERNAL: 7,
   USER_ABORT: 7,
 };
+
+/**
+ * `enroll`: the issuer could not be reached or ended the session early
+ * (connection failure, HTTP error status, a redirect to its error page where
+ * a KeyGen2 message was expected, e.g. because it does not trust this device).
+ */
+export const EXIT_ISSUER_TRANSPORT = 8;
+/**
+ * `enroll`: the issuer's messages were refused (malformed, out of order,
+ * failed verification, expired session, refused by policy).
+ */
+export const EXIT_ISSUER_PROTOCOL = 9;
+
+/**
+ * The exit status of each KeyGen2 error code (`enroll`). `SKS` stands for the
+ * SksError underneath and takes that code's status (see {@link keygen2ExitStatus});
+ * a user abort has the status of the SKS's USER_ABORT, as in `keys delete`.
+ */
+export const KEYGEN2_EXIT_STATUS: Readonly<Record<KeyGen2ErrorCode, number>> = {
+  TRANSPORT: EXIT_ISSUER_TRANSPORT,
+  SYNTAX: EXIT_ISSUER_PROTOCOL,
+  SCHEMA: EXIT_ISSUER_PROTOCOL,
+  PROTOCOL: EXIT_ISSUER_PROTOCOL,
+  VERIFICATION: EXIT_ISSUER_PROTOCOL,
+  POLICY: EXIT_ISSUER_PROTOCOL,
+  SESSION: EXIT_ISSUER_PROTOCOL,
+  USER_ABORT: SKS_EXIT_STATUS.USER_ABORT,
+  SKS: SKS_EXIT_STATUS.INTERNAL,
+  INTERNAL: EXIT_GENERIC,
+};
+
+/** The status of a KeyGen2 failure: an SKS refusal has the status of its SksError's code. */
+export const keygen2ExitStatus = (e: KeyGen2Error): number =>
+  e.code === 'SKS' && isSksError(e.cause) ? SKS_EXIT_STATUS[e.cause.code] : KEYGEN2_EXIT_STATUS[e.code];

@@ -1,4 +1,7 @@
-/** Where the CLI keeps things by default: `$AIRTIGHT_HOME`, else `~/.airtight`. Read per command, not at import. */
+/**
+ * The one home of every `airtight` command (and of `npm start`, scripts/start.sh):
+ * `$AIRTIGHT_HOME`, else `~/.airtight`. Read per command, not at import.
+ */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -7,7 +10,7 @@ export function airtightHome(): string {
   return home !== undefined && home !== '' ? home : join(homedir(), '.airtight');
 }
 
-/** The device store: `--dir`, else `$AIRTIGHT_HOME/device`. */
+/** The device store of `device`, `keys` and `enroll`: `--dir`, else `$AIRTIGHT_HOME/device`, else `~/.airtight/device`. */
 export const deviceStoreDir = (dir?: string): string => (dir !== undefined ? resolve(dir) : join(airtightHome(), 'device'));
 
 /** The manufacturer CA: `--ca-dir`, else `$AIRTIGHT_HOME/manufacturer-ca`. */

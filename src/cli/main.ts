@@ -16,19 +16,30 @@
  * | 5      | SKS NO_KEY, NO_SESSION                                        |
  * | 6      | SKS STORAGE, NOT_AVAILABLE (e.g. no store, no device yet)     |
  * | 7      | any other SKS code (MAC, CRYPTO, ALGORITHM, OPTION, INTERNAL, |
- * |        | EXTERNAL, USER_ABORT)                                         |
+ * |        | EXTERNAL, USER_ABORT); also the user declined or cancelled    |
+ * |        | an enrollment (KeyGen2 USER_ABORT)                            |
+ * | 8      | enroll: the issuer could not be reached or ended the session  |
+ * |        | (KeyGen2 TRANSPORT: connection, HTTP status, redirect to its  |
+ * |        | error page, e.g. when it does not trust this device)          |
+ * | 9      | enroll: the issuer's messages were refused (KeyGen2 SYNTAX,   |
+ * |        | SCHEMA, PROTOCOL, VERIFICATION, POLICY, SESSION)              |
  *
- * The statuses live in exit-status.ts; SKS codes map through its one table.
+ * An enrollment the SKS refused (KeyGen2 SKS) exits with the status of the
+ * SKS code underneath; KeyGen2 INTERNAL is 1.
+ *
+ * The statuses live in exit-status.ts; SKS and KeyGen2 codes map through its tables.
  *
  * Set AIRTIGHT_DEBUG=1 to get stack traces on stderr.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { isKeyGen2Error } from '../keygen2/errors.js';
 import { isSksError } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
+import { enrollCommand } from './commands/enroll.js';
 import { interopCommand } from './commands/interop.js';
 import { keysCommand } from './commands/keys/index.js';
-import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS } from './exit-status.js';
+import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
 import { debugReport } from './output.js';
 
 function packageVersion(): string {
@@ -44,6 +55,7 @@ function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError()
     .addCommand(deviceCommand())
+    .addCommand(enrollCommand())
     .addCommand(interopCommand())
     .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
@@ -74,6 +86,12 @@ async function run(argv: readonly string[]): Promise<number> {
     if (isSksError(e)) {
       process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
       return SKS_EXIT_STATUS[e.code];
+    }
+    if (isKeyGen2Error(e)) {
+      // KeyGen2 messages are secret-free by design (keygen2/errors.ts); an SKS refusal names its SKS code.
+      const line = e.code === 'SKS' && isSksError(e.cause) ? `SKS ${e.cause.code}: ${e.cause.message}` : `${e.code}: ${e.message}`;
+      process.stderr.write(`airtight: ${line}\n`);
+      return keygen2ExitStatus(e);
     }
     if (isErrnoError(e)) {
       // File-system and OS errors name a path and an errno, never a secret.

@@ -27,7 +27,7 @@ export function deviceCommand(): Command {
   device
     .command('init')
     .description('create the device key and have the manufacturer CA certify it')
-    .option('--dir <dir>', 'store directory (default: $AIRTIGHT_HOME/device)')
+    .option('--dir <dir>', 'store directory (default: $AIRTIGHT_HOME/device, else ~/.airtight/device)')
     .addOption(new Option('--key <type>', 'device key type').choices(KEY_TYPES).default('ec-p256'))
     .option('--ca-dir <dir>', 'manufacturer CA directory, created on first use (default: $AIRTIGHT_HOME/manufacturer-ca)')
     .action(async (opts: { dir?: string; key: DeviceKeyType; caDir?: string }) => {
@@ -50,7 +50,7 @@ export function deviceCommand(): Command {
   device
     .command('info')
     .description("show the device identity of a store")
-    .option('--dir <dir>', 'store directory (default: $AIRTIGHT_HOME/device)')
+    .option('--dir <dir>', 'store directory (default: $AIRTIGHT_HOME/device, else ~/.airtight/device)')
     .option('--json', 'print JSON')
     .action((opts: { dir?: string; json?: boolean }) => {
       const dir = resolve(opts.dir ?? defaultDeviceDir());

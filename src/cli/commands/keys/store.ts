@@ -17,7 +17,7 @@ import { deviceStoreDir } from '../../home.js';
 export const storeDir = (dir: string | undefined): string => deviceStoreDir(dir);
 
 export const DIR_OPTION_FLAGS = '--dir <dir>';
-export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device)';
+export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device, else ~/.airtight/device)';
 
 /** The largest handle the SKS accepts: a Java `int` (engine/validate.ts `handle`). */
 const MAX_KEY_HANDLE = 0x7fffffff;

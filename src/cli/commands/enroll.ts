@@ -1,0 +1,149 @@
+/**
+ * `airtight enroll URL`: runs the KeyGen2 client (spec §2.2, §3.3) against an
+ * issuer that speaks the HTTP binding, into the device store. The work is
+ * `runEnrollment` with the HTTP transport and the terminal UI of enroll-ui.ts;
+ * this file parses the options, opens the store and prints the summary.
+ *
+ * Unlike the `keys` commands, enroll holds the store for the whole session
+ * (PIN prompts included): an open provisioning session lives in the SKS's memory.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { runEnrollment, type EnrollmentSummary } from '../../keygen2/client/index.js';
+import { isKeyGen2Error } from '../../keygen2/errors.js';
+import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../keygen2/http/index.js';
+import { deviceStoreDir } from '../home.js';
+import { note, out, usageError } from '../output.js';
+import { processSecretSources } from '../secrets.js';
+import { TerminalEnrollmentUi } from './enroll-ui.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
+
+interface EnrollOptions {
+  dir?: string;
+  yes?: boolean;
+  pinFile?: string;
+  json?: boolean;
+  caFile?: string;
+}
+
+/** The invocation URL, or a usage error that says what is wrong with it. */
+function invocationOf(url: string): Invocation {
+  try {
+    return parseInvocationUrl(url);
+  } catch (e) {
+    if (isKeyGen2Error(e)) return usageError(`${e.message} (expected webpkiproxy://keygen2?init=...&url=...[&cookie=...])`);
+    throw e;
+  }
+}
+
+/** `https://i.example/kg2` → TLS trust from `--ca-file` (PEM), else the system's. */
+function transportOptions(opts: EnrollOptions): HttpTransportOptions {
+  if (opts.caFile === undefined) return {};
+  let ca: Buffer;
+  try {
+    ca = readFileSync(opts.caFile);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return usageError(`cannot read --ca-file ${opts.caFile}${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+  return { tls: { ca } };
+}
+
+/** A line for a TRANSPORT failure caused by an untrusted TLS certificate (node's error code names it, never a secret). */
+function tlsHint(e: unknown): string | undefined {
+  if (!isKeyGen2Error(e) || e.code !== 'TRANSPORT') return undefined;
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !/CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS/.test(code)) return undefined;
+  return `the issuer's TLS certificate is not trusted (${code}); if it comes from a private CA, give that CA with --ca-file`;
+}
+
+/** The last segment of an SKS algorithm URI (`...#ec.nist.p256` → `ec.nist.p256`). */
+const shortAlgorithm = (uri: string): string => uri.slice(uri.lastIndexOf('#') + 1) || uri;
+
+/** The summary as plain JSON (handles as numbers, fingerprints as hex). */
+export function summaryJson(s: EnrollmentSummary): unknown {
+  return {
+    issuerHost: s.issuerHost,
+    issuerUri: s.issuerUri,
+    action: s.action,
+    privacyEnabled: s.privacyEnabled,
+    serverSessionId: s.serverSessionId,
+    clientSessionId: s.clientSessionId,
+    keys: s.keys.map((k) => ({
+      keyHandle: k.keyHandle,
+      id: k.id,
+      keyAlgorithm: k.keyAlgorithm,
+      appUsage: k.appUsage,
+      friendlyName: k.friendlyName ?? null,
+      certificateSubject: k.certificateSubject,
+      pinPolicyId: k.pinPolicyId ?? null,
+      imported: k.imported ?? null,
+    })),
+    postOperations: s.postOperations.map((p) => ({
+      operation: p.operation,
+      targetKeyHandle: p.targetKeyHandle,
+      fingerPrint: Buffer.from(p.fingerPrint).toString('hex'),
+      newKeyId: p.newKeyId ?? null,
+    })),
+    redirectUrl: s.redirectUrl,
+  };
+}
+
+function printSummary(s: EnrollmentSummary): void {
+  const n = s.keys.length;
+  out(`Enrolled with ${s.issuerHost} (action ${s.action}, privacy mode ${s.privacyEnabled ? 'on' : 'off'}): ${n} key${n === 1 ? '' : 's'} installed.`);
+  if (n > 0) {
+    const rows = [
+      ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
+      ...s.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) out(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`);
+  }
+  for (const p of s.postOperations) {
+    out(`Post-operation: ${p.operation} of key #${p.targetKeyHandle}${p.newKeyId === undefined ? '' : ` (by ${p.newKeyId})`}`);
+  }
+  out(`Redirect: ${s.redirectUrl}`);
+}
+
+export function enrollCommand(): Command {
+  return new Command('enroll')
+    .description('enroll keys from a KeyGen2 issuer into the device store (HTTP binding)')
+    .argument('<url>', 'invocation URL: webpkiproxy://keygen2?init=...&url=...&cookie=... (or the same query on http(s)://)')
+    .option('--yes', 'consent without asking (required when stdin is not a terminal)')
+    .option('--pin-file <file>', 'use the first line of this file (mode 0600) as every PIN the issuer asks for')
+    .option('--ca-file <file>', 'trust this PEM CA (bundle) for an https issuer')
+    .option('--json', 'print the summary as JSON')
+    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addHelpText(
+      'after',
+      '\nShows the issuer and asks for consent, then asks for each PIN on a hidden prompt that states\n' +
+        'the PIN policy (or takes every PIN from --pin-file or AIRTIGHT_PIN). Progress goes to stderr,\n' +
+        'the summary of installed keys to stdout. Exit status: 0 enrolled, 2 usage (also a PIN from\n' +
+        '--pin-file/AIRTIGHT_PIN that breaks the policy), 7 declined or cancelled, 8 issuer unreachable\n' +
+        'or ended the session (e.g. it does not trust this device), 9 issuer messages refused,\n' +
+        '3-7 the SKS refused (as for "keys").',
+    )
+    .action(async (url: string, opts: EnrollOptions) => {
+      const invocation = invocationOf(url);
+      if (opts.yes !== true && process.stdin.isTTY !== true) {
+        usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
+      }
+      const transport = createHttpTransport(transportOptions(opts));
+      const ui = new TerminalEnrollmentUi({ secrets: processSecretSources({ pin: opts.pinFile }), assumeYes: opts.yes === true });
+      const sks = openKeyStore(deviceStoreDir(opts.dir));
+      let summary: EnrollmentSummary;
+      try {
+        summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
+      } catch (e) {
+        await sks.close().catch(() => undefined);
+        const hint = tlsHint(e);
+        if (hint !== undefined) note(`airtight: ${hint}`);
+        // A failure of the UI (already on stderr) is the real reason the client gave up.
+        throw ui.failure ?? e;
+      }
+      await sks.close();
+      if (opts.json === true) out(JSON.stringify(summaryJson(summary), null, 2));
+      else printSummary(summary);
+    });
+}
