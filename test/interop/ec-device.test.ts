@@ -78,6 +78,19 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
     expect(failures(await runInteropDocument(other))).toEqual([]);
   });
 
+  it('passes with a different valid ECDSA signature in each place the attestation is recorded', async () => {
+    const { doc } = await recording;
+    const other = clone(doc);
+    const s = other.sessions[0];
+    const key = createPrivateKey({ key: Buffer.from(other.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
+    const sign = (): Buffer => createSign('sha256').update(Buffer.from(s.session_attestation.input_hex, 'hex')).sign({ key, dsaEncoding: 'ieee-p1363' });
+    setAttestation(other, sign());
+    s.session_attestation.value_hex = sign().toString('hex');
+    s.sks_calls[0].result.attestation_hex = sign().toString('hex');
+    expect(new Set([Buffer.from(JSON.parse(initResponse(other).wire).attestation, 'base64url').toString('hex'), s.session_attestation.value_hex, s.sks_calls[0].result.attestation_hex]).size).toBe(3);
+    expect(failures(await runInteropDocument(other))).toEqual([]);
+  });
+
   it.each([
     ['one flipped bit', (v: Buffer): Buffer => Buffer.concat([v.subarray(0, 10), Buffer.from([(v[10] ?? 0) ^ 1]), v.subarray(11)])],
     ['r and s swapped', (v: Buffer): Buffer => Buffer.concat([v.subarray(32), v.subarray(0, 32)])],
