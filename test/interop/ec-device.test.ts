@@ -7,10 +7,12 @@
  * (./support/ec-device-recording.ts); nothing Java-looking is committed.
  */
 import { createHash, createPrivateKey, createSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runInteropDocument } from '../../src/interop/index.js';
 import { JsonNode } from '../../src/interop/json.js';
 import { names, requiredSubjects } from './coverage.js';
@@ -116,5 +118,22 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
     const failed = failures(await runInteropDocument(altered));
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.every((f) => f.includes(' wire: '))).toBe(true);
+  });
+});
+
+describe('airtight interop on an EC P-256 device recording', () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'airtight-ec-device-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('prints "N passed, 0 failed" and exits 0', async () => {
+    const { doc } = await recordWithEcDevice(JSON.parse(readFileSync(path.join(VECTORS, BASES[0] ?? ''), 'utf8')));
+    const file = path.join(tmp, 'keygen2-session-ec-device.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+    expect(lines.filter((l) => / wire: /.test(l)).length).toBeGreaterThan(0);
+    expect(r.status).toBe(0);
   });
 });
