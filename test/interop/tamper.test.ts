@@ -4,7 +4,9 @@
  * check no longer guards it, the protocol-layer checks (src/interop/wire.ts)
  * must. Table-driven over every message of every recorded session file and a
  * few alterations of each: a flipped base64url character inside a MAC (or an
- * attestation), a changed session id, a changed number. One alteration cannot
+ * attestation), a changed session id, a changed number. The same table runs on
+ * an EC P-256 device recording made at run time (./support/ec-device-recording.ts),
+ * where the session attestation is a randomized ECDSA signature. One alteration cannot
  * be noticed and is listed as such (`undetectable` below).
  */
 import { createHash } from 'node:crypto';
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsonNode } from '../../src/interop/json.js';
 import { runWireChecks } from '../../src/interop/wire.js';
+import { recordWithEcDevice } from './support/ec-device-recording.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VECTORS = process.env['AIRTIGHT_INTEROP_VECTORS'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'interop');
@@ -24,13 +27,23 @@ interface RecordedFile {
   sessions: { label: string; messages: { index: number; qualifier: string; sha256_hex: string; wire: string }[] }[];
 }
 
-const sessionFiles = readdirSync(VECTORS)
+const recordedFiles = readdirSync(VECTORS)
   .filter((f) => f.endsWith('.json'))
   .sort()
   .filter((f) => {
     const doc = JSON.parse(readFileSync(path.join(VECTORS, f), 'utf8')) as Record<string, unknown>;
     return Array.isArray(doc['sessions']);
   });
+
+/** The texts of the files under test: the recordings, and one EC P-256 device recording made at run time. */
+const texts = new Map<string, string>(recordedFiles.map((f) => [f, readFileSync(path.join(VECTORS, f), 'utf8')]));
+const EC_BASE = recordedFiles.find((f) => f.includes('session-01'));
+if (EC_BASE !== undefined && process.env['AIRTIGHT_INTEROP_VECTORS'] === undefined) {
+  const { doc } = await recordWithEcDevice(JSON.parse(texts.get(EC_BASE) ?? ''));
+  texts.set('ec-p256-device (generated)', JSON.stringify(doc));
+}
+const sessionFiles = [...texts.keys()];
+const load = (file: string): RecordedFile => JSON.parse(texts.get(file) ?? '') as RecordedFile;
 
 const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const otherChar = (c: string): string => B64U[(B64U.indexOf(c) + 1) % B64U.length] ?? 'A';
@@ -86,7 +99,7 @@ const undetectable = (alteration: string, qualifier: string): string | undefined
 
 const cases: Case[] = [];
 for (const file of sessionFiles) {
-  const doc = JSON.parse(readFileSync(path.join(VECTORS, file), 'utf8')) as RecordedFile;
+  const doc = load(file);
   doc.sessions.forEach((s, si) => {
     s.messages.forEach((m, mi) => {
       for (const alteration of ALTERATIONS) {
@@ -101,7 +114,7 @@ for (const file of sessionFiles) {
 
 /** The file with one message's wire text altered and its sha256_hex recomputed to match. */
 function tampered(c: Case): RecordedFile {
-  const doc = JSON.parse(readFileSync(path.join(VECTORS, c.file), 'utf8')) as RecordedFile;
+  const doc = load(c.file);
   const m = doc.sessions[c.session]?.messages[c.message];
   if (m === undefined) throw new Error('no such message');
   const altered = c.alteration.alter(m.wire);
@@ -115,7 +128,7 @@ it('has alterations for every message kind of every recorded session file', () =
   expect(sessionFiles.length).toBeGreaterThan(0);
   for (const file of sessionFiles) expect(cases.some((c) => c.file === file)).toBe(true);
   // Every message has a session id to change.
-  const messages = sessionFiles.flatMap((f) => (JSON.parse(readFileSync(path.join(VECTORS, f), 'utf8')) as RecordedFile).sessions.flatMap((s) => s.messages));
+  const messages = sessionFiles.flatMap((f) => load(f).sessions.flatMap((s) => s.messages));
   expect(cases.filter((c) => c.alteration.name === 'change the server session id')).toHaveLength(messages.length);
 });
 
@@ -146,7 +159,7 @@ describe('airtight interop on an altered recording', () => {
   it.runIf(cases.length > 0)('reports the failures and exits 1', () => {
     const c = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases[0];
     if (c === undefined) return;
-    const file = path.join(tmp, c.file);
+    const file = path.join(tmp, 'tampered.json');
     writeFileSync(file, JSON.stringify(tampered(c)));
     const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toBe('');
