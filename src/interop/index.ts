@@ -4,3 +4,5 @@ export { detectLayout, runInteropDocument, runInteropFile, type InteropLayout } 
 export { runPrimitiveChecks } from './primitives.js';
 export { runSessionFileChecks } from './session-file.js';
 export { runReplay } from './replay.js';
+export { issuerReplayOf } from './issuer-replay.js';
+export { runWireChecks } from './wire.js';

@@ -23,10 +23,11 @@ import { openSecureKeyStore } from '../sks/engine/secure-key-store.js';
 import { isSksError } from '../sks/errors.js';
 import { createMemoryKeyStore } from '../sks/store/memory-store.js';
 import { CheckList, describeBytes, describeError, expectBytes, expectEqual, Mismatch, type CheckResult } from './check.js';
-import { VectorFormatError, type JsonNode } from './json.js';
+import { JsonNode, VectorFormatError } from './json.js';
 import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from './replay-entropy.js';
 import { callName, recordedCalls, sessionName, type RecordedCall } from './session-file.js';
-import { certificateSpki, deterministicSigner, recordedKey, signatureHashOf, verifySignature, type RecordedKey } from './vectors.js';
+import { certificate, certificateSpki, deterministicSigner, recordedKey, sessionAttestationInput, signatureHashOf, verifySignature, type RecordedKey } from './vectors.js';
+import { deviceIdFor } from '../sks/crypto/primitives.js';
 
 /** The device PIN of the replay profile (the reference test harness's value). */
 const DEVICE_PIN = '1234';
@@ -291,6 +292,8 @@ function compareResult(what: string, recorded: JsonNode | undefined, ours: unkno
 
 /** What the file knows that lets randomized outputs be verified. */
 interface ReplayKnowledge {
+  /** The device certificate (the session attestation key, and the device ID without privacy). */
+  readonly deviceCertificate: Buffer | undefined;
   /** Every public key of the file that an SKS key can hold. */
   readonly publicKeys: readonly RecordedKey[];
   /** Every imported symmetric key candidate (issuer-encrypted plaintexts of AES key sizes). */
@@ -324,7 +327,8 @@ function knowledgeOf(doc: JsonNode): ReplayKnowledge {
     }
   }
   for (const [, k] of doc.opt('server_generated_imported_keys')?.entries() ?? []) tryAdd(() => recordedKey(k));
-  return { publicKeys, aesKeys };
+  const deviceCertificate = doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex();
+  return { deviceCertificate, publicKeys, aesKeys };
 }
 
 function aesCbcDecrypt(key: Buffer, ivAndCiphertext: Uint8Array): Buffer | undefined {
@@ -371,6 +375,47 @@ function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: 
   expectBytes('our ciphertext decrypted with the imported key', data, plain);
 }
 
+/**
+ * createProvisioningSession: everything is compared byte for byte, the session
+ * attestation too when it is deterministic (HMAC in privacy mode, an RSA PKCS#1
+ * v1.5 device signature). An ECDSA device signature is randomized: ours must
+ * verify with the device certificate's key over the attestation input rebuilt
+ * from the call, and is never compared with the recorded one.
+ */
+function compareSessionResult(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, k: ReplayKnowledge): void {
+  const privacyEnabled = args.get('privacyEnabled').bool();
+  const device = k.deviceCertificate === undefined ? undefined : certificate(k.deviceCertificate);
+  if (privacyEnabled || device === undefined || deterministicSigner(device.publicKey) || recorded === undefined || !recorded.isObject()) {
+    compareResult('result', recorded, ours);
+    return;
+  }
+  const { attestation_hex: _randomized, ...rest } = recorded.value as Record<string, unknown>;
+  compareResult('result', JsonNode.root(rest, recorded.path), ours);
+  const r = ours as { clientSessionId: string; clientEphemeralKey: Uint8Array; attestation: unknown };
+  if (!isBytes(r.attestation)) throw new Mismatch(`attestation: expected bytes, got ${describeValue(r.attestation)}`);
+  const input = sessionAttestationInput({
+    clientSessionId: r.clientSessionId,
+    serverSessionId: args.get('serverSessionId').str(),
+    issuerUri: args.get('issuerUri').str(),
+    deviceId: deviceIdFor(false, k.deviceCertificate ?? Buffer.alloc(0)),
+    sessionKeyAlgorithm: args.get('sessionKeyAlgorithm').str(),
+    privacyEnabled,
+    serverEphemeralKey: bytesArg(args, 'serverEphemeralKey'),
+    clientEphemeralKey: r.clientEphemeralKey,
+    keyManagementKey: optBytesArg(args, 'keyManagementKey') ?? Buffer.alloc(0),
+    clientTime: args.get('clientTime').int(),
+    sessionLifeTime: args.get('sessionLifeTime').int(),
+    sessionKeyLimit: args.get('sessionKeyLimit').int(),
+    serverCertificate: bytesArg(args, 'serverCertificate'),
+  });
+  if (!verifySignature(device.publicKey, 'sha256', input, r.attestation)) {
+    throw new Mismatch(`attestation: our ${device.publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
+  }
+  if (!verifySignature(device.publicKey, 'sha256', input, recorded.get('attestation_hex').hex())) {
+    throw new Mismatch('attestation: the recorded device signature does not verify with the device certificate');
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The replay
 
@@ -408,6 +453,9 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
   if (exception !== undefined) throw new Mismatch(`expected SksError [${expectedSksMessage(exception)}], the call succeeded`);
   const recorded = call.node.opt('result');
   switch (call.method) {
+    case 'createProvisioningSession':
+      compareSessionResult(args, recorded, ours, k);
+      return;
     case 'signData':
       compareSignature(args, recorded, ours, k);
       return;
@@ -437,7 +485,7 @@ export async function runReplay(doc: JsonNode): Promise<CheckResult[]> {
   let sks: SecureKeyStore | undefined;
   let entropy: ReplayEntropy | undefined;
   let calls: RecordedCall[] = [];
-  let knowledge: ReplayKnowledge = { publicKeys: [], aesKeys: [] };
+  let knowledge: ReplayKnowledge = { deviceCertificate: undefined, publicKeys: [], aesKeys: [] };
   checks.guard('replay: open the SKS', () => {
     const pairs = recordedPairs(doc);
     entropy = new ReplayEntropy(pairs.ephemeral, pairs.keyEntries);

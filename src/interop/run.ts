@@ -9,6 +9,7 @@ import { JsonNode, VectorFormatError } from './json.js';
 import { runPrimitiveChecks } from './primitives.js';
 import { runReplay } from './replay.js';
 import { runSessionFileChecks } from './session-file.js';
+import { runWireChecks } from './wire.js';
 
 /** The vector layouts of ../shared/interop/README.md, format_version 1. */
 export type InteropLayout = 'sks-primitives' | 'keygen2-session';
@@ -53,7 +54,7 @@ async function checkGroup(name: string, run: () => CheckResult[] | Promise<Check
 }
 
 /** Runs every check of an already parsed vector document. */
-export async function runInteropDocument(value: unknown): Promise<CheckResult[]> {
+export async function runInteropDocument(value: unknown, file = 'recording'): Promise<CheckResult[]> {
   const doc = JsonNode.root(value);
   const detected = detectLayout(doc);
   if ('problem' in detected) return [{ name: 'layout', ok: false, detail: detected.problem }];
@@ -61,7 +62,11 @@ export async function runInteropDocument(value: unknown): Promise<CheckResult[]>
     case 'sks-primitives':
       return checkGroup('primitives', () => runPrimitiveChecks(doc));
     case 'keygen2-session':
-      return [...(await checkGroup('session file', () => runSessionFileChecks(doc))), ...(await checkGroup('replay', () => runReplay(doc)))];
+      return [
+        ...(await checkGroup('session file', () => runSessionFileChecks(doc))),
+        ...(await checkGroup('replay', () => runReplay(doc))),
+        ...(await checkGroup('wire', () => runWireChecks(doc, file))),
+      ];
   }
 }
 
@@ -81,5 +86,5 @@ export async function runInteropFile(path: string): Promise<CheckResult[]> {
   } catch (e) {
     return [{ name: 'read', ok: false, detail: `cannot read ${path} as JSON: ${describeError(e)}` }];
   }
-  return runInteropDocument(value);
+  return runInteropDocument(value, path);
 }

@@ -24,6 +24,7 @@ import {
   certificateSpki,
   checkHmacComputation,
   checkKeyObjectConsistency,
+  checkRecordedSessionAttestation,
   checkSessionAttestation,
   ecdh,
   encodeFields,
@@ -175,7 +176,6 @@ function sessionCryptoChecks(ctx: SessionContext, checks: CheckList): void {
     const mode = att.get('mode').str();
     if (mode !== (privacy ? 'hmac' : 'device-signature')) throw new Mismatch(`mode "${mode}" does not fit privacy_enabled ${String(privacy)}`);
     const da = recordedKey(tk.get('device_attestation'));
-    if (da.privateKey === undefined) throw new Mismatch('device private key missing');
     checkSessionAttestation(
       { privacyEnabled: privacy, input: att.get('input_hex').hex(), value: att.get('value_hex').hex(), sessionKey },
       { certificate: tk.get('device_attestation').get('certificate_der_hex').hex(), privateKey: da.privateKey },
@@ -300,7 +300,12 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
         expectEqual('clientTime', s.get('client_time').get('epoch_seconds').int(), args.get('clientTime').int());
         expectBytes('clientEphemeralKey', s.get('ephemeral_keys').get('client').get('spki_hex').hex(), r.get('clientEphemeralKey_spki_hex').hex());
         expectBytes('serverEphemeralKey', s.get('ephemeral_keys').get('server').get('spki_hex').hex(), args.get('serverEphemeralKey_spki_hex').hex());
-        expectBytes('attestation', s.get('session_attestation').get('value_hex').hex(), r.get('attestation_hex').hex());
+        const att = s.get('session_attestation');
+        checkRecordedSessionAttestation(
+          'attestation',
+          { privacyEnabled: s.get('privacy_enabled').bool(), input: att.get('input_hex').hex(), expected: att.get('value_hex').hex(), got: r.get('attestation_hex').hex() },
+          doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex(),
+        );
       });
     }
     if (call.method === 'closeProvisioningSession') {

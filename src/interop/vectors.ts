@@ -167,11 +167,13 @@ export { sessionAttestationInput };
 /**
  * Checks a session attestation (spec §5.3): HMAC(sessionKey, A) in privacy mode;
  * otherwise a SHA-256 signature that verifies with the device certificate and,
- * for a deterministic device key (RSA), equals our own signature byte for byte.
+ * for a deterministic device key (RSA PKCS#1 v1.5), equals our own signature
+ * byte for byte. An ECDSA signature is randomized: it is only verified, and the
+ * device private key is not needed.
  */
 export function checkSessionAttestation(
   a: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly value: Uint8Array; readonly sessionKey: Uint8Array },
-  device: { readonly certificate: Uint8Array; readonly privateKey: KeyObject },
+  device: { readonly certificate: Uint8Array; readonly privateKey: KeyObject | undefined },
 ): void {
   if (a.privacyEnabled) {
     expectBytes('HMAC(session_key, attestation input)', a.value, hmacSha256(a.sessionKey, a.input));
@@ -179,9 +181,29 @@ export function checkSessionAttestation(
   }
   const publicKey = certificate(device.certificate).publicKey;
   if (!verifySignature(publicKey, 'sha256', a.input, a.value)) {
-    throw new Mismatch('device signature does not verify with the device certificate');
+    throw new Mismatch(`${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
   }
-  if (deterministicSigner(device.privateKey)) {
-    expectBytes('re-signed with the device key', a.value, signBytes(device.privateKey, 'sha256', a.input));
+  if (!deterministicSigner(publicKey)) return;
+  if (device.privateKey === undefined) throw new Mismatch('device private key missing (needed to re-sign a deterministic attestation)');
+  expectBytes('re-signed with the device key', a.value, signBytes(device.privateKey, 'sha256', a.input));
+}
+
+/**
+ * Whether two recorded values of one session attestation must be equal byte for
+ * byte: yes for an HMAC and a deterministic device signature; an ECDSA one is
+ * randomized, so each value is verified with the device certificate instead.
+ */
+export function checkRecordedSessionAttestation(
+  what: string,
+  a: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly expected: Uint8Array; readonly got: Uint8Array },
+  deviceCertificate: Uint8Array,
+): void {
+  const publicKey = certificate(deviceCertificate).publicKey;
+  if (a.privacyEnabled || deterministicSigner(publicKey)) {
+    expectBytes(what, a.expected, a.got);
+    return;
+  }
+  if (!verifySignature(publicKey, 'sha256', a.input, a.got)) {
+    throw new Mismatch(`${what}: the ${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * What every vector file must be checked on, derived from its content: each
- * recorded message, server HMAC and SKS call of a session file, and each case
+ * recorded message (and its wire checks: decode, issuer, client), server HMAC
+ * and SKS call of a session file, and each case
  * of a primitives file, must appear in the name of at least one check. This
  * holds for recordings that have no pin in ./pinned-checks.ts, so a new file
  * whose checks are silently skipped fails too.
@@ -34,6 +35,13 @@ function sessionSubjects(doc: JsonNode): string[] {
   for (const s of doc.get('sessions').items()) {
     const where = `session '${s.get('label').str()}'`;
     for (const member of ['messages', 'server_hmacs']) out.push(...indexed(s, member).map((m) => `${where} ${m}`));
+    // The protocol layer (src/interop/wire.ts): every message decoded and reproduced by our
+    // issuer (produced or accepted); every client message reproduced by our client.
+    for (const m of s.opt('messages')?.items() ?? []) {
+      const i = m.get('index').int();
+      out.push(`${where} wire: decode #${i}`, `${where} wire: issuer reproduces #${i}`);
+      if (m.get('direction').str() === 'client->server') out.push(`${where} wire: client reproduces #${i}`);
+    }
     out.push(...(s.opt('sks_calls')?.items().map(callSubject) ?? []));
   }
   for (const member of ['sks_calls_between_sessions', 'sks_calls_after_sessions']) {

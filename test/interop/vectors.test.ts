@@ -1,7 +1,9 @@
 /**
  * Every check of every vector file in ../shared/interop (primitives, session
- * files and the replay of each recorded SKS call) as its own test, plus the
- * `airtight interop` command end to end.
+ * files, the replay of each recorded SKS call, and the protocol layer: each
+ * wire message decoded and reproduced by our issuer and our client) as its own
+ * test, plus the `airtight interop` command end to end. Altered recordings are
+ * in ./tamper.test.ts, the EC P-256 device recording in ./ec-device.test.ts.
  *
  * AIRTIGHT_INTEROP_VECTORS names another directory of recordings (acceptance
  * runs with more of them). Known files must yield their pinned number of checks

@@ -1,6 +1,10 @@
 /**
  * `airtight interop FILE...`: runs the interop checks of each vector file
  * (../shared/interop layout) and prints one line per check, then the totals.
+ * A session file is checked on three layers: the recorded secrets and
+ * computations (static), the recorded SKS calls replayed against our store,
+ * and the protocol layer (`wire:` checks: each message strictly decoded, our
+ * issuer and our client each reproducing their side of the session).
  *
  * Output (stable, for scripts):
  *
