@@ -4,7 +4,7 @@
  * the middle, and the run must end refused with a coded KeyGen2Error, no issuer outcome, no open
  * SKS session and the SKS's committed state unchanged.
  */
-import { catchKind, committed, noOpenSession, runSession, type CatchKind, type Direction, type Scenario, type Side } from './mitm.js';
+import { catchKind, cleanStates, committed, noOpenSession, runSession, type CatchKind, type Direction, type Scenario, type Side } from './mitm.js';
 import { apply, enumerate, fieldName, leaves, pathText, type Json, type Mutation } from './mutations.js';
 
 export interface MessageRow {
@@ -51,14 +51,7 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
   const a = await runSession(scenario);
   const b = await runSession(scenario);
   if (a.outcome === undefined || b.outcome === undefined) throw new Error(`baseline ${scenario.name} failed: ${String(a.error ?? b.error)}`);
-  // "Nothing committed": the committed state before the session, or (spec §9.4) that state plus
-  // the KMK roll-overs, which the client applies on its own signed authorization *before*
-  // createProvisioningSession and which so outlive a session refused later.
-  const garble = (at: number) => (i: number, t: string) => (i === at ? '{' : t);
-  const clean = new Set([
-    committed((await runSession(scenario, { tamper: garble(1) })).store),
-    committed((await runSession(scenario, { tamper: garble(3) })).store),
-  ]);
+  const clean = await cleanStates(scenario);
   const rows: MessageRow[] = [];
   const problems: string[] = [];
   const accepted: string[] = [];

@@ -79,6 +79,8 @@ export interface RunOptions {
   /** Issuer clock (default Date.now). */
   readonly issuerClock?: () => number;
   readonly clientClock?: ClientClock;
+  /** SKS clock (session expiry), default Date.now. */
+  readonly sksClock?: () => number;
   /** An SKS other than a fresh one over the scenario's initial store. */
   readonly store?: KeyStorePort;
   /** Replaces the issuer's `acceptText` call (replays, out-of-order delivery). */
@@ -137,8 +139,13 @@ function environment(extra: Partial<IssuerEnvironment>): IssuerEnvironment {
   };
 }
 
-export function openDevice(store: KeyStorePort): SecureKeyStore {
-  return openSecureKeyStore({ store, device: { privateKey: deviceKey, certificatePath: [deviceCert] } });
+/** An issuer over the shared test environment (its states resume in any other such issuer). */
+export function makeIssuer(extra: Partial<IssuerEnvironment> = {}): KeyGen2Issuer {
+  return createIssuer(environment(extra));
+}
+
+export function openDevice(store: KeyStorePort, clock?: () => number): SecureKeyStore {
+  return openSecureKeyStore({ store, device: { privateKey: deviceKey, certificatePath: [deviceCert] }, ...(clock === undefined ? {} : { clock }) });
 }
 
 const qualifierOf = (text: string): string => {
@@ -152,14 +159,14 @@ const qualifierOf = (text: string): string => {
 
 /** One session through the man in the middle. Never throws: failures are in the result. */
 export async function runSession(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
-  const issuer = createIssuer(
-    environment({
+  const issuer = makeIssuer(
+    ({
       ...(scenario.planManagement === undefined ? {} : { planManagement: scenario.planManagement }),
       ...(options.issuerClock === undefined ? {} : { clock: options.issuerClock }),
     }),
   );
   const store = options.store ?? createMemoryKeyStore(scenario.initial);
-  const sks = openDevice(store);
+  const sks = openDevice(store, options.sksClock);
   const messages: WireMessage[] = [];
   const states: IssuerState[] = [];
   let persisted = '';
@@ -252,6 +259,19 @@ export function committed(store: KeyStorePort): string {
   return JSON.stringify({ sessions: s.sessions, keys: s.keys, pinPolicies: s.pinPolicies, pukPolicies: s.pukPolicies }, (_k, v: unknown) =>
     v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
   );
+}
+
+/**
+ * The committed states a refused session may leave: the one before it, or (spec §9.4) that one
+ * plus the KMK roll-overs, which the client applies on their own signed authorization *before*
+ * createProvisioningSession and which so outlive a session refused later.
+ */
+export async function cleanStates(scenario: Scenario): Promise<Set<string>> {
+  const garble = (at: number) => (i: number, t: string) => (i === at ? '{' : t);
+  return new Set([
+    committed((await runSession(scenario, { tamper: garble(1) })).store),
+    committed((await runSession(scenario, { tamper: garble(3) })).store),
+  ]);
 }
 
 /** No open provisioning session is left in the SKS. */
