@@ -26,6 +26,7 @@ interface Allowance {
 const ALLOWED: readonly Allowance[] = [
   // The invocation round precedes the session key: no MAC or attestation covers it (§6.1, §6.2).
   { message: 'InvocationRequest', field: '$.preferredLanguages', kinds: 'any', under: true, reason: '§6.1 "informational for client UI"; unauthenticated' },
+  { message: 'InvocationRequest', field: '$.privacyEnabled', kinds: ['drop-member'], reason: '§6.1 default false: dropping an explicit false changes nothing' },
   { message: 'InvocationRequest', field: '$.targetKeyContainers', kinds: ['drop-member', 'drop-element', 'reorder'], reason: '§6.1 a preference; our SKS has one container; unauthenticated' },
   { message: 'InvocationRequest', field: '$.clientCapabilityQuery', kinds: ['reorder'], reason: '§6.2 answers come "in any order"' },
   { message: 'InvocationResponse', field: '$.clientCapabilities', kinds: ['reorder'], reason: '§6.2 "any order"' },
@@ -108,11 +109,11 @@ describe('every MAC\'d field of every message, altered in transit', () => {
       'ProvisioningFinalizationRequest',
       'ProvisioningFinalizationResponse',
     ]);
-  });
+  }, 180_000);
 
   it('refuses-every-mutation-of-a-management-session-with-discovery-roll-over-and-post-operations', async () => {
     const r = await sweep(await manageScenario(), harmless);
     check(r);
     expect(r.rows.map((x) => x.message.replace(/^manage#\d+ /, ''))).toContain('CredentialDiscoveryResponse');
-  });
+  }, 180_000);
 });

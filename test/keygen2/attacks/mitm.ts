@@ -286,6 +286,7 @@ export const isCoded = (e: unknown): e is KeyGen2Error => catchKind(e) !== undef
 
 export const richConfig: IssuerConfig = {
   issuerUri: ISSUER_URI,
+  privacyEnabled: false,
   preferredLanguages: ['en', 'sv'],
   targetKeyContainers: ['software', 'embedded'],
   capabilityQueries: [
@@ -318,7 +319,7 @@ export const richConfig: IssuerConfig = {
       format: 'numeric',
       retryLimit: 5,
       pinPolicies: [
-        { minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', userModifiable: true, inputMethod: 'trusted-gui', keys: [{ keyAlgorithm: P256, appUsage: 'signature', exportProtection: 'puk', enablePinCaching: true }] },
+        { minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', userModifiable: true, inputMethod: 'trusted-gui', keys: [{ keyAlgorithm: P256, appUsage: 'signature', exportProtection: 'puk', deleteProtection: 'puk', enablePinCaching: true }] },
       ],
     },
   ],
@@ -345,7 +346,7 @@ const manageConfig: IssuerConfig = {
   issuerUri: ISSUER_URI,
   keyManagementKey: 'new',
   updatableKeyManagementKeys: [{ kmk: 'old' }],
-  lookups: [{ kmk: 'new' }, { kmk: 'new', searchFilter: { appUsage: 'authentication', issuedAfter: '2000-01-01T00:00:00Z' } }],
+  lookups: [{ kmk: 'new' }, { kmk: 'new', searchFilter: { appUsage: 'authentication', issuedAfter: '2000-01-01T00:00:00Z', subjectRegEx: 'CN=.*', grouping: 'shared' } }],
   keys: [
     { id: 'Clone', keyAlgorithm: P256, appUsage: 'authentication' },
     { id: 'New', keyAlgorithm: P256, appUsage: 'signature' },
