@@ -50,10 +50,11 @@ const kmkNew = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKe
 const sealingKey = randomBytes(32);
 
 /**
- * The PIN the user types: 6 digits, so a PIN policy whose lengths were tampered with by one still
- * admits it and the SKS (not the UI's pre-check) is what refuses the policy.
+ * The PIN the user types: 4 digits, the least PIN.2 admits, so a PIN policy whose lengths were
+ * altered in transit would refuse it in the UI's pre-check — unless (as it must) the SKS refuses
+ * the altered policy before the user is asked.
  */
-export const USER_PIN = '135792';
+export const USER_PIN = '1357';
 
 export type Direction = 'request' | 'response';
 export type Side = 'client' | 'issuer';
@@ -79,6 +80,8 @@ export interface RunOptions {
   /** Issuer clock (default Date.now). */
   readonly issuerClock?: () => number;
   readonly clientClock?: ClientClock;
+  /** What the user types at every PIN prompt (default USER_PIN); null cancels. */
+  readonly pin?: string | null;
   /** SKS clock (session expiry), default Date.now. */
   readonly sksClock?: () => number;
   /** An SKS other than a fresh one over the scenario's initial store. */
@@ -105,6 +108,8 @@ export interface RunResult {
   readonly summary: EnrollmentSummary | undefined;
   /** What the client's runEnrollment threw (every failure ends there). */
   readonly error: unknown;
+  /** How many times the user was asked for a PIN. */
+  readonly pinPrompts: number;
   /** Which side raised the error first: the issuer (in acceptText) or the client. */
   readonly side: Side | undefined;
   readonly sks: SecureKeyStore;
@@ -213,11 +218,18 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
   };
   let summary: EnrollmentSummary | undefined;
   let error: unknown;
+  let pinPrompts = 0;
   try {
     summary = await runEnrollment({
       sks,
       transport,
-      ui: { consent: async () => true, enterPin: async () => USER_PIN },
+      ui: {
+        consent: async () => true,
+        enterPin: async () => {
+          pinPrompts++;
+          return options.pin === null ? undefined : (options.pin ?? USER_PIN);
+        },
+      },
       invocationUrl: buildInvocationUrl({ initUrl: `${ISSUER_URI}?init=true`, transactionUrl: options.transactionUrl ?? ISSUER_URI, cookie: 'JSESSIONID=x' }),
       ...(options.clientClock === undefined ? {} : { clock: options.clientClock }),
     });
@@ -225,7 +237,7 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
     error = e;
     side ??= 'client';
   }
-  return { messages, states, outcome, summary, error, side, sks, store };
+  return { messages, states, outcome, summary, error, side, pinPrompts, sks, store };
 }
 
 /** Where a refusal came from, for the report. */

@@ -90,7 +90,7 @@ function alterText(s: string): string {
   return s.slice(0, -1) + repl;
 }
 
-/** Applies `m` to a copy of `message`; undefined when the path does not exist in this instance. */
+/** Applies `m` to a copy of `message`; undefined when the path does not exist in this instance or a swap would change nothing. */
 export function apply(message: Json, m: Mutation): Json | undefined {
   const copy = structuredClone(message);
   const parentPath = m.path.slice(0, -1);
@@ -120,7 +120,8 @@ export function apply(message: Json, m: Mutation): Json | undefined {
       setValue(!(target as boolean));
       break;
     case 'swap':
-      if (m.other === undefined) return undefined;
+      // Values that differ only by time (serverTime) may coincide with this session's.
+      if (m.other === undefined || same(m.other, target)) return undefined;
       setValue(m.other);
       break;
     case 'drop-member': {

@@ -181,6 +181,39 @@ describe('order', () => {
   });
 });
 
+describe('what the user sees', () => {
+  it('asks-for-a-pin-only-under-a-pin-policy-the-sks-verified', async () => {
+    // PIN.2 (user-defined) altered in transit; the user would type a 4-digit PIN.
+    const alter = (change: (p: Record<string, unknown>) => void) => (i: number, t: string) => {
+      if (i !== 4) return t;
+      const m = JSON.parse(t) as { pukPolicySpecifiers: { pinPolicySpecifiers: Record<string, unknown>[] }[] };
+      change(m.pukPolicySpecifiers[1]!.pinPolicySpecifiers[0]!);
+      return JSON.stringify(m);
+    };
+    for (const change of [
+      (p: Record<string, unknown>) => (p['minLength'] = 5),
+      (p: Record<string, unknown>) => (p['maxLength'] = 4),
+      (p: Record<string, unknown>) => (p['format'] = 'alphanumeric'),
+      (p: Record<string, unknown>) => (p['patternRestrictions'] = ['two-in-a-row']),
+    ]) {
+      const r = await runSession(richScenario, { pin: '1357', tamper: alter(change) });
+      await expectRefused(r, rich.clean, { side: 'client', codes: ['SKS'] });
+      expect(catchKind(r.error)).toBe('mac');
+      expect(r.pinPrompts).toBe(0);
+    }
+    expect((await runSession(richScenario, { pin: '1357' })).pinPrompts).toBe(1);
+  });
+
+  it('aborts-the-sks-session-when-the-user-cancels-pin-entry', async () => {
+    const r = await runSession(richScenario, { pin: null });
+    expect(r.pinPrompts).toBe(1);
+    expect((r.error as { code?: string }).code).toBe('USER_ABORT');
+    expect(r.outcome).toBeUndefined();
+    expect(await noOpenSession(r.sks)).toBe(true);
+    expect(rich.clean.has(committed(r.store))).toBe(true);
+  });
+});
+
 describe('session identity and lifetime', () => {
   const replaceIn = (at: number, member: 'serverSessionId' | 'clientSessionId', value: string) => (i: number, t: string) =>
     i === at ? JSON.stringify({ ...(JSON.parse(t) as object), [member]: value }) : t;
