@@ -28,6 +28,7 @@ const ALLOWED: readonly Allowance[] = [
   { message: 'InvocationRequest', field: '$.preferredLanguages', kinds: 'any', under: true, reason: '§6.1 "informational for client UI"; unauthenticated' },
   { message: 'InvocationRequest', field: '$.privacyEnabled', kinds: ['drop-member'], reason: '§6.1 default false: dropping an explicit false changes nothing' },
   { message: 'InvocationRequest', field: '$.targetKeyContainers', kinds: ['drop-member', 'drop-element', 'reorder'], reason: '§6.1 a preference; our SKS has one container; unauthenticated' },
+  { message: 'InvocationRequest', field: '$.targetKeyContainers[]', kinds: ['enum'], reason: '§6.1 a preference; our SKS has one container; unauthenticated' },
   { message: 'InvocationRequest', field: '$.clientCapabilityQuery', kinds: ['reorder'], reason: '§6.2 answers come "in any order"' },
   { message: 'InvocationResponse', field: '$.clientCapabilities', kinds: ['reorder'], reason: '§6.2 "any order"' },
   { message: 'InvocationResponse', field: '$.clientCapabilities[].supported', kinds: ['boolean'], reason: '§6.2/§10 the client\'s own unauthenticated declaration' },

@@ -1,13 +1,51 @@
 /**
  * Mechanical mutations of a KeyGen2 message, enumerated from its decoded JSON tree: every leaf
- * (flip a byte of binary, alter text, change a number or boolean, swap with another session's
- * value at the same path), every object member (drop it), every array (drop, reorder, duplicate).
+ * (flip a byte of binary, alter text, replace an enumerated value by another valid one, change a
+ * number or boolean, swap with another session's value at the same path), every object member (drop it), every array (drop, reorder, duplicate).
  */
+
+import {
+  ACTIONS,
+  APP_USAGES,
+  BIOMETRIC_PROTECTIONS,
+  DELETE_PROTECTIONS,
+  EXPORT_PROTECTIONS,
+  GROUPINGS,
+  INPUT_METHODS,
+  KEY_CONTAINERS,
+  PASSPHRASE_FORMATS,
+  PATTERN_RESTRICTIONS,
+} from '../../../src/keygen2/messages/enums.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type PathStep = string | number;
 
-export type MutationKind = 'flip' | 'alter' | 'number' | 'boolean' | 'swap' | 'drop-member' | 'drop-element' | 'reorder' | 'duplicate';
+export type MutationKind = 'flip' | 'alter' | 'enum' | 'number' | 'boolean' | 'swap' | 'drop-member' | 'drop-element' | 'reorder' | 'duplicate';
+
+/**
+ * Enumerated values by member name (spec §4.10, §4.11): an `enum` mutation replaces a value by
+ * the next valid one, which the decoder accepts, so only a MAC or attestation can refuse it.
+ */
+const ENUMS: Readonly<Record<string, readonly string[]>> = {
+  appUsage: APP_USAGES,
+  format: PASSPHRASE_FORMATS,
+  grouping: GROUPINGS,
+  patternRestrictions: PATTERN_RESTRICTIONS,
+  inputMethod: INPUT_METHODS,
+  biometricProtection: BIOMETRIC_PROTECTIONS,
+  exportProtection: EXPORT_PROTECTIONS,
+  deleteProtection: DELETE_PROTECTIONS,
+  targetKeyContainers: KEY_CONTAINERS,
+  action: ACTIONS,
+  keyAlgorithm: ['https://webpki.github.io/sks/algorithm#ec.nist.p256', 'https://webpki.github.io/sks/algorithm#ec.nist.p384'],
+};
+
+/** The enumeration a leaf at `path` belongs to (by its member name, or its array's). */
+function enumOf(path: readonly PathStep[], value: string): readonly string[] | undefined {
+  const name = [...path].reverse().find((p): p is string => typeof p === 'string');
+  const values = name === undefined ? undefined : ENUMS[name];
+  return values?.includes(value) === true ? values : undefined;
+}
 
 /** One mutation of one message, applicable to any session's instance of that message. */
 export interface Mutation {
@@ -60,7 +98,10 @@ export function enumerate(message: Json, other: Json | undefined): Mutation[] {
       }
       return;
     }
-    if (typeof v === 'string') out.push({ path, kind: binary(v) === undefined ? 'alter' : 'flip' });
+    if (typeof v === 'string') {
+      out.push({ path, kind: binary(v) === undefined ? 'alter' : 'flip' });
+      if (enumOf(path, v) !== undefined) out.push({ path, kind: 'enum' });
+    }
     else if (typeof v === 'number') out.push({ path, kind: 'number' });
     else if (typeof v === 'boolean') out.push({ path, kind: 'boolean' });
     const o = other === undefined ? undefined : get(other, path);
@@ -113,6 +154,12 @@ export function apply(message: Json, m: Mutation): Json | undefined {
     case 'alter':
       setValue(alterText(target as string));
       break;
+    case 'enum': {
+      const values = enumOf(m.path, target as string);
+      if (values === undefined) return undefined;
+      setValue(values[(values.indexOf(target as string) + 1) % values.length] as string);
+      break;
+    }
     case 'number':
       setValue((target as number) + 1);
       break;
