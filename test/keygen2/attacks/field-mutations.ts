@@ -37,7 +37,7 @@ export interface SweepResult {
 
 const receiverOf = (d: Direction): Side => (d === 'request' ? 'client' : 'issuer');
 
-const describe = (m: Mutation): string => `${m.kind} ${pathText(m.path)}`;
+const describeMutation = (m: Mutation): string => `${m.kind} ${pathText(m.path)}`;
 
 /** The last message of a session: the SKS has closed (committed) before the issuer sees it. */
 const AFTER_COMMIT = 'ProvisioningFinalizationResponse';
@@ -91,7 +91,7 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
       });
       if (!applied) {
         if (m.kind === 'swap') continue; // the other session's value equals this one's: no mutation
-        problems.push(`${label}: ${describe(m)} did not apply to a fresh session's message`);
+        problems.push(`${label}: ${describeMutation(m)} did not apply to a fresh session's message`);
         continue;
       }
       row.tried++;
@@ -101,9 +101,9 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
         if (r.outcome !== undefined && r.error === undefined) {
           row.accepted++;
           accepted.push(`${msg.qualifier} ${m.kind} ${fieldName(m.path)}`);
-          if (!harmless(msg.qualifier, m.kind, fieldName(m.path))) problems.push(`${label}: ${describe(m)} (${fieldName(m.path)}) was accepted`);
+          if (!harmless(msg.qualifier, m.kind, fieldName(m.path))) problems.push(`${label}: ${describeMutation(m)} (${fieldName(m.path)}) was accepted`);
         } else {
-          problems.push(`${label}: ${describe(m)} failed without a coded refusal: ${String(r.error)}`);
+          problems.push(`${label}: ${describeMutation(m)} failed without a coded refusal: ${String(r.error)}`);
         }
         continue;
       }
@@ -111,11 +111,11 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
       if (r.side === receiverOf(msg.direction)) row.byReceiver++;
       else {
         row.byOtherSide++;
-        lateCatches.push(`${label}: ${describe(m)} → ${r.side ?? '?'} ${(r.error as { code: string }).code} ${(r.error as Error).message}`);
+        lateCatches.push(`${label}: ${describeMutation(m)} → ${r.side ?? '?'} ${(r.error as { code: string }).code} ${(r.error as Error).message}`);
       }
-      if (r.outcome !== undefined) problems.push(`${label}: ${describe(m)} refused by the client but the issuer has an outcome`);
-      if (!(await noOpenSession(r.sks))) problems.push(`${label}: ${describe(m)} left an open SKS session`);
-      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(r.store))) problems.push(`${label}: ${describe(m)} changed the SKS's committed state`);
+      if (r.outcome !== undefined) problems.push(`${label}: ${describeMutation(m)} refused by the client but the issuer has an outcome`);
+      if (!(await noOpenSession(r.sks))) problems.push(`${label}: ${describeMutation(m)} left an open SKS session`);
+      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(r.store))) problems.push(`${label}: ${describeMutation(m)} changed the SKS's committed state`);
     }
   }
   return { rows, problems, accepted, lateCatches, fieldsByMessage, touched };
