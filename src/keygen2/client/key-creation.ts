@@ -1,7 +1,8 @@
 /**
- * KeyCreationRequest → KeyCreationResponse (spec §6.7, §6.8, §8): collect the
- * user-defined PINs, then create PUK policies, PIN policies and keys in the
- * processing order of spec §6.7.3 (which is also the issuer's MAC order).
+ * KeyCreationRequest → KeyCreationResponse (spec §6.7, §6.8, §8): create PUK
+ * policies, PIN policies and keys in the processing order of spec §6.7.3
+ * (which is also the issuer's MAC order), asking for each user-defined PIN
+ * once the SKS has verified its PIN policy.
  */
 import { NO_PIN_POLICY, NO_PUK_POLICY, type KeyHandle, type PinPolicyHandle, type PukPolicyHandle } from '../../sks/api.js';
 import { KeyGen2Error } from '../errors.js';
@@ -60,9 +61,13 @@ function checkKeyCreationRequest(req: KeyCreationRequest, action: 'manage' | 'un
 }
 
 /**
- * Runs one KeyCreationRequest against the open session. PINs are collected
- * from the UI first (a cancel leaves the SKS untouched but for the open session,
- * which the caller aborts).
+ * Runs one KeyCreationRequest against the open session. The user is asked for
+ * the PINs of a user-defined PIN policy only after `createPinPolicy` verified
+ * the policy's MAC, so a policy altered in transit (lengths, format, patterns)
+ * is refused by the SKS before the user sees a prompt built from it. The
+ * reference client prompts for all PINs before any SKS call; the SKS calls and
+ * their order are the same either way. A cancel is USER_ABORT; the caller
+ * aborts the SKS session.
  */
 export async function createKeys(
   s: OpenSession,
@@ -73,7 +78,7 @@ export async function createKeys(
 ): Promise<{ response: KeyCreationResponse; created: CreatedKey[] }> {
   checkSessionIds(s, req);
   checkKeyCreationRequest(req, action);
-  const userPins = await collectUserPins(pinPoliciesOf(req), ui, maxPinEntries);
+  const userPins = new Map<string, Uint8Array>();
   try {
     const generatedKeys: GeneratedKey[] = [];
     const created: CreatedKey[] = [];
@@ -125,6 +130,7 @@ export async function createKeys(
         inputMethod: inputMethodByte(q.inputMethod),
         mac: q.mac,
       });
+      for (const [id, pin] of await collectUserPins([q], ui, maxPinEntries)) userPins.set(id, pin);
       for (const k of q.keyEntrySpecifiers) await createKey(k, q, pinHandle);
     };
     for (const p of req.pukPolicySpecifiers ?? []) {

@@ -66,10 +66,10 @@ export function pinPolicyViolation(pin: Uint8Array, policy: PinPolicySpecifier):
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 /**
- * Asks the user for every user-defined PIN of the request (spec §8), in
- * processing order, before any SKS call (as the reference client does).
- * Returns the PIN bytes by key id. A cancel (undefined) or too many refused
- * entries is USER_ABORT.
+ * Asks the user for every user-defined PIN of `policies` (spec §8), in
+ * processing order. The enrollment calls it one policy at a time, after the
+ * SKS verified that policy's MAC. Returns the PIN bytes by key id. A cancel
+ * (undefined) or too many refused entries is USER_ABORT.
  */
 export async function collectUserPins(
   policies: readonly PinPolicySpecifier[],
