@@ -28,6 +28,13 @@ export function collectOrphanPolicies(state: SksState): Mutation[] {
   return m;
 }
 
+/** Deletes a damaged key's row, and the policies and session nothing readable uses any more. */
+export function removeDamagedKey(state: SksState, handle: number): void {
+  state.keys.delete(handle);
+  state.record({ kind: 'deleteKey', handle });
+  for (const x of collectOrphanPolicies(state)) state.record(x);
+}
+
 /** Deletes a committed key; a session left without keys disappears too (spec §10.7 step 4). */
 export function removeCommittedKey(state: SksState, key: KeyEntry): void {
   state.keys.delete(key.handle);

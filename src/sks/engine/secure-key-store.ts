@@ -79,7 +79,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   constructor(options: SecureKeyStoreOptions) {
     this.store = options.store;
     const snapshot = options.store.load();
-    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device) : undefined);
+    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device.read()) : undefined);
     if (!device) throw new SksError('NOT_AVAILABLE', 'The key store has no device identity (run "airtight device init")');
     this.ctx = {
       state: SksState.fromSnapshot(snapshot),
@@ -363,8 +363,9 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   close(): Promise<void> {
     return this.run((ctx) => {
       for (const s of [...ctx.state.openSessions]) ctx.state.dropOpenSession(s);
-      for (const k of ctx.state.keys.values()) wipeKey(k);
-      for (const p of ctx.state.pukPolicies.values()) p.pukValue.fill(0);
+      // Only what was decoded holds secrets in memory: closing must not decode the rest.
+      for (const k of ctx.state.keys.loaded()) wipeKey(k);
+      for (const p of ctx.state.pukPolicies.loaded()) p.pukValue.fill(0);
       this.closed = true;
       this.store.close();
     });

@@ -9,6 +9,7 @@ import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
 import type {
   ExtensionRecord,
+  StoredRow,
   HandleCounters,
   KeyRecord,
   Mutation,
@@ -43,6 +44,12 @@ export interface Session {
   readonly sessionLifeTime: number;
   /** Present while the session is open. */
   work: OpenSessionWork | null;
+  /**
+   * Set on the stand-in for a stored session whose row is damaged or missing:
+   * its keys stay usable, but every management operation through it fails
+   * with this error.
+   */
+  readonly damage?: SksError;
 }
 
 export interface Extension {
@@ -116,11 +123,130 @@ export interface PostOperation {
 
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
+type Slot<T> =
+  | { readonly kind: 'stored'; readonly load: () => T }
+  | { readonly kind: 'ready'; readonly value: T }
+  | { readonly kind: 'damaged'; readonly error: SksError };
+
+/**
+ * A map in store order whose stored entries are checked and decoded on first
+ * access (`get` of one handle, or iteration), then cached. Opening a store
+ * therefore costs one slot per row; a signature with one key decodes that key,
+ * its policies and its session only. An entry whose row is damaged is left
+ * out of `get` and iteration, keeps its position, and reports its error
+ * through {@link LazyTable.damage}.
+ */
+export class LazyTable<T> implements Map<number, T> {
+  readonly #slots = new Map<number, Slot<T>>();
+  readonly #name: (handle: number) => string;
+
+  constructor(name: (handle: number) => string) {
+    this.#name = name;
+  }
+
+  /** Adds a stored entry, decoded by `load` when first used. */
+  addStored(handle: number, load: () => T): void {
+    this.#slots.set(handle, { kind: 'stored', load });
+  }
+
+  #resolve(handle: number, slot: Slot<T>): Slot<T> {
+    if (slot.kind !== 'stored') return slot;
+    let next: Slot<T>;
+    try {
+      next = { kind: 'ready', value: slot.load() };
+    } catch (e) {
+      // Our own errors name fields and handles, never values; anything else gets a fixed text.
+      const why = e instanceof SksError ? e.message : 'its stored record cannot be decoded';
+      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`) };
+    }
+    this.#slots.set(handle, next);
+    return next;
+  }
+
+  /** The error of a damaged entry; undefined when the entry is sound or absent. */
+  damage(handle: number): SksError | undefined {
+    const slot = this.#slots.get(handle);
+    if (slot === undefined) return undefined;
+    const r = this.#resolve(handle, slot);
+    return r.kind === 'damaged' ? r.error : undefined;
+  }
+
+  /** Every entry in store order, damaged ones as their error. */
+  *withDamage(): IterableIterator<[number, T | SksError]> {
+    for (const [h, slot] of this.#slots) {
+      const r = this.#resolve(h, slot);
+      yield [h, r.kind === 'ready' ? r.value : r.kind === 'damaged' ? r.error : new SksError('INTERNAL', 'Unresolved entry')];
+    }
+  }
+
+  /** The entries already decoded, without decoding more (wiping on close). */
+  *loaded(): IterableIterator<T> {
+    for (const slot of this.#slots.values()) if (slot.kind === 'ready') yield slot.value;
+  }
+
+  get(handle: number): T | undefined {
+    const slot = this.#slots.get(handle);
+    if (slot === undefined) return undefined;
+    const r = this.#resolve(handle, slot);
+    return r.kind === 'ready' ? r.value : undefined;
+  }
+
+  has(handle: number): boolean {
+    return this.get(handle) !== undefined;
+  }
+
+  set(handle: number, value: T): this {
+    this.#slots.set(handle, { kind: 'ready', value }); // an existing handle keeps its position
+    return this;
+  }
+
+  delete(handle: number): boolean {
+    return this.#slots.delete(handle);
+  }
+
+  clear(): void {
+    this.#slots.clear();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const _ of this.entries()) n++;
+    return n;
+  }
+
+  *entries(): MapIterator<[number, T]> {
+    for (const [h, slot] of this.#slots) {
+      const r = this.#resolve(h, slot);
+      if (r.kind === 'ready') yield [h, r.value];
+    }
+  }
+
+  *keys(): MapIterator<number> {
+    for (const [h] of this.entries()) yield h;
+  }
+
+  *values(): MapIterator<T> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[number, T]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: T, key: number, map: Map<number, T>) => void): void {
+    for (const [h, v] of this.entries()) fn(v, h, this);
+  }
+
+  readonly [Symbol.toStringTag] = 'LazyTable';
+}
+
 export class SksState {
-  readonly sessions = new Map<number, Session>();
-  readonly keys = new Map<number, KeyEntry>();
-  readonly pinPolicies = new Map<number, PinPolicy>();
-  readonly pukPolicies = new Map<number, PukPolicy>();
+  readonly sessions = new LazyTable<Session>((h) => `Provisioning session ${h}`);
+  readonly keys = new LazyTable<KeyEntry>((h) => `Key #${h}`);
+  readonly pinPolicies = new LazyTable<PinPolicy>((h) => `PIN policy ${h}`);
+  readonly pukPolicies = new LazyTable<PukPolicy>((h) => `PUK policy ${h}`);
+  /** Stand-ins for damaged or missing sessions that stored objects name as owner. */
+  readonly #lostSessions = new Map<number, Session>();
   /** The sessions that still have a `work` part, so per-call expiry checks do not scan closed ones. */
   readonly openSessions = new Set<Session>();
   counters: { -readonly [K in keyof HandleCounters]: number };
@@ -174,32 +300,69 @@ export class SksState {
   }
 
   /**
-   * Rebuilds the live model from committed records. A reference to a missing
-   * record means a damaged store: refusing it matters, because silently dropping
-   * a key's PIN policy would leave the key without PIN protection.
+   * The live model over committed records, decoded lazily (see
+   * {@link LazyTable}). A damaged row damages what depends on it and nothing
+   * else: a damaged PIN or PUK policy damages the keys that use it (silently
+   * dropping a key's PIN policy would leave the key without PIN protection);
+   * a damaged session only blocks its keys' management operations.
    */
   static fromSnapshot(s: StoreSnapshot): SksState {
     const state = new SksState(s.counters);
-    for (const r of s.sessions) state.sessions.set(r.handle, sessionFromRecord(r));
-    for (const r of s.pukPolicies) {
-      state.pukPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukValue: Buffer.from(r.pukValue) });
+    for (const row of s.sessions) state.sessions.addStored(row.handle, () => sessionFromRecord(row.read()));
+    for (const row of s.pukPolicies) {
+      state.pukPolicies.addStored(row.handle, () => {
+        const r = row.read();
+        return { ...r, owner: state.ownerOf(r.owner), pukValue: Buffer.from(r.pukValue) };
+      });
     }
-    for (const r of s.pinPolicies) {
-      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, r.pukPolicy);
-      state.pinPolicies.set(r.handle, { ...r, owner: referenced(state.sessions, r.owner), pukPolicy: puk });
+    for (const row of s.pinPolicies) {
+      state.pinPolicies.addStored(row.handle, () => {
+        const r = row.read();
+        const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', r.pukPolicy);
+        return { ...r, owner: state.ownerOf(r.owner), pukPolicy: puk };
+      });
     }
-    for (const r of s.keys) {
-      const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, r.pinPolicy);
-      state.keys.set(r.handle, keyFromRecord(r, referenced(state.sessions, r.owner), pinPolicy));
-    }
+    for (const row of s.keys) state.keys.addStored(row.handle, () => loadKey(state, row));
     return state;
+  }
+
+  /** The owner session of a stored object, or a stand-in that refuses management when it is damaged or gone. */
+  ownerOf(handle: number): Session {
+    const session = this.sessions.get(handle);
+    if (session !== undefined) return session;
+    let lost = this.#lostSessions.get(handle);
+    if (lost === undefined) {
+      const damage =
+        this.sessions.damage(handle) ?? new SksError('STORAGE', `Provisioning session ${handle} is damaged: its row is missing`);
+      lost = {
+        handle,
+        privacyEnabled: false,
+        clientSessionId: '',
+        serverSessionId: '',
+        issuerUri: '',
+        keyManagementKey: null,
+        keyManagementKeySpki: null,
+        clientTime: 0,
+        sessionLifeTime: 0,
+        work: null,
+        damage,
+      };
+      this.#lostSessions.set(handle, lost);
+    }
+    return lost;
   }
 }
 
-function referenced<T>(objects: ReadonlyMap<number, T>, handle: number): T {
+function loadKey(state: SksState, row: StoredRow<KeyRecord>): KeyEntry {
+  const r = row.read();
+  const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', r.pinPolicy);
+  return keyFromRecord(r, state.ownerOf(r.owner), pinPolicy);
+}
+
+function referenced<T>(objects: LazyTable<T>, what: string, handle: number): T {
   const object = objects.get(handle);
-  if (object === undefined) throw new SksError('STORAGE', 'The key store is damaged: a record refers to a missing object');
-  return object;
+  if (object !== undefined) return object;
+  throw new SksError('STORAGE', objects.damage(handle) !== undefined ? `its ${what} ${handle} is damaged` : `its ${what} ${handle} is missing`);
 }
 
 /**
