@@ -164,4 +164,3 @@ describe('damaged store', () => {
     expect((caught as SksError).message).toBe(`Key #${key.keyHandle} is damaged: its PIN policy ${pin} is missing`);
   });
 });
-});
