@@ -124,7 +124,7 @@ export interface PostOperation {
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
 type Slot<T> =
-  | { readonly kind: 'stored'; readonly load: () => T }
+  | { readonly kind: 'stored'; readonly row: StoredRow<unknown> }
   | { readonly kind: 'ready'; readonly value: T }
   | { readonly kind: 'damaged'; readonly error: SksError };
 
@@ -139,21 +139,25 @@ type Slot<T> =
 export class LazyTable<T> implements Map<number, T> {
   readonly #slots = new Map<number, Slot<T>>();
   readonly #name: (handle: number) => string;
+  #decode: (row: StoredRow<unknown>) => T = () => {
+    throw new SksError('INTERNAL', 'No decoder for stored rows');
+  };
 
   constructor(name: (handle: number) => string) {
     this.#name = name;
   }
 
-  /** Adds a stored entry, decoded by `load` when first used. */
-  addStored(handle: number, load: () => T): void {
-    this.#slots.set(handle, { kind: 'stored', load });
+  /** Adds stored rows, each turned into an entry by `decode` when first used (one function per table, not per row). */
+  addStored<R>(rows: readonly StoredRow<R>[], decode: (row: StoredRow<R>) => T): void {
+    this.#decode = decode as (row: StoredRow<unknown>) => T;
+    for (const row of rows) this.#slots.set(row.handle, { kind: 'stored', row });
   }
 
   #resolve(handle: number, slot: Slot<T>): Slot<T> {
     if (slot.kind !== 'stored') return slot;
     let next: Slot<T>;
     try {
-      next = { kind: 'ready', value: slot.load() };
+      next = { kind: 'ready', value: this.#decode(slot.row) };
     } catch (e) {
       // Our own errors name fields and handles, never values; anything else gets a fixed text.
       const why = e instanceof SksError ? e.message : 'its stored record cannot be decoded';
@@ -308,21 +312,17 @@ export class SksState {
    */
   static fromSnapshot(s: StoreSnapshot): SksState {
     const state = new SksState(s.counters);
-    for (const row of s.sessions) state.sessions.addStored(row.handle, () => sessionFromRecord(row.read()));
-    for (const row of s.pukPolicies) {
-      state.pukPolicies.addStored(row.handle, () => {
-        const r = row.read();
-        return { ...r, owner: state.ownerOf(r.owner), pukValue: Buffer.from(r.pukValue) };
-      });
-    }
-    for (const row of s.pinPolicies) {
-      state.pinPolicies.addStored(row.handle, () => {
-        const r = row.read();
-        const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', r.pukPolicy);
-        return { ...r, owner: state.ownerOf(r.owner), pukPolicy: puk };
-      });
-    }
-    for (const row of s.keys) state.keys.addStored(row.handle, () => loadKey(state, row));
+    state.sessions.addStored(s.sessions, (row) => sessionFromRecord(row.read()));
+    state.pukPolicies.addStored(s.pukPolicies, (row) => {
+      const r = row.read();
+      return { ...r, owner: state.ownerOf(r.owner), pukValue: Buffer.from(r.pukValue) };
+    });
+    state.pinPolicies.addStored(s.pinPolicies, (row) => {
+      const r = row.read();
+      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', r.pukPolicy);
+      return { ...r, owner: state.ownerOf(r.owner), pukPolicy: puk };
+    });
+    state.keys.addStored(s.keys, (row) => loadKey(state, row));
     return state;
   }
 

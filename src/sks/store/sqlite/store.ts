@@ -169,6 +169,18 @@ function readMeta(db: Db, keys: RowKeys): HandleCounters {
   return { session, key, pinPolicy, pukPolicy };
 }
 
+/** A row `load` listed, read on demand. */
+class LazyRow<T> implements StoredRow<T> {
+  constructor(
+    readonly handle: number,
+    private readonly reader: (handle: number) => T,
+  ) {}
+
+  read(): T {
+    return this.reader(this.handle);
+  }
+}
+
 type Statements = { readonly [T in TableName]: TableStatements<TableRow<T>> };
 type TableRow<T extends TableName> = T extends 'keys' ? KeyRow : TableRecords[T];
 
@@ -224,8 +236,11 @@ class SqliteKeyStore implements KeyStorePort {
     const db = this.#open();
     try {
       const counters = readMeta(db, this.#keys);
-      const handles = <T extends TableName>(table: T): StoredRow<TableRecords[T]>[] =>
-        (this.#handles[table].all() as number[]).map((h) => ({ handle: h, read: () => this.#read(table, h) }));
+      // One small object per row, no closure: opening a store of 10,000 keys allocates little.
+      const handles = <T extends TableName>(table: T): StoredRow<TableRecords[T]>[] => {
+        const reader = (h: number): TableRecords[T] => this.#read(table, h);
+        return (this.#handles[table].all() as number[]).map((h) => new LazyRow(h, reader));
+      };
       const hasDevice = db.prepare(`SELECT count(*) FROM ${DEVICE.table}`).pluck().get() as number;
       return {
         counters,
