@@ -404,30 +404,22 @@ function sessionFromRecord(r: SessionRecord): Session {
 }
 
 function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null): KeyEntry {
-  const privateKey = r.privateKey ? parsePkcs8(r.privateKey) : null;
-  const publicKeySpki = Buffer.from(r.publicKey);
+  // Scalar fields (protections, counters, flags) pass through by the spread:
+  // only fields whose live form differs from the record are named here.
+  const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = r;
+  const publicKeySpki = Buffer.from(publicKey);
   return {
-    handle: r.handle,
-    id: r.id,
+    ...scalars,
     owner,
-    appUsage: r.appUsage,
+    pinPolicy,
     publicKey: parseSpki(publicKeySpki),
     publicKeySpki,
-    privateKey,
-    symmetricKey: r.symmetricKey ? Buffer.from(r.symmetricKey) : null,
-    certificatePath: r.certificatePath.map((c) => Buffer.from(c)),
-    endorsedAlgorithms: [...r.endorsedAlgorithms],
-    friendlyName: r.friendlyName,
-    devicePinProtection: r.devicePinProtection,
-    pinPolicy,
-    pinValue: r.pinValue ? Buffer.from(r.pinValue) : null,
-    errorCount: r.errorCount,
-    enablePinCaching: r.enablePinCaching,
-    biometricProtection: r.biometricProtection,
-    exportProtection: r.exportProtection,
-    deleteProtection: r.deleteProtection,
-    keyBackup: r.keyBackup,
-    extensions: new Map(r.extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
+    privateKey: privateKey ? parsePkcs8(privateKey) : null,
+    symmetricKey: symmetricKey ? Buffer.from(symmetricKey) : null,
+    certificatePath: certificatePath.map((c) => Buffer.from(c)),
+    endorsedAlgorithms: [...endorsedAlgorithms],
+    pinValue: pinValue ? Buffer.from(pinValue) : null,
+    extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
     generated: null,
   };
 }
@@ -443,51 +435,26 @@ export const sessionRecord = (s: Session): SessionRecord => ({
   sessionLifeTime: s.sessionLifeTime,
 });
 
-export const keyRecord = (k: KeyEntry): KeyRecord => ({
-  handle: k.handle,
-  id: k.id,
-  owner: k.owner.handle,
-  appUsage: k.appUsage,
-  publicKey: k.publicKeySpki,
-  privateKey: k.privateKey ? pkcs8Of(k.privateKey) : null,
-  symmetricKey: k.symmetricKey,
-  certificatePath: k.certificatePath ?? [],
-  endorsedAlgorithms: k.endorsedAlgorithms,
-  friendlyName: k.friendlyName,
-  devicePinProtection: k.devicePinProtection,
-  pinPolicy: k.pinPolicy?.handle ?? 0,
-  pinValue: k.pinValue,
-  errorCount: k.errorCount,
-  enablePinCaching: k.enablePinCaching,
-  biometricProtection: k.biometricProtection,
-  exportProtection: k.exportProtection,
-  deleteProtection: k.deleteProtection,
-  keyBackup: k.keyBackup,
-  extensions: [...k.extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
-});
+export function keyRecord(k: KeyEntry): KeyRecord {
+  // The live-only fields are taken out by name; every scalar field passes through.
+  const { owner, pinPolicy, publicKey: _publicKey, publicKeySpki, privateKey, certificatePath, extensions, generated: _generated, ...scalars } = k;
+  return {
+    ...scalars,
+    owner: owner.handle,
+    publicKey: publicKeySpki,
+    privateKey: privateKey ? pkcs8Of(privateKey) : null,
+    certificatePath: certificatePath ?? [],
+    pinPolicy: pinPolicy?.handle ?? 0,
+    extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
+  };
+}
 
-export const pinPolicyRecord = (p: PinPolicy): PinPolicyRecord => ({
-  handle: p.handle,
-  id: p.id,
-  owner: p.owner.handle,
-  pukPolicy: p.pukPolicy?.handle ?? 0,
-  retryLimit: p.retryLimit,
-  format: p.format,
-  userDefined: p.userDefined,
-  userModifiable: p.userModifiable,
-  inputMethod: p.inputMethod,
-  grouping: p.grouping,
-  patternRestrictions: p.patternRestrictions,
-  minLength: p.minLength,
-  maxLength: p.maxLength,
-});
+export function pinPolicyRecord(p: PinPolicy): PinPolicyRecord {
+  const { owner, pukPolicy, ...scalars } = p;
+  return { ...scalars, owner: owner.handle, pukPolicy: pukPolicy?.handle ?? 0 };
+}
 
-export const pukPolicyRecord = (p: PukPolicy): PukPolicyRecord => ({
-  handle: p.handle,
-  id: p.id,
-  owner: p.owner.handle,
-  pukValue: p.pukValue,
-  format: p.format,
-  retryLimit: p.retryLimit,
-  errorCount: p.errorCount,
-});
+export function pukPolicyRecord(p: PukPolicy): PukPolicyRecord {
+  const { owner, ...scalars } = p;
+  return { ...scalars, owner: owner.handle };
+}

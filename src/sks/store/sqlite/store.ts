@@ -342,7 +342,19 @@ class SqliteKeyStore implements KeyStorePort {
         st.update(dataColumn).run(row);
         return true;
       },
-      ownedBy: (table, owner) => this.#ownedBy[table].all(owner) as number[],
+      // Rows that fail their MAC are left out: re-MACing them with a new owner would
+      // launder the damage. They stay damaged, with their old (now dangling) owner.
+      ownedBy: (table, owner) =>
+        (this.#ownedBy[table].all(owner) as number[]).filter((h) => {
+          const st = s[table] as TableStatements<TableRow<typeof table>>;
+          const row = st.get.get(h) as SqlRow | undefined;
+          try {
+            if (row !== undefined) verifyRow(keys, st.def, row);
+            return row !== undefined;
+          } catch {
+            return false;
+          }
+        }),
       setCounters: (counters) => {
         this.#meta.upsert.run(encodeRow(keys, META, { id: 1, ...counters }));
       },
