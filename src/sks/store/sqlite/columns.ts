@@ -397,6 +397,3 @@ export const DEVICE: TableDef<DeviceRow> = {
     device('certificatePath', 'certificate_path', blobList),
   ],
 };
-
-/** Every table, in creation order (children after parents). */
-export const TABLES: readonly TableDef<never>[] = [META, DEVICE, SESSIONS, KEYS, EXTENSIONS, PIN_POLICIES, PUK_POLICIES] as readonly TableDef<never>[];

@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import { SksError } from '../../errors.js';
 import {
   applyMutations,
+  INITIAL_COUNTERS,
   type DeviceRecord,
   type HandleCounters,
   type KeyRecord,
@@ -58,7 +59,6 @@ import {
 import { damaged, decodeRow, encodeColumns, encodeRow, rowKeys, rowMac, verifyRow, MAC_COLUMN, type RowKeys } from './rows.js';
 import { ensureSchema } from './schema.js';
 import { extensionsOfStatement, handlesStatement, ownedByStatement, tableStatements, type TableStatements } from './statements.js';
-import { INITIAL_COUNTERS } from '../records.js';
 
 export interface SqliteKeyStoreOptions {
   /** Database file; created (mode 0600) when absent. */
