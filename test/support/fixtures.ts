@@ -130,9 +130,9 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
           const old = must(current, 'store');
           let port: KeyStorePort;
           if (kind === 'memory') {
-            const snapshot = old.port.load();
+            const contents = readAll(old.port.load());
             old.port.close();
-            port = createMemoryKeyStore(readAll(snapshot));
+            port = createMemoryKeyStore(contents);
           } else {
             old.port.close();
             port = await openPort();

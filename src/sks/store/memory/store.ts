@@ -75,8 +75,15 @@ const copyCounters = (c: HandleCounters): HandleCounters => ({
 
 const byHandle = <T extends { readonly handle: number }>(a: T, b: T): number => a.handle - b.handle;
 
-/** A row already in memory: reading it is a copy. */
-const storedRow = <T>(handle: number, value: T, copy: (v: T) => T): StoredRow<T> => ({ handle, read: () => copy(value) });
+/** A row already in memory: reading it copies its current value, as a disk adapter would read the current row. */
+const storedRow = <T>(handle: number, current: () => T | undefined, copy: (v: T) => T): StoredRow<T> => ({
+  handle,
+  read: () => {
+    const value = current();
+    if (value === undefined) throw new SksError('STORAGE', `Stored row ${handle} is missing`);
+    return copy(value);
+  },
+});
 
 function target(s: State): MutationTarget {
   return {
@@ -148,7 +155,8 @@ export function createMemoryKeyStore(initial?: StoreContents): KeyStorePort {
   const rows = <T extends TableName>(s: State, table: T, sorted: boolean): StoredRow<TableRecords[T]>[] => {
     const values = [...(s[table] as Map<number, TableRecords[T]>).values()];
     if (sorted) values.sort(byHandle);
-    return values.map((r) => storedRow(r.handle, r, COPY[table]));
+    const current = (h: number): TableRecords[T] | undefined => (open()[table] as Map<number, TableRecords[T]>).get(h);
+    return values.map((r) => storedRow(r.handle, () => current(r.handle), COPY[table]));
   };
 
   return {
@@ -157,7 +165,7 @@ export function createMemoryKeyStore(initial?: StoreContents): KeyStorePort {
       const device = s.device;
       return {
         counters: copyCounters(s.counters),
-        device: device === null ? null : storedRow(0, device, copyDevice),
+        device: device === null ? null : storedRow(1, () => open().device ?? undefined, copyDevice),
         sessions: rows(s, 'sessions', true),
         keys: rows(s, 'keys', false),
         pinPolicies: rows(s, 'pinPolicies', true),
