@@ -36,6 +36,7 @@ import {
   type Mutation,
   type MutationTarget,
   type PatchableFields,
+  type StoreContents,
   type StoredRow,
   type StoreSnapshot,
   type TableName,
@@ -134,21 +135,32 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     db.pragma('fullfsync = ON');
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
-    // Take the write lock now (an immediate transaction), create or check the schema and the key.
-    db.transaction(() => {
-      if (ensureSchema(db) === 'created') {
-        const meta = tableStatements(db, META);
-        meta.upsert.run(encodeRow(keys, META, { id: 1, ...INITIAL_COUNTERS }));
-      }
+    // Take the write lock now (an immediate transaction), create, migrate or check the schema, check the key.
+    return db.transaction(() => {
+      const schema = ensureSchema(db, keys.seal);
+      if (schema.kind === 'created') tableStatements(db, META).upsert.run(encodeRow(keys, META, { id: 1, ...INITIAL_COUNTERS }));
+      const store = new SqliteKeyStore(db, keys);
+      if (schema.kind === 'migrated') store.apply(contentsAsMutations(schema.contents));
       readMeta(db, keys);
+      return store;
     }).immediate();
   } catch (e) {
     db.close();
     wipeKeys(keys);
     throw storageError(e, 'Key store could not be opened');
   }
+}
 
-  return new SqliteKeyStore(db, keys);
+/** The mutations that write `c` into an empty store. */
+function contentsAsMutations(c: StoreContents): Mutation[] {
+  return [
+    { kind: 'setCounters', counters: c.counters },
+    ...(c.device === null ? [] : [{ kind: 'putDevice', device: c.device } as const]),
+    ...c.sessions.map((session): Mutation => ({ kind: 'putSession', session })),
+    ...c.pukPolicies.map((policy): Mutation => ({ kind: 'putPukPolicy', policy })),
+    ...c.pinPolicies.map((policy): Mutation => ({ kind: 'putPinPolicy', policy })),
+    ...c.keys.map((key): Mutation => ({ kind: 'putKey', key })),
+  ];
 }
 
 function wipeKeys(keys: RowKeys): void {
