@@ -109,7 +109,7 @@ describe('format 1 migration', () => {
     db.prepare('UPDATE keys SET error_count = 0').run();
     db.close();
     const again = openSqliteKeyStore({ path, storeKey });
-    expect(() => again.load().keys[0]!.read()).toThrow(/Stored key 1 is damaged: integrity check failed/);
+    expect(() => again.load().keys[0]!.read()).toThrow(/keys row 1: integrity check failed/);
     again.close();
   });
 

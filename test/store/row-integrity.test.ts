@@ -97,7 +97,7 @@ describe('edited rows are detected (each of these passed on the unMACed store)',
     const p = await provision();
     edit('UPDATE keys SET export_protection = 0 WHERE handle = ?', p.b);
     const s = open();
-    await expectSksError(s.exportKey(p.b), 'STORAGE', `Key #${p.b} is damaged: Stored key ${p.b} is damaged: integrity check failed`);
+    await expectSksError(s.exportKey(p.b), 'STORAGE', `Key #${p.b} is damaged: keys row ${p.b}: integrity check failed`);
     // The other key is unaffected.
     expect(await sign(s, p.a, PIN)).toBeInstanceOf(Uint8Array);
   });

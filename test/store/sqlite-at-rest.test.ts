@@ -214,7 +214,7 @@ describe('SQLite store at rest', () => {
       expect(caught).toBeInstanceOf(SksError);
       expect((caught as SksError).code).toBe('STORAGE');
       // The row MAC covers the sealed columns as stored: the swap fails the row's integrity check.
-      expect((caught as SksError).message).toBe('Stored key 1 is damaged: integrity check failed');
+      expect((caught as SksError).message).toBe('keys row 1: integrity check failed');
     } finally {
       tampered.close();
     }

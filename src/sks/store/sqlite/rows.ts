@@ -35,8 +35,8 @@ export const rowIdOf = (def: TableDef<never> | TableDef<unknown>, row: SqlRow): 
 const aadOf = (def: { readonly table: string }, rowId: string, column: string): string => `${def.table}:${rowId}:${column}`;
 
 /** A damaged row: names the table, the row and (when known) the column, never a value. */
-export function damaged(def: { readonly what: string }, rowId: string, detail: string): SksError {
-  return new SksError('STORAGE', `Stored ${def.what} ${rowId} is damaged: ${detail}`);
+export function damaged(def: { readonly table: string }, rowId: string, detail: string): SksError {
+  return new SksError('STORAGE', `${def.table} row ${rowId}: ${detail}`);
 }
 
 function lengthPrefixed(parts: Buffer[], b: Buffer): void {
