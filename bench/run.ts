@@ -296,10 +296,15 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
     const sks = openSecureKeyStore({ store: openSqliteKeyStore({ path, storeKey }), device });
     times.push(performance.now() - start);
     if (i === 4) {
-      // First use of one key: its row, policy and session are checked and decoded now.
-      const first = performance.now();
-      await sks.signData({ keyHandle: (N / 2) as never, algorithm: ECDSA_SHA256, authorization: Buffer.from('1357'), data: Buffer.from('x') });
-      console.log(`first use of one key in that store (verify + decode + sign): ${(performance.now() - first).toFixed(2)} ms`);
+      // First use of a key: its row, policy and session are checked and decoded then (median of 9 keys).
+      const firsts: number[] = [];
+      for (let k = 1; k <= 9; k++) {
+        const first = performance.now();
+        await sks.signData({ keyHandle: (k * 1000) as never, algorithm: ECDSA_SHA256, authorization: Buffer.from('1357'), data: Buffer.from('x') });
+        firsts.push(performance.now() - first);
+      }
+      firsts.sort((a, b) => a - b);
+      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4]!.toFixed(2)} ms (median of 9)`);
     }
     await sks.close();
   }

@@ -6,6 +6,11 @@
  * Only committed state is ever persisted: the objects of an open provisioning
  * session live in memory until `closeProvisioningSession` verifies its MAC
  * (spec §7.2), so a crash can leave no trace of them.
+ *
+ * The port (`KeyStorePort`): `load` lists the committed rows, each read (and,
+ * on disk, integrity-checked) on demand; `apply` writes a batch atomically.
+ * The rules every adapter shares live here, in {@link applyMutations}: an
+ * adapter implements a handful of row primitives ({@link MutationTarget}).
  */
 import { SksError } from '../errors.js';
 
