@@ -1,7 +1,7 @@
 /** `airtight keys delete ID`: deleteKey with the key's delete protection (spec §10.7, §8.10). */
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import type { KeyHandle } from '../../../sks/api.js';
+import type { KeyHandle, KeyProtectionInfo } from '../../../sks/api.js';
 import { ExportDeleteProtection } from '../../../sks/constants.js';
 import { SksError } from '../../../sks/errors.js';
 import { out, usageError } from '../../output.js';
@@ -39,7 +39,19 @@ export function deleteCommand(): Command {
       const interactive = process.stdin.isTTY === true;
       if (opts.yes !== true && !interactive) usageError('stdin is not a terminal: add --yes to delete without confirmation');
       await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
+        let info: KeyProtectionInfo;
+        try {
+          info = await sks.getKeyProtectionInfo(id);
+        } catch (e) {
+          // A damaged key (its stored record failed its integrity check) is deleted without authorization.
+          if (!(e instanceof SksError) || e.code !== 'STORAGE') throw e;
+          if (opts.yes !== true && !(await confirm(`${e.message}. Delete key #${id}? This cannot be undone.`))) {
+            throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
+          }
+          await sks.deleteKey(id);
+          out(`Deleted damaged key #${id}.`);
+          return;
+        }
         // A non-deletable key is refused by the SKS at once: no question, no PIN.
         if (opts.yes !== true && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED) {
           const k = summarizeKey(id, 0, await sks.getKeyAttributes(id), info);
