@@ -18,41 +18,18 @@
  * | 7      | any other SKS code (MAC, CRYPTO, ALGORITHM, OPTION, INTERNAL, |
  * |        | EXTERNAL, USER_ABORT)                                         |
  *
+ * The statuses live in exit-status.ts; SKS codes map through its one table.
+ *
  * Set AIRTIGHT_DEBUG=1 to get stack traces on stderr.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isSksError, type SksErrorCode } from '../sks/errors.js';
+import { isSksError } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
 import { interopCommand } from './commands/interop.js';
 import { keysCommand } from './commands/keys/index.js';
-
-const EXIT_GENERIC = 1;
-const EXIT_USAGE = 2;
-
-/** The exit status of each SKS error code (see the table above). */
-function exitStatusOf(code: SksErrorCode): number {
-  switch (code) {
-    case 'AUTHORIZATION':
-      return 3;
-    case 'NOT_ALLOWED':
-      return 4;
-    case 'NO_KEY':
-    case 'NO_SESSION':
-      return 5;
-    case 'STORAGE':
-    case 'NOT_AVAILABLE':
-      return 6;
-    case 'MAC':
-    case 'CRYPTO':
-    case 'ALGORITHM':
-    case 'OPTION':
-    case 'INTERNAL':
-    case 'EXTERNAL':
-    case 'USER_ABORT':
-      return 7;
-  }
-}
+import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS } from './exit-status.js';
+import { debugReport } from './output.js';
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
@@ -87,16 +64,16 @@ async function run(argv: readonly string[]): Promise<number> {
   const debug = process.env['AIRTIGHT_DEBUG'] === '1';
   try {
     await buildProgram().parseAsync([...argv]);
-    return 0;
+    return EXIT_SUCCESS;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Commander has already printed its message (or the help text).
-      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return e.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
     }
-    if (debug && e instanceof Error) process.stderr.write(`${e.stack ?? String(e)}\n`);
+    if (debug) process.stderr.write(debugReport(e));
     if (isSksError(e)) {
       process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
-      return exitStatusOf(e.code);
+      return SKS_EXIT_STATUS[e.code];
     }
     if (isErrnoError(e)) {
       // File-system and OS errors name a path and an errno, never a secret.
@@ -113,4 +90,4 @@ async function run(argv: readonly string[]): Promise<number> {
 
 const status = await run(process.argv);
 // A command may set a failing process.exitCode itself; success does not overwrite it.
-if (status !== 0 || process.exitCode === undefined) process.exitCode = status;
+if (status !== EXIT_SUCCESS || process.exitCode === undefined) process.exitCode = status;

@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
+import { EXIT_USAGE } from './exit-status.js';
 
 /**
  * Prints `airtight: <message>` and fails with exit status 2 (usage).
@@ -12,7 +13,26 @@ import { CommanderError } from 'commander';
  */
 export function usageError(message: string): never {
   process.stderr.write(`airtight: ${message}\n`);
-  throw new CommanderError(2, 'airtight.usage', message);
+  throw new CommanderError(EXIT_USAGE, 'airtight.usage', message);
+}
+
+/**
+ * What `AIRTIGHT_DEBUG=1` prints for a failure: its stack, then each `cause`
+ * in turn (an `INTERNAL` or `CRYPTO` error keeps the failure underneath as its
+ * cause). Causes may quote the data that failed, so nothing else prints them.
+ */
+export function debugReport(e: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = e;
+  // A cause chain can loop (a.cause = b, b.cause = a); eight levels is plenty.
+  for (let depth = 0; current !== undefined && !seen.has(current) && depth < 8; depth++) {
+    seen.add(current);
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+    parts.push(depth === 0 ? text : `Caused by: ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return `${parts.join('\n')}\n`;
 }
 
 /** Writes one line to stdout. */

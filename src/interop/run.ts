@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CheckResult } from './check.js';
 import { describeError } from './check.js';
-import { JsonNode } from './json.js';
+import { JsonNode, VectorFormatError } from './json.js';
 import { runPrimitiveChecks } from './primitives.js';
 import { runReplay } from './replay.js';
 import { runSessionFileChecks } from './session-file.js';
@@ -37,6 +37,21 @@ export function detectLayout(doc: JsonNode): { layout: InteropLayout } | { probl
   return { layout };
 }
 
+/**
+ * Runs one group of checks. A document that breaks its layout outside any
+ * single check (a member of the wrong type where the runner iterates) throws
+ * `VectorFormatError`; that becomes one failed check naming the JSON path, so
+ * the other groups, and the other files, are still checked.
+ */
+async function checkGroup(name: string, run: () => CheckResult[] | Promise<CheckResult[]>): Promise<CheckResult[]> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof VectorFormatError) return [{ name: `${name}: format`, ok: false, detail: e.message }];
+    return [{ name, ok: false, detail: describeError(e) }];
+  }
+}
+
 /** Runs every check of an already parsed vector document. */
 export async function runInteropDocument(value: unknown): Promise<CheckResult[]> {
   const doc = JsonNode.root(value);
@@ -44,9 +59,9 @@ export async function runInteropDocument(value: unknown): Promise<CheckResult[]>
   if ('problem' in detected) return [{ name: 'layout', ok: false, detail: detected.problem }];
   switch (detected.layout) {
     case 'sks-primitives':
-      return runPrimitiveChecks(doc);
+      return checkGroup('primitives', () => runPrimitiveChecks(doc));
     case 'keygen2-session':
-      return [...runSessionFileChecks(doc), ...(await runReplay(doc))];
+      return [...(await checkGroup('session file', () => runSessionFileChecks(doc))), ...(await checkGroup('replay', () => runReplay(doc)))];
   }
 }
 

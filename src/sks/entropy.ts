@@ -5,6 +5,7 @@
 import { generateKeyPair as generateKeyPairCb, generateKeyPairSync, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EC_CURVES, type EcCurve } from './algorithms.js';
+import { cryptoFailure } from './errors.js';
 
 export type KeyPairRequest =
   | { readonly kind: 'ec'; readonly curve: EcCurve }
@@ -37,7 +38,7 @@ export const systemEntropy: Entropy = {
         return generateKeyPairSync('ec', { namedCurve: EC_CURVES[request.curve].nodeName });
       case 'rsa': {
         // node takes the exponent as a uint32; larger exponents cannot be generated here.
-        if (request.exponent > 0xffffffffn || request.exponent < 1n) throw new RangeError('unsupported RSA exponent');
+        if (request.exponent > 0xffffffffn || request.exponent < 1n) throw cryptoFailure('key generation');
         return generate('rsa', { modulusLength: request.bits, publicExponent: Number(request.exponent) });
       }
       case 'ed25519':

@@ -24,13 +24,35 @@ export const SKS_ERROR_STATUS = {
   NOT_AVAILABLE: 0x0d,
 } as const;
 
+/** The stable code of an {@link SksError}: `switch (e.code)` narrows over exactly these. */
 export type SksErrorCode = keyof typeof SKS_ERROR_STATUS;
 
 export interface SksErrorDetails {
   /** The parameter or attribute the error is about, when there is one (spec §2.7 names). */
   readonly field?: string;
+  /**
+   * The failure this error stands for (an OpenSSL error, a store exception),
+   * kept as the standard `Error.cause` so an `INTERNAL` or `CRYPTO` can be
+   * diagnosed. It may describe the data that failed, so it is never part of
+   * the message or of {@link SksError.toJSON}; the CLI prints it only under
+   * `AIRTIGHT_DEBUG=1`.
+   */
+  readonly cause?: unknown;
 }
 
+/**
+ * Every failure of the SKS layer.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await sks.signData({ keyHandle, algorithm, data, authorization: pin });
+ * } catch (e) {
+ *   if (isSksError(e) && e.code === 'AUTHORIZATION') promptAgain();
+ *   else throw e;
+ * }
+ * ```
+ */
 export class SksError extends Error {
   override readonly name = 'SksError';
   readonly code: SksErrorCode;
@@ -38,7 +60,8 @@ export class SksError extends Error {
   readonly field: string | undefined;
 
   constructor(code: SksErrorCode, message: string, details: SksErrorDetails = {}) {
-    super(message);
+    // Only a present cause becomes an own `cause` property (ES2022 semantics).
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
     this.code = code;
     this.status = SKS_ERROR_STATUS[code];
     this.field = details.field;
@@ -52,6 +75,7 @@ export class SksError extends Error {
   }
 }
 
+/** Narrows a caught value to an {@link SksError}. */
 export const isSksError = (e: unknown): e is SksError => e instanceof SksError;
 
 /** Shorthand for the default validation failure (`ERROR_OPTION`). */
@@ -62,24 +86,32 @@ export const optionError = (message: string, field?: string): SksError =>
 export const macError = (): SksError => new SksError('MAC', 'MAC error');
 
 /**
+ * The one `ERROR_CRYPTO` of a failed operation: a fixed message naming the
+ * operation; what went wrong underneath, if known, only as the `cause`.
+ */
+export const cryptoFailure = (operation: string, cause?: unknown): SksError =>
+  new SksError('CRYPTO', `Crypto failure: ${operation}`, cause === undefined ? {} : { cause });
+
+/**
  * Runs a crypto-layer operation and maps any failure to `ERROR_CRYPTO` with a
- * fixed message naming the operation: OpenSSL's own text is dropped because it
- * may describe the data that failed.
+ * fixed message naming the operation: OpenSSL's own text is dropped from the
+ * message because it may describe the data that failed, and kept as `cause`.
  */
 export function cryptoOp<T>(operation: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (e instanceof SksError) throw e;
-    throw new SksError('CRYPTO', `Crypto failure: ${operation}`);
+    throw cryptoFailure(operation, e);
   }
 }
 
+/** {@link cryptoOp} for asynchronous operations (RSA key generation runs on the thread pool). */
 export async function cryptoOpAsync<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (e instanceof SksError) throw e;
-    throw new SksError('CRYPTO', `Crypto failure: ${operation}`);
+    throw cryptoFailure(operation, e);
   }
 }

@@ -1,10 +1,19 @@
 /**
- * Public API of the Secure Key Store (`airtight/sks`).
+ * Public API of the Secure Key Store (`airtight/sks`): the contract, its
+ * errors and algorithms, the engine and the in-memory store.
+ *
+ * Importing it has no side effects and loads node built-ins only: no native
+ * module, no X.509 library, no global it did not find. What needs more lives
+ * behind its own entry point, so a device vendor takes only what it uses:
+ *
+ * - `airtight/sks/sqlite`: the durable SQLite store (loads better-sqlite3);
+ * - `airtight/sks/device`: device identity set-up, manufacturer CA, X.509;
+ * - `airtight/sks/session-crypto`: what an issuer computes for a session.
  *
  * @example
  * ```ts
- * import { openSecureKeyStore, openKeyStoreDirectory } from 'airtight/sks';
- * const sks = openSecureKeyStore({ store: openKeyStoreDirectory('/var/lib/airtight/device') });
+ * import { openSecureKeyStore, createMemoryKeyStore } from 'airtight/sks';
+ * const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
  * const info = await sks.getDeviceInfo();
  * ```
  */
@@ -19,21 +28,9 @@ export { systemEntropy } from './entropy.js';
 export type { KeyStorePort, Mutation, StoreSnapshot } from './store/records.js';
 export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
 export { createMemoryKeyStore } from './store/memory-store.js';
-export { openSqliteKeyStore, type SqliteKeyStoreOptions } from './store/sqlite-store.js';
-export { openKeyStoreDirectory, loadOrCreateStoreKey, STORE_KEY_ENV } from './store/store-key.js';
-export { initDevice, loadDeviceIdentity } from './device/provision-device.js';
-export { loadOrCreateManufacturerCa, issueDeviceCertificate } from './device/manufacturer-ca.js';
-/** Session cryptography both sides compute (spec §5): for issuers and independent verifiers. */
-export { MacData, type KeyEntryMacFields, type PinPolicyMacFields } from './crypto/mac-data.js';
 export {
-  deriveSessionKey,
-  encryptForSks,
-  encryptionKey,
-  methodMac,
-  rollOverSignedData,
-  sessionAttestationInput,
-  sessionKdfInput,
-  targetKeyReference,
-  targetKeyReferenceSignedData,
-  type SessionAttestationFields,
-} from './crypto/primitives.js';
+  encodePropertyBag,
+  parsePropertyBag,
+  isValidPropertyBag,
+  type Property,
+} from './extensions/property-bag.js';

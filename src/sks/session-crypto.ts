@@ -2,7 +2,7 @@
  * The session cryptography that both ends of a provisioning session compute
  * (spec §5): the byte encoding of MAC inputs, the session-key KDF, method MACs,
  * attestation inputs, issuer-side encryption, target key references and KMK
- * signed data. The SKS imports it to verify; the KeyGen2 issuer imports it to
+ * signed data, property-bag bytes. The SKS imports it to verify; the KeyGen2 issuer imports it to
  * compute. It loads node:crypto only: no store, no X.509 library.
  *
  * Exported as `airtight/sks/session-crypto`.
@@ -27,5 +27,8 @@ export {
   wipe,
   type SessionAttestationFields,
 } from './crypto/primitives.js';
-export { spkiOf, parseSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export { spkiOf, parseSpki, parseNamedCurveSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
 export { Kdf, MacMethod, type MacMethodName } from './constants.js';
+/** Property bags (KeyGen2 §6.9.4): the issuer MACs the same bytes the client sends. */
+export { encodePropertyBag, parsePropertyBag, isValidPropertyBag, type Property } from './extensions/property-bag.js';

@@ -3,12 +3,12 @@
  * fields, reordering, and brute force. Each attempt must end in a clear error
  * with nothing committed (ARCHITECTURE "Testing: attacks").
  */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { NO_PIN_POLICY, NO_PUK_POLICY } from '../../src/sks/api.js';
 import { MacMethod, PassphraseFormat } from '../../src/sks/constants.js';
 import { MacData } from '../../src/sks/crypto/mac-data.js';
-import { methodMac } from '../../src/sks/crypto/primitives.js';
+import { encryptionKey, methodMac } from '../../src/sks/crypto/primitives.js';
 import { describeStores, expectSksError, testKmks } from '../support/fixtures.js';
 
 const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
@@ -151,8 +151,16 @@ describeStores('attacks on provisioning', (ctx) => {
   });
 
   it('refuses garbage in place of issuer-encrypted data with ERROR_CRYPTO', async () => {
-    for (const encryptedPuk of [new Uint8Array(0), randomBytes(15), randomBytes(16), randomBytes(48)]) {
+    // Random bytes decrypt to valid padding about once in 256 tries (and then fail the PUK's syntax
+    // instead), so the 48-byte case is built to fail: a last block whose final byte, 0x00, is never padding.
+    const badPadding = (sessionKey: Uint8Array): Buffer => {
+      const iv = randomBytes(16);
+      const cipher = createCipheriv('aes-256-cbc', encryptionKey(sessionKey), iv).setAutoPadding(false);
+      return Buffer.concat([iv, cipher.update(Buffer.concat([randomBytes(31), Buffer.of(0)])), cipher.final()]);
+    };
+    for (const garbage of [() => new Uint8Array(0), () => randomBytes(15), () => randomBytes(16), badPadding]) {
       const s = await ctx.issuer();
+      const encryptedPuk = garbage(s.sessionKey);
       await expectSksError(
         ctx.sks.createPukPolicy({ provisioningHandle: s.provisioningHandle, id: 'PUK', encryptedPuk, format: 0, retryLimit: 3, mac: randomBytes(32) }),
         'CRYPTO',

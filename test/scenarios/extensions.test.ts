@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { KeyHandle } from '../../src/sks/api.js';
 import { ExtensionSubType } from '../../src/sks/constants.js';
+import { encodePropertyBag, parsePropertyBag, type Property } from '../../src/sks/extensions/property-bag.js';
 import { describeStores, expectSksError, expectTornDown } from '../support/fixtures.js';
 import type { ExtensionOptions, IssuerSession, ProvisionedKey } from '../support/issuer-emulator.js';
-import { parsePropertyBag, propertyBag, type BagEntry } from '../support/user-helpers.js';
 
 const DEFINE = 'http://example.com/define';
 const { EXTENSION, ENCRYPTED_EXTENSION, PROPERTY_BAG, LOGOTYPE } = ExtensionSubType;
@@ -122,7 +122,7 @@ describeStores('extension scenarios', (ctx) => {
       ['the bytes 04 06 02 09 04', Buffer.from('0406020904', 'hex')],
       ['a writable byte of 02', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.of(2), Buffer.from('0005', 'hex'), Buffer.from('value')])],
       ['a missing writable byte', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.from('0005', 'hex'), Buffer.from('value')])],
-      ['one trailing byte', Buffer.concat([propertyBag([{ name: 'name', writable: false, value: 'value' }]), Buffer.of(0)])],
+      ['one trailing byte', Buffer.concat([encodePropertyBag([{ name: 'name', writable: false, value: 'value' }]), Buffer.of(0)])],
       ['no entry at all', Buffer.alloc(0)],
       ['an empty name', Buffer.from('0000000001', 'hex')],
     ];
@@ -133,7 +133,7 @@ describeStores('extension scenarios', (ctx) => {
       });
     }
 
-    const VALID: readonly (readonly BagEntry[])[] = [
+    const VALID: readonly (readonly Property[])[] = [
       [{ name: 'name', writable: false, value: 'value' }],
       [
         { name: 'Writable', writable: true, value: 'old' },
@@ -148,7 +148,7 @@ describeStores('extension scenarios', (ctx) => {
 
     for (const entries of VALID) {
       it(`stores a bag of ${entries.map((e) => e.name).join('+')} and writes exactly its writable properties (t73)`, async () => {
-        const data = propertyBag(entries);
+        const data = encodePropertyBag(entries);
         const h = await keyWith({ type: DEFINE, subType: PROPERTY_BAG, data });
         const stored = await ctx.sks.getExtension(h, DEFINE);
         expect(stored.subType).toBe(PROPERTY_BAG);
@@ -164,7 +164,7 @@ describeStores('extension scenarios', (ctx) => {
           }
           const fresh = await ctx.sks.getExtension(h, DEFINE);
           expect(parsePropertyBag(fresh.extensionData)).toEqual(current);
-          expect(Buffer.from(fresh.extensionData)).toEqual(propertyBag(current));
+          expect(Buffer.from(fresh.extensionData)).toEqual(encodePropertyBag(current));
         }
       });
     }
@@ -189,11 +189,11 @@ describeStores('extension scenarios', (ctx) => {
     });
 
     it('writes UTF-8 values and the first of two entries with the same name (spec §11.4 step 3)', async () => {
-      const data = Buffer.concat([propertyBag([{ name: 'Dup', writable: true, value: 'a' }]), propertyBag([{ name: 'Dup', writable: false, value: 'b' }])]);
+      const data = Buffer.concat([encodePropertyBag([{ name: 'Dup', writable: true, value: 'a' }]), encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }])]);
       const h = await keyWith({ type: DEFINE, subType: PROPERTY_BAG, data });
       await ctx.sks.setProperty(h, DEFINE, 'Dup', 'Grüße');
       const stored = Buffer.from((await ctx.sks.getExtension(h, DEFINE)).extensionData);
-      expect(stored).toEqual(Buffer.concat([propertyBag([{ name: 'Dup', writable: true, value: 'Grüße' }]), propertyBag([{ name: 'Dup', writable: false, value: 'b' }])]));
+      expect(stored).toEqual(Buffer.concat([encodePropertyBag([{ name: 'Dup', writable: true, value: 'Grüße' }]), encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }])]));
       // The client-side parser refuses the repeated name (spec §11.5).
       expect(() => parsePropertyBag(stored)).toThrow('Duplicate property: Dup');
     });
@@ -219,9 +219,9 @@ describeStores('extension scenarios', (ctx) => {
 
     it('rejects a property update that grows the bag beyond extensionDataSize with ERROR_OPTION (spec §17 #11 recommendation)', async () => {
       // Three read-only 62 KB entries and one 60 KB one fill the bag to just under 250000 bytes.
-      const filler = (n: number, size: number): BagEntry => ({ name: `F${n}`, writable: false, value: 'f'.repeat(size) });
+      const filler = (n: number, size: number): Property => ({ name: `F${n}`, writable: false, value: 'f'.repeat(size) });
       const entries = [filler(1, 62000), filler(2, 62000), filler(3, 62000), filler(4, 60000), { name: 'W', writable: true, value: '' }];
-      const data = propertyBag(entries);
+      const data = encodePropertyBag(entries);
       expect(data.length).toBeLessThanOrEqual(250000);
       const h = await keyWith({ type: DEFINE, subType: PROPERTY_BAG, data });
       const room = 250000 - data.length;

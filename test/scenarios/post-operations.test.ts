@@ -71,7 +71,8 @@ describeStores('post-provisioning operations', (ctx) => {
       const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
       const b = await manager({ kmk: ctx.kmks[0] });
       await b.postDeleteKey(k1);
-      // Pending operations change nothing before close (spec §7.2).
+      // Pending operations change nothing before close (spec §7.2): both keys still belong to the old session.
+      expect(await listKeys(ctx.sks)).toEqual([k1, k2].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: a.provisioningHandle })));
       expect((await ctx.sks.getKeyAttributes(k1.keyHandle)).certificatePath).toHaveLength(1);
       await signAndVerify(ctx.sks, k1.keyHandle);
       await b.closeSession();
@@ -280,12 +281,17 @@ describeStores('post-provisioning operations', (ctx) => {
   describe('postCloneKeyProtection', () => {
     for (const appUsage of [AppUsage.AUTHENTICATION, AppUsage.SIGNATURE]) {
       it(`clones a shared PIN protection to a new key with appUsage ${appUsage} (t23)`, async () => {
-        const { keys } = await targets({ grouping: PinGrouping.SHARED });
+        const { session: a, keys } = await targets({ grouping: PinGrouping.SHARED });
         const target = first(keys);
         const b = await manager();
         const n = await b.provisionKey({ appUsage });
         await b.postCloneKeyProtection(n, target);
+        expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: target.keyHandle, provisioningHandle: a.provisioningHandle }]);
         await b.closeSession();
+        // The target moves to the cloning session and its old session is deleted.
+        expect(await listKeys(ctx.sks)).toEqual([target, n].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: b.provisioningHandle })));
+        expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.provisioningHandle]);
+        await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
         for (const k of [target, n]) {
           await signAndVerify(ctx.sks, k.keyHandle, PIN);
           await expectSksError(
@@ -316,8 +322,8 @@ describeStores('post-provisioning operations', (ctx) => {
       await expectTornDown(b);
     });
 
-    it('moves both keys of the shared PIN policy to the cloning session (t24)', async () => {
-      const { keys } = await targets({ grouping: PinGrouping.SHARED, count: 2 });
+    it('moves both keys of the shared PIN policy to the cloning session and deletes the old session (t24)', async () => {
+      const { session: a, keys } = await targets({ grouping: PinGrouping.SHARED, count: 2 });
       const [k1, k2] = keys as [ProvisionedKey, ProvisionedKey];
       const b = await manager();
       const n = await b.provisionKey({ id: 'Key.3' });
@@ -326,6 +332,9 @@ describeStores('post-provisioning operations', (ctx) => {
       expect(await listKeys(ctx.sks)).toEqual(
         [k1, k2, n].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: b.provisioningHandle })),
       );
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.provisioningHandle]);
+      await expectSksError(a.abort(), 'NO_SESSION', `No such provisioning session: ${a.provisioningHandle}`);
+      for (const k of [k1, k2]) await signAndVerify(ctx.sks, k.keyHandle, PIN);
       await signAndVerify(ctx.sks, n.keyHandle, PIN);
       await expectSksError(
         ctx.sks.signData({ keyHandle: n.keyHandle, algorithm: Alg.ECDSA_SHA256, data: Buffer.of(1) }),
@@ -500,18 +509,25 @@ describeStores('post-provisioning operations', (ctx) => {
 
   describe('privacy consistency (t56)', () => {
     for (const privacyEnabled of [true, false]) {
-      it(`clones and unlocks when target and manager both have privacy ${privacyEnabled ? 'on' : 'off'} (t56)`, async () => {
-        const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled });
-        const target = first(keys);
-        await lockKey(ctx.sks, target.keyHandle);
-        const b = await manager({ privacyEnabled });
-        const n = await b.provisionKey();
-        await b.postCloneKeyProtection(n, target);
-        await b.postUnlockKey(target);
-        await b.closeSession();
-        await signAndVerify(ctx.sks, target.keyHandle, PIN);
-        await signAndVerify(ctx.sks, n.keyHandle, PIN);
-      });
+      for (const order of ['clone, unlock', 'unlock, clone'] as const) {
+        it(`${order === 'clone, unlock' ? 'clones and unlocks' : 'unlocks and clones'} when target and manager both have privacy ${privacyEnabled ? 'on' : 'off'} (t56)`, async () => {
+          const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled });
+          const target = first(keys);
+          await lockKey(ctx.sks, target.keyHandle);
+          const b = await manager({ privacyEnabled });
+          const n = await b.provisionKey();
+          if (order === 'clone, unlock') {
+            await b.postCloneKeyProtection(n, target);
+            await b.postUnlockKey(target);
+          } else {
+            await b.postUnlockKey(target);
+            await b.postCloneKeyProtection(n, target);
+          }
+          await b.closeSession();
+          await signAndVerify(ctx.sks, target.keyHandle, PIN);
+          await signAndVerify(ctx.sks, n.keyHandle, PIN);
+        });
+      }
     }
 
     it('refuses a privacy-enabled manager for a target provisioned without privacy (t56)', async () => {

@@ -439,10 +439,25 @@ describeStores('provisioning scenarios', (ctx) => {
     });
 
     it('rejects two keys of one session with the same certificate (t58)', async () => {
+      // Both keys hold the certified key pair, as in the reference: the duplicate is the only fault.
+      const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const s = await ctx.issuer();
-      const k1 = await s.provisionKey({ id: 'Key.1' });
-      await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      const k1 = await s.provisionKey({ id: 'Key.1' }, { publicKey: pair.publicKey });
+      await s.importPrivateKey(k1, pair.privateKey);
+      const k2 = await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      await s.importPrivateKey(k2, pair.privateKey);
       await expectSksError(s.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.1');
+      await expectTornDown(s);
+    });
+
+    it('rejects an end-entity certificate whose DER length is not minimal', async () => {
+      const s = await ctx.issuer();
+      const key = await s.createKeyEntry({ id: 'Key.1' });
+      const der = await ctx.ca.issue(key.generatedPublicKey);
+      // 30 82 hi lo → 30 83 00 hi lo: the same length in one octet too many (DER requires the fewest).
+      expect(der.subarray(0, 2).equals(Buffer.of(0x30, 0x82))).toBe(true);
+      const padded = Buffer.concat([Buffer.of(0x30, 0x83, 0x00), der.subarray(2)]);
+      await expectSksError(s.setCertificatePath(key, { path: [padded, ctx.ca.certificate] }), 'CRYPTO', 'Crypto failure: malformed DER');
       await expectTornDown(s);
     });
 

@@ -1,8 +1,7 @@
 /**
  * Helpers for the user-API, PIN/PUK and extension scenarios (spec §8, §10,
  * §11, §15.2): one-key provisioning, raw user-API calls, protection-info
- * probes, an independent model of the grouping rule (spec §8.3 step 5) and a
- * client-side property-bag parser (spec §11.5).
+ * probes and an independent model of the grouping rule (spec §8.3 step 5).
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { expect } from 'vitest';
@@ -137,46 +136,6 @@ export function groupMembers(grouping: number, usages: readonly number[], index:
         return i === index ? [i] : [];
     }
   });
-}
-
-// --------------------------------------------------------------- property bags
-
-export interface BagEntry {
-  readonly name: string;
-  readonly writable: boolean;
-  readonly value: string;
-}
-
-const arr = (b: Buffer): Buffer => {
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(b.length);
-  return Buffer.concat([len, b]);
-};
-
-/** Encodes a property bag (spec §11.2). */
-export function propertyBag(entries: readonly BagEntry[]): Buffer {
-  return Buffer.concat(entries.map((e) => Buffer.concat([arr(Buffer.from(e.name, 'utf8')), Buffer.of(e.writable ? 1 : 0), arr(Buffer.from(e.value, 'utf8'))])));
-}
-
-/** Client-side parsing of a property bag (spec §11.5): entries in order; duplicate names are an error. */
-export function parsePropertyBag(data: Uint8Array): BagEntry[] {
-  const b = Buffer.from(data);
-  const out: BagEntry[] = [];
-  let i = 0;
-  while (i < b.length) {
-    const n = b.readUInt16BE(i);
-    const name = b.subarray(i + 2, i + 2 + n).toString('utf8');
-    i += 2 + n;
-    const flag = b[i];
-    i += 1;
-    const v = b.readUInt16BE(i);
-    const value = b.subarray(i + 2, i + 2 + v).toString('utf8');
-    i += 2 + v;
-    if (out.some((e) => e.name === name)) throw new Error(`Duplicate property: ${name}`);
-    out.push({ name, writable: flag === 0x01, value });
-  }
-  if (i !== b.length) throw new Error('property bag overrun');
-  return out;
 }
 
 // ------------------------------------------------------------ algorithm URIs

@@ -23,7 +23,11 @@ export interface Tlv {
 
 const malformed = (): SksError => new SksError('CRYPTO', 'Crypto failure: malformed DER');
 
-/** Reads one TLV at `offset` (definite lengths only, as DER requires). */
+/**
+ * Reads one TLV at `offset`. Only what DER (X.690 §10.1) allows: low tag
+ * numbers, definite lengths in the fewest octets (short form below 128, no
+ * leading zero octet in the long form), at most three length octets.
+ */
 export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tlv {
   if (offset + 2 > limit) throw malformed();
   const tag = der[offset]!;
@@ -33,8 +37,10 @@ export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tl
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 3 || start + count > limit) throw malformed();
+    if (der[start] === 0) throw malformed(); // a leading zero length octet is not minimal
     length = 0;
     for (let i = 0; i < count; i++) length = (length << 8) | der[start + i]!;
+    if (length < 0x80) throw malformed(); // fits the short form
     start += count;
   }
   const end = start + length;

@@ -2,10 +2,11 @@
  * Public/private key handling over node:crypto: canonical SPKI (spec §1.3),
  * key classification (spec §9.5), and the signature formats of spec §1.4.
  */
-import { constants, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
-import { SksError } from '../errors.js';
-import { tlv } from './der.js';
+import { SksError, cryptoFailure } from '../errors.js';
+import { readTlv, tlv, type Tlv } from './der.js';
+import { verifySignature } from './verify.js';
 
 export type KeyKind =
   | { readonly type: 'rsa'; readonly bits: number; readonly exponent: bigint }
@@ -38,6 +39,8 @@ const CURVE_ENCODINGS: readonly CurveEncoding[] = (Object.keys(EC_CURVES) as EcC
 });
 const ENCODING_BY_CURVE = new Map(CURVE_ENCODINGS.map((e) => [e.curve as string, e]));
 
+const notSpki = (cause?: unknown): SksError => cryptoFailure('public key is not a valid SubjectPublicKeyInfo', cause);
+
 /** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
 export function parseSpki(spki: Uint8Array): KeyObject {
   try {
@@ -51,17 +54,68 @@ export function parseSpki(spki: Uint8Array): KeyObject {
       return createPublicKey({ key: { kty: 'EC', crv: e.curve, x, y }, format: 'jwk' });
     }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: public key is not a valid SubjectPublicKeyInfo');
+  } catch (e) {
+    throw e instanceof SksError ? e : notSpki(e);
   }
+}
+
+/** True when a TLV's length is in DER's shortest form (BER allows long and zero-padded forms). */
+const minimalLength = (t: Tlv): boolean => {
+  const n = t.end - t.start;
+  return t.start - t.headerStart === (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5);
+};
+
+/**
+ * The AlgorithmIdentifier TLV of `SEQUENCE { AlgorithmIdentifier, BIT STRING }`
+ * filling all of `der`, with DER (shortest-form) lengths and no unused bits.
+ */
+function spkiAlgorithmIdentifier(der: Buffer): Buffer {
+  try {
+    const outer = readTlv(der, 0);
+    const algorithm = readTlv(der, outer.start, outer.end);
+    const point = readTlv(der, algorithm.end, outer.end);
+    if (outer.tag !== 0x30 || outer.end !== der.length || algorithm.tag !== 0x30 || point.tag !== 0x03 || point.end !== outer.end) throw notSpki();
+    if (![outer, algorithm, point].every(minimalLength)) throw notSpki();
+    // A key is a whole number of bytes: no unused bits (OpenSSL lets them pass on P-521).
+    if (point.end === point.start || der[point.start] !== 0) throw notSpki();
+    return der.subarray(algorithm.headerStart, algorithm.end);
+  } catch (e) {
+    throw e instanceof SksError ? e : notSpki(e);
+  }
+}
+
+/**
+ * Parses an EC public key that must name its curve (spec §9.5, §10.5 step 5):
+ * DER SubjectPublicKeyInfo whose AlgorithmIdentifier is exactly id-ecPublicKey
+ * with the named-curve OID of P-256, P-384 or P-521; the point may be
+ * uncompressed or compressed. Explicit domain parameters are refused even when
+ * they describe a supported curve: OpenSSL maps them onto the named curve
+ * without looking at the cofactor (Wycheproof ECDH "NoCofactor",
+ * "LargeCofactor"), so the OID itself is the only test that holds. BER length
+ * forms and unused bits in the BIT STRING are refused too (Wycheproof "InvalidAsn").
+ * Not EC, or EC without a supported named curve → `ERROR_OPTION`
+ * `Unsupported EC key algorithm for: "<field>"`; malformed DER or a point
+ * off the curve → `ERROR_CRYPTO`.
+ */
+export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly key: KeyObject; readonly curve: EcCurve } {
+  const der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
+  const algorithmIdentifier = spkiAlgorithmIdentifier(der);
+  const encoding = CURVE_ENCODINGS.find((e) => e.algorithmIdentifier.equals(algorithmIdentifier));
+  const unsupported = (): SksError => new SksError('OPTION', `Unsupported EC key algorithm for: "${field}"`, { field });
+  if (encoding === undefined) throw unsupported();
+  const key = parseSpki(der);
+  const kind = keyKind(key);
+  // The OID decided the curve; OpenSSL must agree, or the key is not what it claims.
+  if (kind.type !== 'ec' || kind.curve !== encoding.curve) throw unsupported();
+  return { key, curve: encoding.curve };
 }
 
 /** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
     return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: private key is not valid PKCS#8');
+  } catch (e) {
+    throw cryptoFailure('private key is not valid PKCS#8', e);
   }
 }
 
@@ -149,18 +203,19 @@ export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Ui
   try {
     const t = privateKey.asymmetricKeyType;
     if (t === 'ed25519') {
-      if (hash !== null) throw new Error('hash with EdDSA');
+      if (hash !== null) throw cryptoFailure('signature generation'); // EdDSA signs the message itself
       return sign(null, data, privateKey);
     }
-    if (hash === null) throw new Error('missing hash');
+    if (hash === null) throw cryptoFailure('signature generation');
     if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
     if (t === 'rsa' && rsaPss) {
       return sign(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
     }
     if (t === 'rsa') return sign(hash, data, privateKey);
-    throw new Error('unsupported key type');
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: signature generation');
+    throw cryptoFailure('signature generation');
+  } catch (e) {
+    if (e instanceof SksError) throw e;
+    throw cryptoFailure('signature generation', e);
   }
 }
 
@@ -171,26 +226,9 @@ export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Ui
  * throws `ERROR_CRYPTO` when the signature cannot even be parsed.
  */
 export function verifyKmkSignature(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
-  const kind = keyKind(publicKey);
-  if (kind.type === 'rsa') {
-    if (signature.length !== kind.bits / 8) throw new SksError('CRYPTO', 'Crypto failure: malformed RSA signature');
-    try {
-      return verify('sha256', data, publicKey, signature);
-    } catch {
-      throw new SksError('CRYPTO', 'Crypto failure: RSA signature verification');
-    }
-  }
-  if (kind.type === 'ec') {
-    if (signature.length !== 2 * EC_CURVES[kind.curve].coordinateLength) {
-      throw new SksError('CRYPTO', 'Crypto failure: malformed ECDSA signature');
-    }
-    try {
-      return verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
-    } catch {
-      throw new SksError('CRYPTO', 'Crypto failure: ECDSA signature verification');
-    }
-  }
-  throw new SksError('CRYPTO', 'Crypto failure: unsupported key management key type');
+  const kind = keyKind(publicKey).type;
+  if (kind !== 'rsa' && kind !== 'ec') throw new SksError('CRYPTO', 'Crypto failure: unsupported key management key type');
+  return verifySignature(publicKey, kind === 'rsa' ? 'RSA-SHA256' : 'ECDSA-SHA256', data, signature);
 }
 
 /** True when `privateKey` is the private half of `publicKey` (spec §7.1 B.3). */
@@ -198,7 +236,7 @@ export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean 
   try {
     if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
     return spkiOf(createPublicKey(privateKey)).equals(spkiOf(publicKey));
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: key match test');
+  } catch (e) {
+    throw cryptoFailure('key match test', e);
   }
 }

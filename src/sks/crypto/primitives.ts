@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Kdf, type MacMethodName } from '../constants.js';
-import { SksError } from '../errors.js';
+import { SksError, cryptoFailure } from '../errors.js';
 import { encoder } from './encoding.js';
 
 export const hmacSha256 = (key: Uint8Array, data: Uint8Array): Buffer => createHmac('sha256', key).update(data).digest();
@@ -86,8 +86,8 @@ export function decryptFromIssuer(encKey: Uint8Array, data: Uint8Array): Buffer 
   try {
     const decipher = createDecipheriv('aes-256-cbc', encKey, data.subarray(0, 16));
     return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
-  } catch {
-    throw new SksError('CRYPTO', 'Crypto failure: decrypt issuer data');
+  } catch (e) {
+    throw cryptoFailure('decrypt issuer data', e);
   }
 }
 

@@ -239,8 +239,8 @@ function readCaKey(keyPath: string): KeyObject {
   }
   try {
     return createPrivateKey({ key: readFileSync(keyPath), format: 'pem' });
-  } catch {
-    throw new SksError('STORAGE', `${keyPath} does not hold a readable private key`);
+  } catch (e) {
+    throw new SksError('STORAGE', `${keyPath} does not hold a readable private key`, { cause: e });
   }
 }
 
@@ -248,8 +248,8 @@ function readRootCertificate(path: string, privateKey: KeyObject): Buffer {
   let cert: NodeX509Certificate;
   try {
     cert = new NodeX509Certificate(readFileSync(path));
-  } catch {
-    throw new SksError('STORAGE', `${path} does not hold a readable certificate`);
+  } catch (e) {
+    throw new SksError('STORAGE', `${path} does not hold a readable certificate`, { cause: e });
   }
   if (!cert.checkPrivateKey(privateKey)) {
     throw new SksError('STORAGE', `${path} does not certify the key in ${CA_KEY_FILE}`);

@@ -8,7 +8,10 @@ import { macEquals, decryptFromIssuer, encryptionKey, hmacSha256, macKey, target
 import type { DeviceIdentity, DeviceProfile } from '../device/identity.js';
 import type { Entropy } from '../entropy.js';
 import { SksError, macError, optionError } from '../errors.js';
-import type { KeyEntry, OpenSessionWork, Session, SksState } from './state.js';
+import type { KeyHandle, ProvisioningHandle } from '../api.js';
+import { isOpen, type KeyEntry, type OpenPhase, type OpenSession, type Session, type SksState } from './state.js';
+
+export type { OpenSession } from './state.js';
 
 export interface EngineContext {
   readonly state: SksState;
@@ -16,57 +19,64 @@ export interface EngineContext {
   readonly profile: DeviceProfile;
   readonly entropy: Entropy;
   readonly clock: () => number;
+  /**
+   * Writes the call's pending mutations now, durably, or throws `STORAGE`.
+   * For what must be on disk before a call goes on: a PIN/PUK attempt is
+   * counted before the comparison (pin/verification.ts).
+   */
+  readonly persist: () => void;
 }
 
 // ---------------------------------------------------------------- lookups (spec §3.6)
 
-export function findSession(ctx: EngineContext, h: number): Session {
+export function findSession(ctx: EngineContext, h: ProvisioningHandle): Session {
   const s = ctx.state.sessions.get(h);
   if (!s) throw ctx.state.sessions.damage(h) ?? new SksError('NO_SESSION', `No such provisioning session: ${h}`);
   return s;
 }
 
-export type OpenSession = Session & { work: OpenSessionWork };
-
-export function openSession(ctx: EngineContext, h: number): OpenSession {
+export function openSession(ctx: EngineContext, h: ProvisioningHandle): OpenSession {
   const s = findSession(ctx, h);
-  if (!s.work) throw new SksError('NO_SESSION', `Session not open: ${h}`);
-  return s as OpenSession;
-}
-
-export function closedSession(ctx: EngineContext, h: number): Session {
-  const s = findSession(ctx, h);
-  if (s.work) throw new SksError('NOT_ALLOWED', `Session is open: ${h}`);
+  if (!isOpen(s)) throw new SksError('NO_SESSION', `Session not open: ${h}`);
   return s;
 }
 
-function findKey(ctx: EngineContext, k: number): KeyEntry {
+export function closedSession(ctx: EngineContext, h: ProvisioningHandle): Session {
+  const s = findSession(ctx, h);
+  if (isOpen(s)) throw new SksError('NOT_ALLOWED', `Session is open: ${h}`);
+  return s;
+}
+
+function findKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
   const key = ctx.state.keys.get(k);
   // A damaged key refuses every use (deleteKey aside, see key-management.ts).
   if (!key) throw ctx.state.keys.damage(k) ?? new SksError('NO_KEY', `Key not found #${k}`);
   return key;
 }
 
+/** A key under provisioning: its owner is in the open phase. */
 export type OpenKey = KeyEntry & { owner: OpenSession };
 
+const isOpenKey = (key: KeyEntry): key is OpenKey => isOpen(key.owner);
+
 /** A key of a still-open session (provisioning calls). */
-export function openKey(ctx: EngineContext, k: number): OpenKey {
+export function openKey(ctx: EngineContext, k: KeyHandle): OpenKey {
   const key = findKey(ctx, k);
-  if (!key.owner.work) throw new SksError('NO_KEY', `Key #${k} not belonging to open session`);
-  return key as OpenKey;
+  if (!isOpenKey(key)) throw new SksError('NO_KEY', `Key #${k} not belonging to open session`);
+  return key;
 }
 
 /** A key usable by applications: its session is closed. */
-export function stdKey(ctx: EngineContext, k: number): KeyEntry {
+export function stdKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
   const key = findKey(ctx, k);
-  if (key.owner.work) throw new SksError('NO_KEY', `Key #${k} still in provisioning`);
+  if (isOpen(key.owner)) throw new SksError('NO_KEY', `Key #${k} still in provisioning`);
   return key;
 }
 
 /** A post-operation target: closed and owned by an updatable session. */
-export function targetKey(ctx: EngineContext, k: number): KeyEntry {
+export function targetKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
   const key = findKey(ctx, k);
-  if (key.owner.work) throw optionError(`Key #${k} still in provisioning`);
+  if (isOpen(key.owner)) throw optionError(`Key #${k} still in provisioning`);
   if (key.owner.damage) throw key.owner.damage;
   if (!key.owner.keyManagementKey) throw optionError(`Key #${k} belongs to a non-updatable provisioning session`);
   return key;
@@ -75,7 +85,7 @@ export function targetKey(ctx: EngineContext, k: number): KeyEntry {
 // ---------------------------------------------------------------- session key (spec §5.4-§5.8)
 
 /** One use of the session key; fails when the budget is spent. */
-export function useSessionKey(w: OpenSessionWork): void {
+export function useSessionKey(w: OpenPhase): void {
   if (w.sessionKeyLimit <= 0) throw optionError('"sessionKeyLimit" exceeded', 'sessionKeyLimit');
   w.sessionKeyLimit -= 1;
 }
@@ -86,7 +96,7 @@ export interface PendingMac {
 }
 
 /** One session-key use and the next sequence number: the key of a method MAC or attestation (spec §5.5). */
-function nextMacKey(w: OpenSessionWork, method: MacMethodName): Buffer {
+function nextMacKey(w: OpenPhase, method: MacMethodName): Buffer {
   useSessionKey(w);
   const q = w.macSequenceCounter;
   w.macSequenceCounter = (q + 1) & 0xffff;
@@ -94,7 +104,7 @@ function nextMacKey(w: OpenSessionWork, method: MacMethodName): Buffer {
 }
 
 /** Starts a method MAC: one use and one sequence number, consumed even if verification fails. */
-export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac {
+export function beginMac(w: OpenPhase, method: MacMethodName): PendingMac {
   const key = nextMacKey(w, method);
   return {
     verify(data, mac) {
@@ -106,7 +116,7 @@ export function beginMac(w: OpenSessionWork, method: MacMethodName): PendingMac 
 }
 
 /** An attestation HMAC (method name `DeviceAttestation`, spec §5.6). */
-export function attest(w: OpenSessionWork, data: Uint8Array): Buffer {
+export function attest(w: OpenPhase, data: Uint8Array): Buffer {
   const key = nextMacKey(w, MacMethod.DEVICE_ATTESTATION);
   const result = hmacSha256(key, data);
   key.fill(0);
@@ -114,7 +124,7 @@ export function attest(w: OpenSessionWork, data: Uint8Array): Buffer {
 }
 
 /** Decrypts issuer-encrypted data (spec §5.7): one use. */
-export function decryptIssuerData(w: OpenSessionWork, data: Uint8Array): Buffer {
+export function decryptIssuerData(w: OpenPhase, data: Uint8Array): Buffer {
   useSessionKey(w);
   const key = encryptionKey(w.sessionKey);
   try {
@@ -125,13 +135,13 @@ export function decryptIssuerData(w: OpenSessionWork, data: Uint8Array): Buffer 
 }
 
 /** The target key reference of spec §5.8: one use. */
-export function keyIdOf(w: OpenSessionWork, targetCertificate: Uint8Array): Buffer {
+export function keyIdOf(w: OpenPhase, targetCertificate: Uint8Array): Buffer {
   useSessionKey(w);
   return targetKeyReference(w.sessionKey, w.deviceId, targetCertificate);
 }
 
 /** Ids of keys and policies (spec §3.4): duplicate check first, then syntax. */
-export function registerId(w: OpenSessionWork, id: string, referenced: boolean): void {
+export function registerId(w: OpenPhase, id: string, referenced: boolean): void {
   if (w.names.has(id)) throw optionError(`Duplicate "id" : ${id}`, 'id');
   checkIdSyntax(id, 'id');
   w.names.set(id, referenced);

@@ -1,7 +1,8 @@
 /** Removal of keys and of the policies and sessions they leave behind (spec §10.7, §7.3). */
+import type { KeyHandle, PinPolicyHandle, PukPolicyHandle } from '../api.js';
 import type { Mutation } from '../store/records.js';
 import { wipe } from '../crypto/primitives.js';
-import { wipeKey, type KeyEntry, type SksState } from './state.js';
+import { isOpen, wipeKey, type KeyEntry, type SksState } from './state.js';
 
 /**
  * Removes PIN policies no key uses any more, then PUK policies no PIN policy
@@ -10,17 +11,17 @@ import { wipeKey, type KeyEntry, type SksState } from './state.js';
  */
 export function collectOrphanPolicies(state: SksState): Mutation[] {
   const m: Mutation[] = [];
-  const usedPin = new Set<number>();
+  const usedPin = new Set<PinPolicyHandle>();
   for (const k of state.keys.values()) if (k.pinPolicy) usedPin.add(k.pinPolicy.handle);
   for (const [h, p] of state.pinPolicies) {
-    if (p.owner.work || usedPin.has(h)) continue;
+    if (isOpen(p.owner) || usedPin.has(h)) continue;
     state.pinPolicies.delete(h);
     m.push({ kind: 'deletePinPolicy', handle: h });
   }
-  const usedPuk = new Set<number>();
+  const usedPuk = new Set<PukPolicyHandle>();
   for (const p of state.pinPolicies.values()) if (p.pukPolicy) usedPuk.add(p.pukPolicy.handle);
   for (const [h, p] of state.pukPolicies) {
-    if (p.owner.work || usedPuk.has(h)) continue;
+    if (isOpen(p.owner) || usedPuk.has(h)) continue;
     state.pukPolicies.delete(h);
     wipe(p.pukValue);
     m.push({ kind: 'deletePukPolicy', handle: h });
@@ -29,7 +30,7 @@ export function collectOrphanPolicies(state: SksState): Mutation[] {
 }
 
 /** Deletes a damaged key's row, and the policies and session nothing readable uses any more. */
-export function removeDamagedKey(state: SksState, handle: number): void {
+export function removeDamagedKey(state: SksState, handle: KeyHandle): void {
   state.keys.delete(handle);
   state.record({ kind: 'deleteKey', handle });
   for (const x of collectOrphanPolicies(state)) state.record(x);

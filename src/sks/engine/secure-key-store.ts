@@ -26,7 +26,6 @@ import type {
   PukPolicyHandle,
   SecureKeyStore,
 } from '../api.js';
-import { keyHandle, provisioningHandle } from '../api.js';
 import { Limits } from '../constants.js';
 import { DEFAULT_PROFILE, deviceIdentityFromRecord, type DeviceIdentity, type DeviceProfile } from '../device/identity.js';
 import { systemEntropy, type Entropy } from '../entropy.js';
@@ -38,11 +37,12 @@ import { createPinPolicy, createPukPolicy } from '../provisioning/create-policie
 import { createProvisioningSession } from '../provisioning/create-session.js';
 import { importPrivateKey, importSymmetricKey, setCertificatePath } from '../provisioning/key-material.js';
 import { postDeleteOrUnlock, postUpdateOrClone, updateKeyManagementKey } from '../provisioning/post-operations.js';
+import { carryAttemptReservations, releaseAttemptReservations } from '../pin/verification.js';
 import type { KeyStorePort } from '../store/records.js';
 import * as crypto from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
 import { closedSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
-import { nextAfter, SksState, wipeKey } from './state.js';
+import { isOpen, nextAfter, SksState, wipeKey } from './state.js';
 import * as v from './validate.js';
 
 export interface SecureKeyStoreOptions {
@@ -87,13 +87,14 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       profile: { ...DEFAULT_PROFILE, ...options.profile },
       entropy: options.entropy ?? systemEntropy,
       clock: options.clock ?? Date.now,
+      persist: () => this.flush(),
     };
   }
 
   /**
    * Runs one API call exclusively (spec §1.8), then persists what it changed —
-   * also when it failed, so a counted wrong PIN is durable before the caller
-   * sees the error. When the store is idle and the call is synchronous (every
+   * also when it failed. (A PIN/PUK attempt is made durable earlier, before
+   * the comparison, through `ctx.persist`: see pin/verification.ts.) When the store is idle and the call is synchronous (every
    * user-API call), it runs to completion at once, with no scheduling hop.
    */
   private run<T>(fn: (ctx: EngineContext) => T | Promise<T>): Promise<T> {
@@ -149,9 +150,12 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       this.store.apply(pending);
     } catch (e) {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
-      for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
-      this.ctx = { ...this.ctx, state: SksState.fromSnapshot(this.store.load()) };
-      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written');
+      const before = this.ctx.state;
+      for (const s of [...before.openSessions]) before.dropOpenSession(s);
+      const state = SksState.fromSnapshot(this.store.load());
+      carryAttemptReservations(before, state);
+      this.ctx = { ...this.ctx, state };
+      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written', { cause: e });
     }
   }
 
@@ -160,7 +164,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     const open = this.ctx.state.openSessions;
     if (open.size === 0) return;
     const now = this.ctx.clock();
-    for (const s of [...open]) if (s.work && s.work.expiresAt <= now) this.ctx.state.dropOpenSession(s);
+    for (const s of [...open]) if (s.phase.expiresAt <= now) this.ctx.state.dropOpenSession(s);
   }
 
   /**
@@ -180,11 +184,11 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openSession(ctx, v.handle('provisioningHandle', h)), (s) => s, fn);
+    return this.tearingDown((ctx) => openSession(ctx, v.provisioningHandle('provisioningHandle', h)), (s) => s, fn);
   }
 
   private onOpenKey<T>(k: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openKey(ctx, v.handle('keyHandle', k)), (key) => key.owner, fn);
+    return this.tearingDown((ctx) => openKey(ctx, v.keyHandle('keyHandle', k)), (key) => key.owner, fn);
   }
 
   getDeviceInfo(): Promise<DeviceInfo> {
@@ -213,18 +217,18 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   abortProvisioningSession(h: ProvisioningHandle): Promise<void> {
     return this.run((ctx) => {
-      ctx.state.dropOpenSession(openSession(ctx, v.handle('provisioningHandle', h)));
+      ctx.state.dropOpenSession(openSession(ctx, v.provisioningHandle('provisioningHandle', h)));
     });
   }
 
   enumerateProvisioningSessions(h: ProvisioningHandle | 0, provisioningState: boolean): Promise<ProvisioningSessionInfo | undefined> {
     return this.run((ctx) => {
-      const after = v.handle('provisioningHandle', h);
+      const after = v.provisioningHandle('provisioningHandle', h);
       const wantOpen = v.flag('provisioningState', provisioningState);
-      const s = nextAfter(ctx.state.sessions, after, (x) => (x.work !== null) === wantOpen);
+      const s = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
       if (s === undefined) return undefined;
       return {
-        provisioningHandle: provisioningHandle(s.handle),
+        provisioningHandle: s.handle,
         sessionKeyAlgorithm: ALGORITHM_SESSION_ATTEST_1,
         privacyEnabled: s.privacyEnabled,
         keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
@@ -239,9 +243,9 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   getKeyHandle(h: ProvisioningHandle, id: string): Promise<KeyHandle> {
     return this.run((ctx) => {
-      const session = openSession(ctx, v.handle('provisioningHandle', h));
+      const session = openSession(ctx, v.provisioningHandle('provisioningHandle', h));
       const wanted = v.text('id', id);
-      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return keyHandle(k.handle);
+      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return k.handle;
       throw new SksError('OPTION', `Key ${wanted} missing`, { field: 'id' });
     });
   }
@@ -291,7 +295,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   updateKeyManagementKey(h: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.handle('provisioningHandle', h)), keyManagementKey, authorization));
+    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.provisioningHandle('provisioningHandle', h)), keyManagementKey, authorization));
   }
 
   enumerateKeys(k: KeyHandle | 0): Promise<EnumeratedKey | undefined> {
@@ -362,18 +366,29 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
 
   close(): Promise<void> {
     return this.run((ctx) => {
-      for (const s of [...ctx.state.openSessions]) ctx.state.dropOpenSession(s);
-      // Only what was decoded holds secrets in memory: closing must not decode the rest.
-      for (const k of ctx.state.keys.loaded()) wipeKey(k);
-      for (const p of ctx.state.pukPolicies.loaded()) p.pukValue.fill(0);
-      this.closed = true;
-      this.store.close();
+      try {
+        // The store must end up holding the true PIN/PUK counts, not the attempts paid in advance.
+        releaseAttemptReservations(ctx);
+        ctx.persist();
+      } finally {
+        // A failed persist may have reloaded the state: work on the current one.
+        const { state } = this.ctx;
+        for (const s of [...state.openSessions]) state.dropOpenSession(s);
+        // Only what was decoded holds secrets in memory: closing must not decode the rest.
+        for (const k of state.keys.loaded()) wipeKey(k);
+        for (const p of state.pukPolicies.loaded()) p.pukValue.fill(0);
+        this.closed = true;
+        this.store.close();
+      }
     });
   }
 }
 
-/** Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray message might carry data. */
+/**
+ * Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray
+ * message might carry data. The original is kept as `cause` for diagnosis.
+ */
 function toSksError(e: unknown): SksError {
   if (e instanceof SksError) return e;
-  return new SksError('INTERNAL', 'Internal error');
+  return new SksError('INTERNAL', 'Internal error', { cause: e });
 }

@@ -4,6 +4,7 @@
  * conversions to and from the persistent records.
  */
 import type { KeyObject } from 'node:crypto';
+import { keyHandle, pinPolicyHandle, provisioningHandle, pukPolicyHandle, type KeyHandle, type PinPolicyHandle, type ProvisioningHandle, type PukPolicyHandle } from '../api.js';
 import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
@@ -19,8 +20,17 @@ import type {
   StoreSnapshot,
 } from '../store/records.js';
 
+/**
+ * The phase of a provisioning session (spec §3.1): open while the issuer
+ * provisions it, closed once `closeProvisioningSession` committed it. An
+ * aborted or expired session leaves no trace (spec §4.2), so it has no phase:
+ * it is gone from the model.
+ */
+export type SessionPhase = OpenPhase | ClosedPhase;
+
 /** What only an open session has: its secrets and its transaction (spec §3.1). */
-export interface OpenSessionWork {
+export interface OpenPhase {
+  readonly kind: 'open';
   readonly sessionKey: Buffer;
   readonly deviceId: Buffer;
   macSequenceCounter: number;
@@ -32,8 +42,21 @@ export interface OpenSessionWork {
   readonly expiresAt: number;
 }
 
-export interface Session {
-  readonly handle: number;
+/** A committed session: no session key, no pending work; its keys are usable. */
+export interface ClosedPhase {
+  readonly kind: 'closed';
+}
+
+/** The one closed phase (it carries nothing, so all closed sessions share it). */
+export const CLOSED: ClosedPhase = Object.freeze({ kind: 'closed' });
+
+/**
+ * A provisioning session. `P` narrows the phase: the lookups of context.ts
+ * hand provisioning methods an {@link OpenSession}, whose session key and
+ * bookkeeping are then reachable without a null check.
+ */
+export interface Session<P extends SessionPhase = SessionPhase> {
+  readonly handle: ProvisioningHandle;
   privacyEnabled: boolean;
   readonly clientSessionId: string;
   readonly serverSessionId: string;
@@ -42,8 +65,8 @@ export interface Session {
   keyManagementKeySpki: Buffer | null;
   readonly clientTime: number;
   readonly sessionLifeTime: number;
-  /** Present while the session is open. */
-  work: OpenSessionWork | null;
+  /** Replaced by {@link CLOSED} when the session commits (`SksState.closeWork`). */
+  phase: P;
   /**
    * Set on the stand-in for a stored session whose row is damaged or missing:
    * its keys stay usable, but every management operation through it fails
@@ -52,6 +75,11 @@ export interface Session {
   readonly damage?: SksError;
 }
 
+export type OpenSession = Session<OpenPhase>;
+
+/** Narrows a session to its open phase (the one test of "open" the engine makes). */
+export const isOpen = (s: Session): s is OpenSession => s.phase.kind === 'open';
+
 export interface Extension {
   readonly subType: number;
   readonly qualifier: string;
@@ -59,17 +87,20 @@ export interface Extension {
 }
 
 export interface PukPolicy {
-  readonly handle: number;
+  readonly handle: PukPolicyHandle;
   readonly id: string;
   owner: Session;
   readonly pukValue: Buffer;
   readonly format: number;
   readonly retryLimit: number;
+  /** PUK errors so far (the live count; see {@link durableErrorCount} for what the store holds). */
   errorCount: number;
+  /** See {@link AttemptCounter}. */
+  attemptReserved: boolean;
 }
 
 export interface PinPolicy {
-  readonly handle: number;
+  readonly handle: PinPolicyHandle;
   readonly id: string;
   owner: Session;
   readonly pukPolicy: PukPolicy | null;
@@ -85,7 +116,7 @@ export interface PinPolicy {
 }
 
 export interface KeyEntry {
-  handle: number;
+  handle: KeyHandle;
   readonly id: string;
   owner: Session;
   readonly appUsage: number;
@@ -99,7 +130,10 @@ export interface KeyEntry {
   devicePinProtection: boolean;
   pinPolicy: PinPolicy | null;
   pinValue: Buffer | null;
+  /** PIN errors so far (the live count; see {@link durableErrorCount} for what the store holds). */
   errorCount: number;
+  /** See {@link AttemptCounter}. */
+  attemptReserved: boolean;
   readonly enablePinCaching: boolean;
   readonly biometricProtection: number;
   readonly exportProtection: number;
@@ -121,6 +155,27 @@ export interface PostOperation {
   readonly newKey: KeyEntry | null;
 }
 
+/**
+ * A PIN or PUK retry counter as the smart-card rule against tearing needs it
+ * (ARCHITECTURE "Transactions and durability"): an attempt is counted durably
+ * *before* the comparison, and the count is given back on success.
+ *
+ * `attemptReserved` means the store already holds `errorCount + 1`: the next
+ * attempt is paid for in advance, so it may compare at once and, if wrong,
+ * just consume the reservation without a write. A right PIN leaves the
+ * reservation standing, so a long-lived store verifies a correct PIN at a
+ * zero counter with no write at all; the reservation is given back when the
+ * store closes (or when the counter is written anyway). A crash while one is
+ * standing leaves the counter one too high: the safe direction.
+ */
+export interface AttemptCounter {
+  errorCount: number;
+  attemptReserved: boolean;
+}
+
+/** The error count the store holds (or will hold once the pending mutations are applied). */
+export const durableErrorCount = (c: AttemptCounter): number => c.errorCount + (c.attemptReserved ? 1 : 0);
+
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
 type Slot<T> =
@@ -134,26 +189,29 @@ type Slot<T> =
  * therefore costs one slot per row; a signature with one key decodes that key,
  * its policies and its session only. An entry whose row is damaged is left
  * out of `get` and iteration, keeps its position, and reports its error
- * through {@link LazyTable.damage}.
+ * through {@link LazyTable.damage}. `H` is the table's branded handle type.
  */
-export class LazyTable<T> implements Map<number, T> {
-  readonly #slots = new Map<number, Slot<T>>();
-  readonly #name: (handle: number) => string;
+export class LazyTable<H extends number, T> implements Map<H, T> {
+  readonly #slots = new Map<H, Slot<T>>();
+  readonly #brand: (n: number) => H;
+  readonly #name: (handle: H) => string;
   #decode: (row: StoredRow<unknown>) => T = () => {
     throw new SksError('INTERNAL', 'No decoder for stored rows');
   };
 
-  constructor(name: (handle: number) => string) {
+  /** `brand` types the stored rows' plain handles; `name` names an entry in damage messages. */
+  constructor(brand: (n: number) => H, name: (handle: H) => string) {
+    this.#brand = brand;
     this.#name = name;
   }
 
   /** Adds stored rows, each turned into an entry by `decode` when first used (one function per table, not per row). */
   addStored<R>(rows: readonly StoredRow<R>[], decode: (row: StoredRow<R>) => T): void {
     this.#decode = decode as (row: StoredRow<unknown>) => T;
-    for (const row of rows) this.#slots.set(row.handle, { kind: 'stored', row });
+    for (const row of rows) this.#slots.set(this.#brand(row.handle), { kind: 'stored', row });
   }
 
-  #resolve(handle: number, slot: Slot<T>): Slot<T> {
+  #resolve(handle: H, slot: Slot<T>): Slot<T> {
     if (slot.kind !== 'stored') return slot;
     let next: Slot<T>;
     try {
@@ -161,14 +219,14 @@ export class LazyTable<T> implements Map<number, T> {
     } catch (e) {
       // Our own errors name fields and handles, never values; anything else gets a fixed text.
       const why = e instanceof SksError ? e.message : 'its stored record cannot be decoded';
-      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`) };
+      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`, { cause: e }) };
     }
     this.#slots.set(handle, next);
     return next;
   }
 
   /** The error of a damaged entry; undefined when the entry is sound or absent. */
-  damage(handle: number): SksError | undefined {
+  damage(handle: H): SksError | undefined {
     const slot = this.#slots.get(handle);
     if (slot === undefined) return undefined;
     const r = this.#resolve(handle, slot);
@@ -176,35 +234,35 @@ export class LazyTable<T> implements Map<number, T> {
   }
 
   /** Every entry in store order, damaged ones as their error. */
-  *withDamage(): IterableIterator<[number, T | SksError]> {
+  *withDamage(): IterableIterator<[H, T | SksError]> {
     for (const [h, slot] of this.#slots) {
       const r = this.#resolve(h, slot);
       yield [h, r.kind === 'ready' ? r.value : r.kind === 'damaged' ? r.error : new SksError('INTERNAL', 'Unresolved entry')];
     }
   }
 
-  /** The entries already decoded, without decoding more (wiping on close). */
+  /** The entries already decoded, without decoding more (wiping on close, carrying reservations over a reload). */
   *loaded(): IterableIterator<T> {
     for (const slot of this.#slots.values()) if (slot.kind === 'ready') yield slot.value;
   }
 
-  get(handle: number): T | undefined {
+  get(handle: H): T | undefined {
     const slot = this.#slots.get(handle);
     if (slot === undefined) return undefined;
     const r = this.#resolve(handle, slot);
     return r.kind === 'ready' ? r.value : undefined;
   }
 
-  has(handle: number): boolean {
+  has(handle: H): boolean {
     return this.get(handle) !== undefined;
   }
 
-  set(handle: number, value: T): this {
+  set(handle: H, value: T): this {
     this.#slots.set(handle, { kind: 'ready', value }); // an existing handle keeps its position
     return this;
   }
 
-  delete(handle: number): boolean {
+  delete(handle: H): boolean {
     return this.#slots.delete(handle);
   }
 
@@ -218,14 +276,14 @@ export class LazyTable<T> implements Map<number, T> {
     return n;
   }
 
-  *entries(): MapIterator<[number, T]> {
+  *entries(): MapIterator<[H, T]> {
     for (const [h, slot] of this.#slots) {
       const r = this.#resolve(h, slot);
       if (r.kind === 'ready') yield [h, r.value];
     }
   }
 
-  *keys(): MapIterator<number> {
+  *keys(): MapIterator<H> {
     for (const [h] of this.entries()) yield h;
   }
 
@@ -233,26 +291,41 @@ export class LazyTable<T> implements Map<number, T> {
     for (const [, v] of this.entries()) yield v;
   }
 
-  [Symbol.iterator](): MapIterator<[number, T]> {
+  [Symbol.iterator](): MapIterator<[H, T]> {
     return this.entries();
   }
 
-  forEach(fn: (value: T, key: number, map: Map<number, T>) => void): void {
+  forEach(fn: (value: T, key: H, map: Map<H, T>) => void): void {
     for (const [h, v] of this.entries()) fn(v, h, this);
   }
 
   readonly [Symbol.toStringTag] = 'LazyTable';
 }
 
+/** The handle type of each object kind the store numbers (spec §3.6). */
+export interface HandleOf {
+  readonly session: ProvisioningHandle;
+  readonly key: KeyHandle;
+  readonly pinPolicy: PinPolicyHandle;
+  readonly pukPolicy: PukPolicyHandle;
+}
+
+const BRAND: { readonly [K in keyof HandleOf]: (n: number) => HandleOf[K] } = {
+  session: provisioningHandle,
+  key: keyHandle,
+  pinPolicy: pinPolicyHandle,
+  pukPolicy: pukPolicyHandle,
+};
+
 export class SksState {
-  readonly sessions = new LazyTable<Session>((h) => `Provisioning session ${h}`);
-  readonly keys = new LazyTable<KeyEntry>((h) => `Key #${h}`);
-  readonly pinPolicies = new LazyTable<PinPolicy>((h) => `PIN policy ${h}`);
-  readonly pukPolicies = new LazyTable<PukPolicy>((h) => `PUK policy ${h}`);
+  readonly sessions = new LazyTable<ProvisioningHandle, Session>(provisioningHandle, (h) => `Provisioning session ${h}`);
+  readonly keys = new LazyTable<KeyHandle, KeyEntry>(keyHandle, (h) => `Key #${h}`);
+  readonly pinPolicies = new LazyTable<PinPolicyHandle, PinPolicy>(pinPolicyHandle, (h) => `PIN policy ${h}`);
+  readonly pukPolicies = new LazyTable<PukPolicyHandle, PukPolicy>(pukPolicyHandle, (h) => `PUK policy ${h}`);
   /** Stand-ins for damaged or missing sessions that stored objects name as owner. */
-  readonly #lostSessions = new Map<number, Session>();
-  /** The sessions that still have a `work` part, so per-call expiry checks do not scan closed ones. */
-  readonly openSessions = new Set<Session>();
+  readonly #lostSessions = new Map<ProvisioningHandle, Session>();
+  /** The sessions in their open phase, so per-call expiry checks do not scan closed ones. */
+  readonly openSessions = new Set<OpenSession>();
   counters: { -readonly [K in keyof HandleCounters]: number };
   /** Durable changes produced by the current call, flushed by the store facade. */
   pending: Mutation[] = [];
@@ -261,10 +334,10 @@ export class SksState {
     this.counters = { ...counters };
   }
 
-  allocate(kind: keyof HandleCounters): number {
+  allocate<K extends keyof HandleOf>(kind: K): HandleOf[K] {
     const h = this.counters[kind];
     this.counters[kind] = h + 1;
-    return h;
+    return BRAND[kind](h);
   }
 
   record(m: Mutation): void {
@@ -282,7 +355,7 @@ export class SksState {
   }
 
   /** Removes an open session and everything it owns from memory (spec §4.2 tear-down). */
-  dropOpenSession(session: Session): void {
+  dropOpenSession(session: OpenSession): void {
     for (const [h, k] of this.keys) if (k.owner === session) {
       this.keys.delete(h);
       wipeKey(k);
@@ -296,11 +369,16 @@ export class SksState {
     this.closeWork(session);
   }
 
-  /** Ends a session's open phase: its secrets are wiped and it no longer counts as open. */
-  closeWork(session: Session): void {
-    if (session.work) wipe(session.work.sessionKey);
-    session.work = null;
+  /**
+   * Ends a session's open phase: its secrets are wiped and it no longer counts
+   * as open. The object changes phase in place (keys and policies point at it),
+   * so a caller's `OpenSession` reference to it is stale from here on.
+   */
+  closeWork(session: OpenSession): void {
+    wipe(session.phase.sessionKey);
     this.openSessions.delete(session);
+    const s: Session = session;
+    s.phase = CLOSED;
   }
 
   /**
@@ -315,19 +393,25 @@ export class SksState {
     state.sessions.addStored(s.sessions, (row) => sessionFromRecord(row.read()));
     state.pukPolicies.addStored(s.pukPolicies, (row) => {
       const r = row.read();
-      return { ...r, owner: state.ownerOf(r.owner), pukValue: Buffer.from(r.pukValue) };
+      return {
+        ...r,
+        handle: pukPolicyHandle(r.handle),
+        owner: state.ownerOf(provisioningHandle(r.owner)),
+        pukValue: Buffer.from(r.pukValue),
+        attemptReserved: false,
+      };
     });
     state.pinPolicies.addStored(s.pinPolicies, (row) => {
       const r = row.read();
-      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', r.pukPolicy);
-      return { ...r, owner: state.ownerOf(r.owner), pukPolicy: puk };
+      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', pukPolicyHandle(r.pukPolicy));
+      return { ...r, handle: pinPolicyHandle(r.handle), owner: state.ownerOf(provisioningHandle(r.owner)), pukPolicy: puk };
     });
     state.keys.addStored(s.keys, (row) => loadKey(state, row));
     return state;
   }
 
   /** The owner session of a stored object, or a stand-in that refuses management when it is damaged or gone. */
-  ownerOf(handle: number): Session {
+  ownerOf(handle: ProvisioningHandle): Session {
     const session = this.sessions.get(handle);
     if (session !== undefined) return session;
     let lost = this.#lostSessions.get(handle);
@@ -344,7 +428,7 @@ export class SksState {
         keyManagementKeySpki: null,
         clientTime: 0,
         sessionLifeTime: 0,
-        work: null,
+        phase: CLOSED,
         damage,
       };
       this.#lostSessions.set(handle, lost);
@@ -355,11 +439,11 @@ export class SksState {
 
 function loadKey(state: SksState, row: StoredRow<KeyRecord>): KeyEntry {
   const r = row.read();
-  const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', r.pinPolicy);
-  return keyFromRecord(r, state.ownerOf(r.owner), pinPolicy);
+  const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', pinPolicyHandle(r.pinPolicy));
+  return keyFromRecord(r, state.ownerOf(provisioningHandle(r.owner)), pinPolicy);
 }
 
-function referenced<T>(objects: LazyTable<T>, what: string, handle: number): T {
+function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string, handle: H): T {
   const object = objects.get(handle);
   if (object !== undefined) return object;
   throw new SksError('STORAGE', objects.damage(handle) !== undefined ? `its ${what} ${handle} is damaged` : `its ${what} ${handle} is missing`);
@@ -370,7 +454,7 @@ function referenced<T>(objects: LazyTable<T>, what: string, handle: number): T {
  * after handle `after` (0: from the start) that `wanted` accepts; none when a
  * non-zero `after` does not exist.
  */
-export function nextAfter<T>(objects: ReadonlyMap<number, T>, after: number, wanted: (o: T) => boolean): T | undefined {
+export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after: H, wanted: (o: T) => boolean): T | undefined {
   if (after !== 0 && !objects.has(after)) return undefined;
   let passed = after === 0;
   for (const [handle, o] of objects) {
@@ -390,7 +474,7 @@ export function wipeKey(k: KeyEntry): void {
 function sessionFromRecord(r: SessionRecord): Session {
   const kmk = r.keyManagementKey ? Buffer.from(r.keyManagementKey) : null;
   return {
-    handle: r.handle,
+    handle: provisioningHandle(r.handle),
     privacyEnabled: r.privacyEnabled,
     clientSessionId: r.clientSessionId,
     serverSessionId: r.serverSessionId,
@@ -399,7 +483,7 @@ function sessionFromRecord(r: SessionRecord): Session {
     keyManagementKeySpki: kmk,
     clientTime: r.clientTime,
     sessionLifeTime: r.sessionLifeTime,
-    work: null,
+    phase: CLOSED,
   };
 }
 
@@ -410,6 +494,7 @@ function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null
   const publicKeySpki = Buffer.from(publicKey);
   return {
     ...scalars,
+    handle: keyHandle(r.handle),
     owner,
     pinPolicy,
     publicKey: parseSpki(publicKeySpki),
@@ -419,6 +504,8 @@ function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null
     certificatePath: certificatePath.map((c) => Buffer.from(c)),
     endorsedAlgorithms: [...endorsedAlgorithms],
     pinValue: pinValue ? Buffer.from(pinValue) : null,
+    // Loaded counts are durable ones: no attempt is reserved yet in this instance.
+    attemptReserved: false,
     extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
     generated: null,
   };
@@ -437,7 +524,21 @@ export const sessionRecord = (s: Session): SessionRecord => ({
 
 export function keyRecord(k: KeyEntry): KeyRecord {
   // The live-only fields are taken out by name; every scalar field passes through.
-  const { owner, pinPolicy, publicKey: _publicKey, publicKeySpki, privateKey, certificatePath, extensions, generated: _generated, ...scalars } = k;
+  // The counter is written as the durable count: a standing reservation is part of it,
+  // and the reservation flag itself is live state, never stored.
+  const {
+    owner,
+    pinPolicy,
+    publicKey: _publicKey,
+    publicKeySpki,
+    privateKey,
+    certificatePath,
+    extensions,
+    generated: _generated,
+    attemptReserved: _attemptReserved,
+    errorCount: _errorCount,
+    ...scalars
+  } = k;
   return {
     ...scalars,
     owner: owner.handle,
@@ -445,6 +546,7 @@ export function keyRecord(k: KeyEntry): KeyRecord {
     privateKey: privateKey ? pkcs8Of(privateKey) : null,
     certificatePath: certificatePath ?? [],
     pinPolicy: pinPolicy?.handle ?? 0,
+    errorCount: durableErrorCount(k),
     extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
   };
 }
@@ -455,6 +557,7 @@ export function pinPolicyRecord(p: PinPolicy): PinPolicyRecord {
 }
 
 export function pukPolicyRecord(p: PukPolicy): PukPolicyRecord {
-  const { owner, ...scalars } = p;
-  return { ...scalars, owner: owner.handle };
+  // As for keys: the durable count is stored, the reservation flag is not.
+  const { owner, attemptReserved: _attemptReserved, errorCount: _errorCount, ...scalars } = p;
+  return { ...scalars, owner: owner.handle, errorCount: durableErrorCount(p) };
 }

@@ -4,6 +4,16 @@
  * use; a wrong shape is `ERROR_OPTION` naming the field. Range rules of the
  * spec are checked later, in the spec's order, by each operation.
  */
+import {
+  keyHandle as brandKey,
+  pinPolicyHandle as brandPinPolicy,
+  provisioningHandle as brandProvisioning,
+  pukPolicyHandle as brandPukPolicy,
+  type KeyHandle,
+  type PinPolicyHandle,
+  type ProvisioningHandle,
+  type PukPolicyHandle,
+} from '../api.js';
 import { optionError } from '../errors.js';
 
 export function bytes(name: string, v: unknown): Uint8Array {
@@ -43,9 +53,17 @@ export const byteValue = (name: string, v: unknown): number => (int(name, v, -12
 /** A Java `short` passed as 0..65535 or -32768..32767; returned as its signed value. */
 export const shortValue = (name: string, v: unknown): number => (int(name, v, -32768, 65535) << 16) >> 16;
 
-export function handle(name: string, v: unknown): number {
+/** A handle as callers pass it: a Java `int` that is not negative (0 is "none" or "start"). */
+function handle(name: string, v: unknown): number {
   return int(name, v, 0, 0x7fffffff);
 }
+
+// Handles are branded only once checked, so the engine's maps can only be
+// indexed with a value that went through here (or came out of the store).
+export const provisioningHandle = (name: string, v: unknown): ProvisioningHandle => brandProvisioning(handle(name, v));
+export const keyHandle = (name: string, v: unknown): KeyHandle => brandKey(handle(name, v));
+export const pinPolicyHandle = (name: string, v: unknown): PinPolicyHandle => brandPinPolicy(handle(name, v));
+export const pukPolicyHandle = (name: string, v: unknown): PukPolicyHandle => brandPukPolicy(handle(name, v));
 
 export function textList(name: string, v: unknown): string[] {
   if (!Array.isArray(v)) throw optionError(`"${name}" must be a list`, name);

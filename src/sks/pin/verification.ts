@@ -2,24 +2,75 @@
  * PIN and PUK verification with retry counters (spec §8.6), and the
  * biometric/PIN authorization of the user-API crypto methods (spec §8.8).
  *
- * A failed attempt is recorded as a pending durable mutation *before* the
- * error is thrown; the store facade writes it before the caller can learn the
- * result, so killing the process at any instant gives no free guess.
+ * No free guess, ever: an attempt is counted durably *before* the PIN or PUK
+ * is compared ("decrement first"), and the count is given back on success.
+ * Counting after a wrong comparison is not enough: when that write fails, the
+ * wrong PIN gets `STORAGE` while a right one (which needs no write) succeeds,
+ * so an attacker who makes writes fail (a full disk, `ulimit -f`) learns every
+ * guess for free. Counting first, a failing store answers every attempt, right
+ * or wrong, with the same `STORAGE` error before any comparison is made.
+ *
+ * To keep a correct PIN cheap, the give-back is lazy (see `AttemptCounter` in
+ * engine/state.ts): a reservation stays standing after a success, so further
+ * correct PINs in the same store instance write nothing; it is returned when
+ * the store closes ({@link releaseAttemptReservations}) or folded into the
+ * next counter write.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BiometricProtection } from '../constants.js';
 import { SksError, optionError } from '../errors.js';
 import type { EngineContext } from '../engine/context.js';
-import type { KeyEntry } from '../engine/state.js';
+import { durableErrorCount, type AttemptCounter, type KeyEntry, type PukPolicy, type SksState } from '../engine/state.js';
 import { pinGroupOf, secretEquals } from './pin-rules.js';
 
 const authorizationError = (k: KeyEntry): SksError => new SksError('AUTHORIZATION', `"authorization" error for key #${k.handle}`, { field: 'authorization' });
 
-function setGroupErrorCount(ctx: EngineContext, group: readonly KeyEntry[], count: number): void {
-  for (const k of group) {
-    if (k.errorCount === count) continue;
-    k.errorCount = count;
-    ctx.state.record({ kind: 'setKeyErrorCount', handle: k.handle, errorCount: count });
+/** One retry counter of the store: a key's PIN counter or a PUK policy's. */
+interface CounterTarget {
+  readonly counter: AttemptCounter;
+  /** The mutation that writes `count` as the durable value. */
+  readonly write: (count: number) => void;
+}
+
+const keyCounter = (ctx: EngineContext, k: KeyEntry): CounterTarget => ({
+  counter: k,
+  write: (errorCount) => ctx.state.record({ kind: 'setKeyErrorCount', handle: k.handle, errorCount }),
+});
+
+const pukCounter = (ctx: EngineContext, p: PukPolicy): CounterTarget => ({
+  counter: p,
+  write: (errorCount) => ctx.state.record({ kind: 'setPukErrorCount', handle: p.handle, errorCount }),
+});
+
+const pinCounters = (ctx: EngineContext, key: KeyEntry): CounterTarget[] => pinGroupOf(ctx.state, key).map((k) => keyCounter(ctx, k));
+
+/** Sets live counts and reservations, recording a write only where the durable value changes. */
+function setCounters(targets: readonly CounterTarget[], errorCount: number, attemptReserved: boolean): void {
+  for (const { counter, write } of targets) {
+    const before = durableErrorCount(counter);
+    counter.errorCount = errorCount;
+    counter.attemptReserved = attemptReserved;
+    const after = durableErrorCount(counter);
+    if (after !== before) write(after);
+  }
+}
+
+/**
+ * Makes sure the coming attempt is already counted on disk. Writes (durably,
+ * now) only when no reservation stands; if that write fails nothing has been
+ * compared and the caller gets the store's `STORAGE` error, the same for any
+ * PIN. The live model is put back first, so a later call cannot mistake the
+ * failed write for a standing reservation.
+ */
+function reserveAttempt(ctx: EngineContext, targets: readonly CounterTarget[], live: number): void {
+  if (targets.every((t) => t.counter.attemptReserved)) return;
+  const saved = targets.map((t) => ({ ...t.counter }));
+  setCounters(targets, live, true);
+  try {
+    ctx.persist();
+  } catch (e) {
+    targets.forEach((t, i) => Object.assign(t.counter, saved[i]));
+    throw e;
   }
 }
 
@@ -33,40 +84,78 @@ export function verifyPin(ctx: EngineContext, key: KeyEntry, pin: Uint8Array | u
     if (pin !== undefined) throw optionError(`Redundant authorization information for key #${key.handle}`, 'authorization');
     return;
   }
+  // A blocked PIN is refused whatever the value: no comparison, so nothing to count.
   if (key.errorCount >= policy.retryLimit) throw authorizationError(key);
+  const live = key.errorCount;
+  // The group is looked up only when a counter must change: a correct PIN under a standing reservation costs no scan.
+  let group: CounterTarget[] | undefined;
+  if (!key.attemptReserved) reserveAttempt(ctx, (group = pinCounters(ctx, key)), live);
   if (!secretEquals(pin, key.pinValue)) {
-    setGroupErrorCount(ctx, pinGroupOf(ctx.state, key), key.errorCount + 1);
+    // The reservation becomes the counted error: the store already holds live + 1, so no write.
+    setCounters(group ?? pinCounters(ctx, key), live + 1, false);
     throw authorizationError(key);
   }
   // Group members move together, so a zero counter means the whole group is at zero: no write.
-  if (key.errorCount !== 0) setGroupErrorCount(ctx, pinGroupOf(ctx.state, key), 0);
+  if (live !== 0) setCounters(group ?? pinCounters(ctx, key), 0, true);
 }
 
 export async function verifyPuk(ctx: EngineContext, key: KeyEntry, puk: Uint8Array | undefined): Promise<void> {
   const pukPolicy = key.pinPolicy?.pukPolicy;
   if (!pukPolicy) throw optionError(`Key #${key.handle} has no PUK`, 'authorization');
-  if (pukPolicy.retryLimit > 0) {
-    if (pukPolicy.errorCount >= pukPolicy.retryLimit) throw authorizationError(key);
+  const counted = pukPolicy.retryLimit > 0;
+  const target = [pukCounter(ctx, pukPolicy)];
+  const live = pukPolicy.errorCount;
+  if (counted) {
+    if (live >= pukPolicy.retryLimit) throw authorizationError(key);
+    reserveAttempt(ctx, target, live);
   } else {
     // A PUK that never blocks is slowed down instead (spec §8.6).
     await sleep(ctx.profile.unlimitedPukDelayMs);
   }
   if (!secretEquals(puk, pukPolicy.pukValue)) {
-    if (pukPolicy.retryLimit > 0) {
-      pukPolicy.errorCount += 1;
-      ctx.state.record({ kind: 'setPukErrorCount', handle: pukPolicy.handle, errorCount: pukPolicy.errorCount });
-    }
+    if (counted) setCounters(target, live + 1, false);
     throw authorizationError(key);
   }
-  if (pukPolicy.errorCount !== 0) {
-    pukPolicy.errorCount = 0;
-    ctx.state.record({ kind: 'setPukErrorCount', handle: pukPolicy.handle, errorCount: 0 });
+  if (live !== 0) setCounters(target, 0, counted);
+}
+
+/**
+ * Gives back every standing reservation (one write for all), so the store
+ * holds the true counts; the store facade calls it when it closes. Entries
+ * no longer in the store (deleted, replaced by an update) are not visited,
+ * nor entries never decoded (a reservation needs a use, which decodes).
+ */
+export function releaseAttemptReservations(ctx: EngineContext): void {
+  const { state } = ctx;
+  for (const k of state.keys.loaded()) {
+    if (k.attemptReserved) setCounters([keyCounter(ctx, k)], k.errorCount, false);
   }
+  for (const p of state.pukPolicies.loaded()) {
+    if (p.attemptReserved) setCounters([pukCounter(ctx, p)], p.errorCount, false);
+  }
+}
+
+/**
+ * After a failed write the facade reloads the committed state, where a
+ * standing reservation reads as one more error. Carry a reservation over only
+ * when the loaded count is exactly the reserved one, i.e. when it really is on
+ * disk (a reservation whose own write just failed is not, and is dropped);
+ * otherwise the higher count stands, which is the safe direction.
+ */
+export function carryAttemptReservations(from: SksState, to: SksState): void {
+  const carry = (old: AttemptCounter | undefined, loaded: AttemptCounter | undefined): void => {
+    if (old?.attemptReserved !== true || loaded === undefined || loaded.errorCount !== old.errorCount + 1) return;
+    loaded.errorCount = old.errorCount;
+    loaded.attemptReserved = true;
+  };
+  // Only entries the old state decoded can hold a reservation; the rest stay undecoded in both.
+  for (const k of from.keys.loaded()) if (k.attemptReserved) carry(k, to.keys.get(k.handle));
+  for (const p of from.pukPolicies.loaded()) if (p.attemptReserved) carry(p, to.pukPolicies.get(p.handle));
 }
 
 /** Resets the PIN error counters of a key's synchronized group (unlock). */
 export function resetPinErrors(ctx: EngineContext, key: KeyEntry): void {
-  setGroupErrorCount(ctx, pinGroupOf(ctx.state, key), 0);
+  for (const t of pinCounters(ctx, key)) setCounters([t], 0, t.counter.attemptReserved);
 }
 
 /** `authorize` of spec §8.8, applied by the five crypto methods. */

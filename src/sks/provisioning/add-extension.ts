@@ -9,7 +9,7 @@ import { isValidPropertyBag } from '../extensions/property-bag.js';
 import { endEntityCertificate } from './key-material.js';
 
 export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
-  const w = key.owner.work;
+  const w = key.owner.phase;
   const type = v.text('type', a.type);
   const subType = v.byteValue('subType', a.subType);
   const qualifier = v.text('qualifier', a.qualifier);

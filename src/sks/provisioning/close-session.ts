@@ -4,6 +4,7 @@
  * and the resulting records are handed to the store as one transaction.
  */
 import { ALGORITHM_NONE, Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted } from '../algorithms.js';
+import type { KeyHandle } from '../api.js';
 import { MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { isRsa, keysMatch } from '../crypto/keys.js';
@@ -25,7 +26,7 @@ import { pinGroupOf } from '../pin/pin-rules.js';
 import { collectOrphanPolicies } from '../engine/removal.js';
 
 export function closeProvisioningSession(ctx: EngineContext, session: OpenSession, rawNonce: Uint8Array, rawMac: Uint8Array): Buffer {
-  const w = session.work;
+  const w = session.phase;
   const nonce = v.bytes('nonce', rawNonce);
   const mac = v.bytes('mac', rawMac);
   beginMac(w, MacMethod.CLOSE_PROVISIONING_SESSION).verify(
@@ -47,7 +48,7 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   for (const op of w.postOps) targetKey(ctx, op.target.handle);
 
   // D. Execute pending operations.
-  const deletedKeys: number[] = [];
+  const deletedKeys: KeyHandle[] = [];
   const replaced: KeyEntry[] = [];
   for (const op of w.postOps) {
     switch (op.kind) {
@@ -69,6 +70,9 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
         newKey.pinPolicy = op.target.pinPolicy;
         newKey.pinValue = op.target.pinValue ? Buffer.from(op.target.pinValue) : null;
         newKey.errorCount = op.target.errorCount;
+        // An attempt the target has paid in advance covers the new key too (it is written with it), so the
+        // members of a PIN group keep one reservation state and none can be tried without a counted attempt.
+        newKey.attemptReserved = op.target.attemptReserved;
         newKey.devicePinProtection = op.target.devicePinProtection;
         if (op.kind === 'update') {
           ctx.state.keys.delete(newKey.handle);
@@ -137,7 +141,7 @@ function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry
     const otherEe = other.certificatePath?.[0];
     // The length test keeps the common case in JavaScript; equals() only for candidates.
     if (other === key || otherEe?.length !== ee.length || !otherEe.equals(ee)) continue;
-    const excused = session.work.postOps.some((op) => op.target === other && isUpdateOrDelete(op));
+    const excused = session.phase.postOps.some((op) => op.target === other && isUpdateOrDelete(op));
     if (!excused) throw optionError(`Duplicate certificate in "setCertificatePath" for: ${key.id}`);
   }
   for (const uri of key.endorsedAlgorithms) {

@@ -1,7 +1,6 @@
 /** createKeyEntry (spec §6.8) with the key attestation of spec §5.6. */
 import { ALGORITHM_KEY_ATTEST_1, ALGORITHM_NONE, hasCap, keyGenSpecOf, lookupAlgorithm, Cap } from '../algorithms.js';
 import type { CreateKeyEntryArgs, KeyEntryResult } from '../api.js';
-import { keyHandle } from '../api.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, Limits, MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { spkiOf } from '../crypto/keys.js';
@@ -17,12 +16,12 @@ const checkRange = (name: string, value: number): void => {
 };
 
 export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a: CreateKeyEntryArgs): Promise<KeyEntryResult> {
-  const w = session.work;
+  const w = session.phase;
   const id = v.text('id', a.id);
   const keyEntryAlgorithm = v.text('keyEntryAlgorithm', a.keyEntryAlgorithm);
   let serverSeed = v.optionalBytes('serverSeed', a.serverSeed);
   const devicePinProtection = v.flag('devicePinProtection', a.devicePinProtection);
-  const pinPolicyHandle = v.handle('pinPolicyHandle', a.pinPolicyHandle);
+  const pinPolicyHandle = v.pinPolicyHandle('pinPolicyHandle', a.pinPolicyHandle);
   const pinValueIn = v.optionalBytes('pinValue', a.pinValue);
   const enablePinCaching = v.flag('enablePinCaching', a.enablePinCaching);
   const biometricProtection = v.byteValue('biometricProtection', a.biometricProtection);
@@ -171,6 +170,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     pinPolicy,
     pinValue,
     errorCount: 0,
+    attemptReserved: false,
     enablePinCaching,
     biometricProtection,
     exportProtection,
@@ -180,5 +180,5 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     generated: pair,
   };
   ctx.state.keys.set(handle, entry);
-  return { keyHandle: keyHandle(handle), publicKey: publicKeySpki, attestation };
+  return { keyHandle: handle, publicKey: publicKeySpki, attestation };
 }

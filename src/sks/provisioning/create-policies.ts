@@ -1,6 +1,5 @@
 /** createPukPolicy (spec §6.6) and createPinPolicy (spec §6.7). */
 import type { CreatePinPolicyArgs, CreatePukPolicyArgs, PinPolicyHandle, PukPolicyHandle } from '../api.js';
-import { pinPolicyHandle, pukPolicyHandle } from '../api.js';
 import { Limits, MacMethod, PassphraseFormat, PinPattern } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { optionError } from '../errors.js';
@@ -9,7 +8,7 @@ import { pukSyntaxOk } from '../pin/pin-rules.js';
 import * as v from '../engine/validate.js';
 
 export function createPukPolicy(ctx: EngineContext, session: OpenSession, a: CreatePukPolicyArgs): PukPolicyHandle {
-  const w = session.work;
+  const w = session.phase;
   const id = v.text('id', a.id);
   const encryptedPuk = v.bytes('encryptedPuk', a.encryptedPuk);
   const format = v.byteValue('format', a.format);
@@ -29,14 +28,14 @@ export function createPukPolicy(ctx: EngineContext, session: OpenSession, a: Cre
     throw e;
   }
   const handle = ctx.state.allocate('pukPolicy');
-  ctx.state.pukPolicies.set(handle, { handle, id, owner: session, pukValue: puk, format, retryLimit, errorCount: 0 });
-  return pukPolicyHandle(handle);
+  ctx.state.pukPolicies.set(handle, { handle, id, owner: session, pukValue: puk, format, retryLimit, errorCount: 0, attemptReserved: false });
+  return handle;
 }
 
 export function createPinPolicy(ctx: EngineContext, session: OpenSession, a: CreatePinPolicyArgs): PinPolicyHandle {
-  const w = session.work;
+  const w = session.phase;
   const id = v.text('id', a.id);
-  const pukHandle = v.handle('pukPolicyHandle', a.pukPolicyHandle);
+  const pukHandle = v.pukPolicyHandle('pukPolicyHandle', a.pukPolicyHandle);
   const userDefined = v.flag('userDefined', a.userDefined);
   const userModifiable = v.flag('userModifiable', a.userModifiable);
   const format = v.byteValue('format', a.format);
@@ -89,5 +88,5 @@ export function createPinPolicy(ctx: EngineContext, session: OpenSession, a: Cre
     minLength,
     maxLength,
   });
-  return pinPolicyHandle(handle);
+  return handle;
 }

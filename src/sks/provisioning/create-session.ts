@@ -2,13 +2,12 @@
 import { diffieHellman } from 'node:crypto';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../algorithms.js';
 import type { CreateProvisioningSessionArgs, ProvisioningSessionResult } from '../api.js';
-import { provisioningHandle } from '../api.js';
 import { Limits } from '../constants.js';
-import { checkExternalPublicKey, keyKind, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
+import { checkExternalPublicKey, parseNamedCurveSpki, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
 import { deriveSessionKey, deviceIdFor, hmacSha256, sessionAttestationInput, sessionKdfInput } from '../crypto/primitives.js';
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { checkIdSyntax, type EngineContext } from '../engine/context.js';
-import type { Session } from '../engine/state.js';
+import type { OpenSession } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -34,9 +33,8 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   if (issuerUri.length === 0 || issuerUri.length > Limits.MAX_LENGTH_URI) {
     throw optionError(`"issuerUri" length error: ${issuerUri.length}`, 'issuerUri');
   }
-  const serverEphemeralKey = parseSpki(serverEphemeralKeyBytes);
-  const serverKind = keyKind(serverEphemeralKey);
-  if (serverKind.type !== 'ec') throw optionError('Unsupported EC key algorithm for: "serverEphemeralKey"', 'serverEphemeralKey');
+  // Named curves only: explicit parameters could hide a wrong cofactor (Wycheproof), as for keyAgreement.
+  const { key: serverEphemeralKey, curve: serverCurve } = parseNamedCurveSpki(serverEphemeralKeyBytes, 'serverEphemeralKey');
   const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
   if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
   checkIdSyntax(serverSessionId, 'serverSessionId');
@@ -45,7 +43,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
 
   const randomId = ctx.entropy.randomBytes(32);
   const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
-  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverKind.curve }, 'ephemeral');
+  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverCurve }, 'ephemeral');
   const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
   const deviceId = deviceIdFor(privacyEnabled, deviceCertificate ?? Buffer.alloc(0));
   const sessionKey = deriveSessionKey(z, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
@@ -73,7 +71,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
 
   const handle = ctx.state.allocate('session');
-  const session: Session = {
+  const session: OpenSession = {
     handle,
     privacyEnabled,
     clientSessionId,
@@ -83,7 +81,8 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     keyManagementKeySpki: kmkSpki,
     clientTime,
     sessionLifeTime,
-    work: {
+    phase: {
+      kind: 'open',
       sessionKey,
       deviceId,
       macSequenceCounter: 0,
@@ -95,5 +94,5 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   };
   ctx.state.sessions.set(handle, session);
   ctx.state.openSessions.add(session);
-  return { provisioningHandle: provisioningHandle(handle), clientSessionId, attestation, clientEphemeralKey };
+  return { provisioningHandle: handle, clientSessionId, attestation, clientEphemeralKey };
 }

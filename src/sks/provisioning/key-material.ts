@@ -30,7 +30,7 @@ function certificatePublicKey(key: OpenKey, der: Buffer): { publicKey: KeyObject
 }
 
 export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[], rawMac: Uint8Array): void {
-  const w = key.owner.work;
+  const w = key.owner.phase;
   const path = v.bytesList('certificatePath', rawPath).map((c) => Buffer.from(c));
   const mac = v.bytes('mac', rawMac);
   // The reference fails after the MAC with ERROR_INTERNAL (spec §17 #4); we refuse up front.
@@ -51,7 +51,7 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
 }
 
 export function importSymmetricKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
-  const w = key.owner.work;
+  const w = key.owner.phase;
   const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
   const mac = v.bytes('mac', rawMac);
   if (encryptedKey.length > Limits.MAX_LENGTH_SYMMETRIC_KEY + Limits.AES_CBC_PKCS5_PADDING) {
@@ -68,7 +68,7 @@ export function importSymmetricKey(key: OpenKey, rawEncrypted: Uint8Array, rawMa
 const RSA_OID_DER = Buffer.from('06092a864886f70d010101', 'hex');
 
 export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
-  const w = key.owner.work;
+  const w = key.owner.phase;
   const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
   const mac = v.bytes('mac', rawMac);
   if (encryptedKey.length > Limits.MAX_LENGTH_CRYPTO_DATA + Limits.AES_CBC_PKCS5_PADDING) {

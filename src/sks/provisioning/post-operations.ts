@@ -3,7 +3,7 @@
  * (spec §6.15). Registration only: nothing happens to a target before the
  * registering session closes.
  */
-import type { PostOperationArgs } from '../api.js';
+import type { KeyHandle, PostOperationArgs } from '../api.js';
 import { MacMethod, PinGrouping } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { checkExternalPublicKey, parseSpki, spkiOf, verifyKmkSignature } from '../crypto/keys.js';
@@ -24,7 +24,7 @@ function checkPrivacyConsistency(session: OpenSession, target: KeyEntry): void {
 function verifyAuthorization(session: OpenSession, target: KeyEntry, authorization: Uint8Array): void {
   const ee = target.certificatePath?.[0];
   if (!ee) throw optionError(`Missing "setCertificatePath" for: ${target.id}`);
-  const keyId = keyIdOf(session.work, ee);
+  const keyId = keyIdOf(session.phase, ee);
   const kmk = target.owner.keyManagementKey!;
   if (!verifyKmkSignature(kmk, targetKeyReferenceSignedData(keyId), authorization)) {
     throw optionError(`"authorization" signature did not verify for key #${target.handle}`, 'authorization');
@@ -33,7 +33,7 @@ function verifyAuthorization(session: OpenSession, target: KeyEntry, authorizati
 
 /** The combining rules of spec §7.4. */
 function register(session: OpenSession, op: PostOperation): void {
-  for (const other of session.work.postOps) {
+  for (const other of session.phase.postOps) {
     if (other.newKey && other.newKey === op.newKey) throw optionError(`New key used for multiple operations: ${op.newKey.id}`);
     if (other.target === op.target) {
       const t = op.target.handle;
@@ -42,13 +42,13 @@ function register(session: OpenSession, op: PostOperation): void {
       if (other.kind === 'update' && op.kind === 'update') throw optionError(`Multiple updates of key #${t}`);
     }
   }
-  session.work.postOps.push(op);
+  session.phase.postOps.push(op);
 }
 
-function parseOp(a: PostOperationArgs): { target: number; authorization: Uint8Array; mac: Uint8Array } {
+function parseOp(a: PostOperationArgs): { target: KeyHandle; authorization: Uint8Array; mac: Uint8Array } {
   const o = v.object('op', a);
   return {
-    target: v.handle('targetKeyHandle', o['targetKeyHandle']),
+    target: v.keyHandle('targetKeyHandle', o['targetKeyHandle']),
     authorization: v.bytes('authorization', o['authorization']),
     mac: v.bytes('mac', o['mac']),
   };
@@ -59,7 +59,7 @@ export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kin
   const { target: t, authorization, mac } = parseOp(a);
   const target = targetKey(ctx, t);
   if (kind === 'unlock' && !target.pinPolicy) throw optionError(`Key #${t} is not PIN protected`);
-  const pendingMac = beginMac(session.work, kind === 'delete' ? MacMethod.POST_DELETE_KEY : MacMethod.POST_UNLOCK_KEY);
+  const pendingMac = beginMac(session.phase, kind === 'delete' ? MacMethod.POST_DELETE_KEY : MacMethod.POST_UNLOCK_KEY);
   checkPrivacyConsistency(session, target);
   pendingMac.verify(MacData.postDeleteOrUnlock(authorization), mac);
   verifyAuthorization(session, target, authorization);
@@ -78,7 +78,7 @@ export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'up
     throw optionError('A cloned key protection must have PIN grouping="shared"');
   }
   const ee = endEntityCertificate(newKey);
-  const pendingMac = beginMac(session.work, kind === 'update' ? MacMethod.POST_UPDATE_KEY : MacMethod.POST_CLONE_KEY_PROTECTION);
+  const pendingMac = beginMac(session.phase, kind === 'update' ? MacMethod.POST_UPDATE_KEY : MacMethod.POST_CLONE_KEY_PROTECTION);
   checkPrivacyConsistency(session, target);
   pendingMac.verify(MacData.postUpdateOrClone(ee, authorization), mac);
   verifyAuthorization(session, target, authorization);

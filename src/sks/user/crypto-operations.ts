@@ -6,8 +6,9 @@ import { constants, createCipheriv, createDecipheriv, createHmac, diffieHellman,
 import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type AlgorithmDescriptor } from '../algorithms.js';
 import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
-import { isRsa, keyKind, parseSpki, signBytes } from '../crypto/keys.js';
-import { SksError, cryptoOp, optionError } from '../errors.js';
+import { isRsa, parseNamedCurveSpki, signBytes } from '../crypto/keys.js';
+import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
+import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import type { KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
@@ -22,7 +23,7 @@ interface Call {
 /** stdKey, then authorization (which counts PIN errors) — in that order (spec §10.1). */
 function begin(ctx: EngineContext, a: CryptoCallArgs): Call {
   const o = v.object('args', a);
-  const key = stdKey(ctx, v.handle('keyHandle', o['keyHandle']));
+  const key = stdKey(ctx, v.keyHandle('keyHandle', o['keyHandle']));
   const algorithm = v.text('algorithm', o['algorithm']);
   const parameters = v.optionalBytes('parameters', o['parameters']);
   const biometricAuth = o['biometricAuth'] === undefined ? false : v.flag('biometricAuth', o['biometricAuth']);
@@ -113,7 +114,7 @@ export function symmetricKeyEncrypt(
           return Buffer.concat([iv, cipher.update(data), cipher.final()]);
         }
         // Empty data has no IV: the reference fails internally (spec §17 #5); ours is a crypto error.
-        if (data.length < 16) throw new Error('no IV');
+        if (data.length < 16) throw cryptoFailure('symmetric encryption');
         const decipher = createDecipheriv(aesCbcName(key.length), key, data.subarray(0, 16));
         return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
       }
@@ -128,29 +129,9 @@ export function symmetricKeyEncrypt(
         return Buffer.concat([cipher.update(data), cipher.final()]);
       }
       default:
-        throw new Error('not a symmetric encryption algorithm');
+        throw new SksError('INTERNAL', 'Algorithm table inconsistency');
     }
   });
-}
-
-/**
- * Removes PKCS#1 v1.5 type 2 padding without early exits, so the time taken
- * does not tell where the padding went wrong. Node 20 refuses PKCS#1 v1.5
- * private decryption (CVE-2023-46809), so the SKS does raw RSA and unpads here.
- */
-function unpadPkcs1Type2(em: Buffer): Buffer | null {
-  let bad = em[0]! | (em[1]! ^ 0x02);
-  let separator = 0;
-  let found = 0;
-  for (let i = 2; i < em.length; i++) {
-    const isZero = em[i] === 0 ? 1 : 0;
-    const first = isZero & (found ^ 1);
-    separator |= first * i;
-    found |= isZero;
-  }
-  bad |= found ^ 1;
-  bad |= separator < 10 ? 1 : 0; // at least 8 bytes of non-zero padding
-  return bad === 0 ? em.subarray(separator + 1) : null;
 }
 
 export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
@@ -167,7 +148,7 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { r
     }
     const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, data);
     const plain = unpadPkcs1Type2(em);
-    if (!plain) throw new Error('bad padding');
+    if (!plain) throw cryptoFailure('asymmetric decryption');
     return Buffer.from(plain);
   });
 }
@@ -177,7 +158,7 @@ export function keyAgreement(ctx: EngineContext, a: CryptoCallArgs & { readonly 
   const peerBytes = v.bytes('publicKey', a.publicKey);
   checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_KA);
   noParameters(c);
-  const peer = parseSpki(peerBytes);
-  if (keyKind(peer).type !== 'ec') throw optionError('Unsupported EC key algorithm for: "publicKey"', 'publicKey');
+  // Named curves only: explicit parameters can smuggle in a wrong cofactor (Wycheproof ECDH "UnnamedCurve").
+  const peer = parseNamedCurveSpki(peerBytes, 'publicKey').key;
   return cryptoOp('key agreement', () => diffieHellman({ privateKey: c.key.privateKey!, publicKey: peer }));
 }

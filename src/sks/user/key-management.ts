@@ -1,12 +1,11 @@
 /** Key management by the key holder (spec §10.6-§10.12, §11.4). */
-import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyProtectionInfo } from '../api.js';
-import { keyHandle, provisioningHandle } from '../api.js';
+import { provisioningHandle, type EnumeratedKey, type ExtensionValue, type KeyAttributes, type KeyHandle, type KeyProtectionInfo } from '../api.js';
 import { ExportDeleteProtection, ExtensionSubType, KeyBackup, Limits, ProtectionStatus } from '../constants.js';
 import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey, removeDamagedKey } from '../engine/removal.js';
-import type { KeyEntry } from '../engine/state.js';
+import { durableErrorCount, isOpen, type KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -33,8 +32,8 @@ async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: numb
   }
 }
 
-export async function exportKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const authorization = v.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.exportProtection, authorization);
   if (!(key.keyBackup & KeyBackup.EXPORTED)) {
@@ -44,8 +43,8 @@ export async function exportKey(ctx: EngineContext, handle: number, rawAuthoriza
   return key.symmetricKey ? Buffer.from(key.symmetricKey) : pkcs8Of(key.privateKey!);
 }
 
-export async function deleteKey(ctx: EngineContext, handle: number, rawAuthorization: Uint8Array | undefined): Promise<void> {
-  const h = v.handle('keyHandle', handle);
+export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
+  const h = v.keyHandle('keyHandle', handle);
   if (ctx.state.keys.damage(h) !== undefined) {
     // A damaged key can be deleted without authorization: its protection cannot
     // be trusted, and anyone able to damage the row can delete it from the file anyway.
@@ -58,8 +57,8 @@ export async function deleteKey(ctx: EngineContext, handle: number, rawAuthoriza
   removeCommittedKey(ctx.state, key);
 }
 
-export async function unlockKey(ctx: EngineContext, handle: number, rawPuk: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function unlockKey(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   await verifyPuk(ctx, key, v.optionalBytes('authorization', rawPuk));
   resetPinErrors(ctx, key);
 }
@@ -69,7 +68,7 @@ function setGroupPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array, rese
     k.pinValue?.fill(0);
     k.pinValue = Buffer.from(newPin);
     if (resetErrors) k.errorCount = 0;
-    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: k.errorCount });
+    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: durableErrorCount(k) });
   }
 }
 
@@ -81,8 +80,8 @@ function checkNewPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array): voi
   checkPinCompliance(ctx.state, newPin, policy, key.appUsage, true);
 }
 
-export function changePin(ctx: EngineContext, handle: number, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function changePin(ctx: EngineContext, handle: KeyHandle, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const oldPin = v.optionalBytes('authorization', rawOld);
   const newPin = v.bytes('newPin', rawNew);
   verifyPin(ctx, key, oldPin);
@@ -90,8 +89,8 @@ export function changePin(ctx: EngineContext, handle: number, rawOld: Uint8Array
   setGroupPin(ctx, key, newPin, false);
 }
 
-export async function setPin(ctx: EngineContext, handle: number, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export async function setPin(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const puk = v.optionalBytes('authorization', rawPuk);
   const newPin = v.bytes('newPin', rawNew);
   await verifyPuk(ctx, key, puk);
@@ -99,16 +98,16 @@ export async function setPin(ctx: EngineContext, handle: number, rawPuk: Uint8Ar
   setGroupPin(ctx, key, newPin, true);
 }
 
-export function getExtension(ctx: EngineContext, handle: number, rawType: string): ExtensionValue {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getExtension(ctx: EngineContext, handle: KeyHandle, rawType: string): ExtensionValue {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const type = v.text('type', rawType);
   const e = key.extensions.get(type);
   if (!e) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
   return { subType: e.subType, qualifier: e.qualifier, extensionData: Buffer.from(e.data) };
 }
 
-export function setProperty(ctx: EngineContext, handle: number, rawType: string, rawName: string, rawValue: string): void {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: string, rawName: string, rawValue: string): void {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const type = v.text('type', rawType);
   const name = v.text('name', rawName);
   const value = Buffer.from(v.text('value', rawValue), 'utf8');
@@ -132,8 +131,8 @@ export function setProperty(ctx: EngineContext, handle: number, rawType: string,
 }
 
 /** Keys of open sessions are skipped (spec §10.12). */
-export function enumerateKeys(ctx: EngineContext, rawAfter: number): EnumeratedKey | undefined {
-  const after = v.handle('keyHandle', rawAfter);
+export function enumerateKeys(ctx: EngineContext, rawAfter: KeyHandle | 0): EnumeratedKey | undefined {
+  const after = v.keyHandle('keyHandle', rawAfter);
   const keys = ctx.state.keys;
   if (after !== 0 && !keys.has(after) && keys.damage(after) === undefined) return undefined;
   let passed = after === 0;
@@ -143,14 +142,14 @@ export function enumerateKeys(ctx: EngineContext, rawAfter: number): EnumeratedK
       passed = h === after;
       continue;
     }
-    if (k instanceof SksError) return { keyHandle: keyHandle(h), provisioningHandle: provisioningHandle(0), damaged: k.message };
-    if (!k.owner.work) return { keyHandle: keyHandle(k.handle), provisioningHandle: provisioningHandle(k.owner.handle) };
+    if (k instanceof SksError) return { keyHandle: h, provisioningHandle: provisioningHandle(0), damaged: k.message };
+    if (!isOpen(k.owner)) return { keyHandle: k.handle, provisioningHandle: k.owner.handle };
   }
   return undefined;
 }
 
-export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttributes {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   return {
     symmetricKeyLength: key.symmetricKey?.length ?? 0,
     certificatePath: (key.certificatePath ?? []).map((c) => Buffer.from(c)),
@@ -161,8 +160,8 @@ export function getKeyAttributes(ctx: EngineContext, handle: number): KeyAttribu
   };
 }
 
-export function getKeyProtectionInfo(ctx: EngineContext, handle: number): KeyProtectionInfo {
-  const key = stdKey(ctx, v.handle('keyHandle', handle));
+export function getKeyProtectionInfo(ctx: EngineContext, handle: KeyHandle): KeyProtectionInfo {
+  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
   const pin = key.pinPolicy;
   const puk = pin?.pukPolicy ?? null;
   let status: number = ProtectionStatus.NO_PIN;

@@ -2,6 +2,10 @@
  * Which secret an operation on a key needs (spec §8.6, §8.8, §8.10), read from
  * getKeyProtectionInfo so that the key holder is asked only when the key
  * needs it, and the report of a rejected PIN or PUK with the tries left.
+ *
+ * Every command reads its secrets with the store closed (read the protection,
+ * close, ask, reopen): a person typing a PIN must not keep other processes
+ * out of the store.
  */
 import type { KeyHandle, KeyProtectionInfo, SecureKeyStore } from '../../../sks/api.js';
 import { BiometricProtection, ExportDeleteProtection, ProtectionStatus } from '../../../sks/constants.js';
@@ -9,7 +13,7 @@ import { SksError, isSksError } from '../../../sks/errors.js';
 import { processSecretSources, readSecret, type SecretSources } from '../../secrets.js';
 import { BIOMETRIC_NAMES, pinTriesLeft } from './describe.js';
 import { readStdin } from './input.js';
-import { KeyAuthorizationFailure } from './store.js';
+import { KeyAuthorizationFailure, peekKeyStore, withKeyStore } from './store.js';
 
 /** What the SKS will check: nothing, the key's PIN (or the device PIN), or the PUK. */
 export type SecretNeed = 'none' | 'pin' | 'puk';
@@ -109,21 +113,51 @@ export async function authorized<T>(
   }
 }
 
+/** The key's protection, read before anything is asked; the store is closed again at once. */
+export const protectionOf = (dir: string, handle: KeyHandle): Promise<KeyProtectionInfo> =>
+  peekKeyStore(dir, (sks) => sks.getKeyProtectionInfo(handle));
+
+/**
+ * Runs `call` on the store in `dir` with a secret that was read before the
+ * store was opened, through {@link authorized}; the secret is wiped whatever
+ * happens, also when the store cannot be opened.
+ */
+export async function withSecret(
+  dir: string,
+  handle: KeyHandle,
+  need: SecretNeed,
+  secret: Buffer | undefined,
+  call: (sks: SecureKeyStore, secret: Buffer | undefined) => Promise<void>,
+): Promise<void> {
+  try {
+    await withKeyStore(dir, (sks) => authorized(sks, handle, need, secret, (s) => call(sks, s)));
+  } finally {
+    secret?.fill(0);
+  }
+}
+
 /**
  * The user-API crypto call of `sign` and `decrypt`: reads the key's protection,
  * asks for the PIN only if the key needs one, reads the data (stdin after the
- * prompt, so the two don't compete), and runs `call` with the PIN.
+ * prompt, so the two don't compete), and only then opens the store again to
+ * run `call` with the PIN: no store is held while a person or a pipe is awaited.
  */
-export async function useKeyOnData<T>(
-  sks: SecureKeyStore,
+export async function useKeyOnData(
+  dir: string,
   handle: KeyHandle,
   pinFile: string | undefined,
   data: Buffer | undefined,
-  call: (data: Buffer, authorization: Buffer | undefined) => Promise<T>,
-): Promise<T> {
-  const info = await sks.getKeyProtectionInfo(handle);
+  call: (sks: SecureKeyStore, data: Buffer, authorization: Buffer | undefined) => Promise<void>,
+): Promise<void> {
+  const info = await protectionOf(dir, handle);
   const need = needForUse(handle, info);
   const secret = await acquireSecret(processSecretSources({ pin: pinFile }), handle, info, need);
-  const input = data ?? (await readStdin());
-  return authorized(sks, handle, need, secret, (authorization) => call(input, authorization));
+  let input: Buffer;
+  try {
+    input = data ?? (await readStdin());
+  } catch (e) {
+    secret?.fill(0);
+    throw e;
+  }
+  await withSecret(dir, handle, need, secret, (sks, authorization) => call(sks, input, authorization));
 }

@@ -12,8 +12,8 @@ import { SksError, isSksError } from '../../../sks/errors.js';
 import { note, out } from '../../output.js';
 import { checkNewPin, describePinPolicy, explainPinRuleError, groupingName } from '../../pin-policy-text.js';
 import { processSecretSources, readSecret, willPrompt } from '../../secrets.js';
-import { acquireSecret, authorized } from './authorization.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { acquireSecret, protectionOf, withSecret } from './authorization.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
 
 interface ChangePinOptions {
   dir?: string;
@@ -29,45 +29,47 @@ export function changePinCommand(): Command {
     .option('--new-pin-file <file>', 'read the new PIN from the first line of this file (mode 0600)')
     .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
     .action(async (id: KeyHandle, opts: ChangePinOptions) => {
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
-        // The SKS checks these only after the current PIN: say it before asking for one.
-        if ((info.protectionStatus & ProtectionStatus.PIN_PROTECTED) === 0) {
-          throw new SksError('OPTION', `Key #${id} has no PIN policy`, { field: 'authorization' });
-        }
-        if (!info.userModifiable) throw new SksError('NOT_ALLOWED', `PIN for key #${id} is not user modifiable`);
+      const dir = storeDir(opts.dir);
+      const info = await protectionOf(dir, id);
+      // The SKS checks these only after the current PIN: say it before asking for one.
+      if ((info.protectionStatus & ProtectionStatus.PIN_PROTECTED) === 0) {
+        throw new SksError('OPTION', `Key #${id} has no PIN policy`, { field: 'authorization' });
+      }
+      if (!info.userModifiable) throw new SksError('NOT_ALLOWED', `PIN for key #${id} is not user modifiable`);
 
-        const sources = processSecretSources({ pin: opts.pinFile, 'new-pin': opts.newPinFile });
-        const blocked = (info.protectionStatus & ProtectionStatus.PIN_BLOCKED) !== 0;
-        const oldPin = await acquireSecret(sources, id, info, 'pin');
-        let newPin: Buffer;
-        if (blocked) {
-          // The SKS refuses any PIN of a blocked key; asking for a new one would be pointless.
-          newPin = Buffer.alloc(0);
-        } else {
-          if (willPrompt(sources, 'new-pin')) note(`The new PIN: ${describePinPolicy(info)}.`);
-          const check = (pin: Buffer): void => {
-            const broken = checkNewPin(pin, info);
-            if (broken !== undefined) throw new SksError('OPTION', broken, { field: 'pinValue' });
-          };
-          try {
-            newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true, check });
-          } catch (e) {
-            oldPin?.fill(0);
-            throw e;
-          }
-        }
+      // Both PINs are read with the store closed.
+      const sources = processSecretSources({ pin: opts.pinFile, 'new-pin': opts.newPinFile });
+      const blocked = (info.protectionStatus & ProtectionStatus.PIN_BLOCKED) !== 0;
+      const oldPin = await acquireSecret(sources, id, info, 'pin');
+      let newPin: Buffer;
+      if (blocked) {
+        // The SKS refuses any PIN of a blocked key; asking for a new one would be pointless.
+        newPin = Buffer.alloc(0);
+      } else {
+        if (willPrompt(sources, 'new-pin')) note(`The new PIN: ${describePinPolicy(info)}.`);
+        const check = (pin: Buffer): void => {
+          const broken = checkNewPin(pin, info);
+          if (broken !== undefined) throw new SksError('OPTION', broken, { field: 'pinValue' });
+        };
         try {
-          await authorized(sks, id, 'pin', oldPin, (authorization) => sks.changePin(id, authorization, newPin));
+          newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true, check });
         } catch (e) {
-          const friendly = isSksError(e) && e.code === 'OPTION' ? explainPinRuleError(e.message, info) : undefined;
-          if (friendly !== undefined) throw new SksError('OPTION', friendly, { field: 'pinValue' });
+          oldPin?.fill(0);
           throw e;
-        } finally {
-          newPin.fill(0);
         }
-        const shared = info.grouping === PinGrouping.NONE ? '' : ` (with the keys it shares the PIN with: grouping "${groupingName(info.grouping)}")`;
-        out(`PIN of key #${id} changed${shared}.`);
-      });
+      }
+      const shared = info.grouping === PinGrouping.NONE ? '' : ` (with the keys it shares the PIN with: grouping "${groupingName(info.grouping)}")`;
+      try {
+        await withSecret(dir, id, 'pin', oldPin, async (sks, authorization) => {
+          await sks.changePin(id, authorization, newPin);
+          out(`PIN of key #${id} changed${shared}.`);
+        });
+      } catch (e) {
+        const friendly = isSksError(e) && e.code === 'OPTION' ? explainPinRuleError(e.message, info) : undefined;
+        if (friendly !== undefined) throw new SksError('OPTION', friendly, { field: 'pinValue' });
+        throw e;
+      } finally {
+        newPin.fill(0);
+      }
     });
 }

@@ -10,7 +10,7 @@ import { BYTE_FORMATS, checkResultTarget, usageError, writeResult, type ByteForm
 import { resolveAlgorithm } from './algorithm.js';
 import { useKeyOnData } from './authorization.js';
 import { readFileOperand } from './input.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
 
 interface DecryptOptions {
   dir?: string;
@@ -41,11 +41,9 @@ export function decryptCommand(): Command {
       const target = { out: opts.out, format: opts.format, secret: true, force: opts.force === true } as const;
       checkResultTarget(target, 'the plaintext');
       const fileData = readFileOperand(file);
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const plaintext = await useKeyOnData(sks, id, opts.pinFile, fileData, (data, authorization) => {
-          const args = { keyHandle: id, algorithm: alg.uri, data, parameters, authorization };
-          return hasCap(alg, Cap.SYM_ENC) ? sks.symmetricKeyEncrypt({ ...args, mode: false }) : sks.asymmetricKeyDecrypt(args);
-        });
+      await useKeyOnData(storeDir(opts.dir), id, opts.pinFile, fileData, async (sks, data, authorization) => {
+        const args = { keyHandle: id, algorithm: alg.uri, data, parameters, authorization };
+        const plaintext = await (hasCap(alg, Cap.SYM_ENC) ? sks.symmetricKeyEncrypt({ ...args, mode: false }) : sks.asymmetricKeyDecrypt(args));
         try {
           writeResult(plaintext, target);
         } finally {

@@ -6,9 +6,9 @@ import { ExportDeleteProtection } from '../../../sks/constants.js';
 import { SksError } from '../../../sks/errors.js';
 import { out, usageError } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
-import { acquireSecret, authorized, needForProtection } from './authorization.js';
+import { acquireSecret, needForProtection, withSecret } from './authorization.js';
 import { summarizeKey } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir, withKeyStore } from './store.js';
 
 interface DeleteOptions {
   dir?: string;
@@ -38,31 +38,44 @@ export function deleteCommand(): Command {
     .action(async (id: KeyHandle, opts: DeleteOptions) => {
       const interactive = process.stdin.isTTY === true;
       if (opts.yes !== true && !interactive) usageError('stdin is not a terminal: add --yes to delete without confirmation');
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
+      const dir = storeDir(opts.dir);
+      // A non-deletable key is refused by the SKS at once: no question, no PIN.
+      const ask = opts.yes !== true;
+      const peeked = await peekKeyStore(dir, async (sks) => {
         let info: KeyProtectionInfo;
         try {
           info = await sks.getKeyProtectionInfo(id);
         } catch (e) {
           // A damaged key (its stored record failed its integrity check) is deleted without authorization.
           if (!(e instanceof SksError) || e.code !== 'STORAGE') throw e;
-          if (opts.yes !== true && !(await confirm(`${e.message}. Delete key #${id}? This cannot be undone.`))) {
-            throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
-          }
+          return { damaged: e } as const;
+        }
+        const attributes = ask && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED ? await sks.getKeyAttributes(id) : undefined;
+        return { info, attributes };
+      });
+      // The question and the PIN/PUK are asked with the store closed.
+      if ('damaged' in peeked) {
+        if (ask && !(await confirm(`${peeked.damaged.message}. Delete key #${id}? This cannot be undone.`))) {
+          throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
+        }
+        await withKeyStore(dir, async (sks) => {
           await sks.deleteKey(id);
           out(`Deleted damaged key #${id}.`);
-          return;
+        });
+        return;
+      }
+      const { info, attributes } = peeked;
+      if (attributes !== undefined) {
+        const k = summarizeKey(id, 0, attributes, info);
+        const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);
+        if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
+          throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }
-        // A non-deletable key is refused by the SKS at once: no question, no PIN.
-        if (opts.yes !== true && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED) {
-          const k = summarizeKey(id, 0, await sks.getKeyAttributes(id), info);
-          const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);
-          if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
-            throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
-          }
-        }
-        const need = needForProtection(info.deleteProtection);
-        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
-        await authorized(sks, id, need, secret, (authorization) => sks.deleteKey(id, authorization));
+      }
+      const need = needForProtection(info.deleteProtection);
+      const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
+      await withSecret(dir, id, need, secret, async (sks, authorization) => {
+        await sks.deleteKey(id, authorization);
         out(`Deleted key #${id}.`);
       });
     });

@@ -7,8 +7,8 @@ import { Command, Option } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
 import { BYTE_FORMATS, checkResultTarget, note, writeResult, type ByteFormat } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
-import { acquireSecret, authorized, needForProtection } from './authorization.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { acquireSecret, needForProtection, withSecret } from './authorization.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir } from './store.js';
 
 interface ExportOptions {
   dir?: string;
@@ -32,12 +32,15 @@ export function exportCommand(): Command {
     .action(async (id: KeyHandle, opts: ExportOptions) => {
       const target = { out: opts.out, format: opts.format, secret: true, refuseTerminal: true, force: opts.force === true } as const;
       checkResultTarget(target, 'key material');
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
-        const symmetric = (await sks.getKeyAttributes(id)).symmetricKeyLength > 0;
-        const need = needForProtection(info.exportProtection);
-        const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
-        const key = await authorized(sks, id, need, secret, (authorization) => sks.exportKey(id, authorization));
+      const dir = storeDir(opts.dir);
+      const { info, symmetric } = await peekKeyStore(dir, async (sks) => ({
+        info: await sks.getKeyProtectionInfo(id),
+        symmetric: (await sks.getKeyAttributes(id)).symmetricKeyLength > 0,
+      }));
+      const need = needForProtection(info.exportProtection);
+      const secret = await acquireSecret(processSecretSources({ pin: opts.pinFile, puk: opts.pukFile }), id, info, need);
+      await withSecret(dir, id, need, secret, async (sks, authorization) => {
+        const key = await sks.exportKey(id, authorization);
         try {
           writeResult(key, target);
           const what = symmetric ? `symmetric key, ${key.length} bytes` : `PKCS#8 DER, ${key.length} bytes`;

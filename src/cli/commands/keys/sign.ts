@@ -10,7 +10,7 @@ import { BYTE_FORMATS, checkResultTarget, writeResult, type ByteFormat } from '.
 import { resolveAlgorithm } from './algorithm.js';
 import { useKeyOnData } from './authorization.js';
 import { readFileOperand } from './input.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
 
 interface SignOptions {
   dir?: string;
@@ -35,12 +35,9 @@ export function signCommand(): Command {
       const target = { out: opts.out, format: opts.format ?? (opts.out === undefined ? 'base64url' : 'raw') } as const;
       checkResultTarget(target, 'the signature');
       const fileData = readFileOperand(file);
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const signature = await useKeyOnData(sks, id, opts.pinFile, fileData, (data, authorization) => {
-          const args = { keyHandle: id, algorithm: alg.uri, data, authorization };
-          return hasCap(alg, Cap.HMAC) ? sks.performHmac(args) : sks.signData(args);
-        });
-        writeResult(signature, target);
+      await useKeyOnData(storeDir(opts.dir), id, opts.pinFile, fileData, async (sks, data, authorization) => {
+        const args = { keyHandle: id, algorithm: alg.uri, data, authorization };
+        writeResult(await (hasCap(alg, Cap.HMAC) ? sks.performHmac(args) : sks.signData(args)), target);
       });
     });
 }

@@ -10,6 +10,7 @@ import { keyHandle, type KeyHandle, type SecureKeyStore } from '../../../sks/api
 import { openSecureKeyStore } from '../../../sks/engine/secure-key-store.js';
 import { SksError } from '../../../sks/errors.js';
 import { DATABASE_FILE, openKeyStoreDirectory } from '../../../sks/store/store-key.js';
+import { SKS_EXIT_STATUS } from '../../exit-status.js';
 import { deviceStoreDir } from '../../home.js';
 
 /** The store directory: `--dir`, else `$AIRTIGHT_HOME/device` (as `device` does). */
@@ -18,15 +19,32 @@ export const storeDir = (dir: string | undefined): string => deviceStoreDir(dir)
 export const DIR_OPTION_FLAGS = '--dir <dir>';
 export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device)';
 
-/** A key handle as typed: a positive decimal integer. */
+/** The largest handle the SKS accepts: a Java `int` (engine/validate.ts `handle`). */
+const MAX_KEY_HANDLE = 0x7fffffff;
+
+/**
+ * A key handle as typed: a decimal number. What is not a number is a usage
+ * error; a number the SKS would refuse as a handle is reported as the SKS
+ * reports an absent key (`NO_KEY`, exit status 5), since no key can have it.
+ */
 export function parseKeyHandle(text: string): KeyHandle {
-  if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > 0xffffffff) {
-    throw new InvalidArgumentError('a key handle is a positive decimal number (see "airtight keys list")');
+  if (!/^[0-9]+$/.test(text)) {
+    throw new InvalidArgumentError('a key handle is a decimal number (see "airtight keys list")');
   }
-  return keyHandle(Number(text));
+  const n = Number(text);
+  if (n > MAX_KEY_HANDLE) throw new SksError('NO_KEY', `Key not found #${text.replace(/^0+(?=.)/, '')}`);
+  return keyHandle(n);
 }
 
 export const idArgument = (): Argument => new Argument('<id>', 'key handle (decimal, from "keys list")').argParser(parseKeyHandle);
+
+/**
+ * How long a command waits for other processes to finish with the store
+ * before it gives up with `ERROR_NOT_AVAILABLE`. Each holds it only for one
+ * short call (never while a person types), but many commands started at
+ * once queue behind each other, so the wait is longer than the adapter's default.
+ */
+export const STORE_WAIT_MS = 60_000;
 
 /**
  * Opens the store in `dir` without ever creating one: a directory without a
@@ -36,7 +54,7 @@ export function openKeyStore(dir: string): SecureKeyStore {
   if (!existsSync(join(dir, DATABASE_FILE))) {
     throw new SksError('NOT_AVAILABLE', `No key store in ${dir}: run "airtight device init" first`);
   }
-  const port = openKeyStoreDirectory(dir);
+  const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: STORE_WAIT_MS });
   try {
     return openSecureKeyStore({ store: port });
   } catch (e) {
@@ -60,20 +78,43 @@ export class KeyAuthorizationFailure extends Error {
   }
 }
 
-/** Exit status of main.ts for SKS `AUTHORIZATION`. */
-const EXIT_AUTHORIZATION = 3;
-
-/** Runs `fn` on the store in `dir` and always closes it, releasing the store lock. */
-export async function withKeyStore(dir: string, fn: (sks: SecureKeyStore) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` on the store in `dir` and always closes it, releasing the store
+ * for other processes. When `fn` failed, that failure is reported, not a
+ * failure to close after it.
+ */
+async function usingKeyStore<T>(dir: string, fn: (sks: SecureKeyStore) => Promise<T>): Promise<T> {
   const sks = openKeyStore(dir);
+  let result: T;
   try {
-    await fn(sks);
+    result = await fn(sks);
+  } catch (e) {
+    await sks.close().catch(() => undefined);
+    throw e;
+  }
+  await sks.close();
+  return result;
+}
+
+/**
+ * Reads what a command must know before it asks a person anything (the
+ * key's protection, to word the prompt and to know whether to ask at all),
+ * then closes the store again: no command holds the store while it waits
+ * for a PIN, a PUK or a confirmation, so other processes are not kept out.
+ */
+export const peekKeyStore = <T>(dir: string, fn: (sks: SecureKeyStore) => Promise<T>): Promise<T> => usingKeyStore(dir, fn);
+
+/**
+ * Runs `fn` on the store in `dir` (after every secret has been read) and
+ * always closes it. A rejected PIN or PUK is reported here, with its hint.
+ */
+export async function withKeyStore(dir: string, fn: (sks: SecureKeyStore) => Promise<void>): Promise<void> {
+  try {
+    await usingKeyStore(dir, fn);
   } catch (e) {
     if (!(e instanceof KeyAuthorizationFailure)) throw e;
     process.stderr.write(`airtight: ${e.error.code}: ${e.error.message}\n`);
     if (e.hint !== undefined) process.stderr.write(`airtight: ${e.hint}\n`);
-    process.exitCode = EXIT_AUTHORIZATION;
-  } finally {
-    await sks.close();
+    process.exitCode = SKS_EXIT_STATUS.AUTHORIZATION;
   }
 }

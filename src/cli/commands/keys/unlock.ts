@@ -3,9 +3,9 @@ import { Command } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
 import { out } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
-import { acquireSecret, authorized } from './authorization.js';
+import { acquireSecret, protectionOf, withSecret } from './authorization.js';
 import { protectionSummary } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
 
 export function unlockCommand(): Command {
   return new Command('unlock')
@@ -14,11 +14,12 @@ export function unlockCommand(): Command {
     .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
     .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
     .action(async (id: KeyHandle, opts: { dir?: string; pukFile?: string }) => {
-      await withKeyStore(storeDir(opts.dir), async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
-        const puk = await acquireSecret(processSecretSources({ puk: opts.pukFile }), id, info, 'puk');
-        // Without a (usable) PUK nothing is asked; the SKS says why it refuses.
-        await authorized(sks, id, 'puk', puk, (authorization) => sks.unlockKey(id, authorization ?? new Uint8Array(0)));
+      const dir = storeDir(opts.dir);
+      const info = await protectionOf(dir, id);
+      // Without a (usable) PUK nothing is asked; the SKS says why it refuses.
+      const puk = await acquireSecret(processSecretSources({ puk: opts.pukFile }), id, info, 'puk');
+      await withSecret(dir, id, 'puk', puk, async (sks, authorization) => {
+        await sks.unlockKey(id, authorization ?? new Uint8Array(0));
         out(`Key #${id} unlocked: ${protectionSummary(await sks.getKeyProtectionInfo(id))}.`);
       });
     });

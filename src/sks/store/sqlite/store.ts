@@ -113,19 +113,53 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
   const { path } = options;
   const timeout = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
 
-  let db: Db;
   try {
     if (path !== ':memory:' && path !== '') {
       // Create the file ourselves so that it, and the -wal file SQLite derives
       // its permissions from it, are private to the owner.
       closeSync(openSync(path, 'a', 0o600));
     }
-    db = new Database(path, { timeout });
   } catch (e) {
     wipeKeys(keys);
     throw storageError(e, 'Key store could not be opened');
   }
 
+  // SQLite's busy handler alone does not make a second opener wait: two
+  // openers that both hold the read lock and both ask for the write lock are
+  // told SQLITE_BUSY at once (waiting could deadlock), and in exclusive
+  // locking mode a connection keeps what it holds. So each attempt waits a
+  // short while in SQLite, and a busy attempt closes its connection (giving
+  // up every lock it took) and tries again, until the deadline.
+  const deadline = Date.now() + timeout;
+  for (let attempt = 1; ; attempt++) {
+    const left = Math.max(0, deadline - Date.now());
+    try {
+      return openOnce(path, keys, Math.min(left, ATTEMPT_WAIT_MS));
+    } catch (e) {
+      const busy = isBusy(e);
+      if (!busy || Date.now() >= deadline) {
+        wipeKeys(keys);
+        throw storageError(e, 'Key store could not be opened');
+      }
+      // A little random back-off, growing a little, so that racing openers fall out of step.
+      sleepSync(Math.min(deadline - Date.now(), Math.random() * Math.min(10 * attempt, 100)));
+    }
+  }
+}
+
+/** How long one opening attempt lets SQLite wait for a lock before it starts over. */
+const ATTEMPT_WAIT_MS = 250;
+
+const isBusy = (e: unknown): boolean =>
+  e instanceof Database.SqliteError && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
+
+const sleepSync = (ms: number): void => {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/** One attempt to open and lock the store; on failure its connection is closed again. */
+function openOnce(path: string, keys: RowKeys, timeout: number): KeyStorePort {
+  const db = new Database(path, { timeout });
   try {
     // EXCLUSIVE before the first WAL access: no shared-memory index, and the
     // lock stays with this connection until close.
@@ -135,7 +169,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     db.pragma('fullfsync = ON');
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
-    // Take the write lock now (an immediate transaction), create, migrate or check the schema, check the key.
+    // Take the write lock now (an exclusive transaction), create, migrate or check the schema, check the key.
     return db.transaction(() => {
       const schema = ensureSchema(db, keys.seal);
       if (schema.kind === 'created') tableStatements(db, META).upsert.run(encodeRow(keys, META, { id: 1, ...INITIAL_COUNTERS }));
@@ -143,11 +177,10 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
       if (schema.kind === 'migrated') store.apply(contentsAsMutations(schema.contents));
       readMeta(db, keys);
       return store;
-    }).immediate();
+    }).exclusive();
   } catch (e) {
     db.close();
-    wipeKeys(keys);
-    throw storageError(e, 'Key store could not be opened');
+    throw e;
   }
 }
 

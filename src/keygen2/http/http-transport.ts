@@ -1,0 +1,187 @@
+/**
+ * The client side of the HTTP binding (spec §2.2 with the decisions of §2.3):
+ * GET `init` for the InvocationRequest, POST every response to the transaction
+ * URL with `Content-Type: application/json` and the invocation's cookie, take
+ * each next request from a 200 `application/json` answer, and the final 302.
+ * Over TLS the issuer's leaf certificate of each connection is reported, so the
+ * client can use the one of the `init` GET as `serverCertificate`.
+ *
+ * node:http / node:https rather than `fetch`: `fetch` hides the peer certificate.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { KeyGen2Error } from '../errors.js';
+import type { KeyGen2Transport, TransportReply } from '../client/ports.js';
+import type { Invocation } from './invocation-url.js';
+
+export interface HttpTransportOptions {
+  /** Whole-exchange limit per request (connect, send, headers, body). Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Largest accepted response body. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
+  /** TLS settings for https URLs (trust anchors; `rejectUnauthorized: false` only in tests). */
+  readonly tls?: {
+    readonly ca?: string | Buffer | readonly (string | Buffer)[];
+    readonly rejectUnauthorized?: boolean;
+  };
+  /** Extra headers on every request (e.g. `User-Agent`). Never `Cookie` or `Content-Type`. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+const transportError = (message: string, cause?: unknown): KeyGen2Error =>
+  new KeyGen2Error('TRANSPORT', message, cause === undefined ? {} : { cause });
+
+/** `application/json`, ignoring parameters and case (spec §2.2 step 3). */
+function isJsonMediaType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return value.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+interface Exchange {
+  readonly method: 'GET' | 'POST';
+  readonly url: string;
+  readonly cookie: string | undefined;
+  readonly body?: Buffer;
+}
+
+/**
+ * The HTTP(S) transport of spec §2.2.
+ *
+ * @example
+ * ```ts
+ * const transport = createHttpTransport({ timeoutMs: 10_000 });
+ * await runEnrollment({ sks, ui, transport, invocationUrl });
+ * ```
+ */
+export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2Transport {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+
+  const exchange = (x: Exchange): Promise<TransportReply> =>
+    new Promise<TransportReply>((resolve, reject) => {
+      let url: URL;
+      try {
+        url = new URL(x.url);
+      } catch (e) {
+        reject(transportError('invalid URL', e));
+        return;
+      }
+      const secure = url.protocol === 'https:';
+      if (!secure && url.protocol !== 'http:') {
+        reject(transportError(`unsupported URL scheme "${url.protocol}"`));
+        return;
+      }
+      const headers: Record<string, string> = { ...options.headers, Accept: 'application/json' };
+      if (x.cookie !== undefined) headers['Cookie'] = x.cookie;
+      if (x.body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(x.body.length);
+      }
+      let settled = false;
+      const fail = (e: KeyGen2Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(e);
+      };
+      const done = (r: TransportReply): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const requestOptions: https.RequestOptions = { method: x.method, headers, agent: false };
+      if (secure && options.tls !== undefined) {
+        if (options.tls.ca !== undefined) requestOptions.ca = options.tls.ca as https.RequestOptions['ca'];
+        if (options.tls.rejectUnauthorized !== undefined) requestOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
+      }
+      const onResponse = (res: http.IncomingMessage): void => {
+        const status = res.statusCode ?? 0;
+        let serverCertificate: Uint8Array | undefined;
+        if (secure) {
+          const cert = (res.socket as TLSSocket).getPeerCertificate(true);
+          if (cert === null || cert.raw === undefined) {
+            fail(transportError('the TLS connection has no server certificate'));
+            return;
+          }
+          serverCertificate = new Uint8Array(cert.raw);
+        }
+        if (REDIRECTS.has(status)) {
+          res.resume();
+          const location = res.headers.location;
+          if (location === undefined || location === '') {
+            fail(transportError(`HTTP ${status} without a Location`));
+            return;
+          }
+          let absolute: URL;
+          try {
+            absolute = new URL(location, url);
+          } catch (e) {
+            fail(transportError(`HTTP ${status} with an invalid Location`, e));
+            return;
+          }
+          // The caller opens it in a browser: only web URLs, never javascript:, file: or custom schemes.
+          if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') {
+            fail(transportError(`HTTP ${status} to a non-http(s) Location`));
+            return;
+          }
+          done({ kind: 'redirect', location: absolute.toString() });
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          fail(transportError(`HTTP ${status} where a KeyGen2 message was expected`));
+          return;
+        }
+        if (!isJsonMediaType(res.headers['content-type'])) {
+          res.resume();
+          fail(transportError('the answer is not application/json: not a KeyGen2 message'));
+          return;
+        }
+        const declared = Number(res.headers['content-length'] ?? NaN);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          fail(transportError(`the answer exceeds ${maxBytes} bytes`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            fail(transportError(`the answer exceeds ${maxBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (e) => fail(transportError('the connection failed while reading the answer', e)));
+        res.on('aborted', () => fail(transportError('the connection was closed while reading the answer')));
+        res.on('end', () => {
+          if (settled) return;
+          let text: string;
+          try {
+            text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+          } catch (e) {
+            fail(new KeyGen2Error('SYNTAX', 'the answer is not UTF-8', { path: '$', cause: e }));
+            return;
+          }
+          done(serverCertificate === undefined ? { kind: 'message', text } : { kind: 'message', text, serverCertificate });
+        });
+      };
+      const req = secure ? https.request(url, requestOptions, onResponse) : http.request(url, requestOptions, onResponse);
+      const timer = setTimeout(() => fail(transportError(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+      req.on('error', (e) => fail(transportError(`the request to ${url.host} failed`, e)));
+      req.end(x.body);
+    });
+
+  return {
+    fetchInvocation: (inv: Invocation) => exchange({ method: 'GET', url: inv.initUrl, cookie: inv.cookie }),
+    postResponse: (inv: Invocation, text: string) =>
+      exchange({ method: 'POST', url: inv.transactionUrl, cookie: inv.cookie, body: Buffer.from(text, 'utf8') }),
+  };
+}

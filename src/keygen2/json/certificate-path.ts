@@ -1,0 +1,46 @@
+/**
+ * Certificate paths (spec §4.9): base64url DER certificates, end-entity first, each signed by
+ * the next. Like the reference reader, the order is checked (issuer DN of element i equals the
+ * subject DN of element i+1 and i verifies with i+1's key) but no trust anchor is required.
+ */
+import { X509Certificate } from 'node:crypto';
+import { schemaError } from '../errors.js';
+import { decodeBase64Url } from './base64url.js';
+import { indexPath } from './path.js';
+import { asSchema, type ObjectReader } from './reader.js';
+
+const parse = (der: Uint8Array, path: string): X509Certificate =>
+  asSchema(path, 'not a DER X.509 certificate', () => new X509Certificate(Buffer.from(der)));
+
+/**
+ * Checks that DER certificates form a path in §4.9 order; throws SCHEMA at the offending
+ * element's path (`base` is the array's path).
+ */
+export function checkCertificatePath(ders: readonly Uint8Array[], base: string): void {
+  if (ders.length === 0) throw schemaError(base, 'empty certificate path');
+  const certs = ders.map((der, i) => parse(der, indexPath(base, i)));
+  for (let i = 0; i + 1 < certs.length; i++) {
+    const child = certs[i];
+    const parent = certs[i + 1];
+    if (child === undefined || parent === undefined) break;
+    const ok = asSchema(indexPath(base, i), 'certificate path order error', () => child.issuer === parent.subject && child.verify(parent.publicKey));
+    if (!ok) throw schemaError(indexPath(base, i), 'certificate path order error (not issued by the next certificate)');
+  }
+}
+
+/** Reads a required certificate-path member (§4.9) as DER bytes, exactly as received. */
+export function readCertificatePath(r: ObjectReader, name = 'certificatePath'): Uint8Array[] {
+  const base = r.pathOf(name);
+  const ders = r.stringArray(name, { nonEmpty: true }).map((s, i) => decodeBase64Url(s, indexPath(base, i)));
+  checkCertificatePath(ders, base);
+  return ders;
+}
+
+/** True if the DER certificate is a CA (basicConstraints cA), the client's `trustAnchor` check (§6.9.1). */
+export function isCaCertificate(der: Uint8Array): boolean {
+  try {
+    return new X509Certificate(Buffer.from(der)).ca;
+  } catch {
+    return false;
+  }
+}

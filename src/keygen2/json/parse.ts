@@ -1,0 +1,230 @@
+/**
+ * A strict JSON parser (RFC 8259 plus the restrictions of spec §4.2).
+ *
+ * `JSON.parse` silently keeps the last of duplicate members and accepts lone surrogates, so the
+ * KeyGen2 decoders cannot use it. This parser rejects, with a SYNTAX KeyGen2Error naming the
+ * path: invalid JSON, duplicate member names, unescaped control characters, lone surrogates
+ * (escaped or raw), `-0`, and nesting deeper than {@link MAX_DEPTH} (so hostile input cannot
+ * exhaust the stack). Numbers are kept as text (see value.ts).
+ */
+import { KeyGen2Error } from '../errors.js';
+import { indexPath, memberPath, ROOT_PATH } from './path.js';
+import type { JsonArray, JsonObject, JsonValue } from './value.js';
+
+/** Deepest nesting accepted; KeyGen2 messages nest fewer than 10 levels. */
+export const MAX_DEPTH = 64;
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+const syntax = (message: string, path: string, offset: number): KeyGen2Error =>
+  new KeyGen2Error('SYNTAX', `${path}: ${message} (at offset ${offset})`, { path });
+
+/** True when `s` has no unpaired UTF-16 surrogate. */
+export function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class Parser {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  parseDocument(): JsonValue {
+    const value = this.parseValue(ROOT_PATH, 0);
+    this.skipWhitespace();
+    if (this.pos !== this.text.length) throw syntax('unexpected data after the JSON value', ROOT_PATH, this.pos);
+    return value;
+  }
+
+  private skipWhitespace(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      this.pos++;
+    }
+  }
+
+  private parseValue(path: string, depth: number): JsonValue {
+    if (depth > MAX_DEPTH) throw syntax('nesting too deep', path, this.pos);
+    this.skipWhitespace();
+    const c = this.text[this.pos];
+    switch (c) {
+      case '{':
+        return this.parseObject(path, depth);
+      case '[':
+        return this.parseArray(path, depth);
+      case '"':
+        return { kind: 'string', value: this.parseString(path) };
+      case 't':
+        return this.literal('true', { kind: 'boolean', value: true }, path);
+      case 'f':
+        return this.literal('false', { kind: 'boolean', value: false }, path);
+      case 'n':
+        return this.literal('null', { kind: 'null' }, path);
+      case undefined:
+        throw syntax('unexpected end of input', path, this.pos);
+      default:
+        return this.parseNumber(path);
+    }
+  }
+
+  private literal<T extends JsonValue>(word: string, value: T, path: string): T {
+    if (!this.text.startsWith(word, this.pos)) throw syntax('invalid literal', path, this.pos);
+    this.pos += word.length;
+    return value;
+  }
+
+  private parseNumber(path: string): JsonValue {
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (m === null) throw syntax('unexpected character', path, this.pos);
+    const text = m[0];
+    // -0 is forbidden in any spelling (-0, -0.0, -0e5): the reference rejects it (§4.2).
+    if (text.startsWith('-') && Number(text) === 0) throw syntax('-0 is not permitted', path, this.pos);
+    this.pos += text.length;
+    return { kind: 'number', text };
+  }
+
+  private parseString(path: string): string {
+    const t = this.text;
+    const start = this.pos;
+    this.pos++; // opening quote
+    let out = '';
+    let chunk = this.pos;
+    for (;;) {
+      if (this.pos >= t.length) throw syntax('unterminated string', path, start);
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x22) {
+        out += t.slice(chunk, this.pos);
+        this.pos++;
+        break;
+      }
+      if (c < 0x20) throw syntax('unescaped control character in string', path, this.pos);
+      if (c !== 0x5c) {
+        this.pos++;
+        continue;
+      }
+      out += t.slice(chunk, this.pos);
+      const e = t[this.pos + 1];
+      this.pos += 2;
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          const hex = t.slice(this.pos, this.pos + 4);
+          if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw syntax('bad \\u escape', path, this.pos);
+          out += String.fromCharCode(parseInt(hex, 16));
+          this.pos += 4;
+          break;
+        }
+        default:
+          throw syntax('bad escape', path, this.pos - 1);
+      }
+      chunk = this.pos;
+    }
+    // Checked on the decoded text so escaped (\ud800) and raw lone surrogates are both caught,
+    // while an escaped pair (\ud83d\ude00) stays valid (§4.2).
+    if (!isWellFormed(out)) throw syntax('lone surrogate in string', path, start);
+    return out;
+  }
+
+  private parseObject(path: string, depth: number): JsonObject {
+    this.pos++; // {
+    const members = new Map<string, JsonValue>();
+    this.skipWhitespace();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return { kind: 'object', members };
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text[this.pos] !== '"') throw syntax('expected a member name', path, this.pos);
+      const namePos = this.pos;
+      const name = this.parseString(path);
+      const childPath = memberPath(path, name);
+      if (members.has(name)) throw syntax('duplicate member name', childPath, namePos);
+      this.skipWhitespace();
+      if (this.text[this.pos] !== ':') throw syntax("expected ':'", childPath, this.pos);
+      this.pos++;
+      members.set(name, this.parseValue(childPath, depth + 1));
+      this.skipWhitespace();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === '}') return { kind: 'object', members };
+      if (c !== ',') throw syntax("expected ',' or '}'", path, this.pos - 1);
+    }
+  }
+
+  private parseArray(path: string, depth: number): JsonArray {
+    this.pos++; // [
+    const items: JsonValue[] = [];
+    this.skipWhitespace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return { kind: 'array', items };
+    }
+    for (;;) {
+      items.push(this.parseValue(indexPath(path, items.length), depth + 1));
+      this.skipWhitespace();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === ']') return { kind: 'array', items };
+      if (c !== ',') throw syntax("expected ',' or ']'", path, this.pos - 1);
+    }
+  }
+}
+
+/**
+ * Parses one JSON text strictly (§4.2). Throws KeyGen2Error SYNTAX with the path of the
+ * offending place.
+ *
+ * @example parseJson('{"a":1,"a":2}') // throws SYNTAX at $.a (duplicate member)
+ */
+export function parseJson(text: string): JsonValue {
+  if (typeof text !== 'string') throw new KeyGen2Error('SYNTAX', '$: input is not a string', { path: ROOT_PATH });
+  return new Parser(text).parseDocument();
+}
+
+/**
+ * Decodes UTF-8 bytes for {@link parseJson}; invalid UTF-8 (which would otherwise turn into
+ * U+FFFD silently) and a byte-order mark are SYNTAX errors.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw new KeyGen2Error('SYNTAX', '$: byte-order mark not allowed', { path: ROOT_PATH });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    throw new KeyGen2Error('SYNTAX', '$: invalid UTF-8', { path: ROOT_PATH, cause });
+  }
+}

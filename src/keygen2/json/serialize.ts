@@ -1,0 +1,55 @@
+/**
+ * Compact JSON serialization and RFC 8785 canonicalization (JCS) of the value model.
+ *
+ * String escaping matches the reference writer: `"`, `\\`, `\b \f \n \r \t`, other controls as
+ * lower-case `\u00xx`, everything else raw — which is also what `JSON.stringify` and JCS do for
+ * well-formed strings. Lone surrogates are refused (§4.2) rather than escaped.
+ */
+import { isWellFormed } from './parse.js';
+import type { JsonValue } from './value.js';
+
+function str(s: string): string {
+  if (!isWellFormed(s)) throw new RangeError('string with a lone surrogate cannot be serialized');
+  return JSON.stringify(s);
+}
+
+/** Compact JSON text, members in their stored order. */
+export function serializeJson(value: JsonValue): string {
+  switch (value.kind) {
+    case 'object':
+      return `{${[...value.members].map(([k, v]) => `${str(k)}:${serializeJson(v)}`).join(',')}}`;
+    case 'array':
+      return `[${value.items.map(serializeJson).join(',')}]`;
+    case 'string':
+      return str(value.value);
+    case 'number':
+      return value.text;
+    case 'boolean':
+      return value.value ? 'true' : 'false';
+    case 'null':
+      return 'null';
+  }
+}
+
+/**
+ * RFC 8785 canonical form: members sorted by UTF-16 code units, numbers in ECMAScript form.
+ * Used for JSF lookup signatures (§5.7, §6.5).
+ */
+export function canonicalizeJson(value: JsonValue): string {
+  switch (value.kind) {
+    case 'object': {
+      // Comparing JavaScript strings compares UTF-16 code units, which is exactly JCS's order.
+      const entries = [...value.members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${str(k)}:${canonicalizeJson(v)}`).join(',')}}`;
+    }
+    case 'array':
+      return `[${value.items.map(canonicalizeJson).join(',')}]`;
+    case 'number': {
+      const n = Number(value.text);
+      if (!Number.isFinite(n)) throw new RangeError('number outside the IEEE 754 range');
+      return JSON.stringify(n);
+    }
+    default:
+      return serializeJson(value);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Credential-discovery checks on the device (spec §6.5, §9.3) against the
+ * recordings: signed data byte for byte, nonce binding, JSF signatures,
+ * Java RFC 2253 names and Java regexes.
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certificateInfo } from '../../../src/keygen2/client/certificate-info.js';
+import { verifyLookupSpecifier } from '../../../src/keygen2/client/lookup-signature.js';
+import { compileSearchFilter, javaRegex } from '../../../src/keygen2/client/search-filter.js';
+import { KeyGen2Error } from '../../../src/keygen2/errors.js';
+import { decodeMessage, lookupNonce, lookupSpecifierSignedData, type LookupSpecifier } from '../../../src/keygen2/messages/index.js';
+import { loadRecording, messagesOf, sessionFiles } from './support/replay-harness.js';
+
+/** Every recorded lookup specifier (decoded) with its session ids and the recorded signed bytes. */
+function recordedLookups(): { file: string; spec: LookupSpecifier; csid: string; ssid: string; signed: string | undefined }[] {
+  const out: ReturnType<typeof recordedLookups> = [];
+  for (const file of sessionFiles()) {
+    for (const s of loadRecording(file).get('sessions').items()) {
+      const req = messagesOf(s).find((m) => m.qualifier === 'CredentialDiscoveryRequest');
+      if (req === undefined) continue;
+      const sigs = s.opt('kmk_signatures')?.items().filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
+      const decoded = decodeMessage(req.wire, ['CredentialDiscoveryRequest']);
+      decoded.lookupSpecifiers.forEach((spec, i) => {
+        out.push({ file, spec, csid: decoded.clientSessionId, ssid: decoded.serverSessionId, signed: sigs[i]?.get('signed_data_hex').str() });
+      });
+    }
+  }
+  return out;
+}
+
+const lookups = recordedLookups();
+
+const codeOf = (f: () => void): string | undefined => {
+  try {
+    f();
+  } catch (x) {
+    return (x as KeyGen2Error).code;
+  }
+  return undefined;
+};
+
+describe('lookup specifiers of the recordings', () => {
+  it('exist', () => expect(lookups.length).toBeGreaterThan(0));
+  for (const [i, l] of lookups.entries()) {
+    it(`${l.file} #${i}: the signed data the client verifies equals the recorded bytes`, () => {
+      const { value: _v, ...unsigned } = l.spec.signature;
+      void _v;
+      if (l.signed !== undefined) expect(Buffer.from(lookupSpecifierSignedData({ ...l.spec, signature: unsigned })).toString('hex')).toBe(l.signed);
+    });
+    it(`${l.file} #${i}: nonce and signature verify`, () => {
+      expect(() => verifyLookupSpecifier(l.spec, lookupNonce(l.csid, l.ssid), '$')).not.toThrow();
+    });
+    it(`${l.file} #${i}: rejects-lookup-with-foreign-nonce`, () => {
+      expect(codeOf(() => verifyLookupSpecifier(l.spec, lookupNonce(l.csid, 'another-session'), '$'))).toBe('PROTOCOL');
+    });
+    it(`${l.file} #${i}: rejects-lookup-with-bad-signature`, () => {
+      expect(codeOf(() => verifyLookupSpecifier({ ...l.spec, id: `${l.spec.id}x` }, lookupNonce(l.csid, l.ssid), '$'))).toBe('VERIFICATION');
+    });
+  }
+});
+
+describe('Java regex translation (quirk 13)', () => {
+  it('turns \\Q…\\E into a literal and matches the whole input', () => {
+    const re = javaRegex('\\QCN=Demo Sub CA,DC=webpki,DC=org\\E', '$');
+    expect(re.test('CN=Demo Sub CA,DC=webpki,DC=org')).toBe(true);
+    expect(re.test('CN=Demo Sub CA,DC=webpki,DC=org,C=SE')).toBe(false);
+    expect(javaRegex('\\Qa.b\\E', '$').test('axb')).toBe(false);
+    expect(javaRegex('john\\.doe@.*', '$').test('john.doe@example.com')).toBe(true);
+    expect(javaRegex('doe', '$').test('john.doe')).toBe(false);
+  });
+  it('rejects-uncompilable-regex', () => {
+    expect(() => javaRegex('(', '$.x')).toThrow(KeyGen2Error);
+  });
+});
+
+describe('certificate fields of the recorded end-entity certificates', () => {
+  // The first issued certificate of the recordings (any file); scenario 7's recorded
+  // lookup results additionally prove issuerRegEx matching against the Java rendering.
+  const ee = sessionFiles()
+    .flatMap((f) => loadRecording(f).get('sessions').items())
+    .flatMap((s) => s.get('issued_certificate_paths').entries().map(([, p]) => p.hexes()[0]!))[0]!;
+  const info = certificateInfo(ee);
+
+  it('renders names most-specific first', () => {
+    expect(info.issuer).toMatch(/^CN=[^,]+(,(DC|O|OU|C|L|ST)=[^,]+)*$/);
+    expect(info.subject).toMatch(/^(1\.2\.840\.113549\.1\.9\.1=#16[0-9a-f]+,)?CN=[^,]+/);
+    expect(info.isCa).toBe(false);
+  });
+
+  it('matches search filters with AND semantics', () => {
+    const facts = { certificatePath: [ee], appUsage: 'authentication', grouping: undefined };
+    const m = (filter: Parameters<typeof compileSearchFilter>[0]): boolean => compileSearchFilter(filter, '$')(facts);
+    const quoted = (s: string): string => `\\Q${s}\\E`;
+    expect(m(undefined)).toBe(true);
+    expect(m({ issuerRegEx: quoted(info.issuer), appUsage: 'authentication' })).toBe(true);
+    expect(m({ issuerRegEx: quoted(info.issuer), appUsage: 'signature' })).toBe(false);
+    expect(m({ subjectRegEx: quoted(info.subject) })).toBe(true);
+    expect(m({ subjectRegEx: quoted(info.subject.slice(1)) })).toBe(false);
+    for (const e of info.emails) expect(m({ emailRegEx: quoted(e) })).toBe(true);
+    expect(m({ serialNumber: info.serialNumber.toString() })).toBe(true);
+    expect(m({ serialNumber: (info.serialNumber + 1n).toString() })).toBe(false);
+    expect(m({ grouping: 'shared' })).toBe(false); // no PIN policy never matches a grouping filter
+    expect(m({ keyUsageRules: ['digitalSignature'] })).toBe(info.keyUsage?.has('digitalSignature') === true);
+    expect(m({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
+    expect(m({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
+    expect(m({ policyRules: ['1.2.3.4'] })).toBe(info.policies?.has('1.2.3.4') === true);
+  });
+});
+
+describe('Java RFC 2253 escaping', () => {
+  it('escapes ,=+<>#;"\\ and edge spaces, renders other attributes as #hex (spec §6.5 example 2.5.4.5=#1303313233)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kg2-dn-'));
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')],
+        { stdio: 'ignore' },
+      );
+      const info = certificateInfo(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
+      expect(info.subject).toBe('2.5.4.5=#1303313233,CN=John\\=Doe\\; \\#1\\ ,O=Acme\\, Inc.,C=SE');
+      expect(info.issuer).toBe(info.subject);
+      expect(info.isCa).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

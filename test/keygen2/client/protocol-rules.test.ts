@@ -1,0 +1,284 @@
+/**
+ * One negative test per client-side rule (spec §3.3, §6, §11.2), each built by
+ * altering one recorded issuer message: the enrollment fails with the rule's
+ * code and leaves no open SKS session and no key of that session behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { runEnrollment, type EnrollmentOptions } from '../../../src/keygen2/client/run-enrollment.js';
+import type { KeyGen2Transport, TransportReply } from '../../../src/keygen2/client/ports.js';
+import { KeyGen2Error } from '../../../src/keygen2/errors.js';
+import type { JsonNode } from '../../../src/interop/json.js';
+import {
+  loadRecording,
+  messagesOf,
+  openReplayDevice,
+  recordedClock,
+  recordedInvocationUrl,
+  recordedPlatform,
+  recordedUi,
+  replayTransport,
+  replayUserCall,
+  sessionFiles,
+  type ReplayDevice,
+} from './support/replay-harness.js';
+
+type Json = Record<string, unknown>;
+
+/** Which recording to use: the first whose session `label` (or the last session) has a message of this qualifier. */
+function recordingWith(qualifier: string, where: (wire: string) => boolean = () => true): { doc: JsonNode; index: number } {
+  for (const f of sessionFiles()) {
+    const doc = loadRecording(f);
+    const sessions = doc.get('sessions').items();
+    const index = sessions.findIndex((s) => messagesOf(s).some((m) => m.qualifier === qualifier && where(m.wire)));
+    if (index >= 0) return { doc, index };
+  }
+  throw new NoRecording(qualifier);
+}
+
+/** No recording has what a rule's test needs: the test is skipped (other recordings may be used for acceptance). */
+class NoRecording extends Error {}
+
+/** A rule's test, skipped when no recording fits. */
+const rule = (name: string, body: () => Promise<void>): void => {
+  it(name, async (ctx) => {
+    try {
+      await body();
+    } catch (e) {
+      if (e instanceof NoRecording) ctx.skip();
+      else throw e;
+    }
+  });
+};
+
+type KeyCreationJson = { pukPolicySpecifiers?: Json[]; pinPolicySpecifiers?: Json[] };
+
+/** A PIN policy with more than one key, all with preset PINs. */
+const presetPinPolicy = (m: KeyCreationJson): Json | undefined =>
+  [...(m.pukPolicySpecifiers ?? []).flatMap((p) => p['pinPolicySpecifiers'] as Json[]), ...(m.pinPolicySpecifiers ?? [])].find(
+    (x) => (x['keyEntrySpecifiers'] as Json[]).length > 1 && (x['keyEntrySpecifiers'] as Json[]).every((k) => 'encryptedPin' in k),
+  );
+
+/** Runs the sessions before `index` as recorded, so the device is in the state the altered session expects. */
+async function prepare(doc: JsonNode, index: number): Promise<ReplayDevice> {
+  const device = openReplayDevice(doc);
+  const between = doc.opt('sks_calls_between_sessions')?.items() ?? [];
+  const sessions = doc.get('sessions').items();
+  for (let i = 0; i <= index; i++) {
+    const first = sessions[i]!.get('sks_calls').items()[0]?.get('call_index').int() ?? Number.MAX_SAFE_INTEGER;
+    while (between.length > 0 && between[0]!.get('call_index').int() < first) await replayUserCall(device.inner, between.shift()!);
+    if (i === index) break;
+    await runEnrollment(optionsFor(doc, sessions[i]!, device, replayTransport(doc, sessions[i]!, () => undefined)));
+  }
+  return device;
+}
+
+function optionsFor(doc: JsonNode, session: JsonNode, device: ReplayDevice, transport: KeyGen2Transport): EnrollmentOptions {
+  return {
+    sks: device.sks,
+    transport,
+    ui: recordedUi(doc),
+    invocationUrl: recordedInvocationUrl(session),
+    clock: recordedClock(session),
+    platform: recordedPlatform(session),
+  };
+}
+
+/** The recorded transport, with one issuer message altered (by qualifier) and optionally a different last answer. */
+function alteredTransport(
+  doc: JsonNode,
+  session: JsonNode,
+  alter: (qualifier: string, m: Json) => Json | string,
+  last?: TransportReply,
+): KeyGen2Transport {
+  const inner = replayTransport(doc, session, () => undefined);
+  const change = (r: TransportReply): TransportReply => {
+    if (r.kind === 'redirect') return last ?? r;
+    const m = JSON.parse(r.text) as Json;
+    const out = alter(m['@qualifier'] as string, m);
+    return { ...r, text: typeof out === 'string' ? out : JSON.stringify(out) };
+  };
+  return {
+    fetchInvocation: async (inv) => change(await inner.fetchInvocation(inv)),
+    postResponse: async (inv, text) => change(await inner.postResponse(inv, text)),
+  };
+}
+
+interface Outcome {
+  readonly error: KeyGen2Error;
+  readonly device: ReplayDevice;
+  readonly openSessionsLeft: boolean;
+  /** Calls this session made (after `prepare`). */
+  readonly calls: string[];
+}
+
+async function failWith(
+  qualifier: string,
+  alter: (qualifier: string, m: Json) => Json | string,
+  options: { where?: (wire: string) => boolean; last?: TransportReply; change?: (o: EnrollmentOptions) => EnrollmentOptions } = {},
+): Promise<Outcome> {
+  const { doc, index } = recordingWith(qualifier, options.where);
+  const session = doc.get('sessions').items()[index]!;
+  const device = await prepare(doc, index);
+  const before = device.log.length;
+  const base = optionsFor(doc, session, device, alteredTransport(doc, session, alter, options.last));
+  const e = await runEnrollment(options.change?.(base) ?? base).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(KeyGen2Error);
+  return {
+    error: e as KeyGen2Error,
+    device,
+    openSessionsLeft: (await device.inner.enumerateProvisioningSessions(0, true)) !== undefined,
+    calls: device.log.slice(before).map((c) => c.method),
+  };
+}
+
+const aborted = (o: Outcome): void => {
+  expect(o.calls[0]).toBe('createProvisioningSession');
+  expect(o.calls.at(-1)).toBe('abortProvisioningSession');
+  expect(o.openSessionsLeft).toBe(false);
+};
+
+/** Alters the issuer message of one qualifier in place. */
+const swap = (target: string, f: (m: Json) => void) => (qualifier: string, m: Json): Json => {
+  if (qualifier === target) f(m);
+  return m;
+};
+
+describe('client protocol rules', () => {
+  rule('rejects-initialization-for-another-session (serverSessionId differs from the InvocationRequest)', async () => {
+    const o = await failWith('ProvisioningInitializationRequest', swap('ProvisioningInitializationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    expect(o.error.code).toBe('PROTOCOL');
+    expect(o.calls).toEqual([]);
+  });
+
+  rule('rejects-server-time-far-from-the-device-clock', async () => {
+    const o = await failWith('ProvisioningInitializationRequest', (_q, m) => m, {
+      change: (opt) => ({ ...opt, clock: { now: () => new Date(opt.clock!.now().getTime() + 3 * 86_400_000), utcOffsetMinutes: () => 60 } }),
+    });
+    expect(o.error.code).toBe('PROTOCOL');
+    expect(o.calls).toEqual([]);
+  });
+
+  rule('rejects-key-creation-for-another-client-session', async () => {
+    const o = await failWith('KeyCreationRequest', swap('KeyCreationRequest', (m) => (m['clientSessionId'] = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')));
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-finalization-for-another-server-session', async () => {
+    const o = await failWith('ProvisioningFinalizationRequest', swap('ProvisioningFinalizationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+    expect(await o.device.inner.enumerateKeys(0)).toBeUndefined();
+  });
+
+  rule('rejects-key-creation-in-an-unlock-session (spec §3.1)', async () => {
+    const o = await failWith('KeyCreationRequest', swap('InvocationRequest', (m) => (m['action'] = 'unlock')));
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-a-second-key-creation-round', async () => {
+    const { doc, index } = recordingWith('KeyCreationRequest');
+    const kcr = messagesOf(doc.get('sessions').items()[index]!).find((m) => m.qualifier === 'KeyCreationRequest')!.wire;
+    const o = await failWith('KeyCreationRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? kcr : m));
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-discovery-after-key-creation', async () => {
+    const { doc, index } = recordingWith('CredentialDiscoveryRequest');
+    const cdr = messagesOf(doc.get('sessions').items()[index]!).find((m) => m.qualifier === 'CredentialDiscoveryRequest')!.wire;
+    const o = await failWith('CredentialDiscoveryRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? cdr : m));
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-a-message-where-the-final-redirect-belongs (the session is already committed)', async () => {
+    const o = await failWith('ProvisioningFinalizationRequest', (_q, m) => m, { last: { kind: 'message', text: '{}' } });
+    expect(o.error.code).toBe('PROTOCOL');
+    expect(o.calls.at(-1)).toBe('closeProvisioningSession');
+  });
+
+  rule('rejects-mixed-preset-and-user-pins (spec §6.7.2)', async () => {
+    const o = await failWith(
+      'KeyCreationRequest',
+      (q, m) => {
+        if (q !== 'KeyCreationRequest') return m;
+        delete (presetPinPolicy(m as KeyCreationJson)!['keyEntrySpecifiers'] as Json[])[0]!['encryptedPin'];
+        return m;
+      },
+      { where: (w) => presetPinPolicy(JSON.parse(w) as KeyCreationJson) !== undefined },
+    );
+    expect(o.error.code).toBe('SCHEMA');
+    aborted(o);
+  });
+
+  rule('rejects-post-operation-on-an-unknown-key', async () => {
+    const o = await failWith(
+      'ProvisioningFinalizationRequest',
+      swap('ProvisioningFinalizationRequest', (m) => {
+        const d = (m['deleteKeys'] as Json[])[0]!;
+        d['fingerPrint'] = Buffer.alloc(32, 7).toString('base64url');
+      }),
+      { where: (w) => w.includes('"deleteKeys"') },
+    );
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-lookup-bound-to-another-session (nonce)', async () => {
+    const o = await failWith(
+      'CredentialDiscoveryRequest',
+      swap('CredentialDiscoveryRequest', (m) => {
+        (m['lookupSpecifiers'] as Json[])[0]!['nonce'] = Buffer.alloc(32, 1).toString('base64url');
+      }),
+    );
+    expect(o.error.code).toBe('PROTOCOL');
+    aborted(o);
+  });
+
+  rule('rejects-lookup-with-a-bad-signature', async () => {
+    const o = await failWith(
+      'CredentialDiscoveryRequest',
+      swap('CredentialDiscoveryRequest', (m) => {
+        const sig = (m['lookupSpecifiers'] as Json[])[0]!['signature'] as Json;
+        const v = Buffer.from(sig['value'] as string, 'base64url');
+        v[5]! ^= 1;
+        sig['value'] = v.toString('base64url');
+      }),
+    );
+    expect(o.error.code).toBe('VERIFICATION');
+    aborted(o);
+  });
+
+  rule('rejects-tampered-mac (the SKS refuses; nothing remains)', async () => {
+    const o = await failWith(
+      'KeyCreationRequest',
+      swap('KeyCreationRequest', (m) => {
+        const keys = (m['keyEntrySpecifiers'] as Json[] | undefined) ?? ((m['pinPolicySpecifiers'] as Json[])[0]!['keyEntrySpecifiers'] as Json[]);
+        const mac = Buffer.from(keys[0]!['mac'] as string, 'base64url');
+        mac[0]! ^= 1;
+        keys[0]!['mac'] = mac.toString('base64url');
+      }),
+      { where: (w) => !w.includes('pukPolicySpecifiers') },
+    );
+    expect(o.error.code).toBe('SKS');
+    expect(o.openSessionsLeft).toBe(false);
+    expect(await o.device.inner.enumerateKeys(0)).toBeUndefined();
+  });
+
+  rule('rejects-https-init-without-a-server-certificate (spec §2.3)', async () => {
+    const o = await failWith('InvocationRequest', (_q, m) => m, {
+      change: (opt) => ({
+        ...opt,
+        invocationUrl: 'webpkiproxy://keygen2?init=https%3A%2F%2Fissuer.example.com%2Fkg2%3Finit%3Dtrue&url=https%3A%2F%2Fissuer.example.com%2Fkg2',
+        transport: { ...opt.transport, fetchInvocation: async (inv) => ({ ...(await opt.transport.fetchInvocation(inv)), serverCertificate: undefined }) as TransportReply },
+      }),
+    });
+    expect(o.error.code).toBe('TRANSPORT');
+    expect(o.calls).toEqual([]);
+  });
+});

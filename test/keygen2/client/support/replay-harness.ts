@@ -1,0 +1,320 @@
+/**
+ * Replaying a recorded openkeystore session as the device (interop README §6,
+ * "Client-side implementation"): our SKS draws the recorded randomness, a fake
+ * transport serves the recorded issuer messages in order, and a recording
+ * proxy in front of the SKS logs every state-changing call so that it can be
+ * compared with the recording's `sks_calls[]`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMemoryKeyStore, openSecureKeyStore, type SecureKeyStore } from '../../../../src/sks/index.js';
+import { keyHandle as toKeyHandle } from '../../../../src/sks/api.js';
+import { parsePkcs8 } from '../../../../src/sks/session-crypto.js';
+import { JsonNode } from '../../../../src/interop/json.js';
+import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from '../../../../src/interop/replay-entropy.js';
+import { recordedKey } from '../../../../src/interop/vectors.js';
+import { buildInvocationUrl } from '../../../../src/keygen2/http/invocation-url.js';
+import type { ClientClock, EnrollmentUi, KeyGen2Transport, TransportReply } from '../../../../src/keygen2/client/ports.js';
+import type { PlatformCapabilities } from '../../../../src/keygen2/client/capabilities.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
+export const INTEROP_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'interop');
+
+/** Every recorded KeyGen2 session file (by pattern, not by name). */
+export function sessionFiles(): string[] {
+  return readdirSync(INTEROP_DIR)
+    .filter((f) => /^keygen2-session-.*\.json$/.test(f))
+    .sort();
+}
+
+export const loadRecording = (file: string): JsonNode => JsonNode.root(JSON.parse(readFileSync(path.join(INTEROP_DIR, file), 'utf8')));
+
+/** The device PIN of the reference test harness (replay profile). */
+const DEVICE_PIN = '1234';
+
+// ---------------------------------------------------------------------------
+// The recording SKS proxy
+
+/** One state-changing SKS call, arguments by the SecureKeyStore parameter names. */
+export interface LoggedCall {
+  readonly method: string;
+  readonly args: Record<string, unknown>;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** Positional arguments → named, for the methods the recordings list (read-only ones are not logged). */
+const NAMED: Readonly<Record<string, (...a: unknown[]) => Record<string, unknown>>> = {
+  createProvisioningSession: (a) => ({ ...(a as object) }),
+  createPukPolicy: (a) => ({ ...(a as object) }),
+  createPinPolicy: (a) => ({ ...(a as object) }),
+  createKeyEntry: (a) => ({ ...(a as object) }),
+  addExtension: (a) => ({ ...(a as object) }),
+  setCertificatePath: (keyHandle, certificatePath, mac) => ({ keyHandle, certificatePath, mac }),
+  importSymmetricKey: (keyHandle, encryptedKey, mac) => ({ keyHandle, encryptedKey, mac }),
+  importPrivateKey: (keyHandle, encryptedKey, mac) => ({ keyHandle, encryptedKey, mac }),
+  postDeleteKey: (provisioningHandle, op) => ({ provisioningHandle, ...(op as object) }),
+  postUnlockKey: (provisioningHandle, op) => ({ provisioningHandle, ...(op as object) }),
+  postUpdateKey: (keyHandle, op) => ({ keyHandle, ...(op as object) }),
+  postCloneKeyProtection: (keyHandle, op) => ({ keyHandle, ...(op as object) }),
+  updateKeyManagementKey: (provisioningHandle, keyManagementKey, authorization) => ({ provisioningHandle, keyManagementKey, authorization }),
+  closeProvisioningSession: (provisioningHandle, nonce, mac) => ({ provisioningHandle, nonce, mac }),
+  abortProvisioningSession: (provisioningHandle) => ({ provisioningHandle }),
+};
+
+function copyBytes(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v instanceof Uint8Array ? Uint8Array.from(v) : v]));
+}
+
+/** Java argument names that differ from ours. */
+const ALIASES: Readonly<Record<string, string>> = { pukValue: 'encryptedPuk' };
+
+export interface ReplayDevice {
+  /** The recording proxy: what the client is given. */
+  readonly sks: SecureKeyStore;
+  /** The store behind it, for checks the client must not see. */
+  readonly inner: SecureKeyStore;
+  readonly entropy: ReplayEntropy;
+  readonly log: LoggedCall[];
+  /** clientSessionIds to hand out, in session order (queued as random bytes at each createProvisioningSession). */
+  readonly clientSessionIds: string[];
+}
+
+export function openReplayDevice(doc: JsonNode): ReplayDevice {
+  const ephemeral: RecordedPair[] = [];
+  const keyEntries: RecordedPair[] = [];
+  const clientSessionIds: string[] = [];
+  for (const s of doc.get('sessions').items()) {
+    ephemeral.push({ label: `${s.get('label').str()} client ephemeral key`, key: recordedKey(s.get('ephemeral_keys').get('client')) });
+    for (const g of s.get('sks_generated_keys').items()) {
+      keyEntries.push({ label: `${s.get('label').str()} ${g.get('id').str()}`, key: recordedKey(g.get('key')) });
+    }
+    clientSessionIds.push(s.get('client_session_id').str());
+  }
+  const entropy = new ReplayEntropy(ephemeral, keyEntries);
+  const da = doc.get('test_keys').get('device_attestation');
+  const inner = openSecureKeyStore({
+    store: createMemoryKeyStore(),
+    device: { privateKey: parsePkcs8(da.get('pkcs8_hex').hex()), certificatePath: [da.get('certificate_der_hex').hex()] },
+    entropy,
+    profile: {
+      vendorName: 'WebPKI.org',
+      devicePinSupport: true,
+      biometricSupport: true,
+      verifyDevicePin: (pin) => pin !== undefined && Buffer.from(pin).toString('utf8') === DEVICE_PIN,
+    },
+  });
+  const log: LoggedCall[] = [];
+  const ids = [...clientSessionIds];
+  const sks = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || typeof value !== 'function') return value;
+      const name = NAMED[prop];
+      const fn = value as (...a: unknown[]) => Promise<unknown>;
+      return async (...a: unknown[]): Promise<unknown> => {
+        if (prop === 'createProvisioningSession') {
+          const id = ids.shift();
+          if (id !== undefined) entropy.expectRandomBytes(`clientSessionId ${id}`, clientSessionIdBytes(id));
+        }
+        // Copies: the client wipes PIN buffers after use.
+        const entry: LoggedCall | undefined = name === undefined ? undefined : { method: prop, args: copyBytes(name(...a)) };
+        if (entry !== undefined) log.push(entry);
+        try {
+          const r = await fn.apply(target, a);
+          if (entry !== undefined) entry.result = r;
+          return r;
+        } catch (e) {
+          if (entry !== undefined) entry.error = e;
+          throw e;
+        }
+      };
+    },
+  });
+  return { sks, inner, entropy, log, clientSessionIds };
+}
+
+// ---------------------------------------------------------------------------
+// Comparing logged calls with recorded ones
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Our value in the recording's notation: bytes as hex, lists of bytes as hex lists, undefined as null. */
+function normalize(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (v instanceof Uint8Array) return hex(v);
+  if (Array.isArray(v)) return v.map(normalize);
+  return v;
+}
+
+/**
+ * Differences between one logged call and one recorded call (method, every
+ * recorded argument, and the recorded result), as readable lines.
+ */
+export function diffCall(ours: LoggedCall, recorded: JsonNode): string[] {
+  const problems: string[] = [];
+  const method = recorded.get('method').str();
+  if (ours.method !== method) return [`method: expected ${method}, got ${ours.method}`];
+  for (const [key, node] of recorded.get('args').entries()) {
+    const m = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key)!;
+    const name = ALIASES[m[1]!] ?? m[1]!;
+    const expected: unknown = node.isNull() ? null : node.value;
+    const got = normalize(ours.args[name]);
+    if (JSON.stringify(expected) !== JSON.stringify(got)) {
+      problems.push(`${method}.${key}: expected ${JSON.stringify(expected)?.slice(0, 120)}, got ${JSON.stringify(got)?.slice(0, 120)}`);
+    }
+  }
+  const result = recorded.opt('result');
+  if (ours.error !== undefined) problems.push(`${method}: failed: ${String(ours.error)}`);
+  else if (result !== undefined && !result.isNull()) {
+    const v = result.value;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const r = ours.result as Record<string, unknown>;
+      for (const [key, node] of result.entries()) {
+        const m = /^(.*?)(_spki_hex|_hex)?$/.exec(key)!;
+        if (JSON.stringify(node.value) !== JSON.stringify(normalize(r[m[1]!]))) problems.push(`${method} result.${key} differs`);
+      }
+    } else if (JSON.stringify(v) !== JSON.stringify(normalize(ours.result))) {
+      problems.push(`${method} result differs: expected ${JSON.stringify(v)}, got ${JSON.stringify(normalize(ours.result))}`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------
+// Calls the recording made between sessions (user API: a wrong PIN that blocks a key, …)
+
+/** Replays a between-sessions call on the store directly; a recorded exception must recur. */
+export async function replayUserCall(sks: SecureKeyStore, call: JsonNode): Promise<void> {
+  const a = call.get('args');
+  const bytes = (n: string): Uint8Array | undefined => {
+    const v = a.opt(`${n}_hex`);
+    return v === undefined || v.isNull() ? undefined : v.hex();
+  };
+  const kh = toKeyHandle(a.get('keyHandle').int());
+  const method = call.get('method').str();
+  let run: () => Promise<unknown>;
+  switch (method) {
+    case 'signData':
+      run = () =>
+        sks.signData({
+          keyHandle: kh,
+          algorithm: a.get('algorithm').str(),
+          parameters: bytes('parameters'),
+          biometricAuth: a.optValue('biometricAuth')?.bool() ?? false,
+          authorization: bytes('authorization'),
+          data: bytes('data')!,
+        });
+      break;
+    case 'setPin':
+      run = () => sks.setPin(kh, bytes('authorization')!, bytes('newPin')!);
+      break;
+    case 'unlockKey':
+      run = () => sks.unlockKey(kh, bytes('authorization')!);
+      break;
+    case 'deleteKey':
+      run = () => sks.deleteKey(kh, bytes('authorization'));
+      break;
+    default:
+      throw new Error(`the harness cannot replay a between-sessions ${method}`);
+  }
+  const failed = await run().then(
+    () => false,
+    () => true,
+  );
+  if (failed !== call.has('exception')) throw new Error(`between-sessions ${method} #${call.get('call_index').int()}: expected ${call.has('exception') ? 'an exception' : 'success'}`);
+}
+
+// ---------------------------------------------------------------------------
+// The device's environment for one recorded session
+
+export interface RecordedMessage {
+  readonly direction: 'server->client' | 'client->server';
+  readonly qualifier: string;
+  readonly wire: string;
+}
+
+export const messagesOf = (session: JsonNode): RecordedMessage[] =>
+  session
+    .get('messages')
+    .items()
+    .map((m) => ({ direction: m.get('direction').str() as RecordedMessage['direction'], qualifier: m.get('qualifier').str(), wire: m.get('wire').str() }));
+
+/** The clock the reference client had: the recorded instant and UTC offset of `clientTime`. */
+export function recordedClock(session: JsonNode): ClientClock {
+  const ct = session.get('client_time');
+  const wire = ct.get('wire').str();
+  const m = /([+-])(\d{2}):(\d{2})$/.exec(wire);
+  const offset = m === null ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  const at = new Date(ct.get('epoch_seconds').int() * 1000);
+  return { now: () => at, utcOffsetMinutes: () => offset };
+}
+
+/** The invocation URL that would have started this session: `url` is the recorded issuerUri. */
+export function recordedInvocationUrl(session: JsonNode): string {
+  const issuerUri = session.get('issuer_uri').str();
+  return buildInvocationUrl({ initUrl: `${issuerUri}${issuerUri.includes('?') ? '&' : '?'}init=true`, transactionUrl: issuerUri, cookie: 'JSESSIONID=replay' });
+}
+
+/** The platform the reference client described: its logotype and client-attribute answers, taken from its InvocationResponse. */
+export function recordedPlatform(session: JsonNode): PlatformCapabilities {
+  const response = messagesOf(session).find((m) => m.qualifier === 'InvocationResponse');
+  const caps = response === undefined ? [] : ((JSON.parse(response.wire) as { clientCapabilities?: Record<string, unknown>[] }).clientCapabilities ?? []);
+  const clientAttributes: Record<string, string[]> = {};
+  const imagePreferences: Record<string, { mimeType: string; width: number; height: number }> = {};
+  for (const c of caps) {
+    const type = c['type'] as string;
+    if (Array.isArray(c['values'])) clientAttributes[type] = c['values'] as string[];
+    if (typeof c['imageAttributes'] === 'object' && c['imageAttributes'] !== null) {
+      imagePreferences[type] = c['imageAttributes'] as { mimeType: string; width: number; height: number };
+    }
+  }
+  return { clientAttributes, imagePreferences };
+}
+
+/** A UI that consents and types the recording's user-defined PIN. */
+export function recordedUi(doc: JsonNode, events: unknown[] = []): EnrollmentUi {
+  const pin = doc.get('constants').get('user_defined_pin').str();
+  return {
+    consent: () => Promise.resolve(true),
+    enterPin: () => Promise.resolve(pin),
+    progress: (e) => events.push(e),
+  };
+}
+
+/**
+ * A transport that serves the recorded server messages in order and hands
+ * each client message to `onClientMessage` (with the recorded one). After the
+ * last server message it answers the final POST with a 302. The `init` GET
+ * reports the recorded TLS server certificate.
+ */
+export function replayTransport(
+  doc: JsonNode,
+  session: JsonNode,
+  onClientMessage: (ours: string, recorded: RecordedMessage | undefined) => void,
+): KeyGen2Transport & { readonly served: number } {
+  const messages = messagesOf(session);
+  const server = messages.filter((m) => m.direction === 'server->client');
+  const client = messages.filter((m) => m.direction === 'client->server');
+  const serverCertificate = doc.get('test_keys').get('server_certificate').get('certificate_der_hex').hex();
+  let next = 0;
+  let posted = 0;
+  const serve = (): TransportReply => {
+    const m = server[next++];
+    return m === undefined ? { kind: 'redirect', location: 'http://issuer.example.com/done' } : { kind: 'message', text: m.wire };
+  };
+  return {
+    get served() {
+      return next;
+    },
+    fetchInvocation: () => {
+      const r = serve();
+      return Promise.resolve(r.kind === 'message' ? { ...r, serverCertificate } : r);
+    },
+    postResponse: (_inv, text) => {
+      onClientMessage(text, client[posted++]);
+      return Promise.resolve(serve());
+    },
+  };
+}

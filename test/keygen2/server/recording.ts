@@ -1,0 +1,299 @@
+/**
+ * Replays a recorded openkeystore session (../shared/interop/keygen2-session-*.json) through our
+ * issuer: derives the issuer configuration from the recorded requests, and injects the recorded
+ * randomness (server ephemeral key, session id, server time, IVs, close nonce, ECDSA KMK
+ * signatures) through the crypto port, the clock and the random source.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { decodeMessage, RESPONSE_QUALIFIERS, type KeyGen2Message } from '../../../src/keygen2/messages/index.js';
+import {
+  createIssuer,
+  type IssuerState,
+  DeviceTrust,
+  NodeIssuerCrypto,
+  type CapabilityQuery,
+  type IssuedKeyMaterial,
+  type IssuerConfig,
+  type IssuerCryptoPort,
+  type IssuerEnvironment,
+  type KeyConfig,
+  type PinPolicyConfig,
+  type SealedRef,
+  type TargetKeyConfig,
+  type UpdatableKmkConfig,
+} from '../../../src/keygen2/server/index.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded JSON is untyped data */
+type Json = any;
+
+/** The recordings: `keygen2-session-*.json` in the shared interop folder (found by pattern, not by name). */
+export const RECORDING_DIR = process.env['AIRTIGHT_INTEROP_DIR'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/interop');
+
+export const recordingFiles = (): string[] =>
+  readdirSync(RECORDING_DIR)
+    .filter((f) => /^keygen2-session-.*\.json$/.test(f))
+    .sort()
+    .map((f) => join(RECORDING_DIR, f));
+
+export interface RecordedMessage {
+  readonly direction: 'server->client' | 'client->server';
+  readonly qualifier: string;
+  readonly wire: string;
+}
+
+export interface RecordedHmac {
+  readonly purpose: string;
+  readonly method_or_label?: string;
+  readonly counter?: number;
+  readonly key_modifier_hex: string;
+  readonly input_hex: string;
+  readonly mac_hex: string;
+}
+
+export interface Replay {
+  readonly file: string;
+  readonly label: string;
+  readonly session: Json;
+  readonly messages: readonly RecordedMessage[];
+  readonly config: IssuerConfig;
+  readonly environment: IssuerEnvironment;
+  /** What the port computed, for comparison with `server_hmacs[]` / `encryptions[]`. */
+  readonly log: { hmacs: { modifier: string; input: string; mac: string }[]; encryptions: string[]; unmatchedSignatures: string[] };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const b64uToHex = (s: string): string => Buffer.from(s, 'base64url').toString('hex');
+const hexToB64u = (h: string): string => Buffer.from(h, 'hex').toString('base64url');
+
+const sameJwk = (a: Json, b: Json): boolean => (a.kty === 'EC' ? a.x === b.x && a.y === b.y : a.n === b.n && a.e === b.e);
+
+/** Decodes a recorded response from its wire text with the strict message decoder (§4.2). */
+export const decodeResponse = (wire: string): KeyGen2Message => decodeMessage(wire, [...RESPONSE_QUALIFIERS]);
+
+const kindOf = (uri: string): CapabilityQuery['kind'] =>
+  uri.includes('/keygen2/clientattr#') ? 'values' : uri.includes('/keygen2/logotype#') ? 'image' : 'feature';
+
+/** Loads every session of every recording as a ready-to-run replay. */
+export function loadReplays(options: ReplayOptions = {}): Replay[] {
+  const out: Replay[] = [];
+  for (const file of recordingFiles()) {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as Json;
+    for (const session of doc.sessions as Json[]) out.push(replayOf(file, doc, session, options));
+  }
+  return out;
+}
+
+export interface ReplayOptions {
+  /** The node port's sealing key (default: random per replay). */
+  readonly sealingKey?: Uint8Array;
+  /** Device roots instead of the recording's device CA. */
+  readonly deviceRoots?: readonly Uint8Array[];
+  /** Called on every certification (to prove nothing is certified after a failure). */
+  readonly onCertify?: (id: string) => void;
+}
+
+function replayOf(file: string, doc: Json, session: Json, options: ReplayOptions): Replay {
+  const messages = session.messages as RecordedMessage[];
+  const wire = (q: string): Json | undefined => {
+    const m = messages.find((x) => x.qualifier === q);
+    return m === undefined ? undefined : JSON.parse(m.wire);
+  };
+  const kmks = doc.test_keys.key_management_keys as Record<string, Json>;
+  const kmkByJwk = (jwk: Json): string => {
+    const name = Object.keys(kmks).find((n) => sameJwk(kmks[n].jwk, jwk));
+    if (name === undefined) throw new Error('unknown KMK in recording');
+    return name;
+  };
+  const encryptions = session.encryptions as Json[];
+  const plaintextOf = (b64: string): Buffer => {
+    const e = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
+    if (e === undefined) throw new Error('encrypted value not in encryptions[]');
+    return Buffer.from(e.plaintext_hex, 'hex');
+  };
+  // Every certificate the file knows, by SHA-256, to resolve target-key references.
+  const certs = new Map<string, string>();
+  const addCert = (b64: string): void => void certs.set(createHash('sha256').update(Buffer.from(b64, 'base64url')).digest('base64url'), b64);
+  for (const s of doc.sessions as Json[]) {
+    for (const path of Object.values(s.issued_certificate_paths as Record<string, string[]>)) for (const c of path) addCert(hexToB64u(c));
+    for (const m of s.messages as RecordedMessage[]) {
+      if (m.qualifier !== 'CredentialDiscoveryResponse') continue;
+      for (const r of JSON.parse(m.wire).lookupResults) for (const c of r.matchingCredentials) for (const x of c.certificatePath) addCert(x);
+    }
+  }
+  const signerOf = (authorization: string): string => {
+    const k = (session.kmk_signatures as Json[]).find((s) => s.signature_hex === b64uToHex(authorization));
+    if (k === undefined) throw new Error('authorization not in kmk_signatures[]');
+    return k.signer_kmk;
+  };
+  const target = (t: Json): TargetKeyConfig => {
+    const certificate = certs.get(t.fingerPrint);
+    if (certificate === undefined) throw new Error('target certificate not found');
+    return { certificate, clientSessionId: t.clientSessionId, serverSessionId: t.serverSessionId, kmk: signerOf(t.authorization) };
+  };
+
+  const inv = wire('InvocationRequest');
+  const pir = wire('ProvisioningInitializationRequest');
+  const cdr = wire('CredentialDiscoveryRequest');
+  const kcr = wire('KeyCreationRequest');
+  const pfr = wire('ProvisioningFinalizationRequest');
+  const credentials = new Map<string, Json>(((pfr?.issuedCredentials ?? []) as Json[]).map((c) => [c.id, c]));
+
+  const keyOf = (k: Json): KeyConfig => {
+    const c = credentials.get(k.id) ?? {};
+    const copy: Record<string, unknown> = {};
+    for (const f of ['id', 'serverSeed', 'devicePinProtection', 'enablePinCaching', 'biometricProtection', 'exportProtection', 'deleteProtection', 'friendlyName', 'appUsage', 'keyAlgorithm', 'keyParameters', 'endorsedAlgorithms']) {
+      if (k[f] !== undefined) copy[f] = k[f];
+    }
+    if (k.encryptedPin !== undefined) copy.presetPin = plaintextOf(k.encryptedPin).toString('utf8');
+    if (c.trustAnchor !== undefined) copy.trustAnchor = c.trustAnchor;
+    if (c.extensions !== undefined) copy.extensions = c.extensions.map((x: Json) => ({ type: x.type, data: x.extensionData }));
+    if (c.encryptedExtensions !== undefined) copy.encryptedExtensions = c.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
+    if (c.propertyBags !== undefined) copy.propertyBags = c.propertyBags.map((b: Json) => ({ type: b.type, properties: b.properties }));
+    if (c.logotypes !== undefined) copy.logotypes = c.logotypes.map((l: Json) => ({ type: l.type, mimeType: l.mimeType, data: l.extensionData }));
+    if (c.updateKey !== undefined) copy.updateKey = target(c.updateKey);
+    if (c.cloneKeyProtection !== undefined) copy.cloneKeyProtection = target(c.cloneKeyProtection);
+    return copy as unknown as KeyConfig;
+  };
+  const pinOf = (p: Json): PinPolicyConfig => {
+    const copy: Record<string, unknown> = {};
+    for (const f of ['id', 'minLength', 'maxLength', 'retryLimit', 'format', 'userModifiable', 'grouping', 'inputMethod', 'patternRestrictions']) {
+      if (p[f] !== undefined) copy[f] = p[f];
+    }
+    copy.keys = (p.keyEntrySpecifiers as Json[]).map(keyOf);
+    return copy as unknown as PinPolicyConfig;
+  };
+  const treeOf = (nodes: Json[]): UpdatableKmkConfig[] =>
+    nodes.map((n) => ({
+      kmk: kmkByJwk(n.publicKey),
+      ...(n.updatableKeyManagementKeys === undefined ? {} : { updatableKeyManagementKeys: treeOf(n.updatableKeyManagementKeys) }),
+    }));
+
+  const config: IssuerConfig = {
+    issuerUri: session.issuer_uri,
+    serverSessionId: session.server_session_id,
+    serverCertificate: hexToB64u(doc.test_keys.server_certificate.certificate_der_hex),
+    action: inv.action,
+    ...(inv.privacyEnabled === undefined ? {} : { privacyEnabled: inv.privacyEnabled }),
+    ...(inv.preferredLanguages === undefined ? {} : { preferredLanguages: inv.preferredLanguages }),
+    ...(inv.targetKeyContainers === undefined ? {} : { targetKeyContainers: inv.targetKeyContainers }),
+    ephemeralCurve: pir.serverEphemeralKey.crv,
+    ...(inv.clientCapabilityQuery === undefined ? {} : { capabilityQueries: (inv.clientCapabilityQuery as string[]).map((type) => ({ type, kind: kindOf(type) })) }),
+    sessionKeyLimit: pir.sessionKeyLimit,
+    sessionLifeTime: pir.sessionLifeTime,
+    ...(pir.keyManagementKey === undefined ? {} : { keyManagementKey: kmkByJwk(pir.keyManagementKey) }),
+    ...(pir.updatableKeyManagementKeys === undefined ? {} : { updatableKeyManagementKeys: treeOf(pir.updatableKeyManagementKeys) }),
+    ...(cdr === undefined
+      ? {}
+      : {
+          lookups: (cdr.lookupSpecifiers as Json[]).map((l) => ({
+            id: l.id,
+            kmk: kmkByJwk(l.signature.publicKey),
+            ...(l.searchFilter === undefined ? {} : { searchFilter: l.searchFilter }),
+          })),
+        }),
+    ...(kcr?.deferredIssuance === undefined ? {} : { deferredIssuance: kcr.deferredIssuance }),
+    ...(kcr?.pukPolicySpecifiers === undefined
+      ? {}
+      : {
+          pukPolicies: (kcr.pukPolicySpecifiers as Json[]).map((u) => ({
+            id: u.id,
+            puk: plaintextOf(u.encryptedPuk).toString('utf8'),
+            format: u.format,
+            retryLimit: u.retryLimit,
+            pinPolicies: (u.pinPolicySpecifiers as Json[]).map(pinOf),
+          })),
+        }),
+    ...(kcr?.pinPolicySpecifiers === undefined ? {} : { pinPolicies: (kcr.pinPolicySpecifiers as Json[]).map(pinOf) }),
+    ...(kcr?.keyEntrySpecifiers === undefined ? {} : { keys: (kcr.keyEntrySpecifiers as Json[]).map(keyOf) }),
+    ...(pfr?.unlockKeys === undefined ? {} : { unlockKeys: (pfr.unlockKeys as Json[]).map(target) }),
+    ...(pfr?.deleteKeys === undefined ? {} : { deleteKeys: (pfr.deleteKeys as Json[]).map(target) }),
+  };
+
+  const log: Replay['log'] = { hmacs: [], encryptions: [], unmatchedSignatures: [] };
+  const inner = new NodeIssuerCrypto({
+    ...(options.sealingKey === undefined ? {} : { sealingKey: options.sealingKey }),
+    keyManagementKeys: Object.fromEntries(Object.entries(kmks).map(([n, k]) => [n, Buffer.from(k.pkcs8_hex, 'hex')])),
+    ephemeralKeyFactory: () => createPrivateKey({ key: Buffer.from(session.ephemeral_keys.server.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' }),
+    randomBytes: () => nextIv.shift() ?? Buffer.alloc(16),
+  });
+  const nextIv: Buffer[] = [];
+  const usedEncryptions = new Set<number>();
+  const usedSignatures = new Set<number>();
+  const port: IssuerCryptoPort = {
+    generateEphemeralKey: (c) => inner.generateEphemeralKey(c),
+    deriveSessionKey: (e, k, d) => inner.deriveSessionKey(e, k, d),
+    async hmac(sk: SealedRef, modifier: Uint8Array, data: Uint8Array) {
+      const mac = await inner.hmac(sk, modifier, data);
+      log.hmacs.push({ modifier: hex(modifier), input: hex(data), mac: hex(mac) });
+      return mac;
+    },
+    async encrypt(sk: SealedRef, plaintext: Uint8Array) {
+      // The recorded IV of the first unused recorded encryption of this plaintext.
+      const i = encryptions.findIndex((e, n) => !usedEncryptions.has(n) && e.plaintext_hex === hex(plaintext));
+      if (i >= 0) {
+        usedEncryptions.add(i);
+        nextIv.push(Buffer.from(encryptions[i].iv_hex, 'hex'));
+      }
+      const out = await inner.encrypt(sk, plaintext);
+      log.encryptions.push(hex(out));
+      return out;
+    },
+    keyManagementKey: (n) => inner.keyManagementKey(n),
+    async sign(name: string, data: Uint8Array) {
+      // ECDSA is randomized: hand back the recorded signature of exactly these bytes.
+      // Each recorded signature once: two signatures over the same bytes (clone and unlock of
+      // one target) differ.
+      const i = (session.kmk_signatures as Json[]).findIndex((s, n) => !usedSignatures.has(n) && s.signed_data_hex === hex(data) && s.signer_kmk === name);
+      if (i >= 0) {
+        usedSignatures.add(i);
+        return Buffer.from(session.kmk_signatures[i].signature_hex, 'hex');
+      }
+      log.unmatchedSignatures.push(`${name}:${hex(data)}`);
+      return inner.sign(name, data);
+    },
+    seal: (s) => inner.seal(s),
+    unseal: (r) => inner.unseal(r),
+  };
+
+  const issuedPaths = session.issued_certificate_paths as Record<string, string[]>;
+  const environment: IssuerEnvironment = {
+    crypto: port,
+    deviceTrust: new DeviceTrust(options.deviceRoots ?? [Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex')]),
+    clock: () => Date.parse(session.server_time),
+    randomBytes: (n) => {
+      if (n !== 32) throw new Error(`unexpected random draw of ${n} bytes`);
+      return Buffer.from(session.close_session.nonce_hex, 'hex');
+    },
+    certify: (key): IssuedKeyMaterial => {
+      options.onCertify?.(key.id);
+      const c = credentials.get(key.id);
+      const path = (issuedPaths[key.id] ?? []).map((h) => Buffer.from(h, 'hex'));
+      return {
+        certificatePath: path,
+        ...(c?.importPrivateKey === undefined ? {} : { importPrivateKey: plaintextOf(c.importPrivateKey.encryptedKey) }),
+        ...(c?.importSymmetricKey === undefined ? {} : { importSymmetricKey: plaintextOf(c.importSymmetricKey.encryptedKey) }),
+      };
+    },
+  };
+  return { file, label: session.label, session, messages, config, environment, log };
+}
+
+/**
+ * Runs a replay up to (not including) the acceptance of the first response with `qualifier`;
+ * returns the issuer, the state and that response, decoded.
+ */
+export async function driveUntil(r: Replay, qualifier: string): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
+  const issuer = createIssuer(r.environment);
+  let { state } = await issuer.start(r.config);
+  for (const m of r.messages) {
+    if (m.direction !== 'client->server') continue;
+    const response = decodeResponse(m.wire);
+    if (m.qualifier === qualifier) return { issuer, state, response };
+    state = (await issuer.accept(state, response)).state;
+  }
+  throw new Error(`no ${qualifier} in ${r.file}`);
+}

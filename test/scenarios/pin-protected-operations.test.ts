@@ -1,0 +1,175 @@
+/**
+ * performHmac, symmetricKeyEncrypt and keyAgreement on PIN-protected keys, as
+ * the reference's tests 39-42 and 51 run them (a shared PIN policy, retry
+ * limit 3): the right PIN works, a wrong or missing PIN is ERROR_AUTHORIZATION
+ * and counted across the synchronized group (spec §8.5, §8.6), the limit
+ * blocks the key, and authorization comes before the algorithm check (§9.4).
+ * Results are checked with node:crypto.
+ */
+import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { KeyHandle } from '../../src/sks/api.js';
+import { AppUsage, KeyBackup, PinGrouping } from '../../src/sks/constants.js';
+import { Alg, certifiedPublicKey, describeStores, expectSksError } from '../support/fixtures.js';
+import { spki, type PinBytes } from '../support/issuer-emulator.js';
+import { Uri, bytes, expectAuthorizationError, protection, sign } from '../support/user-helpers.js';
+
+const GOOD_PIN = '1563';
+const BAD_PIN = '1111';
+const RETRY_LIMIT = 3;
+const DATA = Buffer.from('The quick brown fox jumps over the lazy dog');
+
+const authorization = (pin: PinBytes | undefined): { authorization?: Buffer } => (pin === undefined ? {} : { authorization: bytes(pin) });
+
+/** One PIN-protected operation under test. */
+interface Operation {
+  readonly name: string;
+  readonly reference: string;
+  /** Key entry options beyond the PIN; `secret` is imported with importSymmetricKey. */
+  readonly appUsage: number;
+  readonly endorsedAlgorithms?: readonly string[];
+  readonly secret?: () => Buffer;
+  /** An algorithm this key refuses with ERROR_ALGORITHM once authorized. */
+  readonly wrongAlgorithm: string;
+  /** Calls the operation with `pin` (absent when undefined) and `algorithm`, then checks the result with node. */
+  call(h: KeyHandle, pin: PinBytes | undefined, algorithm?: string): Promise<void>;
+}
+
+describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-t42, t51)', (ctx) => {
+  const secrets = new Map<KeyHandle, Buffer>();
+
+  const OPERATIONS: readonly Operation[] = [
+    {
+      name: 'performHmac',
+      reference: 't40, t42',
+      appUsage: AppUsage.AUTHENTICATION,
+      endorsedAlgorithms: [Uri.HMAC_SHA256],
+      secret: () => randomBytes(20),
+      wrongAlgorithm: Uri.AES128_CBC,
+      async call(h, pin, algorithm = Uri.HMAC_SHA256) {
+        const mac = await ctx.sks.performHmac({ keyHandle: h, algorithm, ...authorization(pin), data: DATA });
+        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(h) ?? Buffer.alloc(0)).update(DATA).digest());
+      },
+    },
+    {
+      name: 'symmetricKeyEncrypt',
+      reference: 't41',
+      appUsage: AppUsage.ENCRYPTION,
+      endorsedAlgorithms: [Uri.AES256_CBC],
+      secret: () => randomBytes(32),
+      wrongAlgorithm: Uri.HMAC_SHA256,
+      async call(h, pin, algorithm = Uri.AES256_CBC) {
+        const secret = secrets.get(h) ?? Buffer.alloc(0);
+        const out = Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: true, ...authorization(pin), data: DATA }));
+        const d = createDecipheriv('aes-256-cbc', secret, out.subarray(0, 16));
+        expect(Buffer.concat([d.update(out.subarray(16)), d.final()])).toEqual(DATA);
+        const iv = randomBytes(16);
+        const c = createCipheriv('aes-256-cbc', secret, iv);
+        const theirs = Buffer.concat([iv, c.update(DATA), c.final()]);
+        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
+      },
+    },
+    {
+      name: 'keyAgreement',
+      reference: 't51',
+      appUsage: AppUsage.ENCRYPTION,
+      wrongAlgorithm: Uri.ECDSA_SHA256,
+      async call(h, pin, algorithm = Uri.ECDH_RAW) {
+        const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        const z = await ctx.sks.keyAgreement({ keyHandle: h, algorithm, ...authorization(pin), publicKey: spki(peer.publicKey) });
+        expect(Buffer.from(z)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, h) }));
+      },
+    },
+  ];
+
+  /**
+   * One closed session with a shared PIN policy (retry limit 3) holding the
+   * operation's key (Key.1) and a signing key (Key.2) under the same PIN.
+   */
+  const provision = async (op: Operation, appUsage = op.appUsage): Promise<{ key: KeyHandle; companion: KeyHandle }> => {
+    const s = await ctx.issuer();
+    const pinPolicy = await s.createPinPolicy({ id: 'PIN', grouping: PinGrouping.SHARED, retryLimit: RETRY_LIMIT });
+    const key = await s.provisionKey({
+      id: 'Key.1',
+      appUsage,
+      pinPolicy,
+      userPin: GOOD_PIN,
+      ...(op.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: op.endorsedAlgorithms }),
+    });
+    if (op.secret !== undefined) {
+      const secret = op.secret();
+      await s.importSymmetricKey(key, secret);
+      secrets.set(key.keyHandle, secret);
+    }
+    const companion = await s.provisionKey({ id: 'Key.2', appUsage: AppUsage.AUTHENTICATION, pinPolicy, userPin: GOOD_PIN });
+    await s.closeSession();
+    return { key: key.keyHandle, companion: companion.keyHandle };
+  };
+
+  for (const op of OPERATIONS) {
+    describe(`${op.name} (${op.reference})`, () => {
+      it('accepts-the-right-pin', async () => {
+        const { key } = await provision(op);
+        await op.call(key, GOOD_PIN);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(0);
+      });
+
+      it('refuses-a-wrong-pin-and-counts-it-until-the-right-pin-resets-it', async () => {
+        const { key } = await provision(op);
+        await expectAuthorizationError(op.call(key, BAD_PIN), key);
+        await expectAuthorizationError(op.call(key, BAD_PIN), key);
+        expect(await protection(ctx.sks, key)).toMatchObject({ pinErrorCount: 2, pinBlocked: false });
+        await op.call(key, GOOD_PIN);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(0);
+      });
+
+      it('refuses-a-missing-pin-and-counts-it', async () => {
+        const { key } = await provision(op);
+        await expectAuthorizationError(op.call(key, undefined), key);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(1);
+      });
+
+      it('refuses-an-empty-pin-and-counts-it', async () => {
+        const { key } = await provision(op);
+        await expectAuthorizationError(op.call(key, new Uint8Array(0)), key);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(1);
+      });
+
+      it('locks-the-key-after-retry-limit-wrong-pins', async () => {
+        const { key } = await provision(op);
+        for (let i = 0; i < RETRY_LIMIT; i++) await expectAuthorizationError(op.call(key, BAD_PIN), key);
+        expect(await protection(ctx.sks, key)).toMatchObject({ pinErrorCount: RETRY_LIMIT, pinBlocked: true });
+        await expectAuthorizationError(op.call(key, GOOD_PIN), key);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(RETRY_LIMIT);
+      });
+
+      it('counts-wrong-pins-across-the-shared-group', async () => {
+        const { key, companion } = await provision(op);
+        await expectAuthorizationError(op.call(key, BAD_PIN), key);
+        expect((await protection(ctx.sks, companion)).pinErrorCount).toBe(1);
+        await expectAuthorizationError(sign(ctx.sks, companion, Alg.ECDSA_SHA256, BAD_PIN), companion);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(2);
+        await sign(ctx.sks, companion, Alg.ECDSA_SHA256, GOOD_PIN);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(0);
+        await op.call(key, GOOD_PIN);
+      });
+
+      it('authorizes-before-checking-the-algorithm', async () => {
+        const { key } = await provision(op);
+        await expectAuthorizationError(op.call(key, BAD_PIN, op.wrongAlgorithm), key);
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(1);
+        await expectSksError(op.call(key, GOOD_PIN, op.wrongAlgorithm), 'ALGORITHM');
+        expect((await protection(ctx.sks, key)).pinErrorCount).toBe(0);
+      });
+    });
+  }
+
+  it('marks a PIN-protected imported key for every appUsage as imported and computes HMAC with its PIN (t39)', async () => {
+    const hmac = OPERATIONS[0]!;
+    for (const appUsage of [AppUsage.SIGNATURE, AppUsage.AUTHENTICATION, AppUsage.ENCRYPTION, AppUsage.UNIVERSAL]) {
+      const { key } = await provision(hmac, appUsage);
+      expect((await ctx.sks.getKeyProtectionInfo(key)).keyBackup).toBe(KeyBackup.IMPORTED);
+      await hmac.call(key, GOOD_PIN);
+    }
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Types that carry the rules (issue 7 item 2). Every `@ts-expect-error` line
+ * below is a mistake the compiler must refuse: `tsc -p tsconfig.json` (which
+ * includes test/) fails if any of them starts to compile. The functions are
+ * never called; only the runtime checks at the end run under vitest.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  NO_PIN_POLICY,
+  keyHandle,
+  pinPolicyHandle,
+  provisioningHandle,
+  pukPolicyHandle,
+  type CreateKeyEntryArgs,
+  type KeyHandle,
+  type PinPolicyHandle,
+  type ProvisioningHandle,
+  type PukPolicyHandle,
+  type SecureKeyStore,
+} from '../../src/sks/api.js';
+import { closedSession, openKey, openSession, stdKey, type EngineContext } from '../../src/sks/engine/context.js';
+import { CLOSED, isOpen, type Session, type SksState } from '../../src/sks/engine/state.js';
+import type { SksError, SksErrorCode } from '../../src/sks/errors.js';
+
+/** The public contract: handles of one kind never stand in for another, nor raw numbers for any. */
+export async function publicApiHandles(
+  sks: SecureKeyStore,
+  p: ProvisioningHandle,
+  k: KeyHandle,
+  pin: PinPolicyHandle,
+  puk: PukPolicyHandle,
+  entry: CreateKeyEntryArgs,
+): Promise<void> {
+  await sks.getKeyAttributes(k);
+  // @ts-expect-error a raw number is not a KeyHandle
+  await sks.getKeyAttributes(7);
+  // @ts-expect-error a provisioning handle is not a KeyHandle
+  await sks.getKeyAttributes(p);
+  // @ts-expect-error a PIN policy handle is not a KeyHandle
+  await sks.deleteKey(pin);
+  // @ts-expect-error a raw number is not a KeyHandle, even in an argument object
+  await sks.signData({ keyHandle: 7, algorithm: 'x', data: new Uint8Array() });
+
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: pin });
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: NO_PIN_POLICY });
+  // @ts-expect-error a key handle is not a PIN policy handle
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: k });
+  // @ts-expect-error a PUK policy handle is not a PIN policy handle
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: puk });
+  // @ts-expect-error "no PIN policy" is NO_PIN_POLICY, not a bare 0
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: 0 });
+
+  // @ts-expect-error a key handle is not a provisioning handle
+  await sks.abortProvisioningSession(k);
+  // @ts-expect-error a provisioning handle does not name a key to update
+  await sks.postUpdateKey(p, { targetKeyHandle: k, authorization: new Uint8Array(), mac: new Uint8Array() });
+  // @ts-expect-error a PIN policy handle is not a target key
+  await sks.postDeleteKey(p, { targetKeyHandle: pin, authorization: new Uint8Array(), mac: new Uint8Array() });
+
+  // Enumerations start at 0, and only at 0.
+  await sks.enumerateKeys(0);
+  await sks.enumerateProvisioningSessions(0, true);
+  // @ts-expect-error an enumeration continues after a handle, not after any number
+  await sks.enumerateKeys(1);
+  // @ts-expect-error a provisioning handle does not continue a key enumeration
+  await sks.enumerateKeys(p);
+
+  // Handles still are numbers where numbers are read (printing, JSON).
+  const asNumber: number = k;
+  void asNumber;
+  // @ts-expect-error but a number never becomes a handle without the edge constructors
+  const forged: KeyHandle = asNumber;
+  void forged;
+  // @ts-expect-error and the constructors do not re-brand one kind as another
+  const rebranded: PinPolicyHandle = keyHandle(1);
+  void rebranded;
+}
+
+/** Inside the engine: its maps and lookups take the same branded handles. */
+export function engineHandles(ctx: EngineContext, state: SksState, p: ProvisioningHandle, k: KeyHandle, pin: PinPolicyHandle): void {
+  state.keys.get(k);
+  state.pinPolicies.get(pin);
+  // @ts-expect-error the key map is indexed by KeyHandle only
+  state.keys.get(3);
+  // @ts-expect-error a PIN policy handle does not index the key map
+  state.keys.get(pin);
+  // @ts-expect-error a key handle does not index the session map
+  state.sessions.get(k);
+  stdKey(ctx, k);
+  openKey(ctx, k);
+  openSession(ctx, p);
+  // @ts-expect-error a provisioning handle does not find a key
+  stdKey(ctx, p);
+  // @ts-expect-error a key handle does not find a session
+  closedSession(ctx, k);
+
+  const h: KeyHandle = state.allocate('key');
+  // @ts-expect-error allocate returns the handle type of the kind it allocates
+  const wrong: PinPolicyHandle = state.allocate('key');
+  void h;
+  void wrong;
+}
+
+/** The session phase: open-only data is reachable only from an open session. */
+export function sessionPhases(ctx: EngineContext, state: SksState, s: Session, p: ProvisioningHandle): void {
+  // @ts-expect-error the session key exists only in the open phase
+  void s.phase.sessionKey;
+  if (isOpen(s)) {
+    void s.phase.sessionKey; // narrowed: open
+    state.closeWork(s);
+  }
+  // @ts-expect-error only an open session can be closed
+  state.closeWork(s);
+  // @ts-expect-error only an open session can be torn down
+  state.dropOpenSession(closedSession(ctx, p));
+  state.dropOpenSession(openSession(ctx, p));
+
+  switch (s.phase.kind) {
+    case 'open':
+      void s.phase.expiresAt;
+      break;
+    case 'closed':
+      // @ts-expect-error a closed session has no expiry
+      void s.phase.expiresAt;
+      break;
+    default: {
+      const none: never = s.phase;
+      void none;
+    }
+  }
+  // @ts-expect-error the phase is one of a closed set
+  s.phase = { kind: 'aborted' };
+}
+
+/** Error codes are a closed set, so `switch (e.code)` is exhaustive. */
+export function errorCodes(e: SksError): number {
+  // @ts-expect-error not an SKS error code
+  const bad: SksErrorCode = 'TIMEOUT';
+  void bad;
+  switch (e.code) {
+    case 'AUTHORIZATION':
+    case 'NOT_ALLOWED':
+    case 'STORAGE':
+    case 'MAC':
+    case 'CRYPTO':
+    case 'NO_SESSION':
+    case 'NO_KEY':
+    case 'ALGORITHM':
+    case 'OPTION':
+    case 'INTERNAL':
+    case 'EXTERNAL':
+    case 'USER_ABORT':
+    case 'NOT_AVAILABLE':
+      return e.status;
+    default: {
+      const unreachable: never = e.code;
+      return unreachable;
+    }
+  }
+}
+
+describe('branded handles', () => {
+  it('are plain numbers at run time (the brand costs nothing)', () => {
+    expect([provisioningHandle(1), keyHandle(2), pinPolicyHandle(3), pukPolicyHandle(4)]).toEqual([1, 2, 3, 4]);
+    expect(NO_PIN_POLICY).toBe(0);
+  });
+
+  it('the closed phase is one shared frozen value', () => {
+    expect(CLOSED).toEqual({ kind: 'closed' });
+    expect(Object.isFrozen(CLOSED)).toBe(true);
+  });
+});
