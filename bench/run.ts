@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { SecureKeyStore } from '../src/sks/api.js';
+import type { DeviceIdentity } from '../src/sks/device/identity.js';
 import { createManufacturerCa, issueDeviceCertificate } from '../src/sks/device/manufacturer-ca.js';
 import { openSecureKeyStore } from '../src/sks/engine/secure-key-store.js';
-import { openSqliteKeyStore } from '../src/sks/store/sqlite-store.js';
+import type { Mutation } from '../src/sks/store/records.js';
+import { openSqliteKeyStore } from '../src/sks/store/sqlite/store.js';
 import { IssuerSession } from '../test/support/issuer-emulator.js';
 import { getTestCa } from '../test/support/test-ca.js';
 
@@ -242,9 +244,72 @@ async function main(): Promise<void> {
     console.log('  (raw for the wrong PIN = one durable single-row SQLite UPDATE)');
     raw.close();
     port.close();
+
+    await benchOpen(dir, device);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Opening cost: what every CLI command pays before its work. Rows are checked
+ * and decoded on first use, so opening reads only handles; the figure should
+ * stay far below the ~0.5 ms per key that decoding every key at open cost.
+ */
+async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
+  const N = 10_000;
+  const path = join(dir, 'open.db');
+  const storeKey = randomBytes(32);
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
+  const pkcs8 = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
+  const certificate = randomBytes(600); // size of a typical end-entity certificate; never parsed here
+  const mutations: Mutation[] = [
+    { kind: 'setCounters', counters: { session: N + 1, key: N + 1, pinPolicy: N + 1, pukPolicy: 1 } },
+  ];
+  for (let h = 1; h <= N; h++) {
+    mutations.push({
+      kind: 'putSession',
+      session: { handle: h, privacyEnabled: false, clientSessionId: `C-${h}`, serverSessionId: `S-${h}`, issuerUri: 'https://issuer.example/kg2', keyManagementKey: null, clientTime: 1_700_000_000, sessionLifeTime: 3600 },
+    });
+    mutations.push({
+      kind: 'putPinPolicy',
+      policy: { handle: h, id: 'PIN', owner: h, pukPolicy: 0, retryLimit: 3, format: 0, userDefined: true, userModifiable: true, inputMethod: 0, grouping: 0, patternRestrictions: 0, minLength: 4, maxLength: 8 },
+    });
+    mutations.push({
+      kind: 'putKey',
+      key: {
+        handle: h, id: 'Key', owner: h, appUsage: 1, publicKey: spki, privateKey: pkcs8, symmetricKey: null,
+        certificatePath: [certificate], endorsedAlgorithms: [], friendlyName: null, devicePinProtection: false,
+        pinPolicy: h, pinValue: Buffer.from('1357'), errorCount: 0, enablePinCaching: false,
+        biometricProtection: 0, exportProtection: 3, deleteProtection: 0, keyBackup: 0, extensions: [],
+      },
+    });
+  }
+  const fill = openSqliteKeyStore({ path, storeKey });
+  fill.apply(mutations);
+  fill.close();
+
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    const sks = openSecureKeyStore({ store: openSqliteKeyStore({ path, storeKey }), device });
+    times.push(performance.now() - start);
+    if (i === 4) {
+      // First use of a key: its row, policy and session are checked and decoded then (median of 9 keys).
+      const firsts: number[] = [];
+      for (let k = 1; k <= 9; k++) {
+        const first = performance.now();
+        await sks.signData({ keyHandle: (k * 1000) as never, algorithm: ECDSA_SHA256, authorization: Buffer.from('1357'), data: Buffer.from('x') });
+        firsts.push(performance.now() - first);
+      }
+      firsts.sort((a, b) => a - b);
+      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4]!.toFixed(2)} ms (median of 9)`);
+    }
+    await sks.close();
+  }
+  times.sort((a, b) => a - b);
+  console.log(`open store with 10,000 keys: ${times[2]!.toFixed(1)} ms (median of 5)`);
 }
 
 await main();

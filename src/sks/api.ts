@@ -174,7 +174,13 @@ export interface KeyProtectionInfo {
 
 export interface EnumeratedKey {
   readonly keyHandle: KeyHandle;
+  /** 0 for a damaged key (its owner cannot be trusted). */
   readonly provisioningHandle: ProvisioningHandle;
+  /**
+   * Present when the key's stored record (or a policy it depends on) failed its
+   * integrity check: the key refuses every use except deleteKey, and this says why.
+   */
+  readonly damaged?: string;
 }
 
 /** Common arguments of the five user-API crypto methods (spec §10). */

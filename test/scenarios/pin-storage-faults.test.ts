@@ -25,7 +25,7 @@ import type { DeviceIdentity } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { isSksError } from '../../src/sks/errors.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
-import type { KeyStorePort, StoreSnapshot } from '../../src/sks/store/records.js';
+import { readAll, type KeyStorePort, type StoreContents } from '../../src/sks/store/records.js';
 import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
 import { faultyPort, snapshotMutations } from '../support/faulty-port.js';
 import { Alg, TEST_PROFILE, testDevice } from '../support/fixtures.js';
@@ -128,7 +128,7 @@ type StoreKind = 'memory' | 'sqlite';
 
 let tmp = '';
 let device: DeviceIdentity;
-let provisioned: StoreSnapshot;
+let provisioned: StoreContents;
 let keys: Keys;
 let copies = 0;
 
@@ -158,7 +158,7 @@ beforeAll(async () => {
   keys = { ec: ec.keyHandle, rsa: rsa.keyHandle, sym: sym.keyHandle, delPin: delPin.keyHandle, delPuk: delPuk.keyHandle };
   const rsaPublic = new X509Certificate(rsa.certificatePath![0]!).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
-  provisioned = port.load();
+  provisioned = readAll(port.load());
   await sks.close();
 });
 
@@ -212,7 +212,7 @@ async function attack(kind: StoreKind, op: Operation, steps: readonly Step[], fa
     if (step === 'right' && outcome === 'ok') revealedSinceReset = 0;
   }
   await sks.close().catch(() => undefined);
-  const snapshot = inner.load();
+  const snapshot = readAll(inner.load());
   inner.close();
   const durableCount =
     op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0]!.errorCount;
@@ -295,11 +295,11 @@ describe.each(['memory', 'sqlite'] as const)('what counting before comparing cos
     for (let i = 0; i < 50; i++) expect(await sign(sks, PIN)).toBe('ok');
     expect(port.attempts).toBe(1);
     // The attempt paid in advance is on disk while the store is open, and given back at close.
-    expect(inner.load().keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(1);
+    expect(readAll(inner.load()).keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(1);
     expect((await sks.getKeyProtectionInfo(keys.ec)).pinErrorCount).toBe(0);
     await sks.close();
     expect(port.attempts).toBe(2);
-    expect(inner.load().keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(0);
+    expect(readAll(inner.load()).keys.find((k) => k.handle === keys.ec)!.errorCount).toBe(0);
     inner.close();
   });
 

@@ -144,21 +144,23 @@ describeStores('no secret in any error', (ctx) => {
 });
 
 describe('damaged store', () => {
-  it('refuses to open a store whose key refers to a missing PIN policy, instead of dropping its PIN protection', async () => {
+  it('damages (not drops the PIN protection of) a key whose PIN policy is missing, and keeps the store open', async () => {
     const store = createMemoryKeyStore();
     const sks = openSecureKeyStore({ store, device: await testDevice(), profile: TEST_PROFILE });
     const s = await IssuerSession.open(sks, { ca: await getTestCa() });
     const pin = await s.createPinPolicy({ id: 'PIN' });
-    await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
+    const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
     await s.closeSession();
     store.apply([{ kind: 'deletePinPolicy', handle: pin }]);
+    const again = openSecureKeyStore({ store, device: await testDevice() });
     let caught: unknown;
     try {
-      openSecureKeyStore({ store, device: await testDevice() });
+      await again.signData({ keyHandle: key.keyHandle, algorithm: ECDSA_SHA256, data: Buffer.from('x') });
     } catch (e) {
       caught = e;
     }
     expect(caught).toBeInstanceOf(SksError);
     expect((caught as SksError).code).toBe('STORAGE');
+    expect((caught as SksError).message).toBe(`Key #${key.keyHandle} is damaged: its PIN policy ${pin} is missing`);
   });
 });

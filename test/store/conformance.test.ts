@@ -4,12 +4,8 @@
  * indistinguishable through `load`/`apply`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SksError } from '../../src/sks/errors.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
 import {
   INITIAL_COUNTERS,
   type DeviceRecord,
@@ -19,53 +15,15 @@ import {
   type PinPolicyRecord,
   type PukPolicyRecord,
   type SessionRecord,
-  type StoreSnapshot,
+  type StoreContents,
+  readAll,
 } from '../../src/sks/store/records.js';
-import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import { ADAPTERS, type AdapterHarness } from '../support/adapters.js';
 
-/** Opens a fresh, empty store; `reopen` closes it and opens the same persisted state again. */
-interface AdapterHarness {
-  open(): KeyStorePort;
-  reopen(store: KeyStorePort): KeyStorePort;
-  cleanup(): void;
-}
+const adapters = ADAPTERS;
 
-interface Adapter {
-  readonly name: string;
-  harness(): AdapterHarness;
-}
-
-const adapters: readonly Adapter[] = [
-  {
-    name: 'memory',
-    harness: () => ({
-      open: () => createMemoryKeyStore(),
-      // A memory store survives a "restart" only through its snapshot.
-      reopen: (store) => {
-        const snapshot = store.load();
-        store.close();
-        return createMemoryKeyStore(snapshot);
-      },
-      cleanup: () => {},
-    }),
-  },
-  {
-    name: 'sqlite',
-    harness: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'airtight-conformance-'));
-      const path = join(dir, 'sks.db');
-      const storeKey = randomBytes(32);
-      return {
-        open: () => openSqliteKeyStore({ path, storeKey }),
-        reopen: (store) => {
-          store.close();
-          return openSqliteKeyStore({ path, storeKey });
-        },
-        cleanup: () => rmSync(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-];
+/** Every row of the store, read. */
+const load = (store: KeyStorePort): StoreContents => readAll(store.load());
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -190,8 +148,8 @@ function expectStorageError(fn: () => void): void {
 }
 
 /** A populated store: two sessions, three keys (one symmetric), policies and a device. */
-function populate(store: KeyStorePort): StoreSnapshot {
-  const snapshot: StoreSnapshot = {
+function populate(store: KeyStorePort): StoreContents {
+  const snapshot: StoreContents = {
     counters: { session: 3, key: 4, pinPolicy: 2, pukPolicy: 2 },
     device: device(),
     sessions: [session(1), session(2, { keyManagementKey: null })],
@@ -232,7 +190,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
 
   describe('round trip', () => {
     it('starts empty with the initial handle counters', () => {
-      expectSame(store.load(), {
+      expectSame(load(store), {
         counters: INITIAL_COUNTERS,
         device: null,
         sessions: [],
@@ -244,13 +202,13 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
 
     it('returns every record type exactly as written', () => {
       const written = populate(store);
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     it('returns the same snapshot after a reopen', () => {
       const written = populate(store);
       store = harness.reopen(store);
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     it('keeps a 250 kB extension and empty byte strings intact', () => {
@@ -263,13 +221,13 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       });
       store.apply([{ kind: 'putKey', key: k }]);
       store = harness.reopen(store);
-      expectSame(store.load().keys, [k]);
+      expectSame(load(store).keys, [k]);
     });
 
     it('treats an empty batch as a no-op', () => {
       const written = populate(store);
       store.apply([]);
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
   });
 
@@ -278,7 +236,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       store.apply([{ kind: 'putSession', session: session(1) }]);
       const replacement = session(1, { serverSessionId: 'other', keyManagementKey: null, privacyEnabled: true });
       store.apply([{ kind: 'putSession', session: replacement }]);
-      expectSame(store.load().sessions, [replacement]);
+      expectSame(load(store).sessions, [replacement]);
     });
 
     it('replaces a key in place, keeping its position, certificates and extensions of the new record only', () => {
@@ -291,7 +249,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         extensions: [{ type: 'urn:only', subType: 0, qualifier: '', data: bytes(5) }],
       });
       store.apply([{ kind: 'putKey', key: replacement }]);
-      const keys = store.load().keys;
+      const keys = load(store).keys;
       expect(keys.map((k) => k.handle)).toEqual([1, 2, 3]);
       expectSame(keys[1], replacement);
     });
@@ -311,7 +269,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       ]);
       store.apply([{ kind: 'deleteSession', handle: 2 }, { kind: 'deleteKey', handle: 2 }]);
       store.apply([{ kind: 'putSession', session: session(4) }, { kind: 'putKey', key: key(4) }]);
-      const s = store.load();
+      const s = load(store);
       expect(s.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
       expect(s.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
       expect(s.pinPolicies.map((x) => x.handle)).toEqual([1, 2]);
@@ -326,7 +284,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'deletePinPolicy', handle: 1 },
         { kind: 'deletePukPolicy', handle: 1 },
       ]);
-      const s = store.load();
+      const s = load(store);
       expectSame(s.sessions, [written.sessions[0]]);
       expectSame(s.keys, [written.keys[1], written.keys[2]]);
       expect(s.pinPolicies).toEqual([]);
@@ -334,7 +292,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       // A key re-created under the deleted handle brings nothing of the old one.
       const bare = key(1, { extensions: [], certificatePath: [] });
       store.apply([{ kind: 'putKey', key: bare }]);
-      expectSame(store.load().keys.find((k) => k.handle === 1), bare);
+      expectSame(load(store).keys.find((k) => k.handle === 1), bare);
     });
 
     it('ignores deletes of handles that do not exist', () => {
@@ -345,7 +303,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'deletePinPolicy', handle: 99 },
         { kind: 'deletePukPolicy', handle: 99 },
       ]);
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     it('replaces the device identity', () => {
@@ -353,20 +311,20 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       const next = device();
       store.apply([{ kind: 'putDevice', device: next }]);
       store = harness.reopen(store);
-      expectSame(store.load().device, next);
+      expectSame(load(store).device, next);
     });
 
     it('sets the handle counters', () => {
       const counters = { session: 10, key: 20, pinPolicy: 30, pukPolicy: 40 };
       store.apply([{ kind: 'setCounters', counters }]);
       store = harness.reopen(store);
-      expect(store.load().counters).toEqual(counters);
+      expect(load(store).counters).toEqual(counters);
     });
 
     it('rejects a key with two extensions of one type', () => {
       const ext = { type: 'urn:dup', subType: 0, qualifier: '', data: bytes(3) };
       expectStorageError(() => store.apply([{ kind: 'putKey', key: key(1, { extensions: [ext, ext] }) }]));
-      expect(store.load().keys).toEqual([]);
+      expect(load(store).keys).toEqual([]);
     });
   });
 
@@ -374,7 +332,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('setKeyErrorCount changes only the error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setKeyErrorCount', handle: 1, errorCount: 2 }]);
-      expectSame(store.load().keys[0], { ...written.keys[0]!, errorCount: 2 });
+      expectSame(load(store).keys[0], { ...written.keys[0]!, errorCount: 2 });
     });
 
     it('setKeyPin changes the PIN value and the error counter', () => {
@@ -382,15 +340,15 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       const pin = new Uint8Array(Buffer.from('98765432'));
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: pin, errorCount: 1 }]);
-      const keys = store.load().keys;
+      const keys = load(store).keys;
       expectSame(keys[0], { ...written.keys[0]!, pinValue: pin, errorCount: 0 });
       expectSame(keys[1], { ...written.keys[1]!, pinValue: pin, errorCount: 1 });
     });
 
     it('setKeyBackup changes only the backup flags', () => {
       const written = populate(store);
-      store.apply([{ kind: 'setKeyBackup', handle: 3, keyBackup: 0x05 }]);
-      expectSame(store.load().keys[2], { ...written.keys[2]!, keyBackup: 0x05 });
+      store.apply([{ kind: 'setKeyBackup', handle: 3, keyBackup: 0x03 }]);
+      expectSame(load(store).keys[2], { ...written.keys[2]!, keyBackup: 0x03 });
     });
 
     it('setExtensionData rewrites one extension and keeps the order of the others', () => {
@@ -400,13 +358,13 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       const before = written.keys[0]!;
       const expected = before.extensions.map((e) => (e.type === 'http://example.com/props' ? { ...e, data } : e));
       store = harness.reopen(store);
-      expectSame(store.load().keys[0], { ...before, extensions: expected });
+      expectSame(load(store).keys[0], { ...before, extensions: expected });
     });
 
     it('setPukErrorCount changes only the PUK error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 4 }]);
-      expectSame(store.load().pukPolicies, [{ ...written.pukPolicies[0]!, errorCount: 4 }]);
+      expectSame(load(store).pukPolicies, [{ ...written.pukPolicies[0]!, errorCount: 4 }]);
     });
 
     it('setSessionKmk replaces the key management key, also where there was none', () => {
@@ -417,7 +375,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'setSessionKmk', handle: 1, keyManagementKey: kmk1 },
         { kind: 'setSessionKmk', handle: 2, keyManagementKey: kmk2 },
       ]);
-      expectSame(store.load().sessions, [
+      expectSame(load(store).sessions, [
         { ...written.sessions[0]!, keyManagementKey: kmk1 },
         { ...written.sessions[1]!, keyManagementKey: kmk2 },
       ]);
@@ -438,7 +396,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'putKey', key: key(4, { owner: 2 }) },
       ]);
       store.apply([{ kind: 'reown', from: 1, to: 2 }, { kind: 'deleteSession', handle: 1 }]);
-      const s = store.load();
+      const s = load(store);
       expect(s.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
       expect(s.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
       expect(s.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
@@ -459,9 +417,9 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
           { kind: 'setKeyErrorCount', handle: 99, errorCount: 1 },
         ]),
       );
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
       store = harness.reopen(store);
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     const missingPatches: readonly (readonly [string, Mutation])[] = [
@@ -479,21 +437,21 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       expectStorageError(() =>
         store.apply([{ kind: 'putDevice', device: device() }, { kind: 'putSession', session: session(5) }, patch]),
       );
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     it('stays usable after a rolled-back batch', () => {
       populate(store);
       expectStorageError(() => store.apply([{ kind: 'setPukErrorCount', handle: 42, errorCount: 1 }]));
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 1 }]);
-      expect(store.load().pukPolicies[0]!.errorCount).toBe(1);
+      expect(load(store).pukPolicies[0]!.errorCount).toBe(1);
     });
   });
 
   describe('isolation', () => {
     it('returns deep copies: changing a loaded snapshot changes nothing stored', () => {
       const written = populate(store);
-      const first = store.load();
+      const first = load(store);
       const k = first.keys[0]!;
       k.publicKey.fill(0);
       k.privateKey!.fill(0);
@@ -507,7 +465,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       first.sessions[0]!.keyManagementKey!.fill(0);
       first.pukPolicies[0]!.pukValue.fill(0);
       (first.counters as { key: number }).key = 1000;
-      expectSame(store.load(), written);
+      expectSame(load(store), written);
     });
 
     it('copies on write: changing a record after apply changes nothing stored', () => {
@@ -525,7 +483,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'setCounters', counters },
       ]);
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
-      const expected = plain(store.load());
+      const expected = plain(load(store));
       k.privateKey!.fill(0);
       k.extensions[1]!.data.fill(0);
       (k.certificatePath as Uint8Array[]).push(new Uint8Array(3));
@@ -534,14 +492,14 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       p.pukValue.fill(0);
       counters.key = 77;
       pin.fill(9);
-      expect(plain(store.load())).toEqual(expected);
+      expect(plain(load(store))).toEqual(expected);
     });
   });
 
   describe('lifecycle', () => {
     it('refuses load and apply after close', () => {
       store.close();
-      expectStorageError(() => store.load());
+      expectStorageError(() => load(store));
       expectStorageError(() => store.apply([{ kind: 'deleteKey', handle: 1 }]));
       store = harness.open();
     });

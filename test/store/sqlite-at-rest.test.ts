@@ -3,7 +3,7 @@
  * clear, sealed columns are bound to their rows, the store key must match,
  * one process owns a store, and the key file is private.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SksError } from '../../src/sks/errors.js';
-import type { KeyRecord, KeyStorePort, PukPolicyRecord } from '../../src/sks/store/records.js';
+import { readAll, type KeyRecord, type KeyStorePort, type PukPolicyRecord } from '../../src/sks/store/records.js';
 import { openSecret, sealSecret } from '../../src/sks/store/sealing.js';
 import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
 import {
@@ -137,7 +137,7 @@ describe('SQLite store at rest', () => {
     expectNoSecretIn(rawFiles(dbPath), s);
     // ...and the secrets really are there, sealed.
     const again = openSqliteKeyStore({ path: dbPath, storeKey });
-    const snapshot = again.load();
+    const snapshot = readAll(again.load());
     again.close();
     expect(Buffer.from(snapshot.keys[0]!.privateKey!)).toEqual(s.privateKey);
     expect(Buffer.from(snapshot.keys[0]!.symmetricKey!)).toEqual(s.symmetricKey);
@@ -207,13 +207,14 @@ describe('SQLite store at rest', () => {
     try {
       let caught: unknown;
       try {
-        tampered.load();
+        readAll(tampered.load());
       } catch (e) {
         caught = e;
       }
       expect(caught).toBeInstanceOf(SksError);
       expect((caught as SksError).code).toBe('STORAGE');
-      expect((caught as SksError).message).toBe('Stored secret failed integrity check');
+      // The row MAC covers the sealed columns as stored: the swap fails the row's integrity check.
+      expect((caught as SksError).message).toBe('keys row 1: integrity check failed');
     } finally {
       tampered.close();
     }
@@ -230,29 +231,31 @@ describe('SQLite store at rest', () => {
     raw.close();
     const tampered = openSqliteKeyStore({ path: dbPath, storeKey });
     try {
-      expect(codeOf(() => tampered.load())).toBe('STORAGE');
+      expect(codeOf(() => readAll(tampered.load()))).toBe('STORAGE');
     } finally {
       tampered.close();
     }
   });
 
-  it('gives a second connection in the same process NOT_AVAILABLE', () => {
+  it('gives a second connection in the same process NOT_AVAILABLE after its busy timeout', () => {
     const store = openSqliteKeyStore({ path: dbPath, storeKey });
     try {
-      expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey }))).toBe('NOT_AVAILABLE');
+      const start = performance.now();
+      expect(codeOf(() => openSqliteKeyStore({ path: dbPath, storeKey, busyTimeoutMs: 200 }))).toBe('NOT_AVAILABLE');
+      expect(performance.now() - start).toBeGreaterThanOrEqual(150);
     } finally {
       store.close();
     }
     openSqliteKeyStore({ path: dbPath, storeKey }).close();
   });
 
-  it('gives a second process NOT_AVAILABLE while the store is open, and access once it is closed', () => {
+  it('gives a second process NOT_AVAILABLE while the store stays open past its busy timeout, and access once it is closed', () => {
     const child = join(dir, 'second-opener.ts');
     writeFileSync(
       child,
       `import { openSqliteKeyStore } from ${JSON.stringify(SQLITE_STORE_MODULE)};
        try {
-         const store = openSqliteKeyStore({ path: process.argv[2], storeKey: Buffer.from(process.argv[3], 'base64url') });
+         const store = openSqliteKeyStore({ path: process.argv[2], storeKey: Buffer.from(process.argv[3], 'base64url'), busyTimeoutMs: Number(process.argv[4]) });
          store.load();
          store.close();
          process.stdout.write('OPENED');
@@ -261,7 +264,7 @@ describe('SQLite store at rest', () => {
        }`,
     );
     const run = (): string => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url')], {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url'), '300'], {
         cwd: PROJECT_ROOT,
         encoding: 'utf8',
         timeout: 30_000,
@@ -276,6 +279,33 @@ describe('SQLite store at rest', () => {
       store.close();
     }
     expect(run()).toBe('OPENED');
+  }, 60_000);
+
+  it('makes a second process wait for the owner to close instead of failing', async () => {
+    const child = join(dir, 'waiting-opener.ts');
+    writeFileSync(
+      child,
+      `import { openSqliteKeyStore } from ${JSON.stringify(SQLITE_STORE_MODULE)};
+       const start = Date.now();
+       try {
+         const store = openSqliteKeyStore({ path: process.argv[2], storeKey: Buffer.from(process.argv[3], 'base64url') });
+         store.load();
+         store.close();
+         process.stdout.write('OPENED ' + (Date.now() - start));
+       } catch (e) {
+         process.stdout.write(String(e.code));
+       }`,
+    );
+    const store = openSqliteKeyStore({ path: dbPath, storeKey });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url')], { cwd: PROJECT_ROOT });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    // Hold the store while the child starts and begins to wait, then release it.
+    await new Promise((r) => setTimeout(r, 1500));
+    store.close();
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/^OPENED \d+$/);
   }, 60_000);
 });
 

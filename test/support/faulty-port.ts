@@ -7,7 +7,7 @@
  * can still be read and reopened over the inner adapter to see what became
  * durable.
  */
-import type { KeyStorePort, Mutation, StoreSnapshot } from '../../src/sks/store/records.js';
+import type { KeyStorePort, Mutation, StoreContents, StoreSnapshot } from '../../src/sks/store/records.js';
 
 export interface FaultyPort extends KeyStorePort {
   /** Lets the next `n` writes through, then fails every write (0: fail from now on). */
@@ -49,8 +49,8 @@ export function faultyPort(inner: KeyStorePort): FaultyPort {
   };
 }
 
-/** The mutations that rebuild `snapshot` in an empty store (to give each test case its own copy). */
-export function snapshotMutations(snapshot: StoreSnapshot): Mutation[] {
+/** The mutations that rebuild `snapshot` (read with `readAll`) in an empty store (to give each test case its own copy). */
+export function snapshotMutations(snapshot: StoreContents): Mutation[] {
   return [
     { kind: 'setCounters', counters: snapshot.counters },
     ...(snapshot.device === null ? [] : [{ kind: 'putDevice', device: snapshot.device } as const]),

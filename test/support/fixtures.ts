@@ -14,7 +14,8 @@ import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identit
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { SksError, type SksErrorCode } from '../../src/sks/errors.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
-import type { KeyStorePort } from '../../src/sks/store/records.js';
+import { readAll, type KeyStorePort } from '../../src/sks/store/records.js';
+import { ADAPTERS } from './adapters.js';
 import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
 import { IssuerSession, type IssuerOptions, type Kmk } from './issuer-emulator.js';
 import { getTestCa, type TestCa } from './test-ca.js';
@@ -90,7 +91,7 @@ interface Opened {
  * the test called `allowOpenSessions()`.
  */
 export function describeStores(name: string, fn: (ctx: StoreContext) => void): void {
-  for (const kind of ['memory', 'sqlite'] as const) {
+  for (const kind of ADAPTERS.map((a) => a.name)) {
     describe(`${name} [${kind}]`, () => {
       let dir: string | undefined;
       let testDir = '';
@@ -129,9 +130,9 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
           const old = must(current, 'store');
           let port: KeyStorePort;
           if (kind === 'memory') {
-            const snapshot = old.port.load();
+            const contents = readAll(old.port.load());
             old.port.close();
-            port = createMemoryKeyStore(snapshot);
+            port = createMemoryKeyStore(contents);
           } else {
             old.port.close();
             port = await openPort();

@@ -123,7 +123,7 @@ export function inspectDevice(dir: string, env: NodeJS.ProcessEnv = process.env)
     if (snapshot.device === null) {
       throw new SksError('NOT_AVAILABLE', `The store in ${dir} has no device identity: run "airtight device init" first`);
     }
-    const identity = deviceIdentityFromRecord(snapshot.device);
+    const identity = deviceIdentityFromRecord(snapshot.device.read());
     return {
       identity,
       keyType: describeKeyType(identity.privateKey),

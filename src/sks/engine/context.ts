@@ -31,7 +31,7 @@ export interface EngineContext {
 
 export function findSession(ctx: EngineContext, h: ProvisioningHandle): Session {
   const s = ctx.state.sessions.get(h);
-  if (!s) throw new SksError('NO_SESSION', `No such provisioning session: ${h}`);
+  if (!s) throw ctx.state.sessions.damage(h) ?? new SksError('NO_SESSION', `No such provisioning session: ${h}`);
   return s;
 }
 
@@ -49,7 +49,8 @@ export function closedSession(ctx: EngineContext, h: ProvisioningHandle): Sessio
 
 function findKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
   const key = ctx.state.keys.get(k);
-  if (!key) throw new SksError('NO_KEY', `Key not found #${k}`);
+  // A damaged key refuses every use (deleteKey aside, see key-management.ts).
+  if (!key) throw ctx.state.keys.damage(k) ?? new SksError('NO_KEY', `Key not found #${k}`);
   return key;
 }
 
@@ -76,6 +77,7 @@ export function stdKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
 export function targetKey(ctx: EngineContext, k: KeyHandle): KeyEntry {
   const key = findKey(ctx, k);
   if (isOpen(key.owner)) throw optionError(`Key #${k} still in provisioning`);
+  if (key.owner.damage) throw key.owner.damage;
   if (!key.owner.keyManagementKey) throw optionError(`Key #${k} belongs to a non-updatable provisioning session`);
   return key;
 }

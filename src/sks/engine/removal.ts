@@ -1,5 +1,5 @@
 /** Removal of keys and of the policies and sessions they leave behind (spec §10.7, §7.3). */
-import type { PinPolicyHandle, PukPolicyHandle } from '../api.js';
+import type { KeyHandle, PinPolicyHandle, PukPolicyHandle } from '../api.js';
 import type { Mutation } from '../store/records.js';
 import { wipe } from '../crypto/primitives.js';
 import { isOpen, wipeKey, type KeyEntry, type SksState } from './state.js';
@@ -27,6 +27,13 @@ export function collectOrphanPolicies(state: SksState): Mutation[] {
     m.push({ kind: 'deletePukPolicy', handle: h });
   }
   return m;
+}
+
+/** Deletes a damaged key's row, and the policies and session nothing readable uses any more. */
+export function removeDamagedKey(state: SksState, handle: KeyHandle): void {
+  state.keys.delete(handle);
+  state.record({ kind: 'deleteKey', handle });
+  for (const x of collectOrphanPolicies(state)) state.record(x);
 }
 
 /** Deletes a committed key; a session left without keys disappears too (spec §10.7 step 4). */

@@ -79,7 +79,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   constructor(options: SecureKeyStoreOptions) {
     this.store = options.store;
     const snapshot = options.store.load();
-    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device) : undefined);
+    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device.read()) : undefined);
     if (!device) throw new SksError('NOT_AVAILABLE', 'The key store has no device identity (run "airtight device init")');
     this.ctx = {
       state: SksState.fromSnapshot(snapshot),
@@ -371,9 +371,12 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
         releaseAttemptReservations(ctx);
         ctx.persist();
       } finally {
-        for (const s of [...this.ctx.state.openSessions]) this.ctx.state.dropOpenSession(s);
-        for (const k of this.ctx.state.keys.values()) wipeKey(k);
-        for (const p of this.ctx.state.pukPolicies.values()) p.pukValue.fill(0);
+        // A failed persist may have reloaded the state: work on the current one.
+        const { state } = this.ctx;
+        for (const s of [...state.openSessions]) state.dropOpenSession(s);
+        // Only what was decoded holds secrets in memory: closing must not decode the rest.
+        for (const k of state.keys.loaded()) wipeKey(k);
+        for (const p of state.pukPolicies.loaded()) p.pukValue.fill(0);
         this.closed = true;
         this.store.close();
       }

@@ -10,6 +10,7 @@ import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
 import type {
   ExtensionRecord,
+  StoredRow,
   HandleCounters,
   KeyRecord,
   Mutation,
@@ -66,6 +67,12 @@ export interface Session<P extends SessionPhase = SessionPhase> {
   readonly sessionLifeTime: number;
   /** Replaced by {@link CLOSED} when the session commits (`SksState.closeWork`). */
   phase: P;
+  /**
+   * Set on the stand-in for a stored session whose row is damaged or missing:
+   * its keys stay usable, but every management operation through it fails
+   * with this error.
+   */
+  readonly damage?: SksError;
 }
 
 export type OpenSession = Session<OpenPhase>;
@@ -171,6 +178,130 @@ export const durableErrorCount = (c: AttemptCounter): number => c.errorCount + (
 
 export const isUpdateOrDelete = (op: PostOperation): boolean => op.kind === 'delete' || op.kind === 'update';
 
+type Slot<T> =
+  | { readonly kind: 'stored'; readonly row: StoredRow<unknown> }
+  | { readonly kind: 'ready'; readonly value: T }
+  | { readonly kind: 'damaged'; readonly error: SksError };
+
+/**
+ * A map in store order whose stored entries are checked and decoded on first
+ * access (`get` of one handle, or iteration), then cached. Opening a store
+ * therefore costs one slot per row; a signature with one key decodes that key,
+ * its policies and its session only. An entry whose row is damaged is left
+ * out of `get` and iteration, keeps its position, and reports its error
+ * through {@link LazyTable.damage}. `H` is the table's branded handle type.
+ */
+export class LazyTable<H extends number, T> implements Map<H, T> {
+  readonly #slots = new Map<H, Slot<T>>();
+  readonly #brand: (n: number) => H;
+  readonly #name: (handle: H) => string;
+  #decode: (row: StoredRow<unknown>) => T = () => {
+    throw new SksError('INTERNAL', 'No decoder for stored rows');
+  };
+
+  /** `brand` types the stored rows' plain handles; `name` names an entry in damage messages. */
+  constructor(brand: (n: number) => H, name: (handle: H) => string) {
+    this.#brand = brand;
+    this.#name = name;
+  }
+
+  /** Adds stored rows, each turned into an entry by `decode` when first used (one function per table, not per row). */
+  addStored<R>(rows: readonly StoredRow<R>[], decode: (row: StoredRow<R>) => T): void {
+    this.#decode = decode as (row: StoredRow<unknown>) => T;
+    for (const row of rows) this.#slots.set(this.#brand(row.handle), { kind: 'stored', row });
+  }
+
+  #resolve(handle: H, slot: Slot<T>): Slot<T> {
+    if (slot.kind !== 'stored') return slot;
+    let next: Slot<T>;
+    try {
+      next = { kind: 'ready', value: this.#decode(slot.row) };
+    } catch (e) {
+      // Our own errors name fields and handles, never values; anything else gets a fixed text.
+      const why = e instanceof SksError ? e.message : 'its stored record cannot be decoded';
+      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`, { cause: e }) };
+    }
+    this.#slots.set(handle, next);
+    return next;
+  }
+
+  /** The error of a damaged entry; undefined when the entry is sound or absent. */
+  damage(handle: H): SksError | undefined {
+    const slot = this.#slots.get(handle);
+    if (slot === undefined) return undefined;
+    const r = this.#resolve(handle, slot);
+    return r.kind === 'damaged' ? r.error : undefined;
+  }
+
+  /** Every entry in store order, damaged ones as their error. */
+  *withDamage(): IterableIterator<[H, T | SksError]> {
+    for (const [h, slot] of this.#slots) {
+      const r = this.#resolve(h, slot);
+      yield [h, r.kind === 'ready' ? r.value : r.kind === 'damaged' ? r.error : new SksError('INTERNAL', 'Unresolved entry')];
+    }
+  }
+
+  /** The entries already decoded, without decoding more (wiping on close, carrying reservations over a reload). */
+  *loaded(): IterableIterator<T> {
+    for (const slot of this.#slots.values()) if (slot.kind === 'ready') yield slot.value;
+  }
+
+  get(handle: H): T | undefined {
+    const slot = this.#slots.get(handle);
+    if (slot === undefined) return undefined;
+    const r = this.#resolve(handle, slot);
+    return r.kind === 'ready' ? r.value : undefined;
+  }
+
+  has(handle: H): boolean {
+    return this.get(handle) !== undefined;
+  }
+
+  set(handle: H, value: T): this {
+    this.#slots.set(handle, { kind: 'ready', value }); // an existing handle keeps its position
+    return this;
+  }
+
+  delete(handle: H): boolean {
+    return this.#slots.delete(handle);
+  }
+
+  clear(): void {
+    this.#slots.clear();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const _ of this.entries()) n++;
+    return n;
+  }
+
+  *entries(): MapIterator<[H, T]> {
+    for (const [h, slot] of this.#slots) {
+      const r = this.#resolve(h, slot);
+      if (r.kind === 'ready') yield [h, r.value];
+    }
+  }
+
+  *keys(): MapIterator<H> {
+    for (const [h] of this.entries()) yield h;
+  }
+
+  *values(): MapIterator<T> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[H, T]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: T, key: H, map: Map<H, T>) => void): void {
+    for (const [h, v] of this.entries()) fn(v, h, this);
+  }
+
+  readonly [Symbol.toStringTag] = 'LazyTable';
+}
+
 /** The handle type of each object kind the store numbers (spec §3.6). */
 export interface HandleOf {
   readonly session: ProvisioningHandle;
@@ -187,10 +318,12 @@ const BRAND: { readonly [K in keyof HandleOf]: (n: number) => HandleOf[K] } = {
 };
 
 export class SksState {
-  readonly sessions = new Map<ProvisioningHandle, Session>();
-  readonly keys = new Map<KeyHandle, KeyEntry>();
-  readonly pinPolicies = new Map<PinPolicyHandle, PinPolicy>();
-  readonly pukPolicies = new Map<PukPolicyHandle, PukPolicy>();
+  readonly sessions = new LazyTable<ProvisioningHandle, Session>(provisioningHandle, (h) => `Provisioning session ${h}`);
+  readonly keys = new LazyTable<KeyHandle, KeyEntry>(keyHandle, (h) => `Key #${h}`);
+  readonly pinPolicies = new LazyTable<PinPolicyHandle, PinPolicy>(pinPolicyHandle, (h) => `PIN policy ${h}`);
+  readonly pukPolicies = new LazyTable<PukPolicyHandle, PukPolicy>(pukPolicyHandle, (h) => `PUK policy ${h}`);
+  /** Stand-ins for damaged or missing sessions that stored objects name as owner. */
+  readonly #lostSessions = new Map<ProvisioningHandle, Session>();
   /** The sessions in their open phase, so per-call expiry checks do not scan closed ones. */
   readonly openSessions = new Set<OpenSession>();
   counters: { -readonly [K in keyof HandleCounters]: number };
@@ -249,41 +382,71 @@ export class SksState {
   }
 
   /**
-   * Rebuilds the live model from committed records. A reference to a missing
-   * record means a damaged store: refusing it matters, because silently dropping
-   * a key's PIN policy would leave the key without PIN protection.
+   * The live model over committed records, decoded lazily (see
+   * {@link LazyTable}). A damaged row damages what depends on it and nothing
+   * else: a damaged PIN or PUK policy damages the keys that use it (silently
+   * dropping a key's PIN policy would leave the key without PIN protection);
+   * a damaged session only blocks its keys' management operations.
    */
   static fromSnapshot(s: StoreSnapshot): SksState {
     const state = new SksState(s.counters);
-    for (const r of s.sessions) state.sessions.set(provisioningHandle(r.handle), sessionFromRecord(r));
-    for (const r of s.pukPolicies) {
-      const handle = pukPolicyHandle(r.handle);
-      state.pukPolicies.set(handle, {
+    state.sessions.addStored(s.sessions, (row) => sessionFromRecord(row.read()));
+    state.pukPolicies.addStored(s.pukPolicies, (row) => {
+      const r = row.read();
+      return {
         ...r,
-        handle,
-        owner: referenced(state.sessions, provisioningHandle(r.owner)),
+        handle: pukPolicyHandle(r.handle),
+        owner: state.ownerOf(provisioningHandle(r.owner)),
         pukValue: Buffer.from(r.pukValue),
         attemptReserved: false,
-      });
-    }
-    for (const r of s.pinPolicies) {
-      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, pukPolicyHandle(r.pukPolicy));
-      const handle = pinPolicyHandle(r.handle);
-      state.pinPolicies.set(handle, { ...r, handle, owner: referenced(state.sessions, provisioningHandle(r.owner)), pukPolicy: puk });
-    }
-    for (const r of s.keys) {
-      const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, pinPolicyHandle(r.pinPolicy));
-      const key = keyFromRecord(r, referenced(state.sessions, provisioningHandle(r.owner)), pinPolicy);
-      state.keys.set(key.handle, key);
-    }
+      };
+    });
+    state.pinPolicies.addStored(s.pinPolicies, (row) => {
+      const r = row.read();
+      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', pukPolicyHandle(r.pukPolicy));
+      return { ...r, handle: pinPolicyHandle(r.handle), owner: state.ownerOf(provisioningHandle(r.owner)), pukPolicy: puk };
+    });
+    state.keys.addStored(s.keys, (row) => loadKey(state, row));
     return state;
+  }
+
+  /** The owner session of a stored object, or a stand-in that refuses management when it is damaged or gone. */
+  ownerOf(handle: ProvisioningHandle): Session {
+    const session = this.sessions.get(handle);
+    if (session !== undefined) return session;
+    let lost = this.#lostSessions.get(handle);
+    if (lost === undefined) {
+      const damage =
+        this.sessions.damage(handle) ?? new SksError('STORAGE', `Provisioning session ${handle} is damaged: its row is missing`);
+      lost = {
+        handle,
+        privacyEnabled: false,
+        clientSessionId: '',
+        serverSessionId: '',
+        issuerUri: '',
+        keyManagementKey: null,
+        keyManagementKeySpki: null,
+        clientTime: 0,
+        sessionLifeTime: 0,
+        phase: CLOSED,
+        damage,
+      };
+      this.#lostSessions.set(handle, lost);
+    }
+    return lost;
   }
 }
 
-function referenced<H extends number, T>(objects: ReadonlyMap<H, T>, handle: H): T {
+function loadKey(state: SksState, row: StoredRow<KeyRecord>): KeyEntry {
+  const r = row.read();
+  const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', pinPolicyHandle(r.pinPolicy));
+  return keyFromRecord(r, state.ownerOf(provisioningHandle(r.owner)), pinPolicy);
+}
+
+function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string, handle: H): T {
   const object = objects.get(handle);
-  if (object === undefined) throw new SksError('STORAGE', 'The key store is damaged: a record refers to a missing object');
-  return object;
+  if (object !== undefined) return object;
+  throw new SksError('STORAGE', objects.damage(handle) !== undefined ? `its ${what} ${handle} is damaged` : `its ${what} ${handle} is missing`);
 }
 
 /**
@@ -325,31 +488,25 @@ function sessionFromRecord(r: SessionRecord): Session {
 }
 
 function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null): KeyEntry {
-  const privateKey = r.privateKey ? parsePkcs8(r.privateKey) : null;
-  const publicKeySpki = Buffer.from(r.publicKey);
+  // Scalar fields (protections, counters, flags) pass through by the spread:
+  // only fields whose live form differs from the record are named here.
+  const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = r;
+  const publicKeySpki = Buffer.from(publicKey);
   return {
+    ...scalars,
     handle: keyHandle(r.handle),
-    id: r.id,
     owner,
-    appUsage: r.appUsage,
+    pinPolicy,
     publicKey: parseSpki(publicKeySpki),
     publicKeySpki,
-    privateKey,
-    symmetricKey: r.symmetricKey ? Buffer.from(r.symmetricKey) : null,
-    certificatePath: r.certificatePath.map((c) => Buffer.from(c)),
-    endorsedAlgorithms: [...r.endorsedAlgorithms],
-    friendlyName: r.friendlyName,
-    devicePinProtection: r.devicePinProtection,
-    pinPolicy,
-    pinValue: r.pinValue ? Buffer.from(r.pinValue) : null,
-    errorCount: r.errorCount,
+    privateKey: privateKey ? parsePkcs8(privateKey) : null,
+    symmetricKey: symmetricKey ? Buffer.from(symmetricKey) : null,
+    certificatePath: certificatePath.map((c) => Buffer.from(c)),
+    endorsedAlgorithms: [...endorsedAlgorithms],
+    pinValue: pinValue ? Buffer.from(pinValue) : null,
+    // Loaded counts are durable ones: no attempt is reserved yet in this instance.
     attemptReserved: false,
-    enablePinCaching: r.enablePinCaching,
-    biometricProtection: r.biometricProtection,
-    exportProtection: r.exportProtection,
-    deleteProtection: r.deleteProtection,
-    keyBackup: r.keyBackup,
-    extensions: new Map(r.extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
+    extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
     generated: null,
   };
 }
@@ -365,51 +522,42 @@ export const sessionRecord = (s: Session): SessionRecord => ({
   sessionLifeTime: s.sessionLifeTime,
 });
 
-export const keyRecord = (k: KeyEntry): KeyRecord => ({
-  handle: k.handle,
-  id: k.id,
-  owner: k.owner.handle,
-  appUsage: k.appUsage,
-  publicKey: k.publicKeySpki,
-  privateKey: k.privateKey ? pkcs8Of(k.privateKey) : null,
-  symmetricKey: k.symmetricKey,
-  certificatePath: k.certificatePath ?? [],
-  endorsedAlgorithms: k.endorsedAlgorithms,
-  friendlyName: k.friendlyName,
-  devicePinProtection: k.devicePinProtection,
-  pinPolicy: k.pinPolicy?.handle ?? 0,
-  pinValue: k.pinValue,
-  errorCount: durableErrorCount(k),
-  enablePinCaching: k.enablePinCaching,
-  biometricProtection: k.biometricProtection,
-  exportProtection: k.exportProtection,
-  deleteProtection: k.deleteProtection,
-  keyBackup: k.keyBackup,
-  extensions: [...k.extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
-});
+export function keyRecord(k: KeyEntry): KeyRecord {
+  // The live-only fields are taken out by name; every scalar field passes through.
+  // The counter is written as the durable count: a standing reservation is part of it,
+  // and the reservation flag itself is live state, never stored.
+  const {
+    owner,
+    pinPolicy,
+    publicKey: _publicKey,
+    publicKeySpki,
+    privateKey,
+    certificatePath,
+    extensions,
+    generated: _generated,
+    attemptReserved: _attemptReserved,
+    errorCount: _errorCount,
+    ...scalars
+  } = k;
+  return {
+    ...scalars,
+    owner: owner.handle,
+    publicKey: publicKeySpki,
+    privateKey: privateKey ? pkcs8Of(privateKey) : null,
+    certificatePath: certificatePath ?? [],
+    pinPolicy: pinPolicy?.handle ?? 0,
+    errorCount: durableErrorCount(k),
+    extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
+  };
+}
 
-export const pinPolicyRecord = (p: PinPolicy): PinPolicyRecord => ({
-  handle: p.handle,
-  id: p.id,
-  owner: p.owner.handle,
-  pukPolicy: p.pukPolicy?.handle ?? 0,
-  retryLimit: p.retryLimit,
-  format: p.format,
-  userDefined: p.userDefined,
-  userModifiable: p.userModifiable,
-  inputMethod: p.inputMethod,
-  grouping: p.grouping,
-  patternRestrictions: p.patternRestrictions,
-  minLength: p.minLength,
-  maxLength: p.maxLength,
-});
+export function pinPolicyRecord(p: PinPolicy): PinPolicyRecord {
+  const { owner, pukPolicy, ...scalars } = p;
+  return { ...scalars, owner: owner.handle, pukPolicy: pukPolicy?.handle ?? 0 };
+}
 
-export const pukPolicyRecord = (p: PukPolicy): PukPolicyRecord => ({
-  handle: p.handle,
-  id: p.id,
-  owner: p.owner.handle,
-  pukValue: p.pukValue,
-  format: p.format,
-  retryLimit: p.retryLimit,
-  errorCount: durableErrorCount(p),
-});
+export function pukPolicyRecord(p: PukPolicy): PukPolicyRecord {
+  // As for keys: the durable count is stored, the reservation flag is not.
+  const { owner, attemptReserved: _attemptReserved, errorCount: _errorCount, ...scalars } = p;
+  return { ...scalars, owner: owner.handle, errorCount: durableErrorCount(p) };
+}

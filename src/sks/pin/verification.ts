@@ -122,14 +122,15 @@ export async function verifyPuk(ctx: EngineContext, key: KeyEntry, puk: Uint8Arr
 /**
  * Gives back every standing reservation (one write for all), so the store
  * holds the true counts; the store facade calls it when it closes. Entries
- * no longer in the store (deleted, replaced by an update) are not visited.
+ * no longer in the store (deleted, replaced by an update) are not visited,
+ * nor entries never decoded (a reservation needs a use, which decodes).
  */
 export function releaseAttemptReservations(ctx: EngineContext): void {
   const { state } = ctx;
-  for (const k of state.keys.values()) {
+  for (const k of state.keys.loaded()) {
     if (k.attemptReserved) setCounters([keyCounter(ctx, k)], k.errorCount, false);
   }
-  for (const p of state.pukPolicies.values()) {
+  for (const p of state.pukPolicies.loaded()) {
     if (p.attemptReserved) setCounters([pukCounter(ctx, p)], p.errorCount, false);
   }
 }
@@ -147,8 +148,9 @@ export function carryAttemptReservations(from: SksState, to: SksState): void {
     loaded.errorCount = old.errorCount;
     loaded.attemptReserved = true;
   };
-  for (const [h, k] of from.keys) carry(k, to.keys.get(h));
-  for (const [h, p] of from.pukPolicies) carry(p, to.pukPolicies.get(h));
+  // Only entries the old state decoded can hold a reservation; the rest stay undecoded in both.
+  for (const k of from.keys.loaded()) if (k.attemptReserved) carry(k, to.keys.get(k.handle));
+  for (const p of from.pukPolicies.loaded()) if (p.attemptReserved) carry(p, to.pukPolicies.get(p.handle));
 }
 
 /** Resets the PIN error counters of a key's synchronized group (unlock). */

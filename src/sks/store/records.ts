@@ -6,7 +6,13 @@
  * Only committed state is ever persisted: the objects of an open provisioning
  * session live in memory until `closeProvisioningSession` verifies its MAC
  * (spec §7.2), so a crash can leave no trace of them.
+ *
+ * The port (`KeyStorePort`): `load` lists the committed rows, each read (and,
+ * on disk, integrity-checked) on demand; `apply` writes a batch atomically.
+ * The rules every adapter shares live here, in {@link applyMutations}: an
+ * adapter implements a handful of row primitives ({@link MutationTarget}).
  */
+import { SksError } from '../errors.js';
 
 export interface SessionRecord {
   readonly handle: number;
@@ -100,15 +106,54 @@ export interface DeviceRecord {
   readonly certificatePath: readonly Uint8Array[];
 }
 
+/**
+ * A stored record that is checked and decoded when first read, not when the
+ * store opens: opening a store of 10,000 keys reads 10,000 handles, and only
+ * the rows a call uses pay for their integrity check and decryption.
+ */
+export interface StoredRow<T> {
+  readonly handle: number;
+  /**
+   * Verifies and decodes the row. A damaged row (failed integrity check,
+   * unknown enumeration value, malformed encoding) is `ERROR_STORAGE` naming
+   * the table and handle; other rows are unaffected.
+   */
+  read(): T;
+}
+
+/** What `load` returns: the counters, and every committed row, unread. */
 export interface StoreSnapshot {
   readonly counters: HandleCounters;
-  readonly device: DeviceRecord | null;
+  readonly device: StoredRow<DeviceRecord> | null;
   /** In handle order. */
-  readonly sessions: readonly SessionRecord[];
+  readonly sessions: readonly StoredRow<SessionRecord>[];
   /** In store (enumeration) order. */
+  readonly keys: readonly StoredRow<KeyRecord>[];
+  readonly pinPolicies: readonly StoredRow<PinPolicyRecord>[];
+  readonly pukPolicies: readonly StoredRow<PukPolicyRecord>[];
+}
+
+/** A snapshot with every row read: what tests compare and what seeds a memory store. */
+export interface StoreContents {
+  readonly counters: HandleCounters;
+  readonly device: DeviceRecord | null;
+  readonly sessions: readonly SessionRecord[];
   readonly keys: readonly KeyRecord[];
   readonly pinPolicies: readonly PinPolicyRecord[];
   readonly pukPolicies: readonly PukPolicyRecord[];
+}
+
+/** Reads every row of a snapshot; the first damaged row throws. */
+export function readAll(s: StoreSnapshot): StoreContents {
+  const read = <T>(rows: readonly StoredRow<T>[]): T[] => rows.map((r) => r.read());
+  return {
+    counters: s.counters,
+    device: s.device === null ? null : s.device.read(),
+    sessions: read(s.sessions),
+    keys: read(s.keys),
+    pinPolicies: read(s.pinPolicies),
+    pukPolicies: read(s.pukPolicies),
+  };
 }
 
 /**
@@ -138,7 +183,7 @@ export type Mutation =
 
 /** The persistence port. Adapters: memory (tests, ephemeral use) and SQLite. */
 export interface KeyStorePort {
-  /** Reads the whole committed state. */
+  /** Lists the committed state; rows are checked and decoded when read. */
   load(): StoreSnapshot;
   /** Applies all mutations in one durable transaction, or none of them. */
   apply(mutations: readonly Mutation[]): void;
@@ -146,3 +191,135 @@ export interface KeyStorePort {
 }
 
 export const INITIAL_COUNTERS: HandleCounters = { session: 1, key: 1, pinPolicy: 1, pukPolicy: 1 };
+
+// ---------------------------------------------------------------------------
+// Rules every adapter applies: written once here, so a third adapter gets them.
+
+/** The record kinds an adapter keeps by handle. */
+export interface TableRecords {
+  readonly sessions: SessionRecord;
+  readonly keys: KeyRecord;
+  readonly pinPolicies: PinPolicyRecord;
+  readonly pukPolicies: PukPolicyRecord;
+}
+export type TableName = keyof TableRecords;
+
+/** Fields a patch may change, per table: every patch mutation maps onto one of these. */
+export interface PatchableFields {
+  readonly sessions: Pick<SessionRecord, 'keyManagementKey'>;
+  readonly keys: Pick<KeyRecord, 'errorCount' | 'pinValue' | 'keyBackup' | 'owner'>;
+  readonly pinPolicies: Pick<PinPolicyRecord, 'owner'>;
+  readonly pukPolicies: Pick<PukPolicyRecord, 'errorCount' | 'owner'>;
+}
+
+/**
+ * What an adapter implements inside one transaction. {@link applyMutations}
+ * turns every mutation into these primitives and applies the shared rules.
+ */
+export interface MutationTarget {
+  put<T extends TableName>(table: T, record: TableRecords[T]): void;
+  /** No-op when absent. */
+  delete(table: TableName, handle: number): void;
+  /** Changes some fields of an existing row; false when there is no such row. */
+  patch<T extends TableName>(table: T, handle: number, changes: Partial<PatchableFields[T]>): boolean;
+  /** Replaces the data of one extension; false when the key or the extension is absent. */
+  patchExtension(handle: number, type: string, data: Uint8Array): boolean;
+  /** Handles of the rows of `table` whose owner is `owner`. */
+  ownedBy(table: 'keys' | 'pinPolicies' | 'pukPolicies', owner: number): readonly number[];
+  setCounters(counters: HandleCounters): void;
+  putDevice(device: DeviceRecord): void;
+}
+
+const TABLE_WORDS: Readonly<Record<TableName, string>> = {
+  sessions: 'session',
+  keys: 'key',
+  pinPolicies: 'PIN policy',
+  pukPolicies: 'PUK policy',
+};
+
+/** A key may hold one extension per type (spec §8.9). */
+export function checkExtensionTypes(key: KeyRecord): void {
+  const seen = new Set<string>();
+  for (const e of key.extensions) {
+    if (seen.has(e.type)) throw new SksError('STORAGE', `Duplicate extension type for key ${key.handle}`);
+    seen.add(e.type);
+  }
+}
+
+/**
+ * Applies `mutations` to `target` in order, with the rules every adapter
+ * shares: a patch naming an absent row is `ERROR_STORAGE` (the caller's
+ * transaction then discards the whole batch), a key holds one extension per
+ * type, `reown` moves keys and policies but not sessions.
+ */
+export function applyMutations(target: MutationTarget, mutations: readonly Mutation[]): void {
+  const patch = <T extends TableName>(table: T, handle: number, changes: Partial<PatchableFields[T]>): void => {
+    if (!target.patch(table, handle, changes)) {
+      throw new SksError('STORAGE', `No stored ${TABLE_WORDS[table]} with handle ${handle}`);
+    }
+  };
+  for (const m of mutations) {
+    switch (m.kind) {
+      case 'putSession':
+        target.put('sessions', m.session);
+        break;
+      case 'deleteSession':
+        target.delete('sessions', m.handle);
+        break;
+      case 'putKey':
+        checkExtensionTypes(m.key);
+        target.put('keys', m.key);
+        break;
+      case 'deleteKey':
+        target.delete('keys', m.handle);
+        break;
+      case 'putPinPolicy':
+        target.put('pinPolicies', m.policy);
+        break;
+      case 'deletePinPolicy':
+        target.delete('pinPolicies', m.handle);
+        break;
+      case 'putPukPolicy':
+        target.put('pukPolicies', m.policy);
+        break;
+      case 'deletePukPolicy':
+        target.delete('pukPolicies', m.handle);
+        break;
+      case 'setKeyErrorCount':
+        patch('keys', m.handle, { errorCount: m.errorCount });
+        break;
+      case 'setKeyPin':
+        patch('keys', m.handle, { pinValue: m.pinValue, errorCount: m.errorCount });
+        break;
+      case 'setKeyBackup':
+        patch('keys', m.handle, { keyBackup: m.keyBackup });
+        break;
+      case 'setExtensionData':
+        if (!target.patchExtension(m.handle, m.type, m.data)) {
+          throw new SksError('STORAGE', `No stored extension of that type for key ${m.handle}`);
+        }
+        break;
+      case 'setPukErrorCount':
+        patch('pukPolicies', m.handle, { errorCount: m.errorCount });
+        break;
+      case 'setSessionKmk':
+        patch('sessions', m.handle, { keyManagementKey: m.keyManagementKey });
+        break;
+      case 'setCounters':
+        target.setCounters(m.counters);
+        break;
+      case 'reown':
+        for (const table of ['keys', 'pinPolicies', 'pukPolicies'] as const) {
+          for (const h of target.ownedBy(table, m.from)) patch(table, h, { owner: m.to });
+        }
+        break;
+      case 'putDevice':
+        target.putDevice(m.device);
+        break;
+      default: {
+        const unknown: never = m;
+        throw new SksError('STORAGE', `Unknown mutation: ${(unknown as { kind: string }).kind}`);
+      }
+    }
+  }
+}

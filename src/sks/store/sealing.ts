@@ -9,16 +9,16 @@
  * AAD    = u8(0x01) || UTF8(aad)
  * ```
  *
- * The caller's `aad` names the row and column the value belongs to (for
- * example `key:12:privateKey`), so a ciphertext copied into another row or
+ * The caller's `aad` names the table, row and column the value belongs to
+ * (for example `keys:12:private_key`), so a ciphertext copied into another row or
  * column fails authentication instead of handing one key's secret to another.
  * The version byte is authenticated too, so it cannot be rewritten to select
  * another format.
  *
  * @example
  * ```ts
- * const sealed = sealSecret(storeKey, pkcs8, 'key:12:privateKey');
- * const pkcs8Again = openSecret(storeKey, sealed, 'key:12:privateKey');
+ * const sealed = sealSecret(storeKey, pkcs8, 'keys:12:private_key');
+ * const pkcs8Again = openSecret(storeKey, sealed, 'keys:12:private_key');
  * ```
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';

@@ -14,12 +14,12 @@
  * const sks = openSecureKeyStore({ store, device });
  * ```
  */
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SksError } from '../errors.js';
 import type { KeyStorePort } from './records.js';
-import { openSqliteKeyStore } from './sqlite-store.js';
+import { openSqliteKeyStore, type SqliteKeyStoreOptions } from './sqlite/store.js';
 
 /** File name of the store key inside a store directory. */
 export const STORE_KEY_FILE = 'store.key';
@@ -110,9 +110,12 @@ const errnoSuffix = (e: unknown): string => {
  *
  * If `AIRTIGHT_STORE_KEY` is set in `env` it must be base64url of 32 bytes and
  * is used as is. Otherwise `<dir>/store.key` is read, or created (mode 0600,
- * exclusive create) with a fresh random key when absent. On POSIX a key file
- * that group or others may access is refused. Every failure is
- * `ERROR_STORAGE`; no message ever contains key material.
+ * exclusive create) with a fresh random key when absent — but only for a new
+ * store: when `<dir>/sks.db` already exists, a missing key is an error that
+ * says where the key was looked for, and nothing is written (a new random key
+ * could never open the existing store, and would hide the real problem). On
+ * POSIX a key file that group or others may access is refused. Every failure
+ * is `ERROR_STORAGE`; no message ever contains key material.
  */
 export function loadOrCreateStoreKey(dir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
   const fromEnv = env[STORE_KEY_ENV];
@@ -122,7 +125,15 @@ export function loadOrCreateStoreKey(dir: string, env: NodeJS.ProcessEnv = proce
     return key;
   }
   const path = join(dir, STORE_KEY_FILE);
-  const key = readKeyFile(path) ?? createKeyFile(dir, path) ?? readKeyFile(path);
+  const existing = readKeyFile(path);
+  if (existing !== null) return existing;
+  if (existsSync(join(dir, DATABASE_FILE))) {
+    throw new SksError(
+      'STORAGE',
+      `The key store ${join(dir, DATABASE_FILE)} exists but its store key does not: looked for ${path} and ${STORE_KEY_ENV}`,
+    );
+  }
+  const key = createKeyFile(dir, path) ?? readKeyFile(path);
   if (key === null) throw new SksError('STORAGE', `Cannot read ${STORE_KEY_FILE}`);
   return key;
 }
@@ -131,11 +142,15 @@ export function loadOrCreateStoreKey(dir: string, env: NodeJS.ProcessEnv = proce
  * Opens the store kept in directory `dir` (created with mode 0700 if absent):
  * the database `<dir>/sks.db` sealed under {@link loadOrCreateStoreKey}.
  */
-export function openKeyStoreDirectory(dir: string, env: NodeJS.ProcessEnv = process.env): KeyStorePort {
+export function openKeyStoreDirectory(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: Pick<SqliteKeyStoreOptions, 'busyTimeoutMs'> = {},
+): KeyStorePort {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new SksError('STORAGE', `Cannot create the key store directory${errnoSuffix(e)}`);
   }
-  return openSqliteKeyStore({ path: join(dir, DATABASE_FILE), storeKey: loadOrCreateStoreKey(dir, env) });
+  return openSqliteKeyStore({ ...options, path: join(dir, DATABASE_FILE), storeKey: loadOrCreateStoreKey(dir, env) });
 }

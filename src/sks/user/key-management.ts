@@ -1,11 +1,11 @@
 /** Key management by the key holder (spec §10.6-§10.12, §11.4). */
-import type { EnumeratedKey, ExtensionValue, KeyAttributes, KeyHandle, KeyProtectionInfo } from '../api.js';
+import { provisioningHandle, type EnumeratedKey, type ExtensionValue, type KeyAttributes, type KeyHandle, type KeyProtectionInfo } from '../api.js';
 import { ExportDeleteProtection, ExtensionSubType, KeyBackup, Limits, ProtectionStatus } from '../constants.js';
 import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
-import { removeCommittedKey } from '../engine/removal.js';
-import { durableErrorCount, isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
+import { removeCommittedKey, removeDamagedKey } from '../engine/removal.js';
+import { durableErrorCount, isOpen, type KeyEntry } from '../engine/state.js';
 import * as v from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -22,8 +22,13 @@ async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: numb
     case ExportDeleteProtection.PUK:
       await verifyPuk(ctx, key, authorization);
       return;
-    default:
+    case ExportDeleteProtection.NONE:
       if (authorization !== undefined) throw optionError(`Redundant authorization information for key #${key.handle}`, 'authorization');
+      return;
+    default:
+      // An unknown level is damage, never "none": a permissive default would
+      // turn one edited byte into an unprotected export.
+      throw new SksError('STORAGE', `Key #${key.handle} has an unknown protection level`);
   }
 }
 
@@ -39,7 +44,14 @@ export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthor
 }
 
 export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
+  const h = v.keyHandle('keyHandle', handle);
+  if (ctx.state.keys.damage(h) !== undefined) {
+    // A damaged key can be deleted without authorization: its protection cannot
+    // be trusted, and anyone able to damage the row can delete it from the file anyway.
+    removeDamagedKey(ctx.state, h);
+    return;
+  }
+  const key = stdKey(ctx, h);
   const authorization = v.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.deleteProtection, authorization);
   removeCommittedKey(ctx.state, key);
@@ -119,9 +131,21 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
 }
 
 /** Keys of open sessions are skipped (spec §10.12). */
-export function enumerateKeys(ctx: EngineContext, after: KeyHandle | 0): EnumeratedKey | undefined {
-  const k = nextAfter(ctx.state.keys, v.keyHandle('keyHandle', after), (x) => !isOpen(x.owner));
-  return k && { keyHandle: k.handle, provisioningHandle: k.owner.handle };
+export function enumerateKeys(ctx: EngineContext, rawAfter: KeyHandle | 0): EnumeratedKey | undefined {
+  const after = v.keyHandle('keyHandle', rawAfter);
+  const keys = ctx.state.keys;
+  if (after !== 0 && !keys.has(after) && keys.damage(after) === undefined) return undefined;
+  let passed = after === 0;
+  // Damaged keys are listed too (marked), so that they can be seen and deleted.
+  for (const [h, k] of keys.withDamage()) {
+    if (!passed) {
+      passed = h === after;
+      continue;
+    }
+    if (k instanceof SksError) return { keyHandle: h, provisioningHandle: provisioningHandle(0), damaged: k.message };
+    if (!isOpen(k.owner)) return { keyHandle: k.handle, provisioningHandle: k.owner.handle };
+  }
+  return undefined;
 }
 
 export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {

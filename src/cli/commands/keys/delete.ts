@@ -1,14 +1,14 @@
 /** `airtight keys delete ID`: deleteKey with the key's delete protection (spec §10.7, §8.10). */
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import type { KeyHandle } from '../../../sks/api.js';
+import type { KeyHandle, KeyProtectionInfo } from '../../../sks/api.js';
 import { ExportDeleteProtection } from '../../../sks/constants.js';
 import { SksError } from '../../../sks/errors.js';
 import { out, usageError } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
 import { acquireSecret, needForProtection, withSecret } from './authorization.js';
 import { summarizeKey } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir } from './store.js';
+import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir, withKeyStore } from './store.js';
 
 interface DeleteOptions {
   dir?: string;
@@ -41,12 +41,30 @@ export function deleteCommand(): Command {
       const dir = storeDir(opts.dir);
       // A non-deletable key is refused by the SKS at once: no question, no PIN.
       const ask = opts.yes !== true;
-      const { info, attributes } = await peekKeyStore(dir, async (sks) => {
-        const info = await sks.getKeyProtectionInfo(id);
+      const peeked = await peekKeyStore(dir, async (sks) => {
+        let info: KeyProtectionInfo;
+        try {
+          info = await sks.getKeyProtectionInfo(id);
+        } catch (e) {
+          // A damaged key (its stored record failed its integrity check) is deleted without authorization.
+          if (!(e instanceof SksError) || e.code !== 'STORAGE') throw e;
+          return { damaged: e } as const;
+        }
         const attributes = ask && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED ? await sks.getKeyAttributes(id) : undefined;
         return { info, attributes };
       });
       // The question and the PIN/PUK are asked with the store closed.
+      if ('damaged' in peeked) {
+        if (ask && !(await confirm(`${peeked.damaged.message}. Delete key #${id}? This cannot be undone.`))) {
+          throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
+        }
+        await withKeyStore(dir, async (sks) => {
+          await sks.deleteKey(id);
+          out(`Deleted damaged key #${id}.`);
+        });
+        return;
+      }
+      const { info, attributes } = peeked;
       if (attributes !== undefined) {
         const k = summarizeKey(id, 0, attributes, info);
         const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);

@@ -171,6 +171,25 @@ export interface KeySummary {
   readonly pinBlocked: boolean;
   /** PIN tries left; null without a PIN policy. */
   readonly pinTriesLeft: number | null;
+  /** Present (true) when the key's stored record is damaged. */
+  readonly damaged?: true;
+}
+
+/** A key whose stored record is damaged: usable only by `keys delete`. */
+export function damagedKeySummary(keyHandle: number, reason: string): KeySummary {
+  return {
+    keyHandle,
+    provisioningHandle: 0,
+    appUsage: '-',
+    keyType: '-',
+    friendlyName: null,
+    commonName: null,
+    subject: null,
+    protection: `DAMAGED (${reason}); only "keys delete" works`,
+    pinBlocked: false,
+    pinTriesLeft: null,
+    damaged: true,
+  };
 }
 
 export function summarizeKey(keyHandle: number, provisioningHandle: number, a: KeyAttributes, info: KeyProtectionInfo): KeySummary {

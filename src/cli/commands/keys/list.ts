@@ -2,13 +2,17 @@
 import { Command } from 'commander';
 import type { SecureKeyStore } from '../../../sks/api.js';
 import { out } from '../../output.js';
-import { summarizeKey, type KeySummary } from './describe.js';
+import { damagedKeySummary, summarizeKey, type KeySummary } from './describe.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, storeDir, withKeyStore } from './store.js';
 
 /** Every key the user API can see, in store order. */
 export async function listKeys(sks: SecureKeyStore): Promise<KeySummary[]> {
   const keys: KeySummary[] = [];
   for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) {
+    if (k.damaged !== undefined) {
+      keys.push(damagedKeySummary(k.keyHandle, k.damaged));
+      continue;
+    }
     const [attributes, info] = [await sks.getKeyAttributes(k.keyHandle), await sks.getKeyProtectionInfo(k.keyHandle)];
     keys.push(summarizeKey(k.keyHandle, k.provisioningHandle, attributes, info));
   }

@@ -39,6 +39,14 @@ export function parseKeyHandle(text: string): KeyHandle {
 export const idArgument = (): Argument => new Argument('<id>', 'key handle (decimal, from "keys list")').argParser(parseKeyHandle);
 
 /**
+ * How long a command waits for other processes to finish with the store
+ * before it gives up with `ERROR_NOT_AVAILABLE`. Each holds it only for one
+ * short call (never while a person types), but many commands started at
+ * once queue behind each other, so the wait is longer than the adapter's default.
+ */
+export const STORE_WAIT_MS = 60_000;
+
+/**
  * Opens the store in `dir` without ever creating one: a directory without a
  * database is `ERROR_NOT_AVAILABLE`, as for `device info`.
  */
@@ -46,7 +54,7 @@ export function openKeyStore(dir: string): SecureKeyStore {
   if (!existsSync(join(dir, DATABASE_FILE))) {
     throw new SksError('NOT_AVAILABLE', `No key store in ${dir}: run "airtight device init" first`);
   }
-  const port = openKeyStoreDirectory(dir);
+  const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: STORE_WAIT_MS });
   try {
     return openSecureKeyStore({ store: port });
   } catch (e) {
