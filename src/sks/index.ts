@@ -25,7 +25,8 @@ export type { DeviceIdentity, DeviceProfile } from './device/identity.js';
 export { DEFAULT_PROFILE } from './device/identity.js';
 export type { Entropy, KeyPair, KeyPairRequest } from './entropy.js';
 export { systemEntropy } from './entropy.js';
-export type { KeyStorePort, Mutation, StoreSnapshot } from './store/records.js';
+export type { KeyStorePort, Mutation, StoreContents, StoreSnapshot, StoredRow } from './store/records.js';
+export { readAll } from './store/records.js';
 export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
 export { createMemoryKeyStore } from './store/memory-store.js';
 export {
