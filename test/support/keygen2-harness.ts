@@ -101,19 +101,32 @@ export interface FailedEnrollment {
   readonly state: IssuerState | undefined;
 }
 
-export interface Harness {
-  readonly kind: StoreKind;
-  readonly sks: SecureKeyStore;
-  readonly device: DeviceIdentity;
-  readonly ca: TestCa;
+/** Our issuer and our client over an SKS that already exists (any store, any device). */
+export interface Enroller {
   /** `http://issuer.example.com/invocation` (spec §13.1). */
   readonly issuerUri: string;
   /** The issuer's KMK private keys by name (spec §13.1). */
   readonly kmks: Readonly<Record<KmkName, KeyObject>>;
+  readonly ca: TestCa;
   /** One whole session; rejects with the client's error (the SKS session aborted). */
   enroll(options: EnrollOptions): Promise<EnrollResult>;
   /** One session expected to fail: resolves with the error and what the wire carried. */
   enrollFailing(options: EnrollOptions): Promise<FailedEnrollment>;
+}
+
+export interface EnrollerOptions {
+  /** The SKS to enroll into (a function when the test reopens it). */
+  readonly sks: SecureKeyStore | (() => SecureKeyStore);
+  /** Device roots the issuer trusts; default the last certificate of the SKS's device path. */
+  readonly deviceRoots?: readonly Uint8Array[];
+  /** Default the worker's test CA. */
+  readonly ca?: TestCa;
+}
+
+export interface Harness extends Enroller {
+  readonly kind: StoreKind;
+  readonly sks: SecureKeyStore;
+  readonly device: DeviceIdentity;
   /** Closes the store and opens it again over the same committed state (SQLite and memory). */
   reopen(): Promise<SecureKeyStore>;
   close(): Promise<void>;
@@ -145,28 +158,37 @@ const newSink = (): Sink => ({ wire: [], prompts: [], consents: [], state: undef
 const ISSUER_URI = 'http://issuer.example.com/invocation';
 const sealingKey = randomBytes(32);
 
-/** Opens an SKS with the test device on a fresh store, and an issuer that trusts that device. */
-export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const kind = options.store ?? 'sqlite';
-  const device = await testDevice();
-  const ca = await getTestCa();
+/**
+ * Our issuer and client over an existing SKS (a device from `initDevice`, a store a CLI test
+ * opened): provisions keys the real way.
+ *
+ * @example
+ * const { enroll } = await createEnroller({ sks });
+ * const { summary } = await enroll({ config: { issuerUri: 'http://issuer.example.com/invocation', keys: [...] } });
+ */
+export async function createEnroller(options: EnrollerOptions): Promise<Enroller> {
+  const ca = options.ca ?? (await getTestCa());
+  const current = (): SecureKeyStore => (typeof options.sks === 'function' ? options.sks() : options.sks);
   const [k0, k1, k2] = testKmks();
   const kmks: Record<KmkName, KeyObject> = { kmk0: k0.privateKey, kmk1: k1.privateKey, kmk2: k2.privateKey };
-  const dir = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'airtight-kg2-')) : undefined;
-  const storeKey = randomBytes(32);
-  const openPort = (): KeyStorePort => (dir === undefined ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey }));
-  const engine = (port: KeyStorePort): SecureKeyStore => openSecureKeyStore({ store: port, device, profile: options.profile ?? TEST_PROFILE });
-  let port = openPort();
-  let sks = engine(port);
   const crypto = new NodeIssuerCrypto({ sealingKey, keyManagementKeys: kmks });
-  const deviceTrust = new DeviceTrust([ca.certificate]);
+  let deviceTrust: DeviceTrust | undefined =
+    options.deviceRoots === undefined ? undefined : new DeviceTrust(options.deviceRoots);
+  const trust = async (): Promise<DeviceTrust> => {
+    if (deviceTrust === undefined) {
+      const path = (await current().getDeviceInfo()).certificatePath;
+      const root = path[path.length - 1];
+      deviceTrust = new DeviceTrust(root === undefined ? [] : [root]);
+    }
+    return deviceTrust;
+  };
 
   const run = async (o: EnrollOptions, sink: Sink): Promise<EnrollResult> => {
     const certify =
       o.certify ?? (async (k: AttestedKey): Promise<IssuedKeyMaterial> => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: o.commonName ?? k.id })] }));
     const issuer = createIssuer({
       crypto,
-      deviceTrust,
+      deviceTrust: await trust(),
       certify,
       ...(o.planManagement === undefined ? {} : { planManagement: o.planManagement }),
       ...o.environment,
@@ -213,7 +235,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
       },
     };
     const summary = await runEnrollment({
-      sks,
+      sks: current(),
       transport,
       ui,
       ...(o.platform === undefined ? {} : { platform: o.platform }),
@@ -224,14 +246,9 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   };
 
   return {
-    kind,
-    get sks() {
-      return sks;
-    },
-    device,
-    ca,
     issuerUri: ISSUER_URI,
     kmks,
+    ca,
     enroll: (o) => run(o, newSink()),
     async enrollFailing(o) {
       const sink = newSink();
@@ -242,6 +259,28 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
       }
       throw new Error('harness: the enrollment was expected to fail but succeeded');
     },
+  };
+}
+
+/** Opens an SKS with the test device on a fresh store, and an issuer that trusts that device. */
+export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const kind = options.store ?? 'sqlite';
+  const device = await testDevice();
+  const ca = await getTestCa();
+  const dir = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'airtight-kg2-')) : undefined;
+  const storeKey = randomBytes(32);
+  const openPort = (): KeyStorePort => (dir === undefined ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey }));
+  const engine = (port: KeyStorePort): SecureKeyStore => openSecureKeyStore({ store: port, device, profile: options.profile ?? TEST_PROFILE });
+  let port = openPort();
+  let sks = engine(port);
+  const enroller = await createEnroller({ sks: () => sks, deviceRoots: [ca.certificate], ca });
+  return {
+    ...enroller,
+    kind,
+    get sks() {
+      return sks;
+    },
+    device,
     async reopen() {
       if (dir === undefined) {
         const snapshot = port.load();
