@@ -33,7 +33,7 @@ import {
   type ProvisioningOutcome,
   type TargetKeyConfig,
 } from '../../src/keygen2/server/index.js';
-import type { SecureKeyStore } from '../../src/sks/api.js';
+import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
 import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
@@ -121,6 +121,8 @@ export interface EnrollerOptions {
   readonly deviceRoots?: readonly Uint8Array[];
   /** Default the worker's test CA. */
   readonly ca?: TestCa;
+  /** KMKs to use instead of the worker's test KMKs (e.g. one shared with a child process). */
+  readonly kmks?: Partial<Record<KmkName, KeyObject>>;
 }
 
 export interface Harness extends Enroller {
@@ -170,7 +172,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
   const ca = options.ca ?? (await getTestCa());
   const current = (): SecureKeyStore => (typeof options.sks === 'function' ? options.sks() : options.sks);
   const [k0, k1, k2] = testKmks();
-  const kmks: Record<KmkName, KeyObject> = { kmk0: k0.privateKey, kmk1: k1.privateKey, kmk2: k2.privateKey };
+  const kmks: Record<KmkName, KeyObject> = { kmk0: k0.privateKey, kmk1: k1.privateKey, kmk2: k2.privateKey, ...options.kmks };
   const crypto = new NodeIssuerCrypto({ sealingKey, keyManagementKeys: kmks });
   let deviceTrust: DeviceTrust | undefined =
     options.deviceRoots === undefined ? undefined : new DeviceTrust(options.deviceRoots);
@@ -298,4 +300,45 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A key already in the SKS as the target of a post-operation (spec §9.2), read through the user
+ * API: its end-entity certificate and the ids of the session that owns it.
+ */
+export async function targetInSks(sks: SecureKeyStore, handle: KeyHandle, kmk: KmkName): Promise<TargetKeyConfig> {
+  let owner: number | undefined;
+  for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) {
+    if (k.keyHandle === handle) owner = k.provisioningHandle;
+  }
+  if (owner === undefined) throw new Error(`harness: no key #${handle}`);
+  for (let s = await sks.enumerateProvisioningSessions(0, false); s !== undefined; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
+    if (s.provisioningHandle === owner) {
+      const ee = (await sks.getKeyAttributes(handle)).certificatePath[0];
+      if (ee === undefined) throw new Error(`harness: key #${handle} has no certificate`);
+      return { certificate: Buffer.from(ee).toString('base64url'), clientSessionId: s.clientSessionId, serverSessionId: s.serverSessionId, kmk };
+    }
+  }
+  throw new Error(`harness: no closed session owns key #${handle}`);
+}
+
+/**
+ * The SKS with callbacks just before and just after `closeProvisioningSession` (the commit): crash
+ * tests report these points to a parent that kills the process around them.
+ */
+export function aroundClose(sks: SecureKeyStore, hooks: { readonly before?: () => void; readonly after?: () => void }): SecureKeyStore {
+  return new Proxy(sks, {
+    get(target, property) {
+      if (property === 'closeProvisioningSession') {
+        return async (...args: Parameters<SecureKeyStore['closeProvisioningSession']>) => {
+          hooks.before?.();
+          const attestation = await target.closeProvisioningSession(...args);
+          hooks.after?.();
+          return attestation;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
