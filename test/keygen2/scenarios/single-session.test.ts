@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IssuerState } from '../../../src/keygen2/server/index.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, PinPattern, ProtectionStatus, PassphraseFormat } from '../../../src/sks/constants.js';
 import { parsePropertyBag } from '../../../src/sks/extensions/property-bag.js';
-import { DEVICE_PIN } from '../../support/fixtures.js';
+import { DEVICE_PIN, verifySignature } from '../../support/fixtures.js';
 import { openHarness, SCENARIO_PIN, type Harness } from '../../support/keygen2-harness.js';
 import { A, CLIENT_ATTRIBUTE, expectNoOpenSession, FEATURE, handleOf, LOGOTYPE, pinPolicy, rsaKey, SESSION, signsWith, wireMessage } from './common.js';
 
@@ -187,7 +187,8 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     await signsWith(h.sks, handle, A.ECDSA_SHA256, SCENARIO_PIN);
     const data = Buffer.from('biometric');
     const sig = await h.sks.signData({ keyHandle: handle, algorithm: A.ECDSA_SHA256, biometricAuth: true, data });
-    expect(sig.length).toBe(64);
+    const cert = new X509Certificate((await h.sks.getKeyAttributes(handle)).certificatePath[0]!);
+    expect(verifySignature(cert.publicKey, A.ECDSA_SHA256, data, sig), 'the biometric signature verifies').toBe(true);
   });
 
   it('08 ServerSeed: a 32-byte server seed in the key MAC; the PIN is not user-modifiable', async () => {
