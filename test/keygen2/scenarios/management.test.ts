@@ -70,6 +70,17 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     await signsWith(h.sks, handle, A.RSA_SHA256, SCENARIO_PIN);
   });
 
+  it('19 UpdateKey (refused): an update authorized by a KMK that does not govern the target fails and commits nothing', async () => {
+    const first = await sharedPinSession('kmk0');
+    const before = await allKeys(h.sks);
+    const failed = await h.enrollFailing({
+      config: { issuerUri: h.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey({ updateKey: targetOf(first, 'Key.1', 'kmk2') })] },
+    });
+    expect(failed.error).toMatchObject({ code: 'SKS' });
+    expect(await allKeys(h.sks)).toEqual(before);
+    await signsWith(h.sks, handleOf(first, 'Key.1'), A.RSA_SHA256, SCENARIO_PIN);
+  });
+
   it('20 UpdateKeyManagementKey: KMK#0 ← KMK#1 ← KMK#2 roll-over, then an update authorized by KMK#2', async () => {
     const first = await sharedPinSession('kmk0');
     const second = await h.enroll({
