@@ -12,11 +12,10 @@
  * const { summary } = await h.enroll({ config: { issuerUri: h.issuerUri, keys: [{ keyAlgorithm: Alg.EC_P256, appUsage: 'signature' }] } });
  * await h.close();
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { runEnrollment, type EnrollmentSummary } from '../../src/keygen2/client/run-enrollment.js';
 import type { ConsentRequest, EnrollmentUi, KeyGen2Transport, PinPrompt } from '../../src/keygen2/client/ports.js';
 import type { PlatformCapabilities } from '../../src/keygen2/client/capabilities.js';

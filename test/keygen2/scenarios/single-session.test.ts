@@ -4,9 +4,8 @@
  * attestation by the issuer; then what each scenario checks, read back through the SKS user API.
  */
 import 'reflect-metadata';
-import { createCipheriv, createDecipheriv, createECDH, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, X509Certificate } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createECDH, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IssuerState } from '../../../src/keygen2/server/index.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, PinPattern, ProtectionStatus, PassphraseFormat } from '../../../src/sks/constants.js';
