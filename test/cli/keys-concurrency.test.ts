@@ -18,8 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from '../../src/sks/device/provision-device.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -81,11 +80,14 @@ beforeAll(async () => {
   await initDevice({ dir, caDir: join(tmp, 'ca'), keyType: 'ec-p256', env: {} });
   const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir, {}) });
   try {
-    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-    const pinPolicy = await s.createPinPolicy({ retryLimit: RETRY_LIMIT });
-    keys.right = (await s.provisionKey({ pinPolicy, userPin: PIN })).keyHandle;
-    keys.wrong = (await s.provisionKey({ pinPolicy, userPin: PIN })).keyHandle;
-    await s.closeSession();
+    const { enroll, issuerUri } = await createEnroller({ sks });
+    const key = { keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' } as const;
+    const { summary } = await enroll({
+      config: { issuerUri, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: RETRY_LIMIT, format: 'numeric', userModifiable: false, keys: [key, key] }] },
+      pins: PIN,
+    });
+    keys.right = summary.keys[0]!.keyHandle;
+    keys.wrong = summary.keys[1]!.keyHandle;
   } finally {
     await sks.close();
   }

@@ -15,8 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from '../../src/sks/device/provision-device.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -77,11 +76,32 @@ beforeAll(async () => {
   await initDevice({ dir, caDir: join(tmp, 'ca'), keyType: 'ec-p256', env: {} });
   const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir, {}) });
   try {
-    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-    const puk = await s.createPukPolicy('PUK', PUK, undefined, 3);
-    const pinPolicy = await s.createPinPolicy({ pukPolicy: puk, retryLimit: 3 });
-    signer = (await s.provisionKey({ pinPolicy, userPin: PIN }, { commonName: 'Signer' })).keyHandle;
-    await s.closeSession();
+    const { enroll, issuerUri } = await createEnroller({ sks });
+    const { summary } = await enroll({
+      config: {
+        issuerUri,
+        pukPolicies: [
+          {
+            puk: PUK,
+            format: 'numeric',
+            retryLimit: 3,
+            pinPolicies: [
+              {
+                minLength: 4,
+                maxLength: 8,
+                retryLimit: 3,
+                format: 'numeric',
+                userModifiable: false,
+                keys: [{ keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' }],
+              },
+            ],
+          },
+        ],
+      },
+      pins: PIN,
+      commonName: 'Signer',
+    });
+    signer = summary.keys[0]!.keyHandle;
   } finally {
     await sks.close();
   }

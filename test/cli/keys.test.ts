@@ -19,13 +19,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppUsage, ExportDeleteProtection, PinGrouping, PinPattern } from '../../src/sks/constants.js';
 import { initDevice } from '../../src/sks/device/provision-device.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
 import { Alg } from '../support/fixtures.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -75,41 +73,75 @@ beforeAll(async () => {
   await initDevice({ dir, caDir: join(tmp, 'ca'), keyType: 'ec-p256', env: {} });
   const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir, {}) });
   try {
-    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-    const puk1 = await s.createPukPolicy('PUK1', SIGNER_PUK, undefined, 3);
-    const pin1 = await s.createPinPolicy({
-      id: 'PIN1',
-      pukPolicy: puk1,
-      userModifiable: true,
-      patternRestrictions: PinPattern.SEQUENCE,
-      retryLimit: 3,
+    const { enroll, issuerUri, ca } = await createEnroller({ sks });
+    const P256 = Alg.EC_P256;
+    const COMMON_NAMES: Record<string, string> = { Signer: 'Alice Signer', Decrypter: 'Alice Encryption', Lockable: 'Alice Auth' };
+    const USER_PINS: Record<string, string> = { Signer: SIGNER_PIN, Lockable: LOCK_PIN, USig: '1111', UAuth: '2222' };
+    const pinPolicy = { minLength: 4, maxLength: 8, format: 'numeric', userModifiable: false } as const;
+    const { summary } = await enroll({
+      config: {
+        issuerUri,
+        pukPolicies: [
+          {
+            id: 'PUK1',
+            puk: SIGNER_PUK,
+            format: 'numeric',
+            retryLimit: 3,
+            pinPolicies: [
+              {
+                ...pinPolicy,
+                id: 'PIN1',
+                userModifiable: true,
+                patternRestrictions: ['sequence'],
+                retryLimit: 3,
+                keys: [{ id: 'Signer', keyAlgorithm: P256, appUsage: 'signature', friendlyName: 'My signing key', exportProtection: 'pin' }],
+              },
+            ],
+          },
+          {
+            id: 'PUK2',
+            puk: LOCK_PUK,
+            format: 'numeric',
+            retryLimit: 2,
+            pinPolicies: [
+              { ...pinPolicy, id: 'PIN2', retryLimit: 2, keys: [{ id: 'Lockable', keyAlgorithm: P256, appUsage: 'authentication', exportProtection: 'non-exportable' }] },
+            ],
+          },
+        ],
+        pinPolicies: [
+          {
+            ...pinPolicy,
+            id: 'PIN3',
+            retryLimit: 3,
+            grouping: 'unique',
+            userModifiable: true,
+            keys: [
+              { id: 'USig', keyAlgorithm: P256, appUsage: 'signature', exportProtection: 'non-exportable' },
+              { id: 'UAuth', keyAlgorithm: P256, appUsage: 'authentication', exportProtection: 'non-exportable' },
+            ],
+          },
+        ],
+        keys: [
+          { id: 'Decrypter', keyAlgorithm: Alg.RSA2048, appUsage: 'encryption', exportProtection: 'none' },
+          { id: 'Hmac', keyAlgorithm: P256, appUsage: 'authentication', endorsedAlgorithms: [Alg.HMAC_SHA256], exportProtection: 'none' },
+        ],
+      },
+      pins: (prompt) => USER_PINS[prompt.keys[0]?.id ?? ''],
+      certify: async (k) => ({
+        certificatePath: [await ca.issue(k.publicKey, { commonName: COMMON_NAMES[k.id] ?? k.id })],
+        ...(k.id === 'Hmac' ? { importSymmetricKey: HMAC_SECRET } : {}),
+      }),
     });
-    const signer = await s.provisionKey(
-      { id: 'Signer', pinPolicy: pin1, userPin: SIGNER_PIN, appUsage: AppUsage.SIGNATURE, friendlyName: 'My signing key', exportProtection: ExportDeleteProtection.PIN },
-      { commonName: 'Alice Signer' },
-    );
-    const rsa = await s.provisionKey(
-      { id: 'Decrypter', keyAlgorithm: Alg.RSA2048, appUsage: AppUsage.ENCRYPTION, exportProtection: ExportDeleteProtection.NONE },
-      { commonName: 'Alice Encryption' },
-    );
-    const puk2 = await s.createPukPolicy('PUK2', LOCK_PUK, undefined, 2);
-    const pin2 = await s.createPinPolicy({ id: 'PIN2', pukPolicy: puk2, retryLimit: 2 });
-    const lock = await s.provisionKey({ id: 'Lockable', pinPolicy: pin2, userPin: LOCK_PIN }, { commonName: 'Alice Auth' });
-    const hmac = await s.provisionKey({ id: 'Hmac', endorsedAlgorithms: [Alg.HMAC_SHA256], exportProtection: ExportDeleteProtection.NONE });
-    await s.importSymmetricKey(hmac, HMAC_SECRET);
-    const pin3 = await s.createPinPolicy({ id: 'PIN3', grouping: PinGrouping.UNIQUE, userModifiable: true });
-    const uniqueSig = await s.provisionKey({ id: 'USig', pinPolicy: pin3, userPin: '1111', appUsage: AppUsage.SIGNATURE });
-    const uniqueAuth = await s.provisionKey({ id: 'UAuth', pinPolicy: pin3, userPin: '2222', appUsage: AppUsage.AUTHENTICATION });
-    await s.closeSession();
+    const handle = (id: string): number => summary.keys.find((k) => k.id === id)!.keyHandle;
     Object.assign(h, {
-      signer: signer.keyHandle,
-      rsa: rsa.keyHandle,
-      lock: lock.keyHandle,
-      hmac: hmac.keyHandle,
-      uniqueSig: uniqueSig.keyHandle,
-      uniqueAuth: uniqueAuth.keyHandle,
+      signer: handle('Signer'),
+      rsa: handle('Decrypter'),
+      lock: handle('Lockable'),
+      hmac: handle('Hmac'),
+      uniqueSig: handle('USig'),
+      uniqueAuth: handle('UAuth'),
     });
-    for (const k of [signer, rsa, lock, hmac]) certs.set(k.keyHandle, k.certificatePath![0]!);
+    for (const k of summary.keys) if (k.id !== 'USig' && k.id !== 'UAuth') certs.set(k.keyHandle, Buffer.from(k.certificatePath[0]!));
   } finally {
     await sks.close();
   }
@@ -121,8 +153,10 @@ describe('airtight keys list / show', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const keys = JSON.parse(r.stdout) as Record<string, unknown>[];
-    expect(keys.map((k) => k['keyHandle'])).toEqual([h.signer, h.rsa, h.lock, h.hmac, h.uniqueSig, h.uniqueAuth]);
-    expect(keys[0]).toMatchObject({
+    // Processing order (spec §6.7.3): PUK policies with their keys, PIN policies, then the unprotected keys.
+    expect(keys.map((k) => k['keyHandle'])).toEqual([h.signer, h.lock, h.uniqueSig, h.uniqueAuth, h.rsa, h.hmac]);
+    const byHandle = (handle: number) => keys.find((k) => k['keyHandle'] === handle);
+    expect(byHandle(h.signer)).toMatchObject({
       appUsage: 'signature',
       keyType: 'EC P-256',
       friendlyName: 'My signing key',
@@ -131,8 +165,8 @@ describe('airtight keys list / show', () => {
       pinBlocked: false,
       pinTriesLeft: 3,
     });
-    expect(keys[1]).toMatchObject({ appUsage: 'encryption', keyType: 'RSA 2048', commonName: 'Alice Encryption', protection: 'no PIN', pinTriesLeft: null });
-    expect(keys[3]).toMatchObject({ keyType: 'symmetric 32 bytes', protection: 'no PIN' });
+    expect(byHandle(h.rsa)).toMatchObject({ appUsage: 'encryption', keyType: 'RSA 2048', commonName: 'Alice Encryption', protection: 'no PIN', pinTriesLeft: null });
+    expect(byHandle(h.hmac)).toMatchObject({ keyType: 'symmetric 32 bytes', protection: 'no PIN' });
   });
 
   it('list prints one line per key', () => {

@@ -11,12 +11,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
-import { PinGrouping } from '../../src/sks/constants.js';
 import { initDevice } from '../../src/sks/device/provision-device.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WORKER = join(ROOT, 'test/support/management-worker.ts');
@@ -96,17 +94,28 @@ describe('SIGKILL during a management close', () => {
     kmkFile = join(root, 'kmk.pem');
     writeFileSync(kmkFile, kmk.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const sks = openSecureKeyStore({ store: openKeyStoreDirectory(template) });
-    const s = await IssuerSession.open(sks, { ca: await getTestCa(), kmk });
-    const pin = await s.createPinPolicy({ id: 'PIN.1', grouping: PinGrouping.SHARED, retryLimit: 3 });
-    const k1 = await s.provisionKey({ id: 'K1', pinPolicy: pin, userPin: PIN, appUsage: 0 });
-    const k2 = await s.provisionKey({ id: 'K2', appUsage: 0 });
-    const k3 = await s.provisionKey({ id: 'K3' });
-    await s.closeSession();
+    const { enroll, issuerUri } = await createEnroller({ sks, kmks: { kmk2: kmk.privateKey } });
+    const P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
+    const { summary } = await enroll({
+      config: {
+        issuerUri,
+        keyManagementKey: 'kmk2',
+        pinPolicies: [
+          { id: 'PIN.1', minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', grouping: 'shared', keys: [{ id: 'K1', keyAlgorithm: P256, appUsage: 'signature' }] },
+        ],
+        keys: [
+          { id: 'K2', keyAlgorithm: P256, appUsage: 'signature' },
+          { id: 'K3', keyAlgorithm: P256, appUsage: 'authentication' },
+        ],
+      },
+      pins: PIN.toString(),
+    });
+    const handle = (id: string): KeyHandle => summary.keys.find((k) => k.id === id)!.keyHandle;
     for (let i = 0; i < 3; i++) {
-      await sks.signData({ keyHandle: k1.keyHandle, algorithm: ECDSA_SHA256, authorization: Buffer.from('0000'), data: Buffer.from('x') }).catch(() => undefined);
+      await sks.signData({ keyHandle: handle('K1'), algorithm: ECDSA_SHA256, authorization: Buffer.from('0000'), data: Buffer.from('x') }).catch(() => undefined);
     }
     await sks.close();
-    targets = [k1.keyHandle, k2.keyHandle, k3.keyHandle];
+    targets = [handle('K1'), handle('K2'), handle('K3')];
     before = await snapshot(template, targets);
     expect(before).toMatchObject({ keys: 3, sessions: 1, k1Locked: true, k3Present: true });
   });

@@ -20,8 +20,7 @@ import { deviceRecordOf } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
 import { signAndVerify, testDevice } from '../support/fixtures.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ROUNDS = 30;
 /** Per child; ROUNDS × this + ROUNDS stays below the PIN retry limit, so the key never blocks. */
@@ -113,11 +112,24 @@ describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
     try {
       port.apply([{ kind: 'putDevice', device: deviceRecordOf(await testDevice()) }]);
       const sks = openSecureKeyStore({ store: port });
-      const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-      const pinPolicy = await s.createPinPolicy({ retryLimit: RETRY_LIMIT });
-      const key = await s.provisionKey({ pinPolicy, userPin: '1234' });
-      await s.closeSession();
-      handle = key.keyHandle;
+      const { enroll, issuerUri } = await createEnroller({ sks });
+      const { summary } = await enroll({
+        config: {
+          issuerUri,
+          pinPolicies: [
+            {
+              minLength: 4,
+              maxLength: 8,
+              format: 'numeric',
+              retryLimit: RETRY_LIMIT,
+              userModifiable: false,
+              keys: [{ keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' }],
+            },
+          ],
+        },
+        pins: '1234',
+      });
+      handle = summary.keys[0]!.keyHandle;
     } finally {
       // The SQLite store holds an exclusive lock: release it for the children.
       port.close();

@@ -6,18 +6,22 @@
  * blocks the key, and authorization comes before the algorithm check (§9.4).
  * Results are checked with node:crypto.
  */
-import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { KeyHandle } from '../../src/sks/api.js';
-import { AppUsage, KeyBackup, PinGrouping } from '../../src/sks/constants.js';
+import { AppUsage, KeyBackup } from '../../src/sks/constants.js';
+import type { AppUsage as AppUsageName } from '../../src/keygen2/messages/enums.js';
 import { Alg, certifiedPublicKey, describeStores, expectSksError } from '../support/fixtures.js';
-import { spki, type PinBytes } from '../support/issuer-emulator.js';
 import { Uri, bytes, expectAuthorizationError, protection, sign } from '../support/user-helpers.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const GOOD_PIN = '1563';
 const BAD_PIN = '1111';
 const RETRY_LIMIT = 3;
 const DATA = Buffer.from('The quick brown fox jumps over the lazy dog');
+type PinBytes = Uint8Array | string;
+const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+const APP_USAGE: readonly AppUsageName[] = ['signature', 'authentication', 'encryption', 'universal'];
 
 const authorization = (pin: PinBytes | undefined): { authorization?: Buffer } => (pin === undefined ? {} : { authorization: bytes(pin) });
 
@@ -87,23 +91,42 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
    * operation's key (Key.1) and a signing key (Key.2) under the same PIN.
    */
   const provision = async (op: Operation, appUsage = op.appUsage): Promise<{ key: KeyHandle; companion: KeyHandle }> => {
-    const s = await ctx.issuer();
-    const pinPolicy = await s.createPinPolicy({ id: 'PIN', grouping: PinGrouping.SHARED, retryLimit: RETRY_LIMIT });
-    const key = await s.provisionKey({
-      id: 'Key.1',
-      appUsage,
-      pinPolicy,
-      userPin: GOOD_PIN,
-      ...(op.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: op.endorsedAlgorithms }),
+    const { enroll, issuerUri, ca } = await createEnroller({ sks: ctx.sks });
+    const secret = op.secret?.();
+    const { summary } = await enroll({
+      config: {
+        issuerUri,
+        pinPolicies: [
+          {
+            id: 'PIN',
+            minLength: 4,
+            maxLength: 8,
+            format: 'numeric',
+            retryLimit: RETRY_LIMIT,
+            grouping: 'shared',
+            userModifiable: false,
+            keys: [
+              {
+                id: 'Key.1',
+                keyAlgorithm: Alg.EC_P256,
+                appUsage: APP_USAGE[appUsage]!,
+                exportProtection: 'non-exportable',
+                ...(op.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: op.endorsedAlgorithms }),
+              },
+              { id: 'Key.2', keyAlgorithm: Alg.EC_P256, appUsage: 'authentication', exportProtection: 'non-exportable' },
+            ],
+          },
+        ],
+      },
+      pins: GOOD_PIN,
+      certify: async (k) => ({
+        certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })],
+        ...(k.id === 'Key.1' && secret !== undefined ? { importSymmetricKey: secret } : {}),
+      }),
     });
-    if (op.secret !== undefined) {
-      const secret = op.secret();
-      await s.importSymmetricKey(key, secret);
-      secrets.set(key.keyHandle, secret);
-    }
-    const companion = await s.provisionKey({ id: 'Key.2', appUsage: AppUsage.AUTHENTICATION, pinPolicy, userPin: GOOD_PIN });
-    await s.closeSession();
-    return { key: key.keyHandle, companion: companion.keyHandle };
+    const handle = (id: string): KeyHandle => summary.keys.find((k) => k.id === id)!.keyHandle;
+    if (secret !== undefined) secrets.set(handle('Key.1'), secret);
+    return { key: handle('Key.1'), companion: handle('Key.2') };
   };
 
   for (const op of OPERATIONS) {

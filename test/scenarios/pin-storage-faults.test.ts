@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHM_ECDH_RAW } from '../../src/sks/algorithms.js';
 import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
-import { ExportDeleteProtection, ProtectionStatus } from '../../src/sks/constants.js';
+import { ProtectionStatus } from '../../src/sks/constants.js';
 import type { DeviceIdentity } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { isSksError } from '../../src/sks/errors.js';
@@ -29,8 +29,8 @@ import { readAll, type KeyStorePort, type StoreContents } from '../../src/sks/st
 import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
 import { faultyPort, snapshotMutations } from '../support/faulty-port.js';
 import { Alg, TEST_PROFILE, testDevice } from '../support/fixtures.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa } from '../support/test-ca.js';
+import type { KeyConfig } from '../../src/keygen2/server/index.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const PIN = '1234';
 const WRONG_PIN = '9999';
@@ -145,18 +145,41 @@ beforeAll(async () => {
   device = await testDevice();
   const port = createMemoryKeyStore();
   const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
-  const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-  const puk = await s.createPukPolicy('PUK', PUK, undefined, RETRY_LIMIT);
-  const pinPolicy = await s.createPinPolicy({ pukPolicy: puk, retryLimit: RETRY_LIMIT, userModifiable: true });
-  const ec = await s.provisionKey({ pinPolicy, userPin: PIN, exportProtection: ExportDeleteProtection.PIN });
-  const rsa = await s.provisionKey({ pinPolicy, userPin: PIN, keyAlgorithm: Alg.RSA2048 });
-  const sym = await s.provisionKey({ pinPolicy, userPin: PIN });
-  await s.importSymmetricKey(sym, randomBytes(32));
-  const delPin = await s.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PIN });
-  const delPuk = await s.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PUK });
-  await s.closeSession();
-  keys = { ec: ec.keyHandle, rsa: rsa.keyHandle, sym: sym.keyHandle, delPin: delPin.keyHandle, delPuk: delPuk.keyHandle };
-  const rsaPublic = new X509Certificate(rsa.certificatePath![0]!).publicKey;
+  const { enroll, issuerUri, ca } = await createEnroller({ sks });
+  const key = (id: string, extra: Partial<KeyConfig> = {}): KeyConfig => ({ id, keyAlgorithm: Alg.EC_P256, appUsage: 'authentication', exportProtection: 'non-exportable', ...extra });
+  const { summary } = await enroll({
+    config: {
+      issuerUri,
+      pukPolicies: [
+        {
+          puk: PUK,
+          format: 'numeric',
+          retryLimit: RETRY_LIMIT,
+          pinPolicies: [
+            {
+              minLength: 4,
+              maxLength: 8,
+              format: 'numeric',
+              retryLimit: RETRY_LIMIT,
+              userModifiable: true,
+              keys: [
+                key('ec', { exportProtection: 'pin' }),
+                key('rsa', { keyAlgorithm: Alg.RSA2048 }),
+                key('sym'),
+                key('delPin', { deleteProtection: 'pin' }),
+                key('delPuk', { deleteProtection: 'puk' }),
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    pins: PIN,
+    certify: async (k) => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })], ...(k.id === 'sym' ? { importSymmetricKey: randomBytes(32) } : {}) }),
+  });
+  const installed = (id: string) => summary.keys.find((k) => k.id === id)!;
+  keys = { ec: installed('ec').keyHandle, rsa: installed('rsa').keyHandle, sym: installed('sym').keyHandle, delPin: installed('delPin').keyHandle, delPuk: installed('delPuk').keyHandle };
+  const rsaPublic = new X509Certificate(installed('rsa').certificatePath[0]!).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
   provisioned = readAll(port.load());
   await sks.close();

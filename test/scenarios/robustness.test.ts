@@ -13,6 +13,7 @@ import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
 import { describeStores, expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
 import { IssuerSession } from '../support/issuer-emulator.js';
 import { getTestCa } from '../support/test-ca.js';
+import { createEnroller } from '../support/keygen2-harness.js';
 
 const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
 
@@ -53,12 +54,13 @@ describe('device attestation with EC device keys (spec §5.3: raw R||S ECDSA-SHA
       const pair = generateKeyPairSync('ec', { namedCurve: nodeName });
       const device = { privateKey: pair.privateKey, certificatePath: [await ca.issue(pair.publicKey, { commonName: 'EC device' })] };
       const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
-      // IssuerSession.open verifies the attestation and throws if it does not verify.
-      const s = await IssuerSession.open(sks, { ca });
+      // The real issuer verifies the session attestation with the device key and refuses the session otherwise.
+      const { enroll, issuerUri } = await createEnroller({ sks, deviceRoots: [ca.certificate] });
+      const { wire, outcome } = await enroll({ config: { issuerUri, keys: [{ keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication' }] } });
+      const response = wire.map((w) => JSON.parse(w.text) as Record<string, unknown>).find((m) => m['@qualifier'] === 'ProvisioningInitializationResponse');
       const coordinate = { 'P-256': 32, 'P-384': 48, 'P-521': 66 }[curve];
-      expect(s.sessionAttestation.length).toBe(2 * coordinate);
-      await s.provisionKey();
-      await s.closeSession();
+      expect(Buffer.from(response?.['attestation'] as string, 'base64url').length).toBe(2 * coordinate);
+      expect(outcome.keys).toHaveLength(1);
     });
   }
 });

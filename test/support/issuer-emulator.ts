@@ -17,6 +17,13 @@
  * hooks (`macFor`, `corruptNextMac`, `encrypt`, `macSequence`, …) let negative
  * tests tamper with any byte. A failed SKS call is never retried or hidden: the
  * `SksError` propagates to the test unchanged.
+ *
+ * Scope: this is the SKS-level call signer for tests of the SKS API itself
+ * (spec §15.2: MAC, order, tampered-field, open-session and abort tests that
+ * send calls the real issuer never would). Tests that only need keys
+ * provisioned use the real issuer instead: `test/support/keygen2-harness.ts`
+ * (`openHarness`, `createEnroller`) runs `keygen2/server` ↔ `runEnrollment` ↔
+ * the SKS over wire text. Do not add positive-path provisioning here.
  */
 import {
   createPublicKey,

@@ -1,14 +1,14 @@
 /**
  * Child process for the provisioning crash test: runs provisioning sessions on a
- * directory store in a loop and reports on stdout, line by line,
- * `BEGIN <serverSessionId>`, `CLOSING <id>` (just before closeProvisioningSession)
- * and `COMMITTED <id>` (after it returned). The parent SIGKILLs it at random points.
+ * directory store in a loop, through our issuer and client, and reports on stdout,
+ * line by line, `BEGIN <serverSessionId>`, `CLOSING <id>` (just before
+ * closeProvisioningSession) and `COMMITTED <id>` (after it returned). The parent
+ * SIGKILLs it at random points.
  */
 import { randomBytes } from 'node:crypto';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
-import { IssuerSession } from './issuer-emulator.js';
-import { getTestCa } from './test-ca.js';
+import { aroundClose, createEnroller } from './keygen2-harness.js';
 
 export const EXTENSION_TYPE = 'urn:airtight:test:payload';
 /** Large enough that a close commits a few hundred kilobytes, so kills land inside it. */
@@ -17,21 +17,25 @@ export const KEYS_PER_SESSION = 2;
 
 const [dir] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: provisioning-worker <store dir>');
-const ca = await getTestCa();
-const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir) });
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+let current = '';
+const sks = aroundClose(openSecureKeyStore({ store: openKeyStoreDirectory(dir) }), {
+  before: () => say(`CLOSING ${current}`),
+  after: () => say(`COMMITTED ${current}`),
+});
+const { enroll, issuerUri } = await createEnroller({ sks });
 for (;;) {
-  const serverSessionId = `S-${randomBytes(6).toString('hex')}`;
-  say(`BEGIN ${serverSessionId}`);
-  const s = await IssuerSession.open(sks, { ca, serverSessionId });
-  const pin = await s.createPinPolicy({ id: 'PIN.1', retryLimit: 5 });
-  for (let i = 0; i < KEYS_PER_SESSION; i++) {
-    const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
-    await s.addExtension(key, { type: EXTENSION_TYPE, subType: 0, data: randomBytes(PAYLOAD_BYTES) });
-  }
-  say(`CLOSING ${serverSessionId}`);
-  await s.closeSession();
-  say(`COMMITTED ${serverSessionId}`);
+  current = `S-${randomBytes(6).toString('hex')}`;
+  say(`BEGIN ${current}`);
+  const keys = Array.from({ length: KEYS_PER_SESSION }, () => ({
+    keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256',
+    appUsage: 'authentication' as const,
+    extensions: [{ type: EXTENSION_TYPE, data: randomBytes(PAYLOAD_BYTES).toString('base64url') }],
+  }));
+  await enroll({
+    config: { issuerUri, serverSessionId: current, pinPolicies: [{ id: 'PIN.1', minLength: 4, maxLength: 8, retryLimit: 5, format: 'numeric', keys }] },
+    pins: '1357',
+  });
 }

@@ -17,8 +17,7 @@ import { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
 import { expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
-import { IssuerSession } from '../support/issuer-emulator.js';
-import { getTestCa, type TestCa } from '../support/test-ca.js';
+import { createEnroller, type Enroller } from '../support/keygen2-harness.js';
 import { Uri } from '../support/user-helpers.js';
 import {
   accepted,
@@ -39,35 +38,38 @@ import {
 // ------------------------------------------------------------------ the SKS
 
 let sks: SecureKeyStore;
-let ca: TestCa;
+let enroller: Enroller;
 
 beforeAll(async () => {
   sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: await testDevice(), profile: TEST_PROFILE });
-  ca = await getTestCa();
+  enroller = await createEnroller({ sks });
 });
 
 /** Key material to import: a private key (certified with its public key) or a symmetric secret. */
 type Import = { readonly kind: 'private'; readonly privateKey: KeyObject } | { readonly kind: 'symmetric'; readonly secret: Uint8Array };
 
-/** One provisioning session importing every key of `imports`; returns their handles in order. */
+/**
+ * One provisioning session (our issuer and client) importing every key of `imports` over a
+ * generated P-256 key each (spec §6.9.1, §6.9.3); returns their handles in order.
+ */
 async function provisionImports(imports: readonly Import[]): Promise<KeyHandle[]> {
-  // The limit counts session-key uses: a handful per imported key, plus the close.
-  const s = await IssuerSession.open(sks, { ca, sessionKeyLimit: Math.min(0x7fff, 8 * imports.length + 8) });
-  const handles: KeyHandle[] = [];
-  for (const [i, imp] of imports.entries()) {
-    const id = `W.${i}`;
-    if (imp.kind === 'private') {
-      const key = await s.provisionKey({ id }, { publicKey: createPublicKey(imp.privateKey) });
-      await s.importPrivateKey(key, imp.privateKey);
-      handles.push(key.keyHandle);
-    } else {
-      const key = await s.provisionKey({ id });
-      await s.importSymmetricKey(key, imp.secret);
-      handles.push(key.keyHandle);
-    }
-  }
-  await s.closeSession();
-  return handles;
+  const id = (i: number): string => `W.${i}`;
+  const byId = new Map(imports.map((imp, i) => [id(i), imp]));
+  const { summary } = await enroller.enroll({
+    config: {
+      issuerUri: enroller.issuerUri,
+      keys: imports.map((_, i) => ({ id: id(i), keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' })),
+    },
+    certify: async (k) => {
+      const imp = must(byId.get(k.id), k.id);
+      if (imp.kind === 'symmetric') return { certificatePath: [await enroller.ca.issue(k.publicKey, { commonName: k.id })], importSymmetricKey: imp.secret };
+      return {
+        certificatePath: [await enroller.ca.issue(createPublicKey(imp.privateKey), { commonName: k.id })],
+        importPrivateKey: imp.privateKey.export({ type: 'pkcs8', format: 'der' }),
+      };
+    },
+  });
+  return imports.map((_, i) => must(summary.keys.find((k) => k.id === id(i)), id(i)).keyHandle);
 }
 
 /**
