@@ -36,7 +36,7 @@ import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
 import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
-import type { KeyStorePort } from '../../src/sks/store/records.js';
+import { readAll, type KeyStorePort } from '../../src/sks/store/records.js';
 import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
 import { TEST_PROFILE, testDevice, testKmks, type StoreKind } from './fixtures.js';
 import { getTestCa, type TestCa } from './test-ca.js';
@@ -284,7 +284,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     device,
     async reopen() {
       if (dir === undefined) {
-        const snapshot = port.load();
+        const snapshot = readAll(port.load());
         port.close();
         port = createMemoryKeyStore(snapshot);
       } else {
