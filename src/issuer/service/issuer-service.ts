@@ -179,6 +179,12 @@ export class IssuerService {
     return chain(current);
   }
 
+  /** Makes sure the crypto port knows the KMK (by name) a session was started with (another process may have created or rolled it). */
+  async #ensureKmk(name: string | undefined): Promise<void> {
+    if (name === undefined || this.#kmkHistory.some((k) => k.id === name)) return;
+    await this.#reloadKmks();
+  }
+
   #kmkIdOfSpki(spki: string | undefined): string | undefined {
     if (spki === undefined) return undefined;
     return this.#kmkHistory.find((k) => b64u(k.spki) === spki)?.id;
@@ -376,14 +382,18 @@ export class IssuerService {
     const hash = postHash(body);
     if (session.lastRequestHash === hash) return { answer: session.lastResponse, sessionId, replayed: true };
     if (session.status !== 'active') return { answer: this.#refusal('session-ended'), reason: 'session-ended', sessionId };
+    const state = JSON.parse(session.state) as IssuerState;
+    await this.#ensureKmk(state.plan.keyManagementKey);
     let step: Awaited<ReturnType<KeyGen2Issuer['acceptText']>>;
     try {
-      step = await this.#issuer(sessionId).acceptText(JSON.parse(session.state) as IssuerState, body);
+      step = await this.#issuer(sessionId).acceptText(state, body);
     } catch (e) {
-      if (isIssuerError(e) && e.code === 'STORAGE') throw e;
-      // A concurrent copy of this POST may have won while we computed.
+      // A concurrent copy of this POST (here or at another process) may have won while we computed.
       const winner = await this.#winner(sessionId, hash);
       if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
+      // Storage trouble or a lost race in the database is not the device's fault: refuse this
+      // request but leave the session to a retry.
+      if (isIssuerError(e) && (e.code === 'STORAGE' || e.code === 'CONFLICT')) throw e;
       const reason = reasonOf(e);
       return { answer: await this.#fail(sessionId, reason), reason, sessionId };
     }
