@@ -24,9 +24,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { isIssuerError } from '../issuer/errors.js';
 import { isSksError } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
 import { interopCommand } from './commands/interop.js';
+import { issuerCommand } from './commands/issuer/index.js';
 import { keysCommand } from './commands/keys/index.js';
 import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS } from './exit-status.js';
 import { debugReport } from './output.js';
@@ -45,6 +47,7 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .addCommand(deviceCommand())
     .addCommand(interopCommand())
+    .addCommand(issuerCommand())
     .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
   // `addCommand` does not pass the setting down: apply it to every command.
@@ -74,6 +77,11 @@ async function run(argv: readonly string[]): Promise<number> {
     if (isSksError(e)) {
       process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
       return SKS_EXIT_STATUS[e.code];
+    }
+    if (isIssuerError(e)) {
+      // Issuer errors are secret-free by contract (src/issuer/errors.ts).
+      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
+      return e.code === 'BAD_REQUEST' ? EXIT_USAGE : EXIT_GENERIC;
     }
     if (isErrnoError(e)) {
       // File-system and OS errors name a path and an errno, never a secret.
