@@ -302,6 +302,11 @@ export class IssuerService {
         if (!(isIssuerError(e) && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) throw e;
       });
       await this.db.releaseOperations(sessionId);
+      // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
+      // those of a failed session were never installed, so they are revoked rather than left valid.
+      for (const c of await this.db.listCredentials({ sessionId })) {
+        if (c.status === 'issued') await this.db.setCredentialStatus(c.fingerprint, 'revoked');
+      }
       await this.db.appendAudit({ kind: 'session-failed', sessionId, detail: JSON.stringify({ reason }) });
     }
     return this.#refusal(reason);

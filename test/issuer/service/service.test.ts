@@ -212,6 +212,25 @@ for (const kind of ISSUER_DATABASES) {
       void DEVICE_ROOT;
     });
 
+    it('revokes-certificates-of-a-failed-session: a bad finalization attestation leaves nothing valid', async () => {
+      const e = await newEnrollment();
+      const tampering: KeyGen2Transport = {
+        fetchInvocation: (inv) => h.transport.fetchInvocation(inv),
+        postResponse: (inv, text) => {
+          if (!text.includes('"ProvisioningFinalizationResponse"')) return h.transport.postResponse(inv, text);
+          const m = JSON.parse(text) as { attestation: string };
+          const bad = Buffer.from(m.attestation, 'base64url');
+          bad[0] = bad[0]! ^ 1;
+          return h.transport.postResponse(inv, JSON.stringify({ ...m, attestation: bad.toString('base64url') }));
+        },
+      };
+      // The final answer is a 302 either way: the device (which already closed its SKS session) is sent to the error page.
+      const summary = await runEnrollment({ sks: device(), ui: ui(PIN), transport: tampering, invocationUrl: e.invocationUrl });
+      expect(summary.redirectUrl).toBe(`${PUBLIC_URL}/keygen2/error?reason=verification-failed`);
+      expect((await h.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'failed', failureReason: 'verification-failed' });
+      expect((await h.admin('GET', '/admin/credentials')).json.credentials.map((c: { status: string }) => c.status)).toEqual(['revoked']);
+    });
+
     it('refuses-privacy-when-not-allowed', async () => {
       const r = await h.admin('POST', '/admin/enrollments', { template: 'ec-p256-private', userName: 'Anon' });
       expect(r.status).toBe(403);
