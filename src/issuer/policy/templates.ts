@@ -64,7 +64,10 @@ export interface EnrollmentTemplate {
   /** Ask the device for a privacy-mode session (refused unless the issuer allows privacy). */
   readonly privacy?: boolean;
   readonly certificate: {
-    /** The template's part of the subject, most significant first, e.g. `O=Example, OU=Staff`; the user's CN (and e-mail) follow. */
+    /**
+     * The template's part of the subject: RFC 4514 text (most significant last, e.g. `OU=Staff, O=Example`)
+     * or attributes most significant first; the user's CN (and e-mail) follow it.
+     */
     readonly subject: string | readonly DnAttribute[];
     readonly validityDays: number;
     readonly email?: EmailPlacement;
@@ -78,7 +81,7 @@ export const BUILTIN_TEMPLATES: Readonly<Record<string, EnrollmentTemplate>> = {
     appUsage: 'authentication',
     friendlyName: 'Authentication key',
     pin: { minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric' },
-    certificate: { subject: 'O=Airtight, OU=Authentication', validityDays: 365 },
+    certificate: { subject: 'OU=Authentication, O=Airtight', validityDays: 365 },
   },
   'rsa2048-sign': {
     description: 'RSA-2048 signature key protected by a 6-12 digit PIN (3 tries)',
@@ -86,14 +89,14 @@ export const BUILTIN_TEMPLATES: Readonly<Record<string, EnrollmentTemplate>> = {
     appUsage: 'signature',
     friendlyName: 'Signature key',
     pin: { minLength: 6, maxLength: 12, retryLimit: 3, format: 'numeric' },
-    certificate: { subject: 'O=Airtight, OU=Signature', validityDays: 730 },
+    certificate: { subject: 'OU=Signature, O=Airtight', validityDays: 730 },
   },
   'ec-p256-auth': {
     description: 'P-256 authentication key without PIN',
     keyAlgorithm: 'ec-p256',
     appUsage: 'authentication',
     friendlyName: 'Authentication key',
-    certificate: { subject: 'O=Airtight, OU=Authentication', validityDays: 365 },
+    certificate: { subject: 'OU=Authentication, O=Airtight', validityDays: 365 },
   },
 };
 

@@ -34,7 +34,7 @@ import { IssuerError, isIssuerError } from '../errors.js';
 import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
 import { keyAlgorithmUri, templateKeys, templateProfile, templateUser, type EnrollmentTemplate } from '../policy/templates.js';
-import { reasonOf, type RefusalReason } from './reasons.js';
+import { issuerCause, reasonOf, type RefusalReason } from './reasons.js';
 import { rollKmk, unsealKmk } from './kmk.js';
 
 export const SESSION_COOKIE = 'airtight-kg2';
@@ -398,7 +398,8 @@ export class IssuerService {
       if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
       // Storage trouble or a lost race in the database is not the device's fault: refuse this
       // request but leave the session to a retry.
-      if (isIssuerError(e) && (e.code === 'STORAGE' || e.code === 'CONFLICT')) throw e;
+      const cause = issuerCause(e);
+      if (isIssuerError(cause) && (cause.code === 'STORAGE' || cause.code === 'CONFLICT')) throw cause;
       const reason = reasonOf(e);
       return { answer: await this.#fail(sessionId, reason), reason, sessionId };
     }

@@ -27,8 +27,17 @@ export type RefusalReason = keyof typeof REFUSAL_TEXT;
 
 export const isRefusalReason = (s: string): s is RefusalReason => Object.hasOwn(REFUSAL_TEXT, s);
 
+/**
+ * The issuer-layer error behind a failed step: the state machine wraps what its callbacks
+ * (certify, planManagement) throw in an INTERNAL KeyGen2Error and keeps it as the cause.
+ */
+export function issuerCause(e: unknown): unknown {
+  return isKeyGen2Error(e) && e.code === 'INTERNAL' && isIssuerError(e.cause) ? e.cause : e;
+}
+
 /** The refusal reason of a failed step. */
-export function reasonOf(e: unknown): RefusalReason {
+export function reasonOf(failure: unknown): RefusalReason {
+  const e = issuerCause(failure);
   if (isIssuerError(e)) {
     if (e.code === 'POLICY' && e.field === 'keyAlgorithm') return 'algorithm-not-allowed';
     if (e.code === 'POLICY') return 'untrusted-device';

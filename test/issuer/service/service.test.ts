@@ -237,6 +237,35 @@ for (const kind of ISSUER_DATABASES) {
       expect(r.json.error.code).toBe('POLICY');
     });
 
+    it('accepts-privacy-when-allowed, and refuses it at init once the policy forbids it', async () => {
+      await h.app.close();
+      const policy = h.service.policy;
+      h = await harness(db, { policy: { ...policy, allowPrivacy: true } });
+      const ok = await newEnrollment('ec-p256-private', 'Anon One');
+      const summary = await h.enroll(ok.invocationUrl, device());
+      expect(summary.keys).toHaveLength(1);
+      expect((await h.admin('GET', '/admin/credentials')).json.credentials).toEqual([expect.objectContaining({ status: 'issued', deviceId: null })]);
+      const later = await newEnrollment('ec-p256-private', 'Anon Two');
+      const strict = await harness(db, { sealingKey: h.sealingKey, policy: { ...policy, allowPrivacy: false } });
+      try {
+        const r = await strict.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(later.invocationUrl) } });
+        expect(r.statusCode).toBe(302);
+        expect(r.headers['location']).toBe(`${PUBLIC_URL}/keygen2/error?reason=privacy-not-allowed`);
+      } finally {
+        await strict.app.close();
+      }
+    });
+
+    it('refuses-disallowed-key-algorithm: 302 to the error page, nothing issued', async () => {
+      await h.app.close();
+      h = await harness(db, { policy: { ...h.service.policy, allowedAlgorithms: h.service.policy.allowedAlgorithms.filter((a) => !a.endsWith('p256')) } });
+      const e = await newEnrollment();
+      const err = await h.enroll(e.invocationUrl, device(), PIN).catch((x: unknown) => x);
+      expect((err as { code?: string }).code).toBe('TRANSPORT');
+      expect((await h.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'failed', failureReason: 'algorithm-not-allowed' });
+      expect((await h.admin('GET', '/admin/credentials')).json.credentials).toEqual([]);
+    });
+
     it('refuses-bad-post: wrong content type and oversize body end in the error page', async () => {
       const e = await newEnrollment();
       await h.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(e.invocationUrl) } });
