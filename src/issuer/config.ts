@@ -5,7 +5,7 @@
  *
  * | key (file)             | environment                        | default                                            |
  * |------------------------|------------------------------------|----------------------------------------------------|
- * | `host`                 | `AIRTIGHT_ISSUER_HOST`             | `127.0.0.1`                                        |
+ * | `host`                 | `AIRTIGHT_ISSUER_HOST`             | `127.0.0.1` (other addresses need TLS)             |
  * | `port`                 | `AIRTIGHT_ISSUER_PORT`             | `8080` (0: any free port)                          |
  * | `publicUrl`            | `AIRTIGHT_ISSUER_PUBLIC_URL`       | `http(s)://<host>:<port>` once listening           |
  * | `dataDir`              | `AIRTIGHT_ISSUER_DATA_DIR`         | `$AIRTIGHT_HOME/issuer` (`~/.airtight/issuer`)     |
@@ -154,8 +154,14 @@ export function resolveServiceConfig(
   const adminToken = e('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? file.adminToken;
   if (adminToken !== undefined && adminToken.length < 16) throw new IssuerError('CONFIG', 'the admin token must be at least 16 characters', { field: 'adminToken' });
   const publicUrl = overrides.publicUrl ?? e('AIRTIGHT_ISSUER_PUBLIC_URL') ?? file.publicUrl;
+  const host = overrides.host ?? e('AIRTIGHT_ISSUER_HOST') ?? file.host ?? '127.0.0.1';
+  // Plain HTTP only on loopback: elsewhere the session attestation must cover a TLS certificate we
+  // serve ourselves (spec §2.2; a TLS-terminating proxy in front would break it anyway).
+  if (tlsCert === undefined && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    throw new IssuerError('CONFIG', `plain HTTP is served on loopback only; give tls.certFile and tls.keyFile to listen on ${host}`, { field: 'host' });
+  }
   return {
-    host: overrides.host ?? e('AIRTIGHT_ISSUER_HOST') ?? file.host ?? '127.0.0.1',
+    host,
     port: overrides.port ?? int(e('AIRTIGHT_ISSUER_PORT'), 'AIRTIGHT_ISSUER_PORT') ?? int(file.port, 'port') ?? 8080,
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     dataDir,

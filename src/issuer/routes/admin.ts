@@ -201,6 +201,75 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
     async (req, reply) => reply.code(201).send(await service.createManagementSession(req.body)),
   );
 
+  app.get(
+    '/templates',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              templates: {
+                type: 'array',
+                items: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' }, keyAlgorithm: { type: 'string' }, appUsage: { type: 'string' }, pin: { type: 'boolean' } } },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    // Names and shapes only: a template's PUK value never leaves.
+    async () => ({
+      templates: Object.entries(service.templates).map(([name, t]) => ({
+        name,
+        ...(t.description === undefined ? {} : { description: t.description }),
+        keyAlgorithm: t.keyAlgorithm,
+        appUsage: t.appUsage,
+        pin: t.pin !== undefined,
+      })),
+    }),
+  );
+
+  app.get<{ Querystring: { state?: 'created' | 'used' | 'expired'; limit?: number } }>(
+    '/enrollments',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { type: 'string', enum: ['created', 'used', 'expired'] }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              enrollments: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    template: { type: 'string' },
+                    userName: { type: 'string' },
+                    userEmail: { type: ['string', 'null'] },
+                    state: { type: 'string' },
+                    createdAt: { type: 'integer' },
+                    expiresAt: { type: 'integer' },
+                    usedAt: { type: ['integer', 'null'] },
+                    sessionId: { type: ['string', 'null'] },
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({ enrollments: await service.db.listEnrollments(req.query) }),
+  );
+
   app.get<{ Querystring: { status?: 'active' | 'done' | 'failed'; limit?: number } }>(
     '/sessions',
     {

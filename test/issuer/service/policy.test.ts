@@ -42,6 +42,8 @@ describe('attestation policy and templates', () => {
     expect([e.port, e.allowPrivacy]).toEqual([3, true]);
     expect(() => resolveServiceConfig({ adminToken: 'short' })).toThrow(/at least 16/);
     expect(() => resolveServiceConfig({}, { AIRTIGHT_ISSUER_TLS_CERT: 'a.pem' })).toThrow(/both/);
+    expect(() => resolveServiceConfig({ host: '0.0.0.0' })).toThrow(/loopback only/);
+    expect(resolveServiceConfig({ host: '0.0.0.0', tls: { certFile: 'c.pem', keyFile: 'k.pem' } }).host).toBe('0.0.0.0');
   });
 
   it('checks-templates-at-start', () => {

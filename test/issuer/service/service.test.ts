@@ -109,6 +109,12 @@ for (const kind of ISSUER_DATABASES) {
       const r = await h.admin('POST', '/admin/enrollments', { template: 'nope', userName: 'A' });
       expect(r.status).toBe(404);
       expect(r.json.error.code).toBe('NOT_FOUND');
+      const templates = (await h.admin('GET', '/admin/templates')).json.templates as { name: string }[];
+      expect(templates.map((t) => t.name)).toEqual(expect.arrayContaining(['ec-p256-auth-pin', 'rsa2048-sign']));
+      const e = await newEnrollment();
+      const listed = (await h.admin('GET', '/admin/enrollments')).json.enrollments;
+      expect(listed).toEqual([expect.objectContaining({ id: e.enrollmentId, state: 'created', template: 'ec-p256-auth-pin' })]);
+      expect(Object.keys(listed[0]).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'sessionId', 'state', 'template', 'usedAt', 'userEmail', 'userName']);
     });
 
     it('refuses-reused-invocation: the one-time token cannot start a second session', async () => {
