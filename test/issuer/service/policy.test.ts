@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveServiceConfig } from '../../../src/issuer/config.js';
+import { fileURLToPath } from 'node:url';
+import { readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
 import { DEFAULT_ALLOWED_ALGORITHMS, loadTrustRoots } from '../../../src/issuer/policy/attestation.js';
 import { BUILTIN_TEMPLATES, checkTemplate, templateKeys, templateProfile } from '../../../src/issuer/policy/templates.js';
 import { loadOrCreateManufacturerCa } from '../../../src/sks/device/manufacturer-ca.js';
@@ -44,6 +45,13 @@ describe('attestation policy and templates', () => {
     expect(() => resolveServiceConfig({}, { AIRTIGHT_ISSUER_TLS_CERT: 'a.pem' })).toThrow(/both/);
     expect(() => resolveServiceConfig({ host: '0.0.0.0' })).toThrow(/loopback only/);
     expect(resolveServiceConfig({ host: '0.0.0.0', tls: { certFile: 'c.pem', keyFile: 'k.pem' } }).host).toBe('0.0.0.0');
+  });
+
+  it('reads-the-example-configuration', () => {
+    const c = resolveServiceConfig(readConfigFile(fileURLToPath(new URL('../../../src/issuer/issuer.example.json', import.meta.url))), {});
+    expect(c).toMatchObject({ port: 8443, publicUrl: 'https://issuer.example.com:8443', trustRootsDirs: ['/etc/airtight-issuer/trust-roots'] });
+    for (const [name, t] of Object.entries(c.templates)) checkTemplate(name, t, c.allowedAlgorithms);
+    expect(templateProfile(c.templates['staff-auth']!).subject.map((a) => a.type)).toEqual(['C', 'O', 'OU']);
   });
 
   it('checks-templates-at-start', () => {
