@@ -460,6 +460,11 @@ export class IssuerService {
     } else {
       const op = ctx.updates[key.id];
       if (op === undefined) throw new IssuerError('INTERNAL', `no scheduled update for key ${key.id}`, { field: 'keyId' });
+      // The replacement key is certified only for the session that claimed its update (another
+      // management session of the same device may have taken it): never a stray key.
+      if (op.status !== 'running' || op.sessionId !== sessionId) {
+        throw new IssuerError('BAD_REQUEST', 'the scheduled update is not claimed by this session', { field: 'keyId' });
+      }
       const p = parsePayload(op.payload);
       template = this.#template(p.template);
       user = { name: p.userName, email: p.userEmail ?? null };
