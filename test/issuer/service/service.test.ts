@@ -354,7 +354,8 @@ for (const kind of ISSUER_DATABASES) {
       expect(h.logs.length).toBeGreaterThan(5);
       const cookie = cookieOf(e.invocationUrl);
       const token = cookie.slice(cookie.lastIndexOf('.') + 1);
-      for (const secret of [PIN, token, ADMIN_TOKEN, 'wrong-token-value-123', cookie]) expect(all).not.toContain(secret);
+      const sealing = [Buffer.from(h.sealingKey).toString('base64url'), Buffer.from(h.sealingKey).toString('base64'), Buffer.from(h.sealingKey).toString('hex')];
+      for (const secret of [PIN, token, ADMIN_TOKEN, 'wrong-token-value-123', cookie, ...sealing]) expect(all).not.toContain(secret);
       expect(all).toContain('keygen2 step');
     });
   });
