@@ -16,6 +16,7 @@ import type { KeyGen2Transport } from '../../../src/keygen2/client/ports.js';
 import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import { parseInvocationUrl } from '../../../src/keygen2/http/invocation-url.js';
 import type { IssuerDatabase } from '../../../src/issuer/db/port.js';
+import { IssuerError } from '../../../src/issuer/errors.js';
 import { buildIssuerService } from '../../../src/issuer/service/app.js';
 import { ISSUER_DATABASES, MUST_RUN_ALL, type IssuerDatabaseFixture } from '../db/databases.js';
 import { ADMIN_TOKEN, DEVICE_ROOT, device, harness, PUBLIC_URL, testCa, ui, type Harness } from './harness.js';
@@ -168,6 +169,34 @@ for (const kind of ISSUER_DATABASES) {
       expect(pairs.length).toBeGreaterThanOrEqual(3);
       for (const [a, b] of pairs) expect(b).toEqual(a);
       expect((await h.admin('GET', '/admin/credentials')).json.credentials).toHaveLength(1);
+    });
+
+    it('survives-a-lost-write: the retried key-creation step reuses the recorded issuance (one certificate per key)', async () => {
+      const e = await newEnrollment();
+      let crashed = false;
+      const crashing: KeyGen2Transport = {
+        fetchInvocation: (inv) => h.transport.fetchInvocation(inv),
+        postResponse: async (inv, text) => {
+          if (!crashed && text.includes('"KeyCreationResponse"')) {
+            crashed = true;
+            // The step runs (intent recorded, certificate signed and recorded) but its write is lost.
+            const original = db.advanceSession;
+            db.advanceSession = async () => {
+              db.advanceSession = original;
+              throw new IssuerError('STORAGE', 'simulated crash before the step was written');
+            };
+            const lost = await h.transport.postResponse(inv, text);
+            expect(lost).toEqual({ kind: 'redirect', location: `${PUBLIC_URL}/keygen2/error?reason=internal-error` });
+            expect((await h.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'active' });
+          }
+          return h.transport.postResponse(inv, text);
+        },
+      };
+      const summary = await runEnrollment({ sks: device(), ui: ui(PIN), transport: crashing, invocationUrl: e.invocationUrl });
+      expect(crashed).toBe(true);
+      const creds = (await h.admin('GET', '/admin/credentials')).json.credentials;
+      expect(creds).toHaveLength(1);
+      expect(Buffer.from(summary.keys[0]!.certificatePath[0]!).equals(Buffer.from(new X509Certificate(creds[0].certificatePem).raw))).toBe(true);
     });
 
     it('resolves-cas-conflict: concurrent copies of each POST at two processes give one answer and one certificate', async () => {
