@@ -267,7 +267,33 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
         },
       },
     },
-    async (req) => ({ enrollments: await service.db.listEnrollments(req.query) }),
+    async (req) => ({ enrollments: await service.listEnrollments(req.query) }),
+  );
+
+  app.get<{ Querystring: { sessionId?: string; afterSeq?: number; limit?: number } }>(
+    '/audit',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { sessionId: { type: 'string' }, afterSeq: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              events: {
+                type: 'array',
+                items: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'integer' }, kind: { type: 'string' }, sessionId: { type: ['string', 'null'] }, detail: { type: 'string' } } },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({ events: await service.listAudit(req.query) }),
   );
 
   app.get<{ Querystring: { status?: 'active' | 'done' | 'failed'; limit?: number } }>(

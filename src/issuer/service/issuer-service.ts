@@ -29,7 +29,7 @@ import {
   type ProvisioningOutcome,
 } from '../../keygen2/server/index.js';
 import { CertificateIssuer, issueOnce, signCrl, type IssuerCa } from '../ca/index.js';
-import type { Credential, CredentialStatus, Device, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
+import type { AuditEvent, Credential, CredentialStatus, Device, Enrollment, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
 import { IssuerError, isIssuerError } from '../errors.js';
 import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
@@ -558,6 +558,16 @@ export class IssuerService {
   }
 
   // ------------------------------------------------------------------ admin
+
+  /** Enrollments, newest first; lapsed ones are marked expired first. */
+  async listEnrollments(filter: { readonly state?: 'created' | 'used' | 'expired'; readonly limit?: number } = {}): Promise<readonly Enrollment[]> {
+    await this.db.expireEnrollments();
+    return this.db.listEnrollments(filter);
+  }
+
+  listAudit(options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {}): Promise<readonly AuditEvent[]> {
+    return this.db.listAudit(options);
+  }
 
   listSessions(filter: { readonly status?: SessionStatus; readonly limit?: number } = {}): Promise<readonly Session[]> {
     return this.db.listSessions(filter);

@@ -115,6 +115,8 @@ for (const kind of ISSUER_DATABASES) {
       const e = await newEnrollment();
       const listed = (await h.admin('GET', '/admin/enrollments')).json.enrollments;
       expect(listed).toEqual([expect.objectContaining({ id: e.enrollmentId, state: 'created', template: 'ec-p256-auth-pin' })]);
+      const audit = (await h.admin('GET', '/admin/audit')).json.events as { kind: string }[];
+      expect(audit.map((a) => a.kind)).toContain('enrollment-created');
       expect(Object.keys(listed[0]).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'sessionId', 'state', 'template', 'usedAt', 'userEmail', 'userName']);
     });
 
