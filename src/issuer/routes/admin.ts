@@ -8,7 +8,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Credential, Device, ScheduledOperation, Session } from '../db/port.js';
-import { IssuerService } from '../service/issuer-service.js';
+import { adminTokenMatches } from '../service/admin.js';
+import type { IssuerService } from '../service/issuer-service.js';
 import { jsonErrorHandler } from './errors.js';
 
 export interface AdminRoutesOptions {
@@ -146,7 +147,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
     const h = req.headers.authorization;
     const presented = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : '';
     // Compared even when absent, so timing tells nothing about the token either way.
-    const ok = IssuerService.tokenMatches(adminToken ?? '', presented) && adminToken !== undefined && presented !== '';
+    const ok = adminTokenMatches(adminToken ?? '', presented) && adminToken !== undefined && presented !== '';
     if (!ok) {
       req.log.info('admin request unauthorized');
       return reply

@@ -11,7 +11,7 @@
  * from the sealing key, so any process holding the sealing key finds the
  * session from the cookie alone and the database never holds the token.
  */
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import { buildInvocationUrl } from '../../keygen2/http/invocation-url.js';
 import {
   createIssuer,
@@ -23,19 +23,20 @@ import {
   type IssuerState,
   type KeyGen2Issuer,
   type ManagementPlan,
-  type TargetKeyConfig,
   type UpdatableKmkConfig,
   type DiscoveredCredential,
   type ProvisioningOutcome,
 } from '../../keygen2/server/index.js';
-import { CertificateIssuer, issueOnce, signCrl, type IssuerCa } from '../ca/index.js';
-import type { AuditEvent, Credential, CredentialStatus, Device, Enrollment, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
+import { CertificateIssuer, issueOnce, type IssuerCa } from '../ca/index.js';
+import type { AuditEvent, Credential, Device, Enrollment, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
 import { IssuerError, isIssuerError } from '../errors.js';
 import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
 import { keyAlgorithmUri, templateKeys, templateProfile, templateUser, type EnrollmentTemplate } from '../policy/templates.js';
 import { issuerCause, reasonOf, type RefusalReason } from './reasons.js';
+import { issueCrl, listDevices, revokeCredential } from './admin.js';
 import { rollKmk, unsealKmk } from './kmk.js';
+import { planManagementOperations, recordManagementOutcome } from './management.js';
 
 export const SESSION_COOKIE = 'airtight-kg2';
 /** The path of the KeyGen2 transaction URL (also the issuerUri) under the public URL. */
@@ -82,7 +83,6 @@ export interface CreatedManagementSession extends CreatedInvocation {
 
 const GET_HASH = createHash('sha256').update('GET init').digest('hex');
 const postHash = (body: string): string => createHash('sha256').update('POST\n').update(body, 'utf8').digest('hex');
-const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** Reads `airtight-kg2` from a Cookie header. */
@@ -497,59 +497,13 @@ export class IssuerService {
   async #planManagement(sessionId: string, discovered: readonly DiscoveredCredential[]): Promise<ManagementPlan | undefined> {
     const ctx = await this.#sessionContext(sessionId);
     if (ctx.session.origin.kind !== 'management' || !('updates' in ctx)) return undefined;
-    const deviceId = ctx.session.origin.deviceId;
-    const claimed = await this.db.claimOperations(deviceId, sessionId);
-    const running = (await this.db.listOperations({ deviceId, status: 'running' })).filter((o) => o.sessionId === sessionId);
-    const ops = [...new Map([...claimed, ...running].map((o) => [o.id, o])).values()];
     const kmk = await this.currentKmk();
-    const found = new Map<string, DiscoveredCredential>();
-    for (const d of discovered) {
-      const ee = d.certificatePath[0];
-      if (ee !== undefined) found.set(fingerprintOf(Buffer.from(ee, 'base64url')), d);
-    }
-    const unlockKeys: TargetKeyConfig[] = [];
-    const deleteKeys: TargetKeyConfig[] = [];
-    const updateKey: Record<string, TargetKeyConfig> = {};
-    const updateKeyIdOf = new Map(Object.entries(ctx.updates).map(([keyId, op]) => [op.id, keyId]));
-    for (const op of ops) {
-      const d = found.get(op.credentialFingerprint);
-      if (d === undefined) {
-        await this.db.finishOperation(op.id, 'failed', 'the credential was not found on the device');
-        continue;
-      }
-      const target: TargetKeyConfig = { certificate: d.certificatePath[0]!, clientSessionId: d.clientSessionId, serverSessionId: d.serverSessionId, kmk: kmk.id };
-      if (op.kind === 'delete') deleteKeys.push(target);
-      else if (op.kind === 'unlock') unlockKeys.push(target);
-      else {
-        const keyId = updateKeyIdOf.get(op.id);
-        // Scheduled after this session was created: it has no replacement key here; it goes back to pending at the end.
-        if (keyId !== undefined) updateKey[keyId] = target;
-      }
-    }
-    return { unlockKeys, deleteKeys, updateKey };
+    return planManagementOperations(this.db, { sessionId, deviceId: ctx.session.origin.deviceId, kmkId: kmk.id, updates: ctx.updates }, discovered);
   }
 
   /** Before the final answer is written: credentials and operations reflect what the device confirmed (idempotent, so a retry may redo it). */
   async #recordOutcome(session: Session, outcome: ProvisioningOutcome): Promise<void> {
-    if (session.origin.kind === 'management') {
-      const running = (await this.db.listOperations({ deviceId: session.origin.deviceId, status: 'running' })).filter((o) => o.sessionId === session.id);
-      const byFingerprint = new Map(running.map((o) => [o.credentialFingerprint, o]));
-      const finish = async (target: TargetKeyConfig, status: CredentialStatus | undefined, detail: string): Promise<void> => {
-        const fp = fingerprintOf(Buffer.from(target.certificate, 'base64url'));
-        if (status !== undefined) await this.db.setCredentialStatus(fp, status).catch(notFound);
-        const op = byFingerprint.get(fp);
-        if (op !== undefined) await this.db.finishOperation(op.id, 'done', detail).catch(conflictOk);
-      };
-      for (const t of outcome.deleted) await finish(t, 'deleted', 'deleted');
-      for (const t of outcome.unlocked) await finish(t, undefined, 'unlocked');
-      for (const u of outcome.updated) {
-        const issued = outcome.keys.find((k) => k.id === u.keyId);
-        const newFp = issued === undefined ? undefined : fingerprintOf(Buffer.from(issued.certificatePath[0]!, 'base64url'));
-        await finish(u.target, 'deleted', JSON.stringify({ replacedBy: newFp }));
-      }
-      // Anything still running was not part of the confirmed outcome: back to pending.
-      await this.db.releaseOperations(session.id);
-    }
+    if (session.origin.kind === 'management') await recordManagementOutcome(this.db, session.id, session.origin.deviceId, outcome);
     await this.db.appendAudit({
       kind: 'session-done',
       sessionId: session.id,
@@ -578,29 +532,17 @@ export class IssuerService {
   }
 
   /** Devices that hold credentials of this issuer (by device certificate). */
-  async listDevices(): Promise<readonly Device[]> {
-    const ids = [...new Set((await this.db.listCredentials()).map((c) => c.deviceId).filter((d): d is string => d !== null))];
-    return Promise.all(ids.map((id) => this.db.getDevice(id)));
+  listDevices(): Promise<readonly Device[]> {
+    return listDevices(this.db);
   }
 
-  async revoke(fingerprint: string, reason?: string): Promise<Credential> {
-    const c = await this.db.getCredential(fingerprint);
-    if (c.status === 'revoked') return c;
-    const revoked = await this.db.setCredentialStatus(fingerprint, 'revoked');
-    await this.db.appendAudit({ kind: 'credential-revoked', detail: JSON.stringify({ fingerprint, serial: c.serial, ...(reason === undefined ? {} : { reason }) }) });
-    return revoked;
+  revoke(fingerprint: string, reason?: string): Promise<Credential> {
+    return revokeCredential(this.db, fingerprint, reason);
   }
 
-  /** The issuing CA's CRL of every revoked credential (CRL number: seconds since the epoch). */
-  async crl(): Promise<{ readonly der: Buffer; readonly pem: string }> {
-    const now = this.#clock();
-    const revoked = (await this.db.listCredentials()).filter((c) => c.status === 'revoked');
-    return signCrl(this.ca.issuing, {
-      crlNumber: BigInt(Math.floor(now / 1000)),
-      thisUpdate: new Date(now),
-      nextUpdate: new Date(now + 7 * 86_400_000),
-      revoked: revoked.map((c) => ({ serial: c.serial.length % 2 === 0 ? c.serial : `0${c.serial}`, revokedAt: new Date(c.updatedAt) })),
-    });
+  /** The issuing CA's CRL of every revoked credential. */
+  crl(): Promise<{ readonly der: Buffer; readonly pem: string }> {
+    return issueCrl(this.db, this.ca.issuing, this.#clock());
   }
 
   /** Schedules delete, unlock or update of a credential for its device's next management session. */
@@ -630,13 +572,6 @@ export class IssuerService {
   listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperation['status'] } = {}): Promise<readonly ScheduledOperation[]> {
     return this.db.listOperations(filter);
   }
-
-  /** Constant-time comparison of a presented admin token with the configured one. */
-  static tokenMatches(expected: string, presented: string): boolean {
-    const a = createHash('sha256').update(expected).digest();
-    const b = createHash('sha256').update(presented).digest();
-    return timingSafeEqual(a, b);
-  }
 }
 
 function parsePayload(text: string): { template: string; userName: string; userEmail?: string } {
@@ -647,10 +582,6 @@ function parsePayload(text: string): { template: string; userName: string; userE
 
 const notFound = (e: unknown): undefined => {
   if (isIssuerError(e) && e.code === 'NOT_FOUND') return undefined;
-  throw e;
-};
-const conflictOk = (e: unknown): undefined => {
-  if (isIssuerError(e) && e.code === 'CONFLICT') return undefined;
   throw e;
 };
 
