@@ -38,12 +38,13 @@ export function startCommand(): Command {
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
       });
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-      if (config.adminToken === undefined && opts.admin) config = { ...config, adminToken: localAdminToken(config) };
+      const localToken = config.adminToken === undefined && opts.admin;
+      if (localToken) config = { ...config, adminToken: localAdminToken(config) };
       // Structured logs go to stderr: stdout carries the one `listening on` line scripts wait for.
       const running = await startIssuerService(config, { env: process.env, handleSignals: true, logStream: process.stderr });
       writeFileSync(join(config.dataDir, URL_FILE), `${running.url}\n`, { mode: 0o600 });
       if (config.adminToken === undefined) note('admin API disabled (no admin token)');
-      else if (opts.admin && process.env['AIRTIGHT_ISSUER_ADMIN_TOKEN'] === undefined) note(`admin token in ${join(config.dataDir, ADMIN_TOKEN_FILE)} (used by the airtight issuer admin verbs)`);
+      else if (localToken) note(`admin token in ${join(config.dataDir, ADMIN_TOKEN_FILE)} (used by the airtight issuer admin verbs)`);
       out(`listening on ${running.url}`);
       // Runs until a signal closes it (startIssuerService handles SIGTERM/SIGINT).
       await new Promise<void>((resolve) => running.app.server.once('close', () => resolve()));
