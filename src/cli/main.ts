@@ -33,11 +33,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { isIssuerError } from '../issuer/errors.js';
 import { isKeyGen2Error } from '../keygen2/errors.js';
 import { isSksError } from '../sks/errors.js';
 import { deviceCommand } from './commands/device.js';
 import { enrollCommand } from './commands/enroll.js';
 import { interopCommand } from './commands/interop.js';
+import { issuerCommand } from './commands/issuer/index.js';
 import { keysCommand } from './commands/keys/index.js';
 import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
 import { debugReport } from './output.js';
@@ -57,6 +59,7 @@ function buildProgram(): Command {
     .addCommand(deviceCommand())
     .addCommand(enrollCommand())
     .addCommand(interopCommand())
+    .addCommand(issuerCommand())
     .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
   // `addCommand` does not pass the setting down: apply it to every command.
@@ -92,6 +95,11 @@ async function run(argv: readonly string[]): Promise<number> {
       const line = e.code === 'SKS' && isSksError(e.cause) ? `SKS ${e.cause.code}: ${e.cause.message}` : `${e.code}: ${e.message}`;
       process.stderr.write(`airtight: ${line}\n`);
       return keygen2ExitStatus(e);
+    }
+    if (isIssuerError(e)) {
+      // Issuer errors are secret-free by contract (src/issuer/errors.ts).
+      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
+      return e.code === 'BAD_REQUEST' ? EXIT_USAGE : EXIT_GENERIC;
     }
     if (isErrnoError(e)) {
       // File-system and OS errors name a path and an errno, never a secret.

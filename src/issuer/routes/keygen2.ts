@@ -1,0 +1,65 @@
+/**
+ * The KeyGen2 HTTP binding (spec §2.2, §2.3, §11.2) as a fastify plugin:
+ * GET `/keygen2/init` answers the InvocationRequest, POST `/keygen2` (the
+ * transaction URL and issuerUri) each next request or the final 302; every
+ * refusal is a 302 to `/keygen2/error?reason=…`, whose page says why.
+ * Bodies are read as text for the strict KeyGen2 reader; the exact
+ * `Content-Type: application/json` is required on POSTs.
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { StoredResponse } from '../db/port.js';
+import type { IssuerService } from '../service/issuer-service.js';
+import { isRefusalReason, REFUSAL_TEXT } from '../service/reasons.js';
+import { page } from './pages.js';
+
+const NO_CACHE = { 'cache-control': 'no-store', pragma: 'No-Cache', expires: '0' } as const;
+
+function send(reply: FastifyReply, answer: StoredResponse): FastifyReply {
+  void reply.headers(NO_CACHE);
+  if (answer.kind === 'redirect') return reply.code(302).header('location', answer.location).send();
+  return reply.code(200).type(answer.contentType).send(answer.body);
+}
+
+export interface Keygen2RoutesOptions {
+  readonly service: IssuerService;
+  readonly bodyLimit: number;
+}
+
+export const keygen2Routes: FastifyPluginAsync<Keygen2RoutesOptions> = async (app, { service, bodyLimit }) => {
+  const errorUrl = (reason: string): string => `${service.publicUrl}/keygen2/error?reason=${reason}`;
+  // Raw text in this scope only: the KeyGen2 reader is strict (duplicates, lone surrogates) and must see the bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((e, req, reply) => {
+    // Oversize or undecodable bodies and anything unexpected: the client aborts on the 302 (spec §2.2 step 5).
+    req.log.warn({ code: (e as { code?: string }).code ?? 'ERROR' }, 'keygen2 request refused');
+    void send(reply, { kind: 'redirect', location: errorUrl((e as { statusCode?: number }).statusCode === 413 ? 'bad-request' : 'internal-error') });
+  });
+
+  app.get('/init', async (req, reply) => {
+    const r = await service.init(req.headers.cookie);
+    req.log.info({ session: r.sessionId, reason: r.reason }, r.reason === undefined ? 'keygen2 init' : 'keygen2 init refused');
+    return send(reply, r.answer);
+  });
+
+  app.post('/', { bodyLimit }, async (req, reply) => {
+    if (req.headers['content-type'] !== 'application/json' || typeof req.body !== 'string') {
+      req.log.info('keygen2 post refused: content type');
+      return send(reply, { kind: 'redirect', location: errorUrl('bad-request') });
+    }
+    const r = await service.post(req.headers.cookie, req.body);
+    req.log.info({ session: r.sessionId, reason: r.reason, replayed: r.replayed }, r.reason === undefined ? 'keygen2 step' : 'keygen2 step refused');
+    return send(reply, r.answer);
+  });
+
+  app.get<{ Querystring: { reason?: string } }>('/error', async (req, reply) => {
+    const reason = req.query.reason !== undefined && isRefusalReason(req.query.reason) ? req.query.reason : 'internal-error';
+    return reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment failed', REFUSAL_TEXT[reason], reason));
+  });
+  app.get('/done', async (_req, reply) =>
+    reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment complete', 'Your keys are installed. You may close this page.')),
+  );
+  app.get('/cancelled', async (_req, reply) =>
+    reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment cancelled', 'You cancelled the enrollment. Nothing was installed.')),
+  );
+};

@@ -1,0 +1,587 @@
+/**
+ * The issuer service as a library (the routes only decode, call this, encode):
+ * KeyGen2 sessions over the issuer database with every step written before it
+ * is answered, enrollments and management invocations, credentials,
+ * revocation and CRL, scheduled remote operations and KMK roll-over.
+ *
+ * Session binding (spec §2.2, §2.3): the invocation URL's `cookie` is
+ * `airtight-kg2=<enrollment id>.<token>` (`m.<token>` for a management
+ * session); the token is random and one-time; the KeyGen2 `serverSessionId`
+ * and the database session id are an HMAC of the token under a key derived
+ * from the sealing key, so any process holding the sealing key finds the
+ * session from the cookie alone and the database never holds the token.
+ */
+import { createHash, createHmac, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
+import { buildInvocationUrl } from '../../keygen2/http/invocation-url.js';
+import {
+  createIssuer,
+  DeviceTrust,
+  NodeIssuerCrypto,
+  type AttestedKey,
+  type IssuedKeyMaterial,
+  type IssuerConfig,
+  type IssuerState,
+  type KeyGen2Issuer,
+  type ManagementPlan,
+  type UpdatableKmkConfig,
+  type DiscoveredCredential,
+  type ProvisioningOutcome,
+} from '../../keygen2/server/index.js';
+import { CertificateIssuer, issueOnce, type IssuerCa } from '../ca/index.js';
+import type { AuditEvent, Credential, Device, Enrollment, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
+import { IssuerError, isIssuerError } from '../errors.js';
+import type { ServiceLimits } from '../config.js';
+import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
+import { keyAlgorithmUri, templateKeys, templateProfile, templateUser, type EnrollmentTemplate } from '../policy/templates.js';
+import { issuerCause, reasonOf, type RefusalReason } from './reasons.js';
+import { issueCrl, listDevices, revokeCredential } from './admin.js';
+import { rollKmk, unsealKmk } from './kmk.js';
+import { planManagementOperations, recordManagementOutcome } from './management.js';
+
+export const SESSION_COOKIE = 'airtight-kg2';
+/** The path of the KeyGen2 transaction URL (also the issuerUri) under the public URL. */
+export const KEYGEN2_PATH = '/keygen2';
+
+export interface IssuerServiceOptions {
+  readonly db: IssuerDatabase;
+  readonly ca: IssuerCa;
+  /** 32 octets shared by every process serving the same database. */
+  readonly sealingKey: Uint8Array;
+  readonly policy: AttestationPolicy;
+  readonly templates: Readonly<Record<string, EnrollmentTemplate>>;
+  /** The public base URL (scheme, host, port, optional path), no trailing slash; settable later (port 0). */
+  readonly publicUrl?: string;
+  /** DER of the TLS leaf certificate the service serves: the session attestation covers it (spec §2.2). */
+  readonly serverCertificate?: Uint8Array;
+  readonly limits: ServiceLimits;
+  /** Name of this issuer in the KMK table. Default `airtight`. */
+  readonly issuerName?: string;
+  readonly clock?: () => number;
+}
+
+/** What a KeyGen2 step answers: the next message, or a redirect (end of session, or error page). */
+export type Keygen2Answer = StoredResponse;
+
+export interface CreatedInvocation {
+  readonly invocationUrl: string;
+  /** The command a user runs to enroll with it. */
+  readonly command: string;
+  readonly expiresAt: number;
+}
+
+export interface CreatedEnrollment extends CreatedInvocation {
+  readonly enrollmentId: string;
+  readonly template: string;
+  readonly userName: string;
+}
+
+export interface CreatedManagementSession extends CreatedInvocation {
+  readonly sessionId: string;
+  readonly deviceId: string;
+  readonly pendingOperations: number;
+}
+
+const GET_HASH = createHash('sha256').update('GET init').digest('hex');
+const postHash = (body: string): string => createHash('sha256').update('POST\n').update(body, 'utf8').digest('hex');
+const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+
+/** Reads `airtight-kg2` from a Cookie header. */
+export function sessionCookie(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Shell-quotes one argument for the printed `airtight enroll` command. */
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class IssuerService {
+  readonly db: IssuerDatabase;
+  readonly ca: IssuerCa;
+  readonly policy: AttestationPolicy;
+  readonly templates: Readonly<Record<string, EnrollmentTemplate>>;
+  readonly limits: ServiceLimits;
+  publicUrl: string;
+  readonly #sealingKey: Uint8Array;
+  readonly #idKey: Buffer;
+  readonly #serverCertificate: Uint8Array | undefined;
+  readonly #issuerName: string;
+  readonly #clock: () => number;
+  readonly #certIssuer: CertificateIssuer;
+  readonly #deviceTrust: DeviceTrust;
+  #crypto: NodeIssuerCrypto;
+  #kmkHistory: readonly KeyManagementKey[] = [];
+
+  constructor(options: IssuerServiceOptions) {
+    if (options.sealingKey.length !== 32) throw new IssuerError('CONFIG', 'the sealing key must be 32 octets', { field: 'sealingKey' });
+    this.db = options.db;
+    this.ca = options.ca;
+    this.policy = options.policy;
+    this.templates = options.templates;
+    this.limits = options.limits;
+    this.publicUrl = (options.publicUrl ?? '').replace(/\/+$/, '');
+    this.#sealingKey = Buffer.from(options.sealingKey);
+    this.#idKey = Buffer.from(hkdfSync('sha256', this.#sealingKey, Buffer.alloc(0), 'airtight issuer session id', 32));
+    this.#serverCertificate = options.serverCertificate;
+    this.#issuerName = options.issuerName ?? 'airtight';
+    this.#clock = options.clock ?? Date.now;
+    this.#certIssuer = new CertificateIssuer(options.ca.issuing);
+    this.#deviceTrust = new DeviceTrust(options.policy.trustRoots);
+    this.#crypto = new NodeIssuerCrypto({ sealingKey: this.#sealingKey });
+  }
+
+  // ------------------------------------------------------------------ KMKs
+
+  /** The current KMK (created on first use); reloads the key set when another process rolled it. */
+  async currentKmk(): Promise<KeyManagementKey> {
+    let current = await this.db.currentKeyManagementKey(this.#issuerName);
+    if (current === undefined) {
+      try {
+        current = await rollKmk(this.db, this.#issuerName, this.#sealingKey, this.#clock);
+      } catch (e) {
+        // Another process created the first one concurrently.
+        if (!(isIssuerError(e) && e.code === 'CONFLICT')) throw e;
+        current = await this.db.currentKeyManagementKey(this.#issuerName);
+        if (current === undefined) throw e;
+      }
+    }
+    if (!this.#kmkHistory.some((k) => k.id === current.id)) await this.#reloadKmks();
+    return current;
+  }
+
+  async #reloadKmks(): Promise<void> {
+    const history = await this.db.keyManagementKeyHistory(this.#issuerName);
+    const keys: Record<string, ReturnType<typeof unsealKmk>> = {};
+    for (const k of history) keys[k.id] = unsealKmk(k.privateKeyRef, this.#sealingKey, k.id);
+    this.#crypto = new NodeIssuerCrypto({ sealingKey: this.#sealingKey, keyManagementKeys: keys });
+    this.#kmkHistory = history;
+  }
+
+  /** Rolls the KMK over: new sessions use the new one; keys under older ones are taken over at their next management session (spec §9.4). */
+  async rollKmk(): Promise<{ readonly id: string; readonly previousId: string | null }> {
+    await this.currentKmk();
+    const k = await rollKmk(this.db, this.#issuerName, this.#sealingKey, this.#clock);
+    await this.#reloadKmks();
+    await this.db.appendAudit({ kind: 'kmk-rolled', detail: JSON.stringify({ id: k.id, previousId: k.previousId }) });
+    return { id: k.id, previousId: k.previousId };
+  }
+
+  /** The roll-over tree: current ← previous ← … (each older key authorizes its successor). */
+  #updatableChain(current: KeyManagementKey): UpdatableKmkConfig[] {
+    const byId = new Map(this.#kmkHistory.map((k) => [k.id, k]));
+    const chain = (k: KeyManagementKey): UpdatableKmkConfig[] => {
+      const prev = k.previousId === null ? undefined : byId.get(k.previousId);
+      return prev === undefined ? [] : [{ kmk: prev.id, updatableKeyManagementKeys: chain(prev) }];
+    };
+    return chain(current);
+  }
+
+  /** Makes sure the crypto port knows the KMK (by name) a session was started with (another process may have created or rolled it). */
+  async #ensureKmk(name: string | undefined): Promise<void> {
+    if (name === undefined || this.#kmkHistory.some((k) => k.id === name)) return;
+    await this.#reloadKmks();
+  }
+
+  #kmkIdOfSpki(spki: string | undefined): string | undefined {
+    if (spki === undefined) return undefined;
+    return this.#kmkHistory.find((k) => b64u(k.spki) === spki)?.id;
+  }
+
+  // -------------------------------------------------------------- invocations
+
+  #sessionIdOf(token: string): string {
+    return createHmac('sha256', this.#idKey).update(token).digest('base64url').slice(0, 32);
+  }
+
+  #invocation(cookieValue: string, expiresAt: number): CreatedInvocation {
+    if (this.publicUrl === '') throw new IssuerError('CONFIG', 'the public URL is not known yet', { field: 'publicUrl' });
+    const invocationUrl = buildInvocationUrl({
+      initUrl: `${this.publicUrl}${KEYGEN2_PATH}/init`,
+      transactionUrl: `${this.publicUrl}${KEYGEN2_PATH}`,
+      cookie: `${SESSION_COOKIE}=${cookieValue}`,
+      cancelUrl: `${this.publicUrl}${KEYGEN2_PATH}/cancelled`,
+    });
+    return { invocationUrl, command: `airtight enroll ${shellQuote(invocationUrl)}`, expiresAt };
+  }
+
+  /** Creates a one-time, expiring enrollment for a user with a template. */
+  async createEnrollment(input: { readonly template: string; readonly userName: string; readonly userEmail?: string; readonly ttlSeconds?: number }): Promise<CreatedEnrollment> {
+    const template = this.#template(input.template);
+    if (template.privacy === true && !this.policy.allowPrivacy) {
+      throw new IssuerError('POLICY', `template ${input.template} asks for privacy mode, which this issuer does not allow`, { field: 'template' });
+    }
+    if (input.userName.trim() === '' || input.userName.length > 128) throw new IssuerError('BAD_REQUEST', 'userName must be 1-128 characters', { field: 'userName' });
+    const ttl = Math.min(input.ttlSeconds ?? this.limits.enrollmentTtlSeconds, 30 * 86_400);
+    const token = randomBytes(32).toString('base64url');
+    const enrollment = await this.db.createEnrollment({
+      token,
+      template: input.template,
+      userName: input.userName,
+      ...(input.userEmail === undefined ? {} : { userEmail: input.userEmail }),
+      expiresAt: this.#clock() + ttl * 1000,
+    });
+    await this.db.appendAudit({ kind: 'enrollment-created', detail: JSON.stringify({ enrollmentId: enrollment.id, template: input.template, userName: input.userName }) });
+    return { enrollmentId: enrollment.id, template: input.template, userName: input.userName, ...this.#invocation(`${enrollment.id}.${token}`, enrollment.expiresAt) };
+  }
+
+  #template(name: string): EnrollmentTemplate {
+    const t = Object.hasOwn(this.templates, name) ? this.templates[name] : undefined;
+    if (t === undefined) throw new IssuerError('NOT_FOUND', `no template named ${name}`, { field: 'template' });
+    return t;
+  }
+
+  /**
+   * Creates a management session for a device: credential discovery with
+   * lookups signed by the current KMK, the roll-over chain of older KMKs, and
+   * a replacement key per pending update; the pending operations are claimed
+   * when the device's discovery answer arrives.
+   */
+  async createManagementSession(input: { readonly deviceId: string; readonly ttlSeconds?: number }): Promise<CreatedManagementSession> {
+    const device = await this.db.getDevice(input.deviceId);
+    if (device.kind !== 'certificate') throw new IssuerError('BAD_REQUEST', 'a privacy device cannot be managed', { field: 'deviceId' });
+    const kmk = await this.currentKmk();
+    const pending = await this.db.listOperations({ deviceId: device.id, status: 'pending' });
+    const updates = pending.filter((o) => o.kind === 'update');
+    const token = randomBytes(32).toString('base64url');
+    const sessionId = this.#sessionIdOf(token);
+    const ttl = Math.min(input.ttlSeconds ?? this.limits.sessionLifeTimeSeconds, 86_400);
+    const updateKeys: Record<string, string> = {};
+    const keys = updates.map((op, i) => {
+      const p = parsePayload(op.payload);
+      const template = this.#template(p.template);
+      const id = `Update.${i + 1}`;
+      updateKeys[id] = op.id;
+      return { id, keyAlgorithm: keyAlgorithmUri(template.keyAlgorithm), appUsage: template.appUsage, ...(template.friendlyName === undefined ? {} : { friendlyName: template.friendlyName }) };
+    });
+    const config: IssuerConfig = {
+      issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
+      serverSessionId: sessionId,
+      ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+      sessionLifeTime: ttl,
+      keyManagementKey: kmk.id,
+      updatableKeyManagementKeys: this.#updatableChain(kmk),
+      lookups: [{ id: 'Lookup.1', kmk: kmk.id }],
+      ...(keys.length > 0 ? { keys } : {}),
+    };
+    const { state, request } = await this.#issuer(sessionId).startText(config);
+    await this.db.createSession({
+      id: sessionId,
+      origin: { kind: 'management', deviceId: device.id },
+      state: JSON.stringify(state),
+      requestHash: GET_HASH,
+      response: { kind: 'body', contentType: 'application/json', body: request },
+    });
+    await this.db.appendAudit({ kind: 'management-session-created', sessionId, detail: JSON.stringify({ deviceId: device.id, updateKeys }) });
+    return { sessionId, deviceId: device.id, pendingOperations: pending.length, ...this.#invocation(`m.${token}`, this.#clock() + ttl * 1000) };
+  }
+
+  // ---------------------------------------------------------- KeyGen2 steps
+
+  #issuer(sessionId: string): KeyGen2Issuer {
+    return createIssuer({
+      crypto: this.#crypto,
+      deviceTrust: this.#deviceTrust,
+      allowPrivacyMode: this.policy.allowPrivacy,
+      clock: this.#clock,
+      certify: (key) => this.#certify(sessionId, key),
+      planManagement: (discovered) => this.#planManagement(sessionId, discovered),
+    });
+  }
+
+  #refusal(reason: RefusalReason): StoredResponse {
+    return { kind: 'redirect', location: `${this.publicUrl}${KEYGEN2_PATH}/error?reason=${reason}` };
+  }
+
+  /** Ends a session as failed (once) and releases what it claimed; answers the error page. */
+  async #fail(sessionId: string | undefined, reason: RefusalReason): Promise<StoredResponse> {
+    if (sessionId !== undefined) {
+      await this.db.failSession(sessionId, reason).catch((e: unknown) => {
+        if (!(isIssuerError(e) && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) throw e;
+      });
+      await this.db.releaseOperations(sessionId);
+      // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
+      // those of a failed session were never installed, so they are revoked rather than left valid.
+      for (const c of await this.db.listCredentials({ sessionId })) {
+        if (c.status === 'issued') await this.db.setCredentialStatus(c.fingerprint, 'revoked');
+      }
+      await this.db.appendAudit({ kind: 'session-failed', sessionId, detail: JSON.stringify({ reason }) });
+    }
+    return this.#refusal(reason);
+  }
+
+  /**
+   * The `init` GET: starts the enrollment's session (consuming its token) or
+   * answers a management session's InvocationRequest; a retried GET before
+   * the first POST gets the same answer.
+   */
+  async init(cookieHeader: string | undefined): Promise<{ readonly answer: Keygen2Answer; readonly sessionId?: string; readonly reason?: RefusalReason }> {
+    const value = sessionCookie(cookieHeader);
+    const dot = value?.indexOf('.') ?? -1;
+    if (value === undefined || dot <= 0) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+    const head = value.slice(0, dot);
+    const token = value.slice(dot + 1);
+    const sessionId = this.#sessionIdOf(token);
+    if (head === 'm') {
+      const s = await this.db.getSession(sessionId).catch(notFound);
+      if (s === undefined || s.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+      const again = s.status === 'active' && s.step === 0 ? (s.lastRequestHash === GET_HASH ? s.lastResponse : undefined) : undefined;
+      if (again === undefined) return { answer: this.#refusal('invocation-used'), reason: 'invocation-used', sessionId };
+      return { answer: again, sessionId };
+    }
+    const enrollment = await this.db.getEnrollment(head).catch(notFound);
+    if (enrollment === undefined) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+    if (enrollment.state === 'used') {
+      // A retried GET of this very token before the first POST replays; anything else is a reuse.
+      const s = enrollment.sessionId === sessionId ? await this.db.getSession(sessionId).catch(notFound) : undefined;
+      if (s !== undefined && s.status === 'active' && s.step === 0 && s.lastRequestHash === GET_HASH) return { answer: s.lastResponse, sessionId };
+      return { answer: this.#refusal('invocation-used'), reason: 'invocation-used' };
+    }
+    if (enrollment.state === 'expired' || enrollment.expiresAt <= this.#clock()) return { answer: this.#refusal('invocation-expired'), reason: 'invocation-expired' };
+    const template = this.#template(enrollment.template);
+    let started: { state: IssuerState; request: string };
+    try {
+      started = await this.#issuer(sessionId).startText({
+        issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
+        serverSessionId: sessionId,
+        ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+        sessionLifeTime: this.limits.sessionLifeTimeSeconds,
+        keyManagementKey: (await this.currentKmk()).id,
+        ...(template.privacy === true ? { privacyEnabled: true } : {}),
+        ...templateKeys(template),
+      });
+    } catch (e) {
+      const reason = reasonOf(e);
+      return { answer: this.#refusal(reason), reason };
+    }
+    const answer: StoredResponse = { kind: 'body', contentType: 'application/json', body: started.request };
+    const r = await this.db.startEnrollmentSession(token, { id: sessionId, state: JSON.stringify(started.state), requestHash: GET_HASH, response: answer });
+    switch (r.kind) {
+      case 'started':
+        if (r.enrollment.id !== enrollment.id) return { answer: await this.#fail(sessionId, 'invalid-invocation'), reason: 'invalid-invocation', sessionId };
+        return { answer, sessionId };
+      case 'replayed':
+        return { answer: r.session.lastResponse, sessionId };
+      case 'refused': {
+        const reason: RefusalReason = r.reason === 'used' ? 'invocation-used' : r.reason === 'expired' ? 'invocation-expired' : 'invalid-invocation';
+        return { answer: this.#refusal(reason), reason };
+      }
+    }
+  }
+
+  /**
+   * One POSTed response: replayed if it is the session's last answered
+   * request; else the state machine's next step, written (CAS on the step
+   * number) before it is answered. A lost CAS re-reads: the winner's answer
+   * if it answered the same request, else an out-of-order refusal.
+   */
+  async post(cookieHeader: string | undefined, body: string): Promise<{ readonly answer: Keygen2Answer; readonly sessionId?: string; readonly reason?: RefusalReason; readonly replayed?: boolean }> {
+    const value = sessionCookie(cookieHeader);
+    const dot = value?.indexOf('.') ?? -1;
+    if (value === undefined || dot <= 0) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+    const sessionId = this.#sessionIdOf(value.slice(dot + 1));
+    const session = await this.db.getSession(sessionId).catch(notFound);
+    if (session === undefined) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+    const hash = postHash(body);
+    if (session.lastRequestHash === hash) return { answer: session.lastResponse, sessionId, replayed: true };
+    if (session.status !== 'active') return { answer: this.#refusal('session-ended'), reason: 'session-ended', sessionId };
+    const state = JSON.parse(session.state) as IssuerState;
+    await this.#ensureKmk(state.plan.keyManagementKey);
+    let step: Awaited<ReturnType<KeyGen2Issuer['acceptText']>>;
+    try {
+      step = await this.#issuer(sessionId).acceptText(state, body);
+    } catch (e) {
+      // A concurrent copy of this POST (here or at another process) may have won while we computed.
+      const winner = await this.#winner(sessionId, hash);
+      if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
+      // Storage trouble or a lost race in the database is not the device's fault: refuse this
+      // request but leave the session to a retry.
+      const cause = issuerCause(e);
+      if (isIssuerError(cause) && (cause.code === 'STORAGE' || cause.code === 'CONFLICT')) throw cause;
+      const reason = reasonOf(e);
+      return { answer: await this.#fail(sessionId, reason), reason, sessionId };
+    }
+    let answer: StoredResponse;
+    if (step.outcome === undefined) {
+      answer = { kind: 'body', contentType: 'application/json', body: step.request };
+    } else {
+      await this.#recordOutcome(session, step.outcome);
+      answer = { kind: 'redirect', location: `${this.publicUrl}${KEYGEN2_PATH}/done` };
+    }
+    try {
+      await this.db.advanceSession(sessionId, session.step, {
+        state: JSON.stringify(step.state),
+        requestHash: hash,
+        response: answer,
+        ...(step.outcome === undefined ? {} : { status: 'done' as const }),
+      });
+    } catch (e) {
+      if (!(isIssuerError(e) && e.code === 'CONFLICT')) throw e;
+      const winner = await this.#winner(sessionId, hash);
+      if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
+      return { answer: this.#refusal('out-of-order'), reason: 'out-of-order', sessionId };
+    }
+    return { answer, sessionId };
+  }
+
+  async #winner(sessionId: string, hash: string): Promise<StoredResponse | undefined> {
+    const s = await this.db.getSession(sessionId).catch(notFound);
+    return s !== undefined && s.lastRequestHash === hash ? s.lastResponse : undefined;
+  }
+
+  async #sessionContext(sessionId: string): Promise<{ session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null } | { session: Session; updates: Record<string, ScheduledOperation> }> {
+    const session = await this.db.getSession(sessionId);
+    if (session.origin.kind === 'enrollment') {
+      const e = await this.db.getEnrollment(session.origin.enrollmentId);
+      return { session, template: this.#template(e.template), userName: e.userName, userEmail: e.userEmail };
+    }
+    const created = (await this.db.listAudit({ sessionId })).find((a) => a.kind === 'management-session-created');
+    const updateKeys = created === undefined ? {} : ((JSON.parse(created.detail) as { updateKeys?: Record<string, string> }).updateKeys ?? {});
+    const ops = await this.db.listOperations({ deviceId: session.origin.deviceId });
+    const updates: Record<string, ScheduledOperation> = {};
+    for (const [keyId, opId] of Object.entries(updateKeys)) {
+      const op = ops.find((o) => o.id === opId);
+      if (op !== undefined) updates[keyId] = op;
+    }
+    return { session, updates };
+  }
+
+  /** Certifies one attested key: policy, device record, then issueOnce (intent recorded before signing). */
+  async #certify(sessionId: string, key: AttestedKey): Promise<IssuedKeyMaterial> {
+    checkKeyAlgorithm(this.policy, key.keyAlgorithm);
+    const ctx = await this.#sessionContext(sessionId);
+    let template: EnrollmentTemplate;
+    let user: { name: string; email: string | null };
+    if ('template' in ctx) {
+      template = ctx.template;
+      user = { name: ctx.userName, email: ctx.userEmail };
+    } else {
+      const op = ctx.updates[key.id];
+      if (op === undefined) throw new IssuerError('INTERNAL', `no scheduled update for key ${key.id}`, { field: 'keyId' });
+      // The replacement key is certified only for the session that claimed its update (another
+      // management session of the same device may have taken it): never a stray key.
+      if (op.status !== 'running' || op.sessionId !== sessionId) {
+        throw new IssuerError('BAD_REQUEST', 'the scheduled update is not claimed by this session', { field: 'keyId' });
+      }
+      const p = parsePayload(op.payload);
+      template = this.#template(p.template);
+      user = { name: p.userName, email: p.userEmail ?? null };
+    }
+    let deviceId: string | undefined;
+    const deviceCert = key.deviceCertificatePath?.[0];
+    if (deviceCert !== undefined) {
+      const device = await this.db.recordDevice({ kind: 'certificate', certificateDer: deviceCert, subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', ') });
+      deviceId = device.id;
+    }
+    const kmkId = this.#kmkIdOfSpki(JSON.parse(ctx.session.state).keyManagementKey as string | undefined);
+    const db = this.db;
+    const issued = await issueOnce(
+      this.#certIssuer,
+      {
+        recordIssuanceIntent: (i) => db.recordIssuanceIntent(i),
+        completeIssuance: (s, k, der) => db.completeIssuance(s, k, der, kmkId === undefined ? {} : { kmkId }),
+      },
+      {
+        sessionId,
+        keyId: key.id,
+        ...(deviceId === undefined ? {} : { deviceId }),
+        request: { profile: templateProfile(template), user: templateUser(user.name, user.email), subjectPublicKey: key.publicKey },
+      },
+    );
+    return { certificatePath: [issued.certificateDer, this.ca.issuing.certificate] };
+  }
+
+  /** After discovery: claims the device's pending operations and turns the found ones into post-operations (spec §9.2). */
+  async #planManagement(sessionId: string, discovered: readonly DiscoveredCredential[]): Promise<ManagementPlan | undefined> {
+    const ctx = await this.#sessionContext(sessionId);
+    if (ctx.session.origin.kind !== 'management' || !('updates' in ctx)) return undefined;
+    const kmk = await this.currentKmk();
+    return planManagementOperations(this.db, { sessionId, deviceId: ctx.session.origin.deviceId, kmkId: kmk.id, updates: ctx.updates }, discovered);
+  }
+
+  /** Before the final answer is written: credentials and operations reflect what the device confirmed (idempotent, so a retry may redo it). */
+  async #recordOutcome(session: Session, outcome: ProvisioningOutcome): Promise<void> {
+    if (session.origin.kind === 'management') await recordManagementOutcome(this.db, session.id, session.origin.deviceId, outcome);
+    await this.db.appendAudit({
+      kind: 'session-done',
+      sessionId: session.id,
+      detail: JSON.stringify({ keys: outcome.keys.map((k) => k.id), deleted: outcome.deleted.length, unlocked: outcome.unlocked.length, updated: outcome.updated.length }),
+    });
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  /** Enrollments, newest first; lapsed ones are marked expired first. */
+  async listEnrollments(filter: { readonly state?: 'created' | 'used' | 'expired'; readonly limit?: number } = {}): Promise<readonly Enrollment[]> {
+    await this.db.expireEnrollments();
+    return this.db.listEnrollments(filter);
+  }
+
+  listAudit(options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {}): Promise<readonly AuditEvent[]> {
+    return this.db.listAudit(options);
+  }
+
+  listSessions(filter: { readonly status?: SessionStatus; readonly limit?: number } = {}): Promise<readonly Session[]> {
+    return this.db.listSessions(filter);
+  }
+
+  listCredentials(filter: { readonly deviceId?: string; readonly sessionId?: string } = {}): Promise<readonly Credential[]> {
+    return this.db.listCredentials(filter);
+  }
+
+  /** Devices that hold credentials of this issuer (by device certificate). */
+  listDevices(): Promise<readonly Device[]> {
+    return listDevices(this.db);
+  }
+
+  revoke(fingerprint: string, reason?: string): Promise<Credential> {
+    return revokeCredential(this.db, fingerprint, reason);
+  }
+
+  /** The issuing CA's CRL of every revoked credential. */
+  crl(): Promise<{ readonly der: Buffer; readonly pem: string }> {
+    return issueCrl(this.db, this.ca.issuing, this.#clock());
+  }
+
+  /** Schedules delete, unlock or update of a credential for its device's next management session. */
+  async schedule(kind: ScheduledOperationKind, fingerprint: string): Promise<ScheduledOperation> {
+    const c = await this.db.getCredential(fingerprint);
+    if (c.status !== 'issued') throw new IssuerError('CONFLICT', `the credential is ${c.status}`, { field: 'fingerprint' });
+    if (c.deviceId === null) throw new IssuerError('BAD_REQUEST', 'the credential has no known device (privacy mode): it cannot be managed', { field: 'fingerprint' });
+    const payload = kind === 'update' ? JSON.stringify(await this.#originOf(c)) : '{}';
+    const op = await this.db.scheduleOperation({ kind, credentialFingerprint: fingerprint, payload });
+    await this.db.appendAudit({ kind: 'operation-scheduled', detail: JSON.stringify({ id: op.id, kind, fingerprint }) });
+    return op;
+  }
+
+  /** Template and user a credential was issued for (through earlier updates). */
+  async #originOf(c: Credential): Promise<{ template: string; userName: string; userEmail?: string }> {
+    const session = await this.db.getSession(c.sessionId);
+    if (session.origin.kind === 'enrollment') {
+      const e = await this.db.getEnrollment(session.origin.enrollmentId);
+      return { template: e.template, userName: e.userName, ...(e.userEmail === null ? {} : { userEmail: e.userEmail }) };
+    }
+    const ctx = await this.#sessionContext(session.id);
+    const op = 'updates' in ctx ? ctx.updates[c.keyId] : undefined;
+    if (op === undefined) throw new IssuerError('INTERNAL', 'cannot tell the template of this credential', { field: 'fingerprint' });
+    return parsePayload(op.payload);
+  }
+
+  listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperation['status'] } = {}): Promise<readonly ScheduledOperation[]> {
+    return this.db.listOperations(filter);
+  }
+}
+
+function parsePayload(text: string): { template: string; userName: string; userEmail?: string } {
+  const p = JSON.parse(text) as { template?: unknown; userName?: unknown; userEmail?: unknown };
+  if (typeof p.template !== 'string' || typeof p.userName !== 'string') throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
+  return { template: p.template, userName: p.userName, ...(typeof p.userEmail === 'string' ? { userEmail: p.userEmail } : {}) };
+}
+
+const notFound = (e: unknown): undefined => {
+  if (isIssuerError(e) && e.code === 'NOT_FOUND') return undefined;
+  throw e;
+};
+

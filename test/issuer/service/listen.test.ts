@@ -1,0 +1,77 @@
+/**
+ * The service for real: configuration from a file and the environment,
+ * trust roots from a folder, HTTPS on 127.0.0.1 with the session attestation
+ * covering the TLS leaf certificate (spec §2.2), our client over
+ * createHttpTransport, and a graceful close.
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
+import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
+import { readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
+import { startIssuerService } from '../../../src/issuer/service/app.js';
+import { ADMIN_TOKEN, DEVICE_ROOT, device, ui } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'airtight-svc-listen-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('issuer service over HTTPS on 127.0.0.1', () => {
+  it('reads-config-file: unknown members are refused', () => {
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
+    expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/unknown member "prot"/);
+  });
+
+  it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '2', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.pem')],
+      { stdio: 'ignore' },
+    );
+    mkdirSync(join(dir, 'roots'));
+    writeFileSync(join(dir, 'roots', 'vendor.pem'), new X509Certificate(DEVICE_ROOT).toString());
+    writeFileSync(
+      join(dir, 'issuer.json'),
+      JSON.stringify({ port: 0, dataDir: join(dir, 'data'), trustRootsDir: join(dir, 'roots'), trustManufacturerCa: false, tls: { certFile: join(dir, 'tls.pem'), keyFile: join(dir, 'tls.key') } }),
+    );
+    const env = { AIRTIGHT_HOME: join(dir, 'home'), AIRTIGHT_ISSUER_ADMIN_TOKEN: ADMIN_TOKEN, AIRTIGHT_ISSUER_LOG_LEVEL: 'warn' };
+    const config = resolveServiceConfig(readConfigFile(join(dir, 'issuer.json')), env);
+    expect(config.database).toBe(join(dir, 'data', 'issuer.sqlite'));
+    const logs: string[] = [];
+    const running = await startIssuerService(config, { env, logStream: { write: (l) => void logs.push(l) } });
+    try {
+      expect(running.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const tls = { ca: readFileSync(join(dir, 'tls.pem')), rejectUnauthorized: false };
+      const created = await fetchJson(running.url, '/admin/enrollments', { template: 'ec-p256-auth-pin', userName: 'Carol' });
+      const sks = device();
+      const summary = await runEnrollment({ sks, ui: ui('2468'), transport: createHttpTransport({ tls }), invocationUrl: created.invocationUrl });
+      expect(summary.redirectUrl).toBe(`${running.url}/keygen2/done`);
+      expect(summary.keys[0]!.certificateSubject).toMatch(/CN=Carol/);
+    } finally {
+      await running.close();
+    }
+    // Closed: the port no longer answers.
+    await expect(fetch(`${running.url}/healthz`)).rejects.toThrow();
+  });
+});
+
+/** POSTs to the admin API, accepting the self-signed test certificate for this one call. */
+async function fetchJson(base: string, path: string, body: unknown): Promise<{ invocationUrl: string }> {
+  const https = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${base}${path}`,
+      { method: 'POST', rejectUnauthorized: false, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(text) as { invocationUrl: string }) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
