@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: what SKS calls cost on the SQLite store, side by side with
  * the raw node:crypto primitives (and durable commits) each one needs, measured
- * in the same run. Only time spent inside SKS calls is counted: the emulated
- * issuer's own work (its ECDH, MACs, certificate issuance) runs outside the timers.
+ * in the same run; then full KeyGen2 sessions per second (bench/keygen2/run.ts).
+ * Keys are provisioned by our issuer (`keygen2/server`) through our client
+ * (`keygen2/client`). Only time spent inside SKS calls is counted here: the
+ * issuer's and the client's own work runs outside the timers.
  */
 import { createHmac, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, randomBytes, sign, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,8 +18,12 @@ import { createManufacturerCa, issueDeviceCertificate } from '../src/sks/device/
 import { openSecureKeyStore } from '../src/sks/engine/secure-key-store.js';
 import type { Mutation } from '../src/sks/store/records.js';
 import { openSqliteKeyStore } from '../src/sks/store/sqlite/store.js';
-import { IssuerSession } from '../test/support/issuer-emulator.js';
-import { getTestCa } from '../test/support/test-ca.js';
+import type { KeyHandle } from '../src/sks/api.js';
+import type { IssuerConfig, KeyConfig } from '../src/keygen2/server/index.js';
+import { createBenchCa } from './keygen2/bench-ca.js';
+import { runKeyGen2Bench } from './keygen2/run.js';
+import { runSession as runKeyGen2Session, ISSUER_URI } from './keygen2/session.js';
+import { createBenchIssuer, P256 } from './keygen2/setup.js';
 
 const generate = promisify(generateKeyPair);
 const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
@@ -97,7 +103,25 @@ async function main(): Promise<void> {
     const port = openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey: randomBytes(32) });
     const timings = new Timings();
     const sks = timed(openSecureKeyStore({ store: port, device }), timings);
-    const testCa = await getTestCa();
+    // Symmetric keys to import, by key id; every other key keeps the key the SKS generated.
+    const symmetric = new Map<string, Buffer>();
+    const benchCa = createBenchCa();
+    const issuer = createBenchIssuer(ca.certificate, undefined, {
+      certify: (k) => {
+        const secret = symmetric.get(k.id);
+        return { certificatePath: [benchCa.issue(k.publicKey, k.id)], ...(secret === undefined ? {} : { importSymmetricKey: secret }) };
+      },
+    });
+    /** One enrollment of `key`, under a user PIN "1357" unless `retryLimit` is null; returns its handle. */
+    const provision = async (key: Omit<KeyConfig, 'appUsage'>, retryLimit: number | null = 3): Promise<KeyHandle> => {
+      const k: KeyConfig = { appUsage: 'authentication', ...key };
+      const config: IssuerConfig =
+        retryLimit === null
+          ? { issuerUri: ISSUER_URI, keys: [k] }
+          : { issuerUri: ISSUER_URI, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit, format: 'numeric', keys: [k] }] };
+      const { summary } = await runKeyGen2Session(issuer, sks, config, false);
+      return (summary.keys[0] as { keyHandle: KeyHandle }).keyHandle;
+    };
 
     // ---------------------------------------------------------------- raw primitives
     const raw = new Database(join(dir, 'raw.db'));
@@ -157,15 +181,12 @@ async function main(): Promise<void> {
     });
 
     // ---------------------------------------------------------------- SKS, one-key EC P-256 sessions
-    const ecHandles: number[] = [];
+    const ecHandles: KeyHandle[] = [];
     const runSession = async (keyAlgorithm?: string): Promise<void> => {
-      const s = await IssuerSession.open(sks, { ca: testCa });
-      const pin = await s.createPinPolicy({ id: 'PIN.1' });
-      const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357', ...(keyAlgorithm ? { keyAlgorithm } : {}) });
-      await s.closeSession();
-      ecHandles.push(key.keyHandle);
+      const keyHandle = await provision({ keyAlgorithm: keyAlgorithm ?? P256 });
+      ecHandles.push(keyHandle);
       const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
-      const attributes = await s.sks.getKeyAttributes(key.keyHandle);
+      const attributes = await sks.getKeyAttributes(keyHandle);
       rawSession(peer, Buffer.from(attributes.certificatePath[0]!));
     };
     for (let i = 0; i < 10; i++) await runSession(); // warm-up
@@ -202,13 +223,13 @@ async function main(): Promise<void> {
     const [sksEcSign, rawEcSign] = await sideBySide(
       7,
       userN,
-      () => sks.signData({ keyHandle: signer as never, algorithm: ECDSA_SHA256, authorization: pinBytes, data: msg }),
+      () => sks.signData({ keyHandle: signer, algorithm: ECDSA_SHA256, authorization: pinBytes, data: msg }),
       () => sign('sha256', msg, { key: ecPriv, dsaEncoding: 'ieee-p1363' }),
     );
     const [sksRsaSign, rawRsaSign] = await sideBySide(
       5,
       100,
-      () => sks.signData({ keyHandle: rsaSigner as never, algorithm: RSA_SHA256, authorization: pinBytes, data: msg }),
+      () => sks.signData({ keyHandle: rsaSigner, algorithm: RSA_SHA256, authorization: pinBytes, data: msg }),
       () => sign('sha256', msg, rsaPriv),
     );
     console.log('User API (correct PIN, no write)');
@@ -216,27 +237,22 @@ async function main(): Promise<void> {
     line('signData RSA-2048', sksRsaSign, rawRsaSign);
 
     // HMAC key: import a symmetric key
-    const s = await IssuerSession.open(sks, { ca: testCa });
-    const hk = await s.provisionKey({ endorsedAlgorithms: [HMAC_SHA256] });
     const secret = randomBytes(32);
-    await s.importSymmetricKey(hk, secret);
-    await s.closeSession();
+    symmetric.set('Hmac', secret);
+    const hk = await provision({ id: 'Hmac', keyAlgorithm: P256, endorsedAlgorithms: [HMAC_SHA256] }, null);
     const [sksHmac, rawHmac] = await sideBySide(
       5,
       userN,
-      () => sks.performHmac({ keyHandle: hk.keyHandle, algorithm: HMAC_SHA256, data: msg }),
+      () => sks.performHmac({ keyHandle: hk, algorithm: HMAC_SHA256, data: msg }),
       () => createHmac('sha256', secret).update(msg).digest(),
     );
     line('performHmac HMAC-SHA256', sksHmac, rawHmac);
 
     // Wrong PIN: one durable counter write before the error leaves the store.
-    const s2 = await IssuerSession.open(sks, { ca: testCa });
-    const pin2 = await s2.createPinPolicy({ id: 'PIN.W', retryLimit: 10000 });
-    const wk = await s2.provisionKey({ pinPolicy: pin2, userPin: '1357' });
-    await s2.closeSession();
+    const wk = await provision({ keyAlgorithm: P256 }, 10000);
     const wrong = Buffer.from('9999');
     const sksWrong = await timeLoop(500, () =>
-      sks.signData({ keyHandle: wk.keyHandle, algorithm: ECDSA_SHA256, authorization: wrong, data: msg }).catch(() => undefined),
+      sks.signData({ keyHandle: wk, algorithm: ECDSA_SHA256, authorization: wrong, data: msg }).catch(() => undefined),
     );
     const update = raw.prepare('UPDATE t SET c = ? WHERE id = 1');
     const rawWrite = await timeLoop(500, () => update.run(randomBytes(4)));
@@ -313,3 +329,4 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
 }
 
 await main();
+if (process.env['BENCH_SKS_ONLY'] === undefined) await runKeyGen2Bench();

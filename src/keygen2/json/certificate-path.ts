@@ -13,11 +13,25 @@ const parse = (der: Uint8Array, path: string): X509Certificate =>
   asSchema(path, 'not a DER X.509 certificate', () => new X509Certificate(Buffer.from(der)));
 
 /**
+ * Paths that passed the check, by their base64url elements joined with '.'. The check is a pure
+ * function of the bytes, so a device's certificate path (the same in every session it runs, and
+ * re-checked there by both the message decoder and the issuer's trust check) costs one X.509
+ * parse and signature verification per process instead of one per session. Bounded; oldest first out.
+ */
+const checked = new Set<string>();
+const CHECKED_MAX = 1024;
+
+/**
  * Checks that DER certificates form a path in §4.9 order; throws SCHEMA at the offending
  * element's path (`base` is the array's path).
  */
 export function checkCertificatePath(ders: readonly Uint8Array[], base: string): void {
+  checkPath(ders, base, ders.map((d) => Buffer.from(d.buffer, d.byteOffset, d.length).toString('base64url')).join('.'));
+}
+
+function checkPath(ders: readonly Uint8Array[], base: string, key: string): void {
   if (ders.length === 0) throw schemaError(base, 'empty certificate path');
+  if (checked.has(key)) return;
   const certs = ders.map((der, i) => parse(der, indexPath(base, i)));
   for (let i = 0; i + 1 < certs.length; i++) {
     const child = certs[i];
@@ -26,13 +40,17 @@ export function checkCertificatePath(ders: readonly Uint8Array[], base: string):
     const ok = asSchema(indexPath(base, i), 'certificate path order error', () => child.issuer === parent.subject && child.verify(parent.publicKey));
     if (!ok) throw schemaError(indexPath(base, i), 'certificate path order error (not issued by the next certificate)');
   }
+  if (checked.size >= CHECKED_MAX) checked.delete(checked.values().next().value as string);
+  checked.add(key);
 }
 
 /** Reads a required certificate-path member (§4.9) as DER bytes, exactly as received. */
 export function readCertificatePath(r: ObjectReader, name = 'certificatePath'): Uint8Array[] {
   const base = r.pathOf(name);
-  const ders = r.stringArray(name, { nonEmpty: true }).map((s, i) => decodeBase64Url(s, indexPath(base, i)));
-  checkCertificatePath(ders, base);
+  const strings = r.stringArray(name, { nonEmpty: true });
+  const ders = strings.map((s, i) => decodeBase64Url(s, indexPath(base, i)));
+  // decodeBase64Url accepts canonical base64url only, so the strings name the bytes one-to-one.
+  checkPath(ders, base, strings.join('.'));
   return ders;
 }
 
