@@ -164,7 +164,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
     const keyHandle = handle!;
 
-    let signature = new Uint8Array();
+    let signature: Uint8Array = new Uint8Array();
     let ee: X509Certificate | undefined;
     await step('sign', async () => {
       const pin = Buffer.from(DEMO_PIN, 'utf8');
