@@ -110,13 +110,18 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Enrolls one key for `user` through `airtight issuer enroll-url` and `airtight enroll`; returns its handle. */
-async function enrollKey(user: string): Promise<number> {
-  const created = await json<{ invocationUrl: string }>(...admin('enroll-url', '--template', 'ec-p256-auth-pin', '--user', user));
-  const summary = await json<Summary>('enroll', created.invocationUrl, '--yes', '--pin-file', pinFile, '--json');
-  expect(summary.keys).toHaveLength(1);
-  expect(summary.keys[0]!.certificateSubject).toContain(`CN=${user}`);
-  return summary.keys[0]!.keyHandle;
+/** Enrolls one key per user through `airtight issuer enroll-url` and `airtight enroll`; returns their handles. */
+async function enrollKeys(...users: string[]): Promise<number[]> {
+  const created = await Promise.all(users.map((user) => json<{ invocationUrl: string }>(...admin('enroll-url', '--template', 'ec-p256-auth-pin', '--user', user))));
+  const handles: number[] = [];
+  // One after the other: an enrollment holds the device store for its whole session.
+  for (const [i, c] of created.entries()) {
+    const summary = await json<Summary>('enroll', c.invocationUrl, '--yes', '--pin-file', pinFile, '--json');
+    expect(summary.keys).toHaveLength(1);
+    expect(summary.keys[0]!.certificateSubject).toContain(`CN=${users[i]!}`);
+    handles.push(summary.keys[0]!.keyHandle);
+  }
+  return handles;
 }
 
 /** The device's end-entity certificate of a key (`keys show`). */
@@ -147,19 +152,19 @@ describe('issuer and device as separate processes over HTTP', () => {
   let bobFingerprint = '';
 
   it('enrolls with `airtight enroll`; the key signs and the signature verifies against the issued chain', async () => {
-    alice = await enrollKey('Alice');
-    bob = await enrollKey('Bob');
-    aliceFingerprint = await deviceCertificateFingerprint(alice);
-    bobFingerprint = await deviceCertificateFingerprint(bob);
-    const listed = await credentials();
+    [alice, bob] = (await enrollKeys('Alice', 'Bob')) as [number, number];
+    let listed: Credential[];
+    [aliceFingerprint, bobFingerprint, listed] = await Promise.all([deviceCertificateFingerprint(alice), deviceCertificateFingerprint(bob), credentials()]);
     expect(listed.map((c) => [c.fingerprint, c.status]).sort()).toEqual([[aliceFingerprint, 'issued'], [bobFingerprint, 'issued']].sort());
     await signAndVerify(alice, listed.find((c) => c.fingerprint === aliceFingerprint)!.certificatePem);
   });
 
   it('runs an update and a delete scheduled through the admin CLI in one management session', async () => {
     expect(alice).toBeGreaterThan(0);
-    const update = await json<{ status: string; deviceId: string }>(...admin('schedule', 'update', aliceFingerprint));
-    const del = await json<{ status: string; deviceId: string }>(...admin('schedule', 'delete', bobFingerprint));
+    const [update, del] = await Promise.all([
+      json<{ status: string; deviceId: string }>(...admin('schedule', 'update', aliceFingerprint)),
+      json<{ status: string; deviceId: string }>(...admin('schedule', 'delete', bobFingerprint)),
+    ]);
     expect([update.status, del.status]).toEqual(['pending', 'pending']);
     expect(del.deviceId).toBe(update.deviceId);
 
@@ -169,15 +174,17 @@ describe('issuer and device as separate processes over HTTP', () => {
     expect(summary.postOperations.map((p) => [p.operation, p.targetKeyHandle]).sort()).toEqual([['delete', bob], ['update', alice]].sort());
 
     // The device: Bob's key is gone; Alice's handle now holds the new key with a new certificate.
-    const keys = await json<{ keyHandle: number }[]>('keys', 'list', '--json');
+    const [keys, renewed, listed, ops] = await Promise.all([
+      json<{ keyHandle: number }[]>('keys', 'list', '--json'),
+      deviceCertificateFingerprint(alice),
+      credentials(),
+      json<{ kind: string; status: string }[]>(...admin('operations')),
+    ]);
     expect(keys.map((k) => k.keyHandle)).toEqual([alice]);
-    const renewed = await deviceCertificateFingerprint(alice);
     expect(renewed).not.toBe(aliceFingerprint);
 
     // The issuer: both old credentials deleted, the new one issued; both operations done.
-    const listed = await credentials();
     expect(Object.fromEntries(listed.map((c) => [c.fingerprint, c.status]))).toEqual({ [aliceFingerprint]: 'deleted', [bobFingerprint]: 'deleted', [renewed]: 'issued' });
-    const ops = await json<{ kind: string; status: string }[]>(...admin('operations'));
     expect(ops.map((o) => [o.kind, o.status]).sort()).toEqual([['delete', 'done'], ['update', 'done']]);
 
     // The updated key still answers to the PIN chosen at enrollment, and verifies under its new certificate.
