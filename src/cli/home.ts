@@ -1,5 +1,5 @@
 /**
- * The one home of every `airtight` command (and of `npm start`, scripts/start.sh):
+ * The one home of every `airtight` command (and of `npm run interop`, scripts/interop.sh):
  * `$AIRTIGHT_HOME`, else `~/.airtight`. Read per command, not at import.
  */
 import { homedir } from 'node:os';

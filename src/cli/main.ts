@@ -36,6 +36,7 @@ import { Command, CommanderError } from 'commander';
 import { isIssuerError } from '../issuer/errors.js';
 import { isKeyGen2Error } from '../keygen2/errors.js';
 import { isSksError } from '../sks/errors.js';
+import { demoCommand } from './commands/demo/index.js';
 import { deviceCommand } from './commands/device.js';
 import { enrollCommand } from './commands/enroll.js';
 import { interopCommand } from './commands/interop.js';
@@ -56,6 +57,7 @@ function buildProgram(): Command {
     .description('SKS/KeyGen2: air-tight provisioning of keys into a secure key store')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError()
+    .addCommand(demoCommand())
     .addCommand(deviceCommand())
     .addCommand(enrollCommand())
     .addCommand(interopCommand())

@@ -1,8 +1,8 @@
 /**
- * One home for every command: `npm start` (scripts/start.sh) creates its
+ * One home for every command: `npm run interop` (scripts/interop.sh) creates its
  * device where `airtight keys list`, `device info` and `enroll` look without
  * `--dir` ($AIRTIGHT_HOME/device, else ~/.airtight/device), so a key enrolled
- * after `npm start` is listed by `keys list`.
+ * after `npm run interop` is listed by `keys list`.
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -55,9 +55,9 @@ const airtight = (args: readonly string[], home: string, extra?: Record<string, 
   run(process.execPath, ['--import', 'tsx', MAIN, ...args], home, extra);
 
 describe('one home for every command', () => {
-  it("npm start's device (~/.airtight/device) is the one keys list, device info and enroll use", async () => {
+  it("npm run interop's device (~/.airtight/device) is the one keys list, device info and enroll use", async () => {
     const home = join(tmp, 'user');
-    const start = await run('sh', ['scripts/start.sh'], home);
+    const start = await run('sh', ['scripts/interop.sh'], home);
     expect(start.status).toBe(0);
     const db = join(home, '.airtight', 'device', 'sks.db');
     expect(start.stdout).toContain(`Store:        ${db}`);
@@ -84,10 +84,10 @@ describe('one home for every command', () => {
     expect(list.stdout).toMatch(/#\d+\s+authentication\s+.*CN=Home Key\.1/);
   });
 
-  it('npm start and keys list both follow $AIRTIGHT_HOME', async () => {
+  it('npm run interop and keys list both follow $AIRTIGHT_HOME', async () => {
     const home = join(tmp, 'other-user');
     const airtightHome = join(tmp, 'elsewhere');
-    const start = await run('sh', ['scripts/start.sh'], home, { AIRTIGHT_HOME: airtightHome });
+    const start = await run('sh', ['scripts/interop.sh'], home, { AIRTIGHT_HOME: airtightHome });
     expect(start.status).toBe(0);
     expect(start.stdout).toContain(`Store:        ${join(airtightHome, 'device', 'sks.db')}`);
     const list = await airtight(['keys', 'list'], home, { AIRTIGHT_HOME: airtightHome });

@@ -18,7 +18,7 @@ import { processSecretSources } from '../secrets.js';
 import { TerminalEnrollmentUi } from './enroll-ui.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
 
-interface EnrollOptions {
+export interface EnrollOptions {
   dir?: string;
   yes?: boolean;
   pinFile?: string;
@@ -125,25 +125,43 @@ export function enrollCommand(): Command {
         '3-7 the SKS refused (as for "keys").',
     )
     .action(async (url: string, opts: EnrollOptions) => {
-      const invocation = invocationOf(url);
-      if (opts.yes !== true && process.stdin.isTTY !== true) {
-        usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
-      }
-      const transport = createHttpTransport(transportOptions(opts));
-      const ui = new TerminalEnrollmentUi({ secrets: processSecretSources({ pin: opts.pinFile }), assumeYes: opts.yes === true });
-      const sks = openKeyStore(deviceStoreDir(opts.dir));
-      let summary: EnrollmentSummary;
-      try {
-        summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
-      } catch (e) {
-        await sks.close().catch(() => undefined);
-        const hint = tlsHint(e);
-        if (hint !== undefined) note(`airtight: ${hint}`);
-        // A failure of the UI (already on stderr) is the real reason the client gave up.
-        throw ui.failure ?? e;
-      }
-      await sks.close();
+      const summary = await enroll(url, opts);
       if (opts.json === true) out(JSON.stringify(summaryJson(summary), null, 2));
       else printSummary(summary);
     });
+}
+
+/**
+ * What `airtight enroll URL` does before it prints: parses the invocation URL,
+ * runs the KeyGen2 client over HTTP with the terminal UI into the device store
+ * (`opts.dir`, else the default), and returns the summary. `airtight demo`
+ * enrolls through this same function; `log` replaces the progress lines on stderr.
+ *
+ * @example
+ * const summary = await enroll(invocationUrl, { dir: '/tmp/device', yes: true, pinFile: '/tmp/pin' });
+ */
+export async function enroll(url: string, opts: EnrollOptions, log?: (line: string) => void): Promise<EnrollmentSummary> {
+  const invocation = invocationOf(url);
+  if (opts.yes !== true && process.stdin.isTTY !== true) {
+    usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
+  }
+  const transport = createHttpTransport(transportOptions(opts));
+  const ui = new TerminalEnrollmentUi({
+    secrets: processSecretSources({ pin: opts.pinFile }),
+    assumeYes: opts.yes === true,
+    ...(log === undefined ? {} : { log }),
+  });
+  const sks = openKeyStore(deviceStoreDir(opts.dir));
+  let summary: EnrollmentSummary;
+  try {
+    summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
+  } catch (e) {
+    await sks.close().catch(() => undefined);
+    const hint = tlsHint(e);
+    if (hint !== undefined) note(`airtight: ${hint}`);
+    // A failure of the UI (already on stderr) is the real reason the client gave up.
+    throw ui.failure ?? e;
+  }
+  await sks.close();
+  return summary;
 }
