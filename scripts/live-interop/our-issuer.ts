@@ -19,9 +19,13 @@
  *   GET /done, /error, /health
  *   GET|POST /kg2           the KeyGen2 binding (spec §2.2, §2.3), session bound to `JSESSIONID=T`
  *
- * Every session uses the EC P-256 KMK `kmk-ec`, so every key it issues can be managed later.
+ *   (both: &kmk=ec|rsa picks the key-management key, default ec; &query=1 adds capability queries
+ *   for the key algorithm and device-PIN support)
+ *
+ * Every session has a KMK, so every key it issues can be managed later; management sessions look
+ * up with the KMK given in `kmk`, as the target's session was enrolled.
  */
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,7 +43,7 @@ import {
 import { getTestCa } from '../../test/support/test-ca.js';
 
 const SKS = 'https://webpki.github.io/sks/algorithm#';
-const KMK = 'kmk-ec';
+type KmkName = 'kmk-ec' | 'kmk-rsa';
 
 interface Args {
   readonly trust: string[];
@@ -74,6 +78,7 @@ interface Session {
   readonly token: string;
   readonly op: Op;
   readonly fp: string | undefined;
+  readonly kmk: KmkName;
   readonly config: IssuerConfig;
   status: 'created' | 'active' | 'done' | 'failed';
   state?: IssuerState | undefined;
@@ -88,22 +93,25 @@ async function main(): Promise<void> {
   const roots = args.trust.flatMap((f) => pemBlocks(readFileSync(f, 'utf8')));
   if (roots.length === 0) throw new Error('no certificate in --trust');
   const ca = await getTestCa();
-  const kmk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const kmks: Record<KmkName, KeyObject> = {
+    'kmk-ec': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    'kmk-rsa': generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  };
   const sessions = new Map<string, Session>();
   /** Issued EE certificates by fingerprint (hex SHA-256 of the DER). */
   const records = new Map<string, { readonly der: Uint8Array; status: 'active' | 'deleted' }>();
 
-  const target = (certificate: string, c: { clientSessionId: string; serverSessionId: string }): TargetKeyConfig => ({
+  const target = (kmk: KmkName, certificate: string, c: { clientSessionId: string; serverSessionId: string }): TargetKeyConfig => ({
     certificate,
     clientSessionId: c.clientSessionId,
     serverSessionId: c.serverSessionId,
-    kmk: KMK,
+    kmk,
   });
   // planManagement has no session argument: the session whose discovery is answered is the one
   // currently being stepped (node runs one step at a time per request; run.sh runs sessions in turn).
   let current: Session | undefined;
   const issuer = createIssuer({
-    crypto: new NodeIssuerCrypto({ sealingKey: randomBytes(32), keyManagementKeys: { [KMK]: kmk } }),
+    crypto: new NodeIssuerCrypto({ sealingKey: randomBytes(32), keyManagementKeys: kmks }),
     deviceTrust: new DeviceTrust(roots),
     certify: async (k) => {
       const der = await ca.issue(k.publicKey, { commonName: `Airtight live ${k.id} ${k.serverSessionId}` });
@@ -123,30 +131,38 @@ async function main(): Promise<void> {
       if (first === undefined) throw new Error(`no ${s.op} target among ${found.length} discovered credential(s)`);
       const cert = first.certificatePath[0]!;
       s.targets.push(sha256Hex(Buffer.from(cert, 'base64url')));
-      return s.op === 'delete' ? { deleteKeys: [target(cert, first)] } : { unlockKeys: [target(cert, first)] };
+      const t = target(s.kmk, cert, first);
+      return s.op === 'delete' ? { deleteKeys: [t] } : { unlockKeys: [t] };
     },
   });
 
   let origin = '';
   const transactionUrl = (): string => `${origin}/kg2`;
 
-  const configOf = (q: URLSearchParams): { op: Op; config: IssuerConfig; fp: string | undefined } => {
+  const configOf = (q: URLSearchParams): { op: Op; kmk: KmkName; config: IssuerConfig; fp: string | undefined } => {
     const op = (q.get('op') ?? 'enroll') as Op;
     if (op !== 'enroll' && op !== 'delete' && op !== 'unlock') throw new Error(`op=${op}`);
+    const kmk: KmkName = q.get('kmk') === 'rsa' ? 'kmk-rsa' : 'kmk-ec';
     const privacy = q.get('privacy') === '1';
     const fp = q.get('fp') ?? undefined;
-    const base: IssuerConfig = { issuerUri: transactionUrl(), keyManagementKey: KMK, ...(privacy ? { privacyEnabled: true } : {}) };
+    const rsa = q.get('alg') === 'rsa';
+    const keyAlgorithm = rsa ? `${SKS}rsa2048` : `${SKS}ec.nist.p256`;
+    const queries =
+      q.get('query') === '1'
+        ? { capabilityQueries: [{ type: keyAlgorithm, kind: 'feature' as const }, { type: 'https://webpki.github.io/keygen2/feature#device-pin-support', kind: 'feature' as const }] }
+        : {};
+    const base: IssuerConfig = { issuerUri: transactionUrl(), keyManagementKey: kmk, ...(privacy ? { privacyEnabled: true } : {}), ...queries };
     if (op !== 'enroll') {
       const searchFilter = fp === undefined ? {} : { searchFilter: { fingerPrint: Buffer.from(fp, 'hex').toString('base64url') } };
-      return { op, fp, config: { ...base, ...(op === 'unlock' ? { action: 'unlock' as const } : {}), lookups: [{ id: 'Lookup.1', kmk: KMK, ...searchFilter }] } };
+      return { op, kmk, fp, config: { ...base, ...(op === 'unlock' ? { action: 'unlock' as const } : {}), lookups: [{ id: 'Lookup.1', kmk, ...searchFilter }] } };
     }
-    const rsa = q.get('alg') === 'rsa';
     const key = rsa
-      ? { keyAlgorithm: `${SKS}rsa2048`, appUsage: 'signature' as const, friendlyName: 'Airtight RSA signature key' }
-      : { keyAlgorithm: `${SKS}ec.nist.p256`, appUsage: 'authentication' as const };
+      ? { keyAlgorithm, appUsage: 'signature' as const, friendlyName: 'Airtight RSA signature key' }
+      : { keyAlgorithm, appUsage: 'authentication' as const };
     const pin = (q.get('pin') ?? '1') === '1';
     return {
       op,
+      kmk,
       fp,
       config: pin
         ? { ...base, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [key] }] }
@@ -221,8 +237,8 @@ async function main(): Promise<void> {
         }
         case '/new': {
           const token = randomBytes(18).toString('base64url');
-          const { op, config, fp } = configOf(u.searchParams);
-          sessions.set(token, { token, op, fp, config, status: 'created', issued: [], targets: [] });
+          const { op, kmk, config, fp } = configOf(u.searchParams);
+          sessions.set(token, { token, op, fp, kmk, config, status: 'created', issued: [], targets: [] });
           const url = buildInvocationUrl({
             initUrl: `${transactionUrl()}?init=true`,
             transactionUrl: transactionUrl(),

@@ -9,8 +9,9 @@
 # A. airtight enroll (our client + SKS)  ->  okspeer issuer (reference ServerState)
 # B. okspeer device (reference SKS + client logic)  ->  scripts/live-interop/our-issuer.ts
 # Each direction: EC P-256 with a PIN, RSA-2048 without, privacy mode, delete and unlock
-# management sessions (credential discovery with KMK-signed lookups), and a device the issuer
-# does not trust. Prints one PASS/FAIL line per scenario and "N passed, M failed"; exit 1 on
+# management sessions (credential discovery with KMK-signed lookups), a device the issuer does
+# not trust, then an RSA KMK with capability queries, an unlock of "the first locked key", and a
+# delete (A: from the Java issuer's records after a restart). Prints one PASS/FAIL line per scenario and "N passed, M failed"; exit 1 on
 # any failure. Everything runs on 127.0.0.1 and stops the processes it started, by PID.
 set -uo pipefail
 OKSPEER=${OKSPEER:-/tmp/okspeer-build/bin/okspeer}
@@ -68,9 +69,10 @@ OUR_ROOT=$AIRTIGHT_HOME/manufacturer-ca/root-ca.pem
 
 start_java_issuer() { # NAME ARGS... -> sets JBASE, JSTATE
   JSTATE=$WORK/java-$1; shift
-  mkdir -p "$JSTATE"
+  mkdir -p "$JSTATE"; rm -f "$JSTATE/port"
   "$OKSPEER" issuer --port 0 --state "$JSTATE" "$@" >>"$JSTATE.log" 2>&1 &
-  PIDS+=($!)
+  JPID=$!
+  PIDS+=($JPID)
   local port; port=$(wait_port "$JSTATE/port") || { cat "$JSTATE.log" >>"$LOG"; return 1; }
   JBASE=http://127.0.0.1:$port
 }
@@ -153,6 +155,34 @@ a_untrusted() {
   [ "$RC" = 8 ] || { why "airtight enroll exit $RC, expected 8 (issuer ended the session)"; return 1; }
   [ "$(airtight keys list --json --dir "$DEV" | jq length)" = "$before" ] || { why "the refused session left a key behind"; return 1; }
 }
+a_rsa_kmk() {
+  our_enroll 'alg=rsa&pin=1&kmk=rsa&query=1' || return 1
+  enrolled_key || return 1
+  local inv=("$JSTATE/sessions/"*"$TOKEN"/02-received-InvocationResponse.json)
+  jq -e '.clientCapabilities | length == 2 and (map(select(.type | endswith("#rsa2048"))) | .[0].supported == true)' "${inv[0]}" >/dev/null \
+    || { why "capability answers missing or wrong"; return 1; }
+  A_RK_H=$H; A_RK_FP=$FP
+  sign_and_verify "$H" rsa-sha256 "$PIN"
+}
+a_unlock_first_locked() {
+  [ -n "${A_RK_H:-}" ] || { why "no RSA-KMK key from A7"; return 1; }
+  for _ in 1 2 3; do airtight keys sign "$A_RK_H" "$DATA" --alg rsa-sha256 --pin-file "$BAD" --dir "$DEV" && { why "wrong PIN accepted"; return 1; }; done
+  our_enroll 'op=unlock' || return 1
+  [ "$RC" = 0 ] || { why "airtight enroll exit $RC"; return 1; }
+  expect_done "$JBASE" "$TOKEN" || return 1
+  [ "$(jq -r '.postOperations[0].operation + " " + (.postOperations[0].targetKeyHandle | tostring)' <<<"$OUT")" = "unlock $A_RK_H" ] || { why "did not unlock #$A_RK_H"; return 1; }
+  ISSUED_TOKEN=$A_RK_TOKEN sign_and_verify "$A_RK_H" rsa-sha256 "$PIN"
+}
+a_delete_from_records() {
+  [ -n "${A_RK_FP:-}" ] || { why "no RSA-KMK key from A7"; return 1; }
+  kill "$JPID"; wait "$JPID" 2>/dev/null
+  start_java_issuer main --trust "$OUR_ROOT" || { why "issuer did not restart"; return 1; }
+  our_enroll "op=delete&from=records&fp=$A_RK_FP" || return 1
+  [ "$RC" = 0 ] || { why "airtight enroll exit $RC"; return 1; }
+  expect_done "$JBASE" "$TOKEN" || return 1
+  has_handle "$A_RK_H" && { why "key #$A_RK_H still listed"; return 1; }
+  curl -sf "$JBASE/records" | jq -e --arg fp "$A_RK_FP" 'any(.[]; .fingerprint == $fp and .status == "deleted")' >/dev/null || { why "issuer records not updated"; return 1; }
+}
 
 echo "A. airtight enroll -> okspeer issuer ($("$OKSPEER" version 2>/dev/null | head -1))"
 if start_java_issuer main --trust "$OUR_ROOT"; then
@@ -165,8 +195,12 @@ if start_java_issuer main --trust "$OUR_ROOT"; then
   scenario 'A4 delete via credential discovery (fp lookup)' a_delete
   scenario 'A5 unlock after 3 wrong PINs (privacy mode)' a_unlock
   scenario 'A6 issuer that does not trust our root refuses us' a_untrusted
+  scenario 'A7 RSA-2048 + PIN, RSA KMK, capability queries' a_rsa_kmk
+  A_RK_TOKEN=${ISSUED_TOKEN:-}
+  scenario 'A8 unlock without fp (issuer picks the first locked key)' a_unlock_first_locked
+  scenario 'A9 issuer restart, then delete from its records' a_delete_from_records
 else
-  for s in A1 A2 A3 A4 A5 A6; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
+  for s in A1 A2 A3 A4 A5 A6 A7 A8 A9; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +286,29 @@ b_untrusted() {
   status_of "$strict" "$TOKEN" | jq -e '.status == "failed" and (.error | startswith("POLICY"))' >/dev/null || { why "issuer did not refuse by policy"; return 1; }
   [ "$("$OKSPEER" device --list --store "$STORE" | tail -1)" = "$before" ] || { why "the refused session left a key behind"; return 1; }
 }
+b_rsa_kmk() {
+  java_device 'alg=rsa&pin=1&kmk=rsa&query=1' --pin 4321 || return 1
+  java_ok || return 1
+  grep -q 'alg=RSA-2048' <<<"$OUT" || { why "no RSA key installed"; return 1; }
+  B_RK_FP=$FP; B_RK_H=$H
+  java_sign "$H" 4321 || { why "signData with the PIN failed"; return 1; }
+}
+b_unlock_first_locked() {
+  [ -n "${B_RK_H:-}" ] || { why "no RSA-KMK key from B7"; return 1; }
+  for _ in 1 2 3; do java_sign "$B_RK_H" 0000 2>/dev/null && { why "wrong PIN accepted"; return 1; }; done
+  java_device 'op=unlock&kmk=rsa' || return 1
+  java_ok || return 1
+  grep -q "^RESULT unlocked .*fp=$B_RK_FP" <<<"$OUT" || { why "device did not unlock $B_RK_FP"; return 1; }
+  java_sign "$B_RK_H" 4321 || { why "signData after unlock failed"; return 1; }
+}
+b_delete_rsa_kmk() {
+  [ -n "${B_RK_FP:-}" ] || { why "no RSA-KMK key from B7"; return 1; }
+  java_device "op=delete&kmk=rsa&fp=$B_RK_FP" || return 1
+  java_ok || return 1
+  grep -q "^RESULT deleted .*fp=$B_RK_FP" <<<"$OUT" || { why "device did not delete $B_RK_FP"; return 1; }
+  java_has "$B_RK_FP" && { why "key still present"; return 1; }
+  curl -sf "$OBASE/records" | jq -e --arg fp "$B_RK_FP" 'any(.[]; .fingerprint == $fp and .status == "deleted")' >/dev/null || { why "issuer records not updated"; return 1; }
+}
 
 echo "B. okspeer device -> airtight issuer (scripts/live-interop/our-issuer.ts)"
 if start_our_issuer main "$WORK/sks-root.pem"; then
@@ -262,8 +319,11 @@ if start_our_issuer main "$WORK/sks-root.pem"; then
   scenario 'B4 delete via credential discovery (fp lookup)' b_delete
   scenario 'B5 unlock after 3 wrong PINs (privacy mode)' b_unlock
   scenario 'B6 issuer that does not trust the reference root refuses it' b_untrusted
+  scenario 'B7 RSA-2048 + PIN, RSA KMK, capability queries' b_rsa_kmk
+  scenario 'B8 unlock without fp (issuer picks the first locked key)' b_unlock_first_locked
+  scenario 'B9 delete with the RSA KMK' b_delete_rsa_kmk
 else
-  for s in B1 B2 B3 B4 B5 B6; do printf 'FAIL  %s (our issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
+  for s in B1 B2 B3 B4 B5 B6 B7 B8 B9; do printf 'FAIL  %s (our issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
 fi
 
 echo "$PASSED passed, $FAILED failed"
