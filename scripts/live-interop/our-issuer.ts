@@ -4,6 +4,7 @@
  * Not part of `npm test` (Java and the okspeer build are not in CI); run.sh drives it.
  *
  *   npx tsx scripts/live-interop/our-issuer.ts --trust sks-root.pem [--port 0] [--port-file F]
+ *                                              [--tls-cert cert.pem --tls-key key.pem]   (https)
  *
  * Endpoints (the same scenario set as `okspeer issuer`'s /new):
  *   GET /new?op=enroll&alg=ec|rsa&pin=1|0&privacy=0|1     one key (EC P-256 `authentication`, or
@@ -28,6 +29,7 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildInvocationUrl } from '../../src/keygen2/http/invocation-url.js';
 import { createIssuerRequestHandler, type IssuerStep } from '../../src/keygen2/http/issuer-handler.js';
@@ -49,22 +51,34 @@ interface Args {
   readonly trust: string[];
   readonly port: number;
   readonly portFile?: string;
+  /** PEM certificate (chain, leaf first) and key: serve https and attest the leaf (spec §2.3). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const trust: string[] = [];
   let port = 0;
   let portFile: string | undefined;
+  let tlsCert: string | undefined;
+  let tlsKey: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--trust' && v !== undefined) (trust.push(v), i++);
     else if (a === '--port' && v !== undefined) ((port = Number(v)), i++);
     else if (a === '--port-file' && v !== undefined) ((portFile = v), i++);
-    else throw new Error(`usage: our-issuer.ts --trust PEM [--port P] [--port-file F] (at ${a})`);
+    else if (a === '--tls-cert' && v !== undefined) ((tlsCert = v), i++);
+    else if (a === '--tls-key' && v !== undefined) ((tlsKey = v), i++);
+    else throw new Error(`usage: our-issuer.ts --trust PEM [--port P] [--port-file F] [--tls-cert PEM --tls-key PEM] (at ${a})`);
   }
   if (trust.length === 0) throw new Error('--trust PEM is required (okspeer device --print-device-ca)');
-  return portFile === undefined ? { trust, port } : { trust, port, portFile };
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  return {
+    trust,
+    port,
+    ...(portFile === undefined ? {} : { portFile }),
+    ...(tlsCert === undefined || tlsKey === undefined ? {} : { tls: { cert: readFileSync(tlsCert, 'utf8'), key: readFileSync(tlsKey, 'utf8') } }),
+  };
 }
 
 const pemBlocks = (pem: string): Buffer[] =>
@@ -136,6 +150,8 @@ async function main(): Promise<void> {
     },
   });
 
+  const tlsLeaf = args.tls === undefined ? undefined : pemBlocks(args.tls.cert)[0];
+  if (args.tls !== undefined && tlsLeaf === undefined) throw new Error('no certificate in --tls-cert');
   let origin = '';
   const transactionUrl = (): string => `${origin}/kg2`;
 
@@ -151,7 +167,14 @@ async function main(): Promise<void> {
       q.get('query') === '1'
         ? { capabilityQueries: [{ type: keyAlgorithm, kind: 'feature' as const }, { type: 'https://webpki.github.io/keygen2/feature#device-pin-support', kind: 'feature' as const }] }
         : {};
-    const base: IssuerConfig = { issuerUri: transactionUrl(), keyManagementKey: kmk, ...(privacy ? { privacyEnabled: true } : {}), ...queries };
+    const base: IssuerConfig = {
+      issuerUri: transactionUrl(),
+      keyManagementKey: kmk,
+      ...(privacy ? { privacyEnabled: true } : {}),
+      ...queries,
+      // over https the session attestation covers the DER of the TLS leaf the client saw (§2.3)
+      ...(tlsLeaf === undefined ? {} : { serverCertificate: tlsLeaf.toString('base64url') }),
+    };
     if (op !== 'enroll') {
       const searchFilter = fp === undefined ? {} : { searchFilter: { fingerPrint: Buffer.from(fp, 'hex').toString('base64url') } };
       return { op, kmk, fp, config: { ...base, ...(op === 'unlock' ? { action: 'unlock' as const } : {}), lookups: [{ id: 'Lookup.1', kmk, ...searchFilter }] } };
@@ -217,7 +240,7 @@ async function main(): Promise<void> {
   };
   let binding: http.RequestListener | undefined;
 
-  const server = http.createServer((req, res) => {
+  const listener: http.RequestListener = (req, res) => {
     const u = new URL(req.url ?? '/', origin);
     const text = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-store' });
@@ -274,9 +297,10 @@ async function main(): Promise<void> {
     } catch (e) {
       return text(400, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
     }
-  });
+  };
+  const server = args.tls === undefined ? http.createServer(listener) : https.createServer({ cert: args.tls.cert, key: args.tls.key }, listener);
   await new Promise<void>((resolve) => server.listen(args.port, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `${args.tls === undefined ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   process.stdout.write(`airtight live issuer listening on ${origin} (transaction URL ${transactionUrl()})\n`);
   process.stdout.write(`  trust: ${roots.map((r) => new X509Certificate(r).subject.split('\n').join(', ')).join(' | ')}\n`);
   if (args.portFile !== undefined) writeFileSync(args.portFile, `${(server.address() as AddressInfo).port}\n`);

@@ -183,6 +183,15 @@ a_delete_from_records() {
   has_handle "$A_RK_H" && { why "key #$A_RK_H still listed"; return 1; }
   curl -sf "$JBASE/records" | jq -e --arg fp "$A_RK_FP" 'any(.[]; .fingerprint == $fp and .status == "deleted")' >/dev/null || { why "issuer records not updated"; return 1; }
 }
+a_privacy_mismatch() {
+  [ -n "${A_PRIV_FP:-}" ] || { why "no privacy key from A3"; return 1; }
+  # Our client, like the Android client, only searches sessions of its own privacy mode, so a
+  # non-privacy lookup does not report the privacy key and the Java issuer finds no target.
+  our_enroll "op=delete&from=lookup&fp=$A_PRIV_FP" || return 1
+  [ "$RC" != 0 ] || { why "a non-privacy session deleted a privacy-mode key"; return 1; }
+  status_of "$JBASE" "$TOKEN" | jq -e '.status == "failed" and (.error | test("found no key"))' >/dev/null || { why "issuer did not fail for lack of a target"; return 1; }
+  has_handle "$A_PRIV_H" || { why "privacy key #$A_PRIV_H vanished"; return 1; }
+}
 
 echo "A. airtight enroll -> okspeer issuer ($("$OKSPEER" version 2>/dev/null | head -1))"
 if start_java_issuer main --trust "$OUR_ROOT"; then
@@ -199,8 +208,9 @@ if start_java_issuer main --trust "$OUR_ROOT"; then
   A_RK_TOKEN=${ISSUED_TOKEN:-}
   scenario 'A8 unlock without fp (issuer picks the first locked key)' a_unlock_first_locked
   scenario 'A9 issuer restart, then delete from its records' a_delete_from_records
+  scenario 'A10 non-privacy session cannot manage a privacy-mode key' a_privacy_mismatch
 else
-  for s in A1 A2 A3 A4 A5 A6 A7 A8 A9; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
+  for s in A1 A2 A3 A4 A5 A6 A7 A8 A9 A10; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -208,13 +218,14 @@ fi
 STORE=$WORK/okspeer-device.ser
 "$OKSPEER" device --print-device-ca >"$WORK/sks-root.pem" 2>>"$LOG"
 
-start_our_issuer() { # NAME TRUST-PEM -> sets OBASE
-  local dir=$WORK/ours-$1
+start_our_issuer() { # NAME TRUST-PEM [--tls-cert PEM --tls-key PEM] -> sets OBASE
+  local dir=$WORK/ours-$1 trust=$2 scheme=http; shift 2
+  [ $# -gt 0 ] && scheme=https
   mkdir -p "$dir"
-  "$TSX" "$ROOT/scripts/live-interop/our-issuer.ts" --trust "$2" --port-file "$dir/port" >>"$dir.log" 2>&1 &
+  "$TSX" "$ROOT/scripts/live-interop/our-issuer.ts" --trust "$trust" --port-file "$dir/port" "$@" >>"$dir.log" 2>&1 &
   PIDS+=($!)
   local port; port=$(wait_port "$dir/port") || { cat "$dir.log" >>"$LOG"; return 1; }
-  OBASE=http://127.0.0.1:$port
+  OBASE=$scheme://127.0.0.1:$port
 }
 # java_device QUERY [args] -> OUT, RC, TOKEN, FP, H
 java_device() {
@@ -309,6 +320,29 @@ b_delete_rsa_kmk() {
   java_has "$B_RK_FP" && { why "key still present"; return 1; }
   curl -sf "$OBASE/records" | jq -e --arg fp "$B_RK_FP" 'any(.[]; .fingerprint == $fp and .status == "deleted")' >/dev/null || { why "issuer records not updated"; return 1; }
 }
+b_tls() {
+  local main=$OBASE
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" 2>/dev/null || { why "openssl req"; return 1; }
+  start_our_issuer tls "$WORK/sks-root.pem" --tls-cert "$WORK/tls-cert.pem" --tls-key "$WORK/tls-key.pem" || { why "TLS issuer did not start"; return 1; }
+  local tls=$OBASE
+  # curl -k: the issuer's certificate is self-signed; the device trusts it with --insecure-tls
+  local url; url=$(curl -skf "$tls/new?alg=ec&pin=1") || { OBASE=$main; why "GET /new over https"; return 1; }
+  TOKEN=$(token_of "$url")
+  OUT=$("$OKSPEER" device "$url" --store "$STORE" --pin 1234 --insecure-tls 2>&1) && RC=0 || RC=$?
+  note "$OUT"
+  OBASE=$main
+  [ "$RC" = 0 ] && grep -q '^RESULT OK' <<<"$OUT" || { why "device: $(grep '^RESULT FAILED' <<<"$OUT" | head -1 | cut -c1-160)"; return 1; }
+  curl -skf "$tls/status?session=$TOKEN" | jq -e '.status == "done"' >/dev/null || { why "issuer session not done"; return 1; }
+}
+b_privacy_mismatch() {
+  [ -n "${B_PRIV_FP:-}" ] || { why "no privacy key from B3"; return 1; }
+  # The reference device's lookup scan reports the privacy key in a non-privacy session (it does
+  # not filter by privacy mode); its SKS then refuses postDeleteKey and aborts the session.
+  java_device "op=delete&fp=$B_PRIV_FP" || return 1
+  [ "$RC" != 0 ] && grep -q '^RESULT FAILED' <<<"$OUT" || { why "a non-privacy session deleted a privacy-mode key"; return 1; }
+  java_has "$B_PRIV_FP" || { why "privacy key vanished"; return 1; }
+}
 
 echo "B. okspeer device -> airtight issuer (scripts/live-interop/our-issuer.ts)"
 if start_our_issuer main "$WORK/sks-root.pem"; then
@@ -322,8 +356,10 @@ if start_our_issuer main "$WORK/sks-root.pem"; then
   scenario 'B7 RSA-2048 + PIN, RSA KMK, capability queries' b_rsa_kmk
   scenario 'B8 unlock without fp (issuer picks the first locked key)' b_unlock_first_locked
   scenario 'B9 delete with the RSA KMK' b_delete_rsa_kmk
+  scenario 'B10 https: the attested serverCertificate is the TLS leaf' b_tls
+  scenario 'B11 non-privacy session cannot manage a privacy-mode key' b_privacy_mismatch
 else
-  for s in B1 B2 B3 B4 B5 B6 B7 B8 B9; do printf 'FAIL  %s (our issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
+  for s in B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11; do printf 'FAIL  %s (our issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
 fi
 
 echo "$PASSED passed, $FAILED failed"
