@@ -192,6 +192,18 @@ a_privacy_mismatch() {
   status_of "$JBASE" "$TOKEN" | jq -e '.status == "failed" and (.error | test("found no key"))' >/dev/null || { why "issuer did not fail for lack of a target"; return 1; }
   has_handle "$A_PRIV_H" || { why "privacy key #$A_PRIV_H vanished"; return 1; }
 }
+a_cancel() {
+  # A PIN the policy refuses (2 digits; 4-8 required): the client gives up (USER_ABORT), aborts
+  # its SKS session and opens the invocation's cncl URL, so the Java issuer drops its session.
+  local short=$WORK/short-pin before
+  printf '12\n' >"$short"; chmod 600 "$short"
+  before=$(airtight keys list --json --dir "$DEV" | jq length)
+  local url; url=$(curl -sf "$JBASE/new?alg=ec&pin=1") || { why "GET /new"; return 1; }
+  TOKEN=$(token_of "$url")
+  airtight enroll "$url" --yes --pin-file "$short" --dir "$DEV" && { why "a PIN that breaks the policy was accepted"; return 1; }
+  status_of "$JBASE" "$TOKEN" | jq -e '.status == "cancelled"' >/dev/null || { why "issuer session not cancelled: $(status_of "$JBASE" "$TOKEN" | jq -r .status)"; return 1; }
+  [ "$(airtight keys list --json --dir "$DEV" | jq length)" = "$before" ] || { why "the cancelled session left a key behind"; return 1; }
+}
 
 echo "A. airtight enroll -> okspeer issuer ($("$OKSPEER" version 2>/dev/null | head -1))"
 if start_java_issuer main --trust "$OUR_ROOT"; then
@@ -209,8 +221,9 @@ if start_java_issuer main --trust "$OUR_ROOT"; then
   scenario 'A8 unlock without fp (issuer picks the first locked key)' a_unlock_first_locked
   scenario 'A9 issuer restart, then delete from its records' a_delete_from_records
   scenario 'A10 non-privacy session cannot manage a privacy-mode key' a_privacy_mismatch
+  scenario 'A11 client gives up on a PIN: cncl cancels the issuer session' a_cancel
 else
-  for s in A1 A2 A3 A4 A5 A6 A7 A8 A9 A10; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
+  for s in A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11; do printf 'FAIL  %s (okspeer issuer did not start)\n' "$s"; FAILED=$((FAILED + 1)); done
 fi
 
 # ---------------------------------------------------------------------------------------------

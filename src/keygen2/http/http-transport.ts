@@ -183,5 +183,10 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
     fetchInvocation: (inv: Invocation) => exchange({ method: 'GET', url: inv.initUrl, cookie: inv.cookie }),
     postResponse: (inv: Invocation, text: string) =>
       exchange({ method: 'POST', url: inv.transactionUrl, cookie: inv.cookie, body: Buffer.from(text, 'utf8') }),
+    // The answer is a web page (or a redirect to one), not a KeyGen2 message: whatever comes back is ignored.
+    cancel: async (inv: Invocation) => {
+      if (inv.cancelUrl === undefined) return;
+      await exchange({ method: 'GET', url: inv.cancelUrl, cookie: inv.cookie }).catch(() => undefined);
+    },
   };
 }
