@@ -25,18 +25,42 @@ interface Seen {
 }
 
 let server: Server | undefined;
+let other: Server | undefined;
 afterEach(async () => {
-  const s = server;
+  for (const s of [server, other]) {
+    if (s === undefined) continue;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
   server = undefined;
-  if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
+  other = undefined;
 });
 
+/** A second origin (another port), counting the requests it gets. */
+async function otherServer(): Promise<{ origin: string; readonly hits: number }> {
+  const state = { hits: 0 };
+  other = createServer((req, res) => {
+    state.hits++;
+    req.resume();
+    res.end();
+  });
+  const s = other;
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    get hits() {
+      return state.hits;
+    },
+  };
+}
+
 /** An issuer like okspeer's: `?init=true` answers the InvocationRequest (or 302s), `?abort=true` a web page. */
-async function issuer(init: 'message' | 'redirect'): Promise<{ origin: string; seen: Seen[] }> {
+async function issuer(init: 'message' | 'redirect', options: { hangOnAbort?: boolean } = {}): Promise<{ origin: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     req.resume();
+    if (req.url === '/keygen2?abort=true' && options.hangOnAbort === true) return;
     if (req.url === '/keygen2?init=true' && init === 'message') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JAVA_INVOCATION_REQUEST);
@@ -91,13 +115,25 @@ describe('cancel URL (cncl)', () => {
     expect(seen.map((r) => r.url)).toEqual(['/keygen2?init=true']);
   });
 
-  it('keeps-the-user-abort-when-the-cancel-url-does-not-answer', async () => {
+  it('never-sends-the-session-cookie-to-a-cancel-url-of-another-origin', async () => {
     const { origin, seen } = await issuer('message');
-    const dead = 'http://127.0.0.1:9/keygen2?abort=true';
-    const url = buildInvocationUrl({ initUrl: `${origin}/keygen2?init=true`, transactionUrl: `${origin}/keygen2`, cookie: COOKIE, cancelUrl: dead });
-    await expect(runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport({ timeoutMs: 2000 }), invocationUrl: url })).rejects.toMatchObject({
+    const other = await otherServer();
+    const url = buildInvocationUrl({ initUrl: `${origin}/keygen2?init=true`, transactionUrl: `${origin}/keygen2`, cookie: COOKIE, cancelUrl: `${other.origin}/abort` });
+    await expect(runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: url })).rejects.toMatchObject({
       code: 'USER_ABORT',
     });
     expect(seen).toHaveLength(1);
+    expect(other.hits).toBe(0);
+  });
+
+  it('keeps-the-user-abort-when-the-cancel-url-does-not-answer', async () => {
+    // The issuer accepts the cancel GET but never answers: the client gives up on it after a while.
+    const { origin, seen } = await issuer('message', { hangOnAbort: true });
+    const started = Date.now();
+    await expect(
+      runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport({ timeoutMs: 1000 }), invocationUrl: urlOf(origin, true) }),
+    ).rejects.toMatchObject({ code: 'USER_ABORT' });
+    expect(seen.map((r) => r.url)).toEqual(['/keygen2?init=true', '/keygen2?abort=true']);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
