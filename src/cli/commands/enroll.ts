@@ -14,7 +14,7 @@ import { isKeyGen2Error } from '../../keygen2/errors.js';
 import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../keygen2/http/index.js';
 import { deviceStoreDir } from '../home.js';
 import { note, out, usageError } from '../output.js';
-import { processSecretSources } from '../secrets.js';
+import { processSecretSources, readSecretFile } from '../secrets.js';
 import { TerminalEnrollmentUi } from './enroll-ui.js';
 import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
 
@@ -145,6 +145,9 @@ export async function enroll(url: string, opts: EnrollOptions, log?: (line: stri
   if (opts.yes !== true && process.stdin.isTTY !== true) {
     usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
   }
+  // A --pin-file that cannot be used fails now, not at the first PIN: by then the issuer has
+  // opened a session it never sees closed (seen live against the reference issuer).
+  if (opts.pinFile !== undefined) readSecretFile(opts.pinFile, '--pin-file').fill(0);
   const transport = createHttpTransport(transportOptions(opts));
   const ui = new TerminalEnrollmentUi({
     secrets: processSecretSources({ pin: opts.pinFile }),

@@ -32,6 +32,11 @@ export interface KeyGen2Transport {
   fetchInvocation(invocation: Invocation): Promise<TransportReply>;
   /** POST one response to the transaction URL: the next request, or the final redirect. */
   postResponse(invocation: Invocation, text: string): Promise<TransportReply>;
+  /**
+   * Tells the issuer that the user cancelled: GET the invocation's `cncl` URL with the cookie
+   * (spec §2.2; the Android client opens it in the browser). Best effort: never throws.
+   */
+  cancel?(invocation: Invocation): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------

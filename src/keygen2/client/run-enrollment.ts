@@ -136,8 +136,11 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
   const maxPinEntries = options.maxPinEntries ?? 5;
   // Mutable holder (not `let`s) because the session is reported from a callback.
   const sksSession: { open: OpenSession | undefined; closed: boolean } = { open: undefined, closed: false };
+  /** Set once the URL parsed: where to send a cancel. */
+  let cancelTo: Invocation | undefined;
   try {
     const invocation = typeof options.invocationUrl === 'string' ? parseInvocationUrl(options.invocationUrl) : options.invocationUrl;
+    cancelTo = invocation;
     const initUrl = new URL(invocation.initUrl);
     const issuerHost = initUrl.host;
     const post = (m: KeyGen2Message): Promise<TransportReply> => viaTransport(() => transport.postResponse(invocation, encodeMessage(m)));
@@ -243,6 +246,9 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
   } catch (e) {
     const error = isKeyGen2Error(e) ? e : asKeyGen2Error(e);
     if (sksSession.open !== undefined && !sksSession.closed) await abortQuietly(sks, sksSession.open.provisioningHandle);
+    // The user cancelled (declined, or gave up on the PIN): let the issuer drop its session now
+    // rather than keep it open (spec §2.2 `cncl`). Other failures are the issuer's or ended by it.
+    if (error.code === 'USER_ABORT' && cancelTo !== undefined) await transport.cancel?.(cancelTo).catch(() => undefined);
     ui.progress?.({ step: 'aborted', code: error.code });
     throw error;
   }

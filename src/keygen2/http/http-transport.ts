@@ -32,6 +32,16 @@ export interface HttpTransportOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** How long a cancel (GET `cncl`) may take before the client stops waiting. */
+const CANCEL_TIMEOUT_MS = 5_000;
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
 
 const transportError = (message: string, cause?: unknown): KeyGen2Error =>
   new KeyGen2Error('TRANSPORT', message, cause === undefined ? {} : { cause });
@@ -47,6 +57,8 @@ interface Exchange {
   readonly url: string;
   readonly cookie: string | undefined;
   readonly body?: Buffer;
+  /** Overrides the transport's timeout for this exchange. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -174,7 +186,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         });
       };
       const req = secure ? https.request(url, requestOptions, onResponse) : http.request(url, requestOptions, onResponse);
-      const timer = setTimeout(() => fail(transportError(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+      const limit = x.timeoutMs ?? timeoutMs;
+      const timer = setTimeout(() => fail(transportError(`no complete answer within ${limit} ms`)), limit);
       req.on('error', (e) => fail(transportError(`the request to ${url.host} failed`, e)));
       req.end(x.body);
     });
@@ -183,5 +196,12 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
     fetchInvocation: (inv: Invocation) => exchange({ method: 'GET', url: inv.initUrl, cookie: inv.cookie }),
     postResponse: (inv: Invocation, text: string) =>
       exchange({ method: 'POST', url: inv.transactionUrl, cookie: inv.cookie, body: Buffer.from(text, 'utf8') }),
+    // The answer is a web page (or a redirect to one), not a KeyGen2 message: whatever comes back
+    // is ignored, and the user is not kept waiting long. The session cookie only goes to the
+    // transaction URL's origin: a cncl elsewhere is not opened at all.
+    cancel: async (inv: Invocation) => {
+      if (inv.cancelUrl === undefined || !sameOrigin(inv.cancelUrl, inv.transactionUrl)) return;
+      await exchange({ method: 'GET', url: inv.cancelUrl, cookie: inv.cookie, timeoutMs: Math.min(timeoutMs, CANCEL_TIMEOUT_MS) }).catch(() => undefined);
+    },
   };
 }
