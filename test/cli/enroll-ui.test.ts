@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PinPrompt } from '../../src/keygen2/client/index.js';
-import { TerminalEnrollmentUi } from '../../src/cli/commands/enroll-ui.js';
+import { TerminalEnrollmentUi } from '../../src/cli/commands/enroll/ui.js';
 import type { SecretSources } from '../../src/cli/secrets.js';
 
 const prompt: PinPrompt = {

@@ -9,11 +9,12 @@ import { Command } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
 import { PinGrouping, ProtectionStatus } from '../../../sks/constants.js';
 import { SksError, isSksError } from '../../../sks/errors.js';
+import { dirOption, newPinFileOption, pinFileOption } from '../../options.js';
 import { note, out } from '../../output.js';
 import { checkNewPin, describePinPolicy, explainPinRuleError, groupingName } from '../../pin-policy-text.js';
 import { processSecretSources, readSecret, willPrompt } from '../../secrets.js';
 import { acquireSecret, protectionOf, withSecret } from './authorization.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
+import { idArgument, storeDir } from './store.js';
 
 interface ChangePinOptions {
   dir?: string;
@@ -25,9 +26,9 @@ export function changePinCommand(): Command {
   return new Command('change-pin')
     .description("change a key's PIN (asks the current PIN, then the new one twice)")
     .addArgument(idArgument())
-    .option('--pin-file <file>', 'read the current PIN from the first line of this file (mode 0600)')
-    .option('--new-pin-file <file>', 'read the new PIN from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pinFileOption('read the current PIN from the first line of this file (mode 0600)'))
+    .addOption(newPinFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, opts: ChangePinOptions) => {
       const dir = storeDir(opts.dir);
       const info = await protectionOf(dir, id);

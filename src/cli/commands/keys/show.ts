@@ -1,9 +1,10 @@
 /** `airtight keys show ID`: everything the SKS tells about one key (spec §10.9-§10.12). */
 import { Command } from 'commander';
 import type { KeyHandle, SecureKeyStore } from '../../../sks/api.js';
+import { dirOption, jsonOption } from '../../options.js';
 import { out } from '../../output.js';
 import { describeKey, type KeyDetails } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { idArgument, storeDir, withKeyStore } from './store.js';
 
 export async function showKey(sks: SecureKeyStore, handle: KeyHandle): Promise<KeyDetails> {
   const attributes = await sks.getKeyAttributes(handle);
@@ -72,8 +73,8 @@ export function showCommand(): Command {
   return new Command('show')
     .description("show a key's attributes, protection and certificate path")
     .addArgument(idArgument())
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
-    .option('--json', 'print JSON')
+    .addOption(dirOption())
+    .addOption(jsonOption())
     .action(async (id: KeyHandle, opts: { dir?: string; json?: boolean }) => {
       await withKeyStore(storeDir(opts.dir), async (sks) => {
         const details = await showKey(sks, id);

@@ -1,7 +1,7 @@
 /**
  * Opening the device store for one `keys` command, and the pieces every verb
- * shares: the `--dir` option, the key-handle argument, and the report of a
- * rejected PIN or PUK.
+ * shares: the store directory, the key-handle argument, and the report of a
+ * rejected PIN or PUK (the options themselves are in ../../options.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +15,6 @@ import { deviceStoreDir } from '../../home.js';
 
 /** The store directory: `--dir`, else `$AIRTIGHT_HOME/device` (as `device` does). */
 export const storeDir = (dir: string | undefined): string => deviceStoreDir(dir);
-
-export const DIR_OPTION_FLAGS = '--dir <dir>';
-export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device, else ~/.airtight/device)';
 
 /** The largest handle the SKS accepts: a Java `int` (engine/validate.ts `handle`). */
 const MAX_KEY_HANDLE = 0x7fffffff;

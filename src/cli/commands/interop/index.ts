@@ -16,9 +16,9 @@
  */
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import type { CheckResult } from '../../interop/check.js';
-import { runInteropFile } from '../../interop/run.js';
-import { EXIT_GENERIC } from '../exit-status.js';
+import type { CheckResult } from '../../../interop/check.js';
+import { runInteropFile } from '../../../interop/run.js';
+import { EXIT_GENERIC } from '../../exit-status.js';
 
 
 /**

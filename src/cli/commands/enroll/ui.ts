@@ -12,12 +12,12 @@
  * reported on stderr, and the client is told "cancelled"; the command rethrows it.
  */
 import { createInterface } from 'node:readline/promises';
-import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../keygen2/client/index.js';
-import { pinBytes } from '../../keygen2/client/index.js';
-import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../keygen2/messages/index.js';
-import { note, usageError } from '../output.js';
-import { checkNewPin, describePinPolicy, type PinPolicyView } from '../pin-policy-text.js';
-import { readSecret, SECRET_ENV, SECRET_FILE_OPTION, willPrompt, type SecretSources } from '../secrets.js';
+import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../../keygen2/client/index.js';
+import { pinBytes } from '../../../keygen2/client/index.js';
+import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../../keygen2/messages/index.js';
+import { note, usageError } from '../../output.js';
+import { checkNewPin, describePinPolicy, type PinPolicyView } from '../../pin-policy-text.js';
+import { readSecret, SECRET_ENV, SECRET_FILE_OPTION, willPrompt, type SecretSources } from '../../secrets.js';
 
 /** Entries per PIN on the terminal before the enrollment is given up. */
 const MAX_TERMINAL_ENTRIES = 5;

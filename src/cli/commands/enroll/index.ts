@@ -1,7 +1,7 @@
 /**
  * `airtight enroll URL`: runs the KeyGen2 client (spec §2.2, §3.3) against an
  * issuer that speaks the HTTP binding, into the device store. The work is
- * `runEnrollment` with the HTTP transport and the terminal UI of enroll-ui.ts;
+ * `runEnrollment` with the HTTP transport and the terminal UI of ui.ts;
  * this file parses the options, opens the store and prints the summary.
  *
  * Unlike the `keys` commands, enroll holds the store for the whole session
@@ -9,14 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { runEnrollment, type EnrollmentSummary } from '../../keygen2/client/index.js';
-import { isKeyGen2Error } from '../../keygen2/errors.js';
-import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../keygen2/http/index.js';
-import { deviceStoreDir } from '../home.js';
-import { note, out, usageError } from '../output.js';
-import { processSecretSources } from '../secrets.js';
-import { TerminalEnrollmentUi } from './enroll-ui.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
+import { runEnrollment, type EnrollmentSummary } from '../../../keygen2/client/index.js';
+import { isKeyGen2Error } from '../../../keygen2/errors.js';
+import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../../keygen2/http/index.js';
+import { deviceStoreDir } from '../../home.js';
+import { dirOption, jsonOption, pinFileOption, yesOption } from '../../options.js';
+import { note, out, usageError } from '../../output.js';
+import { processSecretSources } from '../../secrets.js';
+import { TerminalEnrollmentUi } from './ui.js';
+import { openKeyStore } from '../keys/store.js';
 
 interface EnrollOptions {
   dir?: string;
@@ -110,11 +111,11 @@ export function enrollCommand(): Command {
   return new Command('enroll')
     .description('enroll keys from a KeyGen2 issuer into the device store (HTTP binding)')
     .argument('<url>', 'invocation URL: webpkiproxy://keygen2?init=...&url=...&cookie=... (or the same query on http(s)://)')
-    .option('--yes', 'consent without asking (required when stdin is not a terminal)')
-    .option('--pin-file <file>', 'use the first line of this file (mode 0600) as every PIN the issuer asks for')
+    .addOption(yesOption('consent without asking (required when stdin is not a terminal)'))
+    .addOption(pinFileOption('use the first line of this file (mode 0600) as every PIN the issuer asks for'))
     .option('--ca-file <file>', 'trust this PEM CA (bundle) for an https issuer')
-    .option('--json', 'print the summary as JSON')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(jsonOption('print the summary as JSON'))
+    .addOption(dirOption())
     .addHelpText(
       'after',
       '\nShows the issuer and asks for consent, then asks for each PIN on a hidden prompt that states\n' +
