@@ -6,6 +6,22 @@ import tseslint from 'typescript-eslint';
 /** Node's built-in module names: a namespace import alias spelled like one reads as node:crypto, node:fs... */
 const NODE_BUILTIN_ALIASES = ['assert', 'buffer', 'child_process', 'crypto', 'fs', 'http', 'https', 'net', 'os', 'path', 'process', 'stream', 'tls', 'url', 'util', 'zlib'];
 
+/** A one-letter name other than `_`. */
+const ONE = 'Identifier[name=/^[^_]$/]';
+/** Where one-letter names are declared outside a short lambda (see the rule's comment). */
+const ONE_LETTER_SELECTORS = [
+  `VariableDeclarator:not(ForStatement > VariableDeclaration > VariableDeclarator) > ${ONE}.id`,
+  `ForStatement > VariableDeclaration > VariableDeclarator > Identifier.id[name=/^[^_ijkn]$/]`,
+  `VariableDeclarator > :matches(ObjectPattern, ArrayPattern) ${ONE}:not(Property > ${ONE}.key[shorthand=false])`,
+  `:matches(FunctionDeclaration, ClassDeclaration, ClassExpression, FunctionExpression) > ${ONE}.id`,
+  `:matches(FunctionDeclaration, FunctionExpression, ArrowFunctionExpression[expression=false]) > ${ONE}.params`,
+  `:matches(FunctionDeclaration, FunctionExpression, ArrowFunctionExpression[expression=false]) > :matches(AssignmentPattern, RestElement) > ${ONE}`,
+  `:matches(FunctionDeclaration, FunctionExpression, ArrowFunctionExpression[expression=false]) > :matches(ObjectPattern, ArrayPattern) ${ONE}:not(Property > ${ONE}.key[shorthand=false])`,
+  `TSParameterProperty > ${ONE}`,
+  `CatchClause > ${ONE}.param`,
+  `:matches(ImportSpecifier, ImportDefaultSpecifier, ImportNamespaceSpecifier) > ${ONE}.local`,
+];
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/**/vectors/**', '**/*.mjs', '**/*.cjs'],
@@ -58,16 +74,23 @@ export default tseslint.config(
       // Unused names: the compiler (noUnusedLocals/Parameters) already reports them; `_x` opts out.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
 
-      // No one-letter names (issue 7 item 8). ESLint's id-length cannot tell a short lambda's
-      // parameter from any other name, so the practical rule is: identifiers of at least two
-      // characters, except the loop counters i/j/k/n and `_`; object property names are not checked
-      // (wire formats fix them). Short lambdas use a word too: `(key) => key.id`.
-      'id-length': ['error', { min: 2, exceptions: ['_', 'i', 'j', 'k', 'n'], properties: 'never' }],
+      // No one-letter names outside short lambdas (issue 7 item 8). ESLint's id-length cannot tell a
+      // short lambda's parameter from any other name, so this is no-restricted-syntax below: a
+      // one-letter name is an error when it is declared as a variable, a function or class, a
+      // parameter of a function, method or block-bodied arrow, a catch binding or an import alias.
+      // Allowed: parameters of expression-bodied arrows (`(k) => k.id`), `_`, and the loop
+      // counters i/j/k/n declared in a `for` header. Property names are not checked (wire formats fix them).
+      '@typescript-eslint/dot-notation': 'off', // `process.env['X']` and index-signature reads are bracketed on purpose
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
 
       // A namespace import aliased to a Node built-in's name (`import * as crypto from './crypto-operations.js'`)
       // reads like node:crypto at every use site.
       'no-restricted-syntax': [
         'error',
+        ...ONE_LETTER_SELECTORS.map((selector) => ({
+          selector,
+          message: 'Name it after what it holds: one-letter names are for short lambdas (`(k) => k.id`) and for-loop counters.',
+        })),
         ...NODE_BUILTIN_ALIASES.map((name) => ({
           selector: `ImportDeclaration[source.value=/^\\./] > :matches(ImportNamespaceSpecifier, ImportDefaultSpecifier, ImportSpecifier)[local.name="${name}"]`,
           message: `Do not alias a local module as "${name}": it reads like node:${name}. Name it after what it holds.`,

@@ -80,7 +80,7 @@ export interface WriteResultOptions {
  */
 export function checkResultTarget(options: WriteResultOptions, what: string): void {
   if (options.out === undefined) {
-    if (options.refuseTerminal === true && process.stdout.isTTY === true) {
+    if (options.refuseTerminal === true && process.stdout.isTTY) {
       usageError(`refusing to write ${what} to a terminal: use --out FILE or redirect stdout`);
     }
     return;

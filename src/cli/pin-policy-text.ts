@@ -26,7 +26,7 @@ export const GROUPING_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** Pattern-restriction bits with their protocol names, in bit order. */
-export const PATTERN_NAMES: readonly (readonly [number, string])[] = [
+export const PATTERN_NAMES: ReadonlyArray<readonly [number, string]> = [
   [PinPattern.TWO_IN_A_ROW, 'two-in-a-row'],
   [PinPattern.THREE_IN_A_ROW, 'three-in-a-row'],
   [PinPattern.SEQUENCE, 'sequence'],
@@ -87,7 +87,7 @@ function patternRule(bit: number, p: PinPolicyView): string {
 
 /** Every rule of the policy in one line, e.g. for a prompt or `keys show`. */
 export function describePinPolicy(p: PinPolicyView): string {
-  const rules = [`${describeLengthAndFormat(p)}`];
+  const rules = [describeLengthAndFormat(p)];
   for (const [bit] of PATTERN_NAMES) {
     // three-in-a-row adds nothing when two-in-a-row is set as well.
     if (bit === PinPattern.THREE_IN_A_ROW && (p.patternRestrictions & PinPattern.TWO_IN_A_ROW) !== 0) continue;

@@ -73,7 +73,7 @@ export async function promptHidden(message: string): Promise<string> {
 
 /** The sources of the running process, with the file options of a command. */
 export function processSecretSources(files: Partial<Record<SecretKind, string | undefined>>): SecretSources {
-  return { env: process.env, files, interactive: process.stdin.isTTY === true, prompt: promptHidden };
+  return { env: process.env, files, interactive: process.stdin.isTTY, prompt: promptHidden };
 }
 
 /** True when {@link readSecret} would ask on the terminal for this kind (no file, no variable). */

@@ -156,7 +156,7 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
   if (ours.method !== method) return [`method: expected ${method}, got ${ours.method}`];
   for (const [key, node] of recorded.get('args').entries()) {
     const m = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key)!;
-    const name = ALIASES[m[1]!] ?? m[1]!;
+    const name = ALIASES[m[1]] ?? m[1];
     const expected: unknown = node.isNull() ? null : node.value;
     const got = normalize(ours.args[name]);
     if (JSON.stringify(expected) !== JSON.stringify(got)) {
@@ -174,12 +174,12 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
         const verify = options.sessionAttestation;
         if (method === 'createProvisioningSession' && key === 'attestation_hex' && verify !== undefined) {
           // A randomized (ECDSA) device signature: verified, never compared.
-          const ours = r[m[1]!];
+          const ours = r[m[1]];
           const problem = ours instanceof Uint8Array ? verify(ours) : 'no attestation';
           if (problem !== undefined) problems.push(`${method} result.${key}: ${problem}`);
           continue;
         }
-        if (JSON.stringify(node.value) !== JSON.stringify(normalize(r[m[1]!]))) problems.push(`${method} result.${key} differs`);
+        if (JSON.stringify(node.value) !== JSON.stringify(normalize(r[m[1]]))) problems.push(`${method} result.${key} differs`);
       }
     } else if (JSON.stringify(v) !== JSON.stringify(normalize(ours.result))) {
       problems.push(`${method} result differs: expected ${JSON.stringify(v)}, got ${JSON.stringify(normalize(ours.result))}`);
@@ -266,7 +266,7 @@ export function recordedInvocationUrl(session: JsonNode): string {
 /** The platform the reference client described: its logotype and client-attribute answers, taken from its InvocationResponse. */
 export function recordedPlatform(session: JsonNode): PlatformCapabilities {
   const response = messagesOf(session).find((m) => m.qualifier === 'InvocationResponse');
-  const caps = response === undefined ? [] : ((JSON.parse(response.wire) as { clientCapabilities?: Record<string, unknown>[] }).clientCapabilities ?? []);
+  const caps = response === undefined ? [] : ((JSON.parse(response.wire) as { clientCapabilities?: Array<Record<string, unknown>> }).clientCapabilities ?? []);
   const clientAttributes: Record<string, string[]> = {};
   const imagePreferences: Record<string, { mimeType: string; width: number; height: number }> = {};
   for (const c of caps) {

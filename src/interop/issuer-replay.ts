@@ -54,7 +54,7 @@ export interface Replay {
   readonly config: IssuerConfig;
   readonly environment: IssuerEnvironment;
   /** What the port computed, for comparison with `server_hmacs[]` / `encryptions[]`. */
-  readonly log: { hmacs: { modifier: string; input: string; mac: string }[]; encryptions: string[]; unmatchedSignatures: string[] };
+  readonly log: { hmacs: Array<{ modifier: string; input: string; mac: string }>; encryptions: string[]; unmatchedSignatures: string[] };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -69,18 +69,18 @@ export class JsonNode {
     return (this.value as unknown[]).map((v, i) => new JsonNode(v, `${this.path}[${i}]`));
   }
 
-  entries(): [string, JsonNode][] {
+  entries(): Array<[string, JsonNode]> {
     return this.keys().map((k) => [k, this.get(k)]);
   }
 
   str(): string {
     if (typeof this.value !== 'string') this.fail('string');
-    return this.value as string;
+    return this.value;
   }
 
   num(): number {
     if (typeof this.value !== 'number' || !Number.isFinite(this.value)) this.fail('number');
-    return this.value as number;
+    return this.value;
   }
 
   int(): number {
@@ -91,7 +91,7 @@ export class JsonNode {
 
   bool(): boolean {
     if (typeof this.value !== 'boolean') this.fail('boolean');
-    return this.value as boolean;
+    return this.value;
   }
 
   /** Lowercase hex (the vectors' convention) as bytes. */

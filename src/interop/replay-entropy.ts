@@ -63,7 +63,7 @@ function fits(request: KeyPairRequest, key: RecordedKey): boolean {
 }
 
 export class ReplayEntropy implements Entropy {
-  private readonly expectedRandom: { readonly label: string; readonly bytes: Buffer }[] = [];
+  private readonly expectedRandom: Array<{ readonly label: string; readonly bytes: Buffer }> = [];
   private readonly pairs: Record<'ephemeral' | 'key-entry', RecordedPair[]>;
   private problems: string[] = [];
 

@@ -385,7 +385,7 @@ function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: 
 function compareSessionResult(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, k: ReplayKnowledge): void {
   const privacyEnabled = args.get('privacyEnabled').bool();
   const device = k.deviceCertificate === undefined ? undefined : certificate(k.deviceCertificate);
-  if (privacyEnabled || device === undefined || deterministicSigner(device.publicKey) || recorded === undefined || !recorded.isObject()) {
+  if (privacyEnabled || device === undefined || deterministicSigner(device.publicKey) || !recorded?.isObject()) {
     compareResult('result', recorded, ours);
     return;
   }

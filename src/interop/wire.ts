@@ -53,7 +53,7 @@ function indexedMessages(s: JsonNode): IndexedMessage[] {
   return s
     .get('messages')
     .items()
-    .map((m, i) => ({ ...(plain[i] as RecordedMessage), index: m.get('index').int(), sha256: m.get('sha256_hex') }));
+    .map((m, i) => ({ ...(plain[i]), index: m.get('index').int(), sha256: m.get('sha256_hex') }));
 }
 
 /** `expected …"mac":"AbC…", got …"mac":"AbD…" (first difference at character 812)`. */
@@ -106,8 +106,8 @@ function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<stri
   const algorithm = (t: unknown): boolean => typeof t === 'string' && t.startsWith('https://webpki.github.io/sks/algorithm#');
   return {
     ...recorded,
-    clientCapabilities: (r as Record<string, unknown>[]).map((c) => {
-      const mine = (o as Record<string, unknown>[]).find((x) => x['type'] === c['type']);
+    clientCapabilities: (r as Array<Record<string, unknown>>).map((c) => {
+      const mine = (o as Array<Record<string, unknown>>).find((x) => x['type'] === c['type']);
       return algorithm(c['type']) && mine !== undefined && mine['kind'] === 'supported' ? mine : c;
     }),
   };
@@ -319,7 +319,7 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
     const firstIndex = recorded[0]?.index ?? Number.MAX_SAFE_INTEGER;
     const store: SecureKeyStore = device.inner;
     while (between.length > 0 && (between[0]?.index ?? 0) < firstIndex) {
-      const c = between.shift() as RecordedCall;
+      const c = between.shift()!;
       await checks.guardAsync(`${prefix} wire: client reproduces between sessions #${c.index} ${c.method}`, () => replayUserCall(store, c.node));
     }
     const run = await runClientSession(doc, s, device);

@@ -88,7 +88,7 @@ async function issuer(config: (issuerUri: string) => IssuerConfig, commonNamePre
 /** The end-entity certificate the issuer issued for key `id` in its last session. */
 const issuedCertificate = (i: HttpIssuer, id: string): X509Certificate => {
   const k = i.outcomes.at(-1)!.keys.find((x) => x.id === id)!;
-  return new X509Certificate(Buffer.from(k.certificatePath[0]!, 'base64url'));
+  return new X509Certificate(Buffer.from(k.certificatePath[0], 'base64url'));
 };
 
 beforeAll(async () => {
@@ -166,11 +166,11 @@ describe('airtight enroll', () => {
     const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=rsa-1', `${i.origin}/invoke`), '--yes', '--json']);
     expect(r.stderr).toContain('Creating 1 key (RSA keys take a few seconds)');
     expect(r.status).toBe(0);
-    const summary = JSON.parse(r.stdout) as { keys: { keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }[]; redirectUrl: string; privacyEnabled: boolean };
+    const summary = JSON.parse(r.stdout) as { keys: Array<{ keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }>; redirectUrl: string; privacyEnabled: boolean };
     expect(summary.privacyEnabled).toBe(false);
     expect(summary.redirectUrl).toBe(`${i.origin}/done`);
     expect(summary.keys).toEqual([expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' })]);
-    const handle = summary.keys[0]!.keyHandle;
+    const handle = summary.keys[0].keyHandle;
     expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) });
 
     const s = await airtight(['keys', 'sign', String(handle), '--alg', 'rsa-sha256', dataFile()]);
@@ -184,7 +184,7 @@ describe('airtight enroll', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('Privacy:  on');
     expect(r.stdout).toContain('privacy mode on');
-    expect(i.outcomes[0]!.deviceCertificatePath).toBeUndefined();
+    expect(i.outcomes[0].deviceCertificatePath).toBeUndefined();
     expect((await listKeys()).some((k) => k.commonName === 'Private Key.1')).toBe(true);
   });
 

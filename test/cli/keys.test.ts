@@ -109,7 +109,7 @@ beforeAll(async () => {
       uniqueSig: uniqueSig.keyHandle,
       uniqueAuth: uniqueAuth.keyHandle,
     });
-    for (const k of [signer, rsa, lock, hmac]) certs.set(k.keyHandle, k.certificatePath![0]!);
+    for (const k of [signer, rsa, lock, hmac]) certs.set(k.keyHandle, k.certificatePath![0]);
   } finally {
     await sks.close();
   }
@@ -120,7 +120,7 @@ describe('airtight keys list / show', () => {
     const r = text(airtight(['list', '--json']));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const keys = JSON.parse(r.stdout) as Record<string, unknown>[];
+    const keys = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(keys.map((k) => k['keyHandle'])).toEqual([h.signer, h.rsa, h.lock, h.hmac, h.uniqueSig, h.uniqueAuth]);
     expect(keys[0]).toMatchObject({
       appUsage: 'signature',
@@ -148,7 +148,7 @@ describe('airtight keys list / show', () => {
     expect(r.status).toBe(0);
     const d = JSON.parse(r.stdout) as {
       protection: Record<string, unknown> & { pin: Record<string, unknown>; puk: Record<string, unknown>; keyBackup: { flags: string[] } };
-      certificatePath: Record<string, string>[];
+      certificatePath: Array<Record<string, string>>;
       keyType: Record<string, unknown>;
     };
     expect(d.keyType).toMatchObject({ algorithm: 'ec', curve: 'P-256' });
@@ -285,7 +285,7 @@ describe('airtight keys PIN errors, unlock and change-pin', () => {
     const r = sign(h.lock, '0000');
     expect(r.status).toBe(3);
     expect(r.stderr).toContain(`the PIN of key #${h.lock} is blocked: unblock it with "airtight keys unlock ${h.lock}"`);
-    const keys = JSON.parse(text(airtight(['list', '--json'])).stdout) as { keyHandle: number; protection: string }[];
+    const keys = JSON.parse(text(airtight(['list', '--json'])).stdout) as Array<{ keyHandle: number; protection: string }>;
     expect(keys.find((k) => k.keyHandle === h.lock)?.protection).toBe('PIN blocked');
     // No PIN source and no terminal, yet no usage error: nothing is asked for a blocked PIN.
     expect(sign(h.lock).status).toBe(3);
@@ -306,7 +306,7 @@ describe('airtight keys PIN errors, unlock and change-pin', () => {
   });
 
   it('change-pin refuses a new PIN that breaks the policy before calling the SKS (OPTION, exit 7)', () => {
-    const cases: [string, string][] = [
+    const cases: Array<[string, string]> = [
       ['12', 'New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)'],
       ['12ab', 'New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)'],
       ['4567', 'New PIN breaks the PIN policy: it must not be an ascending or descending run such as 1234 or 8765'],
@@ -373,7 +373,7 @@ describe('airtight keys export / delete', () => {
     const ok = text(airtight(['delete', String(h.hmac), '--yes']));
     expect(ok.status).toBe(0);
     expect(ok.stdout).toBe(`Deleted key #${h.hmac}.\n`);
-    const keys = JSON.parse(text(airtight(['list', '--json'])).stdout) as { keyHandle: number }[];
+    const keys = JSON.parse(text(airtight(['list', '--json'])).stdout) as Array<{ keyHandle: number }>;
     expect(keys.map((k) => k.keyHandle)).not.toContain(h.hmac);
     expect(text(airtight(['show', String(h.hmac)])).status).toBe(5);
   });

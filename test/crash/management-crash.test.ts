@@ -39,15 +39,15 @@ async function snapshot(dir: string, k: readonly KeyHandle[]): Promise<Snapshot>
     for (let e = await sks.enumerateKeys(0); e; e = await sks.enumerateKeys(e.keyHandle)) keys++;
     let sessions = 0;
     for (let e = await sks.enumerateProvisioningSessions(0, false); e; e = await sks.enumerateProvisioningSessions(e.provisioningHandle, false)) sessions++;
-    const k3Present = await sks.getKeyAttributes(k[2]!).then(
+    const k3Present = await sks.getKeyAttributes(k[2]).then(
       () => true,
       () => false,
     );
     return {
       keys,
       sessions,
-      k1Locked: ((await sks.getKeyProtectionInfo(k[0]!)).protectionStatus & 0x04) !== 0,
-      k2Certificate: Buffer.from((await sks.getKeyAttributes(k[1]!)).certificatePath[0]!).toString('hex'),
+      k1Locked: ((await sks.getKeyProtectionInfo(k[0])).protectionStatus & 0x04) !== 0,
+      k2Certificate: Buffer.from((await sks.getKeyAttributes(k[1])).certificatePath[0]).toString('hex'),
       k3Present,
     };
   } finally {

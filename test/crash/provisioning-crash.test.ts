@@ -44,9 +44,9 @@ function runWorker(dir: string, killWhen: (line: string, round: Round) => number
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         const [what, id] = line.split(' ');
-        if (what === 'BEGIN') round.begun.push(id!);
-        if (what === 'CLOSING') round.closing.push(id!);
-        if (what === 'COMMITTED') round.committed.push(id!);
+        if (what === 'BEGIN') round.begun.push(id);
+        if (what === 'CLOSING') round.closing.push(id);
+        if (what === 'COMMITTED') round.committed.push(id);
         const delay = scheduled ? undefined : killWhen(line, round);
         if (delay !== undefined) {
           scheduled = true;

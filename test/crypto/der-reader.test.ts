@@ -37,7 +37,7 @@ function walk(der: Uint8Array, start = 0, end = der.length): number {
 }
 
 describe('readTlv accepts DER', () => {
-  const cases: readonly { name: string; header: string; contentLength: number }[] = [
+  const cases: ReadonlyArray<{ name: string; header: string; contentLength: number }> = [
     { name: 'empty content, short form', header: '30 00', contentLength: 0 },
     { name: 'one byte, short form', header: '04 01', contentLength: 1 },
     { name: '127 bytes, the largest short form', header: '04 7f', contentLength: 127 },
@@ -74,7 +74,7 @@ describe('tlv writes what readTlv reads', () => {
 });
 
 describe('readTlv rules (ERROR_CRYPTO)', () => {
-  const rules: readonly { rule: string; der: string; offset?: number; limit?: number }[] = [
+  const rules: ReadonlyArray<{ rule: string; der: string; offset?: number; limit?: number }> = [
     { rule: 'rejects-non-minimal-length-81-05', der: '04 81 05 0102030405' },
     { rule: 'rejects-long-form-length-below-128', der: `04 81 7f ${'00'.repeat(127)}` },
     { rule: 'rejects-long-form-length-of-zero', der: '30 81 00' },

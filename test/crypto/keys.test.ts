@@ -80,7 +80,7 @@ describe.each(CURVES)('EC %s', (curve) => {
       const jwk = publicKey.export({ format: 'jwk' });
       const x = Buffer.from(jwk.x ?? '', 'base64url');
       const y = Buffer.from(jwk.y ?? '', 'base64url');
-      const point = Buffer.concat([Buffer.of(0x02 | (y[y.length - 1]! & 1)), x]);
+      const point = Buffer.concat([Buffer.of(0x02 | (y[y.length - 1] & 1)), x]);
       const bitString = Buffer.concat([Buffer.of(0x03, point.length + 1, 0x00), point]);
       const inner = Buffer.concat([Buffer.from(algorithmIdentifierHex, 'hex'), bitString]);
       const compressed = Buffer.concat([Buffer.of(0x30, inner.length), inner]);
@@ -89,19 +89,19 @@ describe.each(CURVES)('EC %s', (curve) => {
   });
 
   it('rejects-a-point-not-on-the-curve', () => {
-    const spki = Buffer.from(spkiOf(pairs[0]!.publicKey));
-    spki[spki.length - 1]! ^= 0x01;
+    const spki = Buffer.from(spkiOf(pairs[0].publicKey));
+    spki[spki.length - 1] ^= 0x01;
     expect(codeOf(() => parseSpki(spki))).toBe('CRYPTO');
   });
 
   it('rejects-a-point-form-byte-other-than-04', () => {
-    const spki = Buffer.from(spkiOf(pairs[0]!.publicKey));
+    const spki = Buffer.from(spkiOf(pairs[0].publicKey));
     spki[spki.length - 1 - 2 * coordinateLength] = 0x05;
     expect(codeOf(() => parseSpki(spki))).toBe('CRYPTO');
   });
 
   it('rejects-a-truncated-spki', () => {
-    const spki = spkiOf(pairs[0]!.publicKey);
+    const spki = spkiOf(pairs[0].publicKey);
     expect(codeOf(() => parseSpki(spki.subarray(0, spki.length - 1)))).toBe('CRYPTO');
   });
 });
@@ -122,7 +122,7 @@ describe.each([1024, 2048])('RSA-%i', (bits) => {
 
   it('has the SPKI length that spec §1.3 gives for e = 65537', () => {
     const SPEC_SPKI_LENGTH: Readonly<Record<number, number>> = { 1024: 162, 2048: 294 };
-    expect(spkiOf(pairs[0]!.publicKey)).toHaveLength(SPEC_SPKI_LENGTH[bits] ?? -1);
+    expect(spkiOf(pairs[0].publicKey)).toHaveLength(SPEC_SPKI_LENGTH[bits] ?? -1);
   });
 });
 

@@ -16,7 +16,7 @@ const nonZero = (n: number): Buffer => Buffer.from(randomBytes(n).map((b) => (b 
 const encode = (message: Buffer, k = K): Buffer => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(k - 3 - message.length), Buffer.of(0x00), message]);
 
 describe('unpadPkcs1Type2 accepts', () => {
-  const cases: readonly { name: string; message: Buffer }[] = [
+  const cases: ReadonlyArray<{ name: string; message: Buffer }> = [
     { name: 'a 32-byte message', message: randomBytes(32) },
     { name: 'a zero-length message (separator in the last byte)', message: Buffer.alloc(0) },
     { name: 'the longest message (exactly 8 padding bytes)', message: randomBytes(K - 11) },
@@ -42,7 +42,7 @@ describe('unpadPkcs1Type2 accepts', () => {
 
 describe('unpadPkcs1Type2 rules (null)', () => {
   const valid = (): Buffer => encode(randomBytes(16));
-  const rules: readonly { rule: string; em: () => Buffer }[] = [
+  const rules: ReadonlyArray<{ rule: string; em: () => Buffer }> = [
     { rule: 'rejects-first-byte-not-zero', em: () => Buffer.concat([Buffer.of(0x01), valid().subarray(1)]) },
     { rule: 'rejects-block-type-1', em: () => Buffer.concat([Buffer.of(0x00, 0x01), valid().subarray(2)]) },
     { rule: 'rejects-block-type-0', em: () => Buffer.concat([Buffer.of(0x00, 0x00), valid().subarray(2)]) },

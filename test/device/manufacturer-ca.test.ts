@@ -98,7 +98,7 @@ describe('loadOrCreateManufacturerCa', () => {
     const dir = freshDir();
     const all = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateManufacturerCa(dir)));
     expect(all.filter((c) => c.created)).toHaveLength(1);
-    for (const c of all) expect(c.certificate.equals(all[0]!.certificate)).toBe(true);
+    for (const c of all) expect(c.certificate.equals(all[0].certificate)).toBe(true);
   });
 
   it('re-issues a missing root certificate for the existing key', async () => {

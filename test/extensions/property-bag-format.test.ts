@@ -39,7 +39,7 @@ function rawBag(entries: readonly Property[]): Buffer {
 }
 
 describe('valid bags', () => {
-  const bags: readonly { name: string; entries: readonly Property[] }[] = [
+  const bags: ReadonlyArray<{ name: string; entries: readonly Property[] }> = [
     { name: 'the example of spec §11.2', entries: SPEC_ENTRIES },
     { name: 'one read-only entry with an empty value (the smallest bag)', entries: [{ name: 'a', writable: false, value: '' }] },
     { name: 'non-ASCII names and values', entries: [{ name: 'Åäö', writable: true, value: '€ 😀' }] },
@@ -68,7 +68,7 @@ describe('valid bags', () => {
 
 describe('format check rules (spec §11.3)', () => {
   const valid = encodePropertyBag([{ name: 'Name', writable: true, value: 'Value' }]);
-  const rules: readonly { rule: string; data: Buffer }[] = [
+  const rules: ReadonlyArray<{ rule: string; data: Buffer }> = [
     { rule: 'rejects-the-spec-example-04-06-02-09-04', data: hex('04 06 02 09 04') },
     { rule: 'rejects-an-empty-bag', data: Buffer.alloc(0) },
     { rule: 'rejects-a-zero-length-name', data: hex('0000 01 0001 41') },
@@ -106,7 +106,7 @@ describe('setPropertyValue (spec §11.4)', () => {
     if (outcome.kind === 'updated') expect(outcome.data.equals(hex('0007436f756e74657201 0002 3137 0006446967697473 00 0001 38'))).toBe(true);
   });
 
-  const cases: readonly { name: string; set: string; value: string }[] = [
+  const cases: ReadonlyArray<{ name: string; set: string; value: string }> = [
     { name: 'the first entry to a longer value', set: 'P0', value: 'a much longer value than before' },
     { name: 'the last entry to an empty value', set: 'P2', value: '' },
     { name: 'a middle entry to a non-ASCII value', set: 'P1', value: 'Åäö' },

@@ -130,12 +130,12 @@ describe('airtight interop', () => {
     const file = sessionFile;
     expect(file).toBeDefined();
     const doc = JSON.parse(readFileSync(path.join(VECTORS, file ?? ''), 'utf8')) as {
-      sessions: { sks_calls: { args: Record<string, unknown> }[] }[];
+      sessions: Array<{ sks_calls: Array<{ args: Record<string, unknown> }> }>;
     };
     const call = doc.sessions.flatMap((s) => s.sks_calls).find((c) => typeof c.args['mac_hex'] === 'string');
     expect(call).toBeDefined();
     const mac = String(call?.args['mac_hex']);
-    const flipped = (mac[0] === '0' ? '1' : '0') + mac.slice(1);
+    const flipped = (mac.startsWith('0') ? '1' : '0') + mac.slice(1);
     if (call !== undefined) call.args['mac_hex'] = flipped;
     const tampered = path.join(tmp, file ?? 'tampered.json');
     writeFileSync(tampered, JSON.stringify(doc));

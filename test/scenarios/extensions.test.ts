@@ -118,7 +118,7 @@ describeStores('extension scenarios', (ctx) => {
   });
 
   describe('property bags (spec §11.2-§11.5)', () => {
-    const INVALID: readonly [string, Buffer][] = [
+    const INVALID: ReadonlyArray<[string, Buffer]> = [
       ['the bytes 04 06 02 09 04', Buffer.from('0406020904', 'hex')],
       ['a writable byte of 02', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.of(2), Buffer.from('0005', 'hex'), Buffer.from('value')])],
       ['a missing writable byte', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.from('0005', 'hex'), Buffer.from('value')])],
@@ -133,7 +133,7 @@ describeStores('extension scenarios', (ctx) => {
       });
     }
 
-    const VALID: readonly (readonly Property[])[] = [
+    const VALID: ReadonlyArray<readonly Property[]> = [
       [{ name: 'name', writable: false, value: 'value' }],
       [
         { name: 'Writable', writable: true, value: 'old' },

@@ -165,7 +165,7 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
   }
 
   it('marks a PIN-protected imported key for every appUsage as imported and computes HMAC with its PIN (t39)', async () => {
-    const hmac = OPERATIONS[0]!;
+    const hmac = OPERATIONS[0];
     for (const appUsage of [AppUsage.SIGNATURE, AppUsage.AUTHENTICATION, AppUsage.ENCRYPTION, AppUsage.UNIVERSAL]) {
       const { key } = await provision(hmac, appUsage);
       expect((await ctx.sks.getKeyProtectionInfo(key)).keyBackup).toBe(KeyBackup.IMPORTED);

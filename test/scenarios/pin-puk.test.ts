@@ -81,14 +81,14 @@ describeStores('PIN and PUK scenarios', (ctx) => {
   });
 
   describe('PIN and PUK formats, patterns and grouping at creation (t13, spec §15.3)', () => {
-    const PUK_ACCEPTED: readonly [number, PinBytes][] = [
+    const PUK_ACCEPTED: ReadonlyArray<[number, PinBytes]> = [
       [ALPHANUMERIC, 'AB123'],
       [NUMERIC, '1234'],
       [STRING, 'azAB13.\n'],
       [BINARY, BINARY_SECRET],
       [NUMERIC, '0123456789'.repeat(13).slice(0, 128)],
     ];
-    const PUK_REJECTED: readonly [number, PinBytes, string][] = [
+    const PUK_REJECTED: ReadonlyArray<[number, PinBytes, string]> = [
       [ALPHANUMERIC, '', 'PUK length error'],
       [ALPHANUMERIC, 'ab123', 'PUK syntax error'],
       [NUMERIC, 'AB1234', 'PUK syntax error'],
@@ -149,7 +149,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       await tryPin({ minLength: 4, maxLength: 8 }, '12345678');
     });
 
-    const PATTERNS: readonly { readonly name: string; readonly patterns: number; readonly format: number; readonly pin: string; readonly error?: string }[] = [
+    const PATTERNS: ReadonlyArray<{ readonly name: string; readonly patterns: number; readonly format: number; readonly pin: string; readonly error?: string }> = [
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1234', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '8765', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1235' },
@@ -205,7 +205,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       await signAndVerify(ctx.sks, handle, '7');
     });
 
-    const GROUPING_TABLE: readonly [number, string | undefined, string | undefined][] = [
+    const GROUPING_TABLE: ReadonlyArray<[number, string | undefined, string | undefined]> = [
       // grouping, outcome for the same PIN, outcome for a different PIN
       [PinGrouping.NONE, undefined, undefined],
       [PinGrouping.SHARED, undefined, 'Grouping = "shared" requires identical PINs'],
@@ -272,11 +272,11 @@ describeStores('PIN and PUK scenarios', (ctx) => {
           successes += 1;
           await s.closeSession();
           // changePin on the second signature key (index 3) reaches exactly its §8.5 group.
-          const changed = handles[3]!;
+          const changed = handles[3];
           await ctx.sks.changePin(changed, bytes(combination[0]), bytes('5555'));
           const group = groupMembers(grouping, usages, 3);
           for (const [i, h] of handles.entries()) {
-            const expectedPin = group.includes(i) ? '5555' : pinFor(usages[i]!, combination);
+            const expectedPin = group.includes(i) ? '5555' : pinFor(usages[i], combination);
             const sig = await sign(ctx.sks, h, Alg.ECDSA_SHA256, expectedPin, DATA);
             expect(verifySignature(await certifiedPublicKey(ctx.sks, h), Alg.ECDSA_SHA256, DATA, sig), `${label}, key ${i}`).toBe(true);
           }
@@ -403,7 +403,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
     });
 
     it('validates new PINs through setPin and changePin without disturbing the counters (t69, spec §15.6)', async () => {
-      const cases: readonly { policy: PinPolicyOptions; original: string; candidates: readonly [string, string | undefined][] }[] = [
+      const cases: ReadonlyArray<{ policy: PinPolicyOptions; original: string; candidates: ReadonlyArray<[string, string | undefined]> }> = [
         {
           policy: {
             format: ALPHANUMERIC,

@@ -156,7 +156,7 @@ beforeAll(async () => {
   const delPuk = await s.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PUK });
   await s.closeSession();
   keys = { ec: ec.keyHandle, rsa: rsa.keyHandle, sym: sym.keyHandle, delPin: delPin.keyHandle, delPuk: delPuk.keyHandle };
-  const rsaPublic = new X509Certificate(rsa.certificatePath![0]!).publicKey;
+  const rsaPublic = new X509Certificate(rsa.certificatePath![0]).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
   provisioned = port.load();
   await sks.close();
@@ -215,7 +215,7 @@ async function attack(kind: StoreKind, op: Operation, steps: readonly Step[], fa
   const snapshot = inner.load();
   inner.close();
   const durableCount =
-    op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0]!.errorCount;
+    op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0].errorCount;
   return { steps, outcomes, revealed, revealedSinceReset, rightWorked: outcomes.at(-1) === 'ok', durableCount, writes: port.attempts };
 }
 
@@ -231,7 +231,7 @@ function expectNoFreeGuess(failAfter: number, run: Run): void {
   const detail = describeRun(failAfter, run);
   if (!run.rightWorked) expect(run.durableCount, detail).toBeGreaterThanOrEqual(run.revealedSinceReset);
   run.steps.forEach((step, i) => {
-    if (step === 'wrong' && run.outcomes[i]!.startsWith('STORAGE') && run.steps[i + 1] === 'right') {
+    if (step === 'wrong' && run.outcomes[i].startsWith('STORAGE') && run.steps[i + 1] === 'right') {
       expect(run.outcomes[i + 1], detail).not.toBe('ok');
     }
   });

@@ -67,15 +67,15 @@ describeStores('hostile arguments', (ctx) => {
   it('rejects arguments of the wrong JavaScript type with ERROR_OPTION naming the field', async () => {
     const sks = ctx.sks as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const s = await ctx.issuer();
-    const e1 = await expectSksError(sks['createPinPolicy']!({ provisioningHandle: s.provisioningHandle, id: 'PIN', mac: 'not bytes' }), 'OPTION');
+    const e1 = await expectSksError(sks['createPinPolicy']({ provisioningHandle: s.provisioningHandle, id: 'PIN', mac: 'not bytes' }), 'OPTION');
     expect(e1.field).toBeDefined();
     ctx.allowOpenSessions();
-    const e2 = await expectSksError(sks['signData']!({ keyHandle: 1.5, algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'OPTION');
+    const e2 = await expectSksError(sks['signData']({ keyHandle: 1.5, algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'OPTION');
     expect(e2.field).toBe('keyHandle');
-    const e3 = await expectSksError(sks['createProvisioningSession']!({ sessionKeyAlgorithm: 'x', privacyEnabled: false, issuerUri: 42 }), 'OPTION');
+    const e3 = await expectSksError(sks['createProvisioningSession']({ sessionKeyAlgorithm: 'x', privacyEnabled: false, issuerUri: 42 }), 'OPTION');
     expect(e3.field).toBe('serverSessionId');
-    await expectSksError(sks['enumerateKeys']!(-1), 'OPTION');
-    await expectSksError(sks['createProvisioningSession']!(null), 'OPTION');
+    await expectSksError(sks['enumerateKeys'](-1), 'OPTION');
+    await expectSksError(sks['createProvisioningSession'](null), 'OPTION');
   });
 
   it('answers unknown handles with NO_KEY / NO_SESSION and changes nothing', async () => {

@@ -374,7 +374,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('setKeyErrorCount changes only the error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setKeyErrorCount', handle: 1, errorCount: 2 }]);
-      expectSame(store.load().keys[0], { ...written.keys[0]!, errorCount: 2 });
+      expectSame(store.load().keys[0], { ...written.keys[0], errorCount: 2 });
     });
 
     it('setKeyPin changes the PIN value and the error counter', () => {
@@ -383,21 +383,21 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: pin, errorCount: 1 }]);
       const keys = store.load().keys;
-      expectSame(keys[0], { ...written.keys[0]!, pinValue: pin, errorCount: 0 });
-      expectSame(keys[1], { ...written.keys[1]!, pinValue: pin, errorCount: 1 });
+      expectSame(keys[0], { ...written.keys[0], pinValue: pin, errorCount: 0 });
+      expectSame(keys[1], { ...written.keys[1], pinValue: pin, errorCount: 1 });
     });
 
     it('setKeyBackup changes only the backup flags', () => {
       const written = populate(store);
       store.apply([{ kind: 'setKeyBackup', handle: 3, keyBackup: 0x05 }]);
-      expectSame(store.load().keys[2], { ...written.keys[2]!, keyBackup: 0x05 });
+      expectSame(store.load().keys[2], { ...written.keys[2], keyBackup: 0x05 });
     });
 
     it('setExtensionData rewrites one extension and keeps the order of the others', () => {
       const written = populate(store);
       const data = new Uint8Array(Buffer.from('00074e756d62657201000131', 'hex'));
       store.apply([{ kind: 'setExtensionData', handle: 1, type: 'http://example.com/props', data }]);
-      const before = written.keys[0]!;
+      const before = written.keys[0];
       const expected = before.extensions.map((e) => (e.type === 'http://example.com/props' ? { ...e, data } : e));
       store = harness.reopen(store);
       expectSame(store.load().keys[0], { ...before, extensions: expected });
@@ -406,7 +406,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('setPukErrorCount changes only the PUK error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 4 }]);
-      expectSame(store.load().pukPolicies, [{ ...written.pukPolicies[0]!, errorCount: 4 }]);
+      expectSame(store.load().pukPolicies, [{ ...written.pukPolicies[0], errorCount: 4 }]);
     });
 
     it('setSessionKmk replaces the key management key, also where there was none', () => {
@@ -418,8 +418,8 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'setSessionKmk', handle: 2, keyManagementKey: kmk2 },
       ]);
       expectSame(store.load().sessions, [
-        { ...written.sessions[0]!, keyManagementKey: kmk1 },
-        { ...written.sessions[1]!, keyManagementKey: kmk2 },
+        { ...written.sessions[0], keyManagementKey: kmk1 },
+        { ...written.sessions[1], keyManagementKey: kmk2 },
       ]);
     });
 
@@ -464,7 +464,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       expectSame(store.load(), written);
     });
 
-    const missingPatches: readonly (readonly [string, Mutation])[] = [
+    const missingPatches: ReadonlyArray<readonly [string, Mutation]> = [
       ['setKeyErrorCount on a missing key', { kind: 'setKeyErrorCount', handle: 99, errorCount: 1 }],
       ['setKeyPin on a missing key', { kind: 'setKeyPin', handle: 99, pinValue: new Uint8Array([1, 2, 3, 4]), errorCount: 0 }],
       ['setKeyBackup on a missing key', { kind: 'setKeyBackup', handle: 99, keyBackup: 1 }],
@@ -486,7 +486,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       populate(store);
       expectStorageError(() => store.apply([{ kind: 'setPukErrorCount', handle: 42, errorCount: 1 }]));
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 1 }]);
-      expect(store.load().pukPolicies[0]!.errorCount).toBe(1);
+      expect(store.load().pukPolicies[0].errorCount).toBe(1);
     });
   });
 
@@ -494,18 +494,18 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('returns deep copies: changing a loaded snapshot changes nothing stored', () => {
       const written = populate(store);
       const first = store.load();
-      const k = first.keys[0]!;
+      const k = first.keys[0];
       k.publicKey.fill(0);
       k.privateKey!.fill(0);
       k.pinValue!.fill(0);
-      k.certificatePath[0]!.fill(0);
-      k.extensions[0]!.data.fill(0);
+      k.certificatePath[0].fill(0);
+      k.extensions[0].data.fill(0);
       (k.endorsedAlgorithms as string[]).push('urn:injected');
       (k.extensions as unknown[]).pop();
       (first.keys as unknown[]).pop();
       first.device!.privateKey.fill(0);
-      first.sessions[0]!.keyManagementKey!.fill(0);
-      first.pukPolicies[0]!.pukValue.fill(0);
+      first.sessions[0].keyManagementKey!.fill(0);
+      first.pukPolicies[0].pukValue.fill(0);
       (first.counters as { key: number }).key = 1000;
       expectSame(store.load(), written);
     });
@@ -527,7 +527,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       const expected = plain(store.load());
       k.privateKey!.fill(0);
-      k.extensions[1]!.data.fill(0);
+      k.extensions[1].data.fill(0);
       (k.certificatePath as Uint8Array[]).push(new Uint8Array(3));
       d.privateKey.fill(0);
       s.keyManagementKey!.fill(0);

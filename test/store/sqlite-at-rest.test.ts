@@ -139,11 +139,11 @@ describe('SQLite store at rest', () => {
     const again = openSqliteKeyStore({ path: dbPath, storeKey });
     const snapshot = again.load();
     again.close();
-    expect(Buffer.from(snapshot.keys[0]!.privateKey!)).toEqual(s.privateKey);
-    expect(Buffer.from(snapshot.keys[0]!.symmetricKey!)).toEqual(s.symmetricKey);
-    expect(Buffer.from(snapshot.keys[1]!.pinValue!)).toEqual(s.pinValue);
-    expect(Buffer.from(snapshot.pukPolicies[0]!.pukValue)).toEqual(s.pukValue);
-    expect(Buffer.from(snapshot.keys[0]!.extensions[0]!.data)).toEqual(s.encryptedExtension);
+    expect(Buffer.from(snapshot.keys[0].privateKey!)).toEqual(s.privateKey);
+    expect(Buffer.from(snapshot.keys[0].symmetricKey!)).toEqual(s.symmetricKey);
+    expect(Buffer.from(snapshot.keys[1].pinValue!)).toEqual(s.pinValue);
+    expect(Buffer.from(snapshot.pukPolicies[0].pukValue)).toEqual(s.pukValue);
+    expect(Buffer.from(snapshot.keys[0].extensions[0].data)).toEqual(s.encryptedExtension);
     expect(Buffer.from(snapshot.device!.privateKey)).toEqual(s.devicePrivateKey);
   });
 
@@ -225,7 +225,7 @@ describe('SQLite store at rest', () => {
     store.close();
     const raw = new Database(dbPath);
     const row = raw.prepare('SELECT pin_value FROM keys WHERE handle = 1').get() as { pin_value: Buffer };
-    row.pin_value[20]! ^= 0x01;
+    row.pin_value[20] ^= 0x01;
     raw.prepare('UPDATE keys SET pin_value = ? WHERE handle = 1').run(row.pin_value);
     raw.close();
     const tampered = openSqliteKeyStore({ path: dbPath, storeKey });

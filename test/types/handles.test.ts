@@ -67,13 +67,13 @@ export async function publicApiHandles(
 
   // Handles still are numbers where numbers are read (printing, JSON).
   const asNumber: number = k;
-  void asNumber;
+  asNumber;
   // @ts-expect-error but a number never becomes a handle without the edge constructors
   const forged: KeyHandle = asNumber;
-  void forged;
+  forged;
   // @ts-expect-error and the constructors do not re-brand one kind as another
   const rebranded: PinPolicyHandle = keyHandle(1);
-  void rebranded;
+  rebranded;
 }
 
 /** Inside the engine: its maps and lookups take the same branded handles. */
@@ -97,16 +97,16 @@ export function engineHandles(ctx: EngineContext, state: SksState, p: Provisioni
   const h: KeyHandle = state.allocate('key');
   // @ts-expect-error allocate returns the handle type of the kind it allocates
   const wrong: PinPolicyHandle = state.allocate('key');
-  void h;
-  void wrong;
+  h;
+  wrong;
 }
 
 /** The session phase: open-only data is reachable only from an open session. */
 export function sessionPhases(ctx: EngineContext, state: SksState, s: Session, p: ProvisioningHandle): void {
   // @ts-expect-error the session key exists only in the open phase
-  void s.phase.sessionKey;
+  s.phase.sessionKey;
   if (isOpen(s)) {
-    void s.phase.sessionKey; // narrowed: open
+    s.phase.sessionKey; // narrowed: open
     state.closeWork(s);
   }
   // @ts-expect-error only an open session can be closed
@@ -117,15 +117,15 @@ export function sessionPhases(ctx: EngineContext, state: SksState, s: Session, p
 
   switch (s.phase.kind) {
     case 'open':
-      void s.phase.expiresAt;
+      s.phase.expiresAt;
       break;
     case 'closed':
       // @ts-expect-error a closed session has no expiry
-      void s.phase.expiresAt;
+      s.phase.expiresAt;
       break;
     default: {
       const none: never = s.phase;
-      void none;
+      none;
     }
   }
   // @ts-expect-error the phase is one of a closed set
@@ -136,7 +136,7 @@ export function sessionPhases(ctx: EngineContext, state: SksState, s: Session, p
 export function errorCodes(e: SksError): number {
   // @ts-expect-error not an SKS error code
   const bad: SksErrorCode = 'TIMEOUT';
-  void bad;
+  bad;
   switch (e.code) {
     case 'AUTHORIZATION':
     case 'NOT_ALLOWED':

@@ -86,7 +86,7 @@ async function importKeysOf(
   }
   const ids = [...wanted.keys()];
   const handles = ids.length === 0 ? [] : await provisionImports(ids.map((id) => wanted.get(id)!()));
-  return new Map(ids.map((id, i) => [id, handles[i]!]));
+  return new Map(ids.map((id, i) => [id, handles[i]]));
 }
 
 const must = <T>(v: T | undefined, what: string): T => {
@@ -364,11 +364,11 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const file = loadWycheproof(name);
       const vectors = testsOf(file).filter(({ test }) => EXPLICIT_WRONG_COFACTOR[name].includes(test.tcId));
       expect(vectors.map(({ test }) => test.tcId)).toEqual(EXPLICIT_WRONG_COFACTOR[name]);
-      const [handle] = await provisionImports([{ kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0]!.group), vectors[0]!.test.fields.hex('private')) }]);
+      const [handle] = await provisionImports([{ kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0].group), vectors[0].test.fields.hex('private')) }]);
       for (const { group, test } of vectors) {
         expect(test.flags).toContain('UnnamedCurve');
         expect(test.result).toBe('invalid');
-        expect(curveOf(group)).toBe(curveOf(vectors[0]!.group));
+        expect(curveOf(group)).toBe(curveOf(vectors[0].group));
         await expectSksError(agree(must(handle, 'handle'), test.fields.hex('public')), 'OPTION', 'Unsupported EC key algorithm for: "publicKey"');
       }
     });
@@ -378,7 +378,7 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const vectors = testsOf(file).filter(({ test }) => test.flags.includes('UnnamedCurve'));
       expect(vectors.length).toBeGreaterThan(0);
       const keys = await importKeysOf(
-        { ...file, groups: [{ fields: vectors[0]!.group.fields, tests: vectors.map((v) => v.test) }] },
+        { ...file, groups: [{ fields: vectors[0].group.fields, tests: vectors.map((v) => v.test) }] },
         (g, t) => ({ id: t.fields.str('private'), material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), t.fields.hex('private')) }) }),
       );
       for (const { test } of vectors) {

@@ -22,7 +22,7 @@ export interface HttpTransportOptions {
   readonly maxResponseBytes?: number;
   /** TLS settings for https URLs (trust anchors; `rejectUnauthorized: false` only in tests). */
   readonly tls?: {
-    readonly ca?: string | Buffer | readonly (string | Buffer)[];
+    readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
     readonly rejectUnauthorized?: boolean;
   };
   /** Extra headers on every request (e.g. `User-Agent`). Never `Cookie` or `Content-Type`. */
@@ -39,7 +39,7 @@ const transportError = (message: string, cause?: unknown): KeyGen2Error =>
 /** `application/json`, ignoring parameters and case (spec §2.2 step 3). */
 function isJsonMediaType(value: string | undefined): boolean {
   if (value === undefined) return false;
-  return value.split(';')[0]!.trim().toLowerCase() === 'application/json';
+  return value.split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
 interface Exchange {
@@ -106,7 +106,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         let serverCertificate: Uint8Array | undefined;
         if (secure) {
           const cert = (res.socket as TLSSocket).getPeerCertificate(true);
-          if (cert === null || cert.raw === undefined) {
+          if (cert?.raw === undefined) {
             fail(transportError('the TLS connection has no server certificate'));
             return;
           }

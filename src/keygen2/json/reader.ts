@@ -36,7 +36,7 @@ export interface LengthRule {
 /** Read state shared by all readers of one message. */
 export class ReadContext {
   private readonly read = new WeakMap<JsonObject, Set<string>>();
-  private readonly deferred: (() => void)[] = [];
+  private readonly deferred: Array<() => void> = [];
 
   /** Marks `name` of `obj` as read by a decoder. */
   mark(obj: JsonObject, name: string): void {
@@ -63,7 +63,7 @@ export class ReadContext {
     const names = this.read.get(obj);
     for (const [name, value] of obj.members) {
       const p = memberPath(path, name);
-      if (names === undefined || !names.has(name)) throw schemaError(p, 'unknown member');
+      if (!names?.has(name)) throw schemaError(p, 'unknown member');
       this.checkValue(value, p);
     }
   }

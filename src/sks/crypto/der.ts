@@ -30,16 +30,16 @@ const malformed = (): SksError => new SksError('CRYPTO', 'Crypto failure: malfor
  */
 export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tlv {
   if (offset + 2 > limit) throw malformed();
-  const tag = der[offset]!;
+  const tag = der[offset];
   if ((tag & 0x1f) === 0x1f) throw malformed();
-  let length = der[offset + 1]!;
+  let length = der[offset + 1];
   let start = offset + 2;
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 3 || start + count > limit) throw malformed();
     if (der[start] === 0) throw malformed(); // a leading zero length octet is not minimal
     length = 0;
-    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i]!;
+    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i];
     if (length < 0x80) throw malformed(); // fits the short form
     start += count;
   }

@@ -108,6 +108,6 @@ export const deviceIdFor = (privacyEnabled: boolean, deviceCertificate: Uint8Arr
   privacyEnabled ? Buffer.from(Kdf.ANONYMOUS, 'ascii') : Buffer.from(deviceCertificate);
 
 /** Fills a secret buffer with zeros; used where a secret's life ends. */
-export function wipe(...buffers: (Uint8Array | undefined | null)[]): void {
+export function wipe(...buffers: Array<Uint8Array | undefined | null>): void {
   for (const b of buffers) b?.fill(0);
 }

@@ -305,7 +305,7 @@ async function toSigningCryptoKey(privateKey: KeyObject, keyType: CaKeyType): Pr
     keyType === 'ec-p256'
       ? { name: 'ECDSA', namedCurve: 'P-256' }
       : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  return (await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign'])) as unknown as X509SigningKey;
+  return await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
 }
 
 const signingAlgorithmOf = (keyType: CaKeyType): X509SigningAlgorithm =>
@@ -314,7 +314,7 @@ const signingAlgorithmOf = (keyType: CaKeyType): X509SigningAlgorithm =>
 /** A random positive serial of exactly 16 bytes (top bit clear, next bit set: no sign or padding byte). */
 function randomSerialHex(): string {
   const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x40;
+  b[0] = (b[0] & 0x7f) | 0x40;
   return b.toString('hex');
 }
 

@@ -56,14 +56,14 @@ export function isValidPropertyBag(data: Uint8Array): boolean {
   let i = 0;
   do {
     if (i > length - 5) return false;
-    const n = (data[i]! << 8) | data[i + 1]!;
+    const n = (data[i] << 8) | data[i + 1];
     if (n === 0) return false;
     i += 2 + n;
     if (i > length - 3) return false;
-    const w = data[i]!;
+    const w = data[i];
     if (w !== 0 && w !== 1) return false;
     i += 1;
-    const valueLength = (data[i]! << 8) | data[i + 1]!;
+    const valueLength = (data[i] << 8) | data[i + 1];
     i += 2 + valueLength;
     if (i > length) return false;
   } while (i !== length);
@@ -83,7 +83,7 @@ function* entries(data: Buffer): Generator<Entry> {
     const n = data.readUInt16BE(i);
     const nameBytes = data.subarray(i + 2, i + 2 + n);
     i += 2 + n;
-    const writable = data[i]!;
+    const writable = data[i];
     const valueLength = data.readUInt16BE(i + 1);
     const valueStart = i + 3;
     const valueEnd = valueStart + valueLength;

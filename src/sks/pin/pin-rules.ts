@@ -27,10 +27,10 @@ export function pukSyntaxOk(puk: Uint8Array, format: number): boolean {
 function isSequence(pin: Uint8Array): boolean {
   // A 1-byte PIN is not a sequence (spec §17 #1: the reference reads past the end).
   if (pin.length < 2) return false;
-  const d = ((pin[1]! - pin[0]!) << 24) >> 24;
+  const d = ((pin[1] - pin[0]) << 24) >> 24;
   if (d !== 1 && d !== -1) return false;
   for (let i = 2; i < pin.length; i++) {
-    if (((pin[i]! - pin[i - 1]!) & 0xff) !== (d & 0xff)) return false;
+    if (((pin[i] - pin[i - 1]) & 0xff) !== (d & 0xff)) return false;
   }
   return true;
 }

@@ -79,7 +79,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     const exclusive = biometricProtection === BiometricProtection.EXCLUSIVE;
     if (exclusive === pinProtection) throw optionError('Invalid "biometricProtection" and PIN combination', 'biometricProtection');
   }
-  if (!pinPolicy || !pinPolicy.pukPolicy) {
+  if (!pinPolicy?.pukPolicy) {
     if (deleteProtection === ExportDeleteProtection.PUK || exportProtection === ExportDeleteProtection.PUK) {
       throw optionError('Protection object lacks a PIN or PUK object', 'exportProtection');
     }

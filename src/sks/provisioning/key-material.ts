@@ -42,7 +42,7 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
     }
   }
   pendingMac.verify(MacData.setCertificatePath(key.publicKeySpki, key.id, path), mac);
-  const { publicKey, spki } = certificatePublicKey(key, path[0]!);
+  const { publicKey, spki } = certificatePublicKey(key, path[0]);
   checkExternalPublicKey(publicKey, key.id, 'certificatePath', true);
   if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
   key.publicKey = publicKey;

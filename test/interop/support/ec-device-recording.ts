@@ -137,7 +137,7 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   const issuer = createIssuer(replay.environment);
   // Our client, its SKS with the new device key and the recorded client randomness.
   const device = openReplayDevice(JsonNode.root(doc));
-  const messages: { direction: string; qualifier: string; wire: string }[] = [];
+  const messages: Array<{ direction: string; qualifier: string; wire: string }> = [];
   const qualifierOf = (text: string): string => (JSON.parse(text) as { '@qualifier': string })['@qualifier'];
   const serverCertificate = Buffer.from(doc.test_keys.server_certificate.certificate_der_hex, 'hex');
   let state: IssuerState | undefined;
@@ -213,7 +213,7 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   });
   if (calls.length !== session.sks_calls.length) throw new Error(`expected ${session.sks_calls.length} SKS calls, made ${calls.length}`);
   session.sks_calls = (session.sks_calls as Json[]).map((template, i) => {
-    const ours = calls[i] as LoggedCall;
+    const ours = calls[i];
     if (ours.method !== template.method) throw new Error(`SKS call ${i}: ${ours.method} instead of ${String(template.method)}`);
     const call: Json = { ...template, args: rewriteMembers(template.args, ours.args) };
     if (template.result !== undefined) {

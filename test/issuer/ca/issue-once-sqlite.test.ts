@@ -53,8 +53,8 @@ describe('issueOnce over the SQLite issuer database', () => {
     const db2 = await openIssuerDatabase(path);
     const r = await issueOnce(new CertificateIssuer(h.issuing), db2, { sessionId, keyId: 'Key.1', request });
     expect(r.resumed).toBe(true);
-    expect(r.serial).toBe(first[0]!.serial);
-    expect(Buffer.from(r.certificateDer).equals(Buffer.from(first[0]!.certificateDer))).toBe(true);
+    expect(r.serial).toBe(first[0].serial);
+    expect(Buffer.from(r.certificateDer).equals(Buffer.from(first[0].certificateDer))).toBe(true);
     expect(await db2.listCredentials({ sessionId })).toHaveLength(1);
     expect(new X509Certificate(r.certificateDer).verify(new X509Certificate(h.issuing.certificate).publicKey)).toBe(true);
 

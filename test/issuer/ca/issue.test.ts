@@ -93,7 +93,7 @@ describe.each<CaKeyType>(['ec-p256', 'rsa-2048', 'ec-p384'])('issuing CA %s', (k
       expect(text).toMatch(/X509v3 Extended Key Usage:\s+TLS Web Client Authentication\n/);
       expect(text).toMatch(/X509v3 Subject Alternative Name:\s+email:alice@example.com/);
       expect(text).toContain(`Signature Algorithm: ${sigAlg}`);
-      const serialText = /Serial Number:\s*\n?\s*([0-9a-f:]+)/.exec(text)![1]!.replace(/:/g, '');
+      const serialText = /Serial Number:\s*\n?\s*([0-9a-f:]+)/.exec(text)![1].replace(/:/g, '');
       expect(serialText).toBe(cert.serial);
 
       const v = opensslVerify(h, cert.der);
@@ -189,12 +189,12 @@ describe('serial numbers', () => {
     for (let i = 0; i < 10_000; i++) {
       const cert = issuer.issue({ profile: profile('authentication'), user: { commonName: `user ${i}` }, subjectPublicKey: spki });
       // Certificate SEQUENCE > TBSCertificate SEQUENCE > [0] version (a0 03 02 01 02) > INTEGER
-      const tbsStart = cert.der[1]! & 0x80 ? 2 + (cert.der[1]! & 0x7f) : 2;
-      const tbsHeader = cert.der[tbsStart + 1]! & 0x80 ? 2 + (cert.der[tbsStart + 1]! & 0x7f) : 2;
+      const tbsStart = cert.der[1] & 0x80 ? 2 + (cert.der[1] & 0x7f) : 2;
+      const tbsHeader = cert.der[tbsStart + 1] & 0x80 ? 2 + (cert.der[tbsStart + 1] & 0x7f) : 2;
       const serialAt = tbsStart + tbsHeader + 5;
       expect(cert.der[serialAt]).toBe(0x02);
       expect(cert.der[serialAt + 1]).toBe(16);
-      const first = cert.der[serialAt + 2]!;
+      const first = cert.der[serialAt + 2];
       expect(first).toBeGreaterThan(0);
       expect(first).toBeLessThan(0x80);
       expect(cert.der.subarray(serialAt + 2, serialAt + 18).toString('hex')).toBe(cert.serial);
@@ -331,7 +331,7 @@ describe('request validation', () => {
 
   it('rejects-point-not-on-curve', () => {
     const spki = Buffer.from(subjectSpki('P-256'));
-    spki[spki.length - 1]! ^= 1;
+    spki[spki.length - 1] ^= 1;
     expect(code(() => plan({ spki }))).toBe('BAD_REQUEST:subjectPublicKey');
   });
   it('rejects-compressed-or-truncated-keys and trailing bytes', () => {

@@ -39,7 +39,7 @@ export interface IssuerDatabaseKind {
 
 /** Tracks what a fixture opened so dispose closes it all. */
 const tracker = () => {
-  const open: { close(): Promise<void> }[] = [];
+  const open: Array<{ close(): Promise<void> }> = [];
   return {
     track: <T extends { close(): Promise<void> }>(x: T): T => {
       open.push(x);

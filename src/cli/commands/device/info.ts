@@ -22,7 +22,7 @@ export function deviceInfoCommand(): Command {
     .action((opts: InfoOptions) => {
       const summary = inspectDevice(resolve(deviceStoreDir(opts.dir)));
       const path = summary.identity.certificatePath;
-      const cert = new X509Certificate(path[0]!);
+      const cert = new X509Certificate(path[0]);
       const info = {
         store: summary.databasePath,
         storeKey: summary.storeKeyPath,

@@ -24,7 +24,7 @@ export function deviceInitCommand(): Command {
     .option('--ca-dir <dir>', 'manufacturer CA directory, created on first use (default: $AIRTIGHT_HOME/manufacturer-ca)')
     .action(async (opts: InitOptions) => {
       const result = await initDevice({ dir: resolve(deviceStoreDir(opts.dir)), caDir: resolve(manufacturerCaDir(opts.caDir)), keyType: opts.key });
-      const cert = new X509Certificate(result.certificatePath[0]!);
+      const cert = new X509Certificate(result.certificatePath[0]);
       out(`Device initialized (${opts.key}).`);
       out(`  store:        ${result.databasePath}`);
       out(

@@ -98,8 +98,8 @@ function printSummary(s: EnrollmentSummary): void {
       ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
       ...s.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) out(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
   }
   for (const p of s.postOperations) {
     out(`Post-operation: ${p.operation} of key #${p.targetKeyHandle}${p.newKeyId === undefined ? '' : ` (by ${p.newKeyId})`}`);
@@ -127,7 +127,7 @@ export function enrollCommand(): Command {
     )
     .action(async (url: string, opts: EnrollOptions) => {
       const invocation = invocationOf(url);
-      if (opts.yes !== true && process.stdin.isTTY !== true) {
+      if (opts.yes !== true && !process.stdin.isTTY) {
         usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
       }
       const transport = createHttpTransport(transportOptions(opts));

@@ -37,7 +37,7 @@ export function deleteCommand(): Command {
     .addOption(pukFileOption())
     .addOption(dirOption())
     .action(async (id: KeyHandle, opts: DeleteOptions) => {
-      const interactive = process.stdin.isTTY === true;
+      const interactive = process.stdin.isTTY;
       if (opts.yes !== true && !interactive) usageError('stdin is not a terminal: add --yes to delete without confirmation');
       const dir = storeDir(opts.dir);
       // A non-deletable key is refused by the SKS at once: no question, no PIN.

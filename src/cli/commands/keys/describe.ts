@@ -42,7 +42,7 @@ export const BIOMETRIC_NAMES: Readonly<Record<number, string>> = {
   [BiometricProtection.EXCLUSIVE]: 'exclusive',
 };
 
-const STATUS_NAMES: readonly (readonly [number, string])[] = [
+const STATUS_NAMES: ReadonlyArray<readonly [number, string]> = [
   [ProtectionStatus.PIN_PROTECTED, 'pin-protected'],
   [ProtectionStatus.PUK_PROTECTED, 'puk-protected'],
   [ProtectionStatus.PIN_BLOCKED, 'pin-blocked'],
@@ -50,12 +50,12 @@ const STATUS_NAMES: readonly (readonly [number, string])[] = [
   [ProtectionStatus.DEVICE_PIN, 'device-pin'],
 ];
 
-const BACKUP_NAMES: readonly (readonly [number, string])[] = [
+const BACKUP_NAMES: ReadonlyArray<readonly [number, string]> = [
   [KeyBackup.IMPORTED, 'imported'],
   [KeyBackup.EXPORTED, 'exported'],
 ];
 
-const flagNames = (bits: number, names: readonly (readonly [number, string])[]): string[] =>
+const flagNames = (bits: number, names: ReadonlyArray<readonly [number, string]>): string[] =>
   names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
 
 export const appUsageName = (u: number): string => nameOf(APP_USAGE_NAMES, u);

@@ -32,7 +32,7 @@ function decodeCapability(r: ObjectReader): ClientCapability {
   // one is an unread (unknown) member; reporting it directly gives the clearer path.
   const kinds = (['supported', 'values', 'imageAttributes'] as const).filter((k) => r.has(k));
   if (kinds.length === 0) throw schemaError(r.pathOf('supported'), 'missing member (one of supported, values, imageAttributes)');
-  if (kinds.length > 1) throw schemaError(r.pathOf(kinds[1] as string), 'only one of supported, values, imageAttributes allowed');
+  if (kinds.length > 1) throw schemaError(r.pathOf(kinds[1]), 'only one of supported, values, imageAttributes allowed');
   switch (kinds[0]) {
     case 'supported':
       return { type, kind: 'supported', supported: r.boolean('supported') };

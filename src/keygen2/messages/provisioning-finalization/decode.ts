@@ -52,7 +52,7 @@ function readLogotype(r: ObjectReader): Logotype {
 }
 
 /** An extension `type` may occur once per key across all four lists (§6.9.1, SKS rule). */
-function checkUniqueTypes(r: ObjectReader, lists: readonly (readonly { readonly type: string }[] | undefined)[]): void {
+function checkUniqueTypes(r: ObjectReader, lists: ReadonlyArray<ReadonlyArray<{ readonly type: string }> | undefined>): void {
   const seen = new Set<string>();
   lists.forEach((items, l) =>
     items?.forEach((item, i) => {
