@@ -60,9 +60,9 @@ function buildProgram(): Command {
     .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
   // `addCommand` does not pass the setting down: apply it to every command.
-  const override = (c: Command): void => {
-    c.exitOverride();
-    c.commands.forEach(override);
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
   };
   override(program);
   return program;
@@ -77,30 +77,30 @@ async function run(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
     return EXIT_SUCCESS;
-  } catch (e) {
-    if (e instanceof CommanderError) {
+  } catch (error) {
+    if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help text).
-      return e.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
+      return error.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
     }
-    if (debug) process.stderr.write(debugReport(e));
-    if (isSksError(e)) {
-      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
-      return SKS_EXIT_STATUS[e.code];
+    if (debug) process.stderr.write(debugReport(error));
+    if (isSksError(error)) {
+      process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
+      return SKS_EXIT_STATUS[error.code];
     }
-    if (isKeyGen2Error(e)) {
+    if (isKeyGen2Error(error)) {
       // KeyGen2 messages are secret-free by design (keygen2/errors.ts); an SKS refusal names its SKS code.
-      const line = e.code === 'SKS' && isSksError(e.cause) ? `SKS ${e.cause.code}: ${e.cause.message}` : `${e.code}: ${e.message}`;
+      const line = error.code === 'SKS' && isSksError(error.cause) ? `SKS ${error.cause.code}: ${error.cause.message}` : `${error.code}: ${error.message}`;
       process.stderr.write(`airtight: ${line}\n`);
-      return keygen2ExitStatus(e);
+      return keygen2ExitStatus(error);
     }
-    if (isErrnoError(e)) {
+    if (isErrnoError(error)) {
       // File-system and OS errors name a path and an errno, never a secret.
-      process.stderr.write(`airtight: ${e.message}\n`);
+      process.stderr.write(`airtight: ${error.message}\n`);
       return EXIT_GENERIC;
     }
     // Anything else may carry text from deep inside a dependency: say nothing specific.
     process.stderr.write(
-      `airtight: unexpected error${e instanceof Error ? ` (${e.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
+      `airtight: unexpected error${error instanceof Error ? ` (${error.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
     );
     return EXIT_GENERIC;
   }

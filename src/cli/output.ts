@@ -21,10 +21,10 @@ export function usageError(message: string): never {
  * in turn (an `INTERNAL` or `CRYPTO` error keeps the failure underneath as its
  * cause). Causes may quote the data that failed, so nothing else prints them.
  */
-export function debugReport(e: unknown): string {
+export function debugReport(err: unknown): string {
   const parts: string[] = [];
   const seen = new Set<unknown>();
-  let current: unknown = e;
+  let current: unknown = err;
   // A cause chain can loop (a.cause = b, b.cause = a); eight levels is plenty.
   for (let depth = 0; current !== undefined && !seen.has(current) && depth < 8; depth++) {
     seen.add(current);
@@ -50,14 +50,14 @@ export type ByteFormat = (typeof BYTE_FORMATS)[number];
 
 /** The bytes as written: raw as is, text encodings with a trailing newline. */
 export function encodeBytes(bytes: Uint8Array, format: ByteFormat): Buffer {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (format) {
     case 'raw':
-      return Buffer.from(b);
+      return Buffer.from(buf);
     case 'hex':
-      return Buffer.from(`${b.toString('hex')}\n`, 'ascii');
+      return Buffer.from(`${buf.toString('hex')}\n`, 'ascii');
     case 'base64url':
-      return Buffer.from(`${b.toString('base64url')}\n`, 'ascii');
+      return Buffer.from(`${buf.toString('base64url')}\n`, 'ascii');
   }
 }
 

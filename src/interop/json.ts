@@ -48,9 +48,9 @@ export class JsonNode {
   }
 
   get(key: string): JsonNode {
-    const r = this.record();
-    if (!Object.prototype.hasOwnProperty.call(r, key)) throw new VectorFormatError(`${this.path}: missing "${key}"`);
-    return new JsonNode(r[key], `${this.path}.${key}`);
+    const result = this.record();
+    if (!Object.prototype.hasOwnProperty.call(result, key)) throw new VectorFormatError(`${this.path}: missing "${key}"`);
+    return new JsonNode(result[key], `${this.path}.${key}`);
   }
 
   /** The member, or undefined when it is missing. */
@@ -60,8 +60,8 @@ export class JsonNode {
 
   /** The member, or undefined when it is missing or `null`. */
   optValue(key: string): JsonNode | undefined {
-    const n = this.opt(key);
-    return n === undefined || n.isNull() ? undefined : n;
+    const count = this.opt(key);
+    return count === undefined || count.isNull() ? undefined : count;
   }
 
   items(): JsonNode[] {
@@ -84,9 +84,9 @@ export class JsonNode {
   }
 
   int(): number {
-    const n = this.num();
-    if (!Number.isInteger(n)) this.fail('integer');
-    return n;
+    const count = this.num();
+    if (!Number.isInteger(count)) this.fail('integer');
+    return count;
   }
 
   bool(): boolean {
@@ -96,9 +96,9 @@ export class JsonNode {
 
   /** Lowercase hex (the vectors' convention) as bytes. */
   hex(): Buffer {
-    const s = this.str();
-    if (!HEX.test(s)) throw new VectorFormatError(`${this.path}: not lowercase hex of whole bytes`);
-    return Buffer.from(s, 'hex');
+    const text = this.str();
+    if (!HEX.test(text)) throw new VectorFormatError(`${this.path}: not lowercase hex of whole bytes`);
+    return Buffer.from(text, 'hex');
   }
 
   strs(): string[] {

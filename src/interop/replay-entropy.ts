@@ -21,9 +21,9 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 export function clientSessionIdBytes(clientSessionId: string): Buffer {
   return Buffer.from(
     [...clientSessionId].map((ch) => {
-      const i = ID_ALPHABET.indexOf(ch);
-      if (i < 0) throw new ReplayEntropyError(`clientSessionId "${clientSessionId}" has a character outside the base64url alphabet`);
-      return i;
+      const index = ID_ALPHABET.indexOf(ch);
+      if (index < 0) throw new ReplayEntropyError(`clientSessionId "${clientSessionId}" has a character outside the base64url alphabet`);
+      return index;
     }),
   );
 }
@@ -38,12 +38,12 @@ export interface RecordedPair {
   readonly key: RecordedKey;
 }
 
-function describeRequest(r: KeyPairRequest): string {
-  switch (r.kind) {
+function describeRequest(keyPairRequest: KeyPairRequest): string {
+  switch (keyPairRequest.kind) {
     case 'ec':
-      return `EC ${r.curve}`;
+      return `EC ${keyPairRequest.curve}`;
     case 'rsa':
-      return `RSA-${r.bits} e=${r.exponent}`;
+      return `RSA-${keyPairRequest.bits} e=${keyPairRequest.exponent}`;
     case 'ed25519':
       return 'Ed25519';
   }
@@ -81,11 +81,11 @@ export class ReplayEntropy implements Entropy {
     throw new ReplayEntropyError(message);
   }
 
-  randomBytes(n: number): Buffer {
+  randomBytes(count: number): Buffer {
     const next = this.expectedRandom[0];
-    if (next === undefined) return nodeRandomBytes(n);
-    if (next.bytes.length !== n) {
-      this.problem(`replay entropy: expected randomBytes(${next.bytes.length}) for ${next.label}, the SKS asked for randomBytes(${n})`);
+    if (next === undefined) return nodeRandomBytes(count);
+    if (next.bytes.length !== count) {
+      this.problem(`replay entropy: expected randomBytes(${next.bytes.length}) for ${next.label}, the SKS asked for randomBytes(${count})`);
     }
     this.expectedRandom.shift();
     return Buffer.from(next.bytes);
@@ -106,9 +106,9 @@ export class ReplayEntropy implements Entropy {
 
   /** Problems since the last call, then forgets them. */
   takeProblems(): string[] {
-    const p = this.problems;
+    const texts = this.problems;
     this.problems = [];
-    return p;
+    return texts;
   }
 
   /** Queued random answers nobody asked for; clears them so one miss does not spoil later calls. */

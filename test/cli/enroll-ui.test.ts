@@ -30,9 +30,9 @@ function terminal(answers: string[], extra: Partial<SecretSources> = {}): { ui: 
     interactive: true,
     prompt: (message) => {
       asked.push(message);
-      const a = answers.shift();
-      if (a === undefined) throw new Error('no more answers');
-      return Promise.resolve(a);
+      const args = answers.shift();
+      if (args === undefined) throw new Error('no more answers');
+      return Promise.resolve(args);
     },
     ...extra,
   };

@@ -31,23 +31,23 @@ interface Snapshot {
   readonly k3Present: boolean;
 }
 
-async function snapshot(dir: string, k: readonly KeyHandle[]): Promise<Snapshot> {
+async function snapshot(dir: string, handles: readonly KeyHandle[]): Promise<Snapshot> {
   const sks: SecureKeyStore = openSecureKeyStore({ store: openKeyStoreDirectory(dir) });
   try {
     expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
     let keys = 0;
-    for (let e = await sks.enumerateKeys(0); e; e = await sks.enumerateKeys(e.keyHandle)) keys++;
+    for (let error = await sks.enumerateKeys(0); error; error = await sks.enumerateKeys(error.keyHandle)) keys++;
     let sessions = 0;
-    for (let e = await sks.enumerateProvisioningSessions(0, false); e; e = await sks.enumerateProvisioningSessions(e.provisioningHandle, false)) sessions++;
-    const k3Present = await sks.getKeyAttributes(k[2]).then(
+    for (let err = await sks.enumerateProvisioningSessions(0, false); err; err = await sks.enumerateProvisioningSessions(err.provisioningHandle, false)) sessions++;
+    const k3Present = await sks.getKeyAttributes(handles[2]).then(
       () => true,
       () => false,
     );
     return {
       keys,
       sessions,
-      k1Locked: ((await sks.getKeyProtectionInfo(k[0])).protectionStatus & 0x04) !== 0,
-      k2Certificate: Buffer.from((await sks.getKeyAttributes(k[1])).certificatePath[0]).toString('hex'),
+      k1Locked: ((await sks.getKeyProtectionInfo(handles[0])).protectionStatus & 0x04) !== 0,
+      k2Certificate: Buffer.from((await sks.getKeyAttributes(handles[1])).certificatePath[0]).toString('hex'),
       k3Present,
     };
   } finally {
@@ -96,12 +96,12 @@ describe('SIGKILL during a management close', () => {
     kmkFile = join(root, 'kmk.pem');
     writeFileSync(kmkFile, kmk.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const sks = openSecureKeyStore({ store: openKeyStoreDirectory(template) });
-    const s = await IssuerSession.open(sks, { ca: await getTestCa(), kmk });
-    const pin = await s.createPinPolicy({ id: 'PIN.1', grouping: PinGrouping.SHARED, retryLimit: 3 });
-    const k1 = await s.provisionKey({ id: 'K1', pinPolicy: pin, userPin: PIN, appUsage: 0 });
-    const k2 = await s.provisionKey({ id: 'K2', appUsage: 0 });
-    const k3 = await s.provisionKey({ id: 'K3' });
-    await s.closeSession();
+    const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa(), kmk });
+    const pin = await issuerSession.createPinPolicy({ id: 'PIN.1', grouping: PinGrouping.SHARED, retryLimit: 3 });
+    const k1 = await issuerSession.provisionKey({ id: 'K1', pinPolicy: pin, userPin: PIN, appUsage: 0 });
+    const k2 = await issuerSession.provisionKey({ id: 'K2', appUsage: 0 });
+    const k3 = await issuerSession.provisionKey({ id: 'K3' });
+    await issuerSession.closeSession();
     for (let i = 0; i < 3; i++) {
       await sks.signData({ keyHandle: k1.keyHandle, algorithm: ECDSA_SHA256, authorization: Buffer.from('0000'), data: Buffer.from('x') }).catch(() => undefined);
     }

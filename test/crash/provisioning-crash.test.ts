@@ -72,8 +72,8 @@ async function inspect(dir: string): Promise<Map<string, KeyHandle[]>> {
   try {
     expect(await sks.enumerateProvisioningSessions(0, true), 'no open session survives a restart').toBeUndefined();
     const byHandle = new Map<number, string>();
-    for (let s = await sks.enumerateProvisioningSessions(0, false); s; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
-      byHandle.set(s.provisioningHandle, s.serverSessionId);
+    for (let state = await sks.enumerateProvisioningSessions(0, false); state; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+      byHandle.set(state.provisioningHandle, state.serverSessionId);
     }
     const sessions = new Map<string, KeyHandle[]>([...byHandle.values()].map((id) => [id, []]));
     for (let k = await sks.enumerateKeys(0); k; k = await sks.enumerateKeys(k.keyHandle)) {

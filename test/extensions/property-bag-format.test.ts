@@ -11,12 +11,12 @@ import { encodePropertyBag } from '../../src/sks/extensions/property-bag.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-const codeOf = (f: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
+const codeOf = (fn: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
   try {
-    f();
+    fn();
     return 'no error';
-  } catch (e) {
-    return e instanceof SksError ? e.code : 'not an SksError';
+  } catch (error) {
+    return error instanceof SksError ? error.code : 'not an SksError';
   }
 };
 
@@ -29,11 +29,11 @@ const SPEC_ENTRIES: readonly Property[] = [
 
 /** Raw bag bytes without the encoder's checks, for bags the encoder refuses to build (repeated names). */
 function rawBag(entries: readonly Property[]): Buffer {
-  const str = (t: string): Buffer => {
-    const b = Buffer.from(t, 'utf8');
+  const str = (text: string): Buffer => {
+    const bytes = Buffer.from(text, 'utf8');
     const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    return Buffer.concat([len, b]);
+    len.writeUInt16BE(bytes.length);
+    return Buffer.concat([len, bytes]);
   };
   return Buffer.concat(entries.flatMap((e) => [str(e.name), Buffer.of(e.writable ? 1 : 0), str(e.value)]));
 }
@@ -47,11 +47,11 @@ describe('valid bags', () => {
     { name: 'a 255-byte name', entries: [{ name: 'n'.repeat(255), writable: false, value: 'v' }] },
     { name: 'many entries', entries: Array.from({ length: 50 }, (_, i) => ({ name: `P${i}`, writable: i % 2 === 0, value: String(i * i) })) },
   ];
-  for (const b of bags) {
-    it(`${b.name}: passes the format check and parses back`, () => {
-      const data = encodePropertyBag(b.entries);
+  for (const buf of bags) {
+    it(`${buf.name}: passes the format check and parses back`, () => {
+      const data = encodePropertyBag(buf.entries);
       expect(isValidPropertyBag(data)).toBe(true);
-      expect(parsePropertyBag(data)).toEqual(b.entries);
+      expect(parsePropertyBag(data)).toEqual(buf.entries);
     });
   }
 
@@ -82,10 +82,10 @@ describe('format check rules (spec §11.3)', () => {
     { rule: 'rejects-a-missing-value-length', data: hex('0002 4141 01 00') },
     { rule: 'rejects-fewer-than-five-bytes', data: hex('0001 41 01') },
   ];
-  for (const r of rules) {
-    it(r.rule, () => {
-      expect(isValidPropertyBag(r.data)).toBe(false);
-      expect(codeOf(() => parsePropertyBag(r.data))).toBe('OPTION');
+  for (const result of rules) {
+    it(result.rule, () => {
+      expect(isValidPropertyBag(result.data)).toBe(false);
+      expect(codeOf(() => parsePropertyBag(result.data))).toBe('OPTION');
     });
   }
 
@@ -111,14 +111,14 @@ describe('setPropertyValue (spec §11.4)', () => {
     { name: 'the last entry to an empty value', set: 'P2', value: '' },
     { name: 'a middle entry to a non-ASCII value', set: 'P1', value: 'Åäö' },
   ];
-  for (const c of cases) {
-    it(`sets ${c.name}; the others stay as they were`, () => {
+  for (const item of cases) {
+    it(`sets ${item.name}; the others stay as they were`, () => {
       const entries: Property[] = [0, 1, 2].map((i) => ({ name: `P${i}`, writable: true, value: `v${i}` }));
-      const outcome = setPropertyValue(encodePropertyBag(entries), c.set, Buffer.from(c.value, 'utf8'));
+      const outcome = setPropertyValue(encodePropertyBag(entries), item.set, Buffer.from(item.value, 'utf8'));
       expect(outcome.kind).toBe('updated');
       if (outcome.kind !== 'updated') return;
       expect(isValidPropertyBag(outcome.data)).toBe(true);
-      expect(parsePropertyBag(outcome.data)).toEqual(entries.map((e) => (e.name === c.set ? { ...e, value: c.value } : e)));
+      expect(parsePropertyBag(outcome.data)).toEqual(entries.map((e) => (e.name === item.set ? { ...e, value: item.value } : e)));
     });
   }
 

@@ -113,10 +113,10 @@ describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
     try {
       port.apply([{ kind: 'putDevice', device: deviceRecordOf(await testDevice()) }]);
       const sks = openSecureKeyStore({ store: port });
-      const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-      const pinPolicy = await s.createPinPolicy({ retryLimit: RETRY_LIMIT });
-      const key = await s.provisionKey({ pinPolicy, userPin: '1234' });
-      await s.closeSession();
+      const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa() });
+      const pinPolicy = await issuerSession.createPinPolicy({ retryLimit: RETRY_LIMIT });
+      const key = await issuerSession.provisionKey({ pinPolicy, userPin: '1234' });
+      await issuerSession.closeSession();
       handle = key.keyHandle;
     } finally {
       // The SQLite store holds an exclusive lock: release it for the children.

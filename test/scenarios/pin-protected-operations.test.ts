@@ -46,9 +46,9 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       endorsedAlgorithms: [Uri.HMAC_SHA256],
       secret: () => randomBytes(20),
       wrongAlgorithm: Uri.AES128_CBC,
-      async call(h, pin, algorithm = Uri.HMAC_SHA256) {
-        const mac = await ctx.sks.performHmac({ keyHandle: h, algorithm, ...authorization(pin), data: DATA });
-        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(h) ?? Buffer.alloc(0)).update(DATA).digest());
+      async call(handle, pin, algorithm = Uri.HMAC_SHA256) {
+        const mac = await ctx.sks.performHmac({ keyHandle: handle, algorithm, ...authorization(pin), data: DATA });
+        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(handle) ?? Buffer.alloc(0)).update(DATA).digest());
       },
     },
     {
@@ -58,15 +58,15 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       endorsedAlgorithms: [Uri.AES256_CBC],
       secret: () => randomBytes(32),
       wrongAlgorithm: Uri.HMAC_SHA256,
-      async call(h, pin, algorithm = Uri.AES256_CBC) {
-        const secret = secrets.get(h) ?? Buffer.alloc(0);
-        const out = Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: true, ...authorization(pin), data: DATA }));
-        const d = createDecipheriv('aes-256-cbc', secret, out.subarray(0, 16));
-        expect(Buffer.concat([d.update(out.subarray(16)), d.final()])).toEqual(DATA);
+      async call(handle, pin, algorithm = Uri.AES256_CBC) {
+        const secret = secrets.get(handle) ?? Buffer.alloc(0);
+        const out = Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: true, ...authorization(pin), data: DATA }));
+        const decipher = createDecipheriv('aes-256-cbc', secret, out.subarray(0, 16));
+        expect(Buffer.concat([decipher.update(out.subarray(16)), decipher.final()])).toEqual(DATA);
         const iv = randomBytes(16);
-        const c = createCipheriv('aes-256-cbc', secret, iv);
-        const theirs = Buffer.concat([iv, c.update(DATA), c.final()]);
-        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
+        const cipher = createCipheriv('aes-256-cbc', secret, iv);
+        const theirs = Buffer.concat([iv, cipher.update(DATA), cipher.final()]);
+        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
       },
     },
     {
@@ -74,10 +74,10 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       reference: 't51',
       appUsage: AppUsage.ENCRYPTION,
       wrongAlgorithm: Uri.ECDSA_SHA256,
-      async call(h, pin, algorithm = Uri.ECDH_RAW) {
+      async call(handle, pin, algorithm = Uri.ECDH_RAW) {
         const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        const z = await ctx.sks.keyAgreement({ keyHandle: h, algorithm, ...authorization(pin), publicKey: spki(peer.publicKey) });
-        expect(Buffer.from(z)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, h) }));
+        const bytes = await ctx.sks.keyAgreement({ keyHandle: handle, algorithm, ...authorization(pin), publicKey: spki(peer.publicKey) });
+        expect(Buffer.from(bytes)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, handle) }));
       },
     },
   ];
@@ -87,9 +87,9 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
    * operation's key (Key.1) and a signing key (Key.2) under the same PIN.
    */
   const provision = async (op: Operation, appUsage = op.appUsage): Promise<{ key: KeyHandle; companion: KeyHandle }> => {
-    const s = await ctx.issuer();
-    const pinPolicy = await s.createPinPolicy({ id: 'PIN', grouping: PinGrouping.SHARED, retryLimit: RETRY_LIMIT });
-    const key = await s.provisionKey({
+    const issuerSession = await ctx.issuer();
+    const pinPolicy = await issuerSession.createPinPolicy({ id: 'PIN', grouping: PinGrouping.SHARED, retryLimit: RETRY_LIMIT });
+    const key = await issuerSession.provisionKey({
       id: 'Key.1',
       appUsage,
       pinPolicy,
@@ -98,11 +98,11 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
     });
     if (op.secret !== undefined) {
       const secret = op.secret();
-      await s.importSymmetricKey(key, secret);
+      await issuerSession.importSymmetricKey(key, secret);
       secrets.set(key.keyHandle, secret);
     }
-    const companion = await s.provisionKey({ id: 'Key.2', appUsage: AppUsage.AUTHENTICATION, pinPolicy, userPin: GOOD_PIN });
-    await s.closeSession();
+    const companion = await issuerSession.provisionKey({ id: 'Key.2', appUsage: AppUsage.AUTHENTICATION, pinPolicy, userPin: GOOD_PIN });
+    await issuerSession.closeSession();
     return { key: key.keyHandle, companion: companion.keyHandle };
   };
 

@@ -114,13 +114,13 @@ const OPERATIONS: readonly Operation[] = [
 /** What a caller sees: success, or the error's code and message. */
 type Outcome = 'ok' | `${string}: ${string}`;
 
-async function outcomeOf(p: Promise<unknown>): Promise<Outcome> {
+async function outcomeOf(promise: Promise<unknown>): Promise<Outcome> {
   try {
-    await p;
+    await promise;
     return 'ok';
-  } catch (e) {
-    if (!isSksError(e)) throw e;
-    return `${e.code}: ${e.message}`;
+  } catch (error) {
+    if (!isSksError(error)) throw error;
+    return `${error.code}: ${error.message}`;
   }
 }
 
@@ -145,16 +145,16 @@ beforeAll(async () => {
   device = await testDevice();
   const port = createMemoryKeyStore();
   const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
-  const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-  const puk = await s.createPukPolicy('PUK', PUK, undefined, RETRY_LIMIT);
-  const pinPolicy = await s.createPinPolicy({ pukPolicy: puk, retryLimit: RETRY_LIMIT, userModifiable: true });
-  const ec = await s.provisionKey({ pinPolicy, userPin: PIN, exportProtection: ExportDeleteProtection.PIN });
-  const rsa = await s.provisionKey({ pinPolicy, userPin: PIN, keyAlgorithm: Alg.RSA2048 });
-  const sym = await s.provisionKey({ pinPolicy, userPin: PIN });
-  await s.importSymmetricKey(sym, randomBytes(32));
-  const delPin = await s.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PIN });
-  const delPuk = await s.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PUK });
-  await s.closeSession();
+  const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa() });
+  const puk = await issuerSession.createPukPolicy('PUK', PUK, undefined, RETRY_LIMIT);
+  const pinPolicy = await issuerSession.createPinPolicy({ pukPolicy: puk, retryLimit: RETRY_LIMIT, userModifiable: true });
+  const ec = await issuerSession.provisionKey({ pinPolicy, userPin: PIN, exportProtection: ExportDeleteProtection.PIN });
+  const rsa = await issuerSession.provisionKey({ pinPolicy, userPin: PIN, keyAlgorithm: Alg.RSA2048 });
+  const sym = await issuerSession.provisionKey({ pinPolicy, userPin: PIN });
+  await issuerSession.importSymmetricKey(sym, randomBytes(32));
+  const delPin = await issuerSession.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PIN });
+  const delPuk = await issuerSession.provisionKey({ pinPolicy, userPin: PIN, deleteProtection: ExportDeleteProtection.PUK });
+  await issuerSession.closeSession();
   keys = { ec: ec.keyHandle, rsa: rsa.keyHandle, sym: sym.keyHandle, delPin: delPin.keyHandle, delPuk: delPuk.keyHandle };
   const rsaPublic = new X509Certificate(rsa.certificatePath![0]).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
@@ -230,9 +230,9 @@ const describeRun = (failAfter: number, run: Run): string =>
 function expectNoFreeGuess(failAfter: number, run: Run): void {
   const detail = describeRun(failAfter, run);
   if (!run.rightWorked) expect(run.durableCount, detail).toBeGreaterThanOrEqual(run.revealedSinceReset);
-  run.steps.forEach((step, i) => {
-    if (step === 'wrong' && run.outcomes[i].startsWith('STORAGE') && run.steps[i + 1] === 'right') {
-      expect(run.outcomes[i + 1], detail).not.toBe('ok');
+  run.steps.forEach((step, index) => {
+    if (step === 'wrong' && run.outcomes[index].startsWith('STORAGE') && run.steps[index + 1] === 'right') {
+      expect(run.outcomes[index + 1], detail).not.toBe('ok');
     }
   });
 }

@@ -182,8 +182,8 @@ function expectStorageError(fn: () => void): void {
   let caught: unknown;
   try {
     fn();
-  } catch (e) {
-    caught = e;
+  } catch (error) {
+    caught = error;
   }
   expect(caught).toBeInstanceOf(SksError);
   expect((caught as SksError).code).toBe('STORAGE');
@@ -255,15 +255,15 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
 
     it('keeps a 250 kB extension and empty byte strings intact', () => {
       const big = bytes(250_000);
-      const k = key(1, {
+      const keyRecord = key(1, {
         pinValue: new Uint8Array(0),
         extensions: [{ type: 'urn:big', subType: 1, qualifier: '', data: big }, { type: 'urn:empty', subType: 0, qualifier: '', data: new Uint8Array(0) }],
         endorsedAlgorithms: [],
         certificatePath: [],
       });
-      store.apply([{ kind: 'putKey', key: k }]);
+      store.apply([{ kind: 'putKey', key: keyRecord }]);
       store = harness.reopen(store);
-      expectSame(store.load().keys, [k]);
+      expectSame(store.load().keys, [keyRecord]);
     });
 
     it('treats an empty batch as a no-op', () => {
@@ -311,11 +311,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       ]);
       store.apply([{ kind: 'deleteSession', handle: 2 }, { kind: 'deleteKey', handle: 2 }]);
       store.apply([{ kind: 'putSession', session: session(4) }, { kind: 'putKey', key: key(4) }]);
-      const s = store.load();
-      expect(s.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
-      expect(s.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
-      expect(s.pinPolicies.map((x) => x.handle)).toEqual([1, 2]);
-      expect(s.pukPolicies.map((x) => x.handle)).toEqual([1, 2]);
+      const storeSnapshot = store.load();
+      expect(storeSnapshot.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
+      expect(storeSnapshot.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
+      expect(storeSnapshot.pinPolicies.map((x) => x.handle)).toEqual([1, 2]);
+      expect(storeSnapshot.pukPolicies.map((x) => x.handle)).toEqual([1, 2]);
     });
 
     it('deletes sessions, keys (with their extensions and certificates) and policies', () => {
@@ -326,11 +326,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'deletePinPolicy', handle: 1 },
         { kind: 'deletePukPolicy', handle: 1 },
       ]);
-      const s = store.load();
-      expectSame(s.sessions, [written.sessions[0]]);
-      expectSame(s.keys, [written.keys[1], written.keys[2]]);
-      expect(s.pinPolicies).toEqual([]);
-      expect(s.pukPolicies).toEqual([]);
+      const storeSnapshot = store.load();
+      expectSame(storeSnapshot.sessions, [written.sessions[0]]);
+      expectSame(storeSnapshot.keys, [written.keys[1], written.keys[2]]);
+      expect(storeSnapshot.pinPolicies).toEqual([]);
+      expect(storeSnapshot.pukPolicies).toEqual([]);
       // A key re-created under the deleted handle brings nothing of the old one.
       const bare = key(1, { extensions: [], certificatePath: [] });
       store.apply([{ kind: 'putKey', key: bare }]);
@@ -438,11 +438,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'putKey', key: key(4, { owner: 2 }) },
       ]);
       store.apply([{ kind: 'reown', from: 1, to: 2 }, { kind: 'deleteSession', handle: 1 }]);
-      const s = store.load();
-      expect(s.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
-      expect(s.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
-      expect(s.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
-      expect(s.sessions.map((x) => x.handle)).toEqual([2, 3]);
+      const storeSnapshot = store.load();
+      expect(storeSnapshot.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
+      expect(storeSnapshot.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
+      expect(storeSnapshot.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
+      expect(storeSnapshot.sessions.map((x) => x.handle)).toEqual([2, 3]);
     });
   });
 
@@ -494,14 +494,14 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('returns deep copies: changing a loaded snapshot changes nothing stored', () => {
       const written = populate(store);
       const first = store.load();
-      const k = first.keys[0];
-      k.publicKey.fill(0);
-      k.privateKey!.fill(0);
-      k.pinValue!.fill(0);
-      k.certificatePath[0].fill(0);
-      k.extensions[0].data.fill(0);
-      (k.endorsedAlgorithms as string[]).push('urn:injected');
-      (k.extensions as unknown[]).pop();
+      const keyRecord = first.keys[0];
+      keyRecord.publicKey.fill(0);
+      keyRecord.privateKey!.fill(0);
+      keyRecord.pinValue!.fill(0);
+      keyRecord.certificatePath[0].fill(0);
+      keyRecord.extensions[0].data.fill(0);
+      (keyRecord.endorsedAlgorithms as string[]).push('urn:injected');
+      (keyRecord.extensions as unknown[]).pop();
       (first.keys as unknown[]).pop();
       first.device!.privateKey.fill(0);
       first.sessions[0].keyManagementKey!.fill(0);
@@ -511,27 +511,27 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     });
 
     it('copies on write: changing a record after apply changes nothing stored', () => {
-      const k = key(1);
-      const d = device();
-      const s = session(1);
-      const p = pukPolicy(1);
+      const keyRecord = key(1);
+      const deviceRecord = device();
+      const sessionRecord = session(1);
+      const pukPolicyRecord = pukPolicy(1);
       const counters = { session: 2, key: 2, pinPolicy: 1, pukPolicy: 2 };
       const pin = new Uint8Array([1, 2, 3, 4]);
       store.apply([
-        { kind: 'putKey', key: k },
-        { kind: 'putDevice', device: d },
-        { kind: 'putSession', session: s },
-        { kind: 'putPukPolicy', policy: p },
+        { kind: 'putKey', key: keyRecord },
+        { kind: 'putDevice', device: deviceRecord },
+        { kind: 'putSession', session: sessionRecord },
+        { kind: 'putPukPolicy', policy: pukPolicyRecord },
         { kind: 'setCounters', counters },
       ]);
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       const expected = plain(store.load());
-      k.privateKey!.fill(0);
-      k.extensions[1].data.fill(0);
-      (k.certificatePath as Uint8Array[]).push(new Uint8Array(3));
-      d.privateKey.fill(0);
-      s.keyManagementKey!.fill(0);
-      p.pukValue.fill(0);
+      keyRecord.privateKey!.fill(0);
+      keyRecord.extensions[1].data.fill(0);
+      (keyRecord.certificatePath as Uint8Array[]).push(new Uint8Array(3));
+      deviceRecord.privateKey.fill(0);
+      sessionRecord.keyManagementKey!.fill(0);
+      pukPolicyRecord.pukValue.fill(0);
       counters.key = 77;
       pin.fill(9);
       expect(plain(store.load())).toEqual(expected);

@@ -52,21 +52,21 @@ type Import = { readonly kind: 'private'; readonly privateKey: KeyObject } | { r
 /** One provisioning session importing every key of `imports`; returns their handles in order. */
 async function provisionImports(imports: readonly Import[]): Promise<KeyHandle[]> {
   // The limit counts session-key uses: a handful per imported key, plus the close.
-  const s = await IssuerSession.open(sks, { ca, sessionKeyLimit: Math.min(0x7fff, 8 * imports.length + 8) });
+  const issuerSession = await IssuerSession.open(sks, { ca, sessionKeyLimit: Math.min(0x7fff, 8 * imports.length + 8) });
   const handles: KeyHandle[] = [];
-  for (const [i, imp] of imports.entries()) {
-    const id = `W.${i}`;
+  for (const [index, imp] of imports.entries()) {
+    const id = `W.${index}`;
     if (imp.kind === 'private') {
-      const key = await s.provisionKey({ id }, { publicKey: createPublicKey(imp.privateKey) });
-      await s.importPrivateKey(key, imp.privateKey);
+      const key = await issuerSession.provisionKey({ id }, { publicKey: createPublicKey(imp.privateKey) });
+      await issuerSession.importPrivateKey(key, imp.privateKey);
       handles.push(key.keyHandle);
     } else {
-      const key = await s.provisionKey({ id });
-      await s.importSymmetricKey(key, imp.secret);
+      const key = await issuerSession.provisionKey({ id });
+      await issuerSession.importSymmetricKey(key, imp.secret);
       handles.push(key.keyHandle);
     }
   }
-  await s.closeSession();
+  await issuerSession.closeSession();
   return handles;
 }
 
@@ -81,17 +81,17 @@ async function importKeysOf(
 ): Promise<ReadonlyMap<string, KeyHandle>> {
   const wanted = new Map<string, () => Import>();
   for (const { group, test } of testsOf(file)) {
-    const k = keyOf(group, test);
-    if (k !== undefined && !wanted.has(k.id)) wanted.set(k.id, k.material);
+    const entry = keyOf(group, test);
+    if (entry !== undefined && !wanted.has(entry.id)) wanted.set(entry.id, entry.material);
   }
   const ids = [...wanted.keys()];
   const handles = ids.length === 0 ? [] : await provisionImports(ids.map((id) => wanted.get(id)!()));
   return new Map(ids.map((id, i) => [id, handles[i]]));
 }
 
-const must = <T>(v: T | undefined, what: string): T => {
-  if (v === undefined) throw new Error(`wycheproof test: no ${what}`);
-  return v;
+const must = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`wycheproof test: no ${what}`);
+  return value;
 };
 
 // -------------------------------------------------------------- pinned counts
@@ -313,17 +313,17 @@ const CURVE_BY_WYCHEPROOF_NAME: Readonly<Record<string, EcCurve>> = { secp256r1:
 
 /** An EC private key from Wycheproof's big-endian scalar (possibly with a sign byte). */
 function ecPrivateKey(curve: EcCurve, scalar: Buffer): KeyObject {
-  const n = EC_CURVES[curve].coordinateLength;
-  let d = scalar;
-  while (d.length > n && d[0] === 0) d = d.subarray(1);
-  if (d.length > n) throw new Error('wycheproof test: scalar longer than the curve');
-  d = Buffer.concat([Buffer.alloc(n - d.length), d]);
+  const count = EC_CURVES[curve].coordinateLength;
+  let bytes = scalar;
+  while (bytes.length > count && bytes[0] === 0) bytes = bytes.subarray(1);
+  if (bytes.length > count) throw new Error('wycheproof test: scalar longer than the curve');
+  bytes = Buffer.concat([Buffer.alloc(count - bytes.length), bytes]);
   const ecdh = createECDH(EC_CURVES[curve].nodeName);
-  ecdh.setPrivateKey(d);
+  ecdh.setPrivateKey(bytes);
   const point = ecdh.getPublicKey();
   const b64 = (b: Buffer): string => b.toString('base64url');
   return createPrivateKey({
-    key: { kty: 'EC', crv: curve, d: b64(d), x: b64(point.subarray(1, 1 + n)), y: b64(point.subarray(1 + n)) },
+    key: { kty: 'EC', crv: curve, d: b64(bytes), x: b64(point.subarray(1, 1 + count)), y: b64(point.subarray(1 + count)) },
     format: 'jwk',
   });
 }
@@ -333,9 +333,9 @@ function curveOf(group: WycheproofGroup): EcCurve {
 }
 
 async function ecdhKeys(file: WycheproofFile): Promise<ReadonlyMap<string, KeyHandle>> {
-  return importKeysOf(file, (g, t) => {
-    const hex = t.fields.str('private');
-    return { id: hex, material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), Buffer.from(hex, 'hex')) }) };
+  return importKeysOf(file, (wycheproofGroup, wycheproofTest) => {
+    const hex = wycheproofTest.fields.str('private');
+    return { id: hex, material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(wycheproofGroup), Buffer.from(hex, 'hex')) }) };
   });
 }
 
@@ -343,9 +343,9 @@ const agree = (handle: KeyHandle, peer: Uint8Array): Promise<Uint8Array> => sks.
 
 async function runEcdh(file: WycheproofFile): ReturnType<typeof runFile> {
   const keys = await ecdhKeys(file);
-  return runFile(file, (_g, t) => {
-    const handle = must(keys.get(t.fields.str('private')), 'key');
-    return outcomeOf(() => agree(handle, t.fields.hex('public')), t.fields.hex('shared'));
+  return runFile(file, (_g, wycheproofTest) => {
+    const handle = must(keys.get(wycheproofTest.fields.str('private')), 'key');
+    return outcomeOf(() => agree(handle, wycheproofTest.fields.hex('public')), wycheproofTest.fields.hex('shared'));
   });
 }
 
@@ -410,18 +410,18 @@ function decryptionAlgorithm(file: WycheproofFile, group: WycheproofGroup): { ur
 }
 
 async function runRsaDecrypt(file: WycheproofFile): ReturnType<typeof runFile> {
-  const keys = await importKeysOf(file, (g) => {
-    if ('reason' in decryptionAlgorithm(file, g)) return undefined;
-    const pkcs8 = g.fields.str('privateKeyPkcs8');
+  const keys = await importKeysOf(file, (wycheproofGroup) => {
+    if ('reason' in decryptionAlgorithm(file, wycheproofGroup)) return undefined;
+    const pkcs8 = wycheproofGroup.fields.str('privateKeyPkcs8');
     return { id: pkcs8, material: () => ({ kind: 'private', privateKey: createPrivateKey({ key: Buffer.from(pkcs8, 'hex'), format: 'der', type: 'pkcs8' }) }) };
   });
-  return runFile(file, (g, t) => {
-    const alg = decryptionAlgorithm(file, g);
+  return runFile(file, (wycheproofGroup, wycheproofTest) => {
+    const alg = decryptionAlgorithm(file, wycheproofGroup);
     if ('reason' in alg) return Promise.resolve(notApplicable(alg.reason));
     // The SKS's OAEP takes no label (spec §10.4).
-    if (t.fields.has('label') && t.fields.str('label') !== '') return Promise.resolve(notApplicable('non-empty OAEP label'));
-    const handle = must(keys.get(g.fields.str('privateKeyPkcs8')), 'key');
-    return outcomeOf(() => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: t.fields.hex('ct') }), t.fields.hex('msg'));
+    if (wycheproofTest.fields.has('label') && wycheproofTest.fields.str('label') !== '') return Promise.resolve(notApplicable('non-empty OAEP label'));
+    const handle = must(keys.get(wycheproofGroup.fields.str('privateKeyPkcs8')), 'key');
+    return outcomeOf(() => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: wycheproofTest.fields.hex('ct') }), wycheproofTest.fields.hex('msg'));
   });
 }
 
@@ -439,25 +439,25 @@ const symmetricKeyHeld = (key: Buffer): boolean => key.length <= Limits.MAX_LENG
 
 async function runHmac(file: WycheproofFile): ReturnType<typeof runFile> {
   const uri = must(HMAC_URI[file.algorithm], `URI for ${file.algorithm}`);
-  const keys = await importKeysOf(file, (_g, t) => {
-    const key = t.fields.hex('key');
+  const keys = await importKeysOf(file, (_g, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
     return symmetricKeyHeld(key) ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
   });
-  return runFile(file, async (g, t) => {
-    const key = t.fields.hex('key');
+  return runFile(file, async (wycheproofGroup, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
     if (!symmetricKeyHeld(key)) return notApplicable(`HMAC key longer than ${Limits.MAX_LENGTH_SYMMETRIC_KEY} bytes`);
     const handle = must(keys.get(key.toString('hex')), 'key');
     let mac: Uint8Array;
     try {
-      mac = await sks.performHmac({ keyHandle: handle, algorithm: uri, data: t.fields.hex('msg') });
-    } catch (e) {
+      mac = await sks.performHmac({ keyHandle: handle, algorithm: uri, data: wycheproofTest.fields.hex('msg') });
+    } catch (err) {
       // Computing an HMAC has no reason to fail: an error is not a "tag differs".
-      const o = errorOutcome(e);
-      return o.kind === 'rejected' ? { kind: 'wrong', detail: `performHmac failed (${o.as})` } : o;
+      const outcome = errorOutcome(err);
+      return outcome.kind === 'rejected' ? { kind: 'wrong', detail: `performHmac failed (${outcome.as})` } : outcome;
     }
     // Truncated tags (tagSize below the hash length) compare the leading bytes.
-    const tag = t.fields.hex('tag');
-    const tagBytes = g.fields.num('tagSize') / 8;
+    const tag = wycheproofTest.fields.hex('tag');
+    const tagBytes = wycheproofGroup.fields.num('tagSize') / 8;
     return tag.length === tagBytes && Buffer.from(mac).subarray(0, tagBytes).equals(tag) ? accepted : rejected('tag differs');
   });
 }
@@ -468,29 +468,29 @@ describe('performHmac on imported symmetric keys', () => {
 
 // ---------------------------------------------------------------- AES-CBC
 
-function aesNotApplicable(g: WycheproofGroup, key: Buffer): string | undefined {
-  if (g.fields.num('ivSize') !== 128) return `IV of ${g.fields.num('ivSize')} bits`;
+function aesNotApplicable(wycheproofGroup: WycheproofGroup, key: Buffer): string | undefined {
+  if (wycheproofGroup.fields.num('ivSize') !== 128) return `IV of ${wycheproofGroup.fields.num('ivSize')} bits`;
   if (![16, 24, 32].includes(key.length)) return `AES key of ${key.length} bytes`;
   return undefined;
 }
 
 async function runAesCbc(file: WycheproofFile): ReturnType<typeof runFile> {
-  const keys = await importKeysOf(file, (g, t) => {
-    const key = t.fields.hex('key');
-    return aesNotApplicable(g, key) === undefined ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
+  const keys = await importKeysOf(file, (wycheproofGroup, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
+    return aesNotApplicable(wycheproofGroup, key) === undefined ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
   });
-  return runFile(file, async (g, t): Promise<Outcome> => {
-    const key = t.fields.hex('key');
-    const reason = aesNotApplicable(g, key);
+  return runFile(file, async (wycheproofGroup, wycheproofTest): Promise<Outcome> => {
+    const key = wycheproofTest.fields.hex('key');
+    const reason = aesNotApplicable(wycheproofGroup, key);
     if (reason !== undefined) return notApplicable(reason);
     const handle = must(keys.get(key.toString('hex')), 'key');
-    const iv = t.fields.hex('iv');
-    const msg = t.fields.hex('msg');
-    const ct = t.fields.hex('ct');
+    const iv = wycheproofTest.fields.hex('iv');
+    const msg = wycheproofTest.fields.hex('msg');
+    const ct = wycheproofTest.fields.hex('ct');
     const call = (mode: boolean, data: Uint8Array) => () => sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: Uri.AES_CBC, parameters: iv, mode, data });
     const decrypted = await outcomeOf(call(false, ct), msg);
     // A valid vector must also encrypt to its ciphertext; the others are about decrypting `ct`.
-    if (t.result !== 'valid' || decrypted.kind !== 'accepted') return decrypted;
+    if (wycheproofTest.result !== 'valid' || decrypted.kind !== 'accepted') return decrypted;
     return outcomeOf(call(true, msg), ct);
   });
 }
@@ -507,22 +507,22 @@ const HASH_BYTES: Readonly<Record<string, number>> = { 'SHA-256': 32, 'SHA-384':
 const signatureName = (name: string): SignatureAlgorithmName | undefined => SIGNATURE_ALGORITHM_NAMES.find((n) => n === name);
 
 /** The verifier's algorithm for a group, derived from its type and parameters, or why there is none. */
-function signatureAlgorithm(g: WycheproofGroup): { name: SignatureAlgorithmName } | { reason: string } {
-  const type = g.fields.str('type');
+function signatureAlgorithm(wycheproofGroup: WycheproofGroup): { name: SignatureAlgorithmName } | { reason: string } {
+  const type = wycheproofGroup.fields.str('type');
   const found = (name: string | undefined): { name: SignatureAlgorithmName } | { reason: string } => {
-    const n = name === undefined ? undefined : signatureName(name);
-    return n === undefined ? { reason: `${type} with these parameters is not in the verifier's set` } : { name: n };
+    const count = name === undefined ? undefined : signatureName(name);
+    return count === undefined ? { reason: `${type} with these parameters is not in the verifier's set` } : { name: count };
   };
-  const hash = (): string | undefined => HASH_SUFFIX[g.fields.str('sha')];
+  const hash = (): string | undefined => HASH_SUFFIX[wycheproofGroup.fields.str('sha')];
   switch (type) {
     case 'EcdsaP1363Verify':
       return found(`ECDSA-${hash()}`);
     case 'RsassaPkcs1Verify':
       return found(`RSA-${hash()}`);
     case 'RsassaPssVerify': {
-      const sha = g.fields.str('sha');
-      const sameHashMgf1 = g.fields.str('mgf') === 'MGF1' && g.fields.str('mgfSha') === sha;
-      return sameHashMgf1 && g.fields.num('sLen') === HASH_BYTES[sha] ? found(`RSA-PSS-${hash()}`) : found(undefined);
+      const sha = wycheproofGroup.fields.str('sha');
+      const sameHashMgf1 = wycheproofGroup.fields.str('mgf') === 'MGF1' && wycheproofGroup.fields.str('mgfSha') === sha;
+      return sameHashMgf1 && wycheproofGroup.fields.num('sLen') === HASH_BYTES[sha] ? found(`RSA-PSS-${hash()}`) : found(undefined);
     }
     case 'EddsaVerify':
       return found('Ed25519');
@@ -533,18 +533,18 @@ function signatureAlgorithm(g: WycheproofGroup): { name: SignatureAlgorithmName 
 
 async function runVerify(file: WycheproofFile): ReturnType<typeof runFile> {
   const keys = new Map<WycheproofGroup, KeyObject>();
-  return runFile(file, async (g, t): Promise<Outcome> => {
-    const alg = signatureAlgorithm(g);
+  return runFile(file, async (wycheproofGroup, wycheproofTest): Promise<Outcome> => {
+    const alg = signatureAlgorithm(wycheproofGroup);
     if ('reason' in alg) return notApplicable(alg.reason);
     try {
-      let key = keys.get(g);
+      let key = keys.get(wycheproofGroup);
       if (key === undefined) {
-        key = parseSpki(g.fields.hex('publicKeyDer'));
-        keys.set(g, key);
+        key = parseSpki(wycheproofGroup.fields.hex('publicKeyDer'));
+        keys.set(wycheproofGroup, key);
       }
-      return verifySignature(key, alg.name, t.fields.hex('msg'), t.fields.hex('sig')) ? accepted : rejected('false');
-    } catch (e) {
-      return errorOutcome(e);
+      return verifySignature(key, alg.name, wycheproofTest.fields.hex('msg'), wycheproofTest.fields.hex('sig')) ? accepted : rejected('false');
+    } catch (error) {
+      return errorOutcome(error);
     }
   });
 }

@@ -67,8 +67,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
       let url: URL;
       try {
         url = new URL(x.url);
-      } catch (e) {
-        reject(transportError('invalid URL', e));
+      } catch (error) {
+        reject(transportError('invalid URL', error));
         return;
       }
       const secure = url.protocol === 'https:';
@@ -83,18 +83,18 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         headers['Content-Length'] = String(x.body.length);
       }
       let settled = false;
-      const fail = (e: KeyGen2Error): void => {
+      const fail = (error: KeyGen2Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         req.destroy();
-        reject(e);
+        reject(error);
       };
-      const done = (r: TransportReply): void => {
+      const done = (transportReply: TransportReply): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve(r);
+        resolve(transportReply);
       };
       const requestOptions: https.RequestOptions = { method: x.method, headers, agent: false };
       if (secure && options.tls !== undefined) {
@@ -122,8 +122,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
           let absolute: URL;
           try {
             absolute = new URL(location, url);
-          } catch (e) {
-            fail(transportError(`HTTP ${status} with an invalid Location`, e));
+          } catch (error) {
+            fail(transportError(`HTTP ${status} with an invalid Location`, error));
             return;
           }
           // The caller opens it in a browser: only web URLs, never javascript:, file: or custom schemes.
@@ -166,8 +166,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
           let text: string;
           try {
             text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-          } catch (e) {
-            fail(new KeyGen2Error('SYNTAX', 'the answer is not UTF-8', { path: '$', cause: e }));
+          } catch (error) {
+            fail(new KeyGen2Error('SYNTAX', 'the answer is not UTF-8', { path: '$', cause: error }));
             return;
           }
           done(serverCertificate === undefined ? { kind: 'message', text } : { kind: 'message', text, serverCertificate });

@@ -29,9 +29,9 @@ export function checkCertificatePath(ders: readonly Uint8Array[], base: string):
 }
 
 /** Reads a required certificate-path member (§4.9) as DER bytes, exactly as received. */
-export function readCertificatePath(r: ObjectReader, name = 'certificatePath'): Uint8Array[] {
-  const base = r.pathOf(name);
-  const ders = r.stringArray(name, { nonEmpty: true }).map((s, i) => decodeBase64Url(s, indexPath(base, i)));
+export function readCertificatePath(reader: ObjectReader, name = 'certificatePath'): Uint8Array[] {
+  const base = reader.pathOf(name);
+  const ders = reader.stringArray(name, { nonEmpty: true }).map((s, i) => decodeBase64Url(s, indexPath(base, i)));
   checkCertificatePath(ders, base);
   return ders;
 }

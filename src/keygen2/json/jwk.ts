@@ -53,10 +53,10 @@ const ID_EC_PUBLIC_KEY = '06072a8648ce3d0201';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
-function derLength(n: number): Uint8Array {
-  if (n < 0x80) return new Uint8Array([n]);
-  if (n < 0x100) return new Uint8Array([0x81, n]);
-  return new Uint8Array([0x82, n >> 8, n & 0xff]);
+function derLength(count: number): Uint8Array {
+  if (count < 0x80) return new Uint8Array([count]);
+  if (count < 0x100) return new Uint8Array([0x81, count]);
+  return new Uint8Array([0x82, count >> 8, count & 0xff]);
 }
 
 function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
@@ -67,22 +67,22 @@ function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 const bitString = (bytes: Uint8Array): Uint8Array => tlv(0x03, new Uint8Array([0]), bytes);
 
 /** SPKI DER of an EC point (§4.8: named curve, uncompressed point). */
-function ecSpki(curve: Curve, x: Uint8Array, y: Uint8Array): Uint8Array {
+function ecSpki(curve: Curve, bytes: Uint8Array, other: Uint8Array): Uint8Array {
   const algorithm = tlv(0x30, hex(ID_EC_PUBLIC_KEY), hex(curve.oid));
-  return new Uint8Array(tlv(0x30, algorithm, bitString(Buffer.concat([new Uint8Array([4]), x, y]))));
+  return new Uint8Array(tlv(0x30, algorithm, bitString(Buffer.concat([new Uint8Array([4]), bytes, other]))));
 }
 
 /** SPKI DER of an RFC 8410 key. */
-function okpSpki(curve: Curve, x: Uint8Array): Uint8Array {
-  return new Uint8Array(tlv(0x30, tlv(0x30, hex(curve.oid)), bitString(x)));
+function okpSpki(curve: Curve, bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(tlv(0x30, tlv(0x30, hex(curve.oid)), bitString(bytes)));
 }
 
 const parseSpki = (spki: Uint8Array): KeyObject => createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 
-function findCurve(r: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve {
-  const crv = r.string('crv');
+function findCurve(reader: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve {
+  const crv = reader.string('crv');
   const curve = CURVES.find((c) => c.kty === kty && (c.jose === crv || (policy.joseOnly !== true && c.sks === crv)));
-  if (curve === undefined) throw schemaError(r.pathOf('crv'), 'unsupported curve');
+  if (curve === undefined) throw schemaError(reader.pathOf('crv'), 'unsupported curve');
   return curve;
 }
 
@@ -92,27 +92,27 @@ function findCurve(r: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve
  * others); EC coordinates must have exactly the curve's size; RSA integers must have no leading
  * zero byte.
  */
-export function readPublicKey(r: ObjectReader, policy: JwkPolicy = {}): Uint8Array {
-  const kty = r.string('kty');
+export function readPublicKey(reader: ObjectReader, policy: JwkPolicy = {}): Uint8Array {
+  const kty = reader.string('kty');
   const allowed = policy.types ?? ['EC', 'RSA', 'OKP'];
-  if (!(allowed as readonly string[]).includes(kty)) throw schemaError(r.pathOf('kty'), `key type not allowed here`);
+  if (!(allowed as readonly string[]).includes(kty)) throw schemaError(reader.pathOf('kty'), `key type not allowed here`);
   let spki: Uint8Array;
   if (kty === 'EC') {
-    const curve = findCurve(r, 'EC', policy);
-    const x = r.binary('x', { min: curve.size, max: curve.size });
-    const y = r.binary('y', { min: curve.size, max: curve.size });
-    spki = ecSpki(curve, x, y);
+    const curve = findCurve(reader, 'EC', policy);
+    const bytes = reader.binary('x', { min: curve.size, max: curve.size });
+    const other = reader.binary('y', { min: curve.size, max: curve.size });
+    spki = ecSpki(curve, bytes, other);
   } else if (kty === 'OKP') {
-    const curve = findCurve(r, 'OKP', policy);
-    spki = okpSpki(curve, r.binary('x', { min: curve.size, max: curve.size }));
+    const curve = findCurve(reader, 'OKP', policy);
+    spki = okpSpki(curve, reader.binary('x', { min: curve.size, max: curve.size }));
   } else {
-    const n = r.binary('n', { min: 1 });
-    const e = r.binary('e', { min: 1 });
-    if (n[0] === 0) throw schemaError(r.pathOf('n'), 'leading zero byte');
-    if (e[0] === 0) throw schemaError(r.pathOf('e'), 'leading zero byte');
-    spki = asSchema(r.path, 'invalid RSA public key', () =>
+    const count = reader.binary('n', { min: 1 });
+    const error = reader.binary('e', { min: 1 });
+    if (count[0] === 0) throw schemaError(reader.pathOf('n'), 'leading zero byte');
+    if (error[0] === 0) throw schemaError(reader.pathOf('e'), 'leading zero byte');
+    spki = asSchema(reader.path, 'invalid RSA public key', () =>
       new Uint8Array(
-        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(n), e: encodeBase64Url(e) }, format: 'jwk' }).export({
+        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(count), e: encodeBase64Url(error) }, format: 'jwk' }).export({
           format: 'der',
           type: 'spki',
         }),
@@ -120,7 +120,7 @@ export function readPublicKey(r: ObjectReader, policy: JwkPolicy = {}): Uint8Arr
     );
   }
   // Parsing checks what the length checks cannot (an EC point on its curve, a sane RSA key).
-  asSchema(r.path, 'invalid public key', () => parseSpki(spki));
+  asSchema(reader.path, 'invalid public key', () => parseSpki(spki));
   return spki;
 }
 

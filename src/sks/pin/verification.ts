@@ -68,9 +68,9 @@ function reserveAttempt(ctx: EngineContext, targets: readonly CounterTarget[], l
   setCounters(targets, live, true);
   try {
     ctx.persist();
-  } catch (e) {
+  } catch (error) {
     targets.forEach((t, i) => Object.assign(t.counter, saved[i]));
-    throw e;
+    throw error;
   }
 }
 
@@ -126,11 +126,11 @@ export async function verifyPuk(ctx: EngineContext, key: KeyEntry, puk: Uint8Arr
  */
 export function releaseAttemptReservations(ctx: EngineContext): void {
   const { state } = ctx;
-  for (const k of state.keys.values()) {
-    if (k.attemptReserved) setCounters([keyCounter(ctx, k)], k.errorCount, false);
+  for (const keyEntry of state.keys.values()) {
+    if (keyEntry.attemptReserved) setCounters([keyCounter(ctx, keyEntry)], keyEntry.errorCount, false);
   }
-  for (const p of state.pukPolicies.values()) {
-    if (p.attemptReserved) setCounters([pukCounter(ctx, p)], p.errorCount, false);
+  for (const pukPolicy of state.pukPolicies.values()) {
+    if (pukPolicy.attemptReserved) setCounters([pukCounter(ctx, pukPolicy)], pukPolicy.errorCount, false);
   }
 }
 
@@ -147,13 +147,13 @@ export function carryAttemptReservations(from: SksState, to: SksState): void {
     loaded.errorCount = old.errorCount;
     loaded.attemptReserved = true;
   };
-  for (const [h, k] of from.keys) carry(k, to.keys.get(h));
-  for (const [h, p] of from.pukPolicies) carry(p, to.pukPolicies.get(h));
+  for (const [handle, keyEntry] of from.keys) carry(keyEntry, to.keys.get(handle));
+  for (const [pukPolicyHandle, pukPolicy] of from.pukPolicies) carry(pukPolicy, to.pukPolicies.get(pukPolicyHandle));
 }
 
 /** Resets the PIN error counters of a key's synchronized group (unlock). */
 export function resetPinErrors(ctx: EngineContext, key: KeyEntry): void {
-  for (const t of pinCounters(ctx, key)) setCounters([t], 0, t.counter.attemptReserved);
+  for (const counterTarget of pinCounters(ctx, key)) setCounters([counterTarget], 0, counterTarget.counter.attemptReserved);
 }
 
 /** `authorize` of spec §8.8, applied by the five crypto methods. */

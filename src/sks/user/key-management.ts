@@ -6,7 +6,7 @@ import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey } from '../engine/removal.js';
 import { durableErrorCount, isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as checked from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
 import { resetPinErrors, verifyPin, verifyPuk } from '../pin/verification.js';
@@ -28,8 +28,8 @@ async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: numb
 }
 
 export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const authorization = checked.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.exportProtection, authorization);
   if (!(key.keyBackup & KeyBackup.EXPORTED)) {
     key.keyBackup |= KeyBackup.EXPORTED;
@@ -39,24 +39,24 @@ export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthor
 }
 
 export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const authorization = checked.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.deleteProtection, authorization);
   removeCommittedKey(ctx.state, key);
 }
 
 export async function unlockKey(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  await verifyPuk(ctx, key, v.optionalBytes('authorization', rawPuk));
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  await verifyPuk(ctx, key, checked.optionalBytes('authorization', rawPuk));
   resetPinErrors(ctx, key);
 }
 
 function setGroupPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array, resetErrors: boolean): void {
-  for (const k of pinGroupOf(ctx.state, key)) {
-    k.pinValue?.fill(0);
-    k.pinValue = Buffer.from(newPin);
-    if (resetErrors) k.errorCount = 0;
-    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: durableErrorCount(k) });
+  for (const keyEntry of pinGroupOf(ctx.state, key)) {
+    keyEntry.pinValue?.fill(0);
+    keyEntry.pinValue = Buffer.from(newPin);
+    if (resetErrors) keyEntry.errorCount = 0;
+    ctx.state.record({ kind: 'setKeyPin', handle: keyEntry.handle, pinValue: keyEntry.pinValue, errorCount: durableErrorCount(keyEntry) });
   }
 }
 
@@ -69,41 +69,41 @@ function checkNewPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array): voi
 }
 
 export function changePin(ctx: EngineContext, handle: KeyHandle, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const oldPin = v.optionalBytes('authorization', rawOld);
-  const newPin = v.bytes('newPin', rawNew);
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const oldPin = checked.optionalBytes('authorization', rawOld);
+  const newPin = checked.bytes('newPin', rawNew);
   verifyPin(ctx, key, oldPin);
   checkNewPin(ctx, key, newPin);
   setGroupPin(ctx, key, newPin, false);
 }
 
 export async function setPin(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const puk = v.optionalBytes('authorization', rawPuk);
-  const newPin = v.bytes('newPin', rawNew);
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const puk = checked.optionalBytes('authorization', rawPuk);
+  const newPin = checked.bytes('newPin', rawNew);
   await verifyPuk(ctx, key, puk);
   checkNewPin(ctx, key, newPin);
   setGroupPin(ctx, key, newPin, true);
 }
 
 export function getExtension(ctx: EngineContext, handle: KeyHandle, rawType: string): ExtensionValue {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const type = v.text('type', rawType);
-  const e = key.extensions.get(type);
-  if (!e) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
-  return { subType: e.subType, qualifier: e.qualifier, extensionData: Buffer.from(e.data) };
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const type = checked.text('type', rawType);
+  const error = key.extensions.get(type);
+  if (!error) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
+  return { subType: error.subType, qualifier: error.qualifier, extensionData: Buffer.from(error.data) };
 }
 
 export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: string, rawName: string, rawValue: string): void {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const type = v.text('type', rawType);
-  const name = v.text('name', rawName);
-  const value = Buffer.from(v.text('value', rawValue), 'utf8');
-  const e = key.extensions.get(type);
-  if (!e || e.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
+  const type = checked.text('type', rawType);
+  const name = checked.text('name', rawName);
+  const value = Buffer.from(checked.text('value', rawValue), 'utf8');
+  const error = key.extensions.get(type);
+  if (!error || error.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
   // The reference lets the 16-bit length wrap (spec §17 #11); we refuse.
   if (value.length > 0xffff) throw optionError(`"property" value too long: ${name}`, 'value');
-  const outcome = setPropertyValue(e.data, name, value);
+  const outcome = setPropertyValue(error.data, name, value);
   switch (outcome.kind) {
     case 'not-writable':
       throw new SksError('NOT_ALLOWED', `"property" not writable: ${name}`, { field: 'property' });
@@ -113,19 +113,19 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
       if (outcome.data.length > Limits.MAX_LENGTH_EXTENSION_DATA) {
         throw optionError(`"propertyBag" would exceed ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes: ${type}`, 'value');
       }
-      e.data = outcome.data;
-      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: e.data });
+      error.data = outcome.data;
+      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: error.data });
   }
 }
 
 /** Keys of open sessions are skipped (spec §10.12). */
 export function enumerateKeys(ctx: EngineContext, after: KeyHandle | 0): EnumeratedKey | undefined {
-  const k = nextAfter(ctx.state.keys, v.keyHandle('keyHandle', after), (x) => !isOpen(x.owner));
-  return k && { keyHandle: k.handle, provisioningHandle: k.owner.handle };
+  const key = nextAfter(ctx.state.keys, checked.keyHandle('keyHandle', after), (x) => !isOpen(x.owner));
+  return key && { keyHandle: key.handle, provisioningHandle: key.owner.handle };
 }
 
 export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
   return {
     symmetricKeyLength: key.symmetricKey?.length ?? 0,
     certificatePath: (key.certificatePath ?? []).map((c) => Buffer.from(c)),
@@ -137,7 +137,7 @@ export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttr
 }
 
 export function getKeyProtectionInfo(ctx: EngineContext, handle: KeyHandle): KeyProtectionInfo {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
+  const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
   const pin = key.pinPolicy;
   const puk = pin?.pukPolicy ?? null;
   let status: number = ProtectionStatus.NO_PIN;

@@ -31,9 +31,9 @@ interface EnrollOptions {
 function invocationOf(url: string): Invocation {
   try {
     return parseInvocationUrl(url);
-  } catch (e) {
-    if (isKeyGen2Error(e)) return usageError(`${e.message} (expected webpkiproxy://keygen2?init=...&url=...[&cookie=...])`);
-    throw e;
+  } catch (error) {
+    if (isKeyGen2Error(error)) return usageError(`${error.message} (expected webpkiproxy://keygen2?init=...&url=...[&cookie=...])`);
+    throw error;
   }
 }
 
@@ -43,17 +43,17 @@ function transportOptions(opts: EnrollOptions): HttpTransportOptions {
   let ca: Buffer;
   try {
     ca = readFileSync(opts.caFile);
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
     return usageError(`cannot read --ca-file ${opts.caFile}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
   return { tls: { ca } };
 }
 
 /** A line for a TRANSPORT failure caused by an untrusted TLS certificate (node's error code names it, never a secret). */
-function tlsHint(e: unknown): string | undefined {
-  if (!isKeyGen2Error(e) || e.code !== 'TRANSPORT') return undefined;
-  const code = (e.cause as { code?: unknown } | undefined)?.code;
+function tlsHint(err: unknown): string | undefined {
+  if (!isKeyGen2Error(err) || err.code !== 'TRANSPORT') return undefined;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || !/CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS/.test(code)) return undefined;
   return `the issuer's TLS certificate is not trusted (${code}); if it comes from a private CA, give that CA with --ca-file`;
 }
@@ -62,15 +62,15 @@ function tlsHint(e: unknown): string | undefined {
 const shortAlgorithm = (uri: string): string => uri.slice(uri.lastIndexOf('#') + 1) || uri;
 
 /** The summary as plain JSON (handles as numbers, fingerprints as hex). */
-export function summaryJson(s: EnrollmentSummary): unknown {
+export function summaryJson(enrollmentSummary: EnrollmentSummary): unknown {
   return {
-    issuerHost: s.issuerHost,
-    issuerUri: s.issuerUri,
-    action: s.action,
-    privacyEnabled: s.privacyEnabled,
-    serverSessionId: s.serverSessionId,
-    clientSessionId: s.clientSessionId,
-    keys: s.keys.map((k) => ({
+    issuerHost: enrollmentSummary.issuerHost,
+    issuerUri: enrollmentSummary.issuerUri,
+    action: enrollmentSummary.action,
+    privacyEnabled: enrollmentSummary.privacyEnabled,
+    serverSessionId: enrollmentSummary.serverSessionId,
+    clientSessionId: enrollmentSummary.clientSessionId,
+    keys: enrollmentSummary.keys.map((k) => ({
       keyHandle: k.keyHandle,
       id: k.id,
       keyAlgorithm: k.keyAlgorithm,
@@ -80,31 +80,31 @@ export function summaryJson(s: EnrollmentSummary): unknown {
       pinPolicyId: k.pinPolicyId ?? null,
       imported: k.imported ?? null,
     })),
-    postOperations: s.postOperations.map((p) => ({
+    postOperations: enrollmentSummary.postOperations.map((p) => ({
       operation: p.operation,
       targetKeyHandle: p.targetKeyHandle,
       fingerPrint: Buffer.from(p.fingerPrint).toString('hex'),
       newKeyId: p.newKeyId ?? null,
     })),
-    redirectUrl: s.redirectUrl,
+    redirectUrl: enrollmentSummary.redirectUrl,
   };
 }
 
-function printSummary(s: EnrollmentSummary): void {
-  const n = s.keys.length;
-  out(`Enrolled with ${s.issuerHost} (action ${s.action}, privacy mode ${s.privacyEnabled ? 'on' : 'off'}): ${n} key${n === 1 ? '' : 's'} installed.`);
-  if (n > 0) {
+function printSummary(enrollmentSummary: EnrollmentSummary): void {
+  const count = enrollmentSummary.keys.length;
+  out(`Enrolled with ${enrollmentSummary.issuerHost} (action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed.`);
+  if (count > 0) {
     const rows = [
       ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
-      ...s.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
+      ...enrollmentSummary.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) out(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
+    for (const texts of rows) out(`  ${texts.map((c, i) => (i === texts.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
   }
-  for (const p of s.postOperations) {
-    out(`Post-operation: ${p.operation} of key #${p.targetKeyHandle}${p.newKeyId === undefined ? '' : ` (by ${p.newKeyId})`}`);
+  for (const postOperationDone of enrollmentSummary.postOperations) {
+    out(`Post-operation: ${postOperationDone.operation} of key #${postOperationDone.targetKeyHandle}${postOperationDone.newKeyId === undefined ? '' : ` (by ${postOperationDone.newKeyId})`}`);
   }
-  out(`Redirect: ${s.redirectUrl}`);
+  out(`Redirect: ${enrollmentSummary.redirectUrl}`);
 }
 
 export function enrollCommand(): Command {
@@ -136,12 +136,12 @@ export function enrollCommand(): Command {
       let summary: EnrollmentSummary;
       try {
         summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
-      } catch (e) {
+      } catch (error) {
         await sks.close().catch(() => undefined);
-        const hint = tlsHint(e);
+        const hint = tlsHint(error);
         if (hint !== undefined) note(`airtight: ${hint}`);
         // A failure of the UI (already on stderr) is the real reason the client gave up.
-        throw ui.failure ?? e;
+        throw ui.failure ?? error;
       }
       await sks.close();
       if (opts.json === true) out(JSON.stringify(summaryJson(summary), null, 2));

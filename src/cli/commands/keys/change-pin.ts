@@ -54,9 +54,9 @@ export function changePinCommand(): Command {
         };
         try {
           newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true, check });
-        } catch (e) {
+        } catch (error) {
           oldPin?.fill(0);
-          throw e;
+          throw error;
         }
       }
       const shared = info.grouping === PinGrouping.NONE ? '' : ` (with the keys it shares the PIN with: grouping "${groupingName(info.grouping)}")`;
@@ -65,10 +65,10 @@ export function changePinCommand(): Command {
           await sks.changePin(id, authorization, newPin);
           out(`PIN of key #${id} changed${shared}.`);
         });
-      } catch (e) {
-        const friendly = isSksError(e) && e.code === 'OPTION' ? explainPinRuleError(e.message, info) : undefined;
+      } catch (error) {
+        const friendly = isSksError(error) && error.code === 'OPTION' ? explainPinRuleError(error.message, info) : undefined;
         if (friendly !== undefined) throw new SksError('OPTION', friendly, { field: 'pinValue' });
-        throw e;
+        throw error;
       } finally {
         newPin.fill(0);
       }

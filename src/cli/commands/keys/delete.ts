@@ -49,8 +49,8 @@ export function deleteCommand(): Command {
       });
       // The question and the PIN/PUK are asked with the store closed.
       if (attributes !== undefined) {
-        const k = summarizeKey(id, 0, attributes, info);
-        const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);
+        const keySummary = summarizeKey(id, 0, attributes, info);
+        const what = [keySummary.appUsage, keySummary.keyType, keySummary.commonName === null ? undefined : `CN=${keySummary.commonName}`].filter((s) => s !== undefined);
         if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
           throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }

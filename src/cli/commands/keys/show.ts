@@ -24,48 +24,48 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(22)}${value}`);
 const list = (values: readonly string[], empty: string): string => (values.length === 0 ? empty : values.join(', '));
 
-function printKey(d: KeyDetails): void {
-  const p = d.protection;
-  out(`Key #${d.keyHandle}`);
-  line('App usage', d.appUsage);
-  line('Key type', d.keyType.text);
-  line('Friendly name', d.friendlyName === null || d.friendlyName === '' ? '-' : JSON.stringify(d.friendlyName));
-  line('Provisioning session', d.provisioningHandle === null ? '-' : `#${d.provisioningHandle}`);
+function printKey(keyDetails: KeyDetails): void {
+  const params = keyDetails.protection;
+  out(`Key #${keyDetails.keyHandle}`);
+  line('App usage', keyDetails.appUsage);
+  line('Key type', keyDetails.keyType.text);
+  line('Friendly name', keyDetails.friendlyName === null || keyDetails.friendlyName === '' ? '-' : JSON.stringify(keyDetails.friendlyName));
+  line('Provisioning session', keyDetails.provisioningHandle === null ? '-' : `#${keyDetails.provisioningHandle}`);
   out('  Endorsed algorithms:');
-  (d.endorsedAlgorithms.length === 0 ? ['(any)'] : d.endorsedAlgorithms).forEach((a) => out(`    ${a}`));
+  (keyDetails.endorsedAlgorithms.length === 0 ? ['(any)'] : keyDetails.endorsedAlgorithms).forEach((a) => out(`    ${a}`));
   out('  Extensions:');
-  (d.extensionTypes.length === 0 ? ['(none)'] : d.extensionTypes).forEach((t) => out(`    ${t}`));
+  (keyDetails.extensionTypes.length === 0 ? ['(none)'] : keyDetails.extensionTypes).forEach((t) => out(`    ${t}`));
   out('Protection');
-  line('Summary', p.summary);
-  line('Status', `${hex(p.protectionStatus.value)} ${list(p.protectionStatus.flags, 'no-pin')}`);
-  if (p.pin !== null) {
-    line('PIN rules', p.pin.rules);
-    line('PIN format', `${p.pin.format}, ${p.pin.minLength}..${p.pin.maxLength} bytes`);
-    line('PIN patterns', list(p.pin.patternRestrictions, 'none'));
-    line('PIN grouping', p.pin.grouping);
-    line('PIN input method', p.pin.inputMethod);
-    line('PIN user defined', yesNo(p.pin.userDefined));
-    line('PIN user modifiable', yesNo(p.pin.userModifiable));
-    line('PIN errors', `${p.pin.errorCount} of ${p.pin.retryLimit}${p.pin.blocked ? ' (blocked)' : ` (${p.pin.triesLeft} tries left)`}`);
+  line('Summary', params.summary);
+  line('Status', `${hex(params.protectionStatus.value)} ${list(params.protectionStatus.flags, 'no-pin')}`);
+  if (params.pin !== null) {
+    line('PIN rules', params.pin.rules);
+    line('PIN format', `${params.pin.format}, ${params.pin.minLength}..${params.pin.maxLength} bytes`);
+    line('PIN patterns', list(params.pin.patternRestrictions, 'none'));
+    line('PIN grouping', params.pin.grouping);
+    line('PIN input method', params.pin.inputMethod);
+    line('PIN user defined', yesNo(params.pin.userDefined));
+    line('PIN user modifiable', yesNo(params.pin.userModifiable));
+    line('PIN errors', `${params.pin.errorCount} of ${params.pin.retryLimit}${params.pin.blocked ? ' (blocked)' : ` (${params.pin.triesLeft} tries left)`}`);
   }
-  if (p.puk !== null) {
-    line('PUK format', p.puk.format);
-    line('PUK errors', p.puk.retryLimit === 0 ? `${p.puk.errorCount} (no retry limit)` : `${p.puk.errorCount} of ${p.puk.retryLimit}${p.puk.blocked ? ' (blocked)' : ''}`);
+  if (params.puk !== null) {
+    line('PUK format', params.puk.format);
+    line('PUK errors', params.puk.retryLimit === 0 ? `${params.puk.errorCount} (no retry limit)` : `${params.puk.errorCount} of ${params.puk.retryLimit}${params.puk.blocked ? ' (blocked)' : ''}`);
   }
-  line('Device PIN', yesNo(p.devicePin));
-  line('PIN caching', yesNo(p.enablePinCaching));
-  line('Biometric', p.biometricProtection);
-  line('Export protection', p.exportProtection);
-  line('Delete protection', p.deleteProtection);
-  line('Key backup', `${hex(p.keyBackup.value)} ${list(p.keyBackup.flags, 'none')}`);
+  line('Device PIN', yesNo(params.devicePin));
+  line('PIN caching', yesNo(params.enablePinCaching));
+  line('Biometric', params.biometricProtection);
+  line('Export protection', params.exportProtection);
+  line('Delete protection', params.deleteProtection);
+  line('Key backup', `${hex(params.keyBackup.value)} ${list(params.keyBackup.flags, 'none')}`);
   out('Certificate path');
-  if (d.certificatePath.length === 0) out('  (none)');
-  d.certificatePath.forEach((c, i) => {
-    out(`  [${i}] Subject:  ${c.subject}`);
-    out(`      Issuer:   ${c.issuer}`);
-    out(`      Serial:   ${c.serialNumber}`);
-    out(`      Valid:    ${c.validFrom} to ${c.validTo}`);
-    out(`      SHA-256:  ${c.sha256Fingerprint}`);
+  if (keyDetails.certificatePath.length === 0) out('  (none)');
+  keyDetails.certificatePath.forEach((certificateView, index) => {
+    out(`  [${index}] Subject:  ${certificateView.subject}`);
+    out(`      Issuer:   ${certificateView.issuer}`);
+    out(`      Serial:   ${certificateView.serialNumber}`);
+    out(`      Valid:    ${certificateView.validFrom} to ${certificateView.validTo}`);
+    out(`      SHA-256:  ${certificateView.sha256Fingerprint}`);
   });
 }
 

@@ -28,9 +28,9 @@ export function parseKeyHandle(text: string): KeyHandle {
   if (!/^[0-9]+$/.test(text)) {
     throw new InvalidArgumentError('a key handle is a decimal number (see "airtight keys list")');
   }
-  const n = Number(text);
-  if (n > MAX_KEY_HANDLE) throw new SksError('NO_KEY', `Key not found #${text.replace(/^0+(?=.)/, '')}`);
-  return keyHandle(n);
+  const count = Number(text);
+  if (count > MAX_KEY_HANDLE) throw new SksError('NO_KEY', `Key not found #${text.replace(/^0+(?=.)/, '')}`);
+  return keyHandle(count);
 }
 
 export const idArgument = (): Argument => new Argument('<id>', 'key handle (decimal, from "keys list")').argParser(parseKeyHandle);
@@ -46,9 +46,9 @@ export function openKeyStore(dir: string): SecureKeyStore {
   const port = openKeyStoreDirectory(dir);
   try {
     return openSecureKeyStore({ store: port });
-  } catch (e) {
+  } catch (error) {
     port.close();
-    throw e;
+    throw error;
   }
 }
 
@@ -77,9 +77,9 @@ async function usingKeyStore<T>(dir: string, fn: (sks: SecureKeyStore) => Promis
   let result: T;
   try {
     result = await fn(sks);
-  } catch (e) {
+  } catch (error) {
     await sks.close().catch(() => undefined);
-    throw e;
+    throw error;
   }
   await sks.close();
   return result;
@@ -100,10 +100,10 @@ export const peekKeyStore = <T>(dir: string, fn: (sks: SecureKeyStore) => Promis
 export async function withKeyStore(dir: string, fn: (sks: SecureKeyStore) => Promise<void>): Promise<void> {
   try {
     await usingKeyStore(dir, fn);
-  } catch (e) {
-    if (!(e instanceof KeyAuthorizationFailure)) throw e;
-    process.stderr.write(`airtight: ${e.error.code}: ${e.error.message}\n`);
-    if (e.hint !== undefined) process.stderr.write(`airtight: ${e.hint}\n`);
+  } catch (err) {
+    if (!(err instanceof KeyAuthorizationFailure)) throw err;
+    process.stderr.write(`airtight: ${err.error.code}: ${err.error.message}\n`);
+    if (err.hint !== undefined) process.stderr.write(`airtight: ${err.hint}\n`);
     process.exitCode = SKS_EXIT_STATUS.AUTHORIZATION;
   }
 }
