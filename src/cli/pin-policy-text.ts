@@ -35,7 +35,7 @@ export const PATTERN_NAMES: ReadonlyArray<readonly [number, string]> = [
 ];
 
 /** Name of an enumerated value, or `unknown (0x..)`. */
-export const nameOf = (names: Readonly<Record<number, string>>, value: number): string =>
+export const nameOf = (names: Readonly<Partial<Record<number, string>>>, value: number): string =>
   names[value] ?? `unknown (0x${value.toString(16).padStart(2, '0')})`;
 
 export const formatName = (format: number): string => nameOf(FORMAT_NAMES, format);

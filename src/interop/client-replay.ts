@@ -34,7 +34,7 @@ export interface LoggedCall {
 }
 
 /** Positional arguments → named, for the methods the recordings list (read-only ones are not logged). */
-const NAMED: Readonly<Record<string, (...a: unknown[]) => Record<string, unknown>>> = {
+const NAMED: Readonly<Partial<Record<string, (...args: unknown[]) => Record<string, unknown>>>> = {
   createProvisioningSession: (a) => ({ ...(a as object) }),
   createPukPolicy: (a) => ({ ...(a as object) }),
   createPinPolicy: (a) => ({ ...(a as object) }),
@@ -160,26 +160,26 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
     const expected: unknown = node.isNull() ? null : node.value;
     const got = normalize(ours.args[name]);
     if (JSON.stringify(expected) !== JSON.stringify(got)) {
-      problems.push(`${method}.${key}: expected ${JSON.stringify(expected)?.slice(0, 120)}, got ${JSON.stringify(got)?.slice(0, 120)}`);
+      problems.push(`${method}.${key}: expected ${String(JSON.stringify(expected)).slice(0, 120)}, got ${String(JSON.stringify(got)).slice(0, 120)}`);
     }
   }
   const result = recorded.opt('result');
-  if (ours.error !== undefined) problems.push(`${method}: failed: ${String(ours.error)}`);
+  if (ours.error !== undefined) problems.push(`${method}: failed: ${ours.error instanceof Error ? `${ours.error.name}: ${ours.error.message}` : JSON.stringify(ours.error)}`);
   else if (result !== undefined && !result.isNull()) {
     const val = result.value;
     if (typeof val === 'object' && val !== null && !Array.isArray(val)) {
       const record = ours.result as Record<string, unknown>;
       for (const [key, node] of result.entries()) {
-        const message = /^(.*?)(_spki_hex|_hex)?$/.exec(key)!;
+        const match = /^(.*?)(_spki_hex|_hex)?$/.exec(key)!;
         const verify = options.sessionAttestation;
         if (method === 'createProvisioningSession' && key === 'attestation_hex' && verify !== undefined) {
           // A randomized (ECDSA) device signature: verified, never compared.
-          const ours = record[message[1]];
+          const ours = record[match[1]];
           const problem = ours instanceof Uint8Array ? verify(ours) : 'no attestation';
           if (problem !== undefined) problems.push(`${method} result.${key}: ${problem}`);
           continue;
         }
-        if (JSON.stringify(node.value) !== JSON.stringify(normalize(record[message[1]]))) problems.push(`${method} result.${key} differs`);
+        if (JSON.stringify(node.value) !== JSON.stringify(normalize(record[match[1]]))) problems.push(`${method} result.${key} differs`);
       }
     } else if (JSON.stringify(val) !== JSON.stringify(normalize(ours.result))) {
       problems.push(`${method} result differs: expected ${JSON.stringify(val)}, got ${JSON.stringify(normalize(ours.result))}`);
@@ -251,8 +251,8 @@ export const messagesOf = (session: JsonNode): RecordedMessage[] =>
 export function recordedClock(session: JsonNode): ClientClock {
   const ct = session.get('client_time');
   const wire = ct.get('wire').str();
-  const message = /([+-])(\d{2}):(\d{2})$/.exec(wire);
-  const offset = message === null ? 0 : (message[1] === '-' ? -1 : 1) * (Number(message[2]) * 60 + Number(message[3]));
+  const match = /([+-])(\d{2}):(\d{2})$/.exec(wire);
+  const offset = match === null ? 0 : (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
   const at = new Date(ct.get('epoch_seconds').int() * 1000);
   return { now: () => at, utcOffsetMinutes: () => offset };
 }
@@ -307,7 +307,7 @@ export function replayTransport(
   let next = 0;
   let posted = 0;
   const serve = (): TransportReply => {
-    const recordedMessage = server[next++];
+    const recordedMessage = server.at(next++);
     return recordedMessage === undefined ? { kind: 'redirect', location: 'http://issuer.example.com/done' } : { kind: 'message', text: recordedMessage.wire };
   };
   return {

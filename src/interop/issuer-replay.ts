@@ -87,7 +87,7 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
   const messages = session.messages as RecordedMessage[];
   const wire = (text: string): Json | undefined => {
     const message = messages.find((x) => x.qualifier === text);
-    return message === undefined ? undefined : JSON.parse(message.wire);
+    return message === undefined ? undefined : (JSON.parse(message.wire) as Json);
   };
   const kmks = doc.test_keys.key_management_keys as Record<string, Json>;
   const kmkByJwk = (jwk: Json): string => {

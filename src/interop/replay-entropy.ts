@@ -20,7 +20,7 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
  */
 export function clientSessionIdBytes(clientSessionId: string): Buffer {
   return Buffer.from(
-    [...clientSessionId].map((ch) => {
+    Array.from(clientSessionId, (ch) => {
       const index = ID_ALPHABET.indexOf(ch);
       if (index < 0) throw new ReplayEntropyError(`clientSessionId "${clientSessionId}" has a character outside the base64url alphabet`);
       return index;
@@ -82,7 +82,7 @@ export class ReplayEntropy implements Entropy {
   }
 
   randomBytes(count: number): Buffer {
-    const next = this.expectedRandom[0];
+    const next = this.expectedRandom.at(0);
     if (next === undefined) return nodeRandomBytes(count);
     if (next.bytes.length !== count) {
       this.problem(`replay entropy: expected randomBytes(${next.bytes.length}) for ${next.label}, the SKS asked for randomBytes(${count})`);
@@ -93,7 +93,7 @@ export class ReplayEntropy implements Entropy {
 
   async generateKeyPair(request: KeyPairRequest, purpose: 'ephemeral' | 'key-entry'): Promise<KeyPair> {
     const queue = this.pairs[purpose];
-    const next = queue[0];
+    const next = queue.at(0);
     if (next === undefined) this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the recording has no more`);
     if (!fits(request, next.key)) {
       this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the next recorded one (${next.label}) is ${next.key.type}`);

@@ -238,9 +238,10 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (isBytes(value)) return `${value.length} bytes`;
   try {
-    return JSON.stringify(value) ?? String(value);
+    // JSON.stringify gives undefined for functions and symbols and throws on bigints and cycles.
+    return String(JSON.stringify(value) as string | undefined);
   } catch {
-    return String(value);
+    return typeof value === 'bigint' ? value.toString() : 'an unprintable value';
   }
 }
 
@@ -274,16 +275,16 @@ function compareResult(what: string, recorded: JsonNode | undefined, ours: unkno
   if (typeof ours !== 'object' || ours === null) throw new Mismatch(`${what}: expected a record, got ${describeValue(ours)}`);
   const options = ours as Record<string, unknown>;
   for (const [key, node] of recorded.entries()) {
-    const message = /^(.*?)(_der_hex|_spki_hex|_hex)$/.exec(key);
-    if (message?.[1] !== undefined && message[2] === '_der_hex') {
-      const list = options[message[1]];
+    const match = /^(.*?)(_der_hex|_spki_hex|_hex)$/.exec(key);
+    if (match?.[1] !== undefined && match[2] === '_der_hex') {
+      const list = options[match[1]];
       const expected = node.hexes();
-      if (!Array.isArray(list)) throw new Mismatch(`${message[1]}: expected a certificate list, got ${describeValue(list)}`);
-      expectEqual(`${message[1]} length`, expected.length, list.length);
-      expected.forEach((der, i) => expectBytesValue(`${message[1]}[${i}]`, der, list[i]));
-    } else if (message?.[1] !== undefined) {
-      if (node.isNull()) compareResult(message[1], node, options[message[1]]);
-      else expectBytesValue(message[1], node.hex(), options[message[1]]);
+      if (!Array.isArray(list)) throw new Mismatch(`${match[1]}: expected a certificate list, got ${describeValue(list)}`);
+      expectEqual(`${match[1]} length`, expected.length, list.length);
+      expected.forEach((der, i) => expectBytesValue(`${match[1]}[${i}]`, der, list[i]));
+    } else if (match?.[1] !== undefined) {
+      if (node.isNull()) compareResult(match[1], node, options[match[1]]);
+      else expectBytesValue(match[1], node.hex(), options[match[1]]);
     } else {
       compareResult(key, node, options[key]);
     }
@@ -313,7 +314,7 @@ function knowledgeOf(doc: JsonNode): ReplayKnowledge {
   for (const node of doc.get('sessions').items()) {
     for (const group of node.opt('sks_generated_keys')?.items() ?? []) tryAdd(() => recordedKey(group.get('key')));
     for (const [, path] of node.opt('issued_certificate_paths')?.entries() ?? []) {
-      const ee = path.items()[0];
+      const ee = path.items().at(0);
       if (ee !== undefined) {
         tryAdd(() => {
           const spki = certificateSpki(ee.hex());

@@ -60,8 +60,8 @@ export function recordedCalls(doc: JsonNode): RecordedCall[] {
   add(doc.opt('sks_calls_after_sessions'), undefined, 'after sessions');
   calls.sort((a, b) => a.index - b.index);
   for (let i = 1; i < calls.length; i++) {
-    const prev = calls[i - 1];
-    const cur = calls[i];
+    const prev = calls.at(i - 1);
+    const cur = calls.at(i);
     if (prev !== undefined && cur !== undefined && prev.index === cur.index) {
       throw new Mismatch(`call_index ${cur.index} occurs twice`);
     }
@@ -100,14 +100,14 @@ function testKeyChecks(doc: JsonNode, checks: CheckList): void {
     checks.run(`test_keys ${name} key object`, () => {
       checkKeyObjectConsistency(kmk);
       const path = kmk.get('certificate_path_der_hex').hexes();
-      const first = path[0];
+      const first = path.at(0);
       if (first !== undefined) expectBytes('certificate key', kmk.get('spki_hex').hex(), certificateSpki(first));
     });
   }
   checks.run('test_keys certificate_issuer_ca key object', () => {
     const ca = tk.get('certificate_issuer_ca');
     checkKeyObjectConsistency(ca);
-    const first = ca.get('certificate_path_der_hex').hexes()[0];
+    const first = ca.get('certificate_path_der_hex').hexes().at(0);
     if (first !== undefined) expectBytes('CA certificate key', ca.get('spki_hex').hex(), certificateSpki(first));
   });
   for (const [id, key] of doc.opt('server_generated_imported_keys')?.entries() ?? []) {
@@ -117,14 +117,14 @@ function testKeyChecks(doc: JsonNode, checks: CheckList): void {
 
 interface SessionContext {
   readonly doc: JsonNode;
-  readonly s: JsonNode;
+  readonly session: JsonNode;
   readonly prefix: string;
   readonly sessionKey: Buffer;
   readonly deviceId: Buffer;
 }
 
 function sessionCryptoChecks(ctx: SessionContext, checks: CheckList): void {
-  const { doc, s: node, prefix, sessionKey, deviceId } = ctx;
+  const { doc, session: node, prefix, sessionKey, deviceId } = ctx;
   const tk = doc.get('test_keys');
   const privacy = node.get('privacy_enabled').bool();
   const bytes = node.get('ecdh_z_hex').hex();
@@ -185,7 +185,7 @@ function sessionCryptoChecks(ctx: SessionContext, checks: CheckList): void {
 }
 
 function serverSideChecks(ctx: SessionContext, checks: CheckList): void {
-  const { doc, s: node, prefix, sessionKey, deviceId } = ctx;
+  const { doc, session: node, prefix, sessionKey, deviceId } = ctx;
   for (const handle of node.get('server_hmacs').items()) {
     const purpose = handle.get('purpose').str();
     const label = handle.optValue('method_or_label')?.str();
@@ -228,7 +228,7 @@ function serverSideChecks(ctx: SessionContext, checks: CheckList): void {
 }
 
 function certificateChecks(ctx: SessionContext, checks: CheckList): void {
-  const { doc, s: node, prefix } = ctx;
+  const { doc, session: node, prefix } = ctx;
   const ca = doc.get('test_keys').get('certificate_issuer_ca');
   const caKey = parseSpki(ca.get('spki_hex').hex());
   const caPath = ca.get('certificate_path_der_hex').hexes();
@@ -238,11 +238,11 @@ function certificateChecks(ctx: SessionContext, checks: CheckList): void {
   for (const [id, pathNode] of node.get('issued_certificate_paths').entries()) {
     checks.run(`${prefix} issued certificate path ${id}`, () => {
       const path = pathNode.hexes();
-      const ee = path[0];
+      const ee = path.at(0);
       if (ee === undefined) throw new Mismatch('empty certificate path');
       path.forEach((der, index) => {
         if (caPath.some((c) => c.equals(der))) return; // the CA's own path
-        const next = path[index + 1];
+        const next = path.at(index + 1);
         const issuerKey = next === undefined ? caKey : certificate(next).publicKey;
         expectTrue(`certificate [${index}] does not verify with its issuer`, certificate(der).verify(issuerKey));
       });
@@ -259,7 +259,7 @@ function certificateChecks(ctx: SessionContext, checks: CheckList): void {
 }
 
 function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], checks: CheckList): void {
-  const { doc, s: state, sessionKey, deviceId } = ctx;
+  const { doc, session: state, sessionKey, deviceId } = ctx;
   for (const call of calls) {
     if (call.session?.value !== state.value) continue;
     const item = call.node;
@@ -345,7 +345,7 @@ export function runSessionFileChecks(doc: JsonNode): CheckResult[] {
   for (const node of doc.get('sessions').items()) {
     const prefix = sessionName(node);
     checks.guard(`${prefix}: vector`, () => {
-      const ctx: SessionContext = { doc, s: node, prefix, sessionKey: node.get('session_key_hex').hex(), deviceId: node.get('device_id_hex').hex() };
+      const ctx: SessionContext = { doc, session: node, prefix, sessionKey: node.get('session_key_hex').hex(), deviceId: node.get('device_id_hex').hex() };
       checks.guard(`${prefix} session crypto: vector`, () => sessionCryptoChecks(ctx, checks));
       checks.guard(`${prefix} server side: vector`, () => serverSideChecks(ctx, checks));
       checks.guard(`${prefix} certificates: vector`, () => certificateChecks(ctx, checks));

@@ -103,7 +103,7 @@ export function checkKeyObjectConsistency(node: JsonNode): void {
   }
   const jwkNode = node.optValue('jwk');
   if (jwkNode === undefined) return;
-  const jwk: Record<string, string> = {};
+  const jwk: Partial<Record<string, string>> = {};
   for (const [entry, value] of jwkNode.entries()) jwk[entry] = value.str();
   const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_JWK_MEMBERS.has(k))) as JsonWebKey;
   expectBytes('SPKI of the public JWK', key.spki, spkiOf(createPublicKey({ key: publicJwk, format: 'jwk' })));

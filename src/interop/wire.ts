@@ -78,7 +78,8 @@ export function comparable(value: unknown): unknown {
 
 /** The first difference between two comparable values, as `$.path: expected …, got …`, or undefined. */
 export function firstDifference(expected: unknown, got: unknown, path = '$'): string | undefined {
-  const show = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v)).slice(0, 80));
+  // JSON.stringify gives undefined for functions and symbols, whatever its declared type says.
+  const show = (v: unknown): string => (v === undefined ? 'nothing' : String(JSON.stringify(v) as string | undefined).slice(0, 80));
   if (Array.isArray(expected) && Array.isArray(got)) {
     for (let i = 0; i < Math.max(expected.length, got.length); i++) {
       const data = firstDifference(expected[i], got[i], `${path}[${i}]`);
@@ -108,7 +109,7 @@ function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<stri
     ...recorded,
     clientCapabilities: (result as Array<Record<string, unknown>>).map((record) => {
       const mine = (options as Array<Record<string, unknown>>).find((x) => x['type'] === record['type']);
-      return algorithm(record['type']) && mine !== undefined && mine['kind'] === 'supported' ? mine : record;
+      return algorithm(record['type']) && mine?.['kind'] === 'supported' ? mine : record;
     }),
   };
 }
@@ -329,7 +330,7 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
     });
     recorded.forEach((recordedCall, index) => {
       checks.run(callCheckName(recordedCall), () => {
-        const ours = run.calls[index];
+        const ours = run.calls.at(index);
         if (ours === undefined) throw new Mismatch(`the client did not make it${run.error === undefined ? '' : ` (the enrollment ${describeError(run.error)})`}`);
         const problems = diffCall(ours, recordedCall.node, verifier === undefined ? {} : { sessionAttestation: verifier });
         if (problems.length > 0) throw new Mismatch(problems.join('; '));

@@ -54,9 +54,9 @@ const replaceAt = (s: string, at: number, c: string): string => s.slice(0, at) +
 /** Alters the middle character of the first string value of one of `members`; undefined when there is none. */
 function alterStringMember(wire: string, members: readonly string[]): string | undefined {
   for (const member of members) {
-    const message = new RegExp(`"${member}":"([A-Za-z0-9_-]+)"`).exec(wire);
-    if (message?.[1] === undefined) continue;
-    const at = message.index + member.length + 4 + Math.floor(message[1].length / 2);
+    const match = new RegExp(`"${member}":"([A-Za-z0-9_-]+)"`).exec(wire);
+    if (match?.[1] === undefined) continue;
+    const at = match.index + member.length + 4 + Math.floor(match[1].length / 2);
     return replaceAt(wire, at, otherChar(wire[at] ?? 'A'));
   }
   return undefined;
@@ -70,10 +70,10 @@ const ALTERATIONS: ReadonlyArray<{ readonly name: string; readonly alter: (wire:
   {
     name: 'change a number',
     alter: (text) => {
-      const message = /":(\d+)[,}\]]/.exec(text);
-      if (message?.[1] === undefined) return undefined;
-      const at = message.index + 2;
-      return text.slice(0, at) + String(Number(message[1]) + 1) + text.slice(at + message[1].length);
+      const match = /":(\d+)[,}\]]/.exec(text);
+      if (match?.[1] === undefined) return undefined;
+      const at = match.index + 2;
+      return text.slice(0, at) + String(Number(match[1]) + 1) + text.slice(at + match[1].length);
     },
   },
 ];
@@ -165,8 +165,8 @@ describe('airtight interop on an altered recording', () => {
     expect(child.stderr).toBe('');
     expect(child.status).toBe(1);
     const lines = child.stdout.trimEnd().split('\n');
-    const message = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
-    expect(Number(message?.[2])).toBeGreaterThan(0);
+    const match = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
+    expect(Number(match?.[2])).toBeGreaterThan(0);
     expect(child.stdout).toMatch(/^ok {3}.* wire: decode #\d+ /m);
     expect(child.stdout).toMatch(/^FAIL .* wire: issuer reproduces #\d+ KeyCreationRequest: wire text differs/m);
   });

@@ -105,9 +105,9 @@ describe('airtight interop', () => {
 
   const summary = (stdout: string): { passed: number; failed: number } => {
     const lines = stdout.trimEnd().split('\n');
-    const message = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
-    if (message === null) throw new Error(`no summary line in: ${stdout.slice(-200)}`);
-    return { passed: Number(message[1]), failed: Number(message[2]) };
+    const match = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
+    if (match === null) throw new Error(`no summary line in: ${stdout.slice(-200)}`);
+    return { passed: Number(match[1]), failed: Number(match[2]) };
   };
 
   const primitivesFile = files.find((f) => layoutOf(f) === 'sks-primitives');

@@ -49,9 +49,9 @@ function importInFreshProcess(source: string): ProbeReport {
 function sourceOf(subpath: string): string {
   const target = field(field(field(packageJson(), 'exports'), subpath), 'default');
   if (typeof target !== 'string') throw new TypeError(`package.json exports no ${subpath}`);
-  const message = /^\.\/dist\/(.+)\.js$/.exec(target);
-  if (!message) throw new TypeError(`${subpath} does not point into dist: ${target}`);
-  return `src/${message[1]}.ts`;
+  const match = /^\.\/dist\/(.+)\.js$/.exec(target);
+  if (!match) throw new TypeError(`${subpath} does not point into dist: ${target}`);
+  return `src/${match[1]}.ts`;
 }
 
 const X509_STACK = ['@peculiar/x509', 'reflect-metadata', 'tsyringe'];

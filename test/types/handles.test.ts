@@ -67,13 +67,13 @@ export async function publicApiHandles(
 
   // Handles still are numbers where numbers are read (printing, JSON).
   const asNumber: number = hnd;
-  asNumber;
+  void asNumber;
   // @ts-expect-error but a number never becomes a handle without the edge constructors
   const forged: KeyHandle = asNumber;
-  forged;
+  void forged;
   // @ts-expect-error and the constructors do not re-brand one kind as another
   const rebranded: PinPolicyHandle = keyHandle(1);
-  rebranded;
+  void rebranded;
 }
 
 /** Inside the engine: its maps and lookups take the same branded handles. */
@@ -97,16 +97,16 @@ export function engineHandles(ctx: EngineContext, state: SksState, provisioningH
   const hnd2: KeyHandle = state.allocate('key');
   // @ts-expect-error allocate returns the handle type of the kind it allocates
   const wrong: PinPolicyHandle = state.allocate('key');
-  hnd2;
-  wrong;
+  void hnd2;
+  void wrong;
 }
 
 /** The session phase: open-only data is reachable only from an open session. */
 export function sessionPhases(ctx: EngineContext, state: SksState, sess: Session, provisioningHandle: ProvisioningHandle): void {
   // @ts-expect-error the session key exists only in the open phase
-  sess.phase.sessionKey;
+  void sess.phase.sessionKey;
   if (isOpen(sess)) {
-    sess.phase.sessionKey; // narrowed: open
+    void sess.phase.sessionKey; // narrowed: open
     state.closeWork(sess);
   }
   // @ts-expect-error only an open session can be closed
@@ -117,15 +117,15 @@ export function sessionPhases(ctx: EngineContext, state: SksState, sess: Session
 
   switch (sess.phase.kind) {
     case 'open':
-      sess.phase.expiresAt;
+      void sess.phase.expiresAt;
       break;
     case 'closed':
       // @ts-expect-error a closed session has no expiry
-      sess.phase.expiresAt;
+      void sess.phase.expiresAt;
       break;
     default: {
       const none: never = sess.phase;
-      none;
+      void none;
     }
   }
   // @ts-expect-error the phase is one of a closed set
@@ -136,7 +136,7 @@ export function sessionPhases(ctx: EngineContext, state: SksState, sess: Session
 export function errorCodes(err: SksError): number {
   // @ts-expect-error not an SKS error code
   const bad: SksErrorCode = 'TIMEOUT';
-  bad;
+  void bad;
   switch (err.code) {
     case 'AUTHORIZATION':
     case 'NOT_ALLOWED':

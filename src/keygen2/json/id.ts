@@ -18,8 +18,8 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 /** True for an absolute URI (has a scheme) as the reference's `new URI(s).isAbsolute()`. */
 export function isAbsoluteUri(text: string): boolean {
-  const message = SCHEME.exec(text);
-  if (message === null || text.length === message[0].length) return false;
+  const match = SCHEME.exec(text);
+  if (match === null || text.length === match[0].length) return false;
   if (FORBIDDEN.test(text) || BAD_ESCAPE.test(text)) return false;
   // At most one '#'; the fragment may not contain another.
   return text.indexOf('#') === text.lastIndexOf('#');

@@ -87,9 +87,9 @@ class Parser {
 
   private parseNumber(path: string): JsonValue {
     NUMBER.lastIndex = this.pos;
-    const message = NUMBER.exec(this.text);
-    if (message === null) throw syntax('unexpected character', path, this.pos);
-    const text = message[0];
+    const match = NUMBER.exec(this.text);
+    if (match === null) throw syntax('unexpected character', path, this.pos);
+    const text = match[0];
     // -0 is forbidden in any spelling (-0, -0.0, -0e5): the reference rejects it (§4.2).
     if (text.startsWith('-') && Number(text) === 0) throw syntax('-0 is not permitted', path, this.pos);
     this.pos += text.length;

@@ -46,8 +46,8 @@ const ALIASES: Readonly<Record<string, string>> = { pukValue: 'encryptedPuk' };
 function rewriteMembers(template: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.keys(template).map((key) => {
-      const message = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key);
-      const name = message?.[1] ?? key;
+      const match = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key);
+      const name = match?.[1] ?? key;
       return [key, recorded(ours[ALIASES[name] ?? name])];
     }),
   );

@@ -35,7 +35,7 @@ const INPUT_METHOD_NAMES: Readonly<Record<number, string>> = {
   [InputMethod.TRUSTED_GUI]: 'trusted-gui',
 };
 
-export const BIOMETRIC_NAMES: Readonly<Record<number, string>> = {
+export const BIOMETRIC_NAMES: Readonly<Partial<Record<number, string>>> = {
   [BiometricProtection.NONE]: 'none',
   [BiometricProtection.ALTERNATIVE]: 'alternative',
   [BiometricProtection.COMBINED]: 'combined',
@@ -135,7 +135,7 @@ export function keyTypeOf(attributes: KeyAttributes): KeyTypeView {
     const count = attributes.symmetricKeyLength;
     return { algorithm: 'symmetric', size: count, curve: null, text: `symmetric ${count} bytes` };
   }
-  const ee = attributes.certificatePath[0];
+  const ee = attributes.certificatePath.at(0);
   if (ee === undefined) return { algorithm: 'unknown', size: null, curve: null, text: 'unknown' };
   const key = new X509Certificate(ee).publicKey;
   const details = key.asymmetricKeyDetails ?? {};
@@ -174,7 +174,7 @@ export interface KeySummary {
 }
 
 export function summarizeKey(keyHandle: number, provisioningHandle: number, keyAttributes: KeyAttributes, info: KeyProtectionInfo): KeySummary {
-  const ee = keyAttributes.certificatePath[0];
+  const ee = keyAttributes.certificatePath.at(0);
   const cert = ee === undefined ? undefined : new X509Certificate(ee);
   const pin = has(info, ProtectionStatus.PIN_PROTECTED);
   return {
