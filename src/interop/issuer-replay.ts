@@ -97,9 +97,9 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
   };
   const encryptions = session.encryptions as Json[];
   const plaintextOf = (b64: string): Buffer => {
-    const error = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
-    if (error === undefined) throw new Error('encrypted value not in encryptions[]');
-    return Buffer.from(error.plaintext_hex, 'hex');
+    const encryption = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
+    if (encryption === undefined) throw new Error('encrypted value not in encryptions[]');
+    return Buffer.from(encryption.plaintext_hex, 'hex');
   };
   // Every certificate the file knows, by SHA-256, to resolve target-key references.
   const certs = new Map<string, string>();

@@ -71,11 +71,11 @@ export function recordedCalls(doc: JsonNode): RecordedCall[] {
 
 /** `session 'main' #2 createKeyEntry Key.1`, `after sessions #5 signData key #1`. */
 export function callName(recordedCall: RecordedCall): string {
-  const args = recordedCall.node.get('args');
+  const recordedArgs = recordedCall.node.get('args');
   let what = '';
-  const id = args.optValue('id');
-  const kh = args.optValue('keyHandle');
-  const target = args.optValue('targetKeyHandle');
+  const id = recordedArgs.optValue('id');
+  const kh = recordedArgs.optValue('keyHandle');
+  const target = recordedArgs.optValue('targetKeyHandle');
   if (id !== undefined) what = ` ${id.str()}`;
   else if (kh !== undefined) what = ` key #${String(kh.value)}`;
   if (target !== undefined) what += ` target key #${String(target.value)}`;
@@ -263,11 +263,11 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
   for (const call of calls) {
     if (call.session?.value !== state.value) continue;
     const item = call.node;
-    const args = item.get('args');
+    const callArgs = item.get('args');
     const name = callName(call);
     const mc = item.opt('mac_computation');
     if (mc !== undefined) {
-      checks.run(`${name} MAC computation`, () => checkHmacComputation(mc, sessionKey, args.get('mac_hex').hex()));
+      checks.run(`${name} MAC computation`, () => checkHmacComputation(mc, sessionKey, callArgs.get('mac_hex').hex()));
     }
     const ac = item.opt('attestation_computation');
     if (ac !== undefined && call.method === 'createProvisioningSession') {
@@ -296,10 +296,10 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
       checks.run(`${name} recorded values`, () => {
         const node = item.get('result');
         expectEqual('clientSessionId', state.get('client_session_id').str(), node.get('clientSessionId').str());
-        expectEqual('serverSessionId', state.get('server_session_id').str(), args.get('serverSessionId').str());
-        expectEqual('clientTime', state.get('client_time').get('epoch_seconds').int(), args.get('clientTime').int());
+        expectEqual('serverSessionId', state.get('server_session_id').str(), callArgs.get('serverSessionId').str());
+        expectEqual('clientTime', state.get('client_time').get('epoch_seconds').int(), callArgs.get('clientTime').int());
         expectBytes('clientEphemeralKey', state.get('ephemeral_keys').get('client').get('spki_hex').hex(), node.get('clientEphemeralKey_spki_hex').hex());
-        expectBytes('serverEphemeralKey', state.get('ephemeral_keys').get('server').get('spki_hex').hex(), args.get('serverEphemeralKey_spki_hex').hex());
+        expectBytes('serverEphemeralKey', state.get('ephemeral_keys').get('server').get('spki_hex').hex(), callArgs.get('serverEphemeralKey_spki_hex').hex());
         const att = state.get('session_attestation');
         checkRecordedSessionAttestation(
           'attestation',
@@ -311,7 +311,7 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
     if (call.method === 'closeProvisioningSession') {
       checks.run(`${name} close_session`, () => {
         const cs = state.get('close_session');
-        expectBytes('nonce', cs.get('nonce_hex').hex(), args.get('nonce_hex').hex());
+        expectBytes('nonce', cs.get('nonce_hex').hex(), callArgs.get('nonce_hex').hex());
         expectBytes('attestation', cs.get('attestation_hex').hex(), item.get('result').hex());
       });
     }
@@ -320,14 +320,14 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
       checks.run(`${name} authorization`, () => {
         const signed = auth.get('signed_data_hex').hex();
         if (call.method === 'updateKeyManagementKey') {
-          expectBytes('signed_data_hex', rollOverSignedData(args.get('keyManagementKey_spki_hex').hex()), signed);
+          expectBytes('signed_data_hex', rollOverSignedData(callArgs.get('keyManagementKey_spki_hex').hex()), signed);
         } else {
           const keyId = targetKeyReference(sessionKey, deviceId, auth.get('target_certificate_der_hex').hex());
           expectBytes('key_id_hex', auth.get('key_id_hex').hex(), keyId);
           expectBytes('signed_data_hex', targetKeyReferenceSignedData(keyId), signed);
         }
         const signer = auth.get('signer_kmk').str();
-        const ok = verifyKmkSignature(kmkByName(doc, signer).publicKey, signed, args.get('authorization_hex').hex());
+        const ok = verifyKmkSignature(kmkByName(doc, signer).publicKey, signed, callArgs.get('authorization_hex').hex());
         expectTrue(`authorization does not verify with ${signer}`, ok);
       });
     }

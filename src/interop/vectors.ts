@@ -139,9 +139,9 @@ export function verifySignature(publicKey: KeyObject, hash: HashName, data: Uint
 
 /** The hash of a signature algorithm URI (`…#rsa-sha256`, `…#ecdsa-sha384`, …). */
 export function signatureHashOf(algorithmUri: string): HashName {
-  const args = lookupAlgorithm(algorithmUri);
-  if (args !== undefined && (args.operation.op === 'rsa-sign' || args.operation.op === 'ecdsa-sign')) return args.operation.hash;
-  if (args !== undefined && args.operation.op === 'ed25519-sign') return 'sha256';
+  const descriptor = lookupAlgorithm(algorithmUri);
+  if (descriptor !== undefined && (descriptor.operation.op === 'rsa-sign' || descriptor.operation.op === 'ecdsa-sign')) return descriptor.operation.hash;
+  if (descriptor !== undefined && descriptor.operation.op === 'ed25519-sign') return 'sha256';
   throw new Mismatch(`not a signature algorithm: ${algorithmUri}`);
 }
 

@@ -22,8 +22,8 @@ function airtight(...args: string[]): SpawnSyncReturns<string> {
 const snapshotOf = (dir: string): Record<string, string> =>
   Object.fromEntries(
     ['sks.db', 'store.key'].map((text) => {
-      const params = join(dir, text);
-      return [text, `${statSync(params).mtimeMs}:${readFileSync(params).toString('hex')}`];
+      const file = join(dir, text);
+      return [text, `${statSync(file).mtimeMs}:${readFileSync(file).toString('hex')}`];
     }),
   );
 

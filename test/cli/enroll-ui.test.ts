@@ -30,9 +30,9 @@ function terminal(answers: string[], extra: Partial<SecretSources> = {}): { ui: 
     interactive: true,
     prompt: (message) => {
       asked.push(message);
-      const args = answers.shift();
-      if (args === undefined) throw new Error('no more answers');
-      return Promise.resolve(args);
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error('no more answers');
+      return Promise.resolve(answer);
     },
     ...extra,
   };

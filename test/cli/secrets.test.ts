@@ -25,10 +25,10 @@ const noPrompt = (): Promise<string> => Promise.reject(new Error('must not promp
 const sources = (s: Partial<SecretSources> = {}): SecretSources => ({ env: {}, files: {}, interactive: false, prompt: noPrompt, ...s });
 
 const secretFile = (name: string, content: string, mode = 0o600): string => {
-  const params = join(tmp, name);
-  writeFileSync(params, content);
-  chmodSync(params, mode);
-  return params;
+  const file = join(tmp, name);
+  writeFileSync(file, content);
+  chmodSync(file, mode);
+  return file;
 };
 
 async function usageFailure(promise: Promise<unknown>): Promise<string> {

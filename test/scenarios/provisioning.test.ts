@@ -156,8 +156,8 @@ describeStores('provisioning scenarios', (ctx) => {
     it('generates, certifies and commits a key for every key-generation algorithm the device lists (t6)', async () => {
       const info = await ctx.sks.getDeviceInfo();
       const keyGen = info.supportedAlgorithms.filter((uri) => {
-        const args = lookupAlgorithm(uri);
-        return args !== undefined && hasCap(args, Cap.KEY_GEN);
+        const descriptor = lookupAlgorithm(uri);
+        return descriptor !== undefined && hasCap(descriptor, Cap.KEY_GEN);
       });
       expect(keyGen).toEqual(expect.arrayContaining([Alg.EC_P256, Alg.RSA2048]));
       const issuerSession = await ctx.issuer();

@@ -107,12 +107,12 @@ export function readPublicKey(reader: ObjectReader, policy: JwkPolicy = {}): Uin
     spki = okpSpki(curve, reader.binary('x', { min: curve.size, max: curve.size }));
   } else {
     const count = reader.binary('n', { min: 1 });
-    const error = reader.binary('e', { min: 1 });
+    const exponent = reader.binary('e', { min: 1 });
     if (count[0] === 0) throw schemaError(reader.pathOf('n'), 'leading zero byte');
-    if (error[0] === 0) throw schemaError(reader.pathOf('e'), 'leading zero byte');
+    if (exponent[0] === 0) throw schemaError(reader.pathOf('e'), 'leading zero byte');
     spki = asSchema(reader.path, 'invalid RSA public key', () =>
       new Uint8Array(
-        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(count), e: encodeBase64Url(error) }, format: 'jwk' }).export({
+        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(count), e: encodeBase64Url(exponent) }, format: 'jwk' }).export({
           format: 'der',
           type: 'spki',
         }),

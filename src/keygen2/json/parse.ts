@@ -116,13 +116,13 @@ class Parser {
         continue;
       }
       out += item.slice(chunk, this.pos);
-      const error = item[this.pos + 1];
+      const nextChar = item[this.pos + 1];
       this.pos += 2;
-      switch (error) {
+      switch (nextChar) {
         case '"':
         case '\\':
         case '/':
-          out += error;
+          out += nextChar;
           break;
         case 'b':
           out += '\b';

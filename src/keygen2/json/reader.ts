@@ -62,9 +62,9 @@ export class ReadContext {
   private checkObject(obj: JsonObject, path: string): void {
     const names = this.read.get(obj);
     for (const [name, value] of obj.members) {
-      const params = memberPath(path, name);
-      if (!names?.has(name)) throw schemaError(params, 'unknown member');
-      this.checkValue(value, params);
+      const childPath = memberPath(path, name);
+      if (!names?.has(name)) throw schemaError(childPath, 'unknown member');
+      this.checkValue(value, childPath);
     }
   }
 
@@ -169,10 +169,10 @@ export class ObjectReader {
 
   /** An array of objects, as readers. */
   objectArray(name: string, rule: ArrayRule = {}): ObjectReader[] {
-    const params = this.pathOf(name);
+    const memberLocation = this.pathOf(name);
     return this.array(name, rule).items.map((item, index) => {
-      if (item.kind !== 'object') throw schemaError(indexPath(params, index), `expected object, got ${item.kind}`);
-      return new ObjectReader(this.ctx, item, indexPath(params, index));
+      if (item.kind !== 'object') throw schemaError(indexPath(memberLocation, index), `expected object, got ${item.kind}`);
+      return new ObjectReader(this.ctx, item, indexPath(memberLocation, index));
     });
   }
   optObjectArray(name: string, rule: ArrayRule = {}): ObjectReader[] | undefined {
@@ -181,10 +181,10 @@ export class ObjectReader {
 
   /** An array of strings, each checked with `check(value, path)` when given. */
   stringArray(name: string, rule: ArrayRule = {}, check?: (s: string, path: string) => void): string[] {
-    const params = this.pathOf(name);
+    const memberLocation = this.pathOf(name);
     const seen = new Set<string>();
     return this.array(name, rule).items.map((item, index) => {
-      const ip = indexPath(params, index);
+      const ip = indexPath(memberLocation, index);
       if (item.kind !== 'string') throw schemaError(ip, `expected string, got ${item.kind}`);
       check?.(item.value, ip);
       if (rule.unique === true) {

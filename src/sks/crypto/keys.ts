@@ -123,9 +123,9 @@ export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
 export function spkiOf(key: KeyObject): Buffer {
   if (key.asymmetricKeyType === 'ec') {
     const jwk = key.export({ format: 'jwk' });
-    const error = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (error && jwk.x && jwk.y) {
-      return Buffer.concat([error.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (encoding && jwk.x && jwk.y) {
+      return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
     }
   }
   return key.type === 'private'
@@ -140,10 +140,10 @@ export function spkiOf(key: KeyObject): Buffer {
 export function pkcs8Of(key: KeyObject): Buffer {
   if (key.asymmetricKeyType === 'ec') {
     const jwk = key.export({ format: 'jwk' });
-    const error = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (error && jwk.d) {
+    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (encoding && jwk.d) {
       const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
-      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), error.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
+      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
     }
   }
   return key.export({ type: 'pkcs8', format: 'der' });

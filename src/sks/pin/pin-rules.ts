@@ -9,9 +9,9 @@ const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
 const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
 
 /** Constant-time equality of two secrets (length leaks, content does not). */
-export function secretEquals(args: Uint8Array | null | undefined, bytes: Uint8Array | null | undefined): boolean {
-  if (!args || !bytes || args.length !== bytes.length) return false;
-  return timingSafeEqual(args, bytes);
+export function secretEquals(left: Uint8Array | null | undefined, right: Uint8Array | null | undefined): boolean {
+  if (!left || !right || left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
 }
 
 /** PUK syntax at policy creation (spec §6.6 step 6). */

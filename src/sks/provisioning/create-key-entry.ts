@@ -60,14 +60,14 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
     if (!ctx.profile.devicePinSupport) throw optionError('Unsupported: "devicePinProtection"', 'devicePinProtection');
     if (pinPolicyHandle !== 0) throw optionError('Device PIN mixed with PIN policy ojbect', 'devicePinProtection');
   } else if (pinPolicyHandle !== 0) {
-    const params = ctx.state.pinPolicies.get(pinPolicyHandle);
-    if (!params || params.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
-    if (enablePinCaching && params.inputMethod !== InputMethod.TRUSTED_GUI) {
+    const policy = ctx.state.pinPolicies.get(pinPolicyHandle);
+    if (!policy || policy.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
+    if (enablePinCaching && policy.inputMethod !== InputMethod.TRUSTED_GUI) {
       throw optionError('"enablePinCaching" must be combined with "trusted-gui"', 'enablePinCaching');
     }
-    openPhase.names.set(params.id, true);
-    pinPolicy = params;
-    pinIsEncrypted = !params.userDefined;
+    openPhase.names.set(policy.id, true);
+    pinPolicy = policy;
+    pinIsEncrypted = !policy.userDefined;
   } else {
     const lacking = (x: number): boolean => x === ExportDeleteProtection.PIN || x === ExportDeleteProtection.PUK;
     if (lacking(deleteProtection) || lacking(exportProtection)) throw optionError('Protection object lacks a PIN or PUK object', 'exportProtection');

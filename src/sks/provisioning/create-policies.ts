@@ -57,11 +57,11 @@ export function createPinPolicy(ctx: EngineContext, session: OpenSession, policy
   let pukPolicy = null;
   let pukPolicyId = '';
   if (pukHandle !== 0) {
-    const params = ctx.state.pukPolicies.get(pukHandle);
-    if (!params || params.owner !== session) throw optionError('Referenced PUK policy object not found', 'pukPolicyHandle');
-    openPhase.names.set(params.id, true);
-    pukPolicy = params;
-    pukPolicyId = params.id;
+    const policy = ctx.state.pukPolicies.get(pukHandle);
+    if (!policy || policy.owner !== session) throw optionError('Referenced PUK policy object not found', 'pukPolicyHandle');
+    openPhase.names.set(policy.id, true);
+    pukPolicy = policy;
+    pukPolicyId = policy.id;
   }
   if (patternRestrictions & PinPattern.MISSING_GROUP && format !== PassphraseFormat.ALPHANUMERIC && format !== PassphraseFormat.STRING) {
     throw optionError('Incorrect "format" for the "missing-group" PIN pattern policy', 'format');

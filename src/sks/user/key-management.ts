@@ -89,9 +89,9 @@ export async function setPin(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint
 export function getExtension(ctx: EngineContext, handle: KeyHandle, rawType: string): ExtensionValue {
   const key = stdKey(ctx, checked.keyHandle('keyHandle', handle));
   const type = checked.text('type', rawType);
-  const error = key.extensions.get(type);
-  if (!error) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
-  return { subType: error.subType, qualifier: error.qualifier, extensionData: Buffer.from(error.data) };
+  const extension = key.extensions.get(type);
+  if (!extension) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
+  return { subType: extension.subType, qualifier: extension.qualifier, extensionData: Buffer.from(extension.data) };
 }
 
 export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: string, rawName: string, rawValue: string): void {
@@ -99,11 +99,11 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
   const type = checked.text('type', rawType);
   const name = checked.text('name', rawName);
   const value = Buffer.from(checked.text('value', rawValue), 'utf8');
-  const error = key.extensions.get(type);
-  if (!error || error.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
+  const extension = key.extensions.get(type);
+  if (!extension || extension.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
   // The reference lets the 16-bit length wrap (spec §17 #11); we refuse.
   if (value.length > 0xffff) throw optionError(`"property" value too long: ${name}`, 'value');
-  const outcome = setPropertyValue(error.data, name, value);
+  const outcome = setPropertyValue(extension.data, name, value);
   switch (outcome.kind) {
     case 'not-writable':
       throw new SksError('NOT_ALLOWED', `"property" not writable: ${name}`, { field: 'property' });
@@ -113,8 +113,8 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
       if (outcome.data.length > Limits.MAX_LENGTH_EXTENSION_DATA) {
         throw optionError(`"propertyBag" would exceed ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes: ${type}`, 'value');
       }
-      error.data = outcome.data;
-      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: error.data });
+      extension.data = outcome.data;
+      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: extension.data });
   }
 }
 

@@ -203,18 +203,18 @@ describe('importing existing CAs', () => {
   /** A root and an issuing CA made by the openssl CLI: material this code did not write. */
   function opensslHierarchy(dir: string, curve = 'prime256v1'): { root: string; issuing: string; issuingKey: string; rootKey: string } {
     mkdirSync(dir, { recursive: true });
-    const params = (f: string): string => join(dir, f);
+    const pathOf = (f: string): string => join(dir, f);
     const run = (args: string[]): void => {
       const result = openssl(args);
       if (!result.ok) throw new Error(result.out);
     };
-    writeFileSync(params('ext.cnf'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
-    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', params('root.key')]);
-    run(['req', '-new', '-x509', '-key', params('root.key'), '-subj', '/C=SE/O=Imported/CN=Imported Root', '-days', '3650', '-config', params('ext.cnf'), '-extensions', 'v3_ca', '-out', params('root.pem')]);
-    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', params('issuing.key')]);
-    run(['req', '-new', '-key', params('issuing.key'), '-subj', '/C=SE/O=Imported/CN=Imported Issuing CA', '-config', params('ext.cnf'), '-out', params('issuing.csr')]);
-    run(['x509', '-req', '-in', params('issuing.csr'), '-CA', params('root.pem'), '-CAkey', params('root.key'), '-CAcreateserial', '-days', '1825', '-extfile', params('ext.cnf'), '-extensions', 'v3_sub', '-out', params('issuing.pem')]);
-    return { root: params('root.pem'), issuing: params('issuing.pem'), issuingKey: params('issuing.key'), rootKey: params('root.key') };
+    writeFileSync(pathOf('ext.cnf'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('root.key')]);
+    run(['req', '-new', '-x509', '-key', pathOf('root.key'), '-subj', '/C=SE/O=Imported/CN=Imported Root', '-days', '3650', '-config', pathOf('ext.cnf'), '-extensions', 'v3_ca', '-out', pathOf('root.pem')]);
+    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('issuing.key')]);
+    run(['req', '-new', '-key', pathOf('issuing.key'), '-subj', '/C=SE/O=Imported/CN=Imported Issuing CA', '-config', pathOf('ext.cnf'), '-out', pathOf('issuing.csr')]);
+    run(['x509', '-req', '-in', pathOf('issuing.csr'), '-CA', pathOf('root.pem'), '-CAkey', pathOf('root.key'), '-CAcreateserial', '-days', '1825', '-extfile', pathOf('ext.cnf'), '-extensions', 'v3_sub', '-out', pathOf('issuing.pem')]);
+    return { root: pathOf('root.pem'), issuing: pathOf('issuing.pem'), issuingKey: pathOf('issuing.key'), rootKey: pathOf('root.key') };
   }
 
   it('imports an openssl-made root and issuing CA, encrypts the keys, and issues certificates that chain to that root', async () => {
@@ -245,16 +245,16 @@ describe('importing existing CAs', () => {
   });
 
   it('rejects-import-with-mismatched-key or an issuing CA from another root', async () => {
-    const args = opensslHierarchy(fresh());
+    const hierarchy = opensslHierarchy(fresh());
     const bytes = opensslHierarchy(fresh());
     const key = { env: envWith(generateIssuerKeyText()) };
-    const wrongKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: args.root, issuingCertificate: args.issuing, issuingKey: bytes.issuingKey } }));
+    const wrongKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: bytes.issuingKey } }));
     expect(wrongKey.code).toBe('CA');
     expect(wrongKey.message).toContain('does not certify the issuing CA key');
-    const wrongRoot = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: bytes.root, issuingCertificate: args.issuing, issuingKey: args.issuingKey } }));
+    const wrongRoot = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: bytes.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.issuingKey } }));
     expect(wrongRoot.code).toBe('CA');
     expect(wrongRoot.message).toContain('is not signed by the root');
-    const notKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: args.root, issuingCertificate: args.issuing, issuingKey: args.root } }));
+    const notKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.root } }));
     expect(notKey.code).toBe('CA');
   });
 

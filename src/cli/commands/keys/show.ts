@@ -25,7 +25,7 @@ const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd
 const list = (values: readonly string[], empty: string): string => (values.length === 0 ? empty : values.join(', '));
 
 function printKey(keyDetails: KeyDetails): void {
-  const params = keyDetails.protection;
+  const protection = keyDetails.protection;
   out(`Key #${keyDetails.keyHandle}`);
   line('App usage', keyDetails.appUsage);
   line('Key type', keyDetails.keyType.text);
@@ -36,28 +36,28 @@ function printKey(keyDetails: KeyDetails): void {
   out('  Extensions:');
   (keyDetails.extensionTypes.length === 0 ? ['(none)'] : keyDetails.extensionTypes).forEach((t) => out(`    ${t}`));
   out('Protection');
-  line('Summary', params.summary);
-  line('Status', `${hex(params.protectionStatus.value)} ${list(params.protectionStatus.flags, 'no-pin')}`);
-  if (params.pin !== null) {
-    line('PIN rules', params.pin.rules);
-    line('PIN format', `${params.pin.format}, ${params.pin.minLength}..${params.pin.maxLength} bytes`);
-    line('PIN patterns', list(params.pin.patternRestrictions, 'none'));
-    line('PIN grouping', params.pin.grouping);
-    line('PIN input method', params.pin.inputMethod);
-    line('PIN user defined', yesNo(params.pin.userDefined));
-    line('PIN user modifiable', yesNo(params.pin.userModifiable));
-    line('PIN errors', `${params.pin.errorCount} of ${params.pin.retryLimit}${params.pin.blocked ? ' (blocked)' : ` (${params.pin.triesLeft} tries left)`}`);
+  line('Summary', protection.summary);
+  line('Status', `${hex(protection.protectionStatus.value)} ${list(protection.protectionStatus.flags, 'no-pin')}`);
+  if (protection.pin !== null) {
+    line('PIN rules', protection.pin.rules);
+    line('PIN format', `${protection.pin.format}, ${protection.pin.minLength}..${protection.pin.maxLength} bytes`);
+    line('PIN patterns', list(protection.pin.patternRestrictions, 'none'));
+    line('PIN grouping', protection.pin.grouping);
+    line('PIN input method', protection.pin.inputMethod);
+    line('PIN user defined', yesNo(protection.pin.userDefined));
+    line('PIN user modifiable', yesNo(protection.pin.userModifiable));
+    line('PIN errors', `${protection.pin.errorCount} of ${protection.pin.retryLimit}${protection.pin.blocked ? ' (blocked)' : ` (${protection.pin.triesLeft} tries left)`}`);
   }
-  if (params.puk !== null) {
-    line('PUK format', params.puk.format);
-    line('PUK errors', params.puk.retryLimit === 0 ? `${params.puk.errorCount} (no retry limit)` : `${params.puk.errorCount} of ${params.puk.retryLimit}${params.puk.blocked ? ' (blocked)' : ''}`);
+  if (protection.puk !== null) {
+    line('PUK format', protection.puk.format);
+    line('PUK errors', protection.puk.retryLimit === 0 ? `${protection.puk.errorCount} (no retry limit)` : `${protection.puk.errorCount} of ${protection.puk.retryLimit}${protection.puk.blocked ? ' (blocked)' : ''}`);
   }
-  line('Device PIN', yesNo(params.devicePin));
-  line('PIN caching', yesNo(params.enablePinCaching));
-  line('Biometric', params.biometricProtection);
-  line('Export protection', params.exportProtection);
-  line('Delete protection', params.deleteProtection);
-  line('Key backup', `${hex(params.keyBackup.value)} ${list(params.keyBackup.flags, 'none')}`);
+  line('Device PIN', yesNo(protection.devicePin));
+  line('PIN caching', yesNo(protection.enablePinCaching));
+  line('Biometric', protection.biometricProtection);
+  line('Export protection', protection.exportProtection);
+  line('Delete protection', protection.deleteProtection);
+  line('Key backup', `${hex(protection.keyBackup.value)} ${list(protection.keyBackup.flags, 'none')}`);
   out('Certificate path');
   if (keyDetails.certificatePath.length === 0) out('  (none)');
   keyDetails.certificatePath.forEach((certificateView, index) => {

@@ -39,11 +39,11 @@ function decodeCapability(reader: ObjectReader): ClientCapability {
     case 'values':
       return { type, kind: 'values', values: reader.stringArray('values', { nonEmpty: true }) };
     default: {
-      const args = reader.object('imageAttributes');
+      const imageReader = reader.object('imageAttributes');
       return {
         type,
         kind: 'imageAttributes',
-        imageAttributes: { mimeType: args.string('mimeType'), width: args.integer('width'), height: args.integer('height') },
+        imageAttributes: { mimeType: imageReader.string('mimeType'), width: imageReader.integer('width'), height: imageReader.integer('height') },
       };
     }
   }
