@@ -99,6 +99,24 @@ export default tseslint.config(
     },
   },
   {
+    // Type-level tests: `void name;` uses a value whose declaration is the test (@ts-expect-error above it).
+    files: ['test/types/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-meaningless-void-operator': 'off',
+      '@typescript-eslint/no-unused-expressions': 'off',
+    },
+  },
+  {
+    // Tests: fakes implement async ports with synchronous bodies, no-op callbacks are the point of
+    // some fixtures, and child-process environments are copied and pruned by variable name.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-empty-function': 'off',
+      '@typescript-eslint/no-dynamic-delete': 'off',
+    },
+  },
+  {
     // Tests: vitest's `expect(...).rejects` and describe/it callbacks are the floating-promise
     // exceptions vitest itself awaits; the rest of the strict rules apply as in src/.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

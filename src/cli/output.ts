@@ -28,6 +28,8 @@ export function debugReport(err: unknown): string {
   // A cause chain can loop (a.cause = b, b.cause = a); eight levels is plenty.
   for (let depth = 0; current !== undefined && !seen.has(current) && depth < 8; depth++) {
     seen.add(current);
+    // Debug output: whatever was thrown, as String() prints it.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
     parts.push(depth === 0 ? text : `Caused by: ${text}`);
     current = current instanceof Error ? current.cause : undefined;

@@ -130,6 +130,9 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Our value in the recording's notation: bytes as hex, lists of bytes as hex lists, undefined as null. */
+/** JSON text for a mismatch report, cut at 120 characters; JSON.stringify gives undefined for functions whatever its type says. */
+const shortJson = (value: unknown): string => `${JSON.stringify(value) as string | undefined}`.slice(0, 120);
+
 function normalize(val: unknown): unknown {
   if (val === undefined) return null;
   if (val instanceof Uint8Array) return hex(val);
@@ -160,7 +163,7 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
     const expected: unknown = node.isNull() ? null : node.value;
     const got = normalize(ours.args[name]);
     if (JSON.stringify(expected) !== JSON.stringify(got)) {
-      problems.push(`${method}.${key}: expected ${String(JSON.stringify(expected)).slice(0, 120)}, got ${String(JSON.stringify(got)).slice(0, 120)}`);
+      problems.push(`${method}.${key}: expected ${shortJson(expected)}, got ${shortJson(got)}`);
     }
   }
   const result = recorded.opt('result');

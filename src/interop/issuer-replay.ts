@@ -85,9 +85,9 @@ export interface ReplayOptions {
  */
 export function issuerReplayOf(file: string, doc: Json, session: Json, options: ReplayOptions = {}): Replay {
   const messages = session.messages as RecordedMessage[];
-  const wire = (text: string): Json | undefined => {
+  const wire = (text: string): Json => {
     const message = messages.find((x) => x.qualifier === text);
-    return message === undefined ? undefined : (JSON.parse(message.wire) as Json);
+    return message === undefined ? undefined : JSON.parse(message.wire);
   };
   const kmks = doc.test_keys.key_management_keys as Record<string, Json>;
   const kmkByJwk = (jwk: Json): string => {

@@ -239,7 +239,7 @@ function describeValue(value: unknown): string {
   if (isBytes(value)) return `${value.length} bytes`;
   try {
     // JSON.stringify gives undefined for functions and symbols and throws on bigints and cycles.
-    return String(JSON.stringify(value) as string | undefined);
+    return `${JSON.stringify(value) as string | undefined}`;
   } catch {
     return typeof value === 'bigint' ? value.toString() : 'an unprintable value';
   }

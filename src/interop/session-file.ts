@@ -62,7 +62,7 @@ export function recordedCalls(doc: JsonNode): RecordedCall[] {
   for (let i = 1; i < calls.length; i++) {
     const prev = calls.at(i - 1);
     const cur = calls.at(i);
-    if (prev !== undefined && cur !== undefined && prev.index === cur.index) {
+    if (prev !== undefined && prev.index === cur?.index) {
       throw new Mismatch(`call_index ${cur.index} occurs twice`);
     }
   }

@@ -141,7 +141,7 @@ export function verifySignature(publicKey: KeyObject, hash: HashName, data: Uint
 export function signatureHashOf(algorithmUri: string): HashName {
   const descriptor = lookupAlgorithm(algorithmUri);
   if (descriptor !== undefined && (descriptor.operation.op === 'rsa-sign' || descriptor.operation.op === 'ecdsa-sign')) return descriptor.operation.hash;
-  if (descriptor !== undefined && descriptor.operation.op === 'ed25519-sign') return 'sha256';
+  if (descriptor?.operation.op === 'ed25519-sign') return 'sha256';
   throw new Mismatch(`not a signature algorithm: ${algorithmUri}`);
 }
 

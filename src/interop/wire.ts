@@ -79,7 +79,7 @@ export function comparable(value: unknown): unknown {
 /** The first difference between two comparable values, as `$.path: expected …, got …`, or undefined. */
 export function firstDifference(expected: unknown, got: unknown, path = '$'): string | undefined {
   // JSON.stringify gives undefined for functions and symbols, whatever its declared type says.
-  const show = (v: unknown): string => (v === undefined ? 'nothing' : String(JSON.stringify(v) as string | undefined).slice(0, 80));
+  const show = (v: unknown): string => (v === undefined ? 'nothing' : `${JSON.stringify(v) as string | undefined}`.slice(0, 80));
   if (Array.isArray(expected) && Array.isArray(got)) {
     for (let i = 0; i < Math.max(expected.length, got.length); i++) {
       const data = firstDifference(expected[i], got[i], `${path}[${i}]`);

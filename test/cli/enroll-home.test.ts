@@ -32,8 +32,8 @@ interface Result {
 /** Runs a command with HOME set to `home` (and $AIRTIGHT_HOME only when given). */
 function run(command: string, args: readonly string[], home: string, extra: Record<string, string> = {}): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, AIRTIGHT_CLI: `${process.execPath} --import tsx ${MAIN}`, ...extra };
-  for (const text of ['AIRTIGHT_HOME', 'AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN']) {
-    if (extra[text] === undefined) delete env[text];
+  for (const variable of ['AIRTIGHT_HOME', 'AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN']) {
+    if (!(variable in extra)) delete env[variable];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: 'pipe' });

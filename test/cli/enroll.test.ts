@@ -32,8 +32,8 @@ interface Result {
 
 const baseEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: home, ...extra };
-  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (extra[text] === undefined) delete env[text];
+  for (const variable of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (!(variable in extra)) delete env[variable];
   }
   return env;
 };
@@ -171,7 +171,7 @@ describe('airtight enroll', () => {
     expect(summary.redirectUrl).toBe(`${httpIssuer.origin}/done`);
     expect(summary.keys).toEqual([expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' })]);
     const handle = summary.keys[0].keyHandle;
-    expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) });
+    expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) as string });
 
     const state = await airtight(['keys', 'sign', String(handle), '--alg', 'rsa-sha256', dataFile()]);
     expect(state.status).toBe(0);

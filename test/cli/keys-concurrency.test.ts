@@ -46,8 +46,8 @@ interface Result {
 
 function airtight(args: readonly string[], env: Record<string, string> = {}): Promise<Result> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home'), ...env };
-  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (env[text] === undefined) delete childEnv[text];
+  for (const variable of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (!(variable in env)) delete childEnv[variable];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], {

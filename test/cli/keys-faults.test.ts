@@ -41,8 +41,8 @@ const text = (r: SpawnSyncReturns<Buffer>): Result => ({ stdout: r.stdout.toStri
 /** The environment of a child: no secrets or debug switches inherited from the test runner. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home'), ...extra };
-  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (extra[text] === undefined) delete env[text];
+  for (const variable of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (!(variable in extra)) delete env[variable];
   }
   return env;
 }

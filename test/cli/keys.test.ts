@@ -52,8 +52,8 @@ interface RunOptions {
 
 function airtight(args: readonly string[], options: RunOptions = {}): SpawnSyncReturns<Buffer> {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home'), ...options.env };
-  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (options.env?.[text] === undefined) delete env[text];
+  for (const variable of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (options.env?.[variable] === undefined) delete env[variable];
   }
   return spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], {
     cwd: ROOT,

@@ -21,7 +21,7 @@ import { recordWithEcDevice } from './support/ec-device-recording.js';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VECTORS = path.resolve(REPO_ROOT, '..', 'shared', 'interop');
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- recorded JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- recorded JSON */
 type Json = any;
 
 /** Base recordings: single-session, privacy disabled (the recorder's limits). */
@@ -94,7 +94,7 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   });
 
   it.each([
-    ['one flipped bit', (v: Buffer): Buffer => Buffer.concat([v.subarray(0, 10), Buffer.from([(v[10] ?? 0) ^ 1]), v.subarray(11)])],
+    ['one flipped bit', (v: Buffer): Buffer => Buffer.concat([v.subarray(0, 10), Buffer.from([v.readUInt8(10) ^ 1]), v.subarray(11)])],
     ['r and s swapped', (v: Buffer): Buffer => Buffer.concat([v.subarray(32), v.subarray(0, 32)])],
   ])('fails with an altered attestation (%s) everywhere in the file', async (_name, alter) => {
     const { doc } = await recording;
@@ -111,7 +111,7 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
     const message = initResponse(altered);
     const wire = JSON.parse(message.wire);
     const value = Buffer.from(wire.attestation, 'base64url');
-    value[5] = (value[5] ?? 0) ^ 0x80;
+    value.writeUInt8(value.readUInt8(5) ^ 0x80, 5);
     wire.attestation = value.toString('base64url');
     message.wire = JSON.stringify(wire);
     message.sha256_hex = sha256(message.wire);

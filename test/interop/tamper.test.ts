@@ -39,8 +39,8 @@ const recordedFiles = readdirSync(VECTORS)
 const texts = new Map<string, string>(recordedFiles.map((f) => [f, readFileSync(path.join(VECTORS, f), 'utf8')]));
 const EC_BASE = recordedFiles.find((f) => f.includes('session-01'));
 if (EC_BASE !== undefined && process.env['AIRTIGHT_INTEROP_VECTORS'] === undefined) {
-  const { doc } = await recordWithEcDevice(JSON.parse(texts.get(EC_BASE) ?? ''));
-  texts.set('ec-p256-device (generated)', JSON.stringify(doc));
+  const generated = await recordWithEcDevice(JSON.parse(texts.get(EC_BASE) ?? ''));
+  texts.set('ec-p256-device (generated)', JSON.stringify(generated.doc));
 }
 const sessionFiles = [...texts.keys()];
 const load = (file: string): RecordedFile => JSON.parse(texts.get(file) ?? '') as RecordedFile;
@@ -115,7 +115,7 @@ for (const file of sessionFiles) {
 /** The file with one message's wire text altered and its sha256_hex recomputed to match. */
 function tampered(tamperCase: Case): RecordedFile {
   const doc = load(tamperCase.file);
-  const msg = doc.sessions[tamperCase.session]?.messages[tamperCase.message];
+  const msg = doc.sessions.at(tamperCase.session)?.messages.at(tamperCase.message);
   if (msg === undefined) throw new Error('no such message');
   const altered = tamperCase.alteration.alter(msg.wire);
   if (altered === undefined || altered === msg.wire) throw new Error('the alteration does not apply');
@@ -157,7 +157,7 @@ describe('airtight interop on an altered recording', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it.runIf(cases.length > 0)('reports the failures and exits 1', () => {
-    const tamperCase = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases[0];
+    const tamperCase = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases.at(0);
     if (tamperCase === undefined) return;
     const file = path.join(tmp, 'tampered.json');
     writeFileSync(file, JSON.stringify(tampered(tamperCase)));

@@ -60,13 +60,13 @@ describeStores('atomicity and visibility', (ctx) => {
   };
 
   /** A managing session with pending unlock (K1), delete (K2) and update (K3) operations and one new key. */
-  const pendingOps = async (baseline: Baseline, options: { sessionKeyLimit?: number } = {}): Promise<{ m: IssuerSession; n: ProvisionedKey }> => {
+  const pendingOps = async (baseline: Baseline, options: { sessionKeyLimit?: number } = {}): Promise<{ session: IssuerSession; key: ProvisionedKey }> => {
     const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0], ...options });
     const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
     await issuerSession.postUnlockKey(baseline.k1);
     await issuerSession.postDeleteKey(baseline.k2);
     await issuerSession.postUpdateKey(provisionedKey, baseline.k3);
-    return { m: issuerSession, n: provisionedKey };
+    return { session: issuerSession, key: provisionedKey };
   };
 
   /** Runs `fail`, which must make session `m` fail, and checks that nothing observable changed. */
@@ -84,80 +84,80 @@ describeStores('atomicity and visibility', (ctx) => {
 
   describe('a close that fails half-way commits nothing (spec §7.1)', () => {
     it('leaves every key as it was when a post-operation target was deleted meanwhile', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
       const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
-      await issuerSession.postUnlockKey(bytes.k1);
-      await issuerSession.postUpdateKey(provisionedKey, bytes.k2);
-      await issuerSession.postDeleteKey(bytes.k3);
-      await ctx.sks.deleteKey(bytes.c1.keyHandle); // an unrelated user delete is immediate (spec §7.2)
-      await ctx.sks.deleteKey(bytes.k3.keyHandle, undefined);
-      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'NO_KEY', `Key not found #${bytes.k3.keyHandle}`).then(() => undefined));
+      await issuerSession.postUnlockKey(base.k1);
+      await issuerSession.postUpdateKey(provisionedKey, base.k2);
+      await issuerSession.postDeleteKey(base.k3);
+      await ctx.sks.deleteKey(base.c1.keyHandle); // an unrelated user delete is immediate (spec §7.2)
+      await ctx.sks.deleteKey(base.k3.keyHandle, undefined);
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'NO_KEY', `Key not found #${base.k3.keyHandle}`).then(() => undefined));
       // The unlock was not executed and no key moved to the failed session.
       const keys = await listKeys(ctx.sks);
       expect(keys).toEqual([
-        { keyHandle: bytes.k1.keyHandle, provisioningHandle: bytes.a.provisioningHandle },
-        { keyHandle: bytes.k2.keyHandle, provisioningHandle: bytes.a.provisioningHandle },
+        { keyHandle: base.k1.keyHandle, provisioningHandle: base.a.provisioningHandle },
+        { keyHandle: base.k2.keyHandle, provisioningHandle: base.a.provisioningHandle },
       ]);
       await expectSksError(
-        ctx.sks.signData({ keyHandle: bytes.k1.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from(PIN), data: Buffer.of(1) }),
+        ctx.sks.signData({ keyHandle: base.k1.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from(PIN), data: Buffer.of(1) }),
         'AUTHORIZATION',
-        `"authorization" error for key #${bytes.k1.keyHandle}`,
+        `"authorization" error for key #${base.k1.keyHandle}`,
       );
     });
 
     it('leaves every key as it was when a new key duplicates an existing certificate', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
-      await issuerSession.postUnlockKey(bytes.k1);
-      await issuerSession.postDeleteKey(bytes.k2);
-      const dup = await issuerSession.provisionKey({ id: 'Dup' }, { path: bytes.k3.certificatePath ?? [] });
-      await issuerSession.importPrivateKey(dup, bytes.k3Private);
+      await issuerSession.postUnlockKey(base.k1);
+      await issuerSession.postDeleteKey(base.k2);
+      const dup = await issuerSession.provisionKey({ id: 'Dup' }, { path: base.k3.certificatePath ?? [] });
+      await issuerSession.importPrivateKey(dup, base.k3Private);
       await expectUnchanged(issuerSession, [dup], () =>
         expectSksError(issuerSession.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Dup').then(() => undefined),
       );
     });
 
     it('leaves every key as it was when the closing session holds an unreferenced object', async () => {
-      const bytes = await baseline();
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes);
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       await issuerSession.createPinPolicy({ id: 'Unused' });
       await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : Unused').then(() => undefined));
     });
 
     it('leaves every key as it was when the close MAC is wrong', async () => {
-      const bytes = await baseline();
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes);
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       issuerSession.corruptNextMac();
       await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'MAC', 'MAC error').then(() => undefined));
     });
 
     it('leaves every key as it was when the close attestation exhausts the session key budget', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       // createKeyEntry 2 + setCertificatePath 1 + three post-operations 2 each + close MAC 1 = 10; the attestation is the 11th use.
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes, { sessionKeyLimit: 10 });
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base, { sessionKeyLimit: 10 });
       await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded').then(() => undefined));
     });
 
     it('commits the same pending operations when the close succeeds', async () => {
-      const bytes = await baseline();
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes, { sessionKeyLimit: 11 });
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base, { sessionKeyLimit: 11 });
       await issuerSession.closeSession();
       expect(await listKeys(ctx.sks)).toEqual([
-        { keyHandle: bytes.k1.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
-        { keyHandle: bytes.k3.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
-        { keyHandle: bytes.c1.keyHandle, provisioningHandle: bytes.c.provisioningHandle },
+        { keyHandle: base.k1.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
+        { keyHandle: base.k3.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
+        { keyHandle: base.c1.keyHandle, provisioningHandle: base.c.provisioningHandle },
       ]);
-      await signAndVerify(ctx.sks, bytes.k1.keyHandle, PIN);
+      await signAndVerify(ctx.sks, base.k1.keyHandle, PIN);
       await expectSksError(ctx.sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
-      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([bytes.c.provisioningHandle, issuerSession.provisioningHandle]);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([base.c.provisioningHandle, issuerSession.provisioningHandle]);
     });
   });
 
   describe('failures before close commit nothing (spec §4.2)', () => {
     it('leaves every key as it was when a provisioning call fails after post-operations were registered', async () => {
-      const bytes = await baseline();
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes);
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       await expectUnchanged(issuerSession, [provisionedKey], () =>
         expectSksError(issuerSession.addExtension(provisionedKey, { type: 'http://example.com/x', subType: 9, data: Buffer.of(1) }), 'OPTION', 'Invalid "subType" value=9').then(
           () => undefined,
@@ -166,16 +166,16 @@ describeStores('atomicity and visibility', (ctx) => {
     });
 
     it('leaves every key as it was when a session with post-operations is aborted', async () => {
-      const bytes = await baseline();
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes);
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       await expectUnchanged(issuerSession, [provisionedKey], () => issuerSession.abort());
     });
 
     it('leaves a concurrently open session intact when another one fails', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       const good = await ctx.issuer();
       const kept = await good.provisionKey({ id: 'Kept' });
-      const { m: issuerSession, n: provisionedKey } = await pendingOps(bytes);
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       issuerSession.corruptNextMac();
       await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'MAC', 'MAC error').then(() => undefined));
       await good.closeSession();
@@ -185,7 +185,7 @@ describeStores('atomicity and visibility', (ctx) => {
 
   describe('visibility (spec §7.2)', () => {
     it('hides the keys of an open session from the user API and enumeration', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       const issuerSession = await ctx.issuer();
       const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
       expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).not.toContain(provisionedKey.keyHandle);
@@ -199,7 +199,7 @@ describeStores('atomicity and visibility', (ctx) => {
       );
       await expectSksError(ctx.sks.deleteKey(provisionedKey.keyHandle), 'NO_KEY', stillInProvisioning);
       expect((await listSessions(ctx.sks, true)).map((s) => s.provisioningHandle)).toEqual([issuerSession.provisioningHandle]);
-      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([bytes.a.provisioningHandle, bytes.c.provisioningHandle]);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([base.a.provisioningHandle, base.c.provisioningHandle]);
       await issuerSession.closeSession();
       expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).toContain(provisionedKey.keyHandle);
       await signAndVerify(ctx.sks, provisionedKey.keyHandle);
@@ -236,16 +236,16 @@ describeStores('atomicity and visibility', (ctx) => {
     });
 
     it('keeps no trace of an open session across a restart', async () => {
-      const bytes = await baseline();
+      const base = await baseline();
       const before = await observableState(ctx.sks);
       const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
       const provisionedKey = await issuerSession.provisionKey();
-      await issuerSession.postDeleteKey(bytes.k2);
+      await issuerSession.postDeleteKey(base.k2);
       const sks = await ctx.reopen();
       expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
       expect(await observableState(sks)).toEqual(before);
       await expectSksError(sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
-      await signAndVerify(sks, bytes.c1.keyHandle);
+      await signAndVerify(sks, base.c1.keyHandle);
     });
 
     it('serializes concurrent calls of independent sessions (spec §1.8)', async () => {

@@ -121,7 +121,7 @@ describeStores('attacks on provisioning', (ctx) => {
     await item.provisionKey();
     const nonce = randomBytes(16);
     const closeMac = item.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(item.clientSessionId, item.serverSessionId, item.issuerUri, nonce));
-    nonce[0] = (nonce[0] ?? 0) ^ 1;
+    nonce.writeUInt8(nonce.readUInt8(0) ^ 1, 0);
     await expectSksError(ctx.sks.closeProvisioningSession(item.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
     await nothingCommitted();
   });

@@ -27,9 +27,9 @@ describeStores('extension scenarios', (ctx) => {
   };
 
   /** A session with one certified key, for extensions that must be refused. */
-  const openKey = async (): Promise<{ s: IssuerSession; key: ProvisionedKey }> => {
+  const openKey = async (): Promise<{ session: IssuerSession; key: ProvisionedKey }> => {
     const issuerSession = await ctx.issuer();
-    return { s: issuerSession, key: await issuerSession.provisionKey({ id: 'Key.1' }) };
+    return { session: issuerSession, key: await issuerSession.provisionKey({ id: 'Key.1' }) };
   };
 
   /** getExtension with the data as a Buffer (for deep equality). */
@@ -39,14 +39,14 @@ describeStores('extension scenarios', (ctx) => {
   };
 
   const rejects = async (extension: ExtensionOptions, message: string): Promise<void> => {
-    const { s: issuerSession, key } = await openKey();
+    const { session: issuerSession, key } = await openKey();
     await expectSksError(issuerSession.addExtension(key, extension), 'OPTION', message);
     await expectTornDown(issuerSession);
   };
 
   describe('addExtension and getExtension (spec §6.12, §10.11)', () => {
     it('rejects a second extension of the same type on one key (t73)', async () => {
-      const { s: issuerSession, key } = await openKey();
+      const { session: issuerSession, key } = await openKey();
       await issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.from('hello') });
       await expectSksError(issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.from('again') }), 'OPTION', `Duplicate "type" : ${DEFINE}`);
       await expectTornDown(issuerSession);

@@ -742,7 +742,7 @@ describeStores('provisioning scenarios', (ctx) => {
         'OPTION',
         `"authorization" signature did not verify for session: ${issuerSession.provisioningHandle}`,
       );
-      const [info] = await listSessions(ctx.sks, false);
+      const info = (await listSessions(ctx.sks, false)).at(0);
       expect(hex(info?.keyManagementKey)).toBe(hex(ctx.kmks[0].publicKey.export({ type: 'spki', format: 'der' })));
     });
   });

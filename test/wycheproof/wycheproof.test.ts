@@ -395,7 +395,7 @@ describe('keyAgreement (ecdh.raw) on imported keys', () => {
 
 // -------------------------------------------------------- RSA decryption
 
-const OAEP_URI: Readonly<Record<string, string>> = { 'SHA-1': Uri.RSA_OAEP_SHA1, 'SHA-256': Uri.RSA_OAEP_SHA256 };
+const OAEP_URI: Readonly<Partial<Record<string, string>>> = { 'SHA-1': Uri.RSA_OAEP_SHA1, 'SHA-256': Uri.RSA_OAEP_SHA256 };
 
 /** The SKS algorithm URI for a decryption group, or why there is none. */
 function decryptionAlgorithm(file: WycheproofFile, group: WycheproofGroup): { uri: string } | { reason: string } {

@@ -10,7 +10,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import { KeyGen2Error } from '../errors.js';
 import type { KeyGen2Transport, TransportReply } from '../client/ports.js';
 import type { Invocation } from './invocation-url.js';
@@ -105,7 +105,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         const status = res.statusCode ?? 0;
         let serverCertificate: Uint8Array | undefined;
         if (secure) {
-          const cert = (res.socket as TLSSocket).getPeerCertificate(true);
+          // An https response comes on a TLSSocket; its peer certificate is `{}` when there is none.
+          const cert: Partial<PeerCertificate> | undefined = res.socket instanceof TLSSocket ? res.socket.getPeerCertificate(true) : undefined;
           if (cert?.raw === undefined) {
             fail(transportError('the TLS connection has no server certificate'));
             return;

@@ -20,8 +20,8 @@ export function checkCertificatePath(ders: readonly Uint8Array[], base: string):
   if (ders.length === 0) throw schemaError(base, 'empty certificate path');
   const certs = ders.map((der, i) => parse(der, indexPath(base, i)));
   for (let i = 0; i + 1 < certs.length; i++) {
-    const child = certs[i];
-    const parent = certs[i + 1];
+    const child = certs.at(i);
+    const parent = certs.at(i + 1);
     if (child === undefined || parent === undefined) break;
     const ok = asSchema(indexPath(base, i), 'certificate path order error', () => child.issuer === parent.subject && child.verify(parent.publicKey));
     if (!ok) throw schemaError(indexPath(base, i), 'certificate path order error (not issued by the next certificate)');

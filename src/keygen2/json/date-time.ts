@@ -39,7 +39,7 @@ export function parseDateTime(text: string, form: DateTimeForm, path: string): D
     throw schemaError(path, form === 'utc' ? 'expected YYYY-MM-DDThh:mm:ssZ' : 'expected YYYY-MM-DDThh:mm:ss±hh:mm');
   }
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH.at(month - 1);
   if (month < 1 || month > 12 || monthDays === undefined || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 59) {
     throw schemaError(path, 'date-time field out of range');
   }

@@ -13,6 +13,8 @@ export function checkId(text: string, path: string): string {
 // An absolute URI the way java.net.URI accepts it (§4.4): a scheme, then a non-empty rest with
 // no space, control character or character URI syntax forbids outright; `%` must start an escape.
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+// Control characters are exactly what this pattern is for.
+// eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\x00-\x20\x7f"<>\\^`{|}]/;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 

@@ -58,7 +58,7 @@ class Parser {
   private parseValue(path: string, depth: number): JsonValue {
     if (depth > MAX_DEPTH) throw syntax('nesting too deep', path, this.pos);
     this.skipWhitespace();
-    const item = this.text[this.pos];
+    const item = this.text.at(this.pos);
     switch (item) {
       case '{':
         return this.parseObject(path, depth);

@@ -54,11 +54,10 @@ export function certificateSpki(der: Uint8Array): Buffer {
   if (cert.tag !== 0x30 || cert.end !== der.length) throw malformed();
   const tbs = readTlv(der, cert.start, cert.end);
   if (tbs.tag !== 0x30) throw malformed();
-  let value = tbs.start;
-  let field = readTlv(der, value, tbs.end);
-  if (field.tag === 0xa0) field = readTlv(der, (value = field.end), tbs.end); // explicit version
+  let field = readTlv(der, tbs.start, tbs.end);
+  if (field.tag === 0xa0) field = readTlv(der, field.end, tbs.end); // explicit version
   // serialNumber, signature, issuer, validity, subject, then subjectPublicKeyInfo
-  for (let i = 0; i < 5; i++) field = readTlv(der, (value = field.end), tbs.end);
+  for (let i = 0; i < 5; i++) field = readTlv(der, field.end, tbs.end);
   if (field.tag !== 0x30) throw malformed();
   return Buffer.from(der.subarray(field.headerStart, field.end));
 }

@@ -10,7 +10,8 @@ const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
 
 /** Constant-time equality of two secrets (length leaks, content does not). */
 export function secretEquals(left: Uint8Array | null | undefined, right: Uint8Array | null | undefined): boolean {
-  if (!left || !right || left.length !== right.length) return false;
+  if (!left || !right) return false;
+  if (left.length !== right.length) return false;
   return timingSafeEqual(left, right);
 }
 

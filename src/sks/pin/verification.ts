@@ -143,7 +143,7 @@ export function releaseAttemptReservations(ctx: EngineContext): void {
  */
 export function carryAttemptReservations(from: SksState, to: SksState): void {
   const carry = (old: AttemptCounter | undefined, loaded: AttemptCounter | undefined): void => {
-    if (old?.attemptReserved !== true || loaded === undefined || loaded.errorCount !== old.errorCount + 1) return;
+    if (old?.attemptReserved !== true || loaded?.errorCount !== old.errorCount + 1) return;
     loaded.errorCount = old.errorCount;
     loaded.attemptReserved = true;
   };

@@ -61,7 +61,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
     if (pinPolicyHandle !== 0) throw optionError('Device PIN mixed with PIN policy ojbect', 'devicePinProtection');
   } else if (pinPolicyHandle !== 0) {
     const policy = ctx.state.pinPolicies.get(pinPolicyHandle);
-    if (!policy || policy.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
+    if (policy?.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
     if (enablePinCaching && policy.inputMethod !== InputMethod.TRUSTED_GUI) {
       throw optionError('"enablePinCaching" must be combined with "trusted-gui"', 'enablePinCaching');
     }

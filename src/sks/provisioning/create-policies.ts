@@ -58,7 +58,7 @@ export function createPinPolicy(ctx: EngineContext, session: OpenSession, policy
   let pukPolicyId = '';
   if (pukHandle !== 0) {
     const policy = ctx.state.pukPolicies.get(pukHandle);
-    if (!policy || policy.owner !== session) throw optionError('Referenced PUK policy object not found', 'pukPolicyHandle');
+    if (policy?.owner !== session) throw optionError('Referenced PUK policy object not found', 'pukPolicyHandle');
     openPhase.names.set(policy.id, true);
     pukPolicy = policy;
     pukPolicyId = policy.id;

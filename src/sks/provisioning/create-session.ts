@@ -38,7 +38,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
   if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
   checkIdSyntax(serverSessionId, 'serverSessionId');
-  const deviceCertificate = ctx.device.certificatePath[0];
+  const deviceCertificate = ctx.device.certificatePath.at(0);
   if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
 
   const randomId = ctx.entropy.randomBytes(32);

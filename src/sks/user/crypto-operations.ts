@@ -98,7 +98,7 @@ export function symmetricKeyEncrypt(
   const uri = call.algorithm;
   if (!hasCap(alg, Cap.IV_REQ) || hasCap(alg, Cap.IV_INT)) {
     if (call.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${uri}`, 'parameters');
-  } else if (call.parameters === undefined || call.parameters.length !== 16) {
+  } else if (call.parameters?.length !== 16) {
     throw optionError(`"parameters" must be 16 bytes for: ${uri}`, 'parameters');
   }
   if ((!encrypt || hasCap(alg, Cap.AES_PAD)) && data.length % 16 !== 0) {

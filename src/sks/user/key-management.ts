@@ -100,7 +100,7 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
   const name = checked.text('name', rawName);
   const value = Buffer.from(checked.text('value', rawValue), 'utf8');
   const extension = key.extensions.get(type);
-  if (!extension || extension.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
+  if (extension?.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
   // The reference lets the 16-bit length wrap (spec §17 #11); we refuse.
   if (value.length > 0xffff) throw optionError(`"property" value too long: ${name}`, 'value');
   const outcome = setPropertyValue(extension.data, name, value);

@@ -26,7 +26,7 @@ import { issuerReplayOf } from '../../../src/interop/issuer-replay.js';
 import { JsonNode } from '../../../src/interop/json.js';
 import { encodeFields, sessionAttestationInput } from '../../../src/interop/vectors.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- the recording is untyped JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- the recording is untyped JSON */
 type Json = any;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -177,7 +177,7 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   const kdfInput = sessionKdfInput(session.client_session_id, session.server_session_id, session.issuer_uri, deviceCert);
   const sessionKey = deriveSessionKey(Buffer.from(session.ecdh_z_hex, 'hex'), kdfInput);
   const calls: LoggedCall[] = device.log;
-  const create = calls[0];
+  const create = calls.at(0);
   if (create?.method !== 'createProvisioningSession') throw new Error('the first SKS call is not createProvisioningSession');
   const attestation = (create.result as { attestation: Uint8Array }).attestation;
   const attestationInput = sessionAttestationInput({
