@@ -2,7 +2,8 @@
  * `npm run test:fast`: the inner-loop subset, in-process unit and protocol tests only.
  * Left out (all run by `npm test`): test files that start child processes (the CLI via tsx,
  * openssl, crash workers killed with SIGKILL, the 30-process concurrency and PIN-attack
- * tests), that listen on real sockets or need PostgreSQL, and the Wycheproof vector run.
+ * tests), that listen on real sockets or need PostgreSQL, the Wycheproof vector run and the
+ * interop vector replays, and the four longest end-to-end scenario files.
  */
 import { defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config.js';
@@ -26,6 +27,11 @@ export default mergeConfig(
         'test/keygen2/client/lookup.test.ts', // openssl
         'test/store/sqlite-at-rest.test.ts', // reopens the store in a child process
         'test/scenarios/pin-durability.test.ts', // kills a child process mid-PIN-check
+        // The four longest end-to-end scenario files (RSA key generation, full sessions; ~30 s together):
+        'test/scenarios/user-api.test.ts',
+        'test/scenarios/provisioning.test.ts',
+        'test/scenarios/pin-puk.test.ts',
+        'test/scenarios/post-operations.test.ts',
       ],
     },
   }),
