@@ -53,7 +53,7 @@ export interface PinPolicyView {
 
 const UNIT: Readonly<Record<number, string>> = {
   [PassphraseFormat.NUMERIC]: 'digits',
-  [PassphraseFormat.ALPHANUMERIC]: 'characters 0-9 and A-Z (no lower tamperCase)',
+  [PassphraseFormat.ALPHANUMERIC]: 'characters 0-9 and A-Z (no lower case)',
   [PassphraseFormat.STRING]: 'bytes of text',
   [PassphraseFormat.BINARY]: 'bytes (entered as hex)',
 };
