@@ -3,7 +3,7 @@
  * Left out (all run by `npm test`): test files that start child processes (the CLI via tsx,
  * openssl, crash workers killed with SIGKILL, the 30-process concurrency and PIN-attack
  * tests), that listen on real sockets or need PostgreSQL, the Wycheproof vector run and the
- * interop vector replays, and the four longest end-to-end scenario files.
+ * interop vector replays, and the end-to-end SKS scenarios (test/scenarios).
  */
 import { defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config.js';
@@ -23,15 +23,12 @@ export default mergeConfig(
         'test/interop/**', // replays every vector file, and through the CLI
         'test/errors/errors.test.ts', // one test type-checks a probe with tsx
         'test/device/**', // openssl verification of the device certificate
-        'test/keygen2/http/**', // real HTTP servers on 127.0.0.1, TLS via openssl
+        'test/keygen2/http/**', // real HTTP servers and issuers on 127.0.0.1, TLS via openssl
         'test/keygen2/client/lookup.test.ts', // openssl
         'test/store/sqlite-at-rest.test.ts', // reopens the store in a child process
-        'test/scenarios/pin-durability.test.ts', // kills a child process mid-PIN-check
-        // The four longest end-to-end scenario files (RSA key generation, full sessions; ~30 s together):
-        'test/scenarios/user-api.test.ts',
-        'test/scenarios/provisioning.test.ts',
-        'test/scenarios/pin-puk.test.ts',
-        'test/scenarios/post-operations.test.ts',
+        // End-to-end SKS scenarios: full provisioning sessions with RSA key generation (~40 s of CPU together);
+        // pin-durability also kills a child process mid-PIN-check.
+        'test/scenarios/**',
       ],
     },
   }),
