@@ -59,9 +59,15 @@ export default tseslint.config(
       // (`noUncheckedIndexedAccess` is off, the strict compiler is on); a lint error for each would be noise.
       '@typescript-eslint/no-non-null-assertion': 'off',
 
-      // The SKS constants are numeric enums-as-objects shared with the wire format; comparisons of
-      // a narrowed union with a literal are frequent and deliberate (defensive decoding of untrusted input).
+      // Kept: it finds dead checks. `noUncheckedIndexedAccess` is off, so `list[i] === undefined` is
+      // "unnecessary" to the type checker: an indexed read that may miss is written `list.at(i)`, and a
+      // lookup table that may miss is typed `Partial<Record<...>>`.
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+
+      // `process.env['X']` and index-signature reads are bracketed on purpose (they may be absent).
+      '@typescript-eslint/dot-notation': 'off',
+      // `(x) => void_returning(x)` as a callback is idiomatic; a block body for it would be noise.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
 
       // Type aliases and interfaces are both used for object shapes; the compiler treats them the same.
       '@typescript-eslint/consistent-type-definitions': 'off',
@@ -81,10 +87,7 @@ export default tseslint.config(
       // parameter of a function, method or block-bodied arrow, a catch binding or an import alias.
       // Allowed: parameters of expression-bodied arrows (`(k) => k.id`), `_`, and the loop
       // counters i/j/k/n declared in a `for` header. Property names are not checked (wire formats fix them).
-      '@typescript-eslint/dot-notation': 'off', // `process.env['X']` and index-signature reads are bracketed on purpose
-      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
-
-      // A namespace import aliased to a Node built-in's name (`import * as crypto from './crypto-operations.js'`)
+      // And: a namespace import aliased to a Node built-in's name (`import * as crypto from './crypto-operations.js'`)
       // reads like node:crypto at every use site.
       'no-restricted-syntax': [
         'error',
