@@ -37,9 +37,9 @@ import { isIssuerError } from '../issuer/errors.js';
 import { isKeyGen2Error } from '../keygen2/errors.js';
 import { isSksError } from '../sks/errors.js';
 import { demoCommand } from './commands/demo/index.js';
-import { deviceCommand } from './commands/device.js';
-import { enrollCommand } from './commands/enroll.js';
-import { interopCommand } from './commands/interop.js';
+import { deviceCommand } from './commands/device/index.js';
+import { enrollCommand } from './commands/enroll/index.js';
+import { interopCommand } from './commands/interop/index.js';
 import { issuerCommand } from './commands/issuer/index.js';
 import { keysCommand } from './commands/keys/index.js';
 import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
@@ -65,9 +65,9 @@ function buildProgram(): Command {
     .addCommand(keysCommand());
   // Commander calls process.exit itself unless told otherwise, and
   // `addCommand` does not pass the setting down: apply it to every command.
-  const override = (c: Command): void => {
-    c.exitOverride();
-    c.commands.forEach(override);
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
   };
   override(program);
   return program;
@@ -82,35 +82,35 @@ async function run(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
     return EXIT_SUCCESS;
-  } catch (e) {
-    if (e instanceof CommanderError) {
+  } catch (error) {
+    if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help text).
-      return e.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
+      return error.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
     }
-    if (debug) process.stderr.write(debugReport(e));
-    if (isSksError(e)) {
-      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
-      return SKS_EXIT_STATUS[e.code];
+    if (debug) process.stderr.write(debugReport(error));
+    if (isSksError(error)) {
+      process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
+      return SKS_EXIT_STATUS[error.code];
     }
-    if (isKeyGen2Error(e)) {
+    if (isKeyGen2Error(error)) {
       // KeyGen2 messages are secret-free by design (keygen2/errors.ts); an SKS refusal names its SKS code.
-      const line = e.code === 'SKS' && isSksError(e.cause) ? `SKS ${e.cause.code}: ${e.cause.message}` : `${e.code}: ${e.message}`;
+      const line = error.code === 'SKS' && isSksError(error.cause) ? `SKS ${error.cause.code}: ${error.cause.message}` : `${error.code}: ${error.message}`;
       process.stderr.write(`airtight: ${line}\n`);
-      return keygen2ExitStatus(e);
+      return keygen2ExitStatus(error);
     }
-    if (isIssuerError(e)) {
+    if (isIssuerError(error)) {
       // Issuer errors are secret-free by contract (src/issuer/errors.ts).
-      process.stderr.write(`airtight: ${e.code}: ${e.message}\n`);
-      return e.code === 'BAD_REQUEST' ? EXIT_USAGE : EXIT_GENERIC;
+      process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
+      return error.code === 'BAD_REQUEST' ? EXIT_USAGE : EXIT_GENERIC;
     }
-    if (isErrnoError(e)) {
+    if (isErrnoError(error)) {
       // File-system and OS errors name a path and an errno, never a secret.
-      process.stderr.write(`airtight: ${e.message}\n`);
+      process.stderr.write(`airtight: ${error.message}\n`);
       return EXIT_GENERIC;
     }
     // Anything else may carry text from deep inside a dependency: say nothing specific.
     process.stderr.write(
-      `airtight: unexpected error${e instanceof Error ? ` (${e.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
+      `airtight: unexpected error${error instanceof Error ? ` (${error.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
     );
     return EXIT_GENERIC;
   }

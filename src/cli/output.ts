@@ -21,13 +21,15 @@ export function usageError(message: string): never {
  * in turn (an `INTERNAL` or `CRYPTO` error keeps the failure underneath as its
  * cause). Causes may quote the data that failed, so nothing else prints them.
  */
-export function debugReport(e: unknown): string {
+export function debugReport(err: unknown): string {
   const parts: string[] = [];
   const seen = new Set<unknown>();
-  let current: unknown = e;
+  let current: unknown = err;
   // A cause chain can loop (a.cause = b, b.cause = a); eight levels is plenty.
   for (let depth = 0; current !== undefined && !seen.has(current) && depth < 8; depth++) {
     seen.add(current);
+    // Debug output: whatever was thrown, as String() prints it.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
     parts.push(depth === 0 ? text : `Caused by: ${text}`);
     current = current instanceof Error ? current.cause : undefined;
@@ -50,14 +52,14 @@ export type ByteFormat = (typeof BYTE_FORMATS)[number];
 
 /** The bytes as written: raw as is, text encodings with a trailing newline. */
 export function encodeBytes(bytes: Uint8Array, format: ByteFormat): Buffer {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (format) {
     case 'raw':
-      return Buffer.from(b);
+      return Buffer.from(buf);
     case 'hex':
-      return Buffer.from(`${b.toString('hex')}\n`, 'ascii');
+      return Buffer.from(`${buf.toString('hex')}\n`, 'ascii');
     case 'base64url':
-      return Buffer.from(`${b.toString('base64url')}\n`, 'ascii');
+      return Buffer.from(`${buf.toString('base64url')}\n`, 'ascii');
   }
 }
 
@@ -80,7 +82,7 @@ export interface WriteResultOptions {
  */
 export function checkResultTarget(options: WriteResultOptions, what: string): void {
   if (options.out === undefined) {
-    if (options.refuseTerminal === true && process.stdout.isTTY === true) {
+    if (options.refuseTerminal === true && process.stdout.isTTY) {
       usageError(`refusing to write ${what} to a terminal: use --out FILE or redirect stdout`);
     }
     return;

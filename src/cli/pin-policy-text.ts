@@ -26,7 +26,7 @@ export const GROUPING_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** Pattern-restriction bits with their protocol names, in bit order. */
-export const PATTERN_NAMES: readonly (readonly [number, string])[] = [
+export const PATTERN_NAMES: ReadonlyArray<readonly [number, string]> = [
   [PinPattern.TWO_IN_A_ROW, 'two-in-a-row'],
   [PinPattern.THREE_IN_A_ROW, 'three-in-a-row'],
   [PinPattern.SEQUENCE, 'sequence'],
@@ -35,7 +35,7 @@ export const PATTERN_NAMES: readonly (readonly [number, string])[] = [
 ];
 
 /** Name of an enumerated value, or `unknown (0x..)`. */
-export const nameOf = (names: Readonly<Record<number, string>>, value: number): string =>
+export const nameOf = (names: Readonly<Partial<Record<number, string>>>, value: number): string =>
   names[value] ?? `unknown (0x${value.toString(16).padStart(2, '0')})`;
 
 export const formatName = (format: number): string => nameOf(FORMAT_NAMES, format);
@@ -59,17 +59,17 @@ const UNIT: Readonly<Record<number, string>> = {
 };
 
 /** `4 to 8 digits (format numeric)`, `exactly 6 characters 0-9 and A-Z ...`. */
-export function describeLengthAndFormat(p: PinPolicyView): string {
-  const unit = UNIT[p.format] ?? 'bytes';
-  const range = p.minLength === p.maxLength ? `exactly ${p.minLength}` : `${p.minLength} to ${p.maxLength}`;
-  return `${range} ${unit} (format ${formatName(p.format)})`;
+export function describeLengthAndFormat(pinPolicyView: PinPolicyView): string {
+  const unit = UNIT[pinPolicyView.format] ?? 'bytes';
+  const range = pinPolicyView.minLength === pinPolicyView.maxLength ? `exactly ${pinPolicyView.minLength}` : `${pinPolicyView.minLength} to ${pinPolicyView.maxLength}`;
+  return `${range} ${unit} (format ${formatName(pinPolicyView.format)})`;
 }
 
 /** The sentence each pattern restriction adds, for the policy's format. */
-function patternRule(bit: number, p: PinPolicyView): string {
+function patternRule(bit: number, pinPolicyView: PinPolicyView): string {
   switch (bit) {
     case PinPattern.MISSING_GROUP:
-      return p.format === PassphraseFormat.STRING
+      return pinPolicyView.format === PassphraseFormat.STRING
         ? 'it must contain an upper-case letter, a lower-case letter, a digit and another character'
         : 'it must contain both a letter (A-Z) and a digit';
     case PinPattern.SEQUENCE:
@@ -86,12 +86,12 @@ function patternRule(bit: number, p: PinPolicyView): string {
 }
 
 /** Every rule of the policy in one line, e.g. for a prompt or `keys show`. */
-export function describePinPolicy(p: PinPolicyView): string {
-  const rules = [`${describeLengthAndFormat(p)}`];
+export function describePinPolicy(pinPolicyView: PinPolicyView): string {
+  const rules = [describeLengthAndFormat(pinPolicyView)];
   for (const [bit] of PATTERN_NAMES) {
     // three-in-a-row adds nothing when two-in-a-row is set as well.
-    if (bit === PinPattern.THREE_IN_A_ROW && (p.patternRestrictions & PinPattern.TWO_IN_A_ROW) !== 0) continue;
-    if ((p.patternRestrictions & bit) !== 0) rules.push(patternRule(bit, p).replace(/^it /, ''));
+    if (bit === PinPattern.THREE_IN_A_ROW && (pinPolicyView.patternRestrictions & PinPattern.TWO_IN_A_ROW) !== 0) continue;
+    if ((pinPolicyView.patternRestrictions & bit) !== 0) rules.push(patternRule(bit, pinPolicyView).replace(/^it /, ''));
   }
   return rules.join('; ');
 }
@@ -112,32 +112,32 @@ const RULE_BIT: Readonly<Record<Exclude<PinRule, 'length' | 'syntax'>, number>> 
  * Returns `undefined` when it complies, else a message naming the rule it
  * breaks, e.g. `New PIN breaks the PIN policy: it must be 4 to 8 digits (format numeric)`.
  */
-export function checkNewPin(pin: Uint8Array, p: PinPolicyView): string | undefined {
-  const broken = pinRuleViolation(pin, p);
+export function checkNewPin(pin: Uint8Array, pinPolicyView: PinPolicyView): string | undefined {
+  const broken = pinRuleViolation(pin, pinPolicyView);
   if (broken === undefined) return undefined;
-  if (broken === 'length' || broken === 'syntax') return `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
-  return `${PREFIX}${patternRule(RULE_BIT[broken], p)}`;
+  if (broken === 'length' || broken === 'syntax') return `${PREFIX}it must be ${describeLengthAndFormat(pinPolicyView)}`;
+  return `${PREFIX}${patternRule(RULE_BIT[broken], pinPolicyView)}`;
 }
 
 /**
  * A friendly line for an `ERROR_OPTION` message the SKS gives when it refuses
  * a new PIN (spec §13), or `undefined` for any other message.
  */
-export function explainPinRuleError(message: string, p: PinPolicyView): string | undefined {
+export function explainPinRuleError(message: string, pinPolicyView: PinPolicyView): string | undefined {
   switch (message) {
     case 'PIN length error':
     case 'PIN syntax error':
-      return `${PREFIX}it must be ${describeLengthAndFormat(p)}`;
+      return `${PREFIX}it must be ${describeLengthAndFormat(pinPolicyView)}`;
     case 'Missing character group in PIN':
-      return `${PREFIX}${patternRule(PinPattern.MISSING_GROUP, p)}`;
+      return `${PREFIX}${patternRule(PinPattern.MISSING_GROUP, pinPolicyView)}`;
     case 'PIN must not be a sequence':
-      return `${PREFIX}${patternRule(PinPattern.SEQUENCE, p)}`;
+      return `${PREFIX}${patternRule(PinPattern.SEQUENCE, pinPolicyView)}`;
     case 'Repeated PIN character':
-      return `${PREFIX}${patternRule(PinPattern.REPEATED, p)}`;
+      return `${PREFIX}${patternRule(PinPattern.REPEATED, pinPolicyView)}`;
     case 'PIN with 2 or more of same the character in a row':
-      return `${PREFIX}${patternRule(PinPattern.TWO_IN_A_ROW, p)}`;
+      return `${PREFIX}${patternRule(PinPattern.TWO_IN_A_ROW, pinPolicyView)}`;
     case 'PIN with 3 or more of same the character in a row':
-      return `${PREFIX}${patternRule(PinPattern.THREE_IN_A_ROW, p)}`;
+      return `${PREFIX}${patternRule(PinPattern.THREE_IN_A_ROW, pinPolicyView)}`;
     case 'Grouping = "shared" requires identical PINs':
       return 'New PIN breaks the PIN grouping "shared": all keys under this PIN policy must keep one PIN';
     case 'Grouping = "unique" PIN error':

@@ -63,17 +63,17 @@ export interface SecretRequest {
 export async function promptHidden(message: string): Promise<string> {
   try {
     return await password({ message, mask: '*' }, { output: process.stderr, clearPromptOnDone: false });
-  } catch (e) {
-    if (e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError')) {
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
       throw new SksError('USER_ABORT', 'Cancelled by the user');
     }
-    throw e;
+    throw error;
   }
 }
 
 /** The sources of the running process, with the file options of a command. */
 export function processSecretSources(files: Partial<Record<SecretKind, string | undefined>>): SecretSources {
-  return { env: process.env, files, interactive: process.stdin.isTTY === true, prompt: promptHidden };
+  return { env: process.env, files, interactive: process.stdin.isTTY, prompt: promptHidden };
 }
 
 /** True when {@link readSecret} would ask on the terminal for this kind (no file, no variable). */
@@ -92,8 +92,8 @@ export function readSecretFile(path: string, option: string): Buffer {
   let fd: number;
   try {
     fd = openSync(path, 'r');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
     return usageError(`cannot open ${option} ${path}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
   try {
@@ -161,9 +161,9 @@ export async function readSecret(sources: SecretSources, request: SecretRequest)
 function checked(value: Buffer, request: SecretRequest): Buffer {
   try {
     request.check?.(value);
-  } catch (e) {
+  } catch (error) {
     value.fill(0);
-    throw e;
+    throw error;
   }
   return value;
 }

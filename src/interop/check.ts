@@ -17,16 +17,16 @@ export class Mismatch extends Error {
 
 const PREVIEW_BYTES = 24;
 
-const preview = (b: Uint8Array): string => {
-  const hex = Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-  return b.length <= PREVIEW_BYTES ? hex : `${hex.slice(0, PREVIEW_BYTES * 2)}…`;
+const preview = (bytes: Uint8Array): string => {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  return bytes.length <= PREVIEW_BYTES ? hex : `${hex.slice(0, PREVIEW_BYTES * 2)}…`;
 };
 
 /** `expected 32 bytes 2bb1…, got 32 bytes 2bb2… (first difference at byte 1)`. */
 export function describeBytes(expected: Uint8Array, got: Uint8Array): string {
-  let i = 0;
-  while (i < expected.length && i < got.length && expected[i] === got[i]) i++;
-  return `expected ${expected.length} bytes ${preview(expected)}, got ${got.length} bytes ${preview(got)} (first difference at byte ${i})`;
+  let index = 0;
+  while (index < expected.length && index < got.length && expected[index] === got[index]) index++;
+  return `expected ${expected.length} bytes ${preview(expected)}, got ${got.length} bytes ${preview(got)} (first difference at byte ${index})`;
 }
 
 export function expectBytes(what: string, expected: Uint8Array, got: Uint8Array): void {
@@ -44,11 +44,11 @@ export function expectTrue(what: string, condition: boolean): void {
 }
 
 /** One line describing an unexpected exception, SKS errors with their code. */
-export function describeError(e: unknown): string {
-  if (e instanceof Mismatch) return e.message;
-  if (isSksError(e)) return `threw SksError ${e.code}: ${e.message}`;
-  if (e instanceof Error) return `threw ${e.name}: ${e.message}`;
-  return `threw ${String(e)}`;
+export function describeError(error: unknown): string {
+  if (error instanceof Mismatch) return error.message;
+  if (isSksError(error)) return `threw SksError ${error.code}: ${error.message}`;
+  if (error instanceof Error) return `threw ${error.name}: ${error.message}`;
+  return `threw ${String(error)}`;
 }
 
 /** Collects checks in order; a check fails on the first mismatch or any exception. */
@@ -67,8 +67,8 @@ export class CheckList {
     try {
       body();
       this.pass(name);
-    } catch (e) {
-      this.fail(name, describeError(e));
+    } catch (error) {
+      this.fail(name, describeError(error));
     }
   }
 
@@ -76,8 +76,8 @@ export class CheckList {
     try {
       await body();
       this.pass(name);
-    } catch (e) {
-      this.fail(name, describeError(e));
+    } catch (error) {
+      this.fail(name, describeError(error));
     }
   }
 
@@ -85,16 +85,16 @@ export class CheckList {
   guard(name: string, body: () => void): void {
     try {
       body();
-    } catch (e) {
-      this.fail(name, describeError(e));
+    } catch (error) {
+      this.fail(name, describeError(error));
     }
   }
 
   async guardAsync(name: string, body: () => Promise<void>): Promise<void> {
     try {
       await body();
-    } catch (e) {
-      this.fail(name, describeError(e));
+    } catch (error) {
+      this.fail(name, describeError(error));
     }
   }
 }

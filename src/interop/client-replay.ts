@@ -34,7 +34,7 @@ export interface LoggedCall {
 }
 
 /** Positional arguments → named, for the methods the recordings list (read-only ones are not logged). */
-const NAMED: Readonly<Record<string, (...a: unknown[]) => Record<string, unknown>>> = {
+const NAMED: Readonly<Partial<Record<string, (...args: unknown[]) => Record<string, unknown>>>> = {
   createProvisioningSession: (a) => ({ ...(a as object) }),
   createPukPolicy: (a) => ({ ...(a as object) }),
   createPinPolicy: (a) => ({ ...(a as object) }),
@@ -74,12 +74,12 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
   const ephemeral: RecordedPair[] = [];
   const keyEntries: RecordedPair[] = [];
   const clientSessionIds: string[] = [];
-  for (const s of doc.get('sessions').items()) {
-    ephemeral.push({ label: `${s.get('label').str()} client ephemeral key`, key: recordedKey(s.get('ephemeral_keys').get('client')) });
-    for (const g of s.get('sks_generated_keys').items()) {
-      keyEntries.push({ label: `${s.get('label').str()} ${g.get('id').str()}`, key: recordedKey(g.get('key')) });
+  for (const node of doc.get('sessions').items()) {
+    ephemeral.push({ label: `${node.get('label').str()} client ephemeral key`, key: recordedKey(node.get('ephemeral_keys').get('client')) });
+    for (const group of node.get('sks_generated_keys').items()) {
+      keyEntries.push({ label: `${node.get('label').str()} ${group.get('id').str()}`, key: recordedKey(group.get('key')) });
     }
-    clientSessionIds.push(s.get('client_session_id').str());
+    clientSessionIds.push(node.get('client_session_id').str());
   }
   const entropy = new ReplayEntropy(ephemeral, keyEntries);
   const da = doc.get('test_keys').get('device_attestation');
@@ -102,21 +102,21 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
       const name = NAMED[prop];
       const fn = value as (...a: unknown[]) => Promise<unknown>;
-      return async (...a: unknown[]): Promise<unknown> => {
+      return async (...input: unknown[]): Promise<unknown> => {
         if (prop === 'createProvisioningSession') {
           const id = ids.shift();
           if (id !== undefined) entropy.expectRandomBytes(`clientSessionId ${id}`, clientSessionIdBytes(id));
         }
         // Copies: the client wipes PIN buffers after use.
-        const entry: LoggedCall | undefined = name === undefined ? undefined : { method: prop, args: copyBytes(name(...a)) };
+        const entry: LoggedCall | undefined = name === undefined ? undefined : { method: prop, args: copyBytes(name(...input)) };
         if (entry !== undefined) log.push(entry);
         try {
-          const r = await fn.apply(target, a);
-          if (entry !== undefined) entry.result = r;
-          return r;
-        } catch (e) {
-          if (entry !== undefined) entry.error = e;
-          throw e;
+          const res = await fn.apply(target, input);
+          if (entry !== undefined) entry.result = res;
+          return res;
+        } catch (err) {
+          if (entry !== undefined) entry.error = err;
+          throw err;
         }
       };
     },
@@ -130,11 +130,14 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Our value in the recording's notation: bytes as hex, lists of bytes as hex lists, undefined as null. */
-function normalize(v: unknown): unknown {
-  if (v === undefined) return null;
-  if (v instanceof Uint8Array) return hex(v);
-  if (Array.isArray(v)) return v.map(normalize);
-  return v;
+/** JSON text for a mismatch report, cut at 120 characters; JSON.stringify gives undefined for functions whatever its type says. */
+const shortJson = (value: unknown): string => `${JSON.stringify(value) as string | undefined}`.slice(0, 120);
+
+function normalize(val: unknown): unknown {
+  if (val === undefined) return null;
+  if (val instanceof Uint8Array) return hex(val);
+  if (Array.isArray(val)) return val.map(normalize);
+  return val;
 }
 
 export interface DiffOptions {
@@ -155,34 +158,34 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
   const method = recorded.get('method').str();
   if (ours.method !== method) return [`method: expected ${method}, got ${ours.method}`];
   for (const [key, node] of recorded.get('args').entries()) {
-    const m = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key)!;
-    const name = ALIASES[m[1]!] ?? m[1]!;
+    const match = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key)!;
+    const name = ALIASES[match[1]] ?? match[1];
     const expected: unknown = node.isNull() ? null : node.value;
     const got = normalize(ours.args[name]);
     if (JSON.stringify(expected) !== JSON.stringify(got)) {
-      problems.push(`${method}.${key}: expected ${JSON.stringify(expected)?.slice(0, 120)}, got ${JSON.stringify(got)?.slice(0, 120)}`);
+      problems.push(`${method}.${key}: expected ${shortJson(expected)}, got ${shortJson(got)}`);
     }
   }
   const result = recorded.opt('result');
-  if (ours.error !== undefined) problems.push(`${method}: failed: ${String(ours.error)}`);
+  if (ours.error !== undefined) problems.push(`${method}: failed: ${ours.error instanceof Error ? `${ours.error.name}: ${ours.error.message}` : JSON.stringify(ours.error)}`);
   else if (result !== undefined && !result.isNull()) {
-    const v = result.value;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const r = ours.result as Record<string, unknown>;
+    const val = result.value;
+    if (typeof val === 'object' && val !== null && !Array.isArray(val)) {
+      const record = ours.result as Record<string, unknown>;
       for (const [key, node] of result.entries()) {
-        const m = /^(.*?)(_spki_hex|_hex)?$/.exec(key)!;
+        const match = /^(.*?)(_spki_hex|_hex)?$/.exec(key)!;
         const verify = options.sessionAttestation;
         if (method === 'createProvisioningSession' && key === 'attestation_hex' && verify !== undefined) {
           // A randomized (ECDSA) device signature: verified, never compared.
-          const ours = r[m[1]!];
+          const ours = record[match[1]];
           const problem = ours instanceof Uint8Array ? verify(ours) : 'no attestation';
           if (problem !== undefined) problems.push(`${method} result.${key}: ${problem}`);
           continue;
         }
-        if (JSON.stringify(node.value) !== JSON.stringify(normalize(r[m[1]!]))) problems.push(`${method} result.${key} differs`);
+        if (JSON.stringify(node.value) !== JSON.stringify(normalize(record[match[1]]))) problems.push(`${method} result.${key} differs`);
       }
-    } else if (JSON.stringify(v) !== JSON.stringify(normalize(ours.result))) {
-      problems.push(`${method} result differs: expected ${JSON.stringify(v)}, got ${JSON.stringify(normalize(ours.result))}`);
+    } else if (JSON.stringify(val) !== JSON.stringify(normalize(ours.result))) {
+      problems.push(`${method} result differs: expected ${JSON.stringify(val)}, got ${JSON.stringify(normalize(ours.result))}`);
     }
   }
   return problems;
@@ -193,12 +196,12 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
 
 /** Replays a between-sessions call on the store directly; a recorded exception must recur. */
 export async function replayUserCall(sks: SecureKeyStore, call: JsonNode): Promise<void> {
-  const a = call.get('args');
-  const bytes = (n: string): Uint8Array | undefined => {
-    const v = a.opt(`${n}_hex`);
-    return v === undefined || v.isNull() ? undefined : v.hex();
+  const node = call.get('args');
+  const bytes = (name: string): Uint8Array | undefined => {
+    const value = node.opt(`${name}_hex`);
+    return value === undefined || value.isNull() ? undefined : value.hex();
   };
-  const kh = toKeyHandle(a.get('keyHandle').int());
+  const kh = toKeyHandle(node.get('keyHandle').int());
   const method = call.get('method').str();
   let run: () => Promise<unknown>;
   switch (method) {
@@ -206,9 +209,9 @@ export async function replayUserCall(sks: SecureKeyStore, call: JsonNode): Promi
       run = () =>
         sks.signData({
           keyHandle: kh,
-          algorithm: a.get('algorithm').str(),
+          algorithm: node.get('algorithm').str(),
           parameters: bytes('parameters'),
-          biometricAuth: a.optValue('biometricAuth')?.bool() ?? false,
+          biometricAuth: node.optValue('biometricAuth')?.bool() ?? false,
           authorization: bytes('authorization'),
           data: bytes('data')!,
         });
@@ -251,8 +254,8 @@ export const messagesOf = (session: JsonNode): RecordedMessage[] =>
 export function recordedClock(session: JsonNode): ClientClock {
   const ct = session.get('client_time');
   const wire = ct.get('wire').str();
-  const m = /([+-])(\d{2}):(\d{2})$/.exec(wire);
-  const offset = m === null ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  const match = /([+-])(\d{2}):(\d{2})$/.exec(wire);
+  const offset = match === null ? 0 : (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
   const at = new Date(ct.get('epoch_seconds').int() * 1000);
   return { now: () => at, utcOffsetMinutes: () => offset };
 }
@@ -266,14 +269,14 @@ export function recordedInvocationUrl(session: JsonNode): string {
 /** The platform the reference client described: its logotype and client-attribute answers, taken from its InvocationResponse. */
 export function recordedPlatform(session: JsonNode): PlatformCapabilities {
   const response = messagesOf(session).find((m) => m.qualifier === 'InvocationResponse');
-  const caps = response === undefined ? [] : ((JSON.parse(response.wire) as { clientCapabilities?: Record<string, unknown>[] }).clientCapabilities ?? []);
+  const caps = response === undefined ? [] : ((JSON.parse(response.wire) as { clientCapabilities?: Array<Record<string, unknown>> }).clientCapabilities ?? []);
   const clientAttributes: Record<string, string[]> = {};
   const imagePreferences: Record<string, { mimeType: string; width: number; height: number }> = {};
-  for (const c of caps) {
-    const type = c['type'] as string;
-    if (Array.isArray(c['values'])) clientAttributes[type] = c['values'] as string[];
-    if (typeof c['imageAttributes'] === 'object' && c['imageAttributes'] !== null) {
-      imagePreferences[type] = c['imageAttributes'] as { mimeType: string; width: number; height: number };
+  for (const record of caps) {
+    const type = record['type'] as string;
+    if (Array.isArray(record['values'])) clientAttributes[type] = record['values'] as string[];
+    if (typeof record['imageAttributes'] === 'object' && record['imageAttributes'] !== null) {
+      imagePreferences[type] = record['imageAttributes'] as { mimeType: string; width: number; height: number };
     }
   }
   return { clientAttributes, imagePreferences };
@@ -307,16 +310,16 @@ export function replayTransport(
   let next = 0;
   let posted = 0;
   const serve = (): TransportReply => {
-    const m = server[next++];
-    return m === undefined ? { kind: 'redirect', location: 'http://issuer.example.com/done' } : { kind: 'message', text: m.wire };
+    const recordedMessage = server.at(next++);
+    return recordedMessage === undefined ? { kind: 'redirect', location: 'http://issuer.example.com/done' } : { kind: 'message', text: recordedMessage.wire };
   };
   return {
     get served() {
       return next;
     },
     fetchInvocation: () => {
-      const r = serve();
-      return Promise.resolve(r.kind === 'message' ? { ...r, serverCertificate } : r);
+      const transportReply = serve();
+      return Promise.resolve(transportReply.kind === 'message' ? { ...transportReply, serverCertificate } : transportReply);
     },
     postResponse: (_inv, text) => {
       onClientMessage(text, client[posted++]);

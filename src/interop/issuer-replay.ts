@@ -54,7 +54,7 @@ export interface Replay {
   readonly config: IssuerConfig;
   readonly environment: IssuerEnvironment;
   /** What the port computed, for comparison with `server_hmacs[]` / `encryptions[]`. */
-  readonly log: { hmacs: { modifier: string; input: string; mac: string }[]; encryptions: string[]; unmatchedSignatures: string[] };
+  readonly log: { hmacs: Array<{ modifier: string; input: string; mac: string }>; encryptions: string[]; unmatchedSignatures: string[] };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -85,9 +85,9 @@ export interface ReplayOptions {
  */
 export function issuerReplayOf(file: string, doc: Json, session: Json, options: ReplayOptions = {}): Replay {
   const messages = session.messages as RecordedMessage[];
-  const wire = (q: string): Json | undefined => {
-    const m = messages.find((x) => x.qualifier === q);
-    return m === undefined ? undefined : JSON.parse(m.wire);
+  const wire = (text: string): Json => {
+    const message = messages.find((x) => x.qualifier === text);
+    return message === undefined ? undefined : JSON.parse(message.wire);
   };
   const kmks = doc.test_keys.key_management_keys as Record<string, Json>;
   const kmkByJwk = (jwk: Json): string => {
@@ -97,29 +97,29 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
   };
   const encryptions = session.encryptions as Json[];
   const plaintextOf = (b64: string): Buffer => {
-    const e = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
-    if (e === undefined) throw new Error('encrypted value not in encryptions[]');
-    return Buffer.from(e.plaintext_hex, 'hex');
+    const encryption = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
+    if (encryption === undefined) throw new Error('encrypted value not in encryptions[]');
+    return Buffer.from(encryption.plaintext_hex, 'hex');
   };
   // Every certificate the file knows, by SHA-256, to resolve target-key references.
   const certs = new Map<string, string>();
   const addCert = (b64: string): void => void certs.set(createHash('sha256').update(Buffer.from(b64, 'base64url')).digest('base64url'), b64);
-  for (const s of doc.sessions as Json[]) {
-    for (const path of Object.values(s.issued_certificate_paths as Record<string, string[]>)) for (const c of path) addCert(hexToB64u(c));
-    for (const m of s.messages as RecordedMessage[]) {
-      if (m.qualifier !== 'CredentialDiscoveryResponse') continue;
-      for (const r of JSON.parse(m.wire).lookupResults) for (const c of r.matchingCredentials) for (const x of c.certificatePath) addCert(x);
+  for (const state of doc.sessions as Json[]) {
+    for (const path of Object.values(state.issued_certificate_paths as Record<string, string[]>)) for (const item of path) addCert(hexToB64u(item));
+    for (const recordedMessage of state.messages as RecordedMessage[]) {
+      if (recordedMessage.qualifier !== 'CredentialDiscoveryResponse') continue;
+      for (const result of JSON.parse(recordedMessage.wire).lookupResults) for (const element of result.matchingCredentials) for (const data2 of element.certificatePath) addCert(data2);
     }
   }
   const signerOf = (authorization: string): string => {
-    const k = (session.kmk_signatures as Json[]).find((s) => s.signature_hex === b64uToHex(authorization));
-    if (k === undefined) throw new Error('authorization not in kmk_signatures[]');
-    return k.signer_kmk;
+    const key = (session.kmk_signatures as Json[]).find((s) => s.signature_hex === b64uToHex(authorization));
+    if (key === undefined) throw new Error('authorization not in kmk_signatures[]');
+    return key.signer_kmk;
   };
-  const target = (t: Json): TargetKeyConfig => {
-    const certificate = certs.get(t.fingerPrint);
+  const target = (entry: Json): TargetKeyConfig => {
+    const certificate = certs.get(entry.fingerPrint);
     if (certificate === undefined) throw new Error('target certificate not found');
-    return { certificate, clientSessionId: t.clientSessionId, serverSessionId: t.serverSessionId, kmk: signerOf(t.authorization) };
+    return { certificate, clientSessionId: entry.clientSessionId, serverSessionId: entry.serverSessionId, kmk: signerOf(entry.authorization) };
   };
 
   const inv = wire('InvocationRequest');
@@ -129,28 +129,28 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
   const pfr = wire('ProvisioningFinalizationRequest');
   const credentials = new Map<string, Json>(((pfr?.issuedCredentials ?? []) as Json[]).map((c) => [c.id, c]));
 
-  const keyOf = (k: Json): KeyConfig => {
-    const c = credentials.get(k.id) ?? {};
+  const keyOf = (key: Json): KeyConfig => {
+    const entry = credentials.get(key.id) ?? {};
     const copy: Record<string, unknown> = {};
-    for (const f of ['id', 'serverSeed', 'devicePinProtection', 'enablePinCaching', 'biometricProtection', 'exportProtection', 'deleteProtection', 'friendlyName', 'appUsage', 'keyAlgorithm', 'keyParameters', 'endorsedAlgorithms']) {
-      if (k[f] !== undefined) copy[f] = k[f];
+    for (const text of ['id', 'serverSeed', 'devicePinProtection', 'enablePinCaching', 'biometricProtection', 'exportProtection', 'deleteProtection', 'friendlyName', 'appUsage', 'keyAlgorithm', 'keyParameters', 'endorsedAlgorithms']) {
+      if (key[text] !== undefined) copy[text] = key[text];
     }
-    if (k.encryptedPin !== undefined) copy.presetPin = plaintextOf(k.encryptedPin).toString('utf8');
-    if (c.trustAnchor !== undefined) copy.trustAnchor = c.trustAnchor;
-    if (c.extensions !== undefined) copy.extensions = c.extensions.map((x: Json) => ({ type: x.type, data: x.extensionData }));
-    if (c.encryptedExtensions !== undefined) copy.encryptedExtensions = c.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
-    if (c.propertyBags !== undefined) copy.propertyBags = c.propertyBags.map((b: Json) => ({ type: b.type, properties: b.properties }));
-    if (c.logotypes !== undefined) copy.logotypes = c.logotypes.map((l: Json) => ({ type: l.type, mimeType: l.mimeType, data: l.extensionData }));
-    if (c.updateKey !== undefined) copy.updateKey = target(c.updateKey);
-    if (c.cloneKeyProtection !== undefined) copy.cloneKeyProtection = target(c.cloneKeyProtection);
+    if (key.encryptedPin !== undefined) copy.presetPin = plaintextOf(key.encryptedPin).toString('utf8');
+    if (entry.trustAnchor !== undefined) copy.trustAnchor = entry.trustAnchor;
+    if (entry.extensions !== undefined) copy.extensions = entry.extensions.map((x: Json) => ({ type: x.type, data: x.extensionData }));
+    if (entry.encryptedExtensions !== undefined) copy.encryptedExtensions = entry.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
+    if (entry.propertyBags !== undefined) copy.propertyBags = entry.propertyBags.map((b: Json) => ({ type: b.type, properties: b.properties }));
+    if (entry.logotypes !== undefined) copy.logotypes = entry.logotypes.map((l: Json) => ({ type: l.type, mimeType: l.mimeType, data: l.extensionData }));
+    if (entry.updateKey !== undefined) copy.updateKey = target(entry.updateKey);
+    if (entry.cloneKeyProtection !== undefined) copy.cloneKeyProtection = target(entry.cloneKeyProtection);
     return copy as unknown as KeyConfig;
   };
-  const pinOf = (p: Json): PinPolicyConfig => {
+  const pinOf = (params: Json): PinPolicyConfig => {
     const copy: Record<string, unknown> = {};
-    for (const f of ['id', 'minLength', 'maxLength', 'retryLimit', 'format', 'userModifiable', 'grouping', 'inputMethod', 'patternRestrictions']) {
-      if (p[f] !== undefined) copy[f] = p[f];
+    for (const text of ['id', 'minLength', 'maxLength', 'retryLimit', 'format', 'userModifiable', 'grouping', 'inputMethod', 'patternRestrictions']) {
+      if (params[text] !== undefined) copy[text] = params[text];
     }
-    copy.keys = (p.keyEntrySpecifiers as Json[]).map(keyOf);
+    copy.keys = (params.keyEntrySpecifiers as Json[]).map(keyOf);
     return copy as unknown as PinPolicyConfig;
   };
   const treeOf = (nodes: Json[]): UpdatableKmkConfig[] =>
@@ -220,10 +220,10 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     },
     async encrypt(sk: SealedRef, plaintext: Uint8Array) {
       // The recorded IV of the first unused recorded encryption of this plaintext.
-      const i = encryptions.findIndex((e, n) => !usedEncryptions.has(n) && e.plaintext_hex === hex(plaintext));
-      if (i >= 0) {
-        usedEncryptions.add(i);
-        nextIv.push(Buffer.from(encryptions[i].iv_hex, 'hex'));
+      const index = encryptions.findIndex((e, n) => !usedEncryptions.has(n) && e.plaintext_hex === hex(plaintext));
+      if (index >= 0) {
+        usedEncryptions.add(index);
+        nextIv.push(Buffer.from(encryptions[index].iv_hex, 'hex'));
       }
       const out = await inner.encrypt(sk, plaintext);
       log.encryptions.push(hex(out));
@@ -234,10 +234,10 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
       // ECDSA is randomized: hand back the recorded signature of exactly these bytes.
       // Each recorded signature once: two signatures over the same bytes (clone and unlock of
       // one target) differ.
-      const i = (session.kmk_signatures as Json[]).findIndex((s, n) => !usedSignatures.has(n) && s.signed_data_hex === hex(data) && s.signer_kmk === name);
-      if (i >= 0) {
-        usedSignatures.add(i);
-        return Buffer.from(session.kmk_signatures[i].signature_hex, 'hex');
+      const index = (session.kmk_signatures as Json[]).findIndex((s, n) => !usedSignatures.has(n) && s.signed_data_hex === hex(data) && s.signer_kmk === name);
+      if (index >= 0) {
+        usedSignatures.add(index);
+        return Buffer.from(session.kmk_signatures[index].signature_hex, 'hex');
       }
       log.unmatchedSignatures.push(`${name}:${hex(data)}`);
       return inner.sign(name, data);
@@ -251,18 +251,18 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     crypto: port,
     deviceTrust: new DeviceTrust(options.deviceRoots ?? [Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex')]),
     clock: () => Date.parse(session.server_time),
-    randomBytes: (n) => {
-      if (n !== 32) throw new Error(`unexpected random draw of ${n} bytes`);
+    randomBytes: (count) => {
+      if (count !== 32) throw new Error(`unexpected random draw of ${count} bytes`);
       return Buffer.from(session.close_session.nonce_hex, 'hex');
     },
     certify: (key): IssuedKeyMaterial => {
       options.onCertify?.(key.id);
-      const c = credentials.get(key.id);
+      const entry = credentials.get(key.id);
       const path = (issuedPaths[key.id] ?? []).map((h) => Buffer.from(h, 'hex'));
       return {
         certificatePath: path,
-        ...(c?.importPrivateKey === undefined ? {} : { importPrivateKey: plaintextOf(c.importPrivateKey.encryptedKey) }),
-        ...(c?.importSymmetricKey === undefined ? {} : { importSymmetricKey: plaintextOf(c.importSymmetricKey.encryptedKey) }),
+        ...(entry?.importPrivateKey === undefined ? {} : { importPrivateKey: plaintextOf(entry.importPrivateKey.encryptedKey) }),
+        ...(entry?.importSymmetricKey === undefined ? {} : { importSymmetricKey: plaintextOf(entry.importSymmetricKey.encryptedKey) }),
       };
     },
   };
@@ -273,14 +273,14 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
  * Runs a replay up to (not including) the acceptance of the first response with `qualifier`;
  * returns the issuer, the state and that response, decoded.
  */
-export async function driveUntil(r: Replay, qualifier: string): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
-  const issuer = createIssuer(r.environment);
-  let { state } = await issuer.start(r.config);
-  for (const m of r.messages) {
-    if (m.direction !== 'client->server') continue;
-    const response = decodeResponse(m.wire);
-    if (m.qualifier === qualifier) return { issuer, state, response };
+export async function driveUntil(result: Replay, qualifier: string): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
+  const issuer = createIssuer(result.environment);
+  let { state } = await issuer.start(result.config);
+  for (const recordedMessage of result.messages) {
+    if (recordedMessage.direction !== 'client->server') continue;
+    const response = decodeResponse(recordedMessage.wire);
+    if (recordedMessage.qualifier === qualifier) return { issuer, state, response };
     state = (await issuer.accept(state, response)).state;
   }
-  throw new Error(`no ${qualifier} in ${r.file}`);
+  throw new Error(`no ${qualifier} in ${result.file}`);
 }

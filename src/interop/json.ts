@@ -48,9 +48,9 @@ export class JsonNode {
   }
 
   get(key: string): JsonNode {
-    const r = this.record();
-    if (!Object.prototype.hasOwnProperty.call(r, key)) throw new VectorFormatError(`${this.path}: missing "${key}"`);
-    return new JsonNode(r[key], `${this.path}.${key}`);
+    const result = this.record();
+    if (!Object.prototype.hasOwnProperty.call(result, key)) throw new VectorFormatError(`${this.path}: missing "${key}"`);
+    return new JsonNode(result[key], `${this.path}.${key}`);
   }
 
   /** The member, or undefined when it is missing. */
@@ -60,8 +60,8 @@ export class JsonNode {
 
   /** The member, or undefined when it is missing or `null`. */
   optValue(key: string): JsonNode | undefined {
-    const n = this.opt(key);
-    return n === undefined || n.isNull() ? undefined : n;
+    const count = this.opt(key);
+    return count === undefined || count.isNull() ? undefined : count;
   }
 
   items(): JsonNode[] {
@@ -69,36 +69,36 @@ export class JsonNode {
     return (this.value as unknown[]).map((v, i) => new JsonNode(v, `${this.path}[${i}]`));
   }
 
-  entries(): [string, JsonNode][] {
+  entries(): Array<[string, JsonNode]> {
     return this.keys().map((k) => [k, this.get(k)]);
   }
 
   str(): string {
     if (typeof this.value !== 'string') this.fail('string');
-    return this.value as string;
+    return this.value;
   }
 
   num(): number {
     if (typeof this.value !== 'number' || !Number.isFinite(this.value)) this.fail('number');
-    return this.value as number;
+    return this.value;
   }
 
   int(): number {
-    const n = this.num();
-    if (!Number.isInteger(n)) this.fail('integer');
-    return n;
+    const count = this.num();
+    if (!Number.isInteger(count)) this.fail('integer');
+    return count;
   }
 
   bool(): boolean {
     if (typeof this.value !== 'boolean') this.fail('boolean');
-    return this.value as boolean;
+    return this.value;
   }
 
   /** Lowercase hex (the vectors' convention) as bytes. */
   hex(): Buffer {
-    const s = this.str();
-    if (!HEX.test(s)) throw new VectorFormatError(`${this.path}: not lowercase hex of whole bytes`);
-    return Buffer.from(s, 'hex');
+    const text = this.str();
+    if (!HEX.test(text)) throw new VectorFormatError(`${this.path}: not lowercase hex of whole bytes`);
+    return Buffer.from(text, 'hex');
   }
 
   strs(): string[] {

@@ -20,10 +20,10 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
  */
 export function clientSessionIdBytes(clientSessionId: string): Buffer {
   return Buffer.from(
-    [...clientSessionId].map((ch) => {
-      const i = ID_ALPHABET.indexOf(ch);
-      if (i < 0) throw new ReplayEntropyError(`clientSessionId "${clientSessionId}" has a character outside the base64url alphabet`);
-      return i;
+    Array.from(clientSessionId, (ch) => {
+      const index = ID_ALPHABET.indexOf(ch);
+      if (index < 0) throw new ReplayEntropyError(`clientSessionId "${clientSessionId}" has a character outside the base64url alphabet`);
+      return index;
     }),
   );
 }
@@ -38,12 +38,12 @@ export interface RecordedPair {
   readonly key: RecordedKey;
 }
 
-function describeRequest(r: KeyPairRequest): string {
-  switch (r.kind) {
+function describeRequest(keyPairRequest: KeyPairRequest): string {
+  switch (keyPairRequest.kind) {
     case 'ec':
-      return `EC ${r.curve}`;
+      return `EC ${keyPairRequest.curve}`;
     case 'rsa':
-      return `RSA-${r.bits} e=${r.exponent}`;
+      return `RSA-${keyPairRequest.bits} e=${keyPairRequest.exponent}`;
     case 'ed25519':
       return 'Ed25519';
   }
@@ -63,7 +63,7 @@ function fits(request: KeyPairRequest, key: RecordedKey): boolean {
 }
 
 export class ReplayEntropy implements Entropy {
-  private readonly expectedRandom: { readonly label: string; readonly bytes: Buffer }[] = [];
+  private readonly expectedRandom: Array<{ readonly label: string; readonly bytes: Buffer }> = [];
   private readonly pairs: Record<'ephemeral' | 'key-entry', RecordedPair[]>;
   private problems: string[] = [];
 
@@ -81,11 +81,11 @@ export class ReplayEntropy implements Entropy {
     throw new ReplayEntropyError(message);
   }
 
-  randomBytes(n: number): Buffer {
-    const next = this.expectedRandom[0];
-    if (next === undefined) return nodeRandomBytes(n);
-    if (next.bytes.length !== n) {
-      this.problem(`replay entropy: expected randomBytes(${next.bytes.length}) for ${next.label}, the SKS asked for randomBytes(${n})`);
+  randomBytes(count: number): Buffer {
+    const next = this.expectedRandom.at(0);
+    if (next === undefined) return nodeRandomBytes(count);
+    if (next.bytes.length !== count) {
+      this.problem(`replay entropy: expected randomBytes(${next.bytes.length}) for ${next.label}, the SKS asked for randomBytes(${count})`);
     }
     this.expectedRandom.shift();
     return Buffer.from(next.bytes);
@@ -93,7 +93,7 @@ export class ReplayEntropy implements Entropy {
 
   async generateKeyPair(request: KeyPairRequest, purpose: 'ephemeral' | 'key-entry'): Promise<KeyPair> {
     const queue = this.pairs[purpose];
-    const next = queue[0];
+    const next = queue.at(0);
     if (next === undefined) this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the recording has no more`);
     if (!fits(request, next.key)) {
       this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the next recorded one (${next.label}) is ${next.key.type}`);
@@ -106,9 +106,9 @@ export class ReplayEntropy implements Entropy {
 
   /** Problems since the last call, then forgets them. */
   takeProblems(): string[] {
-    const p = this.problems;
+    const texts = this.problems;
     this.problems = [];
-    return p;
+    return texts;
   }
 
   /** Queued random answers nobody asked for; clears them so one miss does not spoil later calls. */

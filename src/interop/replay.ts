@@ -37,20 +37,20 @@ const DEVICE_PIN = '1234';
 
 /** `<name>_hex` or `<name>_spki_hex`; an alias list covers Java names that differ from ours. */
 function bytesArg(args: JsonNode, ...names: string[]): Uint8Array {
-  const v = optBytesArg(args, ...names);
-  if (v === undefined) throw new VectorFormatError(`${args.path}: "${names[0] ?? ''}" is null`);
-  return v;
+  const value = optBytesArg(args, ...names);
+  if (value === undefined) throw new VectorFormatError(`${args.path}: "${names[0] ?? ''}" is null`);
+  return value;
 }
 
 /** Like bytesArg, but a recorded `null` is absent (`undefined`). */
 function optBytesArg(args: JsonNode, ...names: string[]): Uint8Array | undefined {
   for (const name of names) {
     for (const key of [`${name}_hex`, `${name}_spki_hex`, name]) {
-      const n = args.opt(key);
-      if (n === undefined) continue;
-      if (n.isNull()) return undefined;
-      if (key === name) throw new VectorFormatError(`${n.path}: a byte value must be recorded as ${name}_hex`);
-      return n.hex();
+      const count = args.opt(key);
+      if (count === undefined) continue;
+      if (count.isNull()) return undefined;
+      if (key === name) throw new VectorFormatError(`${count.path}: a byte value must be recorded as ${name}_hex`);
+      return count.hex();
     }
   }
   throw new VectorFormatError(`${args.path}: missing "${names[0] ?? ''}"`);
@@ -88,139 +88,139 @@ function cryptoArgs(args: JsonNode): {
 }
 
 /** Calls the method of `sks` that the recorded call names, with the recorded arguments. */
-async function invoke(sks: SecureKeyStore, method: string, a: JsonNode): Promise<unknown> {
+async function invoke(sks: SecureKeyStore, method: string, node: JsonNode): Promise<unknown> {
   switch (method) {
     case 'getDeviceInfo':
       return sks.getDeviceInfo();
     case 'createProvisioningSession':
       return sks.createProvisioningSession({
-        sessionKeyAlgorithm: a.get('sessionKeyAlgorithm').str(),
-        privacyEnabled: a.get('privacyEnabled').bool(),
-        serverSessionId: a.get('serverSessionId').str(),
-        serverEphemeralKey: bytesArg(a, 'serverEphemeralKey'),
-        issuerUri: a.get('issuerUri').str(),
-        keyManagementKey: optBytesArg(a, 'keyManagementKey'),
-        clientTime: a.get('clientTime').int(),
-        sessionLifeTime: a.get('sessionLifeTime').int(),
-        sessionKeyLimit: a.get('sessionKeyLimit').int(),
-        serverCertificate: bytesArg(a, 'serverCertificate'),
+        sessionKeyAlgorithm: node.get('sessionKeyAlgorithm').str(),
+        privacyEnabled: node.get('privacyEnabled').bool(),
+        serverSessionId: node.get('serverSessionId').str(),
+        serverEphemeralKey: bytesArg(node, 'serverEphemeralKey'),
+        issuerUri: node.get('issuerUri').str(),
+        keyManagementKey: optBytesArg(node, 'keyManagementKey'),
+        clientTime: node.get('clientTime').int(),
+        sessionLifeTime: node.get('sessionLifeTime').int(),
+        sessionKeyLimit: node.get('sessionKeyLimit').int(),
+        serverCertificate: bytesArg(node, 'serverCertificate'),
       });
     case 'closeProvisioningSession':
-      return sks.closeProvisioningSession(ph(a), bytesArg(a, 'nonce'), bytesArg(a, 'mac'));
+      return sks.closeProvisioningSession(ph(node), bytesArg(node, 'nonce'), bytesArg(node, 'mac'));
     case 'abortProvisioningSession':
-      return sks.abortProvisioningSession(ph(a));
+      return sks.abortProvisioningSession(ph(node));
     case 'enumerateProvisioningSessions': {
-      const h = a.get('provisioningHandle').int();
-      return sks.enumerateProvisioningSessions(h === 0 ? 0 : provisioningHandle(h), a.get('provisioningState').bool());
+      const handle = node.get('provisioningHandle').int();
+      return sks.enumerateProvisioningSessions(handle === 0 ? 0 : provisioningHandle(handle), node.get('provisioningState').bool());
     }
     case 'getKeyHandle':
-      return sks.getKeyHandle(ph(a), a.get('id').str());
+      return sks.getKeyHandle(ph(node), node.get('id').str());
     case 'createPukPolicy':
       return sks.createPukPolicy({
-        provisioningHandle: ph(a),
-        id: a.get('id').str(),
-        encryptedPuk: bytesArg(a, 'encryptedPuk', 'pukValue'),
-        format: a.get('format').int(),
-        retryLimit: a.get('retryLimit').int(),
-        mac: bytesArg(a, 'mac'),
+        provisioningHandle: ph(node),
+        id: node.get('id').str(),
+        encryptedPuk: bytesArg(node, 'encryptedPuk', 'pukValue'),
+        format: node.get('format').int(),
+        retryLimit: node.get('retryLimit').int(),
+        mac: bytesArg(node, 'mac'),
       });
     case 'createPinPolicy':
       return sks.createPinPolicy({
-        provisioningHandle: ph(a),
-        id: a.get('id').str(),
-        pukPolicyHandle: pukPolicyHandle(a.get('pukPolicyHandle').int()),
-        userDefined: a.get('userDefined').bool(),
-        userModifiable: a.get('userModifiable').bool(),
-        format: a.get('format').int(),
-        retryLimit: a.get('retryLimit').int(),
-        grouping: a.get('grouping').int(),
-        patternRestrictions: a.get('patternRestrictions').int(),
-        minLength: a.get('minLength').int(),
-        maxLength: a.get('maxLength').int(),
-        inputMethod: a.get('inputMethod').int(),
-        mac: bytesArg(a, 'mac'),
+        provisioningHandle: ph(node),
+        id: node.get('id').str(),
+        pukPolicyHandle: pukPolicyHandle(node.get('pukPolicyHandle').int()),
+        userDefined: node.get('userDefined').bool(),
+        userModifiable: node.get('userModifiable').bool(),
+        format: node.get('format').int(),
+        retryLimit: node.get('retryLimit').int(),
+        grouping: node.get('grouping').int(),
+        patternRestrictions: node.get('patternRestrictions').int(),
+        minLength: node.get('minLength').int(),
+        maxLength: node.get('maxLength').int(),
+        inputMethod: node.get('inputMethod').int(),
+        mac: bytesArg(node, 'mac'),
       });
     case 'createKeyEntry':
       return sks.createKeyEntry({
-        provisioningHandle: ph(a),
-        id: a.get('id').str(),
-        keyEntryAlgorithm: a.get('keyEntryAlgorithm').str(),
-        serverSeed: optBytesArg(a, 'serverSeed'),
-        devicePinProtection: a.get('devicePinProtection').bool(),
-        pinPolicyHandle: pinPolicyHandle(a.get('pinPolicyHandle').int()),
-        pinValue: optBytesArg(a, 'pinValue'),
-        enablePinCaching: a.get('enablePinCaching').bool(),
-        biometricProtection: a.get('biometricProtection').int(),
-        exportProtection: a.get('exportProtection').int(),
-        deleteProtection: a.get('deleteProtection').int(),
-        appUsage: a.get('appUsage').int(),
-        friendlyName: optStrArg(a, 'friendlyName'),
-        keyAlgorithm: a.get('keyAlgorithm').str(),
-        keyParameters: optBytesArg(a, 'keyParameters'),
-        endorsedAlgorithms: a.get('endorsedAlgorithms').strs(),
-        mac: bytesArg(a, 'mac'),
+        provisioningHandle: ph(node),
+        id: node.get('id').str(),
+        keyEntryAlgorithm: node.get('keyEntryAlgorithm').str(),
+        serverSeed: optBytesArg(node, 'serverSeed'),
+        devicePinProtection: node.get('devicePinProtection').bool(),
+        pinPolicyHandle: pinPolicyHandle(node.get('pinPolicyHandle').int()),
+        pinValue: optBytesArg(node, 'pinValue'),
+        enablePinCaching: node.get('enablePinCaching').bool(),
+        biometricProtection: node.get('biometricProtection').int(),
+        exportProtection: node.get('exportProtection').int(),
+        deleteProtection: node.get('deleteProtection').int(),
+        appUsage: node.get('appUsage').int(),
+        friendlyName: optStrArg(node, 'friendlyName'),
+        keyAlgorithm: node.get('keyAlgorithm').str(),
+        keyParameters: optBytesArg(node, 'keyParameters'),
+        endorsedAlgorithms: node.get('endorsedAlgorithms').strs(),
+        mac: bytesArg(node, 'mac'),
       });
     case 'setCertificatePath':
-      return sks.setCertificatePath(kh(a), certsArg(a, 'certificatePath'), bytesArg(a, 'mac'));
+      return sks.setCertificatePath(kh(node), certsArg(node, 'certificatePath'), bytesArg(node, 'mac'));
     case 'importSymmetricKey':
-      return sks.importSymmetricKey(kh(a), bytesArg(a, 'encryptedKey', 'symmetricKey'), bytesArg(a, 'mac'));
+      return sks.importSymmetricKey(kh(node), bytesArg(node, 'encryptedKey', 'symmetricKey'), bytesArg(node, 'mac'));
     case 'importPrivateKey':
-      return sks.importPrivateKey(kh(a), bytesArg(a, 'encryptedKey', 'privateKey'), bytesArg(a, 'mac'));
+      return sks.importPrivateKey(kh(node), bytesArg(node, 'encryptedKey', 'privateKey'), bytesArg(node, 'mac'));
     case 'addExtension':
       return sks.addExtension({
-        keyHandle: kh(a),
-        type: a.get('type').str(),
-        subType: a.get('subType').int(),
-        qualifier: a.get('qualifier').str(),
-        extensionData: bytesArg(a, 'extensionData'),
-        mac: bytesArg(a, 'mac'),
+        keyHandle: kh(node),
+        type: node.get('type').str(),
+        subType: node.get('subType').int(),
+        qualifier: node.get('qualifier').str(),
+        extensionData: bytesArg(node, 'extensionData'),
+        mac: bytesArg(node, 'mac'),
       });
     case 'postDeleteKey':
-      return sks.postDeleteKey(ph(a), postOp(a));
+      return sks.postDeleteKey(ph(node), postOp(node));
     case 'postUnlockKey':
-      return sks.postUnlockKey(ph(a), postOp(a));
+      return sks.postUnlockKey(ph(node), postOp(node));
     case 'postUpdateKey':
-      return sks.postUpdateKey(kh(a), postOp(a));
+      return sks.postUpdateKey(kh(node), postOp(node));
     case 'postCloneKeyProtection':
-      return sks.postCloneKeyProtection(kh(a), postOp(a));
+      return sks.postCloneKeyProtection(kh(node), postOp(node));
     case 'updateKeyManagementKey':
-      return sks.updateKeyManagementKey(ph(a), bytesArg(a, 'keyManagementKey'), bytesArg(a, 'authorization'));
+      return sks.updateKeyManagementKey(ph(node), bytesArg(node, 'keyManagementKey'), bytesArg(node, 'authorization'));
     case 'enumerateKeys': {
-      const h = a.get('keyHandle').int();
-      return sks.enumerateKeys(h === 0 ? 0 : keyHandle(h));
+      const hnd = node.get('keyHandle').int();
+      return sks.enumerateKeys(hnd === 0 ? 0 : keyHandle(hnd));
     }
     case 'getKeyAttributes':
-      return sks.getKeyAttributes(kh(a));
+      return sks.getKeyAttributes(kh(node));
     case 'getKeyProtectionInfo':
-      return sks.getKeyProtectionInfo(kh(a));
+      return sks.getKeyProtectionInfo(kh(node));
     case 'getExtension':
-      return sks.getExtension(kh(a), a.get('type').str());
+      return sks.getExtension(kh(node), node.get('type').str());
     case 'setProperty':
-      return sks.setProperty(kh(a), a.get('type').str(), a.get('name').str(), a.get('value').str());
+      return sks.setProperty(kh(node), node.get('type').str(), node.get('name').str(), node.get('value').str());
     case 'deleteKey':
-      return sks.deleteKey(kh(a), optBytesArg(a, 'authorization'));
+      return sks.deleteKey(kh(node), optBytesArg(node, 'authorization'));
     case 'exportKey':
-      return sks.exportKey(kh(a), optBytesArg(a, 'authorization'));
+      return sks.exportKey(kh(node), optBytesArg(node, 'authorization'));
     case 'unlockKey':
-      return sks.unlockKey(kh(a), bytesArg(a, 'authorization'));
+      return sks.unlockKey(kh(node), bytesArg(node, 'authorization'));
     case 'changePin':
-      return sks.changePin(kh(a), optBytesArg(a, 'authorization', 'oldPin'), bytesArg(a, 'newPin'));
+      return sks.changePin(kh(node), optBytesArg(node, 'authorization', 'oldPin'), bytesArg(node, 'newPin'));
     case 'setPin':
-      return sks.setPin(kh(a), bytesArg(a, 'authorization'), bytesArg(a, 'newPin'));
+      return sks.setPin(kh(node), bytesArg(node, 'authorization'), bytesArg(node, 'newPin'));
     case 'signData':
-      return sks.signData({ ...cryptoArgs(a), data: bytesArg(a, 'data') });
+      return sks.signData({ ...cryptoArgs(node), data: bytesArg(node, 'data') });
     case 'performHmac':
-      return sks.performHmac({ ...cryptoArgs(a), data: bytesArg(a, 'data') });
+      return sks.performHmac({ ...cryptoArgs(node), data: bytesArg(node, 'data') });
     case 'symmetricKeyEncrypt':
-      return sks.symmetricKeyEncrypt({ ...cryptoArgs(a), mode: a.get('mode').bool(), data: bytesArg(a, 'data') });
+      return sks.symmetricKeyEncrypt({ ...cryptoArgs(node), mode: node.get('mode').bool(), data: bytesArg(node, 'data') });
     case 'asymmetricKeyDecrypt':
-      return sks.asymmetricKeyDecrypt({ ...cryptoArgs(a), data: bytesArg(a, 'data') });
+      return sks.asymmetricKeyDecrypt({ ...cryptoArgs(node), data: bytesArg(node, 'data') });
     case 'keyAgreement':
-      return sks.keyAgreement({ ...cryptoArgs(a), publicKey: bytesArg(a, 'publicKey') });
+      return sks.keyAgreement({ ...cryptoArgs(node), publicKey: bytesArg(node, 'publicKey') });
     case 'updateFirmware':
-      return sks.updateFirmware(bytesArg(a, 'chunk'));
+      return sks.updateFirmware(bytesArg(node, 'chunk'));
     default:
-      throw new VectorFormatError(`${a.path}: the replay does not know the SKS method "${method}"`);
+      throw new VectorFormatError(`${node.path}: the replay does not know the SKS method "${method}"`);
   }
 }
 
@@ -234,13 +234,14 @@ function expectBytesValue(what: string, expected: Uint8Array, got: unknown): voi
   expectBytes(what, expected, got);
 }
 
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (isBytes(v)) return `${v.length} bytes`;
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (isBytes(value)) return `${value.length} bytes`;
   try {
-    return JSON.stringify(v) ?? String(v);
+    // JSON.stringify gives undefined for functions and symbols and throws on bigints and cycles.
+    return `${JSON.stringify(value) as string | undefined}`;
   } catch {
-    return String(v);
+    return typeof value === 'bigint' ? value.toString() : 'an unprintable value';
   }
 }
 
@@ -254,17 +255,17 @@ function compareResult(what: string, recorded: JsonNode | undefined, ours: unkno
     if (ours !== undefined && ours !== null) throw new Mismatch(`${what}: expected no result, got ${describeValue(ours)}`);
     return;
   }
-  const v = recorded.value;
-  if (typeof v === 'string') {
+  const val = recorded.value;
+  if (typeof val === 'string') {
     if (isBytes(ours)) expectBytes(what, recorded.hex(), ours);
-    else expectEqual(what, v, ours);
+    else expectEqual(what, val, ours);
     return;
   }
-  if (typeof v === 'number' || typeof v === 'boolean') {
-    expectEqual(what, v, ours);
+  if (typeof val === 'number' || typeof val === 'boolean') {
+    expectEqual(what, val, ours);
     return;
   }
-  if (Array.isArray(v)) {
+  if (Array.isArray(val)) {
     if (!Array.isArray(ours)) throw new Mismatch(`${what}: expected a list, got ${describeValue(ours)}`);
     const items = recorded.items();
     expectEqual(`${what} length`, items.length, ours.length);
@@ -272,20 +273,20 @@ function compareResult(what: string, recorded: JsonNode | undefined, ours: unkno
     return;
   }
   if (typeof ours !== 'object' || ours === null) throw new Mismatch(`${what}: expected a record, got ${describeValue(ours)}`);
-  const o = ours as Record<string, unknown>;
+  const options = ours as Record<string, unknown>;
   for (const [key, node] of recorded.entries()) {
-    const m = /^(.*?)(_der_hex|_spki_hex|_hex)$/.exec(key);
-    if (m?.[1] !== undefined && m[2] === '_der_hex') {
-      const list = o[m[1]];
+    const match = /^(.*?)(_der_hex|_spki_hex|_hex)$/.exec(key);
+    if (match?.[1] !== undefined && match[2] === '_der_hex') {
+      const list = options[match[1]];
       const expected = node.hexes();
-      if (!Array.isArray(list)) throw new Mismatch(`${m[1]}: expected a certificate list, got ${describeValue(list)}`);
-      expectEqual(`${m[1]} length`, expected.length, list.length);
-      expected.forEach((der, i) => expectBytesValue(`${m[1]}[${i}]`, der, list[i]));
-    } else if (m?.[1] !== undefined) {
-      if (node.isNull()) compareResult(m[1], node, o[m[1]]);
-      else expectBytesValue(m[1], node.hex(), o[m[1]]);
+      if (!Array.isArray(list)) throw new Mismatch(`${match[1]}: expected a certificate list, got ${describeValue(list)}`);
+      expectEqual(`${match[1]} length`, expected.length, list.length);
+      expected.forEach((der, i) => expectBytesValue(`${match[1]}[${i}]`, der, list[i]));
+    } else if (match?.[1] !== undefined) {
+      if (node.isNull()) compareResult(match[1], node, options[match[1]]);
+      else expectBytesValue(match[1], node.hex(), options[match[1]]);
     } else {
-      compareResult(key, node, o[key]);
+      compareResult(key, node, options[key]);
     }
   }
 }
@@ -303,17 +304,17 @@ interface ReplayKnowledge {
 function knowledgeOf(doc: JsonNode): ReplayKnowledge {
   const publicKeys: RecordedKey[] = [];
   const aesKeys: Buffer[] = [];
-  const tryAdd = (f: () => RecordedKey): void => {
+  const tryAdd = (fn: () => RecordedKey): void => {
     try {
-      publicKeys.push(f());
+      publicKeys.push(fn());
     } catch {
       // a malformed key is reported by the static checks
     }
   };
-  for (const s of doc.get('sessions').items()) {
-    for (const g of s.opt('sks_generated_keys')?.items() ?? []) tryAdd(() => recordedKey(g.get('key')));
-    for (const [, path] of s.opt('issued_certificate_paths')?.entries() ?? []) {
-      const ee = path.items()[0];
+  for (const node of doc.get('sessions').items()) {
+    for (const group of node.opt('sks_generated_keys')?.items() ?? []) tryAdd(() => recordedKey(group.get('key')));
+    for (const [, path] of node.opt('issued_certificate_paths')?.entries() ?? []) {
+      const ee = path.items().at(0);
       if (ee !== undefined) {
         tryAdd(() => {
           const spki = certificateSpki(ee.hex());
@@ -321,12 +322,12 @@ function knowledgeOf(doc: JsonNode): ReplayKnowledge {
         });
       }
     }
-    for (const e of s.opt('encryptions')?.items() ?? []) {
-      const p = e.get('plaintext_hex').hex();
-      if (p.length === 16 || p.length === 24 || p.length === 32) aesKeys.push(p);
+    for (const error of node.opt('encryptions')?.items() ?? []) {
+      const bytes = error.get('plaintext_hex').hex();
+      if (bytes.length === 16 || bytes.length === 24 || bytes.length === 32) aesKeys.push(bytes);
     }
   }
-  for (const [, k] of doc.opt('server_generated_imported_keys')?.entries() ?? []) tryAdd(() => recordedKey(k));
+  for (const [, child] of doc.opt('server_generated_imported_keys')?.entries() ?? []) tryAdd(() => recordedKey(child));
   const deviceCertificate = doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex();
   return { deviceCertificate, publicKeys, aesKeys };
 }
@@ -334,22 +335,22 @@ function knowledgeOf(doc: JsonNode): ReplayKnowledge {
 function aesCbcDecrypt(key: Buffer, ivAndCiphertext: Uint8Array): Buffer | undefined {
   if (ivAndCiphertext.length < 32 || ivAndCiphertext.length % 16 !== 0) return undefined;
   try {
-    const d = createDecipheriv(`aes-${key.length * 8}-cbc`, key, ivAndCiphertext.subarray(0, 16));
-    return Buffer.concat([d.update(ivAndCiphertext.subarray(16)), d.final()]);
+    const decipher = createDecipheriv(`aes-${key.length * 8}-cbc`, key, ivAndCiphertext.subarray(0, 16));
+    return Buffer.concat([decipher.update(ivAndCiphertext.subarray(16)), decipher.final()]);
   } catch {
     return undefined;
   }
 }
 
 /** signData: RSA and Ed25519 must match byte for byte; ECDSA must verify with the key that made the recorded signature. */
-function compareSignature(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, k: ReplayKnowledge): void {
+function compareSignature(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, replayKnowledge: ReplayKnowledge): void {
   if (recorded === undefined || recorded.isNull()) throw new VectorFormatError(`${args.path}: signData without a result`);
   const expected = recorded.hex();
   if (!isBytes(ours)) throw new Mismatch(`signature: expected bytes, got ${describeValue(ours)}`);
   if (Buffer.from(ours).equals(expected)) return;
   const hash = signatureHashOf(args.get('algorithm').str());
   const data = bytesArg(args, 'data');
-  const signer = k.publicKeys.find((key) => verifySignature(key.publicKey, hash, data, expected));
+  const signer = replayKnowledge.publicKeys.find((key) => verifySignature(key.publicKey, hash, data, expected));
   if (signer === undefined) throw new Mismatch(`signature differs (${describeBytes(expected, ours)}) and the recorded one verifies with no key of the file`);
   if (deterministicSigner(signer.publicKey)) throw new Mismatch(`deterministic signature: ${describeBytes(expected, ours)}`);
   if (!verifySignature(signer.publicKey, hash, data, ours)) {
@@ -358,7 +359,7 @@ function compareSignature(args: JsonNode, recorded: JsonNode | undefined, ours: 
 }
 
 /** symmetricKeyEncrypt: internal-IV encryption is randomized; our output must decrypt to the input under the recorded key. */
-function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, k: ReplayKnowledge): void {
+function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, replayKnowledge: ReplayKnowledge): void {
   const algorithm = lookupAlgorithm(args.get('algorithm').str());
   const randomized = args.get('mode').bool() && algorithm?.operation.op === 'aes-cbc-internal-iv';
   if (!randomized || recorded === undefined || recorded.isNull() || !isBytes(ours)) {
@@ -368,7 +369,7 @@ function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: 
   const expected = recorded.hex();
   if (Buffer.from(ours).equals(expected)) return;
   const data = bytesArg(args, 'data');
-  const key = k.aesKeys.find((c) => aesCbcDecrypt(c, expected)?.equals(data) === true);
+  const key = replayKnowledge.aesKeys.find((c) => aesCbcDecrypt(c, expected)?.equals(data) === true);
   if (key === undefined) throw new Mismatch(`ciphertext differs and no imported AES key of the file decrypts the recorded one to the input`);
   const plain = aesCbcDecrypt(key, ours);
   if (plain === undefined) throw new Mismatch(`our ciphertext (${ours.length} bytes) does not decrypt with the imported key`);
@@ -382,33 +383,33 @@ function compareSymmetric(args: JsonNode, recorded: JsonNode | undefined, ours: 
  * verify with the device certificate's key over the attestation input rebuilt
  * from the call, and is never compared with the recorded one.
  */
-function compareSessionResult(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, k: ReplayKnowledge): void {
+function compareSessionResult(args: JsonNode, recorded: JsonNode | undefined, ours: unknown, replayKnowledge: ReplayKnowledge): void {
   const privacyEnabled = args.get('privacyEnabled').bool();
-  const device = k.deviceCertificate === undefined ? undefined : certificate(k.deviceCertificate);
-  if (privacyEnabled || device === undefined || deterministicSigner(device.publicKey) || recorded === undefined || !recorded.isObject()) {
+  const device = replayKnowledge.deviceCertificate === undefined ? undefined : certificate(replayKnowledge.deviceCertificate);
+  if (privacyEnabled || device === undefined || deterministicSigner(device.publicKey) || !recorded?.isObject()) {
     compareResult('result', recorded, ours);
     return;
   }
   const { attestation_hex: _randomized, ...rest } = recorded.value as Record<string, unknown>;
   compareResult('result', JsonNode.root(rest, recorded.path), ours);
-  const r = ours as { clientSessionId: string; clientEphemeralKey: Uint8Array; attestation: unknown };
-  if (!isBytes(r.attestation)) throw new Mismatch(`attestation: expected bytes, got ${describeValue(r.attestation)}`);
+  const res = ours as { clientSessionId: string; clientEphemeralKey: Uint8Array; attestation: unknown };
+  if (!isBytes(res.attestation)) throw new Mismatch(`attestation: expected bytes, got ${describeValue(res.attestation)}`);
   const input = sessionAttestationInput({
-    clientSessionId: r.clientSessionId,
+    clientSessionId: res.clientSessionId,
     serverSessionId: args.get('serverSessionId').str(),
     issuerUri: args.get('issuerUri').str(),
-    deviceId: deviceIdFor(false, k.deviceCertificate ?? Buffer.alloc(0)),
+    deviceId: deviceIdFor(false, replayKnowledge.deviceCertificate ?? Buffer.alloc(0)),
     sessionKeyAlgorithm: args.get('sessionKeyAlgorithm').str(),
     privacyEnabled,
     serverEphemeralKey: bytesArg(args, 'serverEphemeralKey'),
-    clientEphemeralKey: r.clientEphemeralKey,
+    clientEphemeralKey: res.clientEphemeralKey,
     keyManagementKey: optBytesArg(args, 'keyManagementKey') ?? Buffer.alloc(0),
     clientTime: args.get('clientTime').int(),
     sessionLifeTime: args.get('sessionLifeTime').int(),
     sessionKeyLimit: args.get('sessionKeyLimit').int(),
     serverCertificate: bytesArg(args, 'serverCertificate'),
   });
-  if (!verifySignature(device.publicKey, 'sha256', input, r.attestation)) {
+  if (!verifySignature(device.publicKey, 'sha256', input, res.attestation)) {
     throw new Mismatch(`attestation: our ${device.publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
   }
   if (!verifySignature(device.publicKey, 'sha256', input, recorded.get('attestation_hex').hex())) {
@@ -426,7 +427,7 @@ function expectedSksMessage(exception: string): string {
   return at < 0 ? exception : exception.slice(at + SKS_EXCEPTION.length);
 }
 
-async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: RecordedCall, k: ReplayKnowledge): Promise<void> {
+async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: RecordedCall, replayKnowledge: ReplayKnowledge): Promise<void> {
   const args = call.node.get('args');
   const exception = call.node.optValue('exception')?.str();
   if (call.method === 'createProvisioningSession' && exception === undefined) {
@@ -436,14 +437,14 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
   let ours: unknown;
   try {
     ours = await invoke(sks, call.method, args);
-  } catch (e) {
+  } catch (error) {
     const problems = entropy.takeProblems();
     entropy.takeUnusedRandom();
-    if (problems.length > 0) throw new Mismatch(`${problems.join('; ')} (the call ${describeError(e)})`);
-    if (exception === undefined || e instanceof VectorFormatError) throw e;
+    if (problems.length > 0) throw new Mismatch(`${problems.join('; ')} (the call ${describeError(error)})`);
+    if (exception === undefined || error instanceof VectorFormatError) throw error;
     const expected = expectedSksMessage(exception);
-    if (!isSksError(e)) throw new Mismatch(`expected SksError [${expected}], ${describeError(e)}`);
-    if (e.message !== expected) throw new Mismatch(`expected SksError [${expected}], got SksError ${e.code} [${e.message}]`);
+    if (!isSksError(error)) throw new Mismatch(`expected SksError [${expected}], ${describeError(error)}`);
+    if (error.message !== expected) throw new Mismatch(`expected SksError [${expected}], got SksError ${error.code} [${error.message}]`);
     return;
   }
   const problems = entropy.takeProblems();
@@ -454,13 +455,13 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
   const recorded = call.node.opt('result');
   switch (call.method) {
     case 'createProvisioningSession':
-      compareSessionResult(args, recorded, ours, k);
+      compareSessionResult(args, recorded, ours, replayKnowledge);
       return;
     case 'signData':
-      compareSignature(args, recorded, ours, k);
+      compareSignature(args, recorded, ours, replayKnowledge);
       return;
     case 'symmetricKeyEncrypt':
-      compareSymmetric(args, recorded, ours, k);
+      compareSymmetric(args, recorded, ours, replayKnowledge);
       return;
     default:
       compareResult('result', recorded, ours);
@@ -470,10 +471,10 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
 function recordedPairs(doc: JsonNode): { ephemeral: RecordedPair[]; keyEntries: RecordedPair[] } {
   const ephemeral: RecordedPair[] = [];
   const keyEntries: RecordedPair[] = [];
-  for (const s of doc.get('sessions').items()) {
-    ephemeral.push({ label: `${sessionName(s)} client ephemeral key`, key: recordedKey(s.get('ephemeral_keys').get('client')) });
-    for (const g of s.get('sks_generated_keys').items()) {
-      keyEntries.push({ label: `${sessionName(s)} ${g.get('id').str()}`, key: recordedKey(g.get('key')) });
+  for (const node of doc.get('sessions').items()) {
+    ephemeral.push({ label: `${sessionName(node)} client ephemeral key`, key: recordedKey(node.get('ephemeral_keys').get('client')) });
+    for (const group of node.get('sks_generated_keys').items()) {
+      keyEntries.push({ label: `${sessionName(node)} ${group.get('id').str()}`, key: recordedKey(group.get('key')) });
     }
   }
   return { ephemeral, keyEntries };

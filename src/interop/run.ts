@@ -47,9 +47,9 @@ export function detectLayout(doc: JsonNode): { layout: InteropLayout } | { probl
 async function checkGroup(name: string, run: () => CheckResult[] | Promise<CheckResult[]>): Promise<CheckResult[]> {
   try {
     return await run();
-  } catch (e) {
-    if (e instanceof VectorFormatError) return [{ name: `${name}: format`, ok: false, detail: e.message }];
-    return [{ name, ok: false, detail: describeError(e) }];
+  } catch (error) {
+    if (error instanceof VectorFormatError) return [{ name: `${name}: format`, ok: false, detail: error.message }];
+    return [{ name, ok: false, detail: describeError(error) }];
   }
 }
 
@@ -83,8 +83,8 @@ export async function runInteropFile(path: string): Promise<CheckResult[]> {
   let value: unknown;
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    return [{ name: 'read', ok: false, detail: `cannot read ${path} as JSON: ${describeError(e)}` }];
+  } catch (error) {
+    return [{ name: 'read', ok: false, detail: `cannot read ${path} as JSON: ${describeError(error)}` }];
   }
   return runInteropDocument(value, path);
 }

@@ -44,7 +44,7 @@ export function encodeField(enc: ByteEncoder, field: JsonNode): void {
 /** The concatenated encoding of an `input_fields` list. */
 export function encodeFields(fields: JsonNode): Buffer {
   const enc = encoder();
-  for (const f of fields.items()) encodeField(enc, f);
+  for (const node of fields.items()) encodeField(enc, node);
   return enc.toBuffer();
 }
 
@@ -57,15 +57,15 @@ export const counterKeyModifier = (label: string, counter: number): Buffer =>
  * computation: the modifier follows spec §5.5, the fields encode to the input,
  * and HMAC(sessionKey ‖ modifier, input) equals `expectedMac`.
  */
-export function checkHmacComputation(c: JsonNode, sessionKey: Uint8Array, expectedMac: Uint8Array, what = 'mac'): void {
-  const modifier = c.get('key_modifier_hex').hex();
-  const label = c.optValue('method_or_label');
-  const counter = c.optValue('counter');
+export function checkHmacComputation(node: JsonNode, sessionKey: Uint8Array, expectedMac: Uint8Array, what = 'mac'): void {
+  const modifier = node.get('key_modifier_hex').hex();
+  const label = node.optValue('method_or_label');
+  const counter = node.optValue('counter');
   if (label !== undefined && counter !== undefined) {
     expectBytes('key_modifier_hex', counterKeyModifier(label.str(), counter.int()), modifier);
   }
-  const input = c.get('input_hex').hex();
-  const fields = c.opt('input_fields');
+  const input = node.get('input_hex').hex();
+  const fields = node.opt('input_fields');
   if (fields !== undefined) expectBytes('input_fields encoding', input, encodeFields(fields));
   expectBytes(what, expectedMac, hmacSha256(Buffer.concat([sessionKey, modifier]), input));
 }
@@ -103,8 +103,8 @@ export function checkKeyObjectConsistency(node: JsonNode): void {
   }
   const jwkNode = node.optValue('jwk');
   if (jwkNode === undefined) return;
-  const jwk: Record<string, string> = {};
-  for (const [k, v] of jwkNode.entries()) jwk[k] = v.str();
+  const jwk: Partial<Record<string, string>> = {};
+  for (const [entry, value] of jwkNode.entries()) jwk[entry] = value.str();
   const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_JWK_MEMBERS.has(k))) as JsonWebKey;
   expectBytes('SPKI of the public JWK', key.spki, spkiOf(createPublicKey({ key: publicJwk, format: 'jwk' })));
   if (jwk['d'] !== undefined) {
@@ -139,9 +139,9 @@ export function verifySignature(publicKey: KeyObject, hash: HashName, data: Uint
 
 /** The hash of a signature algorithm URI (`…#rsa-sha256`, `…#ecdsa-sha384`, …). */
 export function signatureHashOf(algorithmUri: string): HashName {
-  const a = lookupAlgorithm(algorithmUri);
-  if (a !== undefined && (a.operation.op === 'rsa-sign' || a.operation.op === 'ecdsa-sign')) return a.operation.hash;
-  if (a !== undefined && a.operation.op === 'ed25519-sign') return 'sha256';
+  const descriptor = lookupAlgorithm(algorithmUri);
+  if (descriptor !== undefined && (descriptor.operation.op === 'rsa-sign' || descriptor.operation.op === 'ecdsa-sign')) return descriptor.operation.hash;
+  if (descriptor?.operation.op === 'ed25519-sign') return 'sha256';
   throw new Mismatch(`not a signature algorithm: ${algorithmUri}`);
 }
 
@@ -172,20 +172,20 @@ export { sessionAttestationInput };
  * device private key is not needed.
  */
 export function checkSessionAttestation(
-  a: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly value: Uint8Array; readonly sessionKey: Uint8Array },
+  args: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly value: Uint8Array; readonly sessionKey: Uint8Array },
   device: { readonly certificate: Uint8Array; readonly privateKey: KeyObject | undefined },
 ): void {
-  if (a.privacyEnabled) {
-    expectBytes('HMAC(session_key, attestation input)', a.value, hmacSha256(a.sessionKey, a.input));
+  if (args.privacyEnabled) {
+    expectBytes('HMAC(session_key, attestation input)', args.value, hmacSha256(args.sessionKey, args.input));
     return;
   }
   const publicKey = certificate(device.certificate).publicKey;
-  if (!verifySignature(publicKey, 'sha256', a.input, a.value)) {
+  if (!verifySignature(publicKey, 'sha256', args.input, args.value)) {
     throw new Mismatch(`${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
   }
   if (!deterministicSigner(publicKey)) return;
   if (device.privateKey === undefined) throw new Mismatch('device private key missing (needed to re-sign a deterministic attestation)');
-  expectBytes('re-signed with the device key', a.value, signBytes(device.privateKey, 'sha256', a.input));
+  expectBytes('re-signed with the device key', args.value, signBytes(device.privateKey, 'sha256', args.input));
 }
 
 /**
@@ -195,15 +195,15 @@ export function checkSessionAttestation(
  */
 export function checkRecordedSessionAttestation(
   what: string,
-  a: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly expected: Uint8Array; readonly got: Uint8Array },
+  args: { readonly privacyEnabled: boolean; readonly input: Uint8Array; readonly expected: Uint8Array; readonly got: Uint8Array },
   deviceCertificate: Uint8Array,
 ): void {
   const publicKey = certificate(deviceCertificate).publicKey;
-  if (a.privacyEnabled || deterministicSigner(publicKey)) {
-    expectBytes(what, a.expected, a.got);
+  if (args.privacyEnabled || deterministicSigner(publicKey)) {
+    expectBytes(what, args.expected, args.got);
     return;
   }
-  if (!verifySignature(publicKey, 'sha256', a.input, a.got)) {
+  if (!verifySignature(publicKey, 'sha256', args.input, args.got)) {
     throw new Mismatch(`${what}: the ${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
   }
 }

@@ -48,50 +48,51 @@ interface IndexedMessage extends RecordedMessage {
   readonly sha256: JsonNode;
 }
 
-function indexedMessages(s: JsonNode): IndexedMessage[] {
-  const plain = messagesOf(s);
-  return s
+function indexedMessages(node: JsonNode): IndexedMessage[] {
+  const plain = messagesOf(node);
+  return node
     .get('messages')
     .items()
-    .map((m, i) => ({ ...(plain[i] as RecordedMessage), index: m.get('index').int(), sha256: m.get('sha256_hex') }));
+    .map((m, i) => ({ ...(plain[i]), index: m.get('index').int(), sha256: m.get('sha256_hex') }));
 }
 
 /** `expected …"mac":"AbC…", got …"mac":"AbD…" (first difference at character 812)`. */
 function describeText(expected: string, got: string): string {
-  let i = 0;
-  while (i < expected.length && i < got.length && expected[i] === got[i]) i++;
-  const window = (t: string): string => JSON.stringify(t.slice(Math.max(0, i - 24), i + 24));
-  return `wire text differs at character ${i} of ${expected.length}: recorded …${window(expected)}…, ours …${window(got)}…`;
+  let index = 0;
+  while (index < expected.length && index < got.length && expected[index] === got[index]) index++;
+  const window = (t: string): string => JSON.stringify(t.slice(Math.max(0, index - 24), index + 24));
+  return `wire text differs at character ${index} of ${expected.length}: recorded …${window(expected)}…, ours …${window(got)}…`;
 }
 
 /** A decoded message in comparable form: bytes as hex, date-times as their text. */
-export function comparable(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-  if (Array.isArray(v)) return v.map(comparable);
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (typeof o['text'] === 'string' && typeof o['epochMs'] === 'number') return o['text'];
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, comparable(x)]));
+export function comparable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (Array.isArray(value)) return value.map(comparable);
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (typeof record['text'] === 'string' && typeof record['epochMs'] === 'number') return record['text'];
+    return Object.fromEntries(Object.entries(record).map(([k, x]) => [k, comparable(x)]));
   }
-  return v;
+  return value;
 }
 
 /** The first difference between two comparable values, as `$.path: expected …, got …`, or undefined. */
 export function firstDifference(expected: unknown, got: unknown, path = '$'): string | undefined {
-  const show = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v)).slice(0, 80));
+  // JSON.stringify gives undefined for functions and symbols, whatever its declared type says.
+  const show = (v: unknown): string => (v === undefined ? 'nothing' : `${JSON.stringify(v) as string | undefined}`.slice(0, 80));
   if (Array.isArray(expected) && Array.isArray(got)) {
     for (let i = 0; i < Math.max(expected.length, got.length); i++) {
-      const d = firstDifference(expected[i], got[i], `${path}[${i}]`);
-      if (d !== undefined) return d;
+      const data = firstDifference(expected[i], got[i], `${path}[${i}]`);
+      if (data !== undefined) return data;
     }
     return undefined;
   }
   if (typeof expected === 'object' && expected !== null && typeof got === 'object' && got !== null && !Array.isArray(expected) && !Array.isArray(got)) {
-    const e = expected as Record<string, unknown>;
-    const g = got as Record<string, unknown>;
-    for (const k of new Set([...Object.keys(e), ...Object.keys(g)])) {
-      const d = firstDifference(e[k], g[k], `${path}.${k}`);
-      if (d !== undefined) return d;
+    const record = expected as Record<string, unknown>;
+    const group = got as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(record), ...Object.keys(group)])) {
+      const buf = firstDifference(record[key], group[key], `${path}.${key}`);
+      if (buf !== undefined) return buf;
     }
     return undefined;
   }
@@ -100,15 +101,15 @@ export function firstDifference(expected: unknown, got: unknown, path = '$'): st
 
 /** Recorded capability answers for SKS algorithms are the reference SKS's; ours are our SKS's (spec §10.1 "truthfully"). */
 function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
-  const r = recorded['clientCapabilities'];
-  const o = ours['clientCapabilities'];
-  if (!Array.isArray(r) || !Array.isArray(o)) return recorded;
+  const result = recorded['clientCapabilities'];
+  const options = ours['clientCapabilities'];
+  if (!Array.isArray(result) || !Array.isArray(options)) return recorded;
   const algorithm = (t: unknown): boolean => typeof t === 'string' && t.startsWith('https://webpki.github.io/sks/algorithm#');
   return {
     ...recorded,
-    clientCapabilities: (r as Record<string, unknown>[]).map((c) => {
-      const mine = (o as Record<string, unknown>[]).find((x) => x['type'] === c['type']);
-      return algorithm(c['type']) && mine !== undefined && mine['kind'] === 'supported' ? mine : c;
+    clientCapabilities: (result as Array<Record<string, unknown>>).map((record) => {
+      const mine = (options as Array<Record<string, unknown>>).find((x) => x['type'] === record['type']);
+      return algorithm(record['type']) && mine?.['kind'] === 'supported' ? mine : record;
     }),
   };
 }
@@ -118,24 +119,24 @@ function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<stri
  * (HMAC in privacy mode, RSA PKCS#1 v1.5) and compared byte for byte; otherwise
  * a verifier over the recorded attestation input with the device certificate's key.
  */
-export function randomizedAttestationVerifier(doc: JsonNode, s: JsonNode): ((value: Uint8Array) => string | undefined) | undefined {
-  if (s.get('privacy_enabled').bool()) return undefined;
+export function randomizedAttestationVerifier(doc: JsonNode, node: JsonNode): ((value: Uint8Array) => string | undefined) | undefined {
+  if (node.get('privacy_enabled').bool()) return undefined;
   const publicKey = certificate(doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex()).publicKey;
   if (deterministicSigner(publicKey)) return undefined;
-  const input = s.get('session_attestation').get('input_hex').hex();
+  const input = node.get('session_attestation').get('input_hex').hex();
   return (value) => (verifySignature(publicKey, 'sha256', input, value) ? undefined : `the ${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
 }
 
 // ---------------------------------------------------------------------------
 // wire: decode
 
-function decodeChecks(s: JsonNode, prefix: string, checks: CheckList): void {
-  for (const m of indexedMessages(s)) {
-    checks.run(`${prefix} wire: decode #${m.index} ${m.qualifier}`, () => {
-      expectBytes('sha256_hex of the wire text', m.sha256.hex(), createHash('sha256').update(m.wire, 'utf8').digest());
-      const decoded = decodeMessage(m.wire);
-      expectEqual('@qualifier', m.qualifier, decoded.qualifier);
-      expectEqual('direction', isResponse(m.qualifier) ? 'client->server' : 'server->client', m.direction);
+function decodeChecks(node: JsonNode, prefix: string, checks: CheckList): void {
+  for (const indexedMessage of indexedMessages(node)) {
+    checks.run(`${prefix} wire: decode #${indexedMessage.index} ${indexedMessage.qualifier}`, () => {
+      expectBytes('sha256_hex of the wire text', indexedMessage.sha256.hex(), createHash('sha256').update(indexedMessage.wire, 'utf8').digest());
+      const decoded = decodeMessage(indexedMessage.wire);
+      expectEqual('@qualifier', indexedMessage.qualifier, decoded.qualifier);
+      expectEqual('direction', isResponse(indexedMessage.qualifier) ? 'client->server' : 'server->client', indexedMessage.direction);
     });
   }
 }
@@ -143,17 +144,17 @@ function decodeChecks(s: JsonNode, prefix: string, checks: CheckList): void {
 // ---------------------------------------------------------------------------
 // wire: issuer reproduces
 
-async function issuerChecks(file: string, doc: JsonNode, s: JsonNode, prefix: string, checks: CheckList): Promise<void> {
-  const messages = indexedMessages(s);
+async function issuerChecks(file: string, doc: JsonNode, node: JsonNode, prefix: string, checks: CheckList): Promise<void> {
+  const messages = indexedMessages(node);
   const name = (m: IndexedMessage): string => `${prefix} wire: issuer reproduces #${m.index} ${m.qualifier}`;
   const endNames = ['session end', 'server_hmacs', 'encryptions', 'kmk_signatures'].map((n) => `${prefix} wire: issuer reproduces ${n}`);
   let replay: Replay;
   try {
-    replay = issuerReplayOf(file, doc.value, s.value);
-  } catch (e) {
-    const detail = `no issuer configuration from the recording: ${describeError(e)}`;
-    for (const m of messages) checks.fail(name(m), detail);
-    for (const n of endNames) checks.fail(n, detail);
+    replay = issuerReplayOf(file, doc.value, node.value);
+  } catch (error) {
+    const detail = `no issuer configuration from the recording: ${describeError(error)}`;
+    for (const indexedMessage of messages) checks.fail(name(indexedMessage), detail);
+    for (const count of endNames) checks.fail(count, detail);
     return;
   }
   const issuer = createIssuer(replay.environment);
@@ -163,35 +164,35 @@ async function issuerChecks(file: string, doc: JsonNode, s: JsonNode, prefix: st
   let outcome: ProvisioningOutcome | undefined;
   try {
     ({ state, request } = await issuer.start(replay.config));
-  } catch (e) {
-    broken = `the issuer did not start: ${describeError(e)}`;
+  } catch (error) {
+    broken = `the issuer did not start: ${describeError(error)}`;
   }
-  for (const m of messages) {
+  for (const message of messages) {
     if (broken !== undefined || state === undefined) {
-      checks.fail(name(m), `not reached: ${broken ?? 'no state'}`);
+      checks.fail(name(message), `not reached: ${broken ?? 'no state'}`);
       continue;
     }
-    if (m.direction === 'server->client') {
+    if (message.direction === 'server->client') {
       const sent = request;
       request = undefined;
-      checks.run(name(m), () => {
+      checks.run(name(message), () => {
         if (sent === undefined) throw new Mismatch('the issuer sent no request here');
-        expectEqual('@qualifier', m.qualifier, sent.qualifier);
+        expectEqual('@qualifier', message.qualifier, sent.qualifier);
         const text = encodeMessage(sent);
-        if (text !== m.wire) throw new Mismatch(describeText(m.wire, text));
+        if (text !== message.wire) throw new Mismatch(describeText(message.wire, text));
       });
       continue;
     }
     try {
       // Persisted between steps, as a service would.
-      const step = await issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, decodeMessage(m.wire, [...RESPONSE_QUALIFIERS]));
+      const step = await issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, decodeMessage(message.wire, [...RESPONSE_QUALIFIERS]));
       state = step.state;
       request = step.request;
       outcome = step.outcome ?? outcome;
-      checks.pass(name(m));
-    } catch (e) {
-      checks.fail(name(m), `rejected: ${describeError(e)}`);
-      broken = `#${m.index} ${m.qualifier} was rejected`;
+      checks.pass(name(message));
+    } catch (error) {
+      checks.fail(name(message), `rejected: ${describeError(error)}`);
+      broken = `#${message.index} ${message.qualifier} was rejected`;
     }
   }
   const [endName, hmacName, encryptionName, signatureName] = endNames as [string, string, string, string];
@@ -200,11 +201,11 @@ async function issuerChecks(file: string, doc: JsonNode, s: JsonNode, prefix: st
     expectEqual('issuer phase', 'done', state?.phase);
     if (request !== undefined) throw new Mismatch(`the issuer has an unrecorded ${request.qualifier} to send`);
     const ids = outcome?.keys.map((k) => k.id) ?? [];
-    expectEqual('issued keys', JSON.stringify(s.get('issued_certificate_paths').keys()), JSON.stringify(ids));
+    expectEqual('issued keys', JSON.stringify(node.get('issued_certificate_paths').keys()), JSON.stringify(ids));
   });
   checks.run(hmacName, () => {
     // Every HMAC the reference server computed with the session key, and nothing else.
-    const recorded = s
+    const recorded = node
       .get('server_hmacs')
       .items()
       .filter((h) => h.get('purpose').str() !== 'encryption-key-derivation')
@@ -221,7 +222,7 @@ async function issuerChecks(file: string, doc: JsonNode, s: JsonNode, prefix: st
     }
   });
   checks.run(encryptionName, () => {
-    const recorded = s
+    const recorded = node
       .get('encryptions')
       .items()
       .map((e) => e.get('iv_and_ciphertext_hex').str())
@@ -248,7 +249,7 @@ interface ClientRun {
   readonly calls: ReplayDevice['log'];
 }
 
-async function runClientSession(doc: JsonNode, s: JsonNode, device: ReplayDevice): Promise<ClientRun> {
+async function runClientSession(doc: JsonNode, node: JsonNode, device: ReplayDevice): Promise<ClientRun> {
   const sent: string[] = [];
   const start = device.log.length;
   let summary: EnrollmentSummary | undefined;
@@ -256,14 +257,14 @@ async function runClientSession(doc: JsonNode, s: JsonNode, device: ReplayDevice
   try {
     summary = await runEnrollment({
       sks: device.sks,
-      transport: replayTransport(doc, s, (ours) => sent.push(ours)),
+      transport: replayTransport(doc, node, (ours) => sent.push(ours)),
       ui: recordedUi(doc),
-      invocationUrl: recordedInvocationUrl(s),
-      clock: recordedClock(s),
-      platform: recordedPlatform(s),
+      invocationUrl: recordedInvocationUrl(node),
+      clock: recordedClock(node),
+      platform: recordedPlatform(node),
     });
-  } catch (e) {
-    error = e;
+  } catch (err) {
+    error = err;
   }
   return { sent, summary, error, calls: device.log.slice(start) };
 }
@@ -276,15 +277,15 @@ function compareClientMessage(recorded: IndexedMessage, ours: string | undefined
   if (recorded.qualifier === 'ProvisioningInitializationResponse' && verifier !== undefined) {
     const { attestation: ourAttestation, ...mineRest } = mine;
     const { attestation: _recorded, ...theirsRest } = theirs;
-    const d = firstDifference(theirsRest, mineRest);
-    if (d !== undefined) throw new Mismatch(d);
+    const data = firstDifference(theirsRest, mineRest);
+    if (data !== undefined) throw new Mismatch(data);
     if (typeof ourAttestation !== 'string') throw new Mismatch('no attestation');
     const problem = verifier(Buffer.from(ourAttestation, 'hex'));
     if (problem !== undefined) throw new Mismatch(`$.attestation: ${problem}`);
     return;
   }
-  const d = firstDifference(theirs, mine);
-  if (d !== undefined) throw new Mismatch(d);
+  const buf = firstDifference(theirs, mine);
+  if (buf !== undefined) throw new Mismatch(buf);
 }
 
 async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], checks: CheckList): Promise<void> {
@@ -293,25 +294,25 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
   let openProblem = '';
   try {
     device = openReplayDevice(doc);
-  } catch (e) {
-    openProblem = describeError(e);
+  } catch (error) {
+    openProblem = describeError(error);
   }
   const between = calls.filter((c) => c.where === 'between sessions');
-  for (const s of sessions) {
-    const prefix = sessionName(s);
-    const messages = indexedMessages(s).filter((m) => m.direction === 'client->server');
-    const recorded = calls.filter((c) => c.session?.value === s.value);
-    const callCheckName = (c: RecordedCall): string => {
+  for (const state of sessions) {
+    const prefix = sessionName(state);
+    const messages = indexedMessages(state).filter((m) => m.direction === 'client->server');
+    const recorded = calls.filter((c) => c.session?.value === state.value);
+    const callCheckName = (recordedCall: RecordedCall): string => {
       try {
-        return `${prefix} wire: client reproduces ${callName(c).slice(c.where.length + 1)}`;
+        return `${prefix} wire: client reproduces ${callName(recordedCall).slice(recordedCall.where.length + 1)}`;
       } catch {
-        return `${prefix} wire: client reproduces #${c.index} ${c.method}`;
+        return `${prefix} wire: client reproduces #${recordedCall.index} ${recordedCall.method}`;
       }
     };
     const endName = `${prefix} wire: client reproduces session end`;
     if (device === undefined) {
-      for (const m of messages) checks.fail(`${prefix} wire: client reproduces #${m.index} ${m.qualifier}`, `no device: ${openProblem}`);
-      for (const c of recorded) checks.fail(callCheckName(c), `no device: ${openProblem}`);
+      for (const indexedMessage of messages) checks.fail(`${prefix} wire: client reproduces #${indexedMessage.index} ${indexedMessage.qualifier}`, `no device: ${openProblem}`);
+      for (const item of recorded) checks.fail(callCheckName(item), `no device: ${openProblem}`);
       checks.fail(endName, `no device: ${openProblem}`);
       continue;
     }
@@ -319,19 +320,19 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
     const firstIndex = recorded[0]?.index ?? Number.MAX_SAFE_INTEGER;
     const store: SecureKeyStore = device.inner;
     while (between.length > 0 && (between[0]?.index ?? 0) < firstIndex) {
-      const c = between.shift() as RecordedCall;
-      await checks.guardAsync(`${prefix} wire: client reproduces between sessions #${c.index} ${c.method}`, () => replayUserCall(store, c.node));
+      const call2 = between.shift()!;
+      await checks.guardAsync(`${prefix} wire: client reproduces between sessions #${call2.index} ${call2.method}`, () => replayUserCall(store, call2.node));
     }
-    const run = await runClientSession(doc, s, device);
-    const verifier = randomizedAttestationVerifier(doc, s);
-    messages.forEach((m, i) => {
-      checks.run(`${prefix} wire: client reproduces #${m.index} ${m.qualifier}`, () => compareClientMessage(m, run.sent[i], verifier));
+    const run = await runClientSession(doc, state, device);
+    const verifier = randomizedAttestationVerifier(doc, state);
+    messages.forEach((message, idx) => {
+      checks.run(`${prefix} wire: client reproduces #${message.index} ${message.qualifier}`, () => compareClientMessage(message, run.sent[idx], verifier));
     });
-    recorded.forEach((c, i) => {
-      checks.run(callCheckName(c), () => {
-        const ours = run.calls[i];
+    recorded.forEach((recordedCall, index) => {
+      checks.run(callCheckName(recordedCall), () => {
+        const ours = run.calls.at(index);
         if (ours === undefined) throw new Mismatch(`the client did not make it${run.error === undefined ? '' : ` (the enrollment ${describeError(run.error)})`}`);
-        const problems = diffCall(ours, c.node, verifier === undefined ? {} : { sessionAttestation: verifier });
+        const problems = diffCall(ours, recordedCall.node, verifier === undefined ? {} : { sessionAttestation: verifier });
         if (problems.length > 0) throw new Mismatch(problems.join('; '));
       });
     });
@@ -340,7 +341,7 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
       expectEqual('SKS calls made', recorded.length, run.calls.length);
       expectEqual('client messages sent', messages.length, run.sent.length);
       const ids = (run.summary?.keys.map((k) => k.id) ?? []).sort();
-      expectEqual('installed keys', JSON.stringify(s.get('issued_certificate_paths').keys().sort()), JSON.stringify(ids));
+      expectEqual('installed keys', JSON.stringify(state.get('issued_certificate_paths').keys().sort()), JSON.stringify(ids));
     });
   }
 }
@@ -349,13 +350,13 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
 export async function runWireChecks(doc: JsonNode, file = 'recording'): Promise<CheckResult[]> {
   const checks = new CheckList();
   const sessions = doc.get('sessions').items();
-  for (const s of sessions) {
-    const prefix = sessionName(s);
-    checks.guard(`${prefix} wire: decode: vector`, () => decodeChecks(s, prefix, checks));
+  for (const node of sessions) {
+    const prefix = sessionName(node);
+    checks.guard(`${prefix} wire: decode: vector`, () => decodeChecks(node, prefix, checks));
   }
-  for (const s of sessions) {
-    const prefix = sessionName(s);
-    await checks.guardAsync(`${prefix} wire: issuer reproduces: vector`, () => issuerChecks(file, doc, s, prefix, checks));
+  for (const state of sessions) {
+    const prefix = sessionName(state);
+    await checks.guardAsync(`${prefix} wire: issuer reproduces: vector`, () => issuerChecks(file, doc, state, prefix, checks));
   }
   let calls: RecordedCall[] = [];
   checks.guard('wire: client reproduces: vector', () => {

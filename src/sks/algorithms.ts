@@ -144,14 +144,14 @@ export const lookupAlgorithm = (uri: string): AlgorithmDescriptor | undefined =>
 export const hasCap = (a: AlgorithmDescriptor, cap: number): boolean => (a.mask & cap) !== 0;
 
 /** The key-generation spec of a `keyAlgorithm` URI, or undefined when it cannot generate keys. */
-export function keyGenSpecOf(a: AlgorithmDescriptor): KeyGenSpec | undefined {
-  if (!hasCap(a, KEY_GEN)) return undefined;
-  if (a.operation.op === 'keygen') return a.operation.spec;
-  return a.keyGen;
+export function keyGenSpecOf(algorithmDescriptor: AlgorithmDescriptor): KeyGenSpec | undefined {
+  if (!hasCap(algorithmDescriptor, KEY_GEN)) return undefined;
+  if (algorithmDescriptor.operation.op === 'keygen') return algorithmDescriptor.operation.spec;
+  return algorithmDescriptor.keyGen;
 }
 
 /** Whether a symmetric key of `length` bytes is permitted by the algorithm's SYML bits (spec §9.4 step 4). */
-export function symmetricKeyLengthPermitted(a: AlgorithmDescriptor, length: number): boolean {
+export function symmetricKeyLengthPermitted(algorithmDescriptor: AlgorithmDescriptor, length: number): boolean {
   const bit = length === 16 ? SYML_128 : length === 24 ? SYML_192 : length === 32 ? SYML_256 : 0;
-  return bit !== 0 && (a.mask & bit) !== 0;
+  return bit !== 0 && (algorithmDescriptor.mask & bit) !== 0;
 }

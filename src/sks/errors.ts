@@ -100,9 +100,9 @@ export const cryptoFailure = (operation: string, cause?: unknown): SksError =>
 export function cryptoOp<T>(operation: string, fn: () => T): T {
   try {
     return fn();
-  } catch (e) {
-    if (e instanceof SksError) throw e;
-    throw cryptoFailure(operation, e);
+  } catch (error) {
+    if (error instanceof SksError) throw error;
+    throw cryptoFailure(operation, error);
   }
 }
 
@@ -110,8 +110,8 @@ export function cryptoOp<T>(operation: string, fn: () => T): T {
 export async function cryptoOpAsync<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
-  } catch (e) {
-    if (e instanceof SksError) throw e;
-    throw cryptoFailure(operation, e);
+  } catch (error) {
+    if (error instanceof SksError) throw error;
+    throw cryptoFailure(operation, error);
   }
 }

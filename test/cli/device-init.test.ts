@@ -21,9 +21,9 @@ function airtight(...args: string[]): SpawnSyncReturns<string> {
 
 const snapshotOf = (dir: string): Record<string, string> =>
   Object.fromEntries(
-    ['sks.db', 'store.key'].map((f) => {
-      const p = join(dir, f);
-      return [f, `${statSync(p).mtimeMs}:${readFileSync(p).toString('hex')}`];
+    ['sks.db', 'store.key'].map((text) => {
+      const file = join(dir, text);
+      return [text, `${statSync(file).mtimeMs}:${readFileSync(file).toString('hex')}`];
     }),
   );
 
@@ -32,30 +32,30 @@ describe('airtight device', () => {
   const caDir = join(tmp, 'ca');
 
   it('init creates the store, the store key and the manufacturer CA', () => {
-    const r = airtight('device', 'init', '--dir', dir, '--ca-dir', caDir);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    for (const f of [join(dir, 'sks.db'), join(dir, 'store.key'), join(caDir, 'root-ca.pem')]) {
-      expect(existsSync(f)).toBe(true);
-      expect(r.stdout).toContain(f);
+    const run = airtight('device', 'init', '--dir', dir, '--ca-dir', caDir);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    for (const text of [join(dir, 'sks.db'), join(dir, 'store.key'), join(caDir, 'root-ca.pem')]) {
+      expect(existsSync(text)).toBe(true);
+      expect(run.stdout).toContain(text);
     }
     expect(existsSync(join(caDir, 'ca-key.pem'))).toBe(true);
   });
 
   it('init refuses a store that already has a device and changes nothing', () => {
     const before = snapshotOf(dir);
-    const r = airtight('device', 'init', '--dir', dir, '--ca-dir', caDir, '--key', 'rsa-2048');
-    expect(r.status).toBe(4);
-    expect(r.stderr).toMatch(/^airtight: NOT_ALLOWED: .*orphan/);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const run = airtight('device', 'init', '--dir', dir, '--ca-dir', caDir, '--key', 'rsa-2048');
+    expect(run.status).toBe(4);
+    expect(run.stderr).toMatch(/^airtight: NOT_ALLOWED: .*orphan/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(snapshotOf(dir)).toEqual(before);
   });
 
   it('info --json describes the device certificate issued by the root', () => {
-    const r = airtight('device', 'info', '--dir', dir, '--json');
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const info = JSON.parse(r.stdout) as Record<string, unknown>;
+    const run = airtight('device', 'info', '--dir', dir, '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const info = JSON.parse(run.stdout) as Record<string, unknown>;
     const root = new X509Certificate(readFileSync(join(caDir, 'root-ca.pem')));
     expect(info['subject']).toMatch(/^CN=Airtight Device, serialNumber=[0-9a-f]{32}$/);
     expect(info['issuer']).toBe(root.subject.split('\n').join(', '));
@@ -67,15 +67,15 @@ describe('airtight device', () => {
   });
 
   it('info in text form', () => {
-    const r = airtight('device', 'info', '--dir', dir);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Subject: +CN=Airtight Device/m);
-    expect(r.stdout).toMatch(/^Key type: +ec-p256$/m);
+    const run = airtight('device', 'info', '--dir', dir);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Subject: +CN=Airtight Device/m);
+    expect(run.stdout).toMatch(/^Key type: +ec-p256$/m);
   });
 
   it('init with an RSA key under AIRTIGHT_HOME reuses nothing it should not', () => {
-    const r = airtight('device', 'init', '--key', 'rsa-2048');
-    expect(r.status).toBe(0);
+    const run = airtight('device', 'init', '--key', 'rsa-2048');
+    expect(run.status).toBe(0);
     const home = join(tmp, 'home');
     expect(existsSync(join(home, 'device', 'sks.db'))).toBe(true);
     expect(existsSync(join(home, 'manufacturer-ca', 'root-ca.pem'))).toBe(true);
@@ -85,9 +85,9 @@ describe('airtight device', () => {
 
   it('info on a directory without a store fails with NOT_AVAILABLE and creates nothing', () => {
     const empty = join(tmp, 'nothing-here');
-    const r = airtight('device', 'info', '--dir', empty);
-    expect(r.status).toBe(6);
-    expect(r.stderr).toMatch(/^airtight: NOT_AVAILABLE: /);
+    const run = airtight('device', 'info', '--dir', empty);
+    expect(run.status).toBe(6);
+    expect(run.stderr).toMatch(/^airtight: NOT_AVAILABLE: /);
     expect(existsSync(empty)).toBe(false);
   });
 
@@ -98,8 +98,8 @@ describe('airtight device', () => {
 
   it('--version prints the package version', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const r = airtight('--version');
-    expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toBe(pkg.version);
+    const run = airtight('--version');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(pkg.version);
   });
 });

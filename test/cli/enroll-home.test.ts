@@ -19,7 +19,7 @@ const P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
 const tmp = mkdtempSync(join(tmpdir(), 'airtight-home-'));
 const issuers: HttpIssuer[] = [];
 afterAll(async () => {
-  for (const i of issuers.splice(0)) await i.close();
+  for (const httpIssuer of issuers.splice(0)) await httpIssuer.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -32,8 +32,8 @@ interface Result {
 /** Runs a command with HOME set to `home` (and $AIRTIGHT_HOME only when given). */
 function run(command: string, args: readonly string[], home: string, extra: Record<string, string> = {}): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, AIRTIGHT_CLI: `${process.execPath} --import tsx ${MAIN}`, ...extra };
-  for (const v of ['AIRTIGHT_HOME', 'AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN']) {
-    if (extra[v] === undefined) delete env[v];
+  for (const variable of ['AIRTIGHT_HOME', 'AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN']) {
+    if (!(variable in extra)) delete env[variable];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: 'pipe' });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PinPrompt } from '../../src/keygen2/client/index.js';
-import { TerminalEnrollmentUi } from '../../src/cli/commands/enroll-ui.js';
+import { TerminalEnrollmentUi } from '../../src/cli/commands/enroll/ui.js';
 import type { SecretSources } from '../../src/cli/secrets.js';
 
 const prompt: PinPrompt = {
@@ -30,9 +30,9 @@ function terminal(answers: string[], extra: Partial<SecretSources> = {}): { ui: 
     interactive: true,
     prompt: (message) => {
       asked.push(message);
-      const a = answers.shift();
-      if (a === undefined) throw new Error('no more answers');
-      return Promise.resolve(a);
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error('no more answers');
+      return Promise.resolve(answer);
     },
     ...extra,
   };

@@ -32,8 +32,8 @@ interface Result {
 
 const baseEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: home, ...extra };
-  for (const v of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (extra[v] === undefined) delete env[v];
+  for (const variable of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (!(variable in extra)) delete env[variable];
   }
   return env;
 };
@@ -57,9 +57,9 @@ function airtight(args: readonly string[], options: { env?: Record<string, strin
 }
 
 const pinFile = (name: string, pin: string): string => {
-  const f = join(tmp, name);
-  writeFileSync(f, `${pin}\n`, { mode: 0o600 });
-  return f;
+  const text = join(tmp, name);
+  writeFileSync(text, `${pin}\n`, { mode: 0o600 });
+  return text;
 };
 
 interface ListedKey {
@@ -71,24 +71,24 @@ interface ListedKey {
 }
 
 async function listKeys(dir?: string): Promise<ListedKey[]> {
-  const r = await airtight(['keys', 'list', '--json', ...(dir === undefined ? [] : ['--dir', dir])]);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as ListedKey[];
+  const result = await airtight(['keys', 'list', '--json', ...(dir === undefined ? [] : ['--dir', dir])]);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return JSON.parse(result.stdout) as ListedKey[];
 }
 
 let deviceRoot: Buffer;
 const issuers: HttpIssuer[] = [];
 async function issuer(config: (issuerUri: string) => IssuerConfig, commonNamePrefix?: string): Promise<HttpIssuer> {
-  const i = await startHttpIssuer(commonNamePrefix === undefined ? { deviceRoots: [deviceRoot], config } : { deviceRoots: [deviceRoot], config, commonNamePrefix });
-  issuers.push(i);
-  return i;
+  const httpIssuer = await startHttpIssuer(commonNamePrefix === undefined ? { deviceRoots: [deviceRoot], config } : { deviceRoots: [deviceRoot], config, commonNamePrefix });
+  issuers.push(httpIssuer);
+  return httpIssuer;
 }
 
 /** The end-entity certificate the issuer issued for key `id` in its last session. */
-const issuedCertificate = (i: HttpIssuer, id: string): X509Certificate => {
-  const k = i.outcomes.at(-1)!.keys.find((x) => x.id === id)!;
-  return new X509Certificate(Buffer.from(k.certificatePath[0]!, 'base64url'));
+const issuedCertificate = (httpIssuer: HttpIssuer, id: string): X509Certificate => {
+  const required = httpIssuer.outcomes.at(-1)!.keys.find((x) => x.id === id)!;
+  return new X509Certificate(Buffer.from(required.certificatePath[0], 'base64url'));
 };
 
 beforeAll(async () => {
@@ -107,20 +107,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const i of issuers.splice(0)) await i.close();
+  for (const httpIssuer of issuers.splice(0)) await httpIssuer.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 const data = Buffer.from('enrolled keys sign this');
 const dataFile = (): string => {
-  const f = join(tmp, 'data.bin');
-  writeFileSync(f, data);
-  return f;
+  const text = join(tmp, 'data.bin');
+  writeFileSync(text, data);
+  return text;
 };
 
 describe('airtight enroll', () => {
   it('enrolls an EC P-256 key with a user PIN; keys list shows it and keys sign uses it', async () => {
-    const i = await issuer((uri) => ({
+    const httpIssuer = await issuer((uri) => ({
       issuerUri: uri,
       pinPolicies: [
         {
@@ -134,18 +134,18 @@ describe('airtight enroll', () => {
       ],
     }), 'Alice');
     const before = await listKeys();
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=ec-1'), '--yes', '--pin-file', pinFile('pin-ec', '4711')]);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`Issuer:   ${new URL(i.origin).host} (http, not encrypted)`);
-    expect(r.stderr).toContain('Privacy:  off');
-    expect(r.stderr).toMatch(/Creating 1 key [^\n]*\nPIN for [^\n]* from --pin-file [^\n]*\n {2}created Key\.1\n/);
-    expect(r.stderr).toContain('PIN for the signature key Key.1 ("Work signing") from --pin-file (PIN policy PIN.1: 4 to 8 digits (format numeric); must not be an ascending');
-    expect(r.stderr).not.toContain('4711');
-    expect(r.stdout).not.toContain('4711');
-    expect(r.stdout).toMatch(/1 key installed/);
-    expect(r.stdout).toMatch(/#\d+\s+Key\.1\s+ec\.nist\.p256\s+signature\s+CN=Alice Key\.1/);
-    expect(r.stdout).toContain(`Redirect: ${i.origin}/done`);
-    expect(i.outcomes).toHaveLength(1);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=ec-1'), '--yes', '--pin-file', pinFile('pin-ec', '4711')]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain(`Issuer:   ${new URL(httpIssuer.origin).host} (http, not encrypted)`);
+    expect(result.stderr).toContain('Privacy:  off');
+    expect(result.stderr).toMatch(/Creating 1 key [^\n]*\nPIN for [^\n]* from --pin-file [^\n]*\n {2}created Key\.1\n/);
+    expect(result.stderr).toContain('PIN for the signature key Key.1 ("Work signing") from --pin-file (PIN policy PIN.1: 4 to 8 digits (format numeric); must not be an ascending');
+    expect(result.stderr).not.toContain('4711');
+    expect(result.stdout).not.toContain('4711');
+    expect(result.stdout).toMatch(/1 key installed/);
+    expect(result.stdout).toMatch(/#\d+\s+Key\.1\s+ec\.nist\.p256\s+signature\s+CN=Alice Key\.1/);
+    expect(result.stdout).toContain(`Redirect: ${httpIssuer.origin}/done`);
+    expect(httpIssuer.outcomes).toHaveLength(1);
 
     const after = await listKeys();
     expect(after).toHaveLength(before.length + 1);
@@ -153,73 +153,73 @@ describe('airtight enroll', () => {
     expect(key).toMatchObject({ appUsage: 'signature', commonName: 'Alice Key.1' });
     expect(key.protection).toMatch(/^PIN \(3 of 3 tries left\)/);
 
-    const s = await airtight(['keys', 'sign', String(key.keyHandle), '--alg', 'ecdsa-sha256', dataFile()], { env: { AIRTIGHT_PIN: '4711' } });
-    expect(s.stderr).toBe('');
-    expect(s.status).toBe(0);
-    const cert = issuedCertificate(i, 'Key.1');
-    expect(nodeVerify('sha256', data, { key: cert.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s.stdout.trim(), 'base64url'))).toBe(true);
+    const state = await airtight(['keys', 'sign', String(key.keyHandle), '--alg', 'ecdsa-sha256', dataFile()], { env: { AIRTIGHT_PIN: '4711' } });
+    expect(state.stderr).toBe('');
+    expect(state.status).toBe(0);
+    const cert = issuedCertificate(httpIssuer, 'Key.1');
+    expect(nodeVerify('sha256', data, { key: cert.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(state.stdout.trim(), 'base64url'))).toBe(true);
   });
 
   it('enrolls an RSA-2048 key without a PIN from an http(s) invocation URL, summary as --json', async () => {
-    const i = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: RSA2048, appUsage: 'authentication' }] }), 'Bob');
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: RSA2048, appUsage: 'authentication' }] }), 'Bob');
     // No PIN source at all: none is needed.
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=rsa-1', `${i.origin}/invoke`), '--yes', '--json']);
-    expect(r.stderr).toContain('Creating 1 key (RSA keys take a few seconds)');
-    expect(r.status).toBe(0);
-    const summary = JSON.parse(r.stdout) as { keys: { keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }[]; redirectUrl: string; privacyEnabled: boolean };
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=rsa-1', `${httpIssuer.origin}/invoke`), '--yes', '--json']);
+    expect(result.stderr).toContain('Creating 1 key (RSA keys take a few seconds)');
+    expect(result.status).toBe(0);
+    const summary = JSON.parse(result.stdout) as { keys: Array<{ keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }>; redirectUrl: string; privacyEnabled: boolean };
     expect(summary.privacyEnabled).toBe(false);
-    expect(summary.redirectUrl).toBe(`${i.origin}/done`);
+    expect(summary.redirectUrl).toBe(`${httpIssuer.origin}/done`);
     expect(summary.keys).toEqual([expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' })]);
-    const handle = summary.keys[0]!.keyHandle;
-    expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) });
+    const handle = summary.keys[0].keyHandle;
+    expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) as string });
 
-    const s = await airtight(['keys', 'sign', String(handle), '--alg', 'rsa-sha256', dataFile()]);
-    expect(s.status).toBe(0);
-    expect(nodeVerify('sha256', data, issuedCertificate(i, 'Key.1').publicKey, Buffer.from(s.stdout.trim(), 'base64url'))).toBe(true);
+    const state = await airtight(['keys', 'sign', String(handle), '--alg', 'rsa-sha256', dataFile()]);
+    expect(state.status).toBe(0);
+    expect(nodeVerify('sha256', data, issuedCertificate(httpIssuer, 'Key.1').publicKey, Buffer.from(state.stdout.trim(), 'base64url'))).toBe(true);
   });
 
   it('enrolls in privacy mode (no device identity disclosed)', async () => {
-    const i = await issuer((uri) => ({ issuerUri: uri, privacyEnabled: true, keys: [{ keyAlgorithm: P256, appUsage: 'encryption' }] }), 'Private');
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=priv-1'), '--yes']);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toContain('Privacy:  on');
-    expect(r.stdout).toContain('privacy mode on');
-    expect(i.outcomes[0]!.deviceCertificatePath).toBeUndefined();
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, privacyEnabled: true, keys: [{ keyAlgorithm: P256, appUsage: 'encryption' }] }), 'Private');
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=priv-1'), '--yes']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('Privacy:  on');
+    expect(result.stdout).toContain('privacy mode on');
+    expect(httpIssuer.outcomes[0].deviceCertificatePath).toBeUndefined();
     expect((await listKeys()).some((k) => k.commonName === 'Private Key.1')).toBe(true);
   });
 
   it('fails with exit 8 when the issuer does not trust the device; nothing is installed', async () => {
-    const i = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=stranger-1'), '--yes', '--dir', strangerDir]);
-    expect(r.status).toBe(8);
-    expect(r.stderr).toMatch(/airtight: TRANSPORT: the issuer redirected/);
-    expect(r.stderr).toContain('Enrollment aborted (TRANSPORT)');
-    expect(i.failures.join('\n')).toMatch(/POLICY: Device certificate path does not chain to a trusted root/);
-    expect(i.outcomes).toHaveLength(0);
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=stranger-1'), '--yes', '--dir', strangerDir]);
+    expect(result.status).toBe(8);
+    expect(result.stderr).toMatch(/airtight: TRANSPORT: the issuer redirected/);
+    expect(result.stderr).toContain('Enrollment aborted (TRANSPORT)');
+    expect(httpIssuer.failures.join('\n')).toMatch(/POLICY: Device certificate path does not chain to a trusted root/);
+    expect(httpIssuer.outcomes).toHaveLength(0);
     expect(await listKeys(strangerDir)).toEqual([]);
   });
 
   it('refuses a PIN from --pin-file that breaks the PIN policy (exit 2), nothing installed', async () => {
-    const i = await issuer((uri) => ({
+    const httpIssuer = await issuer((uri) => ({
       issuerUri: uri,
       pinPolicies: [{ minLength: 6, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }],
     }));
     const before = await listKeys();
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=badpin-1'), '--yes', '--pin-file', pinFile('pin-short', '1234')]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/airtight: the PIN from --pin-file does not fit the signature key Key\.1 \(PIN policy PIN\.1: 6 to 8 digits \(format numeric\)\)\. New PIN breaks the PIN policy: it must be 6 to 8 digits/);
-    expect(r.stderr).not.toContain('1234');
-    expect(i.outcomes).toHaveLength(0);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=badpin-1'), '--yes', '--pin-file', pinFile('pin-short', '1234')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/airtight: the PIN from --pin-file does not fit the signature key Key\.1 \(PIN policy PIN\.1: 6 to 8 digits \(format numeric\)\)\. New PIN breaks the PIN policy: it must be 6 to 8 digits/);
+    expect(result.stderr).not.toContain('1234');
+    expect(httpIssuer.outcomes).toHaveLength(0);
     expect(await listKeys()).toEqual(before);
 
-    const env = await airtight(['enroll', i.invocationUrl('JSESSIONID=badpin-2'), '--yes'], { env: { AIRTIGHT_PIN: '12ab56' } });
+    const env = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=badpin-2'), '--yes'], { env: { AIRTIGHT_PIN: '12ab56' } });
     expect(env.status).toBe(2);
     expect(env.stderr).toMatch(/the PIN from AIRTIGHT_PIN does not fit/);
     expect(await listKeys()).toEqual(before);
   });
 
   it('refuses one PIN from --pin-file for a policy whose grouping needs different PINs (exit 2)', async () => {
-    const i = await issuer((uri) => ({
+    const httpIssuer = await issuer((uri) => ({
       issuerUri: uri,
       pinPolicies: [
         {
@@ -236,33 +236,33 @@ describe('airtight enroll', () => {
       ],
     }));
     const before = await listKeys();
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=unique-1'), '--yes', '--pin-file', pinFile('pin-unique', '4711')]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/the PIN from --pin-file was refused for the authentication key Key\.2: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/);
-    expect(r.stderr).not.toContain('4711');
-    expect(i.outcomes).toHaveLength(0);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=unique-1'), '--yes', '--pin-file', pinFile('pin-unique', '4711')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/the PIN from --pin-file was refused for the authentication key Key\.2: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/);
+    expect(result.stderr).not.toContain('4711');
+    expect(httpIssuer.outcomes).toHaveLength(0);
     expect(await listKeys()).toEqual(before);
   });
 
   it('asks for a PIN source when a PIN is needed and stdin is not a terminal (exit 2)', async () => {
-    const i = await issuer((uri) => ({
+    const httpIssuer = await issuer((uri) => ({
       issuerUri: uri,
       pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }],
     }));
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=nopin-1'), '--yes']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/is needed and stdin is not a terminal: use --pin-file FILE or the environment variable AIRTIGHT_PIN/);
-    expect(i.outcomes).toHaveLength(0);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=nopin-1'), '--yes']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/is needed and stdin is not a terminal: use --pin-file FILE or the environment variable AIRTIGHT_PIN/);
+    expect(httpIssuer.outcomes).toHaveLength(0);
   });
 
   it('refuses without --yes when stdin is not a terminal, before contacting the issuer (exit 2)', async () => {
-    const i = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=noconsent-1')]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('stdin is not a terminal, so nobody can consent: add --yes');
-    expect(r.stderr).not.toContain('Contacting');
-    expect(i.outcomes).toHaveLength(0);
-    expect(i.failures).toHaveLength(0);
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=noconsent-1')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('stdin is not a terminal, so nobody can consent: add --yes');
+    expect(result.stderr).not.toContain('Contacting');
+    expect(httpIssuer.outcomes).toHaveLength(0);
+    expect(httpIssuer.failures).toHaveLength(0);
   });
 
   it('enrolls from an https issuer with a private CA given by --ca-file; without it the TLS check fails (exit 8)', async () => {
@@ -274,43 +274,43 @@ describe('airtight enroll', () => {
       { stdio: 'ignore' },
     );
     const pem = readFileSync(cert);
-    const i = await startHttpIssuer({
+    const httpIssuer = await startHttpIssuer({
       deviceRoots: [deviceRoot],
       config: (uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }),
       commonNamePrefix: 'Tls',
       tls: { cert: pem, key: readFileSync(key), leafDer: new X509Certificate(pem).raw },
     });
-    issuers.push(i);
-    expect(i.origin).toMatch(/^https:/);
-    const untrusted = await airtight(['enroll', i.invocationUrl('JSESSIONID=tls-0'), '--yes']);
+    issuers.push(httpIssuer);
+    expect(httpIssuer.origin).toMatch(/^https:/);
+    const untrusted = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=tls-0'), '--yes']);
     expect(untrusted.status).toBe(8);
     expect(untrusted.stderr).toMatch(/airtight: TRANSPORT: the request to 127\.0\.0\.1:\d+ failed/);
     expect(untrusted.stderr).toMatch(/airtight: the issuer's TLS certificate is not trusted \(\w+\); .*--ca-file/);
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=tls-1'), '--yes', '--ca-file', cert]);
-    expect(r.stderr).toContain('(https)');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/CN=Tls Key\.1/);
-    expect(i.outcomes).toHaveLength(1);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=tls-1'), '--yes', '--ca-file', cert]);
+    expect(result.stderr).toContain('(https)');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/CN=Tls Key\.1/);
+    expect(httpIssuer.outcomes).toHaveLength(1);
   });
 
   it('fails with exit 6 before contacting the issuer when the store has no device', async () => {
-    const i = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
-    const r = await airtight(['enroll', i.invocationUrl('JSESSIONID=nodevice-1'), '--yes', '--dir', join(tmp, 'nowhere')]);
-    expect(r.status).toBe(6);
-    expect(r.stderr).toMatch(/NOT_AVAILABLE: No key store in .*run "airtight device init" first/);
-    expect(i.failures).toHaveLength(0);
-    expect(i.outcomes).toHaveLength(0);
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }));
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=nodevice-1'), '--yes', '--dir', join(tmp, 'nowhere')]);
+    expect(result.status).toBe(6);
+    expect(result.stderr).toMatch(/NOT_AVAILABLE: No key store in .*run "airtight device init" first/);
+    expect(httpIssuer.failures).toHaveLength(0);
+    expect(httpIssuer.outcomes).toHaveLength(0);
   });
 
   it('refuses a malformed invocation URL (exit 2)', async () => {
-    const r = await airtight(['enroll', 'webpkiproxy://keygen2?url=http%3A%2F%2F127.0.0.1%2Fkg2', '--yes']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/"init" is missing .*expected webpkiproxy:\/\/keygen2\?init=/);
+    const result = await airtight(['enroll', 'webpkiproxy://keygen2?url=http%3A%2F%2F127.0.0.1%2Fkg2', '--yes']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/"init" is missing .*expected webpkiproxy:\/\/keygen2\?init=/);
   });
 
   it('fails with exit 8 when no issuer answers', async () => {
-    const r = await airtight(['enroll', 'webpkiproxy://keygen2?init=http%3A%2F%2F127.0.0.1%3A9%2Fkg2&url=http%3A%2F%2F127.0.0.1%3A9%2Fkg2', '--yes']);
-    expect(r.status).toBe(8);
-    expect(r.stderr).toMatch(/airtight: TRANSPORT: the request to 127\.0\.0\.1:9 failed/);
+    const result = await airtight(['enroll', 'webpkiproxy://keygen2?init=http%3A%2F%2F127.0.0.1%3A9%2Fkg2&url=http%3A%2F%2F127.0.0.1%3A9%2Fkg2', '--yes']);
+    expect(result.status).toBe(8);
+    expect(result.stderr).toMatch(/airtight: TRANSPORT: the request to 127\.0\.0\.1:9 failed/);
   });
 });

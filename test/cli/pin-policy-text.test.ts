@@ -44,10 +44,10 @@ describe('checkNewPin', () => {
   });
 
   it('rejects-sequences (spec §8.3: 1234, 8765, abcd fail; 1235 passes)', () => {
-    const p = policy({ format: PassphraseFormat.STRING, patternRestrictions: PinPattern.SEQUENCE });
-    for (const s of ['1234', '8765', 'abcd']) expect(checkNewPin(pin(s), p)).toMatch(/ascending or descending run/);
-    expect(checkNewPin(pin('1235'), p)).toBeUndefined();
-    expect(checkNewPin(pin('1345'), p)).toBeUndefined();
+    const pinPolicyView = policy({ format: PassphraseFormat.STRING, patternRestrictions: PinPattern.SEQUENCE });
+    for (const text of ['1234', '8765', 'abcd']) expect(checkNewPin(pin(text), pinPolicyView)).toMatch(/ascending or descending run/);
+    expect(checkNewPin(pin('1235'), pinPolicyView)).toBeUndefined();
+    expect(checkNewPin(pin('1345'), pinPolicyView)).toBeUndefined();
   });
 
   it('rejects-repeated-characters', () => {
@@ -74,7 +74,7 @@ describe('policy texts', () => {
   });
 
   it('maps every PIN-rule message of the SKS to a friendly line, nothing else', () => {
-    for (const m of [
+    for (const text of [
       'PIN length error',
       'PIN syntax error',
       'Missing character group in PIN',
@@ -86,7 +86,7 @@ describe('policy texts', () => {
       'Grouping = "unique" PIN error',
       'Grouping = "signature+standard" PIN error',
     ]) {
-      expect(explainPinRuleError(m, policy())).toMatch(/^New PIN breaks the PIN (policy|grouping)/);
+      expect(explainPinRuleError(text, policy())).toMatch(/^New PIN breaks the PIN (policy|grouping)/);
     }
     expect(explainPinRuleError('Key #3 has no PIN policy', policy())).toBeUndefined();
   });

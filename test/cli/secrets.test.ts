@@ -25,19 +25,19 @@ const noPrompt = (): Promise<string> => Promise.reject(new Error('must not promp
 const sources = (s: Partial<SecretSources> = {}): SecretSources => ({ env: {}, files: {}, interactive: false, prompt: noPrompt, ...s });
 
 const secretFile = (name: string, content: string, mode = 0o600): string => {
-  const p = join(tmp, name);
-  writeFileSync(p, content);
-  chmodSync(p, mode);
-  return p;
+  const file = join(tmp, name);
+  writeFileSync(file, content);
+  chmodSync(file, mode);
+  return file;
 };
 
-async function usageFailure(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
+async function usageFailure(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(CommanderError);
-  expect((e as CommanderError).exitCode).toBe(2);
+  expect(error).toBeInstanceOf(CommanderError);
+  expect((error as CommanderError).exitCode).toBe(2);
   return stderr;
 }
 

@@ -44,9 +44,9 @@ function runWorker(dir: string, killWhen: (line: string, round: Round) => number
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         const [what, id] = line.split(' ');
-        if (what === 'BEGIN') round.begun.push(id!);
-        if (what === 'CLOSING') round.closing.push(id!);
-        if (what === 'COMMITTED') round.committed.push(id!);
+        if (what === 'BEGIN') round.begun.push(id);
+        if (what === 'CLOSING') round.closing.push(id);
+        if (what === 'COMMITTED') round.committed.push(id);
         const delay = scheduled ? undefined : killWhen(line, round);
         if (delay !== undefined) {
           scheduled = true;
@@ -72,8 +72,8 @@ async function inspect(dir: string): Promise<Map<string, KeyHandle[]>> {
   try {
     expect(await sks.enumerateProvisioningSessions(0, true), 'no open session survives a restart').toBeUndefined();
     const byHandle = new Map<number, string>();
-    for (let s = await sks.enumerateProvisioningSessions(0, false); s; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
-      byHandle.set(s.provisioningHandle, s.serverSessionId);
+    for (let state = await sks.enumerateProvisioningSessions(0, false); state; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+      byHandle.set(state.provisioningHandle, state.serverSessionId);
     }
     const sessions = new Map<string, KeyHandle[]>([...byHandle.values()].map((id) => [id, []]));
     for (let k = await sks.enumerateKeys(0); k; k = await sks.enumerateKeys(k.keyHandle)) {

@@ -16,28 +16,28 @@ import { getTestCa } from '../support/test-ca.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-const codeOf = (f: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
+const codeOf = (fn: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
   try {
-    f();
+    fn();
     return 'no error';
-  } catch (e) {
-    return e instanceof SksError ? e.code : 'not an SksError';
+  } catch (error) {
+    return error instanceof SksError ? error.code : 'not an SksError';
   }
 };
 
 /** Reads every TLV of `der`, descending into constructed ones; returns how many were read. */
 function walk(der: Uint8Array, start = 0, end = der.length): number {
   let count = 0;
-  for (let p = start; p < end; ) {
-    const t = readTlv(der, p, end);
-    count += 1 + ((t.tag & 0x20) !== 0 ? walk(der, t.start, t.end) : 0);
-    p = t.end;
+  for (let value = start; value < end; ) {
+    const tlv = readTlv(der, value, end);
+    count += 1 + ((tlv.tag & 0x20) !== 0 ? walk(der, tlv.start, tlv.end) : 0);
+    value = tlv.end;
   }
   return count;
 }
 
 describe('readTlv accepts DER', () => {
-  const cases: readonly { name: string; header: string; contentLength: number }[] = [
+  const cases: ReadonlyArray<{ name: string; header: string; contentLength: number }> = [
     { name: 'empty content, short form', header: '30 00', contentLength: 0 },
     { name: 'one byte, short form', header: '04 01', contentLength: 1 },
     { name: '127 bytes, the largest short form', header: '04 7f', contentLength: 127 },
@@ -47,10 +47,10 @@ describe('readTlv accepts DER', () => {
     { name: '65535 bytes, the largest two-octet long form', header: '04 82 ff ff', contentLength: 65535 },
     { name: '65536 bytes, the smallest three-octet long form', header: '04 83 01 00 00', contentLength: 65536 },
   ];
-  for (const c of cases) {
-    it(c.name, () => {
-      const header = hex(c.header);
-      const der = Buffer.concat([header, Buffer.alloc(c.contentLength, 0xa5)]);
+  for (const item of cases) {
+    it(item.name, () => {
+      const header = hex(item.header);
+      const der = Buffer.concat([header, Buffer.alloc(item.contentLength, 0xa5)]);
       expect(readTlv(der, 0)).toEqual({ tag: header[0], start: header.length, end: der.length, headerStart: 0 });
     });
   }
@@ -62,19 +62,19 @@ describe('readTlv accepts DER', () => {
 });
 
 describe('tlv writes what readTlv reads', () => {
-  for (const n of [0, 1, 127, 128, 255, 256, 65535, 65536]) {
-    it(`${n} content bytes`, () => {
-      const content = Buffer.alloc(n, 0x5a);
+  for (const count of [0, 1, 127, 128, 255, 256, 65535, 65536]) {
+    it(`${count} content bytes`, () => {
+      const content = Buffer.alloc(count, 0x5a);
       const der = tlv(0x04, content);
-      const t = readTlv(der, 0);
-      expect(t.end).toBe(der.length);
-      expect(der.subarray(t.start, t.end).equals(content)).toBe(true);
+      const item = readTlv(der, 0);
+      expect(item.end).toBe(der.length);
+      expect(der.subarray(item.start, item.end).equals(content)).toBe(true);
     });
   }
 });
 
 describe('readTlv rules (ERROR_CRYPTO)', () => {
-  const rules: readonly { rule: string; der: string; offset?: number; limit?: number }[] = [
+  const rules: ReadonlyArray<{ rule: string; der: string; offset?: number; limit?: number }> = [
     { rule: 'rejects-non-minimal-length-81-05', der: '04 81 05 0102030405' },
     { rule: 'rejects-long-form-length-below-128', der: `04 81 7f ${'00'.repeat(127)}` },
     { rule: 'rejects-long-form-length-of-zero', der: '30 81 00' },
@@ -89,10 +89,10 @@ describe('readTlv rules (ERROR_CRYPTO)', () => {
     { rule: 'rejects-content-past-the-limit', der: '04 03 010203', limit: 4 },
     { rule: 'rejects-reading-at-the-limit', der: '04 00 04 00', offset: 2, limit: 2 },
   ];
-  for (const r of rules) {
-    it(r.rule, () => {
-      const der = hex(r.der);
-      expect(codeOf(() => readTlv(der, r.offset ?? 0, r.limit ?? der.length))).toBe('CRYPTO');
+  for (const result of rules) {
+    it(result.rule, () => {
+      const der = hex(result.der);
+      expect(codeOf(() => readTlv(der, result.offset ?? 0, result.limit ?? der.length))).toBe('CRYPTO');
     });
   }
 });
@@ -145,12 +145,12 @@ describe('nothing relies on a lax DER form', () => {
 
   /** Every DER value of a vector document: `*_der_hex`, `*spki_hex` and `*pkcs8_hex` members, strings or lists. */
   function derValues(value: unknown, out: Buffer[] = []): Buffer[] {
-    if (Array.isArray(value)) for (const v of value) derValues(v, out);
+    if (Array.isArray(value)) for (const val of value) derValues(val, out);
     else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (DER_MEMBER.test(k) && typeof v === 'string') out.push(Buffer.from(v, 'hex'));
-        else if (DER_MEMBER.test(k) && Array.isArray(v)) out.push(...v.filter((x): x is string => typeof x === 'string').map((x) => Buffer.from(x, 'hex')));
-        else derValues(v, out);
+      for (const [key, element] of Object.entries(value)) {
+        if (DER_MEMBER.test(key) && typeof element === 'string') out.push(Buffer.from(element, 'hex'));
+        else if (DER_MEMBER.test(key) && Array.isArray(element)) out.push(...element.filter((x): x is string => typeof x === 'string').map((x) => Buffer.from(x, 'hex')));
+        else derValues(element, out);
       }
     }
     return out;

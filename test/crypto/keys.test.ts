@@ -10,12 +10,12 @@ import { readTlv } from '../../src/sks/crypto/der.js';
 import { keyKind, parsePkcs8, parseSpki, pkcs8Of, spkiOf } from '../../src/sks/crypto/keys.js';
 import { SksError, type SksErrorCode } from '../../src/sks/errors.js';
 
-const codeOf = (f: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
+const codeOf = (fn: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
   try {
-    f();
+    fn();
     return 'no error';
-  } catch (e) {
-    return e instanceof SksError ? e.code : 'not an SksError';
+  } catch (error) {
+    return error instanceof SksError ? error.code : 'not an SksError';
   }
 };
 
@@ -51,9 +51,9 @@ describe.each(CURVES)('EC %s', (curve) => {
   it('pkcs8Of is the reference form: version 0, the algorithm identifier, ECPrivateKey { 1, d } and nothing else', () => {
     for (const { privateKey } of pairs) {
       const der = pkcs8Of(privateKey);
-      const d = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
-      expect(d).toHaveLength(coordinateLength);
-      const ecPrivateKey = Buffer.concat([Buffer.from('020101', 'hex'), Buffer.of(0x04, coordinateLength), d]);
+      const bytes = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+      expect(bytes).toHaveLength(coordinateLength);
+      const ecPrivateKey = Buffer.concat([Buffer.from('020101', 'hex'), Buffer.of(0x04, coordinateLength), bytes]);
       const body = Buffer.concat([Buffer.from('020100', 'hex'), Buffer.from(algorithmIdentifierHex, 'hex'), Buffer.of(0x04, ecPrivateKey.length + 2, 0x30, ecPrivateKey.length), ecPrivateKey]);
       const outer = readTlv(der, 0);
       expect(outer.tag).toBe(0x30);
@@ -78,9 +78,9 @@ describe.each(CURVES)('EC %s', (curve) => {
   it('re-encodes a compressed point to the canonical uncompressed SPKI (spec §1.3)', () => {
     for (const { publicKey } of pairs.slice(0, 4)) {
       const jwk = publicKey.export({ format: 'jwk' });
-      const x = Buffer.from(jwk.x ?? '', 'base64url');
-      const y = Buffer.from(jwk.y ?? '', 'base64url');
-      const point = Buffer.concat([Buffer.of(0x02 | (y[y.length - 1]! & 1)), x]);
+      const bytes = Buffer.from(jwk.x ?? '', 'base64url');
+      const other = Buffer.from(jwk.y ?? '', 'base64url');
+      const point = Buffer.concat([Buffer.of(0x02 | (other[other.length - 1] & 1)), bytes]);
       const bitString = Buffer.concat([Buffer.of(0x03, point.length + 1, 0x00), point]);
       const inner = Buffer.concat([Buffer.from(algorithmIdentifierHex, 'hex'), bitString]);
       const compressed = Buffer.concat([Buffer.of(0x30, inner.length), inner]);
@@ -89,19 +89,19 @@ describe.each(CURVES)('EC %s', (curve) => {
   });
 
   it('rejects-a-point-not-on-the-curve', () => {
-    const spki = Buffer.from(spkiOf(pairs[0]!.publicKey));
-    spki[spki.length - 1]! ^= 0x01;
+    const spki = Buffer.from(spkiOf(pairs[0].publicKey));
+    spki[spki.length - 1] ^= 0x01;
     expect(codeOf(() => parseSpki(spki))).toBe('CRYPTO');
   });
 
   it('rejects-a-point-form-byte-other-than-04', () => {
-    const spki = Buffer.from(spkiOf(pairs[0]!.publicKey));
+    const spki = Buffer.from(spkiOf(pairs[0].publicKey));
     spki[spki.length - 1 - 2 * coordinateLength] = 0x05;
     expect(codeOf(() => parseSpki(spki))).toBe('CRYPTO');
   });
 
   it('rejects-a-truncated-spki', () => {
-    const spki = spkiOf(pairs[0]!.publicKey);
+    const spki = spkiOf(pairs[0].publicKey);
     expect(codeOf(() => parseSpki(spki.subarray(0, spki.length - 1)))).toBe('CRYPTO');
   });
 });
@@ -122,7 +122,7 @@ describe.each([1024, 2048])('RSA-%i', (bits) => {
 
   it('has the SPKI length that spec §1.3 gives for e = 65537', () => {
     const SPEC_SPKI_LENGTH: Readonly<Record<number, number>> = { 1024: 162, 2048: 294 };
-    expect(spkiOf(pairs[0]!.publicKey)).toHaveLength(SPEC_SPKI_LENGTH[bits] ?? -1);
+    expect(spkiOf(pairs[0].publicKey)).toHaveLength(SPEC_SPKI_LENGTH[bits] ?? -1);
   });
 });
 

@@ -19,8 +19,8 @@ const OPENSSL = '/usr/bin/openssl';
 const tmp = mkdtempSync(join(tmpdir(), 'airtight-ca-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let n = 0;
-const freshDir = (): string => join(tmp, `d${n++}`);
+let count = 0;
+const freshDir = (): string => join(tmp, `d${count++}`);
 
 const opensslText = (pemPath: string): string =>
   execFileSync(OPENSSL, ['x509', '-in', pemPath, '-text', '-noout'], { encoding: 'utf8' });
@@ -66,7 +66,7 @@ describe.each<CaKeyType>(['ec-p256', 'rsa-2048'])('manufacturer CA (%s)', (keyTy
     expect(leaf.verify(root.publicKey)).toBe(true);
     expect(root.ca).toBe(true);
     expect(leaf.ca).toBe(false);
-    for (const c of [root, leaf]) expect(serialBytes(c)).toBe(16);
+    for (const x509Certificate of [root, leaf]) expect(serialBytes(x509Certificate)).toBe(16);
     const years = (c: X509Certificate): number =>
       new Date(c.validTo).getUTCFullYear() - new Date(c.validFrom).getUTCFullYear();
     expect(years(root)).toBe(20);
@@ -98,7 +98,7 @@ describe('loadOrCreateManufacturerCa', () => {
     const dir = freshDir();
     const all = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateManufacturerCa(dir)));
     expect(all.filter((c) => c.created)).toHaveLength(1);
-    for (const c of all) expect(c.certificate.equals(all[0]!.certificate)).toBe(true);
+    for (const loadedManufacturerCa of all) expect(loadedManufacturerCa.certificate.equals(all[0].certificate)).toBe(true);
   });
 
   it('re-issues a missing root certificate for the existing key', async () => {
@@ -151,9 +151,9 @@ describe('issueDeviceCertificate', () => {
     const ca = await createManufacturerCa();
     const device = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     for (const serialNumber of ['', 'a,b', 'x'.repeat(65), 'caf\u00e9']) {
-      const p = issueDeviceCertificate(ca, device.publicKey, { serialNumber });
-      await expect(p).rejects.toBeInstanceOf(SksError);
-      await expect(p).rejects.toMatchObject({ code: 'OPTION' });
+      const promise = issueDeviceCertificate(ca, device.publicKey, { serialNumber });
+      await expect(promise).rejects.toBeInstanceOf(SksError);
+      await expect(promise).rejects.toMatchObject({ code: 'OPTION' });
     }
   });
 });

@@ -22,23 +22,23 @@ const SECRET = 'pin=1234';
 function caught(fn: () => unknown): unknown {
   try {
     fn();
-  } catch (e) {
-    return e;
+  } catch (error) {
+    return error;
   }
   throw new TypeError('expected a failure');
 }
 
-function asSksError(e: unknown): SksError {
-  if (!(e instanceof SksError)) throw new TypeError(`expected an SksError, got ${String(e)}`);
-  return e;
+function asSksError(error: unknown): SksError {
+  if (!(error instanceof SksError)) throw new TypeError(`expected an SksError, got ${String(error)}`);
+  return error;
 }
 
 describe('SksError cause', () => {
   it('keeps-the-cause-as-the-standard-error-cause', () => {
     const original = new Error(SECRET);
-    const e = new SksError('INTERNAL', 'Internal error', { cause: original });
-    expect(e.cause).toBe(original);
-    expect(Object.hasOwn(e, 'cause')).toBe(true);
+    const err = new SksError('INTERNAL', 'Internal error', { cause: original });
+    expect(err.cause).toBe(original);
+    expect(Object.hasOwn(err, 'cause')).toBe(true);
   });
 
   it('has-no-cause-property-when-none-is-given', () => {
@@ -47,23 +47,23 @@ describe('SksError cause', () => {
   });
 
   it('never-puts-the-cause-in-the-message-or-the-json-form', () => {
-    const e = new SksError('CRYPTO', 'Crypto failure: x', { cause: new Error(SECRET), field: 'data' });
-    expect(e.message).not.toContain(SECRET);
-    expect(JSON.stringify(e)).not.toContain(SECRET);
-    expect(e.toJSON()).toEqual({ code: 'CRYPTO', status: 0x05, message: 'Crypto failure: x', field: 'data' });
+    const error = new SksError('CRYPTO', 'Crypto failure: x', { cause: new Error(SECRET), field: 'data' });
+    expect(error.message).not.toContain(SECRET);
+    expect(JSON.stringify(error)).not.toContain(SECRET);
+    expect(error.toJSON()).toEqual({ code: 'CRYPTO', status: 0x05, message: 'Crypto failure: x', field: 'data' });
   });
 });
 
 describe('crypto failures keep what went wrong underneath', () => {
   it('cryptoOp-maps-to-crypto-with-the-original-as-cause', () => {
     const original = new Error(SECRET);
-    const e = caught(() =>
+    const error = caught(() =>
       cryptoOp('key agreement', () => {
         throw original;
       }),
     );
-    expect(e).toBeInstanceOf(SksError);
-    expect(e).toMatchObject({ code: 'CRYPTO', message: 'Crypto failure: key agreement', cause: original });
+    expect(error).toBeInstanceOf(SksError);
+    expect(error).toMatchObject({ code: 'CRYPTO', message: 'Crypto failure: key agreement', cause: original });
   });
 
   it('cryptoOp-passes-an-SksError-through-unchanged', () => {
@@ -83,16 +83,16 @@ describe('crypto failures keep what went wrong underneath', () => {
   });
 
   it('a-bad-spki-or-pkcs8-is-crypto-with-the-openssl-error-as-cause', () => {
-    for (const e of [caught(() => parseSpki(Buffer.of(0x30, 0x00))), caught(() => parsePkcs8(Buffer.of(0x30, 0x00)))].map(asSksError)) {
-      expect(e.code).toBe('CRYPTO');
-      expect(e.cause).toBeInstanceOf(Error);
+    for (const error of [caught(() => parseSpki(Buffer.of(0x30, 0x00))), caught(() => parsePkcs8(Buffer.of(0x30, 0x00)))].map(asSksError)) {
+      expect(error.code).toBe('CRYPTO');
+      expect(error.cause).toBeInstanceOf(Error);
     }
   });
 
   it('a-bad-issuer-ciphertext-is-one-fixed-crypto-error-with-a-cause', () => {
-    const e = asSksError(caught(() => decryptFromIssuer(Buffer.alloc(32), Buffer.alloc(48, 7))));
-    expect(e).toMatchObject({ code: 'CRYPTO', message: 'Crypto failure: decrypt issuer data' });
-    expect(e.cause).toBeInstanceOf(Error);
+    const error = asSksError(caught(() => decryptFromIssuer(Buffer.alloc(32), Buffer.alloc(48, 7))));
+    expect(error).toMatchObject({ code: 'CRYPTO', message: 'Crypto failure: decrypt issuer data' });
+    expect(error.cause).toBeInstanceOf(Error);
   });
 });
 
@@ -108,13 +108,13 @@ describe('the engine', () => {
       },
     };
     const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
-    const e: unknown = await sks.getDeviceInfo().then(
+    const err: unknown = await sks.getDeviceInfo().then(
       () => undefined,
       (x: unknown) => x,
     );
-    expect(e).toBeInstanceOf(SksError);
-    expect(e).toMatchObject({ code: 'INTERNAL', message: 'Internal error', cause: original });
-    expect(JSON.stringify(e)).not.toContain(SECRET);
+    expect(err).toBeInstanceOf(SksError);
+    expect(err).toMatchObject({ code: 'INTERNAL', message: 'Internal error', cause: original });
+    expect(JSON.stringify(err)).not.toContain(SECRET);
     await sks.close();
   });
 });
@@ -131,10 +131,10 @@ describe('AIRTIGHT_DEBUG', () => {
   });
 
   it('debugReport-stops-at-a-cause-cycle', () => {
-    const a = new Error('a');
-    const b = new Error('b', { cause: a });
-    Object.defineProperty(a, 'cause', { value: b });
-    expect(debugReport(a).match(/Caused by/g)).toHaveLength(1);
+    const error = new Error('a');
+    const bytes = new Error('b', { cause: error });
+    Object.defineProperty(error, 'cause', { value: bytes });
+    expect(debugReport(error).match(/Caused by/g)).toHaveLength(1);
   });
 
   /** `device init` against a CA key file that holds no key: STORAGE, with OpenSSL's complaint as cause. */
@@ -148,8 +148,8 @@ describe('AIRTIGHT_DEBUG', () => {
     else delete env['AIRTIGHT_DEBUG'];
     const root = join(import.meta.dirname, '..', '..');
     const args = [join(root, 'src', 'cli', 'main.ts'), 'device', 'init', '--dir', join(tmp, debug ? 'dev-debug' : 'dev'), '--ca-dir', caDir];
-    const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), args, { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
-    return { status: r.status, stderr: r.stderr };
+    const run = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), args, { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    return { status: run.status, stderr: run.stderr };
   }
 
   it('the-cli-prints-the-cause-only-under-AIRTIGHT_DEBUG', () => {

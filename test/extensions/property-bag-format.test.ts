@@ -11,12 +11,12 @@ import { encodePropertyBag } from '../../src/sks/extensions/property-bag.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-const codeOf = (f: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
+const codeOf = (fn: () => unknown): SksErrorCode | 'no error' | 'not an SksError' => {
   try {
-    f();
+    fn();
     return 'no error';
-  } catch (e) {
-    return e instanceof SksError ? e.code : 'not an SksError';
+  } catch (error) {
+    return error instanceof SksError ? error.code : 'not an SksError';
   }
 };
 
@@ -29,17 +29,17 @@ const SPEC_ENTRIES: readonly Property[] = [
 
 /** Raw bag bytes without the encoder's checks, for bags the encoder refuses to build (repeated names). */
 function rawBag(entries: readonly Property[]): Buffer {
-  const str = (t: string): Buffer => {
-    const b = Buffer.from(t, 'utf8');
+  const str = (text: string): Buffer => {
+    const bytes = Buffer.from(text, 'utf8');
     const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    return Buffer.concat([len, b]);
+    len.writeUInt16BE(bytes.length);
+    return Buffer.concat([len, bytes]);
   };
   return Buffer.concat(entries.flatMap((e) => [str(e.name), Buffer.of(e.writable ? 1 : 0), str(e.value)]));
 }
 
 describe('valid bags', () => {
-  const bags: readonly { name: string; entries: readonly Property[] }[] = [
+  const bags: ReadonlyArray<{ name: string; entries: readonly Property[] }> = [
     { name: 'the example of spec §11.2', entries: SPEC_ENTRIES },
     { name: 'one read-only entry with an empty value (the smallest bag)', entries: [{ name: 'a', writable: false, value: '' }] },
     { name: 'non-ASCII names and values', entries: [{ name: 'Åäö', writable: true, value: '€ 😀' }] },
@@ -47,11 +47,11 @@ describe('valid bags', () => {
     { name: 'a 255-byte name', entries: [{ name: 'n'.repeat(255), writable: false, value: 'v' }] },
     { name: 'many entries', entries: Array.from({ length: 50 }, (_, i) => ({ name: `P${i}`, writable: i % 2 === 0, value: String(i * i) })) },
   ];
-  for (const b of bags) {
-    it(`${b.name}: passes the format check and parses back`, () => {
-      const data = encodePropertyBag(b.entries);
+  for (const buf of bags) {
+    it(`${buf.name}: passes the format check and parses back`, () => {
+      const data = encodePropertyBag(buf.entries);
       expect(isValidPropertyBag(data)).toBe(true);
-      expect(parsePropertyBag(data)).toEqual(b.entries);
+      expect(parsePropertyBag(data)).toEqual(buf.entries);
     });
   }
 
@@ -68,7 +68,7 @@ describe('valid bags', () => {
 
 describe('format check rules (spec §11.3)', () => {
   const valid = encodePropertyBag([{ name: 'Name', writable: true, value: 'Value' }]);
-  const rules: readonly { rule: string; data: Buffer }[] = [
+  const rules: ReadonlyArray<{ rule: string; data: Buffer }> = [
     { rule: 'rejects-the-spec-example-04-06-02-09-04', data: hex('04 06 02 09 04') },
     { rule: 'rejects-an-empty-bag', data: Buffer.alloc(0) },
     { rule: 'rejects-a-zero-length-name', data: hex('0000 01 0001 41') },
@@ -82,10 +82,10 @@ describe('format check rules (spec §11.3)', () => {
     { rule: 'rejects-a-missing-value-length', data: hex('0002 4141 01 00') },
     { rule: 'rejects-fewer-than-five-bytes', data: hex('0001 41 01') },
   ];
-  for (const r of rules) {
-    it(r.rule, () => {
-      expect(isValidPropertyBag(r.data)).toBe(false);
-      expect(codeOf(() => parsePropertyBag(r.data))).toBe('OPTION');
+  for (const result of rules) {
+    it(result.rule, () => {
+      expect(isValidPropertyBag(result.data)).toBe(false);
+      expect(codeOf(() => parsePropertyBag(result.data))).toBe('OPTION');
     });
   }
 
@@ -106,19 +106,19 @@ describe('setPropertyValue (spec §11.4)', () => {
     if (outcome.kind === 'updated') expect(outcome.data.equals(hex('0007436f756e74657201 0002 3137 0006446967697473 00 0001 38'))).toBe(true);
   });
 
-  const cases: readonly { name: string; set: string; value: string }[] = [
+  const cases: ReadonlyArray<{ name: string; set: string; value: string }> = [
     { name: 'the first entry to a longer value', set: 'P0', value: 'a much longer value than before' },
     { name: 'the last entry to an empty value', set: 'P2', value: '' },
     { name: 'a middle entry to a non-ASCII value', set: 'P1', value: 'Åäö' },
   ];
-  for (const c of cases) {
-    it(`sets ${c.name}; the others stay as they were`, () => {
+  for (const item of cases) {
+    it(`sets ${item.name}; the others stay as they were`, () => {
       const entries: Property[] = [0, 1, 2].map((i) => ({ name: `P${i}`, writable: true, value: `v${i}` }));
-      const outcome = setPropertyValue(encodePropertyBag(entries), c.set, Buffer.from(c.value, 'utf8'));
+      const outcome = setPropertyValue(encodePropertyBag(entries), item.set, Buffer.from(item.value, 'utf8'));
       expect(outcome.kind).toBe('updated');
       if (outcome.kind !== 'updated') return;
       expect(isValidPropertyBag(outcome.data)).toBe(true);
-      expect(parsePropertyBag(outcome.data)).toEqual(entries.map((e) => (e.name === c.set ? { ...e, value: c.value } : e)));
+      expect(parsePropertyBag(outcome.data)).toEqual(entries.map((e) => (e.name === item.set ? { ...e, value: item.value } : e)));
     });
   }
 

@@ -17,9 +17,9 @@ const SPEC_PROPERTIES: readonly Property[] = [
 function optionErrorOf(fn: () => unknown): SksError {
   try {
     fn();
-  } catch (e) {
-    if (e instanceof SksError) return e;
-    throw e;
+  } catch (error) {
+    if (error instanceof SksError) return error;
+    throw error;
   }
   throw new TypeError('expected an SksError');
 }
@@ -57,13 +57,13 @@ describe('property bags', () => {
   });
 
   it('refuses-to-encode-a-repeated-name (KeyGen2 §6.9.4)', () => {
-    const e = optionErrorOf(() =>
+    const error = optionErrorOf(() =>
       encodePropertyBag([
         { name: 'Dup', writable: true, value: 'a' },
         { name: 'Dup', writable: false, value: 'b' },
       ]),
     );
-    expect([e.code, e.message]).toEqual(['OPTION', 'Duplicate property: Dup']);
+    expect([error.code, error.message]).toEqual(['OPTION', 'Duplicate property: Dup']);
   });
 
   it('refuses-to-encode-a-value-over-65535-bytes (a 16-bit length would wrap)', () => {
@@ -74,8 +74,8 @@ describe('property bags', () => {
 
   it('rejects-parsing-a-malformed-bag-with-error-option (spec §11.3)', () => {
     for (const hex of ['', '0406020904', '0000000001', '0001610200', `${SPEC_BAG_HEX}00`]) {
-      const e = optionErrorOf(() => parsePropertyBag(Buffer.from(hex, 'hex')));
-      expect([e.code, e.message]).toEqual(['OPTION', '"propertyBag" format error']);
+      const err = optionErrorOf(() => parsePropertyBag(Buffer.from(hex, 'hex')));
+      expect([err.code, err.message]).toEqual(['OPTION', '"propertyBag" format error']);
     }
   });
 
@@ -84,8 +84,8 @@ describe('property bags', () => {
       encodePropertyBag([{ name: 'Dup', writable: true, value: 'a' }]),
       encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }]),
     ]);
-    const e = optionErrorOf(() => parsePropertyBag(bag));
-    expect([e.code, e.message]).toEqual(['OPTION', 'Duplicate property: Dup']);
+    const error = optionErrorOf(() => parsePropertyBag(bag));
+    expect([error.code, error.message]).toEqual(['OPTION', 'Duplicate property: Dup']);
   });
 
   it('parses-a-bag-that-is-a-view-into-a-larger-buffer', () => {

@@ -32,17 +32,17 @@ const callSubject = (call: JsonNode): string => `#${call.get('call_index').int()
 
 function sessionSubjects(doc: JsonNode): string[] {
   const out: string[] = [];
-  for (const s of doc.get('sessions').items()) {
-    const where = `session '${s.get('label').str()}'`;
-    for (const member of ['messages', 'server_hmacs']) out.push(...indexed(s, member).map((m) => `${where} ${m}`));
+  for (const node of doc.get('sessions').items()) {
+    const where = `session '${node.get('label').str()}'`;
+    for (const member of ['messages', 'server_hmacs']) out.push(...indexed(node, member).map((m) => `${where} ${m}`));
     // The protocol layer (src/interop/wire.ts): every message decoded and reproduced by our
     // issuer (produced or accepted); every client message reproduced by our client.
-    for (const m of s.opt('messages')?.items() ?? []) {
-      const i = m.get('index').int();
-      out.push(`${where} wire: decode #${i}`, `${where} wire: issuer reproduces #${i}`);
-      if (m.get('direction').str() === 'client->server') out.push(`${where} wire: client reproduces #${i}`);
+    for (const child of node.opt('messages')?.items() ?? []) {
+      const idx = child.get('index').int();
+      out.push(`${where} wire: decode #${idx}`, `${where} wire: issuer reproduces #${idx}`);
+      if (child.get('direction').str() === 'client->server') out.push(`${where} wire: client reproduces #${idx}`);
     }
-    out.push(...(s.opt('sks_calls')?.items().map(callSubject) ?? []));
+    out.push(...(node.opt('sks_calls')?.items().map(callSubject) ?? []));
   }
   for (const member of ['sks_calls_between_sessions', 'sks_calls_after_sessions']) {
     out.push(...(doc.opt(member)?.items().map(callSubject) ?? []));

@@ -21,7 +21,7 @@ import { recordWithEcDevice } from './support/ec-device-recording.js';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VECTORS = path.resolve(REPO_ROOT, '..', 'shared', 'interop');
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- recorded JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- recorded JSON */
 type Json = any;
 
 /** Base recordings: single-session, privacy disabled (the recorder's limits). */
@@ -35,17 +35,17 @@ const initResponse = (doc: Json): Json => doc.sessions[0].messages.find((m: Json
 
 /** Sets the attestation carried everywhere in the file: wire text (digest recomputed), session_attestation, SKS call result. */
 function setAttestation(doc: Json, value: Buffer): void {
-  const s = doc.sessions[0];
-  const m = initResponse(doc);
-  const wire = JSON.parse(m.wire);
+  const state = doc.sessions[0];
+  const message = initResponse(doc);
+  const wire = JSON.parse(message.wire);
   wire.attestation = value.toString('base64url');
-  m.wire = JSON.stringify(wire);
-  m.sha256_hex = sha256(m.wire);
-  s.session_attestation.value_hex = value.toString('hex');
-  s.sks_calls[0].result.attestation_hex = value.toString('hex');
+  message.wire = JSON.stringify(wire);
+  message.sha256_hex = sha256(message.wire);
+  state.session_attestation.value_hex = value.toString('hex');
+  state.sks_calls[0].result.attestation_hex = value.toString('hex');
 }
 
-const failures = (results: { name: string; ok: boolean; detail?: string }[]): string[] => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail ?? ''}`);
+const failures = (results: Array<{ name: string; ok: boolean; detail?: string }>): string[] => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail ?? ''}`);
 
 describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   const recording = recordWithEcDevice(JSON.parse(readFileSync(path.join(VECTORS, base), 'utf8')));
@@ -72,10 +72,10 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   it('passes with another valid ECDSA signature in place of the attestation (verified, never compared)', async () => {
     const { doc } = await recording;
     const other = clone(doc);
-    const s = other.sessions[0];
+    const state = other.sessions[0];
     const key = createPrivateKey({ key: Buffer.from(other.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
-    const resigned = createSign('sha256').update(Buffer.from(s.session_attestation.input_hex, 'hex')).sign({ key, dsaEncoding: 'ieee-p1363' });
-    expect(resigned.toString('hex')).not.toBe(s.session_attestation.value_hex);
+    const resigned = createSign('sha256').update(Buffer.from(state.session_attestation.input_hex, 'hex')).sign({ key, dsaEncoding: 'ieee-p1363' });
+    expect(resigned.toString('hex')).not.toBe(state.session_attestation.value_hex);
     setAttestation(other, resigned);
     expect(failures(await runInteropDocument(other))).toEqual([]);
   });
@@ -83,18 +83,18 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   it('passes with a different valid ECDSA signature in each place the attestation is recorded', async () => {
     const { doc } = await recording;
     const other = clone(doc);
-    const s = other.sessions[0];
+    const state = other.sessions[0];
     const key = createPrivateKey({ key: Buffer.from(other.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
-    const sign = (): Buffer => createSign('sha256').update(Buffer.from(s.session_attestation.input_hex, 'hex')).sign({ key, dsaEncoding: 'ieee-p1363' });
+    const sign = (): Buffer => createSign('sha256').update(Buffer.from(state.session_attestation.input_hex, 'hex')).sign({ key, dsaEncoding: 'ieee-p1363' });
     setAttestation(other, sign());
-    s.session_attestation.value_hex = sign().toString('hex');
-    s.sks_calls[0].result.attestation_hex = sign().toString('hex');
-    expect(new Set([Buffer.from(JSON.parse(initResponse(other).wire).attestation, 'base64url').toString('hex'), s.session_attestation.value_hex, s.sks_calls[0].result.attestation_hex]).size).toBe(3);
+    state.session_attestation.value_hex = sign().toString('hex');
+    state.sks_calls[0].result.attestation_hex = sign().toString('hex');
+    expect(new Set([Buffer.from(JSON.parse(initResponse(other).wire).attestation, 'base64url').toString('hex'), state.session_attestation.value_hex, state.sks_calls[0].result.attestation_hex]).size).toBe(3);
     expect(failures(await runInteropDocument(other))).toEqual([]);
   });
 
   it.each([
-    ['one flipped bit', (v: Buffer): Buffer => Buffer.concat([v.subarray(0, 10), Buffer.from([(v[10] ?? 0) ^ 1]), v.subarray(11)])],
+    ['one flipped bit', (v: Buffer): Buffer => Buffer.concat([v.subarray(0, 10), Buffer.from([v.readUInt8(10) ^ 1]), v.subarray(11)])],
     ['r and s swapped', (v: Buffer): Buffer => Buffer.concat([v.subarray(32), v.subarray(0, 32)])],
   ])('fails with an altered attestation (%s) everywhere in the file', async (_name, alter) => {
     const { doc } = await recording;
@@ -108,13 +108,13 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   it('fails when only the wire text carries the altered attestation (digest recomputed)', async () => {
     const { doc } = await recording;
     const altered = clone(doc);
-    const m = initResponse(altered);
-    const wire = JSON.parse(m.wire);
+    const message = initResponse(altered);
+    const wire = JSON.parse(message.wire);
     const value = Buffer.from(wire.attestation, 'base64url');
-    value[5] = (value[5] ?? 0) ^ 0x80;
+    value.writeUInt8(value.readUInt8(5) ^ 0x80, 5);
     wire.attestation = value.toString('base64url');
-    m.wire = JSON.stringify(wire);
-    m.sha256_hex = sha256(m.wire);
+    message.wire = JSON.stringify(wire);
+    message.sha256_hex = sha256(message.wire);
     const failed = failures(await runInteropDocument(altered));
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.every((f) => f.includes(' wire: '))).toBe(true);
@@ -129,11 +129,11 @@ describe('airtight interop on an EC P-256 device recording', () => {
     const { doc } = await recordWithEcDevice(JSON.parse(readFileSync(path.join(VECTORS, BASES[0] ?? ''), 'utf8')));
     const file = path.join(tmp, 'keygen2-session-ec-device.json');
     writeFileSync(file, JSON.stringify(doc));
-    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
-    expect(r.stderr).toBe('');
-    const lines = r.stdout.trimEnd().split('\n');
+    const child = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(child.stderr).toBe('');
+    const lines = child.stdout.trimEnd().split('\n');
     expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
-    expect(lines.filter((l) => / wire: /.test(l)).length).toBeGreaterThan(0);
-    expect(r.status).toBe(0);
+    expect(lines.filter((l) => l.includes(' wire: ')).length).toBeGreaterThan(0);
+    expect(child.status).toBe(0);
   });
 });

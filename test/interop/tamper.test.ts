@@ -24,14 +24,14 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VECTORS = process.env['AIRTIGHT_INTEROP_VECTORS'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'interop');
 
 interface RecordedFile {
-  sessions: { label: string; messages: { index: number; qualifier: string; sha256_hex: string; wire: string }[] }[];
+  sessions: Array<{ label: string; messages: Array<{ index: number; qualifier: string; sha256_hex: string; wire: string }> }>;
 }
 
 const recordedFiles = readdirSync(VECTORS)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .filter((f) => {
-    const doc = JSON.parse(readFileSync(path.join(VECTORS, f), 'utf8')) as Record<string, unknown>;
+  .filter((text) => {
+    const doc = JSON.parse(readFileSync(path.join(VECTORS, text), 'utf8')) as Record<string, unknown>;
     return Array.isArray(doc['sessions']);
   });
 
@@ -39,8 +39,8 @@ const recordedFiles = readdirSync(VECTORS)
 const texts = new Map<string, string>(recordedFiles.map((f) => [f, readFileSync(path.join(VECTORS, f), 'utf8')]));
 const EC_BASE = recordedFiles.find((f) => f.includes('session-01'));
 if (EC_BASE !== undefined && process.env['AIRTIGHT_INTEROP_VECTORS'] === undefined) {
-  const { doc } = await recordWithEcDevice(JSON.parse(texts.get(EC_BASE) ?? ''));
-  texts.set('ec-p256-device (generated)', JSON.stringify(doc));
+  const generated = await recordWithEcDevice(JSON.parse(texts.get(EC_BASE) ?? ''));
+  texts.set('ec-p256-device (generated)', JSON.stringify(generated.doc));
 }
 const sessionFiles = [...texts.keys()];
 const load = (file: string): RecordedFile => JSON.parse(texts.get(file) ?? '') as RecordedFile;
@@ -54,26 +54,26 @@ const replaceAt = (s: string, at: number, c: string): string => s.slice(0, at) +
 /** Alters the middle character of the first string value of one of `members`; undefined when there is none. */
 function alterStringMember(wire: string, members: readonly string[]): string | undefined {
   for (const member of members) {
-    const m = new RegExp(`"${member}":"([A-Za-z0-9_-]+)"`).exec(wire);
-    if (m?.[1] === undefined) continue;
-    const at = m.index + member.length + 4 + Math.floor(m[1].length / 2);
+    const match = new RegExp(`"${member}":"([A-Za-z0-9_-]+)"`).exec(wire);
+    if (match?.[1] === undefined) continue;
+    const at = match.index + member.length + 4 + Math.floor(match[1].length / 2);
     return replaceAt(wire, at, otherChar(wire[at] ?? 'A'));
   }
   return undefined;
 }
 
 /** The alterations: each returns the altered wire text, or undefined when the message has no such value. */
-const ALTERATIONS: readonly { readonly name: string; readonly alter: (wire: string) => string | undefined }[] = [
+const ALTERATIONS: ReadonlyArray<{ readonly name: string; readonly alter: (wire: string) => string | undefined }> = [
   { name: 'flip a base64url character inside a MAC', alter: (w) => alterStringMember(w, ['mac', 'attestation']) },
   { name: 'change the server session id', alter: (w) => alterStringMember(w, ['serverSessionId']) },
   { name: 'change the client session id', alter: (w) => alterStringMember(w, ['clientSessionId']) },
   {
     name: 'change a number',
-    alter: (w) => {
-      const m = /":(\d+)[,}\]]/.exec(w);
-      if (m?.[1] === undefined) return undefined;
-      const at = m.index + 2;
-      return w.slice(0, at) + String(Number(m[1]) + 1) + w.slice(at + m[1].length);
+    alter: (text) => {
+      const match = /":(\d+)[,}\]]/.exec(text);
+      if (match?.[1] === undefined) return undefined;
+      const at = match.index + 2;
+      return text.slice(0, at) + String(Number(match[1]) + 1) + text.slice(at + match[1].length);
     },
   },
 ];
@@ -100,12 +100,12 @@ const undetectable = (alteration: string, qualifier: string): string | undefined
 const cases: Case[] = [];
 for (const file of sessionFiles) {
   const doc = load(file);
-  doc.sessions.forEach((s, si) => {
-    s.messages.forEach((m, mi) => {
+  doc.sessions.forEach((state, si) => {
+    state.messages.forEach((msg, mi) => {
       for (const alteration of ALTERATIONS) {
-        if (alteration.alter(m.wire) !== undefined) {
-          const why = undetectable(alteration.name, m.qualifier);
-          cases.push({ file, session: si, message: mi, label: `session '${s.label}' #${m.index} ${m.qualifier}`, alteration, ...(why === undefined ? {} : { undetectable: why }) });
+        if (alteration.alter(msg.wire) !== undefined) {
+          const why = undetectable(alteration.name, msg.qualifier);
+          cases.push({ file, session: si, message: mi, label: `session '${state.label}' #${msg.index} ${msg.qualifier}`, alteration, ...(why === undefined ? {} : { undetectable: why }) });
         }
       }
     });
@@ -113,14 +113,14 @@ for (const file of sessionFiles) {
 }
 
 /** The file with one message's wire text altered and its sha256_hex recomputed to match. */
-function tampered(c: Case): RecordedFile {
-  const doc = load(c.file);
-  const m = doc.sessions[c.session]?.messages[c.message];
-  if (m === undefined) throw new Error('no such message');
-  const altered = c.alteration.alter(m.wire);
-  if (altered === undefined || altered === m.wire) throw new Error('the alteration does not apply');
-  m.wire = altered;
-  m.sha256_hex = createHash('sha256').update(altered, 'utf8').digest('hex');
+function tampered(tamperCase: Case): RecordedFile {
+  const doc = load(tamperCase.file);
+  const msg = doc.sessions.at(tamperCase.session)?.messages.at(tamperCase.message);
+  if (msg === undefined) throw new Error('no such message');
+  const altered = tamperCase.alteration.alter(msg.wire);
+  if (altered === undefined || altered === msg.wire) throw new Error('the alteration does not apply');
+  msg.wire = altered;
+  msg.sha256_hex = createHash('sha256').update(altered, 'utf8').digest('hex');
   return doc;
 }
 
@@ -133,20 +133,20 @@ it('has alterations for every message kind of every recorded session file', () =
 });
 
 describe.each(sessionFiles)('%s with altered wire text', (file) => {
-  for (const c of cases.filter((x) => x.file === file)) {
-    it(`${c.label}: ${c.alteration.name} → ${c.undetectable === undefined ? 'wire checks fail' : `passes: ${c.undetectable}`}`, async () => {
-      const results = await runWireChecks(JsonNode.root(tampered(c)));
+  for (const tamperCase of cases.filter((x) => x.file === file)) {
+    it(`${tamperCase.label}: ${tamperCase.alteration.name} → ${tamperCase.undetectable === undefined ? 'wire checks fail' : `passes: ${tamperCase.undetectable}`}`, async () => {
+      const results = await runWireChecks(JsonNode.root(tampered(tamperCase)));
       const failed = results.filter((r) => !r.ok);
-      if (c.undetectable !== undefined) {
+      if (tamperCase.undetectable !== undefined) {
         expect(failed).toEqual([]);
         return;
       }
       expect(failed.length).toBeGreaterThan(0);
       // Failures, not a crash: every failure is a named wire check with a detail. (The strict
       // decoder itself notices some: a CredentialDiscoveryRequest nonce binds the session ids.)
-      for (const f of failed) {
-        expect(f.name).toMatch(/ wire: (decode|issuer reproduces|client reproduces) /);
-        expect(f.detail ?? '').not.toBe('');
+      for (const checkResult of failed) {
+        expect(checkResult.name).toMatch(/ wire: (decode|issuer reproduces|client reproduces) /);
+        expect(checkResult.detail ?? '').not.toBe('');
       }
     });
   }
@@ -157,17 +157,17 @@ describe('airtight interop on an altered recording', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it.runIf(cases.length > 0)('reports the failures and exits 1', () => {
-    const c = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases[0];
-    if (c === undefined) return;
+    const tamperCase = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases.at(0);
+    if (tamperCase === undefined) return;
     const file = path.join(tmp, 'tampered.json');
-    writeFileSync(file, JSON.stringify(tampered(c)));
-    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(1);
-    const lines = r.stdout.trimEnd().split('\n');
-    const m = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
-    expect(Number(m?.[2])).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/^ok   .* wire: decode #\d+ /m);
-    expect(r.stdout).toMatch(/^FAIL .* wire: issuer reproduces #\d+ KeyCreationRequest: wire text differs/m);
+    writeFileSync(file, JSON.stringify(tampered(tamperCase)));
+    const child = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'interop', file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(1);
+    const lines = child.stdout.trimEnd().split('\n');
+    const match = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
+    expect(Number(match?.[2])).toBeGreaterThan(0);
+    expect(child.stdout).toMatch(/^ok {3}.* wire: decode #\d+ /m);
+    expect(child.stdout).toMatch(/^FAIL .* wire: issuer reproduces #\d+ KeyCreationRequest: wire text differs/m);
   });
 });

@@ -37,8 +37,8 @@ const results: ReadonlyMap<string, readonly CheckResult[]> = new Map(
 const docOf = (file: string): JsonNode => JsonNode.root(JSON.parse(readFileSync(path.join(VECTORS, file), 'utf8')));
 
 const layoutOf = (file: string): string => {
-  const d = detectLayout(docOf(file));
-  return 'layout' in d ? d.layout : 'unknown';
+  const data = detectLayout(docOf(file));
+  return 'layout' in data ? data.layout : 'unknown';
 };
 
 const pinOf = (file: string) => {
@@ -48,9 +48,9 @@ const pinOf = (file: string) => {
 
 it('pins each file of the table under its own name', () => {
   expect(new Set(PINNED_VECTOR_FILES.map((p) => p.sha256)).size).toBe(PINNED_VECTOR_FILES.length);
-  for (const f of files) {
-    const pin = pinOf(f);
-    if (pin !== undefined) expect(pin.file, `${f} has the content of a pinned file`).toBe(f);
+  for (const text of files) {
+    const pin = pinOf(text);
+    if (pin !== undefined) expect(pin.file, `${text} has the content of a pinned file`).toBe(text);
   }
 });
 
@@ -88,9 +88,9 @@ for (const file of files) {
     });
     // One test per check; a plain loop rather than it.each so that no '%' or '$'
     // in a name read from the file is taken for a format directive.
-    for (const c of checks) {
-      it(c.name, () => {
-        expect(c.ok, c.detail).toBe(true);
+    for (const checkResult of checks) {
+      it(checkResult.name, () => {
+        expect(checkResult.ok, checkResult.detail).toBe(true);
       });
     }
   });
@@ -105,9 +105,9 @@ describe('airtight interop', () => {
 
   const summary = (stdout: string): { passed: number; failed: number } => {
     const lines = stdout.trimEnd().split('\n');
-    const m = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
-    if (m === null) throw new Error(`no summary line in: ${stdout.slice(-200)}`);
-    return { passed: Number(m[1]), failed: Number(m[2]) };
+    const match = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
+    if (match === null) throw new Error(`no summary line in: ${stdout.slice(-200)}`);
+    return { passed: Number(match[1]), failed: Number(match[2]) };
   };
 
   const primitivesFile = files.find((f) => layoutOf(f) === 'sks-primitives');
@@ -117,10 +117,10 @@ describe('airtight interop', () => {
     const file = primitivesFile;
     expect(file).toBeDefined();
     const expected = results.get(file ?? '') ?? [];
-    const r = airtight('interop', path.join(VECTORS, file ?? ''));
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n');
+    const run = airtight('interop', path.join(VECTORS, file ?? ''));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
     expect(lines.at(-1)).toBe(`${expected.length} passed, 0 failed`);
     expect(lines).toHaveLength(expected.length + 1);
     expect(lines.slice(0, -1).every((l) => l.startsWith('ok   '))).toBe(true);
@@ -130,21 +130,21 @@ describe('airtight interop', () => {
     const file = sessionFile;
     expect(file).toBeDefined();
     const doc = JSON.parse(readFileSync(path.join(VECTORS, file ?? ''), 'utf8')) as {
-      sessions: { sks_calls: { args: Record<string, unknown> }[] }[];
+      sessions: Array<{ sks_calls: Array<{ args: Record<string, unknown> }> }>;
     };
     const call = doc.sessions.flatMap((s) => s.sks_calls).find((c) => typeof c.args['mac_hex'] === 'string');
     expect(call).toBeDefined();
     const mac = String(call?.args['mac_hex']);
-    const flipped = (mac[0] === '0' ? '1' : '0') + mac.slice(1);
+    const flipped = (mac.startsWith('0') ? '1' : '0') + mac.slice(1);
     if (call !== undefined) call.args['mac_hex'] = flipped;
     const tampered = path.join(tmp, file ?? 'tampered.json');
     writeFileSync(tampered, JSON.stringify(doc));
 
-    const r = airtight('interop', tampered);
-    expect(r.status).toBe(1);
-    const { failed } = summary(r.stdout);
+    const run = airtight('interop', tampered);
+    expect(run.status).toBe(1);
+    const { failed } = summary(run.stdout);
     expect(failed).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/^FAIL .*MAC computation: /m);
+    expect(run.stdout).toMatch(/^FAIL .*MAC computation: /m);
   });
 
   it('reports a malformed file as failed checks naming the JSON path, and goes on with the next file', () => {
@@ -157,24 +157,24 @@ describe('airtight interop', () => {
     const malformed = path.join(tmp, 'malformed.json');
     writeFileSync(malformed, JSON.stringify(doc));
 
-    const r = airtight('interop', malformed, path.join(VECTORS, primitivesFile ?? ''));
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL malformed\.json: .*\$\.sessions: expected array, got number$/m);
-    const { passed, failed } = summary(r.stdout);
+    const run = airtight('interop', malformed, path.join(VECTORS, primitivesFile ?? ''));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^FAIL malformed\.json: .*\$\.sessions: expected array, got number$/m);
+    const { passed, failed } = summary(run.stdout);
     expect(failed).toBeGreaterThan(0);
     // Every check of the file after the malformed one ran and passed.
     const primitives = results.get(primitivesFile ?? '') ?? [];
-    expect(r.stdout.split('\n').filter((l) => l.startsWith(`ok   ${primitivesFile}: `))).toHaveLength(primitives.length);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith(`ok   ${primitivesFile}: `))).toHaveLength(primitives.length);
     expect(passed).toBeGreaterThanOrEqual(primitives.length);
   });
 
   it('refuses a file of an unknown layout with one failed check', () => {
     const odd = path.join(tmp, 'odd.json');
     writeFileSync(odd, JSON.stringify({ format_version: 1, something: [] }));
-    const r = airtight('interop', odd);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL odd\.json: layout: unknown layout/m);
-    expect(summary(r.stdout)).toEqual({ passed: 0, failed: 1 });
+    const run = airtight('interop', odd);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^FAIL odd\.json: layout: unknown layout/m);
+    expect(summary(run.stdout)).toEqual({ passed: 0, failed: 1 });
   });
 });

@@ -27,12 +27,12 @@ interface ProbeReport {
 /** A member of a parsed JSON value, or undefined when there is none. */
 const field = (v: unknown, key: string): unknown => (typeof v === 'object' && v !== null ? Reflect.get(v, key) : undefined);
 
-function isProbeReport(v: unknown): v is ProbeReport {
+function isProbeReport(value: unknown): value is ProbeReport {
   return (
-    typeof field(v, 'importMs') === 'number' &&
-    Array.isArray(field(v, 'packages')) &&
-    Array.isArray(field(v, 'newGlobals')) &&
-    Array.isArray(field(v, 'newReflectMembers'))
+    typeof field(value, 'importMs') === 'number' &&
+    Array.isArray(field(value, 'packages')) &&
+    Array.isArray(field(value, 'newGlobals')) &&
+    Array.isArray(field(value, 'newReflectMembers'))
   );
 }
 
@@ -49,9 +49,9 @@ function importInFreshProcess(source: string): ProbeReport {
 function sourceOf(subpath: string): string {
   const target = field(field(field(packageJson(), 'exports'), subpath), 'default');
   if (typeof target !== 'string') throw new TypeError(`package.json exports no ${subpath}`);
-  const m = /^\.\/dist\/(.+)\.js$/.exec(target);
-  if (!m) throw new TypeError(`${subpath} does not point into dist: ${target}`);
-  return `src/${m[1]}.ts`;
+  const match = /^\.\/dist\/(.+)\.js$/.exec(target);
+  if (!match) throw new TypeError(`${subpath} does not point into dist: ${target}`);
+  return `src/${match[1]}.ts`;
 }
 
 const X509_STACK = ['@peculiar/x509', 'reflect-metadata', 'tsyringe'];
@@ -62,29 +62,29 @@ describe('package entry points', () => {
   });
 
   it('airtight/sks loads no package, defines no global and leaves Reflect alone', () => {
-    const r = importInFreshProcess(sourceOf('./sks'));
-    console.info(`airtight/sks import (tsx, sources): ${r.importMs} ms`);
-    expect(r.packages).toEqual([]);
-    expect(r.newGlobals).toEqual([]);
-    expect(r.newReflectMembers).toEqual([]);
+    const probeReport = importInFreshProcess(sourceOf('./sks'));
+    console.info(`airtight/sks import (tsx, sources): ${probeReport.importMs} ms`);
+    expect(probeReport.packages).toEqual([]);
+    expect(probeReport.newGlobals).toEqual([]);
+    expect(probeReport.newReflectMembers).toEqual([]);
   });
 
   it('airtight/sks/session-crypto loads no package (the issuer needs no store and no X.509)', () => {
-    const r = importInFreshProcess(sourceOf('./sks/session-crypto'));
-    expect(r.packages).toEqual([]);
-    expect(r.newGlobals).toEqual([]);
+    const probeReport = importInFreshProcess(sourceOf('./sks/session-crypto'));
+    expect(probeReport.packages).toEqual([]);
+    expect(probeReport.newGlobals).toEqual([]);
   });
 
   it('airtight/sks/sqlite loads better-sqlite3 and no X.509 library', () => {
-    const r = importInFreshProcess(sourceOf('./sks/sqlite'));
-    expect(r.packages).toEqual(['better-sqlite3']);
-    expect(r.newReflectMembers).toEqual([]);
+    const probeReport = importInFreshProcess(sourceOf('./sks/sqlite'));
+    expect(probeReport.packages).toEqual(['better-sqlite3']);
+    expect(probeReport.newReflectMembers).toEqual([]);
   });
 
   // The positive control: shows the probe does see an X.509 stack and its globals.
   it('airtight/sks/device is where the X.509 stack and Reflect.getMetadata come in', () => {
-    const r = importInFreshProcess(sourceOf('./sks/device'));
-    expect(r.packages).toEqual(expect.arrayContaining(X509_STACK));
-    expect(r.newReflectMembers).toContain('getMetadata');
+    const probeReport = importInFreshProcess(sourceOf('./sks/device'));
+    expect(probeReport.packages).toEqual(expect.arrayContaining(X509_STACK));
+    expect(probeReport.newReflectMembers).toContain('getMetadata');
   });
 });

@@ -42,142 +42,142 @@ interface Baseline {
 
 describeStores('atomicity and visibility', (ctx) => {
   const baseline = async (): Promise<Baseline> => {
-    const a = await ctx.issuer({ kmk: ctx.kmks[0] });
-    const puk = await a.createPukPolicy('PUK', '123456');
-    const pin = await a.createPinPolicy({ id: 'PIN', pukPolicy: puk, grouping: PinGrouping.SHARED });
-    const k1 = await a.provisionKey({ id: 'Key.1', pinPolicy: pin, userPin: PIN });
-    const k2 = await a.provisionKey({ id: 'Key.2', pinPolicy: pin, userPin: PIN });
+    const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+    const puk = await issuerSession.createPukPolicy('PUK', '123456');
+    const pin = await issuerSession.createPinPolicy({ id: 'PIN', pukPolicy: puk, grouping: PinGrouping.SHARED });
+    const k1 = await issuerSession.provisionKey({ id: 'Key.1', pinPolicy: pin, userPin: PIN });
+    const k2 = await issuerSession.provisionKey({ id: 'Key.2', pinPolicy: pin, userPin: PIN });
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const k3 = await a.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
-    await a.importPrivateKey(k3, pair.privateKey);
-    await a.closeSession();
+    const k3 = await issuerSession.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
+    await issuerSession.importPrivateKey(k3, pair.privateKey);
+    await issuerSession.closeSession();
     await lockKey(ctx.sks, k1.keyHandle);
 
-    const c = await ctx.issuer();
-    const c1 = await c.provisionKey({ id: 'Key.1' });
-    await c.closeSession();
-    return { a, k1, k2, k3, k3Private: pair.privateKey, c, c1 };
+    const item = await ctx.issuer();
+    const c1 = await item.provisionKey({ id: 'Key.1' });
+    await item.closeSession();
+    return { a: issuerSession, k1, k2, k3, k3Private: pair.privateKey, c: item, c1 };
   };
 
   /** A managing session with pending unlock (K1), delete (K2) and update (K3) operations and one new key. */
-  const pendingOps = async (b: Baseline, options: { sessionKeyLimit?: number } = {}): Promise<{ m: IssuerSession; n: ProvisionedKey }> => {
-    const m = await ctx.issuer({ kmk: ctx.kmks[0], ...options });
-    const n = await m.provisionKey({ id: 'New.1' });
-    await m.postUnlockKey(b.k1);
-    await m.postDeleteKey(b.k2);
-    await m.postUpdateKey(n, b.k3);
-    return { m, n };
+  const pendingOps = async (baseline: Baseline, options: { sessionKeyLimit?: number } = {}): Promise<{ session: IssuerSession; key: ProvisionedKey }> => {
+    const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0], ...options });
+    const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
+    await issuerSession.postUnlockKey(baseline.k1);
+    await issuerSession.postDeleteKey(baseline.k2);
+    await issuerSession.postUpdateKey(provisionedKey, baseline.k3);
+    return { session: issuerSession, key: provisionedKey };
   };
 
   /** Runs `fail`, which must make session `m` fail, and checks that nothing observable changed. */
-  const expectUnchanged = async (m: IssuerSession, newKeys: readonly ProvisionedKey[], fail: () => Promise<void>): Promise<void> => {
+  const expectUnchanged = async (issuerSession: IssuerSession, newKeys: readonly ProvisionedKey[], fail: () => Promise<void>): Promise<void> => {
     const state = await observableState(ctx.sks);
     // The failing session itself is expected to disappear; everything else must stay.
-    const before = { ...state, openSessions: state.openSessions.filter((s) => s.provisioningHandle !== m.provisioningHandle) };
+    const before = { ...state, openSessions: state.openSessions.filter((s) => s.provisioningHandle !== issuerSession.provisioningHandle) };
     await fail();
-    await expectTornDown(m);
+    await expectTornDown(issuerSession);
     expect(await observableState(ctx.sks)).toEqual(before);
-    for (const k of newKeys) {
-      await expectSksError(ctx.sks.getKeyAttributes(k.keyHandle), 'NO_KEY', `Key not found #${k.keyHandle}`);
+    for (const provisionedKey of newKeys) {
+      await expectSksError(ctx.sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
     }
   };
 
   describe('a close that fails half-way commits nothing (spec §7.1)', () => {
     it('leaves every key as it was when a post-operation target was deleted meanwhile', async () => {
-      const b = await baseline();
-      const m = await ctx.issuer({ kmk: ctx.kmks[0] });
-      const n = await m.provisionKey({ id: 'New.1' });
-      await m.postUnlockKey(b.k1);
-      await m.postUpdateKey(n, b.k2);
-      await m.postDeleteKey(b.k3);
-      await ctx.sks.deleteKey(b.c1.keyHandle); // an unrelated user delete is immediate (spec §7.2)
-      await ctx.sks.deleteKey(b.k3.keyHandle, undefined);
-      await expectUnchanged(m, [n], () => expectSksError(m.closeSession(), 'NO_KEY', `Key not found #${b.k3.keyHandle}`).then(() => undefined));
+      const base = await baseline();
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+      const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
+      await issuerSession.postUnlockKey(base.k1);
+      await issuerSession.postUpdateKey(provisionedKey, base.k2);
+      await issuerSession.postDeleteKey(base.k3);
+      await ctx.sks.deleteKey(base.c1.keyHandle); // an unrelated user delete is immediate (spec §7.2)
+      await ctx.sks.deleteKey(base.k3.keyHandle, undefined);
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'NO_KEY', `Key not found #${base.k3.keyHandle}`).then(() => undefined));
       // The unlock was not executed and no key moved to the failed session.
       const keys = await listKeys(ctx.sks);
       expect(keys).toEqual([
-        { keyHandle: b.k1.keyHandle, provisioningHandle: b.a.provisioningHandle },
-        { keyHandle: b.k2.keyHandle, provisioningHandle: b.a.provisioningHandle },
+        { keyHandle: base.k1.keyHandle, provisioningHandle: base.a.provisioningHandle },
+        { keyHandle: base.k2.keyHandle, provisioningHandle: base.a.provisioningHandle },
       ]);
       await expectSksError(
-        ctx.sks.signData({ keyHandle: b.k1.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from(PIN), data: Buffer.of(1) }),
+        ctx.sks.signData({ keyHandle: base.k1.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from(PIN), data: Buffer.of(1) }),
         'AUTHORIZATION',
-        `"authorization" error for key #${b.k1.keyHandle}`,
+        `"authorization" error for key #${base.k1.keyHandle}`,
       );
     });
 
     it('leaves every key as it was when a new key duplicates an existing certificate', async () => {
-      const b = await baseline();
-      const m = await ctx.issuer({ kmk: ctx.kmks[0] });
-      await m.postUnlockKey(b.k1);
-      await m.postDeleteKey(b.k2);
-      const dup = await m.provisionKey({ id: 'Dup' }, { path: b.k3.certificatePath ?? [] });
-      await m.importPrivateKey(dup, b.k3Private);
-      await expectUnchanged(m, [dup], () =>
-        expectSksError(m.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Dup').then(() => undefined),
+      const base = await baseline();
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await issuerSession.postUnlockKey(base.k1);
+      await issuerSession.postDeleteKey(base.k2);
+      const dup = await issuerSession.provisionKey({ id: 'Dup' }, { path: base.k3.certificatePath ?? [] });
+      await issuerSession.importPrivateKey(dup, base.k3Private);
+      await expectUnchanged(issuerSession, [dup], () =>
+        expectSksError(issuerSession.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Dup').then(() => undefined),
       );
     });
 
     it('leaves every key as it was when the closing session holds an unreferenced object', async () => {
-      const b = await baseline();
-      const { m, n } = await pendingOps(b);
-      await m.createPinPolicy({ id: 'Unused' });
-      await expectUnchanged(m, [n], () => expectSksError(m.closeSession(), 'OPTION', 'Unreferenced object "id" : Unused').then(() => undefined));
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
+      await issuerSession.createPinPolicy({ id: 'Unused' });
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : Unused').then(() => undefined));
     });
 
     it('leaves every key as it was when the close MAC is wrong', async () => {
-      const b = await baseline();
-      const { m, n } = await pendingOps(b);
-      m.corruptNextMac();
-      await expectUnchanged(m, [n], () => expectSksError(m.closeSession(), 'MAC', 'MAC error').then(() => undefined));
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
+      issuerSession.corruptNextMac();
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'MAC', 'MAC error').then(() => undefined));
     });
 
     it('leaves every key as it was when the close attestation exhausts the session key budget', async () => {
-      const b = await baseline();
+      const base = await baseline();
       // createKeyEntry 2 + setCertificatePath 1 + three post-operations 2 each + close MAC 1 = 10; the attestation is the 11th use.
-      const { m, n } = await pendingOps(b, { sessionKeyLimit: 10 });
-      await expectUnchanged(m, [n], () => expectSksError(m.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded').then(() => undefined));
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base, { sessionKeyLimit: 10 });
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded').then(() => undefined));
     });
 
     it('commits the same pending operations when the close succeeds', async () => {
-      const b = await baseline();
-      const { m, n } = await pendingOps(b, { sessionKeyLimit: 11 });
-      await m.closeSession();
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base, { sessionKeyLimit: 11 });
+      await issuerSession.closeSession();
       expect(await listKeys(ctx.sks)).toEqual([
-        { keyHandle: b.k1.keyHandle, provisioningHandle: m.provisioningHandle },
-        { keyHandle: b.k3.keyHandle, provisioningHandle: m.provisioningHandle },
-        { keyHandle: b.c1.keyHandle, provisioningHandle: b.c.provisioningHandle },
+        { keyHandle: base.k1.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
+        { keyHandle: base.k3.keyHandle, provisioningHandle: issuerSession.provisioningHandle },
+        { keyHandle: base.c1.keyHandle, provisioningHandle: base.c.provisioningHandle },
       ]);
-      await signAndVerify(ctx.sks, b.k1.keyHandle, PIN);
-      await expectSksError(ctx.sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
-      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.c.provisioningHandle, m.provisioningHandle]);
+      await signAndVerify(ctx.sks, base.k1.keyHandle, PIN);
+      await expectSksError(ctx.sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([base.c.provisioningHandle, issuerSession.provisioningHandle]);
     });
   });
 
   describe('failures before close commit nothing (spec §4.2)', () => {
     it('leaves every key as it was when a provisioning call fails after post-operations were registered', async () => {
-      const b = await baseline();
-      const { m, n } = await pendingOps(b);
-      await expectUnchanged(m, [n], () =>
-        expectSksError(m.addExtension(n, { type: 'http://example.com/x', subType: 9, data: Buffer.of(1) }), 'OPTION', 'Invalid "subType" value=9').then(
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
+      await expectUnchanged(issuerSession, [provisionedKey], () =>
+        expectSksError(issuerSession.addExtension(provisionedKey, { type: 'http://example.com/x', subType: 9, data: Buffer.of(1) }), 'OPTION', 'Invalid "subType" value=9').then(
           () => undefined,
         ),
       );
     });
 
     it('leaves every key as it was when a session with post-operations is aborted', async () => {
-      const b = await baseline();
-      const { m, n } = await pendingOps(b);
-      await expectUnchanged(m, [n], () => m.abort());
+      const base = await baseline();
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
+      await expectUnchanged(issuerSession, [provisionedKey], () => issuerSession.abort());
     });
 
     it('leaves a concurrently open session intact when another one fails', async () => {
-      const b = await baseline();
+      const base = await baseline();
       const good = await ctx.issuer();
       const kept = await good.provisionKey({ id: 'Kept' });
-      const { m, n } = await pendingOps(b);
-      m.corruptNextMac();
-      await expectUnchanged(m, [n], () => expectSksError(m.closeSession(), 'MAC', 'MAC error').then(() => undefined));
+      const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
+      issuerSession.corruptNextMac();
+      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'MAC', 'MAC error').then(() => undefined));
       await good.closeSession();
       await signAndVerify(ctx.sks, kept.keyHandle);
     });
@@ -185,67 +185,67 @@ describeStores('atomicity and visibility', (ctx) => {
 
   describe('visibility (spec §7.2)', () => {
     it('hides the keys of an open session from the user API and enumeration', async () => {
-      const b = await baseline();
-      const m = await ctx.issuer();
-      const n = await m.provisionKey({ id: 'New.1' });
-      expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).not.toContain(n.keyHandle);
-      const stillInProvisioning = `Key #${n.keyHandle} still in provisioning`;
-      await expectSksError(ctx.sks.getKeyAttributes(n.keyHandle), 'NO_KEY', stillInProvisioning);
-      await expectSksError(ctx.sks.getKeyProtectionInfo(n.keyHandle), 'NO_KEY', stillInProvisioning);
+      const base = await baseline();
+      const issuerSession = await ctx.issuer();
+      const provisionedKey = await issuerSession.provisionKey({ id: 'New.1' });
+      expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).not.toContain(provisionedKey.keyHandle);
+      const stillInProvisioning = `Key #${provisionedKey.keyHandle} still in provisioning`;
+      await expectSksError(ctx.sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', stillInProvisioning);
+      await expectSksError(ctx.sks.getKeyProtectionInfo(provisionedKey.keyHandle), 'NO_KEY', stillInProvisioning);
       await expectSksError(
-        ctx.sks.signData({ keyHandle: n.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', data: Buffer.of(1) }),
+        ctx.sks.signData({ keyHandle: provisionedKey.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', data: Buffer.of(1) }),
         'NO_KEY',
         stillInProvisioning,
       );
-      await expectSksError(ctx.sks.deleteKey(n.keyHandle), 'NO_KEY', stillInProvisioning);
-      expect((await listSessions(ctx.sks, true)).map((s) => s.provisioningHandle)).toEqual([m.provisioningHandle]);
-      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([b.a.provisioningHandle, b.c.provisioningHandle]);
-      await m.closeSession();
-      expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).toContain(n.keyHandle);
-      await signAndVerify(ctx.sks, n.keyHandle);
+      await expectSksError(ctx.sks.deleteKey(provisionedKey.keyHandle), 'NO_KEY', stillInProvisioning);
+      expect((await listSessions(ctx.sks, true)).map((s) => s.provisioningHandle)).toEqual([issuerSession.provisioningHandle]);
+      expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([base.a.provisioningHandle, base.c.provisioningHandle]);
+      await issuerSession.closeSession();
+      expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).toContain(provisionedKey.keyHandle);
+      await signAndVerify(ctx.sks, provisionedKey.keyHandle);
     });
 
     it('refuses post-operations on keys of another open session', async () => {
       const other = await ctx.issuer({ kmk: ctx.kmks[0] });
       const pending = await other.provisionKey();
-      const m = await ctx.issuer({ postOpKmk: ctx.kmks[0] });
-      await expectSksError(m.postDeleteKey(pending), 'OPTION', `Key #${pending.keyHandle} still in provisioning`);
-      await expectTornDown(m);
+      const issuerSession = await ctx.issuer({ postOpKmk: ctx.kmks[0] });
+      await expectSksError(issuerSession.postDeleteKey(pending), 'OPTION', `Key #${pending.keyHandle} still in provisioning`);
+      await expectTornDown(issuerSession);
       await other.closeSession();
     });
 
     it('forgets the keys of an aborted session', async () => {
-      const m = await ctx.issuer();
-      const n = await m.provisionKey();
-      await m.abort();
-      await expectSksError(ctx.sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
+      const issuerSession = await ctx.issuer();
+      const provisionedKey = await issuerSession.provisionKey();
+      await issuerSession.abort();
+      await expectSksError(ctx.sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
       expect(await listKeys(ctx.sks)).toEqual([]);
       expect(await listSessions(ctx.sks, false)).toEqual([]);
     });
 
     it('does not reuse the handles of a torn-down session (spec §1.7)', async () => {
-      const m = await ctx.issuer();
-      const lost = await m.provisionKey();
-      m.corruptNextMac();
-      await expectSksError(m.closeSession(), 'MAC', 'MAC error');
-      const s = await ctx.issuer();
-      expect(s.provisioningHandle).toBeGreaterThan(m.provisioningHandle);
-      const key = await s.provisionKey();
+      const issuerSession = await ctx.issuer();
+      const lost = await issuerSession.provisionKey();
+      issuerSession.corruptNextMac();
+      await expectSksError(issuerSession.closeSession(), 'MAC', 'MAC error');
+      const state = await ctx.issuer();
+      expect(state.provisioningHandle).toBeGreaterThan(issuerSession.provisioningHandle);
+      const key = await state.provisionKey();
       expect(key.keyHandle).toBeGreaterThan(lost.keyHandle);
-      await s.closeSession();
+      await state.closeSession();
     });
 
     it('keeps no trace of an open session across a restart', async () => {
-      const b = await baseline();
+      const base = await baseline();
       const before = await observableState(ctx.sks);
-      const m = await ctx.issuer({ kmk: ctx.kmks[0] });
-      const n = await m.provisionKey();
-      await m.postDeleteKey(b.k2);
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+      const provisionedKey = await issuerSession.provisionKey();
+      await issuerSession.postDeleteKey(base.k2);
       const sks = await ctx.reopen();
       expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
       expect(await observableState(sks)).toEqual(before);
-      await expectSksError(sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
-      await signAndVerify(sks, b.c1.keyHandle);
+      await expectSksError(sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
+      await signAndVerify(sks, base.c1.keyHandle);
     });
 
     it('serializes concurrent calls of independent sessions (spec §1.8)', async () => {
@@ -277,19 +277,19 @@ describe('a close whose durable write fails', () => {
       const sks = openSecureKeyStore({ store: port, device: await testDevice(), profile: TEST_PROFILE });
       const ca = await getTestCa();
       const [kmk] = testKmks();
-      const a = await IssuerSession.open(sks, { ca, kmk });
-      const target = await a.provisionKey();
-      await a.closeSession();
+      const issuerSession = await IssuerSession.open(sks, { ca, kmk });
+      const target = await issuerSession.provisionKey();
+      await issuerSession.closeSession();
       const before = await observableState(sks);
 
-      const m = await IssuerSession.open(sks, { ca, kmk });
-      const n = await m.provisionKey();
-      await m.postUpdateKey(n, target);
+      const message = await IssuerSession.open(sks, { ca, kmk });
+      const provisionedKey = await message.provisionKey();
+      await message.postUpdateKey(provisionedKey, target);
       failNext = true;
-      await expectSksError(m.closeSession(), 'STORAGE');
+      await expectSksError(message.closeSession(), 'STORAGE');
       expect(await observableState(sks)).toEqual(before);
       expect(await observableState(openSecureKeyStore({ store: port, device: await testDevice(), profile: TEST_PROFILE }))).toEqual(before);
-      await expectSksError(sks.getKeyAttributes(n.keyHandle), 'NO_KEY', `Key not found #${n.keyHandle}`);
+      await expectSksError(sks.getKeyAttributes(provisionedKey.keyHandle), 'NO_KEY', `Key not found #${provisionedKey.keyHandle}`);
       await signAndVerify(sks, target.keyHandle);
     } finally {
       port.close();

@@ -55,18 +55,18 @@ describeStores('attacks on provisioning', (ctx) => {
   });
 
   it('refuses a MAC replayed within the same session (the sequence counter moved on)', async () => {
-    const s = await ctx.issuer();
-    const pin = await s.createPinPolicy({ id: 'PIN' });
-    const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
+    const issuerSession = await ctx.issuer();
+    const pin = await issuerSession.createPinPolicy({ id: 'PIN' });
+    const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1357' });
     // Replay the exact setCertificatePath call the issuer made: same data, same MAC (its sequence number was the last one used).
     const path = key.certificatePath!;
-    const original = methodMac(s.sessionKey, MacMethod.SET_CERTIFICATE_PATH, s.macSequence - 1, MacData.setCertificatePath(key.generatedSpki, key.id, path));
+    const original = methodMac(issuerSession.sessionKey, MacMethod.SET_CERTIFICATE_PATH, issuerSession.macSequence - 1, MacData.setCertificatePath(key.generatedSpki, key.id, path));
     await expectSksError(ctx.sks.setCertificatePath(key.keyHandle, path, original), 'MAC', 'MAC error');
     await nothingCommitted();
   });
 
   it('detects a changed field under an intact MAC (protection weakened by the middle man)', async () => {
-    const s = await ctx.issuer();
+    const issuerSession = await ctx.issuer();
     const data = MacData.createKeyEntry({
       id: 'Key.1',
       keyEntryAlgorithm: KEY_1,
@@ -84,11 +84,11 @@ describeStores('attacks on provisioning', (ctx) => {
       keyParameters: undefined,
       endorsedAlgorithms: [],
     });
-    const mac = s.macFor(MacMethod.CREATE_KEY_ENTRY, data);
+    const mac = issuerSession.macFor(MacMethod.CREATE_KEY_ENTRY, data);
     // The issuer said non-exportable (3); the attacker sends exportable (0).
     await expectSksError(
       ctx.sks.createKeyEntry({
-        provisioningHandle: s.provisioningHandle,
+        provisioningHandle: issuerSession.provisioningHandle,
         id: 'Key.1',
         keyEntryAlgorithm: KEY_1,
         devicePinProtection: false,
@@ -109,40 +109,40 @@ describeStores('attacks on provisioning', (ctx) => {
   });
 
   it('refuses a substituted certificate and a tampered close nonce', async () => {
-    const s = await ctx.issuer();
-    const key = await s.createKeyEntry();
+    const issuerSession = await ctx.issuer();
+    const key = await issuerSession.createKeyEntry();
     const path = [await ctx.ca.issue(key.generatedPublicKey, { commonName: 'honest' })];
-    const mac = s.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.generatedSpki, key.id, path));
+    const mac = issuerSession.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.generatedSpki, key.id, path));
     const forged = [await ctx.ca.issue(key.generatedPublicKey, { commonName: 'forged' })];
     await expectSksError(ctx.sks.setCertificatePath(key.keyHandle, forged, mac), 'MAC', 'MAC error');
     await nothingCommitted();
 
-    const t = await ctx.issuer();
-    await t.provisionKey();
+    const item = await ctx.issuer();
+    await item.provisionKey();
     const nonce = randomBytes(16);
-    const closeMac = t.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(t.clientSessionId, t.serverSessionId, t.issuerUri, nonce));
-    nonce[0] = (nonce[0] ?? 0) ^ 1;
-    await expectSksError(ctx.sks.closeProvisioningSession(t.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
+    const closeMac = item.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(item.clientSessionId, item.serverSessionId, item.issuerUri, nonce));
+    nonce.writeUInt8(nonce.readUInt8(0) ^ 1, 0);
+    await expectSksError(ctx.sks.closeProvisioningSession(item.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
     await nothingCommitted();
   });
 
   it('refuses reordered calls: a MAC computed for a later step does not verify now', async () => {
-    const s = await ctx.issuer();
-    const key = await s.createKeyEntry();
+    const issuerSession = await ctx.issuer();
+    const key = await issuerSession.createKeyEntry();
     // The issuer computes MACs for the certificate (q) and the close (q+1), the attacker swaps them.
     const path = [await ctx.ca.issue(key.generatedPublicKey)];
-    s.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.generatedSpki, key.id, path));
+    issuerSession.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.generatedSpki, key.id, path));
     const nonce = randomBytes(16);
-    const closeMac = s.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(s.clientSessionId, s.serverSessionId, s.issuerUri, nonce));
-    await expectSksError(ctx.sks.closeProvisioningSession(s.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
+    const closeMac = issuerSession.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(issuerSession.clientSessionId, issuerSession.serverSessionId, issuerSession.issuerUri, nonce));
+    await expectSksError(ctx.sks.closeProvisioningSession(issuerSession.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
     await nothingCommitted();
   });
 
   it('refuses a truncated or over-long MAC the same way as a wrong one', async () => {
     for (const length of [0, 31, 33, 64]) {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       await expectSksError(
-        ctx.sks.closeProvisioningSession(s.provisioningHandle, randomBytes(16), randomBytes(length)),
+        ctx.sks.closeProvisioningSession(issuerSession.provisioningHandle, randomBytes(16), randomBytes(length)),
         'MAC',
         'MAC error',
       );
@@ -159,10 +159,10 @@ describeStores('attacks on provisioning', (ctx) => {
       return Buffer.concat([iv, cipher.update(Buffer.concat([randomBytes(31), Buffer.of(0)])), cipher.final()]);
     };
     for (const garbage of [() => new Uint8Array(0), () => randomBytes(15), () => randomBytes(16), badPadding]) {
-      const s = await ctx.issuer();
-      const encryptedPuk = garbage(s.sessionKey);
+      const issuerSession = await ctx.issuer();
+      const encryptedPuk = garbage(issuerSession.sessionKey);
       await expectSksError(
-        ctx.sks.createPukPolicy({ provisioningHandle: s.provisioningHandle, id: 'PUK', encryptedPuk, format: 0, retryLimit: 3, mac: randomBytes(32) }),
+        ctx.sks.createPukPolicy({ provisioningHandle: issuerSession.provisioningHandle, id: 'PUK', encryptedPuk, format: 0, retryLimit: 3, mac: randomBytes(32) }),
         'CRYPTO',
       );
     }
@@ -187,10 +187,10 @@ describeStores('attacks on provisioning', (ctx) => {
 describe('PIN brute force', () => {
   describeStores('lockout', (ctx) => {
     it('locks after retryLimit wrong PINs and then refuses even the right one, without trying it', async () => {
-      const s = await ctx.issuer();
-      const pin = await s.createPinPolicy({ id: 'PIN', retryLimit: 5 });
-      const key = await s.provisionKey({ pinPolicy: pin, userPin: '7391' });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const pin = await issuerSession.createPinPolicy({ id: 'PIN', retryLimit: 5 });
+      const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '7391' });
+      await issuerSession.closeSession();
       const sign = (p: string): Promise<Uint8Array> =>
         ctx.sks.signData({ keyHandle: key.keyHandle, algorithm: ECDSA_SHA256, authorization: Buffer.from(p), data: Buffer.from('x') });
       for (let guess = 0; guess < 5; guess++) await expectSksError(sign(String(1000 + guess)), 'AUTHORIZATION');

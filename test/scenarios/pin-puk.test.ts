@@ -29,25 +29,25 @@ const BINARY_SECRET = Uint8Array.of(0x12, 0x30, 0x02, 0x34, 0xff);
 
 describeStores('PIN and PUK scenarios', (ctx) => {
   describe('retry counters and lockout (spec §8.6)', () => {
-    for (const [name, userDefined, t] of [
+    for (const [name, userDefined, item] of [
       ['a user-defined', true, 't11'],
       ['an issuer-set (encrypted)', false, 't12'],
     ] as const) {
-      it(`blocks ${name} PIN after exactly retryLimit wrong attempts, a good PIN resetting the count (${t})`, async () => {
+      it(`blocks ${name} PIN after exactly retryLimit wrong attempts, a good PIN resetting the count (${item})`, async () => {
         const { handle } = await provisionSingleKey(ctx, {
           pinPolicy: { userDefined, retryLimit: 3 },
           key: userDefined ? { userPin: '1234' } : { presetPin: '1234' },
         });
         expect((await ctx.sks.getKeyProtectionInfo(handle)).userDefined).toBe(userDefined);
-        for (const n of [1, 2]) {
+        for (const count of [1, 2]) {
           await expectAuthorizationError(sign(ctx.sks, handle, Alg.ECDSA_SHA256, '4321'), handle);
-          expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: n, pinBlocked: false });
+          expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: count, pinBlocked: false });
         }
         await signAndVerify(ctx.sks, handle, '1234');
         expect((await protection(ctx.sks, handle)).pinErrorCount).toBe(0);
-        for (const n of [1, 2, 3]) {
+        for (const total of [1, 2, 3]) {
           await expectAuthorizationError(sign(ctx.sks, handle, Alg.ECDSA_SHA256, '4321'), handle);
-          expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: n, pinBlocked: n === 3 });
+          expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: total, pinBlocked: total === 3 });
         }
         await expectAuthorizationError(sign(ctx.sks, handle, Alg.ECDSA_SHA256, '1234'), handle);
         // A blocked PIN is not counted further.
@@ -65,30 +65,30 @@ describeStores('PIN and PUK scenarios', (ctx) => {
 
     it('synchronizes PIN error counters across the grouping\'s key group (spec §8.5, §8.6)', async () => {
       for (const grouping of [PinGrouping.NONE, PinGrouping.SHARED]) {
-        const s = await ctx.issuer();
-        const pin = await s.createPinPolicy({ grouping });
-        const a = await s.provisionKey({ pinPolicy: pin, userPin: '1234', appUsage: AppUsage.SIGNATURE });
-        const b = await s.provisionKey({ pinPolicy: pin, userPin: '1234', appUsage: AppUsage.SIGNATURE });
-        await s.closeSession();
-        await expectAuthorizationError(sign(ctx.sks, a.keyHandle, Alg.ECDSA_SHA256, '9999'), a.keyHandle);
-        expect((await protection(ctx.sks, b.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 1 : 0);
-        await expectAuthorizationError(sign(ctx.sks, b.keyHandle, Alg.ECDSA_SHA256, '9999'), b.keyHandle);
-        expect((await protection(ctx.sks, a.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 2 : 1);
-        await signAndVerify(ctx.sks, b.keyHandle, '1234');
-        expect((await protection(ctx.sks, a.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 0 : 1);
+        const issuerSession = await ctx.issuer();
+        const pin = await issuerSession.createPinPolicy({ grouping });
+        const provisionedKey = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1234', appUsage: AppUsage.SIGNATURE });
+        const bytes = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1234', appUsage: AppUsage.SIGNATURE });
+        await issuerSession.closeSession();
+        await expectAuthorizationError(sign(ctx.sks, provisionedKey.keyHandle, Alg.ECDSA_SHA256, '9999'), provisionedKey.keyHandle);
+        expect((await protection(ctx.sks, bytes.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 1 : 0);
+        await expectAuthorizationError(sign(ctx.sks, bytes.keyHandle, Alg.ECDSA_SHA256, '9999'), bytes.keyHandle);
+        expect((await protection(ctx.sks, provisionedKey.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 2 : 1);
+        await signAndVerify(ctx.sks, bytes.keyHandle, '1234');
+        expect((await protection(ctx.sks, provisionedKey.keyHandle)).pinErrorCount, `grouping ${grouping}`).toBe(grouping === PinGrouping.SHARED ? 0 : 1);
       }
     });
   });
 
   describe('PIN and PUK formats, patterns and grouping at creation (t13, spec §15.3)', () => {
-    const PUK_ACCEPTED: readonly [number, PinBytes][] = [
+    const PUK_ACCEPTED: ReadonlyArray<[number, PinBytes]> = [
       [ALPHANUMERIC, 'AB123'],
       [NUMERIC, '1234'],
       [STRING, 'azAB13.\n'],
       [BINARY, BINARY_SECRET],
       [NUMERIC, '0123456789'.repeat(13).slice(0, 128)],
     ];
-    const PUK_REJECTED: readonly [number, PinBytes, string][] = [
+    const PUK_REJECTED: ReadonlyArray<[number, PinBytes, string]> = [
       [ALPHANUMERIC, '', 'PUK length error'],
       [ALPHANUMERIC, 'ab123', 'PUK syntax error'],
       [NUMERIC, 'AB1234', 'PUK syntax error'],
@@ -107,22 +107,22 @@ describeStores('PIN and PUK scenarios', (ctx) => {
 
     it('rejects PUKs of the wrong length or syntax (t13)', async () => {
       for (const [format, puk, message] of PUK_REJECTED) {
-        const s = await ctx.issuer();
-        await expectSksError(s.createPukPolicy('PUK', puk, format), 'OPTION', message);
-        await expectTornDown(s);
+        const issuerSession = await ctx.issuer();
+        await expectSksError(issuerSession.createPukPolicy('PUK', puk, format), 'OPTION', message);
+        await expectTornDown(issuerSession);
       }
     });
 
     const tryPin = async (policy: PinPolicyOptions, pin: PinBytes, error?: string): Promise<void> => {
-      const s = await ctx.issuer();
-      const pinPolicy = await s.createPinPolicy(policy);
+      const issuerSession = await ctx.issuer();
+      const pinPolicy = await issuerSession.createPinPolicy(policy);
       if (error !== undefined) {
-        await expectSksError(s.createKeyEntry({ pinPolicy, userPin: pin }), 'OPTION', error);
-        await expectTornDown(s);
+        await expectSksError(issuerSession.createKeyEntry({ pinPolicy, userPin: pin }), 'OPTION', error);
+        await expectTornDown(issuerSession);
         return;
       }
-      const key = await s.provisionKey({ pinPolicy, userPin: pin });
-      await s.closeSession();
+      const key = await issuerSession.provisionKey({ pinPolicy, userPin: pin });
+      await issuerSession.closeSession();
       await signAndVerify(ctx.sks, key.keyHandle, pin);
     };
 
@@ -149,7 +149,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       await tryPin({ minLength: 4, maxLength: 8 }, '12345678');
     });
 
-    const PATTERNS: readonly { readonly name: string; readonly patterns: number; readonly format: number; readonly pin: string; readonly error?: string }[] = [
+    const PATTERNS: ReadonlyArray<{ readonly name: string; readonly patterns: number; readonly format: number; readonly pin: string; readonly error?: string }> = [
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1234', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '8765', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1235' },
@@ -177,21 +177,21 @@ describeStores('PIN and PUK scenarios', (ctx) => {
 
     for (const name of [...new Set(PATTERNS.map((p) => p.name))]) {
       it(`enforces the ${name} pattern restriction on new PINs (t13)`, async () => {
-        for (const p of PATTERNS.filter((x) => x.name === name)) {
-          await tryPin({ format: p.format, patternRestrictions: p.patterns }, p.pin, p.error);
+        for (const params of PATTERNS.filter((x) => x.name === name)) {
+          await tryPin({ format: params.format, patternRestrictions: params.patterns }, params.pin, params.error);
         }
       });
     }
 
     it('refuses the missing-group restriction for numeric and binary PIN policies (t13)', async () => {
       for (const format of [NUMERIC, BINARY]) {
-        const s = await ctx.issuer();
+        const issuerSession = await ctx.issuer();
         await expectSksError(
-          s.createPinPolicy({ format, patternRestrictions: PinPattern.MISSING_GROUP }),
+          issuerSession.createPinPolicy({ format, patternRestrictions: PinPattern.MISSING_GROUP }),
           'OPTION',
           'Incorrect "format" for the "missing-group" PIN pattern policy',
         );
-        await expectTornDown(s);
+        await expectTornDown(issuerSession);
       }
     });
 
@@ -205,7 +205,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       await signAndVerify(ctx.sks, handle, '7');
     });
 
-    const GROUPING_TABLE: readonly [number, string | undefined, string | undefined][] = [
+    const GROUPING_TABLE: ReadonlyArray<[number, string | undefined, string | undefined]> = [
       // grouping, outcome for the same PIN, outcome for a different PIN
       [PinGrouping.NONE, undefined, undefined],
       [PinGrouping.SHARED, undefined, 'Grouping = "shared" requires identical PINs'],
@@ -219,20 +219,20 @@ describeStores('PIN and PUK scenarios', (ctx) => {
           ['1234', same],
           ['5678', different],
         ] as const) {
-          const s = await ctx.issuer();
-          const pinPolicy = await s.createPinPolicy({ grouping });
-          await s.provisionKey({ pinPolicy, userPin: '1234', appUsage: AppUsage.AUTHENTICATION });
+          const issuerSession = await ctx.issuer();
+          const pinPolicy = await issuerSession.createPinPolicy({ grouping });
+          await issuerSession.provisionKey({ pinPolicy, userPin: '1234', appUsage: AppUsage.AUTHENTICATION });
           if (error !== undefined) {
-            await expectSksError(s.createKeyEntry({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE }), 'OPTION', error);
-            await expectTornDown(s);
+            await expectSksError(issuerSession.createKeyEntry({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE }), 'OPTION', error);
+            await expectTornDown(issuerSession);
             continue;
           }
-          await s.provisionKey({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE });
+          await issuerSession.provisionKey({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE });
           if (grouping === PinGrouping.SIGN_PLUS_STD) {
-            await s.provisionKey({ pinPolicy, userPin: '1234', appUsage: AppUsage.UNIVERSAL });
-            await s.provisionKey({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE });
+            await issuerSession.provisionKey({ pinPolicy, userPin: '1234', appUsage: AppUsage.UNIVERSAL });
+            await issuerSession.provisionKey({ pinPolicy, userPin: sigPin, appUsage: AppUsage.SIGNATURE });
           }
-          await s.closeSession();
+          await issuerSession.closeSession();
         }
       });
     }
@@ -251,8 +251,8 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       for (const grouping of [PinGrouping.NONE, PinGrouping.SHARED, PinGrouping.SIGN_PLUS_STD, PinGrouping.UNIQUE]) {
         for (const combination of combinations) {
           const label = `grouping ${grouping}, PINs ${combination.join('/')}`;
-          const s = await ctx.issuer();
-          const pinPolicy = await s.createPinPolicy({ grouping, userModifiable: true });
+          const issuerSession = await ctx.issuer();
+          const pinPolicy = await issuerSession.createPinPolicy({ grouping, userModifiable: true });
           const existing: GroupMember[] = [];
           const handles: KeyHandle[] = [];
           let failed = false;
@@ -260,25 +260,25 @@ describeStores('PIN and PUK scenarios', (ctx) => {
             const pin = pinFor(appUsage, combination);
             const violation = groupingViolation(grouping, existing, appUsage, pin);
             if (violation !== undefined) {
-              await expectSksError(s.createKeyEntry({ pinPolicy, userPin: pin, appUsage }), 'OPTION', violation);
-              await expectTornDown(s);
+              await expectSksError(issuerSession.createKeyEntry({ pinPolicy, userPin: pin, appUsage }), 'OPTION', violation);
+              await expectTornDown(issuerSession);
               failed = true;
               break;
             }
-            handles.push((await s.provisionKey({ pinPolicy, userPin: pin, appUsage })).keyHandle);
+            handles.push((await issuerSession.provisionKey({ pinPolicy, userPin: pin, appUsage })).keyHandle);
             existing.push({ appUsage, pin });
           }
           if (failed) continue;
           successes += 1;
-          await s.closeSession();
+          await issuerSession.closeSession();
           // changePin on the second signature key (index 3) reaches exactly its §8.5 group.
-          const changed = handles[3]!;
+          const changed = handles[3];
           await ctx.sks.changePin(changed, bytes(combination[0]), bytes('5555'));
           const group = groupMembers(grouping, usages, 3);
-          for (const [i, h] of handles.entries()) {
-            const expectedPin = group.includes(i) ? '5555' : pinFor(usages[i]!, combination);
-            const sig = await sign(ctx.sks, h, Alg.ECDSA_SHA256, expectedPin, DATA);
-            expect(verifySignature(await certifiedPublicKey(ctx.sks, h), Alg.ECDSA_SHA256, DATA, sig), `${label}, key ${i}`).toBe(true);
+          for (const [idx, handle] of handles.entries()) {
+            const expectedPin = group.includes(idx) ? '5555' : pinFor(usages[idx], combination);
+            const sig = await sign(ctx.sks, handle, Alg.ECDSA_SHA256, expectedPin, DATA);
+            expect(verifySignature(await certifiedPublicKey(ctx.sks, handle), Alg.ECDSA_SHA256, DATA, sig), `${label}, key ${idx}`).toBe(true);
           }
           // The first signature key follows the change for every grouping but none.
           expect(group.includes(0), label).toBe(grouping !== PinGrouping.NONE);
@@ -321,9 +321,9 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       expect(await protection(ctx.sks, handle)).toMatchObject({ pukErrorCount: 0, pinErrorCount: 0, pinBlocked: false });
       await decrypt('2468');
 
-      for (const n of [1, 2, 3]) {
+      for (const count of [1, 2, 3]) {
         await expectAuthorizationError(ctx.sks.changePin(handle, bytes('1111'), bytes('3579')), handle);
-        expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: n, pinBlocked: n === 3 });
+        expect(await protection(ctx.sks, handle)).toMatchObject({ pinErrorCount: count, pinBlocked: count === 3 });
       }
       await expectAuthorizationError(ctx.sks.changePin(handle, bytes('2468'), bytes('3579')), handle);
 
@@ -341,9 +341,9 @@ describeStores('PIN and PUK scenarios', (ctx) => {
         pinPolicy: { userModifiable: true },
         key: { userPin: '1234' },
       });
-      for (const n of [1, 2, 3]) {
+      for (const count of [1, 2, 3]) {
         await expectAuthorizationError(ctx.sks.unlockKey(handle, bytes('000000')), handle);
-        expect(await protection(ctx.sks, handle)).toMatchObject({ pukErrorCount: n, pukBlocked: n === 3 });
+        expect(await protection(ctx.sks, handle)).toMatchObject({ pukErrorCount: count, pukBlocked: count === 3 });
       }
       await expectAuthorizationError(ctx.sks.unlockKey(handle, bytes('123456')), handle);
       await expectAuthorizationError(ctx.sks.setPin(handle, bytes('123456'), bytes('2468')), handle);
@@ -403,7 +403,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
     });
 
     it('validates new PINs through setPin and changePin without disturbing the counters (t69, spec §15.6)', async () => {
-      const cases: readonly { policy: PinPolicyOptions; original: string; candidates: readonly [string, string | undefined][] }[] = [
+      const cases: ReadonlyArray<{ policy: PinPolicyOptions; original: string; candidates: ReadonlyArray<[string, string | undefined]> }> = [
         {
           policy: {
             format: ALPHANUMERIC,
@@ -437,26 +437,26 @@ describeStores('PIN and PUK scenarios', (ctx) => {
           ],
         },
       ];
-      for (const c of cases) {
+      for (const item of cases) {
         const { handle } = await provisionSingleKey(ctx, {
           puk: { value: '123456' },
-          pinPolicy: { ...c.policy, userModifiable: true },
-          key: { userPin: c.original },
+          pinPolicy: { ...item.policy, userModifiable: true },
+          key: { userPin: item.original },
         });
-        for (const [candidate, error] of c.candidates) {
+        for (const [candidate, error] of item.candidates) {
           for (let round = 0; round < 5; round++) {
             if (error === undefined) {
               await ctx.sks.setPin(handle, bytes('123456'), bytes(candidate));
               await signAndVerify(ctx.sks, handle, candidate);
-              await ctx.sks.changePin(handle, bytes(candidate), bytes(c.original));
+              await ctx.sks.changePin(handle, bytes(candidate), bytes(item.original));
             } else {
               await expectSksError(ctx.sks.setPin(handle, bytes('123456'), bytes(candidate)), 'OPTION', error);
-              await expectSksError(ctx.sks.changePin(handle, bytes(c.original), bytes(candidate)), 'OPTION', error);
+              await expectSksError(ctx.sks.changePin(handle, bytes(item.original), bytes(candidate)), 'OPTION', error);
             }
             expect(await protection(ctx.sks, handle), candidate).toMatchObject({ pinErrorCount: 0, pukErrorCount: 0 });
           }
         }
-        await signAndVerify(ctx.sks, handle, c.original);
+        await signAndVerify(ctx.sks, handle, item.original);
       }
     });
 
@@ -484,8 +484,8 @@ describeStores('PIN and PUK scenarios', (ctx) => {
   describe('biometric protection (t67, spec §8.8, §15.4)', () => {
     const bioSign = (h: KeyHandle, biometricAuth: boolean, pin?: PinBytes): Promise<Uint8Array> =>
       ctx.sks.signData({ keyHandle: h, algorithm: Uri.ECDSA_SHA256, biometricAuth, authorization: pin === undefined ? undefined : bytes(pin), data: DATA });
-    const verifies = async (h: KeyHandle, sig: Uint8Array): Promise<void> => {
-      expect(verifySignature(await certifiedPublicKey(ctx.sks, h), Uri.ECDSA_SHA256, DATA, sig)).toBe(true);
+    const verifies = async (handle: KeyHandle, sig: Uint8Array): Promise<void> => {
+      expect(verifySignature(await certifiedPublicKey(ctx.sks, handle), Uri.ECDSA_SHA256, DATA, sig)).toBe(true);
     };
     const bioKey = async (biometricProtection: number, withPin: boolean): Promise<KeyHandle> =>
       (
@@ -501,48 +501,48 @@ describeStores('PIN and PUK scenarios', (ctx) => {
         [BiometricProtection.ALTERNATIVE, false],
         [BiometricProtection.COMBINED, false],
       ] as const) {
-        const s = await ctx.issuer();
-        const pinPolicy = withPin ? await s.createPinPolicy() : undefined;
+        const issuerSession = await ctx.issuer();
+        const pinPolicy = withPin ? await issuerSession.createPinPolicy() : undefined;
         await expectSksError(
-          s.createKeyEntry({ biometricProtection, ...(pinPolicy === undefined ? {} : { pinPolicy, userPin: '1234' }) }),
+          issuerSession.createKeyEntry({ biometricProtection, ...(pinPolicy === undefined ? {} : { pinPolicy, userPin: '1234' }) }),
           'OPTION',
           'Invalid "biometricProtection" and PIN combination',
         );
-        await expectTornDown(s);
+        await expectTornDown(issuerSession);
       }
     });
 
     it('signs an exclusive-biometric key only with biometricAuth and no PIN (t67)', async () => {
-      const h = await bioKey(BiometricProtection.EXCLUSIVE, false);
-      expect((await ctx.sks.getKeyProtectionInfo(h)).biometricProtection).toBe(BiometricProtection.EXCLUSIVE);
-      await expectSksError(bioSign(h, false), 'OPTION', `Missing biometric for key #${h}`);
-      await verifies(h, await bioSign(h, true));
-      await expectSksError(bioSign(h, true, '1234'), 'OPTION', `Biometric + pin option invalid for key #${h}`);
+      const handle = await bioKey(BiometricProtection.EXCLUSIVE, false);
+      expect((await ctx.sks.getKeyProtectionInfo(handle)).biometricProtection).toBe(BiometricProtection.EXCLUSIVE);
+      await expectSksError(bioSign(handle, false), 'OPTION', `Missing biometric for key #${handle}`);
+      await verifies(handle, await bioSign(handle, true));
+      await expectSksError(bioSign(handle, true, '1234'), 'OPTION', `Biometric + pin option invalid for key #${handle}`);
     });
 
     it('signs an alternative-biometric key with the PIN or with biometrics, never both (t67)', async () => {
-      const h = await bioKey(BiometricProtection.ALTERNATIVE, true);
-      await verifies(h, await bioSign(h, false, '1234'));
-      await expectAuthorizationError(bioSign(h, false, '4321'), h);
-      await expectSksError(bioSign(h, true, '1234'), 'OPTION', `Biometric + pin option invalid for key #${h}`);
-      await expectSksError(bioSign(h, true, '4321'), 'OPTION', `Biometric + pin option invalid for key #${h}`);
-      expect((await protection(ctx.sks, h)).pinErrorCount).toBe(1);
+      const handle = await bioKey(BiometricProtection.ALTERNATIVE, true);
+      await verifies(handle, await bioSign(handle, false, '1234'));
+      await expectAuthorizationError(bioSign(handle, false, '4321'), handle);
+      await expectSksError(bioSign(handle, true, '1234'), 'OPTION', `Biometric + pin option invalid for key #${handle}`);
+      await expectSksError(bioSign(handle, true, '4321'), 'OPTION', `Biometric + pin option invalid for key #${handle}`);
+      expect((await protection(ctx.sks, handle)).pinErrorCount).toBe(1);
       // Biometrics bypass the PIN entirely, even when it is blocked (spec §8.8).
-      for (let i = 0; i < 3; i++) await bioSign(h, false, '4321').catch(() => undefined);
-      expect((await protection(ctx.sks, h)).pinBlocked).toBe(true);
-      await verifies(h, await bioSign(h, true));
+      for (let i = 0; i < 3; i++) await bioSign(handle, false, '4321').catch(() => undefined);
+      expect((await protection(ctx.sks, handle)).pinBlocked).toBe(true);
+      await verifies(handle, await bioSign(handle, true));
     });
 
     it('signs a combined-biometric key only with biometricAuth and the PIN (t67)', async () => {
-      const h = await bioKey(BiometricProtection.COMBINED, true);
-      await expectSksError(bioSign(h, false, '1234'), 'OPTION', `Missing biometric for key #${h}`);
-      await expectSksError(bioSign(h, false, '4321'), 'OPTION', `Missing biometric for key #${h}`);
+      const handle = await bioKey(BiometricProtection.COMBINED, true);
+      await expectSksError(bioSign(handle, false, '1234'), 'OPTION', `Missing biometric for key #${handle}`);
+      await expectSksError(bioSign(handle, false, '4321'), 'OPTION', `Missing biometric for key #${handle}`);
       // The biometric check comes first: the wrong PIN above was not counted.
-      expect((await protection(ctx.sks, h)).pinErrorCount).toBe(0);
-      await verifies(h, await bioSign(h, true, '1234'));
-      await expectAuthorizationError(bioSign(h, true, '4321'), h);
-      await expectAuthorizationError(bioSign(h, true), h);
-      expect((await protection(ctx.sks, h)).pinErrorCount).toBe(2);
+      expect((await protection(ctx.sks, handle)).pinErrorCount).toBe(0);
+      await verifies(handle, await bioSign(handle, true, '1234'));
+      await expectAuthorizationError(bioSign(handle, true, '4321'), handle);
+      await expectAuthorizationError(bioSign(handle, true), handle);
+      expect((await protection(ctx.sks, handle)).pinErrorCount).toBe(2);
     });
 
     it('accepts combined biometrics with a device PIN', async () => {
@@ -554,8 +554,8 @@ describeStores('PIN and PUK scenarios', (ctx) => {
 
     it('refuses biometricAuth on a key without biometric protection (t67)', async () => {
       for (const withPin of [false, true]) {
-        const h = await bioKey(BiometricProtection.NONE, withPin);
-        await expectSksError(bioSign(h, true, withPin ? '1234' : undefined), 'OPTION', `Biometric option invalid for key #${h}`);
+        const handle = await bioKey(BiometricProtection.NONE, withPin);
+        await expectSksError(bioSign(handle, true, withPin ? '1234' : undefined), 'OPTION', `Biometric option invalid for key #${handle}`);
       }
     });
   });

@@ -30,12 +30,12 @@ describeStores('provisioning scenarios', (ctx) => {
     it('creates sessions on P-256, P-384 and P-521 and closes them empty (t1)', async () => {
       const spkiLength: Record<string, number> = { prime256v1: 91, secp384r1: 120, secp521r1: 158 };
       for (const curve of ['prime256v1', 'secp384r1', 'secp521r1']) {
-        const s = await ctx.issuer({ serverEphemeralCurve: curve });
-        expect(s.clientEphemeralKey.length).toBe(spkiLength[curve]);
-        expect(s.clientSessionId).toHaveLength(32);
-        await s.closeSession();
+        const issuerSession = await ctx.issuer({ serverEphemeralCurve: curve });
+        expect(issuerSession.clientEphemeralKey.length).toBe(spkiLength[curve]);
+        expect(issuerSession.clientSessionId).toHaveLength(32);
+        await issuerSession.closeSession();
         // Closing an empty session deletes it (spec §7.1 F).
-        await expectTornDown(s);
+        await expectTornDown(issuerSession);
       }
     });
 
@@ -50,11 +50,11 @@ describeStores('provisioning scenarios', (ctx) => {
     });
 
     it('verifies the privacy-enabled session attestation and closes (privacy on)', async () => {
-      const s = await ctx.issuer({ privacyEnabled: true });
-      expect(s.deviceId.toString('ascii')).toBe('Anonymous');
-      expect(s.sessionAttestation).toHaveLength(32);
-      await s.provisionKey();
-      await s.closeSession();
+      const issuerSession = await ctx.issuer({ privacyEnabled: true });
+      expect(issuerSession.deviceId.toString('ascii')).toBe('Anonymous');
+      expect(issuerSession.sessionAttestation).toHaveLength(32);
+      await issuerSession.provisionKey();
+      await issuerSession.closeSession();
     });
 
     it('rejects a key management key of 512 bits (t66)', async () => {
@@ -62,11 +62,11 @@ describeStores('provisioning scenarios', (ctx) => {
     });
 
     it('accepts an EC P-256 key management key', async () => {
-      const s = await ctx.issuer({ kmk: ctx.kmks[2] });
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[2] });
       expect(hex((await ctx.sks.enumerateProvisioningSessions(0, OPEN))?.keyManagementKey)).toBe(
         hex(ctx.kmks[2].publicKey.export({ type: 'spki', format: 'der' })),
       );
-      await s.abort();
+      await issuerSession.abort();
     });
 
     it('rejects an unknown session key algorithm (t80)', async () => {
@@ -78,109 +78,109 @@ describeStores('provisioning scenarios', (ctx) => {
         await expectSksError(ctx.issuer({ serverSessionId: bad }), 'OPTION', `Malformed "serverSessionId" : ${bad}`);
       }
       for (const good of ['9', 'x'.repeat(32), '#9+/\\@,:_-.;=&%$"*']) {
-        const s = await ctx.issuer({ serverSessionId: good });
+        const issuerSession = await ctx.issuer({ serverSessionId: good });
         expect((await ctx.sks.enumerateProvisioningSessions(0, OPEN))?.serverSessionId).toBe(good);
-        await s.abort();
+        await issuerSession.abort();
       }
     });
 
     it('reports the session parameters through enumerateProvisioningSessions', async () => {
-      const s = await ctx.issuer({ kmk: ctx.kmks[0], clientTime: 1_700_000_000, sessionLifeTime: 1234 });
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0], clientTime: 1_700_000_000, sessionLifeTime: 1234 });
       const info = await ctx.sks.enumerateProvisioningSessions(0, OPEN);
       expect(info).toMatchObject({
-        provisioningHandle: s.provisioningHandle,
+        provisioningHandle: issuerSession.provisioningHandle,
         sessionKeyAlgorithm: 'https://webpki.github.io/sks/algorithm#session.1',
         privacyEnabled: false,
         clientTime: 1_700_000_000,
         sessionLifeTime: 1234,
-        serverSessionId: s.serverSessionId,
-        clientSessionId: s.clientSessionId,
+        serverSessionId: issuerSession.serverSessionId,
+        clientSessionId: issuerSession.clientSessionId,
         issuerUri: 'http://issuer.example.com/provsess',
       });
       expect(await ctx.sks.enumerateProvisioningSessions(0, false)).toBeUndefined();
-      await s.abort();
-      await expectTornDown(s);
+      await issuerSession.abort();
+      await expectTornDown(issuerSession);
     });
 
     it('deletes a session closed without keys, so a later abort finds nothing (t74)', async () => {
-      const s = await ctx.issuer();
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      await issuerSession.closeSession();
       expect(await ctx.sks.enumerateProvisioningSessions(0, false)).toBeUndefined();
-      await expectSksError(s.abort(), 'NO_SESSION', `No such provisioning session: ${s.provisioningHandle}`);
+      await expectSksError(issuerSession.abort(), 'NO_SESSION', `No such provisioning session: ${issuerSession.provisioningHandle}`);
     });
   });
 
   describe('unreferenced objects at close (spec §7.1 A)', () => {
     it('rejects close with an unreferenced PIN policy (t2)', async () => {
-      const s = await ctx.issuer();
-      await s.createPinPolicy({ id: 'PIN' });
-      await s.provisionKey();
-      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.createPinPolicy({ id: 'PIN' });
+      await issuerSession.provisionKey();
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects close with an unused PIN policy and an unused PUK policy (t3)', async () => {
-      const s = await ctx.issuer();
-      await s.createPukPolicy('PUK', '123456');
-      await s.createPinPolicy({ id: 'PIN' });
-      await s.provisionKey();
+      const issuerSession = await ctx.issuer();
+      await issuerSession.createPukPolicy('PUK', '123456');
+      await issuerSession.createPinPolicy({ id: 'PIN' });
+      await issuerSession.provisionKey();
       // Creation order decides which id is reported first.
-      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PUK');
-      await expectTornDown(s);
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : PUK');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects close with a PUK-governed PIN policy that no key uses (t4)', async () => {
-      const s = await ctx.issuer();
-      const puk = await s.createPukPolicy('PUK', '123456');
-      await s.createPinPolicy({ id: 'PIN', pukPolicy: puk });
-      await s.provisionKey();
-      await expectSksError(s.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const puk = await issuerSession.createPukPolicy('PUK', '123456');
+      await issuerSession.createPinPolicy({ id: 'PIN', pukPolicy: puk });
+      await issuerSession.provisionKey();
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : PIN');
+      await expectTornDown(issuerSession);
     });
   });
 
   describe('key entry creation', () => {
     it('rejects close of a key without certificate (t5)', async () => {
-      const s = await ctx.issuer();
-      await s.createKeyEntry({ id: 'Key.1' });
-      await expectSksError(s.closeSession(), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects a PIN value for a key without PIN policy (t5)', async () => {
-      const s = await ctx.issuer();
-      await expectSksError(s.createKeyEntry({ userPin: '1234' }), 'OPTION', '"pinValue" expected to be empty');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await expectSksError(issuerSession.createKeyEntry({ userPin: '1234' }), 'OPTION', '"pinValue" expected to be empty');
+      await expectTornDown(issuerSession);
     });
 
     it('generates, certifies and commits a key for every key-generation algorithm the device lists (t6)', async () => {
       const info = await ctx.sks.getDeviceInfo();
       const keyGen = info.supportedAlgorithms.filter((uri) => {
-        const a = lookupAlgorithm(uri);
-        return a !== undefined && hasCap(a, Cap.KEY_GEN);
+        const descriptor = lookupAlgorithm(uri);
+        return descriptor !== undefined && hasCap(descriptor, Cap.KEY_GEN);
       });
       expect(keyGen).toEqual(expect.arrayContaining([Alg.EC_P256, Alg.RSA2048]));
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       const handles = [];
-      for (const [i, uri] of keyGen.entries()) {
-        const a = lookupAlgorithm(uri);
-        const keyParameters = a !== undefined && hasCap(a, Cap.KEY_PARM) ? Uint8Array.of(0, 0, 0, 3) : undefined;
-        const key = await s.provisionKey({ id: `Key.${i + 1}`, keyAlgorithm: uri, ...(keyParameters === undefined ? {} : { keyParameters }) });
+      for (const [index, uri] of keyGen.entries()) {
+        const input = lookupAlgorithm(uri);
+        const keyParameters = input !== undefined && hasCap(input, Cap.KEY_PARM) ? Uint8Array.of(0, 0, 0, 3) : undefined;
+        const key = await issuerSession.provisionKey({ id: `Key.${index + 1}`, keyAlgorithm: uri, ...(keyParameters === undefined ? {} : { keyParameters }) });
         if (keyParameters !== undefined) {
           expect(key.generatedPublicKey.asymmetricKeyDetails?.publicExponent).toBe(3n);
         }
         handles.push(key.keyHandle);
       }
-      await s.closeSession();
+      await issuerSession.closeSession();
       expect((await listKeys(ctx.sks)).map((k) => k.keyHandle)).toEqual(handles);
     });
 
     it('provisions a minimal P-256 key (t8)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
       expect(key.generatedSpki).toHaveLength(91);
-      await s.closeSession();
-      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: key.keyHandle, provisioningHandle: s.provisioningHandle }]);
+      await issuerSession.closeSession();
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: key.keyHandle, provisioningHandle: issuerSession.provisioningHandle }]);
       const attributes = await ctx.sks.getKeyAttributes(key.keyHandle);
       expect(attributes).toMatchObject({ symmetricKeyLength: 0, appUsage: AppUsage.AUTHENTICATION, friendlyName: '', endorsedAlgorithms: [], extensionTypes: [] });
       expect(attributes.certificatePath.map(hex)).toEqual(key.certificatePath?.map(hex));
@@ -188,45 +188,45 @@ describeStores('provisioning scenarios', (ctx) => {
     });
 
     it('rejects a corrupted createKeyEntry MAC (t75)', async () => {
-      const s = await ctx.issuer();
-      s.corruptNextMac();
-      await expectSksError(s.createKeyEntry(), 'MAC', 'MAC error');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      issuerSession.corruptNextMac();
+      await expectSksError(issuerSession.createKeyEntry(), 'MAC', 'MAC error');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an unknown key entry algorithm (t81)', async () => {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       await expectSksError(
-        s.createKeyEntry({ keyEntryAlgorithm: 'http://somewhere' }),
+        issuerSession.createKeyEntry({ keyEntryAlgorithm: 'http://somewhere' }),
         'ALGORITHM',
         'Unknown "keyEntryAlgorithm" : http://somewhere',
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('accepts a 64-byte server seed (t77)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ serverSeed: randomBytes(64) });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ serverSeed: randomBytes(64) });
+      await issuerSession.closeSession();
     });
 
     it('rejects a 65-byte server seed (t77)', async () => {
-      const s = await ctx.issuer();
-      await expectSksError(s.createKeyEntry({ serverSeed: randomBytes(65) }), 'OPTION', '"serverSeed" length error: 65');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await expectSksError(issuerSession.createKeyEntry({ serverSeed: randomBytes(65) }), 'OPTION', '"serverSeed" length error: 65');
+      await expectTornDown(issuerSession);
     });
 
     it('accepts an absent server seed and an absent friendly name', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ serverSeed: null, friendlyName: null });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ serverSeed: null, friendlyName: null });
+      await issuerSession.closeSession();
       expect((await ctx.sks.getKeyAttributes(key.keyHandle)).friendlyName).toBeUndefined();
     });
 
     it('creates a device-PIN protected key when the device supports device PINs (t83)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ devicePinProtection: true });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ devicePinProtection: true });
+      await issuerSession.closeSession();
       expect((await ctx.sks.getKeyProtectionInfo(key.keyHandle)).protectionStatus).toBe(ProtectionStatus.DEVICE_PIN);
       await signAndVerify(ctx.sks, key.keyHandle, DEVICE_PIN);
       await expectSksError(
@@ -241,9 +241,9 @@ describeStores('provisioning scenarios', (ctx) => {
       try {
         const sks = openSecureKeyStore({ store, device: ctx.device, profile: { ...TEST_PROFILE, devicePinSupport: false } });
         expect((await sks.getDeviceInfo()).devicePinSupport).toBe(false);
-        const s = await IssuerSession.open(sks, { ca: ctx.ca });
-        await expectSksError(s.createKeyEntry({ devicePinProtection: true }), 'OPTION', 'Unsupported: "devicePinProtection"');
-        await expectTornDown(s);
+        const issuerSession = await IssuerSession.open(sks, { ca: ctx.ca });
+        await expectSksError(issuerSession.createKeyEntry({ devicePinProtection: true }), 'OPTION', 'Unsupported: "devicePinProtection"');
+        await expectTornDown(issuerSession);
       } finally {
         store.close();
       }
@@ -252,68 +252,68 @@ describeStores('provisioning scenarios', (ctx) => {
 
   describe('PIN and PUK policies', () => {
     it('accepts retryLimit 10000 for PUK and PIN policies (t7)', async () => {
-      const s = await ctx.issuer();
-      const puk = await s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 10000);
-      const pin = await s.createPinPolicy({ id: 'PIN', pukPolicy: puk, retryLimit: 10000 });
-      const key = await s.provisionKey({ pinPolicy: pin, userPin: '1234' });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const puk = await issuerSession.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 10000);
+      const pin = await issuerSession.createPinPolicy({ id: 'PIN', pukPolicy: puk, retryLimit: 10000 });
+      const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1234' });
+      await issuerSession.closeSession();
       expect(await ctx.sks.getKeyProtectionInfo(key.keyHandle)).toMatchObject({ retryLimit: 10000, pukRetryLimit: 10000 });
     });
 
     it('accepts retryLimit 0 for a PUK policy (t7)', async () => {
-      const s = await ctx.issuer();
-      const puk = await s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 0);
-      const pin = await s.createPinPolicy({ id: 'PIN', pukPolicy: puk });
-      await s.provisionKey({ pinPolicy: pin, userPin: '1234' });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const puk = await issuerSession.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, 0);
+      const pin = await issuerSession.createPinPolicy({ id: 'PIN', pukPolicy: puk });
+      await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1234' });
+      await issuerSession.closeSession();
     });
 
     it('rejects retryLimit 0 for a PIN policy (t7)', async () => {
-      const s = await ctx.issuer();
-      await expectSksError(s.createPinPolicy({ retryLimit: 0 }), 'OPTION', 'Invalid "retryLimit" value=0');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await expectSksError(issuerSession.createPinPolicy({ retryLimit: 0 }), 'OPTION', 'Invalid "retryLimit" value=0');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects retryLimit 10001 and -1 for PUK policies (t7)', async () => {
       for (const limit of [10001, -1]) {
-        const s = await ctx.issuer();
-        await expectSksError(s.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, limit), 'OPTION', `Invalid "retryLimit" value=${limit}`);
-        await expectTornDown(s);
+        const issuerSession = await ctx.issuer();
+        await expectSksError(issuerSession.createPukPolicy('PUK', '123456', PassphraseFormat.NUMERIC, limit), 'OPTION', `Invalid "retryLimit" value=${limit}`);
+        await expectTornDown(issuerSession);
       }
     });
 
     it('rejects retryLimit 10001 and -1 for PIN policies (t7)', async () => {
       for (const limit of [10001, -1]) {
-        const s = await ctx.issuer();
-        await expectSksError(s.createPinPolicy({ retryLimit: limit }), 'OPTION', `Invalid "retryLimit" value=${limit}`);
-        await expectTornDown(s);
+        const issuerSession = await ctx.issuer();
+        await expectSksError(issuerSession.createPinPolicy({ retryLimit: limit }), 'OPTION', `Invalid "retryLimit" value=${limit}`);
+        await expectTornDown(issuerSession);
       }
     });
 
     it('checks the syntax of PIN policy ids (t70)', async () => {
       for (const bad of ['', ' ', 'x'.repeat(33), ' I_am_a_bad_name']) {
-        const s = await ctx.issuer();
-        await expectSksError(s.createPinPolicy({ id: bad }), 'OPTION', `Malformed "id" : ${bad}`);
-        await expectTornDown(s);
+        const issuerSession = await ctx.issuer();
+        await expectSksError(issuerSession.createPinPolicy({ id: bad }), 'OPTION', `Malformed "id" : ${bad}`);
+        await expectTornDown(issuerSession);
       }
-      const s = await ctx.issuer();
+      const state = await ctx.issuer();
       for (const good of ['9', 'y'.repeat(32), '#9+/\\@,:_-.;=&%$"*']) {
-        await s.createPinPolicy({ id: good });
+        await state.createPinPolicy({ id: good });
       }
-      await s.abort();
+      await state.abort();
     });
 
     it('rejects a duplicate id across policies and keys of one session', async () => {
-      const s = await ctx.issuer();
-      await s.createPinPolicy({ id: 'Same' });
-      await expectSksError(s.createKeyEntry({ id: 'Same' }), 'OPTION', 'Duplicate "id" : Same');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.createPinPolicy({ id: 'Same' });
+      await expectSksError(issuerSession.createKeyEntry({ id: 'Same' }), 'OPTION', 'Duplicate "id" : Same');
+      await expectTornDown(issuerSession);
     });
 
     it('stores the PIN policy attributes reported by getKeyProtectionInfo', async () => {
-      const s = await ctx.issuer();
-      const puk = await s.createPukPolicy('PUK', 'AB12', PassphraseFormat.ALPHANUMERIC, 5);
-      const pin = await s.createPinPolicy({
+      const issuerSession = await ctx.issuer();
+      const puk = await issuerSession.createPukPolicy('PUK', 'AB12', PassphraseFormat.ALPHANUMERIC, 5);
+      const pin = await issuerSession.createPinPolicy({
         id: 'PIN',
         pukPolicy: puk,
         userModifiable: true,
@@ -323,8 +323,8 @@ describeStores('provisioning scenarios', (ctx) => {
         maxLength: 12,
         inputMethod: InputMethod.TRUSTED_GUI,
       });
-      const key = await s.provisionKey({ pinPolicy: pin, userPin: 'abcde', enablePinCaching: true });
-      await s.closeSession();
+      const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: 'abcde', enablePinCaching: true });
+      await issuerSession.closeSession();
       expect(await ctx.sks.getKeyProtectionInfo(key.keyHandle)).toMatchObject({
         protectionStatus: ProtectionStatus.PIN_PROTECTED | ProtectionStatus.PUK_PROTECTED,
         pukFormat: PassphraseFormat.ALPHANUMERIC,
@@ -347,140 +347,140 @@ describeStores('provisioning scenarios', (ctx) => {
   describe('session key budget (spec §5.4)', () => {
     // PIN policy 1 + key 2 (3 with an issuer-set PIN) + certificate 1 + close 2.
     const provision = async (limit: number, preset: boolean): Promise<IssuerSession> => {
-      const s = await ctx.issuer({ sessionKeyLimit: limit });
-      const pin = await s.createPinPolicy({ id: 'PIN', userDefined: !preset });
-      await s.provisionKey(preset ? { pinPolicy: pin, presetPin: '1234' } : { pinPolicy: pin, userPin: '1234' });
-      return s;
+      const issuerSession = await ctx.issuer({ sessionKeyLimit: limit });
+      const pin = await issuerSession.createPinPolicy({ id: 'PIN', userDefined: !preset });
+      await issuerSession.provisionKey(preset ? { pinPolicy: pin, presetPin: '1234' } : { pinPolicy: pin, userPin: '1234' });
+      return issuerSession;
     };
 
     it('fails the close attestation when a user-PIN session has a budget of 5 (t47)', async () => {
-      const s = await provision(5, false);
-      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
-      await expectTornDown(s);
+      const issuerSession = await provision(5, false);
+      await expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(issuerSession);
       expect(await listKeys(ctx.sks)).toEqual([]);
     });
 
     it('closes a user-PIN session with a budget of exactly 6 (t47)', async () => {
-      const s = await provision(6, false);
-      await s.closeSession();
+      const issuerSession = await provision(6, false);
+      await issuerSession.closeSession();
     });
 
     it('fails an issuer-set-PIN session with a budget of 6 (t47)', async () => {
-      const s = await provision(6, true);
-      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
-      await expectTornDown(s);
+      const issuerSession = await provision(6, true);
+      await expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(issuerSession);
       expect(await listKeys(ctx.sks)).toEqual([]);
     });
 
     it('closes an issuer-set-PIN session with a budget of 7 or 8 (t47)', async () => {
       for (const limit of [7, 8]) {
-        const s = await provision(limit, true);
-        await s.closeSession();
+        const issuerSession = await provision(limit, true);
+        await issuerSession.closeSession();
       }
       expect(await listKeys(ctx.sks)).toHaveLength(2);
     });
 
     // PUK 2 + PIN policies 2 + keys 5x2 + issuer-set PIN 1 + certificates 5 + import 2 + extensions 3 + encrypted 2 + close 2 = 29.
     const fullSession = async (limit: number): Promise<IssuerSession> => {
-      const s = await ctx.issuer({ sessionKeyLimit: limit });
-      const puk = await s.createPukPolicy('PUK', '123456');
-      const userPin = await s.createPinPolicy({ id: 'PIN.1', pukPolicy: puk });
-      const presetPin = await s.createPinPolicy({ id: 'PIN.2', userDefined: false });
-      await s.provisionKey({ id: 'Key.1', pinPolicy: userPin, userPin: '1234' });
-      await s.provisionKey({ id: 'Key.2', pinPolicy: presetPin, presetPin: '5678' });
-      const k3 = await s.provisionKey({ id: 'Key.3' });
-      await s.provisionKey({ id: 'Key.4' });
-      const k5 = await s.provisionKey({ id: 'Key.5', endorsedAlgorithms: [Alg.HMAC_SHA256] });
-      await s.importSymmetricKey(k5, randomBytes(32));
-      await s.addExtension(k3, { type: 'http://example.com/ext', subType: ExtensionSubType.EXTENSION, data: Buffer.from('hello') });
-      await s.addExtension(k3, { type: 'http://example.com/secret', subType: ExtensionSubType.ENCRYPTED_EXTENSION, data: Buffer.from('secret') });
-      await s.addExtension(k3, {
+      const issuerSession = await ctx.issuer({ sessionKeyLimit: limit });
+      const puk = await issuerSession.createPukPolicy('PUK', '123456');
+      const userPin = await issuerSession.createPinPolicy({ id: 'PIN.1', pukPolicy: puk });
+      const presetPin = await issuerSession.createPinPolicy({ id: 'PIN.2', userDefined: false });
+      await issuerSession.provisionKey({ id: 'Key.1', pinPolicy: userPin, userPin: '1234' });
+      await issuerSession.provisionKey({ id: 'Key.2', pinPolicy: presetPin, presetPin: '5678' });
+      const k3 = await issuerSession.provisionKey({ id: 'Key.3' });
+      await issuerSession.provisionKey({ id: 'Key.4' });
+      const k5 = await issuerSession.provisionKey({ id: 'Key.5', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await issuerSession.importSymmetricKey(k5, randomBytes(32));
+      await issuerSession.addExtension(k3, { type: 'http://example.com/ext', subType: ExtensionSubType.EXTENSION, data: Buffer.from('hello') });
+      await issuerSession.addExtension(k3, { type: 'http://example.com/secret', subType: ExtensionSubType.ENCRYPTED_EXTENSION, data: Buffer.from('secret') });
+      await issuerSession.addExtension(k3, {
         type: 'urn:ietf:rfc:4226',
         subType: ExtensionSubType.PROPERTY_BAG,
         data: Buffer.from('0007436f756e74657201000130000644696769747300000138', 'hex'),
       });
-      await s.addExtension(k3, { type: 'http://example.com/logo', subType: ExtensionSubType.LOGOTYPE, qualifier: 'image/png', data: Buffer.of(0x89, 0x50) });
-      return s;
+      await issuerSession.addExtension(k3, { type: 'http://example.com/logo', subType: ExtensionSubType.LOGOTYPE, qualifier: 'image/png', data: Buffer.of(0x89, 0x50) });
+      return issuerSession;
     };
 
     it('consumes exactly 29 uses for a session with every kind of object (spec §14.10)', async () => {
-      const s = await fullSession(29);
-      await s.closeSession();
+      const issuerSession = await fullSession(29);
+      await issuerSession.closeSession();
       expect(await listKeys(ctx.sks)).toHaveLength(5);
     });
 
     it('fails the same session with a budget of 28 (spec §14.10)', async () => {
-      const s = await fullSession(28);
-      await expectSksError(s.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
-      await expectTornDown(s);
+      const issuerSession = await fullSession(28);
+      await expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(issuerSession);
       expect(await listKeys(ctx.sks)).toEqual([]);
     });
 
     it('allows no use at all with a budget of 0', async () => {
-      const s = await ctx.issuer({ sessionKeyLimit: 0 });
-      await expectSksError(s.createPinPolicy(), 'OPTION', '"sessionKeyLimit" exceeded');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer({ sessionKeyLimit: 0 });
+      await expectSksError(issuerSession.createPinPolicy(), 'OPTION', '"sessionKeyLimit" exceeded');
+      await expectTornDown(issuerSession);
     });
   });
 
   describe('certificates', () => {
     it('rejects an end-entity certificate larger than 16384 bytes (t76)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.createKeyEntry({ id: 'Key.1' });
-      await expectSksError(s.setCertificatePath(key, { paddingBytes: 17000 }), 'OPTION', 'Certificate for: Key.1 exceeds 16384 bytes');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(issuerSession.setCertificatePath(key, { paddingBytes: 17000 }), 'OPTION', 'Certificate for: Key.1 exceeds 16384 bytes');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects a second setCertificatePath for one key', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
-      await expectSksError(s.setCertificatePath(key), 'OPTION', 'Multiple calls to "setCertificatePath" for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
+      await expectSksError(issuerSession.setCertificatePath(key), 'OPTION', 'Multiple calls to "setCertificatePath" for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects two keys of one session with the same certificate (t58)', async () => {
       // Both keys hold the certified key pair, as in the reference: the duplicate is the only fault.
       const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const s = await ctx.issuer();
-      const k1 = await s.provisionKey({ id: 'Key.1' }, { publicKey: pair.publicKey });
-      await s.importPrivateKey(k1, pair.privateKey);
-      const k2 = await s.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
-      await s.importPrivateKey(k2, pair.privateKey);
-      await expectSksError(s.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const k1 = await issuerSession.provisionKey({ id: 'Key.1' }, { publicKey: pair.publicKey });
+      await issuerSession.importPrivateKey(k1, pair.privateKey);
+      const k2 = await issuerSession.provisionKey({ id: 'Key.2' }, { path: k1.certificatePath ?? [] });
+      await issuerSession.importPrivateKey(k2, pair.privateKey);
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an end-entity certificate whose DER length is not minimal', async () => {
-      const s = await ctx.issuer();
-      const key = await s.createKeyEntry({ id: 'Key.1' });
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.createKeyEntry({ id: 'Key.1' });
       const der = await ctx.ca.issue(key.generatedPublicKey);
       // 30 82 hi lo → 30 83 00 hi lo: the same length in one octet too many (DER requires the fewest).
       expect(der.subarray(0, 2).equals(Buffer.of(0x30, 0x82))).toBe(true);
       const padded = Buffer.concat([Buffer.of(0x30, 0x83, 0x00), der.subarray(2)]);
-      await expectSksError(s.setCertificatePath(key, { path: [padded, ctx.ca.certificate] }), 'CRYPTO', 'Crypto failure: malformed DER');
-      await expectTornDown(s);
+      await expectSksError(issuerSession.setCertificatePath(key, { path: [padded, ctx.ca.certificate] }), 'CRYPTO', 'Crypto failure: malformed DER');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects a certificate already used by a key of an earlier session (t58)', async () => {
       const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const a = await ctx.issuer();
-      const k3 = await a.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
-      await a.importPrivateKey(k3, pair.privateKey);
-      await a.closeSession();
+      const issuerSession = await ctx.issuer();
+      const k3 = await issuerSession.provisionKey({ id: 'Key.3' }, { publicKey: pair.publicKey });
+      await issuerSession.importPrivateKey(k3, pair.privateKey);
+      await issuerSession.closeSession();
 
-      const b = await ctx.issuer();
-      const k4 = await b.provisionKey({ id: 'Key.4' }, { path: k3.certificatePath ?? [] });
-      await b.importPrivateKey(k4, pair.privateKey);
-      await expectSksError(b.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.4');
-      await expectTornDown(b);
-      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k3.keyHandle, provisioningHandle: a.provisioningHandle }]);
+      const bytes = await ctx.issuer();
+      const k4 = await bytes.provisionKey({ id: 'Key.4' }, { path: k3.certificatePath ?? [] });
+      await bytes.importPrivateKey(k4, pair.privateKey);
+      await expectSksError(bytes.closeSession(), 'OPTION', 'Duplicate certificate in "setCertificatePath" for: Key.4');
+      await expectTornDown(bytes);
+      expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: k3.keyHandle, provisioningHandle: issuerSession.provisioningHandle }]);
     });
 
     it('rejects a key whose certified public key is RSA while the generated key is EC (t63)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey });
-      await expectSksError(s.closeSession(), 'OPTION', 'RSA/EC mixup between public and private keys for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey });
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'RSA/EC mixup between public and private keys for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an RSA key certified with another RSA public key of each supported size (t64)', async () => {
@@ -488,74 +488,74 @@ describeStores('provisioning scenarios', (ctx) => {
         [Alg.RSA1024, 1024],
         [Alg.RSA2048, 2048],
       ] as const) {
-        const s = await ctx.issuer();
+        const issuerSession = await ctx.issuer();
         const other = generateKeyPairSync('rsa', { modulusLength: bits }).publicKey;
-        await s.provisionKey({ id: 'Key.1', keyAlgorithm: uri }, { publicKey: other });
-        await expectSksError(s.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
-        await expectTornDown(s);
+        await issuerSession.provisionKey({ id: 'Key.1', keyAlgorithm: uri }, { publicKey: other });
+        await expectSksError(issuerSession.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
+        await expectTornDown(issuerSession);
       }
     });
 
     it('rejects a P-256 key certified with another P-256 public key (t65)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey });
-      await expectSksError(s.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ id: 'Key.1' }, { publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey });
+      await expectSksError(issuerSession.closeSession(), 'OPTION', 'Public/private key mismatch for: Key.1');
+      await expectTornDown(issuerSession);
     });
   });
 
   describe('key imports', () => {
     it('rejects importSymmetricKey before setCertificatePath (t71)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.createKeyEntry({ id: 'Key.1' });
-      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.createKeyEntry({ id: 'Key.1' });
+      await expectSksError(issuerSession.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects importSymmetricKey on a key of a closed session (t52)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
-      await s.closeSession();
-      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'NO_KEY', `Key #${key.keyHandle} not belonging to open session`);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
+      await issuerSession.closeSession();
+      await expectSksError(issuerSession.importSymmetricKey(key, randomBytes(16)), 'NO_KEY', `Key #${key.keyHandle} not belonging to open session`);
       expect(await listKeys(ctx.sks)).toHaveLength(1);
     });
 
     it('rejects a second importSymmetricKey (t60)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
-      await s.importSymmetricKey(key, randomBytes(16));
-      await expectSksError(s.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Mutiple key imports for: Key.1');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await issuerSession.importSymmetricKey(key, randomBytes(16));
+      await expectSksError(issuerSession.importSymmetricKey(key, randomBytes(16)), 'OPTION', 'Mutiple key imports for: Key.1');
+      await expectTornDown(issuerSession);
     });
 
     it('rejects importPrivateKey after importSymmetricKey (t61)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
-      await s.importSymmetricKey(key, randomBytes(16));
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
+      await issuerSession.importSymmetricKey(key, randomBytes(16));
       await expectSksError(
-        s.importPrivateKey(key, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
+        issuerSession.importPrivateKey(key, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
         'OPTION',
         'Mutiple key imports for: Key.1',
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an RSA private key imported under an EC certificate (t62)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
       await expectSksError(
-        s.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+        issuerSession.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
         'OPTION',
         'RSA/EC mixup between public and private keys for: Key.1',
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('commits an imported 16-byte HMAC key and marks it imported', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
-      await s.importSymmetricKey(key, randomBytes(16));
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.HMAC_SHA256] });
+      await issuerSession.importSymmetricKey(key, randomBytes(16));
+      await issuerSession.closeSession();
       expect((await ctx.sks.getKeyAttributes(key.keyHandle)).symmetricKeyLength).toBe(16);
       expect((await ctx.sks.getKeyProtectionInfo(key.keyHandle)).keyBackup).toBe(0x01);
     });
@@ -563,59 +563,59 @@ describeStores('provisioning scenarios', (ctx) => {
 
   describe('endorsed algorithms', () => {
     it('rejects a 15-byte symmetric key endorsed for aes128-cbc at close (t43)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
-      await s.importSymmetricKey(key, randomBytes(15));
-      await expectSksError(s.closeSession(), 'OPTION', `Key Key.1 has wrong size (15) for algorithm: ${Alg.AES128_CBC}`);
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
+      await issuerSession.importSymmetricKey(key, randomBytes(15));
+      await expectSksError(issuerSession.closeSession(), 'OPTION', `Key Key.1 has wrong size (15) for algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects a 16-byte symmetric key endorsed for aes192-cbc at close (t50)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES192_CBC] });
-      await s.importSymmetricKey(key, randomBytes(16));
-      await expectSksError(s.closeSession(), 'OPTION', `Key Key.1 has wrong size (16) for algorithm: ${Alg.AES192_CBC}`);
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES192_CBC] });
+      await issuerSession.importSymmetricKey(key, randomBytes(16));
+      await expectSksError(issuerSession.closeSession(), 'OPTION', `Key Key.1 has wrong size (16) for algorithm: ${Alg.AES192_CBC}`);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an RSA key endorsed for aes128-cbc at close (t45)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.AES128_CBC] });
-      await expectSksError(s.closeSession(), 'OPTION', `RSA key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.AES128_CBC] });
+      await expectSksError(issuerSession.closeSession(), 'OPTION', `RSA key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects an EC key endorsed for aes128-cbc at close (t46)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
-      await expectSksError(s.closeSession(), 'OPTION', `EC key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ id: 'Key.1', endorsedAlgorithms: [Alg.AES128_CBC] });
+      await expectSksError(issuerSession.closeSession(), 'OPTION', `EC key Key.1 does not match algorithm: ${Alg.AES128_CBC}`);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects a duplicated endorsed algorithm (t57)', async () => {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       await expectSksError(
-        s.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA512] }),
+        issuerSession.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA512] }),
         'OPTION',
         `Duplicate or incorrectly sorted algorithm: ${Alg.RSA_SHA512}`,
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('rejects endorsed algorithms out of order (t57)', async () => {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       await expectSksError(
-        s.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA256] }),
+        issuerSession.createKeyEntry({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA512, Alg.RSA_SHA256] }),
         'OPTION',
         `Duplicate or incorrectly sorted algorithm: ${Alg.RSA_SHA256}`,
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('accepts endorsed algorithms in ascending order and reports them (t57)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA256, Alg.RSA_SHA512] });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Alg.RSA_SHA256, Alg.RSA_SHA512] });
+      await issuerSession.closeSession();
       expect((await ctx.sks.getKeyAttributes(key.keyHandle)).endorsedAlgorithms).toEqual([Alg.RSA_SHA256, Alg.RSA_SHA512]);
       await signAndVerify(ctx.sks, key.keyHandle, undefined, Alg.RSA_SHA512);
     });
@@ -623,9 +623,9 @@ describeStores('provisioning scenarios', (ctx) => {
 
   describe('key parameters (spec §15.5)', () => {
     const rejects = async (options: Parameters<IssuerSession['createKeyEntry']>[0], message: string): Promise<void> => {
-      const s = await ctx.issuer();
-      await expectSksError(s.createKeyEntry(options), 'OPTION', message);
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await expectSksError(issuerSession.createKeyEntry(options), 'OPTION', message);
+      await expectTornDown(issuerSession);
     };
 
     it('rejects keyParameters for rsa2048 (t68)', async () => {
@@ -655,40 +655,40 @@ describeStores('provisioning scenarios', (ctx) => {
     it('accepts a certificate for an RSA key with exponent 3 and its imported private key (t68)', async () => {
       expect((await ctx.sks.getDeviceInfo()).supportedAlgorithms).toContain(Alg.RSA2048_EXP);
       const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 }, { publicKey: pair.publicKey });
-      await s.importPrivateKey(key, pair.privateKey);
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 }, { publicKey: pair.publicKey });
+      await issuerSession.importPrivateKey(key, pair.privateKey);
+      await issuerSession.closeSession();
       await signAndVerify(ctx.sks, key.keyHandle, undefined, Alg.RSA_SHA256);
     });
 
     it('rejects an imported RSA private key that does not match the certificate (t68)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 });
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1', keyAlgorithm: Alg.RSA2048 });
       await expectSksError(
-        s.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+        issuerSession.importPrivateKey(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
         'OPTION',
         'Imported RSA key does not match certificate for: Key.1',
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
   });
 
   describe('reference quirks (spec §17 recommendations)', () => {
     // §17 #3: a PIN policy without any PIN value fails like the reference (ERROR_INTERNAL) and tears down.
     it('tears down a key entry that names a PIN policy but supplies no PIN', async () => {
-      const s = await ctx.issuer();
-      const pin = await s.createPinPolicy();
-      await expectSksError(s.createKeyEntry({ pinPolicy: pin }), 'INTERNAL');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const pin = await issuerSession.createPinPolicy();
+      await expectSksError(issuerSession.createKeyEntry({ pinPolicy: pin }), 'INTERNAL');
+      await expectTornDown(issuerSession);
     });
 
     // §17 #4: an empty certificate path is ERROR_OPTION (the reference: ERROR_INTERNAL), with tear-down.
     it('rejects an empty certificate path', async () => {
-      const s = await ctx.issuer();
-      const key = await s.createKeyEntry();
-      await expectSksError(s.setCertificatePath(key, { path: [] }), 'OPTION');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.createKeyEntry();
+      await expectSksError(issuerSession.setCertificatePath(key, { path: [] }), 'OPTION');
+      await expectTornDown(issuerSession);
     });
 
     // §17 #6: a KMK that is neither RSA nor EC is ERROR_OPTION (the reference crashes).
@@ -700,11 +700,11 @@ describeStores('provisioning scenarios', (ctx) => {
 
     // §17 #7: the new KMK of a roll-over is validated like a session's KMK.
     it('rejects rolling over to a 512-bit RSA key management key', async () => {
-      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
-      await s.provisionKey();
-      await s.closeSession();
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await issuerSession.provisionKey();
+      await issuerSession.closeSession();
       await expectSksError(
-        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[3]),
+        rollOverKmk(ctx.sks, issuerSession.provisioningHandle, ctx.kmks[0], ctx.kmks[3]),
         'OPTION',
         'Unsupported RSA key size 512 for: "keyManagementKey"',
       );
@@ -713,36 +713,36 @@ describeStores('provisioning scenarios', (ctx) => {
 
   describe('key management key roll-over', () => {
     it('refuses updateKeyManagementKey on a session without KMK (t79)', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey();
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey();
+      await issuerSession.closeSession();
       await expectSksError(
-        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
+        rollOverKmk(ctx.sks, issuerSession.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
         'NOT_ALLOWED',
-        `Session is not updatable: ${s.provisioningHandle}`,
+        `Session is not updatable: ${issuerSession.provisioningHandle}`,
       );
     });
 
     it('refuses updateKeyManagementKey on an open session', async () => {
-      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
       await expectSksError(
-        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
+        rollOverKmk(ctx.sks, issuerSession.provisioningHandle, ctx.kmks[0], ctx.kmks[1]),
         'NOT_ALLOWED',
-        `Session is open: ${s.provisioningHandle}`,
+        `Session is open: ${issuerSession.provisioningHandle}`,
       );
-      await s.abort();
+      await issuerSession.abort();
     });
 
     it('rejects a roll-over authorization not made by the current KMK', async () => {
-      const s = await ctx.issuer({ kmk: ctx.kmks[0] });
-      await s.provisionKey();
-      await s.closeSession();
+      const issuerSession = await ctx.issuer({ kmk: ctx.kmks[0] });
+      await issuerSession.provisionKey();
+      await issuerSession.closeSession();
       await expectSksError(
-        rollOverKmk(ctx.sks, s.provisioningHandle, ctx.kmks[1], ctx.kmks[2]),
+        rollOverKmk(ctx.sks, issuerSession.provisioningHandle, ctx.kmks[1], ctx.kmks[2]),
         'OPTION',
-        `"authorization" signature did not verify for session: ${s.provisioningHandle}`,
+        `"authorization" signature did not verify for session: ${issuerSession.provisioningHandle}`,
       );
-      const [info] = await listSessions(ctx.sks, false);
+      const info = (await listSessions(ctx.sks, false)).at(0);
       expect(hex(info?.keyManagementKey)).toBe(hex(ctx.kmks[0].publicKey.export({ type: 'spki', format: 'der' })));
     });
   });

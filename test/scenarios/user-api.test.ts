@@ -28,18 +28,18 @@ const APP_USAGES = [AppUsage.SIGNATURE, AppUsage.AUTHENTICATION, AppUsage.ENCRYP
 const aesName = (key: Uint8Array, mode: 'cbc' | 'ecb'): string => `aes-${key.length * 8}-${mode}`;
 
 function nodeCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
-  const c = createCipheriv(aesName(key, 'cbc'), key, iv);
-  return Buffer.concat([c.update(data), c.final()]);
+  const cipher = createCipheriv(aesName(key, 'cbc'), key, iv);
+  return Buffer.concat([cipher.update(data), cipher.final()]);
 }
 
 function nodeCbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
-  const d = createDecipheriv(aesName(key, 'cbc'), key, iv);
-  return Buffer.concat([d.update(data), d.final()]);
+  const decipher = createDecipheriv(aesName(key, 'cbc'), key, iv);
+  return Buffer.concat([decipher.update(data), decipher.final()]);
 }
 
 function nodeEcb(key: Uint8Array, data: Uint8Array, encrypt: boolean): Buffer {
-  const c = (encrypt ? createCipheriv : createDecipheriv)(aesName(key, 'ecb'), key, null).setAutoPadding(false);
-  return Buffer.concat([c.update(data), c.final()]);
+  const item = (encrypt ? createCipheriv : createDecipheriv)(aesName(key, 'ecb'), key, null).setAutoPadding(false);
+  return Buffer.concat([item.update(data), item.final()]);
 }
 
 function rsaEncrypt(publicKey: KeyObject, algorithm: string, data: Uint8Array): Buffer {
@@ -58,24 +58,24 @@ function rsaEncrypt(publicKey: KeyObject, algorithm: string, data: Uint8Array): 
 describeStores('user API scenarios', (ctx) => {
   describe('key lookup (spec §3.6 stdKey)', () => {
     it('returns the key handle during provisioning, signs after close, refuses getKeyHandle once closed (t9)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ id: 'Key.1' });
-      expect(await s.getKeyHandle('Key.1')).toBe(key.keyHandle);
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ id: 'Key.1' });
+      expect(await issuerSession.getKeyHandle('Key.1')).toBe(key.keyHandle);
+      await issuerSession.closeSession();
       await signAndVerify(ctx.sks, key.keyHandle);
       await expectSksError(
         ctx.sks.changePin(key.keyHandle, bytes('1234'), bytes('8765')),
         'OPTION',
         `Redundant authorization information for key #${key.keyHandle}`,
       );
-      await expectSksError(s.getKeyHandle('Key.1'), 'NO_SESSION', `Session not open: ${s.provisioningHandle}`);
+      await expectSksError(issuerSession.getKeyHandle('Key.1'), 'NO_SESSION', `Session not open: ${issuerSession.provisioningHandle}`);
     });
 
     it('reports an unknown key id during provisioning without tearing the session down', async () => {
-      const s = await ctx.issuer();
-      await s.provisionKey({ id: 'Key.1' });
-      await expectSksError(s.getKeyHandle('Key.9'), 'OPTION', 'Key Key.9 missing');
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      await issuerSession.provisionKey({ id: 'Key.1' });
+      await expectSksError(issuerSession.getKeyHandle('Key.9'), 'OPTION', 'Key Key.9 missing');
+      await issuerSession.closeSession();
     });
 
     it('refuses user calls on a key that does not exist (Key not found)', async () => {
@@ -102,10 +102,10 @@ describeStores('user API scenarios', (ctx) => {
     });
 
     it('reports the endorsed algorithms, not the extension types, in getKeyAttributes (spec §17 #12 recommendation)', async () => {
-      const s = await ctx.issuer();
-      const key = await s.provisionKey({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Uri.RSA_SHA256, Uri.RSA_SHA512], friendlyName: 'My key' });
-      await s.addExtension(key, { type: 'http://example.com/ext', subType: 0, data: Buffer.of(1) });
-      await s.closeSession();
+      const issuerSession = await ctx.issuer();
+      const key = await issuerSession.provisionKey({ keyAlgorithm: Alg.RSA2048, endorsedAlgorithms: [Uri.RSA_SHA256, Uri.RSA_SHA512], friendlyName: 'My key' });
+      await issuerSession.addExtension(key, { type: 'http://example.com/ext', subType: 0, data: Buffer.of(1) });
+      await issuerSession.closeSession();
       expect(await ctx.sks.getKeyAttributes(key.keyHandle)).toMatchObject({
         symmetricKeyLength: 0,
         appUsage: AppUsage.AUTHENTICATION,
@@ -204,14 +204,14 @@ describeStores('user API scenarios', (ctx) => {
       type Outcome = { readonly kind: 'signs'; readonly length: number } | { readonly kind: 'fails'; readonly code: 'ALGORITHM' | 'CRYPTO'; readonly message?: string };
 
       /** Expected result of spec §9.4/§10.1 for a key kind and a URI. */
-      function expected(kind: 'rsa' | 'ec' | 'ed25519', h: KeyHandle, uri: string): Outcome {
+      function expected(kind: 'rsa' | 'ec' | 'ed25519', handle: KeyHandle, uri: string): Outcome {
         if (UNSUPPORTED.has(uri)) return { kind: 'fails', code: 'ALGORITHM', message: `Unsupported algorithm: ${uri}` };
         const rsaAlg = RSA_ALGS.has(uri);
         if (kind === 'rsa') {
-          return rsaAlg ? { kind: 'signs', length: 256 } : { kind: 'fails', code: 'ALGORITHM', message: `RSA key #${h} is incompatible with: ${uri}` };
+          return rsaAlg ? { kind: 'signs', length: 256 } : { kind: 'fails', code: 'ALGORITHM', message: `RSA key #${handle} is incompatible with: ${uri}` };
         }
         // Ed25519 keys count as "EC" in the RSA-ness check (spec §9.4 step 4).
-        if (rsaAlg) return { kind: 'fails', code: 'ALGORITHM', message: `EC key #${h} is incompatible with: ${uri}` };
+        if (rsaAlg) return { kind: 'fails', code: 'ALGORITHM', message: `EC key #${handle} is incompatible with: ${uri}` };
         if (kind === 'ec') {
           // Hash and curve are independent: ECDSA-SHA384/512 on P-256 is a valid 64-byte signature.
           return ECDSA_ALGS.has(uri) ? { kind: 'signs', length: 64 } : { kind: 'fails', code: 'CRYPTO' };
@@ -295,10 +295,10 @@ describeStores('user API scenarios', (ctx) => {
     it('returns the same raw ECDH secret as the peer computes (t51)', async () => {
       const { handle } = await provisionSingleKey(ctx, { key: { appUsage: AppUsage.ENCRYPTION } });
       const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const z = await ctx.sks.keyAgreement({ keyHandle: handle, algorithm: Uri.ECDH_RAW, publicKey: spki(peer.publicKey) });
+      const bytes = await ctx.sks.keyAgreement({ keyHandle: handle, algorithm: Uri.ECDH_RAW, publicKey: spki(peer.publicKey) });
       const expectedZ = diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, handle) });
-      expect(z).toHaveLength(32);
-      expect(Buffer.from(z)).toEqual(expectedZ);
+      expect(bytes).toHaveLength(32);
+      expect(Buffer.from(bytes)).toEqual(expectedZ);
     });
 
     it('rejects a peer key that is not on a supported EC curve', async () => {
@@ -345,14 +345,14 @@ describeStores('user API scenarios', (ctx) => {
 
   describe('symmetric keys (spec §10.2, §10.3)', () => {
     it('marks an imported 16-byte key for every appUsage as imported, keyBackup exactly 0x01 (t39)', async () => {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       const keys = [];
       for (const appUsage of APP_USAGES) {
-        const key = await s.provisionKey({ appUsage, endorsedAlgorithms: [Uri.HMAC_SHA256] });
-        await s.importSymmetricKey(key, randomBytes(16));
+        const key = await issuerSession.provisionKey({ appUsage, endorsedAlgorithms: [Uri.HMAC_SHA256] });
+        await issuerSession.importSymmetricKey(key, randomBytes(16));
         keys.push(key);
       }
-      await s.closeSession();
+      await issuerSession.closeSession();
       for (const key of keys) {
         expect((await ctx.sks.getKeyProtectionInfo(key.keyHandle)).keyBackup).toBe(KeyBackup.IMPORTED);
         expect((await ctx.sks.getKeyAttributes(key.keyHandle)).appUsage).toBe(key.appUsage);
@@ -424,9 +424,9 @@ describeStores('user API scenarios', (ctx) => {
 
     it('refuses unsupported symmetric algorithms in the endorsed list at createKeyEntry (t41)', async () => {
       for (const uri of [Uri.KW_AES128, Uri.KW_AES256, Uri.AES_ECB_PADDED, Uri.AES_CBC_NOPAD]) {
-        const s = await ctx.issuer();
-        await expectSksError(s.createKeyEntry({ endorsedAlgorithms: [uri] }), 'OPTION', `Unsupported algorithm: ${uri}`);
-        await expectTornDown(s);
+        const issuerSession = await ctx.issuer();
+        await expectSksError(issuerSession.createKeyEntry({ endorsedAlgorithms: [uri] }), 'OPTION', `Unsupported algorithm: ${uri}`);
+        await expectTornDown(issuerSession);
       }
     });
 
@@ -438,15 +438,15 @@ describeStores('user API scenarios', (ctx) => {
       { uri: Uri.AES_CBC, lengths: [16, 24, 32], iv: 'external' },
     ] as const;
 
-    for (const c of AES_CASES) {
-      it(`round-trips ${c.uri.split('#')[1] ?? c.uri} against node's AES and enforces its IV rule (t41)`, async () => {
-        for (const length of c.lengths) {
+    for (const item of AES_CASES) {
+      it(`round-trips ${item.uri.split('#')[1] ?? item.uri} against node's AES and enforces its IV rule (t41)`, async () => {
+        for (const length of item.lengths) {
           const secret = randomBytes(length);
-          const { handle } = await provisionSingleKey(ctx, { key: { endorsedAlgorithms: [c.uri] }, symmetricKey: secret });
+          const { handle } = await provisionSingleKey(ctx, { key: { endorsedAlgorithms: [item.uri] }, symmetricKey: secret });
           const call = (mode: boolean, data: Uint8Array, parameters?: Uint8Array): Promise<Uint8Array> =>
-            ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: c.uri, mode, data, ...(parameters === undefined ? {} : { parameters }) });
+            ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: item.uri, mode, data, ...(parameters === undefined ? {} : { parameters }) });
           const iv = randomBytes(16);
-          switch (c.iv) {
+          switch (item.iv) {
             case 'internal': {
               // Output is IV || AES-CBC-PKCS#7(data), with a fresh IV every time.
               const out = Buffer.from(await call(true, DATA));
@@ -455,15 +455,15 @@ describeStores('user API scenarios', (ctx) => {
               expect(Buffer.from(await call(true, DATA)).subarray(0, 16)).not.toEqual(out.subarray(0, 16));
               const theirs = Buffer.concat([iv, nodeCbcEncrypt(secret, iv, DATA)]);
               expect(Buffer.from(await call(false, theirs))).toEqual(DATA);
-              await expectSksError(call(true, DATA, iv), 'OPTION', `"parameters" does not apply to: ${c.uri}`);
+              await expectSksError(call(true, DATA, iv), 'OPTION', `"parameters" does not apply to: ${item.uri}`);
               break;
             }
             case 'external': {
               const out = Buffer.from(await call(true, DATA, iv));
               expect(out).toEqual(nodeCbcEncrypt(secret, iv, DATA));
               expect(Buffer.from(await call(false, out, iv))).toEqual(DATA);
-              await expectSksError(call(true, DATA), 'OPTION', `"parameters" must be 16 bytes for: ${c.uri}`);
-              await expectSksError(call(true, DATA, randomBytes(15)), 'OPTION', `"parameters" must be 16 bytes for: ${c.uri}`);
+              await expectSksError(call(true, DATA), 'OPTION', `"parameters" must be 16 bytes for: ${item.uri}`);
+              await expectSksError(call(true, DATA, randomBytes(15)), 'OPTION', `"parameters" must be 16 bytes for: ${item.uri}`);
               break;
             }
             case 'none': {
@@ -471,12 +471,12 @@ describeStores('user API scenarios', (ctx) => {
               const out = Buffer.from(await call(true, block));
               expect(out).toEqual(nodeEcb(secret, block, true));
               expect(Buffer.from(await call(false, nodeEcb(secret, block, true)))).toEqual(block);
-              await expectSksError(call(true, block, iv), 'OPTION', `"parameters" does not apply to: ${c.uri}`);
-              await expectSksError(call(true, randomBytes(17)), 'OPTION', `Data must be a multiple of 16 bytes for: ${c.uri} encryption`);
+              await expectSksError(call(true, block, iv), 'OPTION', `"parameters" does not apply to: ${item.uri}`);
+              await expectSksError(call(true, randomBytes(17)), 'OPTION', `Data must be a multiple of 16 bytes for: ${item.uri} encryption`);
               break;
             }
           }
-          await expectSksError(call(false, randomBytes(33), c.iv === 'external' ? iv : undefined), 'OPTION', `Data must be a multiple of 16 bytes for: ${c.uri} decryption`);
+          await expectSksError(call(false, randomBytes(33), item.iv === 'external' ? iv : undefined), 'OPTION', `Data must be a multiple of 16 bytes for: ${item.uri} decryption`);
         }
       });
     }
@@ -517,27 +517,27 @@ describeStores('user API scenarios', (ctx) => {
     });
 
     it('uses an EC-generated entry certified with an imported RSA key for decryption and signing, not HMAC (t48)', async () => {
-      const s = await ctx.issuer();
+      const issuerSession = await ctx.issuer();
       const keys = [];
       for (const appUsage of APP_USAGES) {
         const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-        const key = await s.provisionKey({ appUsage }, { publicKey: pair.publicKey });
-        await s.importPrivateKey(key, pair.privateKey);
+        const key = await issuerSession.provisionKey({ appUsage }, { publicKey: pair.publicKey });
+        await issuerSession.importPrivateKey(key, pair.privateKey);
         keys.push({ key, pair });
       }
-      await s.closeSession();
+      await issuerSession.closeSession();
       for (const { key, pair } of keys) {
-        const h = key.keyHandle;
-        expect((await ctx.sks.getKeyProtectionInfo(h)).keyBackup).toBe(KeyBackup.IMPORTED);
+        const handle = key.keyHandle;
+        expect((await ctx.sks.getKeyProtectionInfo(handle)).keyBackup).toBe(KeyBackup.IMPORTED);
         const secret = randomBytes(24);
         const data = publicEncrypt({ key: pair.publicKey, padding: constants.RSA_PKCS1_PADDING }, secret);
-        expect(Buffer.from(await ctx.sks.asymmetricKeyDecrypt({ keyHandle: h, algorithm: Uri.RSA_ES_PKCS1_5, data }))).toEqual(secret);
-        const sig = await sign(ctx.sks, h, Uri.RSA_SHA256, undefined, DATA);
+        expect(Buffer.from(await ctx.sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: Uri.RSA_ES_PKCS1_5, data }))).toEqual(secret);
+        const sig = await sign(ctx.sks, handle, Uri.RSA_SHA256, undefined, DATA);
         expect(verifySignature(pair.publicKey, Uri.RSA_SHA256, DATA, sig)).toBe(true);
         await expectSksError(
-          ctx.sks.performHmac({ keyHandle: h, algorithm: Uri.HMAC_SHA256, data: DATA }),
+          ctx.sks.performHmac({ keyHandle: handle, algorithm: Uri.HMAC_SHA256, data: DATA }),
           'ALGORITHM',
-          `Asymmetric key #${h} is incompatible with: ${Uri.HMAC_SHA256}`,
+          `Asymmetric key #${handle} is incompatible with: ${Uri.HMAC_SHA256}`,
         );
       }
     });
@@ -561,9 +561,9 @@ describeStores('user API scenarios', (ctx) => {
     });
 
     it('refuses PIN export protection without a PIN policy (t35)', async () => {
-      const s = await ctx.issuer();
-      await expectSksError(s.createKeyEntry({ exportProtection: ExportDeleteProtection.PIN }), 'OPTION', 'Protection object lacks a PIN or PUK object');
-      await expectTornDown(s);
+      const issuerSession = await ctx.issuer();
+      await expectSksError(issuerSession.createKeyEntry({ exportProtection: ExportDeleteProtection.PIN }), 'OPTION', 'Protection object lacks a PIN or PUK object');
+      await expectTornDown(issuerSession);
     });
 
     it('exports a PIN-protected key only with the PIN, counting the empty PIN as wrong (t36)', async () => {
@@ -577,14 +577,14 @@ describeStores('user API scenarios', (ctx) => {
     });
 
     it('refuses PUK export protection when the PIN policy has no PUK (t37)', async () => {
-      const s = await ctx.issuer();
-      const pin = await s.createPinPolicy();
+      const issuerSession = await ctx.issuer();
+      const pin = await issuerSession.createPinPolicy();
       await expectSksError(
-        s.createKeyEntry({ pinPolicy: pin, userPin: '1234', exportProtection: ExportDeleteProtection.PUK }),
+        issuerSession.createKeyEntry({ pinPolicy: pin, userPin: '1234', exportProtection: ExportDeleteProtection.PUK }),
         'OPTION',
         'Protection object lacks a PIN or PUK object',
       );
-      await expectTornDown(s);
+      await expectTornDown(issuerSession);
     });
 
     it('exports a PUK-protected key only with the PUK, counting PUK errors only (t38)', async () => {

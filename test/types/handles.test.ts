@@ -25,17 +25,17 @@ import type { SksError, SksErrorCode } from '../../src/sks/errors.js';
 /** The public contract: handles of one kind never stand in for another, nor raw numbers for any. */
 export async function publicApiHandles(
   sks: SecureKeyStore,
-  p: ProvisioningHandle,
-  k: KeyHandle,
+  provisioningHandle: ProvisioningHandle,
+  hnd: KeyHandle,
   pin: PinPolicyHandle,
   puk: PukPolicyHandle,
   entry: CreateKeyEntryArgs,
 ): Promise<void> {
-  await sks.getKeyAttributes(k);
+  await sks.getKeyAttributes(hnd);
   // @ts-expect-error a raw number is not a KeyHandle
   await sks.getKeyAttributes(7);
   // @ts-expect-error a provisioning handle is not a KeyHandle
-  await sks.getKeyAttributes(p);
+  await sks.getKeyAttributes(provisioningHandle);
   // @ts-expect-error a PIN policy handle is not a KeyHandle
   await sks.deleteKey(pin);
   // @ts-expect-error a raw number is not a KeyHandle, even in an argument object
@@ -44,18 +44,18 @@ export async function publicApiHandles(
   await sks.createKeyEntry({ ...entry, pinPolicyHandle: pin });
   await sks.createKeyEntry({ ...entry, pinPolicyHandle: NO_PIN_POLICY });
   // @ts-expect-error a key handle is not a PIN policy handle
-  await sks.createKeyEntry({ ...entry, pinPolicyHandle: k });
+  await sks.createKeyEntry({ ...entry, pinPolicyHandle: hnd });
   // @ts-expect-error a PUK policy handle is not a PIN policy handle
   await sks.createKeyEntry({ ...entry, pinPolicyHandle: puk });
   // @ts-expect-error "no PIN policy" is NO_PIN_POLICY, not a bare 0
   await sks.createKeyEntry({ ...entry, pinPolicyHandle: 0 });
 
   // @ts-expect-error a key handle is not a provisioning handle
-  await sks.abortProvisioningSession(k);
+  await sks.abortProvisioningSession(hnd);
   // @ts-expect-error a provisioning handle does not name a key to update
-  await sks.postUpdateKey(p, { targetKeyHandle: k, authorization: new Uint8Array(), mac: new Uint8Array() });
+  await sks.postUpdateKey(provisioningHandle, { targetKeyHandle: hnd, authorization: new Uint8Array(), mac: new Uint8Array() });
   // @ts-expect-error a PIN policy handle is not a target key
-  await sks.postDeleteKey(p, { targetKeyHandle: pin, authorization: new Uint8Array(), mac: new Uint8Array() });
+  await sks.postDeleteKey(provisioningHandle, { targetKeyHandle: pin, authorization: new Uint8Array(), mac: new Uint8Array() });
 
   // Enumerations start at 0, and only at 0.
   await sks.enumerateKeys(0);
@@ -63,10 +63,10 @@ export async function publicApiHandles(
   // @ts-expect-error an enumeration continues after a handle, not after any number
   await sks.enumerateKeys(1);
   // @ts-expect-error a provisioning handle does not continue a key enumeration
-  await sks.enumerateKeys(p);
+  await sks.enumerateKeys(provisioningHandle);
 
   // Handles still are numbers where numbers are read (printing, JSON).
-  const asNumber: number = k;
+  const asNumber: number = hnd;
   void asNumber;
   // @ts-expect-error but a number never becomes a handle without the edge constructors
   const forged: KeyHandle = asNumber;
@@ -77,67 +77,67 @@ export async function publicApiHandles(
 }
 
 /** Inside the engine: its maps and lookups take the same branded handles. */
-export function engineHandles(ctx: EngineContext, state: SksState, p: ProvisioningHandle, k: KeyHandle, pin: PinPolicyHandle): void {
-  state.keys.get(k);
+export function engineHandles(ctx: EngineContext, state: SksState, provisioningHandle: ProvisioningHandle, hnd: KeyHandle, pin: PinPolicyHandle): void {
+  state.keys.get(hnd);
   state.pinPolicies.get(pin);
   // @ts-expect-error the key map is indexed by KeyHandle only
   state.keys.get(3);
   // @ts-expect-error a PIN policy handle does not index the key map
   state.keys.get(pin);
   // @ts-expect-error a key handle does not index the session map
-  state.sessions.get(k);
-  stdKey(ctx, k);
-  openKey(ctx, k);
-  openSession(ctx, p);
+  state.sessions.get(hnd);
+  stdKey(ctx, hnd);
+  openKey(ctx, hnd);
+  openSession(ctx, provisioningHandle);
   // @ts-expect-error a provisioning handle does not find a key
-  stdKey(ctx, p);
+  stdKey(ctx, provisioningHandle);
   // @ts-expect-error a key handle does not find a session
-  closedSession(ctx, k);
+  closedSession(ctx, hnd);
 
-  const h: KeyHandle = state.allocate('key');
+  const hnd2: KeyHandle = state.allocate('key');
   // @ts-expect-error allocate returns the handle type of the kind it allocates
   const wrong: PinPolicyHandle = state.allocate('key');
-  void h;
+  void hnd2;
   void wrong;
 }
 
 /** The session phase: open-only data is reachable only from an open session. */
-export function sessionPhases(ctx: EngineContext, state: SksState, s: Session, p: ProvisioningHandle): void {
+export function sessionPhases(ctx: EngineContext, state: SksState, sess: Session, provisioningHandle: ProvisioningHandle): void {
   // @ts-expect-error the session key exists only in the open phase
-  void s.phase.sessionKey;
-  if (isOpen(s)) {
-    void s.phase.sessionKey; // narrowed: open
-    state.closeWork(s);
+  void sess.phase.sessionKey;
+  if (isOpen(sess)) {
+    void sess.phase.sessionKey; // narrowed: open
+    state.closeWork(sess);
   }
   // @ts-expect-error only an open session can be closed
-  state.closeWork(s);
+  state.closeWork(sess);
   // @ts-expect-error only an open session can be torn down
-  state.dropOpenSession(closedSession(ctx, p));
-  state.dropOpenSession(openSession(ctx, p));
+  state.dropOpenSession(closedSession(ctx, provisioningHandle));
+  state.dropOpenSession(openSession(ctx, provisioningHandle));
 
-  switch (s.phase.kind) {
+  switch (sess.phase.kind) {
     case 'open':
-      void s.phase.expiresAt;
+      void sess.phase.expiresAt;
       break;
     case 'closed':
       // @ts-expect-error a closed session has no expiry
-      void s.phase.expiresAt;
+      void sess.phase.expiresAt;
       break;
     default: {
-      const none: never = s.phase;
+      const none: never = sess.phase;
       void none;
     }
   }
   // @ts-expect-error the phase is one of a closed set
-  s.phase = { kind: 'aborted' };
+  sess.phase = { kind: 'aborted' };
 }
 
 /** Error codes are a closed set, so `switch (e.code)` is exhaustive. */
-export function errorCodes(e: SksError): number {
+export function errorCodes(err: SksError): number {
   // @ts-expect-error not an SKS error code
   const bad: SksErrorCode = 'TIMEOUT';
   void bad;
-  switch (e.code) {
+  switch (err.code) {
     case 'AUTHORIZATION':
     case 'NOT_ALLOWED':
     case 'STORAGE':
@@ -151,9 +151,9 @@ export function errorCodes(e: SksError): number {
     case 'EXTERNAL':
     case 'USER_ABORT':
     case 'NOT_AVAILABLE':
-      return e.status;
+      return err.status;
     default: {
-      const unreachable: never = e.code;
+      const unreachable: never = err.code;
       return unreachable;
     }
   }

@@ -10,7 +10,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import { KeyGen2Error } from '../errors.js';
 import type { KeyGen2Transport, TransportReply } from '../client/ports.js';
 import type { Invocation } from './invocation-url.js';
@@ -22,7 +22,7 @@ export interface HttpTransportOptions {
   readonly maxResponseBytes?: number;
   /** TLS settings for https URLs (trust anchors; `rejectUnauthorized: false` only in tests). */
   readonly tls?: {
-    readonly ca?: string | Buffer | readonly (string | Buffer)[];
+    readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
     readonly rejectUnauthorized?: boolean;
   };
   /** Extra headers on every request (e.g. `User-Agent`). Never `Cookie` or `Content-Type`. */
@@ -49,7 +49,7 @@ const transportError = (message: string, cause?: unknown): KeyGen2Error =>
 /** `application/json`, ignoring parameters and case (spec §2.2 step 3). */
 function isJsonMediaType(value: string | undefined): boolean {
   if (value === undefined) return false;
-  return value.split(';')[0]!.trim().toLowerCase() === 'application/json';
+  return value.split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
 interface Exchange {
@@ -79,8 +79,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
       let url: URL;
       try {
         url = new URL(x.url);
-      } catch (e) {
-        reject(transportError('invalid URL', e));
+      } catch (error) {
+        reject(transportError('invalid URL', error));
         return;
       }
       const secure = url.protocol === 'https:';
@@ -95,18 +95,18 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         headers['Content-Length'] = String(x.body.length);
       }
       let settled = false;
-      const fail = (e: KeyGen2Error): void => {
+      const fail = (error: KeyGen2Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         req.destroy();
-        reject(e);
+        reject(error);
       };
-      const done = (r: TransportReply): void => {
+      const done = (transportReply: TransportReply): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve(r);
+        resolve(transportReply);
       };
       const requestOptions: https.RequestOptions = { method: x.method, headers, agent: false };
       if (secure && options.tls !== undefined) {
@@ -117,8 +117,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         const status = res.statusCode ?? 0;
         let serverCertificate: Uint8Array | undefined;
         if (secure) {
-          const cert = (res.socket as TLSSocket).getPeerCertificate(true);
-          if (cert === null || cert.raw === undefined) {
+          // An https response comes on a TLSSocket; its peer certificate is `{}` when there is none.
+          const cert: Partial<PeerCertificate> | undefined = res.socket instanceof TLSSocket ? res.socket.getPeerCertificate(true) : undefined;
+          if (cert?.raw === undefined) {
             fail(transportError('the TLS connection has no server certificate'));
             return;
           }
@@ -134,8 +135,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
           let absolute: URL;
           try {
             absolute = new URL(location, url);
-          } catch (e) {
-            fail(transportError(`HTTP ${status} with an invalid Location`, e));
+          } catch (error) {
+            fail(transportError(`HTTP ${status} with an invalid Location`, error));
             return;
           }
           // The caller opens it in a browser: only web URLs, never javascript:, file: or custom schemes.
@@ -178,8 +179,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
           let text: string;
           try {
             text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-          } catch (e) {
-            fail(new KeyGen2Error('SYNTAX', 'the answer is not UTF-8', { path: '$', cause: e }));
+          } catch (error) {
+            fail(new KeyGen2Error('SYNTAX', 'the answer is not UTF-8', { path: '$', cause: error }));
             return;
           }
           done(serverCertificate === undefined ? { kind: 'message', text } : { kind: 'message', text, serverCertificate });

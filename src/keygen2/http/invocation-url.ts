@@ -22,13 +22,13 @@ export interface Invocation {
 const INVOCATION_SCHEMES = new Set(['webpkiproxy:', 'http:', 'https:']);
 
 function httpUrl(value: string, parameter: string): string {
-  let u: URL;
+  let link: URL;
   try {
-    u = new URL(value);
+    link = new URL(value);
   } catch {
     throw new KeyGen2Error('SCHEMA', `invocation URL: "${parameter}" is not an absolute URL`, { path: parameter });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+  if (link.protocol !== 'http:' && link.protocol !== 'https:') {
     throw new KeyGen2Error('SCHEMA', `invocation URL: "${parameter}" must be an http or https URL`, { path: parameter });
   }
   return value;
@@ -46,20 +46,20 @@ function httpUrl(value: string, parameter: string): string {
  * ```
  */
 export function parseInvocationUrl(text: string): Invocation {
-  let u: URL;
+  let link: URL;
   try {
-    u = new URL(text);
+    link = new URL(text);
   } catch {
     throw new KeyGen2Error('SCHEMA', 'invocation URL: not a URL', { path: '$' });
   }
-  if (!INVOCATION_SCHEMES.has(u.protocol)) {
-    throw new KeyGen2Error('SCHEMA', `invocation URL: unsupported scheme "${u.protocol}"`, { path: '$' });
+  if (!INVOCATION_SCHEMES.has(link.protocol)) {
+    throw new KeyGen2Error('SCHEMA', `invocation URL: unsupported scheme "${link.protocol}"`, { path: '$' });
   }
-  if (u.protocol === 'webpkiproxy:' && u.host !== 'keygen2') {
+  if (link.protocol === 'webpkiproxy:' && link.host !== 'keygen2') {
     throw new KeyGen2Error('SCHEMA', 'invocation URL: the webpkiproxy host must be "keygen2"', { path: '$' });
   }
   const one = (name: string): string | undefined => {
-    const all = u.searchParams.getAll(name);
+    const all = link.searchParams.getAll(name);
     if (all.length > 1) throw new KeyGen2Error('SCHEMA', `invocation URL: "${name}" given more than once`, { path: name });
     return all[0];
   };
@@ -86,10 +86,10 @@ export function buildInvocationUrl(
   invocation: { readonly initUrl: string; readonly transactionUrl: string; readonly cookie?: string | undefined; readonly cancelUrl?: string | undefined },
   scheme = 'webpkiproxy://keygen2',
 ): string {
-  const q = new URLSearchParams();
-  q.set('init', invocation.initUrl);
-  q.set('url', invocation.transactionUrl);
-  if (invocation.cookie !== undefined) q.set('cookie', invocation.cookie);
-  if (invocation.cancelUrl !== undefined) q.set('cncl', invocation.cancelUrl);
-  return `${scheme}?${q.toString()}`;
+  const uRLSearchParams = new URLSearchParams();
+  uRLSearchParams.set('init', invocation.initUrl);
+  uRLSearchParams.set('url', invocation.transactionUrl);
+  if (invocation.cookie !== undefined) uRLSearchParams.set('cookie', invocation.cookie);
+  if (invocation.cancelUrl !== undefined) uRLSearchParams.set('cncl', invocation.cancelUrl);
+  return `${scheme}?${uRLSearchParams.toString()}`;
 }

@@ -27,13 +27,13 @@ export interface IssuerHandlerOptions {
   readonly maxBodyBytes?: number;
 }
 
-function send(res: http.ServerResponse, r: IssuerStepResult): void {
-  if ('redirect' in r) {
-    res.writeHead(302, { Location: r.redirect, 'Cache-Control': 'no-store', Pragma: 'No-Cache', Expires: '0' });
+function send(res: http.ServerResponse, issuerStepResult: IssuerStepResult): void {
+  if ('redirect' in issuerStepResult) {
+    res.writeHead(302, { Location: issuerStepResult.redirect, 'Cache-Control': 'no-store', Pragma: 'No-Cache', Expires: '0' });
     res.end();
     return;
   }
-  const body = Buffer.from(r.message, 'utf8');
+  const body = Buffer.from(issuerStepResult.message, 'utf8');
   res.writeHead(200, {
     'Content-Type': 'application/json',
     'Content-Length': String(body.length),
@@ -56,13 +56,13 @@ export function createIssuerRequestHandler(options: IssuerHandlerOptions): http.
   const errorUrl = options.errorUrl ?? '/keygen2-error';
   const maxBody = options.maxBodyBytes ?? 1 << 20;
   const run = async (res: http.ServerResponse, cookie: string | undefined, body: string | null): Promise<void> => {
-    let r: IssuerStepResult;
+    let issuerStepResult: IssuerStepResult;
     try {
-      r = await options.step(cookie, body);
+      issuerStepResult = await options.step(cookie, body);
     } catch {
-      r = { redirect: errorUrl };
+      issuerStepResult = { redirect: errorUrl };
     }
-    send(res, r);
+    send(res, issuerStepResult);
   };
   return (req, res) => {
     const cookie = req.headers.cookie;
@@ -85,14 +85,14 @@ export function createIssuerRequestHandler(options: IssuerHandlerOptions): http.
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
+    req.on('data', (bytes: Buffer) => {
+      size += bytes.length;
       if (size > maxBody) {
         if (!refused) send(res, { redirect: errorUrl });
         refused = true;
         return;
       }
-      chunks.push(c);
+      chunks.push(bytes);
     });
     req.on('end', () => {
       if (refused) return;

@@ -34,21 +34,21 @@ const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400
  * `clientTime`, quirk 7). Fractions are rejected in both forms.
  */
 export function parseDateTime(text: string, form: DateTimeForm, path: string): DateTime {
-  const m = (form === 'utc' ? UTC_RE : OFFSET_RE).exec(text);
-  if (m === null) {
+  const match = (form === 'utc' ? UTC_RE : OFFSET_RE).exec(text);
+  if (match === null) {
     throw schemaError(path, form === 'utc' ? 'expected YYYY-MM-DDThh:mm:ssZ' : 'expected YYYY-MM-DDThh:mm:ss±hh:mm');
   }
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH.at(month - 1);
   if (month < 1 || month > 12 || monthDays === undefined || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 59) {
     throw schemaError(path, 'date-time field out of range');
   }
   let offsetMinutes = 0;
   if (form === 'offset') {
-    const oh = Number(m[8]);
-    const om = Number(m[9]);
+    const oh = Number(match[8]);
+    const om = Number(match[9]);
     if (oh > 23 || om > 59) throw schemaError(path, 'date-time offset out of range');
-    offsetMinutes = (m[7] === '-' ? -1 : 1) * (oh * 60 + om);
+    offsetMinutes = (match[7] === '-' ? -1 : 1) * (oh * 60 + om);
   }
   const local = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC maps years 0..99 to 1900..1999; set the full year explicitly.
@@ -58,10 +58,10 @@ export function parseDateTime(text: string, form: DateTimeForm, path: string): D
 }
 
 function formatWithOffset(epochMs: number, offsetMinutes: number, utcZ: boolean): string {
-  const d = new Date(epochMs + offsetMinutes * 60_000);
+  const date = new Date(epochMs + offsetMinutes * 60_000);
   const base =
-    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
-    `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
+    `T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   if (utcZ) return `${base}Z`;
   const abs = Math.abs(offsetMinutes);
   return `${base}${offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;

@@ -20,14 +20,14 @@ const syntax = (message: string, path: string, offset: number): KeyGen2Error =>
   new KeyGen2Error('SYNTAX', `${path}: ${message} (at offset ${offset})`, { path });
 
 /** True when `s` has no unpaired UTF-16 surrogate. */
-export function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+export function isWellFormed(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const value = text.charCodeAt(i + 1);
+      if (!(value >= 0xdc00 && value <= 0xdfff)) return false;
       i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
       return false;
     }
   }
@@ -47,10 +47,10 @@ class Parser {
   }
 
   private skipWhitespace(): void {
-    const t = this.text;
-    while (this.pos < t.length) {
-      const c = t.charCodeAt(this.pos);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    const item = this.text;
+    while (this.pos < item.length) {
+      const code = item.charCodeAt(this.pos);
+      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) break;
       this.pos++;
     }
   }
@@ -58,8 +58,8 @@ class Parser {
   private parseValue(path: string, depth: number): JsonValue {
     if (depth > MAX_DEPTH) throw syntax('nesting too deep', path, this.pos);
     this.skipWhitespace();
-    const c = this.text[this.pos];
-    switch (c) {
+    const item = this.text.at(this.pos);
+    switch (item) {
       case '{':
         return this.parseObject(path, depth);
       case '[':
@@ -87,9 +87,9 @@ class Parser {
 
   private parseNumber(path: string): JsonValue {
     NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (m === null) throw syntax('unexpected character', path, this.pos);
-    const text = m[0];
+    const match = NUMBER.exec(this.text);
+    if (match === null) throw syntax('unexpected character', path, this.pos);
+    const text = match[0];
     // -0 is forbidden in any spelling (-0, -0.0, -0e5): the reference rejects it (§4.2).
     if (text.startsWith('-') && Number(text) === 0) throw syntax('-0 is not permitted', path, this.pos);
     this.pos += text.length;
@@ -97,32 +97,32 @@ class Parser {
   }
 
   private parseString(path: string): string {
-    const t = this.text;
+    const item = this.text;
     const start = this.pos;
     this.pos++; // opening quote
     let out = '';
     let chunk = this.pos;
     for (;;) {
-      if (this.pos >= t.length) throw syntax('unterminated string', path, start);
-      const c = t.charCodeAt(this.pos);
-      if (c === 0x22) {
-        out += t.slice(chunk, this.pos);
+      if (this.pos >= item.length) throw syntax('unterminated string', path, start);
+      const code = item.charCodeAt(this.pos);
+      if (code === 0x22) {
+        out += item.slice(chunk, this.pos);
         this.pos++;
         break;
       }
-      if (c < 0x20) throw syntax('unescaped control character in string', path, this.pos);
-      if (c !== 0x5c) {
+      if (code < 0x20) throw syntax('unescaped control character in string', path, this.pos);
+      if (code !== 0x5c) {
         this.pos++;
         continue;
       }
-      out += t.slice(chunk, this.pos);
-      const e = t[this.pos + 1];
+      out += item.slice(chunk, this.pos);
+      const nextChar = item[this.pos + 1];
       this.pos += 2;
-      switch (e) {
+      switch (nextChar) {
         case '"':
         case '\\':
         case '/':
-          out += e;
+          out += nextChar;
           break;
         case 'b':
           out += '\b';
@@ -140,7 +140,7 @@ class Parser {
           out += '\t';
           break;
         case 'u': {
-          const hex = t.slice(this.pos, this.pos + 4);
+          const hex = item.slice(this.pos, this.pos + 4);
           if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw syntax('bad \\u escape', path, this.pos);
           out += String.fromCharCode(parseInt(hex, 16));
           this.pos += 4;
@@ -177,10 +177,10 @@ class Parser {
       this.pos++;
       members.set(name, this.parseValue(childPath, depth + 1));
       this.skipWhitespace();
-      const c = this.text[this.pos];
+      const item = this.text[this.pos];
       this.pos++;
-      if (c === '}') return { kind: 'object', members };
-      if (c !== ',') throw syntax("expected ',' or '}'", path, this.pos - 1);
+      if (item === '}') return { kind: 'object', members };
+      if (item !== ',') throw syntax("expected ',' or '}'", path, this.pos - 1);
     }
   }
 
@@ -195,10 +195,10 @@ class Parser {
     for (;;) {
       items.push(this.parseValue(indexPath(path, items.length), depth + 1));
       this.skipWhitespace();
-      const c = this.text[this.pos];
+      const item = this.text[this.pos];
       this.pos++;
-      if (c === ']') return { kind: 'array', items };
-      if (c !== ',') throw syntax("expected ',' or ']'", path, this.pos - 1);
+      if (item === ']') return { kind: 'array', items };
+      if (item !== ',') throw syntax("expected ',' or ']'", path, this.pos - 1);
     }
   }
 }

@@ -36,7 +36,7 @@ export interface LengthRule {
 /** Read state shared by all readers of one message. */
 export class ReadContext {
   private readonly read = new WeakMap<JsonObject, Set<string>>();
-  private readonly deferred: (() => void)[] = [];
+  private readonly deferred: Array<() => void> = [];
 
   /** Marks `name` of `obj` as read by a decoder. */
   mark(obj: JsonObject, name: string): void {
@@ -62,9 +62,9 @@ export class ReadContext {
   private checkObject(obj: JsonObject, path: string): void {
     const names = this.read.get(obj);
     for (const [name, value] of obj.members) {
-      const p = memberPath(path, name);
-      if (names === undefined || !names.has(name)) throw schemaError(p, 'unknown member');
-      this.checkValue(value, p);
+      const childPath = memberPath(path, name);
+      if (!names?.has(name)) throw schemaError(childPath, 'unknown member');
+      this.checkValue(value, childPath);
     }
   }
 
@@ -109,16 +109,16 @@ export class ObjectReader {
   }
 
   private take(name: string): JsonValue {
-    const v = this.value.members.get(name);
-    if (v === undefined) throw schemaError(this.pathOf(name), 'missing member');
+    const val = this.value.members.get(name);
+    if (val === undefined) throw schemaError(this.pathOf(name), 'missing member');
     this.ctx.mark(this.value, name);
-    return v;
+    return val;
   }
 
   private typed<K extends JsonValue['kind']>(name: string, kind: K): Extract<JsonValue, { kind: K }> {
-    const v = this.take(name);
-    if (v.kind !== kind) throw schemaError(this.pathOf(name), `expected ${kind}, got ${v.kind}`);
-    return v as Extract<JsonValue, { kind: K }>;
+    const jsonValue = this.take(name);
+    if (jsonValue.kind !== kind) throw schemaError(this.pathOf(name), `expected ${kind}, got ${jsonValue.kind}`);
+    return jsonValue as Extract<JsonValue, { kind: K }>;
   }
 
   private optional<T>(name: string, read: (name: string) => T): T | undefined {
@@ -145,9 +145,9 @@ export class ObjectReader {
   integer(name: string, min = INT32_MIN, max = INT32_MAX): number {
     const text = this.typed(name, 'number').text;
     if (!INTEGER.test(text)) throw schemaError(this.pathOf(name), 'expected an integer');
-    const n = Number(text);
-    if (n < min || n > max) throw schemaError(this.pathOf(name), `out of range ${min}..${max}`);
-    return n;
+    const count = Number(text);
+    if (count < min || count > max) throw schemaError(this.pathOf(name), `out of range ${min}..${max}`);
+    return count;
   }
   optInteger(name: string, min?: number, max?: number): number | undefined {
     return this.optional(name, (n) => this.integer(n, min, max));
@@ -162,17 +162,17 @@ export class ObjectReader {
   }
 
   private array(name: string, rule: ArrayRule): JsonArray {
-    const a = this.typed(name, 'array');
-    if (rule.nonEmpty === true && a.items.length === 0) throw schemaError(this.pathOf(name), 'empty array not allowed');
-    return a;
+    const jsonArray = this.typed(name, 'array');
+    if (rule.nonEmpty === true && jsonArray.items.length === 0) throw schemaError(this.pathOf(name), 'empty array not allowed');
+    return jsonArray;
   }
 
   /** An array of objects, as readers. */
   objectArray(name: string, rule: ArrayRule = {}): ObjectReader[] {
-    const p = this.pathOf(name);
-    return this.array(name, rule).items.map((item, i) => {
-      if (item.kind !== 'object') throw schemaError(indexPath(p, i), `expected object, got ${item.kind}`);
-      return new ObjectReader(this.ctx, item, indexPath(p, i));
+    const memberLocation = this.pathOf(name);
+    return this.array(name, rule).items.map((item, index) => {
+      if (item.kind !== 'object') throw schemaError(indexPath(memberLocation, index), `expected object, got ${item.kind}`);
+      return new ObjectReader(this.ctx, item, indexPath(memberLocation, index));
     });
   }
   optObjectArray(name: string, rule: ArrayRule = {}): ObjectReader[] | undefined {
@@ -181,10 +181,10 @@ export class ObjectReader {
 
   /** An array of strings, each checked with `check(value, path)` when given. */
   stringArray(name: string, rule: ArrayRule = {}, check?: (s: string, path: string) => void): string[] {
-    const p = this.pathOf(name);
+    const memberLocation = this.pathOf(name);
     const seen = new Set<string>();
-    return this.array(name, rule).items.map((item, i) => {
-      const ip = indexPath(p, i);
+    return this.array(name, rule).items.map((item, index) => {
+      const ip = indexPath(memberLocation, index);
       if (item.kind !== 'string') throw schemaError(ip, `expected string, got ${item.kind}`);
       check?.(item.value, ip);
       if (rule.unique === true) {
@@ -225,9 +225,9 @@ export class ObjectReader {
 
   /** One of the listed strings (case-sensitive, §4.10). */
   enumeration<T extends string>(name: string, values: readonly T[]): T {
-    const s = this.string(name);
-    if (!(values as readonly string[]).includes(s)) throw schemaError(this.pathOf(name), 'unknown value');
-    return s as T;
+    const text = this.string(name);
+    if (!(values as readonly string[]).includes(text)) throw schemaError(this.pathOf(name), 'unknown value');
+    return text as T;
   }
   optEnumeration<T extends string>(name: string, values: readonly T[]): T | undefined {
     return this.optional(name, (n) => this.enumeration(n, values));
@@ -235,8 +235,8 @@ export class ObjectReader {
 
   /** An array of enumerated strings (§4.10). */
   enumerationArray<T extends string>(name: string, values: readonly T[], rule: ArrayRule = {}): T[] {
-    return this.stringArray(name, rule, (s, p) => {
-      if (!(values as readonly string[]).includes(s)) throw schemaError(p, 'unknown value');
+    return this.stringArray(name, rule, (text, params) => {
+      if (!(values as readonly string[]).includes(text)) throw schemaError(params, 'unknown value');
     }) as T[];
   }
   optEnumerationArray<T extends string>(name: string, values: readonly T[], rule: ArrayRule = {}): T[] | undefined {
@@ -264,9 +264,9 @@ export function checkLength(bytes: Uint8Array, rule: LengthRule, path: string): 
  * Runs `f`; any non-KeyGen2Error it throws (a node:crypto or X.509 parser failure on hostile
  * input) becomes SCHEMA at `path`, so decoders never leak a TypeError.
  */
-export function asSchema<T>(path: string, message: string, f: () => T): T {
+export function asSchema<T>(path: string, message: string, fn: () => T): T {
   try {
-    return f();
+    return fn();
   } catch (cause) {
     if (cause instanceof KeyGen2Error) throw cause;
     throw new KeyGen2Error('SCHEMA', `${path}: ${message}`, { path, cause });

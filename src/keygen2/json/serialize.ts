@@ -8,9 +8,9 @@
 import { isWellFormed } from './parse.js';
 import type { JsonValue } from './value.js';
 
-function str(s: string): string {
-  if (!isWellFormed(s)) throw new RangeError('string with a lone surrogate cannot be serialized');
-  return JSON.stringify(s);
+function str(text: string): string {
+  if (!isWellFormed(text)) throw new RangeError('string with a lone surrogate cannot be serialized');
+  return JSON.stringify(text);
 }
 
 /** Compact JSON text, members in their stored order. */
@@ -45,9 +45,9 @@ export function canonicalizeJson(value: JsonValue): string {
     case 'array':
       return `[${value.items.map(canonicalizeJson).join(',')}]`;
     case 'number': {
-      const n = Number(value.text);
-      if (!Number.isFinite(n)) throw new RangeError('number outside the IEEE 754 range');
-      return JSON.stringify(n);
+      const count = Number(value.text);
+      if (!Number.isFinite(count)) throw new RangeError('number outside the IEEE 754 range');
+      return JSON.stringify(count);
     }
     default:
       return serializeJson(value);

@@ -46,7 +46,7 @@ export type JsonValue = JsonObject | JsonArray | JsonString | JsonNumber | JsonB
 export const jsonTypeName = (v: JsonValue): string => v.kind;
 
 /** Builds an object from `[name, value]` pairs, skipping pairs whose value is `undefined`. */
-export function jsonObject(entries: readonly (readonly [string, JsonValue | undefined])[]): JsonObject {
+export function jsonObject(entries: ReadonlyArray<readonly [string, JsonValue | undefined]>): JsonObject {
   const members = new Map<string, JsonValue>();
   for (const [name, value] of entries) {
     if (value === undefined) continue;

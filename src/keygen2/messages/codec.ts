@@ -18,7 +18,7 @@ export const envelope = (qualifier: Qualifier, body: readonly Member[]): JsonObj
   jsonObject([['@context', jsonString(KEYGEN2_CONTEXT)], ['@qualifier', jsonString(qualifier)], ...body]);
 
 /** Value writers (optional inputs give `undefined`, i.e. an absent member). */
-export const w = {
+export const writer = {
   str: (s: string): JsonValue => jsonString(s),
   int: (n: number): JsonValue => jsonInteger(n),
   bool: (b: boolean): JsonValue => jsonBoolean(b),
@@ -32,24 +32,24 @@ export const w = {
 } as const;
 
 /** Reads a target-key reference (§6.9.2). */
-export function readTargetKeyReference(r: ObjectReader): TargetKeyReference {
+export function readTargetKeyReference(reader: ObjectReader): TargetKeyReference {
   return {
-    fingerPrint: r.binary('fingerPrint', { min: 32, max: 32 }),
-    serverSessionId: r.id('serverSessionId'),
-    clientSessionId: r.id('clientSessionId'),
-    authorization: r.binary('authorization', { min: 1 }),
-    mac: r.mac(),
+    fingerPrint: reader.binary('fingerPrint', { min: 32, max: 32 }),
+    serverSessionId: reader.id('serverSessionId'),
+    clientSessionId: reader.id('clientSessionId'),
+    authorization: reader.binary('authorization', { min: 1 }),
+    mac: reader.mac(),
   };
 }
 
 /** Writes a target-key reference in the reference's order (§6.9.2). */
 export const writeTargetKeyReference = (t: TargetKeyReference): JsonObject =>
   jsonObject([
-    ['fingerPrint', w.bin(t.fingerPrint)],
-    ['serverSessionId', w.str(t.serverSessionId)],
-    ['clientSessionId', w.str(t.clientSessionId)],
-    ['authorization', w.bin(t.authorization)],
-    ['mac', w.bin(t.mac)],
+    ['fingerPrint', writer.bin(t.fingerPrint)],
+    ['serverSessionId', writer.str(t.serverSessionId)],
+    ['clientSessionId', writer.str(t.clientSessionId)],
+    ['authorization', writer.bin(t.authorization)],
+    ['mac', writer.bin(t.mac)],
   ]);
 
 /** Reads a required certificate path member (§4.9). */
@@ -64,8 +64,8 @@ export type Present<T> = { [K in keyof T as undefined extends T[K] ? never : K]:
  * Drops members whose value is `undefined`, so decoders can build results that satisfy
  * `exactOptionalPropertyTypes` (an absent member stays absent, which keeps round trips exact).
  */
-export function present<T extends object>(o: T): Present<T> {
+export function present<T extends object>(options: T): Present<T> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  for (const [key, val] of Object.entries(options)) if (val !== undefined) out[key] = val;
   return out as Present<T>;
 }

@@ -87,18 +87,18 @@ export function decodeMessage<Q extends Qualifier>(text: string, expected: reado
 export function decodeMessage(text: string, expected?: readonly Qualifier[]): KeyGen2Message;
 export function decodeMessage(text: string, expected?: readonly Qualifier[]): KeyGen2Message {
   try {
-    const r = ObjectReader.root(parseJson(text));
+    const reader = ObjectReader.root(parseJson(text));
     // Receivers select the decoder by (@context, @qualifier); an unknown pair is an error (§4.1).
-    if (r.string('@context') !== KEYGEN2_CONTEXT) throw schemaError(r.pathOf('@context'), 'unknown @context');
-    const qualifier = r.string('@qualifier');
-    if (!isQualifier(qualifier)) throw schemaError(r.pathOf('@qualifier'), 'unknown @qualifier');
+    if (reader.string('@context') !== KEYGEN2_CONTEXT) throw schemaError(reader.pathOf('@context'), 'unknown @context');
+    const qualifier = reader.string('@qualifier');
+    if (!isQualifier(qualifier)) throw schemaError(reader.pathOf('@qualifier'), 'unknown @qualifier');
     if (expected !== undefined && !expected.includes(qualifier)) {
-      throw new KeyGen2Error('PROTOCOL', `${r.pathOf('@qualifier')}: expected ${expected.join(' or ')}, got ${qualifier}`, {
-        path: r.pathOf('@qualifier'),
+      throw new KeyGen2Error('PROTOCOL', `${reader.pathOf('@qualifier')}: expected ${expected.join(' or ')}, got ${qualifier}`, {
+        path: reader.pathOf('@qualifier'),
       });
     }
-    const message = DECODERS[qualifier](r);
-    r.finish();
+    const message = DECODERS[qualifier](reader);
+    reader.finish();
     return message;
   } catch (cause) {
     if (cause instanceof KeyGen2Error) throw cause;
@@ -107,28 +107,28 @@ export function decodeMessage(text: string, expected?: readonly Qualifier[]): Ke
   }
 }
 
-function encodeObject(m: KeyGen2Message): JsonObject {
-  switch (m.qualifier) {
+function encodeObject(keyGen2Message: KeyGen2Message): JsonObject {
+  switch (keyGen2Message.qualifier) {
     case 'InvocationRequest':
-      return encodeInvocationRequest(m);
+      return encodeInvocationRequest(keyGen2Message);
     case 'InvocationResponse':
-      return encodeInvocationResponse(m);
+      return encodeInvocationResponse(keyGen2Message);
     case 'ProvisioningInitializationRequest':
-      return encodeProvisioningInitializationRequest(m);
+      return encodeProvisioningInitializationRequest(keyGen2Message);
     case 'ProvisioningInitializationResponse':
-      return encodeProvisioningInitializationResponse(m);
+      return encodeProvisioningInitializationResponse(keyGen2Message);
     case 'CredentialDiscoveryRequest':
-      return encodeCredentialDiscoveryRequest(m);
+      return encodeCredentialDiscoveryRequest(keyGen2Message);
     case 'CredentialDiscoveryResponse':
-      return encodeCredentialDiscoveryResponse(m);
+      return encodeCredentialDiscoveryResponse(keyGen2Message);
     case 'KeyCreationRequest':
-      return encodeKeyCreationRequest(m);
+      return encodeKeyCreationRequest(keyGen2Message);
     case 'KeyCreationResponse':
-      return encodeKeyCreationResponse(m);
+      return encodeKeyCreationResponse(keyGen2Message);
     case 'ProvisioningFinalizationRequest':
-      return encodeProvisioningFinalizationRequest(m);
+      return encodeProvisioningFinalizationRequest(keyGen2Message);
     case 'ProvisioningFinalizationResponse':
-      return encodeProvisioningFinalizationResponse(m);
+      return encodeProvisioningFinalizationResponse(keyGen2Message);
   }
 }
 

@@ -6,8 +6,8 @@
 import { SksError } from '../errors.js';
 
 export function tlv(tag: number, content: Uint8Array): Buffer {
-  const n = content.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  const count = content.length;
+  const length = count < 0x80 ? [count] : count < 0x100 ? [0x81, count] : count < 0x10000 ? [0x82, count >> 8, count & 0xff] : [0x83, count >> 16, (count >> 8) & 0xff, count & 0xff];
   return Buffer.concat([Buffer.from([tag, ...length]), content]);
 }
 
@@ -30,16 +30,16 @@ const malformed = (): SksError => new SksError('CRYPTO', 'Crypto failure: malfor
  */
 export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tlv {
   if (offset + 2 > limit) throw malformed();
-  const tag = der[offset]!;
+  const tag = der[offset];
   if ((tag & 0x1f) === 0x1f) throw malformed();
-  let length = der[offset + 1]!;
+  let length = der[offset + 1];
   let start = offset + 2;
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 3 || start + count > limit) throw malformed();
     if (der[start] === 0) throw malformed(); // a leading zero length octet is not minimal
     length = 0;
-    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i]!;
+    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i];
     if (length < 0x80) throw malformed(); // fits the short form
     start += count;
   }
@@ -54,11 +54,10 @@ export function certificateSpki(der: Uint8Array): Buffer {
   if (cert.tag !== 0x30 || cert.end !== der.length) throw malformed();
   const tbs = readTlv(der, cert.start, cert.end);
   if (tbs.tag !== 0x30) throw malformed();
-  let p = tbs.start;
-  let field = readTlv(der, p, tbs.end);
-  if (field.tag === 0xa0) field = readTlv(der, (p = field.end), tbs.end); // explicit version
+  let field = readTlv(der, tbs.start, tbs.end);
+  if (field.tag === 0xa0) field = readTlv(der, field.end, tbs.end); // explicit version
   // serialNumber, signature, issuer, validity, subject, then subjectPublicKeyInfo
-  for (let i = 0; i < 5; i++) field = readTlv(der, (p = field.end), tbs.end);
+  for (let i = 0; i < 5; i++) field = readTlv(der, field.end, tbs.end);
   if (field.tag !== 0x30) throw malformed();
   return Buffer.from(der.subarray(field.headerStart, field.end));
 }

@@ -11,28 +11,28 @@ export class ByteEncoder {
   private readonly parts: Buffer[] = [];
   private size = 0;
 
-  private push(b: Buffer): this {
-    this.parts.push(b);
-    this.size += b.length;
+  private push(bytes: Buffer): this {
+    this.parts.push(bytes);
+    this.size += bytes.length;
     return this;
   }
 
-  u8(v: number): this {
-    return this.push(Buffer.of(v & 0xff));
+  u8(value: number): this {
+    return this.push(Buffer.of(value & 0xff));
   }
 
-  bool(b: boolean): this {
-    return this.u8(b ? 1 : 0);
+  bool(flag: boolean): this {
+    return this.u8(flag ? 1 : 0);
   }
 
-  u16(v: number): this {
-    return this.push(Buffer.of((v >> 8) & 0xff, v & 0xff));
+  u16(value: number): this {
+    return this.push(Buffer.of((value >> 8) & 0xff, value & 0xff));
   }
 
-  u32(v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(v >>> 0);
-    return this.push(b);
+  u32(value: number): this {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(value >>> 0);
+    return this.push(bytes);
   }
 
   /**
@@ -47,8 +47,8 @@ export class ByteEncoder {
     return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
   }
 
-  str(s: string, field = 'string'): this {
-    return this.arr(Buffer.from(s, 'utf8'), field);
+  str(text: string, field = 'string'): this {
+    return this.arr(Buffer.from(text, 'utf8'), field);
   }
 
   blob(bytes: Uint8Array): this {

@@ -32,10 +32,10 @@ interface CurveEncoding {
 }
 
 const CURVE_ENCODINGS: readonly CurveEncoding[] = (Object.keys(EC_CURVES) as EcCurve[]).map((curve) => {
-  const c = EC_CURVES[curve];
-  const algorithmIdentifier = Buffer.from(c.algorithmIdentifierHex, 'hex');
-  const sample = tlv(0x30, Buffer.concat([algorithmIdentifier, tlv(0x03, Buffer.alloc(2 + 2 * c.coordinateLength))]));
-  return { curve, algorithmIdentifier, spkiPrefix: sample.subarray(0, sample.length - 1 - 2 * c.coordinateLength), coordinateLength: c.coordinateLength };
+  const item = EC_CURVES[curve];
+  const algorithmIdentifier = Buffer.from(item.algorithmIdentifierHex, 'hex');
+  const sample = tlv(0x30, Buffer.concat([algorithmIdentifier, tlv(0x03, Buffer.alloc(2 + 2 * item.coordinateLength))]));
+  return { curve, algorithmIdentifier, spkiPrefix: sample.subarray(0, sample.length - 1 - 2 * item.coordinateLength), coordinateLength: item.coordinateLength };
 });
 const ENCODING_BY_CURVE = new Map(CURVE_ENCODINGS.map((e) => [e.curve as string, e]));
 
@@ -44,25 +44,25 @@ const notSpki = (cause?: unknown): SksError => cryptoFailure('public key is not 
 /** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
 export function parseSpki(spki: Uint8Array): KeyObject {
   try {
-    for (const e of CURVE_ENCODINGS) {
-      const n = e.coordinateLength;
-      if (spki.length !== e.spkiPrefix.length + 1 + 2 * n || !e.spkiPrefix.equals(spki.subarray(0, e.spkiPrefix.length))) continue;
-      const point = spki.subarray(e.spkiPrefix.length);
+    for (const curveEncoding of CURVE_ENCODINGS) {
+      const count = curveEncoding.coordinateLength;
+      if (spki.length !== curveEncoding.spkiPrefix.length + 1 + 2 * count || !curveEncoding.spkiPrefix.equals(spki.subarray(0, curveEncoding.spkiPrefix.length))) continue;
+      const point = spki.subarray(curveEncoding.spkiPrefix.length);
       if (point[0] !== 0x04) break;
-      const x = Buffer.from(point.subarray(1, 1 + n)).toString('base64url');
-      const y = Buffer.from(point.subarray(1 + n)).toString('base64url');
-      return createPublicKey({ key: { kty: 'EC', crv: e.curve, x, y }, format: 'jwk' });
+      const text = Buffer.from(point.subarray(1, 1 + count)).toString('base64url');
+      const other = Buffer.from(point.subarray(1 + count)).toString('base64url');
+      return createPublicKey({ key: { kty: 'EC', crv: curveEncoding.curve, x: text, y: other }, format: 'jwk' });
     }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch (e) {
-    throw e instanceof SksError ? e : notSpki(e);
+  } catch (error) {
+    throw error instanceof SksError ? error : notSpki(error);
   }
 }
 
 /** True when a TLV's length is in DER's shortest form (BER allows long and zero-padded forms). */
-const minimalLength = (t: Tlv): boolean => {
-  const n = t.end - t.start;
-  return t.start - t.headerStart === (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5);
+const minimalLength = (tlv: Tlv): boolean => {
+  const count = tlv.end - tlv.start;
+  return tlv.start - tlv.headerStart === (count < 0x80 ? 2 : count < 0x100 ? 3 : count < 0x10000 ? 4 : 5);
 };
 
 /**
@@ -79,8 +79,8 @@ function spkiAlgorithmIdentifier(der: Buffer): Buffer {
     // A key is a whole number of bytes: no unused bits (OpenSSL lets them pass on P-521).
     if (point.end === point.start || der[point.start] !== 0) throw notSpki();
     return der.subarray(algorithm.headerStart, algorithm.end);
-  } catch (e) {
-    throw e instanceof SksError ? e : notSpki(e);
+  } catch (error) {
+    throw error instanceof SksError ? error : notSpki(error);
   }
 }
 
@@ -114,8 +114,8 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
     return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
-  } catch (e) {
-    throw cryptoFailure('private key is not valid PKCS#8', e);
+  } catch (error) {
+    throw cryptoFailure('private key is not valid PKCS#8', error);
   }
 }
 
@@ -123,9 +123,9 @@ export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
 export function spkiOf(key: KeyObject): Buffer {
   if (key.asymmetricKeyType === 'ec') {
     const jwk = key.export({ format: 'jwk' });
-    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (e && jwk.x && jwk.y) {
-      return Buffer.concat([e.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (encoding && jwk.x && jwk.y) {
+      return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
     }
   }
   return key.type === 'private'
@@ -140,10 +140,10 @@ export function spkiOf(key: KeyObject): Buffer {
 export function pkcs8Of(key: KeyObject): Buffer {
   if (key.asymmetricKeyType === 'ec') {
     const jwk = key.export({ format: 'jwk' });
-    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (e && jwk.d) {
+    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (encoding && jwk.d) {
       const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
-      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), e.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
+      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
     }
   }
   return key.export({ type: 'pkcs8', format: 'der' });
@@ -151,18 +151,18 @@ export function pkcs8Of(key: KeyObject): Buffer {
 
 /** Classifies a public or private key (spec §9.5: RSA size counted in whole bytes). */
 export function keyKind(key: KeyObject): KeyKind {
-  const t = key.asymmetricKeyType;
-  const d = key.asymmetricKeyDetails ?? {};
-  if (t === 'rsa') {
-    const modulusBits = d.modulusLength ?? 0;
-    return { type: 'rsa', bits: Math.ceil(modulusBits / 8) * 8, exponent: d.publicExponent ?? 0n };
+  const item = key.asymmetricKeyType;
+  const data = key.asymmetricKeyDetails ?? {};
+  if (item === 'rsa') {
+    const modulusBits = data.modulusLength ?? 0;
+    return { type: 'rsa', bits: Math.ceil(modulusBits / 8) * 8, exponent: data.publicExponent ?? 0n };
   }
-  if (t === 'ec') {
-    const curve = CURVE_BY_NODE_NAME.get(d.namedCurve ?? '');
-    return curve === undefined ? { type: 'ec-unsupported', curveName: d.namedCurve ?? '?' } : { type: 'ec', curve };
+  if (item === 'ec') {
+    const curve = CURVE_BY_NODE_NAME.get(data.namedCurve ?? '');
+    return curve === undefined ? { type: 'ec-unsupported', curveName: data.namedCurve ?? '?' } : { type: 'ec', curve };
   }
-  if (t === 'ed25519') return { type: 'ed25519' };
-  return { type: 'other', name: t ?? 'unknown' };
+  if (item === 'ed25519') return { type: 'ed25519' };
+  return { type: 'other', name: item ?? 'unknown' };
 }
 
 export const isRsa = (key: KeyObject): boolean => key.asymmetricKeyType === 'rsa';
@@ -201,21 +201,21 @@ export function checkExternalPublicKey(key: KeyObject, what: string, field: stri
  */
 export function signBytes(privateKey: KeyObject, hash: HashName | null, data: Uint8Array, rsaPss = false): Buffer {
   try {
-    const t = privateKey.asymmetricKeyType;
-    if (t === 'ed25519') {
+    const item = privateKey.asymmetricKeyType;
+    if (item === 'ed25519') {
       if (hash !== null) throw cryptoFailure('signature generation'); // EdDSA signs the message itself
       return sign(null, data, privateKey);
     }
     if (hash === null) throw cryptoFailure('signature generation');
-    if (t === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-    if (t === 'rsa' && rsaPss) {
+    if (item === 'ec') return sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    if (item === 'rsa' && rsaPss) {
       return sign(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
     }
-    if (t === 'rsa') return sign(hash, data, privateKey);
+    if (item === 'rsa') return sign(hash, data, privateKey);
     throw cryptoFailure('signature generation');
-  } catch (e) {
-    if (e instanceof SksError) throw e;
-    throw cryptoFailure('signature generation', e);
+  } catch (error) {
+    if (error instanceof SksError) throw error;
+    throw cryptoFailure('signature generation', error);
   }
 }
 
@@ -236,7 +236,7 @@ export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean 
   try {
     if (privateKey.asymmetricKeyType !== publicKey.asymmetricKeyType) return false;
     return spkiOf(createPublicKey(privateKey)).equals(spkiOf(publicKey));
-  } catch (e) {
-    throw cryptoFailure('key match test', e);
+  } catch (error) {
+    throw cryptoFailure('key match test', error);
   }
 }

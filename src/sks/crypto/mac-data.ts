@@ -53,28 +53,28 @@ export const MacData = {
       .u8(p.inputMethod)
       .toBuffer(),
 
-  createKeyEntry: (k: KeyEntryMacFields): Buffer => {
-    const e = encoder().str(k.id, 'id').str(k.keyEntryAlgorithm).arr(k.serverSeed ?? EMPTY, 'serverSeed').str(k.pinPolicyId);
-    if (k.encryptedPin === undefined) e.str('');
-    else e.arr(k.encryptedPin, 'pinValue');
-    e.bool(k.devicePinProtection)
-      .bool(k.enablePinCaching)
-      .u8(k.biometricProtection)
-      .u8(k.exportProtection)
-      .u8(k.deleteProtection)
-      .u8(k.appUsage)
-      .str(k.friendlyName ?? '', 'friendlyName')
-      .str(k.keyAlgorithm, 'keyAlgorithm')
-      .arr(k.keyParameters ?? EMPTY, 'keyParameters');
-    for (const a of k.endorsedAlgorithms) e.str(a, 'endorsedAlgorithms');
-    return e.toBuffer();
+  createKeyEntry: (macFields: KeyEntryMacFields): Buffer => {
+    const encode = encoder().str(macFields.id, 'id').str(macFields.keyEntryAlgorithm).arr(macFields.serverSeed ?? EMPTY, 'serverSeed').str(macFields.pinPolicyId);
+    if (macFields.encryptedPin === undefined) encode.str('');
+    else encode.arr(macFields.encryptedPin, 'pinValue');
+    encode.bool(macFields.devicePinProtection)
+      .bool(macFields.enablePinCaching)
+      .u8(macFields.biometricProtection)
+      .u8(macFields.exportProtection)
+      .u8(macFields.deleteProtection)
+      .u8(macFields.appUsage)
+      .str(macFields.friendlyName ?? '', 'friendlyName')
+      .str(macFields.keyAlgorithm, 'keyAlgorithm')
+      .arr(macFields.keyParameters ?? EMPTY, 'keyParameters');
+    for (const text of macFields.endorsedAlgorithms) encode.str(text, 'endorsedAlgorithms');
+    return encode.toBuffer();
   },
 
   /** `currentSpki` is the key's public key before the call: the generated one. */
   setCertificatePath: (currentSpki: Uint8Array, id: string, path: readonly Uint8Array[]): Buffer => {
-    const e = encoder().arr(currentSpki).str(id, 'id');
-    for (const c of path) e.arr(c, 'certificatePath');
-    return e.toBuffer();
+    const encode = encoder().arr(currentSpki).str(id, 'id');
+    for (const bytes of path) encode.arr(bytes, 'certificatePath');
+    return encode.toBuffer();
   },
 
   /** importSymmetricKey and importPrivateKey. */

@@ -11,7 +11,7 @@
  */
 export function unpadPkcs1Type2(em: Uint8Array): Buffer | null {
   if (em.length < 11) return null; // public knowledge: the modulus size
-  let bad = em[0]! | (em[1]! ^ 0x02);
+  let bad = em[0] | (em[1] ^ 0x02);
   let separator = 0;
   let found = 0;
   for (let i = 2; i < em.length; i++) {

@@ -86,8 +86,8 @@ export function decryptFromIssuer(encKey: Uint8Array, data: Uint8Array): Buffer 
   try {
     const decipher = createDecipheriv('aes-256-cbc', encKey, data.subarray(0, 16));
     return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
-  } catch (e) {
-    throw cryptoFailure('decrypt issuer data', e);
+  } catch (error) {
+    throw cryptoFailure('decrypt issuer data', error);
   }
 }
 
@@ -108,6 +108,6 @@ export const deviceIdFor = (privacyEnabled: boolean, deviceCertificate: Uint8Arr
   privacyEnabled ? Buffer.from(Kdf.ANONYMOUS, 'ascii') : Buffer.from(deviceCertificate);
 
 /** Fills a secret buffer with zeros; used where a secret's life ends. */
-export function wipe(...buffers: (Uint8Array | undefined | null)[]): void {
-  for (const b of buffers) b?.fill(0);
+export function wipe(...buffers: Array<Uint8Array | undefined | null>): void {
+  for (const bytes of buffers) bytes?.fill(0);
 }

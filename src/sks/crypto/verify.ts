@@ -63,19 +63,19 @@ const wrongKey = (): SksError => new SksError('CRYPTO', 'Crypto failure: key doe
 
 /** The exact signature length the key and scheme demand; throws `ERROR_CRYPTO` for a key of the wrong type. */
 function expectedSignatureLength(publicKey: KeyObject, scheme: SignatureScheme): number {
-  const t = publicKey.asymmetricKeyType;
+  const item = publicKey.asymmetricKeyType;
   switch (scheme.kind) {
     case 'ecdsa': {
-      const n = t === 'ec' ? COORDINATE_LENGTH_BY_NODE_NAME.get(publicKey.asymmetricKeyDetails?.namedCurve ?? '') : undefined;
-      if (n === undefined) throw wrongKey();
-      return 2 * n;
+      const count = item === 'ec' ? COORDINATE_LENGTH_BY_NODE_NAME.get(publicKey.asymmetricKeyDetails?.namedCurve ?? '') : undefined;
+      if (count === undefined) throw wrongKey();
+      return 2 * count;
     }
     case 'rsa-pkcs1':
     case 'rsa-pss':
-      if (t !== 'rsa') throw wrongKey();
+      if (item !== 'rsa') throw wrongKey();
       return Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
     case 'ed25519':
-      if (t !== 'ed25519') throw wrongKey();
+      if (item !== 'ed25519') throw wrongKey();
       return ED25519_SIGNATURE_LENGTH;
   }
 }

@@ -83,6 +83,8 @@ const generateKeyPair = promisify(generateKeyPairCb);
 const subtle = webcrypto.subtle;
 // @peculiar/x509 types its provider and keys with the DOM lib, which this
 // project does not load; node's webcrypto objects are those at run time.
+// Without the DOM lib those types resolve to error types, which the unsafe-assignment rule reports.
+/* eslint-disable @typescript-eslint/no-unsafe-assignment */
 type X509Provider = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
 type X509SigningKey = x509.X509CertificateCreateWithKeyParams['signingKey'];
 type X509SigningAlgorithm = NonNullable<x509.X509CertificateCreateParamsBase['signingAlgorithm']>;
@@ -196,9 +198,9 @@ export const certificatePem = (der: Uint8Array): string =>
 
 /** The key type of a CA or device key, or undefined for keys this module does not generate. */
 export function caKeyTypeOfKey(key: KeyObject): CaKeyType | undefined {
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'prime256v1') return 'ec-p256';
-  if (key.asymmetricKeyType === 'rsa' && d.modulusLength === 2048) return 'rsa-2048';
+  const data = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec' && data.namedCurve === 'prime256v1') return 'ec-p256';
+  if (key.asymmetricKeyType === 'rsa' && data.modulusLength === 2048) return 'rsa-2048';
   return undefined;
 }
 
@@ -239,8 +241,8 @@ function readCaKey(keyPath: string): KeyObject {
   }
   try {
     return createPrivateKey({ key: readFileSync(keyPath), format: 'pem' });
-  } catch (e) {
-    throw new SksError('STORAGE', `${keyPath} does not hold a readable private key`, { cause: e });
+  } catch (error) {
+    throw new SksError('STORAGE', `${keyPath} does not hold a readable private key`, { cause: error });
   }
 }
 
@@ -248,8 +250,8 @@ function readRootCertificate(path: string, privateKey: KeyObject): Buffer {
   let cert: NodeX509Certificate;
   try {
     cert = new NodeX509Certificate(readFileSync(path));
-  } catch (e) {
-    throw new SksError('STORAGE', `${path} does not hold a readable certificate`, { cause: e });
+  } catch (error) {
+    throw new SksError('STORAGE', `${path} does not hold a readable certificate`, { cause: error });
   }
   if (!cert.checkPrivateKey(privateKey)) {
     throw new SksError('STORAGE', `${path} does not certify the key in ${CA_KEY_FILE}`);
@@ -258,9 +260,9 @@ function readRootCertificate(path: string, privateKey: KeyObject): Buffer {
 }
 
 function caKeyTypeOf(key: KeyObject, path: string): CaKeyType {
-  const t = caKeyTypeOfKey(key);
-  if (t === undefined) throw new SksError('STORAGE', `${path}: CA key must be EC P-256 or RSA-2048`);
-  return t;
+  const item = caKeyTypeOfKey(key);
+  if (item === undefined) throw new SksError('STORAGE', `${path}: CA key must be EC P-256 or RSA-2048`);
+  return item;
 }
 
 /**
@@ -281,9 +283,9 @@ function publishExclusive(path: string, data: string, mode: number): boolean {
   try {
     linkSync(tmp, path);
     return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   } finally {
     unlinkSync(tmp);
   }
@@ -293,9 +295,9 @@ function exists(path: string): boolean {
   try {
     statSync(path);
     return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
 }
 
@@ -305,7 +307,7 @@ async function toSigningCryptoKey(privateKey: KeyObject, keyType: CaKeyType): Pr
     keyType === 'ec-p256'
       ? { name: 'ECDSA', namedCurve: 'P-256' }
       : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  return (await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign'])) as unknown as X509SigningKey;
+  return await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
 }
 
 const signingAlgorithmOf = (keyType: CaKeyType): X509SigningAlgorithm =>
@@ -313,15 +315,15 @@ const signingAlgorithmOf = (keyType: CaKeyType): X509SigningAlgorithm =>
 
 /** A random positive serial of exactly 16 bytes (top bit clear, next bit set: no sign or padding byte). */
 function randomSerialHex(): string {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x40;
-  return b.toString('hex');
+  const buf = randomBytes(16);
+  buf[0] = (buf[0] & 0x7f) | 0x40;
+  return buf.toString('hex');
 }
 
 const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
-function addYears(d: Date, years: number): Date {
-  const r = new Date(d.getTime());
-  r.setUTCFullYear(r.getUTCFullYear() + years);
-  return r;
+function addYears(date: Date, years: number): Date {
+  const result = new Date(date.getTime());
+  result.setUTCFullYear(result.getUTCFullYear() + years);
+  return result;
 }

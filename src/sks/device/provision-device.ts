@@ -144,9 +144,9 @@ function storeKeyPathOf(dir: string, env: NodeJS.ProcessEnv): string | null {
 function describeKeyType(key: KeyObject): string {
   const known = caKeyTypeOfKey(key);
   if (known !== undefined) return known;
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa') return `rsa-${d.modulusLength ?? '?'}`;
-  if (key.asymmetricKeyType === 'ec') return `ec-${d.namedCurve ?? '?'}`;
+  const data = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') return `rsa-${data.modulusLength ?? '?'}`;
+  if (key.asymmetricKeyType === 'ec') return `ec-${data.namedCurve ?? '?'}`;
   return key.asymmetricKeyType ?? 'unknown';
 }
 

@@ -41,11 +41,11 @@ export function encodePropertyBag(properties: readonly Property[]): Buffer {
   if (properties.length === 0) throw optionError('A "propertyBag" needs at least one property', 'property');
   const seen = new Set<string>();
   const parts: Buffer[] = [];
-  for (const p of properties) {
-    if (p.name.length === 0) throw optionError('Empty "property" name', 'name');
-    if (seen.has(p.name)) throw optionError(`Duplicate property: ${p.name}`, 'name');
-    seen.add(p.name);
-    parts.push(arr('name', p.name), Buffer.of(p.writable ? 1 : 0), arr('value', p.value));
+  for (const params of properties) {
+    if (params.name.length === 0) throw optionError('Empty "property" name', 'name');
+    if (seen.has(params.name)) throw optionError(`Duplicate property: ${params.name}`, 'name');
+    seen.add(params.name);
+    parts.push(arr('name', params.name), Buffer.of(params.writable ? 1 : 0), arr('value', params.value));
   }
   return Buffer.concat(parts);
 }
@@ -53,20 +53,20 @@ export function encodePropertyBag(properties: readonly Property[]): Buffer {
 /** The format check of spec §11.3 (an empty bag is invalid). */
 export function isValidPropertyBag(data: Uint8Array): boolean {
   const length = data.length;
-  let i = 0;
+  let index = 0;
   do {
-    if (i > length - 5) return false;
-    const n = (data[i]! << 8) | data[i + 1]!;
-    if (n === 0) return false;
-    i += 2 + n;
-    if (i > length - 3) return false;
-    const w = data[i]!;
-    if (w !== 0 && w !== 1) return false;
-    i += 1;
-    const valueLength = (data[i]! << 8) | data[i + 1]!;
-    i += 2 + valueLength;
-    if (i > length) return false;
-  } while (i !== length);
+    if (index > length - 5) return false;
+    const count = (data[index] << 8) | data[index + 1];
+    if (count === 0) return false;
+    index += 2 + count;
+    if (index > length - 3) return false;
+    const value = data[index];
+    if (value !== 0 && value !== 1) return false;
+    index += 1;
+    const valueLength = (data[index] << 8) | data[index + 1];
+    index += 2 + valueLength;
+    if (index > length) return false;
+  } while (index !== length);
   return true;
 }
 
@@ -78,17 +78,17 @@ interface Entry {
 }
 
 function* entries(data: Buffer): Generator<Entry> {
-  let i = 0;
-  while (i + 5 <= data.length) {
-    const n = data.readUInt16BE(i);
-    const nameBytes = data.subarray(i + 2, i + 2 + n);
-    i += 2 + n;
-    const writable = data[i]!;
-    const valueLength = data.readUInt16BE(i + 1);
-    const valueStart = i + 3;
+  let index = 0;
+  while (index + 5 <= data.length) {
+    const count = data.readUInt16BE(index);
+    const nameBytes = data.subarray(index + 2, index + 2 + count);
+    index += 2 + count;
+    const writable = data[index];
+    const valueLength = data.readUInt16BE(index + 1);
+    const valueStart = index + 3;
     const valueEnd = valueStart + valueLength;
     yield { nameBytes, writable, valueStart, valueEnd };
-    i = valueEnd;
+    index = valueEnd;
   }
 }
 
@@ -108,11 +108,11 @@ export function parsePropertyBag(data: Uint8Array): Property[] {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
   const seen = new Set<string>();
   const result: Property[] = [];
-  for (const e of entries(buf)) {
-    const name = e.nameBytes.toString('utf8');
+  for (const entry of entries(buf)) {
+    const name = entry.nameBytes.toString('utf8');
     if (seen.has(name)) throw optionError(`Duplicate property: ${name}`, 'name');
     seen.add(name);
-    result.push({ name, writable: e.writable === 1, value: buf.subarray(e.valueStart, e.valueEnd).toString('utf8') });
+    result.push({ name, writable: entry.writable === 1, value: buf.subarray(entry.valueStart, entry.valueEnd).toString('utf8') });
   }
   return result;
 }
@@ -122,12 +122,12 @@ export type SetPropertyOutcome = { readonly kind: 'updated'; readonly data: Buff
 /** Replaces the value of the first entry named `name` (spec §11.4). */
 export function setPropertyValue(data: Buffer, name: string, value: Buffer): SetPropertyOutcome {
   const wanted = Buffer.from(name, 'utf8');
-  for (const e of entries(data)) {
-    if (!e.nameBytes.equals(wanted)) continue;
-    if (e.writable !== 1) return { kind: 'not-writable' };
+  for (const error of entries(data)) {
+    if (!error.nameBytes.equals(wanted)) continue;
+    if (error.writable !== 1) return { kind: 'not-writable' };
     const length = Buffer.alloc(2);
     length.writeUInt16BE(value.length);
-    return { kind: 'updated', data: Buffer.concat([data.subarray(0, e.valueStart - 2), length, value, data.subarray(e.valueEnd)]) };
+    return { kind: 'updated', data: Buffer.concat([data.subarray(0, error.valueStart - 2), length, value, data.subarray(error.valueEnd)]) };
   }
   return { kind: 'not-found' };
 }

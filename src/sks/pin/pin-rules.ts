@@ -9,16 +9,17 @@ const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
 const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
 
 /** Constant-time equality of two secrets (length leaks, content does not). */
-export function secretEquals(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  return timingSafeEqual(a, b);
+export function secretEquals(left: Uint8Array | null | undefined, right: Uint8Array | null | undefined): boolean {
+  if (!left || !right) return false;
+  if (left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
 }
 
 /** PUK syntax at policy creation (spec §6.6 step 6). */
 export function pukSyntaxOk(puk: Uint8Array, format: number): boolean {
-  for (const b of puk) {
-    if (format === PassphraseFormat.NUMERIC && !isDigit(b)) return false;
-    if (format === PassphraseFormat.ALPHANUMERIC && !isDigit(b) && !isUpper(b)) return false;
+  for (const byte of puk) {
+    if (format === PassphraseFormat.NUMERIC && !isDigit(byte)) return false;
+    if (format === PassphraseFormat.ALPHANUMERIC && !isDigit(byte) && !isUpper(byte)) return false;
   }
   return true;
 }
@@ -27,10 +28,10 @@ export function pukSyntaxOk(puk: Uint8Array, format: number): boolean {
 function isSequence(pin: Uint8Array): boolean {
   // A 1-byte PIN is not a sequence (spec §17 #1: the reference reads past the end).
   if (pin.length < 2) return false;
-  const d = ((pin[1]! - pin[0]!) << 24) >> 24;
-  if (d !== 1 && d !== -1) return false;
+  const value = ((pin[1] - pin[0]) << 24) >> 24;
+  if (value !== 1 && value !== -1) return false;
   for (let i = 2; i < pin.length; i++) {
-    if (((pin[i]! - pin[i - 1]!) & 0xff) !== (d & 0xff)) return false;
+    if (((pin[i] - pin[i - 1]) & 0xff) !== (value & 0xff)) return false;
   }
   return true;
 }
@@ -71,23 +72,23 @@ export function pinRuleViolation(pin: Uint8Array, rules: PinValueRules): PinRule
   let lower = false;
   let digit = false;
   let other = false;
-  for (const b of pin) {
-    if (isUpper(b)) upper = true;
-    else if (isLower(b)) lower = true;
-    else if (isDigit(b)) digit = true;
+  for (const byte of pin) {
+    if (isUpper(byte)) upper = true;
+    else if (isLower(byte)) lower = true;
+    else if (isDigit(byte)) digit = true;
     else other = true;
   }
   if (rules.format === PassphraseFormat.NUMERIC && (upper || lower || other)) return 'syntax';
   if (rules.format === PassphraseFormat.ALPHANUMERIC && (lower || other)) return 'syntax';
-  const p = rules.patternRestrictions;
-  if (p & PinPattern.MISSING_GROUP) {
+  const value = rules.patternRestrictions;
+  if (value & PinPattern.MISSING_GROUP) {
     const needsMore = rules.format === PassphraseFormat.STRING;
     if (!upper || !digit || (needsMore && (!lower || !other))) return 'missing-group';
   }
-  if (p & PinPattern.SEQUENCE && isSequence(pin)) return 'sequence';
-  if (p & PinPattern.REPEATED && new Set(pin).size !== pin.length) return 'repeated';
-  if (p & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
-    const max = p & PinPattern.TWO_IN_A_ROW ? 2 : 3;
+  if (value & PinPattern.SEQUENCE && isSequence(pin)) return 'sequence';
+  if (value & PinPattern.REPEATED && new Set(pin).size !== pin.length) return 'repeated';
+  if (value & (PinPattern.TWO_IN_A_ROW | PinPattern.THREE_IN_A_ROW)) {
+    const max = value & PinPattern.TWO_IN_A_ROW ? 2 : 3;
     let run = 1;
     for (let i = 1; i < pin.length; i++) {
       run = pin[i] === pin[i - 1] ? run + 1 : 1;
@@ -117,19 +118,19 @@ export function checkPinCompliance(state: SksState, pin: Uint8Array, policy: Pin
   if (broken !== undefined) throw optionError(RULE_MESSAGES[broken], 'pinValue');
   if (policy.grouping === PinGrouping.NONE) return; // no constraint between keys
 
-  for (const k of state.keys.values()) {
-    if (k.pinPolicy !== policy) continue;
-    const equal = secretEquals(k.pinValue, pin);
+  for (const keyEntry of state.keys.values()) {
+    if (keyEntry.pinPolicy !== policy) continue;
+    const equal = secretEquals(keyEntry.pinValue, pin);
     if (forced && !equal) continue;
     switch (policy.grouping) {
       case PinGrouping.SHARED:
         if (!equal) throw optionError('Grouping = "shared" requires identical PINs', 'pinValue');
         break;
       case PinGrouping.UNIQUE:
-        if (equal !== (appUsage === k.appUsage)) throw optionError('Grouping = "unique" PIN error', 'pinValue');
+        if (equal !== (appUsage === keyEntry.appUsage)) throw optionError('Grouping = "unique" PIN error', 'pinValue');
         break;
       case PinGrouping.SIGN_PLUS_STD:
-        if (equal !== ((appUsage === AppUsage.SIGNATURE) === (k.appUsage === AppUsage.SIGNATURE))) {
+        if (equal !== ((appUsage === AppUsage.SIGNATURE) === (keyEntry.appUsage === AppUsage.SIGNATURE))) {
           throw optionError('Grouping = "signature+standard" PIN error', 'pinValue');
         }
         break;

@@ -4,17 +4,17 @@ import { ExtensionSubType, Limits, MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
-import * as v from '../engine/validate.js';
+import * as checked from '../engine/validate.js';
 import { isValidPropertyBag } from '../extensions/property-bag.js';
 import { endEntityCertificate } from './key-material.js';
 
-export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
-  const w = key.owner.phase;
-  const type = v.text('type', a.type);
-  const subType = v.byteValue('subType', a.subType);
-  const qualifier = v.text('qualifier', a.qualifier);
-  const extensionData = v.bytes('extensionData', a.extensionData);
-  const mac = v.bytes('mac', a.mac);
+export function addExtension(key: OpenKey, addExtensionArgs: AddExtensionArgs): void {
+  const writer = key.owner.phase;
+  const type = checked.text('type', addExtensionArgs.type);
+  const subType = checked.byteValue('subType', addExtensionArgs.subType);
+  const qualifier = checked.text('qualifier', addExtensionArgs.qualifier);
+  const extensionData = checked.bytes('extensionData', addExtensionArgs.extensionData);
+  const mac = checked.bytes('mac', addExtensionArgs.mac);
 
   if (subType < 0 || subType > 3) throw optionError(`Invalid "subType" value=${subType}`, 'subType');
   if (type.length === 0 || type.length > Limits.MAX_LENGTH_URI) throw optionError(`URI length error: ${type.length}`, 'type');
@@ -31,7 +31,7 @@ export function addExtension(key: OpenKey, a: AddExtensionArgs): void {
     throw optionError(`"propertyBag" format error: ${type}`, 'extensionData');
   }
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.ADD_EXTENSION).verify(MacData.addExtension(ee, type, subType, qualifier, extensionData), mac);
-  const data = encrypted ? decryptIssuerData(w, extensionData) : Buffer.from(extensionData);
+  beginMac(writer, MacMethod.ADD_EXTENSION).verify(MacData.addExtension(ee, type, subType, qualifier, extensionData), mac);
+  const data = encrypted ? decryptIssuerData(writer, extensionData) : Buffer.from(extensionData);
   key.extensions.set(type, { subType, qualifier, data });
 }

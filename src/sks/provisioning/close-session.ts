@@ -20,23 +20,23 @@ import {
   type KeyEntry,
   type Session,
 } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as value from '../engine/validate.js';
 import type { Mutation } from '../store/records.js';
 import { pinGroupOf } from '../pin/pin-rules.js';
 import { collectOrphanPolicies } from '../engine/removal.js';
 
 export function closeProvisioningSession(ctx: EngineContext, session: OpenSession, rawNonce: Uint8Array, rawMac: Uint8Array): Buffer {
-  const w = session.phase;
-  const nonce = v.bytes('nonce', rawNonce);
-  const mac = v.bytes('mac', rawMac);
-  beginMac(w, MacMethod.CLOSE_PROVISIONING_SESSION).verify(
+  const openPhase = session.phase;
+  const nonce = value.bytes('nonce', rawNonce);
+  const mac = value.bytes('mac', rawMac);
+  beginMac(openPhase, MacMethod.CLOSE_PROVISIONING_SESSION).verify(
     MacData.closeProvisioningSession(session.clientSessionId, session.serverSessionId, session.issuerUri, nonce),
     mac,
   );
-  const attestation = attest(w, MacData.closeAttestation(nonce));
+  const attestation = attest(openPhase, MacData.closeAttestation(nonce));
 
   // A. Unreferenced objects.
-  for (const [id, referenced] of w.names) {
+  for (const [id, referenced] of openPhase.names) {
     if (!referenced) throw optionError(`Unreferenced object "id" : ${id}`, 'id');
   }
 
@@ -45,12 +45,12 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   for (const key of own) checkKeyAtClose(ctx, session, key);
 
   // C. Post-operation targets still valid.
-  for (const op of w.postOps) targetKey(ctx, op.target.handle);
+  for (const op of openPhase.postOps) targetKey(ctx, op.target.handle);
 
   // D. Execute pending operations.
   const deletedKeys: KeyHandle[] = [];
   const replaced: KeyEntry[] = [];
-  for (const op of w.postOps) {
+  for (const op of openPhase.postOps) {
     switch (op.kind) {
       case 'delete':
         ctx.state.keys.delete(op.target.handle);
@@ -59,7 +59,7 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
       case 'unlock': {
         // Unlock whatever key holds the target handle now (spec §7.4 recommendation, §17 #10).
         const current = ctx.state.keys.get(op.target.handle) ?? op.target;
-        for (const k of pinGroupOf(ctx.state, current)) k.errorCount = 0;
+        for (const keyEntry of pinGroupOf(ctx.state, current)) keyEntry.errorCount = 0;
         const puk = current.pinPolicy?.pukPolicy;
         if (puk) puk.errorCount = 0;
         break;
@@ -90,35 +90,35 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
 
   // E. Ownership transfer: the target's old session is absorbed.
   const absorbed: Session[] = [];
-  for (const op of w.postOps) {
+  for (const op of openPhase.postOps) {
     const old = op.target.owner;
     if (old === session || !ctx.state.sessions.has(old.handle)) continue;
-    for (const k of ctx.state.keys.values()) if (k.owner === old) k.owner = session;
-    for (const p of ctx.state.pinPolicies.values()) if (p.owner === old) p.owner = session;
-    for (const p of ctx.state.pukPolicies.values()) if (p.owner === old) p.owner = session;
+    for (const entry2 of ctx.state.keys.values()) if (entry2.owner === old) entry2.owner = session;
+    for (const params of ctx.state.pinPolicies.values()) if (params.owner === old) params.owner = session;
+    for (const pukPolicy2 of ctx.state.pukPolicies.values()) if (pukPolicy2.owner === old) pukPolicy2.owner = session;
     ctx.state.sessions.delete(old.handle);
     absorbed.push(old);
   }
 
   // F, G. Close; an empty session disappears.
-  w.postOps.length = 0;
+  openPhase.postOps.length = 0;
   ctx.state.closeWork(session);
   const remaining = ctx.state.keysOf(session);
   if (remaining.length === 0) ctx.state.sessions.delete(session.handle);
   // Only a deleted target can leave a policy without keys (an updated one passes its policy on).
   const orphans = deletedKeys.length > 0 ? collectOrphanPolicies(ctx.state) : [];
 
-  const m: Mutation[] = [{ kind: 'setCounters', counters: { ...ctx.state.counters } }];
+  const mutations: Mutation[] = [{ kind: 'setCounters', counters: { ...ctx.state.counters } }];
   if (remaining.length > 0) {
-    m.push({ kind: 'putSession', session: sessionRecord(session) });
-    for (const p of ctx.state.pukPolicies.values()) if (p.owner === session) m.push({ kind: 'putPukPolicy', policy: pukPolicyRecord(p) });
-    for (const p of ctx.state.pinPolicies.values()) if (p.owner === session) m.push({ kind: 'putPinPolicy', policy: pinPolicyRecord(p) });
-    for (const k of remaining) m.push({ kind: 'putKey', key: keyRecord(k) });
+    mutations.push({ kind: 'putSession', session: sessionRecord(session) });
+    for (const puk2 of ctx.state.pukPolicies.values()) if (puk2.owner === session) mutations.push({ kind: 'putPukPolicy', policy: pukPolicyRecord(puk2) });
+    for (const pin2 of ctx.state.pinPolicies.values()) if (pin2.owner === session) mutations.push({ kind: 'putPinPolicy', policy: pinPolicyRecord(pin2) });
+    for (const entry3 of remaining) mutations.push({ kind: 'putKey', key: keyRecord(entry3) });
   }
-  for (const h of deletedKeys) m.push({ kind: 'deleteKey', handle: h });
-  m.push(...orphans);
-  for (const s of absorbed) m.push({ kind: 'deleteSession', handle: s.handle });
-  for (const x of m) ctx.state.record(x);
+  for (const hnd of deletedKeys) mutations.push({ kind: 'deleteKey', handle: hnd });
+  mutations.push(...orphans);
+  for (const sess of absorbed) mutations.push({ kind: 'deleteSession', handle: sess.handle });
+  for (const mutation of mutations) ctx.state.record(mutation);
   return attestation;
 }
 

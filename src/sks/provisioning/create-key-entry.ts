@@ -7,7 +7,7 @@ import { spkiOf } from '../crypto/keys.js';
 import { SksError, cryptoOpAsync, optionError } from '../errors.js';
 import { attest, beginMac, decryptIssuerData, registerId, type EngineContext, type OpenSession } from '../engine/context.js';
 import type { KeyEntry, PinPolicy } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as checked from '../engine/validate.js';
 import type { KeyPairRequest } from '../entropy.js';
 import { checkPinCompliance } from '../pin/pin-rules.js';
 
@@ -15,24 +15,24 @@ const checkRange = (name: string, value: number): void => {
   if (value < 0 || value > 3) throw optionError(`Invalid "${name}" value=${value}`, name);
 };
 
-export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a: CreateKeyEntryArgs): Promise<KeyEntryResult> {
-  const w = session.phase;
-  const id = v.text('id', a.id);
-  const keyEntryAlgorithm = v.text('keyEntryAlgorithm', a.keyEntryAlgorithm);
-  let serverSeed = v.optionalBytes('serverSeed', a.serverSeed);
-  const devicePinProtection = v.flag('devicePinProtection', a.devicePinProtection);
-  const pinPolicyHandle = v.pinPolicyHandle('pinPolicyHandle', a.pinPolicyHandle);
-  const pinValueIn = v.optionalBytes('pinValue', a.pinValue);
-  const enablePinCaching = v.flag('enablePinCaching', a.enablePinCaching);
-  const biometricProtection = v.byteValue('biometricProtection', a.biometricProtection);
-  const exportProtection = v.byteValue('exportProtection', a.exportProtection);
-  const deleteProtection = v.byteValue('deleteProtection', a.deleteProtection);
-  const appUsage = v.byteValue('appUsage', a.appUsage);
-  const friendlyName = v.optionalText('friendlyName', a.friendlyName);
-  const keyAlgorithm = v.text('keyAlgorithm', a.keyAlgorithm);
-  const keyParameters = v.optionalBytes('keyParameters', a.keyParameters);
-  const endorsedAlgorithms = v.textList('endorsedAlgorithms', a.endorsedAlgorithms);
-  const mac = v.bytes('mac', a.mac);
+export async function createKeyEntry(ctx: EngineContext, session: OpenSession, entryArgs: CreateKeyEntryArgs): Promise<KeyEntryResult> {
+  const openPhase = session.phase;
+  const id = checked.text('id', entryArgs.id);
+  const keyEntryAlgorithm = checked.text('keyEntryAlgorithm', entryArgs.keyEntryAlgorithm);
+  let serverSeed = checked.optionalBytes('serverSeed', entryArgs.serverSeed);
+  const devicePinProtection = checked.flag('devicePinProtection', entryArgs.devicePinProtection);
+  const pinPolicyHandle = checked.pinPolicyHandle('pinPolicyHandle', entryArgs.pinPolicyHandle);
+  const pinValueIn = checked.optionalBytes('pinValue', entryArgs.pinValue);
+  const enablePinCaching = checked.flag('enablePinCaching', entryArgs.enablePinCaching);
+  const biometricProtection = checked.byteValue('biometricProtection', entryArgs.biometricProtection);
+  const exportProtection = checked.byteValue('exportProtection', entryArgs.exportProtection);
+  const deleteProtection = checked.byteValue('deleteProtection', entryArgs.deleteProtection);
+  const appUsage = checked.byteValue('appUsage', entryArgs.appUsage);
+  const friendlyName = checked.optionalText('friendlyName', entryArgs.friendlyName);
+  const keyAlgorithm = checked.text('keyAlgorithm', entryArgs.keyAlgorithm);
+  const keyParameters = checked.optionalBytes('keyParameters', entryArgs.keyParameters);
+  const endorsedAlgorithms = checked.textList('endorsedAlgorithms', entryArgs.endorsedAlgorithms);
+  const mac = checked.bytes('mac', entryArgs.mac);
 
   if (keyEntryAlgorithm !== ALGORITHM_KEY_ATTEST_1) {
     throw new SksError('ALGORITHM', `Unknown "keyEntryAlgorithm" : ${keyEntryAlgorithm}`, { field: 'keyEntryAlgorithm' });
@@ -60,14 +60,14 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     if (!ctx.profile.devicePinSupport) throw optionError('Unsupported: "devicePinProtection"', 'devicePinProtection');
     if (pinPolicyHandle !== 0) throw optionError('Device PIN mixed with PIN policy ojbect', 'devicePinProtection');
   } else if (pinPolicyHandle !== 0) {
-    const p = ctx.state.pinPolicies.get(pinPolicyHandle);
-    if (!p || p.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
-    if (enablePinCaching && p.inputMethod !== InputMethod.TRUSTED_GUI) {
+    const policy = ctx.state.pinPolicies.get(pinPolicyHandle);
+    if (policy?.owner !== session) throw optionError('Referenced PIN policy object not found', 'pinPolicyHandle');
+    if (enablePinCaching && policy.inputMethod !== InputMethod.TRUSTED_GUI) {
       throw optionError('"enablePinCaching" must be combined with "trusted-gui"', 'enablePinCaching');
     }
-    w.names.set(p.id, true);
-    pinPolicy = p;
-    pinIsEncrypted = !p.userDefined;
+    openPhase.names.set(policy.id, true);
+    pinPolicy = policy;
+    pinIsEncrypted = !policy.userDefined;
   } else {
     const lacking = (x: number): boolean => x === ExportDeleteProtection.PIN || x === ExportDeleteProtection.PUK;
     if (lacking(deleteProtection) || lacking(exportProtection)) throw optionError('Protection object lacks a PIN or PUK object', 'exportProtection');
@@ -79,7 +79,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     const exclusive = biometricProtection === BiometricProtection.EXCLUSIVE;
     if (exclusive === pinProtection) throw optionError('Invalid "biometricProtection" and PIN combination', 'biometricProtection');
   }
-  if (!pinPolicy || !pinPolicy.pukPolicy) {
+  if (!pinPolicy?.pukPolicy) {
     if (deleteProtection === ExportDeleteProtection.PUK || exportProtection === ExportDeleteProtection.PUK) {
       throw optionError('Protection object lacks a PIN or PUK object', 'exportProtection');
     }
@@ -90,9 +90,9 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
   }
 
   // MAC (steps 10-11)
-  const pendingMac = beginMac(w, MacMethod.CREATE_KEY_ENTRY);
+  const pendingMac = beginMac(openPhase, MacMethod.CREATE_KEY_ENTRY);
   const pinValue: Buffer | null = pinIsEncrypted
-    ? decryptIssuerData(w, pinValueIn!)
+    ? decryptIssuerData(openPhase, pinValueIn!)
     : pinPolicy && pinValueIn
       ? Buffer.from(pinValueIn)
       : null;
@@ -127,9 +127,9 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
     });
     pendingMac.verify(data, mac);
     if (pinPolicy) checkPinCompliance(ctx.state, pinValue!, pinPolicy, appUsage, false);
-  } catch (e) {
+  } catch (error) {
     pinValue?.fill(0);
-    throw e;
+    throw error;
   }
 
   // Key generation (steps 13-16)
@@ -137,22 +137,22 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, a
   if (genSpec.kind === 'rsa') {
     let exponent = 65537n;
     if (genSpec.exponentFromParameters) {
-      const p = keyParameters!;
-      if (p.length < 1 || p.length > 8) throw optionError(`"keyParameters" length error: ${p.length}`, 'keyParameters');
-      exponent = BigInt.asIntN(p.length * 8, BigInt(`0x${Buffer.from(p).toString('hex')}`));
+      const buf = keyParameters!;
+      if (buf.length < 1 || buf.length > 8) throw optionError(`"keyParameters" length error: ${buf.length}`, 'keyParameters');
+      exponent = BigInt.asIntN(buf.length * 8, BigInt(`0x${Buffer.from(buf).toString('hex')}`));
     }
     request = { kind: 'rsa', bits: genSpec.bits, exponent };
   } else {
     request = genSpec;
   }
-  registerId(w, id, true);
+  registerId(openPhase, id, true);
   const handle = ctx.state.allocate('key');
   if (request.kind === 'rsa' && (request.exponent < 3n || request.exponent % 2n === 0n)) {
     throw new SksError('CRYPTO', 'Crypto failure: unusable RSA public exponent');
   }
   const pair = await cryptoOpAsync('key generation', () => ctx.entropy.generateKeyPair(request, 'key-entry'));
   const publicKeySpki = spkiOf(pair.publicKey);
-  const attestation = attest(w, MacData.keyAttestation(publicKeySpki, mac));
+  const attestation = attest(openPhase, MacData.keyAttestation(publicKeySpki, mac));
 
   const entry: KeyEntry = {
     handle,

@@ -8,24 +8,24 @@ import { deriveSessionKey, deviceIdFor, hmacSha256, sessionAttestationInput, ses
 import { SksError, cryptoOp, optionError } from '../errors.js';
 import { checkIdSyntax, type EngineContext } from '../engine/context.js';
 import type { OpenSession } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as value from '../engine/validate.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 export async function createProvisioningSession(ctx: EngineContext, raw: CreateProvisioningSessionArgs): Promise<ProvisioningSessionResult> {
-  const a = v.object('args', raw);
-  const sessionKeyAlgorithm = v.text('sessionKeyAlgorithm', a['sessionKeyAlgorithm']);
-  const privacyEnabled = v.flag('privacyEnabled', a['privacyEnabled']);
-  const serverSessionId = v.text('serverSessionId', a['serverSessionId']);
-  const serverEphemeralKeyBytes = v.bytes('serverEphemeralKey', a['serverEphemeralKey']);
-  const issuerUri = v.text('issuerUri', a['issuerUri']);
-  const kmkBytes = v.optionalBytes('keyManagementKey', a['keyManagementKey']);
-  const clientTime = v.int('clientTime', a['clientTime'], -0x80000000, 0xffffffff);
-  const sessionLifeTime = v.int('sessionLifeTime', a['sessionLifeTime'], 0, 0xffff);
+  const record = value.object('args', raw);
+  const sessionKeyAlgorithm = value.text('sessionKeyAlgorithm', record['sessionKeyAlgorithm']);
+  const privacyEnabled = value.flag('privacyEnabled', record['privacyEnabled']);
+  const serverSessionId = value.text('serverSessionId', record['serverSessionId']);
+  const serverEphemeralKeyBytes = value.bytes('serverEphemeralKey', record['serverEphemeralKey']);
+  const issuerUri = value.text('issuerUri', record['issuerUri']);
+  const kmkBytes = value.optionalBytes('keyManagementKey', record['keyManagementKey']);
+  const clientTime = value.int('clientTime', record['clientTime'], -0x80000000, 0xffffffff);
+  const sessionLifeTime = value.int('sessionLifeTime', record['sessionLifeTime'], 0, 0xffff);
   // Attested as passed; counted as Java's signed short (0x8000..0xFFFF allow no use, spec §5.4).
-  const sessionKeyLimitAsPassed = v.int('sessionKeyLimit', a['sessionKeyLimit'], -32768, 65535);
+  const sessionKeyLimitAsPassed = value.int('sessionKeyLimit', record['sessionKeyLimit'], -32768, 65535);
   const sessionKeyLimit = (sessionKeyLimitAsPassed << 16) >> 16;
-  const serverCertificate = v.bytes('serverCertificate', a['serverCertificate']);
+  const serverCertificate = value.bytes('serverCertificate', record['serverCertificate']);
 
   if (sessionKeyAlgorithm !== ALGORITHM_SESSION_ATTEST_1) {
     throw optionError(`Unknown "sessionKeyAlgorithm" : ${sessionKeyAlgorithm}`, 'sessionKeyAlgorithm');
@@ -38,16 +38,16 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
   if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
   checkIdSyntax(serverSessionId, 'serverSessionId');
-  const deviceCertificate = ctx.device.certificatePath[0];
+  const deviceCertificate = ctx.device.certificatePath.at(0);
   if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
 
   const randomId = ctx.entropy.randomBytes(32);
   const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
   const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverCurve }, 'ephemeral');
-  const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
+  const buf = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
   const deviceId = deviceIdFor(privacyEnabled, deviceCertificate ?? Buffer.alloc(0));
-  const sessionKey = deriveSessionKey(z, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
-  z.fill(0);
+  const sessionKey = deriveSessionKey(buf, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
+  buf.fill(0);
 
   const clientEphemeralKey = spkiOf(ephemeral.publicKey);
   const kmkSpki = keyManagementKey ? spkiOf(keyManagementKey) : null;

@@ -9,7 +9,7 @@ import { MacData } from '../crypto/mac-data.js';
 import { checkExternalPublicKey, isRsa, keyKind, parsePkcs8, parseSpki, spkiOf } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { beginMac, decryptIssuerData, type OpenKey } from '../engine/context.js';
-import * as v from '../engine/validate.js';
+import * as value from '../engine/validate.js';
 
 /** The end-entity certificate that several MACs start with (spec §5.5). */
 export function endEntityCertificate(key: OpenKey): Buffer {
@@ -30,19 +30,19 @@ function certificatePublicKey(key: OpenKey, der: Buffer): { publicKey: KeyObject
 }
 
 export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[], rawMac: Uint8Array): void {
-  const w = key.owner.phase;
-  const path = v.bytesList('certificatePath', rawPath).map((c) => Buffer.from(c));
-  const mac = v.bytes('mac', rawMac);
+  const writer = key.owner.phase;
+  const path = value.bytesList('certificatePath', rawPath).map((c) => Buffer.from(c));
+  const mac = value.bytes('mac', rawMac);
   // The reference fails after the MAC with ERROR_INTERNAL (spec §17 #4); we refuse up front.
   if (path.length === 0) throw optionError(`Empty "certificatePath" for: ${key.id}`, 'certificatePath');
-  const pendingMac = beginMac(w, MacMethod.SET_CERTIFICATE_PATH);
+  const pendingMac = beginMac(writer, MacMethod.SET_CERTIFICATE_PATH);
   for (const cert of path) {
     if (cert.length > Limits.MAX_LENGTH_CRYPTO_DATA) {
       throw optionError(`Certificate for: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'certificatePath');
     }
   }
   pendingMac.verify(MacData.setCertificatePath(key.publicKeySpki, key.id, path), mac);
-  const { publicKey, spki } = certificatePublicKey(key, path[0]!);
+  const { publicKey, spki } = certificatePublicKey(key, path[0]);
   checkExternalPublicKey(publicKey, key.id, 'certificatePath', true);
   if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
   key.publicKey = publicKey;
@@ -51,41 +51,41 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
 }
 
 export function importSymmetricKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
-  const w = key.owner.phase;
-  const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
-  const mac = v.bytes('mac', rawMac);
+  const writer = key.owner.phase;
+  const encryptedKey = value.bytes('encryptedKey', rawEncrypted);
+  const mac = value.bytes('mac', rawMac);
   if (encryptedKey.length > Limits.MAX_LENGTH_SYMMETRIC_KEY + Limits.AES_CBC_PKCS5_PADDING) {
     throw optionError(`Symmetric key: ${key.id} exceeds ${Limits.MAX_LENGTH_SYMMETRIC_KEY} bytes`, 'encryptedKey');
   }
   if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
   key.keyBackup |= KeyBackup.IMPORTED;
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.IMPORT_SYMMETRIC_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
-  key.symmetricKey = decryptIssuerData(w, encryptedKey);
+  beginMac(writer, MacMethod.IMPORT_SYMMETRIC_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
+  key.symmetricKey = decryptIssuerData(writer, encryptedKey);
 }
 
 /** The rsaEncryption OID in DER: how the reference tells RSA from EC in a PKCS#8 blob. */
 const RSA_OID_DER = Buffer.from('06092a864886f70d010101', 'hex');
 
 export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac: Uint8Array): void {
-  const w = key.owner.phase;
-  const encryptedKey = v.bytes('encryptedKey', rawEncrypted);
-  const mac = v.bytes('mac', rawMac);
+  const writer = key.owner.phase;
+  const encryptedKey = value.bytes('encryptedKey', rawEncrypted);
+  const mac = value.bytes('mac', rawMac);
   if (encryptedKey.length > Limits.MAX_LENGTH_CRYPTO_DATA + Limits.AES_CBC_PKCS5_PADDING) {
     throw optionError(`Private key: ${key.id} exceeds ${Limits.MAX_LENGTH_CRYPTO_DATA} bytes`, 'encryptedKey');
   }
   const ee = endEntityCertificate(key);
-  beginMac(w, MacMethod.IMPORT_PRIVATE_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
+  beginMac(writer, MacMethod.IMPORT_PRIVATE_KEY).verify(MacData.importKey(ee, encryptedKey), mac);
   if (key.keyBackup & KeyBackup.IMPORTED) throw optionError(`Mutiple key imports for: ${key.id}`, 'encryptedKey');
   key.keyBackup |= KeyBackup.IMPORTED;
-  const pkcs8 = decryptIssuerData(w, encryptedKey);
+  const pkcs8 = decryptIssuerData(writer, encryptedKey);
   let privateKey;
   try {
     const looksRsa = [8, 9, 10].some((off) => pkcs8.subarray(off, off + RSA_OID_DER.length).equals(RSA_OID_DER));
     privateKey = parsePkcs8(pkcs8);
     // The reference only knows RSA and EC private keys here (spec §6.11 step 5).
-    const t = privateKey.asymmetricKeyType;
-    if (looksRsa !== (t === 'rsa') || (t !== 'rsa' && t !== 'ec')) {
+    const item = privateKey.asymmetricKeyType;
+    if (looksRsa !== (item === 'rsa') || (item !== 'rsa' && item !== 'ec')) {
       throw new SksError('CRYPTO', 'Crypto failure: unsupported private key type');
     }
   } finally {

@@ -11,7 +11,7 @@ import { rollOverSignedData, targetKeyReferenceSignedData } from '../crypto/prim
 import { SksError, optionError } from '../errors.js';
 import { beginMac, keyIdOf, targetKey, type EngineContext, type OpenKey, type OpenSession } from '../engine/context.js';
 import type { KeyEntry, PostOperation, Session } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as value from '../engine/validate.js';
 import { endEntityCertificate } from './key-material.js';
 
 function checkPrivacyConsistency(session: OpenSession, target: KeyEntry): void {
@@ -36,29 +36,29 @@ function register(session: OpenSession, op: PostOperation): void {
   for (const other of session.phase.postOps) {
     if (other.newKey && other.newKey === op.newKey) throw optionError(`New key used for multiple operations: ${op.newKey.id}`);
     if (other.target === op.target) {
-      const t = op.target.handle;
-      if (other.kind === 'delete' || op.kind === 'delete') throw optionError(`Delete wasn't exclusive for key #${t}`);
-      if (other.kind === 'unlock' && op.kind === 'unlock') throw optionError(`Multiple unlocks of key #${t}`);
-      if (other.kind === 'update' && op.kind === 'update') throw optionError(`Multiple updates of key #${t}`);
+      const item = op.target.handle;
+      if (other.kind === 'delete' || op.kind === 'delete') throw optionError(`Delete wasn't exclusive for key #${item}`);
+      if (other.kind === 'unlock' && op.kind === 'unlock') throw optionError(`Multiple unlocks of key #${item}`);
+      if (other.kind === 'update' && op.kind === 'update') throw optionError(`Multiple updates of key #${item}`);
     }
   }
   session.phase.postOps.push(op);
 }
 
-function parseOp(a: PostOperationArgs): { target: KeyHandle; authorization: Uint8Array; mac: Uint8Array } {
-  const o = v.object('op', a);
+function parseOp(postOperationArgs: PostOperationArgs): { target: KeyHandle; authorization: Uint8Array; mac: Uint8Array } {
+  const record = value.object('op', postOperationArgs);
   return {
-    target: v.keyHandle('targetKeyHandle', o['targetKeyHandle']),
-    authorization: v.bytes('authorization', o['authorization']),
-    mac: v.bytes('mac', o['mac']),
+    target: value.keyHandle('targetKeyHandle', record['targetKeyHandle']),
+    authorization: value.bytes('authorization', record['authorization']),
+    mac: value.bytes('mac', record['mac']),
   };
 }
 
 /** postDeleteKey and postUnlockKey (spec §6.13). */
-export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kind: 'delete' | 'unlock', a: PostOperationArgs): void {
-  const { target: t, authorization, mac } = parseOp(a);
-  const target = targetKey(ctx, t);
-  if (kind === 'unlock' && !target.pinPolicy) throw optionError(`Key #${t} is not PIN protected`);
+export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kind: 'delete' | 'unlock', postOperationArgs: PostOperationArgs): void {
+  const { target: handle, authorization, mac } = parseOp(postOperationArgs);
+  const target = targetKey(ctx, handle);
+  if (kind === 'unlock' && !target.pinPolicy) throw optionError(`Key #${handle} is not PIN protected`);
   const pendingMac = beginMac(session.phase, kind === 'delete' ? MacMethod.POST_DELETE_KEY : MacMethod.POST_UNLOCK_KEY);
   checkPrivacyConsistency(session, target);
   pendingMac.verify(MacData.postDeleteOrUnlock(authorization), mac);
@@ -67,10 +67,10 @@ export function postDeleteOrUnlock(ctx: EngineContext, session: OpenSession, kin
 }
 
 /** postUpdateKey and postCloneKeyProtection (spec §6.14). */
-export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'update' | 'clone', a: PostOperationArgs): void {
+export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'update' | 'clone', postOperationArgs: PostOperationArgs): void {
   const session = newKey.owner;
-  const { target: t, authorization, mac } = parseOp(a);
-  const target = targetKey(ctx, t);
+  const { target: handle, authorization, mac } = parseOp(postOperationArgs);
+  const target = targetKey(ctx, handle);
   if (newKey.pinPolicy || newKey.devicePinProtection) throw optionError('Updated/cloned keys must not define PIN protection');
   if (kind === 'update') {
     if (newKey.appUsage !== target.appUsage) throw optionError('Updated keys must have the same "appUsage" as the target key');
@@ -87,8 +87,8 @@ export function postUpdateOrClone(ctx: EngineContext, newKey: OpenKey, kind: 'up
 
 /** updateKeyManagementKey (spec §6.15): immediate, not tied to any open session. */
 export function updateKeyManagementKey(ctx: EngineContext, session: Session, rawKmk: Uint8Array, rawAuthorization: Uint8Array): void {
-  const kmkBytes = v.bytes('keyManagementKey', rawKmk);
-  const authorization = v.bytes('authorization', rawAuthorization);
+  const kmkBytes = value.bytes('keyManagementKey', rawKmk);
+  const authorization = value.bytes('authorization', rawAuthorization);
   const oldKmk = session.keyManagementKey;
   if (!oldKmk) throw new SksError('NOT_ALLOWED', `Session is not updatable: ${session.handle}`);
   const newKmk = parseSpki(kmkBytes);

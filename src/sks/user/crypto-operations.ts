@@ -11,7 +11,7 @@ import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
 import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import type { KeyEntry } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as value from '../engine/validate.js';
 import { authorize } from '../pin/verification.js';
 
 interface Call {
@@ -21,13 +21,13 @@ interface Call {
 }
 
 /** stdKey, then authorization (which counts PIN errors) — in that order (spec §10.1). */
-function begin(ctx: EngineContext, a: CryptoCallArgs): Call {
-  const o = v.object('args', a);
-  const key = stdKey(ctx, v.keyHandle('keyHandle', o['keyHandle']));
-  const algorithm = v.text('algorithm', o['algorithm']);
-  const parameters = v.optionalBytes('parameters', o['parameters']);
-  const biometricAuth = o['biometricAuth'] === undefined ? false : v.flag('biometricAuth', o['biometricAuth']);
-  const authorization = v.optionalBytes('authorization', o['authorization']);
+function begin(ctx: EngineContext, cryptoCallArgs: CryptoCallArgs): Call {
+  const record = value.object('args', cryptoCallArgs);
+  const key = stdKey(ctx, value.keyHandle('keyHandle', record['keyHandle']));
+  const algorithm = value.text('algorithm', record['algorithm']);
+  const parameters = value.optionalBytes('parameters', record['parameters']);
+  const biometricAuth = record['biometricAuth'] === undefined ? false : value.flag('biometricAuth', record['biometricAuth']);
+  const authorization = value.optionalBytes('authorization', record['authorization']);
   authorize(ctx, key, biometricAuth, authorization);
   return { key, algorithm, parameters };
 }
@@ -58,53 +58,53 @@ function checkKeyAndAlgorithm(key: KeyEntry, uri: string, operation: number): Al
   return alg;
 }
 
-const noParameters = (c: Call): void => {
-  if (c.parameters !== undefined) throw optionError(`"parameters" for key #${c.key.handle} do not match algorithm`, 'parameters');
+const noParameters = (call: Call): void => {
+  if (call.parameters !== undefined) throw optionError(`"parameters" for key #${call.key.handle} do not match algorithm`, 'parameters');
 };
 
-export function signData(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
-  const c = begin(ctx, a);
-  const data = v.bytes('data', a.data);
-  checkDataSize(c.key, data);
-  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_SGN);
-  noParameters(c);
+export function signData(ctx: EngineContext, args: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const call = begin(ctx, args);
+  const data = value.bytes('data', args.data);
+  checkDataSize(call.key, data);
+  const alg = checkKeyAndAlgorithm(call.key, call.algorithm, Cap.ASYM_SGN);
+  noParameters(call);
   const op = alg.operation;
   // An ECDSA URI on an Ed25519 key passes §9.4 and fails here, in the crypto layer (ERROR_CRYPTO).
   const hash = op.op === 'rsa-sign' || op.op === 'rsa-pss-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
-  return signBytes(c.key.privateKey!, hash, data, op.op === 'rsa-pss-sign');
+  return signBytes(call.key.privateKey!, hash, data, op.op === 'rsa-pss-sign');
 }
 
-export function performHmac(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
-  const c = begin(ctx, a);
-  const data = v.bytes('data', a.data);
-  checkDataSize(c.key, data);
-  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.HMAC);
-  if (c.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${c.algorithm}`, 'parameters');
+export function performHmac(ctx: EngineContext, args: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const call = begin(ctx, args);
+  const data = value.bytes('data', args.data);
+  checkDataSize(call.key, data);
+  const alg = checkKeyAndAlgorithm(call.key, call.algorithm, Cap.HMAC);
+  if (call.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${call.algorithm}`, 'parameters');
   if (alg.operation.op !== 'hmac') throw new SksError('INTERNAL', 'Algorithm table inconsistency');
-  return createHmac(alg.operation.hash, c.key.symmetricKey!).update(data).digest();
+  return createHmac(alg.operation.hash, call.key.symmetricKey!).update(data).digest();
 }
 
 const aesCbcName = (keyLength: number): string => `aes-${keyLength * 8}-cbc`;
 
 export function symmetricKeyEncrypt(
   ctx: EngineContext,
-  a: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array },
+  args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array },
 ): Buffer {
-  const c = begin(ctx, a);
-  const encrypt = v.flag('mode', a.mode);
-  const data = v.bytes('data', a.data);
-  checkDataSize(c.key, data);
-  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.SYM_ENC);
-  const uri = c.algorithm;
+  const call = begin(ctx, args);
+  const encrypt = value.flag('mode', args.mode);
+  const data = value.bytes('data', args.data);
+  checkDataSize(call.key, data);
+  const alg = checkKeyAndAlgorithm(call.key, call.algorithm, Cap.SYM_ENC);
+  const uri = call.algorithm;
   if (!hasCap(alg, Cap.IV_REQ) || hasCap(alg, Cap.IV_INT)) {
-    if (c.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${uri}`, 'parameters');
-  } else if (c.parameters === undefined || c.parameters.length !== 16) {
+    if (call.parameters !== undefined) throw optionError(`"parameters" does not apply to: ${uri}`, 'parameters');
+  } else if (call.parameters?.length !== 16) {
     throw optionError(`"parameters" must be 16 bytes for: ${uri}`, 'parameters');
   }
   if ((!encrypt || hasCap(alg, Cap.AES_PAD)) && data.length % 16 !== 0) {
     throw optionError(`Data must be a multiple of 16 bytes for: ${uri} ${encrypt ? 'encryption' : 'decryption'}`, 'data');
   }
-  const key = c.key.symmetricKey!;
+  const key = call.key.symmetricKey!;
   return cryptoOp('symmetric encryption', () => {
     switch (alg.operation.op) {
       case 'aes-cbc-internal-iv': {
@@ -119,13 +119,13 @@ export function symmetricKeyEncrypt(
         return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
       }
       case 'aes-cbc-external-iv': {
-        const f = encrypt ? createCipheriv : createDecipheriv;
-        const cipher = f(aesCbcName(key.length), key, c.parameters!);
+        const fn = encrypt ? createCipheriv : createDecipheriv;
+        const cipher = fn(aesCbcName(key.length), key, call.parameters!);
         return Buffer.concat([cipher.update(data), cipher.final()]);
       }
       case 'aes-ecb-nopad': {
-        const f = encrypt ? createCipheriv : createDecipheriv;
-        const cipher = f(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false);
+        const action = encrypt ? createCipheriv : createDecipheriv;
+        const cipher = action(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false);
         return Buffer.concat([cipher.update(data), cipher.final()]);
       }
       default:
@@ -134,14 +134,14 @@ export function symmetricKeyEncrypt(
   });
 }
 
-export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
-  const c = begin(ctx, a);
-  const data = v.bytes('data', a.data);
-  const alg = checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_ENC);
-  noParameters(c);
+export function asymmetricKeyDecrypt(ctx: EngineContext, args: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
+  const call = begin(ctx, args);
+  const data = value.bytes('data', args.data);
+  const alg = checkKeyAndAlgorithm(call.key, call.algorithm, Cap.ASYM_ENC);
+  noParameters(call);
   const op = alg.operation;
   if (op.op !== 'rsa-decrypt') throw new SksError('INTERNAL', 'Algorithm table inconsistency');
-  const privateKey = c.key.privateKey!;
+  const privateKey = call.key.privateKey!;
   return cryptoOp('asymmetric decryption', () => {
     if (op.padding === 'oaep') {
       return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: op.oaepHash ?? 'sha1' }, data);
@@ -153,12 +153,12 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, a: CryptoCallArgs & { r
   });
 }
 
-export function keyAgreement(ctx: EngineContext, a: CryptoCallArgs & { readonly publicKey: Uint8Array }): Buffer {
-  const c = begin(ctx, a);
-  const peerBytes = v.bytes('publicKey', a.publicKey);
-  checkKeyAndAlgorithm(c.key, c.algorithm, Cap.ASYM_KA);
-  noParameters(c);
+export function keyAgreement(ctx: EngineContext, args: CryptoCallArgs & { readonly publicKey: Uint8Array }): Buffer {
+  const call = begin(ctx, args);
+  const peerBytes = value.bytes('publicKey', args.publicKey);
+  checkKeyAndAlgorithm(call.key, call.algorithm, Cap.ASYM_KA);
+  noParameters(call);
   // Named curves only: explicit parameters can smuggle in a wrong cofactor (Wycheproof ECDH "UnnamedCurve").
   const peer = parseNamedCurveSpki(peerBytes, 'publicKey').key;
-  return cryptoOp('key agreement', () => diffieHellman({ privateKey: c.key.privateKey!, publicKey: peer }));
+  return cryptoOp('key agreement', () => diffieHellman({ privateKey: call.key.privateKey!, publicKey: peer }));
 }

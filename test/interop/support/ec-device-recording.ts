@@ -26,17 +26,17 @@ import { issuerReplayOf } from '../../../src/interop/issuer-replay.js';
 import { JsonNode } from '../../../src/interop/json.js';
 import { encodeFields, sessionAttestationInput } from '../../../src/interop/vectors.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- the recording is untyped JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- the recording is untyped JSON */
 type Json = any;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Our value in the recording's notation: bytes as hex, lists of bytes as hex lists, undefined as null. */
-function recorded(v: unknown): unknown {
-  if (v === undefined) return null;
-  if (v instanceof Uint8Array) return hex(v);
-  if (Array.isArray(v)) return v.map(recorded);
-  return v;
+function recorded(val: unknown): unknown {
+  if (val === undefined) return null;
+  if (val instanceof Uint8Array) return hex(val);
+  if (Array.isArray(val)) return val.map(recorded);
+  return val;
 }
 
 /** Java argument names that differ from ours. */
@@ -46,8 +46,8 @@ const ALIASES: Readonly<Record<string, string>> = { pukValue: 'encryptedPuk' };
 function rewriteMembers(template: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.keys(template).map((key) => {
-      const m = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key);
-      const name = m?.[1] ?? key;
+      const match = /^(.*?)(_der_hex|_spki_hex|_hex)?$/.exec(key);
+      const name = match?.[1] ?? key;
       return [key, recorded(ours[ALIASES[name] ?? name])];
     }),
   );
@@ -62,11 +62,11 @@ interface LoggedHmac {
 const ASCII_LABEL = /^[A-Za-z]+$/;
 
 /** server_hmacs[] entry of one HMAC our issuer computed. */
-function serverHmac(h: LoggedHmac, seq: number): Json {
-  const modifier = Buffer.from(h.modifier, 'hex');
+function serverHmac(loggedHmac: LoggedHmac, seq: number): Json {
+  const modifier = Buffer.from(loggedHmac.modifier, 'hex');
   const label = modifier.subarray(0, modifier.length - 2).toString('latin1');
   if (modifier.length === 0) {
-    return { seq, purpose: 'encryption-key-derivation', method_or_label: null, counter: null, key_modifier_hex: '', input_hex: h.input, mac_hex: h.mac };
+    return { seq, purpose: 'encryption-key-derivation', method_or_label: null, counter: null, key_modifier_hex: '', input_hex: loggedHmac.input, mac_hex: loggedHmac.mac };
   }
   if (modifier.length > 2 && ASCII_LABEL.test(label)) {
     return {
@@ -74,12 +74,12 @@ function serverHmac(h: LoggedHmac, seq: number): Json {
       purpose: label === 'DeviceAttestation' ? 'attestation' : 'method-mac',
       method_or_label: label,
       counter: modifier.readUInt16BE(modifier.length - 2),
-      key_modifier_hex: h.modifier,
-      input_hex: h.input,
-      mac_hex: h.mac,
+      key_modifier_hex: loggedHmac.modifier,
+      input_hex: loggedHmac.input,
+      mac_hex: loggedHmac.mac,
     };
   }
-  return { seq, purpose: 'target-key-reference', method_or_label: null, counter: null, key_modifier_hex: h.modifier, input_hex: h.input, mac_hex: h.mac };
+  return { seq, purpose: 'target-key-reference', method_or_label: null, counter: null, key_modifier_hex: loggedHmac.modifier, input_hex: loggedHmac.input, mac_hex: loggedHmac.mac };
 }
 
 /**
@@ -88,11 +88,11 @@ function serverHmac(h: LoggedHmac, seq: number): Json {
  * issuer's HMAC (without `input_fields`, which the layout makes optional).
  */
 function computation(template: Json, hmacs: readonly LoggedHmac[], mac: string): Json {
-  const h = hmacs.find((x) => x.mac === mac);
-  if (h === undefined) throw new Error(`no issuer HMAC with value ${mac.slice(0, 16)}…`);
-  const entry = serverHmac(h, 0);
-  if (template?.input_hex === h.input && template?.key_modifier_hex === h.modifier) return template;
-  return { purpose: entry.purpose, method_or_label: entry.method_or_label, counter: entry.counter, key_modifier_hex: h.modifier, input_hex: h.input };
+  const handle = hmacs.find((x) => x.mac === mac);
+  if (handle === undefined) throw new Error(`no issuer HMAC with value ${mac.slice(0, 16)}…`);
+  const entry = serverHmac(handle, 0);
+  if (template?.input_hex === handle.input && template?.key_modifier_hex === handle.modifier) return template;
+  return { purpose: entry.purpose, method_or_label: entry.method_or_label, counter: entry.counter, key_modifier_hex: handle.modifier, input_hex: handle.input };
 }
 
 /** `input_fields` with the old device ID replaced by the new one; must encode to `input`. */
@@ -137,7 +137,7 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   const issuer = createIssuer(replay.environment);
   // Our client, its SKS with the new device key and the recorded client randomness.
   const device = openReplayDevice(JsonNode.root(doc));
-  const messages: { direction: string; qualifier: string; wire: string }[] = [];
+  const messages: Array<{ direction: string; qualifier: string; wire: string }> = [];
   const qualifierOf = (text: string): string => (JSON.parse(text) as { '@qualifier': string })['@qualifier'];
   const serverCertificate = Buffer.from(doc.test_keys.server_certificate.certificate_der_hex, 'hex');
   let state: IssuerState | undefined;
@@ -160,14 +160,14 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
       return reply(step.request);
     },
   };
-  const s = JsonNode.root(session);
+  const child = JsonNode.root(session);
   await runEnrollment({
     sks: device.sks,
     transport,
     ui: recordedUi(JsonNode.root(doc)),
-    invocationUrl: recordedInvocationUrl(s),
-    clock: recordedClock(s),
-    platform: recordedPlatform(s),
+    invocationUrl: recordedInvocationUrl(child),
+    clock: recordedClock(child),
+    platform: recordedPlatform(child),
   });
   if (state?.phase !== 'done') throw new Error(`the issuer ended in phase ${String(state?.phase)}`);
 
@@ -177,7 +177,7 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   const kdfInput = sessionKdfInput(session.client_session_id, session.server_session_id, session.issuer_uri, deviceCert);
   const sessionKey = deriveSessionKey(Buffer.from(session.ecdh_z_hex, 'hex'), kdfInput);
   const calls: LoggedCall[] = device.log;
-  const create = calls[0];
+  const create = calls.at(0);
   if (create?.method !== 'createProvisioningSession') throw new Error('the first SKS call is not createProvisioningSession');
   const attestation = (create.result as { attestation: Uint8Array }).attestation;
   const attestationInput = sessionAttestationInput({
@@ -206,15 +206,15 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
   const responses = RESPONSE_QUALIFIERS as readonly string[];
   if (messages.some((m) => responses.includes(m.qualifier) !== (m.direction === 'client->server'))) throw new Error('message directions');
   session.server_hmacs = hmacs.filter((h) => h.modifier !== '' || h.input === hex(Buffer.from('EncryptionKey'))).map(serverHmac);
-  session.encryptions = (session.encryptions as Json[]).map((e) => {
-    const out = replay.log.encryptions.find((c) => c.startsWith(e.iv_hex));
-    if (out === undefined) throw new Error(`no encryption with the recorded IV of ${String(e.label)}`);
-    return { ...e, key_hex: session.encryption_key_hex, iv_and_ciphertext_hex: out };
+  session.encryptions = (session.encryptions as Json[]).map((error) => {
+    const out = replay.log.encryptions.find((c) => c.startsWith(error.iv_hex));
+    if (out === undefined) throw new Error(`no encryption with the recorded IV of ${String(error.label)}`);
+    return { ...error, key_hex: session.encryption_key_hex, iv_and_ciphertext_hex: out };
   });
   if (calls.length !== session.sks_calls.length) throw new Error(`expected ${session.sks_calls.length} SKS calls, made ${calls.length}`);
-  session.sks_calls = (session.sks_calls as Json[]).map((template, i) => {
-    const ours = calls[i] as LoggedCall;
-    if (ours.method !== template.method) throw new Error(`SKS call ${i}: ${ours.method} instead of ${String(template.method)}`);
+  session.sks_calls = (session.sks_calls as Json[]).map((template, index) => {
+    const ours = calls[index];
+    if (ours.method !== template.method) throw new Error(`SKS call ${index}: ${ours.method} instead of ${String(template.method)}`);
     const call: Json = { ...template, args: rewriteMembers(template.args, ours.args) };
     if (template.result !== undefined) {
       call.result =

@@ -21,12 +21,12 @@ import { openssl, subjectSpki, tempDir } from './helpers.js';
 const fresh = tempDir('airtight-ca-store-');
 const envWith = (key: string): Record<string, string> => ({ AIRTIGHT_ISSUER_KEY: key });
 
-async function caught(p: Promise<unknown> | (() => unknown)): Promise<IssuerError> {
+async function caught(params: Promise<unknown> | (() => unknown)): Promise<IssuerError> {
   try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (e instanceof IssuerError) return e;
-    throw e;
+    await (typeof params === 'function' ? params() : params);
+  } catch (error) {
+    if (error instanceof IssuerError) return error;
+    throw error;
   }
   throw new Error('expected an IssuerError');
 }
@@ -43,13 +43,13 @@ describe('CA directory', () => {
     expect(first.origin).toBe('created');
     expect(first.ca.issuing.keyType).toBe('ec-p256');
     expect(new X509Certificate(first.ca.root.certificate).subject).toBe('C=SE\nO=Example Bank\nCN=Example Root CA');
-    for (const [f, mode] of [
+    for (const [fn, mode] of [
       [ROOT_CA_FILE, 0o644],
       [ISSUING_CA_FILE, 0o644],
       [ISSUING_KEY_FILE, 0o600],
       [ROOT_KEY_FILE, 0o600],
     ] as const) {
-      expect(statSync(join(dir, f)).mode & 0o777).toBe(mode);
+      expect(statSync(join(dir, fn)).mode & 0o777).toBe(mode);
     }
     const again = await openIssuerCa({ dir, issuerKey: { env: envWith(key) } });
     expect(again.origin).toBe('loaded');
@@ -65,14 +65,14 @@ describe('CA directory', () => {
       subjectPublicKey: subjectSpki('P-256'),
     });
     writeFileSync(join(dir, 'ee.pem'), cert.pem);
-    const v = openssl(['verify', '-x509_strict', '-CAfile', join(dir, ROOT_CA_FILE), '-untrusted', join(dir, ISSUING_CA_FILE), join(dir, 'ee.pem')]);
-    expect(v.out).toContain(': OK');
+    const val = openssl(['verify', '-x509_strict', '-CAfile', join(dir, ROOT_CA_FILE), '-untrusted', join(dir, ISSUING_CA_FILE), join(dir, 'ee.pem')]);
+    expect(val.out).toContain(': OK');
   });
 
   it('keeps-ca-keys-encrypted-at-rest: no PKCS#8 plaintext in the key files', async () => {
     const dir = fresh();
     const { ca } = await openIssuerCa({ dir, issuerKey: { env: envWith(generateIssuerKeyText()) } });
-    for (const [file, k] of [
+    for (const [file, keyObject] of [
       [ISSUING_KEY_FILE, ca.issuing.privateKey],
       [ROOT_KEY_FILE, ca.root.privateKey!],
     ] as const) {
@@ -80,8 +80,8 @@ describe('CA directory', () => {
       expect(text).toMatch(/^-----BEGIN AIRTIGHT ENCRYPTED PRIVATE KEY-----\n/);
       expect(text).not.toContain('BEGIN PRIVATE KEY');
       const body = Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-      const pkcs8 = k.export({ type: 'pkcs8', format: 'der' });
-      const raw = Buffer.from(k.export({ format: 'jwk' }).d!, 'base64url');
+      const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'der' });
+      const raw = Buffer.from(keyObject.export({ format: 'jwk' }).d!, 'base64url');
       expect(body.includes(pkcs8)).toBe(false);
       expect(body.includes(raw)).toBe(false);
       expect(body.includes(pkcs8.subarray(0, 16))).toBe(false); // not even the PKCS#8 header
@@ -94,18 +94,18 @@ describe('CA directory', () => {
     const dir = fresh();
     await openIssuerCa({ dir, issuerKey: { env: envWith(generateIssuerKeyText()) } });
     const wrong = generateIssuerKeyText();
-    const e = await caught(openIssuerCa({ dir, issuerKey: { env: envWith(wrong) } }));
-    expect(e.code).toBe('CA');
-    expect(e.message).toContain(join(dir, ISSUING_KEY_FILE));
-    expect(e.message).toContain('environment variable AIRTIGHT_ISSUER_KEY');
-    expect(e.message).not.toContain(wrong);
-    expect(JSON.stringify(e)).not.toContain('cause');
+    const issuerError = await caught(openIssuerCa({ dir, issuerKey: { env: envWith(wrong) } }));
+    expect(issuerError.code).toBe('CA');
+    expect(issuerError.message).toContain(join(dir, ISSUING_KEY_FILE));
+    expect(issuerError.message).toContain('environment variable AIRTIGHT_ISSUER_KEY');
+    expect(issuerError.message).not.toContain(wrong);
+    expect(JSON.stringify(issuerError)).not.toContain('cause');
 
     const keyFile = join(dir, 'issuer.key');
     writeFileSync(keyFile, `${generateIssuerKeyText()}\n`, { mode: 0o600 });
-    const f = await caught(openIssuerCa({ dir, issuerKey: { file: keyFile } }));
-    expect(f.code).toBe('CA');
-    expect(f.message).toContain(`file ${keyFile}`);
+    const fn = await caught(openIssuerCa({ dir, issuerKey: { file: keyFile } }));
+    expect(fn.code).toBe('CA');
+    expect(fn.message).toContain(`file ${keyFile}`);
   });
 
   it('reads the issuer key from a 0600 file (base64url or 32 raw octets), refuses a group-readable one', async () => {
@@ -118,15 +118,15 @@ describe('CA directory', () => {
     writeFileSync(keyFile, raw.toString('base64url'));
     expect((await openIssuerCa({ dir: join(dir, 'ca'), issuerKey: { file: keyFile } })).origin).toBe('loaded');
     chmodSync(keyFile, 0o640);
-    const e = await caught(openIssuerCa({ dir: join(dir, 'ca'), issuerKey: { file: keyFile } }));
-    expect(e.code).toBe('CONFIG');
-    expect(e.message).toContain('chmod 600');
+    const issuerError = await caught(openIssuerCa({ dir: join(dir, 'ca'), issuerKey: { file: keyFile } }));
+    expect(issuerError.code).toBe('CONFIG');
+    expect(issuerError.message).toContain('chmod 600');
   });
 
   it('rejects-missing-or-malformed-issuer-key with CONFIG naming the variable or file', async () => {
-    const e = await caught(openIssuerCa({ dir: fresh(), issuerKey: { env: {} } }));
-    expect(e.code).toBe('CONFIG');
-    expect(e.message).toContain('AIRTIGHT_ISSUER_KEY');
+    const issuerError = await caught(openIssuerCa({ dir: fresh(), issuerKey: { env: {} } }));
+    expect(issuerError.code).toBe('CONFIG');
+    expect(issuerError.message).toContain('AIRTIGHT_ISSUER_KEY');
     const short = await caught(() => loadIssuerKey({ env: { MY_KEY: 'abc' }, variable: 'MY_KEY' }));
     expect(short.code).toBe('CONFIG');
     expect(short.message).toContain('environment variable MY_KEY');
@@ -141,8 +141,8 @@ describe('CA directory', () => {
     const key = IssuerKey.fromBytes(randomBytes(32), 'vault secret airtight/issuer');
     await openIssuerCa({ dir, issuerKey: key });
     expect((await openIssuerCa({ dir, issuerKey: key })).origin).toBe('loaded');
-    const e = await caught(openIssuerCa({ dir, issuerKey: IssuerKey.fromBytes(randomBytes(32), 'vault secret airtight/other') }));
-    expect(e.message).toContain('vault secret airtight/other');
+    const issuerError = await caught(openIssuerCa({ dir, issuerKey: IssuerKey.fromBytes(randomBytes(32), 'vault secret airtight/other') }));
+    expect(issuerError.message).toContain('vault secret airtight/other');
   });
 
   it('rejects-issuer-key-of-wrong-length from any source', async () => {
@@ -152,10 +152,10 @@ describe('CA directory', () => {
 
   it('never prints the issuer key', () => {
     const text = generateIssuerKeyText();
-    const k = loadIssuerKey({ env: envWith(text) });
-    expect(inspect(k, { showHidden: true, depth: 5 })).not.toContain(text);
-    expect(JSON.stringify(k)).toBe('{"where":"environment variable AIRTIGHT_ISSUER_KEY"}');
-    expect(Object.values(k).join()).not.toContain(text);
+    const issuerKey = loadIssuerKey({ env: envWith(text) });
+    expect(inspect(issuerKey, { showHidden: true, depth: 5 })).not.toContain(text);
+    expect(JSON.stringify(issuerKey)).toBe('{"where":"environment variable AIRTIGHT_ISSUER_KEY"}');
+    expect(Object.values(issuerKey).join()).not.toContain(text);
   });
 
   it('rejects-swapped-key-files: the root key file does not decrypt as the issuing key', async () => {
@@ -186,9 +186,9 @@ describe('CA directory', () => {
     const key = generateIssuerKeyText();
     await openIssuerCa({ dir, issuerKey: { env: envWith(key) } });
     unlinkSync(join(dir, ISSUING_CA_FILE));
-    const e = await caught(openIssuerCa({ dir, issuerKey: { env: envWith(key) } }));
-    expect(e.code).toBe('CA');
-    expect(e.message).toContain('incomplete CA directory');
+    const issuerError = await caught(openIssuerCa({ dir, issuerKey: { env: envWith(key) } }));
+    expect(issuerError.code).toBe('CA');
+    expect(issuerError.message).toContain('incomplete CA directory');
   });
 
   it('creates RSA-3072 root over a P-384 issuing CA when configured', async () => {
@@ -203,18 +203,18 @@ describe('importing existing CAs', () => {
   /** A root and an issuing CA made by the openssl CLI: material this code did not write. */
   function opensslHierarchy(dir: string, curve = 'prime256v1'): { root: string; issuing: string; issuingKey: string; rootKey: string } {
     mkdirSync(dir, { recursive: true });
-    const p = (f: string): string => join(dir, f);
+    const pathOf = (f: string): string => join(dir, f);
     const run = (args: string[]): void => {
-      const r = openssl(args);
-      if (!r.ok) throw new Error(r.out);
+      const result = openssl(args);
+      if (!result.ok) throw new Error(result.out);
     };
-    writeFileSync(p('ext.cnf'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
-    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', p('root.key')]);
-    run(['req', '-new', '-x509', '-key', p('root.key'), '-subj', '/C=SE/O=Imported/CN=Imported Root', '-days', '3650', '-config', p('ext.cnf'), '-extensions', 'v3_ca', '-out', p('root.pem')]);
-    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', p('issuing.key')]);
-    run(['req', '-new', '-key', p('issuing.key'), '-subj', '/C=SE/O=Imported/CN=Imported Issuing CA', '-config', p('ext.cnf'), '-out', p('issuing.csr')]);
-    run(['x509', '-req', '-in', p('issuing.csr'), '-CA', p('root.pem'), '-CAkey', p('root.key'), '-CAcreateserial', '-days', '1825', '-extfile', p('ext.cnf'), '-extensions', 'v3_sub', '-out', p('issuing.pem')]);
-    return { root: p('root.pem'), issuing: p('issuing.pem'), issuingKey: p('issuing.key'), rootKey: p('root.key') };
+    writeFileSync(pathOf('ext.cnf'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('root.key')]);
+    run(['req', '-new', '-x509', '-key', pathOf('root.key'), '-subj', '/C=SE/O=Imported/CN=Imported Root', '-days', '3650', '-config', pathOf('ext.cnf'), '-extensions', 'v3_ca', '-out', pathOf('root.pem')]);
+    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('issuing.key')]);
+    run(['req', '-new', '-key', pathOf('issuing.key'), '-subj', '/C=SE/O=Imported/CN=Imported Issuing CA', '-config', pathOf('ext.cnf'), '-out', pathOf('issuing.csr')]);
+    run(['x509', '-req', '-in', pathOf('issuing.csr'), '-CA', pathOf('root.pem'), '-CAkey', pathOf('root.key'), '-CAcreateserial', '-days', '1825', '-extfile', pathOf('ext.cnf'), '-extensions', 'v3_sub', '-out', pathOf('issuing.pem')]);
+    return { root: pathOf('root.pem'), issuing: pathOf('issuing.pem'), issuingKey: pathOf('issuing.key'), rootKey: pathOf('root.key') };
   }
 
   it('imports an openssl-made root and issuing CA, encrypts the keys, and issues certificates that chain to that root', async () => {
@@ -239,30 +239,30 @@ describe('importing existing CAs', () => {
       subjectPublicKey: subjectSpki('RSA-2048'),
     });
     writeFileSync(join(dir, 'ee.pem'), cert.pem);
-    const v = openssl(['verify', '-x509_strict', '-CAfile', src.root, '-untrusted', src.issuing, join(dir, 'ee.pem')]);
-    expect(v.out).toContain(': OK');
-    expect(v.ok).toBe(true);
+    const val = openssl(['verify', '-x509_strict', '-CAfile', src.root, '-untrusted', src.issuing, join(dir, 'ee.pem')]);
+    expect(val.out).toContain(': OK');
+    expect(val.ok).toBe(true);
   });
 
   it('rejects-import-with-mismatched-key or an issuing CA from another root', async () => {
-    const a = opensslHierarchy(fresh());
-    const b = opensslHierarchy(fresh());
+    const hierarchy = opensslHierarchy(fresh());
+    const bytes = opensslHierarchy(fresh());
     const key = { env: envWith(generateIssuerKeyText()) };
-    const wrongKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: a.root, issuingCertificate: a.issuing, issuingKey: b.issuingKey } }));
+    const wrongKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: bytes.issuingKey } }));
     expect(wrongKey.code).toBe('CA');
     expect(wrongKey.message).toContain('does not certify the issuing CA key');
-    const wrongRoot = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: b.root, issuingCertificate: a.issuing, issuingKey: a.issuingKey } }));
+    const wrongRoot = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: bytes.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.issuingKey } }));
     expect(wrongRoot.code).toBe('CA');
     expect(wrongRoot.message).toContain('is not signed by the root');
-    const notKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: a.root, issuingCertificate: a.issuing, issuingKey: a.root } }));
+    const notKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.root } }));
     expect(notKey.code).toBe('CA');
   });
 
   it('rejects an imported issuing CA whose key type the CA cannot sign with (P-521)', async () => {
     const src = opensslHierarchy(fresh(), 'secp521r1');
-    const e = await caught(openIssuerCa({ dir: fresh(), issuerKey: { env: envWith(generateIssuerKeyText()) }, import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey } }));
-    expect(e.code).toBe('CA');
-    expect(e.message).toContain('a CA key must be one of');
+    const issuerError = await caught(openIssuerCa({ dir: fresh(), issuerKey: { env: envWith(generateIssuerKeyText()) }, import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey } }));
+    expect(issuerError.code).toBe('CA');
+    expect(issuerError.message).toContain('a CA key must be one of');
   });
 
   it('keeps the imported root key encrypted when given', async () => {

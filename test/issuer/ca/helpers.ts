@@ -13,21 +13,21 @@ export const OPENSSL = 'openssl';
 export function tempDir(prefix: string): () => string {
   const root = mkdtempSync(join(tmpdir(), prefix));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  let n = 0;
-  return () => join(root, `d${n++}`);
+  let count = 0;
+  return () => join(root, `d${count++}`);
 }
 
 export function openssl(args: readonly string[], input?: string): { ok: boolean; out: string } {
-  const r = spawnSync(OPENSSL, args, { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
-  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+  const run = spawnSync(OPENSSL, args, { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+  return { ok: run.status === 0, out: `${run.stdout}${run.stderr}` };
 }
 
 /** `openssl x509 -text -noout` of a DER certificate (written next to `dir`). */
 export function opensslText(der: Buffer, path: string): string {
   writeFileSync(path, pem('CERTIFICATE', der));
-  const r = openssl(['x509', '-in', path, '-text', '-noout']);
-  if (!r.ok) throw new Error(`openssl x509 failed: ${r.out}`);
-  return r.out;
+  const result = openssl(['x509', '-in', path, '-text', '-noout']);
+  if (!result.ok) throw new Error(`openssl x509 failed: ${result.out}`);
+  return result.out;
 }
 
 export type SubjectKeyName = 'P-256' | 'P-384' | 'P-521' | 'RSA-1024' | 'RSA-2048' | 'RSA-4096' | 'Ed25519';

@@ -18,7 +18,7 @@ describe('issueOnce over the SQLite issuer database', () => {
     const dir = fresh();
     mkdirSync(dir);
     const path = join(dir, 'issuer.sqlite');
-    const h = await createCaHierarchy();
+    const caHierarchy = await createCaHierarchy();
     const request = {
       profile: { subject: [{ type: 'O' as const, value: 'Example' }], validityDays: 90, appUsage: 'authentication' as const },
       user: { commonName: 'Judy' },
@@ -39,29 +39,29 @@ describe('issueOnce over the SQLite issuer database', () => {
     // The certificate reaches the database, then the process dies before answering.
     const dying: IssuanceLedger = {
       recordIssuanceIntent: (input) => db.recordIssuanceIntent(input),
-      completeIssuance: async (s, k, der) => {
-        await db.completeIssuance(s, k, der);
+      completeIssuance: async (text, key, der) => {
+        await db.completeIssuance(text, key, der);
         throw new Error('simulated crash after completeIssuance');
       },
     };
-    await expect(issueOnce(new CertificateIssuer(h.issuing), dying, { sessionId, keyId: 'Key.1', request })).rejects.toThrow(/simulated crash/);
+    await expect(issueOnce(new CertificateIssuer(caHierarchy.issuing), dying, { sessionId, keyId: 'Key.1', request })).rejects.toThrow(/simulated crash/);
     const first = await db.listCredentials({ sessionId });
     expect(first).toHaveLength(1);
     await db.close();
 
     // Restart: a new database handle, a new issuer.
     const db2 = await openIssuerDatabase(path);
-    const r = await issueOnce(new CertificateIssuer(h.issuing), db2, { sessionId, keyId: 'Key.1', request });
-    expect(r.resumed).toBe(true);
-    expect(r.serial).toBe(first[0]!.serial);
-    expect(Buffer.from(r.certificateDer).equals(Buffer.from(first[0]!.certificateDer))).toBe(true);
+    const issueOnceResult = await issueOnce(new CertificateIssuer(caHierarchy.issuing), db2, { sessionId, keyId: 'Key.1', request });
+    expect(issueOnceResult.resumed).toBe(true);
+    expect(issueOnceResult.serial).toBe(first[0].serial);
+    expect(Buffer.from(issueOnceResult.certificateDer).equals(Buffer.from(first[0].certificateDer))).toBe(true);
     expect(await db2.listCredentials({ sessionId })).toHaveLength(1);
-    expect(new X509Certificate(r.certificateDer).verify(new X509Certificate(h.issuing.certificate).publicKey)).toBe(true);
+    expect(new X509Certificate(issueOnceResult.certificateDer).verify(new X509Certificate(caHierarchy.issuing.certificate).publicKey)).toBe(true);
 
     // Another key of the same session gets its own serial.
-    const other = await issueOnce(new CertificateIssuer(h.issuing), db2, { sessionId, keyId: 'Key.2', request });
+    const other = await issueOnce(new CertificateIssuer(caHierarchy.issuing), db2, { sessionId, keyId: 'Key.2', request });
     expect(other.resumed).toBe(false);
-    expect(other.serial).not.toBe(r.serial);
+    expect(other.serial).not.toBe(issueOnceResult.serial);
     await db2.close();
   });
 });

@@ -22,24 +22,24 @@ class MemoryLedger implements IssuanceLedger {
   takenSerials = new Set<string>();
 
   async recordIssuanceIntent(input: { sessionId: string; keyId: string; serial: string; plan: string }) {
-    const k = `${input.sessionId}/${input.keyId}`;
-    const existing = this.intents.get(k);
+    const key = `${input.sessionId}/${input.keyId}`;
+    const existing = this.intents.get(key);
     if (existing) return { intent: existing, created: false };
     if (this.takenSerials.has(input.serial)) throw new IssuerError('CONFLICT', 'serial in use');
     this.takenSerials.add(input.serial);
     const intent = { serial: input.serial, plan: input.plan };
-    this.intents.set(k, intent);
+    this.intents.set(key, intent);
     this.crash('after-intent');
     return { intent, created: true };
   }
 
   async completeIssuance(sessionId: string, keyId: string, certificateDer: Uint8Array) {
     this.crash('before-complete');
-    const k = `${sessionId}/${keyId}`;
-    const intent = this.intents.get(k);
+    const key = `${sessionId}/${keyId}`;
+    const intent = this.intents.get(key);
     if (!intent) throw new IssuerError('NOT_FOUND', 'no intent');
-    const first = this.certificates.get(k) ?? { certificateDer, serial: intent.serial };
-    this.certificates.set(k, first);
+    const first = this.certificates.get(key) ?? { certificateDer, serial: intent.serial };
+    this.certificates.set(key, first);
     this.crash('after-complete');
     return first;
   }
@@ -53,7 +53,7 @@ class MemoryLedger implements IssuanceLedger {
 }
 
 describe('issueOnce', () => {
-  let h: CaHierarchy;
+  let caHierarchy: CaHierarchy;
   const input = (keyId: string) => ({
     sessionId: 's1',
     keyId,
@@ -64,7 +64,7 @@ describe('issueOnce', () => {
     },
   });
   beforeAll(async () => {
-    h = await createCaHierarchy();
+    caHierarchy = await createCaHierarchy();
   });
 
   it.each(['after-intent', 'before-complete', 'after-complete'] as const)(
@@ -72,31 +72,31 @@ describe('issueOnce', () => {
     async (crashAt) => {
       const ledger = new MemoryLedger();
       ledger.crashAt = crashAt;
-      await expect(issueOnce(new CertificateIssuer(h.issuing), ledger, input('k1'))).rejects.toThrow(/simulated crash/);
+      await expect(issueOnce(new CertificateIssuer(caHierarchy.issuing), ledger, input('k1'))).rejects.toThrow(/simulated crash/);
       const recorded = ledger.intents.get('s1/k1')!;
       const storedBefore = ledger.certificates.get('s1/k1');
 
-      const restarted = new CertificateIssuer(h.issuing, { clock: () => new Date(Date.now() + 3_600_000) });
-      const r = await issueOnce(restarted, ledger, input('k1'));
-      expect(r.resumed).toBe(true);
-      expect(r.serial).toBe(recorded.serial);
-      expect(new X509Certificate(r.certificateDer).serialNumber.toLowerCase()).toBe(recorded.serial);
+      const restarted = new CertificateIssuer(caHierarchy.issuing, { clock: () => new Date(Date.now() + 3_600_000) });
+      const issueOnceResult = await issueOnce(restarted, ledger, input('k1'));
+      expect(issueOnceResult.resumed).toBe(true);
+      expect(issueOnceResult.serial).toBe(recorded.serial);
+      expect(new X509Certificate(issueOnceResult.certificateDer).serialNumber.toLowerCase()).toBe(recorded.serial);
       expect(ledger.takenSerials.size).toBe(1); // no second serial was ever recorded
-      if (storedBefore) expect(Buffer.from(r.certificateDer).equals(Buffer.from(storedBefore.certificateDer))).toBe(true);
+      if (storedBefore) expect(Buffer.from(issueOnceResult.certificateDer).equals(Buffer.from(storedBefore.certificateDer))).toBe(true);
       // The certificate is the recorded plan's, not a new one from the later clock.
       const plan = JSON.parse(recorded.plan) as { notBefore: string };
-      expect(Date.parse(new X509Certificate(r.certificateDer).validFrom)).toBe(Date.parse(plan.notBefore));
+      expect(Date.parse(new X509Certificate(issueOnceResult.certificateDer).validFrom)).toBe(Date.parse(plan.notBefore));
     },
   );
 
   it('draws a new serial when the recorded one belongs to another key', async () => {
     const ledger = new MemoryLedger();
     const draws = [Buffer.alloc(16, 0x11), Buffer.alloc(16, 0x11), Buffer.alloc(16, 0x22)];
-    const issuer = new CertificateIssuer(h.issuing, { random: () => draws.shift()! });
-    const a = await issueOnce(issuer, ledger, input('k1'));
-    const b = await issueOnce(issuer, ledger, input('k2'));
-    expect(a.serial).toBe('11'.repeat(16));
-    expect(b.serial).toBe('22'.repeat(16));
-    expect(b.resumed).toBe(false);
+    const issuer = new CertificateIssuer(caHierarchy.issuing, { random: () => draws.shift()! });
+    const issueOnceResult = await issueOnce(issuer, ledger, input('k1'));
+    const bytes = await issueOnce(issuer, ledger, input('k2'));
+    expect(issueOnceResult.serial).toBe('11'.repeat(16));
+    expect(bytes.serial).toBe('22'.repeat(16));
+    expect(bytes.resumed).toBe(false);
   });
 });

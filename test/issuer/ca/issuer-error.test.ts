@@ -4,13 +4,13 @@ import { ISSUER_ERROR_HTTP_STATUS, IssuerError, isIssuerError, type IssuerErrorC
 describe('IssuerError', () => {
   it('keeps its cause out of the message and of toJSON', () => {
     const cause = new Error('secret-bearing OpenSSL text');
-    const e = new IssuerError('CA', 'signing a certificate failed', { cause, field: 'issuingKey' });
-    expect(e.cause).toBe(cause);
-    expect(JSON.stringify(e)).toBe('{"code":"CA","message":"signing a certificate failed","field":"issuingKey"}');
-    expect(e.message).not.toContain('secret');
+    const issuerError = new IssuerError('CA', 'signing a certificate failed', { cause, field: 'issuingKey' });
+    expect(issuerError.cause).toBe(cause);
+    expect(JSON.stringify(issuerError)).toBe('{"code":"CA","message":"signing a certificate failed","field":"issuingKey"}');
+    expect(issuerError.message).not.toContain('secret');
     expect(Object.hasOwn(new IssuerError('CONFIG', 'x'), 'cause')).toBe(false);
-    expect(isIssuerError(e)).toBe(true);
-    expect(e.name).toBe('IssuerError');
+    expect(isIssuerError(issuerError)).toBe(true);
+    expect(issuerError.name).toBe('IssuerError');
   });
 
   it('maps every code to an HTTP status', () => {

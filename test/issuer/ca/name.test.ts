@@ -35,8 +35,8 @@ describe('distinguished names', () => {
   });
 
   it('puts configured subjects on the CA certificates', async () => {
-    const h = await createCaHierarchy({ issuingSubject: parseDn('CN=Ops Issuing CA, O=Ops') });
-    expect(new X509Certificate(h.issuing.certificate).subject).toBe('O=Ops\nCN=Ops Issuing CA');
-    expect(new X509Certificate(h.issuing.certificate).issuer).toBe('O=Airtight\nCN=Airtight Issuer Root CA');
+    const caHierarchy = await createCaHierarchy({ issuingSubject: parseDn('CN=Ops Issuing CA, O=Ops') });
+    expect(new X509Certificate(caHierarchy.issuing.certificate).subject).toBe('O=Ops\nCN=Ops Issuing CA');
+    expect(new X509Certificate(caHierarchy.issuing.certificate).issuer).toBe('O=Airtight\nCN=Airtight Issuer Root CA');
   });
 });

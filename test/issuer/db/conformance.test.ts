@@ -49,8 +49,8 @@ const HOUR = 3_600_000;
 
 /** A clock the test moves by hand. */
 const clock = () => {
-  let t = T0;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  let time = T0;
+  return { now: () => time, advance: (ms: number) => void (time += ms) };
 };
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -58,12 +58,12 @@ const json = (body: string): StoredResponse => ({ kind: 'body', contentType: 'ap
 const der = (s: string): Uint8Array => new TextEncoder().encode(`DER:${s}`);
 
 /** Resolves to the IssuerError code the promise rejects with. */
-const codeOf = async (p: Promise<unknown>): Promise<IssuerErrorCode | 'resolved' | 'other'> => {
+const codeOf = async (promise: Promise<unknown>): Promise<IssuerErrorCode | 'resolved' | 'other'> => {
   try {
-    await p;
+    await promise;
     return 'resolved';
-  } catch (e) {
-    return isIssuerError(e) ? e.code : 'other';
+  } catch (error) {
+    return isIssuerError(error) ? error.code : 'other';
   }
 };
 
@@ -112,14 +112,14 @@ for (const kind of ISSUER_DATABASES) {
 
     const startSession = async (token = `tok-${randomUUID()}`): Promise<Session> => {
       await enroll(token);
-      const r = await db.startEnrollmentSession(token, {
+      const sessionResult = await db.startEnrollmentSession(token, {
         id: `s-${randomUUID()}`,
         state: '{"phase":"invoked"}',
         requestHash: hash('invocation'),
         response: json('{"step":0}'),
       });
-      if (r.kind !== 'started') throw new Error(`expected started, got ${r.kind}`);
-      return r.session;
+      if (sessionResult.kind !== 'started') throw new Error(`expected started, got ${sessionResult.kind}`);
+      return sessionResult.session;
     };
 
     /** A session with one recorded intent and its credential. */
@@ -136,18 +136,18 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('is idempotent: reopening migrates nothing and keeps the data', async () => {
-        const e = await enroll('tok-reopen');
+        const enrollment = await enroll('tok-reopen');
         await db.close();
         const again = await other();
         expect(await again.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
-        expect((await again.getEnrollment(e.id)).userName).toBe('Alice');
+        expect((await again.getEnrollment(enrollment.id)).userName).toBe('Alice');
       });
 
       it('migrates once when several processes start together', async () => {
         const fresh = await kind.create();
         try {
           const opened = await Promise.all([fresh.open(), fresh.open(), fresh.open()]);
-          for (const o of opened) expect(await o.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+          for (const issuerDatabase of opened) expect(await issuerDatabase.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
         } finally {
           await fresh.dispose();
         }
@@ -177,8 +177,8 @@ for (const kind of ISSUER_DATABASES) {
 
     describe('enrollments', () => {
       it('creates an enrollment in state created', async () => {
-        const e = await enroll('tok-1');
-        expect(e).toMatchObject({
+        const enrollment = await enroll('tok-1');
+        expect(enrollment).toMatchObject({
           template: 'employee',
           userName: 'Alice',
           userEmail: 'alice@example.com',
@@ -188,22 +188,22 @@ for (const kind of ISSUER_DATABASES) {
           usedAt: null,
           sessionId: null,
         });
-        expect(await db.getEnrollment(e.id)).toEqual(e);
+        expect(await db.getEnrollment(enrollment.id)).toEqual(enrollment);
       });
 
       it('consumes a token once', async () => {
-        const e = await enroll('tok-once');
+        const error = await enroll('tok-once');
         const first = await db.consumeEnrollment('tok-once', 's-1');
-        expect(first).toMatchObject({ kind: 'consumed', enrollment: { id: e.id, state: 'used', sessionId: 's-1' } });
+        expect(first).toMatchObject({ kind: 'consumed', enrollment: { id: error.id, state: 'used', sessionId: 's-1' } });
         const second = await db.consumeEnrollment('tok-once', 's-2');
         expect(second).toMatchObject({ kind: 'used', enrollment: { sessionId: 's-1' } });
       });
 
       it('token-consumed-once-under-concurrent-attempts (two instances, 20 racers)', async () => {
         await enroll('tok-race');
-        const b = await other();
+        const issuerDatabase = await other();
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? db : b).consumeEnrollment('tok-race', `s-${i}`)),
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? db : issuerDatabase).consumeEnrollment('tok-race', `s-${i}`)),
         );
         expect(results.filter((r) => r.kind === 'consumed')).toHaveLength(1);
         expect(results.filter((r) => r.kind === 'used')).toHaveLength(19);
@@ -214,10 +214,10 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('refuses-expired-token and records it expired', async () => {
-        const e = await enroll('tok-late', 1000);
+        const enrollment = await enroll('tok-late', 1000);
         time.advance(1000);
         expect(await db.consumeEnrollment('tok-late', 's-1')).toEqual({ kind: 'expired' });
-        expect((await db.getEnrollment(e.id)).state).toBe('expired');
+        expect((await db.getEnrollment(enrollment.id)).state).toBe('expired');
       });
 
       it('sweeps lapsed enrollments', async () => {
@@ -237,12 +237,12 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('lists enrollments newest first, by state', async () => {
-        const a = await enroll('tok-l1');
+        const enrollment = await enroll('tok-l1');
         time.advance(1);
-        const b = await enroll('tok-l2');
+        const bytes = await enroll('tok-l2');
         await db.consumeEnrollment('tok-l1', 's-l1');
-        expect((await db.listEnrollments()).map((e) => e.id)).toEqual([b.id, a.id]);
-        expect((await db.listEnrollments({ state: 'used' })).map((e) => e.id)).toEqual([a.id]);
+        expect((await db.listEnrollments()).map((e) => e.id)).toEqual([bytes.id, enrollment.id]);
+        expect((await db.listEnrollments({ state: 'used' })).map((e) => e.id)).toEqual([enrollment.id]);
         expect(await db.listEnrollments({ limit: 1 })).toHaveLength(1);
       });
 
@@ -256,18 +256,18 @@ for (const kind of ISSUER_DATABASES) {
     describe('sessions', () => {
       it('starts a session from a token in one step', async () => {
         await enroll('tok-start');
-        const r = await db.startEnrollmentSession('tok-start', {
+        const sessionResult = await db.startEnrollmentSession('tok-start', {
           id: 's-start',
           state: '{"a":1}',
           requestHash: hash('req0'),
           response: json('{"r":0}'),
         });
-        expect(r.kind).toBe('started');
-        if (r.kind !== 'started') return;
-        expect(r.enrollment).toMatchObject({ state: 'used', sessionId: 's-start' });
-        expect(r.session).toMatchObject({
+        expect(sessionResult.kind).toBe('started');
+        if (sessionResult.kind !== 'started') return;
+        expect(sessionResult.enrollment).toMatchObject({ state: 'used', sessionId: 's-start' });
+        expect(sessionResult.session).toMatchObject({
           id: 's-start',
-          origin: { kind: 'enrollment', enrollmentId: r.enrollment.id },
+          origin: { kind: 'enrollment', enrollmentId: sessionResult.enrollment.id },
           status: 'active',
           step: 0,
           state: '{"a":1}',
@@ -278,14 +278,14 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('replays a retried first request and refuses a different one', async () => {
-        const s = await startSession('tok-replay');
+        const sess = await startSession('tok-replay');
         const retried = await db.startEnrollmentSession('tok-replay', {
           id: 's-other-id',
           state: '{}',
           requestHash: hash('invocation'),
           response: json('{"step":"recomputed"}'),
         });
-        expect(retried).toMatchObject({ kind: 'replayed', session: { id: s.id, lastResponse: json('{"step":0}') } });
+        expect(retried).toMatchObject({ kind: 'replayed', session: { id: sess.id, lastResponse: json('{"step":0}') } });
         const different = await db.startEnrollmentSession('tok-replay', {
           id: 's-third',
           state: '{}',
@@ -294,7 +294,7 @@ for (const kind of ISSUER_DATABASES) {
         });
         expect(different).toEqual({ kind: 'refused', reason: 'used' });
         // Once the session moved on, the first request is no longer the last one answered.
-        await db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('req1'), response: json('{"step":1}') });
+        await db.advanceSession(sess.id, 0, { state: '{}', requestHash: hash('req1'), response: json('{"step":1}') });
         const late = await db.startEnrollmentSession('tok-replay', {
           id: 's-fourth',
           state: '{}',
@@ -305,50 +305,50 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('leaves the token unused when the session cannot be recorded', async () => {
-        const s = await startSession();
-        const e = await enroll('tok-dup-session');
+        const sess = await startSession();
+        const enrollment = await enroll('tok-dup-session');
         // The same session id again: the insert fails, so the consume rolls back with it.
         expect(
           await codeOf(
             db.startEnrollmentSession('tok-dup-session', {
-              id: s.id,
+              id: sess.id,
               state: '{}',
               requestHash: hash('x'),
               response: json('{}'),
             }),
           ),
         ).toBe('CONFLICT');
-        expect((await db.getEnrollment(e.id)).state).toBe('created');
+        expect((await db.getEnrollment(enrollment.id)).state).toBe('created');
       });
 
       it('advances with compare-and-set and stores the exact response', async () => {
-        const s = await startSession();
+        const session = await startSession();
         time.advance(5);
         const redirect: StoredResponse = { kind: 'redirect', location: 'https://issuer.example/done?x=1' };
-        const next = await db.advanceSession(s.id, 0, {
+        const next = await db.advanceSession(session.id, 0, {
           state: '{"phase":"keys"}',
           requestHash: hash('req1'),
           response: redirect,
         });
         expect(next).toMatchObject({ step: 1, state: '{"phase":"keys"}', lastResponse: redirect, updatedAt: T0 + 5 });
-        expect(await db.getSession(s.id)).toEqual(next);
+        expect(await db.getSession(session.id)).toEqual(next);
       });
 
       it('cas-advance-conflict: a stale step is CONFLICT and changes nothing', async () => {
-        const s = await startSession();
-        await db.advanceSession(s.id, 0, { state: '{"n":1}', requestHash: hash('r1'), response: json('1') });
+        const session = await startSession();
+        await db.advanceSession(session.id, 0, { state: '{"n":1}', requestHash: hash('r1'), response: json('1') });
         expect(
-          await codeOf(db.advanceSession(s.id, 0, { state: '{"n":"x"}', requestHash: hash('rx'), response: json('x') })),
+          await codeOf(db.advanceSession(session.id, 0, { state: '{"n":"x"}', requestHash: hash('rx'), response: json('x') })),
         ).toBe('CONFLICT');
-        expect((await db.getSession(s.id)).state).toBe('{"n":1}');
+        expect((await db.getSession(session.id)).state).toBe('{"n":1}');
       });
 
       it('cas-advance-race: of two processes advancing the same step exactly one wins', async () => {
-        const s = await startSession();
-        const b = await other();
+        const session = await startSession();
+        const issuerDatabase = await other();
         const results = await Promise.allSettled(
           Array.from({ length: 10 }, (_, i) =>
-            (i % 2 === 0 ? db : b).advanceSession(s.id, 0, {
+            (i % 2 === 0 ? db : issuerDatabase).advanceSession(session.id, 0, {
               state: `{"winner":${i}}`,
               requestHash: hash(`r${i}`),
               response: json(`${i}`),
@@ -357,23 +357,23 @@ for (const kind of ISSUER_DATABASES) {
         );
         const won = results.filter((r) => r.status === 'fulfilled');
         expect(won).toHaveLength(1);
-        for (const r of results) {
-          if (r.status === 'rejected') expect(isIssuerError(r.reason) && r.reason.code).toBe('CONFLICT');
+        for (const settled of results) {
+          if (settled.status === 'rejected') expect(isIssuerError(settled.reason) && settled.reason.code).toBe('CONFLICT');
         }
-        expect((await b.getSession(s.id)).step).toBe(1);
+        expect((await issuerDatabase.getSession(session.id)).step).toBe(1);
       });
 
       it('retried-step-returns-stored-response without redoing work', async () => {
-        const s = await startSession();
+        const session = await startSession();
         let work = 0;
         /** The service's shape: replay if this body was the last one answered, else run, write, answer. */
         const handle = async (body: string): Promise<StoredResponse> => {
-          const current = await db.getSession(s.id);
+          const current = await db.getSession(session.id);
           const again = replayOf(current, hash(body));
           if (again !== undefined) return again;
           work += 1;
           const response = json(`{"answer":${work}}`);
-          await db.advanceSession(s.id, current.step, { state: `{"w":${work}}`, requestHash: hash(body), response });
+          await db.advanceSession(session.id, current.step, { state: `{"w":${work}}`, requestHash: hash(body), response });
           return response;
         };
         const first = await handle('step-1 body');
@@ -381,14 +381,14 @@ for (const kind of ISSUER_DATABASES) {
         expect(retry).toEqual(first);
         expect(work).toBe(1);
         // A retry seen by another process gets the same bytes.
-        const b = await other();
-        expect(replayOf(await b.getSession(s.id), hash('step-1 body'))).toEqual(first);
-        expect(replayOf(await b.getSession(s.id), hash('step-2 body'))).toBeUndefined();
+        const issuerDatabase = await other();
+        expect(replayOf(await issuerDatabase.getSession(session.id), hash('step-1 body'))).toEqual(first);
+        expect(replayOf(await issuerDatabase.getSession(session.id), hash('step-2 body'))).toBeUndefined();
       });
 
       it('ends a session as done, after which it cannot advance', async () => {
-        const s = await startSession();
-        const done = await db.advanceSession(s.id, 0, {
+        const session = await startSession();
+        const done = await db.advanceSession(session.id, 0, {
           state: '{}',
           requestHash: hash('last'),
           response: json('{"bye":1}'),
@@ -396,17 +396,17 @@ for (const kind of ISSUER_DATABASES) {
         });
         expect(done.status).toBe('done');
         expect(
-          await codeOf(db.advanceSession(s.id, 1, { state: '{}', requestHash: hash('more'), response: json('{}') })),
+          await codeOf(db.advanceSession(session.id, 1, { state: '{}', requestHash: hash('more'), response: json('{}') })),
         ).toBe('CONFLICT');
       });
 
       it('fails a session with a reason, once', async () => {
-        const s = await startSession();
-        const failed = await db.failSession(s.id, 'ATTESTATION');
+        const session = await startSession();
+        const failed = await db.failSession(session.id, 'ATTESTATION');
         expect(failed).toMatchObject({ status: 'failed', failureReason: 'ATTESTATION', step: 0 });
-        expect(await codeOf(db.failSession(s.id, 'again'))).toBe('CONFLICT');
+        expect(await codeOf(db.failSession(session.id, 'again'))).toBe('CONFLICT');
         expect(
-          await codeOf(db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('r'), response: json('{}') })),
+          await codeOf(db.advanceSession(session.id, 0, { state: '{}', requestHash: hash('r'), response: json('{}') })),
         ).toBe('CONFLICT');
       });
 
@@ -431,15 +431,15 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('creates a management session for a known device, and refuses an unknown device', async () => {
-        const d = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev'), subject: 'CN=dev' });
-        const s = await db.createSession({
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev'), subject: 'CN=dev' });
+        const session = await db.createSession({
           id: 's-mgmt',
-          origin: { kind: 'management', deviceId: d.id },
+          origin: { kind: 'management', deviceId: data.id },
           state: '{}',
           requestHash: hash('m0'),
           response: json('{}'),
         });
-        expect(s.origin).toEqual({ kind: 'management', deviceId: d.id });
+        expect(session.origin).toEqual({ kind: 'management', deviceId: data.id });
         expect(
           await codeOf(
             db.createSession({
@@ -455,7 +455,7 @@ for (const kind of ISSUER_DATABASES) {
           await codeOf(
             db.createSession({
               id: 's-mgmt',
-              origin: { kind: 'management', deviceId: d.id },
+              origin: { kind: 'management', deviceId: data.id },
               state: '{}',
               requestHash: hash('m0'),
               response: json('{}'),
@@ -478,8 +478,8 @@ for (const kind of ISSUER_DATABASES) {
           lastSeen: T0,
         });
         time.advance(HOUR);
-        const b = await other();
-        const again = await b.recordDevice({ kind: 'certificate', certificateDer: der('d1'), subject: 'CN=d1' });
+        const issuerDatabase = await other();
+        const again = await issuerDatabase.recordDevice({ kind: 'certificate', certificateDer: der('d1'), subject: 'CN=d1' });
         expect(again).toMatchObject({ id: first.id, firstSeen: T0, lastSeen: T0 + HOUR });
         expect(await db.findDeviceByCertificate(der('d1'))).toEqual(again);
         expect(await db.findDeviceByCertificate(der('unknown'))).toBeUndefined();
@@ -487,17 +487,17 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('records privacy devices without a certificate', async () => {
-        const p = await db.recordDevice({ kind: 'privacy' });
-        expect(p).toEqual({ kind: 'privacy', id: p.id, firstSeen: T0, lastSeen: T0 });
-        expect(await db.getDevice(p.id)).toEqual(p);
+        const device = await db.recordDevice({ kind: 'privacy' });
+        expect(device).toEqual({ kind: 'privacy', id: device.id, firstSeen: T0, lastSeen: T0 });
+        expect(await db.getDevice(device.id)).toEqual(device);
         expect(await codeOf(db.getDevice('nope'))).toBe('NOT_FOUND');
       });
 
       it('one device row when two processes see a new device at once', async () => {
-        const b = await other();
+        const issuerDatabase = await other();
         const seen = await Promise.all(
           Array.from({ length: 6 }, (_, i) =>
-            (i % 2 === 0 ? db : b).recordDevice({ kind: 'certificate', certificateDer: der('d-race'), subject: 'CN=r' }),
+            (i % 2 === 0 ? db : issuerDatabase).recordDevice({ kind: 'certificate', certificateDer: der('d-race'), subject: 'CN=r' }),
           ),
         );
         expect(new Set(seen.map((d) => d.id)).size).toBe(1);
@@ -508,95 +508,95 @@ for (const kind of ISSUER_DATABASES) {
 
     describe('issuance', () => {
       it('records an intent, then completes it into a credential', async () => {
-        const s = await startSession();
-        const d = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev'), subject: 'CN=dev' });
+        const session = await startSession();
+        const device = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev'), subject: 'CN=dev' });
         const { intent, created } = await db.recordIssuanceIntent({
-          sessionId: s.id,
+          sessionId: session.id,
           keyId: 'Key.1',
           serial: '0a1b',
-          deviceId: d.id,
+          deviceId: device.id,
           plan: '{"template":"employee"}',
         });
         expect(created).toBe(true);
-        expect(intent).toMatchObject({ serial: '0a1b', deviceId: d.id, completedAt: null });
+        expect(intent).toMatchObject({ serial: '0a1b', deviceId: device.id, completedAt: null });
         time.advance(7);
-        const c = await db.completeIssuance(s.id, 'Key.1', der('cert-1'));
-        expect(c).toMatchObject({
+        const credential = await db.completeIssuance(session.id, 'Key.1', der('cert-1'));
+        expect(credential).toMatchObject({
           fingerprint: createHash('sha256').update(der('cert-1')).digest('hex'),
-          sessionId: s.id,
+          sessionId: session.id,
           keyId: 'Key.1',
-          deviceId: d.id,
+          deviceId: device.id,
           serial: '0a1b',
           status: 'issued',
           kmkId: null,
           issuedAt: T0 + 7,
         });
-        expect(Buffer.from(c.certificateDer)).toEqual(Buffer.from(der('cert-1')));
-        expect((await db.getIssuanceIntent(s.id, 'Key.1')).completedAt).toBe(T0 + 7);
-        expect(await db.getCredential(c.fingerprint)).toEqual(c);
+        expect(Buffer.from(credential.certificateDer)).toEqual(Buffer.from(der('cert-1')));
+        expect((await db.getIssuanceIntent(session.id, 'Key.1')).completedAt).toBe(T0 + 7);
+        expect(await db.getCredential(credential.fingerprint)).toEqual(credential);
       });
 
       it('a second intent for the same key returns the first (reuse its serial)', async () => {
-        const s = await startSession();
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '01', plan: '{}' });
-        const again = await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '02', plan: '{}' });
+        const session = await startSession();
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '01', plan: '{}' });
+        const again = await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '02', plan: '{}' });
         expect(again).toMatchObject({ created: false, intent: { serial: '01' } });
       });
 
       it('duplicate-serial-rejected with CONFLICT', async () => {
-        const s = await startSession();
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '77', plan: '{}' });
+        const session = await startSession();
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '77', plan: '{}' });
         expect(
-          await codeOf(db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.2', serial: '77', plan: '{}' })),
+          await codeOf(db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.2', serial: '77', plan: '{}' })),
         ).toBe('CONFLICT');
       });
 
       it('second-completion-returns-first-certificate, never a second', async () => {
-        const s = await startSession();
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '10', plan: '{}' });
-        const first = await db.completeIssuance(s.id, 'Key.1', der('signed-first'));
-        const second = await db.completeIssuance(s.id, 'Key.1', der('signed-again'));
+        const session = await startSession();
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '10', plan: '{}' });
+        const first = await db.completeIssuance(session.id, 'Key.1', der('signed-first'));
+        const second = await db.completeIssuance(session.id, 'Key.1', der('signed-again'));
         expect(second).toEqual(first);
-        expect(await db.listCredentials({ sessionId: s.id })).toHaveLength(1);
+        expect(await db.listCredentials({ sessionId: session.id })).toHaveLength(1);
       });
 
       it('concurrent completions from two processes record one certificate', async () => {
-        const s = await startSession();
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '11', plan: '{}' });
-        const b = await other();
+        const session = await startSession();
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '11', plan: '{}' });
+        const issuerDatabase = await other();
         const all = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? db : b).completeIssuance(s.id, 'Key.1', der(`c${i}`))),
+          Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? db : issuerDatabase).completeIssuance(session.id, 'Key.1', der(`c${i}`))),
         );
         expect(new Set(all.map((c) => c.fingerprint)).size).toBe(1);
-        expect(await db.listCredentials({ sessionId: s.id })).toHaveLength(1);
+        expect(await db.listCredentials({ sessionId: session.id })).toHaveLength(1);
       });
 
       it('NOT_FOUND: completion without an intent, intent for an unknown session', async () => {
-        const s = await startSession();
-        expect(await codeOf(db.completeIssuance(s.id, 'Key.9', der('x')))).toBe('NOT_FOUND');
+        const state = await startSession();
+        expect(await codeOf(db.completeIssuance(state.id, 'Key.9', der('x')))).toBe('NOT_FOUND');
         expect(
           await codeOf(db.recordIssuanceIntent({ sessionId: 'no-session', keyId: 'Key.1', serial: '12', plan: '{}' })),
         ).toBe('NOT_FOUND');
       });
 
       it('credential status moves issued -> revoked -> deleted, never back', async () => {
-        const s = await startSession();
-        const c = await issue(s, 'Key.1', '20');
-        expect((await db.setCredentialStatus(c.fingerprint, 'revoked')).status).toBe('revoked');
-        expect((await db.setCredentialStatus(c.fingerprint, 'revoked')).status).toBe('revoked');
-        expect(await codeOf(db.setCredentialStatus(c.fingerprint, 'issued'))).toBe('CONFLICT');
-        expect((await db.setCredentialStatus(c.fingerprint, 'deleted')).status).toBe('deleted');
-        expect(await codeOf(db.setCredentialStatus(c.fingerprint, 'revoked'))).toBe('CONFLICT');
+        const session = await startSession();
+        const credential = await issue(session, 'Key.1', '20');
+        expect((await db.setCredentialStatus(credential.fingerprint, 'revoked')).status).toBe('revoked');
+        expect((await db.setCredentialStatus(credential.fingerprint, 'revoked')).status).toBe('revoked');
+        expect(await codeOf(db.setCredentialStatus(credential.fingerprint, 'issued'))).toBe('CONFLICT');
+        expect((await db.setCredentialStatus(credential.fingerprint, 'deleted')).status).toBe('deleted');
+        expect(await codeOf(db.setCredentialStatus(credential.fingerprint, 'revoked'))).toBe('CONFLICT');
         expect(await codeOf(db.setCredentialStatus('00'.repeat(32), 'revoked'))).toBe('NOT_FOUND');
       });
 
       it('lists credentials by device', async () => {
-        const s = await startSession();
-        const d = await db.recordDevice({ kind: 'privacy' });
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '30', deviceId: d.id, plan: '{}' });
-        await db.completeIssuance(s.id, 'Key.1', der('c30'));
-        await issue(s, 'Key.2', '31');
-        expect((await db.listCredentials({ deviceId: d.id })).map((c) => c.serial)).toEqual(['30']);
+        const session = await startSession();
+        const device = await db.recordDevice({ kind: 'privacy' });
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '30', deviceId: device.id, plan: '{}' });
+        await db.completeIssuance(session.id, 'Key.1', der('c30'));
+        await issue(session, 'Key.2', '31');
+        expect((await db.listCredentials({ deviceId: device.id })).map((c) => c.serial)).toEqual(['30']);
         expect((await db.listCredentials()).map((c) => c.serial).sort()).toEqual(['30', '31']);
       });
     });
@@ -605,11 +605,11 @@ for (const kind of ISSUER_DATABASES) {
 
     describe('scheduled operations', () => {
       const deviceWithCredential = async () => {
-        const s = await startSession();
-        const d = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-ops'), subject: 'CN=ops' });
-        await db.recordIssuanceIntent({ sessionId: s.id, keyId: 'Key.1', serial: '40', deviceId: d.id, plan: '{}' });
-        const c = await db.completeIssuance(s.id, 'Key.1', der('c40'));
-        return { device: d, credential: c };
+        const session = await startSession();
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-ops'), subject: 'CN=ops' });
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '40', deviceId: data.id, plan: '{}' });
+        const item = await db.completeIssuance(session.id, 'Key.1', der('c40'));
+        return { device: data, credential: item };
       };
 
       it('scheduled-ops-lifecycle: pending -> running (claimed once) -> done', async () => {
@@ -641,10 +641,10 @@ for (const kind of ISSUER_DATABASES) {
         for (let i = 0; i < 5; i++) {
           await db.scheduleOperation({ kind: 'unlock', credentialFingerprint: credential.fingerprint });
         }
-        const b = await other();
+        const issuerDatabase = await other();
         const claims = await Promise.all([
           db.claimOperations(device.id, 'm-a'),
-          b.claimOperations(device.id, 'm-b'),
+          issuerDatabase.claimOperations(device.id, 'm-b'),
           db.claimOperations(device.id, 'm-c'),
         ]);
         const ids = claims.flat().map((o) => o.id);
@@ -696,12 +696,12 @@ for (const kind of ISSUER_DATABASES) {
 
       it('concurrent roll-overs keep one current key and one unbroken chain', async () => {
         await db.rollKeyManagementKey(kmk('k0'));
-        const b = await other();
+        const issuerDatabase = await other();
         const results = await Promise.allSettled(
-          ['r1', 'r2', 'r3', 'r4'].map((id, i) => (i % 2 === 0 ? db : b).rollKeyManagementKey(kmk(id))),
+          ['r1', 'r2', 'r3', 'r4'].map((id, i) => (i % 2 === 0 ? db : issuerDatabase).rollKeyManagementKey(kmk(id))),
         );
-        for (const r of results) {
-          if (r.status === 'rejected') expect(isIssuerError(r.reason) && r.reason.code).toBe('CONFLICT');
+        for (const settled of results) {
+          if (settled.status === 'rejected') expect(isIssuerError(settled.reason) && settled.reason.code).toBe('CONFLICT');
         }
         const history = await db.keyManagementKeyHistory('issuer-a');
         const won = results.filter((r) => r.status === 'fulfilled').length;
@@ -713,9 +713,9 @@ for (const kind of ISSUER_DATABASES) {
 
       it('credentials name the KMK they were provisioned under', async () => {
         await db.rollKeyManagementKey(kmk('k-cred'));
-        const s = await startSession();
-        expect((await issue(s, 'Key.1', '50', 'k-cred')).kmkId).toBe('k-cred');
-        expect(await codeOf(issue(s, 'Key.2', '51', 'no-such-kmk'))).toBe('NOT_FOUND');
+        const session = await startSession();
+        expect((await issue(session, 'Key.1', '50', 'k-cred')).kmkId).toBe('k-cred');
+        expect(await codeOf(issue(session, 'Key.2', '51', 'no-such-kmk'))).toBe('NOT_FOUND');
       });
     });
 
@@ -723,14 +723,14 @@ for (const kind of ISSUER_DATABASES) {
 
     describe('audit', () => {
       it('appends events in order and lists them by session and position', async () => {
-        const a = await db.appendAudit({ kind: 'session.started', sessionId: 's-1', detail: '{"template":"employee"}' });
-        const b = await (await other()).appendAudit({ kind: 'enrollment.created' });
-        const c = await db.appendAudit({ kind: 'session.done', sessionId: 's-1' });
-        expect(a.seq).toBeLessThan(b.seq);
-        expect(b.seq).toBeLessThan(c.seq);
-        expect(b).toMatchObject({ sessionId: null, detail: '{}', at: T0 });
+        const auditEvent = await db.appendAudit({ kind: 'session.started', sessionId: 's-1', detail: '{"template":"employee"}' });
+        const bytes = await (await other()).appendAudit({ kind: 'enrollment.created' });
+        const item = await db.appendAudit({ kind: 'session.done', sessionId: 's-1' });
+        expect(auditEvent.seq).toBeLessThan(bytes.seq);
+        expect(bytes.seq).toBeLessThan(item.seq);
+        expect(bytes).toMatchObject({ sessionId: null, detail: '{}', at: T0 });
         expect((await db.listAudit({ sessionId: 's-1' })).map((e) => e.kind)).toEqual(['session.started', 'session.done']);
-        expect((await db.listAudit({ afterSeq: a.seq, limit: 1 })).map((e) => e.seq)).toEqual([b.seq]);
+        expect((await db.listAudit({ afterSeq: auditEvent.seq, limit: 1 })).map((e) => e.seq)).toEqual([bytes.seq]);
       });
     });
 
@@ -739,7 +739,7 @@ for (const kind of ISSUER_DATABASES) {
     describe('several processes on one store', () => {
       it('two OS processes racing: one consumes the token, one advances the step', async () => {
         const token = 'tok-processes';
-        const s = await db.createSession({
+        const session = await db.createSession({
           id: 's-processes',
           origin: { kind: 'management', deviceId: (await db.recordDevice({ kind: 'privacy' })).id },
           state: '{}',
@@ -750,36 +750,36 @@ for (const kind of ISSUER_DATABASES) {
         await db.createEnrollment({ token, template: 't', userName: 'u', expiresAt: Date.now() + HOUR });
         const { target, schema } = fixture.location;
         const workers = await Promise.all(
-          [1, 2].map(() => startWorker([target, schema, token, s.id, '5'])),
+          [1, 2].map(() => startWorker([target, schema, token, session.id, '5'])),
         );
-        for (const w of workers) w.go();
+        for (const writer of workers) writer.go();
         const results = await Promise.all(workers.map((w) => w.result));
         expect(results.reduce((n, r) => n + r.consumed, 0)).toBe(1);
         expect(results.reduce((n, r) => n + r.advanced, 0)).toBe(1);
         expect(results.flatMap((r) => r.errors).every((c) => c === 'CONFLICT')).toBe(true);
-        expect((await db.getSession(s.id)).step).toBe(1);
+        expect((await db.getSession(session.id)).step).toBe(1);
       });
 
       it("see each other's writes", async () => {
-        const b = await other();
-        const e = await enroll('tok-shared');
-        expect((await b.getEnrollment(e.id)).state).toBe('created');
-        const r = await b.startEnrollmentSession('tok-shared', {
+        const issuerDatabase = await other();
+        const enrollment = await enroll('tok-shared');
+        expect((await issuerDatabase.getEnrollment(enrollment.id)).state).toBe('created');
+        const sessionResult = await issuerDatabase.startEnrollmentSession('tok-shared', {
           id: 's-shared',
           state: '{"on":"b"}',
           requestHash: hash('q0'),
           response: json('{"from":"b"}'),
         });
-        expect(r.kind).toBe('started');
+        expect(sessionResult.kind).toBe('started');
         // Any step may arrive at any process.
         const s1 = await db.advanceSession('s-shared', 0, { state: '{"on":"a"}', requestHash: hash('q1'), response: json('1') });
-        const s2 = await b.advanceSession('s-shared', s1.step, {
+        const s2 = await issuerDatabase.advanceSession('s-shared', s1.step, {
           state: '{"on":"b"}',
           requestHash: hash('q2'),
           response: json('2'),
         });
         expect(await db.getSession('s-shared')).toEqual(s2);
-        expect((await db.getEnrollment(e.id)).state).toBe('used');
+        expect((await db.getEnrollment(enrollment.id)).state).toBe('used');
       });
     });
   });

@@ -39,14 +39,14 @@ export interface IssuerDatabaseKind {
 
 /** Tracks what a fixture opened so dispose closes it all. */
 const tracker = () => {
-  const open: { close(): Promise<void> }[] = [];
+  const open: Array<{ close(): Promise<void> }> = [];
   return {
-    track: <T extends { close(): Promise<void> }>(x: T): T => {
-      open.push(x);
-      return x;
+    track: <T extends { close(): Promise<void> }>(input: T): T => {
+      open.push(input);
+      return input;
     },
     closeAll: async () => {
-      for (const x of open.splice(0).reverse()) await x.close().catch(() => undefined);
+      for (const input of open.splice(0).reverse()) await input.close().catch(() => undefined);
     },
   };
 };
@@ -57,13 +57,13 @@ const sqlite: IssuerDatabaseKind = {
   create: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airtight-issuer-db-'));
     const file = join(dir, 'issuer.sqlite');
-    const t = tracker();
+    const item = tracker();
     return {
       location: { target: file, schema: '' },
-      open: async (options = {}) => t.track(await openIssuerDatabase(file, options)),
-      driver: async () => t.track(await openSqliteDriver(file)),
+      open: async (options = {}) => item.track(await openIssuerDatabase(file, options)),
+      driver: async () => item.track(await openSqliteDriver(file)),
       dispose: async () => {
-        await t.closeAll();
+        await item.closeAll();
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -84,13 +84,13 @@ const postgres: IssuerDatabaseKind = {
     const schema = `airtight_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
     await admin.query(`CREATE SCHEMA ${schema}`);
-    const t = tracker();
+    const item = tracker();
     return {
       location: { target: PG_URL, schema },
-      open: async (options = {}) => t.track(await openIssuerDatabase(PG_URL, { ...options, schema })),
-      driver: async () => t.track(await openPostgresDriver(PG_URL, { schema })),
+      open: async (options = {}) => item.track(await openIssuerDatabase(PG_URL, { ...options, schema })),
+      driver: async () => item.track(await openPostgresDriver(PG_URL, { schema })),
       dispose: async () => {
-        await t.closeAll();
+        await item.closeAll();
         try {
           await admin.query(`DROP SCHEMA ${schema} CASCADE`);
         } finally {

@@ -12,21 +12,21 @@ import { IssuerError } from '../../../src/issuer/errors.js';
 const PASSWORD = 'pw-must-not-leak-4711';
 
 /** The rejection, asserted to be an IssuerError. */
-const failure = async (p: Promise<unknown>): Promise<IssuerError> => {
+const failure = async (promise: Promise<unknown>): Promise<IssuerError> => {
   try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IssuerError);
-    if (e instanceof IssuerError) return e;
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(IssuerError);
+    if (error instanceof IssuerError) return error;
   }
   throw new Error('expected a rejection');
 };
 
 /** Everything an error shows: message, JSON, stack and the cause chain. */
-const everything = (e: unknown): string => {
+const everything = (error: unknown): string => {
   const parts: string[] = [];
-  for (let c: unknown = e; c !== undefined && c !== null; c = c instanceof Error ? c.cause : undefined) {
-    parts.push(String(c), JSON.stringify(c), c instanceof Error ? (c.stack ?? '') : '');
+  for (let item: unknown = error; item !== undefined && item !== null; item = item instanceof Error ? item.cause : undefined) {
+    parts.push(item instanceof Error ? item.toString() : typeof item === 'string' ? item : '', JSON.stringify(item), item instanceof Error ? (item.stack ?? '') : '');
   }
   return parts.join('\n');
 };
@@ -52,28 +52,28 @@ describe('openIssuerDatabase', () => {
 
   it('unreachable-postgres-is-STORAGE without the URL or password in the error', async () => {
     // Port 1 on loopback: refused at once, no server needed.
-    const e = await failure(openIssuerDatabase(`postgres://airtight:${PASSWORD}@127.0.0.1:1/airtight`));
-    expect(e.code).toBe('STORAGE');
-    expect(e.message).not.toContain('127.0.0.1');
-    expect(JSON.stringify(e)).not.toContain(PASSWORD);
-    expect(everything(e)).not.toContain(PASSWORD);
+    const issuerError = await failure(openIssuerDatabase(`postgres://airtight:${PASSWORD}@127.0.0.1:1/airtight`));
+    expect(issuerError.code).toBe('STORAGE');
+    expect(issuerError.message).not.toContain('127.0.0.1');
+    expect(JSON.stringify(issuerError)).not.toContain(PASSWORD);
+    expect(everything(issuerError)).not.toContain(PASSWORD);
   });
 
   it.runIf(process.env['AIRTIGHT_TEST_PG_URL'])('wrong-password-is-STORAGE without the password', async () => {
     const url = new URL(process.env['AIRTIGHT_TEST_PG_URL'] ?? '');
     url.password = PASSWORD;
-    const e = await failure(openIssuerDatabase(url.toString()));
-    expect(e.code).toBe('STORAGE');
-    expect(everything(e)).not.toContain(PASSWORD);
+    const issuerError = await failure(openIssuerDatabase(url.toString()));
+    expect(issuerError.code).toBe('STORAGE');
+    expect(everything(issuerError)).not.toContain(PASSWORD);
   });
 
   it('rejects-schema-name-that-is-not-a-plain-identifier with CONFIG', async () => {
-    const e = await failure(openIssuerDatabase('postgres://u@127.0.0.1:1/db', { schema: 'x"; DROP TABLE y; --' }));
-    expect(e.code).toBe('CONFIG');
+    const issuerError = await failure(openIssuerDatabase('postgres://u@127.0.0.1:1/db', { schema: 'x"; DROP TABLE y; --' }));
+    expect(issuerError.code).toBe('CONFIG');
   });
 
   it('unopenable-sqlite-path-is-STORAGE', async () => {
-    const e = await failure(openIssuerDatabase('/nonexistent-dir-airtight/sub/issuer.sqlite'));
-    expect(e.code).toBe('STORAGE');
+    const issuerError = await failure(openIssuerDatabase('/nonexistent-dir-airtight/sub/issuer.sqlite'));
+    expect(issuerError.code).toBe('STORAGE');
   });
 });

@@ -42,27 +42,27 @@ describe('sqlite adapter settings', () => {
   };
 
   it('opens in WAL with synchronous=FULL and foreign keys on', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
-    expect(r.pragmas).toEqual(expect.arrayContaining(['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON']));
-    expect(r.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(r.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
-    expect(r.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice));
+    expect(result.pragmas).toEqual(expect.arrayContaining(['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON']));
+    expect(result.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(result.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(result.db.pragma('foreign_keys', { simple: true })).toBe(1);
     await issuerDb.close();
   });
 
   it('writes begin with BEGIN IMMEDIATE and end with COMMIT', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
-    r.execs.length = 0;
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice));
+    result.execs.length = 0;
     await issuerDb.createEnrollment({ token: 't', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 });
-    expect(r.execs).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
+    expect(result.execs).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
     await issuerDb.close();
   });
 
   it('waits for another connection holding the write lock instead of failing, without blocking this process', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice));
     const holder = new Database(join(dir, 'issuer.sqlite'));
     holder.exec('BEGIN IMMEDIATE');
     const write = issuerDb.createEnrollment({ token: 't2', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 });
@@ -74,8 +74,8 @@ describe('sqlite adapter settings', () => {
   });
 
   it('gives up with STORAGE after the busy timeout', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice, { busyTimeoutMs: 50 }));
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice, { busyTimeoutMs: 50 }));
     const holder = new Database(join(dir, 'issuer.sqlite'));
     holder.exec('BEGIN IMMEDIATE');
     await expect(

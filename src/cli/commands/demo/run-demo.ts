@@ -21,7 +21,7 @@ import { resolveServiceConfig } from '../../../issuer/config.js';
 import { startIssuerService, type RunningIssuerService } from '../../../issuer/service/app.js';
 import type { KeyHandle, SecureKeyStore } from '../../../sks/api.js';
 import { initDevice } from '../../../sks/device/provision-device.js';
-import { enroll } from '../enroll.js';
+import { enroll } from '../enroll/index.js';
 import { adminRequest, type AdminOptions } from '../issuer/common.js';
 import { openKeyStore } from '../keys/store.js';
 

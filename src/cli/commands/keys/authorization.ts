@@ -99,15 +99,15 @@ export async function authorized<T>(
 ): Promise<T> {
   try {
     return await call(secret);
-  } catch (e) {
-    if (!isSksError(e) || e.code !== 'AUTHORIZATION') throw e;
+  } catch (error) {
+    if (!isSksError(error) || error.code !== 'AUTHORIZATION') throw error;
     let hint: string | undefined;
     try {
       hint = authorizationHint(handle, await sks.getKeyProtectionInfo(handle), need);
     } catch {
       hint = undefined;
     }
-    throw new KeyAuthorizationFailure(e, hint);
+    throw new KeyAuthorizationFailure(error, hint);
   } finally {
     secret?.fill(0);
   }
@@ -155,9 +155,9 @@ export async function useKeyOnData(
   let input: Buffer;
   try {
     input = data ?? (await readStdin());
-  } catch (e) {
+  } catch (error) {
     secret?.fill(0);
-    throw e;
+    throw error;
   }
   await withSecret(dir, handle, need, secret, (sks, authorization) => call(sks, input, authorization));
 }

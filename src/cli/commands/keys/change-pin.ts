@@ -9,11 +9,12 @@ import { Command } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
 import { PinGrouping, ProtectionStatus } from '../../../sks/constants.js';
 import { SksError, isSksError } from '../../../sks/errors.js';
+import { dirOption, newPinFileOption, pinFileOption } from '../../options.js';
 import { note, out } from '../../output.js';
 import { checkNewPin, describePinPolicy, explainPinRuleError, groupingName } from '../../pin-policy-text.js';
 import { processSecretSources, readSecret, willPrompt } from '../../secrets.js';
 import { acquireSecret, protectionOf, withSecret } from './authorization.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
+import { idArgument, storeDir } from './store.js';
 
 interface ChangePinOptions {
   dir?: string;
@@ -25,9 +26,9 @@ export function changePinCommand(): Command {
   return new Command('change-pin')
     .description("change a key's PIN (asks the current PIN, then the new one twice)")
     .addArgument(idArgument())
-    .option('--pin-file <file>', 'read the current PIN from the first line of this file (mode 0600)')
-    .option('--new-pin-file <file>', 'read the new PIN from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pinFileOption('read the current PIN from the first line of this file (mode 0600)'))
+    .addOption(newPinFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, opts: ChangePinOptions) => {
       const dir = storeDir(opts.dir);
       const info = await protectionOf(dir, id);
@@ -53,9 +54,9 @@ export function changePinCommand(): Command {
         };
         try {
           newPin = await readSecret(sources, { kind: 'new-pin', label: `new PIN for key #${id}`, format: info.format, confirm: true, check });
-        } catch (e) {
+        } catch (error) {
           oldPin?.fill(0);
-          throw e;
+          throw error;
         }
       }
       const shared = info.grouping === PinGrouping.NONE ? '' : ` (with the keys it shares the PIN with: grouping "${groupingName(info.grouping)}")`;
@@ -64,10 +65,10 @@ export function changePinCommand(): Command {
           await sks.changePin(id, authorization, newPin);
           out(`PIN of key #${id} changed${shared}.`);
         });
-      } catch (e) {
-        const friendly = isSksError(e) && e.code === 'OPTION' ? explainPinRuleError(e.message, info) : undefined;
+      } catch (error) {
+        const friendly = isSksError(error) && error.code === 'OPTION' ? explainPinRuleError(error.message, info) : undefined;
         if (friendly !== undefined) throw new SksError('OPTION', friendly, { field: 'pinValue' });
-        throw e;
+        throw error;
       } finally {
         newPin.fill(0);
       }

@@ -6,11 +6,12 @@
 import { Command, Option } from 'commander';
 import { Cap, hasCap } from '../../../sks/algorithms.js';
 import type { KeyHandle } from '../../../sks/api.js';
+import { dirOption, forceOption, outOption, pinFileOption } from '../../options.js';
 import { BYTE_FORMATS, checkResultTarget, usageError, writeResult, type ByteFormat } from '../../output.js';
 import { resolveAlgorithm } from './algorithm.js';
 import { useKeyOnData } from './authorization.js';
 import { readFileOperand } from './input.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
+import { idArgument, storeDir } from './store.js';
 
 interface DecryptOptions {
   dir?: string;
@@ -29,11 +30,11 @@ export function decryptCommand(): Command {
     .argument('<file>', 'ciphertext, - for stdin')
     .requiredOption('--alg <algorithm>', 'algorithm: URI or short name (rsa.oaep.sha256, rsa.oaep.sha1, rsa.es.pkcs1_5, aes256-cbc, ...)')
     .option('--iv <hex>', 'the 16-byte IV, for aes.cbc (the *-cbc algorithms take it from the data)')
-    .option('--out <file>', 'write the plaintext to this new file (mode 0600)')
-    .option('--force', 'replace an existing --out file')
+    .addOption(outOption('write the plaintext to this new file (mode 0600)'))
+    .addOption(forceOption())
     .addOption(new Option('--format <format>', 'plaintext encoding').choices(BYTE_FORMATS).default('raw'))
-    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pinFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, file: string, opts: DecryptOptions) => {
       const alg = resolveAlgorithm(opts.alg, 'decrypt');
       if (opts.iv !== undefined && !/^[0-9a-fA-F]{32}$/.test(opts.iv)) usageError('--iv must be 16 bytes in hex (32 hex digits)');

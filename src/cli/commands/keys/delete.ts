@@ -4,11 +4,12 @@ import { Command } from 'commander';
 import type { KeyHandle, KeyProtectionInfo } from '../../../sks/api.js';
 import { ExportDeleteProtection } from '../../../sks/constants.js';
 import { SksError } from '../../../sks/errors.js';
+import { dirOption, pinFileOption, pukFileOption, yesOption } from '../../options.js';
 import { out, usageError } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
 import { acquireSecret, needForProtection, withSecret } from './authorization.js';
 import { summarizeKey } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir, withKeyStore } from './store.js';
+import { idArgument, peekKeyStore, storeDir, withKeyStore } from './store.js';
 
 interface DeleteOptions {
   dir?: string;
@@ -31,12 +32,12 @@ export function deleteCommand(): Command {
   return new Command('delete')
     .description('delete a key (asks for confirmation unless --yes)')
     .addArgument(idArgument())
-    .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
-    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(yesOption('do not ask for confirmation (required when stdin is not a terminal)'))
+    .addOption(pinFileOption())
+    .addOption(pukFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, opts: DeleteOptions) => {
-      const interactive = process.stdin.isTTY === true;
+      const interactive = process.stdin.isTTY;
       if (opts.yes !== true && !interactive) usageError('stdin is not a terminal: add --yes to delete without confirmation');
       const dir = storeDir(opts.dir);
       // A non-deletable key is refused by the SKS at once: no question, no PIN.
@@ -66,8 +67,8 @@ export function deleteCommand(): Command {
       }
       const { info, attributes } = peeked;
       if (attributes !== undefined) {
-        const k = summarizeKey(id, 0, attributes, info);
-        const what = [k.appUsage, k.keyType, k.commonName === null ? undefined : `CN=${k.commonName}`].filter((s) => s !== undefined);
+        const keySummary = summarizeKey(id, 0, attributes, info);
+        const what = [keySummary.appUsage, keySummary.keyType, keySummary.commonName === null ? undefined : `CN=${keySummary.commonName}`].filter((s) => s !== undefined);
         if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
           throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }

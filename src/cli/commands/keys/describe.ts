@@ -35,14 +35,14 @@ const INPUT_METHOD_NAMES: Readonly<Record<number, string>> = {
   [InputMethod.TRUSTED_GUI]: 'trusted-gui',
 };
 
-export const BIOMETRIC_NAMES: Readonly<Record<number, string>> = {
+export const BIOMETRIC_NAMES: Readonly<Partial<Record<number, string>>> = {
   [BiometricProtection.NONE]: 'none',
   [BiometricProtection.ALTERNATIVE]: 'alternative',
   [BiometricProtection.COMBINED]: 'combined',
   [BiometricProtection.EXCLUSIVE]: 'exclusive',
 };
 
-const STATUS_NAMES: readonly (readonly [number, string])[] = [
+const STATUS_NAMES: ReadonlyArray<readonly [number, string]> = [
   [ProtectionStatus.PIN_PROTECTED, 'pin-protected'],
   [ProtectionStatus.PUK_PROTECTED, 'puk-protected'],
   [ProtectionStatus.PIN_BLOCKED, 'pin-blocked'],
@@ -50,12 +50,12 @@ const STATUS_NAMES: readonly (readonly [number, string])[] = [
   [ProtectionStatus.DEVICE_PIN, 'device-pin'],
 ];
 
-const BACKUP_NAMES: readonly (readonly [number, string])[] = [
+const BACKUP_NAMES: ReadonlyArray<readonly [number, string]> = [
   [KeyBackup.IMPORTED, 'imported'],
   [KeyBackup.EXPORTED, 'exported'],
 ];
 
-const flagNames = (bits: number, names: readonly (readonly [number, string])[]): string[] =>
+const flagNames = (bits: number, names: ReadonlyArray<readonly [number, string]>): string[] =>
   names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
 
 export const appUsageName = (u: number): string => nameOf(APP_USAGE_NAMES, u);
@@ -67,24 +67,24 @@ export const pinTriesLeft = (info: KeyProtectionInfo): number => Math.max(0, inf
 
 /** `PIN (2 of 3 tries left)`, `PIN blocked`, `no PIN`, `device PIN`, with biometrics when set. */
 export function protectionSummary(info: KeyProtectionInfo): string {
-  let s: string;
-  if (has(info, ProtectionStatus.DEVICE_PIN)) s = 'device PIN';
+  let text: string;
+  if (has(info, ProtectionStatus.DEVICE_PIN)) text = 'device PIN';
   else if (has(info, ProtectionStatus.PIN_PROTECTED)) {
     if (has(info, ProtectionStatus.PIN_BLOCKED)) {
-      s = has(info, ProtectionStatus.PUK_BLOCKED) ? 'PIN blocked, PUK blocked' : 'PIN blocked';
+      text = has(info, ProtectionStatus.PUK_BLOCKED) ? 'PIN blocked, PUK blocked' : 'PIN blocked';
     } else {
-      s = `PIN (${pinTriesLeft(info)} of ${info.retryLimit} tries left)`;
+      text = `PIN (${pinTriesLeft(info)} of ${info.retryLimit} tries left)`;
     }
-  } else s = 'no PIN';
+  } else text = 'no PIN';
   switch (info.biometricProtection) {
     case BiometricProtection.ALTERNATIVE:
-      return `${s} or biometric`;
+      return `${text} or biometric`;
     case BiometricProtection.COMBINED:
-      return `${s} + biometric`;
+      return `${text} + biometric`;
     case BiometricProtection.EXCLUSIVE:
       return 'biometric only';
     default:
-      return s;
+      return text;
   }
 }
 
@@ -106,14 +106,14 @@ export interface CertificateView {
 }
 
 export function describeCertificate(der: Uint8Array): CertificateView {
-  const c = new X509Certificate(der);
+  const x509Certificate = new X509Certificate(der);
   return {
-    subject: oneLineDn(c.subject),
-    issuer: oneLineDn(c.issuer),
-    serialNumber: c.serialNumber,
-    validFrom: new Date(c.validFrom).toISOString(),
-    validTo: new Date(c.validTo).toISOString(),
-    sha256Fingerprint: c.fingerprint256,
+    subject: oneLineDn(x509Certificate.subject),
+    issuer: oneLineDn(x509Certificate.issuer),
+    serialNumber: x509Certificate.serialNumber,
+    validFrom: new Date(x509Certificate.validFrom).toISOString(),
+    validTo: new Date(x509Certificate.validTo).toISOString(),
+    sha256Fingerprint: x509Certificate.fingerprint256,
   };
 }
 
@@ -132,10 +132,10 @@ const CURVE_BY_NODE_NAME: ReadonlyMap<string, string> = new Map(Object.entries(E
 /** The key type, from the symmetric key length or the end-entity certificate's public key. */
 export function keyTypeOf(attributes: KeyAttributes): KeyTypeView {
   if (attributes.symmetricKeyLength > 0) {
-    const n = attributes.symmetricKeyLength;
-    return { algorithm: 'symmetric', size: n, curve: null, text: `symmetric ${n} bytes` };
+    const count = attributes.symmetricKeyLength;
+    return { algorithm: 'symmetric', size: count, curve: null, text: `symmetric ${count} bytes` };
   }
-  const ee = attributes.certificatePath[0];
+  const ee = attributes.certificatePath.at(0);
   if (ee === undefined) return { algorithm: 'unknown', size: null, curve: null, text: 'unknown' };
   const key = new X509Certificate(ee).publicKey;
   const details = key.asymmetricKeyDetails ?? {};
@@ -151,8 +151,8 @@ export function keyTypeOf(attributes: KeyAttributes): KeyTypeView {
     case 'ed25519':
       return { algorithm: 'ed25519', size: null, curve: null, text: 'Ed25519' };
     default: {
-      const t = key.asymmetricKeyType ?? 'unknown';
-      return { algorithm: t, size: null, curve: null, text: t };
+      const item = key.asymmetricKeyType ?? 'unknown';
+      return { algorithm: item, size: null, curve: null, text: item };
     }
   }
 }
@@ -192,16 +192,16 @@ export function damagedKeySummary(keyHandle: number, reason: string): KeySummary
   };
 }
 
-export function summarizeKey(keyHandle: number, provisioningHandle: number, a: KeyAttributes, info: KeyProtectionInfo): KeySummary {
-  const ee = a.certificatePath[0];
+export function summarizeKey(keyHandle: number, provisioningHandle: number, keyAttributes: KeyAttributes, info: KeyProtectionInfo): KeySummary {
+  const ee = keyAttributes.certificatePath.at(0);
   const cert = ee === undefined ? undefined : new X509Certificate(ee);
   const pin = has(info, ProtectionStatus.PIN_PROTECTED);
   return {
     keyHandle,
     provisioningHandle,
-    appUsage: appUsageName(a.appUsage),
-    keyType: keyTypeOf(a).text,
-    friendlyName: a.friendlyName ?? null,
+    appUsage: appUsageName(keyAttributes.appUsage),
+    keyType: keyTypeOf(keyAttributes).text,
+    friendlyName: keyAttributes.friendlyName ?? null,
     commonName: cert === undefined ? null : commonNameOf(cert.subject),
     subject: cert === undefined ? null : oneLineDn(cert.subject),
     protection: protectionSummary(info),
@@ -253,17 +253,17 @@ export interface KeyDetails {
   readonly certificatePath: readonly CertificateView[];
 }
 
-export function describeKey(keyHandle: number, provisioningHandle: number | null, a: KeyAttributes, info: KeyProtectionInfo): KeyDetails {
+export function describeKey(keyHandle: number, provisioningHandle: number | null, keyAttributes: KeyAttributes, info: KeyProtectionInfo): KeyDetails {
   const pin = has(info, ProtectionStatus.PIN_PROTECTED);
   const puk = has(info, ProtectionStatus.PUK_PROTECTED);
   return {
     keyHandle,
     provisioningHandle,
-    appUsage: appUsageName(a.appUsage),
-    keyType: keyTypeOf(a),
-    friendlyName: a.friendlyName ?? null,
-    endorsedAlgorithms: [...a.endorsedAlgorithms],
-    extensionTypes: [...a.extensionTypes],
+    appUsage: appUsageName(keyAttributes.appUsage),
+    keyType: keyTypeOf(keyAttributes),
+    friendlyName: keyAttributes.friendlyName ?? null,
+    endorsedAlgorithms: [...keyAttributes.endorsedAlgorithms],
+    extensionTypes: [...keyAttributes.extensionTypes],
     protection: {
       summary: protectionSummary(info),
       protectionStatus: { value: info.protectionStatus, flags: flagNames(info.protectionStatus, STATUS_NAMES) },
@@ -299,6 +299,6 @@ export function describeKey(keyHandle: number, provisioningHandle: number | null
       deleteProtection: nameOf(DELETE_PROTECTION_NAMES, info.deleteProtection),
       keyBackup: { value: info.keyBackup, flags: flagNames(info.keyBackup, BACKUP_NAMES) },
     },
-    certificatePath: a.certificatePath.map(describeCertificate),
+    certificatePath: keyAttributes.certificatePath.map(describeCertificate),
   };
 }

@@ -5,10 +5,11 @@
  */
 import { Command, Option } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
+import { dirOption, forceOption, outOption, pinFileOption, pukFileOption } from '../../options.js';
 import { BYTE_FORMATS, checkResultTarget, note, writeResult, type ByteFormat } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
 import { acquireSecret, needForProtection, withSecret } from './authorization.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, peekKeyStore, storeDir } from './store.js';
+import { idArgument, peekKeyStore, storeDir } from './store.js';
 
 interface ExportOptions {
   dir?: string;
@@ -23,12 +24,12 @@ export function exportCommand(): Command {
   return new Command('export')
     .description('export a key: PKCS#8 DER for a private key, the raw bytes of a symmetric key')
     .addArgument(idArgument())
-    .option('--out <file>', 'write the key to this new file (mode 0600); default stdout, never a terminal')
-    .option('--force', 'replace an existing --out file')
+    .addOption(outOption('write the key to this new file (mode 0600); default stdout, never a terminal'))
+    .addOption(forceOption())
     .addOption(new Option('--format <format>', 'encoding of the key bytes').choices(BYTE_FORMATS).default('raw'))
-    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
-    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pinFileOption())
+    .addOption(pukFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, opts: ExportOptions) => {
       const target = { out: opts.out, format: opts.format, secret: true, refuseTerminal: true, force: opts.force === true } as const;
       checkResultTarget(target, 'key material');

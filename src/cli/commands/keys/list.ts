@@ -1,9 +1,10 @@
 /** `airtight keys list`: one line per key (spec §10.12, §10.9, §10.10). */
 import { Command } from 'commander';
 import type { SecureKeyStore } from '../../../sks/api.js';
+import { dirOption, jsonOption } from '../../options.js';
 import { out } from '../../output.js';
 import { damagedKeySummary, summarizeKey, type KeySummary } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, storeDir, withKeyStore } from './store.js';
+import { storeDir, withKeyStore } from './store.js';
 
 /** Every key the user API can see, in store order. */
 export async function listKeys(sks: SecureKeyStore): Promise<KeySummary[]> {
@@ -20,16 +21,16 @@ export async function listKeys(sks: SecureKeyStore): Promise<KeySummary[]> {
 }
 
 /** Left-aligned columns separated by two spaces. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+function table(rows: ReadonlyArray<readonly string[]>): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
 export function listCommand(): Command {
   return new Command('list')
     .description('list the keys in the store')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
-    .option('--json', 'print a JSON array')
+    .addOption(dirOption())
+    .addOption(jsonOption('print a JSON array'))
     .action(async (opts: { dir?: string; json?: boolean }) => {
       await withKeyStore(storeDir(opts.dir), async (sks) => {
         const keys = await listKeys(sks);

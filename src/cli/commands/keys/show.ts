@@ -1,9 +1,10 @@
 /** `airtight keys show ID`: everything the SKS tells about one key (spec §10.9-§10.12). */
 import { Command } from 'commander';
 import type { KeyHandle, SecureKeyStore } from '../../../sks/api.js';
+import { dirOption, jsonOption } from '../../options.js';
 import { out } from '../../output.js';
 import { describeKey, type KeyDetails } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir, withKeyStore } from './store.js';
+import { idArgument, storeDir, withKeyStore } from './store.js';
 
 export async function showKey(sks: SecureKeyStore, handle: KeyHandle): Promise<KeyDetails> {
   const attributes = await sks.getKeyAttributes(handle);
@@ -23,48 +24,48 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(22)}${value}`);
 const list = (values: readonly string[], empty: string): string => (values.length === 0 ? empty : values.join(', '));
 
-function printKey(d: KeyDetails): void {
-  const p = d.protection;
-  out(`Key #${d.keyHandle}`);
-  line('App usage', d.appUsage);
-  line('Key type', d.keyType.text);
-  line('Friendly name', d.friendlyName === null || d.friendlyName === '' ? '-' : JSON.stringify(d.friendlyName));
-  line('Provisioning session', d.provisioningHandle === null ? '-' : `#${d.provisioningHandle}`);
+function printKey(keyDetails: KeyDetails): void {
+  const protection = keyDetails.protection;
+  out(`Key #${keyDetails.keyHandle}`);
+  line('App usage', keyDetails.appUsage);
+  line('Key type', keyDetails.keyType.text);
+  line('Friendly name', keyDetails.friendlyName === null || keyDetails.friendlyName === '' ? '-' : JSON.stringify(keyDetails.friendlyName));
+  line('Provisioning session', keyDetails.provisioningHandle === null ? '-' : `#${keyDetails.provisioningHandle}`);
   out('  Endorsed algorithms:');
-  (d.endorsedAlgorithms.length === 0 ? ['(any)'] : d.endorsedAlgorithms).forEach((a) => out(`    ${a}`));
+  (keyDetails.endorsedAlgorithms.length === 0 ? ['(any)'] : keyDetails.endorsedAlgorithms).forEach((a) => out(`    ${a}`));
   out('  Extensions:');
-  (d.extensionTypes.length === 0 ? ['(none)'] : d.extensionTypes).forEach((t) => out(`    ${t}`));
+  (keyDetails.extensionTypes.length === 0 ? ['(none)'] : keyDetails.extensionTypes).forEach((t) => out(`    ${t}`));
   out('Protection');
-  line('Summary', p.summary);
-  line('Status', `${hex(p.protectionStatus.value)} ${list(p.protectionStatus.flags, 'no-pin')}`);
-  if (p.pin !== null) {
-    line('PIN rules', p.pin.rules);
-    line('PIN format', `${p.pin.format}, ${p.pin.minLength}..${p.pin.maxLength} bytes`);
-    line('PIN patterns', list(p.pin.patternRestrictions, 'none'));
-    line('PIN grouping', p.pin.grouping);
-    line('PIN input method', p.pin.inputMethod);
-    line('PIN user defined', yesNo(p.pin.userDefined));
-    line('PIN user modifiable', yesNo(p.pin.userModifiable));
-    line('PIN errors', `${p.pin.errorCount} of ${p.pin.retryLimit}${p.pin.blocked ? ' (blocked)' : ` (${p.pin.triesLeft} tries left)`}`);
+  line('Summary', protection.summary);
+  line('Status', `${hex(protection.protectionStatus.value)} ${list(protection.protectionStatus.flags, 'no-pin')}`);
+  if (protection.pin !== null) {
+    line('PIN rules', protection.pin.rules);
+    line('PIN format', `${protection.pin.format}, ${protection.pin.minLength}..${protection.pin.maxLength} bytes`);
+    line('PIN patterns', list(protection.pin.patternRestrictions, 'none'));
+    line('PIN grouping', protection.pin.grouping);
+    line('PIN input method', protection.pin.inputMethod);
+    line('PIN user defined', yesNo(protection.pin.userDefined));
+    line('PIN user modifiable', yesNo(protection.pin.userModifiable));
+    line('PIN errors', `${protection.pin.errorCount} of ${protection.pin.retryLimit}${protection.pin.blocked ? ' (blocked)' : ` (${protection.pin.triesLeft} tries left)`}`);
   }
-  if (p.puk !== null) {
-    line('PUK format', p.puk.format);
-    line('PUK errors', p.puk.retryLimit === 0 ? `${p.puk.errorCount} (no retry limit)` : `${p.puk.errorCount} of ${p.puk.retryLimit}${p.puk.blocked ? ' (blocked)' : ''}`);
+  if (protection.puk !== null) {
+    line('PUK format', protection.puk.format);
+    line('PUK errors', protection.puk.retryLimit === 0 ? `${protection.puk.errorCount} (no retry limit)` : `${protection.puk.errorCount} of ${protection.puk.retryLimit}${protection.puk.blocked ? ' (blocked)' : ''}`);
   }
-  line('Device PIN', yesNo(p.devicePin));
-  line('PIN caching', yesNo(p.enablePinCaching));
-  line('Biometric', p.biometricProtection);
-  line('Export protection', p.exportProtection);
-  line('Delete protection', p.deleteProtection);
-  line('Key backup', `${hex(p.keyBackup.value)} ${list(p.keyBackup.flags, 'none')}`);
+  line('Device PIN', yesNo(protection.devicePin));
+  line('PIN caching', yesNo(protection.enablePinCaching));
+  line('Biometric', protection.biometricProtection);
+  line('Export protection', protection.exportProtection);
+  line('Delete protection', protection.deleteProtection);
+  line('Key backup', `${hex(protection.keyBackup.value)} ${list(protection.keyBackup.flags, 'none')}`);
   out('Certificate path');
-  if (d.certificatePath.length === 0) out('  (none)');
-  d.certificatePath.forEach((c, i) => {
-    out(`  [${i}] Subject:  ${c.subject}`);
-    out(`      Issuer:   ${c.issuer}`);
-    out(`      Serial:   ${c.serialNumber}`);
-    out(`      Valid:    ${c.validFrom} to ${c.validTo}`);
-    out(`      SHA-256:  ${c.sha256Fingerprint}`);
+  if (keyDetails.certificatePath.length === 0) out('  (none)');
+  keyDetails.certificatePath.forEach((certificateView, index) => {
+    out(`  [${index}] Subject:  ${certificateView.subject}`);
+    out(`      Issuer:   ${certificateView.issuer}`);
+    out(`      Serial:   ${certificateView.serialNumber}`);
+    out(`      Valid:    ${certificateView.validFrom} to ${certificateView.validTo}`);
+    out(`      SHA-256:  ${certificateView.sha256Fingerprint}`);
   });
 }
 
@@ -72,8 +73,8 @@ export function showCommand(): Command {
   return new Command('show')
     .description("show a key's attributes, protection and certificate path")
     .addArgument(idArgument())
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
-    .option('--json', 'print JSON')
+    .addOption(dirOption())
+    .addOption(jsonOption())
     .action(async (id: KeyHandle, opts: { dir?: string; json?: boolean }) => {
       await withKeyStore(storeDir(opts.dir), async (sks) => {
         const details = await showKey(sks, id);

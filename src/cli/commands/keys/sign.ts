@@ -6,11 +6,12 @@
 import { Command, Option } from 'commander';
 import { Cap, hasCap } from '../../../sks/algorithms.js';
 import type { KeyHandle } from '../../../sks/api.js';
+import { dirOption, outOption, pinFileOption } from '../../options.js';
 import { BYTE_FORMATS, checkResultTarget, writeResult, type ByteFormat } from '../../output.js';
 import { resolveAlgorithm } from './algorithm.js';
 import { useKeyOnData } from './authorization.js';
 import { readFileOperand } from './input.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
+import { idArgument, storeDir } from './store.js';
 
 interface SignOptions {
   dir?: string;
@@ -26,10 +27,10 @@ export function signCommand(): Command {
     .addArgument(idArgument())
     .argument('<file>', 'data to sign, - for stdin')
     .requiredOption('--alg <algorithm>', 'signature algorithm: URI or short name (ecdsa-sha256, rsa-sha256, ed25519, hmac-sha256, ...)')
-    .option('--out <file>', 'write the signature to this file (raw bytes unless --format)')
+    .addOption(outOption('write the signature to this file (raw bytes unless --format)'))
     .addOption(new Option('--format <format>', 'signature encoding (default: base64url on stdout, raw with --out)').choices(BYTE_FORMATS))
-    .option('--pin-file <file>', 'read the PIN from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pinFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, file: string, opts: SignOptions) => {
       const alg = resolveAlgorithm(opts.alg, 'sign');
       const target = { out: opts.out, format: opts.format ?? (opts.out === undefined ? 'base64url' : 'raw') } as const;

@@ -1,7 +1,7 @@
 /**
  * Opening the device store for one `keys` command, and the pieces every verb
- * shares: the `--dir` option, the key-handle argument, and the report of a
- * rejected PIN or PUK.
+ * shares: the store directory, the key-handle argument, and the report of a
+ * rejected PIN or PUK (the options themselves are in ../../options.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +16,6 @@ import { deviceStoreDir } from '../../home.js';
 /** The store directory: `--dir`, else `$AIRTIGHT_HOME/device` (as `device` does). */
 export const storeDir = (dir: string | undefined): string => deviceStoreDir(dir);
 
-export const DIR_OPTION_FLAGS = '--dir <dir>';
-export const DIR_OPTION_TEXT = 'store directory (default: $AIRTIGHT_HOME/device, else ~/.airtight/device)';
-
 /** The largest handle the SKS accepts: a Java `int` (engine/validate.ts `handle`). */
 const MAX_KEY_HANDLE = 0x7fffffff;
 
@@ -31,9 +28,9 @@ export function parseKeyHandle(text: string): KeyHandle {
   if (!/^[0-9]+$/.test(text)) {
     throw new InvalidArgumentError('a key handle is a decimal number (see "airtight keys list")');
   }
-  const n = Number(text);
-  if (n > MAX_KEY_HANDLE) throw new SksError('NO_KEY', `Key not found #${text.replace(/^0+(?=.)/, '')}`);
-  return keyHandle(n);
+  const count = Number(text);
+  if (count > MAX_KEY_HANDLE) throw new SksError('NO_KEY', `Key not found #${text.replace(/^0+(?=.)/, '')}`);
+  return keyHandle(count);
 }
 
 export const idArgument = (): Argument => new Argument('<id>', 'key handle (decimal, from "keys list")').argParser(parseKeyHandle);
@@ -57,9 +54,9 @@ export function openKeyStore(dir: string): SecureKeyStore {
   const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: STORE_WAIT_MS });
   try {
     return openSecureKeyStore({ store: port });
-  } catch (e) {
+  } catch (error) {
     port.close();
-    throw e;
+    throw error;
   }
 }
 
@@ -88,9 +85,9 @@ async function usingKeyStore<T>(dir: string, fn: (sks: SecureKeyStore) => Promis
   let result: T;
   try {
     result = await fn(sks);
-  } catch (e) {
+  } catch (error) {
     await sks.close().catch(() => undefined);
-    throw e;
+    throw error;
   }
   await sks.close();
   return result;
@@ -111,10 +108,10 @@ export const peekKeyStore = <T>(dir: string, fn: (sks: SecureKeyStore) => Promis
 export async function withKeyStore(dir: string, fn: (sks: SecureKeyStore) => Promise<void>): Promise<void> {
   try {
     await usingKeyStore(dir, fn);
-  } catch (e) {
-    if (!(e instanceof KeyAuthorizationFailure)) throw e;
-    process.stderr.write(`airtight: ${e.error.code}: ${e.error.message}\n`);
-    if (e.hint !== undefined) process.stderr.write(`airtight: ${e.hint}\n`);
+  } catch (err) {
+    if (!(err instanceof KeyAuthorizationFailure)) throw err;
+    process.stderr.write(`airtight: ${err.error.code}: ${err.error.message}\n`);
+    if (err.hint !== undefined) process.stderr.write(`airtight: ${err.hint}\n`);
     process.exitCode = SKS_EXIT_STATUS.AUTHORIZATION;
   }
 }

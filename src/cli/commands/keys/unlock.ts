@@ -1,18 +1,19 @@
 /** `airtight keys unlock ID`: unlockKey with the PUK (spec §10.8, §8.7). */
 import { Command } from 'commander';
 import type { KeyHandle } from '../../../sks/api.js';
+import { dirOption, pukFileOption } from '../../options.js';
 import { out } from '../../output.js';
 import { processSecretSources } from '../../secrets.js';
 import { acquireSecret, protectionOf, withSecret } from './authorization.js';
 import { protectionSummary } from './describe.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, idArgument, storeDir } from './store.js';
+import { idArgument, storeDir } from './store.js';
 
 export function unlockCommand(): Command {
   return new Command('unlock')
     .description("reset a key's PIN error counter with the PUK (unblocks a blocked PIN)")
     .addArgument(idArgument())
-    .option('--puk-file <file>', 'read the PUK from the first line of this file (mode 0600)')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(pukFileOption())
+    .addOption(dirOption())
     .action(async (id: KeyHandle, opts: { dir?: string; pukFile?: string }) => {
       const dir = storeDir(opts.dir);
       const info = await protectionOf(dir, id);

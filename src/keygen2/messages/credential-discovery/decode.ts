@@ -35,45 +35,45 @@ const OID = /^[1-9][0-9]*(\.[1-9][0-9]*)*$/;
 const BIG_INTEGER = /^(-?[1-9][0-9]*|0)$/;
 
 /** A rule list (§6.5): non-empty; `X` or `-X`; no X twice (in either form). */
-function readRules(r: ObjectReader, name: string, valid: (s: string) => boolean): string[] | undefined {
+function readRules(reader: ObjectReader, name: string, valid: (s: string) => boolean): string[] | undefined {
   const seen = new Set<string>();
-  return r.optStringArray(name, { nonEmpty: true }, (rule, p) => {
+  return reader.optStringArray(name, { nonEmpty: true }, (rule, params) => {
     const bare = rule.startsWith('-') ? rule.slice(1) : rule;
-    if (!valid(bare)) throw schemaError(p, 'malformed rule');
-    if (seen.has(bare)) throw schemaError(p, 'duplicate rule');
+    if (!valid(bare)) throw schemaError(params, 'malformed rule');
+    if (seen.has(bare)) throw schemaError(params, 'duplicate rule');
     seen.add(bare);
   });
 }
 
-function readRegex(r: ObjectReader, name: string): string | undefined {
-  const pattern = r.optString(name);
+function readRegex(reader: ObjectReader, name: string): string | undefined {
+  const pattern = reader.optString(name);
   if (pattern !== undefined) {
     try {
       javaRegexToRegExp(pattern);
     } catch (cause) {
-      throw new KeyGen2Error('SCHEMA', `${r.pathOf(name)}: regular expression does not compile`, { path: r.pathOf(name), cause });
+      throw new KeyGen2Error('SCHEMA', `${reader.pathOf(name)}: regular expression does not compile`, { path: reader.pathOf(name), cause });
     }
   }
   return pattern;
 }
 
-function decodeSearchFilter(r: ObjectReader): SearchFilter {
-  if (r.size === 0) throw schemaError(r.path, 'empty searchFilter not allowed');
-  const serialNumber = r.optString('serialNumber');
-  if (serialNumber !== undefined && !BIG_INTEGER.test(serialNumber)) throw schemaError(r.pathOf('serialNumber'), 'not a decimal integer');
+function decodeSearchFilter(reader: ObjectReader): SearchFilter {
+  if (reader.size === 0) throw schemaError(reader.path, 'empty searchFilter not allowed');
+  const serialNumber = reader.optString('serialNumber');
+  if (serialNumber !== undefined && !BIG_INTEGER.test(serialNumber)) throw schemaError(reader.pathOf('serialNumber'), 'not a decimal integer');
   return present({
-    fingerPrint: r.optBinary('fingerPrint', { min: 32, max: 32 }),
-    issuerRegEx: readRegex(r, 'issuerRegEx'),
+    fingerPrint: reader.optBinary('fingerPrint', { min: 32, max: 32 }),
+    issuerRegEx: readRegex(reader, 'issuerRegEx'),
     serialNumber,
-    subjectRegEx: readRegex(r, 'subjectRegEx'),
-    emailRegEx: readRegex(r, 'emailRegEx'),
-    policyRules: readRules(r, 'policyRules', (s) => OID.test(s)),
-    keyUsageRules: readRules(r, 'keyUsageRules', (s) => (KEY_USAGE_NAMES as readonly string[]).includes(s)),
-    extendedKeyUsageRules: readRules(r, 'extendedKeyUsageRules', (s) => OID.test(s)),
-    issuedBefore: r.optDateTime('issuedBefore', 'utc'),
-    issuedAfter: r.optDateTime('issuedAfter', 'utc'),
-    grouping: r.optEnumeration('grouping', GROUPINGS),
-    appUsage: r.optEnumeration('appUsage', APP_USAGES),
+    subjectRegEx: readRegex(reader, 'subjectRegEx'),
+    emailRegEx: readRegex(reader, 'emailRegEx'),
+    policyRules: readRules(reader, 'policyRules', (s) => OID.test(s)),
+    keyUsageRules: readRules(reader, 'keyUsageRules', (s) => (KEY_USAGE_NAMES as readonly string[]).includes(s)),
+    extendedKeyUsageRules: readRules(reader, 'extendedKeyUsageRules', (s) => OID.test(s)),
+    issuedBefore: reader.optDateTime('issuedBefore', 'utc'),
+    issuedAfter: reader.optDateTime('issuedAfter', 'utc'),
+    grouping: reader.optEnumeration('grouping', GROUPINGS),
+    appUsage: reader.optEnumeration('appUsage', APP_USAGES),
   });
 }
 
@@ -89,38 +89,38 @@ function withoutValue(specifier: JsonObject): JsonObject {
   return { kind: 'object', members };
 }
 
-function decodeSignature(r: ObjectReader): JsfSignature {
+function decodeSignature(reader: ObjectReader): JsfSignature {
   return {
-    algorithm: r.enumeration('algorithm', LOOKUP_SIGNATURE_ALGORITHMS),
+    algorithm: reader.enumeration('algorithm', LOOKUP_SIGNATURE_ALGORITHMS),
     // JSF keys use JOSE curve names only (§4.7).
-    publicKey: readPublicKey(r.object('publicKey'), { types: ['EC', 'RSA'], joseOnly: true }),
-    value: r.binary('value', { min: 1 }),
+    publicKey: readPublicKey(reader.object('publicKey'), { types: ['EC', 'RSA'], joseOnly: true }),
+    value: reader.binary('value', { min: 1 }),
   };
 }
 
-function decodeLookupSpecifier(r: ObjectReader, nonce: Uint8Array): LookupSpecifier {
-  const id = r.id('id');
-  const received = r.binary('nonce');
+function decodeLookupSpecifier(reader: ObjectReader, nonce: Uint8Array): LookupSpecifier {
+  const id = reader.id('id');
+  const received = reader.binary('nonce');
   if (Buffer.compare(Buffer.from(received), Buffer.from(nonce)) !== 0) {
-    throw new KeyGen2Error('PROTOCOL', `${r.pathOf('nonce')}: lookup nonce does not match the session IDs`, { path: r.pathOf('nonce') });
+    throw new KeyGen2Error('PROTOCOL', `${reader.pathOf('nonce')}: lookup nonce does not match the session IDs`, { path: reader.pathOf('nonce') });
   }
-  const search = r.optObject('searchFilter');
+  const search = reader.optObject('searchFilter');
   const searchFilter = search === undefined ? undefined : decodeSearchFilter(search);
-  const sr = r.object('signature');
+  const sr = reader.object('signature');
   const signature = decodeSignature(sr);
   // After the unread-member walk, so extra members are reported as such, not as a bad signature.
-  const signed = lookupSignedData(withoutValue(r.value));
-  r.ctx.defer(() => verifyLookupSignature(signature.algorithm, signature.publicKey, signed, signature.value, sr.pathOf('value')));
+  const signed = lookupSignedData(withoutValue(reader.value));
+  reader.ctx.defer(() => verifyLookupSignature(signature.algorithm, signature.publicKey, signed, signature.value, sr.pathOf('value')));
   return present({ id, nonce: received, searchFilter, signature });
 }
 
 /** Reads the body of a CredentialDiscoveryRequest (§6.5), verifying nonces and lookup signatures. */
-export function decodeCredentialDiscoveryRequest(r: ObjectReader): CredentialDiscoveryRequest {
-  const serverSessionId = r.id('serverSessionId');
-  const clientSessionId = r.id('clientSessionId');
+export function decodeCredentialDiscoveryRequest(reader: ObjectReader): CredentialDiscoveryRequest {
+  const serverSessionId = reader.id('serverSessionId');
+  const clientSessionId = reader.id('clientSessionId');
   const nonce = lookupNonce(clientSessionId, serverSessionId);
   const ids = new Set<string>();
-  const lookupSpecifiers = r.objectArray('lookupSpecifiers', { nonEmpty: true }).map((sr) => {
+  const lookupSpecifiers = reader.objectArray('lookupSpecifiers', { nonEmpty: true }).map((sr) => {
     const spec = decodeLookupSpecifier(sr, nonce);
     if (ids.has(spec.id)) throw schemaError(sr.pathOf('id'), 'duplicate lookup id');
     ids.add(spec.id);
@@ -129,25 +129,25 @@ export function decodeCredentialDiscoveryRequest(r: ObjectReader): CredentialDis
   return { qualifier: 'CredentialDiscoveryRequest', serverSessionId, clientSessionId, lookupSpecifiers };
 }
 
-function decodeMatchingCredential(r: ObjectReader): MatchingCredential {
+function decodeMatchingCredential(reader: ObjectReader): MatchingCredential {
   return present({
-    serverSessionId: r.id('serverSessionId'),
-    clientSessionId: r.id('clientSessionId'),
-    certificatePath: readPath(r),
-    locked: r.optBoolean('locked'),
+    serverSessionId: reader.id('serverSessionId'),
+    clientSessionId: reader.id('clientSessionId'),
+    certificatePath: readPath(reader),
+    locked: reader.optBoolean('locked'),
   });
 }
 
-function decodeLookupResult(r: ObjectReader): LookupResult {
-  return { id: r.id('id'), matchingCredentials: r.objectArray('matchingCredentials').map(decodeMatchingCredential) };
+function decodeLookupResult(reader: ObjectReader): LookupResult {
+  return { id: reader.id('id'), matchingCredentials: reader.objectArray('matchingCredentials').map(decodeMatchingCredential) };
 }
 
 /** Reads the body of a CredentialDiscoveryResponse (§6.6). */
-export function decodeCredentialDiscoveryResponse(r: ObjectReader): CredentialDiscoveryResponse {
+export function decodeCredentialDiscoveryResponse(reader: ObjectReader): CredentialDiscoveryResponse {
   return {
     qualifier: 'CredentialDiscoveryResponse',
-    serverSessionId: r.id('serverSessionId'),
-    clientSessionId: r.id('clientSessionId'),
-    lookupResults: r.objectArray('lookupResults', { nonEmpty: true }).map(decodeLookupResult),
+    serverSessionId: reader.id('serverSessionId'),
+    clientSessionId: reader.id('clientSessionId'),
+    lookupResults: reader.objectArray('lookupResults', { nonEmpty: true }).map(decodeLookupResult),
   };
 }

@@ -1,6 +1,6 @@
 /** Encoders of CredentialDiscoveryRequest (§6.5) and CredentialDiscoveryResponse (§6.6). */
 import { jsonObject, type JsonObject } from '../../json/value.js';
-import { envelope, w } from '../codec.js';
+import { envelope, writer } from '../codec.js';
 import { lookupSignedData } from './signature.js';
 import type {
   CredentialDiscoveryRequest,
@@ -14,18 +14,18 @@ import type {
 
 const encodeSearchFilter = (f: SearchFilter): JsonObject =>
   jsonObject([
-    ['fingerPrint', w.opt(f.fingerPrint, w.bin)],
-    ['issuerRegEx', w.opt(f.issuerRegEx, w.str)],
-    ['serialNumber', w.opt(f.serialNumber, w.str)],
-    ['subjectRegEx', w.opt(f.subjectRegEx, w.str)],
-    ['emailRegEx', w.opt(f.emailRegEx, w.str)],
-    ['policyRules', w.opt(f.policyRules, w.strs)],
-    ['keyUsageRules', w.opt(f.keyUsageRules, w.strs)],
-    ['extendedKeyUsageRules', w.opt(f.extendedKeyUsageRules, w.strs)],
-    ['issuedBefore', w.opt(f.issuedBefore, w.time)],
-    ['issuedAfter', w.opt(f.issuedAfter, w.time)],
-    ['grouping', w.opt(f.grouping, w.str)],
-    ['appUsage', w.opt(f.appUsage, w.str)],
+    ['fingerPrint', writer.opt(f.fingerPrint, writer.bin)],
+    ['issuerRegEx', writer.opt(f.issuerRegEx, writer.str)],
+    ['serialNumber', writer.opt(f.serialNumber, writer.str)],
+    ['subjectRegEx', writer.opt(f.subjectRegEx, writer.str)],
+    ['emailRegEx', writer.opt(f.emailRegEx, writer.str)],
+    ['policyRules', writer.opt(f.policyRules, writer.strs)],
+    ['keyUsageRules', writer.opt(f.keyUsageRules, writer.strs)],
+    ['extendedKeyUsageRules', writer.opt(f.extendedKeyUsageRules, writer.strs)],
+    ['issuedBefore', writer.opt(f.issuedBefore, writer.time)],
+    ['issuedAfter', writer.opt(f.issuedAfter, writer.time)],
+    ['grouping', writer.opt(f.grouping, writer.str)],
+    ['appUsage', writer.opt(f.appUsage, writer.str)],
   ]);
 
 /** A lookup specifier without `signature.value`: what the KMK signs. */
@@ -33,17 +33,17 @@ export type UnsignedLookupSpecifier = Omit<LookupSpecifier, 'signature'> & {
   readonly signature: Omit<JsfSignature, 'value'>;
 };
 
-function encodeSpecifier(s: UnsignedLookupSpecifier, value: Uint8Array | undefined): JsonObject {
+function encodeSpecifier(unsignedLookupSpecifier: UnsignedLookupSpecifier, value: Uint8Array | undefined): JsonObject {
   return jsonObject([
-    ['id', w.str(s.id)],
-    ['nonce', w.bin(s.nonce)],
-    ['searchFilter', w.opt(s.searchFilter, (f) => encodeSearchFilter(f))],
+    ['id', writer.str(unsignedLookupSpecifier.id)],
+    ['nonce', writer.bin(unsignedLookupSpecifier.nonce)],
+    ['searchFilter', writer.opt(unsignedLookupSpecifier.searchFilter, (f) => encodeSearchFilter(f))],
     [
       'signature',
       jsonObject([
-        ['algorithm', w.str(s.signature.algorithm)],
-        ['publicKey', w.jwk(s.signature.publicKey)],
-        ['value', w.opt(value, w.bin)],
+        ['algorithm', writer.str(unsignedLookupSpecifier.signature.algorithm)],
+        ['publicKey', writer.jwk(unsignedLookupSpecifier.signature.publicKey)],
+        ['value', writer.opt(value, writer.bin)],
       ]),
     ],
   ]);
@@ -61,30 +61,30 @@ export const lookupSpecifierSignedData = (s: UnsignedLookupSpecifier): Uint8Arra
 
 const encodeMatch = (m: MatchingCredential): JsonObject =>
   jsonObject([
-    ['serverSessionId', w.str(m.serverSessionId)],
-    ['clientSessionId', w.str(m.clientSessionId)],
-    ['certificatePath', w.certs(m.certificatePath)],
-    ['locked', w.opt(m.locked, w.bool)],
+    ['serverSessionId', writer.str(m.serverSessionId)],
+    ['clientSessionId', writer.str(m.clientSessionId)],
+    ['certificatePath', writer.certs(m.certificatePath)],
+    ['locked', writer.opt(m.locked, writer.bool)],
   ]);
 
 const encodeResult = (r: LookupResult): JsonObject =>
   jsonObject([
-    ['id', w.str(r.id)],
-    ['matchingCredentials', w.objs(r.matchingCredentials, encodeMatch)],
+    ['id', writer.str(r.id)],
+    ['matchingCredentials', writer.objs(r.matchingCredentials, encodeMatch)],
   ]);
 
 /** The CredentialDiscoveryRequest object. */
 export const encodeCredentialDiscoveryRequest = (m: CredentialDiscoveryRequest): JsonObject =>
   envelope(m.qualifier, [
-    ['serverSessionId', w.str(m.serverSessionId)],
-    ['clientSessionId', w.str(m.clientSessionId)],
-    ['lookupSpecifiers', w.objs(m.lookupSpecifiers, (s) => encodeSpecifier(s, s.signature.value))],
+    ['serverSessionId', writer.str(m.serverSessionId)],
+    ['clientSessionId', writer.str(m.clientSessionId)],
+    ['lookupSpecifiers', writer.objs(m.lookupSpecifiers, (s) => encodeSpecifier(s, s.signature.value))],
   ]);
 
 /** The CredentialDiscoveryResponse object. */
 export const encodeCredentialDiscoveryResponse = (m: CredentialDiscoveryResponse): JsonObject =>
   envelope(m.qualifier, [
-    ['serverSessionId', w.str(m.serverSessionId)],
-    ['clientSessionId', w.str(m.clientSessionId)],
-    ['lookupResults', w.objs(m.lookupResults, encodeResult)],
+    ['serverSessionId', writer.str(m.serverSessionId)],
+    ['clientSessionId', writer.str(m.clientSessionId)],
+    ['lookupResults', writer.objs(m.lookupResults, encodeResult)],
   ]);

@@ -11,20 +11,20 @@ const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, (
 /** Replaces every `\Q…\E` section (an unterminated `\Q` runs to the end, as in Java) by escaped literals. */
 export function unquoteJavaRegex(pattern: string): string {
   let out = '';
-  let i = 0;
-  while (i < pattern.length) {
-    const c = pattern[i];
-    if (c === '\\' && pattern[i + 1] === 'Q') {
-      const end = pattern.indexOf('\\E', i + 2);
-      const literal = end < 0 ? pattern.slice(i + 2) : pattern.slice(i + 2, end);
+  let index = 0;
+  while (index < pattern.length) {
+    const text = pattern[index];
+    if (text === '\\' && pattern[index + 1] === 'Q') {
+      const end = pattern.indexOf('\\E', index + 2);
+      const literal = end < 0 ? pattern.slice(index + 2) : pattern.slice(index + 2, end);
       out += escapeLiteral(literal);
-      i = end < 0 ? pattern.length : end + 2;
-    } else if (c === '\\') {
-      out += pattern.slice(i, i + 2);
-      i += 2;
+      index = end < 0 ? pattern.length : end + 2;
+    } else if (text === '\\') {
+      out += pattern.slice(index, index + 2);
+      index += 2;
     } else {
-      out += c;
-      i += 1;
+      out += text;
+      index += 1;
     }
   }
   return out;

@@ -15,9 +15,9 @@ import type { LookupSignatureAlgorithm } from './types.js';
 /** The algorithms the client accepts (§6.5: SHA-256 based only). */
 export const LOOKUP_SIGNATURE_ALGORITHMS: readonly LookupSignatureAlgorithm[] = ['ES256', 'RS256', 'PS256'];
 
-const txt = (s: string): Buffer => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+const txt = (text: string): Buffer => {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
 };
 
 /**
@@ -50,10 +50,10 @@ export function verifyLookupSignature(
   let ok = false;
   try {
     const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-    const d = describePublicKey(publicKey);
+    const data = describePublicKey(publicKey);
     if (algorithm === 'ES256') {
-      ok = d.kty === 'EC' && d.crv === 'P-256' && value.length === 64 && verify('sha256', signedData, { key, dsaEncoding: 'ieee-p1363' }, value);
-    } else if (d.kty === 'RSA') {
+      ok = data.kty === 'EC' && data.crv === 'P-256' && value.length === 64 && verify('sha256', signedData, { key, dsaEncoding: 'ieee-p1363' }, value);
+    } else if (data.kty === 'RSA') {
       ok =
         algorithm === 'RS256'
           ? verify('sha256', signedData, key, value)

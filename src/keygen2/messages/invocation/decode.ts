@@ -7,14 +7,14 @@ import { ACTIONS, KEY_CONTAINERS } from '../enums.js';
 import type { ClientCapability, InvocationRequest, InvocationResponse } from './types.js';
 
 /** Reads the body of an InvocationRequest (§6.1). */
-export function decodeInvocationRequest(r: ObjectReader): InvocationRequest {
-  const serverSessionId = r.id('serverSessionId');
-  const action = r.enumeration('action', ACTIONS);
-  const privacyEnabled = r.optBoolean('privacyEnabled');
+export function decodeInvocationRequest(reader: ObjectReader): InvocationRequest {
+  const serverSessionId = reader.id('serverSessionId');
+  const action = reader.enumeration('action', ACTIONS);
+  const privacyEnabled = reader.optBoolean('privacyEnabled');
   // The reference reads any string list here (no emptiness or code check): its bytes win.
-  const preferredLanguages = r.optStringArray('preferredLanguages');
-  const targetKeyContainers = r.optEnumerationArray('targetKeyContainers', KEY_CONTAINERS, { nonEmpty: true, unique: true });
-  const clientCapabilityQuery = r.optStringArray('clientCapabilityQuery', { nonEmpty: true, unique: true }, checkUri);
+  const preferredLanguages = reader.optStringArray('preferredLanguages');
+  const targetKeyContainers = reader.optEnumerationArray('targetKeyContainers', KEY_CONTAINERS, { nonEmpty: true, unique: true });
+  const clientCapabilityQuery = reader.optStringArray('clientCapabilityQuery', { nonEmpty: true, unique: true }, checkUri);
   return present({
     qualifier: 'InvocationRequest' as const,
     serverSessionId,
@@ -26,41 +26,41 @@ export function decodeInvocationRequest(r: ObjectReader): InvocationRequest {
   });
 }
 
-function decodeCapability(r: ObjectReader): ClientCapability {
-  const type = r.uri('type');
+function decodeCapability(reader: ObjectReader): ClientCapability {
+  const type = reader.uri('type');
   // Exactly one answer (§6.2): the reference reads the first present of the three, so a second
   // one is an unread (unknown) member; reporting it directly gives the clearer path.
-  const kinds = (['supported', 'values', 'imageAttributes'] as const).filter((k) => r.has(k));
-  if (kinds.length === 0) throw schemaError(r.pathOf('supported'), 'missing member (one of supported, values, imageAttributes)');
-  if (kinds.length > 1) throw schemaError(r.pathOf(kinds[1] as string), 'only one of supported, values, imageAttributes allowed');
+  const kinds = (['supported', 'values', 'imageAttributes'] as const).filter((k) => reader.has(k));
+  if (kinds.length === 0) throw schemaError(reader.pathOf('supported'), 'missing member (one of supported, values, imageAttributes)');
+  if (kinds.length > 1) throw schemaError(reader.pathOf(kinds[1]), 'only one of supported, values, imageAttributes allowed');
   switch (kinds[0]) {
     case 'supported':
-      return { type, kind: 'supported', supported: r.boolean('supported') };
+      return { type, kind: 'supported', supported: reader.boolean('supported') };
     case 'values':
-      return { type, kind: 'values', values: r.stringArray('values', { nonEmpty: true }) };
+      return { type, kind: 'values', values: reader.stringArray('values', { nonEmpty: true }) };
     default: {
-      const a = r.object('imageAttributes');
+      const imageReader = reader.object('imageAttributes');
       return {
         type,
         kind: 'imageAttributes',
-        imageAttributes: { mimeType: a.string('mimeType'), width: a.integer('width'), height: a.integer('height') },
+        imageAttributes: { mimeType: imageReader.string('mimeType'), width: imageReader.integer('width'), height: imageReader.integer('height') },
       };
     }
   }
 }
 
 /** Reads the body of an InvocationResponse (§6.2). */
-export function decodeInvocationResponse(r: ObjectReader): InvocationResponse {
-  const serverSessionId = r.id('serverSessionId');
-  const readers = r.optObjectArray('clientCapabilities', { nonEmpty: true });
+export function decodeInvocationResponse(reader: ObjectReader): InvocationResponse {
+  const serverSessionId = reader.id('serverSessionId');
+  const readers = reader.optObjectArray('clientCapabilities', { nonEmpty: true });
   if (readers === undefined) return { qualifier: 'InvocationResponse', serverSessionId };
   const seen = new Set<string>();
   const clientCapabilities = readers.map((cr) => {
-    const c = decodeCapability(cr);
+    const clientCapability = decodeCapability(cr);
     // Duplicate answers are rejected by the reference issuer (§11.1).
-    if (seen.has(c.type)) throw schemaError(cr.pathOf('type'), 'duplicate capability URI');
-    seen.add(c.type);
-    return c;
+    if (seen.has(clientCapability.type)) throw schemaError(cr.pathOf('type'), 'duplicate capability URI');
+    seen.add(clientCapability.type);
+    return clientCapability;
   });
   return { qualifier: 'InvocationResponse', serverSessionId, clientCapabilities };
 }

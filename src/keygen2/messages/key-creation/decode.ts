@@ -31,52 +31,52 @@ type Placement = { readonly kind: 'top' } | { readonly kind: 'pin'; readonly inp
 /** State across one request: the shared ID namespace (§4.3). */
 class Ids {
   private readonly seen = new Set<string>();
-  take(r: ObjectReader): string {
-    const id = r.id('id');
-    if (this.seen.has(id)) throw schemaError(r.pathOf('id'), 'duplicate ID (PUK, PIN and key IDs share one namespace)');
+  take(reader: ObjectReader): string {
+    const id = reader.id('id');
+    if (this.seen.has(id)) throw schemaError(reader.pathOf('id'), 'duplicate ID (PUK, PIN and key IDs share one namespace)');
     this.seen.add(id);
     return id;
   }
 }
 
-function readEndorsed(r: ObjectReader): string[] | undefined {
+function readEndorsed(reader: ObjectReader): string[] | undefined {
   let previous: string | undefined;
-  return r.optStringArray('endorsedAlgorithms', { nonEmpty: true }, (uri, p) => {
-    checkUri(uri, p);
+  return reader.optStringArray('endorsedAlgorithms', { nonEmpty: true }, (uri, params) => {
+    checkUri(uri, params);
     // Strictly ascending by code point (§6.7.1) also excludes duplicates.
-    if (previous !== undefined && !(previous < uri)) throw schemaError(p, 'endorsedAlgorithms must be strictly ascending');
-    if (uri === ENDORSED_NONE && previous !== undefined) throw schemaError(p, `${ENDORSED_NONE} must be alone`);
-    if (previous === ENDORSED_NONE) throw schemaError(p, `${ENDORSED_NONE} must be alone`);
+    if (previous !== undefined && !(previous < uri)) throw schemaError(params, 'endorsedAlgorithms must be strictly ascending');
+    if (uri === ENDORSED_NONE && previous !== undefined) throw schemaError(params, `${ENDORSED_NONE} must be alone`);
+    if (previous === ENDORSED_NONE) throw schemaError(params, `${ENDORSED_NONE} must be alone`);
     previous = uri;
   });
 }
 
-function decodeKeyEntry(r: ObjectReader, placement: Placement, ids: Ids): KeyEntrySpecifier {
-  const id = ids.take(r);
-  const serverSeed = r.optBinary('serverSeed', { max: MAX_SERVER_SEED });
+function decodeKeyEntry(reader: ObjectReader, placement: Placement, ids: Ids): KeyEntrySpecifier {
+  const id = ids.take(reader);
+  const serverSeed = reader.optBinary('serverSeed', { max: MAX_SERVER_SEED });
   // devicePinProtection only at top level, encryptedPin only inside a PIN policy: elsewhere the
   // reference leaves them unread, i.e. rejects them (§6.7.1).
-  const devicePinProtection = placement.kind === 'top' ? r.optBoolean('devicePinProtection') : undefined;
-  const encryptedPin = placement.kind === 'pin' ? r.optBinary('encryptedPin', ENCRYPTED_PIN) : undefined;
+  const devicePinProtection = placement.kind === 'top' ? reader.optBoolean('devicePinProtection') : undefined;
+  const encryptedPin = placement.kind === 'pin' ? reader.optBinary('encryptedPin', ENCRYPTED_PIN) : undefined;
   if (encryptedPin !== undefined) {
     // Legacy member the reference client tolerates next to a preset PIN (§6.7.1); not kept.
-    r.optBoolean('userModifiable');
+    reader.optBoolean('userModifiable');
   }
-  const enablePinCaching = r.optBoolean('enablePinCaching');
+  const enablePinCaching = reader.optBoolean('enablePinCaching');
   if (enablePinCaching === true && !(placement.kind === 'pin' && placement.inputMethod === 'trusted-gui')) {
-    throw schemaError(r.pathOf('enablePinCaching'), 'enablePinCaching requires a PIN policy with inputMethod trusted-gui');
+    throw schemaError(reader.pathOf('enablePinCaching'), 'enablePinCaching requires a PIN policy with inputMethod trusted-gui');
   }
-  const biometricProtection = r.optEnumeration('biometricProtection', BIOMETRIC_PROTECTIONS);
-  const exportProtection = r.optEnumeration('exportProtection', EXPORT_PROTECTIONS);
-  const deleteProtection = r.optEnumeration('deleteProtection', DELETE_PROTECTIONS);
-  const friendlyName = r.optString('friendlyName');
-  const appUsage = r.enumeration('appUsage', APP_USAGES);
-  const keyAlgorithm = r.enumeration('keyAlgorithm', KEY_ALGORITHMS);
-  const keyParameters = r.optBinary('keyParameters', { min: 1, max: 8 });
-  if (keyParameters === undefined && takesKeyParameters(keyAlgorithm)) throw schemaError(r.pathOf('keyParameters'), 'missing member (required by the .exp algorithms)');
-  if (keyParameters !== undefined && !takesKeyParameters(keyAlgorithm)) throw schemaError(r.pathOf('keyParameters'), 'only allowed with the RSA .exp algorithms');
-  const endorsedAlgorithms = readEndorsed(r);
-  const mac = r.mac();
+  const biometricProtection = reader.optEnumeration('biometricProtection', BIOMETRIC_PROTECTIONS);
+  const exportProtection = reader.optEnumeration('exportProtection', EXPORT_PROTECTIONS);
+  const deleteProtection = reader.optEnumeration('deleteProtection', DELETE_PROTECTIONS);
+  const friendlyName = reader.optString('friendlyName');
+  const appUsage = reader.enumeration('appUsage', APP_USAGES);
+  const keyAlgorithm = reader.enumeration('keyAlgorithm', KEY_ALGORITHMS);
+  const keyParameters = reader.optBinary('keyParameters', { min: 1, max: 8 });
+  if (keyParameters === undefined && takesKeyParameters(keyAlgorithm)) throw schemaError(reader.pathOf('keyParameters'), 'missing member (required by the .exp algorithms)');
+  if (keyParameters !== undefined && !takesKeyParameters(keyAlgorithm)) throw schemaError(reader.pathOf('keyParameters'), 'only allowed with the RSA .exp algorithms');
+  const endorsedAlgorithms = readEndorsed(reader);
+  const mac = reader.mac();
   return present({
     id,
     serverSeed,
@@ -95,26 +95,26 @@ function decodeKeyEntry(r: ObjectReader, placement: Placement, ids: Ids): KeyEnt
   });
 }
 
-function decodePinPolicy(r: ObjectReader, ids: Ids): PinPolicySpecifier {
-  const id = ids.take(r);
-  const minLength = r.integer('minLength', 0, MAX_PIN_LENGTH);
-  const maxLength = r.integer('maxLength', 0, MAX_PIN_LENGTH);
-  if (minLength > maxLength) throw schemaError(r.pathOf('maxLength'), 'maxLength is less than minLength');
-  const retryLimit = r.integer('retryLimit', 1, MAX_RETRY_LIMIT);
-  const format = r.enumeration('format', PASSPHRASE_FORMATS);
-  const userModifiable = r.optBoolean('userModifiable');
-  const grouping = r.optEnumeration('grouping', GROUPINGS);
-  const inputMethod = r.optEnumeration('inputMethod', INPUT_METHODS);
-  const patternRestrictions = r.optEnumerationArray('patternRestrictions', PATTERN_RESTRICTIONS, { nonEmpty: true });
-  const mac = r.mac();
+function decodePinPolicy(reader: ObjectReader, ids: Ids): PinPolicySpecifier {
+  const id = ids.take(reader);
+  const minLength = reader.integer('minLength', 0, MAX_PIN_LENGTH);
+  const maxLength = reader.integer('maxLength', 0, MAX_PIN_LENGTH);
+  if (minLength > maxLength) throw schemaError(reader.pathOf('maxLength'), 'maxLength is less than minLength');
+  const retryLimit = reader.integer('retryLimit', 1, MAX_RETRY_LIMIT);
+  const format = reader.enumeration('format', PASSPHRASE_FORMATS);
+  const userModifiable = reader.optBoolean('userModifiable');
+  const grouping = reader.optEnumeration('grouping', GROUPINGS);
+  const inputMethod = reader.optEnumeration('inputMethod', INPUT_METHODS);
+  const patternRestrictions = reader.optEnumerationArray('patternRestrictions', PATTERN_RESTRICTIONS, { nonEmpty: true });
+  const mac = reader.mac();
   const placement: Placement = { kind: 'pin', inputMethod: inputMethod ?? 'any' };
-  const keyReaders = r.objectArray('keyEntrySpecifiers', { nonEmpty: true });
+  const keyReaders = reader.objectArray('keyEntrySpecifiers', { nonEmpty: true });
   const keyEntrySpecifiers = keyReaders.map((kr) => decodeKeyEntry(kr, placement, ids));
   // All keys of a policy carry a preset PIN or none does (§6.7.2).
   const preset = keyEntrySpecifiers[0]?.encryptedPin !== undefined;
-  keyEntrySpecifiers.forEach((k, i) => {
-    if ((k.encryptedPin !== undefined) !== preset) {
-      throw schemaError(indexPath(r.pathOf('keyEntrySpecifiers'), i), 'mixed preset and user-defined PINs in one PIN policy');
+  keyEntrySpecifiers.forEach((keyEntrySpecifier, index) => {
+    if ((keyEntrySpecifier.encryptedPin !== undefined) !== preset) {
+      throw schemaError(indexPath(reader.pathOf('keyEntrySpecifiers'), index), 'mixed preset and user-defined PINs in one PIN policy');
     }
   });
   return present({
@@ -132,30 +132,30 @@ function decodePinPolicy(r: ObjectReader, ids: Ids): PinPolicySpecifier {
   });
 }
 
-function decodePukPolicy(r: ObjectReader, ids: Ids): PukPolicySpecifier {
-  const id = ids.take(r);
-  const encryptedPuk = r.binary('encryptedPuk', ENCRYPTED_PIN);
-  const retryLimit = r.integer('retryLimit', 0, MAX_RETRY_LIMIT);
-  const format = r.enumeration('format', PASSPHRASE_FORMATS);
-  const mac = r.mac();
-  const pinPolicySpecifiers = r.objectArray('pinPolicySpecifiers', { nonEmpty: true }).map((pr) => decodePinPolicy(pr, ids));
+function decodePukPolicy(reader: ObjectReader, ids: Ids): PukPolicySpecifier {
+  const id = ids.take(reader);
+  const encryptedPuk = reader.binary('encryptedPuk', ENCRYPTED_PIN);
+  const retryLimit = reader.integer('retryLimit', 0, MAX_RETRY_LIMIT);
+  const format = reader.enumeration('format', PASSPHRASE_FORMATS);
+  const mac = reader.mac();
+  const pinPolicySpecifiers = reader.objectArray('pinPolicySpecifiers', { nonEmpty: true }).map((pr) => decodePinPolicy(pr, ids));
   return { id, encryptedPuk, retryLimit, format, mac, pinPolicySpecifiers };
 }
 
 /** Reads the body of a KeyCreationRequest (§6.7). */
-export function decodeKeyCreationRequest(r: ObjectReader): KeyCreationRequest {
-  const serverSessionId = r.id('serverSessionId');
-  const clientSessionId = r.id('clientSessionId');
-  const keyEntryAlgorithm = r.uri('keyEntryAlgorithm');
-  const deferredIssuance = r.optBoolean('deferredIssuance');
+export function decodeKeyCreationRequest(reader: ObjectReader): KeyCreationRequest {
+  const serverSessionId = reader.id('serverSessionId');
+  const clientSessionId = reader.id('clientSessionId');
+  const keyEntryAlgorithm = reader.uri('keyEntryAlgorithm');
+  const deferredIssuance = reader.optBoolean('deferredIssuance');
   const ids = new Ids();
-  const pukPolicySpecifiers = r.optObjectArray('pukPolicySpecifiers', { nonEmpty: true })?.map((pr) => decodePukPolicy(pr, ids));
-  const pinPolicySpecifiers = r.optObjectArray('pinPolicySpecifiers', { nonEmpty: true })?.map((pr) => decodePinPolicy(pr, ids));
-  const keyEntrySpecifiers = r.optObjectArray('keyEntrySpecifiers', { nonEmpty: true })?.map((kr) => decodeKeyEntry(kr, { kind: 'top' }, ids));
+  const pukPolicySpecifiers = reader.optObjectArray('pukPolicySpecifiers', { nonEmpty: true })?.map((pr) => decodePukPolicy(pr, ids));
+  const pinPolicySpecifiers = reader.optObjectArray('pinPolicySpecifiers', { nonEmpty: true })?.map((pr) => decodePinPolicy(pr, ids));
+  const keyEntrySpecifiers = reader.optObjectArray('keyEntrySpecifiers', { nonEmpty: true })?.map((kr) => decodeKeyEntry(kr, { kind: 'top' }, ids));
   // Every present list is non-empty and every policy holds keys, so "at least one key" (§6.7)
   // reduces to "at least one list".
   if (pukPolicySpecifiers === undefined && pinPolicySpecifiers === undefined && keyEntrySpecifiers === undefined) {
-    throw schemaError(r.pathOf('keyEntrySpecifiers'), 'missing member (a KeyCreationRequest must request at least one key)');
+    throw schemaError(reader.pathOf('keyEntrySpecifiers'), 'missing member (a KeyCreationRequest must request at least one key)');
   }
   return present({
     qualifier: 'KeyCreationRequest' as const,
@@ -169,24 +169,24 @@ export function decodeKeyCreationRequest(r: ObjectReader): KeyCreationRequest {
   });
 }
 
-function decodeGeneratedKey(r: ObjectReader): GeneratedKey {
+function decodeGeneratedKey(reader: ObjectReader): GeneratedKey {
   return {
-    id: r.id('id'),
-    publicKey: readPublicKey(r.object('publicKey')),
-    attestation: r.binary('attestation', { min: 1 }),
+    id: reader.id('id'),
+    publicKey: readPublicKey(reader.object('publicKey')),
+    attestation: reader.binary('attestation', { min: 1 }),
   };
 }
 
 /** Reads the body of a KeyCreationResponse (§6.8). */
-export function decodeKeyCreationResponse(r: ObjectReader): KeyCreationResponse {
-  const serverSessionId = r.id('serverSessionId');
-  const clientSessionId = r.id('clientSessionId');
+export function decodeKeyCreationResponse(reader: ObjectReader): KeyCreationResponse {
+  const serverSessionId = reader.id('serverSessionId');
+  const clientSessionId = reader.id('clientSessionId');
   const seen = new Set<string>();
-  const generatedKeys = r.objectArray('generatedKeys', { nonEmpty: true }).map((kr) => {
-    const k = decodeGeneratedKey(kr);
-    if (seen.has(k.id)) throw schemaError(kr.pathOf('id'), 'duplicate key id');
-    seen.add(k.id);
-    return k;
+  const generatedKeys = reader.objectArray('generatedKeys', { nonEmpty: true }).map((kr) => {
+    const generatedKey = decodeGeneratedKey(kr);
+    if (seen.has(generatedKey.id)) throw schemaError(kr.pathOf('id'), 'duplicate key id');
+    seen.add(generatedKey.id);
+    return generatedKey;
   });
   return { qualifier: 'KeyCreationResponse', serverSessionId, clientSessionId, generatedKeys };
 }

@@ -13,29 +13,29 @@ const EPHEMERAL = { types: ['EC'] } as const;
 /** Key-management keys are RSA or EC (§6.3). */
 const KMK = { types: ['RSA', 'EC'] } as const;
 
-function decodeUpdatable(r: ObjectReader): UpdatableKeyManagementKey {
-  const publicKey = readPublicKey(r.object('publicKey'), KMK);
-  const authorization = r.binary('authorization', { min: 1 });
-  const older = r.optObjectArray('updatableKeyManagementKeys', { nonEmpty: true })?.map(decodeUpdatable);
+function decodeUpdatable(reader: ObjectReader): UpdatableKeyManagementKey {
+  const publicKey = readPublicKey(reader.object('publicKey'), KMK);
+  const authorization = reader.binary('authorization', { min: 1 });
+  const older = reader.optObjectArray('updatableKeyManagementKeys', { nonEmpty: true })?.map(decodeUpdatable);
   return present({ publicKey, authorization, updatableKeyManagementKeys: older });
 }
 
 /** Reads the body of a ProvisioningInitializationRequest (§6.3). */
-export function decodeProvisioningInitializationRequest(r: ObjectReader): ProvisioningInitializationRequest {
-  const serverSessionId = r.id('serverSessionId');
-  const serverTime = r.dateTime('serverTime', 'utc');
-  const sessionKeyAlgorithm = r.uri('sessionKeyAlgorithm');
-  const sessionKeyLimit = r.integer('sessionKeyLimit', 1, SHORT_MAX);
-  const sessionLifeTime = r.integer('sessionLifeTime', 1, SHORT_MAX);
-  const serverEphemeralKey = readPublicKey(r.object('serverEphemeralKey'), EPHEMERAL);
-  const kmk = r.optObject('keyManagementKey');
+export function decodeProvisioningInitializationRequest(reader: ObjectReader): ProvisioningInitializationRequest {
+  const serverSessionId = reader.id('serverSessionId');
+  const serverTime = reader.dateTime('serverTime', 'utc');
+  const sessionKeyAlgorithm = reader.uri('sessionKeyAlgorithm');
+  const sessionKeyLimit = reader.integer('sessionKeyLimit', 1, SHORT_MAX);
+  const sessionLifeTime = reader.integer('sessionLifeTime', 1, SHORT_MAX);
+  const serverEphemeralKey = readPublicKey(reader.object('serverEphemeralKey'), EPHEMERAL);
+  const kmk = reader.optObject('keyManagementKey');
   const keyManagementKey = kmk === undefined ? undefined : readPublicKey(kmk, KMK);
   // The reference reads the roll-over tree only under a keyManagementKey (§6.3); without one the
   // member would stay unread, so say so at its own path.
-  if (kmk === undefined && r.has('updatableKeyManagementKeys')) {
-    throw schemaError(r.pathOf('updatableKeyManagementKeys'), 'only allowed together with keyManagementKey');
+  if (kmk === undefined && reader.has('updatableKeyManagementKeys')) {
+    throw schemaError(reader.pathOf('updatableKeyManagementKeys'), 'only allowed together with keyManagementKey');
   }
-  const updatableKeyManagementKeys = r.optObjectArray('updatableKeyManagementKeys', { nonEmpty: true })?.map(decodeUpdatable);
+  const updatableKeyManagementKeys = reader.optObjectArray('updatableKeyManagementKeys', { nonEmpty: true })?.map(decodeUpdatable);
   return present({
     qualifier: 'ProvisioningInitializationRequest' as const,
     serverSessionId,
@@ -50,16 +50,16 @@ export function decodeProvisioningInitializationRequest(r: ObjectReader): Provis
 }
 
 /** Reads the body of a ProvisioningInitializationResponse (§6.4). */
-export function decodeProvisioningInitializationResponse(r: ObjectReader): ProvisioningInitializationResponse {
-  const serverSessionId = r.id('serverSessionId');
-  const clientSessionId = r.id('clientSessionId');
+export function decodeProvisioningInitializationResponse(reader: ObjectReader): ProvisioningInitializationResponse {
+  const serverSessionId = reader.id('serverSessionId');
+  const clientSessionId = reader.id('clientSessionId');
   // The issuer compares the echo as text (§6.4); it must still be a §4.6 UTC date-time to match.
-  const serverTime = r.dateTime('serverTime', 'utc');
-  const clientTime = r.dateTime('clientTime', 'offset');
-  const clientEphemeralKey = readPublicKey(r.object('clientEphemeralKey'), EPHEMERAL);
-  const device = r.optObject('deviceId');
+  const serverTime = reader.dateTime('serverTime', 'utc');
+  const clientTime = reader.dateTime('clientTime', 'offset');
+  const clientEphemeralKey = readPublicKey(reader.object('clientEphemeralKey'), EPHEMERAL);
+  const device = reader.optObject('deviceId');
   const deviceId = device === undefined ? undefined : { certificatePath: readPath(device) };
-  const attestation = r.binary('attestation', { min: 1 });
+  const attestation = reader.binary('attestation', { min: 1 });
   return present({
     qualifier: 'ProvisioningInitializationResponse' as const,
     serverSessionId,

@@ -16,9 +16,9 @@
  */
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import type { CheckResult } from '../../interop/check.js';
-import { runInteropFile } from '../../interop/run.js';
-import { EXIT_GENERIC } from '../exit-status.js';
+import type { CheckResult } from '../../../interop/check.js';
+import { runInteropFile } from '../../../interop/run.js';
+import { EXIT_GENERIC } from '../../exit-status.js';
 
 
 /**
@@ -29,8 +29,8 @@ import { EXIT_GENERIC } from '../exit-status.js';
 async function checksOf(file: string): Promise<CheckResult[]> {
   try {
     return await runInteropFile(file);
-  } catch (e) {
-    return [{ name: 'run', ok: false, detail: `unexpected error${e instanceof Error ? ` (${e.name})` : ''}` }];
+  } catch (error) {
+    return [{ name: 'run', ok: false, detail: `unexpected error${error instanceof Error ? ` (${error.name})` : ''}` }];
   }
 }
 
@@ -43,13 +43,13 @@ export function interopCommand(): Command {
       let failed = 0;
       for (const file of files) {
         const label = basename(file);
-        for (const r of await checksOf(file)) {
-          if (r.ok) {
+        for (const checkResult of await checksOf(file)) {
+          if (checkResult.ok) {
             passed++;
-            process.stdout.write(`ok   ${label}: ${r.name}\n`);
+            process.stdout.write(`ok   ${label}: ${checkResult.name}\n`);
           } else {
             failed++;
-            process.stdout.write(`FAIL ${label}: ${r.name}: ${r.detail ?? 'failed'}\n`);
+            process.stdout.write(`FAIL ${label}: ${checkResult.name}: ${checkResult.detail ?? 'failed'}\n`);
           }
         }
       }

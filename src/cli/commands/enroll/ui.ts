@@ -12,12 +12,12 @@
  * reported on stderr, and the client is told "cancelled"; the command rethrows it.
  */
 import { createInterface } from 'node:readline/promises';
-import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../keygen2/client/index.js';
-import { pinBytes } from '../../keygen2/client/index.js';
-import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../keygen2/messages/index.js';
-import { note, usageError } from '../output.js';
-import { checkNewPin, describePinPolicy, type PinPolicyView } from '../pin-policy-text.js';
-import { readSecret, SECRET_ENV, SECRET_FILE_OPTION, willPrompt, type SecretSources } from '../secrets.js';
+import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../../keygen2/client/index.js';
+import { pinBytes } from '../../../keygen2/client/index.js';
+import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../../keygen2/messages/index.js';
+import { note, usageError } from '../../output.js';
+import { checkNewPin, describePinPolicy, type PinPolicyView } from '../../pin-policy-text.js';
+import { readSecret, SECRET_ENV, SECRET_FILE_OPTION, willPrompt, type SecretSources } from '../../secrets.js';
 
 /** Entries per PIN on the terminal before the enrollment is given up. */
 const MAX_TERMINAL_ENTRIES = 5;
@@ -53,27 +53,27 @@ export const policyViewOf = (p: PinPrompt): PinPolicyView => ({
 });
 
 /** `the signature key Key.1 ("My key")`, `the authentication keys Key.1, Key.2`. */
-function keysText(p: PinPrompt): string {
-  const names = p.keys.map((k) => (k.friendlyName === undefined || k.friendlyName === '' ? k.id : `${k.id} (${JSON.stringify(k.friendlyName)})`));
-  return `the ${p.appUsage} ${names.length === 1 ? 'key' : 'keys'} ${names.join(', ')}`;
+function keysText(pinPrompt: PinPrompt): string {
+  const names = pinPrompt.keys.map((k) => (k.friendlyName === undefined || k.friendlyName === '' ? k.id : `${k.id} (${JSON.stringify(k.friendlyName)})`));
+  return `the ${pinPrompt.appUsage} ${names.length === 1 ? 'key' : 'keys'} ${names.join(', ')}`;
 }
 
 /** Why a typed PIN breaks the policy (spec §8 steps 1-3), or undefined when it complies. */
-export function pinProblem(text: string, p: PinPrompt): string | undefined {
-  const bytes = pinBytes(text, p.format);
+export function pinProblem(text: string, pinPrompt: PinPrompt): string | undefined {
+  const bytes = pinBytes(text, pinPrompt.format);
   if (bytes === undefined) return 'the PIN must be an even number of hex digits (the format is binary)';
   try {
-    return checkNewPin(bytes, policyViewOf(p));
+    return checkNewPin(bytes, policyViewOf(pinPrompt));
   } finally {
     bytes.fill(0);
   }
 }
 
 /** What the client's `rejected` means, for a line before asking again. */
-function rejectionText(p: PinPrompt): string {
-  switch (p.rejected) {
+function rejectionText(pinPrompt: PinPrompt): string {
+  switch (pinPrompt.rejected) {
     case 'grouping':
-      return `the PIN must differ from the one chosen for the other keys of PIN policy ${p.pinPolicyId} (grouping "${p.grouping}")`;
+      return `the PIN must differ from the one chosen for the other keys of PIN policy ${pinPrompt.pinPolicyId} (grouping "${pinPrompt.grouping}")`;
     case 'not-hex':
       return 'the PIN must be an even number of hex digits (the format is binary)';
     case 'mismatch':
@@ -81,7 +81,7 @@ function rejectionText(p: PinPrompt): string {
     case undefined:
       return '';
     default:
-      return `the PIN breaks the PIN policy (${p.rejected})`;
+      return `the PIN breaks the PIN policy (${pinPrompt.rejected})`;
   }
 }
 
@@ -96,61 +96,61 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
     this.#log = options.log ?? note;
   }
 
-  async consent(r: ConsentRequest): Promise<boolean> {
+  async consent(consentRequest: ConsentRequest): Promise<boolean> {
     const log = this.#log;
-    log(`Issuer:   ${r.issuerHost} (${r.secure ? 'https' : 'http, not encrypted'})`);
-    log(`Action:   ${r.action === 'manage' ? 'manage (create, update or delete keys)' : 'unlock (unblock keys)'}`);
-    log(`Privacy:  ${r.privacyEnabled ? 'on (the device identity is not disclosed to the issuer)' : "off (the issuer learns this device's identity)"}`);
-    if (r.capabilityQueries.length > 0) log(`Asks for: ${r.capabilityQueries.join(', ')}`);
+    log(`Issuer:   ${consentRequest.issuerHost} (${consentRequest.secure ? 'https' : 'http, not encrypted'})`);
+    log(`Action:   ${consentRequest.action === 'manage' ? 'manage (create, update or delete keys)' : 'unlock (unblock keys)'}`);
+    log(`Privacy:  ${consentRequest.privacyEnabled ? 'on (the device identity is not disclosed to the issuer)' : "off (the issuer learns this device's identity)"}`);
+    if (consentRequest.capabilityQueries.length > 0) log(`Asks for: ${consentRequest.capabilityQueries.join(', ')}`);
     if (this.#options.assumeYes) {
       log('Consent given with --yes.');
       return true;
     }
     try {
-      return await (this.#options.confirm ?? confirmOnTerminal)(`Let ${r.issuerHost} put keys into this device?`);
-    } catch (e) {
-      this.failure = e;
+      return await (this.#options.confirm ?? confirmOnTerminal)(`Let ${consentRequest.issuerHost} put keys into this device?`);
+    } catch (error) {
+      this.failure = error;
       return false;
     }
   }
 
-  async enterPin(p: PinPrompt): Promise<string | undefined> {
+  async enterPin(pinPrompt: PinPrompt): Promise<string | undefined> {
     try {
-      return await this.#enterPin(p);
-    } catch (e) {
-      this.failure = e;
+      return await this.#enterPin(pinPrompt);
+    } catch (error) {
+      this.failure = error;
       return undefined;
     }
   }
 
-  async #enterPin(p: PinPrompt): Promise<string | undefined> {
+  async #enterPin(pinPrompt: PinPrompt): Promise<string | undefined> {
     const { secrets } = this.#options;
-    const policy = describePinPolicy(policyViewOf(p));
-    const label = `PIN for ${keysText(p)}`;
+    const policy = describePinPolicy(policyViewOf(pinPrompt));
+    const label = `PIN for ${keysText(pinPrompt)}`;
     if (!willPrompt(secrets, 'pin')) {
       // One value for every PIN of the enrollment: refused at once, never asked again.
       const source = secrets.files.pin !== undefined ? SECRET_FILE_OPTION.pin : SECRET_ENV.pin;
-      if (p.rejected !== undefined) return usageError(`the PIN from ${source} was refused for ${keysText(p)}: ${rejectionText(p)}`);
+      if (pinPrompt.rejected !== undefined) return usageError(`the PIN from ${source} was refused for ${keysText(pinPrompt)}: ${rejectionText(pinPrompt)}`);
       const bytes = await readSecret(secrets, { kind: 'pin', label });
       const text = bytes.toString('utf8');
       bytes.fill(0);
-      const problem = pinProblem(text, p);
+      const problem = pinProblem(text, pinPrompt);
       if (problem !== undefined) {
-        return usageError(`the PIN from ${source} does not fit ${keysText(p)} (PIN policy ${p.pinPolicyId}: ${policy}). ${problem}`);
+        return usageError(`the PIN from ${source} does not fit ${keysText(pinPrompt)} (PIN policy ${pinPrompt.pinPolicyId}: ${policy}). ${problem}`);
       }
-      this.#log(`${capitalize(label)} from ${source} (PIN policy ${p.pinPolicyId}: ${policy}).`);
+      this.#log(`${capitalize(label)} from ${source} (PIN policy ${pinPrompt.pinPolicyId}: ${policy}).`);
       return text;
     }
     const log = this.#log;
-    log(`${capitalize(label)} (PIN policy ${p.pinPolicyId}): ${policy}.`);
-    if (p.rejected !== undefined) log(`That PIN was refused: ${rejectionText(p)}.`);
+    log(`${capitalize(label)} (PIN policy ${pinPrompt.pinPolicyId}): ${policy}.`);
+    if (pinPrompt.rejected !== undefined) log(`That PIN was refused: ${rejectionText(pinPrompt)}.`);
     for (let entry = 1; entry <= MAX_TERMINAL_ENTRIES; entry++) {
       const first = await secrets.prompt('New PIN:');
       if (first === '') {
         log('An empty PIN is not a PIN; try again.');
         continue;
       }
-      const problem = pinProblem(first, p);
+      const problem = pinProblem(first, pinPrompt);
       if (problem !== undefined) {
         log(`${problem}; try again.`);
         continue;
@@ -163,36 +163,36 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
       return first;
     }
     // Cancelled, as the client itself gives up after too many refused entries (USER_ABORT).
-    log(`No acceptable PIN for ${keysText(p)} after ${MAX_TERMINAL_ENTRIES} entries.`);
+    log(`No acceptable PIN for ${keysText(pinPrompt)} after ${MAX_TERMINAL_ENTRIES} entries.`);
     return undefined;
   }
 
-  progress(e: ProgressEvent): void {
+  progress(progressEvent: ProgressEvent): void {
     const log = this.#log;
-    switch (e.step) {
+    switch (progressEvent.step) {
       case 'invocation':
-        log(`Contacting ${e.issuerHost}...`);
+        log(`Contacting ${progressEvent.issuerHost}...`);
         return;
       case 'initialization':
-        log(`Provisioning session opened (server session ${e.serverSessionId}).`);
+        log(`Provisioning session opened (server session ${progressEvent.serverSessionId}).`);
         return;
       case 'credential-discovery':
-        log(`Looking up keys of earlier sessions (${e.lookups} lookup${e.lookups === 1 ? '' : 's'})...`);
+        log(`Looking up keys of earlier sessions (${progressEvent.lookups} lookup${progressEvent.lookups === 1 ? '' : 's'})...`);
         return;
       case 'key-creation':
-        log(`Creating ${e.keys} key${e.keys === 1 ? '' : 's'} (RSA keys take a few seconds)...`);
+        log(`Creating ${progressEvent.keys} key${progressEvent.keys === 1 ? '' : 's'} (RSA keys take a few seconds)...`);
         return;
       case 'key-created':
-        log(`  created ${e.id}`);
+        log(`  created ${progressEvent.id}`);
         return;
       case 'finalization':
-        log(`Installing ${e.credentials} certificate${e.credentials === 1 ? '' : 's'} and closing the session...`);
+        log(`Installing ${progressEvent.credentials} certificate${progressEvent.credentials === 1 ? '' : 's'} and closing the session...`);
         return;
       case 'done':
         log('Done.');
         return;
       case 'aborted':
-        log(`Enrollment aborted (${e.code}).`);
+        log(`Enrollment aborted (${progressEvent.code}).`);
         return;
     }
   }

@@ -1,7 +1,7 @@
 /**
  * `airtight enroll URL`: runs the KeyGen2 client (spec §2.2, §3.3) against an
  * issuer that speaks the HTTP binding, into the device store. The work is
- * `runEnrollment` with the HTTP transport and the terminal UI of enroll-ui.ts;
+ * `runEnrollment` with the HTTP transport and the terminal UI of ui.ts;
  * this file parses the options, opens the store and prints the summary.
  *
  * Unlike the `keys` commands, enroll holds the store for the whole session
@@ -9,14 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { runEnrollment, type EnrollmentSummary } from '../../keygen2/client/index.js';
-import { isKeyGen2Error } from '../../keygen2/errors.js';
-import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../keygen2/http/index.js';
-import { deviceStoreDir } from '../home.js';
-import { note, out, usageError } from '../output.js';
-import { processSecretSources, readSecretFile } from '../secrets.js';
-import { TerminalEnrollmentUi } from './enroll-ui.js';
-import { DIR_OPTION_FLAGS, DIR_OPTION_TEXT, openKeyStore } from './keys/store.js';
+import { runEnrollment, type EnrollmentSummary } from '../../../keygen2/client/index.js';
+import { isKeyGen2Error } from '../../../keygen2/errors.js';
+import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../../keygen2/http/index.js';
+import { deviceStoreDir } from '../../home.js';
+import { dirOption, jsonOption, pinFileOption, yesOption } from '../../options.js';
+import { note, out, usageError } from '../../output.js';
+import { processSecretSources, readSecretFile } from '../../secrets.js';
+import { TerminalEnrollmentUi } from './ui.js';
+import { openKeyStore } from '../keys/store.js';
 
 export interface EnrollOptions {
   dir?: string;
@@ -30,9 +31,9 @@ export interface EnrollOptions {
 function invocationOf(url: string): Invocation {
   try {
     return parseInvocationUrl(url);
-  } catch (e) {
-    if (isKeyGen2Error(e)) return usageError(`${e.message} (expected webpkiproxy://keygen2?init=...&url=...[&cookie=...])`);
-    throw e;
+  } catch (error) {
+    if (isKeyGen2Error(error)) return usageError(`${error.message} (expected webpkiproxy://keygen2?init=...&url=...[&cookie=...])`);
+    throw error;
   }
 }
 
@@ -42,17 +43,17 @@ function transportOptions(opts: EnrollOptions): HttpTransportOptions {
   let ca: Buffer;
   try {
     ca = readFileSync(opts.caFile);
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
     return usageError(`cannot read --ca-file ${opts.caFile}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
   return { tls: { ca } };
 }
 
 /** A line for a TRANSPORT failure caused by an untrusted TLS certificate (node's error code names it, never a secret). */
-function tlsHint(e: unknown): string | undefined {
-  if (!isKeyGen2Error(e) || e.code !== 'TRANSPORT') return undefined;
-  const code = (e.cause as { code?: unknown } | undefined)?.code;
+function tlsHint(err: unknown): string | undefined {
+  if (!isKeyGen2Error(err) || err.code !== 'TRANSPORT') return undefined;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || !/CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS/.test(code)) return undefined;
   return `the issuer's TLS certificate is not trusted (${code}); if it comes from a private CA, give that CA with --ca-file`;
 }
@@ -61,15 +62,15 @@ function tlsHint(e: unknown): string | undefined {
 const shortAlgorithm = (uri: string): string => uri.slice(uri.lastIndexOf('#') + 1) || uri;
 
 /** The summary as plain JSON (handles as numbers, fingerprints as hex). */
-export function summaryJson(s: EnrollmentSummary): unknown {
+export function summaryJson(enrollmentSummary: EnrollmentSummary): unknown {
   return {
-    issuerHost: s.issuerHost,
-    issuerUri: s.issuerUri,
-    action: s.action,
-    privacyEnabled: s.privacyEnabled,
-    serverSessionId: s.serverSessionId,
-    clientSessionId: s.clientSessionId,
-    keys: s.keys.map((k) => ({
+    issuerHost: enrollmentSummary.issuerHost,
+    issuerUri: enrollmentSummary.issuerUri,
+    action: enrollmentSummary.action,
+    privacyEnabled: enrollmentSummary.privacyEnabled,
+    serverSessionId: enrollmentSummary.serverSessionId,
+    clientSessionId: enrollmentSummary.clientSessionId,
+    keys: enrollmentSummary.keys.map((k) => ({
       keyHandle: k.keyHandle,
       id: k.id,
       keyAlgorithm: k.keyAlgorithm,
@@ -79,42 +80,42 @@ export function summaryJson(s: EnrollmentSummary): unknown {
       pinPolicyId: k.pinPolicyId ?? null,
       imported: k.imported ?? null,
     })),
-    postOperations: s.postOperations.map((p) => ({
+    postOperations: enrollmentSummary.postOperations.map((p) => ({
       operation: p.operation,
       targetKeyHandle: p.targetKeyHandle,
       fingerPrint: Buffer.from(p.fingerPrint).toString('hex'),
       newKeyId: p.newKeyId ?? null,
     })),
-    redirectUrl: s.redirectUrl,
+    redirectUrl: enrollmentSummary.redirectUrl,
   };
 }
 
-function printSummary(s: EnrollmentSummary): void {
-  const n = s.keys.length;
-  out(`Enrolled with ${s.issuerHost} (action ${s.action}, privacy mode ${s.privacyEnabled ? 'on' : 'off'}): ${n} key${n === 1 ? '' : 's'} installed.`);
-  if (n > 0) {
+function printSummary(enrollmentSummary: EnrollmentSummary): void {
+  const count = enrollmentSummary.keys.length;
+  out(`Enrolled with ${enrollmentSummary.issuerHost} (action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed.`);
+  if (count > 0) {
     const rows = [
       ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
-      ...s.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
+      ...enrollmentSummary.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const texts of rows) out(`  ${texts.map((c, i) => (i === texts.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
   }
-  for (const p of s.postOperations) {
-    out(`Post-operation: ${p.operation} of key #${p.targetKeyHandle}${p.newKeyId === undefined ? '' : ` (by ${p.newKeyId})`}`);
+  for (const postOperationDone of enrollmentSummary.postOperations) {
+    out(`Post-operation: ${postOperationDone.operation} of key #${postOperationDone.targetKeyHandle}${postOperationDone.newKeyId === undefined ? '' : ` (by ${postOperationDone.newKeyId})`}`);
   }
-  out(`Redirect: ${s.redirectUrl}`);
+  out(`Redirect: ${enrollmentSummary.redirectUrl}`);
 }
 
 export function enrollCommand(): Command {
   return new Command('enroll')
     .description('enroll keys from a KeyGen2 issuer into the device store (HTTP binding)')
     .argument('<url>', 'invocation URL: webpkiproxy://keygen2?init=...&url=...&cookie=... (or the same query on http(s)://)')
-    .option('--yes', 'consent without asking (required when stdin is not a terminal)')
-    .option('--pin-file <file>', 'use the first line of this file (mode 0600) as every PIN the issuer asks for')
+    .addOption(yesOption('consent without asking (required when stdin is not a terminal)'))
+    .addOption(pinFileOption('use the first line of this file (mode 0600) as every PIN the issuer asks for'))
     .option('--ca-file <file>', 'trust this PEM CA (bundle) for an https issuer')
-    .option('--json', 'print the summary as JSON')
-    .option(DIR_OPTION_FLAGS, DIR_OPTION_TEXT)
+    .addOption(jsonOption('print the summary as JSON'))
+    .addOption(dirOption())
     .addHelpText(
       'after',
       '\nShows the issuer and asks for consent, then asks for each PIN on a hidden prompt that states\n' +
