@@ -15,7 +15,10 @@
  *
  * Environment: BENCH_LEVELS (default `1,16,64`), BENCH_SECONDS per level
  * (default 8), BENCH_BACKENDS (`sqlite,postgres`), AIRTIGHT_BENCH_PG_URL (else
- * AIRTIGHT_TEST_PG_URL; PostgreSQL is skipped without either).
+ * AIRTIGHT_TEST_PG_URL; PostgreSQL is skipped without either), BENCH_PARTS
+ * (`http,inprocess,certificates`), BENCH_ISSUER_PROFILE=<dir> (the issuer
+ * writes a V8 CPU profile there; `npx tsx bench/issuer-profile.ts <file>`
+ * splits it by phase).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -218,7 +221,8 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
 async function startIssuer(backend: 'sqlite' | 'postgres', dir: string, devices: Devices, pgUrl: string | undefined): Promise<{ child: ChildProcess; url: string; token: string }> {
   mkdirSync(join(dir, 'data', 'trust-roots'), { recursive: true });
   writeFileSync(join(dir, 'data', 'trust-roots', 'bench-devices.pem'), devices.caPem);
-  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'issuer', 'start', '--data-dir', join(dir, 'data'), '--port', '0'];
+  const profileDir = process.env['BENCH_ISSUER_PROFILE'];
+  const args = [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'issuer', 'start', '--data-dir', join(dir, 'data'), '--port', '0'];
   if (backend === 'postgres') args.push('--database', pgUrl!);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
