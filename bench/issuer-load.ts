@@ -322,17 +322,25 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
   });
   await service.currentKmk();
   let serviceTime = 0;
-  const timed = async <T>(f: () => Promise<T>): Promise<T> => {
+  /** Issuer time per KeyGen2 exchange, by the message it answers (sequential runs only). */
+  const stepTime = new Map<string, { ms: number; db: number }>();
+  const dbNow = (): number => [...dbTime.values()].reduce((a, b) => a + b, 0);
+  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
+    const d0 = dbNow();
     try {
       return await f();
     } finally {
-      serviceTime += performance.now() - t0;
+      const ms = performance.now() - t0;
+      serviceTime += ms;
+      const t = stepTime.get(step) ?? { ms: 0, db: 0 };
+      stepTime.set(step, { ms: t.ms + ms, db: t.db + dbNow() - d0 });
     }
   };
+  const qualifier = (text: string): string => /"@qualifier"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? 'POST';
   const transport: KeyGen2Transport = {
-    fetchInvocation: async (inv) => reply((await timed(() => service.init(inv.cookie))).answer),
-    postResponse: async (inv, text) => reply((await timed(() => service.post(inv.cookie, text))).answer),
+    fetchInvocation: async (inv) => reply((await timed('GET init -> InvocationRequest', () => service.init(inv.cookie))).answer),
+    postResponse: async (inv, text) => reply((await timed(`POST ${qualifier(text)}`, () => service.post(inv.cookie, text))).answer),
   };
   const identities = devices.identities.map(identityOf);
   const enroll = async (client: number, url: string): Promise<void> => {
@@ -343,8 +351,10 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
   await drive(4, 2, next, enroll); // warm-up
   for (const concurrency of [1, 16]) {
     const pool: string[] = [];
-    for (let i = 0; i < (concurrency === 1 ? 400 : 1600); i++) pool.push(await next());
+    const want = concurrency === 1 ? 300 : 1200;
+    while (pool.length < want) pool.push(...(await Promise.all(Array.from({ length: 16 }, next))));
     dbTime.clear();
+    stepTime.clear();
     serviceTime = 0;
     const cpu0 = process.cpuUsage();
     const r = await drive(concurrency, seconds, async () => pool.pop() ?? (await next()), enroll);
@@ -360,6 +370,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
       const top = [...dbTime.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / n).toFixed(2)}`).join(', ');
       console.log(`${''.padEnd(27)}per session: issuer ${ms(serviceTime)} = database ${ms(dbTotal)} + KeyGen2 state machine, crypto, CA ${ms(serviceTime - dbTotal)}`);
       console.log(`${''.padEnd(27)}database ms/session: ${top}`);
+      for (const [step, t] of stepTime) console.log(`${''.padEnd(27)}${step.padEnd(44)} ${(t.ms / n).toFixed(2).padStart(6)} ms (database ${(t.db / n).toFixed(2)} ms)`);
     }
   }
   await raw.close();
