@@ -101,6 +101,8 @@ export interface SessionStep {
   readonly response: StoredResponse;
   /** `done` when this step ends the session; it stays `active` otherwise. */
   readonly status?: 'active' | 'done';
+  /** Appended in the same transaction, only if this step is the one written (one commit, never twice). */
+  readonly audit?: NewAuditEvent;
 }
 
 /** Outcome of starting a session with an invocation token. */

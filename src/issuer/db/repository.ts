@@ -386,7 +386,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND step = $2 AND status = 'active' RETURNING ${SESSION_COLUMNS}`,
         [id, expectedStep, step.state, step.requestHash, ...responseParams(step.response), step.status ?? 'active', now],
       );
-      if (rows[0] !== undefined) return sessionOf(rows[0]);
+      if (rows[0] !== undefined) {
+        if (step.audit !== undefined) await insertAudit(tx, now, step.audit);
+        return sessionOf(rows[0]);
+      }
       await mustExist(tx, 'sessions', 'id', id, 'session');
       throw conflict('session was advanced or ended by another request', 'step');
     });
@@ -670,13 +673,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   // --------------------------------------------------------------- audit
 
   async appendAudit(event: NewAuditEvent): Promise<AuditEvent> {
-    return this.#tx('appendAudit', async (tx, now) => {
-      const rows = await tx.all(
-        `INSERT INTO audit_events (at, kind, session_id, detail) VALUES ($1, $2, $3, $4) RETURNING ${AUDIT_COLUMNS}`,
-        [now, event.kind, event.sessionId ?? null, event.detail ?? '{}'],
-      );
-      return auditOf(one(rows));
-    });
+    return this.#tx('appendAudit', (tx, now) => insertAudit(tx, now, event));
   }
 
   async listAudit(
@@ -751,6 +748,14 @@ const consume = async (
       await tx.run(`UPDATE enrollments SET state = 'expired' WHERE id = $1 AND state = 'created'`, [enrollment.id]);
       return { kind: 'expired' };
   }
+};
+
+const insertAudit = async (tx: SqlRunner, now: number, event: NewAuditEvent): Promise<AuditEvent> => {
+  const rows = await tx.all(
+    `INSERT INTO audit_events (at, kind, session_id, detail) VALUES ($1, $2, $3, $4) RETURNING ${AUDIT_COLUMNS}`,
+    [now, event.kind, event.sessionId ?? null, event.detail ?? '{}'],
+  );
+  return auditOf(one(rows));
 };
 
 const insertSession = async (tx: SqlRunner, now: number, input: NewSession): Promise<Session> => {

@@ -13,6 +13,10 @@
  * sleeps on the event loop's thread: in one process that would also stall
  * the lock's holder, which could then never finish.
  * Durability: WAL with `synchronous=FULL`, so a resolved write survives power loss.
+ * Group commit: transactions queued behind one another share one SQLite
+ * transaction (each after the first in a SAVEPOINT) and one COMMIT, i.e. one
+ * fsync, and each resolves only after that COMMIT; reads outside transactions
+ * go to a second, read-only connection, which sees committed data only.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConstraintViolation, Row, SqlDriver, SqlRunner, SqlValue } from './sql.js';
@@ -75,8 +79,41 @@ const SQLITE_VIOLATIONS: ReadonlyMap<string, ConstraintViolation> = new Map([
   ['SQLITE_CONSTRAINT_NOTNULL', 'check'],
 ]);
 
-/** Wraps an open better-sqlite3 database (pragmas are set here). */
-export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {}): SqlDriver => {
+/** Most transactions one COMMIT covers (a bound on how long a batch's first caller waits). */
+const MAX_BATCH = 256;
+
+const args = (order: readonly number[], params: readonly SqlValue[]): unknown[] => order.map((i) => bind(params[i] ?? null));
+
+/** Statements of one connection, prepared once. Runs synchronously; async only to present one interface with PostgreSQL. */
+const runnerOn = (db: SqliteDatabaseSlice): SqlRunner => {
+  const statements = new Map<string, { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] }>();
+  const prepared = (sql: string): { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] } => {
+    let p = statements.get(sql);
+    if (p === undefined) {
+      const r = rewrite(sql);
+      p = { stmt: db.prepare(r.sql), order: r.order };
+      statements.set(sql, p);
+    }
+    return p;
+  };
+  return {
+    all: async (sql, params = []) => {
+      const p = prepared(sql);
+      return p.stmt.all(...args(p.order, params)).filter(isRow);
+    },
+    run: async (sql, params = []) => {
+      const p = prepared(sql);
+      return p.stmt.run(...args(p.order, params)).changes;
+    },
+  };
+};
+
+/**
+ * Wraps an open better-sqlite3 database (pragmas are set here). `reader`, a
+ * second connection on the same file, serves reads outside transactions
+ * (without it they queue behind the writes).
+ */
+export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {}, reader?: SqliteDatabaseSlice): SqlDriver => {
   const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
   // Opening may wait (switching a new file to WAL takes an exclusive lock); later,
   // SQLite's own handler only covers short internal waits, BEGIN retries below.
@@ -99,56 +136,120 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
     }
   };
 
-  const statements = new Map<string, { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] }>();
-  const prepared = (sql: string): { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] } => {
-    let p = statements.get(sql);
-    if (p === undefined) {
-      const r = rewrite(sql);
-      p = { stmt: db.prepare(r.sql), order: r.order };
-      statements.set(sql, p);
-    }
-    return p;
-  };
-  const args = (order: readonly number[], params: readonly SqlValue[]): unknown[] =>
-    order.map((i) => bind(params[i] ?? null));
-
-  // Runs synchronously; async only to present one interface with PostgreSQL.
-  const runner: SqlRunner = {
-    all: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.all(...args(p.order, params)).filter(isRow);
-    },
-    run: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.run(...args(p.order, params)).changes;
-    },
-  };
+  if (reader !== undefined) reader.pragma(`busy_timeout = ${Math.min(busyTimeoutMs, 10)}`);
+  const runner = runnerOn(db);
 
   const exclusive = serial();
-  const transaction = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> =>
-    exclusive(async () => {
-      await begin();
-      try {
-        const result = await fn(runner);
-        db.exec('COMMIT');
-        return result;
-      } catch (e) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
-      }
+  // Group commit. Transactions that arrive while others are queued or running share one
+  // SQLite transaction (the first bare, each later one in a SAVEPOINT, so a failing one
+  // rolls back only itself) and one COMMIT, hence one WAL fsync. None of them is answered
+  // before that COMMIT returned: every caller still sees its write durable before it
+  // resolves, exactly as with one COMMIT each. Results that failed are held too, since
+  // they may rest on a batch-mate's uncommitted write.
+  let queued = 0;
+  let batch: { settle: ((failure: unknown) => void)[] } | undefined;
+  let commitScheduled = false;
+  const commit = (): void => {
+    const b = batch;
+    if (b === undefined) return;
+    batch = undefined;
+    let failure: unknown;
+    try {
+      db.exec('COMMIT');
+    } catch (e) {
+      failure = e;
+      if (db.inTransaction) db.exec('ROLLBACK');
+    }
+    for (const settle of b.settle) settle(failure);
+  };
+  // Commits once nothing else waits for the lock (after this turn's I/O had its chance to
+  // join), or when the batch is full, so a steady stream of writes cannot starve it.
+  const maybeCommit = (): void => {
+    if (batch !== undefined && batch.settle.length >= MAX_BATCH) {
+      commit();
+      return;
+    }
+    if (queued > 0 || commitScheduled) return;
+    commitScheduled = true;
+    setImmediate(() => {
+      commitScheduled = false;
+      if (queued === 0) void exclusive(async () => commit());
     });
+  };
+  const transaction = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> => {
+    queued++;
+    return new Promise<T>((resolve, reject) => {
+      void exclusive(async () => {
+        queued--;
+        let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+        const first = batch === undefined;
+        try {
+          if (first) {
+            await begin();
+            batch = { settle: [] };
+          }
+        } catch (e) {
+          reject(e);
+          maybeCommit();
+          return;
+        }
+        const b = batch!;
+        if (!first) db.exec('SAVEPOINT airtight_tx');
+        try {
+          const value = await fn(runner);
+          if (!first) db.exec('RELEASE airtight_tx');
+          outcome = { ok: true, value };
+        } catch (e) {
+          outcome = { ok: false, error: e };
+          if (first) {
+            // Nothing else in the batch yet: roll it all back and answer at once.
+            if (db.inTransaction) db.exec('ROLLBACK');
+            batch = undefined;
+            reject(e);
+            maybeCommit();
+            return;
+          }
+          if (db.inTransaction) {
+            db.exec('ROLLBACK TO airtight_tx');
+            db.exec('RELEASE airtight_tx');
+          } else {
+            // SQLite ended the whole transaction (I/O error, disk full): the batch is lost.
+            batch = undefined;
+            for (const settle of b.settle) settle(e);
+            reject(e);
+            maybeCommit();
+            return;
+          }
+        }
+        b.settle.push((failure) => {
+          if (failure !== undefined) reject(failure);
+          else if (outcome.ok) resolve(outcome.value);
+          else reject(outcome.error);
+        });
+        maybeCommit();
+      });
+    });
+  };
+
+  // Reads of committed data: on the reader connection when there is one (WAL: it sees
+  // only committed transactions, so never a batch-mate's unanswered write); else queued
+  // like a transaction, so nothing uncommitted is read and answered before its COMMIT.
+  const read = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> =>
+    reader === undefined ? transaction(fn) : fn(readRunner!);
+  const readRunner = reader === undefined ? undefined : runnerOn(reader);
 
   return {
     dialect: 'sqlite',
     transaction,
-    // Queued like the rest: no transaction of this connection is half done while it runs.
-    read: (fn) => exclusive(() => fn(runner)),
+    read,
     // BEGIN IMMEDIATE already excludes every other writer of the file, migrating or not.
     migrationTransaction: transaction,
     violation: (e) => (e instanceof Error && 'code' in e ? SQLITE_VIOLATIONS.get(String(e.code)) : undefined),
     close: () =>
       exclusive(async () => {
+        commit();
         db.close();
+        reader?.close();
       }),
   };
 };
@@ -157,5 +258,13 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
 export const openSqliteDriver = async (path: string, options: SqliteOptions = {}): Promise<SqlDriver> => {
   // Loaded here, not at import, so code that never opens SQLite never loads the native module.
   const { default: Database } = await import('better-sqlite3');
-  return sqliteDriver(new Database(path), options);
+  const db = new Database(path);
+  // A second connection for reads, except on a private in-memory database (it would be another one).
+  const memory = path === '' || path === ':memory:' || path.startsWith('file::memory:');
+  try {
+    return sqliteDriver(db, options, memory ? undefined : new Database(path, { readonly: true, fileMustExist: true }));
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 };

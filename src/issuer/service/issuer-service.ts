@@ -28,7 +28,7 @@ import {
   type ProvisioningOutcome,
 } from '../../keygen2/server/index.js';
 import { CertificateIssuer, issueOnce, type IssuerCa } from '../ca/index.js';
-import type { AuditEvent, Credential, Device, Enrollment, IssuerDatabase, KeyManagementKey, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
+import type { AuditEvent, Credential, Device, Enrollment, IssuerDatabase, KeyManagementKey, NewAuditEvent, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
 import { IssuerError, isIssuerError } from '../errors.js';
 import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
@@ -404,10 +404,11 @@ export class IssuerService {
       return { answer: await this.#fail(sessionId, reason), reason, sessionId };
     }
     let answer: StoredResponse;
+    let audit: NewAuditEvent | undefined;
     if (step.outcome === undefined) {
       answer = { kind: 'body', contentType: 'application/json', body: step.request };
     } else {
-      await this.#recordOutcome(session, step.outcome);
+      audit = await this.#recordOutcome(session, step.outcome);
       answer = { kind: 'redirect', location: `${this.publicUrl}${KEYGEN2_PATH}/done` };
     }
     try {
@@ -415,7 +416,7 @@ export class IssuerService {
         state: JSON.stringify(step.state),
         requestHash: hash,
         response: answer,
-        ...(step.outcome === undefined ? {} : { status: 'done' as const }),
+        ...(audit === undefined ? {} : { status: 'done' as const, audit }),
       });
     } catch (e) {
       if (!(isIssuerError(e) && e.code === 'CONFLICT')) throw e;
@@ -501,14 +502,18 @@ export class IssuerService {
     return planManagementOperations(this.db, { sessionId, deviceId: ctx.session.origin.deviceId, kmkId: kmk.id, updates: ctx.updates }, discovered);
   }
 
-  /** Before the final answer is written: credentials and operations reflect what the device confirmed (idempotent, so a retry may redo it). */
-  async #recordOutcome(session: Session, outcome: ProvisioningOutcome): Promise<void> {
+  /**
+   * Before the final answer is written: credentials and operations reflect what the device
+   * confirmed (idempotent, so a retry may redo it). Returns the `session-done` event, which
+   * the final step's write appends in its own transaction.
+   */
+  async #recordOutcome(session: Session, outcome: ProvisioningOutcome): Promise<NewAuditEvent> {
     if (session.origin.kind === 'management') await recordManagementOutcome(this.db, session.id, session.origin.deviceId, outcome);
-    await this.db.appendAudit({
+    return {
       kind: 'session-done',
       sessionId: session.id,
       detail: JSON.stringify({ keys: outcome.keys.map((k) => k.id), deleted: outcome.deleted.length, unlocked: outcome.unlocked.length, updated: outcome.updated.length }),
-    });
+    };
   }
 
   // ------------------------------------------------------------------ admin

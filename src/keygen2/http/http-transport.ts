@@ -27,6 +27,8 @@ export interface HttpTransportOptions {
   };
   /** Extra headers on every request (e.g. `User-Agent`). Never `Cookie` or `Content-Type`. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Connection pool (e.g. a keep-alive `http.Agent`). Default: a new connection per request. */
+  readonly agent?: http.Agent;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -108,7 +110,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
         clearTimeout(timer);
         resolve(transportReply);
       };
-      const requestOptions: https.RequestOptions = { method: x.method, headers, agent: false };
+      const requestOptions: https.RequestOptions = { method: x.method, headers, agent: options.agent ?? false };
       if (secure && options.tls !== undefined) {
         if (options.tls.ca !== undefined) requestOptions.ca = options.tls.ca as https.RequestOptions['ca'];
         if (options.tls.rejectUnauthorized !== undefined) requestOptions.rejectUnauthorized = options.tls.rejectUnauthorized;

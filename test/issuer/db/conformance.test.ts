@@ -343,6 +343,17 @@ for (const kind of ISSUER_DATABASES) {
         expect((await db.getSession(session.id)).state).toBe('{"n":1}');
       });
 
+      it('cas-advance-audit: the audit event of a step is appended with the step, and not by a stale one', async () => {
+        const s = await startSession();
+        const audit = { kind: 'session-done', sessionId: s.id, detail: '{"keys":["Key.1"]}' };
+        await db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit });
+        expect(
+          await codeOf(db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit })),
+        ).toBe('CONFLICT');
+        const events = (await db.listAudit({ sessionId: s.id })).filter((e) => e.kind === 'session-done');
+        expect(events.map((e) => e.detail)).toEqual(['{"keys":["Key.1"]}']);
+      });
+
       it('cas-advance-race: of two processes advancing the same step exactly one wins', async () => {
         const session = await startSession();
         const issuerDatabase = await other();
