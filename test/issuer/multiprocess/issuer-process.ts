@@ -58,6 +58,14 @@ export function issuerCluster(root: string): IssuerCluster {
   return { root, env };
 }
 
+/** The `--database` a child process gets for a fixture: the SQLite file, or the URL with the fixture's schema as search_path. */
+export function childDatabase(location: { readonly target: string; readonly schema: string }): string {
+  if (location.schema === '') return location.target;
+  const u = new URL(location.target);
+  u.searchParams.set('options', `-c search_path=${location.schema}`);
+  return u.toString();
+}
+
 export interface IssuerProcessOptions {
   readonly name: string;
   readonly port: number;

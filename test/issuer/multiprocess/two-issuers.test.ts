@@ -13,20 +13,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ISSUER_DATABASES, MUST_RUN_ALL } from '../db/databases.js';
 import { disagreements, enrollOnce, type EnrolledSession } from './enrolling-client.js';
-import { createEnrollment, freePort, IssuerProcess, issuerCluster } from './issuer-process.js';
+import { childDatabase, createEnrollment, freePort, IssuerProcess, issuerCluster } from './issuer-process.js';
 
 const SEQUENTIAL = 10;
 const CONCURRENT = 10;
 const tmp = mkdtempSync(join(tmpdir(), 'airtight-two-issuers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** The `--database` a child process gets for a fixture: the SQLite file, or the URL with the fixture's schema as search_path. */
-export function childDatabase(location: { readonly target: string; readonly schema: string }): string {
-  if (location.schema === '') return location.target;
-  const u = new URL(location.target);
-  u.searchParams.set('options', `-c search_path=${location.schema}`);
-  return u.toString();
-}
 
 for (const kind of ISSUER_DATABASES) {
   if (kind.unavailable !== undefined) {
