@@ -5,7 +5,8 @@
  * enrollments (EC P-256, one key, no PIN; a memory SKS per session) and sends
  * a request that failed on the connection again, same body and cookie, until
  * the issuer is back; a killer SIGKILLs the issuer after a random 0.2-1.5 s of
- * service and restarts it on the same port, data folder and database.
+ * service (and now and then during its restart) and restarts it on the same
+ * port, data folder and database.
  *
  * Then: no acknowledged step lost, no duplicate certificate, no credential
  * without a completed intent, every completed session's device holds exactly
@@ -61,6 +62,7 @@ for (const kind of ISSUER_DATABASES) {
       const cluster = issuerCluster(join(tmp, kind.name));
       const issuer = new IssuerProcess(cluster, { name: 'issuer', port: await freePort(), database: childDatabase(fixture.location) });
       let kills = 0;
+      let startupKills = 0;
       try {
         await issuer.start();
         const enrollments = await pool(
@@ -79,6 +81,16 @@ for (const kind of ISSUER_DATABASES) {
             if (clientsDone) break;
             await issuer.kill();
             kills++;
+            // Now and then the restart itself is killed at a random instant of its start-up.
+            while (kills < MAX_KILLS && Math.random() < 0.15) {
+              const starting = issuer.start().catch(() => undefined);
+              await sleep(Math.random() * 800);
+              await issuer.kill();
+              await starting;
+              if (issuer.running) await issuer.kill();
+              kills++;
+              startupKills++;
+            }
             await issuer.start();
           }
         })();
@@ -89,6 +101,7 @@ for (const kind of ISSUER_DATABASES) {
         const failed = sessions.filter((s) => s.outcome.kind === 'failed-cleanly').length;
         const unclean = sessions.flatMap((s) => (s.outcome.kind === 'unclean' ? [s.outcome.error] : []));
         const retried = sessions.filter((s) => s.log.retries > 0).length;
+        const inFlight = sessions.reduce((n, s) => n + s.log.inFlight, 0);
         await issuer.stop();
 
         const db = await fixture.open();
@@ -96,7 +109,7 @@ for (const kind of ISSUER_DATABASES) {
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         console.log(
           `crash test (${kind.name}): ${SESSIONS} sessions, ${completed} completed, ${failed} failed cleanly, ${kills} kills, ${check.duplicates} duplicates` +
-            ` (${unclean.length} unclean, ${retried} sessions retried a request, ${check.credentials} credentials, ${seconds} s)`,
+            ` (${startupKills} kills during start-up, ${unclean.length} unclean, ${retried} sessions retried a request, ${inFlight} requests cut off in flight, ${check.credentials} credentials, ${seconds} s)`,
         );
         expect(unclean, issuer.stderrTail()).toEqual([]);
         expect(check.problems).toEqual([]);

@@ -37,6 +37,11 @@ export function isConnectionFailure(e: unknown): boolean {
   return false;
 }
 
+const refused = (e: unknown): boolean => {
+  for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) if ((c as { code?: unknown }).code === 'ECONNREFUSED') return true;
+  return false;
+};
+
 /** One answer the client received: the GET's (index 0) or the n-th POST's. */
 export interface Acknowledged {
   readonly index: number;
@@ -47,6 +52,8 @@ export interface SessionLog {
   readonly acknowledged: Acknowledged[];
   /** Requests sent again after a connection failure. */
   retries: number;
+  /** Of those, the ones the issuer may have received (reset or cut off rather than refused). */
+  inFlight: number;
   /** Requests per origin. */
   readonly origins: Map<string, number>;
 }
@@ -77,6 +84,7 @@ export function resilientTransport(log: SessionLog, options: { readonly origin?:
       } catch (e) {
         if (!isConnectionFailure(e) || Date.now() > options.deadline) throw e;
         log.retries++;
+        if (!refused(e)) log.inFlight++;
         await sleep(Math.min(40 * 2 ** Math.min(attempt, 4), 400) * (0.5 + Math.random()));
       }
     }
@@ -105,7 +113,7 @@ export interface EnrolledSession {
 
 /** Runs one enrollment on a fresh memory SKS of the trusted test device, and classifies how it ended. */
 export async function enrollOnce(invocationUrl: string, options: { readonly origin?: (n: number) => string | undefined; readonly deadline: number }): Promise<EnrolledSession> {
-  const log: SessionLog = { acknowledged: [], retries: 0, origins: new Map() };
+  const log: SessionLog = { acknowledged: [], retries: 0, inFlight: 0, origins: new Map() };
   const sks = device();
   const transport = resilientTransport(log, options);
   try {
