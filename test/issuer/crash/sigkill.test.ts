@@ -8,6 +8,8 @@
  * service (and now and then during its restart) and restarts it on the same
  * port, data folder and database.
  *
+ * Every tenth device spoils its attestation, so the issuer refuses it.
+ *
  * Then: no acknowledged step lost, no duplicate certificate, no credential
  * without a completed intent, every completed session's device holds exactly
  * the certificates the issuer recorded, and every session either completed or
@@ -72,7 +74,9 @@ for (const kind of ISSUER_DATABASES) {
         );
 
         let clientsDone = false;
-        const clients = pool(enrollments, CLIENTS, (e) => enrollOnce(e.invocationUrl, { deadline: Date.now() + 90_000 })).finally(() => {
+        // Every tenth device spoils its attestation: the issuer refuses it, and the session must end cleanly failed.
+        const tampered = (i: number): boolean => i % 10 === 9;
+        const clients = pool(enrollments, CLIENTS, (e, i) => enrollOnce(e.invocationUrl, { deadline: Date.now() + 90_000, tamper: tampered(i) })).finally(() => {
           clientsDone = true;
         });
         const killer = (async () => {
@@ -115,6 +119,8 @@ for (const kind of ISSUER_DATABASES) {
         expect(check.problems).toEqual([]);
         expect(check.duplicates).toBe(0);
         expect(completed + failed).toBe(SESSIONS);
+        sessions.forEach((s, i) => expect(s.outcome.kind, `session ${i}`).toBe(tampered(i) ? 'failed-cleanly' : 'completed'));
+        expect(check.credentials).toBe(completed);
         expect(issuer.unexpectedExits).toEqual([]);
         // The kills landed while sessions ran.
         expect(kills).toBeGreaterThan(0);

@@ -112,10 +112,31 @@ export interface EnrolledSession {
 }
 
 /** Runs one enrollment on a fresh memory SKS of the trusted test device, and classifies how it ended. */
-export async function enrollOnce(invocationUrl: string, options: { readonly origin?: (n: number) => string | undefined; readonly deadline: number }): Promise<EnrolledSession> {
+export async function enrollOnce(
+  invocationUrl: string,
+  options: {
+    readonly origin?: (n: number) => string | undefined;
+    readonly deadline: number;
+    /** Spoil the device attestation of the ProvisioningInitializationResponse, so the issuer refuses the session (after the SKS opened one). */
+    readonly tamper?: boolean;
+  },
+): Promise<EnrolledSession> {
   const log: SessionLog = { acknowledged: [], retries: 0, inFlight: 0, origins: new Map() };
   const sks = device();
-  const transport = resilientTransport(log, options);
+  const http = resilientTransport(log, options);
+  const transport: KeyGen2Transport =
+    options.tamper !== true
+      ? http
+      : {
+          fetchInvocation: (inv) => http.fetchInvocation(inv),
+          postResponse: (inv, text) => {
+            if (!text.includes('"ProvisioningInitializationResponse"')) return http.postResponse(inv, text);
+            const m = JSON.parse(text) as { attestation: string };
+            const bad = Buffer.from(m.attestation, 'base64url');
+            bad[0] = bad[0]! ^ 1;
+            return http.postResponse(inv, JSON.stringify({ ...m, attestation: bad.toString('base64url') }));
+          },
+        };
   try {
     const summary = await runEnrollment({ sks, ui: ui(), transport, invocationUrl });
     if (!summary.redirectUrl.endsWith('/keygen2/done')) return { log, sks, outcome: { kind: 'unclean', error: `ended at ${summary.redirectUrl}` } };
