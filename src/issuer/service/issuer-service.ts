@@ -298,18 +298,33 @@ export class IssuerService {
   /** Ends a session as failed (once) and releases what it claimed; answers the error page. */
   async #fail(sessionId: string | undefined, reason: RefusalReason): Promise<StoredResponse> {
     if (sessionId !== undefined) {
-      await this.db.failSession(sessionId, reason).catch((e: unknown) => {
-        if (!(isIssuerError(e) && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) throw e;
-      });
-      await this.db.releaseOperations(sessionId);
-      // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
-      // those of a failed session were never installed, so they are revoked rather than left valid.
-      for (const c of await this.db.listCredentials({ sessionId })) {
-        if (c.status === 'issued') await this.db.setCredentialStatus(c.fingerprint, 'revoked');
-      }
+      const marked = await this.db.failSession(sessionId, reason).then(
+        () => true,
+        (e: unknown) => {
+          if (!(isIssuerError(e) && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) throw e;
+          return false;
+        },
+      );
+      // Already ended: only a failed one is cleaned up (a concurrent request may have completed it).
+      if (marked || (await this.db.getSession(sessionId).catch(notFound))?.status === 'failed') await this.#releaseFailed(sessionId);
       await this.db.appendAudit({ kind: 'session-failed', sessionId, detail: JSON.stringify({ reason }) });
     }
     return this.#refusal(reason);
+  }
+
+  /**
+   * What a failed session leaves behind: its claimed operations go back to
+   * pending, its certificates are revoked. Idempotent, and run again for a
+   * request retried to a failed session, so a crash after the session was
+   * marked failed cannot leave its certificates valid.
+   */
+  async #releaseFailed(sessionId: string): Promise<void> {
+    await this.db.releaseOperations(sessionId);
+    // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
+    // those of a failed session were never installed, so they are revoked rather than left valid.
+    for (const c of await this.db.listCredentials({ sessionId })) {
+      if (c.status === 'issued') await this.db.setCredentialStatus(c.fingerprint, 'revoked');
+    }
   }
 
   /**
@@ -386,7 +401,11 @@ export class IssuerService {
     if (session === undefined) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
     const hash = postHash(body);
     if (session.lastRequestHash === hash) return { answer: session.lastResponse, sessionId, replayed: true };
-    if (session.status !== 'active') return { answer: this.#refusal('session-ended'), reason: 'session-ended', sessionId };
+    if (session.status !== 'active') {
+      // A crash may have cut the clean-up of a failed session short: the retried request finishes it.
+      if (session.status === 'failed') await this.#releaseFailed(sessionId);
+      return { answer: this.#refusal('session-ended'), reason: 'session-ended', sessionId };
+    }
     const state = JSON.parse(session.state) as IssuerState;
     await this.#ensureKmk(state.plan.keyManagementKey);
     let step: Awaited<ReturnType<KeyGen2Issuer['acceptText']>>;
