@@ -110,6 +110,28 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
   return { key, curve: encoding.curve };
 }
 
+/**
+ * The uncompressed point of a canonical named-curve EC SPKI (the exact bytes {@link spkiOf}
+ * writes: P-256, P-384 or P-521 OID, `04 ‖ X ‖ Y`), or undefined for any other form. The point is
+ * NOT checked to be on the curve: the caller hands it to `ECDH.computeSecret`, which refuses a
+ * point off the curve, or parses the SPKI with {@link parseNamedCurveSpki} instead.
+ */
+export function canonicalEcPoint(spki: Uint8Array): { readonly curve: EcCurve; readonly point: Buffer } | undefined {
+  const der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
+  for (const e of CURVE_ENCODINGS) {
+    if (der.length !== e.spkiPrefix.length + 1 + 2 * e.coordinateLength || !e.spkiPrefix.equals(der.subarray(0, e.spkiPrefix.length))) continue;
+    return der[e.spkiPrefix.length] === 0x04 ? { curve: e.curve, point: der.subarray(e.spkiPrefix.length) } : undefined;
+  }
+  return undefined;
+}
+
+/** Canonical DER SPKI of an uncompressed EC point (`04 ‖ X ‖ Y`) on `curve`. */
+export function ecSpkiOfPoint(curve: EcCurve, point: Uint8Array): Buffer {
+  const e = ENCODING_BY_CURVE.get(curve);
+  if (e === undefined || point.length !== 1 + 2 * e.coordinateLength || point[0] !== 0x04) throw cryptoFailure('not an uncompressed EC point');
+  return Buffer.concat([e.spkiPrefix, point]);
+}
+
 /** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
