@@ -168,9 +168,11 @@ export async function runKeyGen2Bench(): Promise<void> {
     const issuer = createBenchIssuer(devices.root, counts);
     const load = loadavg()[0] ?? 0;
     const rows: Row[] = [];
-    for (const scenario of SCENARIOS) {
-      for (const store of STORES) {
-        for (const deviceKey of DEVICE_KEYS) rows.push(await measure(issuer, counts, scenario, store, deviceKey, devices[deviceKey], dir));
+    // BENCH_ONLY=ec-memory-ec runs just the EC P-256 1-key, memory store, EC device row (the issue 8 target).
+    const only = process.env['BENCH_ONLY'] === 'ec-memory-ec';
+    for (const scenario of only ? SCENARIOS.slice(0, 1) : SCENARIOS) {
+      for (const store of only ? (['memory'] as const) : STORES) {
+        for (const deviceKey of only ? (['ec'] as const) : DEVICE_KEYS) rows.push(await measure(issuer, counts, scenario, store, deviceKey, devices[deviceKey], dir));
       }
     }
     console.log(`\nKeyGen2 full in-process sessions (issuer ↔ client ↔ SKS over wire text; Node ${process.version}; load average ${f(load, 1)} at start)`);

@@ -2,7 +2,7 @@
  * The store's source of randomness and fresh key pairs, passed in so that
  * interop replays can inject the recorded values. The default is node:crypto.
  */
-import { generateKeyPair as generateKeyPairCb, generateKeyPairSync, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto';
+import { createECDH, generateKeyPair as generateKeyPairCb, generateKeyPairSync, randomBytes as nodeRandomBytes, type ECDH, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EC_CURVES, type EcCurve } from './algorithms.js';
 import { cryptoFailure } from './errors.js';
@@ -21,7 +21,19 @@ export interface Entropy {
   randomBytes(n: number): Buffer;
   /** `purpose` tells replays apart: the session's ephemeral key or a key entry's pair. */
   generateKeyPair(request: KeyPairRequest, purpose: 'ephemeral' | 'key-entry'): Promise<KeyPair>;
+  /**
+   * A session's ephemeral ECDH key as a raw node `ECDH` holding a fresh key pair, used at once
+   * (synchronously) and never again. Optional: without it the session's ephemeral key comes from
+   * `generateKeyPair(…, 'ephemeral')` (replays inject recorded pairs that way).
+   */
+  ephemeralEcdh?(curve: EcCurve): ECDH;
 }
+
+/**
+ * One ECDH object per curve, reused: constructing one costs more than the key generation.
+ * Each caller generates, derives and reads the public point in one synchronous run.
+ */
+const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
 
 const generate = promisify(generateKeyPairCb);
 
@@ -44,5 +56,14 @@ export const systemEntropy: Entropy = {
       case 'ed25519':
         return generateKeyPairSync('ed25519');
     }
+  },
+  ephemeralEcdh(curve) {
+    let ecdh = ECDH_BY_CURVE.get(curve);
+    if (ecdh === undefined) {
+      ecdh = createECDH(EC_CURVES[curve].nodeName);
+      ECDH_BY_CURVE.set(curve, ecdh);
+    }
+    ecdh.generateKeys();
+    return ecdh;
   },
 };

@@ -191,6 +191,8 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
       crypto,
       deviceTrust: await trust(),
       certify,
+      // Tests keep the self-check: every request is decoded strictly right where it is encoded.
+      checkOutgoing: true,
       ...(o.planManagement === undefined ? {} : { planManagement: o.planManagement }),
       ...o.environment,
     });
@@ -239,6 +241,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
       sks: current(),
       transport,
       ui,
+      checkOutgoing: true,
       ...(o.platform === undefined ? {} : { platform: o.platform }),
       invocationUrl: buildInvocationUrl({ initUrl: `${ISSUER_URI}?init=true`, transactionUrl: ISSUER_URI, cookie: 'JSESSIONID=harness' }),
     });

@@ -40,6 +40,11 @@ export interface EnrollmentOptions {
   readonly serverTimeToleranceSeconds?: number | null;
   /** Refused entries per PIN before the enrollment is given up (USER_ABORT). Default 5. */
   readonly maxPinEntries?: number;
+  /**
+   * Decode every outgoing response strictly again before it is posted (default false): a
+   * debugging aid, as the issuer decodes it strictly (§11.1) anyway.
+   */
+  readonly checkOutgoing?: boolean;
 }
 
 /** One key this enrollment installed. */
@@ -143,7 +148,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
     cancelTo = invocation;
     const initUrl = new URL(invocation.initUrl);
     const issuerHost = initUrl.host;
-    const post = (m: KeyGen2Message): Promise<TransportReply> => viaTransport(() => transport.postResponse(invocation, encodeMessage(m)));
+    const post = (m: KeyGen2Message): Promise<TransportReply> => viaTransport(() => transport.postResponse(invocation, encodeMessage(m, { check: options.checkOutgoing ?? false })));
 
     // 1. InvocationRequest (spec §6.1): consent, capabilities. No SKS session yet.
     ui.progress?.({ step: 'invocation', issuerHost });

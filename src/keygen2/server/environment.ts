@@ -67,6 +67,14 @@ export interface IssuerEnvironment {
    * default true. The SKS may keep its session open that long, the issuer need not wait longer.
    */
   readonly enforceSessionLifeTime?: boolean;
+  /**
+   * Decode every outgoing request strictly again before `startText`/`acceptText` return it
+   * (default false). A debugging aid: the requests are built by this process from a validated
+   * configuration and decoded responses, and the client decodes them strictly (§11.1) anyway;
+   * the self-check costs as much as that decode, an X.509 parse per issued certificate included.
+   * Tests turn it on (test/keygen2/server) so an encoder fault fails where it happens.
+   */
+  readonly checkOutgoing?: boolean;
 }
 
 export interface ResolvedEnvironment extends IssuerEnvironment {
@@ -74,6 +82,7 @@ export interface ResolvedEnvironment extends IssuerEnvironment {
   readonly randomBytes: (length: number) => Uint8Array;
   readonly allowPrivacyMode: boolean;
   readonly enforceSessionLifeTime: boolean;
+  readonly checkOutgoing: boolean;
 }
 
 /**
@@ -102,4 +111,5 @@ export const resolveEnvironment = (env: IssuerEnvironment): ResolvedEnvironment 
   randomBytes: env.randomBytes ?? pooledRandomBytes(),
   allowPrivacyMode: env.allowPrivacyMode ?? true,
   enforceSessionLifeTime: env.enforceSessionLifeTime ?? true,
+  checkOutgoing: env.checkOutgoing ?? false,
 });

@@ -110,13 +110,13 @@ export function createIssuer(environment: IssuerEnvironment): KeyGen2Issuer {
     accept: (state, response) => accept(env, state, response),
     startText: async (config) => {
       const { state, request } = await start(env, config);
-      return { state, request: encodeMessage(request) };
+      return { state, request: encodeMessage(request, { check: env.checkOutgoing }) };
     },
     acceptText: async (state, body) => {
       const expected = EXPECTED[state.phase];
       if (expected === undefined) throw new KeyGen2Error('SESSION', `Session is ${state.phase}`);
       const step = await accept(env, state, decodeMessage(body, [expected]));
-      return step.outcome === undefined ? { state: step.state, request: encodeMessage(step.request) } : step;
+      return step.outcome === undefined ? { state: step.state, request: encodeMessage(step.request, { check: env.checkOutgoing }) } : step;
     },
     abort: (state) => ({ ...state, phase: 'aborted', revision: state.revision + 1 }),
   };

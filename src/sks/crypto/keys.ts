@@ -110,6 +110,28 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
   return { key, curve: encoding.curve };
 }
 
+/**
+ * The uncompressed point of a canonical named-curve EC SPKI (the exact bytes {@link spkiOf}
+ * writes: P-256, P-384 or P-521 OID, `04 ‖ X ‖ Y`), or undefined for any other form. The point is
+ * NOT checked to be on the curve: the caller hands it to `ECDH.computeSecret`, which refuses a
+ * point off the curve, or parses the SPKI with {@link parseNamedCurveSpki} instead.
+ */
+export function canonicalEcPoint(spki: Uint8Array): { readonly curve: EcCurve; readonly point: Buffer } | undefined {
+  const der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
+  for (const e of CURVE_ENCODINGS) {
+    if (der.length !== e.spkiPrefix.length + 1 + 2 * e.coordinateLength || !e.spkiPrefix.equals(der.subarray(0, e.spkiPrefix.length))) continue;
+    return der[e.spkiPrefix.length] === 0x04 ? { curve: e.curve, point: der.subarray(e.spkiPrefix.length) } : undefined;
+  }
+  return undefined;
+}
+
+/** Canonical DER SPKI of an uncompressed EC point (`04 ‖ X ‖ Y`) on `curve`. */
+export function ecSpkiOfPoint(curve: EcCurve, point: Uint8Array): Buffer {
+  const e = ENCODING_BY_CURVE.get(curve);
+  if (e === undefined || point.length !== 1 + 2 * e.coordinateLength || point[0] !== 0x04) throw cryptoFailure('not an uncompressed EC point');
+  return Buffer.concat([e.spkiPrefix, point]);
+}
+
 /** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
@@ -138,6 +160,8 @@ export function spkiOf(key: KeyObject): Buffer {
  * (spec §1.5: no parameters and no public key inside the ECPrivateKey).
  */
 export function pkcs8Of(key: KeyObject): Buffer {
+  const known = PKCS8_OF_GENERATED.get(key);
+  if (known !== undefined) return Buffer.from(known);
   if (key.asymmetricKeyType === 'ec') {
     const jwk = key.export({ format: 'jwk' });
     const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
@@ -147,6 +171,31 @@ export function pkcs8Of(key: KeyObject): Buffer {
     }
   }
   return key.export({ type: 'pkcs8', format: 'der' });
+}
+
+/**
+ * PKCS#8 of EC private keys this process generated, written by {@link spkiOfGeneratedPair} from
+ * the same JWK export as their SPKI: a key entry is persisted right after its creation, and a
+ * second export costs as much as the first. Keyed by the immutable KeyObject; weak, so nothing
+ * outlives the key.
+ */
+const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
+
+/**
+ * Canonical SPKI of a freshly generated pair ({@link spkiOf} of its public key), with one JWK
+ * export of the private key for EC, whose PKCS#8 ({@link pkcs8Of}) is remembered.
+ */
+export function spkiOfGeneratedPair(pair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }): Buffer {
+  if (pair.privateKey.asymmetricKeyType === 'ec') {
+    const jwk = pair.privateKey.export({ format: 'jwk' });
+    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (e && jwk.x && jwk.y && jwk.d) {
+      const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
+      PKCS8_OF_GENERATED.set(pair.privateKey, tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), e.algorithmIdentifier, tlv(0x04, ecPrivateKey)])));
+      return Buffer.concat([e.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    }
+  }
+  return spkiOf(pair.publicKey);
 }
 
 /** Classifies a public or private key (spec §9.5: RSA size counted in whole bytes). */

@@ -272,7 +272,7 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
 
   get size(): number {
     let n = 0;
-    for (const _ of this.entries()) n++;
+    for (const _ of this.values()) n++;
     return n;
   }
 
@@ -283,12 +283,19 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
     }
   }
 
+  // keys() and values() walk the slots themselves: a generator over entries() costs a second
+  // generator and a tuple per entry, on paths (close, PIN group checks) that visit every key.
   *keys(): MapIterator<H> {
-    for (const [h] of this.entries()) yield h;
+    for (const [h, slot] of this.#slots) {
+      if (this.#resolve(h, slot).kind === 'ready') yield h;
+    }
   }
 
   *values(): MapIterator<T> {
-    for (const [, v] of this.entries()) yield v;
+    for (const [h, slot] of this.#slots) {
+      const r = slot.kind === 'ready' ? slot : this.#resolve(h, slot);
+      if (r.kind === 'ready') yield r.value;
+    }
   }
 
   [Symbol.iterator](): MapIterator<[H, T]> {

@@ -3,7 +3,7 @@ import { ALGORITHM_KEY_ATTEST_1, ALGORITHM_NONE, hasCap, keyGenSpecOf, lookupAlg
 import type { CreateKeyEntryArgs, KeyEntryResult } from '../api.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, Limits, MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
-import { spkiOf } from '../crypto/keys.js';
+import { spkiOfGeneratedPair } from '../crypto/keys.js';
 import { SksError, cryptoOpAsync, optionError } from '../errors.js';
 import { attest, beginMac, decryptIssuerData, registerId, type EngineContext, type OpenSession } from '../engine/context.js';
 import type { KeyEntry, PinPolicy } from '../engine/state.js';
@@ -151,7 +151,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
     throw new SksError('CRYPTO', 'Crypto failure: unusable RSA public exponent');
   }
   const pair = await cryptoOpAsync('key generation', () => ctx.entropy.generateKeyPair(request, 'key-entry'));
-  const publicKeySpki = spkiOf(pair.publicKey);
+  const publicKeySpki = spkiOfGeneratedPair(pair);
   const attestation = attest(openPhase, MacData.keyAttestation(publicKeySpki, mac));
 
   const entry: KeyEntry = {

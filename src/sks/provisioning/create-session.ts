@@ -1,11 +1,11 @@
 /** createProvisioningSession (spec §6.1, §5.2, §5.3). */
-import { diffieHellman } from 'node:crypto';
-import { ALGORITHM_SESSION_ATTEST_1 } from '../algorithms.js';
+import { diffieHellman, type ECDH, type KeyObject } from 'node:crypto';
+import { ALGORITHM_SESSION_ATTEST_1, type EcCurve } from '../algorithms.js';
 import type { CreateProvisioningSessionArgs, ProvisioningSessionResult } from '../api.js';
 import { Limits } from '../constants.js';
-import { checkExternalPublicKey, parseNamedCurveSpki, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
+import { canonicalEcPoint, checkExternalPublicKey, ecSpkiOfPoint, parseNamedCurveSpki, parseSpki, signBytes, spkiOf } from '../crypto/keys.js';
 import { deriveSessionKey, deviceIdFor, hmacSha256, sessionAttestationInput, sessionKdfInput } from '../crypto/primitives.js';
-import { SksError, cryptoOp, optionError } from '../errors.js';
+import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { checkIdSyntax, type EngineContext } from '../engine/context.js';
 import type { OpenSession } from '../engine/state.js';
 import * as value from '../engine/validate.js';
@@ -34,22 +34,26 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     throw optionError(`"issuerUri" length error: ${issuerUri.length}`, 'issuerUri');
   }
   // Named curves only: explicit parameters could hide a wrong cofactor (Wycheproof), as for keyAgreement.
-  const { key: serverEphemeralKey, curve: serverCurve } = parseNamedCurveSpki(serverEphemeralKeyBytes, 'serverEphemeralKey');
-  const keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
-  if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
-  checkIdSyntax(serverSessionId, 'serverSessionId');
-  const deviceCertificate = ctx.device.certificatePath.at(0);
-  if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
-
+  const agreed = ephemeralAgreement(ctx, serverEphemeralKeyBytes);
+  let keyManagementKey: KeyObject | null;
+  let deviceCertificate: Buffer | undefined;
+  try {
+    keyManagementKey = kmkBytes === undefined ? null : parseSpki(kmkBytes);
+    if (keyManagementKey) checkExternalPublicKey(keyManagementKey, '"keyManagementKey"', 'keyManagementKey', false);
+    checkIdSyntax(serverSessionId, 'serverSessionId');
+    deviceCertificate = ctx.device.certificatePath.at(0);
+    if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
+  } catch (e) {
+    agreed.z?.fill(0); // a later check refused the call: the secret is never used
+    throw e;
+  }
   const randomId = ctx.entropy.randomBytes(32);
   const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
-  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: serverCurve }, 'ephemeral');
-  const buf = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: serverEphemeralKey }));
+  const { z: sharedSecret, clientEphemeralKey, serverEphemeralKey } = agreed.z === undefined ? await agreeViaKeyPair(ctx, agreed) : agreed;
   const deviceId = deviceIdFor(privacyEnabled, deviceCertificate ?? Buffer.alloc(0));
-  const sessionKey = deriveSessionKey(buf, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
-  buf.fill(0);
+  const sessionKey = deriveSessionKey(sharedSecret, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
+  sharedSecret.fill(0);
 
-  const clientEphemeralKey = spkiOf(ephemeral.publicKey);
   const kmkSpki = keyManagementKey ? spkiOf(keyManagementKey) : null;
   const attestationInput = sessionAttestationInput({
     clientSessionId,
@@ -58,7 +62,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     deviceId,
     sessionKeyAlgorithm,
     privacyEnabled,
-    serverEphemeralKey: spkiOf(serverEphemeralKey),
+    serverEphemeralKey,
     clientEphemeralKey,
     keyManagementKey: kmkSpki ?? undefined,
     clientTime,
@@ -95,4 +99,37 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   ctx.state.sessions.set(handle, session);
   ctx.state.openSessions.add(session);
   return { provisioningHandle: handle, clientSessionId, attestation, clientEphemeralKey };
+}
+
+/** The session's ECDH agreement, or (when `z` is undefined) the parsed server key to agree with later. */
+type Agreement =
+  | { readonly z: Buffer; readonly clientEphemeralKey: Buffer; readonly serverEphemeralKey: Buffer }
+  | { readonly z?: undefined; readonly key: KeyObject; readonly curve: EcCurve };
+
+/**
+ * Parses the server's ephemeral key (spec §6.1 step 3) and, where the entropy source offers raw
+ * ECDH and the key is in canonical form (named curve, uncompressed point: what every issuer
+ * sends), agrees at once: `computeSecret` refuses a point off the curve, which is reported as
+ * `parseNamedCurveSpki` reports it, at the same step. Any other form takes the KeyObject path,
+ * whose checks are unchanged.
+ */
+function ephemeralAgreement(ctx: EngineContext, spki: Uint8Array): Agreement {
+  const canonical = ctx.entropy.ephemeralEcdh === undefined ? undefined : canonicalEcPoint(spki);
+  if (canonical === undefined || ctx.entropy.ephemeralEcdh === undefined) return parseNamedCurveSpki(spki, 'serverEphemeralKey');
+  const ecdh = ctx.entropy.ephemeralEcdh(canonical.curve);
+  let z: Buffer;
+  try {
+    z = ecdh.computeSecret(canonical.point);
+  } catch (e) {
+    throw cryptoFailure('public key is not a valid SubjectPublicKeyInfo', e);
+  }
+  return { z, clientEphemeralKey: ecdhSpki(canonical.curve, ecdh), serverEphemeralKey: Buffer.from(spki) };
+}
+
+const ecdhSpki = (curve: EcCurve, ecdh: ECDH): Buffer => ecSpkiOfPoint(curve, ecdh.getPublicKey());
+
+async function agreeViaKeyPair(ctx: EngineContext, a: { readonly key: KeyObject; readonly curve: EcCurve }): Promise<{ z: Buffer; clientEphemeralKey: Buffer; serverEphemeralKey: Buffer }> {
+  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: a.curve }, 'ephemeral');
+  const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: a.key }));
+  return { z, clientEphemeralKey: spkiOf(ephemeral.publicKey), serverEphemeralKey: spkiOf(a.key) };
 }
