@@ -40,8 +40,8 @@ export interface SqliteOptions {
 /** Rewrites `$n` placeholders to `?` and returns the parameter order they need (a `$n` may repeat). */
 const rewrite = (sql: string): { readonly sql: string; readonly order: readonly number[] } => {
   const order: number[] = [];
-  const out = sql.replace(/\$(\d+)/g, (_m, n: string) => {
-    order.push(Number(n) - 1);
+  const out = sql.replace(/\$(\d+)/g, (_m, name: string) => {
+    order.push(Number(name) - 1);
     return '?';
   });
   return { sql: out, order };
@@ -92,8 +92,8 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
       try {
         db.exec('BEGIN IMMEDIATE');
         return;
-      } catch (e) {
-        if (!isBusy(e) || Date.now() >= deadline) throw e;
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
       }
       await sleep(delay);
     }
@@ -101,26 +101,28 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
 
   const statements = new Map<string, { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] }>();
   const prepared = (sql: string): { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] } => {
-    let p = statements.get(sql);
-    if (p === undefined) {
-      const r = rewrite(sql);
-      p = { stmt: db.prepare(r.sql), order: r.order };
-      statements.set(sql, p);
+    let params = statements.get(sql);
+    if (params === undefined) {
+      const result = rewrite(sql);
+      params = { stmt: db.prepare(result.sql), order: result.order };
+      statements.set(sql, params);
     }
-    return p;
+    return params;
   };
   const args = (order: readonly number[], params: readonly SqlValue[]): unknown[] =>
     order.map((i) => bind(params[i] ?? null));
 
   // Runs synchronously; async only to present one interface with PostgreSQL.
   const runner: SqlRunner = {
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so a driver throw is a rejection, as with pg
     all: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.all(...args(p.order, params)).filter(isRow);
+      const statement = prepared(sql);
+      return statement.stmt.all(...args(statement.order, params)).filter(isRow);
     },
+    // eslint-disable-next-line @typescript-eslint/require-await -- as above
     run: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.run(...args(p.order, params)).changes;
+      const statement = prepared(sql);
+      return statement.stmt.run(...args(statement.order, params)).changes;
     },
   };
 
@@ -132,9 +134,9 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
         const result = await fn(runner);
         db.exec('COMMIT');
         return result;
-      } catch (e) {
+      } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
+        throw error;
       }
     });
 
@@ -147,8 +149,9 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
     migrationTransaction: transaction,
     violation: (e) => (e instanceof Error && 'code' in e ? SQLITE_VIOLATIONS.get(String(e.code)) : undefined),
     close: () =>
-      exclusive(async () => {
+      exclusive(() => {
         db.close();
+        return Promise.resolve();
       }),
   };
 };
