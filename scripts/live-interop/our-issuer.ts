@@ -62,14 +62,16 @@ function parseArgs(argv: readonly string[]): Args {
   let tlsCert: string | undefined;
   let tlsKey: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    if (a === '--trust' && v !== undefined) (trust.push(v), i++);
-    else if (a === '--port' && v !== undefined) ((port = Number(v)), i++);
-    else if (a === '--port-file' && v !== undefined) ((portFile = v), i++);
-    else if (a === '--tls-cert' && v !== undefined) ((tlsCert = v), i++);
-    else if (a === '--tls-key' && v !== undefined) ((tlsKey = v), i++);
-    else throw new Error(`usage: our-issuer.ts --trust PEM [--port P] [--port-file F] [--tls-cert PEM --tls-key PEM] (at ${a})`);
+    const flag = argv[i];
+    const value = argv.at(i + 1);
+    if (value === undefined) throw new Error(`usage: our-issuer.ts --trust PEM [--port P] [--port-file F] [--tls-cert PEM --tls-key PEM] (at ${flag})`);
+    if (flag === '--trust') trust.push(value);
+    else if (flag === '--port') port = Number(value);
+    else if (flag === '--port-file') portFile = value;
+    else if (flag === '--tls-cert') tlsCert = value;
+    else if (flag === '--tls-key') tlsKey = value;
+    else throw new Error(`usage: our-issuer.ts --trust PEM [--port P] [--port-file F] [--tls-cert PEM --tls-key PEM] (at ${flag})`);
+    i++;
   }
   if (trust.length === 0) throw new Error('--trust PEM is required (okspeer device --print-device-ca)');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
@@ -82,7 +84,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 const pemBlocks = (pem: string): Buffer[] =>
-  [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+  [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 const toPem = (der: Uint8Array): string =>
   `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
 const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
@@ -127,26 +129,26 @@ async function main(): Promise<void> {
   const issuer = createIssuer({
     crypto: new NodeIssuerCrypto({ sealingKey: randomBytes(32), keyManagementKeys: kmks }),
     deviceTrust: new DeviceTrust(roots),
-    certify: async (k) => {
-      const der = await ca.issue(k.publicKey, { commonName: `Airtight live ${k.id} ${k.serverSessionId}` });
+    certify: async (attestedKey) => {
+      const der = await ca.issue(attestedKey.publicKey, { commonName: `Airtight live ${attestedKey.id} ${attestedKey.serverSessionId}` });
       const fp = sha256Hex(der);
       records.set(fp, { der, status: 'active' });
       current?.issued.push(fp);
       return { certificatePath: [der] };
     },
     planManagement: (found): ManagementPlan | undefined => {
-      const s = current;
-      if (s === undefined) return undefined;
-      const hits = found.filter((c) => {
-        const fp = sha256Hex(Buffer.from(c.certificatePath[0] ?? '', 'base64url'));
-        return (s.fp === undefined || fp === s.fp) && (s.op !== 'unlock' || c.locked);
+      const state = current;
+      if (state === undefined) return undefined;
+      const hits = found.filter((discoveredCredential) => {
+        const fp = sha256Hex(Buffer.from(discoveredCredential.certificatePath[0] ?? '', 'base64url'));
+        return (state.fp === undefined || fp === state.fp) && (state.op !== 'unlock' || discoveredCredential.locked);
       });
-      const first = hits[0];
-      if (first === undefined) throw new Error(`no ${s.op} target among ${found.length} discovered credential(s)`);
-      const cert = first.certificatePath[0]!;
-      s.targets.push(sha256Hex(Buffer.from(cert, 'base64url')));
-      const t = target(s.kmk, cert, first);
-      return s.op === 'delete' ? { deleteKeys: [t] } : { unlockKeys: [t] };
+      const first = hits.at(0);
+      if (first === undefined) throw new Error(`no ${state.op} target among ${found.length} discovered credential(s)`);
+      const cert = first.certificatePath[0];
+      state.targets.push(sha256Hex(Buffer.from(cert, 'base64url')));
+      const targetKeyConfig = target(state.kmk, cert, first);
+      return state.op === 'delete' ? { deleteKeys: [targetKeyConfig] } : { unlockKeys: [targetKeyConfig] };
     },
   });
 
@@ -155,16 +157,16 @@ async function main(): Promise<void> {
   let origin = '';
   const transactionUrl = (): string => `${origin}/kg2`;
 
-  const configOf = (q: URLSearchParams): { op: Op; kmk: KmkName; config: IssuerConfig; fp: string | undefined } => {
-    const op = (q.get('op') ?? 'enroll') as Op;
+  const configOf = (params: URLSearchParams): { op: Op; kmk: KmkName; config: IssuerConfig; fp: string | undefined } => {
+    const op = params.get('op') ?? 'enroll';
     if (op !== 'enroll' && op !== 'delete' && op !== 'unlock') throw new Error(`op=${op}`);
-    const kmk: KmkName = q.get('kmk') === 'rsa' ? 'kmk-rsa' : 'kmk-ec';
-    const privacy = q.get('privacy') === '1';
-    const fp = q.get('fp') ?? undefined;
-    const rsa = q.get('alg') === 'rsa';
+    const kmk: KmkName = params.get('kmk') === 'rsa' ? 'kmk-rsa' : 'kmk-ec';
+    const privacy = params.get('privacy') === '1';
+    const fp = params.get('fp') ?? undefined;
+    const rsa = params.get('alg') === 'rsa';
     const keyAlgorithm = rsa ? `${SKS}rsa2048` : `${SKS}ec.nist.p256`;
     const queries =
-      q.get('query') === '1'
+      params.get('query') === '1'
         ? { capabilityQueries: [{ type: keyAlgorithm, kind: 'feature' as const }, { type: 'https://webpki.github.io/keygen2/feature#device-pin-support', kind: 'feature' as const }] }
         : {};
     const base: IssuerConfig = {
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
     const key = rsa
       ? { keyAlgorithm, appUsage: 'signature' as const, friendlyName: 'Airtight RSA signature key' }
       : { keyAlgorithm, appUsage: 'authentication' as const };
-    const pin = (q.get('pin') ?? '1') === '1';
+    const pin = (params.get('pin') ?? '1') === '1';
     return {
       op,
       kmk,
@@ -197,43 +199,43 @@ async function main(): Promise<void> {
 
   const step: IssuerStep = async (cookie, body) => {
     const token = tokenOf(cookie);
-    const s = token === undefined ? undefined : sessions.get(token);
-    if (s === undefined) throw new Error('unknown session');
-    if (s.status === 'failed' || s.status === 'done') throw new Error(`session ${s.status}`);
-    current = s;
+    const liveSession = token === undefined ? undefined : sessions.get(token);
+    if (liveSession === undefined) throw new Error('unknown session');
+    if (liveSession.status === 'failed' || liveSession.status === 'done') throw new Error(`session ${liveSession.status}`);
+    current = liveSession;
     try {
       if (body === null) {
-        if (s.state !== undefined) throw new Error('init fetched twice');
-        const { state, request } = await issuer.startText(s.config);
-        s.state = state;
-        s.status = 'active';
-        log(s, `-> ${qualifierOf(request)}`);
+        if (liveSession.state !== undefined) throw new Error('init fetched twice');
+        const { state, request } = await issuer.startText(liveSession.config);
+        liveSession.state = state;
+        liveSession.status = 'active';
+        log(liveSession, `-> ${qualifierOf(request)}`);
         return { message: request };
       }
-      if (s.state === undefined) throw new Error('POST before init');
-      log(s, `<- ${qualifierOf(body)}`);
-      const next = await issuer.acceptText(s.state, body);
-      s.state = next.state;
-      if (next.state.session?.deviceCertificatePath !== undefined && s.device === undefined) {
-        s.device = new X509Certificate(Buffer.from(next.state.session.deviceCertificatePath[0]!, 'base64url')).subject.split('\n').join(', ');
+      if (liveSession.state === undefined) throw new Error('POST before init');
+      log(liveSession, `<- ${qualifierOf(body)}`);
+      const next = await issuer.acceptText(liveSession.state, body);
+      liveSession.state = next.state;
+      if (next.state.session?.deviceCertificatePath !== undefined && liveSession.device === undefined) {
+        liveSession.device = new X509Certificate(Buffer.from(next.state.session.deviceCertificatePath[0], 'base64url')).subject.split('\n').join(', ');
       }
       if (next.outcome !== undefined) {
-        for (const d of next.outcome.deleted) {
-          const r = records.get(sha256Hex(Buffer.from(d.certificate, 'base64url')));
-          if (r !== undefined) r.status = 'deleted';
+        for (const targetKeyConfig of next.outcome.deleted) {
+          const result = records.get(sha256Hex(Buffer.from(targetKeyConfig.certificate, 'base64url')));
+          if (result !== undefined) result.status = 'deleted';
         }
-        s.status = 'done';
-        log(s, `DONE ${s.op} issued=[${s.issued.join(',')}] targets=[${s.targets.join(',')}]`);
-        return { redirect: `${origin}/done?session=${s.token}` };
+        liveSession.status = 'done';
+        log(liveSession, `DONE ${liveSession.op} issued=[${liveSession.issued.join(',')}] targets=[${liveSession.targets.join(',')}]`);
+        return { redirect: `${origin}/done?session=${liveSession.token}` };
       }
-      log(s, `-> ${qualifierOf(next.request)}`);
+      log(liveSession, `-> ${qualifierOf(next.request)}`);
       return { message: next.request };
-    } catch (e) {
-      s.status = 'failed';
-      s.error = e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e);
-      log(s, `FAILED ${s.error}`);
-      s.state = undefined; // dropped (spec §11.2); kept in the map for /status
-      throw e;
+    } catch (errorValue) {
+      liveSession.status = 'failed';
+      liveSession.error = errorValue instanceof Error ? `${(errorValue as { code?: string }).code ?? errorValue.name}: ${errorValue.message}` : String(errorValue);
+      log(liveSession, `FAILED ${liveSession.error}`);
+      liveSession.state = undefined; // dropped (spec §11.2); kept in the map for /status
+      throw errorValue;
     } finally {
       current = undefined;
     }
@@ -241,26 +243,29 @@ async function main(): Promise<void> {
   let binding: http.RequestListener | undefined;
 
   const listener: http.RequestListener = (req, res) => {
-    const u = new URL(req.url ?? '/', origin);
+    const requestUrl = new URL(req.url ?? '/', origin);
     const text = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-store' });
       res.end(body);
     };
     try {
-      switch (u.pathname) {
+      switch (requestUrl.pathname) {
         case '/kg2': {
           const token = tokenOf(req.headers.cookie) ?? '';
-          if (req.method === 'GET' && u.searchParams.get('abort') === 'true') {
-            const s = sessions.get(token);
-            if (s !== undefined && s.status !== 'done') ((s.status = 'failed'), (s.error = 'cancelled'));
-            return text(200, 'text/plain', 'cancelled\n');
+          if (req.method === 'GET' && requestUrl.searchParams.get('abort') === 'true') {
+            const state = sessions.get(token);
+            if (state !== undefined && state.status !== 'done') {
+              state.status = 'failed';
+              state.error = 'cancelled';
+            }
+            text(200, 'text/plain', 'cancelled\n'); return;
           }
           binding ??= createIssuerRequestHandler({ step, errorUrl: `${origin}/error` });
-          return binding(req, res);
+          binding(req, res); return;
         }
         case '/new': {
           const token = randomBytes(18).toString('base64url');
-          const { op, kmk, config, fp } = configOf(u.searchParams);
+          const { op, kmk, config, fp } = configOf(requestUrl.searchParams);
           sessions.set(token, { token, op, fp, kmk, config, status: 'created', issued: [], targets: [] });
           const url = buildInvocationUrl({
             initUrl: `${transactionUrl()}?init=true`,
@@ -268,34 +273,36 @@ async function main(): Promise<void> {
             cookie: `JSESSIONID=${token}`,
             cancelUrl: `${transactionUrl()}?abort=true`,
           }) + '&ver=1.00-1.99';
-          process.stdout.write(`[${token}] new ${u.search}\n`);
-          return text(200, 'text/plain', `${url}\n`);
+          process.stdout.write(`[${token}] new ${requestUrl.search}\n`);
+          text(200, 'text/plain', `${url}\n`); return;
         }
         case '/status': {
-          const s = sessions.get(u.searchParams.get('session') ?? '');
-          if (s === undefined) return text(404, 'application/json', '{"error":"no such session"}\n');
-          const { token, op, status, error, issued, targets, device } = s;
-          return text(200, 'application/json', `${JSON.stringify({ session: token, op, status, error: error ?? null, device: device ?? (s.config.privacyEnabled ? 'Anonymous' : null), issued, targets })}\n`);
+          const liveSession = sessions.get(requestUrl.searchParams.get('session') ?? '');
+          if (liveSession === undefined) { text(404, 'application/json', '{"error":"no such session"}\n'); return; }
+          const { token, op, status, error, issued, targets, device } = liveSession;
+          text(200, 'application/json', `${JSON.stringify({ session: token, op, status, error: error ?? null, device: device ?? (liveSession.config.privacyEnabled ? 'Anonymous' : null), issued, targets })}\n`); return;
         }
         case '/records':
-          return text(200, 'application/json', `${JSON.stringify([...records].map(([fingerprint, r]) => ({ fingerprint, status: r.status })))}\n`);
+          { text(200, 'application/json', `${JSON.stringify([...records].map(([fingerprint, r]) => ({ fingerprint, status: r.status })))}\n`); return; }
         case '/cert': {
-          const r = records.get(u.searchParams.get('fp') ?? '');
-          return r === undefined ? text(404, 'text/plain', 'no such certificate\n') : text(200, 'application/x-pem-file', toPem(r.der));
+          const result = records.get(requestUrl.searchParams.get('fp') ?? '');
+          if (result === undefined) text(404, 'text/plain', 'no such certificate\n');
+          else text(200, 'application/x-pem-file', toPem(result.der));
+          return;
         }
         case '/ca.pem':
-          return text(200, 'application/x-pem-file', toPem(ca.certificate));
+          { text(200, 'application/x-pem-file', toPem(ca.certificate)); return; }
         case '/health':
-          return text(200, 'text/plain', 'ok\n');
+          { text(200, 'text/plain', 'ok\n'); return; }
         case '/done':
-          return text(200, 'text/plain', 'done\n');
+          { text(200, 'text/plain', 'done\n'); return; }
         case '/error':
-          return text(200, 'text/plain', 'error\n');
+          { text(200, 'text/plain', 'error\n'); return; }
         default:
-          return text(404, 'text/plain', 'not found\n');
+          { text(404, 'text/plain', 'not found\n'); return; }
       }
-    } catch (e) {
-      return text(400, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
+    } catch (error) {
+      text(400, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`); return;
     }
   };
   const server = args.tls === undefined ? http.createServer(listener) : https.createServer({ cert: args.tls.cert, key: args.tls.key }, listener);
@@ -313,11 +320,11 @@ async function main(): Promise<void> {
 }
 
 const qualifierOf = (text: string): string => /"@qualifier":"([A-Za-z]+)"/.exec(text)?.[1] ?? '?';
-const log = (s: { token: string }, line: string): void => {
-  process.stdout.write(`[${s.token}] ${line}\n`);
+const log = (state: { token: string }, line: string): void => {
+  process.stdout.write(`[${state.token}] ${line}\n`);
 };
 
-main().catch((e: unknown) => {
-  process.stderr.write(`our-issuer: ${e instanceof Error ? e.message : String(e)}\n`);
+main().catch((error: unknown) => {
+  process.stderr.write(`our-issuer: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

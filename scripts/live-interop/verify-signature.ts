@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { verify, X509Certificate } from 'node:crypto';
 
-const [eeFile, caFile, dataFile, signature] = process.argv.slice(2);
+const [eeFile, caFile, dataFile, signature] = process.argv.slice(2) as Array<string | undefined>;
 if (eeFile === undefined || caFile === undefined || dataFile === undefined || signature === undefined) {
   process.stderr.write('usage: verify-signature.ts EE.pem CA.pem DATA-FILE SIGNATURE-B64URL\n');
   process.exit(2);

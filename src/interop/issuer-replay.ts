@@ -46,10 +46,20 @@ export interface RecordedHmac {
   readonly mac_hex: string;
 }
 
+/** The members of a recorded session that callers compare against (the file's `sessions[]` entry). */
+export interface RecordedSession {
+  readonly label: string;
+  readonly privacy_enabled: boolean;
+  readonly issued_certificate_paths: Readonly<Record<string, readonly string[]>>;
+  readonly server_hmacs: readonly RecordedHmac[];
+  readonly encryptions: ReadonlyArray<{ readonly iv_and_ciphertext_hex: string; readonly plaintext_hex: string }>;
+  readonly messages: readonly RecordedMessage[];
+}
+
 export interface Replay {
   readonly file: string;
   readonly label: string;
-  readonly session: Json;
+  readonly session: RecordedSession;
   readonly messages: readonly RecordedMessage[];
   readonly config: IssuerConfig;
   readonly environment: IssuerEnvironment;

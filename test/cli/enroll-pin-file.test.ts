@@ -30,25 +30,25 @@ function enroll(pinFile: string, port: number): { status: number | null; stderr:
   const url = `webpkiproxy://keygen2?init=${encodeURIComponent(`http://127.0.0.1:${port}/kg2?init=true`)}&url=${encodeURIComponent(`http://127.0.0.1:${port}/kg2`)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home') };
   delete env['AIRTIGHT_PIN'];
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'enroll', url, '--yes', '--pin-file', pinFile], { cwd: ROOT, env, encoding: 'utf8', input: '' });
-  return { status: r.status, stderr: r.stderr };
+  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'enroll', url, '--yes', '--pin-file', pinFile], { cwd: ROOT, env, encoding: 'utf8', input: '' });
+  return { status: spawnSyncReturns.status, stderr: spawnSyncReturns.stderr };
 }
 
 describe('airtight enroll --pin-file', () => {
   it('refuses-a-group-readable-pin-file-before-contacting-the-issuer', async () => {
-    const f = join(tmp, 'pin-644');
-    writeFileSync(f, '1234\n', { mode: 0o644 });
-    const r = enroll(f, await deadPort());
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--pin-file .* is accessible by group or others .*chmod 600/);
-    expect(r.stderr).not.toMatch(/Contacting|TRANSPORT/);
-    expect(r.stderr).not.toContain('1234');
+    const text = join(tmp, 'pin-644');
+    writeFileSync(text, '1234\n', { mode: 0o644 });
+    const result = enroll(text, await deadPort());
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--pin-file .* is accessible by group or others .*chmod 600/);
+    expect(result.stderr).not.toMatch(/Contacting|TRANSPORT/);
+    expect(result.stderr).not.toContain('1234');
   });
 
   it('refuses-a-missing-pin-file-before-contacting-the-issuer', async () => {
-    const r = enroll(join(tmp, 'no-such-file'), await deadPort());
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/cannot open --pin-file .*ENOENT/);
-    expect(r.stderr).not.toMatch(/Contacting|TRANSPORT/);
+    const result = enroll(join(tmp, 'no-such-file'), await deadPort());
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/cannot open --pin-file .*ENOENT/);
+    expect(result.stderr).not.toMatch(/Contacting|TRANSPORT/);
   });
 });

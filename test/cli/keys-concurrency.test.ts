@@ -43,10 +43,10 @@ interface Result {
   readonly stderr: string;
 }
 
-function airtight(args: readonly string[], env: Record<string, string> = {}): Promise<Result> {
+function airtight(args: readonly string[], env: Partial<Record<string, string>> = {}): Promise<Result> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home'), ...env };
-  for (const v of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (env[v] === undefined) delete childEnv[v];
+  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (env[text] === undefined) delete childEnv[text];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], {
@@ -69,8 +69,8 @@ async function storeWaits(): Promise<boolean> {
   const child = airtight(['list']);
   await new Promise((resolve) => setTimeout(resolve, 3000));
   port.close();
-  const r = await child;
-  return r.status === 0;
+  const result = await child;
+  return result.status === 0;
 }
 
 let waits = false;
@@ -86,8 +86,8 @@ beforeAll(async () => {
       config: { issuerUri, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: RETRY_LIMIT, format: 'numeric', userModifiable: false, keys: [key, key] }] },
       pins: PIN,
     });
-    keys.right = summary.keys[0]!.keyHandle;
-    keys.wrong = summary.keys[1]!.keyHandle;
+    keys.right = summary.keys[0].keyHandle;
+    keys.wrong = summary.keys[1].keyHandle;
   } finally {
     await sks.close();
   }
@@ -110,14 +110,14 @@ describe('airtight keys: several processes, one store [needs the store branch bu
     ]);
     const right = runs.slice(0, RIGHT_SIGNERS);
     const wrong = runs.slice(RIGHT_SIGNERS);
-    for (const r of right) {
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{80,}$/);
+    for (const result of right) {
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{80,}$/);
     }
-    for (const r of wrong) {
+    for (const outcome of wrong) {
       // Each failed for its own reason: its wrong PIN, not the store being busy.
-      expect(r.status, r.stderr).toBe(3);
-      expect(r.stderr).toMatch(new RegExp(`^airtight: AUTHORIZATION: "authorization" error for key #${keys.wrong}\\n`));
+      expect(outcome.status, outcome.stderr).toBe(3);
+      expect(outcome.stderr).toMatch(new RegExp(`^airtight: AUTHORIZATION: "authorization" error for key #${keys.wrong}\\n`));
     }
     expect(await errorCount(keys.right)).toBe(0);
     expect(await errorCount(keys.wrong)).toBe(WRONG_SIGNERS);

@@ -19,30 +19,30 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'airtight-keys-damaged-'));
 const dir = join(tmp, 'device');
-const h = { damaged: 0, sound: 0 };
+const handleValue = { damaged: 0, sound: 0 };
 
 function airtight(args: readonly string[]): { stdout: string; stderr: string; status: number | null } {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home') };
   delete env['AIRTIGHT_STORE_KEY'];
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], { cwd: ROOT, env, input: '', timeout: 20_000 });
-  return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), status: r.status };
+  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], { cwd: ROOT, env, input: '', timeout: 20_000 });
+  return { stdout: spawnSyncReturns.stdout.toString('utf8'), stderr: spawnSyncReturns.stderr.toString('utf8'), status: spawnSyncReturns.status };
 }
 
 beforeAll(async () => {
   await initDevice({ dir, caDir: join(tmp, 'ca'), keyType: 'ec-p256', env: {} });
   const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir, {}) });
   try {
-    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-    const pin = await s.createPinPolicy({ id: 'PIN' });
-    const damaged = await s.provisionKey({ id: 'D', pinPolicy: pin, userPin: '1357', deleteProtection: 1 }, { commonName: 'Damaged' });
-    const sound = await s.provisionKey({ id: 'S' }, { commonName: 'Sound' });
-    await s.closeSession();
-    Object.assign(h, { damaged: damaged.keyHandle, sound: sound.keyHandle });
+    const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa() });
+    const pin = await issuerSession.createPinPolicy({ id: 'PIN' });
+    const damaged = await issuerSession.provisionKey({ id: 'D', pinPolicy: pin, userPin: '1357', deleteProtection: 1 }, { commonName: 'Damaged' });
+    const sound = await issuerSession.provisionKey({ id: 'S' }, { commonName: 'Sound' });
+    await issuerSession.closeSession();
+    Object.assign(handleValue, { damaged: damaged.keyHandle, sound: sound.keyHandle });
   } finally {
     await sks.close();
   }
   const db = new Database(join(dir, DATABASE_FILE));
-  db.prepare('UPDATE keys SET delete_protection = 0, pin_policy = 0 WHERE handle = ?').run(h.damaged);
+  db.prepare('UPDATE keys SET delete_protection = 0, pin_policy = 0 WHERE handle = ?').run(handleValue.damaged);
   db.close();
 }, 60_000);
 
@@ -50,28 +50,28 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('airtight keys on a damaged key', () => {
   it('list shows the damaged key as damaged and the other as usual', () => {
-    const r = airtight(['list', '--json']);
-    expect(r.status, r.stderr).toBe(0);
-    const keys = JSON.parse(r.stdout) as { keyHandle: number; damaged?: boolean; protection: string; commonName: string | null }[];
+    const result = airtight(['list', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const keys = JSON.parse(result.stdout) as Array<{ keyHandle: number; damaged?: boolean; protection: string; commonName: string | null }>;
     expect(keys.map((k) => [k.keyHandle, k.damaged === true])).toEqual([
-      [h.damaged, true],
-      [h.sound, false],
+      [handleValue.damaged, true],
+      [handleValue.sound, false],
     ]);
-    expect(keys[0]!.protection).toMatch(new RegExp(`^DAMAGED \\(Key #${h.damaged} is damaged: keys row ${h.damaged}: integrity check failed\\)`));
-    expect(keys[1]!.commonName).toBe('Sound');
+    expect(keys[0].protection).toMatch(new RegExp(`^DAMAGED \\(Key #${handleValue.damaged} is damaged: keys row ${handleValue.damaged}: integrity check failed\\)`));
+    expect(keys[1].commonName).toBe('Sound');
   });
 
   it('show fails with STORAGE naming the key', () => {
-    const r = airtight(['show', String(h.damaged)]);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(`STORAGE: Key #${h.damaged} is damaged`);
+    const result = airtight(['show', String(handleValue.damaged)]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`STORAGE: Key #${handleValue.damaged} is damaged`);
   });
 
   it('delete --yes removes the damaged key without a PIN', () => {
-    const r = airtight(['delete', String(h.damaged), '--yes']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Deleted damaged key #${h.damaged}.`);
-    const list = JSON.parse(airtight(['list', '--json']).stdout) as { keyHandle: number }[];
-    expect(list.map((k) => k.keyHandle)).toEqual([h.sound]);
+    const result = airtight(['delete', String(handleValue.damaged), '--yes']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Deleted damaged key #${handleValue.damaged}.`);
+    const list = JSON.parse(airtight(['list', '--json']).stdout) as Array<{ keyHandle: number }>;
+    expect(list.map((k) => k.keyHandle)).toEqual([handleValue.sound]);
   });
 });

@@ -38,10 +38,10 @@ interface Result {
 const text = (r: SpawnSyncReturns<Buffer>): Result => ({ stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), status: r.status });
 
 /** The environment of a child: no secrets or debug switches inherited from the test runner. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+function childEnv(extra: Partial<Record<string, string>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home'), ...extra };
-  for (const v of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
-    if (extra[v] === undefined) delete env[v];
+  for (const text of ['AIRTIGHT_DEBUG', 'AIRTIGHT_STORE_KEY', 'AIRTIGHT_PIN', 'AIRTIGHT_PUK', 'AIRTIGHT_NEW_PIN']) {
+    if (extra[text] === undefined) delete env[text];
   }
   return env;
 }
@@ -101,7 +101,7 @@ beforeAll(async () => {
       pins: PIN,
       commonName: 'Signer',
     });
-    signer = summary.keys[0]!.keyHandle;
+    signer = summary.keys[0].keyHandle;
   } finally {
     await sks.close();
   }
@@ -111,11 +111,11 @@ describe('airtight keys when the store cannot be written (ulimit -f)', () => {
   it('sign: six wrong PINs, then the right one, all fail alike (STORAGE, exit 6) and nothing is counted', () => {
     const sign = (pin: string): Result => airtightNoWrites(['sign', String(signer), '--alg', 'ecdsa-sha256', dataFile], { AIRTIGHT_PIN: pin });
     const results = [...['0000', '1111', '2222', '3333', '4444', '5555'].map(sign), sign(PIN)];
-    for (const r of results) {
-      expect(r.status, r.stderr).toBe(6);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^airtight: STORAGE: /);
-      expect(r.stderr).not.toContain(PIN);
+    for (const result of results) {
+      expect(result.status, result.stderr).toBe(6);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^airtight: STORAGE: /);
+      expect(result.stderr).not.toContain(PIN);
     }
     // Wrong and right cannot be told apart: the same line for every one.
     expect(new Set(results.map((r) => r.stderr)).size).toBe(1);
@@ -128,10 +128,10 @@ describe('airtight keys when the store cannot be written (ulimit -f)', () => {
   it('unlock: wrong PUKs, then the right one, all fail alike (STORAGE, exit 6) and nothing is counted', () => {
     const unlock = (puk: string): Result => airtightNoWrites(['unlock', String(signer)], { AIRTIGHT_PUK: puk });
     const results = [...['00000000', '11111111', '22222222', '33333333'].map(unlock), unlock(PUK)];
-    for (const r of results) {
-      expect(r.status, r.stderr).toBe(6);
-      expect(r.stderr).toMatch(/^airtight: STORAGE: /);
-      expect(r.stderr).not.toContain(PUK);
+    for (const result of results) {
+      expect(result.status, result.stderr).toBe(6);
+      expect(result.stderr).toMatch(/^airtight: STORAGE: /);
+      expect(result.stderr).not.toContain(PUK);
     }
     expect(new Set(results.map((r) => r.stderr)).size).toBe(1);
     expect(protection().puk.errorCount).toBe(0);
@@ -169,11 +169,11 @@ describe('airtight keys holds no store while it waits', () => {
 describe('airtight keys key handles', () => {
   it('a handle beyond the range the SKS accepts is "no such key" (NO_KEY, exit 5), like an absent one', () => {
     for (const id of ['2147483648', '99999999999999999999', '2147483647', '0']) {
-      const r = airtight(['sign', id, '--alg', 'ecdsa-sha256', dataFile]);
-      expect(r.status, `${id}: ${r.stderr}`).toBe(5);
-      expect(r.stderr).toBe(`airtight: NO_KEY: Key not found #${id}\n`);
+      const result = airtight(['sign', id, '--alg', 'ecdsa-sha256', dataFile]);
+      expect(result.status, `${id}: ${result.stderr}`).toBe(5);
+      expect(result.stderr).toBe(`airtight: NO_KEY: Key not found #${id}\n`);
     }
-    const r = airtight(['show', '12x']);
-    expect(r.status).toBe(2);
+    const outcome = airtight(['show', '12x']);
+    expect(outcome.status).toBe(2);
   }, 120_000);
 });

@@ -29,23 +29,23 @@ interface Snapshot {
   readonly k3Present: boolean;
 }
 
-async function snapshot(dir: string, k: readonly KeyHandle[]): Promise<Snapshot> {
+async function snapshot(dir: string, handles: readonly KeyHandle[]): Promise<Snapshot> {
   const sks: SecureKeyStore = openSecureKeyStore({ store: openKeyStoreDirectory(dir) });
   try {
     expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
     let keys = 0;
-    for (let e = await sks.enumerateKeys(0); e; e = await sks.enumerateKeys(e.keyHandle)) keys++;
+    for (let keyEntry = await sks.enumerateKeys(0); keyEntry; keyEntry = await sks.enumerateKeys(keyEntry.keyHandle)) keys++;
     let sessions = 0;
-    for (let e = await sks.enumerateProvisioningSessions(0, false); e; e = await sks.enumerateProvisioningSessions(e.provisioningHandle, false)) sessions++;
-    const k3Present = await sks.getKeyAttributes(k[2]!).then(
+    for (let session = await sks.enumerateProvisioningSessions(0, false); session; session = await sks.enumerateProvisioningSessions(session.provisioningHandle, false)) sessions++;
+    const k3Present = await sks.getKeyAttributes(handles[2]).then(
       () => true,
       () => false,
     );
     return {
       keys,
       sessions,
-      k1Locked: ((await sks.getKeyProtectionInfo(k[0]!)).protectionStatus & 0x04) !== 0,
-      k2Certificate: Buffer.from((await sks.getKeyAttributes(k[1]!)).certificatePath[0]!).toString('hex'),
+      k1Locked: ((await sks.getKeyProtectionInfo(handles[0])).protectionStatus & 0x04) !== 0,
+      k2Certificate: Buffer.from((await sks.getKeyAttributes(handles[1])).certificatePath[0]).toString('hex'),
       k3Present,
     };
   } finally {

@@ -34,22 +34,22 @@ function demo(...args: string[]): Promise<{ stdout: string; stderr: string; stat
 
 describe('airtight demo', () => {
   it('runs every step, prints one line each, exits 0', async () => {
-    const r = await demo();
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n');
+    const result = await demo();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
     expect(lines.slice(0, -1).map((l) => /^✓ (\w+): /.exec(l)?.[1])).toEqual(STEPS);
     expect(lines.at(-1)).toMatch(/^All 9 steps passed in \d+\.\d s\.$/);
-    expect(r.stdout).toMatch(/✓ issuer: listening on http:\/\/127\.0\.0\.1:\d+ /);
-    expect(r.stdout).toMatch(/✓ manage: .*delete of key #\d+/);
-    expect(r.stdout).toContain('✓ check: the device holds 0 keys; the issuer lists the credential as deleted');
+    expect(result.stdout).toMatch(/✓ issuer: listening on http:\/\/127\.0\.0\.1:\d+ /);
+    expect(result.stdout).toMatch(/✓ manage: .*delete of key #\d+/);
+    expect(result.stdout).toContain('✓ check: the device holds 0 keys; the issuer lists the credential as deleted');
     expect(existsSync(join(ROOT, 'does-not-exist'))).toBe(false);
   });
 
   it('--json --keep: the steps as JSON and the kept temporary directory', async () => {
-    const r = await demo('--json', '--keep');
-    expect(r.status).toBe(0);
-    const result = JSON.parse(r.stdout) as { ok: boolean; steps: { step: string }[]; dir: string };
+    const outcome = await demo('--json', '--keep');
+    expect(outcome.status).toBe(0);
+    const result = JSON.parse(outcome.stdout) as { ok: boolean; steps: Array<{ step: string }>; dir: string };
     try {
       expect(result.ok).toBe(true);
       expect(result.steps.map((s) => s.step)).toEqual(STEPS);

@@ -27,7 +27,7 @@ const data = Buffer.from('signed end to end');
 
 /** The environment of every child: its own home, no issuer settings or secrets inherited. */
 const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: home };
-for (const v of Object.keys(env)) if (/^AIRTIGHT_(ISSUER_|PIN|PUK|NEW_PIN|STORE_KEY|DEBUG)/.test(v)) delete env[v];
+for (const value of Object.keys(env)) if (/^AIRTIGHT_(ISSUER_|PIN|PUK|NEW_PIN|STORE_KEY|DEBUG)/.test(value)) delete env[value];
 
 interface Result {
   readonly stdout: string;
@@ -55,10 +55,10 @@ function airtight(...args: string[]): Promise<Result> {
 
 /** Runs a command that must succeed and parses its `--json` output. */
 async function json<T>(...args: string[]): Promise<T> {
-  const r = await airtight(...args);
-  expect(r.stderr.split('\n').filter((l) => l.startsWith('airtight:'))).toEqual([]);
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as T;
+  const result = await airtight(...args);
+  expect(result.stderr.split('\n').filter((l) => l.startsWith('airtight:'))).toEqual([]);
+  expect(result.status).toBe(0);
+  return JSON.parse(result.stdout) as T;
 }
 
 const admin = (...args: string[]): string[] => ['issuer', ...args, '--data-dir', dataDir, '--json'];
@@ -70,11 +70,11 @@ interface Credential {
   readonly certificatePem: string;
 }
 interface Summary {
-  readonly keys: { keyHandle: number; id: string; certificateSubject: string }[];
-  readonly postOperations: { operation: string; targetKeyHandle: number }[];
+  readonly keys: Array<{ keyHandle: number; id: string; certificateSubject: string }>;
+  readonly postOperations: Array<{ operation: string; targetKeyHandle: number }>;
 }
 
-let issuer: ChildProcessWithoutNullStreams;
+let issuer: ChildProcessWithoutNullStreams | undefined;
 let issuerExit: Promise<number | null>;
 let url = '';
 let caCertificates: X509Certificate[] = [];
@@ -85,25 +85,26 @@ beforeAll(async () => {
   // The device first: the issuer reads its trusted roots ($AIRTIGHT_HOME/manufacturer-ca) when it starts.
   const init = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'device', 'init'], { cwd: ROOT, env, encoding: 'utf8', timeout: 50_000 });
   expect(init.status).toBe(0);
-  issuer = spawn(process.execPath, ['--import', 'tsx', MAIN, 'issuer', 'start', '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, env, stdio: 'pipe' });
-  issuerExit = new Promise((resolve) => issuer.once('exit', (code) => resolve(code)));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'issuer', 'start', '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, env, stdio: 'pipe' });
+  issuer = child;
+  issuerExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   url = await new Promise<string>((resolve, reject) => {
     let text = '';
-    issuer.stdout.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-      const m = /^listening on (\S+)$/m.exec(text);
-      if (m) resolve(m[1]!);
+    child.stdout.on('data', (bytes: Buffer) => {
+      text += bytes.toString('utf8');
+      const match = /^listening on (\S+)$/m.exec(text);
+      if (match) resolve(match[1]);
     });
-    issuer.once('exit', () => reject(new Error('the issuer exited before listening')));
+    child.once('exit', () => reject(new Error('the issuer exited before listening')));
     setTimeout(() => reject(new Error('no "listening on" line')), 45_000);
   });
-  issuer.stderr.resume();
+  child.stderr.resume();
   const pem = await (await fetch(`${url}/ca.pem`)).text();
   caCertificates = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
 });
 
 afterAll(async () => {
-  if (issuer !== undefined && issuer.exitCode === null) {
+  if (issuer?.exitCode === null) {
     issuer.kill('SIGTERM');
     await issuerExit;
   }
@@ -115,34 +116,34 @@ async function enrollKeys(...users: string[]): Promise<number[]> {
   const created = await Promise.all(users.map((user) => json<{ invocationUrl: string }>(...admin('enroll-url', '--template', 'ec-p256-auth-pin', '--user', user))));
   const handles: number[] = [];
   // One after the other: an enrollment holds the device store for its whole session.
-  for (const [i, c] of created.entries()) {
-    const summary = await json<Summary>('enroll', c.invocationUrl, '--yes', '--pin-file', pinFile, '--json');
+  for (const [index, item] of created.entries()) {
+    const summary = await json<Summary>('enroll', item.invocationUrl, '--yes', '--pin-file', pinFile, '--json');
     expect(summary.keys).toHaveLength(1);
-    expect(summary.keys[0]!.certificateSubject).toContain(`CN=${users[i]!}`);
-    handles.push(summary.keys[0]!.keyHandle);
+    expect(summary.keys[0].certificateSubject).toContain(`CN=${users[index]}`);
+    handles.push(summary.keys[0].keyHandle);
   }
   return handles;
 }
 
 /** The device's end-entity certificate of a key (`keys show`). */
 async function deviceCertificateFingerprint(handle: number): Promise<string> {
-  const shown = await json<{ certificatePath: { sha256Fingerprint: string }[] }>('keys', 'show', String(handle), '--json');
-  return shown.certificatePath[0]!.sha256Fingerprint.replace(/:/g, '').toLowerCase();
+  const shown = await json<{ certificatePath: Array<{ sha256Fingerprint: string }> }>('keys', 'show', String(handle), '--json');
+  return shown.certificatePath[0].sha256Fingerprint.replace(/:/g, '').toLowerCase();
 }
 
 const credentials = (): Promise<Credential[]> => json<Credential[]>(...admin('credentials'));
 
 /** Signs with `keys sign` and checks the signature and the certificate's chain to the issuer's CA with node:crypto. */
 async function signAndVerify(handle: number, certificatePem: string): Promise<void> {
-  const s = await airtight('keys', 'sign', String(handle), '--alg', 'ecdsa-sha256', '--pin-file', pinFile, dataFile);
-  expect(s.stderr).toBe('');
-  expect(s.status).toBe(0);
+  const result = await airtight('keys', 'sign', String(handle), '--alg', 'ecdsa-sha256', '--pin-file', pinFile, dataFile);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
   const ee = new X509Certificate(certificatePem);
   const root = caCertificates.find((c) => c.checkIssued(c))!;
   const issuing = caCertificates.find((c) => c !== root)!;
   expect(ee.checkIssued(issuing) && ee.verify(issuing.publicKey)).toBe(true);
   expect(issuing.checkIssued(root) && issuing.verify(root.publicKey) && root.verify(root.publicKey)).toBe(true);
-  expect(nodeVerify('sha256', data, { key: ee.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s.stdout.trim(), 'base64url'))).toBe(true);
+  expect(nodeVerify('sha256', data, { key: ee.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(result.stdout.trim(), 'base64url'))).toBe(true);
 }
 
 describe('issuer and device as separate processes over HTTP', () => {
@@ -168,17 +169,17 @@ describe('issuer and device as separate processes over HTTP', () => {
     expect([update.status, del.status]).toEqual(['pending', 'pending']);
     expect(del.deviceId).toBe(update.deviceId);
 
-    const m = await json<{ invocationUrl: string; pendingOperations: number }>(...admin('management-url', '--device', update.deviceId));
-    expect(m.pendingOperations).toBe(2);
-    const summary = await json<Summary>('enroll', m.invocationUrl, '--yes', '--json');
+    const message = await json<{ invocationUrl: string; pendingOperations: number }>(...admin('management-url', '--device', update.deviceId));
+    expect(message.pendingOperations).toBe(2);
+    const summary = await json<Summary>('enroll', message.invocationUrl, '--yes', '--json');
     expect(summary.postOperations.map((p) => [p.operation, p.targetKeyHandle]).sort()).toEqual([['delete', bob], ['update', alice]].sort());
 
     // The device: Bob's key is gone; Alice's handle now holds the new key with a new certificate.
     const [keys, renewed, listed, ops] = await Promise.all([
-      json<{ keyHandle: number }[]>('keys', 'list', '--json'),
+      json<Array<{ keyHandle: number }>>('keys', 'list', '--json'),
       deviceCertificateFingerprint(alice),
       credentials(),
-      json<{ kind: string; status: string }[]>(...admin('operations')),
+      json<Array<{ kind: string; status: string }>>(...admin('operations')),
     ]);
     expect(keys.map((k) => k.keyHandle)).toEqual([alice]);
     expect(renewed).not.toBe(aliceFingerprint);
@@ -192,7 +193,7 @@ describe('issuer and device as separate processes over HTTP', () => {
   });
 
   it('stops on SIGTERM with status 0', async () => {
-    issuer.kill('SIGTERM');
+    issuer!.kill('SIGTERM');
     expect(await issuerExit).toBe(0);
   });
 });

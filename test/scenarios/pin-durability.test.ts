@@ -129,7 +129,7 @@ describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
         },
         pins: '1234',
       });
-      handle = summary.keys[0]!.keyHandle;
+      handle = summary.keys[0].keyHandle;
     } finally {
       // The SQLite store holds an exclusive lock: release it for the children.
       port.close();

@@ -50,9 +50,9 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       endorsedAlgorithms: [Uri.HMAC_SHA256],
       secret: () => randomBytes(20),
       wrongAlgorithm: Uri.AES128_CBC,
-      async call(h, pin, algorithm = Uri.HMAC_SHA256) {
-        const mac = await ctx.sks.performHmac({ keyHandle: h, algorithm, ...authorization(pin), data: DATA });
-        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(h) ?? Buffer.alloc(0)).update(DATA).digest());
+      async call(handle, pin, algorithm = Uri.HMAC_SHA256) {
+        const mac = await ctx.sks.performHmac({ keyHandle: handle, algorithm, ...authorization(pin), data: DATA });
+        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(handle) ?? Buffer.alloc(0)).update(DATA).digest());
       },
     },
     {
@@ -62,15 +62,15 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       endorsedAlgorithms: [Uri.AES256_CBC],
       secret: () => randomBytes(32),
       wrongAlgorithm: Uri.HMAC_SHA256,
-      async call(h, pin, algorithm = Uri.AES256_CBC) {
-        const secret = secrets.get(h) ?? Buffer.alloc(0);
-        const out = Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: true, ...authorization(pin), data: DATA }));
-        const d = createDecipheriv('aes-256-cbc', secret, out.subarray(0, 16));
-        expect(Buffer.concat([d.update(out.subarray(16)), d.final()])).toEqual(DATA);
+      async call(handle, pin, algorithm = Uri.AES256_CBC) {
+        const secret = secrets.get(handle) ?? Buffer.alloc(0);
+        const out = Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: true, ...authorization(pin), data: DATA }));
+        const decipher = createDecipheriv('aes-256-cbc', secret, out.subarray(0, 16));
+        expect(Buffer.concat([decipher.update(out.subarray(16)), decipher.final()])).toEqual(DATA);
         const iv = randomBytes(16);
-        const c = createCipheriv('aes-256-cbc', secret, iv);
-        const theirs = Buffer.concat([iv, c.update(DATA), c.final()]);
-        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: h, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
+        const cipher = createCipheriv('aes-256-cbc', secret, iv);
+        const theirs = Buffer.concat([iv, cipher.update(DATA), cipher.final()]);
+        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
       },
     },
     {
@@ -78,10 +78,10 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       reference: 't51',
       appUsage: AppUsage.ENCRYPTION,
       wrongAlgorithm: Uri.ECDSA_SHA256,
-      async call(h, pin, algorithm = Uri.ECDH_RAW) {
+      async call(handle, pin, algorithm = Uri.ECDH_RAW) {
         const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        const z = await ctx.sks.keyAgreement({ keyHandle: h, algorithm, ...authorization(pin), publicKey: spki(peer.publicKey) });
-        expect(Buffer.from(z)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, h) }));
+        const bytes = await ctx.sks.keyAgreement({ keyHandle: handle, algorithm, ...authorization(pin), publicKey: spki(peer.publicKey) });
+        expect(Buffer.from(bytes)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: await certifiedPublicKey(ctx.sks, handle) }));
       },
     },
   ];
@@ -109,7 +109,7 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
               {
                 id: 'Key.1',
                 keyAlgorithm: Alg.EC_P256,
-                appUsage: APP_USAGE[appUsage]!,
+                appUsage: APP_USAGE[appUsage],
                 exportProtection: 'non-exportable',
                 ...(op.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: op.endorsedAlgorithms }),
               },
@@ -188,7 +188,7 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
   }
 
   it('marks a PIN-protected imported key for every appUsage as imported and computes HMAC with its PIN (t39)', async () => {
-    const hmac = OPERATIONS[0]!;
+    const hmac = OPERATIONS[0];
     for (const appUsage of [AppUsage.SIGNATURE, AppUsage.AUTHENTICATION, AppUsage.ENCRYPTION, AppUsage.UNIVERSAL]) {
       const { key } = await provision(hmac, appUsage);
       expect((await ctx.sks.getKeyProtectionInfo(key)).keyBackup).toBe(KeyBackup.IMPORTED);

@@ -114,13 +114,13 @@ const OPERATIONS: readonly Operation[] = [
 /** What a caller sees: success, or the error's code and message. */
 type Outcome = 'ok' | `${string}: ${string}`;
 
-async function outcomeOf(p: Promise<unknown>): Promise<Outcome> {
+async function outcomeOf(promise: Promise<unknown>): Promise<Outcome> {
   try {
-    await p;
+    await promise;
     return 'ok';
-  } catch (e) {
-    if (!isSksError(e)) throw e;
-    return `${e.code}: ${e.message}`;
+  } catch (error) {
+    if (!isSksError(error)) throw error;
+    return `${error.code}: ${error.message}`;
   }
 }
 
@@ -179,7 +179,7 @@ beforeAll(async () => {
   });
   const installed = (id: string) => summary.keys.find((k) => k.id === id)!;
   keys = { ec: installed('ec').keyHandle, rsa: installed('rsa').keyHandle, sym: installed('sym').keyHandle, delPin: installed('delPin').keyHandle, delPuk: installed('delPuk').keyHandle };
-  const rsaPublic = new X509Certificate(installed('rsa').certificatePath[0]!).publicKey;
+  const rsaPublic = new X509Certificate(installed('rsa').certificatePath[0]).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
   provisioned = readAll(port.load());
   await sks.close();
@@ -238,7 +238,7 @@ async function attack(kind: StoreKind, op: Operation, steps: readonly Step[], fa
   const snapshot = readAll(inner.load());
   inner.close();
   const durableCount =
-    op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0]!.errorCount;
+    op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0].errorCount;
   return { steps, outcomes, revealed, revealedSinceReset, rightWorked: outcomes.at(-1) === 'ok', durableCount, writes: port.attempts };
 }
 
@@ -253,9 +253,9 @@ const describeRun = (failAfter: number, run: Run): string =>
 function expectNoFreeGuess(failAfter: number, run: Run): void {
   const detail = describeRun(failAfter, run);
   if (!run.rightWorked) expect(run.durableCount, detail).toBeGreaterThanOrEqual(run.revealedSinceReset);
-  run.steps.forEach((step, i) => {
-    if (step === 'wrong' && run.outcomes[i]!.startsWith('STORAGE') && run.steps[i + 1] === 'right') {
-      expect(run.outcomes[i + 1], detail).not.toBe('ok');
+  run.steps.forEach((step, index) => {
+    if (step === 'wrong' && run.outcomes[index].startsWith('STORAGE') && run.steps[index + 1] === 'right') {
+      expect(run.outcomes[index + 1], detail).not.toBe('ok');
     }
   });
 }

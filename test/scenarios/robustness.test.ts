@@ -21,12 +21,12 @@ describe('session lifetime (spec §7.3: a device may clean up sessions past thei
   it('drops an open session once sessionLifeTime has passed, leaving no trace', async () => {
     let now = 1_000_000;
     const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: await testDevice(), profile: TEST_PROFILE, clock: () => now });
-    const s = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 60 });
-    await s.provisionKey();
+    const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 60 });
+    await issuerSession.provisionKey();
     now += 59_000;
-    expect((await sks.enumerateProvisioningSessions(0, true))?.provisioningHandle).toBe(s.provisioningHandle);
+    expect((await sks.enumerateProvisioningSessions(0, true))?.provisioningHandle).toBe(issuerSession.provisioningHandle);
     now += 1_000;
-    await expectSksError(s.closeSession(), 'NO_SESSION', `No such provisioning session: ${s.provisioningHandle}`);
+    await expectSksError(issuerSession.closeSession(), 'NO_SESSION', `No such provisioning session: ${issuerSession.provisioningHandle}`);
     expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
     expect(await sks.enumerateKeys(0)).toBeUndefined();
   });
@@ -34,10 +34,10 @@ describe('session lifetime (spec §7.3: a device may clean up sessions past thei
   it('lets a session that closes within its lifetime commit', async () => {
     let now = 5_000;
     const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: await testDevice(), profile: TEST_PROFILE, clock: () => now });
-    const s = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 10 });
-    const key = await s.provisionKey();
+    const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa(), sessionLifeTime: 10 });
+    const key = await issuerSession.provisionKey();
     now += 9_999;
-    await s.closeSession();
+    await issuerSession.closeSession();
     now += 1_000_000; // a closed session never expires
     expect((await sks.enumerateKeys(0))?.keyHandle).toBe(key.keyHandle);
   });
@@ -68,16 +68,16 @@ describe('device attestation with EC device keys (spec §5.3: raw R||S ECDSA-SHA
 describeStores('hostile arguments', (ctx) => {
   it('rejects arguments of the wrong JavaScript type with ERROR_OPTION naming the field', async () => {
     const sks = ctx.sks as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-    const s = await ctx.issuer();
-    const e1 = await expectSksError(sks['createPinPolicy']!({ provisioningHandle: s.provisioningHandle, id: 'PIN', mac: 'not bytes' }), 'OPTION');
+    const issuerSession = await ctx.issuer();
+    const e1 = await expectSksError(sks['createPinPolicy']({ provisioningHandle: issuerSession.provisioningHandle, id: 'PIN', mac: 'not bytes' }), 'OPTION');
     expect(e1.field).toBeDefined();
     ctx.allowOpenSessions();
-    const e2 = await expectSksError(sks['signData']!({ keyHandle: 1.5, algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'OPTION');
+    const e2 = await expectSksError(sks['signData']({ keyHandle: 1.5, algorithm: ECDSA_SHA256, data: Buffer.alloc(1) }), 'OPTION');
     expect(e2.field).toBe('keyHandle');
-    const e3 = await expectSksError(sks['createProvisioningSession']!({ sessionKeyAlgorithm: 'x', privacyEnabled: false, issuerUri: 42 }), 'OPTION');
+    const e3 = await expectSksError(sks['createProvisioningSession']({ sessionKeyAlgorithm: 'x', privacyEnabled: false, issuerUri: 42 }), 'OPTION');
     expect(e3.field).toBe('serverSessionId');
-    await expectSksError(sks['enumerateKeys']!(-1), 'OPTION');
-    await expectSksError(sks['createProvisioningSession']!(null), 'OPTION');
+    await expectSksError(sks['enumerateKeys'](-1), 'OPTION');
+    await expectSksError(sks['createProvisioningSession'](null), 'OPTION');
   });
 
   it('answers unknown handles with NO_KEY / NO_SESSION and changes nothing', async () => {
@@ -96,11 +96,11 @@ describeStores('hostile arguments', (ctx) => {
 /** Every text form an error can take on its way to a log. */
 const renderings = (e: SksError): string => [e.message, String(e), JSON.stringify(e), inspect(e, { depth: 5 }), e.stack ?? ''].join('\n');
 
-function expectNoSecret(e: SksError, secrets: readonly Uint8Array[]): void {
-  const text = renderings(e);
+function expectNoSecret(errorValue: SksError, secrets: readonly Uint8Array[]): void {
+  const text = renderings(errorValue);
   for (const secret of secrets) {
-    const b = Buffer.from(secret);
-    for (const form of [b.toString('utf8'), b.toString('hex'), b.toString('base64'), b.toString('base64url')]) {
+    const bytes = Buffer.from(secret);
+    for (const form of [bytes.toString('utf8'), bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url')]) {
       if (form.length >= 4) expect(text.includes(form), `error text contains a secret (${form.slice(0, 2)}…)`).toBe(false);
     }
   }
@@ -111,20 +111,20 @@ describeStores('no secret in any error', (ctx) => {
     const pin = Buffer.from('7391');
     const puk = Buffer.from('918273645');
     const secret = randomBytes(32);
-    const s = await ctx.issuer();
-    const pukPolicy = await s.createPukPolicy('PUK.1', puk, 0, 3);
-    const pinPolicy = await s.createPinPolicy({ id: 'PIN.1', pukPolicy, userModifiable: true, patternRestrictions: 0x08 });
-    const key = await s.provisionKey({ pinPolicy, userPin: pin, exportProtection: 1 });
-    const sym = await s.provisionKey({ id: 'Sym' });
-    await s.importSymmetricKey(sym, secret);
-    await s.closeSession();
+    const issuerSession = await ctx.issuer();
+    const pukPolicy = await issuerSession.createPukPolicy('PUK.1', puk, 0, 3);
+    const pinPolicy = await issuerSession.createPinPolicy({ id: 'PIN.1', pukPolicy, userModifiable: true, patternRestrictions: 0x08 });
+    const key = await issuerSession.provisionKey({ pinPolicy, userPin: pin, exportProtection: 1 });
+    const sym = await issuerSession.provisionKey({ id: 'Sym' });
+    await issuerSession.importSymmetricKey(sym, secret);
+    await issuerSession.closeSession();
     const errors: SksError[] = [];
-    const collect = async (p: Promise<unknown>): Promise<void> => {
+    const collect = async (promise: Promise<unknown>): Promise<void> => {
       try {
-        await p;
-      } catch (e) {
-        expect(e).toBeInstanceOf(SksError);
-        errors.push(e as SksError);
+        await promise;
+      } catch (error) {
+        expect(error).toBeInstanceOf(SksError);
+        errors.push(error as SksError);
       }
     };
     const wrong = Buffer.from('1928');
@@ -140,7 +140,7 @@ describeStores('no secret in any error', (ctx) => {
     const s3 = await ctx.issuer();
     await collect(ctx.sks.createPukPolicy({ provisioningHandle: s3.provisioningHandle, id: 'P', encryptedPuk: randomBytes(33), format: 0, retryLimit: 3, mac: randomBytes(32) }));
     expect(errors.length).toBe(7);
-    for (const e of errors) expectNoSecret(e, [pin, puk, secret, wrong, Buffer.from('5555'), Buffer.from('000000000'), s2.sessionKey, s3.sessionKey]);
+    for (const errorValue of errors) expectNoSecret(errorValue, [pin, puk, secret, wrong, Buffer.from('5555'), Buffer.from('000000000'), s2.sessionKey, s3.sessionKey]);
     expect(errors.map((e) => e.code)).toEqual(['AUTHORIZATION', 'OPTION', 'AUTHORIZATION', 'AUTHORIZATION', 'OPTION', 'MAC', 'CRYPTO']);
   });
 });
@@ -149,17 +149,17 @@ describe('damaged store', () => {
   it('damages (not drops the PIN protection of) a key whose PIN policy is missing, and keeps the store open', async () => {
     const store = createMemoryKeyStore();
     const sks = openSecureKeyStore({ store, device: await testDevice(), profile: TEST_PROFILE });
-    const s = await IssuerSession.open(sks, { ca: await getTestCa() });
-    const pin = await s.createPinPolicy({ id: 'PIN' });
-    const key = await s.provisionKey({ pinPolicy: pin, userPin: '1357' });
-    await s.closeSession();
+    const issuerSession = await IssuerSession.open(sks, { ca: await getTestCa() });
+    const pin = await issuerSession.createPinPolicy({ id: 'PIN' });
+    const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1357' });
+    await issuerSession.closeSession();
     store.apply([{ kind: 'deletePinPolicy', handle: pin }]);
     const again = openSecureKeyStore({ store, device: await testDevice() });
     let caught: unknown;
     try {
       await again.signData({ keyHandle: key.keyHandle, algorithm: ECDSA_SHA256, data: Buffer.from('x') });
-    } catch (e) {
-      caught = e;
+    } catch (error) {
+      caught = error;
     }
     expect(caught).toBeInstanceOf(SksError);
     expect((caught as SksError).code).toBe('STORAGE');

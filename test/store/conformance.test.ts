@@ -140,8 +140,8 @@ function expectStorageError(fn: () => void): void {
   let caught: unknown;
   try {
     fn();
-  } catch (e) {
-    caught = e;
+  } catch (error) {
+    caught = error;
   }
   expect(caught).toBeInstanceOf(SksError);
   expect((caught as SksError).code).toBe('STORAGE');
@@ -213,15 +213,15 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
 
     it('keeps a 250 kB extension and empty byte strings intact', () => {
       const big = bytes(250_000);
-      const k = key(1, {
+      const keyRecord = key(1, {
         pinValue: new Uint8Array(0),
         extensions: [{ type: 'urn:big', subType: 1, qualifier: '', data: big }, { type: 'urn:empty', subType: 0, qualifier: '', data: new Uint8Array(0) }],
         endorsedAlgorithms: [],
         certificatePath: [],
       });
-      store.apply([{ kind: 'putKey', key: k }]);
+      store.apply([{ kind: 'putKey', key: keyRecord }]);
       store = harness.reopen(store);
-      expectSame(load(store).keys, [k]);
+      expectSame(load(store).keys, [keyRecord]);
     });
 
     it('treats an empty batch as a no-op', () => {
@@ -269,11 +269,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       ]);
       store.apply([{ kind: 'deleteSession', handle: 2 }, { kind: 'deleteKey', handle: 2 }]);
       store.apply([{ kind: 'putSession', session: session(4) }, { kind: 'putKey', key: key(4) }]);
-      const s = load(store);
-      expect(s.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
-      expect(s.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
-      expect(s.pinPolicies.map((x) => x.handle)).toEqual([1, 2]);
-      expect(s.pukPolicies.map((x) => x.handle)).toEqual([1, 2]);
+      const storeContents = load(store);
+      expect(storeContents.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
+      expect(storeContents.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
+      expect(storeContents.pinPolicies.map((x) => x.handle)).toEqual([1, 2]);
+      expect(storeContents.pukPolicies.map((x) => x.handle)).toEqual([1, 2]);
     });
 
     it('deletes sessions, keys (with their extensions and certificates) and policies', () => {
@@ -284,11 +284,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'deletePinPolicy', handle: 1 },
         { kind: 'deletePukPolicy', handle: 1 },
       ]);
-      const s = load(store);
-      expectSame(s.sessions, [written.sessions[0]]);
-      expectSame(s.keys, [written.keys[1], written.keys[2]]);
-      expect(s.pinPolicies).toEqual([]);
-      expect(s.pukPolicies).toEqual([]);
+      const storeContents = load(store);
+      expectSame(storeContents.sessions, [written.sessions[0]]);
+      expectSame(storeContents.keys, [written.keys[1], written.keys[2]]);
+      expect(storeContents.pinPolicies).toEqual([]);
+      expect(storeContents.pukPolicies).toEqual([]);
       // A key re-created under the deleted handle brings nothing of the old one.
       const bare = key(1, { extensions: [], certificatePath: [] });
       store.apply([{ kind: 'putKey', key: bare }]);
@@ -332,7 +332,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('setKeyErrorCount changes only the error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setKeyErrorCount', handle: 1, errorCount: 2 }]);
-      expectSame(load(store).keys[0], { ...written.keys[0]!, errorCount: 2 });
+      expectSame(load(store).keys[0], { ...written.keys[0], errorCount: 2 });
     });
 
     it('setKeyPin changes the PIN value and the error counter', () => {
@@ -341,21 +341,21 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: pin, errorCount: 1 }]);
       const keys = load(store).keys;
-      expectSame(keys[0], { ...written.keys[0]!, pinValue: pin, errorCount: 0 });
-      expectSame(keys[1], { ...written.keys[1]!, pinValue: pin, errorCount: 1 });
+      expectSame(keys[0], { ...written.keys[0], pinValue: pin, errorCount: 0 });
+      expectSame(keys[1], { ...written.keys[1], pinValue: pin, errorCount: 1 });
     });
 
     it('setKeyBackup changes only the backup flags', () => {
       const written = populate(store);
       store.apply([{ kind: 'setKeyBackup', handle: 3, keyBackup: 0x03 }]);
-      expectSame(load(store).keys[2], { ...written.keys[2]!, keyBackup: 0x03 });
+      expectSame(load(store).keys[2], { ...written.keys[2], keyBackup: 0x03 });
     });
 
     it('setExtensionData rewrites one extension and keeps the order of the others', () => {
       const written = populate(store);
       const data = new Uint8Array(Buffer.from('00074e756d62657201000131', 'hex'));
       store.apply([{ kind: 'setExtensionData', handle: 1, type: 'http://example.com/props', data }]);
-      const before = written.keys[0]!;
+      const before = written.keys[0];
       const expected = before.extensions.map((e) => (e.type === 'http://example.com/props' ? { ...e, data } : e));
       store = harness.reopen(store);
       expectSame(load(store).keys[0], { ...before, extensions: expected });
@@ -364,7 +364,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('setPukErrorCount changes only the PUK error counter', () => {
       const written = populate(store);
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 4 }]);
-      expectSame(load(store).pukPolicies, [{ ...written.pukPolicies[0]!, errorCount: 4 }]);
+      expectSame(load(store).pukPolicies, [{ ...written.pukPolicies[0], errorCount: 4 }]);
     });
 
     it('setSessionKmk replaces the key management key, also where there was none', () => {
@@ -376,8 +376,8 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'setSessionKmk', handle: 2, keyManagementKey: kmk2 },
       ]);
       expectSame(load(store).sessions, [
-        { ...written.sessions[0]!, keyManagementKey: kmk1 },
-        { ...written.sessions[1]!, keyManagementKey: kmk2 },
+        { ...written.sessions[0], keyManagementKey: kmk1 },
+        { ...written.sessions[1], keyManagementKey: kmk2 },
       ]);
     });
 
@@ -396,11 +396,11 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'putKey', key: key(4, { owner: 2 }) },
       ]);
       store.apply([{ kind: 'reown', from: 1, to: 2 }, { kind: 'deleteSession', handle: 1 }]);
-      const s = load(store);
-      expect(s.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
-      expect(s.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
-      expect(s.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
-      expect(s.sessions.map((x) => x.handle)).toEqual([2, 3]);
+      const storeContents = load(store);
+      expect(storeContents.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
+      expect(storeContents.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
+      expect(storeContents.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
+      expect(storeContents.sessions.map((x) => x.handle)).toEqual([2, 3]);
     });
   });
 
@@ -422,7 +422,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       expectSame(load(store), written);
     });
 
-    const missingPatches: readonly (readonly [string, Mutation])[] = [
+    const missingPatches: ReadonlyArray<readonly [string, Mutation]> = [
       ['setKeyErrorCount on a missing key', { kind: 'setKeyErrorCount', handle: 99, errorCount: 1 }],
       ['setKeyPin on a missing key', { kind: 'setKeyPin', handle: 99, pinValue: new Uint8Array([1, 2, 3, 4]), errorCount: 0 }],
       ['setKeyBackup on a missing key', { kind: 'setKeyBackup', handle: 99, keyBackup: 1 }],
@@ -444,7 +444,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       populate(store);
       expectStorageError(() => store.apply([{ kind: 'setPukErrorCount', handle: 42, errorCount: 1 }]));
       store.apply([{ kind: 'setPukErrorCount', handle: 1, errorCount: 1 }]);
-      expect(load(store).pukPolicies[0]!.errorCount).toBe(1);
+      expect(load(store).pukPolicies[0].errorCount).toBe(1);
     });
   });
 
@@ -452,44 +452,44 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
     it('returns deep copies: changing a loaded snapshot changes nothing stored', () => {
       const written = populate(store);
       const first = load(store);
-      const k = first.keys[0]!;
-      k.publicKey.fill(0);
-      k.privateKey!.fill(0);
-      k.pinValue!.fill(0);
-      k.certificatePath[0]!.fill(0);
-      k.extensions[0]!.data.fill(0);
-      (k.endorsedAlgorithms as string[]).push('urn:injected');
-      (k.extensions as unknown[]).pop();
+      const keyRecord = first.keys[0];
+      keyRecord.publicKey.fill(0);
+      keyRecord.privateKey!.fill(0);
+      keyRecord.pinValue!.fill(0);
+      keyRecord.certificatePath[0].fill(0);
+      keyRecord.extensions[0].data.fill(0);
+      (keyRecord.endorsedAlgorithms as string[]).push('urn:injected');
+      (keyRecord.extensions as unknown[]).pop();
       (first.keys as unknown[]).pop();
       first.device!.privateKey.fill(0);
-      first.sessions[0]!.keyManagementKey!.fill(0);
-      first.pukPolicies[0]!.pukValue.fill(0);
+      first.sessions[0].keyManagementKey!.fill(0);
+      first.pukPolicies[0].pukValue.fill(0);
       (first.counters as { key: number }).key = 1000;
       expectSame(load(store), written);
     });
 
     it('copies on write: changing a record after apply changes nothing stored', () => {
-      const k = key(1);
-      const d = device();
-      const s = session(1);
-      const p = pukPolicy(1);
+      const keyRecord = key(1);
+      const deviceRecord = device();
+      const sessionRecord = session(1);
+      const pukPolicyRecord = pukPolicy(1);
       const counters = { session: 2, key: 2, pinPolicy: 1, pukPolicy: 2 };
       const pin = new Uint8Array([1, 2, 3, 4]);
       store.apply([
-        { kind: 'putKey', key: k },
-        { kind: 'putDevice', device: d },
-        { kind: 'putSession', session: s },
-        { kind: 'putPukPolicy', policy: p },
+        { kind: 'putKey', key: keyRecord },
+        { kind: 'putDevice', device: deviceRecord },
+        { kind: 'putSession', session: sessionRecord },
+        { kind: 'putPukPolicy', policy: pukPolicyRecord },
         { kind: 'setCounters', counters },
       ]);
       store.apply([{ kind: 'setKeyPin', handle: 1, pinValue: pin, errorCount: 0 }]);
       const expected = plain(load(store));
-      k.privateKey!.fill(0);
-      k.extensions[1]!.data.fill(0);
-      (k.certificatePath as Uint8Array[]).push(new Uint8Array(3));
-      d.privateKey.fill(0);
-      s.keyManagementKey!.fill(0);
-      p.pukValue.fill(0);
+      keyRecord.privateKey!.fill(0);
+      keyRecord.extensions[1].data.fill(0);
+      (keyRecord.certificatePath as Uint8Array[]).push(new Uint8Array(3));
+      deviceRecord.privateKey.fill(0);
+      sessionRecord.keyManagementKey!.fill(0);
+      pukPolicyRecord.pukValue.fill(0);
       counters.key = 77;
       pin.fill(9);
       expect(plain(load(store))).toEqual(expected);

@@ -85,23 +85,23 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('format 1 migration', () => {
   it('migrates every record of a format 1 store to MACed format 2 rows', () => {
     const store = openSqliteKeyStore({ path, storeKey });
-    const c = readAll(store.load());
+    const storeContents = readAll(store.load());
     store.close();
-    expect(c.counters).toEqual({ session: 2, key: 2, pinPolicy: 2, pukPolicy: 2 });
-    expect(Buffer.from(c.device!.privateKey)).toEqual(secret.device);
-    expect(c.device!.certificatePath.map((x) => Buffer.from(x))).toEqual(certificates);
-    expect(c.sessions.map((s) => s.issuerUri)).toEqual(['https://issuer.example']);
-    expect(Buffer.from(c.pukPolicies[0]!.pukValue)).toEqual(secret.puk);
-    expect(c.pukPolicies[0]!.errorCount).toBe(1);
-    expect(c.pinPolicies[0]!.pukPolicy).toBe(1);
-    const k = c.keys[0]!;
-    expect(Buffer.from(k.privateKey!)).toEqual(secret.privateKey);
-    expect(Buffer.from(k.pinValue!)).toEqual(secret.pin);
-    expect(Buffer.from(k.publicKey)).toEqual(publicKey);
-    expect(k.certificatePath.map((x) => Buffer.from(x))).toEqual(certificates);
-    expect(k.endorsedAlgorithms).toEqual(['urn:alg']);
-    expect([k.errorCount, k.exportProtection, k.friendlyName]).toEqual([2, 1, 'Mine']);
-    expect(k.extensions.map((e) => [e.type, e.subType, Buffer.from(e.data)])).toEqual([['urn:ext', 1, secret.extension]]);
+    expect(storeContents.counters).toEqual({ session: 2, key: 2, pinPolicy: 2, pukPolicy: 2 });
+    expect(Buffer.from(storeContents.device!.privateKey)).toEqual(secret.device);
+    expect(storeContents.device!.certificatePath.map((x) => Buffer.from(x))).toEqual(certificates);
+    expect(storeContents.sessions.map((s) => s.issuerUri)).toEqual(['https://issuer.example']);
+    expect(Buffer.from(storeContents.pukPolicies[0].pukValue)).toEqual(secret.puk);
+    expect(storeContents.pukPolicies[0].errorCount).toBe(1);
+    expect(storeContents.pinPolicies[0].pukPolicy).toBe(1);
+    const keyRecord = storeContents.keys[0];
+    expect(Buffer.from(keyRecord.privateKey!)).toEqual(secret.privateKey);
+    expect(Buffer.from(keyRecord.pinValue!)).toEqual(secret.pin);
+    expect(Buffer.from(keyRecord.publicKey)).toEqual(publicKey);
+    expect(keyRecord.certificatePath.map((x) => Buffer.from(x))).toEqual(certificates);
+    expect(keyRecord.endorsedAlgorithms).toEqual(['urn:alg']);
+    expect([keyRecord.errorCount, keyRecord.exportProtection, keyRecord.friendlyName]).toEqual([2, 1, 'Mine']);
+    expect(keyRecord.extensions.map((e) => [e.type, e.subType, Buffer.from(e.data)])).toEqual([['urn:ext', 1, secret.extension]]);
 
     // From now on, rows are MACed: an edit is detected.
     const db = new Database(path);
@@ -109,7 +109,7 @@ describe('format 1 migration', () => {
     db.prepare('UPDATE keys SET error_count = 0').run();
     db.close();
     const again = openSqliteKeyStore({ path, storeKey });
-    expect(() => again.load().keys[0]!.read()).toThrow(/keys row 1: integrity check failed/);
+    expect(() => again.load().keys[0].read()).toThrow(/keys row 1: integrity check failed/);
     again.close();
   });
 
@@ -117,8 +117,8 @@ describe('format 1 migration', () => {
     let caught: unknown;
     try {
       openSqliteKeyStore({ path, storeKey: randomBytes(32) });
-    } catch (e) {
-      caught = e;
+    } catch (error) {
+      caught = error;
     }
     expect(caught).toBeInstanceOf(SksError);
     expect((caught as SksError).code).toBe('STORAGE');

@@ -49,16 +49,16 @@ async function closeSks(): Promise<void> {
 }
 
 async function provision(): Promise<Provisioned> {
-  const s = open();
-  const issuer = await IssuerSession.open(s, { ca: await getTestCa() });
+  const secureKeyStore = open();
+  const issuer = await IssuerSession.open(secureKeyStore, { ca: await getTestCa() });
   const pukPolicy = await issuer.createPukPolicy('PUK', PUK);
   const pinPolicy = await issuer.createPinPolicy({ id: 'PIN', pukPolicy });
-  const a = await issuer.provisionKey({ id: 'A', pinPolicy, userPin: PIN, exportProtection: 1, endorsedAlgorithms: [] });
-  await issuer.addExtension(a, { type: 'urn:ext', subType: 0, data: Buffer.from('extension data') });
-  const b = await issuer.provisionKey({ id: 'B', exportProtection: 3 });
+  const provisionedKey = await issuer.provisionKey({ id: 'A', pinPolicy, userPin: PIN, exportProtection: 1, endorsedAlgorithms: [] });
+  await issuer.addExtension(provisionedKey, { type: 'urn:ext', subType: 0, data: Buffer.from('extension data') });
+  const bytes = await issuer.provisionKey({ id: 'B', exportProtection: 3 });
   await issuer.closeSession();
   await closeSks();
-  return { a: a.keyHandle, b: b.keyHandle, session: issuer.provisioningHandle, pinPolicy, pukPolicy };
+  return { a: provisionedKey.keyHandle, b: bytes.keyHandle, session: issuer.provisioningHandle, pinPolicy, pukPolicy };
 }
 
 /** Edits sks.db directly, as someone holding the file but not store.key would. */
@@ -74,12 +74,12 @@ function edit(sql: string, ...params: unknown[]): void {
 const sign = (s: SecureKeyStore, h: KeyHandle, pin?: string): Promise<Uint8Array> =>
   s.signData({ keyHandle: h, algorithm: ECDSA_SHA256, authorization: pin === undefined ? undefined : Buffer.from(pin), data: DATA });
 
-async function expectDamaged(s: SecureKeyStore, h: KeyHandle): Promise<void> {
-  await expectSksError(sign(s, h, PIN), 'STORAGE', new RegExp(`Key #${h} is damaged`));
-  await expectSksError(s.getKeyAttributes(h), 'STORAGE', new RegExp(`Key #${h} is damaged`));
-  await expectSksError(s.getKeyProtectionInfo(h), 'STORAGE');
-  await expectSksError(s.exportKey(h, Buffer.from(PIN)), 'STORAGE');
-  await expectSksError(s.exportKey(h), 'STORAGE');
+async function expectDamaged(secureKeyStore: SecureKeyStore, handle: KeyHandle): Promise<void> {
+  await expectSksError(sign(secureKeyStore, handle, PIN), 'STORAGE', new RegExp(`Key #${handle} is damaged`));
+  await expectSksError(secureKeyStore.getKeyAttributes(handle), 'STORAGE', new RegExp(`Key #${handle} is damaged`));
+  await expectSksError(secureKeyStore.getKeyProtectionInfo(handle), 'STORAGE');
+  await expectSksError(secureKeyStore.exportKey(handle, Buffer.from(PIN)), 'STORAGE');
+  await expectSksError(secureKeyStore.exportKey(handle), 'STORAGE');
 }
 
 beforeEach(async () => {
@@ -94,70 +94,70 @@ afterEach(async () => {
 
 describe('edited rows are detected (each of these passed on the unMACed store)', () => {
   it('rejects-export-after-export-protection-edited: keys.export_protection 3 -> 0 does not hand out the private key', async () => {
-    const p = await provision();
-    edit('UPDATE keys SET export_protection = 0 WHERE handle = ?', p.b);
-    const s = open();
-    await expectSksError(s.exportKey(p.b), 'STORAGE', `Key #${p.b} is damaged: keys row ${p.b}: integrity check failed`);
+    const provisioned = await provision();
+    edit('UPDATE keys SET export_protection = 0 WHERE handle = ?', provisioned.b);
+    const secureKeyStore = open();
+    await expectSksError(secureKeyStore.exportKey(provisioned.b), 'STORAGE', `Key #${provisioned.b} is damaged: keys row ${provisioned.b}: integrity check failed`);
     // The other key is unaffected.
-    expect(await sign(s, p.a, PIN)).toBeInstanceOf(Uint8Array);
+    expect(await sign(secureKeyStore, provisioned.a, PIN)).toBeInstanceOf(Uint8Array);
   });
 
   it('rejects-key-whose-pin-policy-link-was-removed: keys.pin_policy = 0 does not remove the PIN', async () => {
-    const p = await provision();
-    edit('UPDATE keys SET pin_policy = 0 WHERE handle = ?', p.a);
-    const s = open();
-    await expectSksError(sign(s, p.a), 'STORAGE');
-    await expectDamaged(s, p.a);
-    expect(await sign(s, p.b)).toBeInstanceOf(Uint8Array);
+    const provisioned = await provision();
+    edit('UPDATE keys SET pin_policy = 0 WHERE handle = ?', provisioned.a);
+    const secureKeyStore = open();
+    await expectSksError(sign(secureKeyStore, provisioned.a), 'STORAGE');
+    await expectDamaged(secureKeyStore, provisioned.a);
+    expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
   });
 
   it.each([0, -1])('rejects-unblocking-by-edited-error-count: keys.error_count 3 -> %i does not unblock a key', async (count) => {
-    const p = await provision();
-    let s = open();
-    for (let i = 0; i < 3; i++) await expectSksError(sign(s, p.a, '0000'), 'AUTHORIZATION');
-    await expectSksError(sign(s, p.a, PIN), 'AUTHORIZATION'); // blocked
+    const provisioned = await provision();
+    let secureKeyStore = open();
+    for (let i = 0; i < 3; i++) await expectSksError(sign(secureKeyStore, provisioned.a, '0000'), 'AUTHORIZATION');
+    await expectSksError(sign(secureKeyStore, provisioned.a, PIN), 'AUTHORIZATION'); // blocked
     await closeSks();
-    edit('UPDATE keys SET error_count = ? WHERE handle = ?', count, p.a);
-    s = open();
-    await expectDamaged(s, p.a);
+    edit('UPDATE keys SET error_count = ? WHERE handle = ?', count, provisioned.a);
+    secureKeyStore = open();
+    await expectDamaged(secureKeyStore, provisioned.a);
   });
 
   it('rejects-edited-retry-limit: pin_policies.retry_limit = 32767 damages the keys that use the policy', async () => {
-    const p = await provision();
-    edit('UPDATE pin_policies SET retry_limit = 32767 WHERE handle = ?', p.pinPolicy);
-    const s = open();
-    await expectSksError(sign(s, p.a, PIN), 'STORAGE', new RegExp(`its PIN policy ${p.pinPolicy} is damaged`));
-    expect(await sign(s, p.b)).toBeInstanceOf(Uint8Array);
+    const provisioned = await provision();
+    edit('UPDATE pin_policies SET retry_limit = 32767 WHERE handle = ?', provisioned.pinPolicy);
+    const secureKeyStore = open();
+    await expectSksError(sign(secureKeyStore, provisioned.a, PIN), 'STORAGE', new RegExp(`its PIN policy ${provisioned.pinPolicy} is damaged`));
+    expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
   });
 
   it('rejects-row-swap: one key certificate path and public key replaced by another key', async () => {
-    const p = await provision();
+    const provisioned = await provision();
     edit(
       `UPDATE keys SET certificate_path = (SELECT certificate_path FROM keys WHERE handle = ?),
                        public_key = (SELECT public_key FROM keys WHERE handle = ?) WHERE handle = ?`,
-      p.b,
-      p.b,
-      p.a,
+      provisioned.b,
+      provisioned.b,
+      provisioned.a,
     );
-    const s = open();
-    await expectDamaged(s, p.a);
-    expect(await sign(s, p.b)).toBeInstanceOf(Uint8Array);
+    const secureKeyStore = open();
+    await expectDamaged(secureKeyStore, provisioned.a);
+    expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
   });
 
   it('rejects-whole-row-copied-to-another-handle: the MAC is bound to the handle', async () => {
-    const p = await provision();
+    const provisioned = await provision();
     const db = new Database(join(dir, DATABASE_FILE));
-    const row = db.prepare('SELECT * FROM keys WHERE handle = ?').get(p.b) as Record<string, unknown>;
+    const row = db.prepare('SELECT * FROM keys WHERE handle = ?').get(provisioned.b) as Record<string, unknown>;
     const columns = Object.keys(row).filter((c) => c !== 'handle');
-    db.prepare(`UPDATE keys SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE handle = @target`).run({ ...row, target: p.a });
+    db.prepare(`UPDATE keys SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE handle = @target`).run({ ...row, target: provisioned.a });
     db.close();
-    const s = open();
-    await expectDamaged(s, p.a);
+    const secureKeyStore = open();
+    await expectDamaged(secureKeyStore, provisioned.a);
   });
 });
 
 describe('a damaged row damages one key, not the store', () => {
-  const damages: readonly (readonly [string, (p: Provisioned) => void, 'a' | 'both'])[] = [
+  const damages: ReadonlyArray<readonly [string, (p: Provisioned) => void, 'a' | 'both']> = [
     ['a flipped byte in a sealed private key', (p) => edit('UPDATE keys SET private_key = CAST(substr(private_key, 1, 20) || x\'ff\' || substr(private_key, 22) AS BLOB) WHERE handle = ?', p.a), 'a'],
     ['a flipped byte in the sealed PIN', (p) => edit("UPDATE keys SET pin_value = CAST(x'00' || substr(pin_value, 2) AS BLOB) WHERE handle = ?", p.a), 'a'],
     ['bad JSON in endorsed algorithms', (p) => edit("UPDATE keys SET endorsed_algorithms = '[' WHERE handle = ?", p.a), 'a'],
@@ -170,34 +170,34 @@ describe('a damaged row damages one key, not the store', () => {
   ];
 
   it.each(damages)('%s: the store opens, the key is listed as damaged, refuses use, and can be deleted', async (_label, damage) => {
-    const p = await provision();
-    damage(p);
-    const s = open();
-    await expectDamaged(s, p.a);
-    expect(await sign(s, p.b)).toBeInstanceOf(Uint8Array);
+    const provisioned = await provision();
+    damage(provisioned);
+    const secureKeyStore = open();
+    await expectDamaged(secureKeyStore, provisioned.a);
+    expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
     // `airtight keys list` shows it as damaged; the other key as usual.
-    const listed = await listKeys(s);
+    const listed = await listKeys(secureKeyStore);
     expect(listed.map((k) => [k.keyHandle, k.damaged === true])).toEqual([
-      [p.a, true],
-      [p.b, false],
+      [provisioned.a, true],
+      [provisioned.b, false],
     ]);
-    expect(listed[0]!.protection).toMatch(/^DAMAGED/);
+    expect(listed[0].protection).toMatch(/^DAMAGED/);
     // deleteKey needs no authorization on a damaged key (the PIN cannot be trusted), and leaves the other key alone.
-    await s.deleteKey(p.a);
-    await expectSksError(s.getKeyAttributes(p.a), 'NO_KEY');
+    await secureKeyStore.deleteKey(provisioned.a);
+    await expectSksError(secureKeyStore.getKeyAttributes(provisioned.a), 'NO_KEY');
     await closeSks();
     const again = open();
-    expect((await listKeys(again)).map((k) => k.keyHandle)).toEqual([p.b]);
-    expect(await sign(again, p.b)).toBeInstanceOf(Uint8Array);
+    expect((await listKeys(again)).map((k) => k.keyHandle)).toEqual([provisioned.b]);
+    expect(await sign(again, provisioned.b)).toBeInstanceOf(Uint8Array);
   });
 
   it('a damaged session row blocks only its keys\' management operations', async () => {
-    const p = await provision();
-    edit("UPDATE sessions SET issuer_uri = 'https://evil.example' WHERE handle = ?", p.session);
-    const s = open();
-    expect(await sign(s, p.a, PIN)).toBeInstanceOf(Uint8Array);
-    expect(await sign(s, p.b)).toBeInstanceOf(Uint8Array);
-    await expectSksError(s.updateKeyManagementKey(provisioningHandle(p.session), Buffer.alloc(91), Buffer.alloc(64)), 'STORAGE', /session .* is damaged/i);
+    const provisioned = await provision();
+    edit("UPDATE sessions SET issuer_uri = 'https://evil.example' WHERE handle = ?", provisioned.session);
+    const secureKeyStore = open();
+    expect(await sign(secureKeyStore, provisioned.a, PIN)).toBeInstanceOf(Uint8Array);
+    expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
+    await expectSksError(secureKeyStore.updateKeyManagementKey(provisioningHandle(provisioned.session), Buffer.alloc(91), Buffer.alloc(64)), 'STORAGE', /session .* is damaged/i);
   });
 
   it('an edited meta row (handle counters) refuses the store as a whole: handles must never be reused', async () => {
@@ -208,15 +208,15 @@ describe('a damaged row damages one key, not the store', () => {
 
   it('an unknown protection value is an error, never "none" (memory store: no MAC to catch it first)', async () => {
     const store = createMemoryKeyStore();
-    const s = openSecureKeyStore({ store, device, profile: TEST_PROFILE });
-    const issuer = await IssuerSession.open(s, { ca: await getTestCa() });
-    const b = await issuer.provisionKey({ id: 'B', exportProtection: 3, deleteProtection: 3 });
+    const secureKeyStore = openSecureKeyStore({ store, device, profile: TEST_PROFILE });
+    const issuer = await IssuerSession.open(secureKeyStore, { ca: await getTestCa() });
+    const provisionedKey = await issuer.provisionKey({ id: 'B', exportProtection: 3, deleteProtection: 3 });
     await issuer.closeSession();
-    const key = readAll(store.load()).keys[0]!;
+    const key = readAll(store.load()).keys[0];
     store.apply([{ kind: 'putKey', key: { ...key, exportProtection: 7, deleteProtection: 9 } }]);
     const again = openSecureKeyStore({ store, device, profile: TEST_PROFILE });
-    await expectSksError(again.exportKey(b.keyHandle), 'STORAGE', /unknown protection level/);
-    await expectSksError(again.deleteKey(b.keyHandle), 'STORAGE', /unknown protection level/);
+    await expectSksError(again.exportKey(provisionedKey.keyHandle), 'STORAGE', /unknown protection level/);
+    await expectSksError(again.deleteKey(provisionedKey.keyHandle), 'STORAGE', /unknown protection level/);
   });
 });
 
@@ -227,8 +227,8 @@ describe('store key and secrets at rest', () => {
     let caught: unknown;
     try {
       openKeyStoreDirectory(dir, {});
-    } catch (e) {
-      caught = e;
+    } catch (error) {
+      caught = error;
     }
     expect(caught).toBeInstanceOf(SksError);
     expect((caught as SksError).code).toBe('STORAGE');
@@ -238,8 +238,8 @@ describe('store key and secrets at rest', () => {
   });
 
   it('pads PINs to one length before sealing', async () => {
-    const s = open();
-    const issuer = await IssuerSession.open(s, { ca: await getTestCa() });
+    const secureKeyStore = open();
+    const issuer = await IssuerSession.open(secureKeyStore, { ca: await getTestCa() });
     const pinPolicy = await issuer.createPinPolicy({ id: 'PIN', minLength: 4, maxLength: 8 });
     await issuer.provisionKey({ id: 'A', pinPolicy, userPin: '1234' });
     await issuer.provisionKey({ id: 'B', pinPolicy, userPin: '12345678' });
@@ -252,14 +252,14 @@ describe('store key and secrets at rest', () => {
   });
 
   it('overwrites a deleted key (secure_delete): its sealed private key is gone from the file', async () => {
-    const p = await provision();
+    const provisioned = await provision();
     const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
-    const sealed = db.prepare('SELECT private_key FROM keys WHERE handle = ?').pluck().get(p.b) as Buffer;
+    const sealed = db.prepare('SELECT private_key FROM keys WHERE handle = ?').pluck().get(provisioned.b) as Buffer;
     db.close();
     const files = (): Buffer[] => [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((f) => join(dir, f)).filter(existsSync).map((f) => readFileSync(f));
     expect(files().some((f) => f.includes(sealed.subarray(13, 45)))).toBe(true);
-    const s = open();
-    await s.deleteKey(keyHandle(p.b));
+    const secureKeyStore = open();
+    await secureKeyStore.deleteKey(keyHandle(provisioned.b));
     await closeSks();
     expect(files().some((f) => f.includes(sealed.subarray(13, 45)))).toBe(false);
   });

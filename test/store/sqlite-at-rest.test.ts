@@ -29,9 +29,9 @@ const posix = process.platform !== 'win32';
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SksError);
-    return (e as SksError).code;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SksError);
+    return (error as SksError).code;
   }
   return undefined;
 }
@@ -50,7 +50,7 @@ function secrets() {
 }
 type Secrets = ReturnType<typeof secrets>;
 
-function keyRecord(handle: number, privateKey: Uint8Array, s: Secrets): KeyRecord {
+function keyRecord(handle: number, privateKey: Uint8Array, state: Secrets): KeyRecord {
   return {
     handle,
     id: `Key.${handle}`,
@@ -58,41 +58,41 @@ function keyRecord(handle: number, privateKey: Uint8Array, s: Secrets): KeyRecor
     appUsage: 1,
     publicKey: randomBytes(91),
     privateKey,
-    symmetricKey: handle === 1 ? s.symmetricKey : null,
+    symmetricKey: handle === 1 ? state.symmetricKey : null,
     certificatePath: [randomBytes(300)],
     endorsedAlgorithms: [],
     friendlyName: null,
     devicePinProtection: false,
     pinPolicy: 1,
-    pinValue: s.pinValue,
+    pinValue: state.pinValue,
     errorCount: 0,
     enablePinCaching: false,
     biometricProtection: 0,
     exportProtection: 0,
     deleteProtection: 0,
     keyBackup: 0,
-    extensions: [{ type: 'urn:secret', subType: 1, qualifier: '', data: s.encryptedExtension }],
+    extensions: [{ type: 'urn:secret', subType: 1, qualifier: '', data: state.encryptedExtension }],
   };
 }
 
-function writeSecrets(store: KeyStorePort, s: Secrets): void {
+function writeSecrets(store: KeyStorePort, state: Secrets): void {
   const puk: PukPolicyRecord = {
     handle: 1,
     id: 'PUK',
     owner: 1,
-    pukValue: s.pukValue,
+    pukValue: state.pukValue,
     format: 0,
     retryLimit: 3,
     errorCount: 0,
   };
   store.apply([
-    { kind: 'putDevice', device: { privateKey: s.devicePrivateKey, certificatePath: [randomBytes(400)] } },
+    { kind: 'putDevice', device: { privateKey: state.devicePrivateKey, certificatePath: [randomBytes(400)] } },
     { kind: 'putPukPolicy', policy: puk },
-    { kind: 'putKey', key: keyRecord(1, s.privateKey, s) },
-    { kind: 'putKey', key: keyRecord(2, s.secondPrivateKey, s) },
+    { kind: 'putKey', key: keyRecord(1, state.privateKey, state) },
+    { kind: 'putKey', key: keyRecord(2, state.secondPrivateKey, state) },
   ]);
   // A patched PIN goes through its own code path.
-  store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: s.pinValue, errorCount: 0 }]);
+  store.apply([{ kind: 'setKeyPin', handle: 2, pinValue: state.pinValue, errorCount: 0 }]);
 }
 
 /** Raw bytes of the database file and its WAL, if any. */
@@ -100,10 +100,10 @@ function rawFiles(dbPath: string): Buffer[] {
   return [dbPath, `${dbPath}-wal`, `${dbPath}-journal`].filter(existsSync).map((p) => readFileSync(p));
 }
 
-function expectNoSecretIn(files: Buffer[], s: Secrets): void {
+function expectNoSecretIn(files: Buffer[], state: Secrets): void {
   expect(files.length).toBeGreaterThan(0);
   for (const file of files) {
-    for (const [name, secret] of Object.entries(s)) {
+    for (const [name, secret] of Object.entries(state)) {
       // Any 16-byte window of a secret would do; look for the head and the whole.
       expect(file.includes(secret), `${name} in clear`).toBe(false);
       expect(file.includes(secret.subarray(0, 16)), `${name} prefix in clear`).toBe(false);
@@ -127,24 +127,24 @@ describe('SQLite store at rest', () => {
   });
 
   it('writes no secret in the clear to the database or its WAL, open or closed', () => {
-    const s = secrets();
+    const state = secrets();
     const store = openSqliteKeyStore({ path: dbPath, storeKey });
-    writeSecrets(store, s);
+    writeSecrets(store, state);
     // While open, the committed transactions sit in the WAL.
     expect(existsSync(`${dbPath}-wal`)).toBe(true);
-    expectNoSecretIn(rawFiles(dbPath), s);
+    expectNoSecretIn(rawFiles(dbPath), state);
     store.close();
-    expectNoSecretIn(rawFiles(dbPath), s);
+    expectNoSecretIn(rawFiles(dbPath), state);
     // ...and the secrets really are there, sealed.
     const again = openSqliteKeyStore({ path: dbPath, storeKey });
     const snapshot = readAll(again.load());
     again.close();
-    expect(Buffer.from(snapshot.keys[0]!.privateKey!)).toEqual(s.privateKey);
-    expect(Buffer.from(snapshot.keys[0]!.symmetricKey!)).toEqual(s.symmetricKey);
-    expect(Buffer.from(snapshot.keys[1]!.pinValue!)).toEqual(s.pinValue);
-    expect(Buffer.from(snapshot.pukPolicies[0]!.pukValue)).toEqual(s.pukValue);
-    expect(Buffer.from(snapshot.keys[0]!.extensions[0]!.data)).toEqual(s.encryptedExtension);
-    expect(Buffer.from(snapshot.device!.privateKey)).toEqual(s.devicePrivateKey);
+    expect(Buffer.from(snapshot.keys[0].privateKey!)).toEqual(state.privateKey);
+    expect(Buffer.from(snapshot.keys[0].symmetricKey!)).toEqual(state.symmetricKey);
+    expect(Buffer.from(snapshot.keys[1].pinValue!)).toEqual(state.pinValue);
+    expect(Buffer.from(snapshot.pukPolicies[0].pukValue)).toEqual(state.pukValue);
+    expect(Buffer.from(snapshot.keys[0].extensions[0].data)).toEqual(state.encryptedExtension);
+    expect(Buffer.from(snapshot.device!.privateKey)).toEqual(state.devicePrivateKey);
   });
 
   it('creates the database file private to its owner', () => {
@@ -190,9 +190,9 @@ describe('SQLite store at rest', () => {
   });
 
   it('fails with STORAGE when sealed private keys are swapped between rows', () => {
-    const s = secrets();
+    const state = secrets();
     const store = openSqliteKeyStore({ path: dbPath, storeKey });
-    writeSecrets(store, s);
+    writeSecrets(store, state);
     store.close();
 
     const raw = new Database(dbPath);
@@ -208,8 +208,8 @@ describe('SQLite store at rest', () => {
       let caught: unknown;
       try {
         readAll(tampered.load());
-      } catch (e) {
-        caught = e;
+      } catch (error) {
+        caught = error;
       }
       expect(caught).toBeInstanceOf(SksError);
       expect((caught as SksError).code).toBe('STORAGE');
@@ -226,7 +226,7 @@ describe('SQLite store at rest', () => {
     store.close();
     const raw = new Database(dbPath);
     const row = raw.prepare('SELECT pin_value FROM keys WHERE handle = 1').get() as { pin_value: Buffer };
-    row.pin_value[20]! ^= 0x01;
+    row.pin_value[20] ^= 0x01;
     raw.prepare('UPDATE keys SET pin_value = ? WHERE handle = 1').run(row.pin_value);
     raw.close();
     const tampered = openSqliteKeyStore({ path: dbPath, storeKey });
@@ -264,13 +264,13 @@ describe('SQLite store at rest', () => {
        }`,
     );
     const run = (): string => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url'), '300'], {
+      const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', child, dbPath, storeKey.toString('base64url'), '300'], {
         cwd: PROJECT_ROOT,
         encoding: 'utf8',
         timeout: 30_000,
       });
-      if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-      return r.stdout.trim();
+      if (spawnSyncReturns.status !== 0) throw new Error(`child failed: ${spawnSyncReturns.stderr}`);
+      return spawnSyncReturns.stdout.trim();
     };
     const store = openSqliteKeyStore({ path: dbPath, storeKey });
     try {
@@ -367,8 +367,8 @@ describe('store key', () => {
       let caught: unknown;
       try {
         loadOrCreateStoreKey(dir, { AIRTIGHT_STORE_KEY: value });
-      } catch (e) {
-        caught = e;
+      } catch (error) {
+        caught = error;
       }
       expect(caught).toBeInstanceOf(SksError);
       expect((caught as SksError).code).toBe('STORAGE');

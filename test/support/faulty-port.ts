@@ -37,8 +37,8 @@ export function faultyPort(inner: KeyStorePort): FaultyPort {
       inner.apply(mutations);
     },
     close: (): void => inner.close(),
-    failAfter(n: number): void {
-      allowed = n;
+    failAfter(count: number): void {
+      allowed = count;
     },
     heal(): void {
       allowed = Number.POSITIVE_INFINITY;

@@ -103,7 +103,7 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
       let counter = 0;
 
       const openPort = async (): Promise<KeyStorePort> =>
-        kind === 'memory' ? createMemoryKeyStore() : await openSqliteKeyStore({ path: join(testDir, 'sks.db'), storeKey });
+        kind === 'memory' ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(testDir, 'sks.db'), storeKey });
 
       const engine = (port: KeyStorePort): SecureKeyStore =>
         openSecureKeyStore({ store: port, device: must(identity, 'device'), profile: TEST_PROFILE });
@@ -166,15 +166,15 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
       });
 
       afterEach(async () => {
-        const c = current;
+        const item = current;
         current = undefined;
-        if (c === undefined) return;
+        if (item === undefined) return;
         try {
           if (!allowOpen) {
-            expect(await c.sks.enumerateProvisioningSessions(0, true), 'a provisioning session was left open').toBeUndefined();
+            expect(await item.sks.enumerateProvisioningSessions(0, true), 'a provisioning session was left open').toBeUndefined();
           }
         } finally {
-          c.port.close();
+          item.port.close();
         }
       });
 
@@ -183,9 +183,9 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
   }
 }
 
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new Error(`fixtures: ${what} is only available inside a test`);
-  return v;
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`fixtures: ${what} is only available inside a test`);
+  return value;
 }
 
 /**
@@ -196,8 +196,8 @@ export async function expectSksError(promise: Promise<unknown>, code: SksErrorCo
   let caught: unknown;
   try {
     await promise;
-  } catch (e) {
-    caught = e;
+  } catch (error) {
+    caught = error;
   }
   expect(caught, `expected SksError ${code}${message === undefined ? '' : ` "${String(message)}"`}`).toBeInstanceOf(SksError);
   const err = caught as SksError;
@@ -247,7 +247,7 @@ export function verifySignature(publicKey: KeyObject | Uint8Array, algorithm: st
 
 /** The public key of a key's end-entity certificate as the SKS reports it. */
 export async function certifiedPublicKey(sks: SecureKeyStore, handle: KeyHandle): Promise<KeyObject> {
-  const ee = (await sks.getKeyAttributes(handle)).certificatePath[0];
+  const ee = (await sks.getKeyAttributes(handle)).certificatePath.at(0);
   if (ee === undefined) throw new Error(`key #${handle} has no certificate`);
   return new X509Certificate(ee).publicKey;
 }
@@ -292,8 +292,8 @@ export async function expectTornDown(session: IssuerSession): Promise<void> {
 }
 
 /** The handles of every enumerable key, in store order, with their owners. */
-export async function listKeys(sks: SecureKeyStore): Promise<{ keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle }[]> {
-  const out: { keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle }[] = [];
+export async function listKeys(sks: SecureKeyStore): Promise<Array<{ keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle }>> {
+  const out: Array<{ keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle }> = [];
   for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) {
     out.push({ keyHandle: k.keyHandle, provisioningHandle: k.provisioningHandle });
   }
@@ -303,14 +303,14 @@ export async function listKeys(sks: SecureKeyStore): Promise<{ keyHandle: KeyHan
 /** The handles of every provisioning session in `state` (true = open, false = closed). */
 export async function listSessions(sks: SecureKeyStore, open: boolean): Promise<ProvisioningSessionInfo[]> {
   const out: ProvisioningSessionInfo[] = [];
-  for (let s = await sks.enumerateProvisioningSessions(0, open); s !== undefined; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, open)) {
-    out.push(s);
+  for (let stateValue = await sks.enumerateProvisioningSessions(0, open); stateValue !== undefined; stateValue = await sks.enumerateProvisioningSessions(stateValue.provisioningHandle, open)) {
+    out.push(stateValue);
   }
   return out;
 }
 
 export interface ObservableState {
-  readonly keys: readonly { keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle; attributes: KeyAttributes; protection: KeyProtectionInfo }[];
+  readonly keys: ReadonlyArray<{ keyHandle: KeyHandle; provisioningHandle: ProvisioningHandle; attributes: KeyAttributes; protection: KeyProtectionInfo }>;
   readonly closedSessions: readonly ProvisioningSessionInfo[];
   readonly openSessions: readonly ProvisioningSessionInfo[];
 }
@@ -318,11 +318,11 @@ export interface ObservableState {
 /** Everything the user and management API can observe about the store. */
 export async function observableState(sks: SecureKeyStore): Promise<ObservableState> {
   const keys = [];
-  for (const k of await listKeys(sks)) {
+  for (const key of await listKeys(sks)) {
     keys.push({
-      ...k,
-      attributes: await sks.getKeyAttributes(k.keyHandle),
-      protection: await sks.getKeyProtectionInfo(k.keyHandle),
+      ...key,
+      attributes: await sks.getKeyAttributes(key.keyHandle),
+      protection: await sks.getKeyProtectionInfo(key.keyHandle),
     });
   }
   return { keys, closedSessions: await listSessions(sks, false), openSessions: await listSessions(sks, true) };

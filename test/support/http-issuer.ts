@@ -84,9 +84,9 @@ export async function startHttpIssuer(options: HttpIssuerOptions): Promise<HttpI
   const step: IssuerStep = async (cookie, body) => {
     try {
       return await serve(cookie, body);
-    } catch (e) {
-      failures.push(e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e));
-      throw e;
+    } catch (error) {
+      failures.push(error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error));
+      throw error;
     }
   };
   const tls = options.tls;

@@ -9,30 +9,30 @@ import { MacMethod } from '../../src/sks/constants.js';
 import { encryptForSks, encryptionKey, hmacSha256, methodMac, sessionKdfInput, targetKeyReference } from '../../src/sks/crypto/primitives.js';
 import { MacData } from './issuer-emulator.js';
 
-const h = (hex: string): Buffer => Buffer.from(hex.replace(/\s+/g, ''), 'hex');
+const handle = (hex: string): Buffer => Buffer.from(hex.replace(/\s+/g, ''), 'hex');
 
-const Z = h('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+const bytes = handle('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 const CLIENT_SESSION_ID = 'CSID-example-0123456789abcdefghi';
 const SERVER_SESSION_ID = 'SSID.1';
 const ISSUER_URI = 'https://issuer.example.com/prov';
-const SESSION_KEY = h('9abc3ec4c8c10b6b16bd60624761a253f89ed75555a99eefab601507d649b2f7');
-const ENCRYPTED_PUK = h('00112233445566778899aabbccddeeff 024c0999245610add46b2710138b6524');
-const SPKI = h(
+const SESSION_KEY = handle('9abc3ec4c8c10b6b16bd60624761a253f89ed75555a99eefab601507d649b2f7');
+const ENCRYPTED_PUK = handle('00112233445566778899aabbccddeeff 024c0999245610add46b2710138b6524');
+const SPKI = handle(
   '3059301306072a8648ce3d020106082a8648ce3d03010703420004' +
     '71e9ec0f370c12482278fcfa0d707b703bb015e9ac840151f7450d55014283c4' +
     'c6af2bcdee9ec06d3e79571217bd89efb80a883d081e7ce9c07694eedea755e6',
 );
-const DUMMY_CERT = h('3003020100');
+const DUMMY_CERT = handle('3003020100');
 
 describe('issuer emulator byte layouts (spec §14 vectors)', () => {
   it('derives the session and encryption keys (14.1)', () => {
     const kdf = sessionKdfInput(CLIENT_SESSION_ID, SERVER_SESSION_ID, ISSUER_URI, Buffer.from('Anonymous'));
-    expect(hmacSha256(Z, kdf).toString('hex')).toBe(SESSION_KEY.toString('hex'));
+    expect(hmacSha256(bytes, kdf).toString('hex')).toBe(SESSION_KEY.toString('hex'));
     expect(encryptionKey(SESSION_KEY).toString('hex')).toBe('c2d72cde13b1fb77429835455027f2c067fa81e8f6e6379258e385a81d20f4d7');
   });
 
   it('encrypts issuer data (14.2)', () => {
-    expect(encryptForSks(encryptionKey(SESSION_KEY), Buffer.from('123456'), h('00112233445566778899aabbccddeeff')).toString('hex')).toBe(
+    expect(encryptForSks(encryptionKey(SESSION_KEY), Buffer.from('123456'), handle('00112233445566778899aabbccddeeff')).toString('hex')).toBe(
       ENCRYPTED_PUK.toString('hex'),
     );
   });
@@ -66,7 +66,7 @@ describe('issuer emulator byte layouts (spec §14 vectors)', () => {
     const data = MacData.createKeyEntry({
       id: 'Key.1',
       keyEntryAlgorithm: 'https://webpki.github.io/sks/algorithm#key.1',
-      serverSeed: h('0102030405060708'),
+      serverSeed: handle('0102030405060708'),
       pinPolicyId: 'PIN.1',
       encryptedPin: undefined,
       devicePinProtection: false,
@@ -95,7 +95,7 @@ describe('issuer emulator byte layouts (spec §14 vectors)', () => {
   });
 
   it('MACs addExtension with a property bag (14.7)', () => {
-    const bag = h('0007436f756e74657201000130000644696769747300000138');
+    const bag = handle('0007436f756e74657201000130000644696769747300000138');
     const data = MacData.addExtension(DUMMY_CERT, 'urn:ietf:rfc:4226', 2, '', bag);
     expect(methodMac(SESSION_KEY, MacMethod.ADD_EXTENSION, 3, data).toString('hex')).toBe(
       '705cabce29af49cefcde3cbe3af63cf28b67f224b2aaea0ef9a262219f3520cc',
@@ -106,13 +106,13 @@ describe('issuer emulator byte layouts (spec §14 vectors)', () => {
     expect(targetKeyReference(SESSION_KEY, Buffer.from('Anonymous'), DUMMY_CERT).toString('hex')).toBe(
       '6b262882f4607617004cfa75977e105c101e88afc3b5e87fc68a7986df4d180d',
     );
-    expect(methodMac(SESSION_KEY, MacMethod.POST_DELETE_KEY, 5, MacData.postDeleteOrUnlock(h('aabbcc'))).toString('hex')).toBe(
+    expect(methodMac(SESSION_KEY, MacMethod.POST_DELETE_KEY, 5, MacData.postDeleteOrUnlock(handle('aabbcc'))).toString('hex')).toBe(
       '162d7814ef121d6ff1bb46f8610d970013cc97487926153e4e4e43efb7a62b6a',
     );
   });
 
   it('MACs closeProvisioningSession and its attestation (14.9)', () => {
-    const nonce = h('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
+    const nonce = handle('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
     const data = MacData.closeProvisioningSession(CLIENT_SESSION_ID, SERVER_SESSION_ID, ISSUER_URI, nonce);
     expect(methodMac(SESSION_KEY, MacMethod.CLOSE_PROVISIONING_SESSION, 1, data).toString('hex')).toBe(
       '45c3189e1cc325c453f3f460c8c75e506d2ec6bb51ba496b2cc89a9e58380263',

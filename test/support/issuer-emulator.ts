@@ -245,12 +245,12 @@ export type { KeyEntryMacFields, PinPolicyMacFields };
 /** Per-store registry of keys created through any emulator session (for lookups by handle). */
 const registries = new WeakMap<SecureKeyStore, Map<number, ProvisionedKey>>();
 const registryOf = (sks: SecureKeyStore): Map<number, ProvisionedKey> => {
-  let r = registries.get(sks);
-  if (r === undefined) {
-    r = new Map();
-    registries.set(sks, r);
+  let result = registries.get(sks);
+  if (result === undefined) {
+    result = new Map();
+    registries.set(sks, result);
   }
-  return r;
+  return result;
 };
 
 /** The emulator's record of a key created through any session on `sks`, by handle. */
@@ -379,15 +379,15 @@ export class IssuerSession {
       serverCertificate,
     });
 
-    const deviceCertificate = (await sks.getDeviceInfo()).certificatePath[0];
+    const deviceCertificate = (await sks.getDeviceInfo()).certificatePath.at(0);
     if (deviceCertificate === undefined) throw new IssuerVerificationError('device has no certificate');
     const deviceId = privacyEnabled ? Buffer.from(Kdf.ANONYMOUS, 'ascii') : Buffer.from(deviceCertificate);
     const clientEphemeral = createPublicKey({ key: Buffer.from(result.clientEphemeralKey), format: 'der', type: 'spki' });
-    const z = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: clientEphemeral });
-    const sessionKey = deriveSessionKey(z, sessionKdfInput(result.clientSessionId, serverSessionId, issuerUri, deviceId));
+    const nonSharedBuffer = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: clientEphemeral });
+    const sessionKey = deriveSessionKey(nonSharedBuffer, sessionKdfInput(result.clientSessionId, serverSessionId, issuerUri, deviceId));
 
     // Session attestation data A (spec §5.3).
-    const a = MacData.sessionAttestation({
+    const bytes = MacData.sessionAttestation({
       clientSessionId: result.clientSessionId,
       serverSessionId,
       issuerUri,
@@ -403,8 +403,8 @@ export class IssuerSession {
       serverCertificate,
     });
     const ok = privacyEnabled
-      ? hmacSha256(sessionKey, a).equals(Buffer.from(result.attestation))
-      : verifyDeviceSignature(deviceCertificate, a, result.attestation);
+      ? hmacSha256(sessionKey, bytes).equals(Buffer.from(result.attestation))
+      : verifyDeviceSignature(deviceCertificate, bytes, result.attestation);
     if (!ok) {
       await sks.abortProvisioningSession(result.provisioningHandle);
       throw new IssuerVerificationError('session attestation did not verify');
@@ -433,8 +433,8 @@ export class IssuerSession {
   }
 
   /** Moves the emulator's sequence counter (to desynchronize on purpose). */
-  set macSequence(q: number) {
-    this.counter = q;
+  set macSequence(value: number) {
+    this.counter = value;
   }
 
   /** Flips one bit of the next MAC `macFor` produces. */
@@ -448,7 +448,7 @@ export class IssuerSession {
     this.counter = (this.counter + 1) & 0xffff;
     if (this.corruptNext) {
       this.corruptNext = false;
-      mac[0] = (mac[0] ?? 0) ^ 0x01;
+      mac[0] ^= 0x01;
     }
     return mac;
   }
@@ -481,9 +481,9 @@ export class IssuerSession {
   /** The emulator's record of a key (by record or handle). */
   key(ref: KeyRef): ProvisionedKey {
     if (typeof ref !== 'number') return ref;
-    const k = this.keys.find((x) => x.keyHandle === ref) ?? registryOf(this.sks).get(ref);
-    if (k === undefined) throw new Error(`emulator: unknown key handle ${ref}`);
-    return k;
+    const keyValue = this.keys.find((x) => x.keyHandle === ref) ?? registryOf(this.sks).get(ref);
+    if (keyValue === undefined) throw new Error(`emulator: unknown key handle ${ref}`);
+    return keyValue;
   }
 
   // ------------------------------------------------------- provisioning calls
@@ -502,7 +502,7 @@ export class IssuerSession {
     const id = options.id ?? 'PIN';
     const pukPolicyHandle = options.pukPolicy ?? NO_PUK_POLICY;
     const pukPolicyId = options.pukPolicyId ?? (pukPolicyHandle === NO_PUK_POLICY ? '' : (this.pukPolicies.get(pukPolicyHandle) ?? ''));
-    const p = {
+    const params = {
       userDefined: options.userDefined ?? true,
       userModifiable: options.userModifiable ?? false,
       format: options.format ?? PassphraseFormat.NUMERIC,
@@ -513,9 +513,9 @@ export class IssuerSession {
       maxLength: options.maxLength ?? 8,
       inputMethod: options.inputMethod ?? InputMethod.ANY,
     };
-    const mac = this.macFor(MacMethod.CREATE_PIN_POLICY, MacData.createPinPolicy(id, pukPolicyId, p));
-    const handle = await this.sks.createPinPolicy({ provisioningHandle: this.provisioningHandle, id, pukPolicyHandle, ...p, mac });
-    this.pinPolicies.set(handle, { id, userDefined: p.userDefined });
+    const mac = this.macFor(MacMethod.CREATE_PIN_POLICY, MacData.createPinPolicy(id, pukPolicyId, params));
+    const handle = await this.sks.createPinPolicy({ provisioningHandle: this.provisioningHandle, id, pukPolicyHandle, ...params, mac });
+    this.pinPolicies.set(handle, { id, userDefined: params.userDefined });
     return handle;
   }
 
@@ -619,7 +619,7 @@ export class IssuerSession {
     const mac = this.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.currentSpki, key.id, path));
     await this.sks.setCertificatePath(key.keyHandle, path, mac);
     key.certificatePath = path;
-    const first = path[0];
+    const first = path.at(0);
     if (first !== undefined) {
       try {
         key.currentSpki = spki(new X509Certificate(first).publicKey);
@@ -674,7 +674,7 @@ export class IssuerSession {
     if (options.targetCertificate !== undefined) return options.targetCertificate;
     const handle = typeof target === 'number' ? target : target.keyHandle;
     try {
-      const ee = (await this.sks.getKeyAttributes(handle)).certificatePath[0];
+      const ee = (await this.sks.getKeyAttributes(handle)).certificatePath.at(0);
       if (ee !== undefined) return ee;
     } catch {
       // The target is gone or still in provisioning: fall back to what the emulator saw.

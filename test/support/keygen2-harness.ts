@@ -108,9 +108,9 @@ export interface Enroller {
   readonly kmks: Readonly<Record<KmkName, KeyObject>>;
   readonly ca: TestCa;
   /** One whole session; rejects with the client's error (the SKS session aborted). */
-  enroll(options: EnrollOptions): Promise<EnrollResult>;
+  readonly enroll: (options: EnrollOptions) => Promise<EnrollResult>;
   /** One session expected to fail: resolves with the error and what the wire carried. */
-  enrollFailing(options: EnrollOptions): Promise<FailedEnrollment>;
+  readonly enrollFailing: (options: EnrollOptions) => Promise<FailedEnrollment>;
 }
 
 export interface EnrollerOptions {
@@ -178,26 +178,26 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
   const trust = async (): Promise<DeviceTrust> => {
     if (deviceTrust === undefined) {
       const path = (await current().getDeviceInfo()).certificatePath;
-      const root = path[path.length - 1];
+      const root = path.at(-1);
       deviceTrust = new DeviceTrust(root === undefined ? [] : [root]);
     }
     return deviceTrust;
   };
 
-  const run = async (o: EnrollOptions, sink: Sink): Promise<EnrollResult> => {
+  const run = async (enrollOptions: EnrollOptions, sink: Sink): Promise<EnrollResult> => {
     const certify =
-      o.certify ?? (async (k: AttestedKey): Promise<IssuedKeyMaterial> => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: o.commonName ?? k.id })] }));
+      enrollOptions.certify ?? (async (k: AttestedKey): Promise<IssuedKeyMaterial> => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: enrollOptions.commonName ?? k.id })] }));
     const issuer = createIssuer({
       crypto,
       deviceTrust: await trust(),
       certify,
       // Tests keep the self-check: every request is decoded strictly right where it is encoded.
       checkOutgoing: true,
-      ...(o.planManagement === undefined ? {} : { planManagement: o.planManagement }),
-      ...o.environment,
+      ...(enrollOptions.planManagement === undefined ? {} : { planManagement: enrollOptions.planManagement }),
+      ...enrollOptions.environment,
     });
     const send = (direction: WireMessage['direction'], text: string): string => {
-      const out = o.onWire === undefined ? text : o.onWire({ direction, text });
+      const out = enrollOptions.onWire === undefined ? text : enrollOptions.onWire({ direction, text });
       sink.wire.push({ direction, text: out });
       return out;
     };
@@ -205,7 +205,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
     let outcome: ProvisioningOutcome | undefined;
     const transport: KeyGen2Transport = {
       async fetchInvocation() {
-        const { state, request } = await issuer.startText(o.config);
+        const { state, request } = await issuer.startText(enrollOptions.config);
         persisted = JSON.stringify(state);
         sink.state = state;
         return { kind: 'message', text: send('to-client', request) };
@@ -213,7 +213,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
       async postResponse(_inv, text) {
         const before = JSON.parse(persisted) as IssuerState;
         const step = await issuer.acceptText(before, send('to-issuer', text));
-        const state = before.phase === 'invocation' && o.revisePlan !== undefined ? o.revisePlan(step.state) : step.state;
+        const state = before.phase === 'invocation' && enrollOptions.revisePlan !== undefined ? enrollOptions.revisePlan(step.state) : step.state;
         persisted = JSON.stringify(state);
         sink.state = state;
         if (step.outcome !== undefined) {
@@ -223,12 +223,12 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
         return { kind: 'message', text: send('to-client', step.request) };
       },
     };
-    const pins = o.pins ?? SCENARIO_PIN;
+    const pins = enrollOptions.pins ?? SCENARIO_PIN;
     const queue = Array.isArray(pins) ? [...(pins as readonly string[])] : undefined;
     const ui: EnrollmentUi = {
       consent: async (request) => {
         sink.consents.push(request);
-        return o.consent ?? true;
+        return enrollOptions.consent ?? true;
       },
       enterPin: async (prompt) => {
         sink.prompts.push(prompt);
@@ -242,7 +242,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
       transport,
       ui,
       checkOutgoing: true,
-      ...(o.platform === undefined ? {} : { platform: o.platform }),
+      ...(enrollOptions.platform === undefined ? {} : { platform: enrollOptions.platform }),
       invocationUrl: buildInvocationUrl({ initUrl: `${ISSUER_URI}?init=true`, transactionUrl: ISSUER_URI, cookie: 'JSESSIONID=harness' }),
     });
     if (outcome === undefined || sink.state === undefined) throw new Error('harness: the enrollment ended without an issuer outcome');
@@ -254,10 +254,10 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
     kmks,
     ca,
     enroll: (o) => run(o, newSink()),
-    async enrollFailing(o) {
+    async enrollFailing(enrollOptions) {
       const sink = newSink();
       try {
-        await run(o, sink);
+        await run(enrollOptions, sink);
       } catch (error) {
         return { error, wire: sink.wire, prompts: sink.prompts, state: sink.state };
       }
@@ -314,11 +314,11 @@ export async function targetInSks(sks: SecureKeyStore, handle: KeyHandle, kmk: K
     if (k.keyHandle === handle) owner = k.provisioningHandle;
   }
   if (owner === undefined) throw new Error(`harness: no key #${handle}`);
-  for (let s = await sks.enumerateProvisioningSessions(0, false); s !== undefined; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
-    if (s.provisioningHandle === owner) {
-      const ee = (await sks.getKeyAttributes(handle)).certificatePath[0];
+  for (let state = await sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+    if (state.provisioningHandle === owner) {
+      const ee = (await sks.getKeyAttributes(handle)).certificatePath.at(0);
       if (ee === undefined) throw new Error(`harness: key #${handle} has no certificate`);
-      return { certificate: Buffer.from(ee).toString('base64url'), clientSessionId: s.clientSessionId, serverSessionId: s.serverSessionId, kmk };
+      return { certificate: Buffer.from(ee).toString('base64url'), clientSessionId: state.clientSessionId, serverSessionId: state.serverSessionId, kmk };
     }
   }
   throw new Error(`harness: no closed session owns key #${handle}`);

@@ -15,7 +15,7 @@ import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
 import { aroundClose, createEnroller, targetInSks } from './keygen2-harness.js';
 
-const [dir, kmkFile, k1, k2, k3] = process.argv.slice(2);
+const [dir, kmkFile, k1, k2, k3] = process.argv.slice(2) as Array<string | undefined>;
 if (dir === undefined || kmkFile === undefined || k1 === undefined || k2 === undefined || k3 === undefined) {
   throw new Error('usage: management-worker <dir> <kmk.pem> <K1> <K2> <K3>');
 }

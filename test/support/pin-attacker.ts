@@ -33,15 +33,15 @@ const say = (line: string): void => {
   while (offset < buf.length) {
     try {
       offset += writeSync(1, buf, offset);
-    } catch (e) {
-      if ((e as { code?: unknown }).code !== 'EAGAIN') throw e;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EAGAIN') throw error;
       Atomics.wait(pause, 0, 0, 1);
     }
   }
 };
 
 async function main(): Promise<void> {
-  const [dir, handleText, maxText] = process.argv.slice(2);
+  const [dir, handleText, maxText] = process.argv.slice(2) as Array<string | undefined>;
   if (dir === undefined || handleText === undefined || maxText === undefined) {
     say('UNEXPECTED usage: pin-attacker <dir> <keyHandle> <maxAttempts>');
     process.exit(2);
@@ -58,11 +58,11 @@ async function main(): Promise<void> {
       await sks.signData({ keyHandle: handle, algorithm: ECDSA_SHA256, authorization, data });
       say('UNEXPECTED the wrong PIN was accepted');
       process.exit(2);
-    } catch (e) {
-      if (e instanceof SksError && e.code === 'AUTHORIZATION') {
+    } catch (error) {
+      if (error instanceof SksError && error.code === 'AUTHORIZATION') {
         say('WRONG');
       } else {
-        say(`UNEXPECTED ${e instanceof SksError ? `${e.code} ${e.message}` : String(e)}`);
+        say(`UNEXPECTED ${error instanceof SksError ? `${error.code} ${error.message}` : String(error)}`);
         process.exit(2);
       }
     }
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   setInterval(() => undefined, 60_000);
 }
 
-main().catch((e: unknown) => {
-  say(`UNEXPECTED ${String(e)}`);
+main().catch((error: unknown) => {
+  say(`UNEXPECTED ${String(error)}`);
   process.exit(2);
 });

@@ -15,7 +15,7 @@ export const EXTENSION_TYPE = 'urn:airtight:test:payload';
 export const PAYLOAD_BYTES = 200_000;
 export const KEYS_PER_SESSION = 2;
 
-const [dir] = process.argv.slice(2);
+const [dir] = process.argv.slice(2) as Array<string | undefined>;
 if (dir === undefined) throw new Error('usage: provisioning-worker <store dir>');
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);

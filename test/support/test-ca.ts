@@ -42,10 +42,10 @@ export function getTestCa(): Promise<TestCa> {
 }
 
 const serial = (): string => {
-  const b = randomBytes(12);
-  b[0] = (b[0] ?? 0) & 0x7f; // positive INTEGER
-  b[0] = (b[0] ?? 0) | 0x01; // never a leading zero byte
-  return b.toString('hex');
+  const serialBytes = randomBytes(12);
+  serialBytes[0] &= 0x7f; // positive INTEGER
+  serialBytes[0] |= 0x01; // never a leading zero byte
+  return serialBytes.toString('hex');
 };
 
 async function createTestCa(): Promise<TestCa> {
@@ -53,7 +53,7 @@ async function createTestCa(): Promise<TestCa> {
     { ...SIGNING_ALGORITHM, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
     true,
     ['sign', 'verify'],
-  )) as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
+  ));
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -17,8 +17,8 @@ export const bytes = (v: PinBytes): Buffer => (typeof v === 'string' ? Buffer.fr
 /** The one `ERROR_AUTHORIZATION` message (spec §8.6). */
 export const authorizationMessage = (h: KeyHandle): string => `"authorization" error for key #${h}`;
 
-export async function expectAuthorizationError(promise: Promise<unknown>, h: KeyHandle): Promise<void> {
-  await expectSksError(promise, 'AUTHORIZATION', authorizationMessage(h));
+export async function expectAuthorizationError(promise: Promise<unknown>, handle: KeyHandle): Promise<void> {
+  await expectSksError(promise, 'AUTHORIZATION', authorizationMessage(handle));
 }
 
 export interface PukSpec {
@@ -67,12 +67,12 @@ export async function provisionSingleKey(ctx: StoreContext, options: SingleKeyOp
 }
 
 /** signData with `pin` (absent when undefined) over `data`. */
-export function sign(sks: SecureKeyStore, h: KeyHandle, algorithm: string, pin?: PinBytes, data: Uint8Array = Buffer.from('Some data to sign')): Promise<Uint8Array> {
-  return sks.signData({ keyHandle: h, algorithm, authorization: pin === undefined ? undefined : bytes(pin), data });
+export function sign(sks: SecureKeyStore, handle: KeyHandle, algorithm: string, pin?: PinBytes, data: Uint8Array = Buffer.from('Some data to sign')): Promise<Uint8Array> {
+  return sks.signData({ keyHandle: handle, algorithm, authorization: pin === undefined ? undefined : bytes(pin), data });
 }
 
-export async function protection(sks: SecureKeyStore, h: KeyHandle): Promise<{ pinErrorCount: number; pukErrorCount: number; pinBlocked: boolean; pukBlocked: boolean }> {
-  const info = await sks.getKeyProtectionInfo(h);
+export async function protection(sks: SecureKeyStore, handle: KeyHandle): Promise<{ pinErrorCount: number; pukErrorCount: number; pinBlocked: boolean; pukBlocked: boolean }> {
+  const info = await sks.getKeyProtectionInfo(handle);
   return {
     pinErrorCount: info.pinErrorCount,
     pukErrorCount: info.pukErrorCount,
@@ -101,17 +101,17 @@ export interface GroupMember {
  */
 export function groupingViolation(grouping: number, existing: readonly GroupMember[], appUsage: number, pin: string): string | undefined {
   const sig = (u: number): boolean => u === AppUsage.SIGNATURE;
-  for (const k of existing) {
-    const equal = k.pin === pin;
+  for (const groupMember of existing) {
+    const equal = groupMember.pin === pin;
     switch (grouping) {
       case PinGrouping.SHARED:
         if (!equal) return 'Grouping = "shared" requires identical PINs';
         break;
       case PinGrouping.UNIQUE:
-        if (equal !== (appUsage === k.appUsage)) return 'Grouping = "unique" PIN error';
+        if (equal !== (appUsage === groupMember.appUsage)) return 'Grouping = "unique" PIN error';
         break;
       case PinGrouping.SIGN_PLUS_STD:
-        if (equal !== (sig(appUsage) === sig(k.appUsage))) return 'Grouping = "signature+standard" PIN error';
+        if (equal !== (sig(appUsage) === sig(groupMember.appUsage))) return 'Grouping = "signature+standard" PIN error';
         break;
       default:
         break;
@@ -124,16 +124,16 @@ export function groupingViolation(grouping: number, existing: readonly GroupMemb
 export function groupMembers(grouping: number, usages: readonly number[], index: number): number[] {
   const me = usages[index];
   const sig = (u: number | undefined): boolean => u === AppUsage.SIGNATURE;
-  return usages.flatMap((u, i) => {
+  return usages.flatMap((value, indexValue) => {
     switch (grouping) {
       case PinGrouping.SHARED:
-        return [i];
+        return [indexValue];
       case PinGrouping.SIGN_PLUS_STD:
-        return sig(u) === sig(me) ? [i] : [];
+        return sig(value) === sig(me) ? [indexValue] : [];
       case PinGrouping.UNIQUE:
-        return u === me ? [i] : [];
+        return value === me ? [indexValue] : [];
       default:
-        return i === index ? [i] : [];
+        return indexValue === index ? [indexValue] : [];
     }
   });
 }
@@ -184,9 +184,9 @@ export const Uri = {
 export async function catchSksError(promise: Promise<unknown>): Promise<SksError> {
   try {
     await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SksError);
-    return e as SksError;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SksError);
+    return error as SksError;
   }
   throw new Error('expected an SksError, the call succeeded');
 }

@@ -19,7 +19,7 @@ const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof 
 /** The fields of one JSON object of a vector file, read through typed accessors. */
 export class Fields {
   constructor(
-    private readonly o: Readonly<Record<string, unknown>>,
+    private readonly options: Readonly<Record<string, unknown>>,
     private readonly where: string,
   ) {}
 
@@ -28,29 +28,29 @@ export class Fields {
   }
 
   has(name: string): boolean {
-    return this.o[name] !== undefined;
+    return this.options[name] !== undefined;
   }
 
   str(name: string): string {
-    const v = this.o[name];
-    return typeof v === 'string' ? v : this.fail(name, 'a string');
+    const value = this.options[name];
+    return typeof value === 'string' ? value : this.fail(name, 'a string');
   }
 
   num(name: string): number {
-    const v = this.o[name];
-    return typeof v === 'number' ? v : this.fail(name, 'a number');
+    const value = this.options[name];
+    return typeof value === 'number' ? value : this.fail(name, 'a number');
   }
 
   /** A hex string field as bytes. */
   hex(name: string): Buffer {
-    const s = this.str(name);
-    if (!/^(?:[0-9a-fA-F]{2})*$/.test(s)) this.fail(name, 'hex');
-    return Buffer.from(s, 'hex');
+    const text = this.str(name);
+    if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) this.fail(name, 'hex');
+    return Buffer.from(text, 'hex');
   }
 
   strings(name: string): readonly string[] {
-    const v = this.o[name];
-    return Array.isArray(v) && v.every((x): x is string => typeof x === 'string') ? v : this.fail(name, 'a list of strings');
+    const value = this.options[name];
+    return Array.isArray(value) && value.every((x): x is string => typeof x === 'string') ? value : this.fail(name, 'a list of strings');
   }
 }
 
@@ -85,22 +85,22 @@ export function loadWycheproof(name: string): WycheproofFile {
   const top = new Fields(root, name);
   const rawGroups = root['testGroups'];
   if (!Array.isArray(rawGroups)) throw new Error(`wycheproof: ${name} has no testGroups`);
-  const groups = rawGroups.map((g: unknown, gi: number): WycheproofGroup => {
-    if (!isRecord(g) || !Array.isArray(g['tests'])) throw new Error(`wycheproof: ${name} group ${gi} has no tests`);
-    const tests = (g['tests'] as unknown[]).map((t: unknown, ti: number): WycheproofTest => {
-      if (!isRecord(t)) throw new Error(`wycheproof: ${name} group ${gi} test ${ti} is not an object`);
-      const f = new Fields(t, `${name} group ${gi} test ${ti}`);
-      const result = f.str('result');
-      if (!RESULTS.includes(result)) throw new Error(`wycheproof: ${name} tcId ${f.num('tcId')}: unknown result ${result}`);
-      return { tcId: f.num('tcId'), comment: f.str('comment'), flags: f.strings('flags'), result: result as WycheproofResult, fields: f };
+  const groups = rawGroups.map((groupValue: unknown, gi: number): WycheproofGroup => {
+    if (!isRecord(groupValue) || !Array.isArray(groupValue['tests'])) throw new Error(`wycheproof: ${name} group ${gi} has no tests`);
+    const tests = (groupValue['tests'] as unknown[]).map((item: unknown, ti: number): WycheproofTest => {
+      if (!isRecord(item)) throw new Error(`wycheproof: ${name} group ${gi} test ${ti} is not an object`);
+      const fn = new Fields(item, `${name} group ${gi} test ${ti}`);
+      const result = fn.str('result');
+      if (!RESULTS.includes(result)) throw new Error(`wycheproof: ${name} tcId ${fn.num('tcId')}: unknown result ${result}`);
+      return { tcId: fn.num('tcId'), comment: fn.str('comment'), flags: fn.strings('flags'), result: result as WycheproofResult, fields: fn };
     });
-    return { fields: new Fields(g, `${name} group ${gi}`), tests };
+    return { fields: new Fields(groupValue, `${name} group ${gi}`), tests };
   });
   return { name, algorithm: top.str('algorithm'), schema: top.str('schema'), numberOfTests: top.num('numberOfTests'), groups };
 }
 
 /** Every test of a file with its group, in file order. */
-export const testsOf = (file: WycheproofFile): { group: WycheproofGroup; test: WycheproofTest }[] =>
+export const testsOf = (file: WycheproofFile): Array<{ group: WycheproofGroup; test: WycheproofTest }> =>
   file.groups.flatMap((group) => group.tests.map((test) => ({ group, test })));
 
 /**
@@ -126,15 +126,15 @@ export async function outcomeOf(call: () => Promise<Uint8Array>, expected: Uint8
   let out: Uint8Array;
   try {
     out = await call();
-  } catch (e) {
-    return errorOutcome(e);
+  } catch (error) {
+    return errorOutcome(error);
   }
   return Buffer.from(out).equals(Buffer.from(expected)) ? accepted : wrong('a success with another result');
 }
 
-export function errorOutcome(e: unknown): Outcome {
-  if (e instanceof SksError) return rejected(e.code);
-  return wrong(`an error without an SKS code (${e instanceof Error ? e.name : typeof e})`);
+export function errorOutcome(errorValue: unknown): Outcome {
+  if (errorValue instanceof SksError) return rejected(errorValue.code);
+  return wrong(`an error without an SKS code (${errorValue instanceof Error ? errorValue.name : typeof errorValue})`);
 }
 
 /** Counts per file; the runner pins it. */
@@ -161,8 +161,8 @@ export interface Failure {
   readonly what: string;
 }
 
-const bump = (m: Record<string, number>, k: string): void => {
-  m[k] = (m[k] ?? 0) + 1;
+const bump = (record: Record<string, number>, key: string): void => {
+  record[key] = (record[key] ?? 0) + 1;
 };
 
 /**
@@ -185,39 +185,39 @@ export async function runFile(
     notApplicable: {},
   };
   const failures: Failure[] = [];
-  const fail = (t: WycheproofTest, what: string): void => {
-    failures.push({ tcId: t.tcId, result: t.result, comment: t.comment, what });
+  const fail = (wycheproofTest: WycheproofTest, what: string): void => {
+    failures.push({ tcId: wycheproofTest.tcId, result: wycheproofTest.result, comment: wycheproofTest.comment, what });
   };
   for (const { group, test } of testsOf(file)) {
     tally.iterated += 1;
-    const o = await run(group, test);
-    if (o.kind === 'not-applicable') {
-      bump(tally.notApplicable, o.reason);
+    const options = await run(group, test);
+    if (options.kind === 'not-applicable') {
+      bump(tally.notApplicable, options.reason);
       continue;
     }
-    if (o.kind === 'wrong') {
-      fail(test, o.detail);
+    if (options.kind === 'wrong') {
+      fail(test, options.detail);
       continue;
     }
     switch (test.result) {
       case 'valid':
-        if (o.kind === 'accepted') tally.valid.passed += 1;
-        else fail(test, `valid vector rejected (${o.as})`);
+        if (options.kind === 'accepted') tally.valid.passed += 1;
+        else fail(test, `valid vector rejected (${options.as})`);
         break;
       case 'invalid':
-        if (o.kind === 'rejected') {
+        if (options.kind === 'rejected') {
           tally.invalid.rejected += 1;
-          bump(tally.rejectedAs, o.as);
+          bump(tally.rejectedAs, options.as);
         } else fail(test, 'invalid vector accepted');
         break;
       case 'acceptable': {
-        const way = o.kind === 'accepted' ? 'accepted' : 'rejected';
+        const way = options.kind === 'accepted' ? 'accepted' : 'rejected';
         tally.acceptable[way] += 1;
         for (const flag of test.flags) {
-          const f = (tally.acceptableByFlag[flag] ??= { accepted: 0, rejected: 0 });
-          f[way] += 1;
+          const fn = (tally.acceptableByFlag[flag] ??= { accepted: 0, rejected: 0 });
+          fn[way] += 1;
         }
-        if (o.kind === 'rejected') bump(tally.rejectedAs, o.as);
+        if (options.kind === 'rejected') bump(tally.rejectedAs, options.as);
         break;
       }
     }

@@ -60,11 +60,11 @@ async function provisionImports(imports: readonly Import[]): Promise<KeyHandle[]
       issuerUri: enroller.issuerUri,
       keys: imports.map((_, i) => ({ id: id(i), keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' })),
     },
-    certify: async (k) => {
-      const imp = must(byId.get(k.id), k.id);
-      if (imp.kind === 'symmetric') return { certificatePath: [await enroller.ca.issue(k.publicKey, { commonName: k.id })], importSymmetricKey: imp.secret };
+    certify: async (attestedKey) => {
+      const imp = must(byId.get(attestedKey.id), attestedKey.id);
+      if (imp.kind === 'symmetric') return { certificatePath: [await enroller.ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })], importSymmetricKey: imp.secret };
       return {
-        certificatePath: [await enroller.ca.issue(createPublicKey(imp.privateKey), { commonName: k.id })],
+        certificatePath: [await enroller.ca.issue(createPublicKey(imp.privateKey), { commonName: attestedKey.id })],
         importPrivateKey: imp.privateKey.export({ type: 'pkcs8', format: 'der' }),
       };
     },
@@ -83,17 +83,17 @@ async function importKeysOf(
 ): Promise<ReadonlyMap<string, KeyHandle>> {
   const wanted = new Map<string, () => Import>();
   for (const { group, test } of testsOf(file)) {
-    const k = keyOf(group, test);
-    if (k !== undefined && !wanted.has(k.id)) wanted.set(k.id, k.material);
+    const keyValue = keyOf(group, test);
+    if (keyValue !== undefined && !wanted.has(keyValue.id)) wanted.set(keyValue.id, keyValue.material);
   }
   const ids = [...wanted.keys()];
   const handles = ids.length === 0 ? [] : await provisionImports(ids.map((id) => wanted.get(id)!()));
-  return new Map(ids.map((id, i) => [id, handles[i]!]));
+  return new Map(ids.map((id, i) => [id, handles[i]]));
 }
 
-const must = <T>(v: T | undefined, what: string): T => {
-  if (v === undefined) throw new Error(`wycheproof test: no ${what}`);
-  return v;
+const must = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`wycheproof test: no ${what}`);
+  return value;
 };
 
 // -------------------------------------------------------------- pinned counts
@@ -315,17 +315,17 @@ const CURVE_BY_WYCHEPROOF_NAME: Readonly<Record<string, EcCurve>> = { secp256r1:
 
 /** An EC private key from Wycheproof's big-endian scalar (possibly with a sign byte). */
 function ecPrivateKey(curve: EcCurve, scalar: Buffer): KeyObject {
-  const n = EC_CURVES[curve].coordinateLength;
-  let d = scalar;
-  while (d.length > n && d[0] === 0) d = d.subarray(1);
-  if (d.length > n) throw new Error('wycheproof test: scalar longer than the curve');
-  d = Buffer.concat([Buffer.alloc(n - d.length), d]);
+  const count = EC_CURVES[curve].coordinateLength;
+  let bytes = scalar;
+  while (bytes.length > count && bytes[0] === 0) bytes = bytes.subarray(1);
+  if (bytes.length > count) throw new Error('wycheproof test: scalar longer than the curve');
+  bytes = Buffer.concat([Buffer.alloc(count - bytes.length), bytes]);
   const ecdh = createECDH(EC_CURVES[curve].nodeName);
-  ecdh.setPrivateKey(d);
+  ecdh.setPrivateKey(bytes);
   const point = ecdh.getPublicKey();
   const b64 = (b: Buffer): string => b.toString('base64url');
   return createPrivateKey({
-    key: { kty: 'EC', crv: curve, d: b64(d), x: b64(point.subarray(1, 1 + n)), y: b64(point.subarray(1 + n)) },
+    key: { kty: 'EC', crv: curve, d: b64(bytes), x: b64(point.subarray(1, 1 + count)), y: b64(point.subarray(1 + count)) },
     format: 'jwk',
   });
 }
@@ -335,9 +335,9 @@ function curveOf(group: WycheproofGroup): EcCurve {
 }
 
 async function ecdhKeys(file: WycheproofFile): Promise<ReadonlyMap<string, KeyHandle>> {
-  return importKeysOf(file, (g, t) => {
-    const hex = t.fields.str('private');
-    return { id: hex, material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), Buffer.from(hex, 'hex')) }) };
+  return importKeysOf(file, (wycheproofGroup, wycheproofTest) => {
+    const hex = wycheproofTest.fields.str('private');
+    return { id: hex, material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(wycheproofGroup), Buffer.from(hex, 'hex')) }) };
   });
 }
 
@@ -345,9 +345,9 @@ const agree = (handle: KeyHandle, peer: Uint8Array): Promise<Uint8Array> => sks.
 
 async function runEcdh(file: WycheproofFile): ReturnType<typeof runFile> {
   const keys = await ecdhKeys(file);
-  return runFile(file, (_g, t) => {
-    const handle = must(keys.get(t.fields.str('private')), 'key');
-    return outcomeOf(() => agree(handle, t.fields.hex('public')), t.fields.hex('shared'));
+  return runFile(file, (_g, wycheproofTest) => {
+    const handle = must(keys.get(wycheproofTest.fields.str('private')), 'key');
+    return outcomeOf(() => agree(handle, wycheproofTest.fields.hex('public')), wycheproofTest.fields.hex('shared'));
   });
 }
 
@@ -366,11 +366,11 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const file = loadWycheproof(name);
       const vectors = testsOf(file).filter(({ test }) => EXPLICIT_WRONG_COFACTOR[name].includes(test.tcId));
       expect(vectors.map(({ test }) => test.tcId)).toEqual(EXPLICIT_WRONG_COFACTOR[name]);
-      const [handle] = await provisionImports([{ kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0]!.group), vectors[0]!.test.fields.hex('private')) }]);
+      const [handle] = await provisionImports([{ kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0].group), vectors[0].test.fields.hex('private')) }]);
       for (const { group, test } of vectors) {
         expect(test.flags).toContain('UnnamedCurve');
         expect(test.result).toBe('invalid');
-        expect(curveOf(group)).toBe(curveOf(vectors[0]!.group));
+        expect(curveOf(group)).toBe(curveOf(vectors[0].group));
         await expectSksError(agree(must(handle, 'handle'), test.fields.hex('public')), 'OPTION', 'Unsupported EC key algorithm for: "publicKey"');
       }
     });
@@ -380,7 +380,7 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const vectors = testsOf(file).filter(({ test }) => test.flags.includes('UnnamedCurve'));
       expect(vectors.length).toBeGreaterThan(0);
       const keys = await importKeysOf(
-        { ...file, groups: [{ fields: vectors[0]!.group.fields, tests: vectors.map((v) => v.test) }] },
+        { ...file, groups: [{ fields: vectors[0].group.fields, tests: vectors.map((v) => v.test) }] },
         (g, t) => ({ id: t.fields.str('private'), material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), t.fields.hex('private')) }) }),
       );
       for (const { test } of vectors) {
@@ -397,7 +397,7 @@ describe('keyAgreement (ecdh.raw) on imported keys', () => {
 
 // -------------------------------------------------------- RSA decryption
 
-const OAEP_URI: Readonly<Record<string, string>> = { 'SHA-1': Uri.RSA_OAEP_SHA1, 'SHA-256': Uri.RSA_OAEP_SHA256 };
+const OAEP_URI: Readonly<Partial<Record<string, string>>> = { 'SHA-1': Uri.RSA_OAEP_SHA1, 'SHA-256': Uri.RSA_OAEP_SHA256 };
 
 /** The SKS algorithm URI for a decryption group, or why there is none. */
 function decryptionAlgorithm(file: WycheproofFile, group: WycheproofGroup): { uri: string } | { reason: string } {
@@ -412,18 +412,18 @@ function decryptionAlgorithm(file: WycheproofFile, group: WycheproofGroup): { ur
 }
 
 async function runRsaDecrypt(file: WycheproofFile): ReturnType<typeof runFile> {
-  const keys = await importKeysOf(file, (g) => {
-    if ('reason' in decryptionAlgorithm(file, g)) return undefined;
-    const pkcs8 = g.fields.str('privateKeyPkcs8');
+  const keys = await importKeysOf(file, (wycheproofGroup) => {
+    if ('reason' in decryptionAlgorithm(file, wycheproofGroup)) return undefined;
+    const pkcs8 = wycheproofGroup.fields.str('privateKeyPkcs8');
     return { id: pkcs8, material: () => ({ kind: 'private', privateKey: createPrivateKey({ key: Buffer.from(pkcs8, 'hex'), format: 'der', type: 'pkcs8' }) }) };
   });
-  return runFile(file, (g, t) => {
-    const alg = decryptionAlgorithm(file, g);
+  return runFile(file, (wycheproofGroup, wycheproofTest) => {
+    const alg = decryptionAlgorithm(file, wycheproofGroup);
     if ('reason' in alg) return Promise.resolve(notApplicable(alg.reason));
     // The SKS's OAEP takes no label (spec §10.4).
-    if (t.fields.has('label') && t.fields.str('label') !== '') return Promise.resolve(notApplicable('non-empty OAEP label'));
-    const handle = must(keys.get(g.fields.str('privateKeyPkcs8')), 'key');
-    return outcomeOf(() => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: t.fields.hex('ct') }), t.fields.hex('msg'));
+    if (wycheproofTest.fields.has('label') && wycheproofTest.fields.str('label') !== '') return Promise.resolve(notApplicable('non-empty OAEP label'));
+    const handle = must(keys.get(wycheproofGroup.fields.str('privateKeyPkcs8')), 'key');
+    return outcomeOf(() => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: wycheproofTest.fields.hex('ct') }), wycheproofTest.fields.hex('msg'));
   });
 }
 
@@ -441,25 +441,25 @@ const symmetricKeyHeld = (key: Buffer): boolean => key.length <= Limits.MAX_LENG
 
 async function runHmac(file: WycheproofFile): ReturnType<typeof runFile> {
   const uri = must(HMAC_URI[file.algorithm], `URI for ${file.algorithm}`);
-  const keys = await importKeysOf(file, (_g, t) => {
-    const key = t.fields.hex('key');
+  const keys = await importKeysOf(file, (_g, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
     return symmetricKeyHeld(key) ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
   });
-  return runFile(file, async (g, t) => {
-    const key = t.fields.hex('key');
+  return runFile(file, async (wycheproofGroup, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
     if (!symmetricKeyHeld(key)) return notApplicable(`HMAC key longer than ${Limits.MAX_LENGTH_SYMMETRIC_KEY} bytes`);
     const handle = must(keys.get(key.toString('hex')), 'key');
     let mac: Uint8Array;
     try {
-      mac = await sks.performHmac({ keyHandle: handle, algorithm: uri, data: t.fields.hex('msg') });
-    } catch (e) {
+      mac = await sks.performHmac({ keyHandle: handle, algorithm: uri, data: wycheproofTest.fields.hex('msg') });
+    } catch (errorValue) {
       // Computing an HMAC has no reason to fail: an error is not a "tag differs".
-      const o = errorOutcome(e);
-      return o.kind === 'rejected' ? { kind: 'wrong', detail: `performHmac failed (${o.as})` } : o;
+      const outcome = errorOutcome(errorValue);
+      return outcome.kind === 'rejected' ? { kind: 'wrong', detail: `performHmac failed (${outcome.as})` } : outcome;
     }
     // Truncated tags (tagSize below the hash length) compare the leading bytes.
-    const tag = t.fields.hex('tag');
-    const tagBytes = g.fields.num('tagSize') / 8;
+    const tag = wycheproofTest.fields.hex('tag');
+    const tagBytes = wycheproofGroup.fields.num('tagSize') / 8;
     return tag.length === tagBytes && Buffer.from(mac).subarray(0, tagBytes).equals(tag) ? accepted : rejected('tag differs');
   });
 }
@@ -470,29 +470,29 @@ describe('performHmac on imported symmetric keys', () => {
 
 // ---------------------------------------------------------------- AES-CBC
 
-function aesNotApplicable(g: WycheproofGroup, key: Buffer): string | undefined {
-  if (g.fields.num('ivSize') !== 128) return `IV of ${g.fields.num('ivSize')} bits`;
+function aesNotApplicable(wycheproofGroup: WycheproofGroup, key: Buffer): string | undefined {
+  if (wycheproofGroup.fields.num('ivSize') !== 128) return `IV of ${wycheproofGroup.fields.num('ivSize')} bits`;
   if (![16, 24, 32].includes(key.length)) return `AES key of ${key.length} bytes`;
   return undefined;
 }
 
 async function runAesCbc(file: WycheproofFile): ReturnType<typeof runFile> {
-  const keys = await importKeysOf(file, (g, t) => {
-    const key = t.fields.hex('key');
-    return aesNotApplicable(g, key) === undefined ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
+  const keys = await importKeysOf(file, (wycheproofGroup, wycheproofTest) => {
+    const key = wycheproofTest.fields.hex('key');
+    return aesNotApplicable(wycheproofGroup, key) === undefined ? { id: key.toString('hex'), material: () => ({ kind: 'symmetric', secret: key }) } : undefined;
   });
-  return runFile(file, async (g, t): Promise<Outcome> => {
-    const key = t.fields.hex('key');
-    const reason = aesNotApplicable(g, key);
+  return runFile(file, async (wycheproofGroup, wycheproofTest): Promise<Outcome> => {
+    const key = wycheproofTest.fields.hex('key');
+    const reason = aesNotApplicable(wycheproofGroup, key);
     if (reason !== undefined) return notApplicable(reason);
     const handle = must(keys.get(key.toString('hex')), 'key');
-    const iv = t.fields.hex('iv');
-    const msg = t.fields.hex('msg');
-    const ct = t.fields.hex('ct');
+    const iv = wycheproofTest.fields.hex('iv');
+    const msg = wycheproofTest.fields.hex('msg');
+    const ct = wycheproofTest.fields.hex('ct');
     const call = (mode: boolean, data: Uint8Array) => () => sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: Uri.AES_CBC, parameters: iv, mode, data });
     const decrypted = await outcomeOf(call(false, ct), msg);
     // A valid vector must also encrypt to its ciphertext; the others are about decrypting `ct`.
-    if (t.result !== 'valid' || decrypted.kind !== 'accepted') return decrypted;
+    if (wycheproofTest.result !== 'valid' || decrypted.kind !== 'accepted') return decrypted;
     return outcomeOf(call(true, msg), ct);
   });
 }
@@ -509,22 +509,22 @@ const HASH_BYTES: Readonly<Record<string, number>> = { 'SHA-256': 32, 'SHA-384':
 const signatureName = (name: string): SignatureAlgorithmName | undefined => SIGNATURE_ALGORITHM_NAMES.find((n) => n === name);
 
 /** The verifier's algorithm for a group, derived from its type and parameters, or why there is none. */
-function signatureAlgorithm(g: WycheproofGroup): { name: SignatureAlgorithmName } | { reason: string } {
-  const type = g.fields.str('type');
+function signatureAlgorithm(wycheproofGroup: WycheproofGroup): { name: SignatureAlgorithmName } | { reason: string } {
+  const type = wycheproofGroup.fields.str('type');
   const found = (name: string | undefined): { name: SignatureAlgorithmName } | { reason: string } => {
-    const n = name === undefined ? undefined : signatureName(name);
-    return n === undefined ? { reason: `${type} with these parameters is not in the verifier's set` } : { name: n };
+    const count = name === undefined ? undefined : signatureName(name);
+    return count === undefined ? { reason: `${type} with these parameters is not in the verifier's set` } : { name: count };
   };
-  const hash = (): string | undefined => HASH_SUFFIX[g.fields.str('sha')];
+  const hash = (): string | undefined => HASH_SUFFIX[wycheproofGroup.fields.str('sha')];
   switch (type) {
     case 'EcdsaP1363Verify':
       return found(`ECDSA-${hash()}`);
     case 'RsassaPkcs1Verify':
       return found(`RSA-${hash()}`);
     case 'RsassaPssVerify': {
-      const sha = g.fields.str('sha');
-      const sameHashMgf1 = g.fields.str('mgf') === 'MGF1' && g.fields.str('mgfSha') === sha;
-      return sameHashMgf1 && g.fields.num('sLen') === HASH_BYTES[sha] ? found(`RSA-PSS-${hash()}`) : found(undefined);
+      const sha = wycheproofGroup.fields.str('sha');
+      const sameHashMgf1 = wycheproofGroup.fields.str('mgf') === 'MGF1' && wycheproofGroup.fields.str('mgfSha') === sha;
+      return sameHashMgf1 && wycheproofGroup.fields.num('sLen') === HASH_BYTES[sha] ? found(`RSA-PSS-${hash()}`) : found(undefined);
     }
     case 'EddsaVerify':
       return found('Ed25519');
@@ -535,18 +535,18 @@ function signatureAlgorithm(g: WycheproofGroup): { name: SignatureAlgorithmName 
 
 async function runVerify(file: WycheproofFile): ReturnType<typeof runFile> {
   const keys = new Map<WycheproofGroup, KeyObject>();
-  return runFile(file, async (g, t): Promise<Outcome> => {
-    const alg = signatureAlgorithm(g);
+  return runFile(file, async (wycheproofGroup, wycheproofTest): Promise<Outcome> => {
+    const alg = signatureAlgorithm(wycheproofGroup);
     if ('reason' in alg) return notApplicable(alg.reason);
     try {
-      let key = keys.get(g);
+      let key = keys.get(wycheproofGroup);
       if (key === undefined) {
-        key = parseSpki(g.fields.hex('publicKeyDer'));
-        keys.set(g, key);
+        key = parseSpki(wycheproofGroup.fields.hex('publicKeyDer'));
+        keys.set(wycheproofGroup, key);
       }
-      return verifySignature(key, alg.name, t.fields.hex('msg'), t.fields.hex('sig')) ? accepted : rejected('false');
-    } catch (e) {
-      return errorOutcome(e);
+      return verifySignature(key, alg.name, wycheproofTest.fields.hex('msg'), wycheproofTest.fields.hex('sig')) ? accepted : rejected('false');
+    } catch (error) {
+      return errorOutcome(error);
     }
   });
 }

@@ -55,10 +55,10 @@ export const CA_ALGORITHMS: Readonly<Record<CaKeyType, CaAlgorithm>> = {
 
 /** The CA key type of a private or public key; a CA error naming `where` for anything else. */
 export function caKeyTypeOf(key: KeyObject, where: string): CaKeyType {
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'prime256v1') return 'ec-p256';
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'secp384r1') return 'ec-p384';
-  if (key.asymmetricKeyType === 'rsa' && d.modulusLength === 2048) return 'rsa-2048';
-  if (key.asymmetricKeyType === 'rsa' && d.modulusLength === 3072) return 'rsa-3072';
+  const data = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec' && data.namedCurve === 'prime256v1') return 'ec-p256';
+  if (key.asymmetricKeyType === 'ec' && data.namedCurve === 'secp384r1') return 'ec-p384';
+  if (key.asymmetricKeyType === 'rsa' && data.modulusLength === 2048) return 'rsa-2048';
+  if (key.asymmetricKeyType === 'rsa' && data.modulusLength === 3072) return 'rsa-3072';
   throw new IssuerError('CA', `${where}: a CA key must be one of ${CA_KEY_TYPES.join(', ')}`, { field: where });
 }

@@ -138,8 +138,8 @@ function importCa(files: ImportCaFiles): IssuerCa {
     try {
       if (der === undefined) throw new Error('no PEM PRIVATE KEY block');
       return privateKeyFromPkcs8(der);
-    } catch (e) {
-      throw new IssuerError('CA', `${path} does not hold an unencrypted PKCS#8 "PRIVATE KEY" for the ${role}`, { field: path, cause: e });
+    } catch (error) {
+      throw new IssuerError('CA', `${path} does not hold an unencrypted PKCS#8 "PRIVATE KEY" for the ${role}`, { field: path, cause: error });
     }
   };
   return checkHierarchy(
@@ -170,24 +170,24 @@ function checkHierarchy(
   issuingKey: KeyObject,
   rootKey: KeyObject | undefined,
 ): IssuerCa {
-  const parse = (c: { path: string; der: Buffer }): X509Certificate => {
+  const parse = (item: { path: string; der: Buffer }): X509Certificate => {
     try {
-      return new X509Certificate(c.der);
-    } catch (e) {
-      throw new IssuerError('CA', `${c.path} is not a valid X.509 certificate`, { field: c.path, cause: e });
+      return new X509Certificate(item.der);
+    } catch (error) {
+      throw new IssuerError('CA', `${item.path} is not a valid X.509 certificate`, { field: item.path, cause: error });
     }
   };
-  const r = parse(root);
-  const i = parse(issuing);
+  const x509Certificate = parse(root);
+  const index = parse(issuing);
   const fail = (path: string, why: string): never => {
     throw new IssuerError('CA', `${path} ${why}`, { field: path });
   };
-  if (!r.ca) fail(root.path, 'is not a CA certificate (BasicConstraints CA:true)');
-  if (!i.ca) fail(issuing.path, 'is not a CA certificate (BasicConstraints CA:true)');
-  if (!r.verify(r.publicKey)) fail(root.path, 'is not a self-signed root');
-  if (!i.checkIssued(r) || !i.verify(r.publicKey)) fail(issuing.path, `is not signed by the root in ${root.path}`);
-  if (!i.checkPrivateKey(issuingKey)) fail(issuing.path, 'does not certify the issuing CA key');
-  if (rootKey !== undefined && !r.checkPrivateKey(rootKey)) fail(root.path, 'does not certify the root key');
+  if (!x509Certificate.ca) fail(root.path, 'is not a CA certificate (BasicConstraints CA:true)');
+  if (!index.ca) fail(issuing.path, 'is not a CA certificate (BasicConstraints CA:true)');
+  if (!x509Certificate.verify(x509Certificate.publicKey)) fail(root.path, 'is not a self-signed root');
+  if (!index.checkIssued(x509Certificate) || !index.verify(x509Certificate.publicKey)) fail(issuing.path, `is not signed by the root in ${root.path}`);
+  if (!index.checkPrivateKey(issuingKey)) fail(issuing.path, 'does not certify the issuing CA key');
+  if (rootKey !== undefined && !x509Certificate.checkPrivateKey(rootKey)) fail(root.path, 'does not certify the root key');
   const keyType = caKeyTypeOf(issuingKey, issuing.path);
   return {
     root: { certificate: root.der, privateKey: rootKey },
@@ -204,8 +204,8 @@ function certificateDer(text: string, path: string): Buffer {
 function readText(path: string): string {
   try {
     return readFileSync(path, 'latin1');
-  } catch (e) {
-    throw new IssuerError('CA', `cannot read ${path}`, { field: path, cause: e });
+  } catch (error) {
+    throw new IssuerError('CA', `cannot read ${path}`, { field: path, cause: error });
   }
 }
 
@@ -226,12 +226,12 @@ function publish(path: string, data: string, mode: number): void {
       closeSync(fd);
     }
     linkSync(tmp, path);
-  } catch (e) {
-    const taken = (e as NodeJS.ErrnoException).code === 'EEXIST';
+  } catch (error) {
+    const taken = (error as NodeJS.ErrnoException).code === 'EEXIST';
     throw new IssuerError(
       'STORAGE',
       taken ? `${path} appeared while creating the CA: another process is creating one; restart` : `cannot write ${path}`,
-      { field: path, cause: e },
+      { field: path, cause: error },
     );
   } finally {
     try {
@@ -255,8 +255,8 @@ function exists(path: string): boolean {
   try {
     statSync(path);
     return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new IssuerError('STORAGE', `cannot access ${path}`, { field: path, cause: e });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new IssuerError('STORAGE', `cannot access ${path}`, { field: path, cause: error });
   }
 }

@@ -27,16 +27,16 @@ export interface TbsFields {
 }
 
 /** DER TBSCertificate of the fields. */
-export function encodeTbs(f: TbsFields): Buffer {
+export function encodeTbs(tbsFields: TbsFields): Buffer {
   return sequence(
     VERSION_V3,
-    unsignedInteger(f.serial),
-    f.signatureAlgorithm,
-    f.issuer,
-    sequence(time(f.notBefore), time(f.notAfter)),
-    f.subject,
-    f.spki,
-    explicit(3, sequence(...f.extensions)),
+    unsignedInteger(tbsFields.serial),
+    tbsFields.signatureAlgorithm,
+    tbsFields.issuer,
+    sequence(time(tbsFields.notBefore), time(tbsFields.notAfter)),
+    tbsFields.subject,
+    tbsFields.spki,
+    explicit(3, sequence(...tbsFields.extensions)),
   );
 }
 
@@ -48,8 +48,8 @@ export function signTbs(tbs: Buffer, algorithm: CaAlgorithm, key: KeyObject): Bu
   let signature: Buffer;
   try {
     signature = sign(algorithm.hash, tbs, { key, dsaEncoding: algorithm.dsaEncoding });
-  } catch (e) {
-    throw new IssuerError('CA', 'signing a certificate failed', { cause: e });
+  } catch (error) {
+    throw new IssuerError('CA', 'signing a certificate failed', { cause: error });
   }
   return sequence(tbs, algorithm.signatureAlgorithm, bitStringOctets(signature));
 }
@@ -61,8 +61,8 @@ export function signTbs(tbs: Buffer, algorithm: CaAlgorithm, key: KeyObject): Bu
  */
 export function signTbsAsync(tbs: Buffer, algorithm: CaAlgorithm, key: KeyObject): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    sign(algorithm.hash, tbs, { key, dsaEncoding: algorithm.dsaEncoding }, (e, signature) => {
-      if (e) reject(new IssuerError('CA', 'signing a certificate failed', { cause: e }));
+    sign(algorithm.hash, tbs, { key, dsaEncoding: algorithm.dsaEncoding }, (error, signature) => {
+      if (error) reject(new IssuerError('CA', 'signing a certificate failed', { cause: error }));
       else resolve(sequence(tbs, algorithm.signatureAlgorithm, bitStringOctets(signature)));
     });
   });
@@ -85,9 +85,9 @@ export function readCaCertificate(der: Buffer, what: string): CaCertificateInfo 
     const cert = expectTlv(der, 0, der.length, TAG.SEQUENCE, what);
     if (cert.end !== der.length) throw fail();
     const tbs = expectTlv(der, cert.start, cert.end, TAG.SEQUENCE, what);
-    let f = readTlv(der, tbs.start, tbs.end, what);
-    if (f.tag === 0xa0) f = readTlv(der, f.end, tbs.end, what); // version; now serialNumber
-    const signature = readTlv(der, f.end, tbs.end, what);
+    let tlv = readTlv(der, tbs.start, tbs.end, what);
+    if (tlv.tag === 0xa0) tlv = readTlv(der, tlv.end, tbs.end, what); // version; now serialNumber
+    const signature = readTlv(der, tlv.end, tbs.end, what);
     const issuer = readTlv(der, signature.end, tbs.end, what);
     const validity = expectTlv(der, issuer.end, tbs.end, TAG.SEQUENCE, what);
     const nb = readTlv(der, validity.start, validity.end, what);
@@ -97,19 +97,19 @@ export function readCaCertificate(der: Buffer, what: string): CaCertificateInfo 
     const alg = expectTlv(der, spki.start, spki.end, TAG.SEQUENCE, what);
     const bits = expectTlv(der, alg.end, spki.end, TAG.BIT_STRING, what);
     let keyIdentifier = createHash('sha1').update(der.subarray(bits.start + 1, bits.end)).digest();
-    for (let p = spki.end; p < tbs.end; ) {
-      const t = readTlv(der, p, tbs.end, what);
-      p = t.end;
-      if (t.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID
-      const list = expectTlv(der, t.start, t.end, TAG.SEQUENCE, what);
-      for (let q = list.start; q < list.end; ) {
-        const ext = expectTlv(der, q, list.end, TAG.SEQUENCE, what);
-        q = ext.end;
+    for (let value = spki.end; value < tbs.end; ) {
+      const item = readTlv(der, value, tbs.end, what);
+      value = item.end;
+      if (item.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID
+      const list = expectTlv(der, item.start, item.end, TAG.SEQUENCE, what);
+      for (let query = list.start; query < list.end; ) {
+        const ext = expectTlv(der, query, list.end, TAG.SEQUENCE, what);
+        query = ext.end;
         const id = expectTlv(der, ext.start, ext.end, TAG.OID, what);
         if (!der.subarray(id.start, id.end).equals(SKI_OID)) continue;
-        let v = readTlv(der, id.end, ext.end, what);
-        if (v.tag === TAG.BOOLEAN) v = readTlv(der, v.end, ext.end, what);
-        const inner = expectTlv(der, v.start, v.end, TAG.OCTET_STRING, what);
+        let tlvValue = readTlv(der, id.end, ext.end, what);
+        if (tlvValue.tag === TAG.BOOLEAN) tlvValue = readTlv(der, tlvValue.end, ext.end, what);
+        const inner = expectTlv(der, tlvValue.start, tlvValue.end, TAG.OCTET_STRING, what);
         keyIdentifier = Buffer.from(der.subarray(inner.start, inner.end));
       }
     }
@@ -119,20 +119,20 @@ export function readCaCertificate(der: Buffer, what: string): CaCertificateInfo 
       notBefore: readTime(der, nb),
       notAfter: readTime(der, na),
     };
-  } catch (e) {
-    if (e instanceof IssuerError && e.code === 'CA') throw e;
+  } catch (error) {
+    if (error instanceof IssuerError && error.code === 'CA') throw error;
     throw fail();
   }
 }
 
 const SKI_OID = Buffer.from([0x55, 0x1d, 0x0e]); // 2.5.29.14
 
-function readTime(der: Buffer, t: { tag: number; start: number; end: number }): Date {
-  const s = der.toString('latin1', t.start, t.end);
-  const m =
-    t.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m || (t.tag !== TAG.UTC_TIME && t.tag !== TAG.GENERALIZED_TIME)) throw new Error('time');
-  let year = Number(m[1]);
-  if (t.tag === TAG.UTC_TIME) year += year < 50 ? 2000 : 1900;
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+function readTime(der: Buffer, item: { tag: number; start: number; end: number }): Date {
+  const text = der.toString('latin1', item.start, item.end);
+  const match =
+    item.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (!match || (item.tag !== TAG.UTC_TIME && item.tag !== TAG.GENERALIZED_TIME)) throw new Error('time');
+  let year = Number(match[1]);
+  if (item.tag === TAG.UTC_TIME) year += year < 50 ? 2000 : 1900;
+  return new Date(Date.UTC(year, Number(match[2]) - 1, Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6])));
 }

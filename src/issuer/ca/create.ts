@@ -77,13 +77,13 @@ const DAY = 86_400_000;
 export async function createCaHierarchy(options: CreateCaOptions = {}): Promise<CaHierarchy> {
   const rootType = options.keyType ?? 'ec-p256';
   const issuingType = options.issuingKeyType ?? rootType;
-  for (const t of [rootType, issuingType]) {
-    if (!CA_KEY_TYPES.includes(t)) throw new IssuerError('CONFIG', `CA key type must be one of ${CA_KEY_TYPES.join(', ')}`, { field: 'keyType' });
+  for (const caKeyType of [rootType, issuingType]) {
+    if (!CA_KEY_TYPES.includes(caKeyType)) throw new IssuerError('CONFIG', `CA key type must be one of ${CA_KEY_TYPES.join(', ')}`, { field: 'keyType' });
   }
   const rootDays = options.rootValidityDays ?? 7305;
   const issuingDays = options.issuingValidityDays ?? 3653;
-  for (const [field, d] of [['rootValidityDays', rootDays], ['issuingValidityDays', issuingDays]] as const) {
-    if (!Number.isInteger(d) || d < 1 || d > 36_525) throw new IssuerError('CONFIG', `${field} must be 1 to 36525 days`, { field });
+  for (const [field, value] of [['rootValidityDays', rootDays], ['issuingValidityDays', issuingDays]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 36_525) throw new IssuerError('CONFIG', `${field} must be 1 to 36525 days`, { field });
   }
   const rootName = encodeName(options.rootSubject ?? DEFAULT_ROOT_SUBJECT, 'rootSubject');
   const issuingName = encodeName(options.issuingSubject ?? DEFAULT_ISSUING_SUBJECT, 'issuingSubject');
@@ -135,12 +135,12 @@ export async function createCaHierarchy(options: CreateCaOptions = {}): Promise<
 }
 
 async function generate(keyType: CaKeyType): Promise<KeyObject> {
-  const g = CA_ALGORITHMS[keyType].generate;
+  const group = CA_ALGORITHMS[keyType].generate;
   try {
-    const pair = g.type === 'ec' ? await generateKeyPair('ec', g.options) : await generateKeyPair('rsa', g.options);
+    const pair = group.type === 'ec' ? await generateKeyPair('ec', group.options) : await generateKeyPair('rsa', group.options);
     return pair.privateKey;
-  } catch (e) {
-    throw new IssuerError('CA', `generating a ${keyType} CA key failed`, { cause: e });
+  } catch (error) {
+    throw new IssuerError('CA', `generating a ${keyType} CA key failed`, { cause: error });
   }
 }
 

@@ -30,20 +30,20 @@ export const TAG = {
  * few dozen TLVs).
  */
 export function tlv(tag: number, ...content: readonly Uint8Array[]): Buffer {
-  let n = 0;
-  for (const c of content) n += c.length;
-  const h = n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5;
-  const out = Buffer.allocUnsafe(h + n);
+  let count = 0;
+  for (const bytes of content) count += bytes.length;
+  const handle = count < 0x80 ? 2 : count < 0x100 ? 3 : count < 0x10000 ? 4 : 5;
+  const out = Buffer.allocUnsafe(handle + count);
   out[0] = tag;
-  if (h === 2) out[1] = n;
+  if (handle === 2) out[1] = count;
   else {
-    out[1] = 0x80 | (h - 2);
-    for (let i = h - 1, v = n; i >= 2; i--, v >>>= 8) out[i] = v & 0xff;
+    out[1] = 0x80 | (handle - 2);
+    for (let i = handle - 1, value = count; i >= 2; i--, value >>>= 8) out[i] = value & 0xff;
   }
-  let p = h;
-  for (const c of content) {
-    out.set(c, p);
-    p += c.length;
+  let params = handle;
+  for (const item of content) {
+    out.set(item, params);
+    params += item.length;
   }
   return out;
 }
@@ -62,20 +62,20 @@ export const implicitPrimitive = (n: number, content: Uint8Array): Buffer => tlv
  * set, so the encoding is minimal and never negative (X.690 §8.3.2).
  */
 export function unsignedInteger(magnitude: Uint8Array): Buffer {
-  let i = 0;
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
-  const m = magnitude.subarray(i);
-  return m.length > 0 && m[0]! & 0x80 ? tlv(TAG.INTEGER, Buffer.from([0]), m) : tlv(TAG.INTEGER, m.length === 0 ? Buffer.from([0]) : m);
+  let index = 0;
+  while (index < magnitude.length - 1 && magnitude[index] === 0) index++;
+  const message = magnitude.subarray(index);
+  return message.length > 0 && message[0] & 0x80 ? tlv(TAG.INTEGER, Buffer.from([0]), message) : tlv(TAG.INTEGER, message.length === 0 ? Buffer.from([0]) : message);
 }
 
-export const smallInteger = (n: number): Buffer => {
-  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new IssuerError('INTERNAL', 'DER small integer out of range');
+export const smallInteger = (count: number): Buffer => {
+  if (!Number.isInteger(count) || count < 0 || count > 0x7fffffff) throw new IssuerError('INTERNAL', 'DER small integer out of range');
   const bytes: number[] = [];
-  let v = n;
+  let value = count;
   do {
-    bytes.unshift(v & 0xff);
-    v = Math.floor(v / 256);
-  } while (v > 0);
+    bytes.unshift(value & 0xff);
+    value = Math.floor(value / 256);
+  } while (value > 0);
   return unsignedInteger(Buffer.from(bytes));
 };
 
@@ -87,19 +87,19 @@ export const bitStringOctets = (content: Uint8Array): Buffer => tlv(TAG.BIT_STRI
 
 /** OBJECT IDENTIFIER from dotted text; called when tables are built, never per certificate. */
 export function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map((a) => {
-    if (!/^(0|[1-9][0-9]*)$/.test(a)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
-    return BigInt(a);
+  const arcs = dotted.split('.').map((text) => {
+    if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
+    return BigInt(text);
   });
-  if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
+  if (arcs.length < 2 || arcs[0] > 2n || (arcs[0] < 2n && arcs[1] > 39n)) throw new IssuerError('INTERNAL', `bad OID ${dotted}`);
   const out: number[] = [];
-  const emit = (v: bigint): void => {
-    const chunk: number[] = [Number(v & 0x7fn)];
-    for (let r = v >> 7n; r > 0n; r >>= 7n) chunk.unshift(Number(r & 0x7fn) | 0x80);
+  const emit = (big: bigint): void => {
+    const chunk: number[] = [Number(big & 0x7fn)];
+    for (let result = big >> 7n; result > 0n; result >>= 7n) chunk.unshift(Number(result & 0x7fn) | 0x80);
     out.push(...chunk);
   };
-  emit(arcs[0]! * 40n + arcs[1]!);
-  for (const a of arcs.slice(2)) emit(a);
+  emit(arcs[0] * 40n + arcs[1]);
+  for (const args of arcs.slice(2)) emit(args);
   return tlv(TAG.OID, Buffer.from(out));
 }
 
@@ -107,28 +107,28 @@ export function oid(dotted: string): Buffer {
  * RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, both
  * in UTC with whole seconds ("Z", no fraction).
  */
-export function time(d: Date): Buffer {
-  const ms = d.getTime();
+export function time(date: Date): Buffer {
+  const ms = date.getTime();
   if (!Number.isFinite(ms) || ms % 1000 !== 0) throw new IssuerError('INTERNAL', 'certificate times must be whole seconds');
-  const year = d.getUTCFullYear();
+  const year = date.getUTCFullYear();
   if (year < 1950 || year > 9999) throw new IssuerError('INTERNAL', 'certificate time out of range');
   const utc = year < 2050;
   const out = Buffer.allocUnsafe(utc ? 15 : 17);
   out[0] = utc ? TAG.UTC_TIME : TAG.GENERALIZED_TIME;
   out[1] = utc ? 13 : 15;
-  let p = 2;
-  const put2 = (v: number): void => {
-    out[p++] = 0x30 + Math.floor(v / 10);
-    out[p++] = 0x30 + (v % 10);
+  let value = 2;
+  const put2 = (twoDigits: number): void => {
+    out[value++] = 0x30 + Math.floor(twoDigits / 10);
+    out[value++] = 0x30 + (twoDigits % 10);
   };
   if (!utc) put2(Math.floor(year / 100));
   put2(year % 100);
-  put2(d.getUTCMonth() + 1);
-  put2(d.getUTCDate());
-  put2(d.getUTCHours());
-  put2(d.getUTCMinutes());
-  put2(d.getUTCSeconds());
-  out[p] = 0x5a; // Z
+  put2(date.getUTCMonth() + 1);
+  put2(date.getUTCDate());
+  put2(date.getUTCHours());
+  put2(date.getUTCMinutes());
+  put2(date.getUTCSeconds());
+  out[value] = 0x5a; // Z
   return out;
 }
 
@@ -153,15 +153,15 @@ export interface Tlv {
 export function readTlv(der: Uint8Array, offset: number, limit: number, what: string): Tlv {
   const bad = (): IssuerError => new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
   if (offset + 2 > limit) throw bad();
-  const tag = der[offset]!;
+  const tag = der[offset];
   if ((tag & 0x1f) === 0x1f) throw bad();
-  let length = der[offset + 1]!;
+  let length = der[offset + 1];
   let start = offset + 2;
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 3 || start + count > limit || der[start] === 0) throw bad();
     length = 0;
-    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i]!;
+    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i];
     if (length < 0x80) throw bad();
     start += count;
   }
@@ -172,9 +172,9 @@ export function readTlv(der: Uint8Array, offset: number, limit: number, what: st
 
 /** Reads the TLV at `offset` and requires its tag. */
 export function expectTlv(der: Uint8Array, offset: number, limit: number, tag: number, what: string): Tlv {
-  const t = readTlv(der, offset, limit, what);
-  if (t.tag !== tag) throw new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
-  return t;
+  const tlv = readTlv(der, offset, limit, what);
+  if (tlv.tag !== tag) throw new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
+  return tlv;
 }
 
 /** PEM armour (RFC 7468) of DER bytes. */
@@ -187,6 +187,6 @@ export function pem(label: string, der: Uint8Array): string {
 
 /** The DER inside the first PEM block with `label`, or undefined. */
 export function pemBody(label: string, text: string): Buffer | undefined {
-  const m = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(text);
-  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : undefined;
+  const match = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(text);
+  return match ? Buffer.from(match[1].replace(/\s+/g, ''), 'base64') : undefined;
 }

@@ -63,11 +63,11 @@ export function basicConstraints(ca: boolean, pathLength?: number): Buffer {
 export function keyUsage(usages: readonly KeyUsageName[]): Buffer {
   if (usages.length === 0) throw new IssuerError('INTERNAL', 'key usage must not be empty');
   let mask = 0;
-  for (const u of usages) mask |= 1 << KEY_USAGE_BITS[u];
+  for (const keyUsageName of usages) mask |= 1 << KEY_USAGE_BITS[keyUsageName];
   const highest = 31 - Math.clz32(mask); // bit numbers count from the most significant bit of the first octet
   const octets = Math.floor(highest / 8) + 1;
   const bytes = Buffer.alloc(octets);
-  for (let bit = 0; bit <= highest; bit++) if (mask & (1 << bit)) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+  for (let bit = 0; bit <= highest; bit++) if (mask & (1 << bit)) bytes[bit >> 3] |= 0x80 >> (bit & 7);
   const unused = octets * 8 - 1 - highest;
   return extension(ID.keyUsage, true, tlv(TAG.BIT_STRING, Buffer.from([unused]), bytes));
 }

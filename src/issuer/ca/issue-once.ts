@@ -69,10 +69,10 @@ export async function issueOnce(issuer: CertificateIssuer, ledger: IssuanceLedge
         plan: JSON.stringify(fresh),
         ...(input.deviceId === undefined ? {} : { deviceId: input.deviceId }),
       });
-    } catch (e) {
+    } catch (error) {
       // CONFLICT here means the serial belongs to another key: draw again.
-      if (e instanceof IssuerError && e.code === 'CONFLICT' && attempt < SERIAL_ATTEMPTS) continue;
-      throw e;
+      if (error instanceof IssuerError && error.code === 'CONFLICT' && attempt < SERIAL_ATTEMPTS) continue;
+      throw error;
     }
     // On a resume the recorded plan wins over the fresh one, whatever the request says now.
     const plan = recorded.created ? fresh : decodeIssuancePlan(parseJson(recorded.intent.plan));
@@ -85,7 +85,7 @@ export async function issueOnce(issuer: CertificateIssuer, ledger: IssuanceLedge
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new IssuerError('STORAGE', 'the recorded issuance plan is not JSON', { field: 'plan', cause: e });
+  } catch (error) {
+    throw new IssuerError('STORAGE', 'the recorded issuance plan is not JSON', { field: 'plan', cause: error });
   }
 }

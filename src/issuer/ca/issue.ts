@@ -242,13 +242,13 @@ export class CertificateIssuer {
     this.#keyCache.set(key.spki.toString('base64url'), key);
   }
 
-  #cached(k: string, make: () => Buffer): Buffer {
-    let v = this.#extensionCache.get(k);
-    if (v === undefined) {
-      v = make();
-      if (this.#extensionCache.size < 256) this.#extensionCache.set(k, v);
+  #cached(key: string, make: () => Buffer): Buffer {
+    let value = this.#extensionCache.get(key);
+    if (value === undefined) {
+      value = make();
+      if (this.#extensionCache.size < 256) this.#extensionCache.set(key, value);
     }
-    return v;
+    return value;
   }
 }
 
@@ -268,26 +268,26 @@ export function decodeIssuancePlan(value: unknown): IssuancePlan {
     throw new IssuerError('BAD_REQUEST', `issuance plan: bad or missing ${field}`, { field });
   };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('plan');
-  const o = value as Record<string, unknown>;
+  const record = value as Record<string, unknown>;
   const members = ['version', 'issuerKeyId', 'serial', 'notBefore', 'notAfter', 'subject', 'subjectPublicKey', 'keyUsage', 'extendedKeyUsage', 'emails'];
-  for (const k of Object.keys(o)) if (!members.includes(k)) fail(k);
-  const str = (k: string, re: RegExp): string => {
-    const v = o[k];
-    return typeof v === 'string' && re.test(v) ? v : fail(k);
+  for (const keyValue of Object.keys(record)) if (!members.includes(keyValue)) fail(keyValue);
+  const str = (key: string, re: RegExp): string => {
+    const value = record[key];
+    return typeof value === 'string' && re.test(value) ? value : fail(key);
   };
-  const strings = (k: string, ok: (s: string) => boolean): string[] => {
-    const v = o[k];
-    if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string' && ok(s))) return fail(k);
-    return [...v];
+  const strings = (key: string, ok: (s: string) => boolean): string[] => {
+    const value = record[key];
+    if (!Array.isArray(value) || !value.every((s): s is string => typeof s === 'string' && ok(s))) return fail(key);
+    return [...value];
   };
-  if (o['version'] !== 1) fail('version');
-  const subjectValue = o['subject'];
+  if (record['version'] !== 1) fail('version');
+  const subjectValue = record['subject'];
   if (!Array.isArray(subjectValue)) fail('subject');
-  const subject = (subjectValue as unknown[]).map((a): DnAttribute => {
-    if (typeof a !== 'object' || a === null) return fail('subject');
-    const { type, value: v, ...rest } = a as Record<string, unknown>;
-    if (Object.keys(rest).length > 0 || typeof v !== 'string' || !(DN_ATTRIBUTE_TYPES as readonly unknown[]).includes(type)) return fail('subject');
-    return { type: type as DnAttribute['type'], value: v };
+  const subject = (subjectValue as unknown[]).map((args): DnAttribute => {
+    if (typeof args !== 'object' || args === null) return fail('subject');
+    const { type, value: twoDigits, ...rest } = args as Record<string, unknown>;
+    if (Object.keys(rest).length > 0 || typeof twoDigits !== 'string' || !(DN_ATTRIBUTE_TYPES as readonly unknown[]).includes(type)) return fail('subject');
+    return { type: type as DnAttribute['type'], value: twoDigits };
   });
   const plan: IssuancePlan = {
     version: 1,

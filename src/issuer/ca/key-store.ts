@@ -46,9 +46,9 @@ export class IssuerKey {
   /** An issuer key from its 32 octets (tests, or a secret store the caller reads itself); `where` names the origin in errors. */
   static fromBytes(bytes: Uint8Array, where: string): IssuerKey {
     if (bytes.length !== 32) throw new IssuerError('CONFIG', `the issuer key from ${where} must be 32 octets`, { field: 'issuerKey' });
-    const k = new IssuerKey(where);
-    secrets.set(k, createSecretKey(bytes));
-    return k;
+    const issuerKeyValue = new IssuerKey(where);
+    secrets.set(issuerKeyValue, createSecretKey(bytes));
+    return issuerKeyValue;
   }
 
   toJSON(): { where: string } {
@@ -60,10 +60,10 @@ export class IssuerKey {
   }
 }
 
-function secretOf(k: IssuerKey): KeyObject {
-  const s = secrets.get(k);
-  if (s === undefined) throw new IssuerError('INTERNAL', 'not an issuer key');
-  return s;
+function secretOf(issuerKey: IssuerKey): KeyObject {
+  const state = secrets.get(issuerKey);
+  if (state === undefined) throw new IssuerError('INTERNAL', 'not an issuer key');
+  return state;
 }
 
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -87,9 +87,9 @@ export function loadIssuerKey(source: IssuerKeySource): IssuerKey {
         throw new IssuerError('CONFIG', `the issuer key ${where} is accessible by group or others: run "chmod 600 ${source.file}"`, { field: 'issuerKey' });
       }
       raw = readFileSync(source.file);
-    } catch (e) {
-      if (e instanceof IssuerError) throw e;
-      throw new IssuerError('CONFIG', `cannot read the issuer key from ${where}`, { field: 'issuerKey', cause: e });
+    } catch (error) {
+      if (error instanceof IssuerError) throw error;
+      throw new IssuerError('CONFIG', `cannot read the issuer key from ${where}`, { field: 'issuerKey', cause: error });
     }
     const text = raw.toString('latin1').trim();
     const bytes = BASE64URL_32.test(text) ? Buffer.from(text, 'base64url') : raw.length === 32 ? raw : undefined;
@@ -137,8 +137,8 @@ export function encryptCaKey(privateKey: KeyObject, role: CaKeyRole, key: Issuer
     cipher.setAAD(aad(role));
     const body = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
     return pem(LABEL, Buffer.concat([Buffer.from([FORMAT]), nonce, cipher.getAuthTag(), body]));
-  } catch (e) {
-    throw new IssuerError('CA', `encrypting the ${role} key failed`, { cause: e });
+  } catch (error) {
+    throw new IssuerError('CA', `encrypting the ${role} key failed`, { cause: error });
   } finally {
     pkcs8.fill(0);
   }
@@ -164,9 +164,9 @@ export function decryptCaKey(text: string, role: CaKeyRole, key: IssuerKey, path
     decipher.setAuthTag(blob.subarray(13, 29));
     pkcs8 = Buffer.concat([decipher.update(blob.subarray(29)), decipher.final()]);
     return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
-  } catch (e) {
+  } catch (error) {
     // OpenSSL's text may describe the data: cause only. Unsupported state / auth failures look alike on purpose.
-    throw fail(e);
+    throw fail(error);
   } finally {
     pkcs8?.fill(0);
   }

@@ -43,8 +43,10 @@ const ATTRIBUTES: Readonly<Record<DnAttributeType, AttributeRule>> = {
 export const DN_ATTRIBUTE_TYPES = Object.keys(ATTRIBUTES) as readonly DnAttributeType[];
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+// eslint-disable-next-line no-control-regex -- IA5String is exactly the 7-bit range, controls included
 const IA5 = /^[\x00-\x7f]*$/;
 // No C0/C1 controls or lone surrogates in names people and tools will read.
+// eslint-disable-next-line no-control-regex -- matching controls is the point
 const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -52,20 +54,20 @@ const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](
  * a value is empty, too long, or not representable in its string type.
  */
 export function encodeName(attributes: readonly DnAttribute[], field = 'subject'): Buffer {
-  const rdns = attributes.map((a) => {
-    const r = (ATTRIBUTES as Partial<Record<string, AttributeRule>>)[a.type];
-    if (r === undefined) throw new IssuerError('BAD_REQUEST', `${field}: unknown attribute type ${JSON.stringify(a.type)}`, { field });
-    const where = `${field}.${a.type}`;
-    const v = a.value;
-    if (typeof v !== 'string' || v.length === 0 || [...v].length > r.maxLength) {
-      throw new IssuerError('BAD_REQUEST', `${where} must be 1 to ${r.maxLength} characters`, { field: where });
+  const rdns = attributes.map((dnAttribute) => {
+    const result = (ATTRIBUTES as Partial<Record<string, AttributeRule>>)[dnAttribute.type];
+    if (result === undefined) throw new IssuerError('BAD_REQUEST', `${field}: unknown attribute type ${JSON.stringify(dnAttribute.type)}`, { field });
+    const where = `${field}.${dnAttribute.type}`;
+    const text = dnAttribute.value;
+    if (typeof text !== 'string' || text.length === 0 || Array.from(text).length > result.maxLength) {
+      throw new IssuerError('BAD_REQUEST', `${where} must be 1 to ${result.maxLength} characters`, { field: where });
     }
     const ok =
-      r.stringTag === TAG.PRINTABLE_STRING ? PRINTABLE.test(v) : r.stringTag === TAG.IA5_STRING ? IA5.test(v) : true;
-    if (!ok || CONTROL_OR_LONE_SURROGATE.test(v) || (a.type === 'C' && !/^[A-Z]{2}$/.test(v))) {
+      result.stringTag === TAG.PRINTABLE_STRING ? PRINTABLE.test(text) : result.stringTag === TAG.IA5_STRING ? IA5.test(text) : true;
+    if (!ok || CONTROL_OR_LONE_SURROGATE.test(text) || (dnAttribute.type === 'C' && !/^[A-Z]{2}$/.test(text))) {
       throw new IssuerError('BAD_REQUEST', `${where} has characters its string type cannot hold`, { field: where });
     }
-    return tlv(TAG.SET, sequence(r.oid, tlv(r.stringTag, Buffer.from(v, 'utf8'))));
+    return tlv(TAG.SET, sequence(result.oid, tlv(result.stringTag, Buffer.from(text, 'utf8'))));
   });
   return sequence(...rdns);
 }
@@ -80,12 +82,12 @@ export function encodeName(attributes: readonly DnAttribute[], field = 'subject'
 export function parseDn(text: string, field = 'subject'): DnAttribute[] {
   const parts = text.split(/(?<!\\),/).map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length === 0) throw new IssuerError('CONFIG', `${field}: empty distinguished name`, { field });
-  return parts.reverse().map((p) => {
-    const eq = p.indexOf('=');
-    const type = p.slice(0, eq).trim();
+  return parts.reverse().map((params) => {
+    const eq = params.indexOf('=');
+    const type = params.slice(0, eq).trim();
     if (eq < 1 || !(DN_ATTRIBUTE_TYPES as readonly string[]).includes(type)) {
-      throw new IssuerError('CONFIG', `${field}: "${p.slice(0, Math.max(eq, 0))}" is not one of ${DN_ATTRIBUTE_TYPES.join(', ')}`, { field });
+      throw new IssuerError('CONFIG', `${field}: "${params.slice(0, Math.max(eq, 0))}" is not one of ${DN_ATTRIBUTE_TYPES.join(', ')}`, { field });
     }
-    return { type: type as DnAttributeType, value: p.slice(eq + 1).trim().replace(/\\,/g, ',') };
+    return { type: type as DnAttributeType, value: params.slice(eq + 1).trim().replace(/\\,/g, ',') };
   });
 }

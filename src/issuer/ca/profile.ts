@@ -113,7 +113,7 @@ export function checkProfile(profile: CertificateProfile, field = 'profile'): vo
   if (profile.email !== undefined && !['san', 'subject', 'both', 'none'].includes(profile.email)) {
     fail('email', 'must be san, subject, both or none');
   }
-  for (const o of profile.extraExtendedKeyUsage ?? []) if (!DOTTED_OID.test(o)) fail('extraExtendedKeyUsage', 'must hold dotted OIDs');
-  const b = profile.backdateSeconds ?? 0;
-  if (!Number.isInteger(b) || b < 0 || b > 86_400) fail('backdateSeconds', 'must be 0 to 86400');
+  for (const text of profile.extraExtendedKeyUsage ?? []) if (!DOTTED_OID.test(text)) fail('extraExtendedKeyUsage', 'must hold dotted OIDs');
+  const byte = profile.backdateSeconds ?? 0;
+  if (!Number.isInteger(byte) || byte < 0 || byte > 86_400) fail('backdateSeconds', 'must be 0 to 86400');
 }

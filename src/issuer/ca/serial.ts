@@ -40,10 +40,10 @@ export const pooledRandomBytes: RandomSource = (size) => {
 export function randomSerial(random: RandomSource): Buffer {
   // 1/128 of draws are redrawn; 64 zero first octets in a row means a broken source.
   for (let attempt = 0; attempt < 64; attempt++) {
-    const b = Buffer.from(random(16));
-    if (b.length !== 16) break;
-    b[0] = b[0]! & 0x7f;
-    if (b[0] !== 0) return b;
+    const bytes = Buffer.from(random(16));
+    if (bytes.length !== 16) break;
+    bytes[0] = bytes[0] & 0x7f;
+    if (bytes[0] !== 0) return bytes;
   }
   throw new IssuerError('INTERNAL', 'the random source is broken');
 }

@@ -105,12 +105,13 @@ export function parseSubjectKey(spkiDer: Uint8Array): SubjectKey {
 /** Uncompressed point (SEC 1 §2.3.3), coordinates below p, y² = x³ - 3x + b (mod p). */
 function checkEcPoint(curve: Curve, point: Buffer): void {
   if (point.length !== 1 + 2 * curve.size || point[0] !== 0x04) throw bad(`a ${curve.name} key must be an uncompressed point`);
-  const x = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
-  const y = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
-  const { p, b } = curve;
-  if (x >= p || y >= p) throw bad(`the point is not on ${curve.name}`);
-  const rhs = (((x * x) % p) * x - 3n * x + b) % p;
-  if ((y * y - rhs) % p !== 0n) throw bad(`the point is not on ${curve.name}`);
+  const pointX = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
+  const pointY = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
+  const prime = curve.p;
+  const coefficientB = curve.b;
+  if (pointX >= prime || pointY >= prime) throw bad(`the point is not on ${curve.name}`);
+  const rhs = (((pointX * pointX) % prime) * pointX - 3n * pointX + coefficientB) % prime;
+  if ((pointY * pointY - rhs) % prime !== 0n) throw bad(`the point is not on ${curve.name}`);
 }
 
 /** RSAPublicKey ::= SEQUENCE { modulus, publicExponent } (RFC 8017 A.1.1); returns the modulus size. */
@@ -118,16 +119,16 @@ function checkRsaKey(key: Buffer): number {
   const what = 'subjectPublicKey';
   const seq = expectTlv(key, 0, key.length, TAG.SEQUENCE, what);
   if (seq.end !== key.length) throw bad('trailing bytes after the RSA key');
-  const n = expectTlv(key, seq.start, seq.end, TAG.INTEGER, what);
-  const e = expectTlv(key, n.end, seq.end, TAG.INTEGER, what);
-  if (e.end !== seq.end) throw bad('trailing bytes in the RSA key');
-  const modulus = positiveMagnitude(key.subarray(n.start, n.end));
-  const exponent = positiveMagnitude(key.subarray(e.start, e.end));
-  const bitsLength = modulus.length * 8 - Math.clz32(modulus[0]!) + 24;
+  const modulusTlv = expectTlv(key, seq.start, seq.end, TAG.INTEGER, what);
+  const exponentTlv = expectTlv(key, modulusTlv.end, seq.end, TAG.INTEGER, what);
+  if (exponentTlv.end !== seq.end) throw bad('trailing bytes in the RSA key');
+  const modulus = positiveMagnitude(key.subarray(modulusTlv.start, modulusTlv.end));
+  const exponent = positiveMagnitude(key.subarray(exponentTlv.start, exponentTlv.end));
+  const bitsLength = modulus.length * 8 - Math.clz32(modulus[0]) + 24;
   if (bitsLength < 1024 || bitsLength > 4096 || bitsLength % 8 !== 0) throw bad('RSA modulus must be 1024 to 4096 bits, a whole number of octets');
-  if ((modulus[modulus.length - 1]! & 1) === 0) throw bad('RSA modulus must be odd');
+  if ((modulus[modulus.length - 1] & 1) === 0) throw bad('RSA modulus must be odd');
   // An odd exponent of at least 3 and at most 256 bits (NIST SP 800-89 §5.3.3 asks 65537+; SKS keys use 65537 or 3).
-  if (exponent.length > 32 || (exponent[exponent.length - 1]! & 1) === 0 || (exponent.length === 1 && exponent[0]! < 3)) {
+  if (exponent.length > 32 || (exponent[exponent.length - 1] & 1) === 0 || (exponent.length === 1 && exponent[0] < 3)) {
     throw bad('RSA public exponent must be odd, at least 3');
   }
   return bitsLength;
@@ -135,9 +136,9 @@ function checkRsaKey(key: Buffer): number {
 
 /** The magnitude of a minimal, positive DER INTEGER's content. */
 function positiveMagnitude(content: Buffer): Buffer {
-  if (content.length === 0 || content[0]! & 0x80) throw bad('RSA integers must be positive');
-  if (content.length > 1 && content[0] === 0 && (content[1]! & 0x80) === 0) throw bad('RSA integers must be minimally encoded');
-  const m = content[0] === 0 ? content.subarray(1) : content;
-  if (m.length === 0) throw bad('RSA integers must be positive');
-  return m;
+  if (content.length === 0 || content[0] & 0x80) throw bad('RSA integers must be positive');
+  if (content.length > 1 && content[0] === 0 && (content[1] & 0x80) === 0) throw bad('RSA integers must be minimally encoded');
+  const bytes = content[0] === 0 ? content.subarray(1) : content;
+  if (bytes.length === 0) throw bad('RSA integers must be positive');
+  return bytes;
 }

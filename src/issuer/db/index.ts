@@ -44,11 +44,11 @@ export const openIssuerDatabase = async (
   let driver: SqlDriver;
   try {
     driver = postgres ? await openPostgresDriver(target, options) : await openSqliteDriver(target, options);
-  } catch (e) {
-    if (isIssuerError(e)) throw e;
+  } catch (error) {
+    if (isIssuerError(error)) throw error;
     // Never the target in the message: a URL may carry a password.
     throw new IssuerError('STORAGE', `issuer database: cannot open the ${postgres ? 'PostgreSQL' : 'SQLite'} database`, {
-      cause: e,
+      cause: error,
     });
   }
   return sqlIssuerDatabase(driver, options);

@@ -37,8 +37,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'enrollments, sessions, devices, issuance, credentials, operations, key management keys',
-    statements: (d) => {
-      const { i64, bytes, serialKey, tableSuffix: s } = types(d);
+    statements: (dialect) => {
+      const { i64, bytes, serialKey, tableSuffix: text } = types(dialect);
       return [
         `CREATE TABLE enrollments (
           id TEXT PRIMARY KEY,
@@ -51,7 +51,7 @@ export const MIGRATIONS: readonly Migration[] = [
           expires_at ${i64} NOT NULL,
           used_at ${i64},
           session_id TEXT UNIQUE
-        )${s}`,
+        )${text}`,
         `CREATE INDEX enrollments_expiry ON enrollments (expires_at) WHERE state = 'created'`,
         `CREATE TABLE devices (
           id TEXT PRIMARY KEY,
@@ -63,7 +63,7 @@ export const MIGRATIONS: readonly Migration[] = [
           last_seen ${i64} NOT NULL,
           CHECK ((kind = 'certificate') = (certificate_sha256 IS NOT NULL AND subject IS NOT NULL AND certificate IS NOT NULL)),
           CHECK (kind = 'certificate' OR (certificate_sha256 IS NULL AND subject IS NULL AND certificate IS NULL))
-        )${s}`,
+        )${text}`,
         `CREATE TABLE sessions (
           id TEXT PRIMARY KEY,
           enrollment_id TEXT REFERENCES enrollments (id),
@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly Migration[] = [
           created_at ${i64} NOT NULL,
           updated_at ${i64} NOT NULL,
           CHECK ((enrollment_id IS NULL) <> (management_device_id IS NULL))
-        )${s}`,
+        )${text}`,
         `CREATE TABLE key_management_keys (
           id TEXT PRIMARY KEY,
           issuer TEXT NOT NULL,
@@ -88,7 +88,7 @@ export const MIGRATIONS: readonly Migration[] = [
           previous_id TEXT REFERENCES key_management_keys (id),
           created_at ${i64} NOT NULL,
           retired_at ${i64}
-        )${s}`,
+        )${text}`,
         // At most one current KMK per issuer: a concurrent roll-over loses on this index.
         `CREATE UNIQUE INDEX key_management_keys_current ON key_management_keys (issuer) WHERE retired_at IS NULL`,
         `CREATE TABLE issuance_intents (
@@ -100,7 +100,7 @@ export const MIGRATIONS: readonly Migration[] = [
           created_at ${i64} NOT NULL,
           completed_at ${i64},
           PRIMARY KEY (session_id, key_id)
-        )${s}`,
+        )${text}`,
         `CREATE TABLE credentials (
           fingerprint TEXT PRIMARY KEY,
           session_id TEXT NOT NULL,
@@ -114,7 +114,7 @@ export const MIGRATIONS: readonly Migration[] = [
           updated_at ${i64} NOT NULL,
           UNIQUE (session_id, key_id),
           FOREIGN KEY (session_id, key_id) REFERENCES issuance_intents (session_id, key_id)
-        )${s}`,
+        )${text}`,
         `CREATE INDEX credentials_device ON credentials (device_id)`,
         // seq orders a device's operations as they were scheduled (timestamps tie within a millisecond).
         `CREATE TABLE scheduled_operations (
@@ -129,7 +129,7 @@ export const MIGRATIONS: readonly Migration[] = [
           outcome TEXT,
           created_at ${i64} NOT NULL,
           updated_at ${i64} NOT NULL
-        )${s}`,
+        )${text}`,
         `CREATE INDEX scheduled_operations_device ON scheduled_operations (device_id, status)`,
       ];
     },
@@ -137,8 +137,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'audit log',
-    statements: (d) => {
-      const { i64, serialKey, tableSuffix: s } = types(d);
+    statements: (dialect) => {
+      const { i64, serialKey, tableSuffix: text } = types(dialect);
       return [
         `CREATE TABLE audit_events (
           seq ${serialKey},
@@ -146,7 +146,7 @@ export const MIGRATIONS: readonly Migration[] = [
           kind TEXT NOT NULL,
           session_id TEXT,
           detail TEXT NOT NULL
-        )${s}`,
+        )${text}`,
         `CREATE INDEX audit_events_session ON audit_events (session_id, seq)`,
       ];
     },
@@ -183,15 +183,15 @@ export const migrate = async (
         `issuer database: schema version ${Math.max(...unknown)} is newer than this issuer knows; upgrade the issuer`,
       );
     }
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (applied.has(m.version)) continue;
-      for (const statement of m.statements(driver.dialect)) await tx.run(statement);
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements(driver.dialect)) await tx.run(statement);
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
+        migration.version,
+        migration.name,
         now,
       ]);
-      applied.add(m.version);
+      applied.add(migration.version);
     }
     return [...applied].sort((a, b) => a - b);
   });

@@ -74,13 +74,13 @@ export const postgresDriver = (pool: PgPoolSlice): SqlDriver => {
       const result = await fn(runnerFor(client));
       await client.query('COMMIT');
       return result;
-    } catch (e) {
+    } catch (error) {
       try {
         await client.query('ROLLBACK');
       } catch {
         broken = true; // the connection is unusable; do not hand it to the next caller
       }
-      throw e;
+      throw error;
     } finally {
       client.release(broken);
     }
@@ -113,10 +113,10 @@ export const openPostgresDriver = async (url: string, options: PostgresOptions =
     // Per pool, not pg's global type registry: BIGINT (epoch milliseconds,
     // identity keys, counts) as number; the row decoders reject unsafe integers.
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
         oid === INT8_OID && format !== 'binary'
           ? (v: string) => Number(v)
-          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+          : (pg.types.getTypeParser as (oid: number, format: 'text' | 'binary') => unknown)(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
     },
   });
   // An idle connection's error (server restart) must not crash the process; the next query reconnects.

@@ -52,9 +52,9 @@ const bad = (column: string, expected: string): IssuerError =>
   new IssuerError('INTERNAL', `issuer database: column ${column} is not ${expected}`, { field: column });
 
 export const text = (row: Row, column: string): string => {
-  const v = row[column];
-  if (typeof v !== 'string') throw bad(column, 'text');
-  return v;
+  const value = row[column];
+  if (typeof value !== 'string') throw bad(column, 'text');
+  return value;
 };
 
 export const textOrNull = (row: Row, column: string): string | null =>
@@ -62,9 +62,9 @@ export const textOrNull = (row: Row, column: string): string | null =>
 
 /** An integer column: SQLite returns numbers; the PostgreSQL driver is configured to parse BIGINT to number. */
 export const int = (row: Row, column: string): number => {
-  const v = row[column];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(column, 'an integer');
-  return v;
+  const value = row[column];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw bad(column, 'an integer');
+  return value;
 };
 
 export const intOrNull = (row: Row, column: string): number | null =>
@@ -72,15 +72,15 @@ export const intOrNull = (row: Row, column: string): number | null =>
 
 /** Bytes as a plain Uint8Array copy, so callers never hold a driver's pooled Buffer. */
 export const bytes = (row: Row, column: string): Uint8Array => {
-  const v = row[column];
-  if (!(v instanceof Uint8Array)) throw bad(column, 'bytes');
-  return new Uint8Array(v);
+  const value = row[column];
+  if (!(value instanceof Uint8Array)) throw bad(column, 'bytes');
+  return new Uint8Array(value);
 };
 
 /** Narrows a text column to one of a closed set of values. */
 export const oneOf = <T extends string>(row: Row, column: string, allowed: readonly T[]): T => {
-  const v = text(row, column);
-  const found = allowed.find((a) => a === v);
+  const value = text(row, column);
+  const found = allowed.find((a) => a === value);
   if (found === undefined) throw bad(column, allowed.join('|'));
   return found;
 };

@@ -37,9 +37,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** How long a cancel (GET `cncl`) may take before the client stops waiting. */
 const CANCEL_TIMEOUT_MS = 5_000;
 
-function sameOrigin(a: string, b: string): boolean {
+function sameOrigin(text: string, bytes: string): boolean {
   try {
-    return new URL(a).origin === new URL(b).origin;
+    return new URL(text).origin === new URL(bytes).origin;
   } catch {
     return false;
   }

@@ -68,9 +68,9 @@ function reserveAttempt(ctx: EngineContext, targets: readonly CounterTarget[], l
   setCounters(targets, live, true);
   try {
     ctx.persist();
-  } catch (e) {
+  } catch (error) {
     targets.forEach((t, i) => Object.assign(t.counter, saved[i]));
-    throw e;
+    throw error;
   }
 }
 
@@ -127,11 +127,11 @@ export async function verifyPuk(ctx: EngineContext, key: KeyEntry, puk: Uint8Arr
  */
 export function releaseAttemptReservations(ctx: EngineContext): void {
   const { state } = ctx;
-  for (const k of state.keys.loaded()) {
-    if (k.attemptReserved) setCounters([keyCounter(ctx, k)], k.errorCount, false);
+  for (const keyEntry of state.keys.loaded()) {
+    if (keyEntry.attemptReserved) setCounters([keyCounter(ctx, keyEntry)], keyEntry.errorCount, false);
   }
-  for (const p of state.pukPolicies.loaded()) {
-    if (p.attemptReserved) setCounters([pukCounter(ctx, p)], p.errorCount, false);
+  for (const pukPolicy of state.pukPolicies.loaded()) {
+    if (pukPolicy.attemptReserved) setCounters([pukCounter(ctx, pukPolicy)], pukPolicy.errorCount, false);
   }
 }
 
@@ -144,18 +144,18 @@ export function releaseAttemptReservations(ctx: EngineContext): void {
  */
 export function carryAttemptReservations(from: SksState, to: SksState): void {
   const carry = (old: AttemptCounter | undefined, loaded: AttemptCounter | undefined): void => {
-    if (old?.attemptReserved !== true || loaded === undefined || loaded.errorCount !== old.errorCount + 1) return;
+    if (old?.attemptReserved !== true || loaded?.errorCount !== old.errorCount + 1) return;
     loaded.errorCount = old.errorCount;
     loaded.attemptReserved = true;
   };
   // Only entries the old state decoded can hold a reservation; the rest stay undecoded in both.
-  for (const k of from.keys.loaded()) if (k.attemptReserved) carry(k, to.keys.get(k.handle));
-  for (const p of from.pukPolicies.loaded()) if (p.attemptReserved) carry(p, to.pukPolicies.get(p.handle));
+  for (const keyEntry of from.keys.loaded()) if (keyEntry.attemptReserved) carry(keyEntry, to.keys.get(keyEntry.handle));
+  for (const pukPolicy of from.pukPolicies.loaded()) if (pukPolicy.attemptReserved) carry(pukPolicy, to.pukPolicies.get(pukPolicy.handle));
 }
 
 /** Resets the PIN error counters of a key's synchronized group (unlock). */
 export function resetPinErrors(ctx: EngineContext, key: KeyEntry): void {
-  for (const t of pinCounters(ctx, key)) setCounters([t], 0, t.counter.attemptReserved);
+  for (const counterTarget of pinCounters(ctx, key)) setCounters([counterTarget], 0, counterTarget.counter.attemptReserved);
 }
 
 /** `authorize` of spec §8.8, applied by the five crypto methods. */

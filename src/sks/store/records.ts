@@ -126,11 +126,11 @@ export interface StoreSnapshot {
   readonly counters: HandleCounters;
   readonly device: StoredRow<DeviceRecord> | null;
   /** In handle order. */
-  readonly sessions: readonly StoredRow<SessionRecord>[];
+  readonly sessions: ReadonlyArray<StoredRow<SessionRecord>>;
   /** In store (enumeration) order. */
-  readonly keys: readonly StoredRow<KeyRecord>[];
-  readonly pinPolicies: readonly StoredRow<PinPolicyRecord>[];
-  readonly pukPolicies: readonly StoredRow<PukPolicyRecord>[];
+  readonly keys: ReadonlyArray<StoredRow<KeyRecord>>;
+  readonly pinPolicies: ReadonlyArray<StoredRow<PinPolicyRecord>>;
+  readonly pukPolicies: ReadonlyArray<StoredRow<PukPolicyRecord>>;
 }
 
 /** A snapshot with every row read: what tests compare and what seeds a memory store. */
@@ -144,15 +144,15 @@ export interface StoreContents {
 }
 
 /** Reads every row of a snapshot; the first damaged row throws. */
-export function readAll(s: StoreSnapshot): StoreContents {
-  const read = <T>(rows: readonly StoredRow<T>[]): T[] => rows.map((r) => r.read());
+export function readAll(storeSnapshot: StoreSnapshot): StoreContents {
+  const read = <T>(rows: ReadonlyArray<StoredRow<T>>): T[] => rows.map((r) => r.read());
   return {
-    counters: s.counters,
-    device: s.device === null ? null : s.device.read(),
-    sessions: read(s.sessions),
-    keys: read(s.keys),
-    pinPolicies: read(s.pinPolicies),
-    pukPolicies: read(s.pukPolicies),
+    counters: storeSnapshot.counters,
+    device: storeSnapshot.device === null ? null : storeSnapshot.device.read(),
+    sessions: read(storeSnapshot.sessions),
+    keys: read(storeSnapshot.keys),
+    pinPolicies: read(storeSnapshot.pinPolicies),
+    pukPolicies: read(storeSnapshot.pukPolicies),
   };
 }
 
@@ -240,9 +240,9 @@ const TABLE_WORDS: Readonly<Record<TableName, string>> = {
 /** A key may hold one extension per type (spec §8.9). */
 export function checkExtensionTypes(key: KeyRecord): void {
   const seen = new Set<string>();
-  for (const e of key.extensions) {
-    if (seen.has(e.type)) throw new SksError('STORAGE', `Duplicate extension type for key ${key.handle}`);
-    seen.add(e.type);
+  for (const extensionRecord of key.extensions) {
+    if (seen.has(extensionRecord.type)) throw new SksError('STORAGE', `Duplicate extension type for key ${key.handle}`);
+    seen.add(extensionRecord.type);
   }
 }
 
@@ -258,66 +258,66 @@ export function applyMutations(target: MutationTarget, mutations: readonly Mutat
       throw new SksError('STORAGE', `No stored ${TABLE_WORDS[table]} with handle ${handle}`);
     }
   };
-  for (const m of mutations) {
-    switch (m.kind) {
+  for (const message of mutations) {
+    switch (message.kind) {
       case 'putSession':
-        target.put('sessions', m.session);
+        target.put('sessions', message.session);
         break;
       case 'deleteSession':
-        target.delete('sessions', m.handle);
+        target.delete('sessions', message.handle);
         break;
       case 'putKey':
-        checkExtensionTypes(m.key);
-        target.put('keys', m.key);
+        checkExtensionTypes(message.key);
+        target.put('keys', message.key);
         break;
       case 'deleteKey':
-        target.delete('keys', m.handle);
+        target.delete('keys', message.handle);
         break;
       case 'putPinPolicy':
-        target.put('pinPolicies', m.policy);
+        target.put('pinPolicies', message.policy);
         break;
       case 'deletePinPolicy':
-        target.delete('pinPolicies', m.handle);
+        target.delete('pinPolicies', message.handle);
         break;
       case 'putPukPolicy':
-        target.put('pukPolicies', m.policy);
+        target.put('pukPolicies', message.policy);
         break;
       case 'deletePukPolicy':
-        target.delete('pukPolicies', m.handle);
+        target.delete('pukPolicies', message.handle);
         break;
       case 'setKeyErrorCount':
-        patch('keys', m.handle, { errorCount: m.errorCount });
+        patch('keys', message.handle, { errorCount: message.errorCount });
         break;
       case 'setKeyPin':
-        patch('keys', m.handle, { pinValue: m.pinValue, errorCount: m.errorCount });
+        patch('keys', message.handle, { pinValue: message.pinValue, errorCount: message.errorCount });
         break;
       case 'setKeyBackup':
-        patch('keys', m.handle, { keyBackup: m.keyBackup });
+        patch('keys', message.handle, { keyBackup: message.keyBackup });
         break;
       case 'setExtensionData':
-        if (!target.patchExtension(m.handle, m.type, m.data)) {
-          throw new SksError('STORAGE', `No stored extension of that type for key ${m.handle}`);
+        if (!target.patchExtension(message.handle, message.type, message.data)) {
+          throw new SksError('STORAGE', `No stored extension of that type for key ${message.handle}`);
         }
         break;
       case 'setPukErrorCount':
-        patch('pukPolicies', m.handle, { errorCount: m.errorCount });
+        patch('pukPolicies', message.handle, { errorCount: message.errorCount });
         break;
       case 'setSessionKmk':
-        patch('sessions', m.handle, { keyManagementKey: m.keyManagementKey });
+        patch('sessions', message.handle, { keyManagementKey: message.keyManagementKey });
         break;
       case 'setCounters':
-        target.setCounters(m.counters);
+        target.setCounters(message.counters);
         break;
       case 'reown':
         for (const table of ['keys', 'pinPolicies', 'pukPolicies'] as const) {
-          for (const h of target.ownedBy(table, m.from)) patch(table, h, { owner: m.to });
+          for (const handleValue of target.ownedBy(table, message.from)) patch(table, handleValue, { owner: message.to });
         }
         break;
       case 'putDevice':
-        target.putDevice(m.device);
+        target.putDevice(message.device);
         break;
       default: {
-        const unknown: never = m;
+        const unknown: never = message;
         throw new SksError('STORAGE', `Unknown mutation: ${(unknown as { kind: string }).kind}`);
       }
     }

@@ -33,9 +33,9 @@ const KEY_LENGTH = 32;
 const KEY_TEXT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]=?$/;
 
 function decodeKey(text: string): Buffer | null {
-  const t = text.trim();
-  if (!KEY_TEXT.test(t)) return null;
-  const key = Buffer.from(t.replace(/=$/, ''), 'base64url');
+  const item = text.trim();
+  if (!KEY_TEXT.test(item)) return null;
+  const key = Buffer.from(item.replace(/=$/, ''), 'base64url');
   return key.length === KEY_LENGTH ? key : null;
 }
 
@@ -44,9 +44,9 @@ function readKeyFile(path: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return null;
-    throw new SksError('STORAGE', `Cannot read ${STORE_KEY_FILE}${errnoSuffix(e)}`);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return null;
+    throw new SksError('STORAGE', `Cannot read ${STORE_KEY_FILE}${errnoSuffix(error)}`);
   }
   try {
     const st = fstatSync(fd);
@@ -71,9 +71,9 @@ function createKeyFile(dir: string, path: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'EEXIST') return null;
-    throw new SksError('STORAGE', `Cannot create ${STORE_KEY_FILE}${errnoSuffix(e)}`);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EEXIST') return null;
+    throw new SksError('STORAGE', `Cannot create ${STORE_KEY_FILE}${errnoSuffix(error)}`);
   }
   try {
     writeSync(fd, `${key.toString('base64url')}\n`);
@@ -100,8 +100,8 @@ function syncDirectory(dir: string): void {
   }
 }
 
-const errnoSuffix = (e: unknown): string => {
-  const code = (e as { code?: unknown } | null)?.code;
+const errnoSuffix = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? ` (${code})` : '';
 };
 
@@ -149,8 +149,8 @@ export function openKeyStoreDirectory(
 ): KeyStorePort {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new SksError('STORAGE', `Cannot create the key store directory${errnoSuffix(e)}`);
+  } catch (error) {
+    throw new SksError('STORAGE', `Cannot create the key store directory${errnoSuffix(error)}`);
   }
   return openSqliteKeyStore({ ...options, path: join(dir, DATABASE_FILE), storeKey: loadOrCreateStoreKey(dir, env) });
 }

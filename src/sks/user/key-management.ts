@@ -6,7 +6,7 @@ import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey, removeDamagedKey } from '../engine/removal.js';
 import { durableErrorCount, isOpen, type KeyEntry } from '../engine/state.js';
-import * as v from '../engine/validate.js';
+import * as validate from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
 import { resetPinErrors, verifyPin, verifyPuk } from '../pin/verification.js';
@@ -33,8 +33,8 @@ async function authorizeProtected(ctx: EngineContext, key: KeyEntry, level: numb
 }
 
 export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<Buffer> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  const authorization = validate.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.exportProtection, authorization);
   if (!(key.keyBackup & KeyBackup.EXPORTED)) {
     key.keyBackup |= KeyBackup.EXPORTED;
@@ -44,31 +44,31 @@ export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthor
 }
 
 export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
-  const h = v.keyHandle('keyHandle', handle);
-  if (ctx.state.keys.damage(h) !== undefined) {
+  const handleValue = validate.keyHandle('keyHandle', handle);
+  if (ctx.state.keys.damage(handleValue) !== undefined) {
     // A damaged key can be deleted without authorization: its protection cannot
     // be trusted, and anyone able to damage the row can delete it from the file anyway.
-    removeDamagedKey(ctx.state, h);
+    removeDamagedKey(ctx.state, handleValue);
     return;
   }
-  const key = stdKey(ctx, h);
-  const authorization = v.optionalBytes('authorization', rawAuthorization);
+  const key = stdKey(ctx, handleValue);
+  const authorization = validate.optionalBytes('authorization', rawAuthorization);
   await authorizeProtected(ctx, key, key.deleteProtection, authorization);
   removeCommittedKey(ctx.state, key);
 }
 
 export async function unlockKey(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  await verifyPuk(ctx, key, v.optionalBytes('authorization', rawPuk));
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  await verifyPuk(ctx, key, validate.optionalBytes('authorization', rawPuk));
   resetPinErrors(ctx, key);
 }
 
 function setGroupPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array, resetErrors: boolean): void {
-  for (const k of pinGroupOf(ctx.state, key)) {
-    k.pinValue?.fill(0);
-    k.pinValue = Buffer.from(newPin);
-    if (resetErrors) k.errorCount = 0;
-    ctx.state.record({ kind: 'setKeyPin', handle: k.handle, pinValue: k.pinValue, errorCount: durableErrorCount(k) });
+  for (const keyEntry of pinGroupOf(ctx.state, key)) {
+    keyEntry.pinValue?.fill(0);
+    keyEntry.pinValue = Buffer.from(newPin);
+    if (resetErrors) keyEntry.errorCount = 0;
+    ctx.state.record({ kind: 'setKeyPin', handle: keyEntry.handle, pinValue: keyEntry.pinValue, errorCount: durableErrorCount(keyEntry) });
   }
 }
 
@@ -81,41 +81,41 @@ function checkNewPin(ctx: EngineContext, key: KeyEntry, newPin: Uint8Array): voi
 }
 
 export function changePin(ctx: EngineContext, handle: KeyHandle, rawOld: Uint8Array | undefined, rawNew: Uint8Array): void {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const oldPin = v.optionalBytes('authorization', rawOld);
-  const newPin = v.bytes('newPin', rawNew);
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  const oldPin = validate.optionalBytes('authorization', rawOld);
+  const newPin = validate.bytes('newPin', rawNew);
   verifyPin(ctx, key, oldPin);
   checkNewPin(ctx, key, newPin);
   setGroupPin(ctx, key, newPin, false);
 }
 
 export async function setPin(ctx: EngineContext, handle: KeyHandle, rawPuk: Uint8Array, rawNew: Uint8Array): Promise<void> {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const puk = v.optionalBytes('authorization', rawPuk);
-  const newPin = v.bytes('newPin', rawNew);
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  const puk = validate.optionalBytes('authorization', rawPuk);
+  const newPin = validate.bytes('newPin', rawNew);
   await verifyPuk(ctx, key, puk);
   checkNewPin(ctx, key, newPin);
   setGroupPin(ctx, key, newPin, true);
 }
 
 export function getExtension(ctx: EngineContext, handle: KeyHandle, rawType: string): ExtensionValue {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const type = v.text('type', rawType);
-  const e = key.extensions.get(type);
-  if (!e) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
-  return { subType: e.subType, qualifier: e.qualifier, extensionData: Buffer.from(e.data) };
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  const type = validate.text('type', rawType);
+  const extension = key.extensions.get(type);
+  if (!extension) throw optionError(`No such extension: ${type} for key #${key.handle}`, 'type');
+  return { subType: extension.subType, qualifier: extension.qualifier, extensionData: Buffer.from(extension.data) };
 }
 
 export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: string, rawName: string, rawValue: string): void {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
-  const type = v.text('type', rawType);
-  const name = v.text('name', rawName);
-  const value = Buffer.from(v.text('value', rawValue), 'utf8');
-  const e = key.extensions.get(type);
-  if (!e || e.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
+  const type = validate.text('type', rawType);
+  const name = validate.text('name', rawName);
+  const value = Buffer.from(validate.text('value', rawValue), 'utf8');
+  const extension = key.extensions.get(type);
+  if (extension?.subType !== ExtensionSubType.PROPERTY_BAG) throw optionError(`No such "propertyBag" : ${type}`, 'type');
   // The reference lets the 16-bit length wrap (spec §17 #11); we refuse.
   if (value.length > 0xffff) throw optionError(`"property" value too long: ${name}`, 'value');
-  const outcome = setPropertyValue(e.data, name, value);
+  const outcome = setPropertyValue(extension.data, name, value);
   switch (outcome.kind) {
     case 'not-writable':
       throw new SksError('NOT_ALLOWED', `"property" not writable: ${name}`, { field: 'property' });
@@ -125,31 +125,31 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
       if (outcome.data.length > Limits.MAX_LENGTH_EXTENSION_DATA) {
         throw optionError(`"propertyBag" would exceed ${Limits.MAX_LENGTH_EXTENSION_DATA} bytes: ${type}`, 'value');
       }
-      e.data = outcome.data;
-      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: e.data });
+      extension.data = outcome.data;
+      ctx.state.record({ kind: 'setExtensionData', handle: key.handle, type, data: extension.data });
   }
 }
 
 /** Keys of open sessions are skipped (spec §10.12). */
 export function enumerateKeys(ctx: EngineContext, rawAfter: KeyHandle | 0): EnumeratedKey | undefined {
-  const after = v.keyHandle('keyHandle', rawAfter);
+  const after = validate.keyHandle('keyHandle', rawAfter);
   const keys = ctx.state.keys;
   if (after !== 0 && !keys.has(after) && keys.damage(after) === undefined) return undefined;
   let passed = after === 0;
   // Damaged keys are listed too (marked), so that they can be seen and deleted.
-  for (const [h, k] of keys.withDamage()) {
+  for (const [handleValue, key] of keys.withDamage()) {
     if (!passed) {
-      passed = h === after;
+      passed = handleValue === after;
       continue;
     }
-    if (k instanceof SksError) return { keyHandle: h, provisioningHandle: provisioningHandle(0), damaged: k.message };
-    if (!isOpen(k.owner)) return { keyHandle: k.handle, provisioningHandle: k.owner.handle };
+    if (key instanceof SksError) return { keyHandle: handleValue, provisioningHandle: provisioningHandle(0), damaged: key.message };
+    if (!isOpen(key.owner)) return { keyHandle: key.handle, provisioningHandle: key.owner.handle };
   }
   return undefined;
 }
 
 export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
   return {
     symmetricKeyLength: key.symmetricKey?.length ?? 0,
     certificatePath: (key.certificatePath ?? []).map((c) => Buffer.from(c)),
@@ -161,7 +161,7 @@ export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttr
 }
 
 export function getKeyProtectionInfo(ctx: EngineContext, handle: KeyHandle): KeyProtectionInfo {
-  const key = stdKey(ctx, v.keyHandle('keyHandle', handle));
+  const key = stdKey(ctx, validate.keyHandle('keyHandle', handle));
   const pin = key.pinPolicy;
   const puk = pin?.pukPolicy ?? null;
   let status: number = ProtectionStatus.NO_PIN;

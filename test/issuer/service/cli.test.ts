@@ -25,10 +25,10 @@ describe('airtight issuer (CLI)', () => {
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let text = '';
-        child.stdout.on('data', (c: Buffer) => {
-          text += c.toString('utf8');
-          const m = /^listening on (\S+)$/m.exec(text);
-          if (m) resolve(m[1]!);
+        child.stdout.on('data', (bytes: Buffer) => {
+          text += bytes.toString('utf8');
+          const match = /^listening on (\S+)$/m.exec(text);
+          if (match) resolve(match[1]);
         });
         child.once('exit', () => reject(new Error('issuer exited before listening')));
         setTimeout(() => reject(new Error('no listening line')), 45_000);

@@ -22,7 +22,7 @@ import { createMemoryKeyStore, openSecureKeyStore, type SecureKeyStore } from '.
 import { parsePkcs8 } from '../../../src/sks/session-crypto.js';
 import { loadRecording, sessionFiles } from '../../keygen2/client/support/replay-harness.js';
 
-const doc = loadRecording(sessionFiles()[0]!);
+const doc = loadRecording(sessionFiles()[0]);
 const da = doc.get('test_keys').get('device_attestation');
 /** The recorded device's manufacturer root. */
 export const DEVICE_ROOT: Uint8Array = da.get('issuer_ca_certificate_der_hex').hex();
@@ -43,13 +43,32 @@ export function device(): SecureKeyStore {
 
 export const ui = (pin = '1357'): EnrollmentUi => ({ consent: () => Promise.resolve(true), enterPin: () => Promise.resolve(pin) });
 
+/** The admin API's JSON answers as these tests read them: each route fills the members it lists. */
+export interface AdminJson {
+  readonly credentials: Array<{ readonly status: string; readonly keyId: string; readonly kmkId: string; readonly deviceId: string | null; readonly certificatePem: string; readonly fingerprint: string; readonly subject: string; readonly serial: string }>;
+  readonly sessions: Array<Record<string, unknown>>;
+  readonly devices: Array<Record<string, unknown>>;
+  readonly enrollments: Array<Record<string, unknown>>;
+  readonly templates: Array<{ readonly name: string }>;
+  readonly events: Array<{ readonly kind: string }>;
+  readonly operations: Array<{ readonly kind: string; readonly status: string }>;
+  readonly error: { readonly code: string };
+  readonly status: string;
+  readonly pendingOperations: number;
+  readonly enrollmentId: string;
+  readonly invocationUrl: string;
+  readonly command: string;
+  readonly expiresAt: number;
+}
+
 export interface Harness {
   readonly service: IssuerService;
   readonly app: FastifyInstance;
   readonly logs: string[];
   readonly transport: KeyGen2Transport;
   readonly sealingKey: Uint8Array;
-  admin(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  /** `json` is the parsed body (undefined when the body is empty). */
+  admin(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: AdminJson }>;
   enroll(invocationUrl: string, sks: SecureKeyStore, pin?: string): Promise<EnrollmentSummary>;
 }
 
@@ -60,7 +79,7 @@ export async function harness(db: IssuerDatabase, overrides: Partial<IssuerServi
     ca: await testCa(),
     sealingKey,
     policy: { trustRoots: [DEVICE_ROOT], allowPrivacy: false, allowedAlgorithms: DEFAULT_ALLOWED_ALGORITHMS },
-    templates: { ...BUILTIN_TEMPLATES, 'ec-p256-private': { ...BUILTIN_TEMPLATES['ec-p256-auth']!, privacy: true } },
+    templates: { ...BUILTIN_TEMPLATES, 'ec-p256-private': { ...BUILTIN_TEMPLATES['ec-p256-auth'], privacy: true } },
     limits: DEFAULT_LIMITS,
     publicUrl: PUBLIC_URL,
     ...overrides,
@@ -71,8 +90,8 @@ export async function harness(db: IssuerDatabase, overrides: Partial<IssuerServi
   const reply = (r: { statusCode: number; headers: Record<string, unknown>; body: string }) =>
     r.statusCode === 302 ? { kind: 'redirect' as const, location: String(r.headers['location']) } : { kind: 'message' as const, text: r.body };
   const pathOf = (url: string): string => {
-    const u = new URL(url);
-    return u.pathname + u.search;
+    const urlValue = new URL(url);
+    return urlValue.pathname + urlValue.search;
   };
   const transport: KeyGen2Transport = {
     fetchInvocation: async (inv) =>
@@ -94,13 +113,13 @@ export async function harness(db: IssuerDatabase, overrides: Partial<IssuerServi
     transport,
     sealingKey,
     admin: async (method, url, body) => {
-      const r = await app.inject({
+      const response = await app.inject({
         method,
         url,
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
       });
-      return { status: r.statusCode, json: r.body === '' ? undefined : JSON.parse(r.body) };
+      return { status: response.statusCode, json: (response.body === '' ? undefined : JSON.parse(response.body)) as AdminJson };
     },
     enroll: (invocationUrl, sks, pin) => runEnrollment({ sks, ui: ui(pin), transport, invocationUrl }),
   };

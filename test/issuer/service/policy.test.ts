@@ -36,11 +36,11 @@ describe('attestation policy and templates', () => {
   });
 
   it('has-documented-defaults', () => {
-    const c = resolveServiceConfig({}, { AIRTIGHT_HOME: '/srv/at' });
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, database: '/srv/at/issuer/issuer.sqlite', caDir: '/srv/at/issuer/ca', allowPrivacy: false, adminToken: undefined, tls: undefined });
-    expect(Object.keys(c.templates)).toEqual(expect.arrayContaining(['ec-p256-auth-pin', 'rsa2048-sign']));
-    const e = resolveServiceConfig({ port: 1 }, { AIRTIGHT_HOME: '/srv/at', AIRTIGHT_ISSUER_PORT: '2', AIRTIGHT_ISSUER_ALLOW_PRIVACY: 'true' }, { port: 3 });
-    expect([e.port, e.allowPrivacy]).toEqual([3, true]);
+    const serviceConfig = resolveServiceConfig({}, { AIRTIGHT_HOME: '/srv/at' });
+    expect(serviceConfig).toMatchObject({ host: '127.0.0.1', port: 8080, database: '/srv/at/issuer/issuer.sqlite', caDir: '/srv/at/issuer/ca', allowPrivacy: false, adminToken: undefined, tls: undefined });
+    expect(Object.keys(serviceConfig.templates)).toEqual(expect.arrayContaining(['ec-p256-auth-pin', 'rsa2048-sign']));
+    const overridden = resolveServiceConfig({ port: 1 }, { AIRTIGHT_HOME: '/srv/at', AIRTIGHT_ISSUER_PORT: '2', AIRTIGHT_ISSUER_ALLOW_PRIVACY: 'true' }, { port: 3 });
+    expect([overridden.port, overridden.allowPrivacy]).toEqual([3, true]);
     expect(() => resolveServiceConfig({ adminToken: 'short' })).toThrow(/at least 16/);
     expect(() => resolveServiceConfig({}, { AIRTIGHT_ISSUER_TLS_CERT: 'a.pem' })).toThrow(/both/);
     expect(() => resolveServiceConfig({ host: '0.0.0.0' })).toThrow(/loopback only/);
@@ -48,18 +48,18 @@ describe('attestation policy and templates', () => {
   });
 
   it('reads-the-example-configuration', () => {
-    const c = resolveServiceConfig(readConfigFile(fileURLToPath(new URL('../../../src/issuer/issuer.example.json', import.meta.url))), {});
-    expect(c).toMatchObject({ port: 8443, publicUrl: 'https://issuer.example.com:8443', trustRootsDirs: ['/etc/airtight-issuer/trust-roots'] });
-    for (const [name, t] of Object.entries(c.templates)) checkTemplate(name, t, c.allowedAlgorithms);
-    expect(templateProfile(c.templates['staff-auth']!).subject.map((a) => a.type)).toEqual(['C', 'O', 'OU']);
+    const serviceConfig = resolveServiceConfig(readConfigFile(fileURLToPath(new URL('../../../src/issuer/issuer.example.json', import.meta.url))), {});
+    expect(serviceConfig).toMatchObject({ port: 8443, publicUrl: 'https://issuer.example.com:8443', trustRootsDirs: ['/etc/airtight-issuer/trust-roots'] });
+    for (const [name, enrollmentTemplate] of Object.entries(serviceConfig.templates)) checkTemplate(name, enrollmentTemplate, serviceConfig.allowedAlgorithms);
+    expect(templateProfile(serviceConfig.templates['staff-auth']).subject.map((a) => a.type)).toEqual(['C', 'O', 'OU']);
   });
 
   it('checks-templates-at-start', () => {
-    for (const [name, t] of Object.entries(BUILTIN_TEMPLATES)) checkTemplate(name, t, DEFAULT_ALLOWED_ALGORITHMS);
-    expect(() => checkTemplate('x', { ...BUILTIN_TEMPLATES['rsa2048-sign']!, keyAlgorithm: 'rsa1024' }, DEFAULT_ALLOWED_ALGORITHMS)).toThrow(/unknown key algorithm/);
-    expect(() => checkTemplate('x', BUILTIN_TEMPLATES['rsa2048-sign']!, [DEFAULT_ALLOWED_ALGORITHMS[0]!])).toThrow(/not in allowedAlgorithms/);
-    expect(templateKeys(BUILTIN_TEMPLATES['ec-p256-auth-pin']!).pinPolicies?.[0]?.keys[0]?.appUsage).toBe('authentication');
-    expect(templateProfile(BUILTIN_TEMPLATES['rsa2048-sign']!).subject).toEqual([
+    for (const [name, enrollmentTemplate] of Object.entries(BUILTIN_TEMPLATES)) checkTemplate(name, enrollmentTemplate, DEFAULT_ALLOWED_ALGORITHMS);
+    expect(() => checkTemplate('x', { ...BUILTIN_TEMPLATES['rsa2048-sign'], keyAlgorithm: 'rsa1024' }, DEFAULT_ALLOWED_ALGORITHMS)).toThrow(/unknown key algorithm/);
+    expect(() => checkTemplate('x', BUILTIN_TEMPLATES['rsa2048-sign'], [DEFAULT_ALLOWED_ALGORITHMS[0]])).toThrow(/not in allowedAlgorithms/);
+    expect(templateKeys(BUILTIN_TEMPLATES['ec-p256-auth-pin']).pinPolicies?.[0]?.keys[0]?.appUsage).toBe('authentication');
+    expect(templateProfile(BUILTIN_TEMPLATES['rsa2048-sign']).subject).toEqual([
       { type: 'O', value: 'Airtight' },
       { type: 'OU', value: 'Signature' },
     ]);

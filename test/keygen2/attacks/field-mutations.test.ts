@@ -72,9 +72,9 @@ afterAll(() => {
   console.log(`KeyGen2 field mutations (a fresh session per mutation)\n${table(rows)}`);
   const accepted = results.flatMap((r) => r.accepted);
   if (accepted.length > 0) {
-    const line = (a: string): string => {
-      const [message = '', kind = '', field = ''] = a.split(' ');
-      return `${a} — ${allowance(message, kind, field)?.reason ?? 'NOT ALLOWED'}`;
+    const line = (text: string): string => {
+      const [message = '', kind = '', field = ''] = text.split(' ');
+      return `${text} — ${allowance(message, kind, field)?.reason ?? 'NOT ALLOWED'}`;
     };
     console.log(`accepted (each allowed above with its spec reason):\n  ${accepted.map(line).join('\n  ')}`);
   }
@@ -82,15 +82,15 @@ afterAll(() => {
   if (late.length > 0) console.log(`request mutations refused by the issuer (the client cannot check them):\n  ${late.join('\n  ')}`);
 });
 
-function check(r: SweepResult): void {
-  results.push(r);
-  expect(r.problems).toEqual([]);
+function check(sweepResult: SweepResult): void {
+  results.push(sweepResult);
+  expect(sweepResult.problems).toEqual([]);
   // Every field of every message was touched by at least one mutation, and each message had several.
-  for (const [message, fields] of r.fieldsByMessage) {
-    const hit = r.touched.get(message) ?? new Set();
+  for (const [message, fields] of sweepResult.fieldsByMessage) {
+    const hit = sweepResult.touched.get(message) ?? new Set();
     expect(fields.filter((f) => !hit.has(f)), message).toEqual([]);
   }
-  for (const row of r.rows) {
+  for (const row of sweepResult.rows) {
     expect(row.tried, row.message).toBeGreaterThanOrEqual(2 * row.fields);
     expect(row.caught.decoder + row.caught.mac + row.caught.protocol + row.accepted, row.message).toBe(row.tried);
   }
@@ -98,9 +98,9 @@ function check(r: SweepResult): void {
 
 describe('every MAC\'d field of every message, altered in transit', () => {
   it('refuses-every-mutation-of-an-issuance-session-with-policies-imports-and-extensions', async () => {
-    const r = await sweep(richScenario, harmless);
-    check(r);
-    expect(r.rows.map((x) => x.message.replace(/^rich#\d+ /, ''))).toEqual([
+    const sweepResult = await sweep(richScenario, harmless);
+    check(sweepResult);
+    expect(sweepResult.rows.map((x) => x.message.replace(/^rich#\d+ /, ''))).toEqual([
       'InvocationRequest',
       'InvocationResponse',
       'ProvisioningInitializationRequest',
@@ -113,8 +113,8 @@ describe('every MAC\'d field of every message, altered in transit', () => {
   }, 180_000);
 
   it('refuses-every-mutation-of-a-management-session-with-discovery-roll-over-and-post-operations', async () => {
-    const r = await sweep(await manageScenario(), harmless);
-    check(r);
-    expect(r.rows.map((x) => x.message.replace(/^manage#\d+ /, ''))).toContain('CredentialDiscoveryResponse');
+    const sweepResult = await sweep(await manageScenario(), harmless);
+    check(sweepResult);
+    expect(sweepResult.rows.map((x) => x.message.replace(/^manage#\d+ /, ''))).toContain('CredentialDiscoveryResponse');
   }, 180_000);
 });

@@ -48,9 +48,9 @@ const AFTER_COMMIT = 'ProvisioningFinalizationResponse';
  * effect (each with its reason, in the test): only those may be accepted (counted as accepted).
  */
 export async function sweep(scenario: Scenario, harmless: (qualifier: string, kind: string, field: string) => boolean): Promise<SweepResult> {
-  const a = await runSession(scenario);
-  const b = await runSession(scenario);
-  if (a.outcome === undefined || b.outcome === undefined) throw new Error(`baseline ${scenario.name} failed: ${String(a.error ?? b.error)}`);
+  const runResult = await runSession(scenario);
+  const bytes = await runSession(scenario);
+  if (runResult.outcome === undefined || bytes.outcome === undefined) throw new Error(`baseline ${scenario.name} failed: ${String(runResult.error ?? bytes.error)}`);
   const clean = await cleanStates(scenario);
   const rows: MessageRow[] = [];
   const problems: string[] = [];
@@ -59,10 +59,10 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
   const fieldsByMessage = new Map<string, string[]>();
   const touched = new Map<string, Set<string>>();
 
-  for (const msg of a.messages) {
+  for (const msg of runResult.messages) {
     const label = `${scenario.name}#${msg.index} ${msg.qualifier}`;
     const tree = JSON.parse(msg.text) as Json;
-    const other = JSON.parse((b.messages[msg.index] as { text: string }).text) as Json;
+    const other = JSON.parse((bytes.messages[msg.index] as { text: string }).text) as Json;
     const fields = leaves(tree);
     fieldsByMessage.set(label, fields);
     const hit = new Set<string>();
@@ -78,44 +78,44 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
       accepted: 0,
     };
     rows.push(row);
-    for (const m of enumerate(tree, other)) {
-      let applied = false;
-      const r = await runSession(scenario, {
-        tamper: (i, original) => {
-          if (i !== msg.index) return original;
-          const changed = apply(JSON.parse(original) as Json, m);
+    for (const mutationValue of enumerate(tree, other)) {
+      let applied = false as boolean;
+      const result = await runSession(scenario, {
+        tamper: (indexValue, original) => {
+          if (indexValue !== msg.index) return original;
+          const changed = apply(JSON.parse(original) as Json, mutationValue);
           if (changed === undefined) return original;
           applied = true;
           return JSON.stringify(changed);
         },
       });
       if (!applied) {
-        if (m.kind === 'swap') continue; // the other session's value equals this one's: no mutation
-        problems.push(`${label}: ${describeMutation(m)} did not apply to a fresh session's message`);
+        if (mutationValue.kind === 'swap') continue; // the other session's value equals this one's: no mutation
+        problems.push(`${label}: ${describeMutation(mutationValue)} did not apply to a fresh session's message`);
         continue;
       }
       row.tried++;
-      for (const f of fields) if (f === pathText(m.path) || f.startsWith(`${pathText(m.path)}.`) || f.startsWith(`${pathText(m.path)}[`)) hit.add(f);
-      const kind = catchKind(r.error);
+      for (const fn of fields) if (fn === pathText(mutationValue.path) || fn.startsWith(`${pathText(mutationValue.path)}.`) || fn.startsWith(`${pathText(mutationValue.path)}[`)) hit.add(fn);
+      const kind = catchKind(result.error);
       if (kind === undefined) {
-        if (r.outcome !== undefined && r.error === undefined) {
+        if (result.outcome !== undefined && result.error === undefined) {
           row.accepted++;
-          accepted.push(`${msg.qualifier} ${m.kind} ${fieldName(m.path)}`);
-          if (!harmless(msg.qualifier, m.kind, fieldName(m.path))) problems.push(`${label}: ${describeMutation(m)} (${fieldName(m.path)}) was accepted`);
+          accepted.push(`${msg.qualifier} ${mutationValue.kind} ${fieldName(mutationValue.path)}`);
+          if (!harmless(msg.qualifier, mutationValue.kind, fieldName(mutationValue.path))) problems.push(`${label}: ${describeMutation(mutationValue)} (${fieldName(mutationValue.path)}) was accepted`);
         } else {
-          problems.push(`${label}: ${describeMutation(m)} failed without a coded refusal: ${String(r.error)}`);
+          problems.push(`${label}: ${describeMutation(mutationValue)} failed without a coded refusal: ${String(result.error)}`);
         }
         continue;
       }
       row.caught[kind]++;
-      if (r.side === receiverOf(msg.direction)) row.byReceiver++;
+      if (result.side === receiverOf(msg.direction)) row.byReceiver++;
       else {
         row.byOtherSide++;
-        lateCatches.push(`${label}: ${describeMutation(m)} → ${r.side ?? '?'} ${(r.error as { code: string }).code} ${(r.error as Error).message}`);
+        lateCatches.push(`${label}: ${describeMutation(mutationValue)} → ${result.side ?? '?'} ${(result.error as { code: string }).code} ${(result.error as Error).message}`);
       }
-      if (r.outcome !== undefined) problems.push(`${label}: ${describeMutation(m)} refused by the client but the issuer has an outcome`);
-      if (!(await noOpenSession(r.sks))) problems.push(`${label}: ${describeMutation(m)} left an open SKS session`);
-      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(r.store))) problems.push(`${label}: ${describeMutation(m)} changed the SKS's committed state`);
+      if (result.outcome !== undefined) problems.push(`${label}: ${describeMutation(mutationValue)} refused by the client but the issuer has an outcome`);
+      if (!(await noOpenSession(result.sks))) problems.push(`${label}: ${describeMutation(mutationValue)} left an open SKS session`);
+      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(result.store))) problems.push(`${label}: ${describeMutation(mutationValue)} changed the SKS's committed state`);
     }
   }
   return { rows, problems, accepted, lateCatches, fieldsByMessage, touched };
@@ -149,7 +149,7 @@ export function table(rows: readonly MessageRow[]): string {
     sum((r) => r.byOtherSide),
     sum((r) => r.accepted),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const fmt = (l: readonly string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ');
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i]).length)));
+  const fmt = (l: readonly string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n');
 }

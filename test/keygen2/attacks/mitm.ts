@@ -32,7 +32,7 @@ import { createMemoryKeyStore, openSecureKeyStore, SksError, type KeyStorePort, 
 import { getTestCa } from '../../support/test-ca.js';
 import { recordingFiles } from '../server/recording.js';
 
-const doc = JSON.parse(readFileSync(recordingFiles()[0] as string, 'utf8')) as {
+const doc = JSON.parse(readFileSync(recordingFiles()[0], 'utf8')) as {
   test_keys: { device_attestation: { pkcs8_hex: string; certificate_der_hex: string; issuer_ca_certificate_der_hex: string } };
 };
 const da = doc.test_keys.device_attestation;
@@ -73,6 +73,9 @@ export interface WireMessage {
  */
 export type Tamper = (index: number, original: string, direction: Direction) => string;
 
+/** What a delivery yields: the issuer's next message, or the literal 'outcome' when the issuer has finished. */
+export type Delivered = string;
+
 export interface RunOptions {
   readonly tamper?: Tamper;
   /** Invocation URL's transaction URL (default the issuer's URI). */
@@ -87,7 +90,7 @@ export interface RunOptions {
   /** An SKS other than a fresh one over the scenario's initial store. */
   readonly store?: KeyStorePort;
   /** Replaces the issuer's `acceptText` call (replays, out-of-order delivery). */
-  readonly deliver?: (ctx: DeliveryContext) => Promise<string | 'outcome'>;
+  readonly deliver?: (ctx: DeliveryContext) => Promise<Delivered>;
 }
 
 /** What a `deliver` hook sees: the issuer, its persisted state, and the response text. */
@@ -97,7 +100,7 @@ export interface DeliveryContext {
   readonly text: string;
   readonly index: number;
   /** Runs the normal step; returns the next request text, or 'outcome'. */
-  readonly step: (state: IssuerState, text: string) => Promise<string | 'outcome'>;
+  readonly step: (state: IssuerState, text: string) => Promise<Delivered>;
 }
 
 export interface RunResult {
@@ -128,17 +131,17 @@ function environment(extra: Partial<IssuerEnvironment>): IssuerEnvironment {
   return {
     crypto: new NodeIssuerCrypto({ sealingKey, keyManagementKeys: { old: kmkOld, new: kmkNew } }),
     deviceTrust: new DeviceTrust([deviceRoot]),
-    certify: async (k) => {
+    certify: async (attestedKey) => {
       const ca = await getTestCa();
-      if (k.id === 'Imported') {
+      if (attestedKey.id === 'Imported') {
         const imported = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
         return {
           certificatePath: [await ca.issue(imported.publicKey, { commonName: 'Imported' })],
           importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
         };
       }
-      if (k.id === 'Aes') return { certificatePath: [await ca.issue(k.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
-      return { certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })] };
+      if (attestedKey.id === 'Aes') return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
+      return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
     },
     ...extra,
   };
@@ -155,8 +158,8 @@ export function openDevice(store: KeyStorePort, clock?: () => number): SecureKey
 
 const qualifierOf = (text: string): string => {
   try {
-    const q = (JSON.parse(text) as Record<string, unknown>)['@qualifier'];
-    return typeof q === 'string' ? q : '?';
+    const query = (JSON.parse(text) as Record<string, unknown>)['@qualifier'];
+    return typeof query === 'string' ? query : '?';
   } catch {
     return '?';
   }
@@ -184,15 +187,15 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
     messages.push({ index, direction, qualifier: qualifierOf(text), text });
     return text;
   };
-  const step = async (state: IssuerState, text: string): Promise<string | 'outcome'> => {
-    const s = await issuer.acceptText(state, text);
-    persisted = JSON.stringify(s.state);
-    states.push(s.state);
-    if (s.outcome !== undefined) {
-      outcome = s.outcome;
+  const step = async (state: IssuerState, text: string): Promise<Delivered> => {
+    const issuerTextStep = await issuer.acceptText(state, text);
+    persisted = JSON.stringify(issuerTextStep.state);
+    states.push(issuerTextStep.state);
+    if (issuerTextStep.outcome !== undefined) {
+      outcome = issuerTextStep.outcome;
       return 'outcome';
     }
-    return s.request;
+    return issuerTextStep.request;
   };
   const transport: KeyGen2Transport = {
     async fetchInvocation() {
@@ -204,13 +207,13 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
     async postResponse(_inv, original) {
       const index = messages.length;
       const text = pass('response', original);
-      let next: string | 'outcome';
+      let next: Delivered;
       try {
         const state = JSON.parse(persisted) as IssuerState;
         next = options.deliver === undefined ? await step(state, text) : await options.deliver({ issuer, state, text, index, step });
-      } catch (e) {
+      } catch (error) {
         side ??= 'issuer';
-        throw e;
+        throw error;
       }
       if (next === 'outcome') return { kind: 'redirect', location: `${ORIGIN}/done` };
       return { kind: 'message', text: pass('request', next) };
@@ -233,8 +236,8 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
       invocationUrl: buildInvocationUrl({ initUrl: `${ISSUER_URI}?init=true`, transactionUrl: options.transactionUrl ?? ISSUER_URI, cookie: 'JSESSIONID=x' }),
       ...(options.clientClock === undefined ? {} : { clock: options.clientClock }),
     });
-  } catch (e) {
-    error = e;
+  } catch (errorValue) {
+    error = errorValue;
     side ??= 'client';
   }
   return { messages, states, outcome, summary, error, side, pinPrompts, sks, store };
@@ -244,16 +247,16 @@ export async function runSession(scenario: Scenario, options: RunOptions = {}): 
 export type CatchKind = 'decoder' | 'mac' | 'protocol';
 
 /** Classifies a coded refusal; undefined when the error is not a coded KeyGen2Error. */
-export function catchKind(e: unknown): CatchKind | undefined {
-  if (!isKeyGen2Error(e)) return undefined;
-  switch (e.code) {
+export function catchKind(errorValue: unknown): CatchKind | undefined {
+  if (!isKeyGen2Error(errorValue)) return undefined;
+  switch (errorValue.code) {
     case 'SYNTAX':
     case 'SCHEMA':
       return 'decoder';
     case 'VERIFICATION':
       return 'mac';
     case 'SKS': {
-      const cause = e.cause;
+      const cause = errorValue.cause;
       return cause instanceof SksError && (cause.code === 'MAC' || cause.code === 'AUTHORIZATION') ? 'mac' : 'protocol';
     }
     case 'PROTOCOL':
@@ -268,8 +271,8 @@ export function catchKind(e: unknown): CatchKind | undefined {
 /** The committed part of a store, as comparable text (handle counters excluded). */
 export function committed(store: KeyStorePort): string {
   // Read every row: a listing alone holds no values, and comparing it would prove nothing.
-  const s = readAll(store.load());
-  return JSON.stringify({ sessions: s.sessions, keys: s.keys, pinPolicies: s.pinPolicies, pukPolicies: s.pukPolicies }, (_k, v: unknown) =>
+  const storeContents = readAll(store.load());
+  return JSON.stringify({ sessions: storeContents.sessions, keys: storeContents.keys, pinPolicies: storeContents.pinPolicies, pukPolicies: storeContents.pukPolicies }, (_k, v: unknown) =>
     v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
   );
 }
@@ -368,9 +371,9 @@ const manageConfig: IssuerConfig = {
 
 const managementPlan = (found: Parameters<NonNullable<IssuerEnvironment['planManagement']>>[0]): ManagementPlan => {
   const byCn = (cn: string) => {
-    const c = found.find((f) => Buffer.from(f.certificatePath[0] as string, 'base64url').includes(Buffer.from(`${cn}`)));
-    if (c === undefined) throw new KeyGen2Error('PROTOCOL', `discovery did not find ${cn}`);
-    return { certificate: c.certificatePath[0] as string, clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' };
+    const item = found.find((f) => Buffer.from(f.certificatePath[0], 'base64url').includes(Buffer.from(cn)));
+    if (item === undefined) throw new KeyGen2Error('PROTOCOL', `discovery did not find ${cn}`);
+    return { certificate: item.certificatePath[0], clientSessionId: item.clientSessionId, serverSessionId: item.serverSessionId, kmk: 'new' };
   };
   return {
     cloneKeyProtection: { Clone: byCn('Pinned') },
@@ -384,8 +387,8 @@ const managementPlan = (found: Parameters<NonNullable<IssuerEnvironment['planMan
 export async function manageScenario(): Promise<Scenario> {
   const store = createMemoryKeyStore();
   const prepare = async (config: IssuerConfig) => {
-    const r = await runSession({ name: 'prepare', config, initial: undefined }, { store });
-    if (r.outcome === undefined) throw new Error(`preparing the management scenario failed: ${String(r.error)}`);
+    const runResult = await runSession({ name: 'prepare', config, initial: undefined }, { store });
+    if (runResult.outcome === undefined) throw new Error(`preparing the management scenario failed: ${String(runResult.error)}`);
   };
   await prepare({ issuerUri: ISSUER_URI, keyManagementKey: 'old', keys: [{ id: 'Rolled', keyAlgorithm: P256, appUsage: 'signature' }] });
   await prepare({

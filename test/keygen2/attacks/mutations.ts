@@ -64,19 +64,19 @@ export const fieldName = (path: readonly PathStep[]): string => '$' + path.map((
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** base64url text that round-trips and decodes to at least 8 bytes: treated as binary. */
-function binary(s: string): Buffer | undefined {
-  if (s.length < 11 || !BASE64URL.test(s)) return undefined;
-  const b = Buffer.from(s, 'base64url');
-  return b.toString('base64url') === s ? b : undefined;
+function binary(state: string): Buffer | undefined {
+  if (state.length < 11 || !BASE64URL.test(state)) return undefined;
+  const octets = Buffer.from(state, 'base64url');
+  return octets.toString('base64url') === state ? octets : undefined;
 }
 
 function get(root: Json, path: readonly PathStep[]): Json | undefined {
-  let v: Json | undefined = root;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (Array.isArray(v) ? v[p as number] : v[p as string]) as Json | undefined;
+  let value: Json | undefined = root;
+  for (const pathStep of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (Array.isArray(value) ? value[pathStep as number] : value[pathStep as string]);
   }
-  return v;
+  return value;
 }
 
 const same = (a: Json | undefined, b: Json | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -84,28 +84,28 @@ const same = (a: Json | undefined, b: Json | undefined): boolean => JSON.stringi
 /** Every mutation of `message`; `other` is the same message of an independent session (for swaps). */
 export function enumerate(message: Json, other: Json | undefined): Mutation[] {
   const out: Mutation[] = [];
-  const walk = (v: Json, path: PathStep[]): void => {
-    if (Array.isArray(v)) {
-      if (v.length > 0) out.push({ path, kind: 'drop-element' }, { path, kind: 'duplicate' });
-      if (v.length > 1 && !same([...v].reverse(), v)) out.push({ path, kind: 'reorder' });
-      v.forEach((x, i) => walk(x, [...path, i]));
+  const walk = (json: Json, path: PathStep[]): void => {
+    if (Array.isArray(json)) {
+      if (json.length > 0) out.push({ path, kind: 'drop-element' }, { path, kind: 'duplicate' });
+      if (json.length > 1 && !same([...json].reverse(), json)) out.push({ path, kind: 'reorder' });
+      json.forEach((x, i) => walk(x, [...path, i]));
       return;
     }
-    if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        out.push({ path: [...path, k], kind: 'drop-member' });
-        walk(x, [...path, k]);
+    if (json !== null && typeof json === 'object') {
+      for (const [key, input] of Object.entries(json)) {
+        out.push({ path: [...path, key], kind: 'drop-member' });
+        walk(input, [...path, key]);
       }
       return;
     }
-    if (typeof v === 'string') {
-      out.push({ path, kind: binary(v) === undefined ? 'alter' : 'flip' });
-      if (enumOf(path, v) !== undefined) out.push({ path, kind: 'enum' });
+    if (typeof json === 'string') {
+      out.push({ path, kind: binary(json) === undefined ? 'alter' : 'flip' });
+      if (enumOf(path, json) !== undefined) out.push({ path, kind: 'enum' });
     }
-    else if (typeof v === 'number') out.push({ path, kind: 'number' });
-    else if (typeof v === 'boolean') out.push({ path, kind: 'boolean' });
-    const o = other === undefined ? undefined : get(other, path);
-    if (o !== undefined && !same(o, v) && (o === null || typeof o !== 'object')) out.push({ path, kind: 'swap', other: o });
+    else if (typeof json === 'number') out.push({ path, kind: 'number' });
+    else if (typeof json === 'boolean') out.push({ path, kind: 'boolean' });
+    const options = other === undefined ? undefined : get(other, path);
+    if (options !== undefined && !same(options, json) && (options === null || typeof options !== 'object')) out.push({ path, kind: 'swap', other: options });
   };
   walk(message, []);
   return out;
@@ -114,50 +114,50 @@ export function enumerate(message: Json, other: Json | undefined): Mutation[] {
 /** Leaf paths of a message (its fields, `@context` and `@qualifier` included). */
 export function leaves(message: Json): string[] {
   const out: string[] = [];
-  const walk = (v: Json, path: PathStep[]): void => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  const walk = (json: Json, path: PathStep[]): void => {
+    if (Array.isArray(json)) json.forEach((x, i) => walk(x, [...path, i]));
+    else if (json !== null && typeof json === 'object') {
+      for (const [key, input] of Object.entries(json)) walk(input, [...path, key]);
     } else out.push(pathText(path));
   };
   walk(message, []);
   return out;
 }
 
-function alterText(s: string): string {
-  if (s.length === 0) return 'x';
-  const last = s[s.length - 1] as string;
+function alterText(text: string): string {
+  if (text.length === 0) return 'x';
+  const last = text[text.length - 1];
   const repl = /[0-9]/.test(last) ? String((Number(last) + 1) % 10) : last === 'x' ? 'y' : 'x';
-  return s.slice(0, -1) + repl;
+  return text.slice(0, -1) + repl;
 }
 
 /** Applies `m` to a copy of `message`; undefined when the path does not exist in this instance or a swap would change nothing. */
-export function apply(message: Json, m: Mutation): Json | undefined {
+export function apply(message: Json, mutation: Mutation): Json | undefined {
   const copy = structuredClone(message);
-  const parentPath = m.path.slice(0, -1);
-  const key = m.path[m.path.length - 1];
-  const target = get(copy, m.path);
+  const parentPath = mutation.path.slice(0, -1);
+  const key = mutation.path[mutation.path.length - 1];
+  const target = get(copy, mutation.path);
   if (target === undefined) return undefined;
   const setValue = (value: Json): void => {
     const parent = get(copy, parentPath) as Record<string, Json> | Json[];
-    (parent as Record<PathStep, Json>)[key as PathStep] = value;
+    (parent as Record<PathStep, Json>)[key] = value;
   };
-  switch (m.kind) {
+  switch (mutation.kind) {
     case 'flip': {
-      const b = binary(target as string);
-      if (b === undefined) return undefined;
-      const i = b.length >> 1;
-      b[i] = (b[i] as number) ^ 0x01;
-      setValue(b.toString('base64url'));
+      const bytes = binary(target as string);
+      if (bytes === undefined) return undefined;
+      const index = bytes.length >> 1;
+      bytes[index] = (bytes[index]) ^ 0x01;
+      setValue(bytes.toString('base64url'));
       break;
     }
     case 'alter':
       setValue(alterText(target as string));
       break;
     case 'enum': {
-      const values = enumOf(m.path, target as string);
+      const values = enumOf(mutation.path, target as string);
       if (values === undefined) return undefined;
-      setValue(values[(values.indexOf(target as string) + 1) % values.length] as string);
+      setValue(values[(values.indexOf(target as string) + 1) % values.length]);
       break;
     }
     case 'number':
@@ -168,8 +168,8 @@ export function apply(message: Json, m: Mutation): Json | undefined {
       break;
     case 'swap':
       // Values that differ only by time (serverTime) may coincide with this session's.
-      if (m.other === undefined || same(m.other, target)) return undefined;
-      setValue(m.other);
+      if (mutation.other === undefined || same(mutation.other, target)) return undefined;
+      setValue(mutation.other);
       break;
     case 'drop-member': {
       const parent = get(copy, parentPath) as Record<string, Json>;
@@ -180,7 +180,7 @@ export function apply(message: Json, m: Mutation): Json | undefined {
       (target as Json[]).splice(0, 1);
       break;
     case 'duplicate':
-      (target as Json[]).push(structuredClone((target as Json[])[0] as Json));
+      (target as Json[]).push(structuredClone((target as Json[])[0]));
       break;
     case 'reorder':
       (target as Json[]).reverse();

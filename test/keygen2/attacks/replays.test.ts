@@ -27,33 +27,33 @@ import {
 } from './mitm.js';
 
 let manage: Scenario;
-let rich: { a: RunResult; clean: Set<string> };
-let managed: { a: RunResult; clean: Set<string> };
+let rich: { earlier: RunResult; clean: Set<string> };
+let managed: { earlier: RunResult; clean: Set<string> };
 const tally = { tried: 0, refused: 0 };
 
 beforeAll(async () => {
   manage = await manageScenario();
-  rich = { a: await runSession(richScenario), clean: await cleanStates(richScenario) };
-  managed = { a: await runSession(manage), clean: await cleanStates(manage) };
-  expect(rich.a.outcome).toBeDefined();
-  expect(managed.a.outcome).toBeDefined();
+  rich = { earlier: await runSession(richScenario), clean: await cleanStates(richScenario) };
+  managed = { earlier: await runSession(manage), clean: await cleanStates(manage) };
+  expect(rich.earlier.outcome).toBeDefined();
+  expect(managed.earlier.outcome).toBeDefined();
 });
 
 afterAll(() => console.log(`KeyGen2 replay/order/session attacks: ${tally.refused} of ${tally.tried} refused`));
 
 /** Refused with a coded error by `side` (if given), no outcome, no open SKS session, nothing committed. */
 async function expectRefused(
-  r: RunResult,
+  runResult: RunResult,
   clean: Set<string>,
   expected: { side?: Side; codes?: readonly KeyGen2ErrorCode[]; committedAlready?: boolean } = {},
 ): Promise<void> {
   tally.tried++;
-  expect(catchKind(r.error), String(r.error)).toBeDefined();
-  if (expected.side !== undefined) expect(r.side, String(r.error)).toBe(expected.side);
-  if (expected.codes !== undefined && isKeyGen2Error(r.error)) expect(expected.codes, r.error.message).toContain(r.error.code);
-  expect(r.outcome).toBeUndefined();
-  expect(await noOpenSession(r.sks)).toBe(true);
-  if (expected.committedAlready !== true) expect(clean.has(committed(r.store))).toBe(true);
+  expect(catchKind(runResult.error), String(runResult.error)).toBeDefined();
+  if (expected.side !== undefined) expect(runResult.side, String(runResult.error)).toBe(expected.side);
+  if (expected.codes !== undefined && isKeyGen2Error(runResult.error)) expect(expected.codes, runResult.error.message).toContain(runResult.error.code);
+  expect(runResult.outcome).toBeUndefined();
+  expect(await noOpenSession(runResult.sks)).toBe(true);
+  if (expected.committedAlready !== true) expect(clean.has(committed(runResult.store))).toBe(true);
   tally.refused++;
 }
 
@@ -61,28 +61,28 @@ const lastIndex = (r: RunResult): number => r.messages.length - 1;
 
 describe('replays', () => {
   it('refuses-each-message-replayed-from-an-earlier-session', async () => {
-    for (const { a, clean, scenario } of [
+    for (const { earlier, clean, scenario } of [
       { ...rich, scenario: richScenario },
       { ...managed, scenario: manage },
     ]) {
-      for (const m of a.messages) {
-        const r = await runSession(scenario, { tamper: (i, t) => (i === m.index ? m.text : t) });
+      for (const wireMessage of earlier.messages) {
+        const result = await runSession(scenario, { tamper: (i, t) => (i === wireMessage.index ? wireMessage.text : t) });
         // The client closes its SKS session before sending the last response (spec §3.3 step 5).
-        await expectRefused(r, clean, { side: m.index === 0 ? 'issuer' : m.direction === 'request' ? 'client' : 'issuer', committedAlready: m.index === lastIndex(a) });
+        await expectRefused(result, clean, { side: wireMessage.index === 0 ? 'issuer' : wireMessage.direction === 'request' ? 'client' : 'issuer', committedAlready: wireMessage.index === lastIndex(earlier) });
       }
     }
   });
 
   it('refuses-a-whole-recorded-session-replayed-to-a-fresh-issuer-state', async () => {
     const issuer = makeIssuer();
-    const responses = rich.a.messages.filter((m) => m.direction === 'response');
+    const responses = rich.earlier.messages.filter((m) => m.direction === 'response');
     // As recorded: the first response already names the old session.
     let { state } = await issuer.startText(richScenario.config);
     await expect(issuer.acceptText(state, (responses[0] as { text: string }).text)).rejects.toMatchObject({ code: 'PROTOCOL' });
     // With the fresh session's id and serverTime written in: the unauthenticated first round
     // passes, the session attestation (over the fresh server ephemeral key) does not.
     const fresh = state;
-    const old = rich.a.states[0] as IssuerState;
+    const old = rich.earlier.states[0];
     const rewrite = (text: string): string => text.split(old.serverSessionId).join(fresh.serverSessionId).split(old.serverTime).join(fresh.serverTime);
     state = (await issuer.acceptText(state, rewrite((responses[0] as { text: string }).text))).state;
     await expect(issuer.acceptText(state, rewrite((responses[1] as { text: string }).text))).rejects.toMatchObject({ code: 'VERIFICATION' });
@@ -91,28 +91,28 @@ describe('replays', () => {
   });
 
   it('refuses-a-whole-recorded-session-replayed-to-a-fresh-device', async () => {
-    for (const { a, clean, scenario } of [
+    for (const { earlier, clean, scenario } of [
       { ...rich, scenario: richScenario },
       { ...managed, scenario: manage },
     ]) {
-      const requests = a.messages.filter((m) => m.direction === 'request');
+      const requests = earlier.messages.filter((m) => m.direction === 'request');
       // A fake issuer that answers every response with the next recorded request.
       const asRecorded = await runSession(scenario, {
         tamper: (i, t) => (i === 0 ? (requests[0] as { text: string }).text : t),
-        deliver: async ({ index }) => a.messages[index + 1]?.text ?? 'outcome',
+        deliver: async ({ index }) => earlier.messages[index + 1]?.text ?? 'outcome',
       });
       await expectRefused(asRecorded, clean, { side: 'client', codes: ['PROTOCOL'] });
       // The same with the live clientSessionId written into every request: the MACs are under the
       // old session key (and lookup nonces are bound to the old session ids, spec §6.5).
       let live = '';
       const rewritten = await runSession(scenario, {
-        tamper: (i, t) => {
-          if (i === 3) live = (JSON.parse(t) as { clientSessionId: string }).clientSessionId;
-          return i === 0 ? (requests[0] as { text: string }).text : t;
+        tamper: (index, item) => {
+          if (index === 3) live = (JSON.parse(item) as { clientSessionId: string }).clientSessionId;
+          return index === 0 ? (requests[0] as { text: string }).text : item;
         },
         deliver: async ({ index }) => {
-          const next = a.messages[index + 1]?.text;
-          return next === undefined ? 'outcome' : next.split(clientSessionIdOf(a)).join(live);
+          const next = earlier.messages.at(index + 1)?.text;
+          return next === undefined ? 'outcome' : next.split(clientSessionIdOf(earlier)).join(live);
         },
       });
       await expectRefused(rewritten, clean, { side: 'client', codes: ['SKS', 'VERIFICATION', 'PROTOCOL'] });
@@ -120,19 +120,19 @@ describe('replays', () => {
   });
 });
 
-function clientSessionIdOf(r: RunResult): string {
-  const m = r.messages.find((x) => x.qualifier === 'ProvisioningInitializationResponse');
-  return (JSON.parse((m as { text: string }).text) as { clientSessionId: string }).clientSessionId;
+function clientSessionIdOf(runResult: RunResult): string {
+  const message = runResult.messages.find((x) => x.qualifier === 'ProvisioningInitializationResponse');
+  return (JSON.parse((message as { text: string }).text) as { clientSessionId: string }).clientSessionId;
 }
 
 describe('order', () => {
   it('refuses-a-request-sent-before-its-turn', async () => {
     // In a fresh session, request k is replaced by the recorded session's request k+1.
-    const requests = rich.a.messages.filter((m) => m.direction === 'request');
+    const requests = rich.earlier.messages.filter((m) => m.direction === 'request');
     for (let k = 0; k + 1 < requests.length; k++) {
       const at = (requests[k] as { index: number }).index;
-      const r = await runSession(richScenario, { tamper: (i, t) => (i === at ? (requests[k + 1] as { text: string }).text : t) });
-      await expectRefused(r, rich.clean, { side: 'client', codes: ['PROTOCOL'] });
+      const runResult = await runSession(richScenario, { tamper: (i, t) => (i === at ? (requests[k + 1] as { text: string }).text : t) });
+      await expectRefused(runResult, rich.clean, { side: 'client', codes: ['PROTOCOL'] });
     }
   });
 
@@ -142,27 +142,27 @@ describe('order', () => {
       [manage, managed.clean],
     ] as const) {
       const seen: string[] = [];
-      const r = await runSession(scenario, {
-        tamper: (i, t) => {
-          seen[i] = t;
-          return t;
+      const runResult = await runSession(scenario, {
+        tamper: (index, text) => {
+          seen[index] = text;
+          return text;
         },
         // After the client answers request 2 (ProvisioningInitialization), it gets request 2 again.
-        deliver: async ({ state, text, index, step }) => (index === 3 ? (seen[2] as string) : step(state, text)),
+        deliver: async ({ state, text, index, step }) => (index === 3 ? (seen[2]) : step(state, text)),
       });
-      await expectRefused(r, clean, { side: 'client', codes: ['PROTOCOL'] });
+      await expectRefused(runResult, clean, { side: 'client', codes: ['PROTOCOL'] });
     }
   });
 
   it('refuses-a-response-out-of-order-or-repeated-and-anything-after-the-end', async () => {
     const issuer = makeIssuer();
-    for (const a of [rich.a, managed.a]) {
-      const responses = a.messages.filter((m) => m.direction === 'response');
+    for (const runResult of [rich.earlier, managed.earlier]) {
+      const responses = runResult.messages.filter((m) => m.direction === 'response');
       // states[j] waits for responses[j]; each other response is refused (ahead, behind, or repeated).
-      for (let j = 0; j < a.states.length; j++) {
+      for (let j = 0; j < runResult.states.length; j++) {
         for (let k = 0; k < responses.length; k++) {
           if (k === j) continue;
-          const state = JSON.parse(JSON.stringify(a.states[j])) as IssuerState;
+          const state = JSON.parse(JSON.stringify(runResult.states[j])) as IssuerState;
           const refused = await issuer.acceptText(state, (responses[k] as { text: string }).text).then(
             () => undefined,
             (e: unknown) => e,
@@ -174,7 +174,7 @@ describe('order', () => {
         }
       }
       // The finished session accepts nothing, not even its own last response again.
-      const done = a.states[a.states.length - 1] as IssuerState;
+      const done = runResult.states[runResult.states.length - 1];
       expect(done.phase).toBe('done');
       await expect(issuer.acceptText(done, (responses[responses.length - 1] as { text: string }).text)).rejects.toMatchObject({ code: 'SESSION' });
     }
@@ -184,11 +184,11 @@ describe('order', () => {
 describe('what the user sees', () => {
   it('asks-for-a-pin-only-under-a-pin-policy-the-sks-verified', async () => {
     // PIN.2 (user-defined) altered in transit; the user would type a 4-digit PIN.
-    const alter = (change: (p: Record<string, unknown>) => void) => (i: number, t: string) => {
-      if (i !== 4) return t;
-      const m = JSON.parse(t) as { pukPolicySpecifiers: { pinPolicySpecifiers: Record<string, unknown>[] }[] };
-      change(m.pukPolicySpecifiers[1]!.pinPolicySpecifiers[0]!);
-      return JSON.stringify(m);
+    const alter = (change: (p: Record<string, unknown>) => void) => (index: number, text: string) => {
+      if (index !== 4) return text;
+      const message = JSON.parse(text) as { pukPolicySpecifiers: Array<{ pinPolicySpecifiers: Array<Record<string, unknown>> }> };
+      change(message.pukPolicySpecifiers[1].pinPolicySpecifiers[0]);
+      return JSON.stringify(message);
     };
     for (const change of [
       (p: Record<string, unknown>) => (p['minLength'] = 5),
@@ -196,21 +196,21 @@ describe('what the user sees', () => {
       (p: Record<string, unknown>) => (p['format'] = 'alphanumeric'),
       (p: Record<string, unknown>) => (p['patternRestrictions'] = ['two-in-a-row']),
     ]) {
-      const r = await runSession(richScenario, { pin: '1357', tamper: alter(change) });
-      await expectRefused(r, rich.clean, { side: 'client', codes: ['SKS'] });
-      expect(catchKind(r.error)).toBe('mac');
-      expect(r.pinPrompts).toBe(0);
+      const runResult = await runSession(richScenario, { pin: '1357', tamper: alter(change) });
+      await expectRefused(runResult, rich.clean, { side: 'client', codes: ['SKS'] });
+      expect(catchKind(runResult.error)).toBe('mac');
+      expect(runResult.pinPrompts).toBe(0);
     }
     expect((await runSession(richScenario, { pin: '1357' })).pinPrompts).toBe(1);
   });
 
   it('aborts-the-sks-session-when-the-user-cancels-pin-entry', async () => {
-    const r = await runSession(richScenario, { pin: null });
-    expect(r.pinPrompts).toBe(1);
-    expect((r.error as { code?: string }).code).toBe('USER_ABORT');
-    expect(r.outcome).toBeUndefined();
-    expect(await noOpenSession(r.sks)).toBe(true);
-    expect(rich.clean.has(committed(r.store))).toBe(true);
+    const runResult = await runSession(richScenario, { pin: null });
+    expect(runResult.pinPrompts).toBe(1);
+    expect((runResult.error as { code?: string }).code).toBe('USER_ABORT');
+    expect(runResult.outcome).toBeUndefined();
+    expect(await noOpenSession(runResult.sks)).toBe(true);
+    expect(rich.clean.has(committed(runResult.store))).toBe(true);
   });
 });
 
@@ -219,18 +219,18 @@ describe('session identity and lifetime', () => {
     i === at ? JSON.stringify({ ...(JSON.parse(t) as object), [member]: value }) : t;
 
   it('refuses-messages-carrying-another-live-sessions-ids', async () => {
-    const other = rich.a;
-    const otherServer = other.states[0]!.serverSessionId;
+    const other = rich.earlier;
+    const otherServer = other.states[0].serverSessionId;
     const otherClient = clientSessionIdOf(other);
-    for (const m of rich.a.messages) {
-      if (m.index === 0) continue;
+    for (const wireMessage of rich.earlier.messages) {
+      if (wireMessage.index === 0) continue;
       for (const member of ['serverSessionId', 'clientSessionId'] as const) {
-        if (member === 'clientSessionId' && m.index < 3) continue;
-        const r = await runSession(richScenario, { tamper: replaceIn(m.index, member, member === 'serverSessionId' ? otherServer : otherClient) });
-        await expectRefused(r, rich.clean, {
-          side: m.direction === 'request' ? 'client' : 'issuer',
+        if (member === 'clientSessionId' && wireMessage.index < 3) continue;
+        const runResult = await runSession(richScenario, { tamper: replaceIn(wireMessage.index, member, member === 'serverSessionId' ? otherServer : otherClient) });
+        await expectRefused(runResult, rich.clean, {
+          side: wireMessage.direction === 'request' ? 'client' : 'issuer',
           codes: ['PROTOCOL', 'VERIFICATION', 'SKS'],
-          committedAlready: m.index === lastIndex(rich.a),
+          committedAlready: wireMessage.index === lastIndex(rich.earlier),
         });
       }
     }
@@ -238,14 +238,14 @@ describe('session identity and lifetime', () => {
 
   it('refuses-a-response-after-the-issuer-session-expired', async () => {
     let offset = 0;
-    const r = await runSession(richScenario, {
+    const runResult = await runSession(richScenario, {
       issuerClock: () => Date.now() + offset,
-      tamper: (i, t) => {
-        if (i === 5) offset = 3601_000; // the KeyCreationResponse arrives after sessionLifeTime (3600 s)
-        return t;
+      tamper: (index, text) => {
+        if (index === 5) offset = 3601_000; // the KeyCreationResponse arrives after sessionLifeTime (3600 s)
+        return text;
       },
     });
-    await expectRefused(r, rich.clean, { side: 'issuer', codes: ['SESSION'] });
+    await expectRefused(runResult, rich.clean, { side: 'issuer', codes: ['SESSION'] });
   });
 
   it('refuses-a-request-after-the-sks-session-expired-and-commits-nothing-to-sqlite', async () => {
@@ -254,15 +254,15 @@ describe('session identity and lifetime', () => {
       const store = openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey: randomBytes(32) });
       const before = committed(store);
       let offset = 0;
-      const r = await runSession(richScenario, {
+      const runResult = await runSession(richScenario, {
         store,
         sksClock: () => Date.now() + offset,
-        tamper: (i, t) => {
-          if (i === 4) offset = 3601_000; // the KeyCreationRequest arrives after the SKS session expired
-          return t;
+        tamper: (index, text) => {
+          if (index === 4) offset = 3601_000; // the KeyCreationRequest arrives after the SKS session expired
+          return text;
         },
       });
-      await expectRefused(r, new Set([before]), { side: 'client', codes: ['SKS'] });
+      await expectRefused(runResult, new Set([before]), { side: 'client', codes: ['SKS'] });
       // And a MAC failure at the last request leaves the SQLite store as it was, too.
       const flipped = await runSession(richScenario, {
         store,
@@ -276,15 +276,15 @@ describe('session identity and lifetime', () => {
   });
 
   it('refuses-a-server-time-far-from-the-device-clock', async () => {
-    const r = await runSession(richScenario, { clientClock: { now: () => new Date(Date.now() + 2 * 86_400_000), utcOffsetMinutes: () => 0 } });
-    await expectRefused(r, rich.clean, { side: 'client', codes: ['PROTOCOL'] });
+    const runResult = await runSession(richScenario, { clientClock: { now: () => new Date(Date.now() + 2 * 86_400_000), utcOffsetMinutes: () => 0 } });
+    await expectRefused(runResult, rich.clean, { side: 'client', codes: ['PROTOCOL'] });
   });
 
   it('refuses-a-session-the-client-ran-for-another-issuer-uri', async () => {
     for (const url of ['http://evil.test/kg2', 'http://issuer.test/kg2/', 'http://issuer.test/kg2?x=1', 'http://issuer.test/kg2x', 'http://ISSUER.test/kg2']) {
-      const r = await runSession(richScenario, { transactionUrl: url });
+      const runResult = await runSession(richScenario, { transactionUrl: url });
       // The issuer URI enters the session attestation and the session key (spec §5.2, §5.3).
-      await expectRefused(r, rich.clean, { side: 'issuer', codes: ['VERIFICATION'] });
+      await expectRefused(runResult, rich.clean, { side: 'issuer', codes: ['VERIFICATION'] });
     }
   });
 });

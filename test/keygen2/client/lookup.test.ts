@@ -17,16 +17,16 @@ import { decodeMessage, lookupNonce, lookupSpecifierSignedData, type LookupSpeci
 import { loadRecording, messagesOf, sessionFiles } from './support/replay-harness.js';
 
 /** Every recorded lookup specifier (decoded) with its session ids and the recorded signed bytes. */
-function recordedLookups(): { file: string; spec: LookupSpecifier; csid: string; ssid: string; signed: string | undefined }[] {
+function recordedLookups(): Array<{ file: string; spec: LookupSpecifier; csid: string; ssid: string; signed: string | undefined }> {
   const out: ReturnType<typeof recordedLookups> = [];
   for (const file of sessionFiles()) {
-    for (const s of loadRecording(file).get('sessions').items()) {
-      const req = messagesOf(s).find((m) => m.qualifier === 'CredentialDiscoveryRequest');
+    for (const node of loadRecording(file).get('sessions').items()) {
+      const req = messagesOf(node).find((m) => m.qualifier === 'CredentialDiscoveryRequest');
       if (req === undefined) continue;
-      const sigs = s.opt('kmk_signatures')?.items().filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
+      const sigs = node.opt('kmk_signatures')?.items().filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
       const decoded = decodeMessage(req.wire, ['CredentialDiscoveryRequest']);
-      decoded.lookupSpecifiers.forEach((spec, i) => {
-        out.push({ file, spec, csid: decoded.clientSessionId, ssid: decoded.serverSessionId, signed: sigs[i]?.get('signed_data_hex').str() });
+      decoded.lookupSpecifiers.forEach((spec, index) => {
+        out.push({ file, spec, csid: decoded.clientSessionId, ssid: decoded.serverSessionId, signed: sigs[index]?.get('signed_data_hex').str() });
       });
     }
   }
@@ -35,31 +35,30 @@ function recordedLookups(): { file: string; spec: LookupSpecifier; csid: string;
 
 const lookups = recordedLookups();
 
-const codeOf = (f: () => void): string | undefined => {
+const codeOf = (fn: () => void): string | undefined => {
   try {
-    f();
-  } catch (x) {
-    return (x as KeyGen2Error).code;
+    fn();
+  } catch (error) {
+    return (error as KeyGen2Error).code;
   }
   return undefined;
 };
 
 describe('lookup specifiers of the recordings', () => {
   it('exist', () => expect(lookups.length).toBeGreaterThan(0));
-  for (const [i, l] of lookups.entries()) {
-    it(`${l.file} #${i}: the signed data the client verifies equals the recorded bytes`, () => {
-      const { value: _v, ...unsigned } = l.spec.signature;
-      void _v;
-      if (l.signed !== undefined) expect(Buffer.from(lookupSpecifierSignedData({ ...l.spec, signature: unsigned })).toString('hex')).toBe(l.signed);
+  for (const [index, list] of lookups.entries()) {
+    it(`${list.file} #${index}: the signed data the client verifies equals the recorded bytes`, () => {
+      const { value: _value, ...unsigned } = list.spec.signature;
+      if (list.signed !== undefined) expect(Buffer.from(lookupSpecifierSignedData({ ...list.spec, signature: unsigned })).toString('hex')).toBe(list.signed);
     });
-    it(`${l.file} #${i}: nonce and signature verify`, () => {
-      expect(() => verifyLookupSpecifier(l.spec, lookupNonce(l.csid, l.ssid), '$')).not.toThrow();
+    it(`${list.file} #${index}: nonce and signature verify`, () => {
+      expect(() => verifyLookupSpecifier(list.spec, lookupNonce(list.csid, list.ssid), '$')).not.toThrow();
     });
-    it(`${l.file} #${i}: rejects-lookup-with-foreign-nonce`, () => {
-      expect(codeOf(() => verifyLookupSpecifier(l.spec, lookupNonce(l.csid, 'another-session'), '$'))).toBe('PROTOCOL');
+    it(`${list.file} #${index}: rejects-lookup-with-foreign-nonce`, () => {
+      expect(codeOf(() => verifyLookupSpecifier(list.spec, lookupNonce(list.csid, 'another-session'), '$'))).toBe('PROTOCOL');
     });
-    it(`${l.file} #${i}: rejects-lookup-with-bad-signature`, () => {
-      expect(codeOf(() => verifyLookupSpecifier({ ...l.spec, id: `${l.spec.id}x` }, lookupNonce(l.csid, l.ssid), '$'))).toBe('VERIFICATION');
+    it(`${list.file} #${index}: rejects-lookup-with-bad-signature`, () => {
+      expect(codeOf(() => verifyLookupSpecifier({ ...list.spec, id: `${list.spec.id}x` }, lookupNonce(list.csid, list.ssid), '$'))).toBe('VERIFICATION');
     });
   }
 });
@@ -83,7 +82,7 @@ describe('certificate fields of the recorded end-entity certificates', () => {
   // lookup results additionally prove issuerRegEx matching against the Java rendering.
   const ee = sessionFiles()
     .flatMap((f) => loadRecording(f).get('sessions').items())
-    .flatMap((s) => s.get('issued_certificate_paths').entries().map(([, p]) => p.hexes()[0]!))[0]!;
+    .flatMap((s) => s.get('issued_certificate_paths').entries().map(([, p]) => p.hexes()[0]))[0];
   const info = certificateInfo(ee);
 
   it('renders names most-specific first', () => {
@@ -94,21 +93,21 @@ describe('certificate fields of the recorded end-entity certificates', () => {
 
   it('matches search filters with AND semantics', () => {
     const facts = { certificatePath: [ee], appUsage: 'authentication', grouping: undefined };
-    const m = (filter: Parameters<typeof compileSearchFilter>[0]): boolean => compileSearchFilter(filter, '$')(facts);
+    const message = (filter: Parameters<typeof compileSearchFilter>[0]): boolean => compileSearchFilter(filter, '$')(facts);
     const quoted = (s: string): string => `\\Q${s}\\E`;
-    expect(m(undefined)).toBe(true);
-    expect(m({ issuerRegEx: quoted(info.issuer), appUsage: 'authentication' })).toBe(true);
-    expect(m({ issuerRegEx: quoted(info.issuer), appUsage: 'signature' })).toBe(false);
-    expect(m({ subjectRegEx: quoted(info.subject) })).toBe(true);
-    expect(m({ subjectRegEx: quoted(info.subject.slice(1)) })).toBe(false);
-    for (const e of info.emails) expect(m({ emailRegEx: quoted(e) })).toBe(true);
-    expect(m({ serialNumber: info.serialNumber.toString() })).toBe(true);
-    expect(m({ serialNumber: (info.serialNumber + 1n).toString() })).toBe(false);
-    expect(m({ grouping: 'shared' })).toBe(false); // no PIN policy never matches a grouping filter
-    expect(m({ keyUsageRules: ['digitalSignature'] })).toBe(info.keyUsage?.has('digitalSignature') === true);
-    expect(m({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
-    expect(m({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
-    expect(m({ policyRules: ['1.2.3.4'] })).toBe(info.policies?.has('1.2.3.4') === true);
+    expect(message(undefined)).toBe(true);
+    expect(message({ issuerRegEx: quoted(info.issuer), appUsage: 'authentication' })).toBe(true);
+    expect(message({ issuerRegEx: quoted(info.issuer), appUsage: 'signature' })).toBe(false);
+    expect(message({ subjectRegEx: quoted(info.subject) })).toBe(true);
+    expect(message({ subjectRegEx: quoted(info.subject.slice(1)) })).toBe(false);
+    for (const text of info.emails) expect(message({ emailRegEx: quoted(text) })).toBe(true);
+    expect(message({ serialNumber: info.serialNumber.toString() })).toBe(true);
+    expect(message({ serialNumber: (info.serialNumber + 1n).toString() })).toBe(false);
+    expect(message({ grouping: 'shared' })).toBe(false); // no PIN policy never matches a grouping filter
+    expect(message({ keyUsageRules: ['digitalSignature'] })).toBe(info.keyUsage?.has('digitalSignature') === true);
+    expect(message({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
+    expect(message({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
+    expect(message({ policyRules: ['1.2.3.4'] })).toBe(info.policies?.has('1.2.3.4') === true);
   });
 });
 

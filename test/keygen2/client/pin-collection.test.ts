@@ -27,13 +27,13 @@ const policy = (keys: KeyEntrySpecifier[], extra: Partial<PinPolicySpecifier> = 
 });
 
 /** A UI that answers from a script and records the prompts. */
-function scriptedUi(answers: (string | undefined)[]): EnrollmentUi & { prompts: PinPrompt[] } {
+function scriptedUi(answers: Array<string | undefined>): EnrollmentUi & { prompts: PinPrompt[] } {
   const prompts: PinPrompt[] = [];
   return {
     prompts,
     consent: () => Promise.resolve(true),
-    enterPin: (p) => {
-      prompts.push(p);
+    enterPin: (pinPrompt) => {
+      prompts.push(pinPrompt);
       return Promise.resolve(answers.shift());
     },
   };
@@ -82,7 +82,7 @@ describe('PIN prompts per grouping (spec §8 table)', () => {
 });
 
 describe('PIN validation before the SKS (spec §8 order)', () => {
-  const p = policy([key('K1')], { patternRestrictions: ['three-in-a-row', 'sequence'] });
+  const pinPolicySpecifier = policy([key('K1')], { patternRestrictions: ['three-in-a-row', 'sequence'] });
   it.each([
     ['12', 'length'],
     ['123456789', 'length'],
@@ -90,11 +90,11 @@ describe('PIN validation before the SKS (spec §8 order)', () => {
     ['1234', 'sequence'],
     ['1112', 'three-in-a-row'],
     ['1357', undefined],
-  ])('%s → %s', (pin, rule) => expect(pinPolicyViolation(pinBytes(pin, 'numeric')!, p)).toBe(rule));
+  ])('%s → %s', (pin, rule) => expect(pinPolicyViolation(pinBytes(pin, 'numeric')!, pinPolicySpecifier)).toBe(rule));
 
   it('asks again with the reason, then accepts', async () => {
     const ui = scriptedUi(['1234', '1357']);
-    const pins = await collectUserPins([p], ui, 5);
+    const pins = await collectUserPins([pinPolicySpecifier], ui, 5);
     expect(ui.prompts.map((x) => [x.attempt, x.rejected])).toEqual([
       [1, undefined],
       [2, 'sequence'],
@@ -109,13 +109,13 @@ describe('PIN validation before the SKS (spec §8 order)', () => {
   });
 
   it('user-cancels-pin-entry → USER_ABORT', async () => {
-    await expect(collectUserPins([p], scriptedUi([undefined]), 5)).rejects.toMatchObject({ code: 'USER_ABORT' });
+    await expect(collectUserPins([pinPolicySpecifier], scriptedUi([undefined]), 5)).rejects.toMatchObject({ code: 'USER_ABORT' });
   });
 
   it('gives-up-after-too-many-refused-entries → USER_ABORT', async () => {
-    const e = await collectUserPins([p], scriptedUi(['1', '2', '3']), 3).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(KeyGen2Error);
-    expect((e as KeyGen2Error).code).toBe('USER_ABORT');
+    const error = await collectUserPins([pinPolicySpecifier], scriptedUi(['1', '2', '3']), 3).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(KeyGen2Error);
+    expect((error as KeyGen2Error).code).toBe('USER_ABORT');
   });
 });
 
@@ -142,8 +142,8 @@ describe('capability answers (spec §10)', () => {
   ];
 
   it('answers from the device info and the platform, false for the rest', () => {
-    const a = answerCapabilities(queries, device, platform, false);
-    expect(a.map((c) => (c.kind === 'supported' ? c.supported : c.kind === 'values' ? c.values : c.imageAttributes))).toEqual([
+    const clientCapabilities = answerCapabilities(queries, device, platform, false);
+    expect(clientCapabilities.map((c) => (c.kind === 'supported' ? c.supported : c.kind === 'values' ? c.values : c.imageAttributes))).toEqual([
       false,
       true,
       true,
@@ -154,12 +154,12 @@ describe('capability answers (spec §10)', () => {
       false,
       false,
     ]);
-    expect(a.map((c) => c.type)).toEqual(queries);
+    expect(clientCapabilities.map((c) => c.type)).toEqual(queries);
   });
 
   it('never-discloses-device-identifiers-in-privacy-mode', () => {
-    const a = answerCapabilities(queries, device, platform, true);
-    expect(a[4]).toEqual({ type: queries[4], kind: 'supported', supported: false });
-    expect(a[5]).toEqual({ type: queries[5], kind: 'values', values: ['Linux'] });
+    const clientCapabilities = answerCapabilities(queries, device, platform, true);
+    expect(clientCapabilities[4]).toEqual({ type: queries[4], kind: 'supported', supported: false });
+    expect(clientCapabilities[5]).toEqual({ type: queries[5], kind: 'values', values: ['Linux'] });
   });
 });

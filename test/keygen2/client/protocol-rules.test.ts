@@ -26,8 +26,8 @@ type Json = Record<string, unknown>;
 
 /** Which recording to use: the first whose session `label` (or the last session) has a message of this qualifier. */
 function recordingWith(qualifier: string, where: (wire: string) => boolean = () => true): { doc: JsonNode; index: number } {
-  for (const f of sessionFiles()) {
-    const doc = loadRecording(f);
+  for (const text of sessionFiles()) {
+    const doc = loadRecording(text);
     const sessions = doc.get('sessions').items();
     const index = sessions.findIndex((s) => messagesOf(s).some((m) => m.qualifier === qualifier && where(m.wire)));
     if (index >= 0) return { doc, index };
@@ -43,9 +43,9 @@ const rule = (name: string, body: () => Promise<void>): void => {
   it(name, async (ctx) => {
     try {
       await body();
-    } catch (e) {
-      if (e instanceof NoRecording) ctx.skip();
-      else throw e;
+    } catch (error) {
+      if (error instanceof NoRecording) ctx.skip();
+      else throw error;
     }
   });
 };
@@ -64,10 +64,10 @@ async function prepare(doc: JsonNode, index: number): Promise<ReplayDevice> {
   const between = doc.opt('sks_calls_between_sessions')?.items() ?? [];
   const sessions = doc.get('sessions').items();
   for (let i = 0; i <= index; i++) {
-    const first = sessions[i]!.get('sks_calls').items()[0]?.get('call_index').int() ?? Number.MAX_SAFE_INTEGER;
-    while (between.length > 0 && between[0]!.get('call_index').int() < first) await replayUserCall(device.inner, between.shift()!);
+    const first = sessions[i].get('sks_calls').items()[0]?.get('call_index').int() ?? Number.MAX_SAFE_INTEGER;
+    while (between.length > 0 && between[0].get('call_index').int() < first) await replayUserCall(device.inner, between.shift()!);
     if (i === index) break;
-    await runEnrollment(optionsFor(doc, sessions[i]!, device, replayTransport(doc, sessions[i]!, () => undefined)));
+    await runEnrollment(optionsFor(doc, sessions[i], device, replayTransport(doc, sessions[i], () => undefined)));
   }
   return device;
 }
@@ -91,11 +91,11 @@ function alteredTransport(
   last?: TransportReply,
 ): KeyGen2Transport {
   const inner = replayTransport(doc, session, () => undefined);
-  const change = (r: TransportReply): TransportReply => {
-    if (r.kind === 'redirect') return last ?? r;
-    const m = JSON.parse(r.text) as Json;
-    const out = alter(m['@qualifier'] as string, m);
-    return { ...r, text: typeof out === 'string' ? out : JSON.stringify(out) };
+  const change = (transportReply: TransportReply): TransportReply => {
+    if (transportReply.kind === 'redirect') return last ?? transportReply;
+    const json = JSON.parse(transportReply.text) as Json;
+    const out = alter(json['@qualifier'] as string, json);
+    return { ...transportReply, text: typeof out === 'string' ? out : JSON.stringify(out) };
   };
   return {
     fetchInvocation: async (inv) => change(await inner.fetchInvocation(inv)),
@@ -117,168 +117,168 @@ async function failWith(
   options: { where?: (wire: string) => boolean; last?: TransportReply; change?: (o: EnrollmentOptions) => EnrollmentOptions } = {},
 ): Promise<Outcome> {
   const { doc, index } = recordingWith(qualifier, options.where);
-  const session = doc.get('sessions').items()[index]!;
+  const session = doc.get('sessions').items()[index];
   const device = await prepare(doc, index);
   const before = device.log.length;
   const base = optionsFor(doc, session, device, alteredTransport(doc, session, alter, options.last));
-  const e = await runEnrollment(options.change?.(base) ?? base).then(
+  const errorValue = await runEnrollment(options.change?.(base) ?? base).then(
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(KeyGen2Error);
+  expect(errorValue).toBeInstanceOf(KeyGen2Error);
   return {
-    error: e as KeyGen2Error,
+    error: errorValue as KeyGen2Error,
     device,
     openSessionsLeft: (await device.inner.enumerateProvisioningSessions(0, true)) !== undefined,
     calls: device.log.slice(before).map((c) => c.method),
   };
 }
 
-const aborted = (o: Outcome): void => {
-  expect(o.calls[0]).toBe('createProvisioningSession');
-  expect(o.calls.at(-1)).toBe('abortProvisioningSession');
-  expect(o.openSessionsLeft).toBe(false);
+const aborted = (outcome: Outcome): void => {
+  expect(outcome.calls[0]).toBe('createProvisioningSession');
+  expect(outcome.calls.at(-1)).toBe('abortProvisioningSession');
+  expect(outcome.openSessionsLeft).toBe(false);
 };
 
 /** Alters the issuer message of one qualifier in place. */
-const swap = (target: string, f: (m: Json) => void) => (qualifier: string, m: Json): Json => {
-  if (qualifier === target) f(m);
-  return m;
+const swap = (target: string, f: (m: Json) => void) => (qualifier: string, json: Json): Json => {
+  if (qualifier === target) f(json);
+  return json;
 };
 
 describe('client protocol rules', () => {
   rule('rejects-initialization-for-another-session (serverSessionId differs from the InvocationRequest)', async () => {
-    const o = await failWith('ProvisioningInitializationRequest', swap('ProvisioningInitializationRequest', (m) => (m['serverSessionId'] = 'another.session')));
-    expect(o.error.code).toBe('PROTOCOL');
-    expect(o.calls).toEqual([]);
+    const outcome = await failWith('ProvisioningInitializationRequest', swap('ProvisioningInitializationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    expect(outcome.calls).toEqual([]);
   });
 
   rule('rejects-server-time-far-from-the-device-clock', async () => {
-    const o = await failWith('ProvisioningInitializationRequest', (_q, m) => m, {
+    const outcome = await failWith('ProvisioningInitializationRequest', (_q, m) => m, {
       change: (opt) => ({ ...opt, clock: { now: () => new Date(opt.clock!.now().getTime() + 3 * 86_400_000), utcOffsetMinutes: () => 60 } }),
     });
-    expect(o.error.code).toBe('PROTOCOL');
-    expect(o.calls).toEqual([]);
+    expect(outcome.error.code).toBe('PROTOCOL');
+    expect(outcome.calls).toEqual([]);
   });
 
   rule('rejects-key-creation-for-another-client-session', async () => {
-    const o = await failWith('KeyCreationRequest', swap('KeyCreationRequest', (m) => (m['clientSessionId'] = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')));
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    const outcome = await failWith('KeyCreationRequest', swap('KeyCreationRequest', (m) => (m['clientSessionId'] = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-finalization-for-another-server-session', async () => {
-    const o = await failWith('ProvisioningFinalizationRequest', swap('ProvisioningFinalizationRequest', (m) => (m['serverSessionId'] = 'another.session')));
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
-    expect(await o.device.inner.enumerateKeys(0)).toBeUndefined();
+    const outcome = await failWith('ProvisioningFinalizationRequest', swap('ProvisioningFinalizationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
+    expect(await outcome.device.inner.enumerateKeys(0)).toBeUndefined();
   });
 
   rule('rejects-key-creation-in-an-unlock-session (spec §3.1)', async () => {
-    const o = await failWith('KeyCreationRequest', swap('InvocationRequest', (m) => (m['action'] = 'unlock')));
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    const outcome = await failWith('KeyCreationRequest', swap('InvocationRequest', (m) => (m['action'] = 'unlock')));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-a-second-key-creation-round', async () => {
     const { doc, index } = recordingWith('KeyCreationRequest');
-    const kcr = messagesOf(doc.get('sessions').items()[index]!).find((m) => m.qualifier === 'KeyCreationRequest')!.wire;
-    const o = await failWith('KeyCreationRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? kcr : m));
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    const kcr = messagesOf(doc.get('sessions').items()[index]).find((m) => m.qualifier === 'KeyCreationRequest')!.wire;
+    const outcome = await failWith('KeyCreationRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? kcr : m));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-discovery-after-key-creation', async () => {
     const { doc, index } = recordingWith('CredentialDiscoveryRequest');
-    const cdr = messagesOf(doc.get('sessions').items()[index]!).find((m) => m.qualifier === 'CredentialDiscoveryRequest')!.wire;
-    const o = await failWith('CredentialDiscoveryRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? cdr : m));
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    const cdr = messagesOf(doc.get('sessions').items()[index]).find((m) => m.qualifier === 'CredentialDiscoveryRequest')!.wire;
+    const outcome = await failWith('CredentialDiscoveryRequest', (q, m) => (q === 'ProvisioningFinalizationRequest' ? cdr : m));
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-a-message-where-the-final-redirect-belongs (the session is already committed)', async () => {
-    const o = await failWith('ProvisioningFinalizationRequest', (_q, m) => m, { last: { kind: 'message', text: '{}' } });
-    expect(o.error.code).toBe('PROTOCOL');
-    expect(o.calls.at(-1)).toBe('closeProvisioningSession');
+    const outcome = await failWith('ProvisioningFinalizationRequest', (_q, m) => m, { last: { kind: 'message', text: '{}' } });
+    expect(outcome.error.code).toBe('PROTOCOL');
+    expect(outcome.calls.at(-1)).toBe('closeProvisioningSession');
   });
 
   rule('rejects-mixed-preset-and-user-pins (spec §6.7.2)', async () => {
-    const o = await failWith(
+    const outcome = await failWith(
       'KeyCreationRequest',
-      (q, m) => {
-        if (q !== 'KeyCreationRequest') return m;
-        delete (presetPinPolicy(m as KeyCreationJson)!['keyEntrySpecifiers'] as Json[])[0]!['encryptedPin'];
-        return m;
+      (text, json) => {
+        if (text !== 'KeyCreationRequest') return json;
+        delete (presetPinPolicy(json)!['keyEntrySpecifiers'] as Json[])[0]['encryptedPin'];
+        return json;
       },
       { where: (w) => presetPinPolicy(JSON.parse(w) as KeyCreationJson) !== undefined },
     );
-    expect(o.error.code).toBe('SCHEMA');
-    aborted(o);
+    expect(outcome.error.code).toBe('SCHEMA');
+    aborted(outcome);
   });
 
   rule('rejects-post-operation-on-an-unknown-key', async () => {
-    const o = await failWith(
+    const outcome = await failWith(
       'ProvisioningFinalizationRequest',
-      swap('ProvisioningFinalizationRequest', (m) => {
-        const d = (m['deleteKeys'] as Json[])[0]!;
-        d['fingerPrint'] = Buffer.alloc(32, 7).toString('base64url');
+      swap('ProvisioningFinalizationRequest', (json) => {
+        const data = (json['deleteKeys'] as Json[])[0];
+        data['fingerPrint'] = Buffer.alloc(32, 7).toString('base64url');
       }),
       { where: (w) => w.includes('"deleteKeys"') },
     );
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-lookup-bound-to-another-session (nonce)', async () => {
-    const o = await failWith(
+    const outcome = await failWith(
       'CredentialDiscoveryRequest',
-      swap('CredentialDiscoveryRequest', (m) => {
-        (m['lookupSpecifiers'] as Json[])[0]!['nonce'] = Buffer.alloc(32, 1).toString('base64url');
+      swap('CredentialDiscoveryRequest', (json) => {
+        (json['lookupSpecifiers'] as Json[])[0]['nonce'] = Buffer.alloc(32, 1).toString('base64url');
       }),
     );
-    expect(o.error.code).toBe('PROTOCOL');
-    aborted(o);
+    expect(outcome.error.code).toBe('PROTOCOL');
+    aborted(outcome);
   });
 
   rule('rejects-lookup-with-a-bad-signature', async () => {
-    const o = await failWith(
+    const outcome = await failWith(
       'CredentialDiscoveryRequest',
-      swap('CredentialDiscoveryRequest', (m) => {
-        const sig = (m['lookupSpecifiers'] as Json[])[0]!['signature'] as Json;
-        const v = Buffer.from(sig['value'] as string, 'base64url');
-        v[5]! ^= 1;
-        sig['value'] = v.toString('base64url');
+      swap('CredentialDiscoveryRequest', (json) => {
+        const sig = (json['lookupSpecifiers'] as Json[])[0]['signature'] as Json;
+        const bytes = Buffer.from(sig['value'] as string, 'base64url');
+        bytes[5] ^= 1;
+        sig['value'] = bytes.toString('base64url');
       }),
     );
-    expect(o.error.code).toBe('VERIFICATION');
-    aborted(o);
+    expect(outcome.error.code).toBe('VERIFICATION');
+    aborted(outcome);
   });
 
   rule('rejects-tampered-mac (the SKS refuses; nothing remains)', async () => {
-    const o = await failWith(
+    const outcome = await failWith(
       'KeyCreationRequest',
-      swap('KeyCreationRequest', (m) => {
-        const keys = (m['keyEntrySpecifiers'] as Json[] | undefined) ?? ((m['pinPolicySpecifiers'] as Json[])[0]!['keyEntrySpecifiers'] as Json[]);
-        const mac = Buffer.from(keys[0]!['mac'] as string, 'base64url');
-        mac[0]! ^= 1;
-        keys[0]!['mac'] = mac.toString('base64url');
+      swap('KeyCreationRequest', (json) => {
+        const keys = (json['keyEntrySpecifiers'] as Json[] | undefined) ?? ((json['pinPolicySpecifiers'] as Json[])[0]['keyEntrySpecifiers'] as Json[]);
+        const mac = Buffer.from(keys[0]['mac'] as string, 'base64url');
+        mac[0] ^= 1;
+        keys[0]['mac'] = mac.toString('base64url');
       }),
       { where: (w) => !w.includes('pukPolicySpecifiers') },
     );
-    expect(o.error.code).toBe('SKS');
-    expect(o.openSessionsLeft).toBe(false);
-    expect(await o.device.inner.enumerateKeys(0)).toBeUndefined();
+    expect(outcome.error.code).toBe('SKS');
+    expect(outcome.openSessionsLeft).toBe(false);
+    expect(await outcome.device.inner.enumerateKeys(0)).toBeUndefined();
   });
 
   rule('rejects-https-init-without-a-server-certificate (spec §2.3)', async () => {
-    const o = await failWith('InvocationRequest', (_q, m) => m, {
+    const outcome = await failWith('InvocationRequest', (_q, m) => m, {
       change: (opt) => ({
         ...opt,
         invocationUrl: 'webpkiproxy://keygen2?init=https%3A%2F%2Fissuer.example.com%2Fkg2%3Finit%3Dtrue&url=https%3A%2F%2Fissuer.example.com%2Fkg2',
         transport: { ...opt.transport, fetchInvocation: async (inv) => ({ ...(await opt.transport.fetchInvocation(inv)), serverCertificate: undefined }) as TransportReply },
       }),
     });
-    expect(o.error.code).toBe('TRANSPORT');
-    expect(o.calls).toEqual([]);
+    expect(outcome.error.code).toBe('TRANSPORT');
+    expect(outcome.calls).toEqual([]);
   });
 });

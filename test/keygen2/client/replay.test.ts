@@ -24,15 +24,15 @@ import {
 } from './support/replay-harness.js';
 
 /** A decoded message in comparable form: bytes as hex, date-times as their text. */
-function comparable(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-  if (Array.isArray(v)) return v.map(comparable);
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (typeof o['text'] === 'string' && typeof o['epochMs'] === 'number') return o['text'];
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, comparable(x)]));
+function comparable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (Array.isArray(value)) return value.map(comparable);
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (typeof record['text'] === 'string' && typeof record['epochMs'] === 'number') return record['text'];
+    return Object.fromEntries(Object.entries(record).map(([k, x]) => [k, comparable(x)]));
   }
-  return v;
+  return value;
 }
 
 interface SessionOutcome {
@@ -53,15 +53,15 @@ interface SessionOutcome {
 
 /** Recorded algorithm answers are the reference SKS's; ours are our SKS's (spec §10.1 "truthfully"). */
 function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
-  const r = recorded['clientCapabilities'];
-  const o = ours['clientCapabilities'];
-  if (!Array.isArray(r) || !Array.isArray(o)) return recorded;
+  const result = recorded['clientCapabilities'];
+  const options = ours['clientCapabilities'];
+  if (!Array.isArray(result) || !Array.isArray(options)) return recorded;
   const algorithm = (t: unknown): boolean => typeof t === 'string' && t.startsWith('https://webpki.github.io/sks/algorithm#');
   return {
     ...recorded,
-    clientCapabilities: r.map((c: Record<string, unknown>) => {
-      const mine = o.find((x: Record<string, unknown>) => x['type'] === c['type']) as Record<string, unknown> | undefined;
-      return algorithm(c['type']) && mine !== undefined && mine['kind'] === 'supported' ? mine : c;
+    clientCapabilities: result.map((record: Record<string, unknown>) => {
+      const mine = options.find((x: Record<string, unknown>) => x['type'] === record['type']) as Record<string, unknown> | undefined;
+      return algorithm(record['type']) && mine?.['kind'] === 'supported' ? mine : record;
     }),
   };
 }
@@ -73,7 +73,7 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
   for (const session of doc.get('sessions').items()) {
     const recorded = session.get('sks_calls').items();
     const firstIndex = recorded[0]?.get('call_index').int() ?? Number.MAX_SAFE_INTEGER;
-    while (between.length > 0 && between[0]!.get('call_index').int() < firstIndex) await replayUserCall(device.inner, between.shift()!);
+    while (between.length > 0 && between[0].get('call_index').int() < firstIndex) await replayUserCall(device.inner, between.shift()!);
     const messageProblems: string[] = [];
     const wireDifferences: string[] = [];
     let capabilitiesAdjusted = false;
@@ -92,8 +92,8 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
           theirs = adjusted;
         }
         expect(mine).toEqual(theirs);
-      } catch (e) {
-        messageProblems.push(`${rec.qualifier}: ${e instanceof Error ? e.message.slice(0, 2000) : String(e)}`);
+      } catch (error) {
+        messageProblems.push(`${rec.qualifier}: ${error instanceof Error ? error.message.slice(0, 2000) : String(error)}`);
       }
     };
     const start = device.log.length;
@@ -108,19 +108,19 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
         clock: recordedClock(session),
         platform: recordedPlatform(session),
       });
-    } catch (e) {
-      error = e;
+    } catch (errorValue) {
+      error = errorValue;
     }
     // The summary's handles are live after the close: each holds the certificate the summary names.
     const summaryProblems: string[] = [];
-    for (const k of summary?.keys ?? []) {
-      const path = (await device.inner.getKeyAttributes(k.keyHandle)).certificatePath;
-      if (!Buffer.from(path[0]!).equals(Buffer.from(k.certificatePath[0]!))) summaryProblems.push(`${k.id}: handle ${k.keyHandle} holds another certificate`);
+    for (const installedKey of summary?.keys ?? []) {
+      const path = (await device.inner.getKeyAttributes(installedKey.keyHandle)).certificatePath;
+      if (!Buffer.from(path[0]).equals(Buffer.from(installedKey.certificatePath[0]))) summaryProblems.push(`${installedKey.id}: handle ${installedKey.keyHandle} holds another certificate`);
     }
     const ours = device.log.slice(start);
     const callProblems: string[] = [];
     if (ours.length !== recorded.length) callProblems.push(`expected ${recorded.length} SKS calls, the client made ${ours.length}`);
-    for (let i = 0; i < Math.min(ours.length, recorded.length); i++) callProblems.push(...diffCall(ours[i]!, recorded[i]!).map((p) => `#${i}: ${p}`));
+    for (let i = 0; i < Math.min(ours.length, recorded.length); i++) callProblems.push(...diffCall(ours[i], recorded[i]).map((p) => `#${i}: ${p}`));
     outcomes.push({
       label: session.get('label').str(),
       summary,
@@ -148,38 +148,38 @@ for (const file of files) {
     const doc = loadRecording(file);
     let outcomes: Promise<SessionOutcome[]> | undefined;
     const run = (): Promise<SessionOutcome[]> => (outcomes ??= replayFile(doc));
-    for (const [i, s] of doc.get('sessions').items().entries()) {
-      const label = s.get('label').str();
+    for (const [index, node] of doc.get('sessions').items().entries()) {
+      const label = node.get('label').str();
       it(`session '${label}': completes`, async () => {
-        const o = (await run())[i]!;
-        expect(o.error === undefined ? undefined : String(o.error) + ((o.error as { cause?: unknown }).cause ? ` (cause: ${String((o.error as { cause?: unknown }).cause)})` : '')).toBeUndefined();
-        expect(o.summary?.redirectUrl).toBe('http://issuer.example.com/done');
+        const sessionOutcome = (await run())[index];
+        expect(sessionOutcome.error === undefined ? undefined : String(sessionOutcome.error as Error) + ((sessionOutcome.error as { cause?: unknown }).cause ? ` (cause: ${String((sessionOutcome.error as { cause?: unknown }).cause)})` : '')).toBeUndefined();
+        expect(sessionOutcome.summary?.redirectUrl).toBe('http://issuer.example.com/done');
       });
       it(`session '${label}': reports live key handles and the recorded credentials`, async () => {
-        const o = (await run())[i]!;
-        expect(o.summaryProblems).toEqual([]);
-        expect(o.summary?.keys.map((k) => k.id).sort()).toEqual(s.get('issued_certificate_paths').keys().sort());
+        const sessionOutcome = (await run())[index];
+        expect(sessionOutcome.summaryProblems).toEqual([]);
+        expect(sessionOutcome.summary?.keys.map((k) => k.id).sort()).toEqual(node.get('issued_certificate_paths').keys().sort());
         const handles = doc.opt('key_handles');
         for (const [name, handle] of handles?.entries() ?? []) {
           // "label/id" or "label/id (replaced by label2/id2)": the new key took over the handle.
-          const m = /^([^/]+)\/(\S+)(?: \(replaced by ([^/]+)\/(\S+)\))?$/.exec(name);
-          if (m === null) continue;
-          const [owner, id] = m[3] !== undefined ? [m[3], m[4]] : [m[1], m[2]];
-          if (owner === label) expect(o.summary?.keys.find((k) => k.id === id)?.keyHandle, name).toBe(handle.int());
+          const match = /^([^/]+)\/(\S+)(?: \(replaced by ([^/]+)\/(\S+)\))?$/.exec(name);
+          if (match === null) continue;
+          const [owner, id] = match.at(3) !== undefined ? [match[3], match[4]] : [match[1], match[2]];
+          if (owner === label) expect(sessionOutcome.summary?.keys.find((k) => k.id === id)?.keyHandle, name).toBe(handle.int());
         }
       });
       it(`session '${label}': makes the recorded SKS calls`, async () => {
-        const o = (await run())[i]!;
-        expect(o.ourCalls).toEqual(o.recordedCalls);
-        expect(o.callProblems).toEqual([]);
+        const sessionOutcome = (await run())[index];
+        expect(sessionOutcome.ourCalls).toEqual(sessionOutcome.recordedCalls);
+        expect(sessionOutcome.callProblems).toEqual([]);
       });
       it(`session '${label}': sends the recorded values`, async () => {
-        const o = (await run())[i]!;
-        expect(o.messageProblems).toEqual([]);
+        const sessionOutcome = (await run())[index];
+        expect(sessionOutcome.messageProblems).toEqual([]);
       });
       it(`session '${label}': sends the recorded wire text (except capability answers our SKS gives differently)`, async () => {
-        const o = (await run())[i]!;
-        expect(o.wireDifferences.filter((q) => q !== 'InvocationResponse' || !o.capabilitiesAdjusted)).toEqual([]);
+        const sessionOutcome = (await run())[index];
+        expect(sessionOutcome.wireDifferences.filter((q) => q !== 'InvocationResponse' || !sessionOutcome.capabilitiesAdjusted)).toEqual([]);
       });
     }
   });

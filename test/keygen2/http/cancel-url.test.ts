@@ -27,10 +27,10 @@ interface Seen {
 let server: Server | undefined;
 let other: Server | undefined;
 afterEach(async () => {
-  for (const s of [server, other]) {
-    if (s === undefined) continue;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+  for (const state of [server, other]) {
+    if (state === undefined) continue;
+    state.closeAllConnections();
+    await new Promise<void>((resolve) => state.close(() => resolve()));
   }
   server = undefined;
   other = undefined;
@@ -44,10 +44,10 @@ async function otherServer(): Promise<{ origin: string; readonly hits: number }>
     req.resume();
     res.end();
   });
-  const s = other;
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const server = other;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    origin: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     get hits() {
       return state.hits;
     },
@@ -72,9 +72,9 @@ async function issuer(init: 'message' | 'redirect', options: { hangOnAbort?: boo
       res.end();
     }
   });
-  const s = server;
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, seen };
+  const state = server;
+  await new Promise<void>((resolve) => state.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(state.address() as AddressInfo).port}`, seen };
 }
 
 const urlOf = (origin: string, cancel: boolean): string =>

@@ -15,17 +15,17 @@ import { loadRecording, messagesOf, openReplayDevice, recordedClock, recordedUi,
 
 const running: RunningIssuerServer[] = [];
 afterEach(async () => {
-  for (const s of running.splice(0)) await s.close();
+  for (const runningIssuerServer of running.splice(0)) await runningIssuerServer.close();
 });
 
 /** The first recorded single-session file with a key creation round. */
-const file = sessionFiles().find((f) => {
-  const d = loadRecording(f);
-  const sessions = d.get('sessions').items();
-  return sessions.length === 1 && messagesOf(sessions[0]!).some((m) => m.qualifier === 'KeyCreationRequest');
+const file = sessionFiles().find((text) => {
+  const node = loadRecording(text);
+  const sessions = node.get('sessions').items();
+  return sessions.length === 1 && messagesOf(sessions[0]).some((m) => m.qualifier === 'KeyCreationRequest');
 })!;
 const doc = loadRecording(file);
-const session = doc.get('sessions').items()[0]!;
+const session = doc.get('sessions').items()[0];
 const serverMessages = messagesOf(session)
   .filter((m) => m.direction === 'server->client')
   .map((m) => m.wire);
@@ -33,18 +33,18 @@ const serverMessages = messagesOf(session)
 type Misbehaviour = (step: number) => IssuerStepResult | 'hang' | undefined;
 
 /** Serves the recorded issuer messages; `misbehave(step)` may replace the answer of step n (0 = the init GET). */
-async function issuer(misbehave: Misbehaviour): Promise<{ server: RunningIssuerServer; cookies: (string | undefined)[] }> {
-  const cookies: (string | undefined)[] = [];
+async function issuer(misbehave: Misbehaviour): Promise<{ server: RunningIssuerServer; cookies: Array<string | undefined> }> {
+  const cookies: Array<string | undefined> = [];
   let step = 0;
   const server = await startIssuerServer({
     step: (cookie) => {
       cookies.push(cookie);
-      const n = step++;
-      const special = misbehave(n);
+      const count = step++;
+      const special = misbehave(count);
       if (special === 'hang') return new Promise<IssuerStepResult>(() => undefined);
       if (special !== undefined) return special;
-      const m = serverMessages[n];
-      return m === undefined ? { redirect: 'http://127.0.0.1/done' } : { message: m };
+      const text = serverMessages.at(count);
+      return text === undefined ? { redirect: 'http://127.0.0.1/done' } : { message: text };
     },
   });
   running.push(server);
@@ -57,7 +57,7 @@ async function enroll(server: RunningIssuerServer, device: ReplayDevice, ui: Enr
     transactionUrl: `${server.origin}/kg2`,
     cookie: 'JSESSIONID=test-1',
   });
-  const e = await runEnrollment({
+  const error = await runEnrollment({
     sks: device.sks,
     transport: createHttpTransport({ timeoutMs, maxResponseBytes: 64 * 1024 }),
     ui,
@@ -67,8 +67,8 @@ async function enroll(server: RunningIssuerServer, device: ReplayDevice, ui: Enr
     () => undefined,
     (err: unknown) => err,
   );
-  expect(e).toBeInstanceOf(KeyGen2Error);
-  return e as KeyGen2Error;
+  expect(error).toBeInstanceOf(KeyGen2Error);
+  return error as KeyGen2Error;
 }
 
 /** Nothing of the session remains: no open session, no key. */
@@ -88,8 +88,8 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('aborts-on-redirect-before-the-end', async () => {
     const { server } = await issuer((n) => (n === 2 ? { redirect: 'http://127.0.0.1/error' } : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('TRANSPORT');
+    const errorValue = await enroll(server, device);
+    expect(errorValue.code).toBe('TRANSPORT');
     expect(device.log.map((c) => c.method)).toEqual(['createProvisioningSession', 'abortProvisioningSession']);
     await expectNothingLeft(device);
   });
@@ -97,17 +97,17 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('aborts-on-non-keygen2-answer', async () => {
     const { server } = await issuer((n) => (n === 2 ? { message: 'this is not JSON' } : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('SYNTAX');
+    const error = await enroll(server, device);
+    expect(error.code).toBe('SYNTAX');
     expect(device.log.at(-1)?.method).toBe('abortProvisioningSession');
     await expectNothingLeft(device);
   });
 
   it('aborts-on-wrong-message', async () => {
-    const { server } = await issuer((n) => (n === 2 ? { message: serverMessages[0]! } : undefined));
+    const { server } = await issuer((n) => (n === 2 ? { message: serverMessages[0] } : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('PROTOCOL');
+    const error = await enroll(server, device);
+    expect(error.code).toBe('PROTOCOL');
     expect(device.log.at(-1)?.method).toBe('abortProvisioningSession');
     await expectNothingLeft(device);
   });
@@ -115,8 +115,8 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('aborts-on-oversize-answer', async () => {
     const { server } = await issuer((n) => (n === 2 ? { message: `"${'x'.repeat(100 * 1024)}"` } : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('TRANSPORT');
+    const error = await enroll(server, device);
+    expect(error.code).toBe('TRANSPORT');
     expect(device.log.at(-1)?.method).toBe('abortProvisioningSession');
     await expectNothingLeft(device);
   });
@@ -124,8 +124,8 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('aborts-on-timeout', async () => {
     const { server } = await issuer((n) => (n === 2 ? 'hang' : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device, recordedUi(doc), 400);
-    expect(e.code).toBe('TRANSPORT');
+    const error = await enroll(server, device, recordedUi(doc), 400);
+    expect(error.code).toBe('TRANSPORT');
     expect(device.log.at(-1)?.method).toBe('abortProvisioningSession');
     await expectNothingLeft(device);
   });
@@ -135,16 +135,16 @@ describe(`enrollment over HTTP (${file})`, () => {
     // so the SKS refuses the first MACed call of the KeyCreationRequest.
     const { server } = await issuer(() => undefined);
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('SKS');
+    const error = await enroll(server, device);
+    expect(error.code).toBe('SKS');
     await expectNothingLeft(device);
   });
 
   it('user-declines-consent: no SKS session is ever created', async () => {
     const { server } = await issuer(() => undefined);
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device, { ...recordedUi(doc), consent: () => Promise.resolve(false) });
-    expect(e.code).toBe('USER_ABORT');
+    const error = await enroll(server, device, { ...recordedUi(doc), consent: () => Promise.resolve(false) });
+    expect(error.code).toBe('USER_ABORT');
     expect(device.log).toEqual([]);
   });
 
@@ -153,7 +153,7 @@ describe(`enrollment over HTTP (${file})`, () => {
     const device = openReplayDevice(doc);
     const pinPolicies = messagesOf(session).some((m) => m.qualifier === 'KeyCreationRequest' && m.wire.includes('pinPolicySpecifiers') && !m.wire.includes('encryptedPin'));
     let asked = 0;
-    const e = await enroll(server, device, {
+    const error = await enroll(server, device, {
       ...recordedUi(doc),
       enterPin: () => {
         asked++;
@@ -164,7 +164,7 @@ describe(`enrollment over HTTP (${file})`, () => {
       // A PIN is asked for only once the SKS verified its policy's MAC; these recorded MACs were
       // made for the recorded issuerUri, so the SKS refuses first and the user is never asked.
       // (The cancel itself: test/keygen2/attacks/replays.test.ts.)
-      expect(e.code).toBe('SKS');
+      expect(error.code).toBe('SKS');
       expect(asked).toBe(0);
     }
     await expectNothingLeft(device);
@@ -173,8 +173,8 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('refuses-init-redirect', async () => {
     const { server } = await issuer((n) => (n === 0 ? { redirect: 'http://127.0.0.1/elsewhere' } : undefined));
     const device = openReplayDevice(doc);
-    const e = await enroll(server, device);
-    expect(e.code).toBe('TRANSPORT');
+    const error = await enroll(server, device);
+    expect(error.code).toBe('TRANSPORT');
     expect(device.log).toEqual([]);
   });
 });

@@ -16,15 +16,15 @@ import { KeyGen2Error } from '../../../src/keygen2/errors.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
 import { parseInvocationUrl, type Invocation } from '../../../src/keygen2/http/invocation-url.js';
 
-const servers: (http.Server | https.Server)[] = [];
+const servers: Array<http.Server | https.Server> = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+  for (const state of servers.splice(0)) {
+    state.closeAllConnections();
+    await new Promise<void>((r) => state.close(() => r()));
   }
 });
 
-async function listen<S extends http.Server | https.Server>(server: S): Promise<number> {
+async function listen(server: http.Server | https.Server): Promise<number> {
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return (server.address() as AddressInfo).port;
@@ -35,19 +35,19 @@ const invocationFor = (origin: string, cookie = 'JSESSIONID=abc; x=1'): Invocati
     `webpkiproxy://keygen2?init=${encodeURIComponent(`${origin}/kg2?init=true`)}&url=${encodeURIComponent(`${origin}/kg2`)}&cookie=${encodeURIComponent(cookie)}`,
   );
 
-async function expectCode(p: Promise<unknown>, code: string): Promise<KeyGen2Error> {
-  const e = await p.then(
+async function expectCode(promise: Promise<unknown>, code: string): Promise<KeyGen2Error> {
+  const error = await promise.then(
     () => undefined,
     (err: unknown) => err,
   );
-  expect(e).toBeInstanceOf(KeyGen2Error);
-  expect((e as KeyGen2Error).code).toBe(code);
-  return e as KeyGen2Error;
+  expect(error).toBeInstanceOf(KeyGen2Error);
+  expect((error as KeyGen2Error).code).toBe(code);
+  return error as KeyGen2Error;
 }
 
 describe('HTTP transport (spec §2.2)', () => {
   it('gets init and posts responses with the cookie and Content-Type application/json exactly', async () => {
-    const seen: { method: string; url: string; cookie: string | undefined; type: string | undefined; body: string }[] = [];
+    const seen: Array<{ method: string; url: string; cookie: string | undefined; type: string | undefined; body: string }> = [];
     const port = await listen(
       http.createServer((req, res) => {
         let body = '';
@@ -63,16 +63,16 @@ describe('HTTP transport (spec §2.2)', () => {
       }),
     );
     const inv = invocationFor(`http://127.0.0.1:${port}`);
-    const t = createHttpTransport();
-    expect(await t.fetchInvocation(inv)).toEqual({ kind: 'message', text: '{"n":1}' });
-    expect(await t.postResponse(inv, '"next"')).toEqual({ kind: 'message', text: '{"n":2}' });
-    expect(await t.postResponse(inv, '"last"')).toEqual({ kind: 'redirect', location: `http://127.0.0.1:${port}/done` });
+    const keyGen2Transport = createHttpTransport();
+    expect(await keyGen2Transport.fetchInvocation(inv)).toEqual({ kind: 'message', text: '{"n":1}' });
+    expect(await keyGen2Transport.postResponse(inv, '"next"')).toEqual({ kind: 'message', text: '{"n":2}' });
+    expect(await keyGen2Transport.postResponse(inv, '"last"')).toEqual({ kind: 'redirect', location: `http://127.0.0.1:${port}/done` });
     expect(seen.map((s) => [s.method, s.url, s.cookie, s.type])).toEqual([
       ['GET', '/kg2?init=true', 'JSESSIONID=abc; x=1', undefined],
       ['POST', '/kg2', 'JSESSIONID=abc; x=1', 'application/json'],
       ['POST', '/kg2', 'JSESSIONID=abc; x=1', 'application/json'],
     ]);
-    expect(seen[1]!.body).toBe('"next"');
+    expect(seen[1].body).toBe('"next"');
   });
 
   it('rejects-non-json-answer', async () => {

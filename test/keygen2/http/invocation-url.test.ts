@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
 import { buildInvocationUrl, parseInvocationUrl } from '../../../src/keygen2/http/invocation-url.js';
 
-const code = (f: () => unknown): string => {
+const code = (fn: () => unknown): string => {
   try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KeyGen2Error);
-    return (e as KeyGen2Error).code;
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KeyGen2Error);
+    return (error as KeyGen2Error).code;
   }
   throw new Error('no error');
 };
@@ -41,9 +41,9 @@ describe('parseInvocationUrl', () => {
   });
 
   it('round-trips through buildInvocationUrl', () => {
-    const v = { initUrl: 'http://a.example/x?init=true&y=1', transactionUrl: 'http://a.example/x', cookie: 'S=1; T=2' };
-    const inv = parseInvocationUrl(buildInvocationUrl(v));
-    expect([inv.initUrl, inv.transactionUrl, inv.cookie]).toEqual([v.initUrl, v.transactionUrl, v.cookie]);
+    const value = { initUrl: 'http://a.example/x?init=true&y=1', transactionUrl: 'http://a.example/x', cookie: 'S=1; T=2' };
+    const inv = parseInvocationUrl(buildInvocationUrl(value));
+    expect([inv.initUrl, inv.transactionUrl, inv.cookie]).toEqual([value.initUrl, value.transactionUrl, value.cookie]);
   });
 
   it('rejects-missing-init', () => expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?url=http%3A%2F%2Fa%2Fb'))).toBe('SCHEMA'));

@@ -23,7 +23,7 @@ import { parsePkcs8 } from '../../../src/sks/session-crypto.js';
 import { getTestCa } from '../../support/test-ca.js';
 import { loadRecording, sessionFiles } from '../client/support/replay-harness.js';
 
-const doc = loadRecording(sessionFiles()[0]!);
+const doc = loadRecording(sessionFiles()[0]);
 const da = doc.get('test_keys').get('device_attestation');
 const deviceRoot = da.get('issuer_ca_certificate_der_hex').hex();
 const P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
@@ -31,7 +31,7 @@ const RSA2048 = 'https://webpki.github.io/sks/algorithm#rsa2048';
 
 const running: RunningIssuerServer[] = [];
 afterEach(async () => {
-  for (const s of running.splice(0)) await s.close();
+  for (const runningIssuerServer of running.splice(0)) await runningIssuerServer.close();
 });
 
 const tlsDir = mkdtempSync(join(tmpdir(), 'kg2-live-'));
@@ -111,9 +111,9 @@ describe('client ↔ issuer over HTTP', () => {
       [P256, 'authentication', expect.stringMatching(/^CN=Live /)],
       [RSA2048, 'signature', expect.stringMatching(/^CN=Live /)],
     ]);
-    for (const k of summary.keys) {
-      const stored = (await sks.getKeyAttributes(k.keyHandle)).certificatePath[0]!;
-      expect(Buffer.from(stored).equals(Buffer.from(k.certificatePath[0]!))).toBe(true);
+    for (const installedKey of summary.keys) {
+      const stored = (await sks.getKeyAttributes(installedKey.keyHandle)).certificatePath[0];
+      expect(Buffer.from(stored).equals(Buffer.from(installedKey.certificatePath[0]))).toBe(true);
     }
     expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
   });
@@ -138,14 +138,14 @@ describe('client ↔ issuer over HTTP', () => {
     const other = Buffer.from(randomBytes(64)).toString('base64url');
     const { server, outcomes } = await liveIssuer((origin) => ({ ...config(origin), serverCertificate: other }), tls);
     const sks = device();
-    const e = await runEnrollment({
+    const errorValue = await runEnrollment({
       sks,
       ui: ui('1357'),
       transport: createHttpTransport({ tls: { rejectUnauthorized: false } }),
       invocationUrl: buildInvocationUrl({ initUrl: `${server.origin}/kg2?init=true`, transactionUrl: `${server.origin}/kg2`, cookie: 'JSESSIONID=live-3' }),
     }).catch((x: unknown) => x);
     // The issuer refuses the session attestation and redirects to its error page; the client aborts.
-    expect((e as { code?: string }).code).toBe('TRANSPORT');
+    expect((errorValue as { code?: string }).code).toBe('TRANSPORT');
     expect(outcomes).toHaveLength(0);
     expect(await sks.enumerateProvisioningSessions(0, true)).toBeUndefined();
     expect(await sks.enumerateKeys(0)).toBeUndefined();

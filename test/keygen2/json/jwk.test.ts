@@ -18,12 +18,12 @@ interface KeyObject {
   readonly jwk: Record<string, string>;
 }
 
-function keyObjects(v: unknown, out: KeyObject[] = []): KeyObject[] {
-  if (Array.isArray(v)) v.forEach((x) => keyObjects(x, out));
-  else if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.spki_hex === 'string' && o.jwk !== null && typeof o.jwk === 'object') out.push(o as unknown as KeyObject);
-    Object.values(o).forEach((x) => keyObjects(x, out));
+function keyObjects(value: unknown, out: KeyObject[] = []): KeyObject[] {
+  if (Array.isArray(value)) value.forEach((x) => keyObjects(x, out));
+  else if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (typeof record.spki_hex === 'string' && record.jwk !== null && typeof record.jwk === 'object') out.push(record as unknown as KeyObject);
+    Object.values(record).forEach((x) => keyObjects(x, out));
   }
   return out;
 }
@@ -39,14 +39,14 @@ const publicJwk = (jwk: Record<string, string>): string => {
 
 /** Reads a JWK text the way a decoder does, including the unread-member check. */
 function read(text: string, policy: JwkPolicy = {}): Uint8Array {
-  const r = ObjectReader.root(parseJson(text), '$.k');
-  const spki = readPublicKey(r, policy);
-  r.finish();
+  const reader = ObjectReader.root(parseJson(text), '$.k');
+  const spki = readPublicKey(reader, policy);
+  reader.finish();
   return spki;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const schemaAt = (p: string) => expect.objectContaining({ code: 'SCHEMA', path: p });
+const schemaAt = (path: string): unknown => expect.objectContaining({ code: 'SCHEMA', path });
 
 const P256 = '{"kty":"EC","crv":"P-256","x":"lNxNvAUEE8t7DSQBft93LVSXxKCiVjhbWWfyg023FCk","y":"LmTlQxXB3LgZrNLmhOfMaCnDizczC_RfQ6Kx8iNwfFA"}';
 
@@ -54,10 +54,10 @@ describe('JWK <-> SPKI', () => {
   it('finds recorded keys', () => expect(recordedKeys.length).toBeGreaterThan(10));
 
   it('converts every recorded key to its recorded SPKI and back to the same JWK', () => {
-    for (const k of recordedKeys) {
-      const text = publicJwk(k.jwk);
-      expect(hex(read(text))).toBe(k.spki_hex);
-      expect(serializeJson(publicKeyToJwk(new Uint8Array(Buffer.from(k.spki_hex, 'hex'))))).toBe(text);
+    for (const keyObject of recordedKeys) {
+      const text = publicJwk(keyObject.jwk);
+      expect(hex(read(text))).toBe(keyObject.spki_hex);
+      expect(serializeJson(publicKeyToJwk(new Uint8Array(Buffer.from(keyObject.spki_hex, 'hex'))))).toBe(text);
     }
   });
 
@@ -87,7 +87,7 @@ describe('JWK <-> SPKI', () => {
 describe('JWK rules (§4.7)', () => {
   const rsa = recordedKeys.find((k) => k.jwk.kty === 'RSA');
   const rsaText = rsa === undefined ? '' : publicJwk(rsa.jwk);
-  const n = rsa?.jwk.n ?? '';
+  const name = rsa?.jwk.n ?? '';
 
   it.each([
     ['rejects-extra-member kid', P256.replace('{', '{"kid":"1",'), "$.k.kid"],
@@ -101,24 +101,24 @@ describe('JWK rules (§4.7)', () => {
     ['rejects-crv-of-wrong-key-type', P256.replace('"P-256"', '"Ed25519"'), '$.k.crv'],
     ['rejects-point-not-on-curve', P256.replace('"y":"LmTl', '"y":"LmTm'), '$.k'],
     ['rejects-missing-y', P256.replace(/,"y":"[^"]*"/, ''), '$.k.y'],
-    ['rejects-rsa-leading-zero-in-n', rsaText.replace(`"n":"${n}"`, `"n":"AA${n}"`), '$.k.n'],
+    ['rejects-rsa-leading-zero-in-n', rsaText.replace(`"n":"${name}"`, `"n":"AA${name}"`), '$.k.n'],
     ['rejects-rsa-leading-zero-in-e', rsaText.replace('"e":"AQAB"', '"e":"AAEAAQ"'), '$.k.e'],
     ['rejects-rsa-empty-e', rsaText.replace('"e":"AQAB"', '"e":""'), '$.k.e'],
     ['rejects-rsa-extra-crv', rsaText.replace('{', '{"crv":"P-256",'), '$.k.crv'],
-  ])('%s', (_, text, p) => {
-    expect(() => read(text)).toThrowError(schemaAt(p));
+  ])('%s', (_, text, params) => {
+    expect(() => read(text)).toThrow(schemaAt(params));
   });
 
   it('rejects-key-type-not-allowed-here (RSA where EC is required)', () => {
-    expect(() => read(rsaText, { types: ['EC'] })).toThrowError(schemaAt('$.k.kty'));
+    expect(() => read(rsaText, { types: ['EC'] })).toThrow(schemaAt('$.k.kty'));
   });
 
   it('rejects-sks-curve-uri-in-jsf-keys (JOSE names only)', () => {
     const viaUri = P256.replace('"P-256"', '"https://webpki.github.io/sks/algorithm#ec.nist.p256"');
-    expect(() => read(viaUri, { joseOnly: true })).toThrowError(schemaAt('$.k.crv'));
+    expect(() => read(viaUri, { joseOnly: true })).toThrow(schemaAt('$.k.crv'));
   });
 
   it('publicKeyToJwk refuses bytes that are not a public key', () => {
-    expect(() => publicKeyToJwk(new Uint8Array([0x30, 0x00]))).toThrowError(RangeError);
+    expect(() => publicKeyToJwk(new Uint8Array([0x30, 0x00]))).toThrow(RangeError);
   });
 });

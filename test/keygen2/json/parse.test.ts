@@ -7,9 +7,9 @@ import { canonicalizeJson, serializeJson } from '../../../src/keygen2/json/seria
 function syntaxPath(text: string): string | undefined {
   try {
     parseJson(text);
-  } catch (e) {
-    if (isKeyGen2Error(e) && e.code === 'SYNTAX') return e.path;
-    throw e;
+  } catch (error) {
+    if (isKeyGen2Error(error) && error.code === 'SYNTAX') return error.path;
+    throw error;
   }
   throw new Error('accepted');
 }
@@ -54,13 +54,13 @@ describe('parseJson', () => {
   });
 
   it('accepts an escaped surrogate pair and an escaped solidus', () => {
-    const v = parseJson('{"a":"\\ud83d\\ude00\\/"}');
-    expect(v.kind === 'object' && v.members.get('a')).toEqual({ kind: 'string', value: '😀/' });
+    const jsonValue = parseJson('{"a":"\\ud83d\\ude00\\/"}');
+    expect(jsonValue.kind === 'object' && jsonValue.members.get('a')).toEqual({ kind: 'string', value: '😀/' });
   });
 
   it('keeps numbers as text (1.0, 1e0 are not the integer 1)', () => {
-    const v = parseJson('[1.0,1e0,10]');
-    expect(v).toEqual({ kind: 'array', items: ['1.0', '1e0', '10'].map((text) => ({ kind: 'number', text })) });
+    const jsonValue = parseJson('[1.0,1e0,10]');
+    expect(jsonValue).toEqual({ kind: 'array', items: ['1.0', '1e0', '10'].map((text) => ({ kind: 'number', text })) });
   });
 
   it('rejects-deep-nesting without exhausting the stack', () => {
@@ -74,21 +74,21 @@ describe('parseJson', () => {
     const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
     for (let i = 0; i < 3000; i++) {
       const len = rnd(40);
-      let s = '';
-      for (let j = 0; j < len; j++) s += alphabet[rnd(alphabet.length)];
+      let text = '';
+      for (let j = 0; j < len; j++) text += alphabet[rnd(alphabet.length)];
       try {
-        parseJson(s);
-      } catch (e) {
-        expect(isKeyGen2Error(e)).toBe(true);
+        parseJson(text);
+      } catch (error) {
+        expect(isKeyGen2Error(error)).toBe(true);
       }
     }
   });
 
   it('decodeUtf8 rejects-invalid-utf8 and a byte-order mark', () => {
     expect(decodeUtf8(new Uint8Array([0x7b, 0x7d]))).toBe('{}');
-    expect(() => decodeUtf8(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]))).toThrowError(expect.objectContaining({ code: 'SYNTAX' }));
-    expect(() => decodeUtf8(new Uint8Array([0xed, 0xa0, 0x80]))).toThrowError(expect.objectContaining({ code: 'SYNTAX' }));
-    expect(() => decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toThrowError(expect.objectContaining({ code: 'SYNTAX' }));
+    expect(() => decodeUtf8(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]))).toThrow(expect.objectContaining({ code: 'SYNTAX' }));
+    expect(() => decodeUtf8(new Uint8Array([0xed, 0xa0, 0x80]))).toThrow(expect.objectContaining({ code: 'SYNTAX' }));
+    expect(() => decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toThrow(expect.objectContaining({ code: 'SYNTAX' }));
   });
 });
 

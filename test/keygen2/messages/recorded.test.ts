@@ -17,9 +17,9 @@ function failure(text: string): { code: KeyGen2ErrorCode; path: string | undefin
   try {
     decodeMessage(text);
     return undefined;
-  } catch (e) {
-    if (!isKeyGen2Error(e)) throw new Error(`not a KeyGen2Error: ${String(e)}`);
-    return { code: e.code, path: e.path };
+  } catch (error) {
+    if (!isKeyGen2Error(error)) throw new Error(`not a KeyGen2Error: ${String(error)}`, { cause: error });
+    return { code: error.code, path: error.path };
   }
 }
 
@@ -43,11 +43,11 @@ const BINARY = new Set([
   'mac', 'attestation', 'nonce', 'encryptedPuk', 'encryptedPin', 'serverSeed', 'x', 'y', 'n', 'e', 'authorization',
   'fingerPrint', 'encryptedKey', 'extensionData', 'keyParameters',
 ]);
-const isBinary = (p: Place): boolean => {
-  const name = p.steps[p.steps.length - 1];
-  const parent = p.steps[p.steps.length - 2];
+const isBinary = (place: Place): boolean => {
+  const name = place.steps[place.steps.length - 1];
+  const parent = place.steps[place.steps.length - 2];
   if (typeof name === 'number') return parent === 'certificatePath';
-  return typeof p.value === 'string' && (BINARY.has(name as string) || (name === 'value' && parent === 'signature'));
+  return typeof place.value === 'string' && (BINARY.has(name) || (name === 'value' && parent === 'signature'));
 };
 
 describe('recorded openkeystore messages', () => {
@@ -56,77 +56,77 @@ describe('recorded openkeystore messages', () => {
     expect(new Set(all.map((m) => m.qualifier))).toEqual(new Set(QUALIFIERS));
   });
 
-  it.each(all.map((m) => [label(m), m] as const))('decodes and round-trips byte for byte: %s', (_, m) => {
-    const message = decodeMessage(m.wire);
-    expect(message.qualifier).toBe(m.qualifier);
-    expect(encodeMessage(message)).toBe(m.wire);
+  it.each(all.map((m) => [label(m), m] as const))('decodes and round-trips byte for byte: %s', (_, recordedMessage) => {
+    const message = decodeMessage(recordedMessage.wire);
+    expect(message.qualifier).toBe(recordedMessage.qualifier);
+    expect(encodeMessage(message)).toBe(recordedMessage.wire);
   });
 
-  it.each(all.map((m) => [label(m), m] as const))('accepts-the-expected-qualifier-only: %s', (_, m) => {
-    const other = QUALIFIERS.find((q) => q !== m.qualifier) ?? 'InvocationRequest';
-    expect(failure(m.wire)).toBeUndefined();
-    expect(() => decodeMessage(m.wire, [other])).toThrowError(expect.objectContaining({ code: 'PROTOCOL', path: "$['@qualifier']" }));
+  it.each(all.map((m) => [label(m), m] as const))('accepts-the-expected-qualifier-only: %s', (_, recordedMessage) => {
+    const other = QUALIFIERS.find((q) => q !== recordedMessage.qualifier) ?? 'InvocationRequest';
+    expect(failure(recordedMessage.wire)).toBeUndefined();
+    expect(() => decodeMessage(recordedMessage.wire, [other])).toThrow(expect.objectContaining({ code: 'PROTOCOL', path: "$['@qualifier']" }));
   });
 });
 
-describe.each(samples.map((m) => [label(m), m] as const))('mechanical negative tests: %s', (_, m) => {
-  const root = JSON.parse(m.wire) as Json;
+describe.each(samples.map((m) => [label(m), m] as const))('mechanical negative tests: %s', (_, recordedMessage) => {
+  const root = JSON.parse(recordedMessage.wire) as Json;
 
   it('rejects-unknown-member at every depth', () => {
-    for (const o of objects(root)) {
-      const text = JSON.stringify(mutate(root, o.steps, (v) => ({ ...(v as Record<string, Json>), xUnknown: 1 })));
-      expect(failure(text), jsonPath(o.steps)).toEqual({ code: 'SCHEMA', path: jsonPath([...o.steps, 'xUnknown']) });
+    for (const place of objects(root)) {
+      const text = JSON.stringify(mutate(root, place.steps, (v) => ({ ...(v as Record<string, Json>), xUnknown: 1 })));
+      expect(failure(text), jsonPath(place.steps)).toEqual({ code: 'SCHEMA', path: jsonPath([...place.steps, 'xUnknown']) });
     }
   });
 
   it('rejects-missing-required-member (each member dropped)', () => {
-    for (const p of members(root)) {
-      const name = p.steps[p.steps.length - 1] as string;
+    for (const place of members(root)) {
+      const name = place.steps[place.steps.length - 1] as string;
       // Inside a search filter every member is optional (§6.5).
-      const required = ALWAYS_REQUIRED.has(name) && p.steps[p.steps.length - 2] !== 'searchFilter';
-      const f = failure(JSON.stringify(mutate(root, p.steps, () => undefined)));
-      const where = jsonPath(p.steps);
-      if (required) expect(f, where).toEqual({ code: 'SCHEMA', path: where });
+      const required = ALWAYS_REQUIRED.has(name) && place.steps[place.steps.length - 2] !== 'searchFilter';
+      const fn = failure(JSON.stringify(mutate(root, place.steps, () => undefined)));
+      const where = jsonPath(place.steps);
+      if (required) expect(fn, where).toEqual({ code: 'SCHEMA', path: where });
       // Dropping an optional member is fine, or breaks a cross-member rule or the lookup signature.
-      else if (f !== undefined) expect(['SCHEMA', 'VERIFICATION'], where).toContain(f.code);
+      else if (fn !== undefined) expect(['SCHEMA', 'VERIFICATION'], where).toContain(fn.code);
     }
   });
 
   it('rejects-wrong-json-type of every member and array element', () => {
-    for (const p of [...members(root), ...elements(root)]) {
-      const text = JSON.stringify(mutate(root, p.steps, wrongType));
-      expect(failure(text), jsonPath(p.steps)).toEqual({ code: 'SCHEMA', path: jsonPath(p.steps) });
+    for (const place of [...members(root), ...elements(root)]) {
+      const text = JSON.stringify(mutate(root, place.steps, wrongType));
+      expect(failure(text), jsonPath(place.steps)).toEqual({ code: 'SCHEMA', path: jsonPath(place.steps) });
     }
   });
 
   it('rejects-duplicate-member at top level and nested', () => {
-    for (const o of objects(root)) {
-      const first = Object.keys(o.value as Record<string, Json>)[0];
+    for (const place of objects(root)) {
+      const first = Object.keys(place.value as Record<string, Json>).at(0);
       if (first === undefined) continue;
-      expect(failure(withDuplicateMember(root, o.steps)), jsonPath(o.steps)).toEqual({ code: 'SYNTAX', path: jsonPath([...o.steps, first]) });
+      expect(failure(withDuplicateMember(root, place.steps)), jsonPath(place.steps)).toEqual({ code: 'SYNTAX', path: jsonPath([...place.steps, first]) });
     }
   });
 
   it('rejects-bad-base64url (padding, non-canonical final character, foreign character)', () => {
-    for (const p of places(root).filter(isBinary)) {
-      const where = jsonPath(p.steps);
-      const s = p.value as string;
-      for (const bad of [`${s}=`, `${s.slice(0, -1)}+`]) {
-        expect(failure(JSON.stringify(mutate(root, p.steps, () => bad))), where).toEqual({ code: 'SCHEMA', path: where });
+    for (const place of places(root).filter(isBinary)) {
+      const where = jsonPath(place.steps);
+      const text = place.value as string;
+      for (const bad of [`${text}=`, `${text.slice(0, -1)}+`]) {
+        expect(failure(JSON.stringify(mutate(root, place.steps, () => bad))), where).toEqual({ code: 'SCHEMA', path: where });
       }
-      if (s.length % 4 !== 0) {
+      if (text.length % 4 !== 0) {
         // Flip the lowest bit of the final character: same bytes, unused bits set.
         const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-        const last = alphabet.indexOf(s[s.length - 1] ?? 'A');
-        const noncanonical = s.slice(0, -1) + alphabet[last ^ 1];
-        expect(failure(JSON.stringify(mutate(root, p.steps, () => noncanonical))), where).toEqual({ code: 'SCHEMA', path: where });
+        const last = alphabet.indexOf(text[text.length - 1] ?? 'A');
+        const noncanonical = text.slice(0, -1) + alphabet[last ^ 1];
+        expect(failure(JSON.stringify(mutate(root, place.steps, () => noncanonical))), where).toEqual({ code: 'SCHEMA', path: where });
       }
     }
   });
 
   it('rejects-lone-surrogate in a string value (escaped and raw)', () => {
-    const text = m.wire.replace(/"serverSessionId":"/, '"serverSessionId":"\\ud800');
+    const text = recordedMessage.wire.replace(/"serverSessionId":"/, '"serverSessionId":"\\ud800');
     expect(failure(text)).toEqual({ code: 'SYNTAX', path: '$.serverSessionId' });
-    expect(failure(m.wire.replace(/"serverSessionId":"/, '"serverSessionId":"\udc00'))).toEqual({ code: 'SYNTAX', path: '$.serverSessionId' });
+    expect(failure(recordedMessage.wire.replace(/"serverSessionId":"/, '"serverSessionId":"\udc00'))).toEqual({ code: 'SYNTAX', path: '$.serverSessionId' });
   });
 });

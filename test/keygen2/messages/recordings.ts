@@ -20,7 +20,7 @@ export interface RecordedMessage {
 }
 
 interface SessionFile {
-  readonly sessions: readonly { readonly label: string; readonly messages: readonly { readonly qualifier: string; readonly wire: string }[] }[];
+  readonly sessions: ReadonlyArray<{ readonly label: string; readonly messages: ReadonlyArray<{ readonly qualifier: string; readonly wire: string }> }>;
 }
 
 /** Every `messages[].wire` of every `keygen2-session-*.json`. */
@@ -40,8 +40,8 @@ export const label = (m: RecordedMessage): string => `${m.file.replace(/^keygen2
 /** One message per qualifier and session file: enough variety for the mechanical mutations. */
 export function sampleMessages(): RecordedMessage[] {
   const seen = new Set<string>();
-  return recordedMessages().filter((m) => {
-    const key = `${m.file}|${m.qualifier}|${m.wire.length}`;
+  return recordedMessages().filter((recordedMessage) => {
+    const key = `${recordedMessage.file}|${recordedMessage.qualifier}|${recordedMessage.wire.length}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -65,44 +65,44 @@ export interface Place {
 export function places(root: Json, steps: Step[] = []): Place[] {
   const out: Place[] = [{ steps, value: root }];
   if (Array.isArray(root)) root.forEach((v, i) => out.push(...places(v, [...steps, i])));
-  else if (root !== null && typeof root === 'object') for (const [k, v] of Object.entries(root)) out.push(...places(v, [...steps, k]));
+  else if (root !== null && typeof root === 'object') for (const [key, json] of Object.entries(root)) out.push(...places(json, [...steps, key]));
   return out;
 }
 
 /** A deep copy with `f` applied to the value at `steps` (`undefined` from `f` deletes a member). */
-export function mutate(root: Json, steps: readonly Step[], f: (v: Json) => Json | undefined): Json {
+export function mutate(root: Json, steps: readonly Step[], fn: (v: Json) => Json | undefined): Json {
   const copy = structuredClone(root);
-  if (steps.length === 0) return f(copy) ?? null;
+  if (steps.length === 0) return fn(copy) ?? null;
   let parent: Json = copy;
-  for (const s of steps.slice(0, -1)) parent = (parent as Record<string | number, Json>)[s] as Json;
-  const last = steps[steps.length - 1] as Step;
+  for (const step of steps.slice(0, -1)) parent = (parent as Record<string | number, Json>)[step];
+  const last = steps[steps.length - 1];
   const container = parent as Record<string | number, Json>;
-  const next = f(container[last] as Json);
+  const next = fn(container[last]);
   if (next === undefined) delete container[last];
   else container[last] = next;
   return copy;
 }
 
 /** A different JSON type for a value (string↔number, boolean→string, object↔array). */
-export function wrongType(v: Json): Json {
-  if (typeof v === 'string') return 1;
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return {};
-  if (v === null) return 'null';
+export function wrongType(json: Json): Json {
+  if (typeof json === 'string') return 1;
+  if (typeof json === 'number') return String(json);
+  if (typeof json === 'boolean') return String(json);
+  if (Array.isArray(json)) return {};
+  if (json === null) return 'null';
   return [];
 }
 
 /** Compact JSON with the first member of the object at `steps` written twice. */
 export function withDuplicateMember(root: Json, steps: readonly Step[]): string {
-  const write = (v: Json, at: readonly Step[]): string => {
-    if (Array.isArray(v)) return `[${v.map((x, i) => write(x, [...at, i])).join(',')}]`;
-    if (v !== null && typeof v === 'object') {
-      const members = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${write(x, [...at, k])}`);
-      if (at.length === steps.length && at.every((s, i) => s === steps[i]) && members[0] !== undefined) members.push(members[0]);
+  const write = (json: Json, at: readonly Step[]): string => {
+    if (Array.isArray(json)) return `[${json.map((x, i) => write(x, [...at, i])).join(',')}]`;
+    if (json !== null && typeof json === 'object') {
+      const members = Object.entries(json).map(([k, x]) => `${JSON.stringify(k)}:${write(x, [...at, k])}`);
+      if (at.length === steps.length && at.every((s, i) => s === steps[i]) && members.at(0) !== undefined) members.push(members[0]);
       return `{${members.join(',')}}`;
     }
-    return JSON.stringify(v);
+    return JSON.stringify(json);
   };
   return write(root, []);
 }

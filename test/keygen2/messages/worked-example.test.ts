@@ -11,7 +11,7 @@ import { decodeMessage, encodeMessage, epochSeconds, lookupNonce, lookupSpecifie
 const SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'spec', 'keygen2.md');
 const spec = existsSync(SPEC) ? readFileSync(SPEC, 'utf8') : '';
 const section14 = spec.slice(spec.indexOf('## 14. Worked example'));
-const examples = [...section14.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+const examples = [...section14.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m.at(1) ?? '');
 
 describe.skipIf(examples.length === 0)('spec §14 worked example', () => {
   it('has the ten messages', () => expect(examples.length).toBe(10));
@@ -22,14 +22,14 @@ describe.skipIf(examples.length === 0)('spec §14 worked example', () => {
   });
 
   it('clientTime gives the attested seconds (0x6B09B693)', () => {
-    const m = decodeMessage(examples[3] ?? '', ['ProvisioningInitializationResponse']);
-    expect(epochSeconds(m.clientTime)).toBe(0x6b09b693);
+    const provisioningInitializationResponse = decodeMessage(examples[3] ?? '', ['ProvisioningInitializationResponse']);
+    expect(epochSeconds(provisioningInitializationResponse.clientTime)).toBe(0x6b09b693);
   });
 
   it('lookup nonce and JCS signing input equal §14.2/§14.3', () => {
-    const m = decodeMessage(examples[4] ?? '', ['CredentialDiscoveryRequest']);
-    expect(Buffer.from(lookupNonce(m.clientSessionId, m.serverSessionId)).toString('hex')).toBe('8239d014533e23b4094f378d2083d3871c61b61b0e059013171b58fdc8caa946');
-    const spec0 = m.lookupSpecifiers[0];
+    const credentialDiscoveryRequest = decodeMessage(examples[4] ?? '', ['CredentialDiscoveryRequest']);
+    expect(Buffer.from(lookupNonce(credentialDiscoveryRequest.clientSessionId, credentialDiscoveryRequest.serverSessionId)).toString('hex')).toBe('8239d014533e23b4094f378d2083d3871c61b61b0e059013171b58fdc8caa946');
+    const spec0 = credentialDiscoveryRequest.lookupSpecifiers.at(0);
     if (spec0 === undefined) throw new Error('no specifier');
     const { value: _value, ...unsignedSignature } = spec0.signature;
     const data = lookupSpecifierSignedData({ ...spec0, signature: unsignedSignature });

@@ -10,7 +10,7 @@ import { verifySignature } from '../../support/fixtures.js';
 import type { EnrollResult } from '../../support/keygen2-harness.js';
 
 const SKS = 'https://webpki.github.io/sks/algorithm#';
-export const A = {
+export const ALG = {
   RSA2048: `${SKS}rsa2048`,
   RSA2048_EXP: `${SKS}rsa2048.exp`,
   RSA4096: `${SKS}rsa4096`,
@@ -39,7 +39,7 @@ export const pinPolicy = (keys: readonly KeyConfig[], extra: Partial<PinPolicyCo
 });
 
 /** §13.1 default key: RSA-2048 authentication. */
-export const rsaKey = (extra: Partial<KeyConfig> = {}): KeyConfig => ({ keyAlgorithm: A.RSA2048, appUsage: 'authentication', ...extra });
+export const rsaKey = (extra: Partial<KeyConfig> = {}): KeyConfig => ({ keyAlgorithm: ALG.RSA2048, appUsage: 'authentication', ...extra });
 
 const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -72,31 +72,31 @@ export function scenarioLookups(): LookupConfig[] {
 
 /** The handle of an installed key by id. */
 export function handleOf(result: EnrollResult, id: string): KeyHandle {
-  const k = result.summary.keys.find((x) => x.id === id);
-  if (k === undefined) throw new Error(`no installed key ${id}`);
-  return k.keyHandle;
+  const keyValue = result.summary.keys.find((x) => x.id === id);
+  if (keyValue === undefined) throw new Error(`no installed key ${id}`);
+  return keyValue.keyHandle;
 }
 
 /** The wire message of a qualifier, parsed. */
-export function wireMessage(result: { readonly wire: readonly { readonly text: string }[] }, qualifier: string): Record<string, unknown> {
-  const m = result.wire.map((w) => JSON.parse(w.text) as Record<string, unknown>).find((j) => j['@qualifier'] === qualifier);
-  if (m === undefined) throw new Error(`no ${qualifier} on the wire`);
-  return m;
+export function wireMessage(result: { readonly wire: ReadonlyArray<{ readonly text: string }> }, qualifier: string): Record<string, unknown> {
+  const messageValue = result.wire.map((w) => JSON.parse(w.text) as Record<string, unknown>).find((j) => j['@qualifier'] === qualifier);
+  if (messageValue === undefined) throw new Error(`no ${qualifier} on the wire`);
+  return messageValue;
 }
 
 /** Signs with the SKS and verifies with the key's certificate; returns the signature. */
 export async function signsWith(sks: SecureKeyStore, handle: KeyHandle, algorithm: string, pin?: string): Promise<Uint8Array> {
   const data = Buffer.from('Some data to sign');
   const signature = await sks.signData({ keyHandle: handle, algorithm, authorization: pin === undefined ? undefined : Buffer.from(pin), data });
-  const ee = (await sks.getKeyAttributes(handle)).certificatePath[0];
+  const ee = (await sks.getKeyAttributes(handle)).certificatePath.at(0);
   if (ee === undefined) throw new Error('no certificate');
   expect(verifySignature(new X509Certificate(ee).publicKey, algorithm, data, signature), 'the signature verifies with the certificate').toBe(true);
   return signature;
 }
 
 /** Every key handle in the SKS with its provisioning handle. */
-export async function allKeys(sks: SecureKeyStore): Promise<{ keyHandle: KeyHandle; provisioningHandle: number }[]> {
-  const out: { keyHandle: KeyHandle; provisioningHandle: number }[] = [];
+export async function allKeys(sks: SecureKeyStore): Promise<Array<{ keyHandle: KeyHandle; provisioningHandle: number }>> {
+  const out: Array<{ keyHandle: KeyHandle; provisioningHandle: number }> = [];
   for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) out.push(k);
   return out;
 }

@@ -8,34 +8,34 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyHandle } from '../../../src/sks/api.js';
 import { ProtectionStatus } from '../../../src/sks/constants.js';
 import { openHarness, SCENARIO_PIN, targetOf, type Harness } from '../../support/keygen2-harness.js';
-import { A, allKeys, expectNoOpenSession, handleOf, pinPolicy, rsaKey, scenarioLookups, SESSION, signsWith, wireMessage } from './common.js';
+import { ALG, allKeys, expectNoOpenSession, handleOf, pinPolicy, rsaKey, scenarioLookups, SESSION, signsWith, wireMessage } from './common.js';
 
-let h: Harness;
+let harnessValue: Harness;
 beforeEach(async () => {
-  h = await openHarness({ store: 'sqlite' });
+  harnessValue = await openHarness({ store: 'sqlite' });
 });
 afterEach(async () => {
-  await expectNoOpenSession(h.sks);
-  await h.close();
+  await expectNoOpenSession(harnessValue.sks);
+  await harnessValue.close();
 });
 
 const spki = (k: Parameters<typeof createPublicKey>[0]): Buffer => createPublicKey(k).export({ type: 'spki', format: 'der' });
 
 /** Session 1 of 18-20: updatable under `kmk`, one RSA key under a shared-grouping PIN policy. */
 const sharedPinSession = (kmk: 'kmk0' | 'kmk2') =>
-  h.enroll({ config: { issuerUri: h.issuerUri, ...SESSION, keyManagementKey: kmk, pinPolicies: [pinPolicy([rsaKey()], { grouping: 'shared' })] } });
+  harnessValue.enroll({ config: { issuerUri: harnessValue.issuerUri, ...SESSION, keyManagementKey: kmk, pinPolicies: [pinPolicy([rsaKey()], { grouping: 'shared' })] } });
 
 async function wrongPin(handle: KeyHandle): Promise<void> {
-  await expect(h.sks.signData({ keyHandle: handle, algorithm: A.ECDSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') })).rejects.toMatchObject({ code: 'AUTHORIZATION' });
+  await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') })).rejects.toMatchObject({ code: 'AUTHORIZATION' });
 }
 
 describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
   it('18 CloneKeyProtection: an unprotected key takes the PIN of an earlier key; both now belong to session 2', async () => {
     const first = await sharedPinSession('kmk2');
     const old = handleOf(first, 'Key.1');
-    const second = await h.enroll({
+    const second = await harnessValue.enroll({
       config: {
-        issuerUri: h.issuerUri,
+        issuerUri: harnessValue.issuerUri,
         ...SESSION,
         lookups: scenarioLookups(),
         keys: [rsaKey({ cloneKeyProtection: targetOf(first, 'Key.1', 'kmk2') })],
@@ -44,11 +44,11 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     expect(second.outcome.cloned.map((c) => c.keyId)).toEqual(['Key.1']);
     expect(second.prompts).toEqual([]);
     const created = handleOf(second, 'Key.1');
-    const keys = await allKeys(h.sks);
+    const keys = await allKeys(harnessValue.sks);
     expect(keys.map((k) => k.keyHandle).sort()).toEqual([old, created].sort());
     expect(new Set(keys.map((k) => k.provisioningHandle))).toEqual(new Set([second.summary.provisioningHandle]));
-    await signsWith(h.sks, old, A.RSA_SHA256, SCENARIO_PIN);
-    await signsWith(h.sks, created, A.RSA_SHA256, SCENARIO_PIN);
+    await signsWith(harnessValue.sks, old, ALG.RSA_SHA256, SCENARIO_PIN);
+    await signsWith(harnessValue.sks, created, ALG.RSA_SHA256, SCENARIO_PIN);
     // The discovery round carried the four §13.1 lookups (their results are not used, §13.1).
     const lookups = (wireMessage(second, 'CredentialDiscoveryRequest')['lookupSpecifiers'] as unknown[]).length;
     expect(lookups).toBe(4);
@@ -56,36 +56,36 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
 
   it('19 UpdateKey: the new key replaces the old one and signs with the old PIN', async () => {
     const first = await sharedPinSession('kmk0');
-    const second = await h.enroll({
-      config: { issuerUri: h.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey({ updateKey: targetOf(first, 'Key.1', 'kmk0') })] },
+    const second = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey({ updateKey: targetOf(first, 'Key.1', 'kmk0') })] },
     });
     expect(second.outcome.updated.map((u) => u.keyId)).toEqual(['Key.1']);
     // Lookup 1 (KMK#0, no filter) found session 1's key.
     expect(second.state.discovered?.map((d) => d.serverSessionId)).toContain(first.summary.serverSessionId);
     const handle = handleOf(second, 'Key.1');
-    const keys = await allKeys(h.sks);
+    const keys = await allKeys(harnessValue.sks);
     expect(keys).toEqual([{ keyHandle: handle, provisioningHandle: second.summary.provisioningHandle }]);
-    const ee = (await h.sks.getKeyAttributes(handle)).certificatePath[0]!;
-    expect(Buffer.from(ee)).toEqual(Buffer.from(second.summary.keys[0]!.certificatePath[0]!));
-    await signsWith(h.sks, handle, A.RSA_SHA256, SCENARIO_PIN);
+    const ee = (await harnessValue.sks.getKeyAttributes(handle)).certificatePath[0];
+    expect(Buffer.from(ee)).toEqual(Buffer.from(second.summary.keys[0].certificatePath[0]));
+    await signsWith(harnessValue.sks, handle, ALG.RSA_SHA256, SCENARIO_PIN);
   });
 
   it('19 UpdateKey (refused): an update authorized by a KMK that does not govern the target fails and commits nothing', async () => {
     const first = await sharedPinSession('kmk0');
-    const before = await allKeys(h.sks);
-    const failed = await h.enrollFailing({
-      config: { issuerUri: h.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey({ updateKey: targetOf(first, 'Key.1', 'kmk2') })] },
+    const before = await allKeys(harnessValue.sks);
+    const failed = await harnessValue.enrollFailing({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey({ updateKey: targetOf(first, 'Key.1', 'kmk2') })] },
     });
     expect(failed.error).toMatchObject({ code: 'SKS' });
-    expect(await allKeys(h.sks)).toEqual(before);
-    await signsWith(h.sks, handleOf(first, 'Key.1'), A.RSA_SHA256, SCENARIO_PIN);
+    expect(await allKeys(harnessValue.sks)).toEqual(before);
+    await signsWith(harnessValue.sks, handleOf(first, 'Key.1'), ALG.RSA_SHA256, SCENARIO_PIN);
   });
 
   it('20 UpdateKeyManagementKey: KMK#0 ← KMK#1 ← KMK#2 roll-over, then an update authorized by KMK#2', async () => {
     const first = await sharedPinSession('kmk0');
-    const second = await h.enroll({
+    const second = await harnessValue.enroll({
       config: {
-        issuerUri: h.issuerUri,
+        issuerUri: harnessValue.issuerUri,
         ...SESSION,
         keyManagementKey: 'kmk2',
         updatableKeyManagementKeys: [{ kmk: 'kmk1', updatableKeyManagementKeys: [{ kmk: 'kmk0' }] }],
@@ -97,22 +97,22 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     expect(JSON.stringify(init)).toContain('authorization');
     expect(second.outcome.updated).toHaveLength(1);
     // Session 1 now answers to KMK#2 (it was rolled over through KMK#1).
-    const kmk2 = spki(h.kmks.kmk2);
-    for (let s = await h.sks.enumerateProvisioningSessions(0, false); s !== undefined; s = await h.sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
-      expect(Buffer.from(s.keyManagementKey ?? [])).toEqual(kmk2);
+    const kmk2 = spki(harnessValue.kmks.kmk2);
+    for (let state = await harnessValue.sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+      expect(Buffer.from(state.keyManagementKey ?? [])).toEqual(kmk2);
     }
-    await signsWith(h.sks, handleOf(second, 'Key.1'), A.RSA_SHA256, SCENARIO_PIN);
+    await signsWith(harnessValue.sks, handleOf(second, 'Key.1'), ALG.RSA_SHA256, SCENARIO_PIN);
   });
 
   it('21 DeleteKey: no key of session 1 remains', async () => {
-    const first = await h.enroll({ config: { issuerUri: h.issuerUri, ...SESSION, keyManagementKey: 'kmk0', keys: [rsaKey()] } });
-    const second = await h.enroll({
-      config: { issuerUri: h.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey()], deleteKeys: [targetOf(first, 'Key.1', 'kmk0')] },
+    const first = await harnessValue.enroll({ config: { issuerUri: harnessValue.issuerUri, ...SESSION, keyManagementKey: 'kmk0', keys: [rsaKey()] } });
+    const second = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, lookups: scenarioLookups(), keys: [rsaKey()], deleteKeys: [targetOf(first, 'Key.1', 'kmk0')] },
     });
     expect(second.outcome.deleted).toHaveLength(1);
-    const keys = await allKeys(h.sks);
+    const keys = await allKeys(harnessValue.sks);
     expect(keys).toEqual([{ keyHandle: handleOf(second, 'Key.1'), provisioningHandle: second.summary.provisioningHandle }]);
-    await expect(h.sks.getKeyAttributes(handleOf(first, 'Key.1'))).rejects.toMatchObject({ code: 'NO_KEY' });
+    await expect(harnessValue.sks.getKeyAttributes(handleOf(first, 'Key.1'))).rejects.toMatchObject({ code: 'NO_KEY' });
   });
 
   it.each([
@@ -120,21 +120,21 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     ['27 PrivacyEnabled', true],
   ])('%s: three wrong PINs block the key; an unlock session (I P C F) unblocks it', async (_name, privacy) => {
     const privacyEnabled = privacy ? { privacyEnabled: true } : {};
-    const first = await h.enroll({
-      config: { issuerUri: h.issuerUri, ...SESSION, ...privacyEnabled, keyManagementKey: 'kmk0', pinPolicies: [pinPolicy([{ keyAlgorithm: A.P256, appUsage: 'authentication' }])] },
+    const first = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, ...privacyEnabled, keyManagementKey: 'kmk0', pinPolicies: [pinPolicy([{ keyAlgorithm: ALG.P256, appUsage: 'authentication' }])] },
     });
     const handle = handleOf(first, 'Key.1');
     for (let i = 1; i <= 3; i++) {
       await wrongPin(handle);
-      const info = await h.sks.getKeyProtectionInfo(handle);
+      const info = await harnessValue.sks.getKeyProtectionInfo(handle);
       expect(info.pinErrorCount).toBe(i);
       expect(info.protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(i === 3 ? ProtectionStatus.PIN_BLOCKED : 0);
     }
-    await expect(h.sks.signData({ keyHandle: handle, algorithm: A.ECDSA_SHA256, authorization: Buffer.from(SCENARIO_PIN), data: Buffer.from('x') })).rejects.toMatchObject({
+    await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from(SCENARIO_PIN), data: Buffer.from('x') })).rejects.toMatchObject({
       code: 'AUTHORIZATION',
     });
-    const second = await h.enroll({
-      config: { issuerUri: h.issuerUri, ...SESSION, ...privacyEnabled, action: 'unlock', lookups: scenarioLookups(), unlockKeys: [targetOf(first, 'Key.1', 'kmk0')] },
+    const second = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, ...privacyEnabled, action: 'unlock', lookups: scenarioLookups(), unlockKeys: [targetOf(first, 'Key.1', 'kmk0')] },
     });
     expect(second.wire.map((w) => (JSON.parse(w.text) as { '@qualifier': string })['@qualifier'])).toEqual([
       'InvocationRequest',
@@ -148,20 +148,20 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     ]);
     expect(second.outcome.keys).toEqual([]);
     expect(second.outcome.unlocked).toHaveLength(1);
-    const info = await h.sks.getKeyProtectionInfo(handle);
+    const info = await harnessValue.sks.getKeyProtectionInfo(handle);
     expect(info.pinErrorCount).toBe(0);
     expect(info.protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(0);
-    await signsWith(h.sks, handle, A.ECDSA_SHA256, SCENARIO_PIN);
-    for (const r of [first, second]) {
-      expect(r.summary.privacyEnabled).toBe(privacy);
-      const init = wireMessage(r, 'ProvisioningInitializationResponse');
+    await signsWith(harnessValue.sks, handle, ALG.ECDSA_SHA256, SCENARIO_PIN);
+    for (const enrollResult of [first, second]) {
+      expect(enrollResult.summary.privacyEnabled).toBe(privacy);
+      const init = wireMessage(enrollResult, 'ProvisioningInitializationResponse');
       expect('deviceId' in init).toBe(!privacy);
-      expect(r.outcome.deviceCertificatePath === undefined).toBe(privacy);
+      expect(enrollResult.outcome.deviceCertificatePath === undefined).toBe(privacy);
     }
     if (privacy) {
       expect(info.userModifiable).toBe(true);
       const sessions = [];
-      for (let s = await h.sks.enumerateProvisioningSessions(0, false); s !== undefined; s = await h.sks.enumerateProvisioningSessions(s.provisioningHandle, false)) sessions.push(s);
+      for (let state = await harnessValue.sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)) sessions.push(state);
       expect(sessions.length).toBeGreaterThan(0);
       expect(sessions.every((s) => s.privacyEnabled)).toBe(true);
     }

@@ -9,7 +9,7 @@ import { collectUserPins } from '../../../src/keygen2/client/pin-collection.js';
 import type { EnrollmentUi, PinPrompt } from '../../../src/keygen2/client/ports.js';
 import { decodeMessage, encodeMessage } from '../../../src/keygen2/messages/index.js';
 import type { AppUsage, Grouping, PassphraseFormat, PatternRestriction, PinPolicySpecifier } from '../../../src/keygen2/messages/index.js';
-import { A } from './common.js';
+import { ALG } from './common.js';
 
 const mac = new Uint8Array(32);
 
@@ -30,7 +30,7 @@ function parsedPolicy(format: PassphraseFormat, usages: readonly AppUsage[], gro
         grouping,
         ...(patterns.length === 0 ? {} : { patternRestrictions: patterns }),
         mac,
-        keyEntrySpecifiers: usages.map((appUsage, i) => ({ id: `Key.${i + 1}`, keyAlgorithm: A.RSA2048, appUsage, mac })),
+        keyEntrySpecifiers: usages.map((appUsage, i) => ({ id: `Key.${i + 1}`, keyAlgorithm: ALG.RSA2048, appUsage, mac })),
       },
     ],
   });
@@ -46,14 +46,14 @@ function user(pins: readonly string[]): EnrollmentUi & { prompts: PinPrompt[] } 
   return {
     prompts,
     consent: async () => true,
-    enterPin: async (p) => {
-      prompts.push(p);
+    enterPin: async (pinPrompt) => {
+      prompts.push(pinPrompt);
       return queue.shift();
     },
   };
 }
 
-const ACCEPTED: readonly [PassphraseFormat, readonly PatternRestriction[], string][] = [
+const ACCEPTED: ReadonlyArray<[PassphraseFormat, readonly PatternRestriction[], string]> = [
   ['alphanumeric', [], 'AB123'],
   ['numeric', [], '1234'],
   ['string', [], 'azAB13.\n'],
@@ -69,7 +69,7 @@ const ACCEPTED: readonly [PassphraseFormat, readonly PatternRestriction[], strin
   ['numeric', ['repeated'], '1345'],
 ];
 
-const REJECTED: readonly [PassphraseFormat, readonly PatternRestriction[], string][] = [
+const REJECTED: ReadonlyArray<[PassphraseFormat, readonly PatternRestriction[], string]> = [
   ['binary', [], '3034ff'],
   ['binary', [], '12300234fp'],
   ['alphanumeric', [], 'ab123'],
@@ -108,10 +108,10 @@ describe('31 MassiveUserPINCollection (spec §13.2, §8)', () => {
     expect(ui.prompts[1]?.rejected).toBeDefined();
   });
 
-  const P = ['1234', '2345', '3456'];
+  const texts = ['1234', '2345', '3456'];
   /** How a grouping case fails: fewer prompts than PINs, a prompt left unanswered, or an equal PIN refused. */
   type Failure = 'one-prompt-only' | 'needs-another-pin' | 'equal-pin-refused';
-  const GROUPING: readonly [Grouping, readonly AppUsage[], readonly string[], readonly number[] | Failure][] = [
+  const GROUPING: ReadonlyArray<[Grouping, readonly AppUsage[], readonly string[], readonly number[] | Failure]> = [
     ['none', ['authentication'], ['1234'], [0]],
     ['none', ['authentication', 'signature'], ['1234', '1234'], [0, 1]],
     ['none', ['authentication', 'signature'], ['1234', '2345'], [0, 1]],
@@ -121,7 +121,7 @@ describe('31 MassiveUserPINCollection (spec §13.2, §8)', () => {
     ['unique', ['authentication', 'signature'], ['1234', '2345'], [0, 1]],
     ['unique', ['authentication', 'signature'], ['1234', '1234'], 'equal-pin-refused'],
     ['unique', ['signature', 'authentication', 'signature'], ['1234', '2345'], [0, 1, 0]],
-    ['unique', ['signature', 'authentication', 'signature', 'encryption'], P, [0, 1, 0, 2]],
+    ['unique', ['signature', 'authentication', 'signature', 'encryption'], texts, [0, 1, 0, 2]],
     ['signature+standard', ['signature', 'authentication', 'signature', 'encryption'], ['1234', '2345'], [0, 1, 0, 1]],
     ['signature+standard', ['signature', 'authentication', 'signature', 'encryption'], ['1234', '1234'], 'equal-pin-refused'],
   ];

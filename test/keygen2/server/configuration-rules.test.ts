@@ -33,20 +33,20 @@ async function runPrivacy(config: IssuerConfig): Promise<IssuerState> {
   const device = new MiniDevice({ issuerUri: ISSUER_URI });
   let { state, request }: { state: IssuerState; request: KeyGen2Message | undefined } = await issuer.start({ ...config, privacyEnabled: true });
   for (;;) {
-    const step = await issuer.accept(state, device.answer(request as KeyGen2Message));
+    const step = await issuer.accept(state, device.answer(request));
     state = step.state;
     if (step.outcome !== undefined) return state;
     request = step.request;
   }
 }
 
-const refused = async (p: Promise<unknown>, code = 'INTERNAL'): Promise<void> => {
-  const e = await p.then(
+const refused = async (promise: Promise<unknown>, code = 'INTERNAL'): Promise<void> => {
+  const error = await promise.then(
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(KeyGen2Error);
-  expect((e as KeyGen2Error).code).toBe(code);
+  expect(error).toBeInstanceOf(KeyGen2Error);
+  expect((error as KeyGen2Error).code).toBe(code);
 };
 
 describe('issuer configuration rules', () => {

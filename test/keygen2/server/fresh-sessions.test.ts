@@ -11,7 +11,7 @@ import type { KeyGen2Message } from '../../../src/keygen2/messages/index.js';
 import { MiniDevice } from './mini-device.js';
 import { recordingFiles } from './recording.js';
 
-const doc = JSON.parse(readFileSync(recordingFiles()[0] as string, 'utf8')) as {
+const doc = JSON.parse(readFileSync(recordingFiles()[0], 'utf8')) as {
   test_keys: { device_attestation: { pkcs8_hex: string; certificate_der_hex: string; issuer_ca_certificate_der_hex: string } };
 };
 const deviceKey = createPrivateKey({ key: Buffer.from(doc.test_keys.device_attestation.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' });
@@ -41,7 +41,7 @@ function setup(poolSize = 0) {
 async function run(issuer: ReturnType<typeof setup>, config: IssuerConfig, device: MiniDevice, persist = true) {
   let { state, request }: { state: IssuerState; request: KeyGen2Message | undefined } = await issuer.start(config);
   for (;;) {
-    const response = device.answer(request as KeyGen2Message);
+    const response = device.answer(request);
     if (persist) state = JSON.parse(JSON.stringify(state)) as IssuerState;
     const step = await issuer.accept(state, response);
     state = step.state;
@@ -93,9 +93,9 @@ describe('fresh sessions', () => {
     now = Date.parse('2030-01-01T00:00:00Z');
     const strict = make(300);
     const s0 = await strict.start(oneKey);
-    const d = dev();
-    const s1 = await strict.accept(s0.state, d.answer(s0.request));
-    await expect(strict.accept(s1.state, d.answer(s1.request as KeyGen2Message))).rejects.toMatchObject({ code: 'PROTOCOL', path: '$.clientTime' });
+    const miniDevice = dev();
+    const s1 = await strict.accept(s0.state, miniDevice.answer(s0.request));
+    await expect(strict.accept(s1.state, miniDevice.answer(s1.request as KeyGen2Message))).rejects.toMatchObject({ code: 'PROTOCOL', path: '$.clientTime' });
   });
 
   it('refuses-an-i-p-f-configuration', async () => {
@@ -116,41 +116,41 @@ describe('fresh sessions', () => {
   });
 
   it('prints-issuer-throughput-beside-the-raw-work', async () => {
-    const n = Number(process.env['ISSUER_BENCH_SESSIONS'] ?? 300);
+    const count = Number(process.env['ISSUER_BENCH_SESSIONS'] ?? 300);
     const issuer = setup(64);
     const device = new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } });
     for (let i = 0; i < 50; i++) await run(issuer, oneKey, device); // warm-up; the device path is verified once and cached
     // Raw work the issuer needs per session: ephemeral key, ECDH, the device signature check and
     // seven HMACs (PIN MAC, key MAC, key attestation, setCertificatePath, close MAC, close
     // attestation, KDF). Timed interleaved with the sessions so machine load hits both alike.
-    const a = Buffer.alloc(600, 1);
-    const deviceSig = sign('sha256', a, deviceKey);
+    const bytes = Buffer.alloc(600, 1);
+    const deviceSig = sign('sha256', bytes, deviceKey);
     let issuerMs = 0;
     let rawMs = 0;
-    for (let i = 0; i < n; i++) {
-      let t = performance.now();
+    for (let i = 0; i < count; i++) {
+      let time = performance.now();
       let { state, request }: { state: IssuerState; request: KeyGen2Message | undefined } = await issuer.start(oneKey);
-      issuerMs += performance.now() - t;
+      issuerMs += performance.now() - time;
       for (;;) {
-        const response = device.answer(request as KeyGen2Message);
-        t = performance.now();
+        const response = device.answer(request);
+        time = performance.now();
         const step = await issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, response);
-        issuerMs += performance.now() - t;
+        issuerMs += performance.now() - time;
         state = step.state;
         if (step.outcome !== undefined) break;
         request = step.request;
       }
       const peer = createECDH('prime256v1').generateKeys();
-      t = performance.now();
-      const e = createECDH('prime256v1');
-      e.generateKeys();
-      const z = e.computeSecret(peer);
-      verify('sha256', a, deviceKey, deviceSig);
-      for (let j = 0; j < 7; j++) createHmac('sha256', z).update(a).digest();
-      rawMs += performance.now() - t;
+      time = performance.now();
+      const ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+      const nonSharedBuffer = ecdh.computeSecret(peer);
+      verify('sha256', bytes, deviceKey, deviceSig);
+      for (let j = 0; j < 7; j++) createHmac('sha256', nonSharedBuffer).update(bytes).digest();
+      rawMs += performance.now() - time;
     }
     console.log(
-      `issuer: ${(issuerMs / n).toFixed(3)} ms/session (state JSON round trip included), raw node:crypto ${(rawMs / n).toFixed(3)} ms/session, ratio ${(issuerMs / rawMs).toFixed(2)}`,
+      `issuer: ${(issuerMs / count).toFixed(3)} ms/session (state JSON round trip included), raw node:crypto ${(rawMs / count).toFixed(3)} ms/session, ratio ${(issuerMs / rawMs).toFixed(2)}`,
     );
     expect(issuerMs).toBeGreaterThan(0);
   }, 60_000);

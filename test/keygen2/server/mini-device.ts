@@ -67,44 +67,44 @@ export class MiniDevice {
     }
   }
 
-  #initialize(r: MessageOf<'ProvisioningInitializationRequest'>): MessageOf<'ProvisioningInitializationResponse'> {
+  #initialize(provisioningInitializationRequest: MessageOf<'ProvisioningInitializationRequest'>): MessageOf<'ProvisioningInitializationResponse'> {
     this.#counter = 0;
     const ecdh = createECDH('prime256v1');
     const point = ecdh.generateKeys();
     const clientEphemeralKey = Buffer.concat([P256_PREFIX, point]);
-    const z = ecdh.computeSecret(Buffer.from(r.serverEphemeralKey).subarray(P256_PREFIX.length));
+    const nonSharedBuffer = ecdh.computeSecret(Buffer.from(provisioningInitializationRequest.serverEphemeralKey).subarray(P256_PREFIX.length));
     const device = this.options.device;
     const deviceId = deviceIdFor(this.#privacy, device?.certificatePath[0] ?? new Uint8Array(0));
-    const sk = deriveSessionKey(z, sessionKdfInput(this.#clientSessionId, r.serverSessionId, this.options.issuerUri, deviceId));
+    const sk = deriveSessionKey(nonSharedBuffer, sessionKdfInput(this.#clientSessionId, provisioningInitializationRequest.serverSessionId, this.options.issuerUri, deviceId));
     this.#sk = sk;
     const clientTime = this.options.clientTime ?? Math.floor(Date.now() / 1000);
-    const a = sessionAttestationInput({
+    const bytes = sessionAttestationInput({
       clientSessionId: this.#clientSessionId,
-      serverSessionId: r.serverSessionId,
+      serverSessionId: provisioningInitializationRequest.serverSessionId,
       issuerUri: this.options.issuerUri,
       deviceId,
       sessionKeyAlgorithm: ALGORITHM_SESSION_ATTEST_1,
       privacyEnabled: this.#privacy,
-      serverEphemeralKey: r.serverEphemeralKey,
+      serverEphemeralKey: provisioningInitializationRequest.serverEphemeralKey,
       clientEphemeralKey,
-      keyManagementKey: r.keyManagementKey,
+      keyManagementKey: provisioningInitializationRequest.keyManagementKey,
       clientTime,
-      sessionLifeTime: r.sessionLifeTime,
-      sessionKeyLimit: r.sessionKeyLimit,
+      sessionLifeTime: provisioningInitializationRequest.sessionLifeTime,
+      sessionKeyLimit: provisioningInitializationRequest.sessionKeyLimit,
       serverCertificate: this.options.serverCertificate ?? new Uint8Array(0),
     });
     const attestation =
       device === undefined
-        ? createHmac('sha256', sk).update(a).digest()
+        ? createHmac('sha256', sk).update(bytes).digest()
         : device.privateKey.asymmetricKeyType === 'ec'
-          ? sign('sha256', a, { key: device.privateKey, dsaEncoding: 'ieee-p1363' })
-          : sign('sha256', a, device.privateKey);
+          ? sign('sha256', bytes, { key: device.privateKey, dsaEncoding: 'ieee-p1363' })
+          : sign('sha256', bytes, device.privateKey);
     const text = `${new Date(clientTime * 1000).toISOString().slice(0, 19)}+00:00`;
     return {
       qualifier: 'ProvisioningInitializationResponse',
-      serverSessionId: r.serverSessionId,
+      serverSessionId: provisioningInitializationRequest.serverSessionId,
       clientSessionId: this.#clientSessionId,
-      serverTime: r.serverTime,
+      serverTime: provisioningInitializationRequest.serverTime,
       clientTime: { epochMs: clientTime * 1000, offsetMinutes: 0, text },
       clientEphemeralKey,
       ...(device === undefined ? {} : { deviceId: { certificatePath: device.certificatePath } }),
@@ -112,41 +112,41 @@ export class MiniDevice {
     };
   }
 
-  #createKeys(r: MessageOf<'KeyCreationRequest'>): MessageOf<'KeyCreationResponse'> {
-    const sk = this.#sk as Buffer;
-    const generatedKeys: { id: string; publicKey: Uint8Array; attestation: Uint8Array }[] = [];
-    const key = (k: NonNullable<MessageOf<'KeyCreationRequest'>['keyEntrySpecifiers']>[number]): void => {
+  #createKeys(keyCreationRequest: MessageOf<'KeyCreationRequest'>): MessageOf<'KeyCreationResponse'> {
+    const sk = this.#sk!;
+    const generatedKeys: Array<{ id: string; publicKey: Uint8Array; attestation: Uint8Array }> = [];
+    const key = (keyEntrySpecifier: NonNullable<MessageOf<'KeyCreationRequest'>['keyEntrySpecifiers']>[number]): void => {
       this.#counter++; // createKeyEntry MAC
-      const publicKey = k.keyAlgorithm.endsWith('#ec.nist.p256')
+      const publicKey = keyEntrySpecifier.keyAlgorithm.endsWith('#ec.nist.p256')
         ? Buffer.concat([P256_PREFIX, createECDH('prime256v1').generateKeys()])
         : generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' });
-      generatedKeys.push({ id: k.id, publicKey, attestation: attest(sk, this.#counter++, MacData.keyAttestation(publicKey, k.mac)) });
+      generatedKeys.push({ id: keyEntrySpecifier.id, publicKey, attestation: attest(sk, this.#counter++, MacData.keyAttestation(publicKey, keyEntrySpecifier.mac)) });
     };
     const pins = (ps: MessageOf<'KeyCreationRequest'>['pinPolicySpecifiers']): void => {
-      for (const p of ps ?? []) {
+      for (const pinPolicySpecifier of ps ?? []) {
         this.#counter++;
-        p.keyEntrySpecifiers.forEach(key);
+        pinPolicySpecifier.keyEntrySpecifiers.forEach(key);
       }
     };
-    for (const u of r.pukPolicySpecifiers ?? []) {
+    for (const pukPolicySpecifier of keyCreationRequest.pukPolicySpecifiers ?? []) {
       this.#counter++;
-      pins(u.pinPolicySpecifiers);
+      pins(pukPolicySpecifier.pinPolicySpecifiers);
     }
-    pins(r.pinPolicySpecifiers);
-    (r.keyEntrySpecifiers ?? []).forEach(key);
-    return { qualifier: 'KeyCreationResponse', serverSessionId: r.serverSessionId, clientSessionId: r.clientSessionId, generatedKeys };
+    pins(keyCreationRequest.pinPolicySpecifiers);
+    (keyCreationRequest.keyEntrySpecifiers ?? []).forEach(key);
+    return { qualifier: 'KeyCreationResponse', serverSessionId: keyCreationRequest.serverSessionId, clientSessionId: keyCreationRequest.clientSessionId, generatedKeys };
   }
 
-  #finalize(r: MessageOf<'ProvisioningFinalizationRequest'>): MessageOf<'ProvisioningFinalizationResponse'> {
+  #finalize(provisioningFinalizationRequest: MessageOf<'ProvisioningFinalizationRequest'>): MessageOf<'ProvisioningFinalizationResponse'> {
     let macs = 0;
-    const count = (v: unknown, member: string): void => {
+    const count = (value: unknown, member: string): void => {
       if (member === 'mac') macs++;
-      else if (Array.isArray(v)) v.forEach((x) => count(x, ''));
-      else if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) for (const [k, x] of Object.entries(v)) count(x, k);
+      else if (Array.isArray(value)) value.forEach((x) => count(x, ''));
+      else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) for (const [key, input] of Object.entries(value)) count(input, key);
     };
-    count(r, '');
+    count(provisioningFinalizationRequest, '');
     this.#counter += macs;
-    const attestation = attest(this.#sk as Buffer, this.#counter++, MacData.closeAttestation(r.sessionCloseData.nonce));
-    return { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: r.serverSessionId, clientSessionId: r.clientSessionId, attestation };
+    const attestation = attest(this.#sk!, this.#counter++, MacData.closeAttestation(provisioningFinalizationRequest.sessionCloseData.nonce));
+    return { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: provisioningFinalizationRequest.serverSessionId, clientSessionId: provisioningFinalizationRequest.clientSessionId, attestation };
   }
 }

@@ -6,56 +6,57 @@
 import { describe, expect, it } from 'vitest';
 import { KeyGen2Error, type KeyGen2ErrorCode } from '../../../src/keygen2/errors.js';
 import type { KeyGen2Message, MessageOf } from '../../../src/keygen2/messages/index.js';
+import type { IssuerState } from '../../../src/keygen2/server/index.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { decodeResponse, driveUntil, loadReplays, type Replay } from './recording.js';
 
 const has = (r: Replay, q: string): boolean => r.messages.some((m) => m.qualifier === q);
-const pick = (f: (r: Replay) => boolean, options: Parameters<typeof loadReplays>[0] = {}): Replay => {
-  const r = loadReplays(options).find(f);
-  if (r === undefined) throw new Error('no recording fits');
-  return r;
+const pick = (fn: (r: Replay) => boolean, options: Parameters<typeof loadReplays>[0] = {}): Replay => {
+  const result = loadReplays(options).find(fn);
+  if (result === undefined) throw new Error('no recording fits');
+  return result;
 };
-const e2es = (r: Replay): boolean => r.session.privacy_enabled === false && has(r, 'KeyCreationRequest');
-const privacy = (r: Replay): boolean => r.session.privacy_enabled === true;
+const e2es = (r: Replay): boolean => !r.session.privacy_enabled && has(r, 'KeyCreationRequest');
+const privacy = (r: Replay): boolean => r.session.privacy_enabled;
 const multiKey = (r: Replay): boolean => e2es(r) && Object.keys(r.session.issued_certificate_paths).length > 1;
 const discovery = (r: Replay): boolean => has(r, 'CredentialDiscoveryResponse');
 
 // Recordings are chosen by what they contain; a rule no recording can exercise is skipped, not failed.
 const available = loadReplays();
-const itWith = (...needs: ((r: Replay) => boolean)[]) => it.skipIf(!needs.every((f) => available.some(f)));
+const itWith = (...needs: Array<(r: Replay) => boolean>) => it.skipIf(!needs.every((f) => available.some(f)));
 
-async function rejects(p: Promise<unknown>, code: KeyGen2ErrorCode, path?: string): Promise<KeyGen2Error> {
-  const e = await p.then(
+async function rejects(promise: Promise<unknown>, code: KeyGen2ErrorCode, path?: string): Promise<KeyGen2Error> {
+  const error = await promise.then(
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(KeyGen2Error);
-  const err = e as KeyGen2Error;
+  expect(error).toBeInstanceOf(KeyGen2Error);
+  const err = error as KeyGen2Error;
   expect(err.code).toBe(code);
   if (path !== undefined) expect(err.path).toBe(path);
   return err;
 }
 
-const flip = (b: Uint8Array): Uint8Array => {
-  const c = Uint8Array.from(b);
-  c[c.length - 1] = (c[c.length - 1] as number) ^ 1;
-  return c;
+const flip = (bytes: Uint8Array): Uint8Array => {
+  const item = Uint8Array.from(bytes);
+  item[item.length - 1] = (item[item.length - 1]) ^ 1;
+  return item;
 };
 
 describe('issuer protocol rules', () => {
   itWith(e2es)('rejects-response-in-wrong-order', async () => {
-    const r = pick(e2es);
-    const { issuer, state } = await driveUntil(r, 'InvocationResponse');
-    const pir = decodeResponse(r.messages.find((m) => m.qualifier === 'ProvisioningInitializationResponse')?.wire ?? '');
+    const replay = pick(e2es);
+    const { issuer, state } = await driveUntil(replay, 'InvocationResponse');
+    const pir = decodeResponse(replay.messages.find((m) => m.qualifier === 'ProvisioningInitializationResponse')?.wire ?? '');
     await rejects(issuer.accept(state, pir), 'PROTOCOL', '$');
-    const kcr = decodeResponse(r.messages.find((m) => m.qualifier === 'KeyCreationResponse')?.wire ?? '');
+    const kcr = decodeResponse(replay.messages.find((m) => m.qualifier === 'KeyCreationResponse')?.wire ?? '');
     await rejects(issuer.accept(state, kcr), 'PROTOCOL', '$');
   });
 
   itWith(e2es)('rejects-request-as-response', async () => {
-    const r = pick(e2es);
-    const { issuer, state } = await driveUntil(r, 'InvocationResponse');
+    const replay = pick(e2es);
+    const { issuer, state } = await driveUntil(replay, 'InvocationResponse');
     const request: KeyGen2Message = { qualifier: 'InvocationRequest', serverSessionId: state.serverSessionId, action: 'manage' };
     await rejects(issuer.accept(state, request), 'PROTOCOL', '$');
   });
@@ -105,18 +106,18 @@ describe('issuer protocol rules', () => {
       test_keys: { certificate_issuer_ca: { certificate_path_der_hex: string[] } };
     };
     const roots = doc.test_keys.certificate_issuer_ca.certificate_path_der_hex.map((h) => Buffer.from(h, 'hex'));
-    const r = pick(e2es, { deviceRoots: roots });
-    const { issuer, state, response } = await driveUntil(r, 'ProvisioningInitializationResponse');
+    const replay = pick(e2es, { deviceRoots: roots });
+    const { issuer, state, response } = await driveUntil(replay, 'ProvisioningInitializationResponse');
     await rejects(issuer.accept(state, response), 'POLICY', '$.deviceId.certificatePath');
   });
 
   itWith(e2es, privacy)('rejects-device-id-in-privacy-mode-and-its-absence-otherwise', async () => {
-    const p = await driveUntil(pick(privacy), 'ProvisioningInitializationResponse');
-    const e = await driveUntil(pick(e2es), 'ProvisioningInitializationResponse');
-    const withDevice = { ...(p.response as MessageOf<'ProvisioningInitializationResponse'>), deviceId: (e.response as MessageOf<'ProvisioningInitializationResponse'>).deviceId ?? { certificatePath: [] } };
-    await rejects(p.issuer.accept(p.state, withDevice), 'PROTOCOL', '$.deviceId');
-    const { deviceId: _d, ...withoutDevice } = e.response as MessageOf<'ProvisioningInitializationResponse'>;
-    await rejects(e.issuer.accept(e.state, withoutDevice), 'PROTOCOL', '$.deviceId');
+    const privacyRun = await driveUntil(pick(privacy), 'ProvisioningInitializationResponse');
+    const e2esRun = await driveUntil(pick(e2es), 'ProvisioningInitializationResponse');
+    const withDevice = { ...(privacyRun.response as MessageOf<'ProvisioningInitializationResponse'>), deviceId: (e2esRun.response as MessageOf<'ProvisioningInitializationResponse'>).deviceId ?? { certificatePath: [] } };
+    await rejects(privacyRun.issuer.accept(privacyRun.state, withDevice), 'PROTOCOL', '$.deviceId');
+    const { deviceId: _d, ...withoutDevice } = e2esRun.response as MessageOf<'ProvisioningInitializationResponse'>;
+    await rejects(e2esRun.issuer.accept(e2esRun.state, withoutDevice), 'PROTOCOL', '$.deviceId');
   });
 
   itWith(e2es)('rejects-key-creation-response-with-other-client-session-id', async () => {
@@ -140,19 +141,19 @@ describe('issuer protocol rules', () => {
   itWith(e2es)('rejects-substituted-generated-key', async () => {
     const { issuer, state, response } = await driveUntil(pick(e2es), 'KeyCreationResponse');
     const kcr = response as MessageOf<'KeyCreationResponse'>;
-    const g = kcr.generatedKeys[0];
-    if (g === undefined) throw new Error('no key');
-    const other = Uint8Array.from(g.publicKey);
+    const generatedKey = kcr.generatedKeys.at(0);
+    if (generatedKey === undefined) throw new Error('no key');
+    const other = Uint8Array.from(generatedKey.publicKey);
     // Same kind of key, other bytes: flip a bit of the last coordinate byte (RSA: modulus).
-    other[other.length - 1] = (other[other.length - 1] as number) ^ 2;
-    const err = await issuer.accept(state, { ...kcr, generatedKeys: [{ ...g, publicKey: other }, ...kcr.generatedKeys.slice(1)] }).catch((e: unknown) => e);
+    other[other.length - 1] = (other[other.length - 1]) ^ 2;
+    const err = await issuer.accept(state, { ...kcr, generatedKeys: [{ ...generatedKey, publicKey: other }, ...kcr.generatedKeys.slice(1)] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeyGen2Error);
     expect(['VERIFICATION', 'PROTOCOL']).toContain((err as KeyGen2Error).code);
   });
 
   itWith(multiKey)('rejects-wrong-number-or-order-of-generated-keys', async () => {
-    const r = pick(multiKey);
-    const { issuer, state, response } = await driveUntil(r, 'KeyCreationResponse');
+    const replay = pick(multiKey);
+    const { issuer, state, response } = await driveUntil(replay, 'KeyCreationResponse');
     const kcr = response as MessageOf<'KeyCreationResponse'>;
     await rejects(issuer.accept(state, { ...kcr, generatedKeys: kcr.generatedKeys.slice(1) }), 'PROTOCOL', '$.generatedKeys');
     await rejects(issuer.accept(state, { ...kcr, generatedKeys: [...kcr.generatedKeys].reverse() }), 'PROTOCOL', '$.generatedKeys[0].id');
@@ -173,8 +174,8 @@ describe('issuer protocol rules', () => {
   });
 
   itWith(discovery)('rejects-discovery-results-for-unknown-lookups', async () => {
-    const r = pick(discovery);
-    const { issuer, state, response } = await driveUntil(r, 'CredentialDiscoveryResponse');
+    const replay = pick(discovery);
+    const { issuer, state, response } = await driveUntil(replay, 'CredentialDiscoveryResponse');
     const cdr = response as MessageOf<'CredentialDiscoveryResponse'>;
     const renamed = cdr.lookupResults.map((l, i) => (i === 0 ? { ...l, id: 'Lookup.99' } : l));
     await rejects(issuer.accept(state, { ...cdr, lookupResults: renamed }), 'PROTOCOL', '$.lookupResults[0].id');
@@ -183,27 +184,27 @@ describe('issuer protocol rules', () => {
 
   itWith(e2es)('resumes-a-persisted-state-in-another-process-with-the-same-sealing-key', async () => {
     const sealingKey = randomBytes(32);
-    const a = pick(e2es, { sealingKey });
-    const { state, response } = await driveUntil(a, 'KeyCreationResponse');
+    const replay = pick(e2es, { sealingKey });
+    const { state, response } = await driveUntil(replay, 'KeyCreationResponse');
     // "Another process": fresh port and issuer objects, the state only as JSON text.
-    const b = pick(e2es, { sealingKey });
-    const { issuer } = await driveUntil(b, 'InvocationResponse');
-    const resumed = await issuer.accept(JSON.parse(JSON.stringify(state)), response);
+    const fresh = pick(e2es, { sealingKey });
+    const { issuer } = await driveUntil(fresh, 'InvocationResponse');
+    const resumed = await issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, response);
     expect(resumed.request?.qualifier).toBe('ProvisioningFinalizationRequest');
     // Also before the session key exists: the sealed ephemeral key opens in the other process.
     const early = await driveUntil(pick(e2es, { sealingKey }), 'ProvisioningInitializationResponse');
-    const resumedEarly = await issuer.accept(JSON.parse(JSON.stringify(early.state)), early.response);
+    const resumedEarly = await issuer.accept(JSON.parse(JSON.stringify(early.state)) as IssuerState, early.response);
     expect(resumedEarly.request?.qualifier).toBe('KeyCreationRequest');
     // With another sealing key the sealed session key does not open.
-    const c = pick(e2es, { sealingKey: randomBytes(32) });
-    const other = await driveUntil(c, 'InvocationResponse');
-    await rejects(other.issuer.accept(JSON.parse(JSON.stringify(state)), response), 'VERIFICATION');
+    const foreign = pick(e2es, { sealingKey: randomBytes(32) });
+    const other = await driveUntil(foreign, 'InvocationResponse');
+    await rejects(other.issuer.accept(JSON.parse(JSON.stringify(state)) as IssuerState, response), 'VERIFICATION');
   });
 
   itWith(e2es)('rejects-wire-text-of-the-wrong-message-or-not-json', async () => {
-    const r = pick(e2es);
-    const { issuer, state } = await driveUntil(r, 'InvocationResponse');
-    const pirWire = r.messages.find((m) => m.qualifier === 'ProvisioningInitializationResponse')?.wire ?? '';
+    const replay = pick(e2es);
+    const { issuer, state } = await driveUntil(replay, 'InvocationResponse');
+    const pirWire = replay.messages.find((m) => m.qualifier === 'ProvisioningInitializationResponse')?.wire ?? '';
     await rejects(issuer.acceptText(state, pirWire), 'PROTOCOL');
     await rejects(issuer.acceptText(state, '{"@context":'), 'SYNTAX');
     const done = await issuer.acceptText(issuer.abort(state), pirWire).catch((e: unknown) => e);

@@ -24,7 +24,7 @@ import { createMemoryKeyStore, openSecureKeyStore, type SecureKeyStore } from '.
 import { getTestCa } from '../../support/test-ca.js';
 import { recordingFiles } from './recording.js';
 
-const doc = JSON.parse(readFileSync(recordingFiles()[0] as string, 'utf8')) as {
+const doc = JSON.parse(readFileSync(recordingFiles()[0], 'utf8')) as {
   test_keys: { device_attestation: { pkcs8_hex: string; certificate_der_hex: string; issuer_ca_certificate_der_hex: string } };
 };
 const da = doc.test_keys.device_attestation;
@@ -60,16 +60,16 @@ async function enroll(
   const issuer = createIssuer({
     crypto: new NodeIssuerCrypto({ sealingKey, keyManagementKeys: { old: kmkOld, new: kmkNew } }),
     deviceTrust: new DeviceTrust([deviceRoot]),
-    certify: async (k) => {
-      if (k.id === 'Imported') {
+    certify: async (attestedKey) => {
+      if (attestedKey.id === 'Imported') {
         const imported = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
         return {
           certificatePath: [await ca.issue(imported.publicKey, { commonName: 'Imported' })],
           importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
         };
       }
-      if (k.id === 'Aes') return { certificatePath: [await ca.issue(k.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
-      return { certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })] };
+      if (attestedKey.id === 'Aes') return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
+      return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
     },
     ...extra,
   });
@@ -138,8 +138,8 @@ describe('issuer with our client and SKS', () => {
     expect(outcome.keys.map((k) => k.id)).toEqual(['Key.1', 'Key.2', 'Key.3', 'Extended', 'Imported', 'Aes']);
     expect(summary.keys).toHaveLength(6);
     const ext = summary.keys.find((k) => k.id === 'Extended');
-    const e = await sks.getExtension(ext!.keyHandle, 'urn:x:secret');
-    expect(Buffer.from(e.extensionData).toString()).toBe('secret');
+    const extensionValue = await sks.getExtension(ext!.keyHandle, 'urn:x:secret');
+    expect(Buffer.from(extensionValue.extensionData).toString()).toBe('secret');
   });
 
   it('manages-keys-of-an-earlier-session-found-by-discovery', async () => {
@@ -167,9 +167,9 @@ describe('issuer with our client and SKS', () => {
         planManagement: (found) => {
           expect(found).toHaveLength(3);
           const byCn = (cn: string) => {
-            const c = found.find((f) => Buffer.from(f.certificatePath[0] as string, 'base64url').includes(Buffer.from(cn)));
-            if (c === undefined) throw new Error(cn);
-            return { certificate: c.certificatePath[0] as string, clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' };
+            const item = found.find((f) => Buffer.from(f.certificatePath[0], 'base64url').includes(Buffer.from(cn)));
+            if (item === undefined) throw new Error(cn);
+            return { certificate: item.certificatePath[0], clientSessionId: item.clientSessionId, serverSessionId: item.serverSessionId, kmk: 'new' };
           };
           return {
             cloneKeyProtection: { Clone: byCn('Pinned') },
@@ -201,9 +201,9 @@ describe('issuer with our client and SKS', () => {
       },
       {
         planManagement: (found) => {
-          const c = found[0];
-          if (c === undefined) throw new Error('the rolled-over session was not found with the new KMK');
-          return { updateKey: { New: { certificate: c.certificatePath[0] as string, clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' } } };
+          const discoveredCredential = found.at(0);
+          if (discoveredCredential === undefined) throw new Error('the rolled-over session was not found with the new KMK');
+          return { updateKey: { New: { certificate: discoveredCredential.certificatePath[0], clientSessionId: discoveredCredential.clientSessionId, serverSessionId: discoveredCredential.serverSessionId, kmk: 'new' } } };
         },
       },
     );
@@ -217,7 +217,7 @@ describe('issuer with our client and SKS', () => {
       keyManagementKey: 'new',
       pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ id: 'Blocked', keyAlgorithm: P256, appUsage: 'signature' }] }],
     });
-    const handle = first.summary.keys[0]!.keyHandle;
+    const handle = first.summary.keys[0].keyHandle;
     for (let i = 0; i < 3; i++) {
       await sks
         .signData({ keyHandle: handle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from('0000'), data: Buffer.alloc(32) })
@@ -231,7 +231,7 @@ describe('issuer with our client and SKS', () => {
         planManagement: (found) => ({
           unlockKeys: found
             .filter((c) => c.locked)
-            .map((c) => ({ certificate: c.certificatePath[0] as string, clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' })),
+            .map((c) => ({ certificate: c.certificatePath[0], clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' })),
         }),
       },
     );

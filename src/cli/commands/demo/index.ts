@@ -25,25 +25,25 @@ export function demoCommand(): Command {
       const line = (s: DemoStep): void => out(`✓ ${s.step}: ${s.detail}`);
       const started = Date.now();
       try {
-        const r = await runDemo({
+        const demoResult = await runDemo({
           keep: opts.keep === true,
           ...(json ? {} : { onStep: line }),
           ...(opts.verbose === true ? { log: (l: string) => void process.stderr.write(`${l}\n`) } : {}),
         });
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        if (json) out(JSON.stringify({ ok: true, steps: r.steps, seconds: Number(seconds), ...(opts.keep === true ? { dir: r.dir } : {}) }, null, 2));
-        else out(`All ${r.steps.length} steps passed in ${seconds} s.${opts.keep === true ? ` Kept ${r.dir}` : ''}`);
-      } catch (e) {
-        if (!(e instanceof DemoStepFailure)) throw e;
-        const check = e.cause instanceof DemoCheckFailed ? e.cause.message : undefined;
-        if (json) out(JSON.stringify({ ok: false, steps: e.steps, failedStep: e.step, ...(check === undefined ? {} : { reason: check }) }, null, 2));
-        else out(`✗ ${e.step}: ${check ?? 'failed (the reason follows on stderr)'}`);
+        if (json) out(JSON.stringify({ ok: true, steps: demoResult.steps, seconds: Number(seconds), ...(opts.keep === true ? { dir: demoResult.dir } : {}) }, null, 2));
+        else out(`All ${demoResult.steps.length} steps passed in ${seconds} s.${opts.keep === true ? ` Kept ${demoResult.dir}` : ''}`);
+      } catch (error) {
+        if (!(error instanceof DemoStepFailure)) throw error;
+        const check = error.cause instanceof DemoCheckFailed ? error.cause.message : undefined;
+        if (json) out(JSON.stringify({ ok: false, steps: error.steps, failedStep: error.step, ...(check === undefined ? {} : { reason: check }) }, null, 2));
+        else out(`✗ ${error.step}: ${check ?? 'failed (the reason follows on stderr)'}`);
         if (check !== undefined) {
           process.exitCode = 1;
           return;
         }
         // SKS, KeyGen2 and issuer errors: main.ts prints the code and maps the exit status.
-        throw e.cause;
+        throw error.cause;
       }
     });
 }

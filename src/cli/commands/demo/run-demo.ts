@@ -122,16 +122,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let current = 'setup';
   const step = async (name: string, fn: () => Promise<string>): Promise<void> => {
     current = name;
-    const s = { step: name, detail: await fn() };
-    steps.push(s);
-    options.onStep?.(s);
+    const state = { step: name, detail: await fn() };
+    steps.push(state);
+    options.onStep?.(state);
   };
 
   try {
     let admin: AdminOptions = {};
     await step('device', async () => {
-      const d = await initDevice({ dir: deviceDir, caDir, keyType: 'ec-p256' });
-      const cert = new X509Certificate(d.certificatePath[0]!);
+      const initDeviceResult = await initDevice({ dir: deviceDir, caDir, keyType: 'ec-p256' });
+      const cert = new X509Certificate(initDeviceResult.certificatePath[0]);
       return `new SKS with an EC P-256 device key, certified by "${cn(cert.issuer)}" (a manufacturer CA made for this run)`;
     });
 
@@ -158,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await step('enroll', async () => {
       writeFileSync(pinFile, `${DEMO_PIN}\n`, { mode: 0o600 });
       const summary = await enroll(invocationUrl, { dir: deviceDir, yes: true, pinFile }, log);
-      const key = summary.keys.length === 1 ? summary.keys[0]! : fail(`expected 1 installed key, got ${summary.keys.length}`);
+      const key = summary.keys.length === 1 ? summary.keys[0] : fail(`expected 1 installed key, got ${summary.keys.length}`);
       handle = key.keyHandle;
       return `key #${key.keyHandle} (${key.id}, EC P-256, ${key.appUsage}, PIN-protected) installed over HTTP from ${summary.issuerHost}; certificate ${key.certificateSubject}`;
     });
@@ -170,7 +170,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const pin = Buffer.from(DEMO_PIN, 'utf8');
       await withStore(deviceDir, async (sks) => {
         signature = await sks.signData({ keyHandle, algorithm: ECDSA_SHA256, data: MESSAGE, authorization: pin });
-        ee = new X509Certificate((await sks.getKeyAttributes(keyHandle)).certificatePath[0]!);
+        ee = new X509Certificate((await sks.getKeyAttributes(keyHandle)).certificatePath[0]);
       });
       return `ECDSA P-256/SHA-256 signature (${signature.length} bytes) over "${MESSAGE.toString('utf8')}", with the PIN`;
     });
@@ -214,10 +214,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       if (status !== 'deleted') fail(`the issuer lists the credential as ${status ?? 'missing'}, not deleted`);
       return `the device holds ${left.length} keys; the issuer lists the credential as deleted`;
     });
-  } catch (e) {
-    throw new DemoStepFailure(current, steps, { cause: e });
+  } catch (error) {
+    throw new DemoStepFailure(current, steps, { cause: error });
   } finally {
-    await (issuer as RunningIssuerService | undefined)?.close().catch(() => undefined);
+    await (issuer)?.close().catch(() => undefined);
     if (options.keep !== true) rmSync(dir, { recursive: true, force: true });
   }
   return { steps, dir };

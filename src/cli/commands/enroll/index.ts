@@ -143,7 +143,7 @@ export function enrollCommand(): Command {
  */
 export async function enroll(url: string, opts: EnrollOptions, log?: (line: string) => void): Promise<EnrollmentSummary> {
   const invocation = invocationOf(url);
-  if (opts.yes !== true && process.stdin.isTTY !== true) {
+  if (opts.yes !== true && !process.stdin.isTTY) {
     usageError('stdin is not a terminal, so nobody can consent: add --yes to enroll without asking');
   }
   // A --pin-file that cannot be used fails now, not at the first PIN: by then the issuer has
@@ -159,12 +159,12 @@ export async function enroll(url: string, opts: EnrollOptions, log?: (line: stri
   let summary: EnrollmentSummary;
   try {
     summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
-  } catch (e) {
+  } catch (error) {
     await sks.close().catch(() => undefined);
-    const hint = tlsHint(e);
+    const hint = tlsHint(error);
     if (hint !== undefined) note(`airtight: ${hint}`);
     // A failure of the UI (already on stderr) is the real reason the client gave up.
-    throw ui.failure ?? e;
+    throw ui.failure ?? error;
   }
   await sks.close();
   return summary;

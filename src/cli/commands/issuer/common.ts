@@ -26,13 +26,19 @@ export interface AdminOptions {
   readonly json?: boolean;
 }
 
+/** An environment variable, unset when empty (as `||` read it). */
+const nonEmptyEnv = (name: string): string | undefined => {
+  const value = process.env[name];
+  return value === '' ? undefined : value;
+};
+
 /** The data folder of a local issuer: `--data-dir`, `AIRTIGHT_ISSUER_DATA_DIR`, else `$AIRTIGHT_HOME/issuer`. */
 export const issuerDataDir = (dir?: string): string =>
-  resolve(dir ?? (process.env['AIRTIGHT_ISSUER_DATA_DIR'] || join(airtightHome(), 'issuer')));
+  resolve(dir ?? (nonEmptyEnv('AIRTIGHT_ISSUER_DATA_DIR') ?? join(airtightHome(), 'issuer')));
 
 /** Adds the connection options and `--json` to an admin verb. */
-export function adminOptions(c: Command): Command {
-  return c
+export function adminOptions(command: Command): Command {
+  return command
     .option('--url <url>', 'base URL of the running issuer (default: $AIRTIGHT_ISSUER_URL, else <data-dir>/issuer.url)')
     .option('--token-file <file>', 'file holding the admin token (default: $AIRTIGHT_ISSUER_ADMIN_TOKEN, else <data-dir>/admin.token)')
     .option('--data-dir <dir>', 'data folder of a local issuer (default: $AIRTIGHT_HOME/issuer)')
@@ -40,27 +46,27 @@ export function adminOptions(c: Command): Command {
 }
 
 function firstLine(path: string): string {
-  return readFileSync(path, 'utf8').split(/\r?\n/)[0]!.trim();
+  return readFileSync(path, 'utf8').split(/\r?\n/)[0].trim();
 }
 
-function target(o: AdminOptions): { url: string; token: string } {
-  const dir = issuerDataDir(o.dataDir);
-  const url = o.url ?? (process.env['AIRTIGHT_ISSUER_URL'] || (existsSync(join(dir, URL_FILE)) ? firstLine(join(dir, URL_FILE)) : undefined));
+function target(adminOptions: AdminOptions): { url: string; token: string } {
+  const dir = issuerDataDir(adminOptions.dataDir);
+  const url = adminOptions.url ?? (nonEmptyEnv('AIRTIGHT_ISSUER_URL') ?? (existsSync(join(dir, URL_FILE)) ? firstLine(join(dir, URL_FILE)) : undefined));
   if (url === undefined) usageError(`no issuer URL: pass --url, set AIRTIGHT_ISSUER_URL, or start an issuer with data folder ${dir}`);
   const token =
-    o.tokenFile !== undefined
-      ? firstLine(o.tokenFile)
-      : process.env['AIRTIGHT_ISSUER_ADMIN_TOKEN'] || (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? firstLine(join(dir, ADMIN_TOKEN_FILE)) : undefined);
+    adminOptions.tokenFile !== undefined
+      ? firstLine(adminOptions.tokenFile)
+      : nonEmptyEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? firstLine(join(dir, ADMIN_TOKEN_FILE)) : undefined);
   if (token === undefined || token === '') usageError('no admin token: pass --token-file or set AIRTIGHT_ISSUER_ADMIN_TOKEN');
   return { url: url.replace(/\/+$/, ''), token };
 }
 
 /** One admin API call; a refusal becomes the IssuerError the service reported (secret-free). */
-export async function adminRequest<T>(o: AdminOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const { url, token } = target(o);
-  let r: Response;
+export async function adminRequest<T>(adminOptions: AdminOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const { url, token } = target(adminOptions);
+  let response: Response;
   try {
-    r = await fetch(`${url}/admin${path}`, {
+    response = await fetch(`${url}/admin${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -69,19 +75,19 @@ export async function adminRequest<T>(o: AdminOptions, method: 'GET' | 'POST', p
   } catch (cause) {
     throw new IssuerError('STORAGE', `cannot reach the issuer at ${url}`, { cause });
   }
-  const text = await r.text();
+  const text = await response.text();
   const json = text === '' ? undefined : (JSON.parse(text) as unknown);
-  if (!r.ok) {
-    const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const code = e?.code !== undefined && Object.hasOwn(ISSUER_ERROR_HTTP_STATUS, e.code) ? (e.code as IssuerErrorCode) : r.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL';
-    throw new IssuerError(code, e?.message ?? `the issuer answered HTTP ${r.status}`);
+  if (!response.ok) {
+    const answered = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const code = answered?.code !== undefined && Object.hasOwn(ISSUER_ERROR_HTTP_STATUS, answered.code) ? (answered.code as IssuerErrorCode) : response.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL';
+    throw new IssuerError(code, answered?.message ?? `the issuer answered HTTP ${response.status}`);
   }
   return json as T;
 }
 
 /** Prints rows as aligned columns, or the JSON value with `--json`. */
-export function print(o: AdminOptions, value: unknown, rows: () => readonly (readonly string[])[]): void {
-  if (o.json === true) {
+export function print(adminOptions: AdminOptions, value: unknown, rows: () => ReadonlyArray<readonly string[]>): void {
+  if (adminOptions.json === true) {
     out(JSON.stringify(value, null, 2));
     return;
   }
@@ -90,8 +96,8 @@ export function print(o: AdminOptions, value: unknown, rows: () => readonly (rea
     out('None.');
     return;
   }
-  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  for (const r of all) out(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  const widths = all[0].map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  for (const texts of all) out(texts.map((cell, i) => (i === texts.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
 export const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

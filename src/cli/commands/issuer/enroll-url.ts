@@ -20,14 +20,14 @@ export function enrollUrlCommand(): Command {
       .requiredOption('--user <name>', "the user's name (certificate CN)")
       .option('--email <address>', "the user's e-mail address")
       .option('--ttl <seconds>', 'lifetime of the URL in seconds'),
-  ).action(async (o: AdminOptions & { template: string; user: string; email?: string; ttl?: string }) => {
-    const created = await adminRequest<Created>(o, 'POST', '/enrollments', {
-      template: o.template,
-      userName: o.user,
-      ...(o.email === undefined ? {} : { userEmail: o.email }),
-      ...(o.ttl === undefined ? {} : { ttlSeconds: Number(o.ttl) }),
+  ).action(async (options: AdminOptions & { template: string; user: string; email?: string; ttl?: string }) => {
+    const created = await adminRequest<Created>(options, 'POST', '/enrollments', {
+      template: options.template,
+      userName: options.user,
+      ...(options.email === undefined ? {} : { userEmail: options.email }),
+      ...(options.ttl === undefined ? {} : { ttlSeconds: Number(options.ttl) }),
     });
-    if (o.json === true) {
+    if (options.json === true) {
       out(JSON.stringify(created, null, 2));
       return;
     }

@@ -9,20 +9,20 @@ interface OperationRow { id: string; kind: string; status: string; credentialFin
 
 export function sessionsCommand(): Command {
   return adminOptions(new Command('sessions').description('list KeyGen2 sessions, most recent first').option('--status <status>', 'active, done or failed')).action(
-    async (o: AdminOptions & { status?: string }) => {
-      const r = await adminRequest<{ sessions: SessionRow[] }>(o, 'GET', `/sessions${o.status === undefined ? '' : `?status=${encodeURIComponent(o.status)}`}`);
-      print(o, r.sessions, () => [
+    async (options: AdminOptions & { status?: string }) => {
+      const result = await adminRequest<{ sessions: SessionRow[] }>(options, 'GET', `/sessions${options.status === undefined ? '' : `?status=${encodeURIComponent(options.status)}`}`);
+      print(options, result.sessions, () => [
         ['SESSION', 'KIND', 'STATUS', 'STEP', 'UPDATED', 'REASON'],
-        ...r.sessions.map((s) => [s.id, s.kind, s.status, String(s.step), time(s.updatedAt), s.failureReason ?? '']),
+        ...result.sessions.map((s) => [s.id, s.kind, s.status, String(s.step), time(s.updatedAt), s.failureReason ?? '']),
       ]);
     },
   );
 }
 
 export function devicesCommand(): Command {
-  return adminOptions(new Command('devices').description('list devices holding credentials (by device certificate)')).action(async (o: AdminOptions) => {
-    const r = await adminRequest<{ devices: DeviceRow[] }>(o, 'GET', '/devices');
-    print(o, r.devices, () => [['DEVICE', 'LAST SEEN', 'SUBJECT'], ...r.devices.map((d) => [d.id, time(d.lastSeen), d.subject ?? '(privacy)'])]);
+  return adminOptions(new Command('devices').description('list devices holding credentials (by device certificate)')).action(async (adminOptions: AdminOptions) => {
+    const result = await adminRequest<{ devices: DeviceRow[] }>(adminOptions, 'GET', '/devices');
+    print(adminOptions, result.devices, () => [['DEVICE', 'LAST SEEN', 'SUBJECT'], ...result.devices.map((d) => [d.id, time(d.lastSeen), d.subject ?? '(privacy)'])]);
   });
 }
 
@@ -32,25 +32,25 @@ export function credentialsCommand(): Command {
       .description('list issued credentials with their status')
       .option('--device <id>', 'only this device')
       .option('--status <status>', 'issued, revoked or deleted'),
-  ).action(async (o: AdminOptions & { device?: string; status?: string }) => {
-    const q = new URLSearchParams();
-    if (o.device !== undefined) q.set('deviceId', o.device);
-    if (o.status !== undefined) q.set('status', o.status);
-    const r = await adminRequest<{ credentials: CredentialRow[] }>(o, 'GET', `/credentials${q.size > 0 ? `?${q}` : ''}`);
-    print(o, r.credentials, () => [
+  ).action(async (options: AdminOptions & { device?: string; status?: string }) => {
+    const searchParams = new URLSearchParams();
+    if (options.device !== undefined) searchParams.set('deviceId', options.device);
+    if (options.status !== undefined) searchParams.set('status', options.status);
+    const result = await adminRequest<{ credentials: CredentialRow[] }>(options, 'GET', `/credentials${searchParams.size > 0 ? `?${searchParams.toString()}` : ''}`);
+    print(options, result.credentials, () => [
       ['FINGERPRINT', 'STATUS', 'ISSUED', 'NOT AFTER', 'SUBJECT'],
-      ...r.credentials.map((c) => [c.fingerprint, c.status, time(c.issuedAt), c.notAfter, c.subject]),
+      ...result.credentials.map((c) => [c.fingerprint, c.status, time(c.issuedAt), c.notAfter, c.subject]),
     ]);
   });
 }
 
 export function operationsCommand(): Command {
   return adminOptions(new Command('operations').description('list scheduled remote operations').option('--device <id>', 'only this device')).action(
-    async (o: AdminOptions & { device?: string }) => {
-      const r = await adminRequest<{ operations: OperationRow[] }>(o, 'GET', `/operations${o.device === undefined ? '' : `?deviceId=${encodeURIComponent(o.device)}`}`);
-      print(o, r.operations, () => [
+    async (options: AdminOptions & { device?: string }) => {
+      const result = await adminRequest<{ operations: OperationRow[] }>(options, 'GET', `/operations${options.device === undefined ? '' : `?deviceId=${encodeURIComponent(options.device)}`}`);
+      print(options, result.operations, () => [
         ['OPERATION', 'KIND', 'STATUS', 'CREDENTIAL', 'OUTCOME'],
-        ...r.operations.map((x) => [x.id, x.kind, x.status, x.credentialFingerprint, x.outcome ?? '']),
+        ...result.operations.map((x) => [x.id, x.kind, x.status, x.credentialFingerprint, x.outcome ?? '']),
       ]);
     },
   );

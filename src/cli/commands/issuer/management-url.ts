@@ -17,9 +17,9 @@ export function managementUrlCommand(): Command {
     new Command('management-url')
       .description("create a management session for a device (runs its pending delete/unlock/update operations)")
       .requiredOption('--device <id>', 'device id (see `airtight issuer devices`)'),
-  ).action(async (o: AdminOptions & { device: string }) => {
-    const created = await adminRequest<Created>(o, 'POST', '/management-sessions', { deviceId: o.device });
-    if (o.json === true) {
+  ).action(async (options: AdminOptions & { device: string }) => {
+    const created = await adminRequest<Created>(options, 'POST', '/management-sessions', { deviceId: options.device });
+    if (options.json === true) {
       out(JSON.stringify(created, null, 2));
       return;
     }

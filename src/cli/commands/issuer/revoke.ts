@@ -6,8 +6,8 @@ import { adminOptions, adminRequest, type AdminOptions } from './common.js';
 export function revokeCommand(): Command {
   return adminOptions(
     new Command('revoke').description('revoke a credential').argument('<fingerprint>', 'SHA-256 of the certificate, hex').option('--reason <text>', 'recorded in the audit log'),
-  ).action(async (fingerprint: string, o: AdminOptions & { reason?: string }) => {
-    const c = await adminRequest<{ fingerprint: string; serial: string; status: string }>(o, 'POST', `/credentials/${encodeURIComponent(fingerprint)}/revoke`, o.reason === undefined ? {} : { reason: o.reason });
-    out(o.json === true ? JSON.stringify(c, null, 2) : `${c.fingerprint} ${c.status} (serial ${c.serial})`);
+  ).action(async (fingerprint: string, options: AdminOptions & { reason?: string }) => {
+    const item = await adminRequest<{ fingerprint: string; serial: string; status: string }>(options, 'POST', `/credentials/${encodeURIComponent(fingerprint)}/revoke`, options.reason === undefined ? {} : { reason: options.reason });
+    out(options.json === true ? JSON.stringify(item, null, 2) : `${item.fingerprint} ${item.status} (serial ${item.serial})`);
   });
 }

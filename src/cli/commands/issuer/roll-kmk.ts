@@ -4,8 +4,8 @@ import { out } from '../../output.js';
 import { adminOptions, adminRequest, type AdminOptions } from './common.js';
 
 export function rollKmkCommand(): Command {
-  return adminOptions(new Command('roll-kmk').description('roll the key-management key over (spec §9.4)')).action(async (o: AdminOptions) => {
-    const r = await adminRequest<{ id: string; previousId: string | null }>(o, 'POST', '/kmk/roll');
-    out(o.json === true ? JSON.stringify(r, null, 2) : `${r.id} (previous ${r.previousId ?? 'none'})`);
+  return adminOptions(new Command('roll-kmk').description('roll the key-management key over (spec §9.4)')).action(async (adminOptions: AdminOptions) => {
+    const result = await adminRequest<{ id: string; previousId: string | null }>(adminOptions, 'POST', '/kmk/roll');
+    out(adminOptions.json === true ? JSON.stringify(result, null, 2) : `${result.id} (previous ${result.previousId ?? 'none'})`);
   });
 }

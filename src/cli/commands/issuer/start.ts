@@ -11,7 +11,7 @@ import { ADMIN_TOKEN_FILE, URL_FILE } from './common.js';
 /** The admin token of a local issuer: configured, else `<dataDir>/admin.token` (created 0600). */
 function localAdminToken(config: ServiceConfig): string {
   const file = join(config.dataDir, ADMIN_TOKEN_FILE);
-  if (existsSync(file)) return readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
+  if (existsSync(file)) return readFileSync(file, 'utf8').split(/\r?\n/)[0].trim();
   const token = randomBytes(32).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return token;

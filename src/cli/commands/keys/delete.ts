@@ -46,10 +46,10 @@ export function deleteCommand(): Command {
         let info: KeyProtectionInfo;
         try {
           info = await sks.getKeyProtectionInfo(id);
-        } catch (e) {
+        } catch (error) {
           // A damaged key (its stored record failed its integrity check) is deleted without authorization.
-          if (!(e instanceof SksError) || e.code !== 'STORAGE') throw e;
-          return { damaged: e } as const;
+          if (!(error instanceof SksError) || error.code !== 'STORAGE') throw error;
+          return { damaged: error } as const;
         }
         const attributes = ask && info.deleteProtection !== ExportDeleteProtection.NOT_ALLOWED ? await sks.getKeyAttributes(id) : undefined;
         return { info, attributes };

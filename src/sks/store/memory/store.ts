@@ -85,17 +85,17 @@ const storedRow = <T>(handle: number, current: () => T | undefined, copy: (v: T)
   },
 });
 
-function target(s: State): MutationTarget {
+function target(state: State): MutationTarget {
   return {
     put(table, record) {
-      const map = s[table] as Map<number, typeof record>;
+      const map = state[table] as Map<number, typeof record>;
       map.set(record.handle, (COPY[table] as (r: typeof record) => typeof record)(record));
     },
     delete(table, handle) {
-      s[table].delete(handle);
+      state[table].delete(handle);
     },
     patch(table, handle, changes) {
-      const map = s[table] as Map<number, TableRecords[typeof table]>;
+      const map = state[table] as Map<number, TableRecords[typeof table]>;
       const old = map.get(handle);
       if (old === undefined) return false;
       const copied = Object.fromEntries(
@@ -105,22 +105,22 @@ function target(s: State): MutationTarget {
       return true;
     },
     patchExtension(handle, type, data) {
-      const k = s.keys.get(handle);
-      const i = k === undefined ? -1 : k.extensions.findIndex((e) => e.type === type);
-      if (k === undefined || i < 0) return false;
-      const extensions = [...k.extensions];
-      extensions[i] = { ...k.extensions[i]!, data: bytes(data) };
-      s.keys.set(handle, { ...k, extensions });
+      const key = state.keys.get(handle);
+      const index = key === undefined ? -1 : key.extensions.findIndex((e) => e.type === type);
+      if (key === undefined || index < 0) return false;
+      const extensions = [...key.extensions];
+      extensions[index] = { ...key.extensions[index], data: bytes(data) };
+      state.keys.set(handle, { ...key, extensions });
       return true;
     },
     ownedBy(table, owner) {
-      return [...(s[table] as Map<number, { readonly owner: number }>)].filter(([, r]) => r.owner === owner).map(([h]) => h);
+      return [...(state[table] as Map<number, { readonly owner: number }>)].filter(([, r]) => r.owner === owner).map(([h]) => h);
     },
     setCounters(counters) {
-      s.counters = copyCounters(counters);
+      state.counters = copyCounters(counters);
     },
     putDevice(device) {
-      s.device = copyDevice(device);
+      state.device = copyDevice(device);
     },
   };
 }
@@ -136,7 +136,7 @@ function target(s: State): MutationTarget {
  * and policies in handle order and keys in store order.
  */
 export function createMemoryKeyStore(initial?: StoreContents): KeyStorePort {
-  const seed = <T extends TableName>(table: T, rows: readonly TableRecords[T][] | undefined): Map<number, TableRecords[T]> =>
+  const seed = <T extends TableName>(table: T, rows: ReadonlyArray<TableRecords[T]> | undefined): Map<number, TableRecords[T]> =>
     new Map((rows ?? []).map((x) => [x.handle, COPY[table](x)]));
   let state: State | null = {
     counters: copyCounters(initial?.counters ?? INITIAL_COUNTERS),
@@ -152,8 +152,8 @@ export function createMemoryKeyStore(initial?: StoreContents): KeyStorePort {
     return state;
   };
 
-  const rows = <T extends TableName>(s: State, table: T, sorted: boolean): StoredRow<TableRecords[T]>[] => {
-    const values = [...(s[table] as Map<number, TableRecords[T]>).values()];
+  const rows = <T extends TableName>(state: State, table: T, sorted: boolean): Array<StoredRow<TableRecords[T]>> => {
+    const values = [...(state[table] as Map<number, TableRecords[T]>).values()];
     if (sorted) values.sort(byHandle);
     const current = (h: number): TableRecords[T] | undefined => (open()[table] as Map<number, TableRecords[T]>).get(h);
     return values.map((r) => storedRow(r.handle, () => current(r.handle), COPY[table]));
@@ -161,29 +161,29 @@ export function createMemoryKeyStore(initial?: StoreContents): KeyStorePort {
 
   return {
     load(): StoreSnapshot {
-      const s = open();
-      const device = s.device;
+      const state = open();
+      const device = state.device;
       return {
-        counters: copyCounters(s.counters),
+        counters: copyCounters(state.counters),
         device: device === null ? null : storedRow(1, () => open().device ?? undefined, copyDevice),
-        sessions: rows(s, 'sessions', true),
-        keys: rows(s, 'keys', false),
-        pinPolicies: rows(s, 'pinPolicies', true),
-        pukPolicies: rows(s, 'pukPolicies', true),
+        sessions: rows(state, 'sessions', true),
+        keys: rows(state, 'keys', false),
+        pinPolicies: rows(state, 'pinPolicies', true),
+        pukPolicies: rows(state, 'pukPolicies', true),
       };
     },
 
     apply(mutations): void {
-      const s = open();
+      const stateValue = open();
       // Records are immutable once stored, so shallow copies of the maps make a
       // private working copy; it replaces the state only if every mutation succeeds.
       const work: State = {
-        counters: s.counters,
-        device: s.device,
-        sessions: new Map(s.sessions),
-        keys: new Map(s.keys),
-        pinPolicies: new Map(s.pinPolicies),
-        pukPolicies: new Map(s.pukPolicies),
+        counters: stateValue.counters,
+        device: stateValue.device,
+        sessions: new Map(stateValue.sessions),
+        keys: new Map(stateValue.keys),
+        pinPolicies: new Map(stateValue.pinPolicies),
+        pukPolicies: new Map(stateValue.pukPolicies),
       };
       applyMutations(target(work), mutations);
       state = work;

@@ -61,9 +61,9 @@ function integer(min: number, max: number): Codec<number> {
     sqlType: 'INTEGER',
     nullable: false,
     encode: (n) => n,
-    decode: (v) => {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new BadValue('out of range');
-      return v;
+    decode: (sqlValue) => {
+      if (typeof sqlValue !== 'number' || !Number.isSafeInteger(sqlValue) || sqlValue < min || sqlValue > max) throw new BadValue('out of range');
+      return sqlValue;
     },
   };
 }
@@ -75,9 +75,9 @@ function oneOf(values: readonly number[]): Codec<number> {
     sqlType: 'INTEGER',
     nullable: false,
     encode: (n) => n,
-    decode: (v) => {
-      if (typeof v !== 'number' || !allowed.has(v)) throw new BadValue('unknown value');
-      return v;
+    decode: (sqlValue) => {
+      if (typeof sqlValue !== 'number' || !allowed.has(sqlValue)) throw new BadValue('unknown value');
+      return sqlValue;
     },
   };
 }
@@ -88,9 +88,9 @@ function flags(mask: number): Codec<number> {
     sqlType: 'INTEGER',
     nullable: false,
     encode: (n) => n,
-    decode: (v) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || (v & ~mask) !== 0) throw new BadValue('unknown flags');
-      return v;
+    decode: (sqlValue) => {
+      if (typeof sqlValue !== 'number' || !Number.isInteger(sqlValue) || sqlValue < 0 || (sqlValue & ~mask) !== 0) throw new BadValue('unknown flags');
+      return sqlValue;
     },
   };
 }
@@ -99,9 +99,9 @@ const bool: Codec<boolean> = {
   sqlType: 'INTEGER',
   nullable: false,
   encode: (b) => (b ? 1 : 0),
-  decode: (v) => {
-    if (v !== 0 && v !== 1) throw new BadValue('not a boolean');
-    return v === 1;
+  decode: (sqlValue) => {
+    if (sqlValue !== 0 && sqlValue !== 1) throw new BadValue('not a boolean');
+    return sqlValue === 1;
   },
 };
 
@@ -109,9 +109,9 @@ const text: Codec<string> = {
   sqlType: 'TEXT',
   nullable: false,
   encode: (s) => s,
-  decode: (v) => {
-    if (typeof v !== 'string') throw new BadValue('not text');
-    return v;
+  decode: (sqlValue) => {
+    if (typeof sqlValue !== 'string') throw new BadValue('not text');
+    return sqlValue;
   },
 };
 
@@ -119,18 +119,18 @@ const bytes: Codec<Uint8Array> = {
   sqlType: 'BLOB',
   nullable: false,
   encode: (b) => Buffer.from(b.buffer, b.byteOffset, b.length),
-  decode: (v) => {
-    if (!Buffer.isBuffer(v)) throw new BadValue('not bytes');
-    return Buffer.from(v);
+  decode: (sqlValue) => {
+    if (!Buffer.isBuffer(sqlValue)) throw new BadValue('not bytes');
+    return Buffer.from(sqlValue);
   },
 };
 
-function nullable<T>(c: Codec<T>): Codec<T | null> {
+function nullable<T>(codec: Codec<T>): Codec<T | null> {
   return {
-    sqlType: c.sqlType,
+    sqlType: codec.sqlType,
     nullable: true,
-    encode: (x) => (x === null ? null : c.encode(x)),
-    decode: (v) => (v === null ? null : c.decode(v)),
+    encode: (x) => (x === null ? null : codec.encode(x)),
+    decode: (v) => (v === null ? null : codec.decode(v)),
   };
 }
 
@@ -139,10 +139,10 @@ const stringList: Codec<readonly string[]> = {
   sqlType: 'TEXT',
   nullable: false,
   encode: (list) => JSON.stringify(list),
-  decode: (v) => {
+  decode: (sqlValue) => {
     let value: unknown;
     try {
-      value = typeof v === 'string' ? JSON.parse(v) : null;
+      value = typeof sqlValue === 'string' ? JSON.parse(sqlValue) : null;
     } catch {
       throw new BadValue('malformed JSON');
     }
@@ -164,17 +164,17 @@ const blobList: Codec<readonly Uint8Array[]> = {
     }
     return Buffer.concat(parts);
   },
-  decode: (v) => {
-    if (!Buffer.isBuffer(v)) throw new BadValue('not bytes');
+  decode: (sqlValue) => {
+    if (!Buffer.isBuffer(sqlValue)) throw new BadValue('not bytes');
     const out: Buffer[] = [];
-    let i = 0;
-    while (i < v.length) {
-      if (i + 4 > v.length) throw new BadValue('truncated list');
-      const len = v.readUInt32BE(i);
-      i += 4;
-      if (i + len > v.length) throw new BadValue('truncated list');
-      out.push(Buffer.from(v.subarray(i, i + len)));
-      i += len;
+    let index = 0;
+    while (index < sqlValue.length) {
+      if (index + 4 > sqlValue.length) throw new BadValue('truncated list');
+      const len = sqlValue.readUInt32BE(index);
+      index += 4;
+      if (index + len > sqlValue.length) throw new BadValue('truncated list');
+      out.push(Buffer.from(sqlValue.subarray(index, index + len)));
+      index += len;
     }
     return out;
   },
@@ -196,9 +196,9 @@ const paddedSecret: Codec<Uint8Array> = {
     out.set(value, 1);
     return out;
   },
-  decode: (v) => {
-    if (!Buffer.isBuffer(v) || v.length !== PADDED_LENGTH || v[0]! > Limits.MAX_LENGTH_PIN_PUK) throw new BadValue('bad padding');
-    return Buffer.from(v.subarray(1, 1 + v[0]!));
+  decode: (sqlValue) => {
+    if (!Buffer.isBuffer(sqlValue) || sqlValue.length !== PADDED_LENGTH || sqlValue[0] > Limits.MAX_LENGTH_PIN_PUK) throw new BadValue('bad padding');
+    return Buffer.from(sqlValue.subarray(1, 1 + sqlValue[0]));
   },
 };
 
@@ -249,7 +249,7 @@ export interface TableDef<R> {
   readonly what: string;
   /** Primary key columns; their values, joined by ':', are the row id. */
   readonly key: readonly string[];
-  readonly columns: readonly Column<R>[];
+  readonly columns: ReadonlyArray<Column<R>>;
 }
 
 const handle = integer(1, 0xffffffff);

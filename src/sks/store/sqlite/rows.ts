@@ -39,10 +39,10 @@ export function damaged(def: { readonly table: string }, rowId: string, detail: 
   return new SksError('STORAGE', `${def.table} row ${rowId}: ${detail}`);
 }
 
-function lengthPrefixed(parts: Buffer[], b: Buffer): void {
+function lengthPrefixed(parts: Buffer[], bytes: Buffer): void {
   const len = Buffer.allocUnsafe(4);
-  len.writeUInt32BE(b.length);
-  parts.push(len, b);
+  len.writeUInt32BE(bytes.length);
+  parts.push(len, bytes);
 }
 
 const TAG_NULL = Buffer.of(0);
@@ -55,21 +55,21 @@ export function rowMac<R>(keys: RowKeys, def: TableDef<R>, row: SqlRow): Buffer 
   const parts: Buffer[] = [MAC_LABEL, Buffer.of(ROW_FORMAT)];
   lengthPrefixed(parts, Buffer.from(def.table, 'utf8'));
   lengthPrefixed(parts, Buffer.from(rowIdOf(def as TableDef<unknown>, row), 'utf8'));
-  for (const c of def.columns) {
-    if (!c.authenticated) continue;
-    const v = row[c.column] ?? null;
-    if (c.defaultValue !== undefined && v === c.defaultValue) continue;
-    lengthPrefixed(parts, Buffer.from(c.column, 'utf8'));
-    if (v === null) parts.push(TAG_NULL);
-    else if (typeof v === 'number') {
+  for (const item of def.columns) {
+    if (!item.authenticated) continue;
+    const value = row[item.column] ?? null;
+    if (item.defaultValue !== undefined && value === item.defaultValue) continue;
+    lengthPrefixed(parts, Buffer.from(item.column, 'utf8'));
+    if (value === null) parts.push(TAG_NULL);
+    else if (typeof value === 'number') {
       parts.push(TAG_INTEGER);
-      lengthPrefixed(parts, Buffer.from(String(v), 'ascii'));
-    } else if (typeof v === 'string') {
+      lengthPrefixed(parts, Buffer.from(String(value), 'ascii'));
+    } else if (typeof value === 'string') {
       parts.push(TAG_TEXT);
-      lengthPrefixed(parts, Buffer.from(v, 'utf8'));
+      lengthPrefixed(parts, Buffer.from(value, 'utf8'));
     } else {
       parts.push(TAG_BLOB);
-      lengthPrefixed(parts, v);
+      lengthPrefixed(parts, value);
     }
   }
   return createHmac('sha256', keys.mac).update(Buffer.concat(parts)).digest();
@@ -80,19 +80,19 @@ export function encodeColumns<R>(
   keys: RowKeys,
   def: TableDef<R>,
   rowId: string,
-  columns: readonly Column<R>[],
+  columns: ReadonlyArray<Column<R>>,
   record: Partial<R>,
   row: SqlRow,
 ): void {
-  for (const c of columns) {
-    const v = c.encode(record);
-    row[c.column] = c.sealed && v !== null ? sealSecret(keys.seal, asBytes(v), aadOf(def, rowId, c.column)) : v;
+  for (const item of columns) {
+    const sqlValue = item.encode(record);
+    row[item.column] = item.sealed && sqlValue !== null ? sealSecret(keys.seal, asBytes(sqlValue), aadOf(def, rowId, item.column)) : sqlValue;
   }
 }
 
-const asBytes = (v: SqlValue): Buffer => {
-  if (!Buffer.isBuffer(v)) throw new SksError('INTERNAL', 'Sealed column codec must produce bytes');
-  return v;
+const asBytes = (sqlValue: SqlValue): Buffer => {
+  if (!Buffer.isBuffer(sqlValue)) throw new SksError('INTERNAL', 'Sealed column codec must produce bytes');
+  return sqlValue;
 };
 
 /** A whole row for `record`, with its MAC. */
@@ -101,7 +101,7 @@ export function encodeRow<R>(keys: RowKeys, def: TableDef<R>, record: R): SqlRow
   // The row id comes from the key columns, which are never sealed: encode them first.
   const keyColumns = def.columns.filter((c) => def.key.includes(c.column));
   encodeColumns(keys, def, '', keyColumns, record as Partial<R>, row);
-  const rowId = rowIdOf(def as TableDef<unknown>, row);
+  const rowId = rowIdOf(def, row);
   encodeColumns(keys, def, rowId, def.columns.filter((c) => !def.key.includes(c.column)), record as Partial<R>, row);
   row[MAC_COLUMN] = rowMac(keys, def, row);
   return row;
@@ -111,24 +111,24 @@ export function encodeRow<R>(keys: RowKeys, def: TableDef<R>, record: R): SqlRow
 export function verifyRow<R>(keys: RowKeys, def: TableDef<R>, row: SqlRow): void {
   const stored = row[MAC_COLUMN];
   if (!Buffer.isBuffer(stored) || !macEquals(rowMac(keys, def, row), stored)) {
-    throw damaged(def, rowIdOf(def as TableDef<unknown>, row), 'integrity check failed');
+    throw damaged(def, rowIdOf(def, row), 'integrity check failed');
   }
 }
 
 /** Verifies, unseals and decodes a stored row. */
 export function decodeRow<R>(keys: RowKeys, def: TableDef<R>, row: SqlRow): R {
   verifyRow(keys, def, row);
-  const rowId = rowIdOf(def as TableDef<unknown>, row);
+  const rowId = rowIdOf(def, row);
   const out: Record<string, unknown> = {};
-  for (const c of def.columns) {
-    let v = row[c.column] ?? null;
+  for (const item of def.columns) {
+    let twoDigits = row[item.column] ?? null;
     try {
-      if (c.sealed && v !== null) v = openSecret(keys.seal, asBytes(v), aadOf(def, rowId, c.column));
-      out[c.field] = c.decode(v);
-    } catch (e) {
-      if (e instanceof BadValue) throw damaged(def, rowId, `${c.column}: ${e.message}`);
-      if (e instanceof SksError) throw damaged(def, rowId, `${c.column}: sealed value failed its integrity check`);
-      throw e;
+      if (item.sealed && twoDigits !== null) twoDigits = openSecret(keys.seal, asBytes(twoDigits), aadOf(def, rowId, item.column));
+      out[item.field] = item.decode(twoDigits);
+    } catch (error) {
+      if (error instanceof BadValue) throw damaged(def, rowId, `${item.column}: ${error.message}`);
+      if (error instanceof SksError) throw damaged(def, rowId, `${item.column}: sealed value failed its integrity check`);
+      throw error;
     }
   }
   return out as R;

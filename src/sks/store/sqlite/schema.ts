@@ -21,11 +21,11 @@ const TABLES = [META, DEVICE, SESSIONS, KEYS, EXTENSIONS, PIN_POLICIES, PUK_POLI
 
 const literal = (v: SqlValue): string => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
 
-function columnSql(c: Column<never>, single: boolean): string {
-  const parts = [c.column, c.sqlType];
+function columnSql(item: Column<never>, single: boolean): string {
+  const parts = [item.column, item.sqlType];
   if (single) parts.push('PRIMARY KEY');
-  if (!c.nullable) parts.push('NOT NULL');
-  if (c.defaultValue !== undefined) parts.push(`DEFAULT ${literal(c.defaultValue)}`);
+  if (!item.nullable) parts.push('NOT NULL');
+  if (item.defaultValue !== undefined) parts.push(`DEFAULT ${literal(item.defaultValue)}`);
   return parts.join(' ');
 }
 
@@ -46,7 +46,7 @@ export type SchemaState =
   | { readonly kind: 'migrated'; readonly contents: StoreContents };
 
 function createTables(db: Database.Database): void {
-  for (const def of TABLES) db.exec(createTableSql(def as TableDef<never>));
+  for (const def of TABLES) db.exec(createTableSql(def));
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
@@ -68,15 +68,15 @@ export function ensureSchema(db: Database.Database, sealKey: Buffer): SchemaStat
     createTables(db);
     return { kind: 'created' };
   }
-  for (const def of TABLES as readonly TableDef<never>[]) {
-    const present = new Set((db.prepare(`PRAGMA table_info(${def.table})`).all() as { name: string }[]).map((r) => r.name));
+  for (const def of TABLES as ReadonlyArray<TableDef<never>>) {
+    const present = new Set((db.prepare(`PRAGMA table_info(${def.table})`).all() as Array<{ name: string }>).map((r) => r.name));
     if (present.size === 0) throw new SksError('STORAGE', `Key store table ${def.table} is missing`);
-    for (const c of def.columns) {
-      if (present.has(c.column)) continue;
-      if (c.defaultValue === undefined) {
-        throw new SksError('STORAGE', `Key store column ${def.table}.${c.column} is missing and has no default`);
+    for (const item of def.columns) {
+      if (present.has(item.column)) continue;
+      if (item.defaultValue === undefined) {
+        throw new SksError('STORAGE', `Key store column ${def.table}.${item.column} is missing and has no default`);
       }
-      db.exec(`ALTER TABLE ${def.table} ADD COLUMN ${columnSql(c, false)}`);
+      db.exec(`ALTER TABLE ${def.table} ADD COLUMN ${columnSql(item, false)}`);
     }
   }
   return { kind: 'existing' };

@@ -17,7 +17,7 @@ export interface TableStatements<R> {
   readonly get: Statement;
   readonly delete: Statement;
   /** An update of `columns` and the MAC, by key. */
-  update(columns: readonly Column<R>[]): Statement;
+  update(columns: ReadonlyArray<Column<R>>): Statement;
 }
 
 export function tableStatements<R>(db: Database.Database, def: TableDef<R>): TableStatements<R> {
@@ -36,14 +36,14 @@ export function tableStatements<R>(db: Database.Database, def: TableDef<R>): Tab
     update(columns) {
       const set = [...columns.map((c) => c.column), MAC_COLUMN];
       const id = set.join(',');
-      let s = updates.get(id);
-      if (s === undefined) {
-        s = db.prepare(
+      let state = updates.get(id);
+      if (state === undefined) {
+        state = db.prepare(
           `UPDATE ${def.table} SET ${set.map((n) => `${n} = @${n}`).join(', ')} WHERE ${def.key.map((k) => `${k} = @${k}`).join(' AND ')}`,
         );
-        updates.set(id, s);
+        updates.set(id, state);
       }
-      return s;
+      return state;
     },
   };
 }

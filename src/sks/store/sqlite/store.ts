@@ -50,7 +50,6 @@ import {
   PIN_POLICIES,
   PUK_POLICIES,
   SESSIONS,
-  type Column,
   type ExtensionRow,
   type KeyRow,
   type MetaRow,
@@ -80,13 +79,13 @@ const inUse = (): SksError => new SksError('NOT_AVAILABLE', 'Key store is in use
  * Maps a failure to an SksError. SQLite's message text is dropped (it may
  * quote data); its result code name (e.g. `SQLITE_FULL`) is kept.
  */
-function storageError(e: unknown, what: string): SksError {
-  if (e instanceof SksError) return e;
-  if (e instanceof Database.SqliteError) {
-    if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED')) return inUse();
-    return new SksError('STORAGE', `${what} (${e.code})`);
+function storageError(error: unknown, what: string): SksError {
+  if (error instanceof SksError) return error;
+  if (error instanceof Database.SqliteError) {
+    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED')) return inUse();
+    return new SksError('STORAGE', `${what} (${error.code})`);
   }
-  const code = (e as { code?: unknown } | null)?.code;
+  const code = (error as { code?: unknown } | null)?.code;
   return new SksError('STORAGE', typeof code === 'string' && /^E[A-Z]+$/.test(code) ? `${what} (${code})` : what);
 }
 
@@ -119,9 +118,9 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
       // its permissions from it, are private to the owner.
       closeSync(openSync(path, 'a', 0o600));
     }
-  } catch (e) {
+  } catch (error) {
     wipeKeys(keys);
-    throw storageError(e, 'Key store could not be opened');
+    throw storageError(error, 'Key store could not be opened');
   }
 
   // SQLite's busy handler alone does not make a second opener wait: two
@@ -135,11 +134,11 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     const left = Math.max(0, deadline - Date.now());
     try {
       return openOnce(path, keys, Math.min(left, ATTEMPT_WAIT_MS));
-    } catch (e) {
-      const busy = isBusy(e);
+    } catch (error) {
+      const busy = isBusy(error);
       if (!busy || Date.now() >= deadline) {
         wipeKeys(keys);
-        throw storageError(e, 'Key store could not be opened');
+        throw storageError(error, 'Key store could not be opened');
       }
       // A little random back-off, growing a little, so that racing openers fall out of step.
       sleepSync(Math.min(deadline - Date.now(), Math.random() * Math.min(10 * attempt, 100)));
@@ -178,21 +177,21 @@ function openOnce(path: string, keys: RowKeys, timeout: number): KeyStorePort {
       readMeta(db, keys);
       return store;
     }).exclusive();
-  } catch (e) {
+  } catch (error) {
     db.close();
-    throw e;
+    throw error;
   }
 }
 
 /** The mutations that write `c` into an empty store. */
-function contentsAsMutations(c: StoreContents): Mutation[] {
+function contentsAsMutations(storeContents: StoreContents): Mutation[] {
   return [
-    { kind: 'setCounters', counters: c.counters },
-    ...(c.device === null ? [] : [{ kind: 'putDevice', device: c.device } as const]),
-    ...c.sessions.map((session): Mutation => ({ kind: 'putSession', session })),
-    ...c.pukPolicies.map((policy): Mutation => ({ kind: 'putPukPolicy', policy })),
-    ...c.pinPolicies.map((policy): Mutation => ({ kind: 'putPinPolicy', policy })),
-    ...c.keys.map((key): Mutation => ({ kind: 'putKey', key })),
+    { kind: 'setCounters', counters: storeContents.counters },
+    ...(storeContents.device === null ? [] : [{ kind: 'putDevice', device: storeContents.device } as const]),
+    ...storeContents.sessions.map((session): Mutation => ({ kind: 'putSession', session })),
+    ...storeContents.pukPolicies.map((policy): Mutation => ({ kind: 'putPukPolicy', policy })),
+    ...storeContents.pinPolicies.map((policy): Mutation => ({ kind: 'putPinPolicy', policy })),
+    ...storeContents.keys.map((key): Mutation => ({ kind: 'putKey', key })),
   ];
 }
 
@@ -236,8 +235,8 @@ class SqliteKeyStore implements KeyStorePort {
   readonly #extensions: TableStatements<ExtensionRow>;
   readonly #meta: TableStatements<MetaRow>;
   readonly #device: TableStatements<DeviceRecord & { readonly id: number }>;
-  readonly #handles: { readonly [T in TableName]: Database.Statement };
-  readonly #ownedBy: { readonly [T in 'keys' | 'pinPolicies' | 'pukPolicies']: Database.Statement };
+  readonly #handles: Readonly<Record<TableName, Database.Statement>>;
+  readonly #ownedBy: Readonly<Record<'keys' | 'pinPolicies' | 'pukPolicies', Database.Statement>>;
   readonly #extensionsOf: Database.Statement;
   readonly #deleteExtensions: Database.Statement;
   readonly #applyAll: (mutations: readonly Mutation[]) => void;
@@ -282,7 +281,7 @@ class SqliteKeyStore implements KeyStorePort {
     try {
       const counters = readMeta(db, this.#keys);
       // One small object per row, no closure: opening a store of 10,000 keys allocates little.
-      const handles = <T extends TableName>(table: T): StoredRow<TableRecords[T]>[] => {
+      const handles = <T extends TableName>(table: T): Array<StoredRow<TableRecords[T]>> => {
         const reader = (h: number): TableRecords[T] => this.#read(table, h);
         return (this.#handles[table].all() as number[]).map((h) => new LazyRow(h, reader));
       };
@@ -295,8 +294,8 @@ class SqliteKeyStore implements KeyStorePort {
         pinPolicies: handles('pinPolicies'),
         pukPolicies: handles('pukPolicies'),
       };
-    } catch (e) {
-      throw storageError(e, 'Key store could not be read');
+    } catch (error) {
+      throw storageError(error, 'Key store could not be read');
     }
   }
 
@@ -305,8 +304,8 @@ class SqliteKeyStore implements KeyStorePort {
     if (mutations.length === 0) return;
     try {
       this.#applyAll(mutations);
-    } catch (e) {
-      throw storageError(e, 'Key store could not be written');
+    } catch (error) {
+      throw storageError(error, 'Key store could not be written');
     }
   }
 
@@ -328,8 +327,8 @@ class SqliteKeyStore implements KeyStorePort {
       const record = decodeRow(this.#keys, def, row);
       if (table !== 'keys') return record as TableRecords[T];
       return this.#withExtensions(record as KeyRow) as TableRecords[T];
-    } catch (e) {
-      throw storageError(e, `Stored ${def.what} ${handle} could not be read`);
+    } catch (error) {
+      throw storageError(error, `Stored ${def.what} ${handle} could not be read`);
     }
   }
 
@@ -354,25 +353,25 @@ class SqliteKeyStore implements KeyStorePort {
       if (row === undefined) throw damaged(DEVICE, '1', 'row is missing');
       const { privateKey, certificatePath } = decodeRow(this.#keys, DEVICE, row);
       return { privateKey, certificatePath };
-    } catch (e) {
-      throw storageError(e, 'Stored device identity could not be read');
+    } catch (error) {
+      throw storageError(error, 'Stored device identity could not be read');
     }
   }
 
   #mutationTarget(): MutationTarget {
     const keys = this.#keys;
-    const s = this.#s;
+    const statements = this.#s;
     return {
       put: (table, record) => {
         if (table === 'keys') {
           this.#putKey(record as KeyRecord);
           return;
         }
-        const st = s[table] as TableStatements<typeof record>;
+        const st = statements[table] as TableStatements<typeof record>;
         st.upsert.run(encodeRow(keys, st.def, record));
       },
       delete: (table, handle) => {
-        s[table].delete.run(handle); // a key's extensions go by ON DELETE CASCADE
+        statements[table].delete.run(handle); // a key's extensions go by ON DELETE CASCADE
       },
       patch: (table, handle, changes) => this.#patch(table, handle, changes),
       patchExtension: (handle, type, data) => {
@@ -390,9 +389,9 @@ class SqliteKeyStore implements KeyStorePort {
       // Rows that fail their MAC are left out: re-MACing them with a new owner would
       // launder the damage. They stay damaged, with their old (now dangling) owner.
       ownedBy: (table, owner) =>
-        (this.#ownedBy[table].all(owner) as number[]).filter((h) => {
-          const st = s[table] as TableStatements<TableRow<typeof table>>;
-          const row = st.get.get(h) as SqlRow | undefined;
+        (this.#ownedBy[table].all(owner) as number[]).filter((handle) => {
+          const st = statements[table] as TableStatements<TableRow<typeof table>>;
+          const row = st.get.get(handle) as SqlRow | undefined;
           try {
             if (row !== undefined) verifyRow(keys, st.def, row);
             return row !== undefined;
@@ -409,15 +408,15 @@ class SqliteKeyStore implements KeyStorePort {
     };
   }
 
-  #putKey(k: KeyRecord): void {
-    const { extensions, ...rest } = k;
+  #putKey(keyRecord: KeyRecord): void {
+    const { extensions, ...rest } = keyRecord;
     const row: KeyRow = { ...rest, extensionTypes: extensions.map((e) => e.type) };
     this.#s.keys.upsert.run(encodeRow(this.#keys, KEYS, row));
     // A replaced key (postUpdateKey) brings its own extensions.
-    this.#deleteExtensions.run(k.handle);
+    this.#deleteExtensions.run(keyRecord.handle);
     extensions.forEach((e, position) =>
       this.#extensions.upsert.run(
-        encodeRow(this.#keys, EXTENSIONS, { keyHandle: k.handle, type: e.type, position, subType: e.subType, qualifier: e.qualifier, data: e.data }),
+        encodeRow(this.#keys, EXTENSIONS, { keyHandle: keyRecord.handle, type: e.type, position, subType: e.subType, qualifier: e.qualifier, data: e.data }),
       ),
     );
   }
@@ -432,7 +431,7 @@ class SqliteKeyStore implements KeyStorePort {
     const row = st.get.get(handle) as SqlRow | undefined;
     if (row === undefined) return false;
     verifyRow(this.#keys, st.def, row);
-    const columns = st.def.columns.filter((c) => c.field in changes) as Column<TableRow<T>>[];
+    const columns = st.def.columns.filter((c) => c.field in changes);
     encodeColumns(this.#keys, st.def, String(handle), columns, changes as Partial<TableRow<T>>, row);
     row[MAC_COLUMN] = rowMac(this.#keys, st.def, row);
     st.update(columns).run(row);

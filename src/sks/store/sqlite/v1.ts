@@ -16,51 +16,51 @@ type Row = Record<string, unknown>;
 
 const bad = (what: string): SksError => new SksError('STORAGE', `Key store format 1 cannot be migrated: ${what} is malformed`);
 
-const num = (r: Row, c: string, what: string): number => {
-  const v = r[c];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(what);
-  return v;
+const num = (row: Row, text: string, what: string): number => {
+  const value = row[text];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw bad(what);
+  return value;
 };
-const str = (r: Row, c: string, what: string): string => {
-  const v = r[c];
-  if (typeof v !== 'string') throw bad(what);
-  return v;
+const str = (row: Row, text: string, what: string): string => {
+  const value = row[text];
+  if (typeof value !== 'string') throw bad(what);
+  return value;
 };
-const blob = (r: Row, c: string, what: string): Buffer => {
-  const v = r[c];
-  if (!Buffer.isBuffer(v)) throw bad(what);
-  return v;
+const blob = (row: Row, text: string, what: string): Buffer => {
+  const value = row[text];
+  if (!Buffer.isBuffer(value)) throw bad(what);
+  return value;
 };
 const maybeBlob = (r: Row, c: string, what: string): Buffer | null => (r[c] === null ? null : blob(r, c, what));
 
-function blobList(b: Buffer, what: string): Buffer[] {
+function blobList(bytes: Buffer, what: string): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < b.length; ) {
-    if (i + 4 > b.length) throw bad(what);
-    const len = b.readUInt32BE(i);
+  for (let i = 0; i < bytes.length; ) {
+    if (i + 4 > bytes.length) throw bad(what);
+    const len = bytes.readUInt32BE(i);
     i += 4;
-    if (i + len > b.length) throw bad(what);
-    out.push(Buffer.from(b.subarray(i, i + len)));
+    if (i + len > bytes.length) throw bad(what);
+    out.push(Buffer.from(bytes.subarray(i, i + len)));
     i += len;
   }
   return out;
 }
 
 function stringList(text: string, what: string): string[] {
-  let v: unknown;
+  let value: unknown;
   try {
-    v = JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw bad(what);
   }
-  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string')) throw bad(what);
-  return v;
+  if (!Array.isArray(value) || !value.every((x): x is string => typeof x === 'string')) throw bad(what);
+  return value;
 }
 
 /** Reads a format 1 store whole; fails if the store key does not match. */
 export function readFormat1(db: Database.Database, sealKey: Buffer): StoreContents {
   const all = (sql: string): Row[] => db.prepare(sql).all() as Row[];
-  const meta = all('SELECT * FROM meta WHERE id = 1')[0];
+  const meta = all('SELECT * FROM meta WHERE id = 1').at(0);
   if (meta === undefined) throw bad('meta');
   try {
     openSecret(sealKey, blob(meta, 'store_key_check', 'meta'), 'meta:storeKeyCheck');
@@ -72,23 +72,23 @@ export function readFormat1(db: Database.Database, sealKey: Buffer): StoreConten
     maybeBlob(r, c, what) === null ? null : open(r, c, aad, what);
 
   const certificates = new Map<number, Buffer[]>();
-  for (const r of all('SELECT * FROM key_certificates ORDER BY key_handle, position')) {
-    const h = num(r, 'key_handle', 'a certificate');
-    certificates.set(h, [...(certificates.get(h) ?? []), blob(r, 'certificate', `key ${h} certificate`)]);
+  for (const row of all('SELECT * FROM key_certificates ORDER BY key_handle, position')) {
+    const handleValue = num(row, 'key_handle', 'a certificate');
+    certificates.set(handleValue, [...(certificates.get(handleValue) ?? []), blob(row, 'certificate', `key ${handleValue} certificate`)]);
   }
   const extensions = new Map<number, ExtensionRecord[]>();
-  for (const r of all('SELECT * FROM extensions ORDER BY key_handle, position')) {
-    const h = num(r, 'key_handle', 'an extension');
-    const type = str(r, 'type', `key ${h} extension`);
-    const e: ExtensionRecord = {
+  for (const result of all('SELECT * FROM extensions ORDER BY key_handle, position')) {
+    const keyHandle = num(result, 'key_handle', 'an extension');
+    const type = str(result, 'type', `key ${keyHandle} extension`);
+    const extensionRecord: ExtensionRecord = {
       type,
-      subType: num(r, 'sub_type', `key ${h} extension`),
-      qualifier: str(r, 'qualifier', `key ${h} extension`),
-      data: open(r, 'data', `key:${h}:extension:${type}`, `key ${h} extension`),
+      subType: num(result, 'sub_type', `key ${keyHandle} extension`),
+      qualifier: str(result, 'qualifier', `key ${keyHandle} extension`),
+      data: open(result, 'data', `key:${keyHandle}:extension:${type}`, `key ${keyHandle} extension`),
     };
-    extensions.set(h, [...(extensions.get(h) ?? []), e]);
+    extensions.set(keyHandle, [...(extensions.get(keyHandle) ?? []), extensionRecord]);
   }
-  const deviceRow = all('SELECT * FROM device WHERE id = 1')[0];
+  const deviceRow = all('SELECT * FROM device WHERE id = 1').at(0);
   return {
     counters: {
       session: num(meta, 'next_session', 'meta'),
@@ -103,74 +103,74 @@ export function readFormat1(db: Database.Database, sealKey: Buffer): StoreConten
             privateKey: open(deviceRow, 'private_key', 'device:privateKey', 'device'),
             certificatePath: blobList(blob(deviceRow, 'certificate_path', 'device'), 'device'),
           },
-    sessions: all('SELECT * FROM sessions ORDER BY handle').map((r) => {
-      const w = `session ${String(r['handle'])}`;
+    sessions: all('SELECT * FROM sessions ORDER BY handle').map((rowValue) => {
+      const text = `session ${String(rowValue['handle'])}`;
       return {
-        handle: num(r, 'handle', w),
-        privacyEnabled: num(r, 'privacy_enabled', w) === 1,
-        clientSessionId: str(r, 'client_session_id', w),
-        serverSessionId: str(r, 'server_session_id', w),
-        issuerUri: str(r, 'issuer_uri', w),
-        keyManagementKey: maybeBlob(r, 'key_management_key', w),
-        clientTime: num(r, 'client_time', w),
-        sessionLifeTime: num(r, 'session_life_time', w),
+        handle: num(rowValue, 'handle', text),
+        privacyEnabled: num(rowValue, 'privacy_enabled', text) === 1,
+        clientSessionId: str(rowValue, 'client_session_id', text),
+        serverSessionId: str(rowValue, 'server_session_id', text),
+        issuerUri: str(rowValue, 'issuer_uri', text),
+        keyManagementKey: maybeBlob(rowValue, 'key_management_key', text),
+        clientTime: num(rowValue, 'client_time', text),
+        sessionLifeTime: num(rowValue, 'session_life_time', text),
       };
     }),
-    keys: all('SELECT * FROM keys ORDER BY handle').map((r): KeyRecord => {
-      const h = num(r, 'handle', 'a key');
-      const w = `key ${h}`;
+    keys: all('SELECT * FROM keys ORDER BY handle').map((rowValue): KeyRecord => {
+      const handle2 = num(rowValue, 'handle', 'a key');
+      const text = `key ${handle2}`;
       return {
-        handle: h,
-        id: str(r, 'id', w),
-        owner: num(r, 'owner', w),
-        appUsage: num(r, 'app_usage', w),
-        publicKey: blob(r, 'public_key', w),
-        privateKey: maybeOpen(r, 'private_key', `key:${h}:privateKey`, w),
-        symmetricKey: maybeOpen(r, 'symmetric_key', `key:${h}:symmetricKey`, w),
-        certificatePath: certificates.get(h) ?? [],
-        endorsedAlgorithms: stringList(str(r, 'endorsed_algorithms', w), w),
-        friendlyName: r['friendly_name'] === null ? null : str(r, 'friendly_name', w),
-        devicePinProtection: num(r, 'device_pin_protection', w) === 1,
-        pinPolicy: num(r, 'pin_policy', w),
-        pinValue: maybeOpen(r, 'pin_value', `key:${h}:pinValue`, w),
-        errorCount: num(r, 'error_count', w),
-        enablePinCaching: num(r, 'enable_pin_caching', w) === 1,
-        biometricProtection: num(r, 'biometric_protection', w),
-        exportProtection: num(r, 'export_protection', w),
-        deleteProtection: num(r, 'delete_protection', w),
-        keyBackup: num(r, 'key_backup', w),
-        extensions: extensions.get(h) ?? [],
+        handle: handle2,
+        id: str(rowValue, 'id', text),
+        owner: num(rowValue, 'owner', text),
+        appUsage: num(rowValue, 'app_usage', text),
+        publicKey: blob(rowValue, 'public_key', text),
+        privateKey: maybeOpen(rowValue, 'private_key', `key:${handle2}:privateKey`, text),
+        symmetricKey: maybeOpen(rowValue, 'symmetric_key', `key:${handle2}:symmetricKey`, text),
+        certificatePath: certificates.get(handle2) ?? [],
+        endorsedAlgorithms: stringList(str(rowValue, 'endorsed_algorithms', text), text),
+        friendlyName: rowValue['friendly_name'] === null ? null : str(rowValue, 'friendly_name', text),
+        devicePinProtection: num(rowValue, 'device_pin_protection', text) === 1,
+        pinPolicy: num(rowValue, 'pin_policy', text),
+        pinValue: maybeOpen(rowValue, 'pin_value', `key:${handle2}:pinValue`, text),
+        errorCount: num(rowValue, 'error_count', text),
+        enablePinCaching: num(rowValue, 'enable_pin_caching', text) === 1,
+        biometricProtection: num(rowValue, 'biometric_protection', text),
+        exportProtection: num(rowValue, 'export_protection', text),
+        deleteProtection: num(rowValue, 'delete_protection', text),
+        keyBackup: num(rowValue, 'key_backup', text),
+        extensions: extensions.get(handle2) ?? [],
       };
     }),
-    pinPolicies: all('SELECT * FROM pin_policies ORDER BY handle').map((r) => {
-      const w = `PIN policy ${String(r['handle'])}`;
+    pinPolicies: all('SELECT * FROM pin_policies ORDER BY handle').map((rowValue) => {
+      const text = `PIN policy ${String(rowValue['handle'])}`;
       return {
-        handle: num(r, 'handle', w),
-        id: str(r, 'id', w),
-        owner: num(r, 'owner', w),
-        pukPolicy: num(r, 'puk_policy', w),
-        retryLimit: num(r, 'retry_limit', w),
-        format: num(r, 'format', w),
-        userDefined: num(r, 'user_defined', w) === 1,
-        userModifiable: num(r, 'user_modifiable', w) === 1,
-        inputMethod: num(r, 'input_method', w),
-        grouping: num(r, 'grouping', w),
-        patternRestrictions: num(r, 'pattern_restrictions', w),
-        minLength: num(r, 'min_length', w),
-        maxLength: num(r, 'max_length', w),
+        handle: num(rowValue, 'handle', text),
+        id: str(rowValue, 'id', text),
+        owner: num(rowValue, 'owner', text),
+        pukPolicy: num(rowValue, 'puk_policy', text),
+        retryLimit: num(rowValue, 'retry_limit', text),
+        format: num(rowValue, 'format', text),
+        userDefined: num(rowValue, 'user_defined', text) === 1,
+        userModifiable: num(rowValue, 'user_modifiable', text) === 1,
+        inputMethod: num(rowValue, 'input_method', text),
+        grouping: num(rowValue, 'grouping', text),
+        patternRestrictions: num(rowValue, 'pattern_restrictions', text),
+        minLength: num(rowValue, 'min_length', text),
+        maxLength: num(rowValue, 'max_length', text),
       };
     }),
-    pukPolicies: all('SELECT * FROM puk_policies ORDER BY handle').map((r) => {
-      const h = num(r, 'handle', 'a PUK policy');
-      const w = `PUK policy ${h}`;
+    pukPolicies: all('SELECT * FROM puk_policies ORDER BY handle').map((rowValue) => {
+      const handle2 = num(rowValue, 'handle', 'a PUK policy');
+      const text = `PUK policy ${handle2}`;
       return {
-        handle: h,
-        id: str(r, 'id', w),
-        owner: num(r, 'owner', w),
-        pukValue: open(r, 'puk_value', `puk:${h}:pukValue`, w),
-        format: num(r, 'format', w),
-        retryLimit: num(r, 'retry_limit', w),
-        errorCount: num(r, 'error_count', w),
+        handle: handle2,
+        id: str(rowValue, 'id', text),
+        owner: num(rowValue, 'owner', text),
+        pukValue: open(rowValue, 'puk_value', `puk:${handle2}:pukValue`, text),
+        format: num(rowValue, 'format', text),
+        retryLimit: num(rowValue, 'retry_limit', text),
+        errorCount: num(rowValue, 'error_count', text),
       };
     }),
   };
