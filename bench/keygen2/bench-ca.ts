@@ -8,8 +8,8 @@ import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:cry
 
 const der = (tag: number, ...parts: Buffer[]): Buffer => {
   const body = Buffer.concat(parts);
-  const n = body.length;
-  const len = n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff);
+  const count = body.length;
+  const len = count < 0x80 ? Buffer.of(count) : count < 0x100 ? Buffer.of(0x81, count) : Buffer.of(0x82, count >> 8, count & 0xff);
   return Buffer.concat([Buffer.of(tag), len, body]);
 };
 const seq = (...p: Buffer[]): Buffer => der(0x30, ...p);
@@ -28,7 +28,7 @@ export function createBenchCa(privateKey: KeyObject = generateKeyPairSync('ec', 
   return {
     issue(spki, commonName) {
       const serial = randomBytes(12);
-      serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
+      serial[0] = ((serial.at(0) ?? 0) & 0x7f) | 0x01;
       const tbs = seq(der(0xa0, der(0x02, Buffer.of(2))), der(0x02, serial), ECDSA_SHA256, ISSUER, VALIDITY, name(commonName), Buffer.from(spki));
       const signature = sign('sha256', tbs, privateKey);
       return seq(tbs, ECDSA_SHA256, der(0x03, Buffer.of(0), signature));

@@ -39,15 +39,15 @@ export interface RawWork {
 }
 
 const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 };
 
 export function rawWork(spec: RawSpec, dir: string): RawWork {
   const data = randomBytes(600);
   const key32 = randomBytes(32);
-  const hmac = (n: number): void => {
-    for (let i = 0; i < n; i++) createHmac('sha256', key32).update(data.subarray(0, 300)).digest();
+  const hmac = (count: number): void => {
+    for (let i = 0; i < count; i++) createHmac('sha256', key32).update(data.subarray(0, 300)).digest();
   };
   const peer = createECDH('prime256v1');
   peer.generateKeys();
@@ -73,10 +73,10 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
   }
   return {
     issuer() {
-      const c = cpuMs();
-      const e = createECDH('prime256v1');
-      e.generateKeys();
-      e.computeSecret(peer.getPublicKey());
+      const code = cpuMs();
+      const ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+      ecdh.computeSecret(peer.getPublicKey());
       hmac(spec.hmacs + 1);
       verify('sha256', data, spec.deviceKey === 'ec' ? { key: devicePublic, dsaEncoding: 'ieee-p1363' } : devicePublic, deviceSignature);
       for (let i = 0; i < spec.encryptions; i++) {
@@ -85,13 +85,13 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
         cipher.final();
       }
       for (let i = 0; i < spec.keys; i++) sign('sha256', data, caKey);
-      return cpuMs() - c;
+      return cpuMs() - code;
     },
     async client() {
-      const c = cpuMs();
-      const e = createECDH('prime256v1');
-      e.generateKeys();
-      e.computeSecret(peer.getPublicKey());
+      const code = cpuMs();
+      const ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+      ecdh.computeSecret(peer.getPublicKey());
       hmac(spec.hmacs + 1);
       for (let i = 0; i < spec.keys; i++) {
         const pair = spec.rsaKeys ? await generate('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -99,7 +99,7 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
       }
       deviceSign();
       commit?.();
-      return cpuMs() - c;
+      return cpuMs() - code;
     },
     close() {
       db?.close();

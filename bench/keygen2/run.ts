@@ -51,8 +51,8 @@ interface Row {
 }
 
 const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 };
 
 /** Opens SKS instances one after another, a fresh one whenever the current one holds enough keys. */
@@ -70,13 +70,13 @@ class SksSupply {
   ) {}
   next(keys: number): OpenedSks {
     if (this.#current === undefined || this.#keys + keys > KEYS_PER_STORE) {
-      const w = performance.now();
-      const c = cpuMs();
+      const started = performance.now();
+      const code = cpuMs();
       this.#current?.close();
       this.#current = openSks(this.kind, this.device, this.dir, `sks-${this.kind}-${SksSupply.#n++}`);
       this.#keys = 0;
-      this.overheadWallMs += performance.now() - w;
-      this.overheadCpuMs += cpuMs() - c;
+      this.overheadWallMs += performance.now() - started;
+      this.overheadCpuMs += cpuMs() - code;
     }
     this.#keys += keys;
     return this.#current;
@@ -87,10 +87,10 @@ class SksSupply {
 }
 
 async function measure(issuer: KeyGen2Issuer, counts: PortCounts, scenario: Scenario, store: StoreKind, deviceKey: DeviceKeyType, device: Device, dir: string): Promise<Row> {
-  const n = Math.max(2, Math.round(scenario.sessions * SCALE));
+  const count = Math.max(2, Math.round(scenario.sessions * SCALE));
   const supply = new SksSupply(store, device, dir);
   try {
-    const warm = Math.max(2, Math.round(n / 8));
+    const warm = Math.max(2, Math.round(count / 8));
     counts.hmacs = 0;
     counts.encryptions = 0;
     for (let i = 0; i < warm; i++) await runSession(issuer, supply.next(scenario.keys).sks, scenario.config, false);
@@ -101,17 +101,17 @@ async function measure(issuer: KeyGen2Issuer, counts: PortCounts, scenario: Scen
     try {
       // Throughput: nothing timed inside the session.
       const [w0, c0] = [supply.overheadWallMs, supply.overheadCpuMs];
-      const w = performance.now();
-      const c = cpuMs();
-      for (let i = 0; i < n; i++) await runSession(issuer, supply.next(scenario.keys).sks, scenario.config, false);
-      const wall = performance.now() - w - (supply.overheadWallMs - w0);
-      const cpu = cpuMs() - c - (supply.overheadCpuMs - c0);
+      const started = performance.now();
+      const code = cpuMs();
+      for (let i = 0; i < count; i++) await runSession(issuer, supply.next(scenario.keys).sks, scenario.config, false);
+      const wall = performance.now() - started - (supply.overheadWallMs - w0);
+      const cpu = cpuMs() - code - (supply.overheadCpuMs - c0);
       // Split: issuer and client CPU per session, each session followed by its raw work.
       let issuerMs = 0;
       let clientMs = 0;
       let issuerRawMs = 0;
       let clientRawMs = 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < count; i++) {
         const cost = await runSession(issuer, supply.next(scenario.keys).sks, scenario.config, true);
         issuerMs += cost.issuer.cpuMs;
         clientMs += cost.total.cpuMs - cost.issuer.cpuMs;
@@ -122,12 +122,12 @@ async function measure(issuer: KeyGen2Issuer, counts: PortCounts, scenario: Scen
         scenario,
         store,
         deviceKey,
-        perSecond: (n * 1000) / wall,
-        perCpuSecond: (n * 1000) / cpu,
-        issuerMs: issuerMs / n,
-        issuerRawMs: issuerRawMs / n,
-        clientMs: clientMs / n,
-        clientRawMs: clientRawMs / n,
+        perSecond: (count * 1000) / wall,
+        perCpuSecond: (count * 1000) / cpu,
+        issuerMs: issuerMs / count,
+        issuerRawMs: issuerRawMs / count,
+        clientMs: clientMs / count,
+        clientRawMs: clientRawMs / count,
       };
     } finally {
       raw.close();
@@ -137,7 +137,7 @@ async function measure(issuer: KeyGen2Issuer, counts: PortCounts, scenario: Scen
   }
 }
 
-const f = (x: number, d = 3): string => x.toFixed(d);
+const fixed = (x: number, d = 3): string => x.toFixed(d);
 
 function print(rows: readonly Row[]): void {
   const head = ['scenario', 'store', 'device', 'sessions/s', '(CPU-bound)', 'issuer ms', 'raw ms', 'ratio', 'client ms', 'raw ms', 'ratio'];
@@ -145,19 +145,19 @@ function print(rows: readonly Row[]): void {
     r.scenario.name,
     r.store,
     r.deviceKey === 'ec' ? 'EC P-256' : 'RSA-2048',
-    f(r.perSecond, 1),
-    f(r.perCpuSecond, 1),
-    f(r.issuerMs),
-    f(r.issuerRawMs),
-    `${f(r.issuerMs / r.issuerRawMs, 2)}x`,
-    f(r.clientMs),
-    f(r.clientRawMs),
-    `${f(r.clientMs / r.clientRawMs, 2)}x`,
+    fixed(r.perSecond, 1),
+    fixed(r.perCpuSecond, 1),
+    fixed(r.issuerMs),
+    fixed(r.issuerRawMs),
+    `${fixed(r.issuerMs / r.issuerRawMs, 2)}x`,
+    fixed(r.clientMs),
+    fixed(r.clientRawMs),
+    `${fixed(r.clientMs / r.clientRawMs, 2)}x`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: readonly string[]): string => c.map((x, i) => (i < 3 ? x.padEnd(widths[i] ?? 0) : x.padStart(widths[i] ?? 0))).join('  ');
   console.log(line(head));
-  for (const c of cells) console.log(line(c));
+  for (const row of cells) console.log(line(row));
 }
 
 export async function runKeyGen2Bench(): Promise<void> {
@@ -175,7 +175,7 @@ export async function runKeyGen2Bench(): Promise<void> {
         for (const deviceKey of only ? (['ec'] as const) : DEVICE_KEYS) rows.push(await measure(issuer, counts, scenario, store, deviceKey, devices[deviceKey], dir));
       }
     }
-    console.log(`\nKeyGen2 full in-process sessions (issuer ↔ client ↔ SKS over wire text; Node ${process.version}; load average ${f(load, 1)} at start)`);
+    console.log(`\nKeyGen2 full in-process sessions (issuer ↔ client ↔ SKS over wire text; Node ${process.version}; load average ${fixed(load, 1)} at start)`);
     console.log('CPU ms per session (process.cpuUsage); raw = the bare node:crypto calls that side needs (bench/keygen2/raw.ts), same run, interleaved');
     print(rows);
     console.log('20-key / 1-key session cost (issuer + client CPU):');
@@ -184,7 +184,7 @@ export async function runKeyGen2Bench(): Promise<void> {
         const one = rows.find((r) => r.scenario.keys === 1 && !r.scenario.rsaKeys && r.store === store && r.deviceKey === deviceKey);
         const twenty = rows.find((r) => r.scenario.keys === 20 && r.store === store && r.deviceKey === deviceKey);
         if (one === undefined || twenty === undefined) continue;
-        console.log(`  ${store.padEnd(6)} ${deviceKey === 'ec' ? 'EC P-256' : 'RSA-2048'} device: ${f((twenty.issuerMs + twenty.clientMs) / (one.issuerMs + one.clientMs), 1)}x`);
+        console.log(`  ${store.padEnd(6)} ${deviceKey === 'ec' ? 'EC P-256' : 'RSA-2048'} device: ${fixed((twenty.issuerMs + twenty.clientMs) / (one.issuerMs + one.clientMs), 1)}x`);
       }
     }
     console.log('openkeystore Java reference on this machine: 147 EC P-256 sessions/s (issuer 3.0 ms + client 4.1 ms), 10.4 RSA-2048 sessions/s');

@@ -28,8 +28,8 @@ export interface SessionCost {
 }
 
 const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 };
 
 /**
@@ -39,16 +39,16 @@ const cpuMs = (): number => {
 export async function runSession(issuer: KeyGen2Issuer, sks: SecureKeyStore, config: IssuerConfig, split = true, pin = '1357'): Promise<SessionCost> {
   const issuerCost: Cost = { wallMs: 0, cpuMs: 0 };
   let persisted = '';
-  let done = false;
-  const onIssuer = async <T>(f: () => Promise<T>): Promise<T> => {
-    if (!split) return f();
-    const w = performance.now();
-    const c = cpuMs();
+  const progress = { done: false };
+  const onIssuer = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!split) return fn();
+    const started = performance.now();
+    const code = cpuMs();
     try {
-      return await f();
+      return await fn();
     } finally {
-      issuerCost.wallMs += performance.now() - w;
-      issuerCost.cpuMs += cpuMs() - c;
+      issuerCost.wallMs += performance.now() - started;
+      issuerCost.cpuMs += cpuMs() - code;
     }
   };
   const transport: KeyGen2Transport = {
@@ -63,21 +63,21 @@ export async function runSession(issuer: KeyGen2Issuer, sks: SecureKeyStore, con
         const step = await issuer.acceptText(JSON.parse(persisted) as IssuerState, text);
         persisted = JSON.stringify(step.state);
         if (step.outcome !== undefined) {
-          done = true;
+          progress.done = true;
           return { kind: 'redirect', location: `${ORIGIN}/done` };
         }
         return { kind: 'message', text: step.request };
       }),
   };
-  const w = split ? performance.now() : 0;
-  const c = split ? cpuMs() : 0;
+  const wallStart = split ? performance.now() : 0;
+  const cpuStart = split ? cpuMs() : 0;
   const summary = await runEnrollment({
     sks,
     transport,
     ui: { consent: async () => true, enterPin: async () => pin },
     invocationUrl: INVOCATION,
   });
-  const total = split ? { wallMs: performance.now() - w, cpuMs: cpuMs() - c } : { wallMs: 0, cpuMs: 0 };
-  if (!done) throw new Error('the issuer did not finish the session');
+  const total = split ? { wallMs: performance.now() - wallStart, cpuMs: cpuMs() - cpuStart } : { wallMs: 0, cpuMs: 0 };
+  if (!progress.done) throw new Error('the issuer did not finish the session');
   return { issuer: issuerCost, total, summary };
 }

@@ -64,13 +64,13 @@ function countingPort(port: IssuerCryptoPort, counts: PortCounts): IssuerCryptoP
   return {
     generateEphemeralKey: (curve) => port.generateEphemeralKey(curve),
     deriveSessionKey: (e, k, i) => port.deriveSessionKey(e, k, i),
-    hmac: (sk, m, d) => {
+    hmac: (sk, bytes, data) => {
       counts.hmacs++;
-      return port.hmac(sk, m, d);
+      return port.hmac(sk, bytes, data);
     },
-    encrypt: (sk, p) => {
+    encrypt: (sk, bytes) => {
       counts.encryptions++;
-      return port.encrypt(sk, p);
+      return port.encrypt(sk, bytes);
     },
     keyManagementKey: (n) => port.keyManagementKey(n),
     sign: (n, d) => port.sign(n, d),

@@ -22,29 +22,29 @@ import { allKeys, checkSessionIds, closedSessions, sameBytes, type OpenSession }
  * Answers one CredentialDiscoveryRequest. Only closed sessions with the same privacy mode as this one are searched
  * (as the Android client does; post-operations require it anyway, §9.2).
  */
-export async function discoverCredentials(s: OpenSession, req: CredentialDiscoveryRequest): Promise<CredentialDiscoveryResponse> {
-  checkSessionIds(s, req);
-  const nonce = lookupNonce(s.clientSessionId, s.serverSessionId);
+export async function discoverCredentials(openSession: OpenSession, req: CredentialDiscoveryRequest): Promise<CredentialDiscoveryResponse> {
+  checkSessionIds(openSession, req);
+  const nonce = lookupNonce(openSession.clientSessionId, openSession.serverSessionId);
   const ids = new Set<string>();
-  req.lookupSpecifiers.forEach((spec, i) => {
-    const path = `$.lookupSpecifiers[${i}]`;
+  req.lookupSpecifiers.forEach((spec, index) => {
+    const path = `$.lookupSpecifiers[${index}]`;
     if (ids.has(spec.id)) throw new KeyGen2Error('SCHEMA', `${path}.id: duplicate lookup id`, { path: `${path}.id` });
     ids.add(spec.id);
     verifyLookupSpecifier(spec, nonce, path);
   });
-  const sessions = (await closedSessions(s.sks)).filter((c) => c.privacyEnabled === s.privacyEnabled && c.keyManagementKey !== undefined);
-  const keys = await allKeys(s.sks);
+  const sessions = (await closedSessions(openSession.sks)).filter((c) => c.privacyEnabled === openSession.privacyEnabled && c.keyManagementKey !== undefined);
+  const keys = await allKeys(openSession.sks);
   const lookupResults: LookupResult[] = [];
-  for (const [i, spec] of req.lookupSpecifiers.entries()) {
-    const matches = compileSearchFilter(spec.searchFilter, `$.lookupSpecifiers[${i}].searchFilter`);
+  for (const [indexValue, spec] of req.lookupSpecifiers.entries()) {
+    const matches = compileSearchFilter(spec.searchFilter, `$.lookupSpecifiers[${indexValue}].searchFilter`);
     const found: MatchingCredential[] = [];
     for (const session of sessions) {
       if (!sameBytes(session.keyManagementKey, spec.signature.publicKey)) continue;
-      for (const k of keys) {
-        if (k.provisioningHandle !== session.provisioningHandle) continue;
-        const attributes = await s.sks.getKeyAttributes(k.keyHandle);
+      for (const enumeratedKey of keys) {
+        if (enumeratedKey.provisioningHandle !== session.provisioningHandle) continue;
+        const attributes = await openSession.sks.getKeyAttributes(enumeratedKey.keyHandle);
         if (attributes.certificatePath.length === 0) continue;
-        const protection = await s.sks.getKeyProtectionInfo(k.keyHandle);
+        const protection = await openSession.sks.getKeyProtectionInfo(enumeratedKey.keyHandle);
         const pinProtected = (protection.protectionStatus & ProtectionStatus.PIN_PROTECTED) !== 0;
         const hit = matches({
           certificatePath: attributes.certificatePath,
@@ -63,5 +63,5 @@ export async function discoverCredentials(s: OpenSession, req: CredentialDiscove
     }
     lookupResults.push({ id: spec.id, matchingCredentials: found });
   }
-  return { qualifier: 'CredentialDiscoveryResponse', serverSessionId: s.serverSessionId, clientSessionId: s.clientSessionId, lookupResults };
+  return { qualifier: 'CredentialDiscoveryResponse', serverSessionId: openSession.serverSessionId, clientSessionId: openSession.clientSessionId, lookupResults };
 }

@@ -42,20 +42,20 @@ export interface IssuedKey {
 
 /** Property bag extension data (spec §6.9.4): `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
 export function propertyBagData(bag: PropertyBag): Uint8Array {
-  const e = encoder();
-  for (const p of bag.properties) e.str(p.name).bool(p.writable ?? false).str(p.value);
-  return e.toBuffer();
+  const byteEncoder = encoder();
+  for (const property of bag.properties) byteEncoder.str(property.name).bool(property.writable ?? false).str(property.value);
+  return byteEncoder.toBuffer();
 }
 
 /** `target(R)` of spec §6.9.3: the key of a closed session with these ids whose EE certificate has this SHA-256. */
-async function findTarget(s: OpenSession, ref: TargetKeyReference, path: string): Promise<KeyHandle> {
-  const session = (await closedSessions(s.sks)).find((c) => c.clientSessionId === ref.clientSessionId && c.serverSessionId === ref.serverSessionId);
+async function findTarget(openSession: OpenSession, ref: TargetKeyReference, path: string): Promise<KeyHandle> {
+  const session = (await closedSessions(openSession.sks)).find((c) => c.clientSessionId === ref.clientSessionId && c.serverSessionId === ref.serverSessionId);
   if (session === undefined) throw new KeyGen2Error('PROTOCOL', `${path}: no closed session with these ids`, { path });
   const wanted = Buffer.from(ref.fingerPrint);
-  for (const k of await allKeys(s.sks)) {
-    if (k.provisioningHandle !== session.provisioningHandle) continue;
-    const ee = (await s.sks.getKeyAttributes(k.keyHandle)).certificatePath[0];
-    if (ee !== undefined && createHash('sha256').update(ee).digest().equals(wanted)) return k.keyHandle;
+  for (const enumeratedKey of await allKeys(openSession.sks)) {
+    if (enumeratedKey.provisioningHandle !== session.provisioningHandle) continue;
+    const ee = (await openSession.sks.getKeyAttributes(enumeratedKey.keyHandle)).certificatePath.at(0);
+    if (ee !== undefined && createHash('sha256').update(ee).digest().equals(wanted)) return enumeratedKey.keyHandle;
   }
   throw new KeyGen2Error('PROTOCOL', `${path}: no key of that session has this certificate`, { path: `${path}.fingerPrint` });
 }
@@ -67,15 +67,15 @@ const postArgs = (target: KeyHandle, ref: TargetKeyReference): { targetKeyHandle
 });
 
 /** Client-side checks of one issued credential that the SKS does not make (spec §6.9.1). */
-function checkCredential(c: IssuedCredential, path: string): void {
-  if (c.importSymmetricKey !== undefined && c.importPrivateKey !== undefined) {
+function checkCredential(issuedCredential: IssuedCredential, path: string): void {
+  if (issuedCredential.importSymmetricKey !== undefined && issuedCredential.importPrivateKey !== undefined) {
     throw new KeyGen2Error('SCHEMA', `${path}: both importSymmetricKey and importPrivateKey`, { path });
   }
-  if (c.updateKey !== undefined && c.cloneKeyProtection !== undefined) {
+  if (issuedCredential.updateKey !== undefined && issuedCredential.cloneKeyProtection !== undefined) {
     throw new KeyGen2Error('SCHEMA', `${path}: both updateKey and cloneKeyProtection`, { path });
   }
-  if (c.trustAnchor === true) {
-    const last = c.certificatePath[c.certificatePath.length - 1];
+  if (issuedCredential.trustAnchor === true) {
+    const last = issuedCredential.certificatePath.at(-1);
     if (last === undefined || !certificateInfo(last).isCa) {
       throw new KeyGen2Error('SCHEMA', `${path}.trustAnchor: the last certificate is not a CA`, { path: `${path}.trustAnchor` });
     }
@@ -87,61 +87,61 @@ function checkCredential(c: IssuedCredential, path: string): void {
  * response, what was issued and which post-operations the SKS accepted.
  */
 export async function finalizeSession(
-  s: OpenSession,
+  openSession: OpenSession,
   req: ProvisioningFinalizationRequest,
 ): Promise<{ response: ProvisioningFinalizationResponse; issued: IssuedKey[]; postOperations: PostOperationDone[] }> {
-  checkSessionIds(s, req);
+  checkSessionIds(openSession, req);
   const credentials = req.issuedCredentials ?? [];
   credentials.forEach((c, i) => checkCredential(c, `$.issuedCredentials[${i}]`));
-  const sks = s.sks;
+  const sks = openSession.sks;
   const issued: IssuedKey[] = [];
   const postOperations: PostOperationDone[] = [];
-  for (const [i, c] of credentials.entries()) {
-    const path = `$.issuedCredentials[${i}]`;
-    const k = await sks.getKeyHandle(s.provisioningHandle, c.id);
-    await sks.setCertificatePath(k, c.certificatePath, c.mac);
-    if (c.importSymmetricKey !== undefined) await sks.importSymmetricKey(k, c.importSymmetricKey.encryptedKey, c.importSymmetricKey.mac);
-    if (c.importPrivateKey !== undefined) await sks.importPrivateKey(k, c.importPrivateKey.encryptedKey, c.importPrivateKey.mac);
+  for (const [index, issuedCredential] of credentials.entries()) {
+    const path = `$.issuedCredentials[${index}]`;
+    const handle = await sks.getKeyHandle(openSession.provisioningHandle, issuedCredential.id);
+    await sks.setCertificatePath(handle, issuedCredential.certificatePath, issuedCredential.mac);
+    if (issuedCredential.importSymmetricKey !== undefined) await sks.importSymmetricKey(handle, issuedCredential.importSymmetricKey.encryptedKey, issuedCredential.importSymmetricKey.mac);
+    if (issuedCredential.importPrivateKey !== undefined) await sks.importPrivateKey(handle, issuedCredential.importPrivateKey.encryptedKey, issuedCredential.importPrivateKey.mac);
     const types: string[] = [];
     const add = async (type: string, subType: number, qualifier: string, extensionData: Uint8Array, mac: Uint8Array): Promise<void> => {
-      await sks.addExtension({ keyHandle: k, type, subType, qualifier, extensionData, mac });
+      await sks.addExtension({ keyHandle: handle, type, subType, qualifier, extensionData, mac });
       types.push(type);
     };
-    for (const e of c.extensions ?? []) await add(e.type, ExtensionSubType.EXTENSION, '', e.extensionData, e.mac);
-    for (const e of c.encryptedExtensions ?? []) await add(e.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', e.extensionData, e.mac);
-    for (const b of c.propertyBags ?? []) await add(b.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(b), b.mac);
-    for (const l of c.logotypes ?? []) await add(l.type, ExtensionSubType.LOGOTYPE, l.mimeType, l.extensionData, l.mac);
-    if (c.updateKey !== undefined) {
-      const target = await findTarget(s, c.updateKey, `${path}.updateKey`);
-      await sks.postUpdateKey(k, postArgs(target, c.updateKey));
-      postOperations.push({ operation: 'update', targetKeyHandle: target, fingerPrint: c.updateKey.fingerPrint, newKeyId: c.id });
+    for (const extension of issuedCredential.extensions ?? []) await add(extension.type, ExtensionSubType.EXTENSION, '', extension.extensionData, extension.mac);
+    for (const error of issuedCredential.encryptedExtensions ?? []) await add(error.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', error.extensionData, error.mac);
+    for (const propertyBag of issuedCredential.propertyBags ?? []) await add(propertyBag.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBag), propertyBag.mac);
+    for (const logotype of issuedCredential.logotypes ?? []) await add(logotype.type, ExtensionSubType.LOGOTYPE, logotype.mimeType, logotype.extensionData, logotype.mac);
+    if (issuedCredential.updateKey !== undefined) {
+      const target = await findTarget(openSession, issuedCredential.updateKey, `${path}.updateKey`);
+      await sks.postUpdateKey(handle, postArgs(target, issuedCredential.updateKey));
+      postOperations.push({ operation: 'update', targetKeyHandle: target, fingerPrint: issuedCredential.updateKey.fingerPrint, newKeyId: issuedCredential.id });
     }
-    if (c.cloneKeyProtection !== undefined) {
-      const target = await findTarget(s, c.cloneKeyProtection, `${path}.cloneKeyProtection`);
-      await sks.postCloneKeyProtection(k, postArgs(target, c.cloneKeyProtection));
-      postOperations.push({ operation: 'clone', targetKeyHandle: target, fingerPrint: c.cloneKeyProtection.fingerPrint, newKeyId: c.id });
+    if (issuedCredential.cloneKeyProtection !== undefined) {
+      const target = await findTarget(openSession, issuedCredential.cloneKeyProtection, `${path}.cloneKeyProtection`);
+      await sks.postCloneKeyProtection(handle, postArgs(target, issuedCredential.cloneKeyProtection));
+      postOperations.push({ operation: 'clone', targetKeyHandle: target, fingerPrint: issuedCredential.cloneKeyProtection.fingerPrint, newKeyId: issuedCredential.id });
     }
     issued.push({
-      id: c.id,
-      keyHandle: k,
-      certificatePath: c.certificatePath,
-      imported: c.importSymmetricKey !== undefined ? 'symmetric' : c.importPrivateKey !== undefined ? 'private' : undefined,
+      id: issuedCredential.id,
+      keyHandle: handle,
+      certificatePath: issuedCredential.certificatePath,
+      imported: issuedCredential.importSymmetricKey !== undefined ? 'symmetric' : issuedCredential.importPrivateKey !== undefined ? 'private' : undefined,
       extensionTypes: types,
     });
   }
-  for (const [i, u] of (req.unlockKeys ?? []).entries()) {
-    const target = await findTarget(s, u, `$.unlockKeys[${i}]`);
-    await sks.postUnlockKey(s.provisioningHandle, postArgs(target, u));
-    postOperations.push({ operation: 'unlock', targetKeyHandle: target, fingerPrint: u.fingerPrint });
+  for (const [unlockIndex, targetKeyReference] of (req.unlockKeys ?? []).entries()) {
+    const target = await findTarget(openSession, targetKeyReference, `$.unlockKeys[${unlockIndex}]`);
+    await sks.postUnlockKey(openSession.provisioningHandle, postArgs(target, targetKeyReference));
+    postOperations.push({ operation: 'unlock', targetKeyHandle: target, fingerPrint: targetKeyReference.fingerPrint });
   }
-  for (const [i, d] of (req.deleteKeys ?? []).entries()) {
-    const target = await findTarget(s, d, `$.deleteKeys[${i}]`);
-    await sks.postDeleteKey(s.provisioningHandle, postArgs(target, d));
-    postOperations.push({ operation: 'delete', targetKeyHandle: target, fingerPrint: d.fingerPrint });
+  for (const [deleteIndex, data] of (req.deleteKeys ?? []).entries()) {
+    const target = await findTarget(openSession, data, `$.deleteKeys[${deleteIndex}]`);
+    await sks.postDeleteKey(openSession.provisioningHandle, postArgs(target, data));
+    postOperations.push({ operation: 'delete', targetKeyHandle: target, fingerPrint: data.fingerPrint });
   }
-  const attestation = await sks.closeProvisioningSession(s.provisioningHandle, req.sessionCloseData.nonce, req.sessionCloseData.mac);
+  const attestation = await sks.closeProvisioningSession(openSession.provisioningHandle, req.sessionCloseData.nonce, req.sessionCloseData.mac);
   return {
-    response: { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: s.serverSessionId, clientSessionId: s.clientSessionId, attestation },
+    response: { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: openSession.serverSessionId, clientSessionId: openSession.clientSessionId, attestation },
     issued,
     postOperations,
   };

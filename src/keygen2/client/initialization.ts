@@ -27,9 +27,9 @@ export async function applyKeyManagementKeyUpdates(
   let updates = 0;
   for (const child of children ?? []) {
     updates += await applyKeyManagementKeyUpdates(sks, child.publicKey, child.updatableKeyManagementKeys);
-    for (const s of await closedSessions(sks)) {
-      if (sameBytes(s.keyManagementKey, child.publicKey)) {
-        await sks.updateKeyManagementKey(s.provisioningHandle, parent, child.authorization);
+    for (const provisioningSessionInfo of await closedSessions(sks)) {
+      if (sameBytes(provisioningSessionInfo.keyManagementKey, child.publicKey)) {
+        await sks.updateKeyManagementKey(provisioningSessionInfo.provisioningHandle, parent, child.authorization);
         updates++;
       }
     }
@@ -82,7 +82,7 @@ export async function initializeSession(
   }
   const offset = ctx.clock.utcOffsetMinutes?.(now) ?? -now.getTimezoneOffset();
   const clientTime = offsetDateTime(now.getTime(), offset);
-  const r = await ctx.sks.createProvisioningSession({
+  const provisioningSessionResult = await ctx.sks.createProvisioningSession({
     sessionKeyAlgorithm: req.sessionKeyAlgorithm,
     privacyEnabled: ctx.privacyEnabled,
     serverSessionId: req.serverSessionId,
@@ -96,9 +96,9 @@ export async function initializeSession(
   });
   const session: OpenSession = {
     sks: ctx.sks,
-    provisioningHandle: r.provisioningHandle,
+    provisioningHandle: provisioningSessionResult.provisioningHandle,
     serverSessionId: req.serverSessionId,
-    clientSessionId: r.clientSessionId,
+    clientSessionId: provisioningSessionResult.clientSessionId,
     privacyEnabled: ctx.privacyEnabled,
     keyManagementKey: req.keyManagementKey,
   };
@@ -106,11 +106,11 @@ export async function initializeSession(
   const base = {
     qualifier: 'ProvisioningInitializationResponse',
     serverSessionId: req.serverSessionId,
-    clientSessionId: r.clientSessionId,
+    clientSessionId: provisioningSessionResult.clientSessionId,
     serverTime: req.serverTime,
     clientTime,
-    clientEphemeralKey: r.clientEphemeralKey,
-    attestation: r.attestation,
+    clientEphemeralKey: provisioningSessionResult.clientEphemeralKey,
+    attestation: provisioningSessionResult.attestation,
   } as const;
   const response: ProvisioningInitializationResponse = ctx.privacyEnabled
     ? base

@@ -52,10 +52,10 @@ function checkKeyCreationRequest(req: KeyCreationRequest, action: 'manage' | 'un
   }
   const policies = pinPoliciesOf(req);
   if (keyCount(req) === 0) throw new KeyGen2Error('SCHEMA', 'a KeyCreationRequest must request at least one key', { path: '$' });
-  for (const p of policies) {
-    const preset = p.keyEntrySpecifiers.filter((k) => k.encryptedPin !== undefined).length;
-    if (preset !== 0 && preset !== p.keyEntrySpecifiers.length) {
-      throw new KeyGen2Error('SCHEMA', `PIN policy "${p.id}" mixes preset and user-defined PINs (spec §6.7.2)`, { path: '$' });
+  for (const pinPolicySpecifier of policies) {
+    const preset = pinPolicySpecifier.keyEntrySpecifiers.filter((k) => k.encryptedPin !== undefined).length;
+    if (preset !== 0 && preset !== pinPolicySpecifier.keyEntrySpecifiers.length) {
+      throw new KeyGen2Error('SCHEMA', `PIN policy "${pinPolicySpecifier.id}" mixes preset and user-defined PINs (spec §6.7.2)`, { path: '$' });
     }
   }
 }
@@ -70,84 +70,84 @@ function checkKeyCreationRequest(req: KeyCreationRequest, action: 'manage' | 'un
  * aborts the SKS session.
  */
 export async function createKeys(
-  s: OpenSession,
+  openSession: OpenSession,
   req: KeyCreationRequest,
   ui: EnrollmentUi,
   action: 'manage' | 'unlock',
   maxPinEntries: number,
 ): Promise<{ response: KeyCreationResponse; created: CreatedKey[] }> {
-  checkSessionIds(s, req);
+  checkSessionIds(openSession, req);
   checkKeyCreationRequest(req, action);
   const userPins = new Map<string, Uint8Array>();
   try {
     const generatedKeys: GeneratedKey[] = [];
     const created: CreatedKey[] = [];
-    const createKey = async (k: KeyEntrySpecifier, policy: PinPolicySpecifier | undefined, pinHandle: PinPolicyHandle): Promise<void> => {
-      const r = await s.sks.createKeyEntry({
-        provisioningHandle: s.provisioningHandle,
-        id: k.id,
+    const createKey = async (keyEntrySpecifier: KeyEntrySpecifier, policy: PinPolicySpecifier | undefined, pinHandle: PinPolicyHandle): Promise<void> => {
+      const keyEntryResult = await openSession.sks.createKeyEntry({
+        provisioningHandle: openSession.provisioningHandle,
+        id: keyEntrySpecifier.id,
         keyEntryAlgorithm: req.keyEntryAlgorithm,
-        serverSeed: k.serverSeed,
-        devicePinProtection: k.devicePinProtection ?? false,
+        serverSeed: keyEntrySpecifier.serverSeed,
+        devicePinProtection: keyEntrySpecifier.devicePinProtection ?? false,
         pinPolicyHandle: pinHandle,
-        pinValue: policy === undefined ? undefined : (k.encryptedPin ?? userPins.get(k.id)),
-        enablePinCaching: k.enablePinCaching ?? false,
-        biometricProtection: biometricProtectionByte(k.biometricProtection),
-        exportProtection: exportProtectionByte(k.exportProtection),
-        deleteProtection: deleteProtectionByte(k.deleteProtection),
-        appUsage: appUsageByte(k.appUsage),
-        friendlyName: k.friendlyName,
-        keyAlgorithm: k.keyAlgorithm,
-        keyParameters: k.keyParameters,
-        endorsedAlgorithms: k.endorsedAlgorithms ?? [],
-        mac: k.mac,
+        pinValue: policy === undefined ? undefined : (keyEntrySpecifier.encryptedPin ?? userPins.get(keyEntrySpecifier.id)),
+        enablePinCaching: keyEntrySpecifier.enablePinCaching ?? false,
+        biometricProtection: biometricProtectionByte(keyEntrySpecifier.biometricProtection),
+        exportProtection: exportProtectionByte(keyEntrySpecifier.exportProtection),
+        deleteProtection: deleteProtectionByte(keyEntrySpecifier.deleteProtection),
+        appUsage: appUsageByte(keyEntrySpecifier.appUsage),
+        friendlyName: keyEntrySpecifier.friendlyName,
+        keyAlgorithm: keyEntrySpecifier.keyAlgorithm,
+        keyParameters: keyEntrySpecifier.keyParameters,
+        endorsedAlgorithms: keyEntrySpecifier.endorsedAlgorithms ?? [],
+        mac: keyEntrySpecifier.mac,
       });
-      generatedKeys.push({ id: k.id, publicKey: r.publicKey, attestation: r.attestation });
+      generatedKeys.push({ id: keyEntrySpecifier.id, publicKey: keyEntryResult.publicKey, attestation: keyEntryResult.attestation });
       created.push({
-        id: k.id,
-        keyHandle: r.keyHandle,
-        keyAlgorithm: k.keyAlgorithm,
-        appUsage: k.appUsage,
-        friendlyName: k.friendlyName,
-        publicKey: r.publicKey,
+        id: keyEntrySpecifier.id,
+        keyHandle: keyEntryResult.keyHandle,
+        keyAlgorithm: keyEntrySpecifier.keyAlgorithm,
+        appUsage: keyEntrySpecifier.appUsage,
+        friendlyName: keyEntrySpecifier.friendlyName,
+        publicKey: keyEntryResult.publicKey,
         pinPolicyId: policy?.id,
       });
-      ui.progress?.({ step: 'key-created', id: k.id });
+      ui.progress?.({ step: 'key-created', id: keyEntrySpecifier.id });
     };
-    const pinPolicy = async (q: PinPolicySpecifier, pukHandle: PukPolicyHandle): Promise<void> => {
-      const pinHandle = await s.sks.createPinPolicy({
-        provisioningHandle: s.provisioningHandle,
-        id: q.id,
+    const pinPolicy = async (pinPolicySpecifier: PinPolicySpecifier, pukHandle: PukPolicyHandle): Promise<void> => {
+      const pinHandle = await openSession.sks.createPinPolicy({
+        provisioningHandle: openSession.provisioningHandle,
+        id: pinPolicySpecifier.id,
         pukPolicyHandle: pukHandle,
-        userDefined: !q.keyEntrySpecifiers.some((k) => k.encryptedPin !== undefined),
-        userModifiable: q.userModifiable ?? true,
-        format: passphraseFormatByte(q.format),
-        retryLimit: q.retryLimit,
-        grouping: groupingByte(q.grouping),
-        patternRestrictions: patternMask(q.patternRestrictions),
-        minLength: q.minLength,
-        maxLength: q.maxLength,
-        inputMethod: inputMethodByte(q.inputMethod),
-        mac: q.mac,
+        userDefined: !pinPolicySpecifier.keyEntrySpecifiers.some((k) => k.encryptedPin !== undefined),
+        userModifiable: pinPolicySpecifier.userModifiable ?? true,
+        format: passphraseFormatByte(pinPolicySpecifier.format),
+        retryLimit: pinPolicySpecifier.retryLimit,
+        grouping: groupingByte(pinPolicySpecifier.grouping),
+        patternRestrictions: patternMask(pinPolicySpecifier.patternRestrictions),
+        minLength: pinPolicySpecifier.minLength,
+        maxLength: pinPolicySpecifier.maxLength,
+        inputMethod: inputMethodByte(pinPolicySpecifier.inputMethod),
+        mac: pinPolicySpecifier.mac,
       });
-      for (const [id, pin] of await collectUserPins([q], ui, maxPinEntries)) userPins.set(id, pin);
-      for (const k of q.keyEntrySpecifiers) await createKey(k, q, pinHandle);
+      for (const [id, pin] of await collectUserPins([pinPolicySpecifier], ui, maxPinEntries)) userPins.set(id, pin);
+      for (const keyEntrySpecifier of pinPolicySpecifier.keyEntrySpecifiers) await createKey(keyEntrySpecifier, pinPolicySpecifier, pinHandle);
     };
-    for (const p of req.pukPolicySpecifiers ?? []) {
-      const pukHandle = await s.sks.createPukPolicy({
-        provisioningHandle: s.provisioningHandle,
-        id: p.id,
-        encryptedPuk: p.encryptedPuk,
-        format: passphraseFormatByte(p.format),
-        retryLimit: p.retryLimit,
-        mac: p.mac,
+    for (const pukPolicySpecifier of req.pukPolicySpecifiers ?? []) {
+      const pukHandle = await openSession.sks.createPukPolicy({
+        provisioningHandle: openSession.provisioningHandle,
+        id: pukPolicySpecifier.id,
+        encryptedPuk: pukPolicySpecifier.encryptedPuk,
+        format: passphraseFormatByte(pukPolicySpecifier.format),
+        retryLimit: pukPolicySpecifier.retryLimit,
+        mac: pukPolicySpecifier.mac,
       });
-      for (const q of p.pinPolicySpecifiers) await pinPolicy(q, pukHandle);
+      for (const query of pukPolicySpecifier.pinPolicySpecifiers) await pinPolicy(query, pukHandle);
     }
-    for (const q of req.pinPolicySpecifiers ?? []) await pinPolicy(q, NO_PUK_POLICY);
-    for (const k of req.keyEntrySpecifiers ?? []) await createKey(k, undefined, NO_PIN_POLICY);
+    for (const pinPolicySpecifierValue of req.pinPolicySpecifiers ?? []) await pinPolicy(pinPolicySpecifierValue, NO_PUK_POLICY);
+    for (const keyEntrySpecifierValue of req.keyEntrySpecifiers ?? []) await createKey(keyEntrySpecifierValue, undefined, NO_PIN_POLICY);
     return {
-      response: { qualifier: 'KeyCreationResponse', serverSessionId: s.serverSessionId, clientSessionId: s.clientSessionId, generatedKeys },
+      response: { qualifier: 'KeyCreationResponse', serverSessionId: openSession.serverSessionId, clientSessionId: openSession.clientSessionId, generatedKeys },
       created,
     };
   } finally {

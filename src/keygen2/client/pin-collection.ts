@@ -24,13 +24,13 @@ function promptsOf(policy: PinPolicySpecifier): PromptPlan[] {
   const byClass = (classOf: (k: KeyEntrySpecifier) => string): PromptPlan[] => {
     const order: string[] = [];
     const groups = new Map<string, KeyEntrySpecifier[]>();
-    for (const k of keys) {
-      const c = classOf(k);
-      if (!groups.has(c)) {
-        groups.set(c, []);
-        order.push(c);
+    for (const keyEntrySpecifier of keys) {
+      const text = classOf(keyEntrySpecifier);
+      if (!groups.has(text)) {
+        groups.set(text, []);
+        order.push(text);
       }
-      groups.get(c)!.push(k);
+      groups.get(text)!.push(keyEntrySpecifier);
     }
     return order.map((c) => ({ policy, keys: groups.get(c)!, classKey: c }));
   };
@@ -79,7 +79,7 @@ export async function collectUserPins(
   const pins = new Map<string, Uint8Array>();
   for (const policy of policies) {
     if (policy.keyEntrySpecifiers.some((k) => k.encryptedPin !== undefined)) continue; // preset PINs (§6.7.2)
-    const chosen: { classKey: string; pin: Uint8Array }[] = [];
+    const chosen: Array<{ classKey: string; pin: Uint8Array }> = [];
     const grouping = policy.grouping ?? 'none';
     const distinctClasses = grouping === 'unique' || grouping === 'signature+standard';
     for (const plan of promptsOf(policy)) {
@@ -87,7 +87,7 @@ export async function collectUserPins(
       let pin: Uint8Array | undefined;
       for (let attempt = 1; pin === undefined; attempt++) {
         if (attempt > maxEntriesPerPin) throw new KeyGen2Error('USER_ABORT', 'too many refused PIN entries');
-        const first = plan.keys[0]!;
+        const first = plan.keys[0];
         const prompt: PinPrompt = {
           pinPolicyId: policy.id,
           format: policy.format,
@@ -116,7 +116,7 @@ export async function collectUserPins(
         else bytes.fill(0);
       }
       chosen.push({ classKey: plan.classKey, pin });
-      for (const k of plan.keys) pins.set(k.id, pin);
+      for (const keyEntrySpecifier of plan.keys) pins.set(keyEntrySpecifier.id, pin);
     }
   }
   return pins;

@@ -87,7 +87,7 @@ export interface PinPrompt {
   /** The app usage of the keys this PIN will protect (for "signature PIN" etc.). */
   readonly appUsage: AppUsageName;
   /** Ids and friendly names of the keys this PIN will protect. */
-  readonly keys: readonly { readonly id: string; readonly friendlyName: string | undefined }[];
+  readonly keys: ReadonlyArray<{ readonly id: string; readonly friendlyName: string | undefined }>;
   /** Set when asking again: why the previous entry was refused. */
   readonly rejected?: PinRejection | undefined;
   /** 1 for the first time this PIN is asked for, then 2, 3, … */

@@ -92,21 +92,21 @@ type AfterInitialization = 'CredentialDiscoveryRequest' | 'KeyCreationRequest' |
 /** The summary's view of what finalization installed (an updated key reports the target's handle, which it takes over). */
 function installedKeys(issued: readonly IssuedKey[], postOperations: readonly PostOperationDone[], created: readonly CreatedKey[]): InstalledKey[] {
   const updated = new Map(postOperations.filter((p) => p.operation === 'update').map((p) => [p.newKeyId, p.targetKeyHandle]));
-  return issued.map((i) => {
-    const c = created.find((k) => k.id === i.id);
-    const ee = i.certificatePath[0];
+  return issued.map((issuedKey) => {
+    const item = created.find((k) => k.id === issuedKey.id);
+    const ee = issuedKey.certificatePath.at(0);
     return {
-      id: i.id,
-      keyHandle: updated.get(i.id) ?? i.keyHandle,
-      keyAlgorithm: c?.keyAlgorithm ?? '',
-      appUsage: c?.appUsage ?? '',
-      friendlyName: c?.friendlyName,
-      publicKey: c?.publicKey ?? new Uint8Array(0),
+      id: issuedKey.id,
+      keyHandle: updated.get(issuedKey.id) ?? issuedKey.keyHandle,
+      keyAlgorithm: item?.keyAlgorithm ?? '',
+      appUsage: item?.appUsage ?? '',
+      friendlyName: item?.friendlyName,
+      publicKey: item?.publicKey ?? new Uint8Array(0),
       certificateSubject: ee === undefined ? '' : certificateInfo(ee).subject,
-      certificatePath: i.certificatePath,
-      imported: i.imported,
-      extensionTypes: i.extensionTypes,
-      pinPolicyId: c?.pinPolicyId,
+      certificatePath: issuedKey.certificatePath,
+      imported: issuedKey.imported,
+      extensionTypes: issuedKey.extensionTypes,
+      pinPolicyId: item?.pinPolicyId,
     };
   });
 }
@@ -198,8 +198,8 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
         sksSession.open = opened;
       },
     );
-    const s = init.session;
-    ui.progress?.({ step: 'initialization', clientSessionId: s.clientSessionId, serverSessionId: s.serverSessionId });
+    const openSession = init.session;
+    ui.progress?.({ step: 'initialization', clientSessionId: openSession.clientSessionId, serverSessionId: openSession.serverSessionId });
 
     // 3-5. CredentialDiscovery? KeyCreation? ProvisioningFinalization (spec §3.2 legal sequences).
     let reply = await post(init.response);
@@ -211,24 +211,24 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
       switch (request.qualifier) {
         case 'CredentialDiscoveryRequest': {
           ui.progress?.({ step: 'credential-discovery', lookups: request.lookupSpecifiers.length });
-          const response = await discoverCredentials(s, request);
+          const response = await discoverCredentials(openSession, request);
           expected = ['KeyCreationRequest', 'ProvisioningFinalizationRequest'];
           reply = await post(response);
           break;
         }
         case 'KeyCreationRequest': {
           ui.progress?.({ step: 'key-creation', keys: keyCount(request) });
-          const r = await createKeys(s, request, ui, invocationRequest.action, maxPinEntries);
-          created = r.created;
+          const result = await createKeys(openSession, request, ui, invocationRequest.action, maxPinEntries);
+          created = result.created;
           expected = ['ProvisioningFinalizationRequest'];
-          reply = await post(r.response);
+          reply = await post(result.response);
           break;
         }
         case 'ProvisioningFinalizationRequest': {
           ui.progress?.({ step: 'finalization', credentials: request.issuedCredentials?.length ?? 0 });
-          const f = await finalizeSession(s, request);
+          const finalization = await finalizeSession(openSession, request);
           sksSession.closed = true;
-          const last = await post(f.response);
+          const last = await post(finalization.response);
           if (last.kind !== 'redirect') {
             throw new KeyGen2Error('PROTOCOL', 'the issuer answered the ProvisioningFinalizationResponse with a message instead of the final redirect');
           }
@@ -236,20 +236,20 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
           return {
             issuerUri: invocation.transactionUrl,
             issuerHost,
-            serverSessionId: s.serverSessionId,
-            clientSessionId: s.clientSessionId,
-            provisioningHandle: s.provisioningHandle,
+            serverSessionId: openSession.serverSessionId,
+            clientSessionId: openSession.clientSessionId,
+            provisioningHandle: openSession.provisioningHandle,
             privacyEnabled,
             action: invocationRequest.action,
-            keys: installedKeys(f.issued, f.postOperations, created),
-            postOperations: f.postOperations,
+            keys: installedKeys(finalization.issued, finalization.postOperations, created),
+            postOperations: finalization.postOperations,
             redirectUrl: last.location,
           };
         }
       }
     }
-  } catch (e) {
-    const error = isKeyGen2Error(e) ? e : asKeyGen2Error(e);
+  } catch (caught) {
+    const error = isKeyGen2Error(caught) ? caught : asKeyGen2Error(caught);
     if (sksSession.open !== undefined && !sksSession.closed) await abortQuietly(sks, sksSession.open.provisioningHandle);
     // The user cancelled (declined, or gave up on the PIN): let the issuer drop its session now
     // rather than keep it open (spec §2.2 `cncl`). Other failures are the issuer's or ended by it.
@@ -260,11 +260,11 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
 }
 
 /** A transport failure that is not already a KeyGen2Error is a TRANSPORT error. */
-async function viaTransport(f: () => Promise<TransportReply>): Promise<TransportReply> {
+async function viaTransport(fn: () => Promise<TransportReply>): Promise<TransportReply> {
   try {
-    return await f();
-  } catch (e) {
-    throw isKeyGen2Error(e) ? e : new KeyGen2Error('TRANSPORT', 'the transport failed', { cause: e });
+    return await fn();
+  } catch (error) {
+    throw isKeyGen2Error(error) ? error : new KeyGen2Error('TRANSPORT', 'the transport failed', { cause: error });
   }
 }
 

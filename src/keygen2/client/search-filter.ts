@@ -12,8 +12,8 @@ import { certificateInfo, type CertificateInfo } from './certificate-info.js';
 export function javaRegex(pattern: string, path: string): RegExp {
   try {
     return javaRegexToRegExp(pattern);
-  } catch (e) {
-    throw new KeyGen2Error('SCHEMA', `${path}: not a usable regular expression`, { path, cause: e });
+  } catch (error) {
+    throw new KeyGen2Error('SCHEMA', `${path}: not a usable regular expression`, { path, cause: error });
   }
 }
 
@@ -50,7 +50,7 @@ export function compileSearchFilter(filter: SearchFilter | undefined, path: stri
     if (filter.appUsage !== undefined && key.appUsage !== filter.appUsage) return false;
     if (filter.grouping !== undefined && key.grouping !== filter.grouping) return false;
     const path = key.certificatePath;
-    const ee = path[0];
+    const ee = path.at(0);
     if (ee === undefined) return false;
     let infos: CertificateInfo[];
     try {
@@ -58,17 +58,17 @@ export function compileSearchFilter(filter: SearchFilter | undefined, path: stri
     } catch {
       return false; // a certificate we cannot read matches nothing
     }
-    const e = infos[0]!;
+    const error = infos[0];
     if (fingerPrint !== undefined && !path.some((c) => createHash('sha256').update(c).digest().equals(fingerPrint))) return false;
     if (issuerRe !== undefined && !infos.some((c) => issuerRe.test(c.issuer))) return false;
-    if (serial !== undefined && e.serialNumber !== serial) return false;
-    if (subjectRe !== undefined && !subjectRe.test(e.subject)) return false;
-    if (emailRe !== undefined && !e.emails.some((m) => emailRe.test(m))) return false;
-    if (!rulesMatch(filter.policyRules, e.policies)) return false;
-    if (!rulesMatch(filter.keyUsageRules, e.keyUsage)) return false;
-    if (!rulesMatch(filter.extendedKeyUsageRules, e.extendedKeyUsage)) return false;
-    if (filter.issuedBefore !== undefined && !(e.notBefore <= filter.issuedBefore.epochMs)) return false;
-    if (filter.issuedAfter !== undefined && !(e.notBefore >= filter.issuedAfter.epochMs)) return false;
+    if (serial !== undefined && error.serialNumber !== serial) return false;
+    if (subjectRe !== undefined && !subjectRe.test(error.subject)) return false;
+    if (emailRe !== undefined && !error.emails.some((m) => emailRe.test(m))) return false;
+    if (!rulesMatch(filter.policyRules, error.policies)) return false;
+    if (!rulesMatch(filter.keyUsageRules, error.keyUsage)) return false;
+    if (!rulesMatch(filter.extendedKeyUsageRules, error.extendedKeyUsage)) return false;
+    if (filter.issuedBefore !== undefined && !(error.notBefore <= filter.issuedBefore.epochMs)) return false;
+    if (filter.issuedAfter !== undefined && !(error.notBefore >= filter.issuedAfter.epochMs)) return false;
     return true;
   };
 }

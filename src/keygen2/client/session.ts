@@ -19,18 +19,18 @@ export interface OpenSession {
 }
 
 /** Any failure as a KeyGen2Error: SKS refusals keep the SksError as `cause` and its secret-free message. */
-export function asKeyGen2Error(e: unknown): KeyGen2Error {
-  if (isKeyGen2Error(e)) return e;
-  if (isSksError(e)) return new KeyGen2Error('SKS', `SKS: ${e.message}`, { cause: e });
-  return new KeyGen2Error('INTERNAL', 'unexpected failure', { cause: e });
+export function asKeyGen2Error(error: unknown): KeyGen2Error {
+  if (isKeyGen2Error(error)) return error;
+  if (isSksError(error)) return new KeyGen2Error('SKS', `SKS: ${error.message}`, { cause: error });
+  return new KeyGen2Error('INTERNAL', 'unexpected failure', { cause: error });
 }
 
 /** Both session ids of a request must be this session's (spec §3.3 step 5, §6.6-6.10). */
-export function checkSessionIds(s: OpenSession, m: { readonly serverSessionId: string; readonly clientSessionId: string }): void {
-  if (m.serverSessionId !== s.serverSessionId) {
+export function checkSessionIds(openSession: OpenSession, message: { readonly serverSessionId: string; readonly clientSessionId: string }): void {
+  if (message.serverSessionId !== openSession.serverSessionId) {
     throw new KeyGen2Error('PROTOCOL', 'serverSessionId is not this session\'s', { path: '$.serverSessionId' });
   }
-  if (m.clientSessionId !== s.clientSessionId) {
+  if (message.clientSessionId !== openSession.clientSessionId) {
     throw new KeyGen2Error('PROTOCOL', 'clientSessionId is not this session\'s', { path: '$.clientSessionId' });
   }
 }
@@ -38,8 +38,8 @@ export function checkSessionIds(s: OpenSession, m: { readonly serverSessionId: s
 /** Every closed provisioning session of the SKS, in enumeration order. */
 export async function closedSessions(sks: SecureKeyStore): Promise<ProvisioningSessionInfo[]> {
   const out: ProvisioningSessionInfo[] = [];
-  for (let s = await sks.enumerateProvisioningSessions(0, false); s !== undefined; s = await sks.enumerateProvisioningSessions(s.provisioningHandle, false)) {
-    out.push(s);
+  for (let state = await sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+    out.push(state);
   }
   return out;
 }

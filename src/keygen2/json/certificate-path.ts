@@ -34,20 +34,20 @@ function checkPath(ders: readonly Uint8Array[], base: string, key: string): void
   if (checked.has(key)) return;
   const certs = ders.map((der, i) => parse(der, indexPath(base, i)));
   for (let i = 0; i + 1 < certs.length; i++) {
-    const child = certs[i];
-    const parent = certs[i + 1];
+    const child = certs.at(i);
+    const parent = certs.at(i + 1);
     if (child === undefined || parent === undefined) break;
     const ok = asSchema(indexPath(base, i), 'certificate path order error', () => child.issuer === parent.subject && child.verify(parent.publicKey));
     if (!ok) throw schemaError(indexPath(base, i), 'certificate path order error (not issued by the next certificate)');
   }
-  if (checked.size >= CHECKED_MAX) checked.delete(checked.values().next().value as string);
+  if (checked.size >= CHECKED_MAX) checked.delete(checked.values().next().value!);
   checked.add(key);
 }
 
 /** Reads a required certificate-path member (§4.9) as DER bytes, exactly as received. */
-export function readCertificatePath(r: ObjectReader, name = 'certificatePath'): Uint8Array[] {
-  const base = r.pathOf(name);
-  const strings = r.stringArray(name, { nonEmpty: true });
+export function readCertificatePath(reader: ObjectReader, name = 'certificatePath'): Uint8Array[] {
+  const base = reader.pathOf(name);
+  const strings = reader.stringArray(name, { nonEmpty: true });
   const ders = strings.map((s, i) => decodeBase64Url(s, indexPath(base, i)));
   // decodeBase64Url accepts canonical base64url only, so the strings name the bytes one-to-one.
   checkPath(ders, base, strings.join('.'));

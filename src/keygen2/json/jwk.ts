@@ -53,10 +53,10 @@ const ID_EC_PUBLIC_KEY = '06072a8648ce3d0201';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
-function derLength(n: number): Uint8Array {
-  if (n < 0x80) return new Uint8Array([n]);
-  if (n < 0x100) return new Uint8Array([0x81, n]);
-  return new Uint8Array([0x82, n >> 8, n & 0xff]);
+function derLength(length: number): Uint8Array {
+  if (length < 0x80) return new Uint8Array([length]);
+  if (length < 0x100) return new Uint8Array([0x81, length]);
+  return new Uint8Array([0x82, length >> 8, length & 0xff]);
 }
 
 function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
@@ -67,22 +67,22 @@ function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 const bitString = (bytes: Uint8Array): Uint8Array => tlv(0x03, new Uint8Array([0]), bytes);
 
 /** SPKI DER of an EC point (§4.8: named curve, uncompressed point). */
-function ecSpki(curve: Curve, x: Uint8Array, y: Uint8Array): Uint8Array {
+function ecSpki(curve: Curve, pointX: Uint8Array, pointY: Uint8Array): Uint8Array {
   const algorithm = tlv(0x30, hex(ID_EC_PUBLIC_KEY), hex(curve.oid));
-  return new Uint8Array(tlv(0x30, algorithm, bitString(Buffer.concat([new Uint8Array([4]), x, y]))));
+  return new Uint8Array(tlv(0x30, algorithm, bitString(Buffer.concat([new Uint8Array([4]), pointX, pointY]))));
 }
 
 /** SPKI DER of an RFC 8410 key. */
-function okpSpki(curve: Curve, x: Uint8Array): Uint8Array {
-  return new Uint8Array(tlv(0x30, tlv(0x30, hex(curve.oid)), bitString(x)));
+function okpSpki(curve: Curve, publicKey: Uint8Array): Uint8Array {
+  return new Uint8Array(tlv(0x30, tlv(0x30, hex(curve.oid)), bitString(publicKey)));
 }
 
 const parseSpki = (spki: Uint8Array): KeyObject => createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 
-function findCurve(r: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve {
-  const crv = r.string('crv');
+function findCurve(reader: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve {
+  const crv = reader.string('crv');
   const curve = CURVES.find((c) => c.kty === kty && (c.jose === crv || (policy.joseOnly !== true && c.sks === crv)));
-  if (curve === undefined) throw schemaError(r.pathOf('crv'), 'unsupported curve');
+  if (curve === undefined) throw schemaError(reader.pathOf('crv'), 'unsupported curve');
   return curve;
 }
 
@@ -92,27 +92,27 @@ function findCurve(r: ObjectReader, kty: 'EC' | 'OKP', policy: JwkPolicy): Curve
  * others); EC coordinates must have exactly the curve's size; RSA integers must have no leading
  * zero byte.
  */
-export function readPublicKey(r: ObjectReader, policy: JwkPolicy = {}): Uint8Array {
-  const kty = r.string('kty');
+export function readPublicKey(reader: ObjectReader, policy: JwkPolicy = {}): Uint8Array {
+  const kty = reader.string('kty');
   const allowed = policy.types ?? ['EC', 'RSA', 'OKP'];
-  if (!(allowed as readonly string[]).includes(kty)) throw schemaError(r.pathOf('kty'), `key type not allowed here`);
+  if (!(allowed as readonly string[]).includes(kty)) throw schemaError(reader.pathOf('kty'), `key type not allowed here`);
   let spki: Uint8Array;
   if (kty === 'EC') {
-    const curve = findCurve(r, 'EC', policy);
-    const x = r.binary('x', { min: curve.size, max: curve.size });
-    const y = r.binary('y', { min: curve.size, max: curve.size });
-    spki = ecSpki(curve, x, y);
+    const curve = findCurve(reader, 'EC', policy);
+    const pointX = reader.binary('x', { min: curve.size, max: curve.size });
+    const pointY = reader.binary('y', { min: curve.size, max: curve.size });
+    spki = ecSpki(curve, pointX, pointY);
   } else if (kty === 'OKP') {
-    const curve = findCurve(r, 'OKP', policy);
-    spki = okpSpki(curve, r.binary('x', { min: curve.size, max: curve.size }));
+    const curve = findCurve(reader, 'OKP', policy);
+    spki = okpSpki(curve, reader.binary('x', { min: curve.size, max: curve.size }));
   } else {
-    const n = r.binary('n', { min: 1 });
-    const e = r.binary('e', { min: 1 });
-    if (n[0] === 0) throw schemaError(r.pathOf('n'), 'leading zero byte');
-    if (e[0] === 0) throw schemaError(r.pathOf('e'), 'leading zero byte');
-    spki = asSchema(r.path, 'invalid RSA public key', () =>
+    const modulus = reader.binary('n', { min: 1 });
+    const exponent = reader.binary('e', { min: 1 });
+    if (modulus[0] === 0) throw schemaError(reader.pathOf('n'), 'leading zero byte');
+    if (exponent[0] === 0) throw schemaError(reader.pathOf('e'), 'leading zero byte');
+    spki = asSchema(reader.path, 'invalid RSA public key', () =>
       new Uint8Array(
-        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(n), e: encodeBase64Url(e) }, format: 'jwk' }).export({
+        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(modulus), e: encodeBase64Url(exponent) }, format: 'jwk' }).export({
           format: 'der',
           type: 'spki',
         }),
@@ -124,8 +124,8 @@ export function readPublicKey(r: ObjectReader, policy: JwkPolicy = {}): Uint8Arr
   // check (cofactor 1, so on the curve is in the group) at a few microseconds instead of a
   // KeyObject (tens of microseconds), on every ephemeral and generated key of a session.
   const onCurve = kty === 'EC' ? nistPointCheck(spki) : undefined;
-  if (onCurve === false) throw schemaError(r.path, 'invalid public key');
-  if (onCurve === undefined) asSchema(r.path, 'invalid public key', () => parseSpki(spki));
+  if (onCurve === false) throw schemaError(reader.path, 'invalid public key');
+  if (onCurve === undefined) asSchema(reader.path, 'invalid public key', () => parseSpki(spki));
   return spki;
 }
 
@@ -136,7 +136,7 @@ type KeyParts =
   | { readonly kty: 'RSA'; readonly n: string; readonly e: string };
 
 /** NIST curves `y² = x³ − 3x + b (mod p)`, by SPKI prefix (algorithm identifier, BIT STRING header, 04). */
-const NIST: readonly { readonly curve: Curve; readonly prefix: Buffer; readonly p: bigint; readonly b: bigint }[] = [
+const NIST: ReadonlyArray<{ readonly curve: Curve; readonly prefix: Buffer; readonly p: bigint; readonly b: bigint }> = [
   {
     jose: 'P-256',
     p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
@@ -152,16 +152,16 @@ const NIST: readonly { readonly curve: Curve; readonly prefix: Buffer; readonly 
     p: 2n ** 521n - 1n,
     b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
   },
-].map(({ jose, p, b }) => {
-  const curve = CURVES.find((c) => c.jose === jose) as Curve;
+].map((entry) => {
+  const curve = CURVES.find((c) => c.jose === entry.jose)!;
   const spki = ecSpki(curve, new Uint8Array(curve.size), new Uint8Array(curve.size));
-  return { curve, prefix: Buffer.from(spki.subarray(0, spki.length - 2 * curve.size)), p, b };
+  return { curve, prefix: Buffer.from(spki.subarray(0, spki.length - 2 * curve.size)), p: entry.p, b: entry.b };
 });
 
 /** The NIST curve whose canonical SPKI prefix `spki` carries (at its exact length), if any. */
 function nistOf(spki: Uint8Array): (typeof NIST)[number] | undefined {
-  const b = Buffer.from(spki.buffer, spki.byteOffset, spki.length);
-  return NIST.find((n) => b.length === n.prefix.length + 2 * n.curve.size && b.subarray(0, n.prefix.length).equals(n.prefix));
+  const bytes = Buffer.from(spki.buffer, spki.byteOffset, spki.length);
+  return NIST.find((n) => bytes.length === n.prefix.length + 2 * n.curve.size && bytes.subarray(0, n.prefix.length).equals(n.prefix));
 }
 
 const bigintOf = (bytes: Uint8Array): bigint => BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`);
@@ -171,14 +171,14 @@ const bigintOf = (bytes: Uint8Array): bigint => BigInt(`0x${Buffer.from(bytes.bu
  * equation holds). Undefined for any other key, which node:crypto then checks.
  */
 function nistPointCheck(spki: Uint8Array): boolean | undefined {
-  const n = nistOf(spki);
-  if (n === undefined) return undefined;
-  const at = n.prefix.length;
-  const x = bigintOf(spki.subarray(at, at + n.curve.size));
-  const y = bigintOf(spki.subarray(at + n.curve.size));
-  const { p, b } = n;
-  if (x >= p || y >= p) return false;
-  return (y * y - (x * x * x - 3n * x + b)) % p === 0n;
+  const nist = nistOf(spki);
+  if (nist === undefined) return undefined;
+  const at = nist.prefix.length;
+  const pointX = bigintOf(spki.subarray(at, at + nist.curve.size));
+  const pointY = bigintOf(spki.subarray(at + nist.curve.size));
+  const prime = nist.p;
+  if (pointX >= prime || pointY >= prime) return false;
+  return (pointY * pointY - (pointX * pointX * pointX - 3n * pointX + nist.b)) % prime === 0n;
 }
 
 function keyParts(spki: Uint8Array): KeyParts {

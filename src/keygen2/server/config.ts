@@ -91,7 +91,7 @@ export interface ExtensionConfig {
 
 export interface PropertyBagConfig {
   readonly type: string;
-  readonly properties: readonly { readonly name: string; readonly value: string; readonly writable?: boolean }[];
+  readonly properties: ReadonlyArray<{ readonly name: string; readonly value: string; readonly writable?: boolean }>;
 }
 
 export interface LogotypeConfig {

@@ -43,25 +43,25 @@ export class DeviceTrust {
     const cacheKey = path.map((c) => Buffer.from(c.buffer, c.byteOffset, c.length).toString('base64')).join('.');
     const hit = this.#cache.get(cacheKey);
     if (hit !== undefined) return hit;
-    const certs = path.map((der, i) => {
+    const certs = path.map((der, index) => {
       try {
         return new X509Certificate(Buffer.from(der));
       } catch (cause) {
-        throw new KeyGen2Error('SCHEMA', 'Device certificate does not parse', { path: `$.deviceId.certificatePath[${i}]`, cause });
+        throw new KeyGen2Error('SCHEMA', 'Device certificate does not parse', { path: `$.deviceId.certificatePath[${index}]`, cause });
       }
     });
     for (let i = 0; i + 1 < certs.length; i++) {
-      const [c, issuer] = [certs[i] as X509Certificate, certs[i + 1] as X509Certificate];
-      if (!issuer.ca || !c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
+      const [x509Certificate, issuer] = [certs[i], certs[i + 1]];
+      if (!issuer.ca || !x509Certificate.checkIssued(issuer) || !x509Certificate.verify(issuer.publicKey)) {
         throw new KeyGen2Error('POLICY', 'Device certificate path does not chain', { path: `$.deviceId.certificatePath[${i}]` });
       }
     }
-    const last = certs[certs.length - 1] as X509Certificate;
+    const last = certs[certs.length - 1];
     const anchored =
-      this.#rootDers.has(Buffer.from(path[path.length - 1] as Uint8Array).toString('base64')) ||
+      this.#rootDers.has(Buffer.from(path[path.length - 1]).toString('base64')) ||
       this.#roots.some((root) => last.checkIssued(root) && last.verify(root.publicKey));
     if (!anchored) throw new KeyGen2Error('POLICY', 'Device certificate path does not chain to a trusted root', { path: '$.deviceId.certificatePath' });
-    const verified: VerifiedDevice = { publicKey: (certs[0] as X509Certificate).publicKey };
+    const verified: VerifiedDevice = { publicKey: (certs[0]).publicKey };
     if (this.#cache.size >= this.#cacheSize) {
       const oldest = this.#cache.keys().next();
       if (oldest.done !== true) this.#cache.delete(oldest.value);

@@ -77,7 +77,8 @@ async function accept(env: ResolvedEnvironment, state: IssuerState, response: Ke
 }
 
 async function dispatch(env: ResolvedEnvironment, state: IssuerState, response: KeyGen2Message): Promise<IssuerStep> {
-  if (state.version !== 1) throw new KeyGen2Error('SESSION', 'Unknown issuer state version');
+  // Stored state is typed as the current version; an older or newer one read back still gets here.
+  if ((state.version as number) !== 1) throw new KeyGen2Error('SESSION', 'Unknown issuer state version');
   const expected = EXPECTED[state.phase];
   if (expected === undefined) throw new KeyGen2Error('SESSION', `Session is ${state.phase}`);
   if (env.enforceSessionLifeTime && env.clock() > Date.parse(state.serverTime) + state.sessionLifeTime * 1000) {

@@ -7,16 +7,16 @@ import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
 import { parseSpki } from '../../sks/session-crypto.js';
 
 const der = (tag: number, body: Buffer): Buffer => {
-  const n = body.length;
-  const len = n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff);
+  const count = body.length;
+  const len = count < 0x80 ? Buffer.of(count) : count < 0x100 ? Buffer.of(0x81, count) : Buffer.of(0x82, count >> 8, count & 0xff);
   return Buffer.concat([Buffer.of(tag), len, body]);
 };
 
 const PREFIX: Readonly<Record<EcCurve, Buffer>> = Object.fromEntries(
-  (Object.keys(EC_CURVES) as EcCurve[]).map((c) => {
-    const e = EC_CURVES[c];
-    const full = der(0x30, Buffer.concat([Buffer.from(e.algorithmIdentifierHex, 'hex'), der(0x03, Buffer.alloc(2 + 2 * e.coordinateLength))]));
-    return [c, full.subarray(0, full.length - 1 - 2 * e.coordinateLength)];
+  (Object.keys(EC_CURVES) as EcCurve[]).map((ecCurve) => {
+    const error = EC_CURVES[ecCurve];
+    const full = der(0x30, Buffer.concat([Buffer.from(error.algorithmIdentifierHex, 'hex'), der(0x03, Buffer.alloc(2 + 2 * error.coordinateLength))]));
+    return [ecCurve, full.subarray(0, full.length - 1 - 2 * error.coordinateLength)];
   }),
 ) as Record<EcCurve, Buffer>;
 
@@ -26,11 +26,11 @@ export const ecSpki = (curve: EcCurve, point: Uint8Array): Buffer => Buffer.conc
 /** The uncompressed point of a canonical EC SPKI on `curve`, or undefined if `spki` is not one. */
 export function ecPointOf(curve: EcCurve, spki: Uint8Array): Buffer | undefined {
   const prefix = PREFIX[curve];
-  const n = EC_CURVES[curve].coordinateLength;
-  if (spki.length !== prefix.length + 1 + 2 * n) return undefined;
-  const b = Buffer.from(spki.buffer, spki.byteOffset, spki.length);
-  if (!prefix.equals(b.subarray(0, prefix.length)) || b[prefix.length] !== 4) return undefined;
-  return b.subarray(prefix.length);
+  const count = EC_CURVES[curve].coordinateLength;
+  if (spki.length !== prefix.length + 1 + 2 * count) return undefined;
+  const bytes = Buffer.from(spki.buffer, spki.byteOffset, spki.length);
+  if (!prefix.equals(bytes.subarray(0, prefix.length)) || bytes[prefix.length] !== 4) return undefined;
+  return bytes.subarray(prefix.length);
 }
 
 /** A public key as a KeyObject (throws on malformed input). */
@@ -57,8 +57,8 @@ const ecMatcher =
 const namedCurveMatcher =
   (nodeName: string): KeyMatcher =>
   (spki) => {
-    const k = parsed(spki);
-    return k?.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === nodeName;
+    const key = parsed(spki);
+    return key?.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === nodeName;
   };
 
 const typeMatcher =
@@ -73,16 +73,16 @@ const typeMatcher =
 const rsaMatcher =
   (bits: number, explicitExponent: boolean): KeyMatcher =>
   (spki, keyParameters) => {
-    const k = parsed(spki);
-    if (k?.asymmetricKeyType !== 'rsa' || k.asymmetricKeyDetails?.modulusLength !== bits) return false;
-    const exponent = k.asymmetricKeyDetails.publicExponent ?? 0n;
+    const key = parsed(spki);
+    if (key?.asymmetricKeyType !== 'rsa' || key.asymmetricKeyDetails?.modulusLength !== bits) return false;
+    const exponent = key.asymmetricKeyDetails.publicExponent ?? 0n;
     if (!explicitExponent) return exponent === 65537n;
     return keyParameters !== undefined && keyParameters.length > 0 && exponent === BigInt(`0x${Buffer.from(keyParameters).toString('hex')}`);
   };
 
 /** Every `keyAlgorithm` of spec §4.11 (a peer SKS may support more than ours does). */
 const MATCHERS: ReadonlyMap<string, KeyMatcher> = new Map<string, KeyMatcher>([
-  ...[1024, 2048, 3072, 4096].flatMap((bits): [string, KeyMatcher][] => [
+  ...[1024, 2048, 3072, 4096].flatMap((bits): Array<[string, KeyMatcher]> => [
     ...(bits === 1024 ? [] : [[`${SKS}rsa${bits}`, rsaMatcher(bits, false)] as [string, KeyMatcher]]),
     [`${SKS}rsa${bits}.exp`, rsaMatcher(bits, true)],
   ]),

@@ -11,10 +11,10 @@ import { sameBytes } from './util.js';
 
 /** `methodName ‖ u16(counter)`: what follows `SK` in a MAC key (spec §5.4). */
 export function macModifier(method: MacMethodName, counter: number): Buffer {
-  const b = Buffer.alloc(method.length + 2);
-  b.write(method, 'ascii');
-  b.writeUInt16BE(counter, method.length);
-  return b;
+  const bytes = Buffer.alloc(method.length + 2);
+  bytes.write(method, 'ascii');
+  bytes.writeUInt16BE(counter, method.length);
+  return bytes;
 }
 
 export class MacSequence {
@@ -34,10 +34,10 @@ export class MacSequence {
   }
 
   #next(): number {
-    const c = this.#counter;
-    if (c > 0xffff) throw new KeyGen2Error('INTERNAL', 'MAC sequence counter exhausted');
-    this.#counter = c + 1;
-    return c;
+    const code = this.#counter;
+    if (code > 0xffff) throw new KeyGen2Error('INTERNAL', 'MAC sequence counter exhausted');
+    this.#counter = code + 1;
+    return code;
   }
 
   /** The MAC of one SKS call: `HMAC(SK ‖ method ‖ u16(counter), data)`. */

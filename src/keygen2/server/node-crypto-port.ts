@@ -80,8 +80,8 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const key = options.sealingKey ?? nodeRandomBytes(32);
     if (key.length !== 32) throw new RangeError('sealingKey must be 32 bytes');
     this.#sealingKey = Buffer.from(key);
-    for (const [name, k] of Object.entries(options.keyManagementKeys ?? {})) {
-      const privateKey = k instanceof Uint8Array ? createPrivateKey({ key: Buffer.from(k), format: 'der', type: 'pkcs8' }) : k;
+    for (const [name, kmkEntry] of Object.entries(options.keyManagementKeys ?? {})) {
+      const privateKey = kmkEntry instanceof Uint8Array ? createPrivateKey({ key: Buffer.from(kmkEntry), format: 'der', type: 'pkcs8' }) : kmkEntry;
       this.#kmks.set(name, { privateKey, spki: spkiOf(privateKey) });
     }
     this.#random = options.randomBytes ?? nodeRandomBytes;
@@ -110,22 +110,22 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const cached = this.#ephemeralKeys.get(ephemeral);
     this.#ephemeralKeys.delete(ephemeral);
     const sealed = cached ?? this.#unseal('e', ephemeral);
-    const curve = CURVES[sealed[0] ?? 255];
+    const curve = CURVES.at(sealed.at(0) ?? 255);
     if (curve === undefined) throw new KeyGen2Error('INTERNAL', 'Unknown ephemeral key curve');
     const point = ecPointOf(curve, clientEphemeralKey);
     if (point === undefined) throw new KeyGen2Error('PROTOCOL', 'Client ephemeral key is not on the server ephemeral key curve', { path: '$.clientEphemeralKey' });
-    let z: Buffer;
+    let shared: Buffer;
     try {
       const ecdh = ecdhOf(curve);
       ecdh.setPrivateKey(sealed.subarray(1));
-      z = ecdh.computeSecret(point);
+      shared = ecdh.computeSecret(point);
     } catch (cause) {
       throw new KeyGen2Error('VERIFICATION', 'Verification failed', { path: '$.clientEphemeralKey', cause });
     } finally {
       sealed.fill(0);
     }
-    const sk = deriveSessionKey(z, kdfInput);
-    z.fill(0);
+    const sk = deriveSessionKey(shared, kdfInput);
+    shared.fill(0);
     const ref = this.#seal('s', sk);
     remember(this.#sessionKeys, ref, sk, this.#cacheSize);
     return ref;
@@ -165,9 +165,9 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   }
 
   #kmk(name: string): { privateKey: KeyObject; spki: Buffer } {
-    const k = this.#kmks.get(name);
-    if (k === undefined) throw new KeyGen2Error('INTERNAL', `Unknown key management key "${name}"`);
-    return k;
+    const kmkEntry = this.#kmks.get(name);
+    if (kmkEntry === undefined) throw new KeyGen2Error('INTERNAL', `Unknown key management key "${name}"`);
+    return kmkEntry;
   }
 
   #sessionKey(ref: SealedRef): Buffer {
@@ -242,20 +242,20 @@ const curveIndex = (c: EcCurve): number => CURVES.indexOf(c);
  */
 const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
 function ecdhOf(curve: EcCurve): ECDH {
-  let e = ECDH_BY_CURVE.get(curve);
-  if (e === undefined) {
-    e = createECDH(EC_CURVES[curve].nodeName);
-    ECDH_BY_CURVE.set(curve, e);
+  let error = ECDH_BY_CURVE.get(curve);
+  if (error === undefined) {
+    error = createECDH(EC_CURVES[curve].nodeName);
+    ECDH_BY_CURVE.set(curve, error);
   }
-  return e;
+  return error;
 }
 
 function generateRaw(curve: EcCurve): RawEcKey {
   const ecdh = ecdhOf(curve);
   const point = ecdh.generateKeys();
-  const d = ecdh.getPrivateKey();
-  const n = EC_CURVES[curve].coordinateLength;
-  return { d: d.length === n ? d : Buffer.concat([Buffer.alloc(n - d.length), d]), point };
+  const nonSharedBuffer = ecdh.getPrivateKey();
+  const count = EC_CURVES[curve].coordinateLength;
+  return { d: nonSharedBuffer.length === count ? nonSharedBuffer : Buffer.concat([Buffer.alloc(count - nonSharedBuffer.length), nonSharedBuffer]), point };
 }
 
 function rawOf(privateKey: KeyObject): RawEcKey {
@@ -267,6 +267,6 @@ function rawOf(privateKey: KeyObject): RawEcKey {
 }
 
 function verificationErrorWithCause(cause: unknown): KeyGen2Error {
-  const e = verificationError();
-  return new KeyGen2Error(e.code, e.message, { cause });
+  const error = verificationError();
+  return new KeyGen2Error(error.code, error.message, { cause });
 }

@@ -17,8 +17,8 @@ const targetOf = (t: TargetKeyConfig, where: string): string =>
 /** Throws INTERNAL naming the offending operation when the plan combines operations illegally. */
 export function checkPostOperations(plan: Plan): void {
   const byTarget = new Map<string, Kind[]>();
-  const add = (t: TargetKeyConfig, kind: Kind, where: string): void => {
-    const key = targetOf(t, where);
+  const add = (targetKeyConfig: TargetKeyConfig, kind: Kind, where: string): void => {
+    const key = targetOf(targetKeyConfig, where);
     const kinds = byTarget.get(key) ?? [];
     kinds.push(kind);
     byTarget.set(key, kinds);
@@ -34,9 +34,9 @@ export function checkPostOperations(plan: Plan): void {
     ...plan.pinPolicies.flatMap((p) => p.keys),
     ...plan.keys,
   ];
-  for (const k of keys) {
-    if (k.updateKey !== undefined) add(k.updateKey, 'update', `${k.id}.updateKey`);
-    if (k.cloneKeyProtection !== undefined) add(k.cloneKeyProtection, 'clone', `${k.id}.cloneKeyProtection`);
+  for (const plannedKey of keys) {
+    if (plannedKey.updateKey !== undefined) add(plannedKey.updateKey, 'update', `${plannedKey.id}.updateKey`);
+    if (plannedKey.cloneKeyProtection !== undefined) add(plannedKey.cloneKeyProtection, 'clone', `${plannedKey.id}.cloneKeyProtection`);
   }
   plan.unlockKeys.forEach((t, i) => add(t, 'unlock', `unlockKeys[${i}]`));
   plan.deleteKeys.forEach((t, i) => add(t, 'delete', `deleteKeys[${i}]`));

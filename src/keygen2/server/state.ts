@@ -27,7 +27,7 @@ export type IssuerPhase = 'invocation' | 'initialization' | 'discovery' | 'key-c
 export type PlannedKey = Omit<KeyConfig, 'id' | 'presetPin' | 'encryptedExtensions'> & {
   readonly id: string;
   readonly presetPin?: SealedRef;
-  readonly encryptedExtensions?: readonly { readonly type: string; readonly data: SealedRef }[];
+  readonly encryptedExtensions?: ReadonlyArray<{ readonly type: string; readonly data: SealedRef }>;
 };
 export type PlannedPinPolicy = Omit<PinPolicyConfig, 'id' | 'keys'> & { readonly id: string; readonly keys: readonly PlannedKey[] };
 export type PlannedPukPolicy = Omit<PukPolicyConfig, 'id' | 'puk' | 'pinPolicies'> & {
@@ -41,7 +41,7 @@ export interface Plan {
   readonly pukPolicies: readonly PlannedPukPolicy[];
   readonly pinPolicies: readonly PlannedPinPolicy[];
   readonly keys: readonly PlannedKey[];
-  readonly lookups: readonly (LookupConfig & { readonly id: string })[];
+  readonly lookups: ReadonlyArray<LookupConfig & { readonly id: string }>;
   readonly unlockKeys: readonly TargetKeyConfig[];
   readonly deleteKeys: readonly TargetKeyConfig[];
   readonly deferredIssuance: boolean;
@@ -135,8 +135,8 @@ export interface IssuerState {
   readonly keys: readonly RequestedKey[];
   /** Post-operations sent in the finalization request (fingerprints, base64url). */
   readonly postOperations?: {
-    readonly updated: readonly { readonly keyId: string; readonly target: TargetKeyConfig }[];
-    readonly cloned: readonly { readonly keyId: string; readonly target: TargetKeyConfig }[];
+    readonly updated: ReadonlyArray<{ readonly keyId: string; readonly target: TargetKeyConfig }>;
+    readonly cloned: ReadonlyArray<{ readonly keyId: string; readonly target: TargetKeyConfig }>;
     readonly unlocked: readonly TargetKeyConfig[];
     readonly deleted: readonly TargetKeyConfig[];
   };

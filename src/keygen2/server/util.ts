@@ -36,9 +36,9 @@ export function chargeSessionKey(used: number, more: number, limit: number): num
 }
 
 /** Runs an application callback; anything it throws that is not a KeyGen2Error becomes INTERNAL. */
-export async function callback<T>(what: string, f: () => T | Promise<T>): Promise<T> {
+export async function callback<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
   try {
-    return await f();
+    return await fn();
   } catch (cause) {
     if (cause instanceof KeyGen2Error) throw cause;
     throw new KeyGen2Error('INTERNAL', `${what} failed`, { cause });

@@ -10,30 +10,30 @@ import { isOpen, wipeKey, type KeyEntry, type SksState } from './state.js';
  * waiting for their keys). Returns the matching durable deletions.
  */
 export function collectOrphanPolicies(state: SksState): Mutation[] {
-  const m: Mutation[] = [];
+  const mutations: Mutation[] = [];
   const usedPin = new Set<PinPolicyHandle>();
-  for (const k of state.keys.values()) if (k.pinPolicy) usedPin.add(k.pinPolicy.handle);
-  for (const [h, p] of state.pinPolicies) {
-    if (isOpen(p.owner) || usedPin.has(h)) continue;
-    state.pinPolicies.delete(h);
-    m.push({ kind: 'deletePinPolicy', handle: h });
+  for (const keyEntry of state.keys.values()) if (keyEntry.pinPolicy) usedPin.add(keyEntry.pinPolicy.handle);
+  for (const [pinPolicyHandle, pinPolicy] of state.pinPolicies) {
+    if (isOpen(pinPolicy.owner) || usedPin.has(pinPolicyHandle)) continue;
+    state.pinPolicies.delete(pinPolicyHandle);
+    mutations.push({ kind: 'deletePinPolicy', handle: pinPolicyHandle });
   }
   const usedPuk = new Set<PukPolicyHandle>();
-  for (const p of state.pinPolicies.values()) if (p.pukPolicy) usedPuk.add(p.pukPolicy.handle);
-  for (const [h, p] of state.pukPolicies) {
-    if (isOpen(p.owner) || usedPuk.has(h)) continue;
-    state.pukPolicies.delete(h);
-    wipe(p.pukValue);
-    m.push({ kind: 'deletePukPolicy', handle: h });
+  for (const pinPolicyValue of state.pinPolicies.values()) if (pinPolicyValue.pukPolicy) usedPuk.add(pinPolicyValue.pukPolicy.handle);
+  for (const [pukPolicyHandle, pukPolicyValue] of state.pukPolicies) {
+    if (isOpen(pukPolicyValue.owner) || usedPuk.has(pukPolicyHandle)) continue;
+    state.pukPolicies.delete(pukPolicyHandle);
+    wipe(pukPolicyValue.pukValue);
+    mutations.push({ kind: 'deletePukPolicy', handle: pukPolicyHandle });
   }
-  return m;
+  return mutations;
 }
 
 /** Deletes a damaged key's row, and the policies and session nothing readable uses any more. */
 export function removeDamagedKey(state: SksState, handle: KeyHandle): void {
   state.keys.delete(handle);
   state.record({ kind: 'deleteKey', handle });
-  for (const x of collectOrphanPolicies(state)) state.record(x);
+  for (const mutation of collectOrphanPolicies(state)) state.record(mutation);
 }
 
 /** Deletes a committed key; a session left without keys disappears too (spec §10.7 step 4). */
@@ -41,7 +41,7 @@ export function removeCommittedKey(state: SksState, key: KeyEntry): void {
   state.keys.delete(key.handle);
   wipeKey(key);
   state.record({ kind: 'deleteKey', handle: key.handle });
-  for (const x of collectOrphanPolicies(state)) state.record(x);
+  for (const mutation of collectOrphanPolicies(state)) state.record(mutation);
   const owner = key.owner;
   if (![...state.keys.values()].some((k) => k.owner === owner)) {
     state.sessions.delete(owner.handle);

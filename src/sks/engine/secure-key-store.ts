@@ -39,11 +39,14 @@ import { importPrivateKey, importSymmetricKey, setCertificatePath } from '../pro
 import { postDeleteOrUnlock, postUpdateOrClone, updateKeyManagementKey } from '../provisioning/post-operations.js';
 import { carryAttemptReservations, releaseAttemptReservations } from '../pin/verification.js';
 import type { KeyStorePort } from '../store/records.js';
-import * as crypto from '../user/crypto-operations.js';
+import * as cryptoOperations from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
 import { closedSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
 import { isOpen, nextAfter, SksState, wipeKey } from './state.js';
-import * as v from './validate.js';
+import * as validate from './validate.js';
+
+/** Callers from plain JavaScript may pass no arguments object: the missing handle is then reported by the handle check. */
+const optionalArgs = <T>(args: T): T | undefined => args;
 
 export interface SecureKeyStoreOptions {
   /** Committed state lives here; open provisioning sessions live in memory only. */
@@ -74,7 +77,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   private ctx: EngineContext;
   private locked = false;
   private closed = false;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: Array<() => void> = [];
 
   constructor(options: SecureKeyStoreOptions) {
     this.store = options.store;
@@ -111,9 +114,9 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       if (this.closed) throw new SksError('NOT_AVAILABLE', 'The key store is closed');
       this.expireSessions();
       result = fn(this.ctx);
-    } catch (e) {
+    } catch (error) {
       return this.finish(() => {
-        throw toSksError(e);
+        throw toSksError(error);
       });
     }
     if (!(result instanceof Promise)) {
@@ -134,8 +137,8 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     try {
       this.flush();
       return Promise.resolve(outcome());
-    } catch (e) {
-      return Promise.reject(toSksError(e));
+    } catch (error) {
+      return Promise.reject(toSksError(error));
     } finally {
       const next = this.waiters.shift();
       if (next) next();
@@ -148,14 +151,14 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     if (pending.length === 0) return;
     try {
       this.store.apply(pending);
-    } catch (e) {
+    } catch (error) {
       // Memory may now be ahead of the disk: reload the committed truth (open sessions are lost).
       const before = this.ctx.state;
-      for (const s of [...before.openSessions]) before.dropOpenSession(s);
+      for (const openSession of [...before.openSessions]) before.dropOpenSession(openSession);
       const state = SksState.fromSnapshot(this.store.load());
       carryAttemptReservations(before, state);
       this.ctx = { ...this.ctx, state };
-      throw e instanceof SksError ? e : new SksError('STORAGE', 'The key store could not be written', { cause: e });
+      throw error instanceof SksError ? error : new SksError('STORAGE', 'The key store could not be written', { cause: error });
     }
   }
 
@@ -164,7 +167,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     const open = this.ctx.state.openSessions;
     if (open.size === 0) return;
     const now = this.ctx.clock();
-    for (const s of [...open]) if (s.phase.expiresAt <= now) this.ctx.state.dropOpenSession(s);
+    for (const openSession of [...open]) if (openSession.phase.expiresAt <= now) this.ctx.state.dropOpenSession(openSession);
   }
 
   /**
@@ -176,19 +179,19 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       const object = locate(ctx);
       try {
         return await fn(ctx, object);
-      } catch (e) {
+      } catch (error) {
         ctx.state.dropOpenSession(sessionOf(object));
-        throw e;
+        throw error;
       }
     });
   }
 
-  private inSession<T>(h: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openSession(ctx, v.provisioningHandle('provisioningHandle', h)), (s) => s, fn);
+  private inSession<T>(handle: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
+    return this.tearingDown((ctx) => openSession(ctx, validate.provisioningHandle('provisioningHandle', handle)), (s) => s, fn);
   }
 
-  private onOpenKey<T>(k: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openKey(ctx, v.keyHandle('keyHandle', k)), (key) => key.owner, fn);
+  private onOpenKey<T>(keyValue: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
+    return this.tearingDown((ctx) => openKey(ctx, validate.keyHandle('keyHandle', keyValue)), (key) => key.owner, fn);
   }
 
   getDeviceInfo(): Promise<DeviceInfo> {
@@ -211,131 +214,131 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     return this.run((ctx) => createProvisioningSession(ctx, args));
   }
 
-  closeProvisioningSession(h: ProvisioningHandle, nonce: Uint8Array, mac: Uint8Array): Promise<Uint8Array> {
-    return this.inSession(h, (ctx, s) => closeProvisioningSession(ctx, s, nonce, mac));
+  closeProvisioningSession(provisioningHandle: ProvisioningHandle, nonce: Uint8Array, mac: Uint8Array): Promise<Uint8Array> {
+    return this.inSession(provisioningHandle, (ctx, s) => closeProvisioningSession(ctx, s, nonce, mac));
   }
 
-  abortProvisioningSession(h: ProvisioningHandle): Promise<void> {
+  abortProvisioningSession(handle: ProvisioningHandle): Promise<void> {
     return this.run((ctx) => {
-      ctx.state.dropOpenSession(openSession(ctx, v.provisioningHandle('provisioningHandle', h)));
+      ctx.state.dropOpenSession(openSession(ctx, validate.provisioningHandle('provisioningHandle', handle)));
     });
   }
 
-  enumerateProvisioningSessions(h: ProvisioningHandle | 0, provisioningState: boolean): Promise<ProvisioningSessionInfo | undefined> {
+  enumerateProvisioningSessions(handleValue: ProvisioningHandle | 0, provisioningState: boolean): Promise<ProvisioningSessionInfo | undefined> {
     return this.run((ctx) => {
-      const after = v.provisioningHandle('provisioningHandle', h);
-      const wantOpen = v.flag('provisioningState', provisioningState);
-      const s = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
-      if (s === undefined) return undefined;
+      const after = validate.provisioningHandle('provisioningHandle', handleValue);
+      const wantOpen = validate.flag('provisioningState', provisioningState);
+      const stateValue = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
+      if (stateValue === undefined) return undefined;
       return {
-        provisioningHandle: s.handle,
+        provisioningHandle: stateValue.handle,
         sessionKeyAlgorithm: ALGORITHM_SESSION_ATTEST_1,
-        privacyEnabled: s.privacyEnabled,
-        keyManagementKey: s.keyManagementKeySpki ? Buffer.from(s.keyManagementKeySpki) : undefined,
-        clientTime: s.clientTime,
-        sessionLifeTime: s.sessionLifeTime,
-        serverSessionId: s.serverSessionId,
-        clientSessionId: s.clientSessionId,
-        issuerUri: s.issuerUri,
+        privacyEnabled: stateValue.privacyEnabled,
+        keyManagementKey: stateValue.keyManagementKeySpki ? Buffer.from(stateValue.keyManagementKeySpki) : undefined,
+        clientTime: stateValue.clientTime,
+        sessionLifeTime: stateValue.sessionLifeTime,
+        serverSessionId: stateValue.serverSessionId,
+        clientSessionId: stateValue.clientSessionId,
+        issuerUri: stateValue.issuerUri,
       };
     });
   }
 
-  getKeyHandle(h: ProvisioningHandle, id: string): Promise<KeyHandle> {
+  getKeyHandle(provisioningHandleValue: ProvisioningHandle, id: string): Promise<KeyHandle> {
     return this.run((ctx) => {
-      const session = openSession(ctx, v.provisioningHandle('provisioningHandle', h));
-      const wanted = v.text('id', id);
-      for (const k of ctx.state.keys.values()) if (k.owner === session && k.id === wanted) return k.handle;
+      const session = openSession(ctx, validate.provisioningHandle('provisioningHandle', provisioningHandleValue));
+      const wanted = validate.text('id', id);
+      for (const keyEntry of ctx.state.keys.values()) if (keyEntry.owner === session && keyEntry.id === wanted) return keyEntry.handle;
       throw new SksError('OPTION', `Key ${wanted} missing`, { field: 'id' });
     });
   }
 
   createPukPolicy(args: CreatePukPolicyArgs): Promise<PukPolicyHandle> {
-    return this.inSession(args?.provisioningHandle, (ctx, s) => createPukPolicy(ctx, s, args));
+    return this.inSession(optionalArgs(args)?.provisioningHandle, (ctx, s) => createPukPolicy(ctx, s, args));
   }
 
   createPinPolicy(args: CreatePinPolicyArgs): Promise<PinPolicyHandle> {
-    return this.inSession(args?.provisioningHandle, (ctx, s) => createPinPolicy(ctx, s, args));
+    return this.inSession(optionalArgs(args)?.provisioningHandle, (ctx, s) => createPinPolicy(ctx, s, args));
   }
 
   createKeyEntry(args: CreateKeyEntryArgs): Promise<KeyEntryResult> {
-    return this.inSession(args?.provisioningHandle, (ctx, s) => createKeyEntry(ctx, s, args));
+    return this.inSession(optionalArgs(args)?.provisioningHandle, (ctx, s) => createKeyEntry(ctx, s, args));
   }
 
-  setCertificatePath(k: KeyHandle, certificatePath: readonly Uint8Array[], mac: Uint8Array): Promise<void> {
-    return this.onOpenKey(k, (_ctx, key) => setCertificatePath(key, certificatePath, mac));
+  setCertificatePath(handle: KeyHandle, certificatePath: readonly Uint8Array[], mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(handle, (_ctx, key) => setCertificatePath(key, certificatePath, mac));
   }
 
-  importSymmetricKey(k: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
-    return this.onOpenKey(k, (_ctx, key) => importSymmetricKey(key, encryptedKey, mac));
+  importSymmetricKey(handle: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(handle, (_ctx, key) => importSymmetricKey(key, encryptedKey, mac));
   }
 
-  importPrivateKey(k: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
-    return this.onOpenKey(k, (_ctx, key) => importPrivateKey(key, encryptedKey, mac));
+  importPrivateKey(handle: KeyHandle, encryptedKey: Uint8Array, mac: Uint8Array): Promise<void> {
+    return this.onOpenKey(handle, (_ctx, key) => importPrivateKey(key, encryptedKey, mac));
   }
 
   addExtension(args: AddExtensionArgs): Promise<void> {
-    return this.onOpenKey(args?.keyHandle, (_ctx, key) => addExtension(key, args));
+    return this.onOpenKey(optionalArgs(args)?.keyHandle, (_ctx, key) => addExtension(key, args));
   }
 
-  postDeleteKey(h: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
-    return this.inSession(h, (ctx, s) => postDeleteOrUnlock(ctx, s, 'delete', op));
+  postDeleteKey(provisioningHandle: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
+    return this.inSession(provisioningHandle, (ctx, s) => postDeleteOrUnlock(ctx, s, 'delete', op));
   }
 
-  postUnlockKey(h: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
-    return this.inSession(h, (ctx, s) => postDeleteOrUnlock(ctx, s, 'unlock', op));
+  postUnlockKey(provisioningHandle: ProvisioningHandle, op: PostOperationArgs): Promise<void> {
+    return this.inSession(provisioningHandle, (ctx, s) => postDeleteOrUnlock(ctx, s, 'unlock', op));
   }
 
-  postUpdateKey(k: KeyHandle, op: PostOperationArgs): Promise<void> {
-    return this.onOpenKey(k, (ctx, key) => postUpdateOrClone(ctx, key, 'update', op));
+  postUpdateKey(handle: KeyHandle, op: PostOperationArgs): Promise<void> {
+    return this.onOpenKey(handle, (ctx, key) => postUpdateOrClone(ctx, key, 'update', op));
   }
 
-  postCloneKeyProtection(k: KeyHandle, op: PostOperationArgs): Promise<void> {
-    return this.onOpenKey(k, (ctx, key) => postUpdateOrClone(ctx, key, 'clone', op));
+  postCloneKeyProtection(handle: KeyHandle, op: PostOperationArgs): Promise<void> {
+    return this.onOpenKey(handle, (ctx, key) => postUpdateOrClone(ctx, key, 'clone', op));
   }
 
-  updateKeyManagementKey(h: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, v.provisioningHandle('provisioningHandle', h)), keyManagementKey, authorization));
+  updateKeyManagementKey(handle: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
+    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, validate.provisioningHandle('provisioningHandle', handle)), keyManagementKey, authorization));
   }
 
-  enumerateKeys(k: KeyHandle | 0): Promise<EnumeratedKey | undefined> {
-    return this.run((ctx) => manage.enumerateKeys(ctx, k));
+  enumerateKeys(key: KeyHandle | 0): Promise<EnumeratedKey | undefined> {
+    return this.run((ctx) => manage.enumerateKeys(ctx, key));
   }
 
-  getKeyAttributes(k: KeyHandle): Promise<KeyAttributes> {
-    return this.run((ctx) => manage.getKeyAttributes(ctx, k));
+  getKeyAttributes(handle: KeyHandle): Promise<KeyAttributes> {
+    return this.run((ctx) => manage.getKeyAttributes(ctx, handle));
   }
 
-  getKeyProtectionInfo(k: KeyHandle): Promise<KeyProtectionInfo> {
-    return this.run((ctx) => manage.getKeyProtectionInfo(ctx, k));
+  getKeyProtectionInfo(handle: KeyHandle): Promise<KeyProtectionInfo> {
+    return this.run((ctx) => manage.getKeyProtectionInfo(ctx, handle));
   }
 
-  getExtension(k: KeyHandle, type: string): Promise<ExtensionValue> {
-    return this.run((ctx) => manage.getExtension(ctx, k, type));
+  getExtension(handle: KeyHandle, type: string): Promise<ExtensionValue> {
+    return this.run((ctx) => manage.getExtension(ctx, handle, type));
   }
 
-  setProperty(k: KeyHandle, type: string, name: string, value: string): Promise<void> {
-    return this.run((ctx) => manage.setProperty(ctx, k, type, name, value));
+  setProperty(handle: KeyHandle, type: string, name: string, value: string): Promise<void> {
+    return this.run((ctx) => manage.setProperty(ctx, handle, type, name, value));
   }
 
-  deleteKey(k: KeyHandle, authorization?: Uint8Array): Promise<void> {
-    return this.run((ctx) => manage.deleteKey(ctx, k, authorization));
+  deleteKey(handle: KeyHandle, authorization?: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.deleteKey(ctx, handle, authorization));
   }
 
-  exportKey(k: KeyHandle, authorization?: Uint8Array): Promise<Uint8Array> {
-    return this.run((ctx) => manage.exportKey(ctx, k, authorization));
+  exportKey(handle: KeyHandle, authorization?: Uint8Array): Promise<Uint8Array> {
+    return this.run((ctx) => manage.exportKey(ctx, handle, authorization));
   }
 
-  unlockKey(k: KeyHandle, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => manage.unlockKey(ctx, k, authorization));
+  unlockKey(handle: KeyHandle, authorization: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.unlockKey(ctx, handle, authorization));
   }
 
-  changePin(k: KeyHandle, authorization: Uint8Array | undefined, newPin: Uint8Array): Promise<void> {
-    return this.run((ctx) => manage.changePin(ctx, k, authorization, newPin));
+  changePin(handle: KeyHandle, authorization: Uint8Array | undefined, newPin: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.changePin(ctx, handle, authorization, newPin));
   }
 
-  setPin(k: KeyHandle, authorization: Uint8Array, newPin: Uint8Array): Promise<void> {
-    return this.run((ctx) => manage.setPin(ctx, k, authorization, newPin));
+  setPin(handle: KeyHandle, authorization: Uint8Array, newPin: Uint8Array): Promise<void> {
+    return this.run((ctx) => manage.setPin(ctx, handle, authorization, newPin));
   }
 
   updateFirmware(_chunk: Uint8Array): Promise<string> {
@@ -345,23 +348,23 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   signData(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
-    return this.run((ctx) => crypto.signData(ctx, args));
+    return this.run((ctx) => cryptoOperations.signData(ctx, args));
   }
 
   performHmac(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
-    return this.run((ctx) => crypto.performHmac(ctx, args));
+    return this.run((ctx) => cryptoOperations.performHmac(ctx, args));
   }
 
   symmetricKeyEncrypt(args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array }): Promise<Uint8Array> {
-    return this.run((ctx) => crypto.symmetricKeyEncrypt(ctx, args));
+    return this.run((ctx) => cryptoOperations.symmetricKeyEncrypt(ctx, args));
   }
 
   asymmetricKeyDecrypt(args: CryptoCallArgs & { readonly data: Uint8Array }): Promise<Uint8Array> {
-    return this.run((ctx) => crypto.asymmetricKeyDecrypt(ctx, args));
+    return this.run((ctx) => cryptoOperations.asymmetricKeyDecrypt(ctx, args));
   }
 
   keyAgreement(args: CryptoCallArgs & { readonly publicKey: Uint8Array }): Promise<Uint8Array> {
-    return this.run((ctx) => crypto.keyAgreement(ctx, args));
+    return this.run((ctx) => cryptoOperations.keyAgreement(ctx, args));
   }
 
   close(): Promise<void> {
@@ -373,10 +376,10 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       } finally {
         // A failed persist may have reloaded the state: work on the current one.
         const { state } = this.ctx;
-        for (const s of [...state.openSessions]) state.dropOpenSession(s);
+        for (const openSession of [...state.openSessions]) state.dropOpenSession(openSession);
         // Only what was decoded holds secrets in memory: closing must not decode the rest.
-        for (const k of state.keys.loaded()) wipeKey(k);
-        for (const p of state.pukPolicies.loaded()) p.pukValue.fill(0);
+        for (const keyEntry of state.keys.loaded()) wipeKey(keyEntry);
+        for (const pukPolicy of state.pukPolicies.loaded()) pukPolicy.pukValue.fill(0);
         this.closed = true;
         this.store.close();
       }
@@ -388,7 +391,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
  * Unexpected failures become `ERROR_INTERNAL` with a fixed text: a stray
  * message might carry data. The original is kept as `cause` for diagnosis.
  */
-function toSksError(e: unknown): SksError {
-  if (e instanceof SksError) return e;
-  return new SksError('INTERNAL', 'Internal error', { cause: e });
+function toSksError(errorValue: unknown): SksError {
+  if (errorValue instanceof SksError) return errorValue;
+  return new SksError('INTERNAL', 'Internal error', { cause: errorValue });
 }

@@ -206,7 +206,7 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
   }
 
   /** Adds stored rows, each turned into an entry by `decode` when first used (one function per table, not per row). */
-  addStored<R>(rows: readonly StoredRow<R>[], decode: (row: StoredRow<R>) => T): void {
+  addStored<R>(rows: ReadonlyArray<StoredRow<R>>, decode: (row: StoredRow<R>) => T): void {
     this.#decode = decode as (row: StoredRow<unknown>) => T;
     for (const row of rows) this.#slots.set(this.#brand(row.handle), { kind: 'stored', row });
   }
@@ -216,10 +216,10 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
     let next: Slot<T>;
     try {
       next = { kind: 'ready', value: this.#decode(slot.row) };
-    } catch (e) {
+    } catch (errorValue) {
       // Our own errors name fields and handles, never values; anything else gets a fixed text.
-      const why = e instanceof SksError ? e.message : 'its stored record cannot be decoded';
-      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`, { cause: e }) };
+      const why = errorValue instanceof SksError ? errorValue.message : 'its stored record cannot be decoded';
+      next = { kind: 'damaged', error: new SksError('STORAGE', `${this.#name(handle)} is damaged: ${why}`, { cause: errorValue }) };
     }
     this.#slots.set(handle, next);
     return next;
@@ -229,15 +229,15 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
   damage(handle: H): SksError | undefined {
     const slot = this.#slots.get(handle);
     if (slot === undefined) return undefined;
-    const r = this.#resolve(handle, slot);
-    return r.kind === 'damaged' ? r.error : undefined;
+    const result = this.#resolve(handle, slot);
+    return result.kind === 'damaged' ? result.error : undefined;
   }
 
   /** Every entry in store order, damaged ones as their error. */
   *withDamage(): IterableIterator<[H, T | SksError]> {
-    for (const [h, slot] of this.#slots) {
-      const r = this.#resolve(h, slot);
-      yield [h, r.kind === 'ready' ? r.value : r.kind === 'damaged' ? r.error : new SksError('INTERNAL', 'Unresolved entry')];
+    for (const [handle, slot] of this.#slots) {
+      const result = this.#resolve(handle, slot);
+      yield [handle, result.kind === 'ready' ? result.value : result.kind === 'damaged' ? result.error : new SksError('INTERNAL', 'Unresolved entry')];
     }
   }
 
@@ -249,8 +249,8 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
   get(handle: H): T | undefined {
     const slot = this.#slots.get(handle);
     if (slot === undefined) return undefined;
-    const r = this.#resolve(handle, slot);
-    return r.kind === 'ready' ? r.value : undefined;
+    const result = this.#resolve(handle, slot);
+    return result.kind === 'ready' ? result.value : undefined;
   }
 
   has(handle: H): boolean {
@@ -271,30 +271,30 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
   }
 
   get size(): number {
-    let n = 0;
-    for (const _ of this.values()) n++;
-    return n;
+    let count = 0;
+    for (const _ of this.values()) count++;
+    return count;
   }
 
   *entries(): MapIterator<[H, T]> {
-    for (const [h, slot] of this.#slots) {
-      const r = this.#resolve(h, slot);
-      if (r.kind === 'ready') yield [h, r.value];
+    for (const [handle, slot] of this.#slots) {
+      const result = this.#resolve(handle, slot);
+      if (result.kind === 'ready') yield [handle, result.value];
     }
   }
 
   // keys() and values() walk the slots themselves: a generator over entries() costs a second
   // generator and a tuple per entry, on paths (close, PIN group checks) that visit every key.
   *keys(): MapIterator<H> {
-    for (const [h, slot] of this.#slots) {
-      if (this.#resolve(h, slot).kind === 'ready') yield h;
+    for (const [handle, slot] of this.#slots) {
+      if (this.#resolve(handle, slot).kind === 'ready') yield handle;
     }
   }
 
   *values(): MapIterator<T> {
-    for (const [h, slot] of this.#slots) {
-      const r = slot.kind === 'ready' ? slot : this.#resolve(h, slot);
-      if (r.kind === 'ready') yield r.value;
+    for (const [handle, slot] of this.#slots) {
+      const resolved = slot.kind === 'ready' ? slot : this.#resolve(handle, slot);
+      if (resolved.kind === 'ready') yield resolved.value;
     }
   }
 
@@ -303,7 +303,7 @@ export class LazyTable<H extends number, T> implements Map<H, T> {
   }
 
   forEach(fn: (value: T, key: H, map: Map<H, T>) => void): void {
-    for (const [h, v] of this.entries()) fn(v, h, this);
+    for (const [handle, valueValue] of this.entries()) fn(valueValue, handle, this);
   }
 
   readonly [Symbol.toStringTag] = 'LazyTable';
@@ -342,19 +342,19 @@ export class SksState {
   }
 
   allocate<K extends keyof HandleOf>(kind: K): HandleOf[K] {
-    const h = this.counters[kind];
-    this.counters[kind] = h + 1;
-    return BRAND[kind](h);
+    const handle = this.counters[kind];
+    this.counters[kind] = handle + 1;
+    return BRAND[kind](handle);
   }
 
-  record(m: Mutation): void {
-    this.pending.push(m);
+  record(mutation: Mutation): void {
+    this.pending.push(mutation);
   }
 
   takePending(): Mutation[] {
-    const p = this.pending;
+    const mutations = this.pending;
     this.pending = [];
-    return p;
+    return mutations;
   }
 
   keysOf(session: Session): KeyEntry[] {
@@ -363,14 +363,14 @@ export class SksState {
 
   /** Removes an open session and everything it owns from memory (spec §4.2 tear-down). */
   dropOpenSession(session: OpenSession): void {
-    for (const [h, k] of this.keys) if (k.owner === session) {
-      this.keys.delete(h);
-      wipeKey(k);
+    for (const [handleValue, keyEntry] of this.keys) if (keyEntry.owner === session) {
+      this.keys.delete(handleValue);
+      wipeKey(keyEntry);
     }
-    for (const [h, p] of this.pinPolicies) if (p.owner === session) this.pinPolicies.delete(h);
-    for (const [h, p] of this.pukPolicies) if (p.owner === session) {
-      this.pukPolicies.delete(h);
-      wipe(p.pukValue);
+    for (const [pinPolicyHandle, pinPolicy] of this.pinPolicies) if (pinPolicy.owner === session) this.pinPolicies.delete(pinPolicyHandle);
+    for (const [pukPolicyHandle, pukPolicy] of this.pukPolicies) if (pukPolicy.owner === session) {
+      this.pukPolicies.delete(pukPolicyHandle);
+      wipe(pukPolicy.pukValue);
     }
     this.sessions.delete(session.handle);
     this.closeWork(session);
@@ -384,8 +384,8 @@ export class SksState {
   closeWork(session: OpenSession): void {
     wipe(session.phase.sessionKey);
     this.openSessions.delete(session);
-    const s: Session = session;
-    s.phase = CLOSED;
+    const state: Session = session;
+    state.phase = CLOSED;
   }
 
   /**
@@ -395,25 +395,25 @@ export class SksState {
    * dropping a key's PIN policy would leave the key without PIN protection);
    * a damaged session only blocks its keys' management operations.
    */
-  static fromSnapshot(s: StoreSnapshot): SksState {
-    const state = new SksState(s.counters);
-    state.sessions.addStored(s.sessions, (row) => sessionFromRecord(row.read()));
-    state.pukPolicies.addStored(s.pukPolicies, (row) => {
-      const r = row.read();
+  static fromSnapshot(storeSnapshot: StoreSnapshot): SksState {
+    const state = new SksState(storeSnapshot.counters);
+    state.sessions.addStored(storeSnapshot.sessions, (row) => sessionFromRecord(row.read()));
+    state.pukPolicies.addStored(storeSnapshot.pukPolicies, (row) => {
+      const pukPolicyRecord = row.read();
       return {
-        ...r,
-        handle: pukPolicyHandle(r.handle),
-        owner: state.ownerOf(provisioningHandle(r.owner)),
-        pukValue: Buffer.from(r.pukValue),
+        ...pukPolicyRecord,
+        handle: pukPolicyHandle(pukPolicyRecord.handle),
+        owner: state.ownerOf(provisioningHandle(pukPolicyRecord.owner)),
+        pukValue: Buffer.from(pukPolicyRecord.pukValue),
         attemptReserved: false,
       };
     });
-    state.pinPolicies.addStored(s.pinPolicies, (row) => {
-      const r = row.read();
-      const puk = r.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', pukPolicyHandle(r.pukPolicy));
-      return { ...r, handle: pinPolicyHandle(r.handle), owner: state.ownerOf(provisioningHandle(r.owner)), pukPolicy: puk };
+    state.pinPolicies.addStored(storeSnapshot.pinPolicies, (row) => {
+      const pinPolicyRecord = row.read();
+      const puk = pinPolicyRecord.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', pukPolicyHandle(pinPolicyRecord.pukPolicy));
+      return { ...pinPolicyRecord, handle: pinPolicyHandle(pinPolicyRecord.handle), owner: state.ownerOf(provisioningHandle(pinPolicyRecord.owner)), pukPolicy: puk };
     });
-    state.keys.addStored(s.keys, (row) => loadKey(state, row));
+    state.keys.addStored(storeSnapshot.keys, (row) => loadKey(state, row));
     return state;
   }
 
@@ -445,9 +445,9 @@ export class SksState {
 }
 
 function loadKey(state: SksState, row: StoredRow<KeyRecord>): KeyEntry {
-  const r = row.read();
-  const pinPolicy = r.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', pinPolicyHandle(r.pinPolicy));
-  return keyFromRecord(r, state.ownerOf(provisioningHandle(r.owner)), pinPolicy);
+  const keyRecord = row.read();
+  const pinPolicy = keyRecord.pinPolicy === 0 ? null : referenced(state.pinPolicies, 'PIN policy', pinPolicyHandle(keyRecord.pinPolicy));
+  return keyFromRecord(keyRecord, state.ownerOf(provisioningHandle(keyRecord.owner)), pinPolicy);
 }
 
 function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string, handle: H): T {
@@ -464,44 +464,44 @@ function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string,
 export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after: H, wanted: (o: T) => boolean): T | undefined {
   if (after !== 0 && !objects.has(after)) return undefined;
   let passed = after === 0;
-  for (const [handle, o] of objects) {
+  for (const [handle, options] of objects) {
     if (!passed) {
       passed = handle === after;
       continue;
     }
-    if (wanted(o)) return o;
+    if (wanted(options)) return options;
   }
   return undefined;
 }
 
-export function wipeKey(k: KeyEntry): void {
-  wipe(k.symmetricKey, k.pinValue);
+export function wipeKey(keyEntry: KeyEntry): void {
+  wipe(keyEntry.symmetricKey, keyEntry.pinValue);
 }
 
-function sessionFromRecord(r: SessionRecord): Session {
-  const kmk = r.keyManagementKey ? Buffer.from(r.keyManagementKey) : null;
+function sessionFromRecord(sessionRecord: SessionRecord): Session {
+  const kmk = sessionRecord.keyManagementKey ? Buffer.from(sessionRecord.keyManagementKey) : null;
   return {
-    handle: provisioningHandle(r.handle),
-    privacyEnabled: r.privacyEnabled,
-    clientSessionId: r.clientSessionId,
-    serverSessionId: r.serverSessionId,
-    issuerUri: r.issuerUri,
+    handle: provisioningHandle(sessionRecord.handle),
+    privacyEnabled: sessionRecord.privacyEnabled,
+    clientSessionId: sessionRecord.clientSessionId,
+    serverSessionId: sessionRecord.serverSessionId,
+    issuerUri: sessionRecord.issuerUri,
     keyManagementKey: kmk ? parseSpki(kmk) : null,
     keyManagementKeySpki: kmk,
-    clientTime: r.clientTime,
-    sessionLifeTime: r.sessionLifeTime,
+    clientTime: sessionRecord.clientTime,
+    sessionLifeTime: sessionRecord.sessionLifeTime,
     phase: CLOSED,
   };
 }
 
-function keyFromRecord(r: KeyRecord, owner: Session, pinPolicy: PinPolicy | null): KeyEntry {
+function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolicy | null): KeyEntry {
   // Scalar fields (protections, counters, flags) pass through by the spread:
   // only fields whose live form differs from the record are named here.
-  const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = r;
+  const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = keyRecord;
   const publicKeySpki = Buffer.from(publicKey);
   return {
     ...scalars,
-    handle: keyHandle(r.handle),
+    handle: keyHandle(keyRecord.handle),
     owner,
     pinPolicy,
     publicKey: parseSpki(publicKeySpki),
@@ -529,7 +529,7 @@ export const sessionRecord = (s: Session): SessionRecord => ({
   sessionLifeTime: s.sessionLifeTime,
 });
 
-export function keyRecord(k: KeyEntry): KeyRecord {
+export function keyRecord(keyEntry: KeyEntry): KeyRecord {
   // The live-only fields are taken out by name; every scalar field passes through.
   // The counter is written as the durable count: a standing reservation is part of it,
   // and the reservation flag itself is live state, never stored.
@@ -545,7 +545,7 @@ export function keyRecord(k: KeyEntry): KeyRecord {
     attemptReserved: _attemptReserved,
     errorCount: _errorCount,
     ...scalars
-  } = k;
+  } = keyEntry;
   return {
     ...scalars,
     owner: owner.handle,
@@ -553,18 +553,18 @@ export function keyRecord(k: KeyEntry): KeyRecord {
     privateKey: privateKey ? pkcs8Of(privateKey) : null,
     certificatePath: certificatePath ?? [],
     pinPolicy: pinPolicy?.handle ?? 0,
-    errorCount: durableErrorCount(k),
+    errorCount: durableErrorCount(keyEntry),
     extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
   };
 }
 
-export function pinPolicyRecord(p: PinPolicy): PinPolicyRecord {
-  const { owner, pukPolicy, ...scalars } = p;
+export function pinPolicyRecord(pinPolicy: PinPolicy): PinPolicyRecord {
+  const { owner, pukPolicy, ...scalars } = pinPolicy;
   return { ...scalars, owner: owner.handle, pukPolicy: pukPolicy?.handle ?? 0 };
 }
 
-export function pukPolicyRecord(p: PukPolicy): PukPolicyRecord {
+export function pukPolicyRecord(pukPolicy: PukPolicy): PukPolicyRecord {
   // As for keys: the durable count is stored, the reservation flag is not.
-  const { owner, attemptReserved: _attemptReserved, errorCount: _errorCount, ...scalars } = p;
-  return { ...scalars, owner: owner.handle, errorCount: durableErrorCount(p) };
+  const { owner, attemptReserved: _attemptReserved, errorCount: _errorCount, ...scalars } = pukPolicy;
+  return { ...scalars, owner: owner.handle, errorCount: durableErrorCount(pukPolicy) };
 }

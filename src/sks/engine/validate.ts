@@ -16,35 +16,35 @@ import {
 } from '../api.js';
 import { optionError } from '../errors.js';
 
-export function bytes(name: string, v: unknown): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw optionError(`"${name}" must be a byte array`, name);
-  return v;
+export function bytes(name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw optionError(`"${name}" must be a byte array`, name);
+  return value;
 }
 
-export function optionalBytes(name: string, v: unknown): Uint8Array | undefined {
-  return v === undefined || v === null ? undefined : bytes(name, v);
+export function optionalBytes(name: string, value: unknown): Uint8Array | undefined {
+  return value === undefined || value === null ? undefined : bytes(name, value);
 }
 
-export function text(name: string, v: unknown): string {
-  if (typeof v !== 'string') throw optionError(`"${name}" must be a string`, name);
-  return v;
+export function text(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw optionError(`"${name}" must be a string`, name);
+  return value;
 }
 
-export function optionalText(name: string, v: unknown): string | undefined {
-  return v === undefined || v === null ? undefined : text(name, v);
+export function optionalText(name: string, value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : text(name, value);
 }
 
-export function flag(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw optionError(`"${name}" must be a boolean`, name);
-  return v;
+export function flag(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw optionError(`"${name}" must be a boolean`, name);
+  return value;
 }
 
 /** An integer of the given Java width; out-of-width values are malformed calls. */
-export function int(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+export function int(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw optionError(`"${name}" must be an integer in ${min}..${max}`, name);
   }
-  return v;
+  return value;
 }
 
 /** A Java `byte` passed as 0..255 or -128..127; returned as its signed value. */
@@ -54,8 +54,8 @@ export const byteValue = (name: string, v: unknown): number => (int(name, v, -12
 export const shortValue = (name: string, v: unknown): number => (int(name, v, -32768, 65535) << 16) >> 16;
 
 /** A handle as callers pass it: a Java `int` that is not negative (0 is "none" or "start"). */
-function handle(name: string, v: unknown): number {
-  return int(name, v, 0, 0x7fffffff);
+function handle(name: string, value: unknown): number {
+  return int(name, value, 0, 0x7fffffff);
 }
 
 // Handles are branded only once checked, so the engine's maps can only be
@@ -65,17 +65,17 @@ export const keyHandle = (name: string, v: unknown): KeyHandle => brandKey(handl
 export const pinPolicyHandle = (name: string, v: unknown): PinPolicyHandle => brandPinPolicy(handle(name, v));
 export const pukPolicyHandle = (name: string, v: unknown): PukPolicyHandle => brandPukPolicy(handle(name, v));
 
-export function textList(name: string, v: unknown): string[] {
-  if (!Array.isArray(v)) throw optionError(`"${name}" must be a list`, name);
-  return v.map((e) => text(name, e));
+export function textList(name: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw optionError(`"${name}" must be a list`, name);
+  return value.map((e) => text(name, e));
 }
 
-export function bytesList(name: string, v: unknown): Uint8Array[] {
-  if (!Array.isArray(v)) throw optionError(`"${name}" must be a list`, name);
-  return v.map((e) => bytes(name, e));
+export function bytesList(name: string, value: unknown): Uint8Array[] {
+  if (!Array.isArray(value)) throw optionError(`"${name}" must be a list`, name);
+  return value.map((e) => bytes(name, e));
 }
 
-export function object(name: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null) throw optionError(`"${name}" must be an object`, name);
-  return v as Record<string, unknown>;
+export function object(name: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) throw optionError(`"${name}" must be an object`, name);
+  return value as Record<string, unknown>;
 }

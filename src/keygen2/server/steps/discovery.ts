@@ -24,8 +24,8 @@ const dateTime = (text: string, where: string): { epochMs: number; offsetMinutes
   return { epochMs, offsetMinutes: 0, text };
 };
 
-function typedFilter(f: SearchFilterConfig, where: string): SearchFilter {
-  const { fingerPrint, issuedBefore, issuedAfter, ...rest } = f;
+function typedFilter(searchFilterConfig: SearchFilterConfig, where: string): SearchFilter {
+  const { fingerPrint, issuedBefore, issuedAfter, ...rest } = searchFilterConfig;
   return {
     ...rest,
     ...(fingerPrint === undefined ? {} : { fingerPrint: unb64u(fingerPrint, `${where}.fingerPrint`) }),
@@ -39,22 +39,22 @@ export async function buildDiscovery(env: ResolvedEnvironment, state: IssuerStat
   if (session === undefined) throw new KeyGen2Error('INTERNAL', 'No session in the state');
   const nonce = lookupNonce(session.clientSessionId, state.serverSessionId);
   const lookupSpecifiers: LookupSpecifier[] = [];
-  for (const [i, l] of state.plan.lookups.entries()) {
-    const where = `config.lookups[${i}]`;
-    const publicKey = await env.crypto.keyManagementKey(l.kmk);
+  for (const [index, list] of state.plan.lookups.entries()) {
+    const where = `config.lookups[${index}]`;
+    const publicKey = await env.crypto.keyManagementKey(list.kmk);
     const key = describePublicKey(publicKey);
     let algorithm: LookupSignatureAlgorithm;
     if (key.kty === 'RSA') algorithm = 'RS256';
     else if (key.kty === 'EC' && key.crv === 'P-256') algorithm = 'ES256';
     else throw configError(`${where}.kmk`, 'lookup signatures need an RSA or P-256 key management key (§5.7)');
     const unsigned = {
-      id: l.id,
+      id: list.id,
       nonce,
-      ...(l.searchFilter === undefined ? {} : { searchFilter: typedFilter(l.searchFilter, `${where}.searchFilter`) }),
+      ...(list.searchFilter === undefined ? {} : { searchFilter: typedFilter(list.searchFilter, `${where}.searchFilter`) }),
       signature: { algorithm, publicKey },
     };
     // JSF: the JCS form of the specifier as the encoder writes it, signature.value left out (§6.5).
-    const value = await env.crypto.sign(l.kmk, lookupSpecifierSignedData(unsigned));
+    const value = await env.crypto.sign(list.kmk, lookupSpecifierSignedData(unsigned));
     lookupSpecifiers.push({ ...unsigned, signature: { algorithm, publicKey, value } });
   }
   return {
@@ -64,15 +64,15 @@ export async function buildDiscovery(env: ResolvedEnvironment, state: IssuerStat
 }
 
 /** Adds post-operations decided after discovery to the plan (spec §9.2 preconditions checked). */
-function mergeManagement(plan: Plan, m: ManagementPlan): Plan {
-  const attach = (k: PlannedKey, underPin: boolean): PlannedKey => {
-    const update = m.updateKey?.[k.id];
-    const clone = m.cloneKeyProtection?.[k.id];
-    if (update === undefined && clone === undefined) return k;
-    const where = `planManagement(${k.id})`;
-    if ((update ?? k.updateKey) !== undefined && (clone ?? k.cloneKeyProtection) !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
-    if (underPin || k.devicePinProtection === true) throw configError(where, 'update and clone targets need a key without PIN protection of its own');
-    return { ...k, ...(update === undefined ? {} : { updateKey: update }), ...(clone === undefined ? {} : { cloneKeyProtection: clone }) };
+function mergeManagement(plan: Plan, managementPlan: ManagementPlan): Plan {
+  const attach = (plannedKey: PlannedKey, underPin: boolean): PlannedKey => {
+    const update = managementPlan.updateKey?.[plannedKey.id];
+    const clone = managementPlan.cloneKeyProtection?.[plannedKey.id];
+    if (update === undefined && clone === undefined) return plannedKey;
+    const where = `planManagement(${plannedKey.id})`;
+    if ((update ?? plannedKey.updateKey) !== undefined && (clone ?? plannedKey.cloneKeyProtection) !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
+    if (underPin || plannedKey.devicePinProtection === true) throw configError(where, 'update and clone targets need a key without PIN protection of its own');
+    return { ...plannedKey, ...(update === undefined ? {} : { updateKey: update }), ...(clone === undefined ? {} : { cloneKeyProtection: clone }) };
   };
   const pins = (ps: readonly PlannedPinPolicy[]): PlannedPinPolicy[] => ps.map((p) => ({ ...p, keys: p.keys.map((k) => attach(k, true)) }));
   const known = new Set<string>();
@@ -80,7 +80,7 @@ function mergeManagement(plan: Plan, m: ManagementPlan): Plan {
   plan.keys.forEach(collect);
   plan.pinPolicies.forEach((p) => p.keys.forEach(collect));
   plan.pukPolicies.forEach((u) => u.pinPolicies.forEach((p) => p.keys.forEach(collect)));
-  for (const id of [...Object.keys(m.updateKey ?? {}), ...Object.keys(m.cloneKeyProtection ?? {})]) {
+  for (const id of [...Object.keys(managementPlan.updateKey ?? {}), ...Object.keys(managementPlan.cloneKeyProtection ?? {})]) {
     if (!known.has(id)) throw configError(`planManagement(${id})`, 'no such key in this session');
   }
   const extra = (list: readonly TargetKeyConfig[] | undefined): readonly TargetKeyConfig[] => list ?? [];
@@ -89,8 +89,8 @@ function mergeManagement(plan: Plan, m: ManagementPlan): Plan {
     keys: plan.keys.map((k) => attach(k, false)),
     pinPolicies: pins(plan.pinPolicies),
     pukPolicies: plan.pukPolicies.map((u) => ({ ...u, pinPolicies: pins(u.pinPolicies) })),
-    unlockKeys: [...plan.unlockKeys, ...extra(m.unlockKeys)],
-    deleteKeys: [...plan.deleteKeys, ...extra(m.deleteKeys)],
+    unlockKeys: [...plan.unlockKeys, ...extra(managementPlan.unlockKeys)],
+    deleteKeys: [...plan.deleteKeys, ...extra(managementPlan.deleteKeys)],
   };
 }
 
@@ -107,15 +107,15 @@ export async function acceptDiscovery(
   const wanted = new Set(state.plan.lookups.map((l) => l.id));
   if (response.lookupResults.length !== wanted.size) throw protocolError('$.lookupResults', 'One lookup result per lookup specifier');
   const discovered: DiscoveredCredential[] = [];
-  for (const [i, r] of response.lookupResults.entries()) {
-    if (!wanted.delete(r.id)) throw protocolError(`$.lookupResults[${i}].id`, 'Lookup result for an unknown or already answered lookup');
-    for (const c of r.matchingCredentials) {
+  for (const [index, lookupResult] of response.lookupResults.entries()) {
+    if (!wanted.delete(lookupResult.id)) throw protocolError(`$.lookupResults[${index}].id`, 'Lookup result for an unknown or already answered lookup');
+    for (const matchingCredential of lookupResult.matchingCredentials) {
       discovered.push({
-        lookupId: r.id,
-        serverSessionId: c.serverSessionId,
-        clientSessionId: c.clientSessionId,
-        certificatePath: c.certificatePath.map(b64u),
-        locked: c.locked === true,
+        lookupId: lookupResult.id,
+        serverSessionId: matchingCredential.serverSessionId,
+        clientSessionId: matchingCredential.clientSessionId,
+        certificatePath: matchingCredential.certificatePath.map(b64u),
+        locked: matchingCredential.locked === true,
       });
     }
   }

@@ -26,26 +26,26 @@ import { b64u, chargeSessionKey, configError, protocolError, unb64u } from '../u
 
 /** Every planned key by id. */
 export function plannedKeys(plan: Plan): Map<string, PlannedKey> {
-  const m = new Map<string, PlannedKey>();
-  for (const k of plan.keys) m.set(k.id, k);
-  for (const p of plan.pinPolicies) for (const k of p.keys) m.set(k.id, k);
-  for (const u of plan.pukPolicies) for (const p of u.pinPolicies) for (const k of p.keys) m.set(k.id, k);
-  return m;
+  const byId = new Map<string, PlannedKey>();
+  for (const plannedKey of plan.keys) byId.set(plannedKey.id, plannedKey);
+  for (const plannedPinPolicy of plan.pinPolicies) for (const pinKey of plannedPinPolicy.keys) byId.set(pinKey.id, pinKey);
+  for (const plannedPukPolicy of plan.pukPolicies) for (const nestedPinPolicy of plannedPukPolicy.pinPolicies) for (const nestedKey of nestedPinPolicy.keys) byId.set(nestedKey.id, nestedKey);
+  return byId;
 }
 
 /** §6.9.4: `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
-const propertyBagData = (properties: readonly { readonly name: string; readonly value: string; readonly writable?: boolean }[]): Buffer => {
-  const e = encoder();
-  for (const p of properties) e.str(p.name).bool(p.writable === true).str(p.value);
-  return e.toBuffer();
+const propertyBagData = (properties: ReadonlyArray<{ readonly name: string; readonly value: string; readonly writable?: boolean }>): Buffer => {
+  const byteEncoder = encoder();
+  for (const property of properties) byteEncoder.str(property.name).bool(property.writable === true).str(property.value);
+  return byteEncoder.toBuffer();
 };
 
 /** `trustAnchor`: the last certificate must be a self-signed CA (the reference issuer's check, §6.9.1). */
 function checkTrustAnchor(der: Uint8Array, where: string): void {
-  let ok = false;
+  let ok: boolean;
   try {
-    const c = new X509Certificate(Buffer.from(der));
-    ok = c.ca && c.checkIssued(c) && c.verify(c.publicKey);
+    const x509Certificate = new X509Certificate(Buffer.from(der));
+    ok = x509Certificate.ca && x509Certificate.checkIssued(x509Certificate) && x509Certificate.verify(x509Certificate.publicKey);
   } catch {
     ok = false;
   }
@@ -72,34 +72,34 @@ export async function buildFinalization(
   let otherUses = 0;
 
   /** keyId, authorization and the fields of a target-key reference (spec §5.7, §6.9.2). */
-  const target = async (t: TargetKeyConfig, where: string): Promise<{ authorization: Uint8Array; ref: Omit<TargetKeyReference, 'mac'> }> => {
-    const certificate = unb64u(t.certificate, `${where}.certificate`);
+  const target = async (targetKeyConfig: TargetKeyConfig, where: string): Promise<{ authorization: Uint8Array; ref: Omit<TargetKeyReference, 'mac'> }> => {
+    const certificate = unb64u(targetKeyConfig.certificate, `${where}.certificate`);
     const keyId = await port.hmac(sk, deviceId, certificate);
     otherUses++;
-    const authorization = await port.sign(t.kmk, targetKeyReferenceSignedData(keyId));
+    const authorization = await port.sign(targetKeyConfig.kmk, targetKeyReferenceSignedData(keyId));
     return {
       authorization,
       ref: {
         fingerPrint: createHash('sha256').update(certificate).digest(),
-        serverSessionId: t.serverSessionId,
-        clientSessionId: t.clientSessionId,
+        serverSessionId: targetKeyConfig.serverSessionId,
+        clientSessionId: targetKeyConfig.clientSessionId,
         authorization,
       },
     };
   };
 
-  const updated: { keyId: string; target: TargetKeyConfig }[] = [];
-  const cloned: { keyId: string; target: TargetKeyConfig }[] = [];
+  const updated: Array<{ keyId: string; target: TargetKeyConfig }> = [];
+  const cloned: Array<{ keyId: string; target: TargetKeyConfig }> = [];
   const issuedCredentials: IssuedCredential[] = [];
-  for (const [i, k] of state.keys.entries()) {
-    const where = `certify(${k.id})`;
-    const issued = material[i];
-    const plan = planned.get(k.id);
-    if (issued === undefined || plan === undefined || k.publicKey === undefined) throw new KeyGen2Error('INTERNAL', `No certificate for ${k.id}`);
+  for (const [index, requestedKey] of state.keys.entries()) {
+    const where = `certify(${requestedKey.id})`;
+    const issued = material.at(index);
+    const plan = planned.get(requestedKey.id);
+    if (issued === undefined || plan === undefined || requestedKey.publicKey === undefined) throw new KeyGen2Error('INTERNAL', `No certificate for ${requestedKey.id}`);
     const path = issued.certificatePath;
-    const ee = path[0];
+    const ee = path.at(0);
     if (ee === undefined) throw configError(`${where}.certificatePath`, 'empty certificate path');
-    const generated = unb64u(k.publicKey, 'state.keys.publicKey');
+    const generated = unb64u(requestedKey.publicKey, 'state.keys.publicKey');
     if (issued.importPrivateKey !== undefined && issued.importSymmetricKey !== undefined) throw configError(where, 'at most one import');
     let certifiedKey = generated;
     if (issued.importPrivateKey !== undefined) {
@@ -110,9 +110,9 @@ export async function buildFinalization(
       }
     }
     if (!certifies(ee, certifiedKey)) throw configError(`${where}.certificatePath`, 'the end-entity certificate does not certify the key');
-    if (plan.trustAnchor === true) checkTrustAnchor(path[path.length - 1] as Uint8Array, `${where}.certificatePath`);
+    if (plan.trustAnchor === true) checkTrustAnchor(path[path.length - 1], `${where}.certificatePath`);
     // setCertificatePath MACs the generated key's SPKI, even when a private key is imported (§6.9.3).
-    const mac = await seq.mac(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(generated, k.id, path));
+    const mac = await seq.mac(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(generated, requestedKey.id, path));
     const importKey = async (method: typeof MacMethod.IMPORT_SYMMETRIC_KEY | typeof MacMethod.IMPORT_PRIVATE_KEY, value: Uint8Array) => {
       const encryptedKey = await port.encrypt(sk, value);
       otherUses++;
@@ -123,40 +123,40 @@ export async function buildFinalization(
     const addExtension = (type: string, subType: number, qualifier: string, data: Uint8Array): Promise<Uint8Array> =>
       seq.mac(MacMethod.ADD_EXTENSION, MacData.addExtension(ee, type, subType, qualifier, data));
     const extensions: Extension[] = [];
-    for (const [j, x] of (plan.extensions ?? []).entries()) {
-      const extensionData = unb64u(x.data, `${k.id}.extensions[${j}].data`);
-      extensions.push({ type: x.type, extensionData, mac: await addExtension(x.type, ExtensionSubType.EXTENSION, '', extensionData) });
+    for (const [index2, extensionConfig] of (plan.extensions ?? []).entries()) {
+      const extensionData = unb64u(extensionConfig.data, `${requestedKey.id}.extensions[${index2}].data`);
+      extensions.push({ type: extensionConfig.type, extensionData, mac: await addExtension(extensionConfig.type, ExtensionSubType.EXTENSION, '', extensionData) });
     }
     const encryptedExtensions: Extension[] = [];
-    for (const x of plan.encryptedExtensions ?? []) {
-      const extensionData = await port.encrypt(sk, await port.unseal(x.data));
+    for (const extension of plan.encryptedExtensions ?? []) {
+      const extensionData = await port.encrypt(sk, await port.unseal(extension.data));
       otherUses++;
-      encryptedExtensions.push({ type: x.type, extensionData, mac: await addExtension(x.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', extensionData) });
+      encryptedExtensions.push({ type: extension.type, extensionData, mac: await addExtension(extension.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', extensionData) });
     }
     const propertyBags: PropertyBag[] = [];
-    for (const b of plan.propertyBags ?? []) {
-      const properties = b.properties.map((p) => ({ name: p.name, value: p.value, ...(p.writable === true ? { writable: true } : {}) }));
-      propertyBags.push({ type: b.type, properties, mac: await addExtension(b.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(b.properties)) });
+    for (const propertyBagConfig of plan.propertyBags ?? []) {
+      const properties = propertyBagConfig.properties.map((p) => ({ name: p.name, value: p.value, ...(p.writable === true ? { writable: true } : {}) }));
+      propertyBags.push({ type: propertyBagConfig.type, properties, mac: await addExtension(propertyBagConfig.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBagConfig.properties)) });
     }
     const logotypes: Logotype[] = [];
-    for (const [j, l] of (plan.logotypes ?? []).entries()) {
-      const extensionData = unb64u(l.data, `${k.id}.logotypes[${j}].data`);
-      logotypes.push({ type: l.type, mimeType: l.mimeType, extensionData, mac: await addExtension(l.type, ExtensionSubType.LOGOTYPE, l.mimeType, extensionData) });
+    for (const [index2Value, logotypeConfig] of (plan.logotypes ?? []).entries()) {
+      const extensionData = unb64u(logotypeConfig.data, `${requestedKey.id}.logotypes[${index2Value}].data`);
+      logotypes.push({ type: logotypeConfig.type, mimeType: logotypeConfig.mimeType, extensionData, mac: await addExtension(logotypeConfig.type, ExtensionSubType.LOGOTYPE, logotypeConfig.mimeType, extensionData) });
     }
     let updateKey: TargetKeyReference | undefined;
     let cloneKeyProtection: TargetKeyReference | undefined;
     if (plan.updateKey !== undefined) {
-      const t = await target(plan.updateKey, `${k.id}.updateKey`);
-      updateKey = { ...t.ref, mac: await seq.mac(MacMethod.POST_UPDATE_KEY, MacData.postUpdateOrClone(ee, t.authorization)) };
-      updated.push({ keyId: k.id, target: plan.updateKey });
+      const updateTarget = await target(plan.updateKey, `${requestedKey.id}.updateKey`);
+      updateKey = { ...updateTarget.ref, mac: await seq.mac(MacMethod.POST_UPDATE_KEY, MacData.postUpdateOrClone(ee, updateTarget.authorization)) };
+      updated.push({ keyId: requestedKey.id, target: plan.updateKey });
     }
     if (plan.cloneKeyProtection !== undefined) {
-      const t = await target(plan.cloneKeyProtection, `${k.id}.cloneKeyProtection`);
-      cloneKeyProtection = { ...t.ref, mac: await seq.mac(MacMethod.POST_CLONE_KEY_PROTECTION, MacData.postUpdateOrClone(ee, t.authorization)) };
-      cloned.push({ keyId: k.id, target: plan.cloneKeyProtection });
+      const cloneTarget = await target(plan.cloneKeyProtection, `${requestedKey.id}.cloneKeyProtection`);
+      cloneKeyProtection = { ...cloneTarget.ref, mac: await seq.mac(MacMethod.POST_CLONE_KEY_PROTECTION, MacData.postUpdateOrClone(ee, cloneTarget.authorization)) };
+      cloned.push({ keyId: requestedKey.id, target: plan.cloneKeyProtection });
     }
     issuedCredentials.push({
-      id: k.id,
+      id: requestedKey.id,
       certificatePath: path,
       mac,
       ...(plan.trustAnchor === true ? { trustAnchor: true } : {}),
@@ -171,14 +171,14 @@ export async function buildFinalization(
     });
   }
   const unlockKeys: TargetKeyReference[] = [];
-  for (const [i, u] of state.plan.unlockKeys.entries()) {
-    const t = await target(u, `config.unlockKeys[${i}]`);
-    unlockKeys.push({ ...t.ref, mac: await seq.mac(MacMethod.POST_UNLOCK_KEY, MacData.postDeleteOrUnlock(t.authorization)) });
+  for (const [unlockIndex, unlockConfig] of state.plan.unlockKeys.entries()) {
+    const unlockTarget = await target(unlockConfig, `config.unlockKeys[${unlockIndex}]`);
+    unlockKeys.push({ ...unlockTarget.ref, mac: await seq.mac(MacMethod.POST_UNLOCK_KEY, MacData.postDeleteOrUnlock(unlockTarget.authorization)) });
   }
   const deleteKeys: TargetKeyReference[] = [];
-  for (const [i, d] of state.plan.deleteKeys.entries()) {
-    const t = await target(d, `config.deleteKeys[${i}]`);
-    deleteKeys.push({ ...t.ref, mac: await seq.mac(MacMethod.POST_DELETE_KEY, MacData.postDeleteOrUnlock(t.authorization)) });
+  for (const [deleteIndex, deleteConfig] of state.plan.deleteKeys.entries()) {
+    const deleteTarget = await target(deleteConfig, `config.deleteKeys[${deleteIndex}]`);
+    deleteKeys.push({ ...deleteTarget.ref, mac: await seq.mac(MacMethod.POST_DELETE_KEY, MacData.postDeleteOrUnlock(deleteTarget.authorization)) });
   }
   const nonce = env.randomBytes(32);
   const closeMac = await seq.mac(
@@ -214,9 +214,9 @@ export interface ProvisioningOutcome {
   readonly serverSessionId: string;
   readonly clientSessionId: string;
   readonly deviceCertificatePath?: readonly string[];
-  readonly keys: readonly Required<Pick<RequestedKey, 'id' | 'keyAlgorithm' | 'appUsage' | 'publicKey' | 'certificatePath'>>[];
-  readonly updated: readonly { readonly keyId: string; readonly target: TargetKeyConfig }[];
-  readonly cloned: readonly { readonly keyId: string; readonly target: TargetKeyConfig }[];
+  readonly keys: ReadonlyArray<Required<Pick<RequestedKey, 'id' | 'keyAlgorithm' | 'appUsage' | 'publicKey' | 'certificatePath'>>>;
+  readonly updated: ReadonlyArray<{ readonly keyId: string; readonly target: TargetKeyConfig }>;
+  readonly cloned: ReadonlyArray<{ readonly keyId: string; readonly target: TargetKeyConfig }>;
   readonly unlocked: readonly TargetKeyConfig[];
   readonly deleted: readonly TargetKeyConfig[];
 }

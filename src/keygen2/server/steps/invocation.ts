@@ -21,26 +21,26 @@ function checkCapabilities(state: IssuerState, response: InvocationResponse): Ca
     if (answers !== undefined) throw protocolError('$.clientCapabilities', 'Capabilities answered but not queried');
     return [];
   }
-  if (answers === undefined || answers.length !== state.capabilityQueries.length) {
+  if (answers?.length !== state.capabilityQueries.length) {
     throw protocolError('$.clientCapabilities', 'Every queried capability must be answered once');
   }
   const kinds = new Map(state.capabilityQueries.map((q) => [q.type, q.kind]));
   const seen = new Set<string>();
-  return answers.map((a, i) => {
-    const path = `$.clientCapabilities[${i}]`;
-    const kind = kinds.get(a.type);
-    if (kind === undefined || seen.has(a.type)) throw protocolError(`${path}.type`, 'Capability not queried or answered twice');
-    seen.add(a.type);
-    switch (a.kind) {
+  return answers.map((clientCapability, index) => {
+    const path = `$.clientCapabilities[${index}]`;
+    const kind = kinds.get(clientCapability.type);
+    if (kind === undefined || seen.has(clientCapability.type)) throw protocolError(`${path}.type`, 'Capability not queried or answered twice');
+    seen.add(clientCapability.type);
+    switch (clientCapability.kind) {
       case 'supported':
-        if (a.supported && kind !== 'feature') throw protocolError(path, 'Capability answered with the wrong kind');
-        return { type: a.type, supported: a.supported };
+        if (clientCapability.supported && kind !== 'feature') throw protocolError(path, 'Capability answered with the wrong kind');
+        return { type: clientCapability.type, supported: clientCapability.supported };
       case 'values':
         if (kind !== 'values') throw protocolError(path, 'Capability answered with the wrong kind');
-        return { type: a.type, values: [...a.values] };
+        return { type: clientCapability.type, values: [...clientCapability.values] };
       case 'imageAttributes':
         if (kind !== 'image') throw protocolError(path, 'Capability answered with the wrong kind');
-        return { type: a.type, imageAttributes: { ...a.imageAttributes } };
+        return { type: clientCapability.type, imageAttributes: { ...clientCapability.imageAttributes } };
     }
   });
 }
@@ -48,8 +48,8 @@ function checkCapabilities(state: IssuerState, response: InvocationResponse): Ca
 /** The `updatableKeyManagementKeys` tree (spec §9.4): parents first, each child signing its parent. */
 async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, nodes: readonly UpdatableKmkConfig[], where: string): Promise<UpdatableKeyManagementKey[]> {
   const out: UpdatableKeyManagementKey[] = [];
-  for (const [i, node] of nodes.entries()) {
-    const at = `${where}[${i}]`;
+  for (const [index, node] of nodes.entries()) {
+    const at = `${where}[${index}]`;
     const signedData = rollOverSignedData(parentSpki);
     let publicKey: Uint8Array;
     let authorization: Uint8Array;
@@ -60,7 +60,7 @@ async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, node
       publicKey = unb64u(node.publicKey, `${at}.publicKey`);
       authorization = unb64u(node.authorization, `${at}.authorization`);
       // Note: node:crypto directly until session-crypto's shared `verifySignature` lands.
-      let ok = false;
+      let ok: boolean;
       try {
         const key = publicKeyOf(publicKey);
         ok = nodeVerify('sha256', signedData, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, authorization);

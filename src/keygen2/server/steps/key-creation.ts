@@ -37,102 +37,102 @@ export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerSt
   const requested: RequestedKey[] = [];
   let decryptions = 0;
 
-  const keyEntry = async (k: PlannedKey, pinPolicyId: string | undefined): Promise<KeyEntrySpecifier> => {
-    const encryptedPin = k.presetPin === undefined ? undefined : await port.encrypt(sk, await port.unseal(k.presetPin));
+  const keyEntry = async (plannedKey: PlannedKey, pinPolicyId: string | undefined): Promise<KeyEntrySpecifier> => {
+    const encryptedPin = plannedKey.presetPin === undefined ? undefined : await port.encrypt(sk, await port.unseal(plannedKey.presetPin));
     if (encryptedPin !== undefined) decryptions++;
-    const serverSeed = k.serverSeed === undefined ? undefined : unb64u(k.serverSeed, `${k.id}.serverSeed`);
-    const keyParameters = k.keyParameters === undefined ? undefined : unb64u(k.keyParameters, `${k.id}.keyParameters`);
+    const serverSeed = plannedKey.serverSeed === undefined ? undefined : unb64u(plannedKey.serverSeed, `${plannedKey.id}.serverSeed`);
+    const keyParameters = plannedKey.keyParameters === undefined ? undefined : unb64u(plannedKey.keyParameters, `${plannedKey.id}.keyParameters`);
     const fields: KeyEntryMacFields = {
-      id: k.id,
+      id: plannedKey.id,
       keyEntryAlgorithm: ALGORITHM_KEY_ATTEST_1,
       serverSeed,
       pinPolicyId: pinPolicyId ?? '',
       encryptedPin,
-      devicePinProtection: k.devicePinProtection === true,
-      enablePinCaching: k.enablePinCaching === true,
-      biometricProtection: biometricProtectionByte(k.biometricProtection),
-      exportProtection: exportProtectionByte(k.exportProtection),
-      deleteProtection: deleteProtectionByte(k.deleteProtection),
-      appUsage: appUsageByte(k.appUsage),
-      friendlyName: k.friendlyName,
-      keyAlgorithm: k.keyAlgorithm,
+      devicePinProtection: plannedKey.devicePinProtection === true,
+      enablePinCaching: plannedKey.enablePinCaching === true,
+      biometricProtection: biometricProtectionByte(plannedKey.biometricProtection),
+      exportProtection: exportProtectionByte(plannedKey.exportProtection),
+      deleteProtection: deleteProtectionByte(plannedKey.deleteProtection),
+      appUsage: appUsageByte(plannedKey.appUsage),
+      friendlyName: plannedKey.friendlyName,
+      keyAlgorithm: plannedKey.keyAlgorithm,
       keyParameters,
-      endorsedAlgorithms: k.endorsedAlgorithms ?? [],
+      endorsedAlgorithms: plannedKey.endorsedAlgorithms ?? [],
     };
     const mac = await seq.mac(MacMethod.CREATE_KEY_ENTRY, MacData.createKeyEntry(fields));
     requested.push({
-      id: k.id,
-      keyAlgorithm: k.keyAlgorithm,
-      ...(k.keyParameters === undefined ? {} : { keyParameters: k.keyParameters }),
-      appUsage: k.appUsage,
+      id: plannedKey.id,
+      keyAlgorithm: plannedKey.keyAlgorithm,
+      ...(plannedKey.keyParameters === undefined ? {} : { keyParameters: plannedKey.keyParameters }),
+      appUsage: plannedKey.appUsage,
       ...(pinPolicyId === undefined ? {} : { pinPolicyId }),
       mac: b64u(mac),
       attestationCounter: seq.reserveAttestation(),
     });
     return {
-      id: k.id,
+      id: plannedKey.id,
       ...(serverSeed === undefined ? {} : { serverSeed }),
-      ...(k.devicePinProtection === undefined ? {} : { devicePinProtection: k.devicePinProtection }),
+      ...(plannedKey.devicePinProtection === undefined ? {} : { devicePinProtection: plannedKey.devicePinProtection }),
       ...(encryptedPin === undefined ? {} : { encryptedPin }),
-      ...(k.enablePinCaching === undefined ? {} : { enablePinCaching: k.enablePinCaching }),
-      ...(k.biometricProtection === undefined ? {} : { biometricProtection: k.biometricProtection }),
-      ...(k.exportProtection === undefined ? {} : { exportProtection: k.exportProtection }),
-      ...(k.deleteProtection === undefined ? {} : { deleteProtection: k.deleteProtection }),
-      ...(k.friendlyName === undefined ? {} : { friendlyName: k.friendlyName }),
-      appUsage: k.appUsage,
-      keyAlgorithm: k.keyAlgorithm,
+      ...(plannedKey.enablePinCaching === undefined ? {} : { enablePinCaching: plannedKey.enablePinCaching }),
+      ...(plannedKey.biometricProtection === undefined ? {} : { biometricProtection: plannedKey.biometricProtection }),
+      ...(plannedKey.exportProtection === undefined ? {} : { exportProtection: plannedKey.exportProtection }),
+      ...(plannedKey.deleteProtection === undefined ? {} : { deleteProtection: plannedKey.deleteProtection }),
+      ...(plannedKey.friendlyName === undefined ? {} : { friendlyName: plannedKey.friendlyName }),
+      appUsage: plannedKey.appUsage,
+      keyAlgorithm: plannedKey.keyAlgorithm,
       ...(keyParameters === undefined ? {} : { keyParameters }),
-      ...(k.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: k.endorsedAlgorithms }),
+      ...(plannedKey.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: plannedKey.endorsedAlgorithms }),
       mac,
     };
   };
 
-  const pinPolicy = async (p: PlannedPinPolicy, pukPolicyId: string | undefined): Promise<PinPolicySpecifier> => {
+  const pinPolicy = async (plannedPinPolicy: PlannedPinPolicy, pukPolicyId: string | undefined): Promise<PinPolicySpecifier> => {
     const mac = await seq.mac(
       MacMethod.CREATE_PIN_POLICY,
-      MacData.createPinPolicy(p.id, pukPolicyId ?? '', {
+      MacData.createPinPolicy(plannedPinPolicy.id, pukPolicyId ?? '', {
         // §6.7.2: userDefined is implied by the absence of preset PINs.
-        userDefined: p.keys.every((k) => k.presetPin === undefined),
-        userModifiable: p.userModifiable ?? true,
-        format: passphraseFormatByte(p.format),
-        retryLimit: p.retryLimit,
-        grouping: groupingByte(p.grouping),
-        patternRestrictions: patternMask(p.patternRestrictions),
-        minLength: p.minLength,
-        maxLength: p.maxLength,
-        inputMethod: inputMethodByte(p.inputMethod),
+        userDefined: plannedPinPolicy.keys.every((k) => k.presetPin === undefined),
+        userModifiable: plannedPinPolicy.userModifiable ?? true,
+        format: passphraseFormatByte(plannedPinPolicy.format),
+        retryLimit: plannedPinPolicy.retryLimit,
+        grouping: groupingByte(plannedPinPolicy.grouping),
+        patternRestrictions: patternMask(plannedPinPolicy.patternRestrictions),
+        minLength: plannedPinPolicy.minLength,
+        maxLength: plannedPinPolicy.maxLength,
+        inputMethod: inputMethodByte(plannedPinPolicy.inputMethod),
       }),
     );
     const keyEntrySpecifiers: KeyEntrySpecifier[] = [];
-    for (const k of p.keys) keyEntrySpecifiers.push(await keyEntry(k, p.id));
+    for (const plannedKey of plannedPinPolicy.keys) keyEntrySpecifiers.push(await keyEntry(plannedKey, plannedPinPolicy.id));
     return {
-      id: p.id,
-      minLength: p.minLength,
-      maxLength: p.maxLength,
-      retryLimit: p.retryLimit,
-      format: p.format,
-      ...(p.userModifiable === undefined ? {} : { userModifiable: p.userModifiable }),
-      ...(p.grouping === undefined ? {} : { grouping: p.grouping }),
-      ...(p.inputMethod === undefined ? {} : { inputMethod: p.inputMethod }),
-      ...(p.patternRestrictions === undefined ? {} : { patternRestrictions: p.patternRestrictions }),
+      id: plannedPinPolicy.id,
+      minLength: plannedPinPolicy.minLength,
+      maxLength: plannedPinPolicy.maxLength,
+      retryLimit: plannedPinPolicy.retryLimit,
+      format: plannedPinPolicy.format,
+      ...(plannedPinPolicy.userModifiable === undefined ? {} : { userModifiable: plannedPinPolicy.userModifiable }),
+      ...(plannedPinPolicy.grouping === undefined ? {} : { grouping: plannedPinPolicy.grouping }),
+      ...(plannedPinPolicy.inputMethod === undefined ? {} : { inputMethod: plannedPinPolicy.inputMethod }),
+      ...(plannedPinPolicy.patternRestrictions === undefined ? {} : { patternRestrictions: plannedPinPolicy.patternRestrictions }),
       mac,
       keyEntrySpecifiers,
     };
   };
 
   const pukPolicySpecifiers: PukPolicySpecifier[] = [];
-  for (const u of state.plan.pukPolicies) {
-    const encryptedPuk = await port.encrypt(sk, await port.unseal(u.puk));
+  for (const plannedPukPolicy of state.plan.pukPolicies) {
+    const encryptedPuk = await port.encrypt(sk, await port.unseal(plannedPukPolicy.puk));
     decryptions++;
-    const mac = await seq.mac(MacMethod.CREATE_PUK_POLICY, MacData.createPukPolicy(u.id, encryptedPuk, passphraseFormatByte(u.format), u.retryLimit));
+    const mac = await seq.mac(MacMethod.CREATE_PUK_POLICY, MacData.createPukPolicy(plannedPukPolicy.id, encryptedPuk, passphraseFormatByte(plannedPukPolicy.format), plannedPukPolicy.retryLimit));
     const pinPolicySpecifiers: PinPolicySpecifier[] = [];
-    for (const p of u.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(p, u.id));
-    pukPolicySpecifiers.push({ id: u.id, encryptedPuk, retryLimit: u.retryLimit, format: u.format, mac, pinPolicySpecifiers });
+    for (const params of plannedPukPolicy.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(params, plannedPukPolicy.id));
+    pukPolicySpecifiers.push({ id: plannedPukPolicy.id, encryptedPuk, retryLimit: plannedPukPolicy.retryLimit, format: plannedPukPolicy.format, mac, pinPolicySpecifiers });
   }
   const pinPolicySpecifiers: PinPolicySpecifier[] = [];
-  for (const p of state.plan.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(p, undefined));
+  for (const plannedPinPolicyValue of state.plan.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(plannedPinPolicyValue, undefined));
   const keyEntrySpecifiers: KeyEntrySpecifier[] = [];
-  for (const k of state.plan.keys) keyEntrySpecifiers.push(await keyEntry(k, undefined));
+  for (const plannedKeyValue of state.plan.keys) keyEntrySpecifiers.push(await keyEntry(plannedKeyValue, undefined));
 
   const request: KeyCreationRequest = {
     qualifier: 'KeyCreationRequest',
@@ -159,38 +159,38 @@ export async function acceptKeyCreation(
   if (response.clientSessionId !== session.clientSessionId) throw protocolError('$.clientSessionId', 'Session ID mismatch');
   if (response.generatedKeys.length !== state.keys.length) throw protocolError('$.generatedKeys', 'Wrong number of generated keys');
   // Every check first, then certification: nothing is certified for a response that fails anywhere.
-  for (const [i, g] of response.generatedKeys.entries()) {
-    const k = state.keys[i] as RequestedKey;
-    const path = `$.generatedKeys[${i}]`;
-    if (g.id !== k.id) throw protocolError(`${path}.id`, 'Generated keys are not in the requested order');
-    const keyParameters = k.keyParameters === undefined ? undefined : unb64u(k.keyParameters, 'state.keys.keyParameters');
-    if (!keyMatchesAlgorithm(g.publicKey, k.keyAlgorithm, keyParameters)) throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
+  for (const [index, generatedKey] of response.generatedKeys.entries()) {
+    const requestedKey = state.keys[index];
+    const path = `$.generatedKeys[${index}]`;
+    if (generatedKey.id !== requestedKey.id) throw protocolError(`${path}.id`, 'Generated keys are not in the requested order');
+    const keyParameters = requestedKey.keyParameters === undefined ? undefined : unb64u(requestedKey.keyParameters, 'state.keys.keyParameters');
+    if (!keyMatchesAlgorithm(generatedKey.publicKey, requestedKey.keyAlgorithm, keyParameters)) throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
     await verifyAttestation(
       env.crypto,
       session.sessionKey,
-      k.attestationCounter,
-      MacData.keyAttestation(g.publicKey, unb64u(k.mac, 'state.keys.mac')),
-      g.attestation,
+      requestedKey.attestationCounter,
+      MacData.keyAttestation(generatedKey.publicKey, unb64u(requestedKey.mac, 'state.keys.mac')),
+      generatedKey.attestation,
       `${path}.attestation`,
     );
   }
   const deviceCertificatePath = session.deviceCertificatePath?.map((c) => unb64u(c, 'state.session.deviceCertificatePath'));
   const material: IssuedKeyMaterial[] = [];
   const keys: RequestedKey[] = [];
-  for (const [i, g] of response.generatedKeys.entries()) {
-    const k = state.keys[i] as RequestedKey;
-    const issued = await callback(`certify(${k.id})`, () => env.certify({
-      id: k.id,
-      publicKey: g.publicKey,
-      keyAlgorithm: k.keyAlgorithm,
-      appUsage: k.appUsage,
+  for (const [indexValue, group] of response.generatedKeys.entries()) {
+    const requestedKeyValue = state.keys[indexValue];
+    const issued = await callback(`certify(${requestedKeyValue.id})`, () => env.certify({
+      id: requestedKeyValue.id,
+      publicKey: group.publicKey,
+      keyAlgorithm: requestedKeyValue.keyAlgorithm,
+      appUsage: requestedKeyValue.appUsage,
       clientSessionId: session.clientSessionId,
       serverSessionId: state.serverSessionId,
       ...(deviceCertificatePath === undefined ? {} : { deviceCertificatePath }),
       capabilities: state.capabilities ?? [],
     }));
     material.push(issued);
-    keys.push({ ...k, publicKey: b64u(g.publicKey), certificatePath: issued.certificatePath.map(b64u) });
+    keys.push({ ...requestedKeyValue, publicKey: b64u(group.publicKey), certificatePath: issued.certificatePath.map(b64u) });
   }
   return buildFinalization(env, { ...state, keys }, material);
 }

@@ -29,41 +29,41 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   let extensionCount = 0;
   let postOps = (config.unlockKeys?.length ?? 0) + (config.deleteKeys?.length ?? 0);
   const takeId = (given: string | undefined, prefix: 'PUK' | 'PIN' | 'Key', where: string): string => {
-    const n = ++counters[prefix === 'PUK' ? 'puk' : prefix === 'PIN' ? 'pin' : 'key'];
-    const id = given ?? `${prefix}.${n}`;
+    const count = ++counters[prefix === 'PUK' ? 'puk' : prefix === 'PIN' ? 'pin' : 'key'];
+    const id = given ?? `${prefix}.${count}`;
     if (!ID.test(id)) throw configError(`${where}.id`, 'not a KeyGen2 ID (1-32 of ! to ~)');
     if (ids.has(id)) throw configError(`${where}.id`, `duplicate id "${id}" (PUK, PIN and key ids share one namespace)`);
     ids.add(id);
     return id;
   };
-  const planKey = async (k: KeyConfig, where: string, pin: PinPolicyConfig | undefined): Promise<PlannedKey> => {
-    const id = takeId(k.id, 'Key', where);
-    if (keyMatcherOf(k.keyAlgorithm) === undefined) throw configError(`${where}.keyAlgorithm`, 'not a key-generation algorithm (§4.11)');
-    if ((k.keyParameters !== undefined) !== takesKeyParameters(k.keyAlgorithm)) {
+  const planKey = async (keyConfig: KeyConfig, where: string, pin: PinPolicyConfig | undefined): Promise<PlannedKey> => {
+    const id = takeId(keyConfig.id, 'Key', where);
+    if (keyMatcherOf(keyConfig.keyAlgorithm) === undefined) throw configError(`${where}.keyAlgorithm`, 'not a key-generation algorithm (§4.11)');
+    if ((keyConfig.keyParameters !== undefined) !== takesKeyParameters(keyConfig.keyAlgorithm)) {
       throw configError(`${where}.keyParameters`, 'only and always with the .exp RSA algorithms');
     }
-    if (k.keyParameters !== undefined) unb64u(k.keyParameters, `${where}.keyParameters`);
-    if (k.serverSeed !== undefined && unb64u(k.serverSeed, `${where}.serverSeed`).length > 64) throw configError(`${where}.serverSeed`, 'longer than 64 bytes');
-    if (k.presetPin !== undefined && pin === undefined) throw configError(`${where}.presetPin`, 'a preset PIN needs a PIN policy');
-    if (k.devicePinProtection === true && pin !== undefined) throw configError(`${where}.devicePinProtection`, 'not inside a PIN policy');
-    if (k.enablePinCaching === true && pin?.inputMethod !== 'trusted-gui') throw configError(`${where}.enablePinCaching`, 'needs a PIN policy with inputMethod trusted-gui');
-    if (k.updateKey !== undefined && k.cloneKeyProtection !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
-    if ((k.updateKey !== undefined || k.cloneKeyProtection !== undefined) && (pin !== undefined || k.devicePinProtection === true)) {
+    if (keyConfig.keyParameters !== undefined) unb64u(keyConfig.keyParameters, `${where}.keyParameters`);
+    if (keyConfig.serverSeed !== undefined && unb64u(keyConfig.serverSeed, `${where}.serverSeed`).length > 64) throw configError(`${where}.serverSeed`, 'longer than 64 bytes');
+    if (keyConfig.presetPin !== undefined && pin === undefined) throw configError(`${where}.presetPin`, 'a preset PIN needs a PIN policy');
+    if (keyConfig.devicePinProtection === true && pin !== undefined) throw configError(`${where}.devicePinProtection`, 'not inside a PIN policy');
+    if (keyConfig.enablePinCaching === true && pin?.inputMethod !== 'trusted-gui') throw configError(`${where}.enablePinCaching`, 'needs a PIN policy with inputMethod trusted-gui');
+    if (keyConfig.updateKey !== undefined && keyConfig.cloneKeyProtection !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
+    if ((keyConfig.updateKey !== undefined || keyConfig.cloneKeyProtection !== undefined) && (pin !== undefined || keyConfig.devicePinProtection === true)) {
       throw configError(where, 'update and clone targets need a key without PIN protection of its own');
     }
-    if (k.updateKey !== undefined || k.cloneKeyProtection !== undefined) postOps++;
+    if (keyConfig.updateKey !== undefined || keyConfig.cloneKeyProtection !== undefined) postOps++;
     // §6.9.1: extension types are unique per key across the four categories; bags are non-empty
     // with unique property names.
-    const types = [...(k.extensions ?? []), ...(k.encryptedExtensions ?? []), ...(k.propertyBags ?? []), ...(k.logotypes ?? [])].map((x) => x.type);
+    const types = [...(keyConfig.extensions ?? []), ...(keyConfig.encryptedExtensions ?? []), ...(keyConfig.propertyBags ?? []), ...(keyConfig.logotypes ?? [])].map((x) => x.type);
     const duplicate = types.find((t, i) => types.indexOf(t) !== i);
     if (duplicate !== undefined) throw configError(where, `duplicate extension type "${duplicate}"`);
-    for (const [j, b] of (k.propertyBags ?? []).entries()) {
-      const names = b.properties.map((p) => p.name);
-      if (names.length === 0 || new Set(names).size !== names.length) throw configError(`${where}.propertyBags[${j}]`, 'a property bag needs properties with unique names');
+    for (const [index2, propertyBagConfig] of (keyConfig.propertyBags ?? []).entries()) {
+      const names = propertyBagConfig.properties.map((p) => p.name);
+      if (names.length === 0 || new Set(names).size !== names.length) throw configError(`${where}.propertyBags[${index2}]`, 'a property bag needs properties with unique names');
     }
-    const endorsed = k.endorsedAlgorithms === undefined ? undefined : [...new Set(k.endorsedAlgorithms)].sort();
-    const { presetPin, encryptedExtensions, id: _id, endorsedAlgorithms: _e, ...rest } = k;
-    extensionCount += (k.extensions?.length ?? 0) + 2 * (encryptedExtensions?.length ?? 0) + (k.propertyBags?.length ?? 0) + (k.logotypes?.length ?? 0);
+    const endorsed = keyConfig.endorsedAlgorithms === undefined ? undefined : [...new Set(keyConfig.endorsedAlgorithms)].sort();
+    const { presetPin, encryptedExtensions, id: _id, endorsedAlgorithms: _e, ...rest } = keyConfig;
+    extensionCount += (keyConfig.extensions?.length ?? 0) + 2 * (encryptedExtensions?.length ?? 0) + (keyConfig.propertyBags?.length ?? 0) + (keyConfig.logotypes?.length ?? 0);
     return {
       ...rest,
       id,
@@ -78,51 +78,51 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
           }),
     };
   };
-  const planPin = async (p: PinPolicyConfig, where: string, hasPuk: boolean): Promise<PlannedPinPolicy> => {
-    const id = takeId(p.id, 'PIN', where);
+  const planPin = async (pinPolicyConfig: PinPolicyConfig, where: string, hasPuk: boolean): Promise<PlannedPinPolicy> => {
+    const id = takeId(pinPolicyConfig.id, 'PIN', where);
     const int = (v: number, lo: number, hi: number): boolean => Number.isInteger(v) && v >= lo && v <= hi;
-    if (!int(p.minLength, 1, 128) || !int(p.maxLength, p.minLength, 128)) throw configError(`${where}.minLength`, '1 <= minLength <= maxLength <= 128');
-    if (!int(p.retryLimit, 1, 10000)) throw configError(`${where}.retryLimit`, '1 to 10000');
-    if (p.keys.length === 0) throw configError(`${where}.keys`, 'a PIN policy needs at least one key');
-    const preset = p.keys.filter((k) => k.presetPin !== undefined).length;
-    if (preset !== 0 && preset !== p.keys.length) throw configError(`${where}.keys`, 'either every key of a PIN policy has a preset PIN or none has (§6.7.2)');
-    for (const [i, k] of p.keys.entries()) {
-      if (!hasPuk && (k.exportProtection === 'puk' || k.deleteProtection === 'puk')) throw configError(`${where}.keys[${i}]`, 'puk protection needs a PUK policy');
+    if (!int(pinPolicyConfig.minLength, 1, 128) || !int(pinPolicyConfig.maxLength, pinPolicyConfig.minLength, 128)) throw configError(`${where}.minLength`, '1 <= minLength <= maxLength <= 128');
+    if (!int(pinPolicyConfig.retryLimit, 1, 10000)) throw configError(`${where}.retryLimit`, '1 to 10000');
+    if (pinPolicyConfig.keys.length === 0) throw configError(`${where}.keys`, 'a PIN policy needs at least one key');
+    const preset = pinPolicyConfig.keys.filter((k) => k.presetPin !== undefined).length;
+    if (preset !== 0 && preset !== pinPolicyConfig.keys.length) throw configError(`${where}.keys`, 'either every key of a PIN policy has a preset PIN or none has (§6.7.2)');
+    for (const [index, keyConfig] of pinPolicyConfig.keys.entries()) {
+      if (!hasPuk && (keyConfig.exportProtection === 'puk' || keyConfig.deleteProtection === 'puk')) throw configError(`${where}.keys[${index}]`, 'puk protection needs a PUK policy');
     }
     const keys: PlannedKey[] = [];
-    for (const [i, k] of p.keys.entries()) keys.push(await planKey(k, `${where}.keys[${i}]`, p));
-    const { keys: _k, id: _i, ...rest } = p;
+    for (const [keyIndex, keyConfigEntry] of pinPolicyConfig.keys.entries()) keys.push(await planKey(keyConfigEntry, `${where}.keys[${keyIndex}]`, pinPolicyConfig));
+    const { keys: _k, id: _i, ...rest } = pinPolicyConfig;
     return { ...rest, id, keys };
   };
   const pukPolicies: PlannedPukPolicy[] = [];
-  for (const [i, u] of (config.pukPolicies ?? []).entries()) {
-    const where = `config.pukPolicies[${i}]`;
-    const id = takeId(u.id, 'PUK', where);
-    if (!Number.isInteger(u.retryLimit) || u.retryLimit < 0 || u.retryLimit > 10000) throw configError(`${where}.retryLimit`, '0 to 10000');
-    if (u.puk.length === 0 || Buffer.byteLength(u.puk) > 128) throw configError(`${where}.puk`, '1 to 128 bytes');
-    if (u.pinPolicies.length === 0) throw configError(`${where}.pinPolicies`, 'a PUK policy needs at least one PIN policy');
+  for (const [theIndex, pukPolicyConfig] of (config.pukPolicies ?? []).entries()) {
+    const where = `config.pukPolicies[${theIndex}]`;
+    const id = takeId(pukPolicyConfig.id, 'PUK', where);
+    if (!Number.isInteger(pukPolicyConfig.retryLimit) || pukPolicyConfig.retryLimit < 0 || pukPolicyConfig.retryLimit > 10000) throw configError(`${where}.retryLimit`, '0 to 10000');
+    if (pukPolicyConfig.puk.length === 0 || Buffer.byteLength(pukPolicyConfig.puk) > 128) throw configError(`${where}.puk`, '1 to 128 bytes');
+    if (pukPolicyConfig.pinPolicies.length === 0) throw configError(`${where}.pinPolicies`, 'a PUK policy needs at least one PIN policy');
     const pins: PlannedPinPolicy[] = [];
-    for (const [j, p] of u.pinPolicies.entries()) pins.push(await planPin(p, `${where}.pinPolicies[${j}]`, true));
-    pukPolicies.push({ id, format: u.format, retryLimit: u.retryLimit, puk: await env.crypto.seal(Buffer.from(u.puk, 'utf8')), pinPolicies: pins });
+    for (const [pinIndex, nestedPinConfig] of pukPolicyConfig.pinPolicies.entries()) pins.push(await planPin(nestedPinConfig, `${where}.pinPolicies[${pinIndex}]`, true));
+    pukPolicies.push({ id, format: pukPolicyConfig.format, retryLimit: pukPolicyConfig.retryLimit, puk: await env.crypto.seal(Buffer.from(pukPolicyConfig.puk, 'utf8')), pinPolicies: pins });
   }
   const pinPolicies: PlannedPinPolicy[] = [];
-  for (const [i, p] of (config.pinPolicies ?? []).entries()) pinPolicies.push(await planPin(p, `config.pinPolicies[${i}]`, false));
+  for (const [pinIndex, pinConfigEntry] of (config.pinPolicies ?? []).entries()) pinPolicies.push(await planPin(pinConfigEntry, `config.pinPolicies[${pinIndex}]`, false));
   const keys: PlannedKey[] = [];
-  for (const [i, k] of (config.keys ?? []).entries()) {
-    if (k.exportProtection === 'pin' || k.exportProtection === 'puk' || k.deleteProtection === 'pin' || k.deleteProtection === 'puk') {
-      if (k.devicePinProtection !== true || k.exportProtection === 'puk' || k.deleteProtection === 'puk') {
-        throw configError(`config.keys[${i}]`, 'PIN/PUK export or delete protection needs PIN protection');
+  for (const [keyIndex, keyConfigEntry] of (config.keys ?? []).entries()) {
+    if (keyConfigEntry.exportProtection === 'pin' || keyConfigEntry.exportProtection === 'puk' || keyConfigEntry.deleteProtection === 'pin' || keyConfigEntry.deleteProtection === 'puk') {
+      if (keyConfigEntry.devicePinProtection !== true || keyConfigEntry.exportProtection === 'puk' || keyConfigEntry.deleteProtection === 'puk') {
+        throw configError(`config.keys[${keyIndex}]`, 'PIN/PUK export or delete protection needs PIN protection');
       }
     }
-    keys.push(await planKey(k, `config.keys[${i}]`, undefined));
+    keys.push(await planKey(keyConfigEntry, `config.keys[${keyIndex}]`, undefined));
   }
   const lookupIds = new Set<string>();
-  const lookups = (config.lookups ?? []).map((l, i) => {
-    const id = l.id ?? `Lookup.${i + 1}`;
-    if (!ID.test(id) || lookupIds.has(id)) throw configError(`config.lookups[${i}].id`, 'not a unique KeyGen2 ID');
-    if (l.searchFilter !== undefined && Object.keys(l.searchFilter).length === 0) throw configError(`config.lookups[${i}].searchFilter`, 'empty search filter');
+  const lookups = (config.lookups ?? []).map((lookupConfig, index) => {
+    const id = lookupConfig.id ?? `Lookup.${index + 1}`;
+    if (!ID.test(id) || lookupIds.has(id)) throw configError(`config.lookups[${index}].id`, 'not a unique KeyGen2 ID');
+    if (lookupConfig.searchFilter !== undefined && Object.keys(lookupConfig.searchFilter).length === 0) throw configError(`config.lookups[${index}].searchFilter`, 'empty search filter');
     lookupIds.add(id);
-    return { ...l, id };
+    return { ...lookupConfig, id };
   });
   if (config.updatableKeyManagementKeys !== undefined && config.keyManagementKey === undefined) {
     throw configError('config.updatableKeyManagementKeys', 'only together with keyManagementKey');
