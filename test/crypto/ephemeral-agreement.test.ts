@@ -32,36 +32,36 @@ const args = (serverEphemeralKey: Uint8Array) => ({
 
 describe('createProvisioningSession ephemeral agreement', () => {
   it('rejects-a-canonical-server-key-off-the-curve as ERROR_CRYPTO', async () => {
-    const s = await sks();
+    const secureKeyStore = await sks();
     const point = createECDH('prime256v1');
     point.generateKeys();
     const bad = Buffer.concat([P256_PREFIX, point.getPublicKey()]);
     bad[bad.length - 1] ^= 1; // y no longer matches x
-    await expectSksError(s.createProvisioningSession(args(bad)), 'CRYPTO', /not a valid SubjectPublicKeyInfo/);
+    await expectSksError(secureKeyStore.createProvisioningSession(args(bad)), 'CRYPTO', /not a valid SubjectPublicKeyInfo/);
   });
   it('refuses-a-later-bad-argument-after-agreeing (serverSessionId syntax), as the KeyObject path does', async () => {
-    const s = await sks();
+    const secureKeyStore = await sks();
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    await expectSksError(s.createProvisioningSession({ ...args(pair.publicKey.export({ type: 'spki', format: 'der' })), serverSessionId: 'S 1' }), 'OPTION');
+    await expectSksError(secureKeyStore.createProvisioningSession({ ...args(pair.publicKey.export({ type: 'spki', format: 'der' })), serverSessionId: 'S 1' }), 'OPTION');
   });
   it('agrees-over-raw-ecdh-on-a-canonical-key (the session attestation verifies)', async () => {
-    const s = await sks();
+    const secureKeyStore = await sks();
     // IssuerSession.open verifies the device's session attestation over the SKS's session key.
-    const session = await IssuerSession.open(s, { serverEphemeralKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) });
+    const session = await IssuerSession.open(secureKeyStore, { serverEphemeralKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) });
     expect(session.clientEphemeralKey.length).toBe(91);
   });
   it('accepts-a-compressed-server-key through the KeyObject path', async () => {
-    const s = await sks();
+    const secureKeyStore = await sks();
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), ecdhOf(pair.privateKey).getPublicKey(null, 'compressed')]);
     expect(createPublicKey({ key: spki, format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ec');
-    const r = await s.createProvisioningSession(args(spki));
-    expect(r.clientEphemeralKey.length).toBe(91);
+    const session = await secureKeyStore.createProvisioningSession(args(spki));
+    expect(session.clientEphemeralKey.length).toBe(91);
   });
 });
 
 function ecdhOf(privateKey: import('node:crypto').KeyObject) {
-  const e = createECDH('prime256v1');
-  e.setPrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url'));
-  return e;
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url'));
+  return ecdh;
 }

@@ -76,26 +76,26 @@ const enrollmentOf = (r: Row): Enrollment => ({
 const SESSION_COLUMNS =
   'id, enrollment_id, management_device_id, status, state, step, last_request_sha256, response_kind, ' +
   'response_content_type, response_body, failure_reason, created_at, updated_at';
-const sessionOf = (r: Row): Session => {
-  const enrollmentId = textOrNull(r, 'enrollment_id');
-  const responseBody = text(r, 'response_body');
+const sessionOf = (readonly: Row): Session => {
+  const enrollmentId = textOrNull(readonly, 'enrollment_id');
+  const responseBody = text(readonly, 'response_body');
   return {
-    id: text(r, 'id'),
+    id: text(readonly, 'id'),
     origin:
       enrollmentId !== null
         ? { kind: 'enrollment', enrollmentId }
-        : { kind: 'management', deviceId: text(r, 'management_device_id') },
-    status: oneOf(r, 'status', ['active', 'done', 'failed'] as const),
-    state: text(r, 'state'),
-    step: int(r, 'step'),
-    lastRequestHash: text(r, 'last_request_sha256'),
+        : { kind: 'management', deviceId: text(readonly, 'management_device_id') },
+    status: oneOf(readonly, 'status', ['active', 'done', 'failed'] as const),
+    state: text(readonly, 'state'),
+    step: int(readonly, 'step'),
+    lastRequestHash: text(readonly, 'last_request_sha256'),
     lastResponse:
-      oneOf(r, 'response_kind', ['body', 'redirect'] as const) === 'body'
-        ? { kind: 'body', contentType: text(r, 'response_content_type'), body: responseBody }
+      oneOf(readonly, 'response_kind', ['body', 'redirect'] as const) === 'body'
+        ? { kind: 'body', contentType: text(readonly, 'response_content_type'), body: responseBody }
         : { kind: 'redirect', location: responseBody },
-    failureReason: textOrNull(r, 'failure_reason'),
-    createdAt: int(r, 'created_at'),
-    updatedAt: int(r, 'updated_at'),
+    failureReason: textOrNull(readonly, 'failure_reason'),
+    createdAt: int(readonly, 'created_at'),
+    updatedAt: int(readonly, 'updated_at'),
   };
 };
 /** The three response columns, in SESSION_COLUMNS order. */
@@ -182,13 +182,13 @@ const auditOf = (r: Row): AuditEvent => ({
 });
 
 /** Conjunction of fixed SQL fragments, each with one `?` for its value, numbered as `$n` placeholders. */
-const where = (conditions: readonly (readonly [fragment: string, value: SqlValue] | undefined)[]) => {
+const where = (conditions: ReadonlyArray<readonly [fragment: string, value: SqlValue] | undefined>) => {
   const params: SqlValue[] = [];
   const parts: string[] = [];
-  for (const c of conditions) {
-    if (c === undefined) continue;
-    params.push(c[1]);
-    parts.push(c[0].replace('?', `$${params.length}`));
+  for (const item of conditions) {
+    if (item === undefined) continue;
+    params.push(item[1]);
+    parts.push(item[0].replace('?', `$${params.length}`));
   }
   return { sql: parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`, params };
 };
@@ -244,17 +244,17 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async #mapped<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
-    } catch (e) {
-      if (isIssuerError(e)) throw e;
-      switch (this.#driver.violation(e)) {
+    } catch (error) {
+      if (isIssuerError(error)) throw error;
+      switch (this.#driver.violation(error)) {
         case 'unique':
-          throw new IssuerError('CONFLICT', `issuer database: ${operation}: duplicate`, { cause: e });
+          throw new IssuerError('CONFLICT', `issuer database: ${operation}: duplicate`, { cause: error });
         case 'foreign-key':
-          throw new IssuerError('NOT_FOUND', `issuer database: ${operation}: refers to a missing record`, { cause: e });
+          throw new IssuerError('NOT_FOUND', `issuer database: ${operation}: refers to a missing record`, { cause: error });
         case 'check':
-          throw new IssuerError('BAD_REQUEST', `issuer database: ${operation}: value refused by the schema`, { cause: e });
+          throw new IssuerError('BAD_REQUEST', `issuer database: ${operation}: value refused by the schema`, { cause: error });
         case undefined:
-          throw storageError(operation, e);
+          throw storageError(operation, error);
       }
     }
   }
@@ -281,7 +281,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getEnrollment(id: string): Promise<Enrollment> {
     return this.#read('getEnrollment', async (tx) => {
       const rows = await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE id = $1`, [id]);
-      if (rows[0] === undefined) throw notFound('enrollment');
+      if (rows.at(0) === undefined) throw notFound('enrollment');
       return enrollmentOf(rows[0]);
     });
   }
@@ -290,10 +290,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
     filter: { readonly state?: EnrollmentState; readonly limit?: number } = {},
   ): Promise<readonly Enrollment[]> {
     return this.#read('listEnrollments', async (db) => {
-      const w = where([filter.state === undefined ? undefined : ['state = ?', filter.state]]);
+      const writer = where([filter.state === undefined ? undefined : ['state = ?', filter.state]]);
       const rows = await db.all(
-        `SELECT ${ENROLLMENT_COLUMNS} FROM enrollments${w.sql} ORDER BY created_at DESC, id LIMIT $${w.params.length + 1}`,
-        [...w.params, clampLimit(filter.limit, 100)],
+        `SELECT ${ENROLLMENT_COLUMNS} FROM enrollments${writer.sql} ORDER BY created_at DESC, id LIMIT $${writer.params.length + 1}`,
+        [...writer.params, clampLimit(filter.limit, 100)],
       );
       return rows.map(enrollmentOf);
     });
@@ -333,9 +333,9 @@ class SqlIssuerDatabase implements IssuerDatabase {
           const started = consumed.enrollment.sessionId;
           const rows =
             started === null ? [] : await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [started]);
-          const previous = rows[0] === undefined ? undefined : sessionOf(rows[0]);
-          return previous !== undefined &&
-            previous.step === 0 &&
+          const previousRow = rows.at(0);
+          const previous = previousRow === undefined ? undefined : sessionOf(previousRow);
+          return previous?.step === 0 &&
             previous.status === 'active' &&
             previous.lastRequestHash === session.requestHash
             ? { kind: 'replayed', session: previous }
@@ -355,7 +355,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getSession(id: string): Promise<Session> {
     return this.#read('getSession', async (tx) => {
       const rows = await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
-      if (rows[0] === undefined) throw notFound('session');
+      if (rows.at(0) === undefined) throw notFound('session');
       return sessionOf(rows[0]);
     });
   }
@@ -364,13 +364,13 @@ class SqlIssuerDatabase implements IssuerDatabase {
     filter: { readonly status?: SessionStatus; readonly enrollmentId?: string; readonly limit?: number } = {},
   ): Promise<readonly Session[]> {
     return this.#read('listSessions', async (db) => {
-      const w = where([
+      const writer = where([
         filter.status === undefined ? undefined : ['status = ?', filter.status],
         filter.enrollmentId === undefined ? undefined : ['enrollment_id = ?', filter.enrollmentId],
       ]);
       const rows = await db.all(
-        `SELECT ${SESSION_COLUMNS} FROM sessions${w.sql} ORDER BY updated_at DESC, id LIMIT $${w.params.length + 1}`,
-        [...w.params, clampLimit(filter.limit, 100)],
+        `SELECT ${SESSION_COLUMNS} FROM sessions${writer.sql} ORDER BY updated_at DESC, id LIMIT $${writer.params.length + 1}`,
+        [...writer.params, clampLimit(filter.limit, 100)],
       );
       return rows.map(sessionOf);
     });
@@ -386,7 +386,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND step = $2 AND status = 'active' RETURNING ${SESSION_COLUMNS}`,
         [id, expectedStep, step.state, step.requestHash, ...responseParams(step.response), step.status ?? 'active', now],
       );
-      if (rows[0] !== undefined) {
+      if (rows.at(0) !== undefined) {
         if (step.audit !== undefined) await insertAudit(tx, now, step.audit);
         return sessionOf(rows[0]);
       }
@@ -402,7 +402,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND status = 'active' RETURNING ${SESSION_COLUMNS}`,
         [id, reason, now],
       );
-      if (rows[0] !== undefined) return sessionOf(rows[0]);
+      if (rows.at(0) !== undefined) return sessionOf(rows[0]);
       await mustExist(tx, 'sessions', 'id', id, 'session');
       throw conflict('session already ended', 'status');
     });
@@ -434,7 +434,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getDevice(id: string): Promise<Device> {
     return this.#read('getDevice', async (tx) => {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
-      if (rows[0] === undefined) throw notFound('device');
+      if (rows.at(0) === undefined) throw notFound('device');
       return deviceOf(rows[0]);
     });
   }
@@ -444,7 +444,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE certificate_sha256 = $1`, [
         sha256Hex(certificateDer),
       ]);
-      return rows[0] === undefined ? undefined : deviceOf(rows[0]);
+      return rows.at(0) === undefined ? undefined : deviceOf(rows[0]);
     });
   }
 
@@ -460,12 +460,12 @@ class SqlIssuerDatabase implements IssuerDatabase {
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING ${INTENT_COLUMNS}`,
         [input.sessionId, input.keyId, input.serial, input.deviceId ?? null, input.plan, now],
       );
-      if (rows[0] !== undefined) return { intent: intentOf(rows[0]), created: true };
+      if (rows.at(0) !== undefined) return { intent: intentOf(rows[0]), created: true };
       const existing = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [
         input.sessionId,
         input.keyId,
       ]);
-      if (existing[0] !== undefined) return { intent: intentOf(existing[0]), created: false };
+      if (existing.at(0) !== undefined) return { intent: intentOf(existing[0]), created: false };
       throw conflict('certificate serial already used', 'serial');
     });
   }
@@ -476,7 +476,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         sessionId,
         keyId,
       ]);
-      if (rows[0] === undefined) throw notFound('issuance intent');
+      if (rows.at(0) === undefined) throw notFound('issuance intent');
       return intentOf(rows[0]);
     });
   }
@@ -493,7 +493,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
           sessionId,
           keyId,
         ]);
-        return rows[0] === undefined ? undefined : credentialOf(rows[0]);
+        return rows.at(0) === undefined ? undefined : credentialOf(rows[0]);
       };
       const first = await recorded();
       if (first !== undefined) return first;
@@ -501,7 +501,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         sessionId,
         keyId,
       ]);
-      if (intents[0] === undefined) throw notFound('issuance intent');
+      if (intents.at(0) === undefined) throw notFound('issuance intent');
       const intent = intentOf(intents[0]);
       // A concurrent completion (another process) makes this insert do nothing;
       // its certificate, read back, is the one answer.
@@ -510,7 +510,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          VALUES ($1, $2, $3, $4, $5, $6, 'issued', $7, $8, $8) ON CONFLICT DO NOTHING RETURNING ${CREDENTIAL_COLUMNS}`,
         [sha256Hex(certificateDer), sessionId, keyId, intent.deviceId, intent.serial, certificateDer, options.kmkId ?? null, now],
       );
-      if (rows[0] !== undefined) {
+      if (rows.at(0) !== undefined) {
         await tx.run('UPDATE issuance_intents SET completed_at = $3 WHERE session_id = $1 AND key_id = $2', [
           sessionId,
           keyId,
@@ -527,7 +527,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getCredential(fingerprint: string): Promise<Credential> {
     return this.#read('getCredential', async (tx) => {
       const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE fingerprint = $1`, [fingerprint]);
-      if (rows[0] === undefined) throw notFound('credential');
+      if (rows.at(0) === undefined) throw notFound('credential');
       return credentialOf(rows[0]);
     });
   }
@@ -536,11 +536,11 @@ class SqlIssuerDatabase implements IssuerDatabase {
     filter: { readonly deviceId?: string; readonly sessionId?: string } = {},
   ): Promise<readonly Credential[]> {
     return this.#read('listCredentials', async (tx) => {
-      const w = where([
+      const writer = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
         filter.sessionId === undefined ? undefined : ['session_id = ?', filter.sessionId],
       ]);
-      const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials${w.sql} ORDER BY issued_at, fingerprint`, w.params);
+      const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials${writer.sql} ORDER BY issued_at, fingerprint`, writer.params);
       return rows.map(credentialOf);
     });
   }
@@ -554,7 +554,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          RETURNING ${CREDENTIAL_COLUMNS}`,
         [fingerprint, status, now, ...allowed],
       );
-      if (rows[0] !== undefined) return credentialOf(rows[0]);
+      if (rows.at(0) !== undefined) return credentialOf(rows[0]);
       await mustExist(tx, 'credentials', 'fingerprint', fingerprint, 'credential');
       throw conflict(`credential cannot become ${status}`, 'status');
     });
@@ -567,7 +567,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
       const credentials = await tx.all(`SELECT device_id, status FROM credentials WHERE fingerprint = $1`, [
         input.credentialFingerprint,
       ]);
-      const credential = credentials[0];
+      const credential = credentials.at(0);
       if (credential === undefined) throw notFound('credential');
       if (text(credential, 'status') === 'deleted') throw conflict('credential is deleted', 'status');
       const rows = await tx.all(
@@ -584,11 +584,11 @@ class SqlIssuerDatabase implements IssuerDatabase {
     readonly status?: ScheduledOperationStatus;
   }): Promise<readonly ScheduledOperation[]> {
     return this.#read('listOperations', async (tx) => {
-      const w = where([
+      const writer = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
         filter.status === undefined ? undefined : ['status = ?', filter.status],
       ]);
-      const rows = await tx.all(`SELECT ${OPERATION_COLUMNS} FROM scheduled_operations${w.sql}`, w.params);
+      const rows = await tx.all(`SELECT ${OPERATION_COLUMNS} FROM scheduled_operations${writer.sql}`, writer.params);
       return inOrder(rows);
     });
   }
@@ -621,7 +621,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND status = 'running' RETURNING ${OPERATION_COLUMNS}`,
         [id, status, outcome ?? null, now],
       );
-      if (rows[0] !== undefined) return operationOf(rows[0]);
+      if (rows.at(0) !== undefined) return operationOf(rows[0]);
       await mustExist(tx, 'scheduled_operations', 'id', id, 'scheduled operation');
       throw conflict('operation is not running', 'status');
     });
@@ -640,7 +640,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
       const rows = await tx.all(
         `INSERT INTO key_management_keys (id, issuer, spki, private_key_ref, previous_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${KMK_COLUMNS}`,
-        [key.id, key.issuer, key.spki, key.privateKeyRef, retired[0] === undefined ? null : text(retired[0], 'id'), now],
+        [key.id, key.issuer, key.spki, key.privateKeyRef, retired.at(0) === undefined ? null : text(retired[0], 'id'), now],
       );
       return kmkOf(one(rows));
     });
@@ -652,7 +652,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         `SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1 AND retired_at IS NULL`,
         [issuer],
       );
-      return rows[0] === undefined ? undefined : kmkOf(rows[0]);
+      return rows.at(0) === undefined ? undefined : kmkOf(rows[0]);
     });
   }
 
@@ -680,13 +680,13 @@ class SqlIssuerDatabase implements IssuerDatabase {
     options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly AuditEvent[]> {
     return this.#read('listAudit', async (tx) => {
-      const w = where([
+      const writer = where([
         options.sessionId === undefined ? undefined : ['session_id = ?', options.sessionId],
         options.afterSeq === undefined ? undefined : ['seq > ?', options.afterSeq],
       ]);
       const rows = await tx.all(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_events${w.sql} ORDER BY seq LIMIT $${w.params.length + 1}`,
-        [...w.params, clampLimit(options.limit, 1000)],
+        `SELECT ${AUDIT_COLUMNS} FROM audit_events${writer.sql} ORDER BY seq LIMIT $${writer.params.length + 1}`,
+        [...writer.params, clampLimit(options.limit, 1000)],
       );
       return rows.map(auditOf);
     });
@@ -695,8 +695,8 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async close(): Promise<void> {
     try {
       await this.#driver.close();
-    } catch (e) {
-      throw storageError('close', e);
+    } catch (error) {
+      throw storageError('close', error);
     }
   }
 }
@@ -704,9 +704,9 @@ class SqlIssuerDatabase implements IssuerDatabase {
 // --------------------------------------------------------------- helpers
 
 const one = (rows: readonly Row[]): Row => {
-  const r = rows[0];
-  if (r === undefined) throw new IssuerError('INTERNAL', 'issuer database: statement returned no row');
-  return r;
+  const result = rows.at(0);
+  if (result === undefined) throw new IssuerError('INTERNAL', 'issuer database: statement returned no row');
+  return result;
 };
 
 /** NOT_FOUND unless a row with `column = value` exists (table and column are constants of this file). */
@@ -734,9 +734,9 @@ const consume = async (
      WHERE token_sha256 = $1 AND state = 'created' AND expires_at > $2 RETURNING ${ENROLLMENT_COLUMNS}`,
     [hash, now, sessionId],
   );
-  if (rows[0] !== undefined) return { kind: 'consumed', enrollment: enrollmentOf(rows[0]) };
+  if (rows.at(0) !== undefined) return { kind: 'consumed', enrollment: enrollmentOf(rows[0]) };
   const found = await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE token_sha256 = $1`, [hash]);
-  if (found[0] === undefined) return { kind: 'unknown' };
+  if (found.at(0) === undefined) return { kind: 'unknown' };
   const enrollment = enrollmentOf(found[0]);
   switch (enrollment.state) {
     case 'used':
@@ -786,9 +786,9 @@ export const sqlIssuerDatabase = async (
 ): Promise<IssuerDatabase> => {
   try {
     await migrate(driver, (env.now ?? Date.now)());
-  } catch (e) {
+  } catch (error) {
     await driver.close().catch(() => undefined);
-    throw isIssuerError(e) ? e : storageError('migrate', e);
+    throw isIssuerError(error) ? error : storageError('migrate', error);
   }
   return new SqlIssuerDatabase(driver, env);
 };

@@ -41,11 +41,14 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/** What a rejection carries: the thrown value itself when it is an Error (drivers throw Errors), else one wrapping it. */
+const asError = (value: unknown): Error => (value instanceof Error ? value : new Error('SQLite failure', { cause: value }));
+
 /** Rewrites `$n` placeholders to `?` and returns the parameter order they need (a `$n` may repeat). */
 const rewrite = (sql: string): { readonly sql: string; readonly order: readonly number[] } => {
   const order: number[] = [];
-  const out = sql.replace(/\$(\d+)/g, (_m, n: string) => {
-    order.push(Number(n) - 1);
+  const out = sql.replace(/\$(\d+)/g, (_m, index: string) => {
+    order.push(Number(index) - 1);
     return '?';
   });
   return { sql: out, order };
@@ -88,22 +91,31 @@ const args = (order: readonly number[], params: readonly SqlValue[]): unknown[] 
 const runnerOn = (db: SqliteDatabaseSlice): SqlRunner => {
   const statements = new Map<string, { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] }>();
   const prepared = (sql: string): { readonly stmt: SqliteStatementSlice; readonly order: readonly number[] } => {
-    let p = statements.get(sql);
-    if (p === undefined) {
-      const r = rewrite(sql);
-      p = { stmt: db.prepare(r.sql), order: r.order };
-      statements.set(sql, p);
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      const rewritten = rewrite(sql);
+      statement = { stmt: db.prepare(rewritten.sql), order: rewritten.order };
+      statements.set(sql, statement);
     }
-    return p;
+    return statement;
   };
+  // Promise.resolve/reject rather than async bodies with nothing to await: a driver throw is a rejection, as with pg.
   return {
-    all: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.all(...args(p.order, params)).filter(isRow);
+    all: (sql, params = []) => {
+      try {
+        const statement = prepared(sql);
+        return Promise.resolve(statement.stmt.all(...args(statement.order, params)).filter(isRow));
+      } catch (error) {
+        return Promise.reject(asError(error));
+      }
     },
-    run: async (sql, params = []) => {
-      const p = prepared(sql);
-      return p.stmt.run(...args(p.order, params)).changes;
+    run: (sql, params = []) => {
+      try {
+        const statement = prepared(sql);
+        return Promise.resolve(statement.stmt.run(...args(statement.order, params)).changes);
+      } catch (error) {
+        return Promise.reject(asError(error));
+      }
     },
   };
 };
@@ -129,8 +141,8 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
       try {
         db.exec('BEGIN IMMEDIATE');
         return;
-      } catch (e) {
-        if (!isBusy(e) || Date.now() >= deadline) throw e;
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
       }
       await sleep(delay);
     }
@@ -147,20 +159,20 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
   // resolves, exactly as with one COMMIT each. Results that failed are held too, since
   // they may rest on a batch-mate's uncommitted write.
   let queued = 0;
-  let batch: { settle: ((failure: unknown) => void)[] } | undefined;
+  let batch: { settle: Array<(failure: unknown) => void> } | undefined;
   let commitScheduled = false;
   const commit = (): void => {
-    const b = batch;
-    if (b === undefined) return;
+    const current = batch;
+    if (current === undefined) return;
     batch = undefined;
     let failure: unknown;
     try {
       db.exec('COMMIT');
-    } catch (e) {
-      failure = e;
+    } catch (error) {
+      failure = error;
       if (db.inTransaction) db.exec('ROLLBACK');
     }
-    for (const settle of b.settle) settle(failure);
+    for (const settle of current.settle) settle(failure);
   };
   // Commits once nothing else waits for the lock (after this turn's I/O had its chance to
   // join), or when the batch is full, so a steady stream of writes cannot starve it.
@@ -173,7 +185,12 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
     commitScheduled = true;
     setImmediate(() => {
       commitScheduled = false;
-      if (queued === 0) void exclusive(async () => commit());
+      if (queued === 0) {
+        void exclusive(() => {
+          commit();
+          return Promise.resolve();
+        });
+      }
     });
   };
   const transaction = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> => {
@@ -188,24 +205,24 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
             await begin();
             batch = { settle: [] };
           }
-        } catch (e) {
-          reject(e);
+        } catch (error) {
+          reject(asError(error));
           maybeCommit();
           return;
         }
-        const b = batch!;
+        const current = batch!;
         if (!first) db.exec('SAVEPOINT airtight_tx');
         try {
           const value = await fn(runner);
           if (!first) db.exec('RELEASE airtight_tx');
           outcome = { ok: true, value };
-        } catch (e) {
-          outcome = { ok: false, error: e };
+        } catch (error) {
+          outcome = { ok: false, error };
           if (first) {
             // Nothing else in the batch yet: roll it all back and answer at once.
             if (db.inTransaction) db.exec('ROLLBACK');
             batch = undefined;
-            reject(e);
+            reject(asError(error));
             maybeCommit();
             return;
           }
@@ -215,16 +232,16 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
           } else {
             // SQLite ended the whole transaction (I/O error, disk full): the batch is lost.
             batch = undefined;
-            for (const settle of b.settle) settle(e);
-            reject(e);
+            for (const settle of current.settle) settle(error);
+            reject(asError(error));
             maybeCommit();
             return;
           }
         }
-        b.settle.push((failure) => {
-          if (failure !== undefined) reject(failure);
+        current.settle.push((failure) => {
+          if (failure !== undefined) reject(asError(failure));
           else if (outcome.ok) resolve(outcome.value);
-          else reject(outcome.error);
+          else reject(asError(outcome.error));
         });
         maybeCommit();
       });
@@ -244,12 +261,13 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
     read,
     // BEGIN IMMEDIATE already excludes every other writer of the file, migrating or not.
     migrationTransaction: transaction,
-    violation: (e) => (e instanceof Error && 'code' in e ? SQLITE_VIOLATIONS.get(String(e.code)) : undefined),
+    violation: (error) => (error instanceof Error && 'code' in error ? SQLITE_VIOLATIONS.get(String(error.code)) : undefined),
     close: () =>
-      exclusive(async () => {
+      exclusive(() => {
         commit();
         db.close();
         reader?.close();
+        return Promise.resolve();
       }),
   };
 };
@@ -263,8 +281,8 @@ export const openSqliteDriver = async (path: string, options: SqliteOptions = {}
   const memory = path === '' || path === ':memory:' || path.startsWith('file::memory:');
   try {
     return sqliteDriver(db, options, memory ? undefined : new Database(path, { readonly: true, fileMustExist: true }));
-  } catch (e) {
+  } catch (error) {
     db.close();
-    throw e;
+    throw error;
   }
 };

@@ -118,18 +118,18 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
  */
 export function canonicalEcPoint(spki: Uint8Array): { readonly curve: EcCurve; readonly point: Buffer } | undefined {
   const der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
-  for (const e of CURVE_ENCODINGS) {
-    if (der.length !== e.spkiPrefix.length + 1 + 2 * e.coordinateLength || !e.spkiPrefix.equals(der.subarray(0, e.spkiPrefix.length))) continue;
-    return der[e.spkiPrefix.length] === 0x04 ? { curve: e.curve, point: der.subarray(e.spkiPrefix.length) } : undefined;
+  for (const curveEncoding of CURVE_ENCODINGS) {
+    if (der.length !== curveEncoding.spkiPrefix.length + 1 + 2 * curveEncoding.coordinateLength || !curveEncoding.spkiPrefix.equals(der.subarray(0, curveEncoding.spkiPrefix.length))) continue;
+    return der[curveEncoding.spkiPrefix.length] === 0x04 ? { curve: curveEncoding.curve, point: der.subarray(curveEncoding.spkiPrefix.length) } : undefined;
   }
   return undefined;
 }
 
 /** Canonical DER SPKI of an uncompressed EC point (`04 ‖ X ‖ Y`) on `curve`. */
 export function ecSpkiOfPoint(curve: EcCurve, point: Uint8Array): Buffer {
-  const e = ENCODING_BY_CURVE.get(curve);
-  if (e === undefined || point.length !== 1 + 2 * e.coordinateLength || point[0] !== 0x04) throw cryptoFailure('not an uncompressed EC point');
-  return Buffer.concat([e.spkiPrefix, point]);
+  const encoding = ENCODING_BY_CURVE.get(curve);
+  if (encoding === undefined || point.length !== 1 + 2 * encoding.coordinateLength || point[0] !== 0x04) throw cryptoFailure('not an uncompressed EC point');
+  return Buffer.concat([encoding.spkiPrefix, point]);
 }
 
 /** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
@@ -188,11 +188,11 @@ const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
 export function spkiOfGeneratedPair(pair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }): Buffer {
   if (pair.privateKey.asymmetricKeyType === 'ec') {
     const jwk = pair.privateKey.export({ format: 'jwk' });
-    const e = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (e && jwk.x && jwk.y && jwk.d) {
+    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+    if (encoding && jwk.x && jwk.y && jwk.d) {
       const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
-      PKCS8_OF_GENERATED.set(pair.privateKey, tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), e.algorithmIdentifier, tlv(0x04, ecPrivateKey)])));
-      return Buffer.concat([e.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+      PKCS8_OF_GENERATED.set(pair.privateKey, tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)])));
+      return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
     }
   }
   return spkiOf(pair.publicKey);

@@ -43,13 +43,13 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     checkIdSyntax(serverSessionId, 'serverSessionId');
     deviceCertificate = ctx.device.certificatePath.at(0);
     if (!privacyEnabled && !deviceCertificate) throw new SksError('NOT_AVAILABLE', 'The device has no certificate');
-  } catch (e) {
-    agreed.z?.fill(0); // a later check refused the call: the secret is never used
-    throw e;
+  } catch (error) {
+    agreed.sharedSecret?.fill(0); // a later check refused the call: the secret is never used
+    throw error;
   }
   const randomId = ctx.entropy.randomBytes(32);
   const clientSessionId = Array.from(randomId, (b) => ID_ALPHABET[b & 0x3f]).join('');
-  const { z: sharedSecret, clientEphemeralKey, serverEphemeralKey } = agreed.z === undefined ? await agreeViaKeyPair(ctx, agreed) : agreed;
+  const { sharedSecret, clientEphemeralKey, serverEphemeralKey } = agreed.sharedSecret === undefined ? await agreeViaKeyPair(ctx, agreed) : agreed;
   const deviceId = deviceIdFor(privacyEnabled, deviceCertificate ?? Buffer.alloc(0));
   const sessionKey = deriveSessionKey(sharedSecret, sessionKdfInput(clientSessionId, serverSessionId, issuerUri, deviceId));
   sharedSecret.fill(0);
@@ -101,10 +101,10 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
   return { provisioningHandle: handle, clientSessionId, attestation, clientEphemeralKey };
 }
 
-/** The session's ECDH agreement, or (when `z` is undefined) the parsed server key to agree with later. */
+/** The session's ECDH agreement, or (when `sharedSecret` is undefined) the parsed server key to agree with later. */
 type Agreement =
-  | { readonly z: Buffer; readonly clientEphemeralKey: Buffer; readonly serverEphemeralKey: Buffer }
-  | { readonly z?: undefined; readonly key: KeyObject; readonly curve: EcCurve };
+  | { readonly sharedSecret: Buffer; readonly clientEphemeralKey: Buffer; readonly serverEphemeralKey: Buffer }
+  | { readonly sharedSecret?: undefined; readonly key: KeyObject; readonly curve: EcCurve };
 
 /**
  * Parses the server's ephemeral key (spec §6.1 step 3) and, where the entropy source offers raw
@@ -117,19 +117,19 @@ function ephemeralAgreement(ctx: EngineContext, spki: Uint8Array): Agreement {
   const canonical = ctx.entropy.ephemeralEcdh === undefined ? undefined : canonicalEcPoint(spki);
   if (canonical === undefined || ctx.entropy.ephemeralEcdh === undefined) return parseNamedCurveSpki(spki, 'serverEphemeralKey');
   const ecdh = ctx.entropy.ephemeralEcdh(canonical.curve);
-  let z: Buffer;
+  let sharedSecret: Buffer;
   try {
-    z = ecdh.computeSecret(canonical.point);
-  } catch (e) {
-    throw cryptoFailure('public key is not a valid SubjectPublicKeyInfo', e);
+    sharedSecret = ecdh.computeSecret(canonical.point);
+  } catch (error) {
+    throw cryptoFailure('public key is not a valid SubjectPublicKeyInfo', error);
   }
-  return { z, clientEphemeralKey: ecdhSpki(canonical.curve, ecdh), serverEphemeralKey: Buffer.from(spki) };
+  return { sharedSecret, clientEphemeralKey: ecdhSpki(canonical.curve, ecdh), serverEphemeralKey: Buffer.from(spki) };
 }
 
 const ecdhSpki = (curve: EcCurve, ecdh: ECDH): Buffer => ecSpkiOfPoint(curve, ecdh.getPublicKey());
 
-async function agreeViaKeyPair(ctx: EngineContext, a: { readonly key: KeyObject; readonly curve: EcCurve }): Promise<{ z: Buffer; clientEphemeralKey: Buffer; serverEphemeralKey: Buffer }> {
-  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: a.curve }, 'ephemeral');
-  const z = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: a.key }));
-  return { z, clientEphemeralKey: spkiOf(ephemeral.publicKey), serverEphemeralKey: spkiOf(a.key) };
+async function agreeViaKeyPair(ctx: EngineContext, server: { readonly key: KeyObject; readonly curve: EcCurve }): Promise<{ sharedSecret: Buffer; clientEphemeralKey: Buffer; serverEphemeralKey: Buffer }> {
+  const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: server.curve }, 'ephemeral');
+  const sharedSecret = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: server.key }));
+  return { sharedSecret, clientEphemeralKey: spkiOf(ephemeral.publicKey), serverEphemeralKey: spkiOf(server.key) };
 }

@@ -344,13 +344,13 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('cas-advance-audit: the audit event of a step is appended with the step, and not by a stale one', async () => {
-        const s = await startSession();
-        const audit = { kind: 'session-done', sessionId: s.id, detail: '{"keys":["Key.1"]}' };
-        await db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit });
+        const sessionValue = await startSession();
+        const audit = { kind: 'session-done', sessionId: sessionValue.id, detail: '{"keys":["Key.1"]}' };
+        await db.advanceSession(sessionValue.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit });
         expect(
-          await codeOf(db.advanceSession(s.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit })),
+          await codeOf(db.advanceSession(sessionValue.id, 0, { state: '{}', requestHash: hash('last'), response: json('{}'), status: 'done', audit })),
         ).toBe('CONFLICT');
-        const events = (await db.listAudit({ sessionId: s.id })).filter((e) => e.kind === 'session-done');
+        const events = (await db.listAudit({ sessionId: sessionValue.id })).filter((e) => e.kind === 'session-done');
         expect(events.map((e) => e.detail)).toEqual(['{"keys":["Key.1"]}']);
       });
 

@@ -61,34 +61,34 @@ describe('sqlite adapter settings', () => {
   });
 
   it('group commit: concurrent writes share one COMMIT and none resolves before it', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
-    r.execs.length = 0;
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice));
+    result.execs.length = 0;
     const resolvedAfter: number[] = [];
     const writes = Array.from({ length: 5 }, (_, i) =>
       issuerDb.createEnrollment({ token: `g${i}`, template: 'x', userName: 'u', expiresAt: Date.now() + 1000 }).then(() => {
-        resolvedAfter.push(r.execs.filter((e) => e === 'COMMIT').length);
+        resolvedAfter.push(result.execs.filter((e) => e === 'COMMIT').length);
       }),
     );
     await Promise.all(writes);
-    expect(r.execs.filter((e) => e === 'BEGIN IMMEDIATE')).toHaveLength(1);
-    expect(r.execs.filter((e) => e === 'COMMIT')).toHaveLength(1);
+    expect(result.execs.filter((e) => e === 'BEGIN IMMEDIATE')).toHaveLength(1);
+    expect(result.execs.filter((e) => e === 'COMMIT')).toHaveLength(1);
     expect(resolvedAfter).toEqual([1, 1, 1, 1, 1]);
     await issuerDb.close();
   });
 
   it('group commit: a failing write in a batch rolls back only itself', async () => {
-    const r = recorded();
-    const issuerDb = await sqlIssuerDatabase(sqliteDriver(r.slice));
+    const result = recorded();
+    const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice));
     const input = (token: string) => ({ token, template: 'x', userName: 'u', expiresAt: Date.now() + 1000 });
-    const [a, dup, b] = await Promise.allSettled([
+    const [promiseSettledResult, dup, bytes] = await Promise.allSettled([
       issuerDb.createEnrollment(input('same')),
       issuerDb.createEnrollment(input('same')),
       issuerDb.createEnrollment(input('other')),
     ]);
-    expect(a.status).toBe('fulfilled');
+    expect(promiseSettledResult.status).toBe('fulfilled');
     expect(dup.status).toBe('rejected');
-    expect(b.status).toBe('fulfilled');
+    expect(bytes.status).toBe('fulfilled');
     const listed = await issuerDb.listEnrollments();
     expect(listed).toHaveLength(2);
     await issuerDb.close();

@@ -17,8 +17,8 @@ describe('encodeMessage check option', () => {
     expect(encodeMessage(decodeMessage(checked))).toBe(checked);
   });
   it('leaves-an-invalid-message-to-the-receivers-strict-decode without the self-check', () => {
-    expect(() => encodeMessage(invalid)).toThrowError(expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }));
+    expect(() => encodeMessage(invalid)).toThrow(expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }));
     const text = encodeMessage(invalid, { check: false });
-    expect(() => decodeMessage(text, ['ProvisioningFinalizationResponse'])).toThrowError(expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }));
+    expect(() => decodeMessage(text, ['ProvisioningFinalizationResponse'])).toThrow(expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }));
   });
 });
