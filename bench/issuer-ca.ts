@@ -45,7 +45,7 @@ async function rates(ops: readonly Op[]): Promise<number[]> {
         for (let i = 0; i < 8; i++) await fn();
         n += 8;
       }
-      best[k] = Math.max(best[k]!, (n * 1000) / elapsed);
+      best[k] = Math.max(best[k], (n * 1000) / elapsed);
     }
   }
   return best;

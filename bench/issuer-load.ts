@@ -51,7 +51,7 @@ const CLK_TCK = 100; // USER_HZ on Linux
 interface Devices {
   readonly caPem: string;
   /** One identity per concurrent client (PKCS#8 PEM of the device key, DER certificate path as hex). */
-  readonly identities: readonly { readonly keyPem: string; readonly path: readonly string[] }[];
+  readonly identities: ReadonlyArray<{ readonly keyPem: string; readonly path: readonly string[] }>;
 }
 
 async function makeDevices(n: number): Promise<Devices> {
@@ -173,7 +173,7 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
     return { urls: urls.filter((u) => u !== ''), perSecond: (urls.length * 1000) / (performance.now() - t0) };
   };
   const enroll = async (client: number, invocationUrl: string): Promise<void> => {
-    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length]! });
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length] });
     const summary = await runEnrollment({ sks, ui: UI, transport, invocationUrl });
     if (summary.keys.length !== 1) throw new Error('expected one key');
   };
@@ -231,10 +231,10 @@ async function startIssuer(backend: 'sqlite' | 'postgres', dir: string, devices:
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.once('exit', (code) => reject(new Error(`issuer exited (${code})`)));
   });
@@ -252,7 +252,7 @@ async function runHttp(backend: 'sqlite' | 'postgres', devices: Devices, levels:
     const gen = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'loadgen', argsFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const results: LevelResult[] = [];
     let buf = '';
-    gen.stdout!.on('data', (c: Buffer) => {
+    gen.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -315,7 +315,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
     db,
     ca,
     sealingKey: randomBytes(32),
-    policy: { trustRoots: [Buffer.from(devices.identities[0]!.path[1]!, 'hex')], allowPrivacy: false, allowedAlgorithms: DEFAULT_ALLOWED_ALGORITHMS },
+    policy: { trustRoots: [Buffer.from(devices.identities[0].path[1], 'hex')], allowPrivacy: false, allowedAlgorithms: DEFAULT_ALLOWED_ALGORITHMS },
     templates: BUILTIN_TEMPLATES,
     limits: DEFAULT_LIMITS,
     publicUrl: 'http://issuer.bench',
@@ -344,7 +344,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
   };
   const identities = devices.identities.map(identityOf);
   const enroll = async (client: number, url: string): Promise<void> => {
-    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length]! });
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length] });
     await runEnrollment({ sks, ui: UI, transport, invocationUrl: url });
   };
   const next = async (): Promise<string> => (await service.createEnrollment({ template: TEMPLATE, userName: 'Bench User' })).invocationUrl;
@@ -362,7 +362,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
     const n = r.latencies.length;
     const ms = (x: number): string => `${(x / n).toFixed(2)} ms`;
     console.log(
-      `${label.padEnd(22)} ${String(concurrency).padStart(4)} ${(n / r.elapsed).toFixed(1).padStart(9)} ${r.latencies[Math.floor(n / 2)]!.toFixed(1).padStart(8)} ${percentile(r.latencies, 99).toFixed(1).padStart(8)}` +
+      `${label.padEnd(22)} ${String(concurrency).padStart(4)} ${(n / r.elapsed).toFixed(1).padStart(9)} ${r.latencies[Math.floor(n / 2)].toFixed(1).padStart(8)} ${percentile(r.latencies, 99).toFixed(1).padStart(8)}` +
         `   cpu (issuer+client) ${ms(((cpu.user + cpu.system) / 1000))}/session  ${r.errors} err  load ${load()}`,
     );
     if (concurrency === 1) {
@@ -486,5 +486,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'loadgen') await loadgen(JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as LoadgenArgs);
+if (process.argv[2] === 'loadgen') await loadgen(JSON.parse(readFileSync(process.argv[3], 'utf8')) as LoadgenArgs);
 else await main();

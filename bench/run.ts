@@ -72,7 +72,7 @@ async function timeLoop(n: number, fn: () => unknown): Promise<number> {
   return (performance.now() - start) / n;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Alternates `ours` and `raw` in rounds and returns the medians, so drift hits both alike. */
 async function sideBySide(rounds: number, n: number, ours: () => unknown, raw: () => unknown): Promise<[number, number]> {
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       ecHandles.push(keyHandle);
       const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
       const attributes = await sks.getKeyAttributes(keyHandle);
-      rawSession(peer, Buffer.from(attributes.certificatePath[0]!));
+      rawSession(peer, Buffer.from(attributes.certificatePath[0]));
     };
     for (let i = 0; i < 10; i++) await runSession(); // warm-up
     timings.reset();
@@ -213,8 +213,8 @@ async function main(): Promise<void> {
     line('whole one-key EC P-256 session', whole, rawWhole);
 
     // ---------------------------------------------------------------- user API
-    const signer = ecHandles[ecHandles.length - 9]!;
-    const rsaSigner = ecHandles[ecHandles.length - 1]!;
+    const signer = ecHandles[ecHandles.length - 9];
+    const rsaSigner = ecHandles[ecHandles.length - 1];
     const pinBytes = Buffer.from('1357');
     const msg = randomBytes(64);
     const userN = 2000;
@@ -320,12 +320,12 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
         firsts.push(performance.now() - first);
       }
       firsts.sort((a, b) => a - b);
-      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4]!.toFixed(2)} ms (median of 9)`);
+      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4].toFixed(2)} ms (median of 9)`);
     }
     await sks.close();
   }
   times.sort((a, b) => a - b);
-  console.log(`open store with 10,000 keys: ${times[2]!.toFixed(1)} ms (median of 5)`);
+  console.log(`open store with 10,000 keys: ${times[2].toFixed(1)} ms (median of 5)`);
 }
 
 await main();

@@ -104,7 +104,7 @@ export function readConfigFile(path: string): ServiceConfigFile {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
   for (const k of Object.keys(value)) if (!KNOWN.has(k)) throw new IssuerError('CONFIG', `${path}: unknown member "${k}"`, { field: k });
-  return value as ServiceConfigFile;
+  return value;
 }
 
 const airtightHome = (env: Readonly<Record<string, string | undefined>>): string =>

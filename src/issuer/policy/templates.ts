@@ -56,7 +56,7 @@ export interface EnrollmentTemplate {
   readonly appUsage: AppUsage;
   readonly friendlyName?: string;
   readonly endorsedAlgorithms?: readonly string[];
-  readonly extensions?: readonly { readonly type: string; readonly data: string }[];
+  readonly extensions?: ReadonlyArray<{ readonly type: string; readonly data: string }>;
   /** Absent: the key has no PIN. */
   readonly pin?: TemplatePinPolicy;
   /** Only with `pin`. */

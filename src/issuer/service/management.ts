@@ -44,7 +44,7 @@ export async function planManagementOperations(
       await db.finishOperation(op.id, 'failed', 'the credential was not found on the device');
       continue;
     }
-    const target: TargetKeyConfig = { certificate: d.certificatePath[0]!, clientSessionId: d.clientSessionId, serverSessionId: d.serverSessionId, kmk: ctx.kmkId };
+    const target: TargetKeyConfig = { certificate: d.certificatePath[0], clientSessionId: d.clientSessionId, serverSessionId: d.serverSessionId, kmk: ctx.kmkId };
     if (op.kind === 'delete') deleteKeys.push(target);
     else if (op.kind === 'unlock') unlockKeys.push(target);
     else {
@@ -70,7 +70,7 @@ export async function recordManagementOutcome(db: IssuerDatabase, sessionId: str
   for (const t of outcome.unlocked) await finish(t, undefined, 'unlocked');
   for (const u of outcome.updated) {
     const issued = outcome.keys.find((k) => k.id === u.keyId);
-    const newFp = issued === undefined ? undefined : fingerprintOf(Buffer.from(issued.certificatePath[0]!, 'base64url'));
+    const newFp = issued === undefined ? undefined : fingerprintOf(Buffer.from(issued.certificatePath[0], 'base64url'));
     await finish(u.target, 'deleted', JSON.stringify({ replacedBy: newFp }));
   }
   // Anything still running was not part of the confirmed outcome: back to pending.

@@ -44,7 +44,7 @@ export function reasonOf(failure: unknown): RefusalReason {
     return 'internal-error';
   }
   if (isKeyGen2Error(e)) {
-    if (/privacy mode is not allowed/.test(e.message)) return 'privacy-not-allowed';
+    if (e.message.includes('privacy mode is not allowed')) return 'privacy-not-allowed';
     switch (e.code) {
       case 'POLICY':
         return /privacy/i.test(e.message) ? 'privacy-not-allowed' : 'untrusted-device';

@@ -40,7 +40,7 @@ async function pool<T, R>(items: readonly T[], width: number, task: (item: T, i:
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await task(items[i]!, i);
+      results[i] = await task(items[i], i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));

@@ -32,7 +32,7 @@ export function isConnectionFailure(e: unknown): boolean {
   for (let c: unknown = e.cause; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) {
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-    if (c instanceof Error && /socket hang up/.test(c.message)) return true;
+    if (c instanceof Error && c.message.includes('socket hang up')) return true;
   }
   return false;
 }
@@ -99,7 +99,7 @@ export function resilientTransport(log: SessionLog, options: { readonly origin?:
 }
 
 export type SessionOutcome =
-  | { readonly kind: 'completed'; readonly serverSessionId: string; readonly keys: readonly { readonly id: string; readonly certificate: Uint8Array }[] }
+  | { readonly kind: 'completed'; readonly serverSessionId: string; readonly keys: ReadonlyArray<{ readonly id: string; readonly certificate: Uint8Array }> }
   /** The issuer refused (error page) and the device holds nothing of the session. */
   | { readonly kind: 'failed-cleanly'; readonly location: string }
   /** Anything else: a failure the tests report (retries exhausted, a refusal that left the device half-done, …). */
@@ -133,7 +133,7 @@ export async function enrollOnce(
             if (!text.includes('"ProvisioningInitializationResponse"')) return http.postResponse(inv, text);
             const m = JSON.parse(text) as { attestation: string };
             const bad = Buffer.from(m.attestation, 'base64url');
-            bad[0] = bad[0]! ^ 1;
+            bad[0] = bad[0] ^ 1;
             return http.postResponse(inv, JSON.stringify({ ...m, attestation: bad.toString('base64url') }));
           },
         };
@@ -143,11 +143,11 @@ export async function enrollOnce(
     return {
       log,
       sks,
-      outcome: { kind: 'completed', serverSessionId: summary.serverSessionId, keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0]! })) },
+      outcome: { kind: 'completed', serverSessionId: summary.serverSessionId, keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0] })) },
     };
   } catch (e) {
     const last = log.acknowledged.at(-1)?.reply;
-    const refused = last?.kind === 'redirect' && /\/keygen2\/error\?reason=/.test(last.location);
+    const refused = last?.kind === 'redirect' && last.location.includes('/keygen2/error?reason=');
     const leftovers = await deviceLeftovers(sks);
     if (refused && leftovers === '') return { log, sks, outcome: { kind: 'failed-cleanly', location: last.location } };
     return { log, sks, outcome: { kind: 'unclean', error: `${String(e)}${leftovers === '' ? '' : `; device holds ${leftovers}`}` } };
@@ -165,7 +165,7 @@ async function deviceLeftovers(sks: SecureKeyStore): Promise<string> {
 export async function deviceKeys(sks: SecureKeyStore): Promise<Buffer[]> {
   const certs: Buffer[] = [];
   for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) {
-    certs.push(Buffer.from((await sks.getKeyAttributes(k.keyHandle)).certificatePath[0]!));
+    certs.push(Buffer.from((await sks.getKeyAttributes(k.keyHandle)).certificatePath[0]));
   }
   return certs;
 }

@@ -112,7 +112,7 @@ export class IssuerProcess {
         await this.#startOnce();
         return;
       } catch (e) {
-        if (attempt >= 20 || !/EADDRINUSE/.test(this.#stderr.slice(-2000))) throw e;
+        if (attempt >= 20 || !this.#stderr.slice(-2000).includes('EADDRINUSE')) throw e;
         await sleep(100);
       }
     }

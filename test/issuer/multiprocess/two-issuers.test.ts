@@ -46,7 +46,7 @@ for (const kind of ISSUER_DATABASES) {
         const origins = [a.url, b.url];
         const deadline = Date.now() + 60_000;
         const run = async (i: number, concurrent: boolean): Promise<EnrolledSession> => {
-          const e = await createEnrollment(origins[i % 2]!, 'ec-p256-auth', `User ${i}`);
+          const e = await createEnrollment(origins[i % 2], 'ec-p256-auth', `User ${i}`);
           // Each request to the other process; concurrent sessions start at alternate ones.
           return enrollOnce(e.invocationUrl, { origin: (n) => origins[(n + (concurrent ? i : 0)) % 2], deadline });
         };
