@@ -37,15 +37,15 @@ async function rates(ops: readonly Op[]): Promise<number[]> {
   for (const fn of ops) for (let i = 0; i < 20; i++) await fn(); // warm-up
   const best = ops.map(() => 0);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [k, fn] of ops.entries()) {
-      let n = 0;
+    for (const [opIndex, fn] of ops.entries()) {
+      let count = 0;
       let elapsed = 0;
       const start = performance.now();
       while ((elapsed = performance.now() - start) < ROUND_MS) {
         for (let i = 0; i < 8; i++) await fn();
-        n += 8;
+        count += 8;
       }
-      best[k] = Math.max(best[k], (n * 1000) / elapsed);
+      best[opIndex] = Math.max(best[opIndex], (count * 1000) / elapsed);
     }
   }
   return best;

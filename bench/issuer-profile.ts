@@ -42,28 +42,28 @@ const lastUs = Number(process.argv[4] ?? Infinity) * 1e6;
 const endUs = profile.timeDeltas.reduce((a, b) => a + b, 0);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const phaseOf = new Map<number, string>();
 const phase = (id: number): string => {
   const known = phaseOf.get(id);
   if (known !== undefined) return known;
   const frame = byId.get(id)!.callFrame;
   const own = PHASES.find(([, test]) => test(frame))?.[0];
-  const p = parent.get(id);
-  const result = own ?? (p === undefined ? 'other (program, runtime, tsx)' : phase(p));
+  const parentId = parent.get(id);
+  const result = own ?? (parentId === undefined ? 'other (program, runtime, tsx)' : phase(parentId));
   phaseOf.set(id, result);
   return result;
 };
 const totals = new Map<string, number>();
 let all = 0;
 let at = 0;
-profile.samples.forEach((id, i) => {
-  const dt = profile.timeDeltas[i] ?? 0;
+profile.samples.forEach((id, index) => {
+  const dt = profile.timeDeltas[index] ?? 0;
   at += dt;
   if (at < endUs - lastUs) return;
   all += dt;
-  const p = phase(id);
-  totals.set(p, (totals.get(p) ?? 0) + dt);
+  const phaseName = phase(id);
+  totals.set(phaseName, (totals.get(phaseName) ?? 0) + dt);
 });
 const busy = all - (totals.get(PHASES[0][0]) ?? 0);
 console.log(`profile ${(all / 1e6).toFixed(1)} s, on CPU ${(busy / 1e6).toFixed(1)} s${Number.isFinite(sessions) ? `, ${sessions} sessions` : ''}`);

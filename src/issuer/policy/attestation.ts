@@ -50,9 +50,9 @@ export function loadTrustRoots(dirs: readonly string[]): Uint8Array[] {
         throw new IssuerError('CONFIG', `trust root ${file} does not parse as an X.509 certificate`, { field: 'trustRootsDir', cause });
       }
       for (const der of ders) {
-        const k = der.toString('base64');
-        if (!seen.has(k)) roots.push(der);
-        seen.add(k);
+        const key = der.toString('base64');
+        if (!seen.has(key)) roots.push(der);
+        seen.add(key);
       }
     }
   }

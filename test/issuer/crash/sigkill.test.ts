@@ -39,8 +39,8 @@ async function pool<T, R>(items: readonly T[], width: number, task: (item: T, i:
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i], i);
+      const index = next++;
+      results[index] = await task(items[index], index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
