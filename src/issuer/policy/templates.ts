@@ -26,7 +26,8 @@ export const KEY_ALGORITHMS: Readonly<Record<string, string>> = {
 
 /** Resolves a short name or a URI to the URI (unknown short names are refused). */
 export function keyAlgorithmUri(name: string, field = 'keyAlgorithm'): string {
-  const uri = KEY_ALGORITHMS[name] ?? (name.startsWith('https://') ? name : undefined);
+  // An index read misses for an unknown name (the Record type does not say so).
+  const uri = (KEY_ALGORITHMS as Partial<Record<string, string>>)[name] ?? (name.startsWith('https://') ? name : undefined);
   if (uri === undefined) throw new IssuerError('CONFIG', `unknown key algorithm "${name}" (known: ${Object.keys(KEY_ALGORITHMS).join(', ')} or an SKS URI)`, { field });
   return uri;
 }

@@ -341,7 +341,7 @@ export class IssuerService {
     const sessionId = this.#sessionIdOf(token);
     if (head === 'm') {
       const session = await this.db.getSession(sessionId).catch(notFound);
-      if (session === undefined || session.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+      if (session?.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
       const again = session.status === 'active' && session.step === 0 ? (session.lastRequestHash === GET_HASH ? session.lastResponse : undefined) : undefined;
       if (again === undefined) return { answer: this.#refusal('invocation-used'), reason: 'invocation-used', sessionId };
       return { answer: again, sessionId };
@@ -351,7 +351,7 @@ export class IssuerService {
     if (enrollment.state === 'used') {
       // A retried GET of this very token before the first POST replays; anything else is a reuse.
       const session = enrollment.sessionId === sessionId ? await this.db.getSession(sessionId).catch(notFound) : undefined;
-      if (session !== undefined && session.status === 'active' && session.step === 0 && session.lastRequestHash === GET_HASH) return { answer: session.lastResponse, sessionId };
+      if (session?.status === 'active' && session.step === 0 && session.lastRequestHash === GET_HASH) return { answer: session.lastResponse, sessionId };
       return { answer: this.#refusal('invocation-used'), reason: 'invocation-used' };
     }
     if (enrollment.state === 'expired' || enrollment.expiresAt <= this.#clock()) return { answer: this.#refusal('invocation-expired'), reason: 'invocation-expired' };
@@ -448,7 +448,7 @@ export class IssuerService {
 
   async #winner(sessionId: string, hash: string): Promise<StoredResponse | undefined> {
     const session = await this.db.getSession(sessionId).catch(notFound);
-    return session !== undefined && session.lastRequestHash === hash ? session.lastResponse : undefined;
+    return session?.lastRequestHash === hash ? session.lastResponse : undefined;
   }
 
   async #sessionContext(sessionId: string): Promise<{ session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null } | { session: Session; updates: Record<string, ScheduledOperation> }> {
@@ -478,7 +478,8 @@ export class IssuerService {
       template = ctx.template;
       user = { name: ctx.userName, email: ctx.userEmail };
     } else {
-      const op = ctx.updates[key.id];
+      // The key may have no scheduled update: the index read can miss.
+      const op = (ctx.updates as Partial<Record<string, ScheduledOperation>>)[key.id];
       if (op === undefined) throw new IssuerError('INTERNAL', `no scheduled update for key ${key.id}`, { field: 'keyId' });
       // The replacement key is certified only for the session that claimed its update (another
       // management session of the same device may have taken it): never a stray key.
@@ -495,7 +496,7 @@ export class IssuerService {
       const device = await this.db.recordDevice({ kind: 'certificate', certificateDer: deviceCert, subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', ') });
       deviceId = device.id;
     }
-    const kmkId = this.#kmkIdOfSpki(JSON.parse(ctx.session.state).keyManagementKey as string | undefined);
+    const kmkId = this.#kmkIdOfSpki((JSON.parse(ctx.session.state) as { keyManagementKey?: string }).keyManagementKey);
     const db = this.db;
     const issued = await issueOnce(
       this.#certIssuer,

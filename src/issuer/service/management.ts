@@ -31,7 +31,7 @@ export async function planManagementOperations(
   const ops = [...new Map([...claimed, ...running].map((o) => [o.id, o])).values()];
   const found = new Map<string, DiscoveredCredential>();
   for (const discoveredCredential of discovered) {
-    const ee = discoveredCredential.certificatePath[0];
+    const ee = discoveredCredential.certificatePath.at(0);
     if (ee !== undefined) found.set(fingerprintOf(Buffer.from(ee, 'base64url')), discoveredCredential);
   }
   const unlockKeys: TargetKeyConfig[] = [];

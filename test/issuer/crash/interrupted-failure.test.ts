@@ -49,7 +49,7 @@ for (const kind of ISSUER_DATABASES) {
           bad[0] = bad[0] ^ 1;
           const body = JSON.stringify({ ...finalization, attestation: bad.toString('base64url') });
           // The issuer dies after marking the session failed, before revoking its certificate.
-          const original = db.setCredentialStatus;
+          const original = db.setCredentialStatus.bind(db);
           db.setCredentialStatus = async () => {
             db.setCredentialStatus = original;
             crashed = true;
