@@ -51,13 +51,13 @@ const CLK_TCK = 100; // USER_HZ on Linux
 interface Devices {
   readonly caPem: string;
   /** One identity per concurrent client (PKCS#8 PEM of the device key, DER certificate path as hex). */
-  readonly identities: readonly { readonly keyPem: string; readonly path: readonly string[] }[];
+  readonly identities: ReadonlyArray<{ readonly keyPem: string; readonly path: readonly string[] }>;
 }
 
-async function makeDevices(n: number): Promise<Devices> {
+async function makeDevices(count: number): Promise<Devices> {
   const ca = await createManufacturerCa({ keyType: 'ec-p256' });
   const identities = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < count; i++) {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const cert = await issueDeviceCertificate(ca, pair.publicKey, { serialNumber: `bench-${i}` });
     identities.push({ keyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), path: [Buffer.from(cert).toString('hex'), Buffer.from(ca.certificate).toString('hex')] });
@@ -65,8 +65,8 @@ async function makeDevices(n: number): Promise<Devices> {
   return { caPem: certificatePem(ca.certificate), identities };
 }
 
-function identityOf(d: Devices['identities'][number]): DeviceIdentity {
-  return { privateKey: createPrivateKey(d.keyPem), certificatePath: d.path.map((h) => Buffer.from(h, 'hex')) };
+function identityOf(identity: Devices['identities'][number]): DeviceIdentity {
+  return { privateKey: createPrivateKey(identity.keyPem), certificatePath: identity.path.map((h) => Buffer.from(h, 'hex')) };
 }
 
 
@@ -106,9 +106,9 @@ async function drive(
         try {
           await enroll(client, url);
           latencies.push(performance.now() - t0);
-        } catch (e) {
+        } catch (failure) {
           errors++;
-          if (errors <= 3) console.error('session failed:', e);
+          if (errors <= 3) console.error('session failed:', failure);
         }
       }
     }),
@@ -161,11 +161,11 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
     return (JSON.parse(text) as { invocationUrl: string }).invocationUrl;
   };
   /** Invocations made ahead (16 admin requests in flight), so the timed phase measures sessions only. */
-  const prepare = async (n: number): Promise<{ urls: string[]; perSecond: number }> => {
+  const prepare = async (count: number): Promise<{ urls: string[]; perSecond: number }> => {
     const urls: string[] = [];
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 16 }, async () => {
-      while (urls.length < n) {
+      while (urls.length < count) {
         urls.push('');
         urls[urls.length - 1] = await admin();
       }
@@ -173,7 +173,7 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
     return { urls: urls.filter((u) => u !== ''), perSecond: (urls.length * 1000) / (performance.now() - t0) };
   };
   const enroll = async (client: number, invocationUrl: string): Promise<void> => {
-    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length]! });
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length] });
     const summary = await runEnrollment({ sks, ui: UI, transport, invocationUrl });
     if (summary.keys.length !== 1) throw new Error('expected one key');
   };
@@ -189,22 +189,22 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
     let extra = 0;
     const cpu0 = cpuSeconds(args.issuerPid);
     const own0 = process.cpuUsage();
-    const r = await drive(concurrency, args.seconds, async () => pool.urls.pop() ?? (extra++, await admin()), enroll);
+    const measured = await drive(concurrency, args.seconds, async () => pool.urls.pop() ?? (extra++, await admin()), enroll);
     const issuerCpu = cpuSeconds(args.issuerPid) - cpu0;
     const own = process.cpuUsage(own0);
     const mem = memoryMiB(args.issuerPid);
-    const sessions = r.latencies.length;
-    rate = Math.max(rate, sessions / r.elapsed);
+    const sessions = measured.latencies.length;
+    rate = Math.max(rate, sessions / measured.elapsed);
     const result: LevelResult = {
       concurrency,
       sessions,
-      errors: r.errors,
-      perSecond: sessions / r.elapsed,
-      p50: percentile(r.latencies, 50),
-      p99: percentile(r.latencies, 99),
+      errors: measured.errors,
+      perSecond: sessions / measured.elapsed,
+      p50: percentile(measured.latencies, 50),
+      p99: percentile(measured.latencies, 99),
       issuerCpu,
       loadgenCpu: (own.user + own.system) / 1e6,
-      elapsed: r.elapsed,
+      elapsed: measured.elapsed,
       rss: mem.rss,
       hwm: mem.hwm,
       enrollmentsPerSecond: pool.perSecond,
@@ -231,10 +231,10 @@ async function startIssuer(backend: 'sqlite' | 'postgres', dir: string, devices:
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`issuer exited (${code})`)));
   });
@@ -252,16 +252,16 @@ async function runHttp(backend: 'sqlite' | 'postgres', devices: Devices, levels:
     const gen = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'loadgen', argsFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const results: LevelResult[] = [];
     let buf = '';
-    gen.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
+    gen.stdout.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('{')) {
-          const r = JSON.parse(line) as LevelResult;
-          results.push(r);
-          printLevel(backend, r);
+          const levelResult = JSON.parse(line) as LevelResult;
+          results.push(levelResult);
+          printLevel(backend, levelResult);
         }
       }
     });
@@ -275,11 +275,11 @@ async function runHttp(backend: 'sqlite' | 'postgres', devices: Devices, levels:
   }
 }
 
-function printLevel(backend: string, r: LevelResult): void {
-  const perSession = (cpu: number): string => `${((cpu * 1000) / r.sessions).toFixed(2).padStart(6)} ms`;
+function printLevel(backend: string, levelResult: LevelResult): void {
+  const perSession = (cpu: number): string => `${((cpu * 1000) / levelResult.sessions).toFixed(2).padStart(6)} ms`;
   console.log(
-    `${backend.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.perSecond.toFixed(1).padStart(9)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}` +
-      `   ${r.rss.toFixed(0).padStart(4)}/${r.hwm.toFixed(0).padEnd(4)} MiB  ${perSession(r.issuerCpu)} ${perSession(r.loadgenCpu)}   ${((r.issuerCpu / r.elapsed) * 100).toFixed(0).padStart(3)}%/${((r.loadgenCpu / r.elapsed) * 100).toFixed(0).padStart(3)}%  ${String(r.sessions).padStart(6)} ${r.errors}  ${r.load}`,
+    `${backend.padEnd(9)} ${String(levelResult.concurrency).padStart(4)} ${levelResult.perSecond.toFixed(1).padStart(9)} ${levelResult.p50.toFixed(1).padStart(8)} ${levelResult.p99.toFixed(1).padStart(8)}` +
+      `   ${levelResult.rss.toFixed(0).padStart(4)}/${levelResult.hwm.toFixed(0).padEnd(4)} MiB  ${perSession(levelResult.issuerCpu)} ${perSession(levelResult.loadgenCpu)}   ${((levelResult.issuerCpu / levelResult.elapsed) * 100).toFixed(0).padStart(3)}%/${((levelResult.loadgenCpu / levelResult.elapsed) * 100).toFixed(0).padStart(3)}%  ${String(levelResult.sessions).padStart(6)} ${levelResult.errors}  ${levelResult.load}`,
   );
 }
 
@@ -291,10 +291,10 @@ function timedDb(db: IssuerDatabase, into: Map<string, number>): IssuerDatabase 
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      return async (...a: unknown[]) => {
+      return async (...args: unknown[]) => {
         const t0 = performance.now();
         try {
-          return await (value as (...x: unknown[]) => Promise<unknown>).apply(target, a);
+          return await (value as (...x: unknown[]) => Promise<unknown>).apply(target, args);
         } finally {
           into.set(String(prop), (into.get(String(prop)) ?? 0) + performance.now() - t0);
         }
@@ -315,7 +315,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
     db,
     ca,
     sealingKey: randomBytes(32),
-    policy: { trustRoots: [Buffer.from(devices.identities[0]!.path[1]!, 'hex')], allowPrivacy: false, allowedAlgorithms: DEFAULT_ALLOWED_ALGORITHMS },
+    policy: { trustRoots: [Buffer.from(devices.identities[0].path[1], 'hex')], allowPrivacy: false, allowedAlgorithms: DEFAULT_ALLOWED_ALGORITHMS },
     templates: BUILTIN_TEMPLATES,
     limits: DEFAULT_LIMITS,
     publicUrl: 'http://issuer.bench',
@@ -325,16 +325,16 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
   /** Issuer time per KeyGen2 exchange, by the message it answers (sequential runs only). */
   const stepTime = new Map<string, { ms: number; db: number }>();
   const dbNow = (): number => [...dbTime.values()].reduce((a, b) => a + b, 0);
-  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const d0 = dbNow();
     try {
-      return await f();
+      return await fn();
     } finally {
       const ms = performance.now() - t0;
       serviceTime += ms;
-      const t = stepTime.get(step) ?? { ms: 0, db: 0 };
-      stepTime.set(step, { ms: t.ms + ms, db: t.db + dbNow() - d0 });
+      const stepTotal = stepTime.get(step) ?? { ms: 0, db: 0 };
+      stepTime.set(step, { ms: stepTotal.ms + ms, db: stepTotal.db + dbNow() - d0 });
     }
   };
   const qualifier = (text: string): string => /"@qualifier"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? 'POST';
@@ -344,7 +344,7 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
   };
   const identities = devices.identities.map(identityOf);
   const enroll = async (client: number, url: string): Promise<void> => {
-    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length]! });
+    const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device: identities[client % identities.length] });
     await runEnrollment({ sks, ui: UI, transport, invocationUrl: url });
   };
   const next = async (): Promise<string> => (await service.createEnrollment({ template: TEMPLATE, userName: 'Bench User' })).invocationUrl;
@@ -357,20 +357,20 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
     stepTime.clear();
     serviceTime = 0;
     const cpu0 = process.cpuUsage();
-    const r = await drive(concurrency, seconds, async () => pool.pop() ?? (await next()), enroll);
+    const result = await drive(concurrency, seconds, async () => pool.pop() ?? (await next()), enroll);
     const cpu = process.cpuUsage(cpu0);
-    const n = r.latencies.length;
-    const ms = (x: number): string => `${(x / n).toFixed(2)} ms`;
+    const count = result.latencies.length;
+    const ms = (x: number): string => `${(x / count).toFixed(2)} ms`;
     console.log(
-      `${label.padEnd(22)} ${String(concurrency).padStart(4)} ${(n / r.elapsed).toFixed(1).padStart(9)} ${r.latencies[Math.floor(n / 2)]!.toFixed(1).padStart(8)} ${percentile(r.latencies, 99).toFixed(1).padStart(8)}` +
-        `   cpu (issuer+client) ${ms(((cpu.user + cpu.system) / 1000))}/session  ${r.errors} err  load ${load()}`,
+      `${label.padEnd(22)} ${String(concurrency).padStart(4)} ${(count / result.elapsed).toFixed(1).padStart(9)} ${result.latencies[Math.floor(count / 2)].toFixed(1).padStart(8)} ${percentile(result.latencies, 99).toFixed(1).padStart(8)}` +
+        `   cpu (issuer+client) ${ms(((cpu.user + cpu.system) / 1000))}/session  ${result.errors} err  load ${load()}`,
     );
     if (concurrency === 1) {
       const dbTotal = [...dbTime.values()].reduce((a, b) => a + b, 0);
-      const top = [...dbTime.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / n).toFixed(2)}`).join(', ');
+      const top = [...dbTime.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / count).toFixed(2)}`).join(', ');
       console.log(`${''.padEnd(27)}per session: issuer ${ms(serviceTime)} = database ${ms(dbTotal)} + KeyGen2 state machine, crypto, CA ${ms(serviceTime - dbTotal)}`);
       console.log(`${''.padEnd(27)}database ms/session: ${top}`);
-      for (const [step, t] of stepTime) console.log(`${''.padEnd(27)}${step.padEnd(44)} ${(t.ms / n).toFixed(2).padStart(6)} ms (database ${(t.db / n).toFixed(2)} ms)`);
+      for (const [step, stepTotal] of stepTime) console.log(`${''.padEnd(27)}${step.padEnd(44)} ${(stepTotal.ms / count).toFixed(2).padStart(6)} ms (database ${(stepTotal.db / count).toFixed(2)} ms)`);
     }
   }
   await raw.close();
@@ -408,13 +408,13 @@ async function certificates(): Promise<void> {
     };
     const rate = async (fn: () => unknown, ms = 2000): Promise<number> => {
       for (let i = 0; i < 20; i++) await fn();
-      let n = 0;
+      let count = 0;
       const t0 = performance.now();
       while (performance.now() - t0 < ms) {
         await fn();
-        n++;
+        count++;
       }
-      return (n * 1000) / (performance.now() - t0);
+      return (count * 1000) / (performance.now() - t0);
     };
     const alone = await rate(() => issuer.issue(request));
     const db = await openIssuerDatabase(join(dir, 'issuer.sqlite'));
@@ -457,9 +457,9 @@ async function main(): Promise<void> {
       let schema: string | undefined;
       if (backend === 'postgres') {
         schema = await freshSchema(pgUrl!);
-        const u = new URL(pgUrl!);
-        u.searchParams.set('options', `-c search_path=${schema}`);
-        url = u.toString();
+        const parsedUrl = new URL(pgUrl!);
+        parsedUrl.searchParams.set('options', `-c search_path=${schema}`);
+        url = parsedUrl.toString();
       }
       try {
         await runHttp(backend as 'sqlite' | 'postgres', devices, levels, seconds, url);
@@ -486,5 +486,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'loadgen') await loadgen(JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as LoadgenArgs);
+if (process.argv[2] === 'loadgen') await loadgen(JSON.parse(readFileSync(process.argv[3], 'utf8')) as LoadgenArgs);
 else await main();

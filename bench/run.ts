@@ -35,14 +35,14 @@ const RSA_2048 = 'https://webpki.github.io/sks/algorithm#rsa2048';
 class Timings {
   private readonly totals = new Map<string, { ms: number; n: number }>();
   add(name: string, ms: number): void {
-    const t = this.totals.get(name) ?? { ms: 0, n: 0 };
-    t.ms += ms;
-    t.n += 1;
-    this.totals.set(name, t);
+    const total = this.totals.get(name) ?? { ms: 0, n: 0 };
+    total.ms += ms;
+    total.n += 1;
+    this.totals.set(name, total);
   }
   perOp(name: string): number {
-    const t = this.totals.get(name);
-    return t ? t.ms / t.n : NaN;
+    const total = this.totals.get(name);
+    return total ? total.ms / total.n : NaN;
   }
   reset(): void {
     this.totals.clear();
@@ -66,23 +66,23 @@ function timed(sks: SecureKeyStore, timings: Timings): SecureKeyStore {
   });
 }
 
-async function timeLoop(n: number, fn: () => unknown): Promise<number> {
+async function timeLoop(count: number, fn: () => unknown): Promise<number> {
   const start = performance.now();
-  for (let i = 0; i < n; i++) await fn();
-  return (performance.now() - start) / n;
+  for (let i = 0; i < count; i++) await fn();
+  return (performance.now() - start) / count;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Alternates `ours` and `raw` in rounds and returns the medians, so drift hits both alike. */
-async function sideBySide(rounds: number, n: number, ours: () => unknown, raw: () => unknown): Promise<[number, number]> {
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    a.push(await timeLoop(n, ours));
-    b.push(await timeLoop(n, raw));
+async function sideBySide(rounds: number, count: number, ours: () => unknown, raw: () => unknown): Promise<[number, number]> {
+  const oursTimes: number[] = [];
+  const rawTimes: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    oursTimes.push(await timeLoop(count, ours));
+    rawTimes.push(await timeLoop(count, raw));
   }
-  return [median(a), median(b)];
+  return [median(oursTimes), median(rawTimes)];
 }
 
 const hmac = (key: Buffer, data: Buffer): Buffer => createHmac('sha256', key).update(data).digest();
@@ -107,18 +107,18 @@ async function main(): Promise<void> {
     const symmetric = new Map<string, Buffer>();
     const benchCa = createBenchCa();
     const issuer = createBenchIssuer(ca.certificate, undefined, {
-      certify: (k) => {
-        const secret = symmetric.get(k.id);
-        return { certificatePath: [benchCa.issue(k.publicKey, k.id)], ...(secret === undefined ? {} : { importSymmetricKey: secret }) };
+      certify: (attestedKey) => {
+        const secret = symmetric.get(attestedKey.id);
+        return { certificatePath: [benchCa.issue(attestedKey.publicKey, attestedKey.id)], ...(secret === undefined ? {} : { importSymmetricKey: secret }) };
       },
     });
     /** One enrollment of `key`, under a user PIN "1357" unless `retryLimit` is null; returns its handle. */
     const provision = async (key: Omit<KeyConfig, 'appUsage'>, retryLimit: number | null = 3): Promise<KeyHandle> => {
-      const k: KeyConfig = { appUsage: 'authentication', ...key };
+      const keyConfig: KeyConfig = { appUsage: 'authentication', ...key };
       const config: IssuerConfig =
         retryLimit === null
-          ? { issuerUri: ISSUER_URI, keys: [k] }
-          : { issuerUri: ISSUER_URI, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit, format: 'numeric', keys: [k] }] };
+          ? { issuerUri: ISSUER_URI, keys: [keyConfig] }
+          : { issuerUri: ISSUER_URI, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit, format: 'numeric', keys: [keyConfig] }] };
       const { summary } = await runKeyGen2Session(issuer, sks, config, false);
       return (summary.keys[0] as { keyHandle: KeyHandle }).keyHandle;
     };
@@ -153,10 +153,10 @@ async function main(): Promise<void> {
      */
     const rawSession = (peerJwk: JsonWebKey, certificate: Buffer): void => {
       step('createProvisioningSession', () => {
-        const e = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        e.publicKey.export({ format: 'jwk' }); // the client ephemeral key goes into the attestation
-        const z = diffieHellman({ privateKey: e.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
-        hmac(z, data.subarray(0, 200));
+        const ephemeral = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        ephemeral.publicKey.export({ format: 'jwk' }); // the client ephemeral key goes into the attestation
+        const sharedSecret = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
+        hmac(sharedSecret, data.subarray(0, 200));
         sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
       });
       step('createPinPolicy', () => hmac(sessionKey, data.subarray(0, 40)));
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       ecHandles.push(keyHandle);
       const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
       const attributes = await sks.getKeyAttributes(keyHandle);
-      rawSession(peer, Buffer.from(attributes.certificatePath[0]!));
+      rawSession(peer, Buffer.from(attributes.certificatePath[0]));
     };
     for (let i = 0; i < 10; i++) await runSession(); // warm-up
     timings.reset();
@@ -205,16 +205,16 @@ async function main(): Promise<void> {
 
     console.log(`Airtight SKS benchmark (SQLite store, WAL, synchronous=FULL; Node ${process.version}; ${sessions} sessions)`);
     console.log('Provisioning (SKS time only; raw = node:crypto primitives [+ one durable SQLite commit for close])');
-    for (const [m, ours, raw] of perMethod) {
-      const label = m === 'createKeyEntry' ? 'createKeyEntry EC P-256' : m === 'closeProvisioningSession' ? 'closeProvisioningSession (durable commit)' : m;
+    for (const [method, ours, raw] of perMethod) {
+      const label = method === 'createKeyEntry' ? 'createKeyEntry EC P-256' : method === 'closeProvisioningSession' ? 'closeProvisioningSession (durable commit)' : method;
       line(label, ours, raw);
     }
     line('createKeyEntry RSA-2048', keyRsa, rawCreateKeyRsa);
     line('whole one-key EC P-256 session', whole, rawWhole);
 
     // ---------------------------------------------------------------- user API
-    const signer = ecHandles[ecHandles.length - 9]!;
-    const rsaSigner = ecHandles[ecHandles.length - 1]!;
+    const signer = ecHandles[ecHandles.length - 9];
+    const rsaSigner = ecHandles[ecHandles.length - 1];
     const pinBytes = Buffer.from('1357');
     const msg = randomBytes(64);
     const userN = 2000;
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
  * stay far below the ~0.5 ms per key that decoding every key at open cost.
  */
 async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
-  const N = 10_000;
+  const keyCount = 10_000;
   const path = join(dir, 'open.db');
   const storeKey = randomBytes(32);
   const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -281,23 +281,23 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
   const pkcs8 = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
   const certificate = randomBytes(600); // size of a typical end-entity certificate; never parsed here
   const mutations: Mutation[] = [
-    { kind: 'setCounters', counters: { session: N + 1, key: N + 1, pinPolicy: N + 1, pukPolicy: 1 } },
+    { kind: 'setCounters', counters: { session: keyCount + 1, key: keyCount + 1, pinPolicy: keyCount + 1, pukPolicy: 1 } },
   ];
-  for (let h = 1; h <= N; h++) {
+  for (let handle = 1; handle <= keyCount; handle++) {
     mutations.push({
       kind: 'putSession',
-      session: { handle: h, privacyEnabled: false, clientSessionId: `C-${h}`, serverSessionId: `S-${h}`, issuerUri: 'https://issuer.example/kg2', keyManagementKey: null, clientTime: 1_700_000_000, sessionLifeTime: 3600 },
+      session: { handle, privacyEnabled: false, clientSessionId: `C-${handle}`, serverSessionId: `S-${handle}`, issuerUri: 'https://issuer.example/kg2', keyManagementKey: null, clientTime: 1_700_000_000, sessionLifeTime: 3600 },
     });
     mutations.push({
       kind: 'putPinPolicy',
-      policy: { handle: h, id: 'PIN', owner: h, pukPolicy: 0, retryLimit: 3, format: 0, userDefined: true, userModifiable: true, inputMethod: 0, grouping: 0, patternRestrictions: 0, minLength: 4, maxLength: 8 },
+      policy: { handle, id: 'PIN', owner: handle, pukPolicy: 0, retryLimit: 3, format: 0, userDefined: true, userModifiable: true, inputMethod: 0, grouping: 0, patternRestrictions: 0, minLength: 4, maxLength: 8 },
     });
     mutations.push({
       kind: 'putKey',
       key: {
-        handle: h, id: 'Key', owner: h, appUsage: 1, publicKey: spki, privateKey: pkcs8, symmetricKey: null,
+        handle, id: 'Key', owner: handle, appUsage: 1, publicKey: spki, privateKey: pkcs8, symmetricKey: null,
         certificatePath: [certificate], endorsedAlgorithms: [], friendlyName: null, devicePinProtection: false,
-        pinPolicy: h, pinValue: Buffer.from('1357'), errorCount: 0, enablePinCaching: false,
+        pinPolicy: handle, pinValue: Buffer.from('1357'), errorCount: 0, enablePinCaching: false,
         biometricProtection: 0, exportProtection: 3, deleteProtection: 0, keyBackup: 0, extensions: [],
       },
     });
@@ -320,12 +320,12 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
         firsts.push(performance.now() - first);
       }
       firsts.sort((a, b) => a - b);
-      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4]!.toFixed(2)} ms (median of 9)`);
+      console.log(`first use of a key in that store (verify + decode + sign): ${firsts[4].toFixed(2)} ms (median of 9)`);
     }
     await sks.close();
   }
   times.sort((a, b) => a - b);
-  console.log(`open store with 10,000 keys: ${times[2]!.toFixed(1)} ms (median of 5)`);
+  console.log(`open store with 10,000 keys: ${times[2].toFixed(1)} ms (median of 5)`);
 }
 
 await main();

@@ -73,7 +73,7 @@ const summary = await runEnrollment({
   ui: { consent: () => Promise.resolve(true), enterPin: () => Promise.resolve('1234') },
   invocationUrl: buildInvocationUrl({ initUrl: `${ISSUER_URI}?init=true`, transactionUrl: ISSUER_URI, cookie: 'JSESSIONID=1' }),
 });
-const [installed] = summary.keys;
+const installed = summary.keys.at(0);
 if (installed === undefined) throw new Error('nothing was installed');
 console.log(`installed key #${installed.keyHandle} (${installed.id}), certificate ${installed.certificateSubject}`);
 

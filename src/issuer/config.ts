@@ -103,8 +103,8 @@ export function readConfigFile(path: string): ServiceConfigFile {
     throw new IssuerError('CONFIG', `cannot read the configuration file ${path} as JSON`, { field: 'config', cause });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
-  for (const k of Object.keys(value)) if (!KNOWN.has(k)) throw new IssuerError('CONFIG', `${path}: unknown member "${k}"`, { field: k });
-  return value as ServiceConfigFile;
+  for (const key of Object.keys(value)) if (!KNOWN.has(key)) throw new IssuerError('CONFIG', `${path}: unknown member "${key}"`, { field: key });
+  return value;
 }
 
 const airtightHome = (env: Readonly<Record<string, string | undefined>>): string =>
@@ -119,9 +119,9 @@ function bool(text: string | undefined, field: string): boolean | undefined {
 
 function int(value: number | string | undefined, field: string): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new IssuerError('CONFIG', `${field} must be a non-negative integer`, { field });
-  return n;
+  const count = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(count) || count < 0) throw new IssuerError('CONFIG', `${field} must be a non-negative integer`, { field });
+  return count;
 }
 
 /**
@@ -137,12 +137,12 @@ export function resolveServiceConfig(
   overrides: Partial<Pick<ServiceConfigFile, 'port' | 'host' | 'database' | 'dataDir' | 'publicUrl'>> = {},
 ): ServiceConfig {
   const home = airtightHome(env);
-  const e = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
-  const dataDir = resolve(overrides.dataDir ?? e('AIRTIGHT_ISSUER_DATA_DIR') ?? file.dataDir ?? join(home, 'issuer'));
-  const database = overrides.database ?? e('AIRTIGHT_ISSUER_DATABASE') ?? file.database ?? join(dataDir, 'issuer.sqlite');
-  const trustRootsDir = resolve(e('AIRTIGHT_ISSUER_TRUST_ROOTS') ?? file.trustRootsDir ?? join(dataDir, 'trust-roots'));
-  const tlsCert = e('AIRTIGHT_ISSUER_TLS_CERT') ?? file.tls?.certFile;
-  const tlsKey = e('AIRTIGHT_ISSUER_TLS_KEY') ?? file.tls?.keyFile;
+  const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const dataDir = resolve(overrides.dataDir ?? fromEnv('AIRTIGHT_ISSUER_DATA_DIR') ?? file.dataDir ?? join(home, 'issuer'));
+  const database = overrides.database ?? fromEnv('AIRTIGHT_ISSUER_DATABASE') ?? file.database ?? join(dataDir, 'issuer.sqlite');
+  const trustRootsDir = resolve(fromEnv('AIRTIGHT_ISSUER_TRUST_ROOTS') ?? file.trustRootsDir ?? join(dataDir, 'trust-roots'));
+  const tlsCert = fromEnv('AIRTIGHT_ISSUER_TLS_CERT') ?? file.tls?.certFile;
+  const tlsKey = fromEnv('AIRTIGHT_ISSUER_TLS_KEY') ?? file.tls?.keyFile;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new IssuerError('CONFIG', 'TLS needs both a certificate file and a key file', { field: 'tls' });
   const allowedAlgorithms = (file.allowedAlgorithms ?? DEFAULT_ALLOWED_ALGORITHMS).map((a, i) => keyAlgorithmUri(a, `allowedAlgorithms[${i}]`));
   const limits: ServiceLimits = {
@@ -151,10 +151,10 @@ export function resolveServiceConfig(
     enrollmentTtlSeconds: int(file.limits?.enrollmentTtlSeconds, 'limits.enrollmentTtlSeconds') ?? DEFAULT_LIMITS.enrollmentTtlSeconds,
     sessionLifeTimeSeconds: int(file.limits?.sessionLifeTimeSeconds, 'limits.sessionLifeTimeSeconds') ?? DEFAULT_LIMITS.sessionLifeTimeSeconds,
   };
-  const adminToken = e('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? file.adminToken;
+  const adminToken = fromEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? file.adminToken;
   if (adminToken !== undefined && adminToken.length < 16) throw new IssuerError('CONFIG', 'the admin token must be at least 16 characters', { field: 'adminToken' });
-  const publicUrl = overrides.publicUrl ?? e('AIRTIGHT_ISSUER_PUBLIC_URL') ?? file.publicUrl;
-  const host = overrides.host ?? e('AIRTIGHT_ISSUER_HOST') ?? file.host ?? '127.0.0.1';
+  const publicUrl = overrides.publicUrl ?? fromEnv('AIRTIGHT_ISSUER_PUBLIC_URL') ?? file.publicUrl;
+  const host = overrides.host ?? fromEnv('AIRTIGHT_ISSUER_HOST') ?? file.host ?? '127.0.0.1';
   // Plain HTTP only on loopback: elsewhere the session attestation must cover a TLS certificate we
   // serve ourselves (spec §2.2; a TLS-terminating proxy in front would break it anyway).
   if (tlsCert === undefined && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
@@ -162,21 +162,21 @@ export function resolveServiceConfig(
   }
   return {
     host,
-    port: overrides.port ?? int(e('AIRTIGHT_ISSUER_PORT'), 'AIRTIGHT_ISSUER_PORT') ?? int(file.port, 'port') ?? 8080,
+    port: overrides.port ?? int(fromEnv('AIRTIGHT_ISSUER_PORT'), 'AIRTIGHT_ISSUER_PORT') ?? int(file.port, 'port') ?? 8080,
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     dataDir,
     database: database.startsWith('postgres://') || database.startsWith('postgresql://') ? database : resolve(database),
-    caDir: resolve(e('AIRTIGHT_ISSUER_CA_DIR') ?? file.caDir ?? join(dataDir, 'ca')),
+    caDir: resolve(fromEnv('AIRTIGHT_ISSUER_CA_DIR') ?? file.caDir ?? join(dataDir, 'ca')),
     issuerKeyFile: resolve(file.issuerKeyFile ?? join(dataDir, 'issuer.key')),
     sealingKeyFile: resolve(file.sealingKeyFile ?? join(dataDir, 'sealing.key')),
     trustRootsDirs: file.trustManufacturerCa === false ? [trustRootsDir] : [trustRootsDir, join(home, 'manufacturer-ca')],
-    allowPrivacy: bool(e('AIRTIGHT_ISSUER_ALLOW_PRIVACY'), 'AIRTIGHT_ISSUER_ALLOW_PRIVACY') ?? file.allowPrivacy ?? false,
+    allowPrivacy: bool(fromEnv('AIRTIGHT_ISSUER_ALLOW_PRIVACY'), 'AIRTIGHT_ISSUER_ALLOW_PRIVACY') ?? file.allowPrivacy ?? false,
     allowedAlgorithms,
     adminToken,
     tls: tlsCert !== undefined && tlsKey !== undefined ? { certFile: resolve(tlsCert), keyFile: resolve(tlsKey) } : undefined,
     templates: { ...BUILTIN_TEMPLATES, ...(file.templates ?? {}) },
     limits,
-    logLevel: e('AIRTIGHT_ISSUER_LOG_LEVEL') ?? file.logLevel ?? 'info',
+    logLevel: fromEnv('AIRTIGHT_ISSUER_LOG_LEVEL') ?? file.logLevel ?? 'info',
   };
 }
 

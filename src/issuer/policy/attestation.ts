@@ -21,7 +21,7 @@ export interface AttestationPolicy {
 }
 
 /** Default allowed algorithms: EC P-256/P-384 and RSA 2048-4096. */
-export const DEFAULT_ALLOWED_ALGORITHMS: readonly string[] = ['ec-p256', 'ec-p384', 'rsa2048', 'rsa3072', 'rsa4096'].map((n) => KEY_ALGORITHMS[n]!);
+export const DEFAULT_ALLOWED_ALGORITHMS: readonly string[] = ['ec-p256', 'ec-p384', 'rsa2048', 'rsa3072', 'rsa4096'].map((n) => KEY_ALGORITHMS[n]);
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g;
 
@@ -50,9 +50,9 @@ export function loadTrustRoots(dirs: readonly string[]): Uint8Array[] {
         throw new IssuerError('CONFIG', `trust root ${file} does not parse as an X.509 certificate`, { field: 'trustRootsDir', cause });
       }
       for (const der of ders) {
-        const k = der.toString('base64');
-        if (!seen.has(k)) roots.push(der);
-        seen.add(k);
+        const key = der.toString('base64');
+        if (!seen.has(key)) roots.push(der);
+        seen.add(key);
       }
     }
   }

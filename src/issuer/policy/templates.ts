@@ -26,7 +26,8 @@ export const KEY_ALGORITHMS: Readonly<Record<string, string>> = {
 
 /** Resolves a short name or a URI to the URI (unknown short names are refused). */
 export function keyAlgorithmUri(name: string, field = 'keyAlgorithm'): string {
-  const uri = KEY_ALGORITHMS[name] ?? (name.startsWith('https://') ? name : undefined);
+  // An index read misses for an unknown name (the Record type does not say so).
+  const uri = (KEY_ALGORITHMS as Partial<Record<string, string>>)[name] ?? (name.startsWith('https://') ? name : undefined);
   if (uri === undefined) throw new IssuerError('CONFIG', `unknown key algorithm "${name}" (known: ${Object.keys(KEY_ALGORITHMS).join(', ')} or an SKS URI)`, { field });
   return uri;
 }
@@ -56,7 +57,7 @@ export interface EnrollmentTemplate {
   readonly appUsage: AppUsage;
   readonly friendlyName?: string;
   readonly endorsedAlgorithms?: readonly string[];
-  readonly extensions?: readonly { readonly type: string; readonly data: string }[];
+  readonly extensions?: ReadonlyArray<{ readonly type: string; readonly data: string }>;
   /** Absent: the key has no PIN. */
   readonly pin?: TemplatePinPolicy;
   /** Only with `pin`. */
@@ -104,29 +105,29 @@ export const BUILTIN_TEMPLATES: Readonly<Record<string, EnrollmentTemplate>> = {
 export const TEMPLATE_KEY_ID = 'Key.1';
 
 /** The key part of an IssuerConfig for one template (the PIN/PUK nesting of spec §6.7.3). */
-export function templateKeys(t: EnrollmentTemplate): { keys?: KeyConfig[]; pinPolicies?: PinPolicyConfig[]; pukPolicies?: PukPolicyConfig[] } {
+export function templateKeys(enrollmentTemplate: EnrollmentTemplate): { keys?: KeyConfig[]; pinPolicies?: PinPolicyConfig[]; pukPolicies?: PukPolicyConfig[] } {
   const key: KeyConfig = {
     id: TEMPLATE_KEY_ID,
-    keyAlgorithm: keyAlgorithmUri(t.keyAlgorithm),
-    appUsage: t.appUsage,
-    ...(t.friendlyName === undefined ? {} : { friendlyName: t.friendlyName }),
-    ...(t.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: t.endorsedAlgorithms }),
-    ...(t.extensions === undefined ? {} : { extensions: t.extensions }),
+    keyAlgorithm: keyAlgorithmUri(enrollmentTemplate.keyAlgorithm),
+    appUsage: enrollmentTemplate.appUsage,
+    ...(enrollmentTemplate.friendlyName === undefined ? {} : { friendlyName: enrollmentTemplate.friendlyName }),
+    ...(enrollmentTemplate.endorsedAlgorithms === undefined ? {} : { endorsedAlgorithms: enrollmentTemplate.endorsedAlgorithms }),
+    ...(enrollmentTemplate.extensions === undefined ? {} : { extensions: enrollmentTemplate.extensions }),
   };
-  if (t.pin === undefined) return { keys: [key] };
-  const pin: PinPolicyConfig = { id: 'PIN.1', ...t.pin, keys: [key] };
-  if (t.puk === undefined) return { pinPolicies: [pin] };
-  return { pukPolicies: [{ id: 'PUK.1', puk: t.puk.value, format: t.puk.format, retryLimit: t.puk.retryLimit, pinPolicies: [pin] }] };
+  if (enrollmentTemplate.pin === undefined) return { keys: [key] };
+  const pin: PinPolicyConfig = { id: 'PIN.1', ...enrollmentTemplate.pin, keys: [key] };
+  if (enrollmentTemplate.puk === undefined) return { pinPolicies: [pin] };
+  return { pukPolicies: [{ id: 'PUK.1', puk: enrollmentTemplate.puk.value, format: enrollmentTemplate.puk.format, retryLimit: enrollmentTemplate.puk.retryLimit, pinPolicies: [pin] }] };
 }
 
 /** The certificate profile of a template (usages come from the app usage). */
-export function templateProfile(t: EnrollmentTemplate): CertificateProfile {
-  const subject = typeof t.certificate.subject === 'string' ? parseDn(t.certificate.subject, 'certificate.subject') : t.certificate.subject;
+export function templateProfile(enrollmentTemplate: EnrollmentTemplate): CertificateProfile {
+  const subject = typeof enrollmentTemplate.certificate.subject === 'string' ? parseDn(enrollmentTemplate.certificate.subject, 'certificate.subject') : enrollmentTemplate.certificate.subject;
   return {
     subject,
-    validityDays: t.certificate.validityDays,
-    appUsage: t.appUsage,
-    ...(t.certificate.email === undefined ? {} : { email: t.certificate.email }),
+    validityDays: enrollmentTemplate.certificate.validityDays,
+    appUsage: enrollmentTemplate.appUsage,
+    ...(enrollmentTemplate.certificate.email === undefined ? {} : { email: enrollmentTemplate.certificate.email }),
   };
 }
 
@@ -135,12 +136,12 @@ export const templateUser = (userName: string, email: string | null | undefined)
   email === null || email === undefined ? { commonName: userName } : { commonName: userName, email };
 
 /** Checks a template once at startup, so a bad one fails the start and not an enrollment. */
-export function checkTemplate(name: string, t: EnrollmentTemplate, allowedAlgorithms: readonly string[]): void {
+export function checkTemplate(name: string, enrollmentTemplate: EnrollmentTemplate, allowedAlgorithms: readonly string[]): void {
   const where = `templates.${name}`;
-  const uri = keyAlgorithmUri(t.keyAlgorithm, `${where}.keyAlgorithm`);
+  const uri = keyAlgorithmUri(enrollmentTemplate.keyAlgorithm, `${where}.keyAlgorithm`);
   if (!allowedAlgorithms.includes(uri)) {
-    throw new IssuerError('CONFIG', `${where}: key algorithm ${t.keyAlgorithm} is not in allowedAlgorithms`, { field: `${where}.keyAlgorithm` });
+    throw new IssuerError('CONFIG', `${where}: key algorithm ${enrollmentTemplate.keyAlgorithm} is not in allowedAlgorithms`, { field: `${where}.keyAlgorithm` });
   }
-  if (t.puk !== undefined && t.pin === undefined) throw new IssuerError('CONFIG', `${where}: a PUK needs a PIN`, { field: `${where}.puk` });
-  templateProfile(t);
+  if (enrollmentTemplate.puk !== undefined && enrollmentTemplate.pin === undefined) throw new IssuerError('CONFIG', `${where}: a PUK needs a PIN`, { field: `${where}.puk` });
+  templateProfile(enrollmentTemplate);
 }

@@ -26,10 +26,10 @@ export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly field?: string };
 }
 
-export function httpError(e: unknown): { status: number; body: ErrorBody } {
-  if (isIssuerError(e)) return { status: ISSUER_ERROR_HTTP_STATUS[e.code], body: { error: e.toJSON() } };
-  if (isKeyGen2Error(e)) return { status: KEYGEN2_ERROR_HTTP_STATUS[e.code], body: { error: { code: e.code, message: e.message } } };
-  const fe = e as Partial<FastifyError>;
+export function httpError(error: unknown): { status: number; body: ErrorBody } {
+  if (isIssuerError(error)) return { status: ISSUER_ERROR_HTTP_STATUS[error.code], body: { error: error.toJSON() } };
+  if (isKeyGen2Error(error)) return { status: KEYGEN2_ERROR_HTTP_STATUS[error.code], body: { error: { code: error.code, message: error.message } } };
+  const fe = error as Partial<FastifyError>;
   if (fe.validation !== undefined) return { status: 400, body: { error: { code: 'BAD_REQUEST', message: fe.message ?? 'invalid request' } } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { error: { code: fe.statusCode === 413 ? 'TOO_LARGE' : 'BAD_REQUEST', message: fe.code ?? 'bad request' } } };
@@ -38,9 +38,9 @@ export function httpError(e: unknown): { status: number; body: ErrorBody } {
 }
 
 /** fastify error handler for JSON routes. */
-export function jsonErrorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply): void {
-  const { status, body } = httpError(e);
-  if (status >= 500) req.log.error({ code: body.error.code, err: isIssuerError(e) || isKeyGen2Error(e) ? body.error : { name: (e as Error).name } }, 'request failed');
+export function jsonErrorHandler(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = httpError(error);
+  if (status >= 500) req.log.error({ code: body.error.code, err: isIssuerError(error) || isKeyGen2Error(error) ? body.error : { name: (error as Error).name } }, 'request failed');
   else req.log.info({ code: body.error.code }, 'request refused');
   void reply.code(status).send(body);
 }

@@ -25,21 +25,22 @@ export interface Keygen2RoutesOptions {
   readonly bodyLimit: number;
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- async so a throw while registering is a rejection, as Fastify expects of a FastifyPluginAsync
 export const keygen2Routes: FastifyPluginAsync<Keygen2RoutesOptions> = async (app, { service, bodyLimit }) => {
   const errorUrl = (reason: string): string => `${service.publicUrl}/keygen2/error?reason=${reason}`;
   // Raw text in this scope only: the KeyGen2 reader is strict (duplicates, lone surrogates) and must see the bytes.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((e, req, reply) => {
+  app.setErrorHandler((error, req, reply) => {
     // Oversize or undecodable bodies and anything unexpected: the client aborts on the 302 (spec §2.2 step 5).
-    req.log.warn({ code: (e as { code?: string }).code ?? 'ERROR' }, 'keygen2 request refused');
-    void send(reply, { kind: 'redirect', location: errorUrl((e as { statusCode?: number }).statusCode === 413 ? 'bad-request' : 'internal-error') });
+    req.log.warn({ code: (error as { code?: string }).code ?? 'ERROR' }, 'keygen2 request refused');
+    void send(reply, { kind: 'redirect', location: errorUrl((error as { statusCode?: number }).statusCode === 413 ? 'bad-request' : 'internal-error') });
   });
 
   app.get('/init', async (req, reply) => {
-    const r = await service.init(req.headers.cookie);
-    req.log.info({ session: r.sessionId, reason: r.reason }, r.reason === undefined ? 'keygen2 init' : 'keygen2 init refused');
-    return send(reply, r.answer);
+    const result = await service.init(req.headers.cookie);
+    req.log.info({ session: result.sessionId, reason: result.reason }, result.reason === undefined ? 'keygen2 init' : 'keygen2 init refused');
+    return send(reply, result.answer);
   });
 
   app.post('/', { bodyLimit }, async (req, reply) => {
@@ -47,9 +48,9 @@ export const keygen2Routes: FastifyPluginAsync<Keygen2RoutesOptions> = async (ap
       req.log.info('keygen2 post refused: content type');
       return send(reply, { kind: 'redirect', location: errorUrl('bad-request') });
     }
-    const r = await service.post(req.headers.cookie, req.body);
-    req.log.info({ session: r.sessionId, reason: r.reason, replayed: r.replayed }, r.reason === undefined ? 'keygen2 step' : 'keygen2 step refused');
-    return send(reply, r.answer);
+    const result = await service.post(req.headers.cookie, req.body);
+    req.log.info({ session: result.sessionId, reason: result.reason, replayed: result.replayed }, result.reason === undefined ? 'keygen2 step' : 'keygen2 step refused');
+    return send(reply, result.answer);
   });
 
   app.get<{ Querystring: { reason?: string } }>('/error', async (req, reply) => {

@@ -11,10 +11,10 @@ export async function listDevices(db: IssuerDatabase): Promise<readonly Device[]
 
 /** Revokes a credential (idempotent) and records why in the audit log. */
 export async function revokeCredential(db: IssuerDatabase, fingerprint: string, reason?: string): Promise<Credential> {
-  const c = await db.getCredential(fingerprint);
-  if (c.status === 'revoked') return c;
+  const credential = await db.getCredential(fingerprint);
+  if (credential.status === 'revoked') return credential;
   const revoked = await db.setCredentialStatus(fingerprint, 'revoked');
-  await db.appendAudit({ kind: 'credential-revoked', detail: JSON.stringify({ fingerprint, serial: c.serial, ...(reason === undefined ? {} : { reason }) }) });
+  await db.appendAudit({ kind: 'credential-revoked', detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }) });
   return revoked;
 }
 
@@ -31,7 +31,7 @@ export async function issueCrl(db: IssuerDatabase, issuing: CaKeyPair, now: numb
 
 /** Constant-time comparison of a presented admin token with the configured one (both hashed first, so lengths leak nothing). */
 export function adminTokenMatches(expected: string, presented: string): boolean {
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(presented).digest();
-  return timingSafeEqual(a, b);
+  const expectedDigest = createHash('sha256').update(expected).digest();
+  const presentedDigest = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(expectedDigest, presentedDigest);
 }

@@ -77,7 +77,7 @@ export async function openIssuerService(
   env: Readonly<Record<string, string | undefined>>,
   extra: { readonly serverCertificate?: Uint8Array; readonly db?: IssuerDatabase } = {},
 ): Promise<IssuerService> {
-  for (const [name, t] of Object.entries(config.templates)) checkTemplate(name, t, config.allowedAlgorithms);
+  for (const [name, enrollmentTemplate] of Object.entries(config.templates)) checkTemplate(name, enrollmentTemplate, config.allowedAlgorithms);
   const issuerKey: IssuerKeySource =
     env[ISSUER_KEY_VARIABLE] !== undefined && env[ISSUER_KEY_VARIABLE] !== '' ? { env } : (loadOrCreateSecret({}, '', config.issuerKeyFile), { file: config.issuerKeyFile });
   const { ca } = await openIssuerCa({ dir: config.caDir, issuerKey });
@@ -128,9 +128,9 @@ export async function startIssuerService(
   });
   try {
     await app.listen({ port: config.port, host: config.host });
-  } catch (e) {
+  } catch (error) {
     await app.close();
-    throw e;
+    throw error;
   }
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

@@ -141,11 +141,11 @@ export class IssuerService {
     if (current === undefined) {
       try {
         current = await rollKmk(this.db, this.#issuerName, this.#sealingKey, this.#clock);
-      } catch (e) {
+      } catch (error) {
         // Another process created the first one concurrently.
-        if (!(isIssuerError(e) && e.code === 'CONFLICT')) throw e;
+        if (!(isIssuerError(error) && error.code === 'CONFLICT')) throw error;
         current = await this.db.currentKeyManagementKey(this.#issuerName);
-        if (current === undefined) throw e;
+        if (current === undefined) throw error;
       }
     }
     if (!this.#kmkHistory.some((k) => k.id === current.id)) await this.#reloadKmks();
@@ -155,7 +155,7 @@ export class IssuerService {
   async #reloadKmks(): Promise<void> {
     const history = await this.db.keyManagementKeyHistory(this.#issuerName);
     const keys: Record<string, ReturnType<typeof unsealKmk>> = {};
-    for (const k of history) keys[k.id] = unsealKmk(k.privateKeyRef, this.#sealingKey, k.id);
+    for (const keyManagementKey of history) keys[keyManagementKey.id] = unsealKmk(keyManagementKey.privateKeyRef, this.#sealingKey, keyManagementKey.id);
     this.#crypto = new NodeIssuerCrypto({ sealingKey: this.#sealingKey, keyManagementKeys: keys });
     this.#kmkHistory = history;
   }
@@ -163,17 +163,17 @@ export class IssuerService {
   /** Rolls the KMK over: new sessions use the new one; keys under older ones are taken over at their next management session (spec §9.4). */
   async rollKmk(): Promise<{ readonly id: string; readonly previousId: string | null }> {
     await this.currentKmk();
-    const k = await rollKmk(this.db, this.#issuerName, this.#sealingKey, this.#clock);
+    const keyManagementKey = await rollKmk(this.db, this.#issuerName, this.#sealingKey, this.#clock);
     await this.#reloadKmks();
-    await this.db.appendAudit({ kind: 'kmk-rolled', detail: JSON.stringify({ id: k.id, previousId: k.previousId }) });
-    return { id: k.id, previousId: k.previousId };
+    await this.db.appendAudit({ kind: 'kmk-rolled', detail: JSON.stringify({ id: keyManagementKey.id, previousId: keyManagementKey.previousId }) });
+    return { id: keyManagementKey.id, previousId: keyManagementKey.previousId };
   }
 
   /** The roll-over tree: current ← previous ← … (each older key authorizes its successor). */
   #updatableChain(current: KeyManagementKey): UpdatableKmkConfig[] {
     const byId = new Map(this.#kmkHistory.map((k) => [k.id, k]));
-    const chain = (k: KeyManagementKey): UpdatableKmkConfig[] => {
-      const prev = k.previousId === null ? undefined : byId.get(k.previousId);
+    const chain = (keyManagementKey: KeyManagementKey): UpdatableKmkConfig[] => {
+      const prev = keyManagementKey.previousId === null ? undefined : byId.get(keyManagementKey.previousId);
       return prev === undefined ? [] : [{ kmk: prev.id, updatableKeyManagementKeys: chain(prev) }];
     };
     return chain(current);
@@ -228,9 +228,9 @@ export class IssuerService {
   }
 
   #template(name: string): EnrollmentTemplate {
-    const t = Object.hasOwn(this.templates, name) ? this.templates[name] : undefined;
-    if (t === undefined) throw new IssuerError('NOT_FOUND', `no template named ${name}`, { field: 'template' });
-    return t;
+    const template = Object.hasOwn(this.templates, name) ? this.templates[name] : undefined;
+    if (template === undefined) throw new IssuerError('NOT_FOUND', `no template named ${name}`, { field: 'template' });
+    return template;
   }
 
   /**
@@ -249,10 +249,10 @@ export class IssuerService {
     const sessionId = this.#sessionIdOf(token);
     const ttl = Math.min(input.ttlSeconds ?? this.limits.sessionLifeTimeSeconds, 86_400);
     const updateKeys: Record<string, string> = {};
-    const keys = updates.map((op, i) => {
-      const p = parsePayload(op.payload);
-      const template = this.#template(p.template);
-      const id = `Update.${i + 1}`;
+    const keys = updates.map((op, index) => {
+      const payload = parsePayload(op.payload);
+      const template = this.#template(payload.template);
+      const id = `Update.${index + 1}`;
       updateKeys[id] = op.id;
       return { id, keyAlgorithm: keyAlgorithmUri(template.keyAlgorithm), appUsage: template.appUsage, ...(template.friendlyName === undefined ? {} : { friendlyName: template.friendlyName }) };
     });
@@ -300,8 +300,8 @@ export class IssuerService {
     if (sessionId !== undefined) {
       const marked = await this.db.failSession(sessionId, reason).then(
         () => true,
-        (e: unknown) => {
-          if (!(isIssuerError(e) && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) throw e;
+        (error: unknown) => {
+          if (!(isIssuerError(error) && (error.code === 'CONFLICT' || error.code === 'NOT_FOUND'))) throw error;
           return false;
         },
       );
@@ -322,8 +322,8 @@ export class IssuerService {
     await this.db.releaseOperations(sessionId);
     // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
     // those of a failed session were never installed, so they are revoked rather than left valid.
-    for (const c of await this.db.listCredentials({ sessionId })) {
-      if (c.status === 'issued') await this.db.setCredentialStatus(c.fingerprint, 'revoked');
+    for (const credential of await this.db.listCredentials({ sessionId })) {
+      if (credential.status === 'issued') await this.db.setCredentialStatus(credential.fingerprint, 'revoked');
     }
   }
 
@@ -340,9 +340,9 @@ export class IssuerService {
     const token = value.slice(dot + 1);
     const sessionId = this.#sessionIdOf(token);
     if (head === 'm') {
-      const s = await this.db.getSession(sessionId).catch(notFound);
-      if (s === undefined || s.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
-      const again = s.status === 'active' && s.step === 0 ? (s.lastRequestHash === GET_HASH ? s.lastResponse : undefined) : undefined;
+      const session = await this.db.getSession(sessionId).catch(notFound);
+      if (session?.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
+      const again = session.status === 'active' && session.step === 0 ? (session.lastRequestHash === GET_HASH ? session.lastResponse : undefined) : undefined;
       if (again === undefined) return { answer: this.#refusal('invocation-used'), reason: 'invocation-used', sessionId };
       return { answer: again, sessionId };
     }
@@ -350,8 +350,8 @@ export class IssuerService {
     if (enrollment === undefined) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
     if (enrollment.state === 'used') {
       // A retried GET of this very token before the first POST replays; anything else is a reuse.
-      const s = enrollment.sessionId === sessionId ? await this.db.getSession(sessionId).catch(notFound) : undefined;
-      if (s !== undefined && s.status === 'active' && s.step === 0 && s.lastRequestHash === GET_HASH) return { answer: s.lastResponse, sessionId };
+      const session = enrollment.sessionId === sessionId ? await this.db.getSession(sessionId).catch(notFound) : undefined;
+      if (session?.status === 'active' && session.step === 0 && session.lastRequestHash === GET_HASH) return { answer: session.lastResponse, sessionId };
       return { answer: this.#refusal('invocation-used'), reason: 'invocation-used' };
     }
     if (enrollment.state === 'expired' || enrollment.expiresAt <= this.#clock()) return { answer: this.#refusal('invocation-expired'), reason: 'invocation-expired' };
@@ -367,20 +367,20 @@ export class IssuerService {
         ...(template.privacy === true ? { privacyEnabled: true } : {}),
         ...templateKeys(template),
       });
-    } catch (e) {
-      const reason = reasonOf(e);
+    } catch (error) {
+      const reason = reasonOf(error);
       return { answer: this.#refusal(reason), reason };
     }
     const answer: StoredResponse = { kind: 'body', contentType: 'application/json', body: started.request };
-    const r = await this.db.startEnrollmentSession(token, { id: sessionId, state: JSON.stringify(started.state), requestHash: GET_HASH, response: answer });
-    switch (r.kind) {
+    const sessionResult = await this.db.startEnrollmentSession(token, { id: sessionId, state: JSON.stringify(started.state), requestHash: GET_HASH, response: answer });
+    switch (sessionResult.kind) {
       case 'started':
-        if (r.enrollment.id !== enrollment.id) return { answer: await this.#fail(sessionId, 'invalid-invocation'), reason: 'invalid-invocation', sessionId };
+        if (sessionResult.enrollment.id !== enrollment.id) return { answer: await this.#fail(sessionId, 'invalid-invocation'), reason: 'invalid-invocation', sessionId };
         return { answer, sessionId };
       case 'replayed':
-        return { answer: r.session.lastResponse, sessionId };
+        return { answer: sessionResult.session.lastResponse, sessionId };
       case 'refused': {
-        const reason: RefusalReason = r.reason === 'used' ? 'invocation-used' : r.reason === 'expired' ? 'invocation-expired' : 'invalid-invocation';
+        const reason: RefusalReason = sessionResult.reason === 'used' ? 'invocation-used' : sessionResult.reason === 'expired' ? 'invocation-expired' : 'invalid-invocation';
         return { answer: this.#refusal(reason), reason };
       }
     }
@@ -411,15 +411,15 @@ export class IssuerService {
     let step: Awaited<ReturnType<KeyGen2Issuer['acceptText']>>;
     try {
       step = await this.#issuer(sessionId).acceptText(state, body);
-    } catch (e) {
+    } catch (error) {
       // A concurrent copy of this POST (here or at another process) may have won while we computed.
       const winner = await this.#winner(sessionId, hash);
       if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
       // Storage trouble or a lost race in the database is not the device's fault: refuse this
       // request but leave the session to a retry.
-      const cause = issuerCause(e);
+      const cause = issuerCause(error);
       if (isIssuerError(cause) && (cause.code === 'STORAGE' || cause.code === 'CONFLICT')) throw cause;
-      const reason = reasonOf(e);
+      const reason = reasonOf(error);
       return { answer: await this.#fail(sessionId, reason), reason, sessionId };
     }
     let answer: StoredResponse;
@@ -437,8 +437,8 @@ export class IssuerService {
         response: answer,
         ...(audit === undefined ? {} : { status: 'done' as const, audit }),
       });
-    } catch (e) {
-      if (!(isIssuerError(e) && e.code === 'CONFLICT')) throw e;
+    } catch (error) {
+      if (!(isIssuerError(error) && error.code === 'CONFLICT')) throw error;
       const winner = await this.#winner(sessionId, hash);
       if (winner !== undefined) return { answer: winner, sessionId, replayed: true };
       return { answer: this.#refusal('out-of-order'), reason: 'out-of-order', sessionId };
@@ -447,15 +447,15 @@ export class IssuerService {
   }
 
   async #winner(sessionId: string, hash: string): Promise<StoredResponse | undefined> {
-    const s = await this.db.getSession(sessionId).catch(notFound);
-    return s !== undefined && s.lastRequestHash === hash ? s.lastResponse : undefined;
+    const session = await this.db.getSession(sessionId).catch(notFound);
+    return session?.lastRequestHash === hash ? session.lastResponse : undefined;
   }
 
   async #sessionContext(sessionId: string): Promise<{ session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null } | { session: Session; updates: Record<string, ScheduledOperation> }> {
     const session = await this.db.getSession(sessionId);
     if (session.origin.kind === 'enrollment') {
-      const e = await this.db.getEnrollment(session.origin.enrollmentId);
-      return { session, template: this.#template(e.template), userName: e.userName, userEmail: e.userEmail };
+      const enrollment = await this.db.getEnrollment(session.origin.enrollmentId);
+      return { session, template: this.#template(enrollment.template), userName: enrollment.userName, userEmail: enrollment.userEmail };
     }
     const created = (await this.db.listAudit({ sessionId })).find((a) => a.kind === 'management-session-created');
     const updateKeys = created === undefined ? {} : ((JSON.parse(created.detail) as { updateKeys?: Record<string, string> }).updateKeys ?? {});
@@ -478,16 +478,17 @@ export class IssuerService {
       template = ctx.template;
       user = { name: ctx.userName, email: ctx.userEmail };
     } else {
-      const op = ctx.updates[key.id];
+      // The key may have no scheduled update: the index read can miss.
+      const op = (ctx.updates as Partial<Record<string, ScheduledOperation>>)[key.id];
       if (op === undefined) throw new IssuerError('INTERNAL', `no scheduled update for key ${key.id}`, { field: 'keyId' });
       // The replacement key is certified only for the session that claimed its update (another
       // management session of the same device may have taken it): never a stray key.
       if (op.status !== 'running' || op.sessionId !== sessionId) {
         throw new IssuerError('BAD_REQUEST', 'the scheduled update is not claimed by this session', { field: 'keyId' });
       }
-      const p = parsePayload(op.payload);
-      template = this.#template(p.template);
-      user = { name: p.userName, email: p.userEmail ?? null };
+      const payload = parsePayload(op.payload);
+      template = this.#template(payload.template);
+      user = { name: payload.userName, email: payload.userEmail ?? null };
     }
     let deviceId: string | undefined;
     const deviceCert = key.deviceCertificatePath?.[0];
@@ -495,7 +496,7 @@ export class IssuerService {
       const device = await this.db.recordDevice({ kind: 'certificate', certificateDer: deviceCert, subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', ') });
       deviceId = device.id;
     }
-    const kmkId = this.#kmkIdOfSpki(JSON.parse(ctx.session.state).keyManagementKey as string | undefined);
+    const kmkId = this.#kmkIdOfSpki((JSON.parse(ctx.session.state) as { keyManagementKey?: string }).keyManagementKey);
     const db = this.db;
     const issued = await issueOnce(
       this.#certIssuer,
@@ -571,24 +572,24 @@ export class IssuerService {
 
   /** Schedules delete, unlock or update of a credential for its device's next management session. */
   async schedule(kind: ScheduledOperationKind, fingerprint: string): Promise<ScheduledOperation> {
-    const c = await this.db.getCredential(fingerprint);
-    if (c.status !== 'issued') throw new IssuerError('CONFLICT', `the credential is ${c.status}`, { field: 'fingerprint' });
-    if (c.deviceId === null) throw new IssuerError('BAD_REQUEST', 'the credential has no known device (privacy mode): it cannot be managed', { field: 'fingerprint' });
-    const payload = kind === 'update' ? JSON.stringify(await this.#originOf(c)) : '{}';
+    const credential = await this.db.getCredential(fingerprint);
+    if (credential.status !== 'issued') throw new IssuerError('CONFLICT', `the credential is ${credential.status}`, { field: 'fingerprint' });
+    if (credential.deviceId === null) throw new IssuerError('BAD_REQUEST', 'the credential has no known device (privacy mode): it cannot be managed', { field: 'fingerprint' });
+    const payload = kind === 'update' ? JSON.stringify(await this.#originOf(credential)) : '{}';
     const op = await this.db.scheduleOperation({ kind, credentialFingerprint: fingerprint, payload });
     await this.db.appendAudit({ kind: 'operation-scheduled', detail: JSON.stringify({ id: op.id, kind, fingerprint }) });
     return op;
   }
 
   /** Template and user a credential was issued for (through earlier updates). */
-  async #originOf(c: Credential): Promise<{ template: string; userName: string; userEmail?: string }> {
-    const session = await this.db.getSession(c.sessionId);
+  async #originOf(item: Credential): Promise<{ template: string; userName: string; userEmail?: string }> {
+    const session = await this.db.getSession(item.sessionId);
     if (session.origin.kind === 'enrollment') {
-      const e = await this.db.getEnrollment(session.origin.enrollmentId);
-      return { template: e.template, userName: e.userName, ...(e.userEmail === null ? {} : { userEmail: e.userEmail }) };
+      const error = await this.db.getEnrollment(session.origin.enrollmentId);
+      return { template: error.template, userName: error.userName, ...(error.userEmail === null ? {} : { userEmail: error.userEmail }) };
     }
     const ctx = await this.#sessionContext(session.id);
-    const op = 'updates' in ctx ? ctx.updates[c.keyId] : undefined;
+    const op = 'updates' in ctx ? ctx.updates[item.keyId] : undefined;
     if (op === undefined) throw new IssuerError('INTERNAL', 'cannot tell the template of this credential', { field: 'fingerprint' });
     return parsePayload(op.payload);
   }
@@ -599,13 +600,13 @@ export class IssuerService {
 }
 
 function parsePayload(text: string): { template: string; userName: string; userEmail?: string } {
-  const p = JSON.parse(text) as { template?: unknown; userName?: unknown; userEmail?: unknown };
-  if (typeof p.template !== 'string' || typeof p.userName !== 'string') throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
-  return { template: p.template, userName: p.userName, ...(typeof p.userEmail === 'string' ? { userEmail: p.userEmail } : {}) };
+  const payload = JSON.parse(text) as { template?: unknown; userName?: unknown; userEmail?: unknown };
+  if (typeof payload.template !== 'string' || typeof payload.userName !== 'string') throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
+  return { template: payload.template, userName: payload.userName, ...(typeof payload.userEmail === 'string' ? { userEmail: payload.userEmail } : {}) };
 }
 
-const notFound = (e: unknown): undefined => {
-  if (isIssuerError(e) && e.code === 'NOT_FOUND') return undefined;
-  throw e;
+const notFound = (error: unknown): undefined => {
+  if (isIssuerError(error) && error.code === 'NOT_FOUND') return undefined;
+  throw error;
 };
 

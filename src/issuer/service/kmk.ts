@@ -19,10 +19,10 @@ export function sealKmk(privateKey: KeyObject, sealingKey: Uint8Array): string {
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
   try {
     const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', kmkSealKey(sealingKey), iv);
-    c.setAAD(AAD);
-    const body = Buffer.concat([c.update(pkcs8), c.final()]);
-    return PREFIX + Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url');
+    const cipher = createCipheriv('aes-256-gcm', kmkSealKey(sealingKey), iv);
+    cipher.setAAD(AAD);
+    const body = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
+    return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
   } finally {
     pkcs8.fill(0);
   }
@@ -33,10 +33,10 @@ export function unsealKmk(ref: string, sealingKey: Uint8Array, id: string): KeyO
   const blob = Buffer.from(ref.slice(PREFIX.length), 'base64url');
   let pkcs8: Buffer | undefined;
   try {
-    const d = createDecipheriv('aes-256-gcm', kmkSealKey(sealingKey), blob.subarray(0, 12));
-    d.setAAD(AAD);
-    d.setAuthTag(blob.subarray(12, 28));
-    pkcs8 = Buffer.concat([d.update(blob.subarray(28)), d.final()]);
+    const decipher = createDecipheriv('aes-256-gcm', kmkSealKey(sealingKey), blob.subarray(0, 12));
+    decipher.setAAD(AAD);
+    decipher.setAuthTag(blob.subarray(12, 28));
+    pkcs8 = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
     return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   } catch (cause) {
     throw new IssuerError('CONFIG', `KMK ${id} does not unseal with this sealing key (every issuer process needs the same one)`, { field: 'sealingKey', cause });

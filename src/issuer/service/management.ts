@@ -30,21 +30,21 @@ export async function planManagementOperations(
   const running = (await db.listOperations({ deviceId: ctx.deviceId, status: 'running' })).filter((o) => o.sessionId === ctx.sessionId);
   const ops = [...new Map([...claimed, ...running].map((o) => [o.id, o])).values()];
   const found = new Map<string, DiscoveredCredential>();
-  for (const d of discovered) {
-    const ee = d.certificatePath[0];
-    if (ee !== undefined) found.set(fingerprintOf(Buffer.from(ee, 'base64url')), d);
+  for (const discoveredCredential of discovered) {
+    const ee = discoveredCredential.certificatePath.at(0);
+    if (ee !== undefined) found.set(fingerprintOf(Buffer.from(ee, 'base64url')), discoveredCredential);
   }
   const unlockKeys: TargetKeyConfig[] = [];
   const deleteKeys: TargetKeyConfig[] = [];
   const updateKey: Record<string, TargetKeyConfig> = {};
   const updateKeyIdOf = new Map(Object.entries(ctx.updates).map(([keyId, op]) => [op.id, keyId]));
   for (const op of ops) {
-    const d = found.get(op.credentialFingerprint);
-    if (d === undefined) {
+    const credential = found.get(op.credentialFingerprint);
+    if (credential === undefined) {
       await db.finishOperation(op.id, 'failed', 'the credential was not found on the device');
       continue;
     }
-    const target: TargetKeyConfig = { certificate: d.certificatePath[0]!, clientSessionId: d.clientSessionId, serverSessionId: d.serverSessionId, kmk: ctx.kmkId };
+    const target: TargetKeyConfig = { certificate: credential.certificatePath[0], clientSessionId: credential.clientSessionId, serverSessionId: credential.serverSessionId, kmk: ctx.kmkId };
     if (op.kind === 'delete') deleteKeys.push(target);
     else if (op.kind === 'unlock') unlockKeys.push(target);
     else {
@@ -66,12 +66,12 @@ export async function recordManagementOutcome(db: IssuerDatabase, sessionId: str
     const op = byFingerprint.get(fp);
     if (op !== undefined) await db.finishOperation(op.id, 'done', detail).catch(ignore('CONFLICT'));
   };
-  for (const t of outcome.deleted) await finish(t, 'deleted', 'deleted');
-  for (const t of outcome.unlocked) await finish(t, undefined, 'unlocked');
-  for (const u of outcome.updated) {
-    const issued = outcome.keys.find((k) => k.id === u.keyId);
-    const newFp = issued === undefined ? undefined : fingerprintOf(Buffer.from(issued.certificatePath[0]!, 'base64url'));
-    await finish(u.target, 'deleted', JSON.stringify({ replacedBy: newFp }));
+  for (const target of outcome.deleted) await finish(target, 'deleted', 'deleted');
+  for (const target of outcome.unlocked) await finish(target, undefined, 'unlocked');
+  for (const update of outcome.updated) {
+    const issued = outcome.keys.find((k) => k.id === update.keyId);
+    const newFp = issued === undefined ? undefined : fingerprintOf(Buffer.from(issued.certificatePath[0], 'base64url'));
+    await finish(update.target, 'deleted', JSON.stringify({ replacedBy: newFp }));
   }
   // Anything still running was not part of the confirmed outcome: back to pending.
   await db.releaseOperations(sessionId);
@@ -79,7 +79,7 @@ export async function recordManagementOutcome(db: IssuerDatabase, sessionId: str
 
 const ignore =
   (code: 'NOT_FOUND' | 'CONFLICT') =>
-  (e: unknown): undefined => {
-    if (isIssuerError(e) && e.code === code) return undefined;
-    throw e;
+  (error: unknown): undefined => {
+    if (isIssuerError(error) && error.code === code) return undefined;
+    throw error;
   };

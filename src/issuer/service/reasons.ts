@@ -31,25 +31,25 @@ export const isRefusalReason = (s: string): s is RefusalReason => Object.hasOwn(
  * The issuer-layer error behind a failed step: the state machine wraps what its callbacks
  * (certify, planManagement) throw in an INTERNAL KeyGen2Error and keeps it as the cause.
  */
-export function issuerCause(e: unknown): unknown {
-  return isKeyGen2Error(e) && e.code === 'INTERNAL' && isIssuerError(e.cause) ? e.cause : e;
+export function issuerCause(error: unknown): unknown {
+  return isKeyGen2Error(error) && error.code === 'INTERNAL' && isIssuerError(error.cause) ? error.cause : error;
 }
 
 /** The refusal reason of a failed step. */
 export function reasonOf(failure: unknown): RefusalReason {
-  const e = issuerCause(failure);
-  if (isIssuerError(e)) {
-    if (e.code === 'POLICY' && e.field === 'keyAlgorithm') return 'algorithm-not-allowed';
-    if (e.code === 'POLICY') return 'untrusted-device';
+  const cause = issuerCause(failure);
+  if (isIssuerError(cause)) {
+    if (cause.code === 'POLICY' && cause.field === 'keyAlgorithm') return 'algorithm-not-allowed';
+    if (cause.code === 'POLICY') return 'untrusted-device';
     return 'internal-error';
   }
-  if (isKeyGen2Error(e)) {
-    if (/privacy mode is not allowed/.test(e.message)) return 'privacy-not-allowed';
-    switch (e.code) {
+  if (isKeyGen2Error(cause)) {
+    if (cause.message.includes('privacy mode is not allowed')) return 'privacy-not-allowed';
+    switch (cause.code) {
       case 'POLICY':
-        return /privacy/i.test(e.message) ? 'privacy-not-allowed' : 'untrusted-device';
+        return /privacy/i.test(cause.message) ? 'privacy-not-allowed' : 'untrusted-device';
       case 'SESSION':
-        return /expired/i.test(e.message) ? 'session-expired' : 'session-ended';
+        return /expired/i.test(cause.message) ? 'session-expired' : 'session-ended';
       case 'VERIFICATION':
         return 'verification-failed';
       case 'SYNTAX':

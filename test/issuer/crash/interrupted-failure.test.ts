@@ -26,43 +26,43 @@ for (const kind of ISSUER_DATABASES) {
   describe(`interrupted failure: ${kind.name}`, () => {
     let fixture: IssuerDatabaseFixture;
     let db: IssuerDatabase;
-    let h: Harness;
+    let rig: Harness;
     beforeEach(async () => {
       fixture = await kind.create();
       db = await fixture.open();
-      h = await harness(db);
+      rig = await harness(db);
     });
     afterEach(async () => {
-      await h.app.close();
+      await rig.app.close();
       await fixture.dispose();
     });
 
     it('finishes-revocation-on-retry: a crash after the session was marked failed leaves no valid certificate', async () => {
-      const e = (await h.admin('POST', '/admin/enrollments', { template: 'ec-p256-auth', userName: 'Eve' })).json as { invocationUrl: string };
+      const enrollment = (await rig.admin('POST', '/admin/enrollments', { template: 'ec-p256-auth', userName: 'Eve' })).json as { invocationUrl: string };
       let crashed = false;
       const tampering: KeyGen2Transport = {
-        fetchInvocation: (inv) => h.transport.fetchInvocation(inv),
+        fetchInvocation: (inv) => rig.transport.fetchInvocation(inv),
         postResponse: async (inv, text) => {
-          if (!text.includes('"ProvisioningFinalizationResponse"')) return h.transport.postResponse(inv, text);
-          const m = JSON.parse(text) as { attestation: string };
-          const bad = Buffer.from(m.attestation, 'base64url');
-          bad[0] = bad[0]! ^ 1;
-          const body = JSON.stringify({ ...m, attestation: bad.toString('base64url') });
+          if (!text.includes('"ProvisioningFinalizationResponse"')) return rig.transport.postResponse(inv, text);
+          const finalization = JSON.parse(text) as { attestation: string };
+          const bad = Buffer.from(finalization.attestation, 'base64url');
+          bad[0] = bad[0] ^ 1;
+          const body = JSON.stringify({ ...finalization, attestation: bad.toString('base64url') });
           // The issuer dies after marking the session failed, before revoking its certificate.
-          const original = db.setCredentialStatus;
+          const original = db.setCredentialStatus.bind(db);
           db.setCredentialStatus = async () => {
             db.setCredentialStatus = original;
             crashed = true;
             throw new IssuerError('STORAGE', 'simulated crash before the revocation was written');
           };
-          const lost = await h.transport.postResponse(inv, body);
+          const lost = await rig.transport.postResponse(inv, body);
           expect(lost).toEqual({ kind: 'redirect', location: `${PUBLIC_URL}/keygen2/error?reason=internal-error` });
           expect((await db.listSessions())[0]).toMatchObject({ status: 'failed' });
           // The device resends the request that got no usable answer.
-          return h.transport.postResponse(inv, body);
+          return rig.transport.postResponse(inv, body);
         },
       };
-      const summary = await runEnrollment({ sks: device(), ui: ui(), transport: tampering, invocationUrl: e.invocationUrl });
+      const summary = await runEnrollment({ sks: device(), ui: ui(), transport: tampering, invocationUrl: enrollment.invocationUrl });
       expect(crashed).toBe(true);
       expect(summary.redirectUrl).toMatch(/\/keygen2\/error\?reason=/);
       expect((await db.listCredentials()).map((c) => c.status)).toEqual(['revoked']);

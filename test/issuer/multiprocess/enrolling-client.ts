@@ -26,19 +26,19 @@ import { sleep } from './issuer-process.js';
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /** Whether a transport failure is the connection's (the issuer process is gone or restarting), so the same request may be sent again. */
-export function isConnectionFailure(e: unknown): boolean {
-  if (!isKeyGen2Error(e) || e.code !== 'TRANSPORT') return false;
-  if (/closed while reading the answer|no complete answer within/.test(e.message)) return true;
-  for (let c: unknown = e.cause; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) {
-    const code = (c as { code?: unknown }).code;
+export function isConnectionFailure(error: unknown): boolean {
+  if (!isKeyGen2Error(error) || error.code !== 'TRANSPORT') return false;
+  if (/closed while reading the answer|no complete answer within/.test(error.message)) return true;
+  for (let link: unknown = error.cause; link !== undefined && link !== null; link = (link as { cause?: unknown }).cause) {
+    const code = (link as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-    if (c instanceof Error && /socket hang up/.test(c.message)) return true;
+    if (link instanceof Error && link.message.includes('socket hang up')) return true;
   }
   return false;
 }
 
-const refused = (e: unknown): boolean => {
-  for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) if ((c as { code?: unknown }).code === 'ECONNREFUSED') return true;
+const refused = (error: unknown): boolean => {
+  for (let link: unknown = error; link !== undefined && link !== null; link = (link as { cause?: unknown }).cause) if ((link as { code?: unknown }).code === 'ECONNREFUSED') return true;
   return false;
 };
 
@@ -65,26 +65,26 @@ export interface SessionLog {
  */
 export function resilientTransport(log: SessionLog, options: { readonly origin?: (n: number) => string | undefined; readonly deadline: number }): KeyGen2Transport {
   const http = createHttpTransport({ timeoutMs: 20_000 });
-  let n = 0;
+  let count = 0;
   let posts = 0;
   const at = (url: string, origin: string | undefined): string => {
     if (origin === undefined) return url;
-    const u = new URL(url);
-    return `${origin}${u.pathname}${u.search}`;
+    const parsed = new URL(url);
+    return `${origin}${parsed.pathname}${parsed.search}`;
   };
   const send = async (call: (inv: Invocation) => Promise<TransportReply>, inv: Invocation, index: number): Promise<TransportReply> => {
     for (let attempt = 0; ; attempt++) {
-      const origin = options.origin?.(n++);
+      const origin = options.origin?.(count++);
       log.origins.set(origin ?? '', (log.origins.get(origin ?? '') ?? 0) + 1);
       const routed: Invocation = { ...inv, initUrl: at(inv.initUrl, origin), transactionUrl: at(inv.transactionUrl, origin) };
       try {
         const reply = await call(routed);
         log.acknowledged.push({ index, reply });
         return reply;
-      } catch (e) {
-        if (!isConnectionFailure(e) || Date.now() > options.deadline) throw e;
+      } catch (error) {
+        if (!isConnectionFailure(error) || Date.now() > options.deadline) throw error;
         log.retries++;
-        if (!refused(e)) log.inFlight++;
+        if (!refused(error)) log.inFlight++;
         await sleep(Math.min(40 * 2 ** Math.min(attempt, 4), 400) * (0.5 + Math.random()));
       }
     }
@@ -99,7 +99,7 @@ export function resilientTransport(log: SessionLog, options: { readonly origin?:
 }
 
 export type SessionOutcome =
-  | { readonly kind: 'completed'; readonly serverSessionId: string; readonly keys: readonly { readonly id: string; readonly certificate: Uint8Array }[] }
+  | { readonly kind: 'completed'; readonly serverSessionId: string; readonly keys: ReadonlyArray<{ readonly id: string; readonly certificate: Uint8Array }> }
   /** The issuer refused (error page) and the device holds nothing of the session. */
   | { readonly kind: 'failed-cleanly'; readonly location: string }
   /** Anything else: a failure the tests report (retries exhausted, a refusal that left the device half-done, …). */
@@ -131,10 +131,10 @@ export async function enrollOnce(
           fetchInvocation: (inv) => http.fetchInvocation(inv),
           postResponse: (inv, text) => {
             if (!text.includes('"ProvisioningInitializationResponse"')) return http.postResponse(inv, text);
-            const m = JSON.parse(text) as { attestation: string };
-            const bad = Buffer.from(m.attestation, 'base64url');
-            bad[0] = bad[0]! ^ 1;
-            return http.postResponse(inv, JSON.stringify({ ...m, attestation: bad.toString('base64url') }));
+            const finalization = JSON.parse(text) as { attestation: string };
+            const bad = Buffer.from(finalization.attestation, 'base64url');
+            bad[0] = bad[0] ^ 1;
+            return http.postResponse(inv, JSON.stringify({ ...finalization, attestation: bad.toString('base64url') }));
           },
         };
   try {
@@ -143,14 +143,14 @@ export async function enrollOnce(
     return {
       log,
       sks,
-      outcome: { kind: 'completed', serverSessionId: summary.serverSessionId, keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0]! })) },
+      outcome: { kind: 'completed', serverSessionId: summary.serverSessionId, keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0] })) },
     };
-  } catch (e) {
+  } catch (failure) {
     const last = log.acknowledged.at(-1)?.reply;
-    const refused = last?.kind === 'redirect' && /\/keygen2\/error\?reason=/.test(last.location);
+    const refused = last?.kind === 'redirect' && last.location.includes('/keygen2/error?reason=');
     const leftovers = await deviceLeftovers(sks);
     if (refused && leftovers === '') return { log, sks, outcome: { kind: 'failed-cleanly', location: last.location } };
-    return { log, sks, outcome: { kind: 'unclean', error: `${String(e)}${leftovers === '' ? '' : `; device holds ${leftovers}`}` } };
+    return { log, sks, outcome: { kind: 'unclean', error: `${String(failure)}${leftovers === '' ? '' : `; device holds ${leftovers}`}` } };
   }
 }
 
@@ -165,7 +165,7 @@ async function deviceLeftovers(sks: SecureKeyStore): Promise<string> {
 export async function deviceKeys(sks: SecureKeyStore): Promise<Buffer[]> {
   const certs: Buffer[] = [];
   for (let k = await sks.enumerateKeys(0); k !== undefined; k = await sks.enumerateKeys(k.keyHandle)) {
-    certs.push(Buffer.from((await sks.getKeyAttributes(k.keyHandle)).certificatePath[0]!));
+    certs.push(Buffer.from((await sks.getKeyAttributes(k.keyHandle)).certificatePath[0]));
   }
   return certs;
 }
@@ -185,29 +185,29 @@ export async function disagreements(db: IssuerDatabase, sessions: readonly Enrol
   const problems: string[] = [];
   const credentials = await db.listCredentials();
   const byKey = new Map<string, number>();
-  for (const c of credentials) {
-    const k = `${c.sessionId}/${c.keyId}`;
-    byKey.set(k, (byKey.get(k) ?? 0) + 1);
-    const intent = await db.getIssuanceIntent(c.sessionId, c.keyId).catch(() => undefined);
-    if (intent === undefined || intent.completedAt === null || intent.serial !== c.serial) problems.push(`credential ${c.fingerprint} without a completed intent`);
+  for (const credential of credentials) {
+    const slot = `${credential.sessionId}/${credential.keyId}`;
+    byKey.set(slot, (byKey.get(slot) ?? 0) + 1);
+    const intent = await db.getIssuanceIntent(credential.sessionId, credential.keyId).catch(() => undefined);
+    if (intent === undefined || intent.completedAt === null || intent.serial !== credential.serial) problems.push(`credential ${credential.fingerprint} without a completed intent`);
   }
   const duplicates = [...byKey.values()].filter((n) => n > 1).length;
   if (duplicates > 0) problems.push(`${duplicates} (session, key) pairs with more than one certificate`);
 
-  for (const s of sessions) {
-    const o = s.outcome;
-    if (o.kind === 'completed') {
-      const session = await db.getSession(o.serverSessionId);
+  for (const enrolledSession of sessions) {
+    const sessionOutcome = enrolledSession.outcome;
+    if (sessionOutcome.kind === 'completed') {
+      const session = await db.getSession(sessionOutcome.serverSessionId);
       if (session.status !== 'done') problems.push(`session ${session.id}: completed on the device, ${session.status} at the issuer`);
-      const issued = credentials.filter((c) => c.sessionId === o.serverSessionId);
-      const held = (await deviceKeys(s.sks)).map(sha).sort();
+      const issued = credentials.filter((c) => c.sessionId === sessionOutcome.serverSessionId);
+      const held = (await deviceKeys(enrolledSession.sks)).map(sha).sort();
       const recorded = issued.map((c) => sha(c.certificateDer)).sort();
       if (JSON.stringify(held) !== JSON.stringify(recorded)) problems.push(`session ${session.id}: device holds ${held.length} keys, issuer recorded ${recorded.length} (or other certificates)`);
       if (issued.some((c) => c.status !== 'issued')) problems.push(`session ${session.id}: a credential of a completed session is not issued`);
-      if (JSON.stringify(o.keys.map((k) => sha(k.certificate)).sort()) !== JSON.stringify(recorded)) problems.push(`session ${session.id}: summary and issuer disagree`);
+      if (JSON.stringify(sessionOutcome.keys.map((k) => sha(k.certificate)).sort()) !== JSON.stringify(recorded)) problems.push(`session ${session.id}: summary and issuer disagree`);
     }
     // Acknowledged steps: the serverSessionId is known from the first answer (the InvocationRequest).
-    const first = s.log.acknowledged.find((a) => a.index === 0)?.reply;
+    const first = enrolledSession.log.acknowledged.find((a) => a.index === 0)?.reply;
     if (first?.kind !== 'message') continue;
     const id = (JSON.parse(first.text) as { serverSessionId?: string }).serverSessionId;
     if (id === undefined) continue;
@@ -216,8 +216,8 @@ export async function disagreements(db: IssuerDatabase, sessions: readonly Enrol
       problems.push(`session ${id}: acknowledged by the issuer, missing from its database`);
       continue;
     }
-    const last = s.log.acknowledged.reduce((a, b) => (b.index > a.index ? b : a));
-    if (o.kind === 'failed-cleanly') {
+    const last = enrolledSession.log.acknowledged.reduce((a, b) => (b.index > a.index ? b : a));
+    if (sessionOutcome.kind === 'failed-cleanly') {
       if (session.status === 'active') problems.push(`session ${id}: refused to the device, still active at the issuer`);
       continue;
     }

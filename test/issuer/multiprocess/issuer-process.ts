@@ -21,11 +21,11 @@ const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 /** A port free right now on 127.0.0.1 (the kernel's pick, released at once). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
     });
   });
 }
@@ -45,7 +45,7 @@ export function issuerCluster(root: string): IssuerCluster {
   mkdirSync(join(root, 'roots'), { recursive: true });
   writeFileSync(join(root, 'roots', 'device-root.pem'), new X509Certificate(DEVICE_ROOT).toString());
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AIRTIGHT_')) env[k] = v;
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('AIRTIGHT_')) env[key] = value;
   Object.assign(env, {
     AIRTIGHT_HOME: join(root, 'home'),
     AIRTIGHT_ISSUER_CA_DIR: join(root, 'ca'),
@@ -61,9 +61,9 @@ export function issuerCluster(root: string): IssuerCluster {
 /** The `--database` a child process gets for a fixture: the SQLite file, or the URL with the fixture's schema as search_path. */
 export function childDatabase(location: { readonly target: string; readonly schema: string }): string {
   if (location.schema === '') return location.target;
-  const u = new URL(location.target);
-  u.searchParams.set('options', `-c search_path=${location.schema}`);
-  return u.toString();
+  const parsed = new URL(location.target);
+  parsed.searchParams.set('options', `-c search_path=${location.schema}`);
+  return parsed.toString();
 }
 
 export interface IssuerProcessOptions {
@@ -111,8 +111,8 @@ export class IssuerProcess {
       try {
         await this.#startOnce();
         return;
-      } catch (e) {
-        if (attempt >= 20 || !/EADDRINUSE/.test(this.#stderr.slice(-2000))) throw e;
+      } catch (error) {
+        if (attempt >= 20 || !this.#stderr.slice(-2000).includes('EADDRINUSE')) throw error;
         await sleep(100);
       }
     }
@@ -135,8 +135,8 @@ export class IssuerProcess {
         resolve();
       }),
     );
-    child.stderr.on('data', (c: Buffer) => {
-      this.#stderr = (this.#stderr + c.toString('utf8')).slice(-20_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-20_000);
     });
     return new Promise<void>((resolve, reject) => {
       let text = '';
@@ -148,8 +148,8 @@ export class IssuerProcess {
         clearTimeout(timer);
         reject(new Error(`${this.options.name}: exited before listening\n${this.stderrTail()}`));
       };
-      child.stdout.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
         if (!listening && /^listening on \S+$/m.test(text)) {
           listening = true;
           clearTimeout(timer);
@@ -189,12 +189,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * while the issuer is known to be up).
  */
 export async function createEnrollment(baseUrl: string, template: string, userName: string): Promise<{ enrollmentId: string; invocationUrl: string }> {
-  const r = await fetch(`${baseUrl}/admin/enrollments`, {
+  const response = await fetch(`${baseUrl}/admin/enrollments`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ template, userName }),
   });
-  const text = await r.text();
-  if (r.status !== 201) throw new Error(`POST /admin/enrollments: HTTP ${r.status}: ${text}`);
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`POST /admin/enrollments: HTTP ${response.status}: ${text}`);
   return JSON.parse(text) as { enrollmentId: string; invocationUrl: string };
 }

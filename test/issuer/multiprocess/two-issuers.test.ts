@@ -36,30 +36,30 @@ for (const kind of ISSUER_DATABASES) {
       const cluster = issuerCluster(join(tmp, kind.name));
       const database = childDatabase(fixture.location);
       const [portA, portB] = [await freePort(), await freePort()];
-      const a = new IssuerProcess(cluster, { name: 'a', port: portA, database });
+      const issuerA = new IssuerProcess(cluster, { name: 'a', port: portA, database });
       // B announces A's URL: invocation URLs and redirects name one issuer, whichever process made them.
-      const b = new IssuerProcess(cluster, { name: 'b', port: portB, database, publicUrl: a.url });
+      const issuerB = new IssuerProcess(cluster, { name: 'b', port: portB, database, publicUrl: issuerA.url });
       try {
         // A first: it creates the CA (and the first KMK) that B then loads.
-        await a.start();
-        await b.start();
-        const origins = [a.url, b.url];
+        await issuerA.start();
+        await issuerB.start();
+        const origins = [issuerA.url, issuerB.url];
         const deadline = Date.now() + 60_000;
-        const run = async (i: number, concurrent: boolean): Promise<EnrolledSession> => {
-          const e = await createEnrollment(origins[i % 2]!, 'ec-p256-auth', `User ${i}`);
+        const run = async (index: number, concurrent: boolean): Promise<EnrolledSession> => {
+          const enrollment = await createEnrollment(origins[index % 2], 'ec-p256-auth', `User ${index}`);
           // Each request to the other process; concurrent sessions start at alternate ones.
-          return enrollOnce(e.invocationUrl, { origin: (n) => origins[(n + (concurrent ? i : 0)) % 2], deadline });
+          return enrollOnce(enrollment.invocationUrl, { origin: (n) => origins[(n + (concurrent ? index : 0)) % 2], deadline });
         };
         const sessions: EnrolledSession[] = [];
         for (let i = 0; i < SEQUENTIAL; i++) sessions.push(await run(i, false));
         sessions.push(...(await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => run(SEQUENTIAL + i, true)))));
 
         const unclean = sessions.flatMap((s) => (s.outcome.kind === 'completed' ? [] : [JSON.stringify(s.outcome)]));
-        expect(unclean, `${a.stderrTail()}\n${b.stderrTail()}`).toEqual([]);
-        for (const s of sessions) {
+        expect(unclean, `${issuerA.stderrTail()}\n${issuerB.stderrTail()}`).toEqual([]);
+        for (const enrolledSession of sessions) {
           // Every session really used both processes: GET + 4 POSTs, alternating.
-          expect(s.log.origins.get(a.url)).toBeGreaterThanOrEqual(2);
-          expect(s.log.origins.get(b.url)).toBeGreaterThanOrEqual(2);
+          expect(enrolledSession.log.origins.get(issuerA.url)).toBeGreaterThanOrEqual(2);
+          expect(enrolledSession.log.origins.get(issuerB.url)).toBeGreaterThanOrEqual(2);
         }
         const db = await fixture.open();
         const check = await disagreements(db, sessions);
@@ -67,9 +67,9 @@ for (const kind of ISSUER_DATABASES) {
         expect(check.duplicates).toBe(0);
         expect(check.credentials).toBe(sessions.length);
         expect((await db.listSessions({ status: 'done', limit: 1000 })).length).toBe(sessions.length);
-        expect([...a.unexpectedExits, ...b.unexpectedExits]).toEqual([]);
+        expect([...issuerA.unexpectedExits, ...issuerB.unexpectedExits]).toEqual([]);
       } finally {
-        await Promise.all([a.stop(), b.stop()]);
+        await Promise.all([issuerA.stop(), issuerB.stop()]);
         await fixture.dispose();
       }
     }, 180_000);
