@@ -4,7 +4,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Node's built-in module names: a namespace import alias spelled like one reads as node:crypto, node:fs... */
-const NODE_BUILTIN_ALIASES = ['assert', 'buffer', 'child_process', 'crypto', 'fs', 'http', 'https', 'net', 'os', 'path', 'process', 'stream', 'tls', 'url', 'util', 'zlib'];
+const NODE_BUILTIN_ALIASES = [
+  'assert',
+  'buffer',
+  'child_process',
+  'crypto',
+  'fs',
+  'http',
+  'https',
+  'net',
+  'os',
+  'path',
+  'process',
+  'stream',
+  'tls',
+  'url',
+  'util',
+  'zlib',
+];
 
 /** A one-letter name other than `_`. */
 const ONE = 'Identifier[name=/^[^_]$/]';
@@ -133,7 +150,10 @@ export default tseslint.config(
     // exceptions vitest itself awaits; the rest of the strict rules apply as in src/.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'vitest', name: ['describe', 'it', 'test'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'vitest', name: ['describe', 'it', 'test'] }] },
+      ],
     },
   },
   {

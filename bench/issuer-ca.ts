@@ -75,13 +75,13 @@ async function benchCa(keyType: CaKeyType): Promise<void> {
 
   // The same certificate with @peculiar/x509 (webcrypto signing, as its API requires).
   const ec = keyType.startsWith('ec');
-  const signingKey = (await webcrypto.subtle.importKey(
+  const signingKey = await webcrypto.subtle.importKey(
     'pkcs8',
     issuing.privateKey.export({ type: 'pkcs8', format: 'der' }),
     ec ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
     false,
     ['sign'],
-  ));
+  );
   const signingAlgorithm: X509SigningAlgorithm = ec ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
   const caCert = new x509.X509Certificate(issuing.certificate);
   const aki = await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey.rawData, false, provider);
@@ -89,7 +89,9 @@ async function benchCa(keyType: CaKeyType): Promise<void> {
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
     const cert = await x509.X509CertificateGenerator.create(
       {
-        serialNumber: webcrypto.getRandomValues(new Uint8Array(16)).reduce((s, b, i) => s + (i === 0 ? b & 0x7f | 0x40 : b).toString(16).padStart(2, '0'), ''),
+        serialNumber: webcrypto
+          .getRandomValues(new Uint8Array(16))
+          .reduce((s, b, i) => s + (i === 0 ? (b & 0x7f) | 0x40 : b).toString(16).padStart(2, '0'), ''),
         issuer: caCert.subjectName,
         subject: 'C=SE, O=Example Bank, CN=Alice Andersson',
         notBefore: now,
@@ -99,10 +101,7 @@ async function benchCa(keyType: CaKeyType): Promise<void> {
         signingAlgorithm,
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(
-            x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation | x509.KeyUsageFlags.keyAgreement,
-            true,
-          ),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation | x509.KeyUsageFlags.keyAgreement, true),
           await x509.SubjectKeyIdentifierExtension.create(subjectSpki, false, provider),
           aki,
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
@@ -159,13 +158,15 @@ async function benchDurable(): Promise<void> {
     if (started.kind !== 'started') throw new Error('bench session did not start');
     let key = 0;
     const sessionId = started.session.id;
-    const [durable, alone] = (await rates([
-      () => issueOnce(issuer, db, { sessionId, keyId: `Key.${key++}`, request }),
-      () => issuer.issue(request),
-    ])) as [number, number];
+    const [durable, alone] = (await rates([() => issueOnce(issuer, db, { sessionId, keyId: `Key.${key++}`, request }), () => issuer.issue(request)])) as [
+      number,
+      number,
+    ];
     await db.close();
     console.log('\nissueOnce over SQLite (synchronous=FULL: intent and certificate each committed durably), P-256 issuing CA');
-    console.log(`  ${'issueOnce (record intent, signAsync, complete)'.padEnd(52)} ${durable.toFixed(0).padStart(8)} /s  ${(1e6 / durable).toFixed(1).padStart(8)} µs`);
+    console.log(
+      `  ${'issueOnce (record intent, signAsync, complete)'.padEnd(52)} ${durable.toFixed(0).padStart(8)} /s  ${(1e6 / durable).toFixed(1).padStart(8)} µs`,
+    );
     console.log(`  ${'issuance alone (plan + sign)'.padEnd(52)} ${alone.toFixed(0).padStart(8)} /s  ${(1e6 / alone).toFixed(1).padStart(8)} µs`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -60,7 +60,10 @@ async function makeDevices(count: number): Promise<Devices> {
   for (let i = 0; i < count; i++) {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const cert = await issueDeviceCertificate(ca, pair.publicKey, { serialNumber: `bench-${i}` });
-    identities.push({ keyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), path: [Buffer.from(cert).toString('hex'), Buffer.from(ca.certificate).toString('hex')] });
+    identities.push({
+      keyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      path: [Buffer.from(cert).toString('hex'), Buffer.from(ca.certificate).toString('hex')],
+    });
   }
   return { caPem: certificatePem(ca.certificate), identities };
 }
@@ -68,7 +71,6 @@ async function makeDevices(count: number): Promise<Devices> {
 function identityOf(identity: Devices['identities'][number]): DeviceIdentity {
   return { privateKey: createPrivateKey(identity.keyPem), certificatePath: identity.path.map((h) => Buffer.from(h, 'hex')) };
 }
-
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
@@ -85,7 +87,10 @@ function memoryMiB(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** Runs `sessions` enrollments or until `seconds` pass, `concurrency` at a time; per-session latency in ms. */
 async function drive(
@@ -150,11 +155,19 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
   const admin = async (): Promise<string> => {
     const body = JSON.stringify({ template: TEMPLATE, userName: 'Bench User' });
     const text = await new Promise<string>((resolve, reject) => {
-      const req = http.request(`${args.url}/admin/enrollments`, { method: 'POST', agent, headers: { authorization: `Bearer ${args.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 201 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`admin ${res.statusCode}`))));
-      });
+      const req = http.request(
+        `${args.url}/admin/enrollments`,
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization: `Bearer ${args.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => (res.statusCode === 201 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`admin ${res.statusCode}`))));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -164,12 +177,14 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
   const prepare = async (count: number): Promise<{ urls: string[]; perSecond: number }> => {
     const urls: string[] = [];
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (urls.length < count) {
-        urls.push('');
-        urls[urls.length - 1] = await admin();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (urls.length < count) {
+          urls.push('');
+          urls[urls.length - 1] = await admin();
+        }
+      }),
+    );
     return { urls: urls.filter((u) => u !== ''), perSecond: (urls.length * 1000) / (performance.now() - t0) };
   };
   const enroll = async (client: number, invocationUrl: string): Promise<void> => {
@@ -218,11 +233,27 @@ async function loadgen(args: LoadgenArgs): Promise<void> {
 
 // ------------------------------------------------------------------ the issuer process
 
-async function startIssuer(backend: 'sqlite' | 'postgres', dir: string, devices: Devices, pgUrl: string | undefined): Promise<{ child: ChildProcess; url: string; token: string }> {
+async function startIssuer(
+  backend: 'sqlite' | 'postgres',
+  dir: string,
+  devices: Devices,
+  pgUrl: string | undefined,
+): Promise<{ child: ChildProcess; url: string; token: string }> {
   mkdirSync(join(dir, 'data', 'trust-roots'), { recursive: true });
   writeFileSync(join(dir, 'data', 'trust-roots', 'bench-devices.pem'), devices.caPem);
   const profileDir = process.env['BENCH_ISSUER_PROFILE'];
-  const args = [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'issuer', 'start', '--data-dir', join(dir, 'data'), '--port', '0'];
+  const args = [
+    ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+    '--import',
+    'tsx',
+    join(ROOT, 'src/cli/main.ts'),
+    'issuer',
+    'start',
+    '--data-dir',
+    join(dir, 'data'),
+    '--port',
+    '0',
+  ];
   if (backend === 'postgres') args.push('--database', pgUrl!);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -242,14 +273,23 @@ async function startIssuer(backend: 'sqlite' | 'postgres', dir: string, devices:
   return { child, url, token };
 }
 
-async function runHttp(backend: 'sqlite' | 'postgres', devices: Devices, levels: readonly number[], seconds: number, pgUrl: string | undefined): Promise<LevelResult[]> {
+async function runHttp(
+  backend: 'sqlite' | 'postgres',
+  devices: Devices,
+  levels: readonly number[],
+  seconds: number,
+  pgUrl: string | undefined,
+): Promise<LevelResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'airtight-bench-load-'));
   const issuer = await startIssuer(backend, dir, devices, pgUrl);
   try {
     const args: LoadgenArgs = { url: issuer.url, token: issuer.token, issuerPid: issuer.child.pid!, levels, seconds, devices };
     const argsFile = join(dir, 'loadgen.json');
     writeFileSync(argsFile, JSON.stringify(args));
-    const gen = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'loadgen', argsFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const gen = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'loadgen', argsFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const results: LevelResult[] = [];
     let buf = '';
     gen.stdout.on('data', (chunk: Buffer) => {
@@ -363,14 +403,22 @@ async function runInProcess(label: string, target: string, devices: Devices, sec
     const ms = (x: number): string => `${(x / count).toFixed(2)} ms`;
     console.log(
       `${label.padEnd(22)} ${String(concurrency).padStart(4)} ${(count / result.elapsed).toFixed(1).padStart(9)} ${result.latencies[Math.floor(count / 2)].toFixed(1).padStart(8)} ${percentile(result.latencies, 99).toFixed(1).padStart(8)}` +
-        `   cpu (issuer+client) ${ms(((cpu.user + cpu.system) / 1000))}/session  ${result.errors} err  load ${load()}`,
+        `   cpu (issuer+client) ${ms((cpu.user + cpu.system) / 1000)}/session  ${result.errors} err  load ${load()}`,
     );
     if (concurrency === 1) {
       const dbTotal = [...dbTime.values()].reduce((a, b) => a + b, 0);
-      const top = [...dbTime.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / count).toFixed(2)}`).join(', ');
-      console.log(`${''.padEnd(27)}per session: issuer ${ms(serviceTime)} = database ${ms(dbTotal)} + KeyGen2 state machine, crypto, CA ${ms(serviceTime - dbTotal)}`);
+      const top = [...dbTime.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${(v / count).toFixed(2)}`)
+        .join(', ');
+      console.log(
+        `${''.padEnd(27)}per session: issuer ${ms(serviceTime)} = database ${ms(dbTotal)} + KeyGen2 state machine, crypto, CA ${ms(serviceTime - dbTotal)}`,
+      );
       console.log(`${''.padEnd(27)}database ms/session: ${top}`);
-      for (const [step, stepTotal] of stepTime) console.log(`${''.padEnd(27)}${step.padEnd(44)} ${(stepTotal.ms / count).toFixed(2).padStart(6)} ms (database ${(stepTotal.db / count).toFixed(2)} ms)`);
+      for (const [step, stepTotal] of stepTime)
+        console.log(
+          `${''.padEnd(27)}${step.padEnd(44)} ${(stepTotal.ms / count).toFixed(2).padStart(6)} ms (database ${(stepTotal.db / count).toFixed(2)} ms)`,
+        );
     }
   }
   await raw.close();
@@ -429,7 +477,9 @@ async function certificates(): Promise<void> {
     let key = 0;
     const durable = await rate(() => issueOnce(issuer, db, { sessionId: 'bench-session', keyId: `Key.${key++}`, request }));
     await db.close();
-    console.log(`certificates (P-256 CA): issuance alone ${alone.toFixed(0)}/s; issueOnce over SQLite (intent + certificate committed) ${durable.toFixed(0)}/s   load ${load()}`);
+    console.log(
+      `certificates (P-256 CA): issuance alone ${alone.toFixed(0)}/s; issueOnce over SQLite (intent + certificate committed) ${durable.toFixed(0)}/s   load ${load()}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -444,7 +494,9 @@ async function main(): Promise<void> {
   const pgUrl = process.env['AIRTIGHT_BENCH_PG_URL'] ?? process.env['AIRTIGHT_TEST_PG_URL'];
   const parts = (process.env['BENCH_PARTS'] ?? 'http,inprocess,certificates').split(',');
   const devices = await makeDevices(Math.max(...levels));
-  console.log(`Airtight issuer load benchmark: node ${process.version}, ${levels.join('/')} concurrent EC P-256 one-key sessions (template ${TEMPLATE}), ${seconds} s per level; load average at start ${load()}`);
+  console.log(
+    `Airtight issuer load benchmark: node ${process.version}, ${levels.join('/')} concurrent EC P-256 one-key sessions (template ${TEMPLATE}), ${seconds} s per level; load average at start ${load()}`,
+  );
   if (parts.includes('http')) {
     console.log('\nover HTTP (issuer and load generator in their own processes, keep-alive, 127.0.0.1)');
     console.log('backend   conc  sessions/s   p50 ms   p99 ms   issuer RSS/peak   CPU/session issuer loadgen   busy iss/gen  sessions err  load 1/5/15');

@@ -32,7 +32,10 @@ const PHASES: ReadonlyArray<readonly [string, (f: Node['callFrame']) => boolean]
   ['KeyGen2 issuer state machine', (f) => f.url.includes('/keygen2/server/')],
   ['issuer service (sessions, policy, state JSON)', (f) => /\/issuer\/(service|policy)\//.test(f.url)],
   ['logging (pino)', (f) => /pino|sonic-boom/.test(f.url)],
-  ['HTTP (node:http, fastify, sockets)', (f) => /fastify|find-my-way|light-my-request|avvio|node:_http|node:http|node:net|node:internal\/(http|stream|streams)|node:stream/.test(f.url)],
+  [
+    'HTTP (node:http, fastify, sockets)',
+    (f) => /fastify|find-my-way|light-my-request|avvio|node:_http|node:http|node:net|node:internal\/(http|stream|streams)|node:stream/.test(f.url),
+  ],
   ['JSON.parse / stringify (builtin)', (f) => /^JSON\.|^(parse|stringify)$/.test(f.functionName) && f.url === ''],
 ];
 

@@ -206,7 +206,8 @@ async function main(): Promise<void> {
     console.log(`Airtight SKS benchmark (SQLite store, WAL, synchronous=FULL; Node ${process.version}; ${sessions} sessions)`);
     console.log('Provisioning (SKS time only; raw = node:crypto primitives [+ one durable SQLite commit for close])');
     for (const [method, ours, raw] of perMethod) {
-      const label = method === 'createKeyEntry' ? 'createKeyEntry EC P-256' : method === 'closeProvisioningSession' ? 'closeProvisioningSession (durable commit)' : method;
+      const label =
+        method === 'createKeyEntry' ? 'createKeyEntry EC P-256' : method === 'closeProvisioningSession' ? 'closeProvisioningSession (durable commit)' : method;
       line(label, ours, raw);
     }
     line('createKeyEntry RSA-2048', keyRsa, rawCreateKeyRsa);
@@ -280,25 +281,62 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
   const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
   const pkcs8 = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
   const certificate = randomBytes(600); // size of a typical end-entity certificate; never parsed here
-  const mutations: Mutation[] = [
-    { kind: 'setCounters', counters: { session: keyCount + 1, key: keyCount + 1, pinPolicy: keyCount + 1, pukPolicy: 1 } },
-  ];
+  const mutations: Mutation[] = [{ kind: 'setCounters', counters: { session: keyCount + 1, key: keyCount + 1, pinPolicy: keyCount + 1, pukPolicy: 1 } }];
   for (let handle = 1; handle <= keyCount; handle++) {
     mutations.push({
       kind: 'putSession',
-      session: { handle, privacyEnabled: false, clientSessionId: `C-${handle}`, serverSessionId: `S-${handle}`, issuerUri: 'https://issuer.example/kg2', keyManagementKey: null, clientTime: 1_700_000_000, sessionLifeTime: 3600 },
+      session: {
+        handle,
+        privacyEnabled: false,
+        clientSessionId: `C-${handle}`,
+        serverSessionId: `S-${handle}`,
+        issuerUri: 'https://issuer.example/kg2',
+        keyManagementKey: null,
+        clientTime: 1_700_000_000,
+        sessionLifeTime: 3600,
+      },
     });
     mutations.push({
       kind: 'putPinPolicy',
-      policy: { handle, id: 'PIN', owner: handle, pukPolicy: 0, retryLimit: 3, format: 0, userDefined: true, userModifiable: true, inputMethod: 0, grouping: 0, patternRestrictions: 0, minLength: 4, maxLength: 8 },
+      policy: {
+        handle,
+        id: 'PIN',
+        owner: handle,
+        pukPolicy: 0,
+        retryLimit: 3,
+        format: 0,
+        userDefined: true,
+        userModifiable: true,
+        inputMethod: 0,
+        grouping: 0,
+        patternRestrictions: 0,
+        minLength: 4,
+        maxLength: 8,
+      },
     });
     mutations.push({
       kind: 'putKey',
       key: {
-        handle, id: 'Key', owner: handle, appUsage: 1, publicKey: spki, privateKey: pkcs8, symmetricKey: null,
-        certificatePath: [certificate], endorsedAlgorithms: [], friendlyName: null, devicePinProtection: false,
-        pinPolicy: handle, pinValue: Buffer.from('1357'), errorCount: 0, enablePinCaching: false,
-        biometricProtection: 0, exportProtection: 3, deleteProtection: 0, keyBackup: 0, extensions: [],
+        handle,
+        id: 'Key',
+        owner: handle,
+        appUsage: 1,
+        publicKey: spki,
+        privateKey: pkcs8,
+        symmetricKey: null,
+        certificatePath: [certificate],
+        endorsedAlgorithms: [],
+        friendlyName: null,
+        devicePinProtection: false,
+        pinPolicy: handle,
+        pinValue: Buffer.from('1357'),
+        errorCount: 0,
+        enablePinCaching: false,
+        biometricProtection: 0,
+        exportProtection: 3,
+        deleteProtection: 0,
+        keyBackup: 0,
+        extensions: [],
       },
     });
   }

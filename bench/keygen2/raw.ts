@@ -52,7 +52,8 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
   const peer = createECDH('prime256v1');
   peer.generateKeys();
   const caKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-  const deviceSign = (): Buffer => (spec.deviceKey === 'ec' ? sign('sha256', data, { key: spec.device.privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, spec.device.privateKey));
+  const deviceSign = (): Buffer =>
+    spec.deviceKey === 'ec' ? sign('sha256', data, { key: spec.device.privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, spec.device.privateKey);
   const deviceSignature = deviceSign();
   const devicePublic: KeyObject = spec.device.publicKey;
   let db: Database.Database | undefined;

@@ -15,7 +15,19 @@ import { join } from 'node:path';
 import type { IssuerConfig, KeyGen2Issuer } from '../../src/keygen2/server/index.js';
 import { rawWork } from './raw.js';
 import { runSession } from './session.js';
-import { createBenchIssuer, createDevices, openSks, P256, RSA2048, sessionConfig, type Device, type DeviceKeyType, type OpenedSks, type PortCounts, type StoreKind } from './setup.js';
+import {
+  createBenchIssuer,
+  createDevices,
+  openSks,
+  P256,
+  RSA2048,
+  sessionConfig,
+  type Device,
+  type DeviceKeyType,
+  type OpenedSks,
+  type PortCounts,
+  type StoreKind,
+} from './setup.js';
 
 interface Scenario {
   readonly name: string;
@@ -86,7 +98,15 @@ class SksSupply {
   }
 }
 
-async function measure(issuer: KeyGen2Issuer, counts: PortCounts, scenario: Scenario, store: StoreKind, deviceKey: DeviceKeyType, device: Device, dir: string): Promise<Row> {
+async function measure(
+  issuer: KeyGen2Issuer,
+  counts: PortCounts,
+  scenario: Scenario,
+  store: StoreKind,
+  deviceKey: DeviceKeyType,
+  device: Device,
+  dir: string,
+): Promise<Row> {
   const count = Math.max(2, Math.round(scenario.sessions * SCALE));
   const supply = new SksSupply(store, device, dir);
   try {
@@ -172,7 +192,8 @@ export async function runKeyGen2Bench(): Promise<void> {
     const only = process.env['BENCH_ONLY'] === 'ec-memory-ec';
     for (const scenario of only ? SCENARIOS.slice(0, 1) : SCENARIOS) {
       for (const store of only ? (['memory'] as const) : STORES) {
-        for (const deviceKey of only ? (['ec'] as const) : DEVICE_KEYS) rows.push(await measure(issuer, counts, scenario, store, deviceKey, devices[deviceKey], dir));
+        for (const deviceKey of only ? (['ec'] as const) : DEVICE_KEYS)
+          rows.push(await measure(issuer, counts, scenario, store, deviceKey, devices[deviceKey], dir));
       }
     }
     console.log(`\nKeyGen2 full in-process sessions (issuer ↔ client ↔ SKS over wire text; Node ${process.version}; load average ${fixed(load, 1)} at start)`);
@@ -184,7 +205,9 @@ export async function runKeyGen2Bench(): Promise<void> {
         const one = rows.find((r) => r.scenario.keys === 1 && !r.scenario.rsaKeys && r.store === store && r.deviceKey === deviceKey);
         const twenty = rows.find((r) => r.scenario.keys === 20 && r.store === store && r.deviceKey === deviceKey);
         if (one === undefined || twenty === undefined) continue;
-        console.log(`  ${store.padEnd(6)} ${deviceKey === 'ec' ? 'EC P-256' : 'RSA-2048'} device: ${fixed((twenty.issuerMs + twenty.clientMs) / (one.issuerMs + one.clientMs), 1)}x`);
+        console.log(
+          `  ${store.padEnd(6)} ${deviceKey === 'ec' ? 'EC P-256' : 'RSA-2048'} device: ${fixed((twenty.issuerMs + twenty.clientMs) / (one.issuerMs + one.clientMs), 1)}x`,
+        );
       }
     }
     console.log('openkeystore Java reference on this machine: 147 EC P-256 sessions/s (issuer 3.0 ms + client 4.1 ms), 10.4 RSA-2048 sessions/s');

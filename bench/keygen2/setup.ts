@@ -5,7 +5,15 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { createIssuer, DeviceTrust, NodeIssuerCrypto, type IssuerConfig, type IssuerCryptoPort, type IssuerEnvironment, type KeyGen2Issuer } from '../../src/keygen2/server/index.js';
+import {
+  createIssuer,
+  DeviceTrust,
+  NodeIssuerCrypto,
+  type IssuerConfig,
+  type IssuerCryptoPort,
+  type IssuerEnvironment,
+  type KeyGen2Issuer,
+} from '../../src/keygen2/server/index.js';
 import type { SecureKeyStore } from '../../src/sks/api.js';
 import { createManufacturerCa, issueDeviceCertificate } from '../../src/sks/device/manufacturer-ca.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
@@ -47,8 +55,7 @@ export interface OpenedSks {
 }
 
 export function openSks(kind: StoreKind, device: Device, dir: string, name: string): OpenedSks {
-  const store: KeyStorePort =
-    kind === 'memory' ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(dir, `${name}.db`), storeKey: randomBytes(32) });
+  const store: KeyStorePort = kind === 'memory' ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(dir, `${name}.db`), storeKey: randomBytes(32) });
   const sks = openSecureKeyStore({ store, device: { privateKey: device.privateKey, certificatePath: device.certificatePath } });
   return { sks, close: () => store.close() };
 }

@@ -86,7 +86,10 @@ function parseArgs(argv: readonly string[]): Args {
 const pemBlocks = (pem: string): Buffer[] =>
   [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 const toPem = (der: Uint8Array): string =>
-  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
 
 type Op = 'enroll' | 'delete' | 'unlock';
@@ -167,7 +170,12 @@ async function main(): Promise<void> {
     const keyAlgorithm = rsa ? `${SKS}rsa2048` : `${SKS}ec.nist.p256`;
     const queries =
       params.get('query') === '1'
-        ? { capabilityQueries: [{ type: keyAlgorithm, kind: 'feature' as const }, { type: 'https://webpki.github.io/keygen2/feature#device-pin-support', kind: 'feature' as const }] }
+        ? {
+            capabilityQueries: [
+              { type: keyAlgorithm, kind: 'feature' as const },
+              { type: 'https://webpki.github.io/keygen2/feature#device-pin-support', kind: 'feature' as const },
+            ],
+          }
         : {};
     const base: IssuerConfig = {
       issuerUri: transactionUrl(),
@@ -179,7 +187,12 @@ async function main(): Promise<void> {
     };
     if (op !== 'enroll') {
       const searchFilter = fp === undefined ? {} : { searchFilter: { fingerPrint: Buffer.from(fp, 'hex').toString('base64url') } };
-      return { op, kmk, fp, config: { ...base, ...(op === 'unlock' ? { action: 'unlock' as const } : {}), lookups: [{ id: 'Lookup.1', kmk, ...searchFilter }] } };
+      return {
+        op,
+        kmk,
+        fp,
+        config: { ...base, ...(op === 'unlock' ? { action: 'unlock' as const } : {}), lookups: [{ id: 'Lookup.1', kmk, ...searchFilter }] },
+      };
     }
     const key = rsa
       ? { keyAlgorithm, appUsage: 'signature' as const, friendlyName: 'Airtight RSA signature key' }
@@ -189,9 +202,7 @@ async function main(): Promise<void> {
       op,
       kmk,
       fp,
-      config: pin
-        ? { ...base, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [key] }] }
-        : { ...base, keys: [key] },
+      config: pin ? { ...base, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [key] }] } : { ...base, keys: [key] },
     };
   };
 
@@ -232,7 +243,8 @@ async function main(): Promise<void> {
       return { message: next.request };
     } catch (errorValue) {
       liveSession.status = 'failed';
-      liveSession.error = errorValue instanceof Error ? `${(errorValue as { code?: string }).code ?? errorValue.name}: ${errorValue.message}` : String(errorValue);
+      liveSession.error =
+        errorValue instanceof Error ? `${(errorValue as { code?: string }).code ?? errorValue.name}: ${errorValue.message}` : String(errorValue);
       log(liveSession, `FAILED ${liveSession.error}`);
       liveSession.state = undefined; // dropped (spec §11.2); kept in the map for /status
       throw errorValue;
@@ -258,51 +270,76 @@ async function main(): Promise<void> {
               state.status = 'failed';
               state.error = 'cancelled';
             }
-            text(200, 'text/plain', 'cancelled\n'); return;
+            text(200, 'text/plain', 'cancelled\n');
+            return;
           }
           binding ??= createIssuerRequestHandler({ step, errorUrl: `${origin}/error` });
-          binding(req, res); return;
+          binding(req, res);
+          return;
         }
         case '/new': {
           const token = randomBytes(18).toString('base64url');
           const { op, kmk, config, fp } = configOf(requestUrl.searchParams);
           sessions.set(token, { token, op, fp, kmk, config, status: 'created', issued: [], targets: [] });
-          const url = buildInvocationUrl({
-            initUrl: `${transactionUrl()}?init=true`,
-            transactionUrl: transactionUrl(),
-            cookie: `JSESSIONID=${token}`,
-            cancelUrl: `${transactionUrl()}?abort=true`,
-          }) + '&ver=1.00-1.99';
+          const url =
+            buildInvocationUrl({
+              initUrl: `${transactionUrl()}?init=true`,
+              transactionUrl: transactionUrl(),
+              cookie: `JSESSIONID=${token}`,
+              cancelUrl: `${transactionUrl()}?abort=true`,
+            }) + '&ver=1.00-1.99';
           process.stdout.write(`[${token}] new ${requestUrl.search}\n`);
-          text(200, 'text/plain', `${url}\n`); return;
+          text(200, 'text/plain', `${url}\n`);
+          return;
         }
         case '/status': {
           const liveSession = sessions.get(requestUrl.searchParams.get('session') ?? '');
-          if (liveSession === undefined) { text(404, 'application/json', '{"error":"no such session"}\n'); return; }
+          if (liveSession === undefined) {
+            text(404, 'application/json', '{"error":"no such session"}\n');
+            return;
+          }
           const { token, op, status, error, issued, targets, device } = liveSession;
-          text(200, 'application/json', `${JSON.stringify({ session: token, op, status, error: error ?? null, device: device ?? (liveSession.config.privacyEnabled ? 'Anonymous' : null), issued, targets })}\n`); return;
+          text(
+            200,
+            'application/json',
+            `${JSON.stringify({ session: token, op, status, error: error ?? null, device: device ?? (liveSession.config.privacyEnabled ? 'Anonymous' : null), issued, targets })}\n`,
+          );
+          return;
         }
-        case '/records':
-          { text(200, 'application/json', `${JSON.stringify([...records].map(([fingerprint, r]) => ({ fingerprint, status: r.status })))}\n`); return; }
+        case '/records': {
+          text(200, 'application/json', `${JSON.stringify([...records].map(([fingerprint, r]) => ({ fingerprint, status: r.status })))}\n`);
+          return;
+        }
         case '/cert': {
           const result = records.get(requestUrl.searchParams.get('fp') ?? '');
           if (result === undefined) text(404, 'text/plain', 'no such certificate\n');
           else text(200, 'application/x-pem-file', toPem(result.der));
           return;
         }
-        case '/ca.pem':
-          { text(200, 'application/x-pem-file', toPem(ca.certificate)); return; }
-        case '/health':
-          { text(200, 'text/plain', 'ok\n'); return; }
-        case '/done':
-          { text(200, 'text/plain', 'done\n'); return; }
-        case '/error':
-          { text(200, 'text/plain', 'error\n'); return; }
-        default:
-          { text(404, 'text/plain', 'not found\n'); return; }
+        case '/ca.pem': {
+          text(200, 'application/x-pem-file', toPem(ca.certificate));
+          return;
+        }
+        case '/health': {
+          text(200, 'text/plain', 'ok\n');
+          return;
+        }
+        case '/done': {
+          text(200, 'text/plain', 'done\n');
+          return;
+        }
+        case '/error': {
+          text(200, 'text/plain', 'error\n');
+          return;
+        }
+        default: {
+          text(404, 'text/plain', 'not found\n');
+          return;
+        }
       }
     } catch (error) {
-      text(400, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`); return;
+      text(400, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`);
+      return;
     }
   };
   const server = args.tls === undefined ? http.createServer(listener) : https.createServer({ cert: args.tls.cert, key: args.tls.key }, listener);

@@ -73,8 +73,7 @@ function buildProgram(): Command {
   return program;
 }
 
-const isErrnoError = (e: unknown): e is NodeJS.ErrnoException =>
-  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && 'syscall' in e;
+const isErrnoError = (e: unknown): e is NodeJS.ErrnoException => e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && 'syscall' in e;
 
 /** Runs the CLI and returns its exit status; prints nothing on stdout itself. */
 async function run(argv: readonly string[]): Promise<number> {
@@ -109,9 +108,7 @@ async function run(argv: readonly string[]): Promise<number> {
       return EXIT_GENERIC;
     }
     // Anything else may carry text from deep inside a dependency: say nothing specific.
-    process.stderr.write(
-      `airtight: unexpected error${error instanceof Error ? ` (${error.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`,
-    );
+    process.stderr.write(`airtight: unexpected error${error instanceof Error ? ` (${error.name})` : ''}${debug ? '' : '; set AIRTIGHT_DEBUG=1 for details'}\n`);
     return EXIT_GENERIC;
   }
 }

@@ -22,7 +22,8 @@ export const pinFileOption = (description = 'read the PIN from the first line of
 export const pukFileOption = (): Option => new Option(`${SECRET_FILE_OPTION.puk} <file>`, 'read the PUK from the first line of this file (mode 0600)');
 
 /** `--new-pin-file <file>`: the new PIN for `keys change-pin`. */
-export const newPinFileOption = (): Option => new Option(`${SECRET_FILE_OPTION['new-pin']} <file>`, 'read the new PIN from the first line of this file (mode 0600)');
+export const newPinFileOption = (): Option =>
+  new Option(`${SECRET_FILE_OPTION['new-pin']} <file>`, 'read the new PIN from the first line of this file (mode 0600)');
 
 /** `--yes`: do not ask; required when stdin is not a terminal. */
 export const yesOption = (description: string): Option => new Option('--yes', description);

@@ -61,7 +61,8 @@ const UNIT: Readonly<Record<number, string>> = {
 /** `4 to 8 digits (format numeric)`, `exactly 6 characters 0-9 and A-Z ...`. */
 export function describeLengthAndFormat(pinPolicyView: PinPolicyView): string {
   const unit = UNIT[pinPolicyView.format] ?? 'bytes';
-  const range = pinPolicyView.minLength === pinPolicyView.maxLength ? `exactly ${pinPolicyView.minLength}` : `${pinPolicyView.minLength} to ${pinPolicyView.maxLength}`;
+  const range =
+    pinPolicyView.minLength === pinPolicyView.maxLength ? `exactly ${pinPolicyView.minLength}` : `${pinPolicyView.minLength} to ${pinPolicyView.maxLength}`;
   return `${range} ${unit} (format ${formatName(pinPolicyView.format)})`;
 }
 

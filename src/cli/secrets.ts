@@ -100,9 +100,7 @@ export function readSecretFile(path: string, option: string): Buffer {
     const st = fstatSync(fd);
     if (!st.isFile()) usageError(`${option} ${path} is not a regular file`);
     if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      usageError(
-        `${option} ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-      );
+      usageError(`${option} ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
     }
     const content = readFileSync(fd);
     const nl = content.indexOf(0x0a);

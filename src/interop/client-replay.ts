@@ -167,7 +167,8 @@ export function diffCall(ours: LoggedCall, recorded: JsonNode, options: DiffOpti
     }
   }
   const result = recorded.opt('result');
-  if (ours.error !== undefined) problems.push(`${method}: failed: ${ours.error instanceof Error ? `${ours.error.name}: ${ours.error.message}` : JSON.stringify(ours.error)}`);
+  if (ours.error !== undefined)
+    problems.push(`${method}: failed: ${ours.error instanceof Error ? `${ours.error.name}: ${ours.error.message}` : JSON.stringify(ours.error)}`);
   else if (result !== undefined && !result.isNull()) {
     const val = result.value;
     if (typeof val === 'object' && val !== null && !Array.isArray(val)) {
@@ -232,7 +233,8 @@ export async function replayUserCall(sks: SecureKeyStore, call: JsonNode): Promi
     () => false,
     () => true,
   );
-  if (failed !== call.has('exception')) throw new Error(`between-sessions ${method} #${call.get('call_index').int()}: expected ${call.has('exception') ? 'an exception' : 'success'}`);
+  if (failed !== call.has('exception'))
+    throw new Error(`between-sessions ${method} #${call.get('call_index').int()}: expected ${call.has('exception') ? 'an exception' : 'success'}`);
 }
 
 // ---------------------------------------------------------------------------

@@ -118,7 +118,8 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     for (const path of Object.values(state.issued_certificate_paths as Record<string, string[]>)) for (const item of path) addCert(hexToB64u(item));
     for (const recordedMessage of state.messages as RecordedMessage[]) {
       if (recordedMessage.qualifier !== 'CredentialDiscoveryResponse') continue;
-      for (const result of JSON.parse(recordedMessage.wire).lookupResults) for (const element of result.matchingCredentials) for (const data2 of element.certificatePath) addCert(data2);
+      for (const result of JSON.parse(recordedMessage.wire).lookupResults)
+        for (const element of result.matchingCredentials) for (const data2 of element.certificatePath) addCert(data2);
     }
   }
   const signerOf = (authorization: string): string => {
@@ -142,13 +143,27 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
   const keyOf = (key: Json): KeyConfig => {
     const entry = credentials.get(key.id) ?? {};
     const copy: Record<string, unknown> = {};
-    for (const text of ['id', 'serverSeed', 'devicePinProtection', 'enablePinCaching', 'biometricProtection', 'exportProtection', 'deleteProtection', 'friendlyName', 'appUsage', 'keyAlgorithm', 'keyParameters', 'endorsedAlgorithms']) {
+    for (const text of [
+      'id',
+      'serverSeed',
+      'devicePinProtection',
+      'enablePinCaching',
+      'biometricProtection',
+      'exportProtection',
+      'deleteProtection',
+      'friendlyName',
+      'appUsage',
+      'keyAlgorithm',
+      'keyParameters',
+      'endorsedAlgorithms',
+    ]) {
       if (key[text] !== undefined) copy[text] = key[text];
     }
     if (key.encryptedPin !== undefined) copy.presetPin = plaintextOf(key.encryptedPin).toString('utf8');
     if (entry.trustAnchor !== undefined) copy.trustAnchor = entry.trustAnchor;
     if (entry.extensions !== undefined) copy.extensions = entry.extensions.map((x: Json) => ({ type: x.type, data: x.extensionData }));
-    if (entry.encryptedExtensions !== undefined) copy.encryptedExtensions = entry.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
+    if (entry.encryptedExtensions !== undefined)
+      copy.encryptedExtensions = entry.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
     if (entry.propertyBags !== undefined) copy.propertyBags = entry.propertyBags.map((b: Json) => ({ type: b.type, properties: b.properties }));
     if (entry.logotypes !== undefined) copy.logotypes = entry.logotypes.map((l: Json) => ({ type: l.type, mimeType: l.mimeType, data: l.extensionData }));
     if (entry.updateKey !== undefined) copy.updateKey = target(entry.updateKey);
@@ -178,7 +193,9 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     ...(inv.preferredLanguages === undefined ? {} : { preferredLanguages: inv.preferredLanguages }),
     ...(inv.targetKeyContainers === undefined ? {} : { targetKeyContainers: inv.targetKeyContainers }),
     ephemeralCurve: pir.serverEphemeralKey.crv,
-    ...(inv.clientCapabilityQuery === undefined ? {} : { capabilityQueries: (inv.clientCapabilityQuery as string[]).map((type) => ({ type, kind: kindOf(type) })) }),
+    ...(inv.clientCapabilityQuery === undefined
+      ? {}
+      : { capabilityQueries: (inv.clientCapabilityQuery as string[]).map((type) => ({ type, kind: kindOf(type) })) }),
     sessionKeyLimit: pir.sessionKeyLimit,
     sessionLifeTime: pir.sessionLifeTime,
     ...(pir.keyManagementKey === undefined ? {} : { keyManagementKey: kmkByJwk(pir.keyManagementKey) }),
@@ -283,7 +300,10 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
  * Runs a replay up to (not including) the acceptance of the first response with `qualifier`;
  * returns the issuer, the state and that response, decoded.
  */
-export async function driveUntil(result: Replay, qualifier: string): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
+export async function driveUntil(
+  result: Replay,
+  qualifier: string,
+): Promise<{ issuer: ReturnType<typeof createIssuer>; state: IssuerState; response: KeyGen2Message }> {
   const issuer = createIssuer(result.environment);
   let { state } = await issuer.start(result.config);
   for (const recordedMessage of result.messages) {

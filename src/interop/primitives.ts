@@ -165,7 +165,11 @@ function kmkChecks(doc: JsonNode, checks: CheckList): void {
     expectBytes('signed_data_hex', result.get('signed_data_hex').hex(), rollOverSignedData(result.get('new_kmk_spki_hex').hex()));
   });
   checks.run('kmk_rollover_authorization authorization', () => {
-    const ok = verifyKmkSignature(parseSpki(result.get('current_kmk_spki_hex').hex()), result.get('signed_data_hex').hex(), result.get('authorization_hex').hex());
+    const ok = verifyKmkSignature(
+      parseSpki(result.get('current_kmk_spki_hex').hex()),
+      result.get('signed_data_hex').hex(),
+      result.get('authorization_hex').hex(),
+    );
     expectTrue(`authorization does not verify with ${result.get('current_kmk').str()}`, ok);
   });
 }

@@ -96,7 +96,9 @@ export class ReplayEntropy implements Entropy {
     const next = queue.at(0);
     if (next === undefined) this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the recording has no more`);
     if (!fits(request, next.key)) {
-      this.problem(`replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the next recorded one (${next.label}) is ${next.key.type}`);
+      this.problem(
+        `replay entropy: the SKS asked for a ${purpose} ${describeRequest(request)} key pair; the next recorded one (${next.label}) is ${next.key.type}`,
+      );
     }
     const { privateKey, publicKey } = next.key;
     if (privateKey === undefined) this.problem(`replay entropy: ${next.label} has no private key`);

@@ -26,7 +26,16 @@ import { CheckList, describeBytes, describeError, expectBytes, expectEqual, Mism
 import { JsonNode, VectorFormatError } from './json.js';
 import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from './replay-entropy.js';
 import { callName, recordedCalls, sessionName, type RecordedCall } from './session-file.js';
-import { certificate, certificateSpki, deterministicSigner, recordedKey, sessionAttestationInput, signatureHashOf, verifySignature, type RecordedKey } from './vectors.js';
+import {
+  certificate,
+  certificateSpki,
+  deterministicSigner,
+  recordedKey,
+  sessionAttestationInput,
+  signatureHashOf,
+  verifySignature,
+  type RecordedKey,
+} from './vectors.js';
 import { deviceIdFor } from '../sks/crypto/primitives.js';
 
 /** The device PIN of the replay profile (the reference test harness's value). */

@@ -198,17 +198,23 @@ function serverSideChecks(ctx: SessionContext, checks: CheckList): void {
       }
     });
   }
-  node.get('encryptions')
+  node
+    .get('encryptions')
     .items()
     .forEach((error, index) => {
       checks.run(`${prefix} encryptions[${index}] ${error.get('label').str()}`, () => {
         const key = error.get('key_hex').hex();
         expectBytes('key_hex (the session encryption key)', node.get('encryption_key_hex').hex(), key);
-        expectBytes('encrypt with the recorded IV', error.get('iv_and_ciphertext_hex').hex(), encryptForSks(key, error.get('plaintext_hex').hex(), error.get('iv_hex').hex()));
+        expectBytes(
+          'encrypt with the recorded IV',
+          error.get('iv_and_ciphertext_hex').hex(),
+          encryptForSks(key, error.get('plaintext_hex').hex(), error.get('iv_hex').hex()),
+        );
         expectBytes('decrypt', error.get('plaintext_hex').hex(), decryptFromIssuer(key, error.get('iv_and_ciphertext_hex').hex()));
       });
     });
-  node.get('kmk_signatures')
+  node
+    .get('kmk_signatures')
     .items()
     .forEach((key, index) => {
       const signer = key.get('signer_kmk').str();
@@ -217,7 +223,8 @@ function serverSideChecks(ctx: SessionContext, checks: CheckList): void {
         expectTrue(`signature does not verify with ${signer}`, ok);
       });
     });
-  node.get('messages')
+  node
+    .get('messages')
     .items()
     .forEach((message) => {
       checks.run(`${prefix} messages[${message.get('index').int()}] ${message.get('qualifier').str()} sha256`, () => {
@@ -303,7 +310,12 @@ function sessionCallChecks(ctx: SessionContext, calls: readonly RecordedCall[], 
         const att = state.get('session_attestation');
         checkRecordedSessionAttestation(
           'attestation',
-          { privacyEnabled: state.get('privacy_enabled').bool(), input: att.get('input_hex').hex(), expected: att.get('value_hex').hex(), got: node.get('attestation_hex').hex() },
+          {
+            privacyEnabled: state.get('privacy_enabled').bool(),
+            input: att.get('input_hex').hex(),
+            expected: att.get('value_hex').hex(),
+            got: node.get('attestation_hex').hex(),
+          },
           doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex(),
         );
       });
@@ -354,4 +366,3 @@ export function runSessionFileChecks(doc: JsonNode): CheckResult[] {
   }
   return checks.results;
 }
-

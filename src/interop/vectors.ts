@@ -49,8 +49,7 @@ export function encodeFields(fields: JsonNode): Buffer {
 }
 
 /** `ASCII(method or label) ‖ u16(counter)`: the key modifier of spec §5.5. */
-export const counterKeyModifier = (label: string, counter: number): Buffer =>
-  encoder().raw(Buffer.from(label, 'ascii')).u16(counter).toBuffer();
+export const counterKeyModifier = (label: string, counter: number): Buffer => encoder().raw(Buffer.from(label, 'ascii')).u16(counter).toBuffer();
 
 /**
  * Checks one `{key_modifier_hex, input_hex, input_fields?, method_or_label?, counter?}`

@@ -53,7 +53,7 @@ function indexedMessages(node: JsonNode): IndexedMessage[] {
   return node
     .get('messages')
     .items()
-    .map((m, i) => ({ ...(plain[i]), index: m.get('index').int(), sha256: m.get('sha256_hex') }));
+    .map((m, i) => ({ ...plain[i], index: m.get('index').int(), sha256: m.get('sha256_hex') }));
 }
 
 /** `expected …"mac":"AbC…", got …"mac":"AbD…" (first difference at character 812)`. */
@@ -124,7 +124,10 @@ export function randomizedAttestationVerifier(doc: JsonNode, node: JsonNode): ((
   const publicKey = certificate(doc.get('test_keys').get('device_attestation').get('certificate_der_hex').hex()).publicKey;
   if (deterministicSigner(publicKey)) return undefined;
   const input = node.get('session_attestation').get('input_hex').hex();
-  return (value) => (verifySignature(publicKey, 'sha256', input, value) ? undefined : `the ${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`);
+  return (value) =>
+    verifySignature(publicKey, 'sha256', input, value)
+      ? undefined
+      : `the ${publicKey.asymmetricKeyType ?? ''} device signature does not verify with the device certificate`;
 }
 
 // ---------------------------------------------------------------------------
@@ -311,7 +314,8 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
     };
     const endName = `${prefix} wire: client reproduces session end`;
     if (device === undefined) {
-      for (const indexedMessage of messages) checks.fail(`${prefix} wire: client reproduces #${indexedMessage.index} ${indexedMessage.qualifier}`, `no device: ${openProblem}`);
+      for (const indexedMessage of messages)
+        checks.fail(`${prefix} wire: client reproduces #${indexedMessage.index} ${indexedMessage.qualifier}`, `no device: ${openProblem}`);
       for (const item of recorded) checks.fail(callCheckName(item), `no device: ${openProblem}`);
       checks.fail(endName, `no device: ${openProblem}`);
       continue;
@@ -331,7 +335,8 @@ async function clientChecks(doc: JsonNode, calls: readonly RecordedCall[], check
     recorded.forEach((recordedCall, index) => {
       checks.run(callCheckName(recordedCall), () => {
         const ours = run.calls.at(index);
-        if (ours === undefined) throw new Mismatch(`the client did not make it${run.error === undefined ? '' : ` (the enrollment ${describeError(run.error)})`}`);
+        if (ours === undefined)
+          throw new Mismatch(`the client did not make it${run.error === undefined ? '' : ` (the enrollment ${describeError(run.error)})`}`);
         const problems = diffCall(ours, recordedCall.node, verifier === undefined ? {} : { sessionAttestation: verifier });
         if (problems.length > 0) throw new Mismatch(problems.join('; '));
       });

@@ -90,8 +90,24 @@ export const DEFAULT_LIMITS: ServiceLimits = {
 };
 
 const KNOWN = new Set([
-  'host', 'port', 'publicUrl', 'dataDir', 'database', 'caDir', 'issuerKeyFile', 'sealingKeyFile', 'trustRootsDir',
-  'trustManufacturerCa', 'allowPrivacy', 'allowedAlgorithms', 'adminToken', 'tls', 'templates', 'limits', 'logLevel', '$comment',
+  'host',
+  'port',
+  'publicUrl',
+  'dataDir',
+  'database',
+  'caDir',
+  'issuerKeyFile',
+  'sealingKeyFile',
+  'trustRootsDir',
+  'trustManufacturerCa',
+  'allowPrivacy',
+  'allowedAlgorithms',
+  'adminToken',
+  'tls',
+  'templates',
+  'limits',
+  'logLevel',
+  '$comment',
 ]);
 
 /** Reads a configuration file; unknown members are refused (a typo must not silently keep a default). */
@@ -152,7 +168,8 @@ export function resolveServiceConfig(
     sessionLifeTimeSeconds: int(file.limits?.sessionLifeTimeSeconds, 'limits.sessionLifeTimeSeconds') ?? DEFAULT_LIMITS.sessionLifeTimeSeconds,
   };
   const adminToken = fromEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? file.adminToken;
-  if (adminToken !== undefined && adminToken.length < 16) throw new IssuerError('CONFIG', 'the admin token must be at least 16 characters', { field: 'adminToken' });
+  if (adminToken !== undefined && adminToken.length < 16)
+    throw new IssuerError('CONFIG', 'the admin token must be at least 16 characters', { field: 'adminToken' });
   const publicUrl = overrides.publicUrl ?? fromEnv('AIRTIGHT_ISSUER_PUBLIC_URL') ?? file.publicUrl;
   const host = overrides.host ?? fromEnv('AIRTIGHT_ISSUER_HOST') ?? file.host ?? '127.0.0.1';
   // Plain HTTP only on loopback: elsewhere the session attestation must cover a TLS certificate we
@@ -195,6 +212,7 @@ export function loadOrCreateSecret(env: Readonly<Record<string, string | undefin
     return fresh;
   }
   const bytes = Buffer.from(text, 'base64url');
-  if (bytes.length !== 32) throw new IssuerError('CONFIG', `${fromEnv !== undefined && fromEnv !== '' ? variable : file} must hold 32 octets, base64url`, { field: variable });
+  if (bytes.length !== 32)
+    throw new IssuerError('CONFIG', `${fromEnv !== undefined && fromEnv !== '' ? variable : file} must hold 32 octets, base64url`, { field: variable });
   return bytes;
 }

@@ -75,9 +75,7 @@ export class IssuerError extends Error {
 
   /** JSON form for logs and HTTP bodies: code, secret-free message and field; never the cause. */
   toJSON(): { code: IssuerErrorCode; message: string; field?: string } {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    return this.field === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, field: this.field };
   }
 }
 

@@ -14,4 +14,11 @@ export { BUILTIN_TEMPLATES, KEY_ALGORITHMS, checkTemplate, type EnrollmentTempla
 export { KEYGEN2_ERROR_HTTP_STATUS } from './routes/errors.js';
 export { REFUSAL_TEXT, type RefusalReason } from './service/reasons.js';
 export { IssuerService, SESSION_COOKIE, type CreatedEnrollment, type CreatedManagementSession, type IssuerServiceOptions } from './service/issuer-service.js';
-export { buildIssuerService, openIssuerService, startIssuerService, REDACTED_LOG_PATHS, type BuildIssuerServiceOptions, type RunningIssuerService } from './service/app.js';
+export {
+  buildIssuerService,
+  openIssuerService,
+  startIssuerService,
+  REDACTED_LOG_PATHS,
+  type BuildIssuerServiceOptions,
+  type RunningIssuerService,
+} from './service/app.js';

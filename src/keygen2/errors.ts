@@ -53,9 +53,7 @@ export class KeyGen2Error extends Error {
 
   /** JSON form for logs and HTTP bodies: code, message and path only (no cause). */
   toJSON(): { code: KeyGen2ErrorCode; message: string; path?: string } {
-    return this.path === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, path: this.path };
+    return this.path === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, path: this.path };
   }
 }
 
@@ -65,5 +63,4 @@ export const isKeyGen2Error = (e: unknown): e is KeyGen2Error => e instanceof Ke
 export const schemaError = (path: string, message: string): KeyGen2Error => new KeyGen2Error('SCHEMA', `${path}: ${message}`, { path });
 
 /** The one message every failed MAC, attestation or signature check gets. */
-export const verificationError = (path?: string): KeyGen2Error =>
-  new KeyGen2Error('VERIFICATION', 'Verification failed', path === undefined ? {} : { path });
+export const verificationError = (path?: string): KeyGen2Error => new KeyGen2Error('VERIFICATION', 'Verification failed', path === undefined ? {} : { path });

@@ -78,7 +78,27 @@ const XMLENC = 'http://www.w3.org/2001/04/xmlenc#';
 const DSIG_MORE = 'http://www.w3.org/2001/04/xmldsig-more#';
 const DSIG_2007 = 'http://www.w3.org/2007/05/xmldsig-more#';
 
-const { SYM_ENC, IV_REQ, IV_INT, SYML_128, SYML_192, SYML_256, HMAC, ASYM_ENC, ASYM_SGN, RSA_KEY, EDDSA_KEY, MGF1_256, NONE, ASYM_KA, AES_PAD, EC_KEY, KEY_GEN, KEY_PARM, SYM_KEY } = Cap;
+const {
+  SYM_ENC,
+  IV_REQ,
+  IV_INT,
+  SYML_128,
+  SYML_192,
+  SYML_256,
+  HMAC,
+  ASYM_ENC,
+  ASYM_SGN,
+  RSA_KEY,
+  EDDSA_KEY,
+  MGF1_256,
+  NONE,
+  ASYM_KA,
+  AES_PAD,
+  EC_KEY,
+  KEY_GEN,
+  KEY_PARM,
+  SYM_KEY,
+} = Cap;
 const SYML_ALL = SYML_128 | SYML_192 | SYML_256;
 
 const rsaGen = (bits: 1024 | 2048, exp: boolean): AlgorithmDescriptor => ({

@@ -8,9 +8,7 @@ import { EC_CURVES, type EcCurve } from './algorithms.js';
 import { cryptoFailure } from './errors.js';
 
 export type KeyPairRequest =
-  | { readonly kind: 'ec'; readonly curve: EcCurve }
-  | { readonly kind: 'rsa'; readonly bits: number; readonly exponent: bigint }
-  | { readonly kind: 'ed25519' };
+  { readonly kind: 'ec'; readonly curve: EcCurve } | { readonly kind: 'rsa'; readonly bits: number; readonly exponent: bigint } | { readonly kind: 'ed25519' };
 
 export interface KeyPair {
   readonly privateKey: KeyObject;

@@ -79,8 +79,7 @@ export class SksError extends Error {
 export const isSksError = (e: unknown): e is SksError => e instanceof SksError;
 
 /** Shorthand for the default validation failure (`ERROR_OPTION`). */
-export const optionError = (message: string, field?: string): SksError =>
-  new SksError('OPTION', message, field === undefined ? {} : { field });
+export const optionError = (message: string, field?: string): SksError => new SksError('OPTION', message, field === undefined ? {} : { field });
 
 /** The one message every MAC failure gets, whatever went wrong (spec §5.5). */
 export const macError = (): SksError => new SksError('MAC', 'MAC error');

@@ -29,11 +29,6 @@ export type { KeyStorePort, Mutation, StoreContents, StoreSnapshot, StoredRow } 
 export { readAll } from './store/records.js';
 export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
 export { createMemoryKeyStore } from './store/memory-store.js';
-export {
-  encodePropertyBag,
-  parsePropertyBag,
-  isValidPropertyBag,
-  type Property,
-} from './extensions/property-bag.js';
+export { encodePropertyBag, parsePropertyBag, isValidPropertyBag, type Property } from './extensions/property-bag.js';
 /** The PIN value rules of a PIN policy (spec §8), for user interfaces that check a PIN before the SKS sees it. */
 export { pinRuleViolation, type PinRule, type PinValueRules } from './pin/pin-rules.js';

@@ -30,7 +30,12 @@ function enroll(pinFile: string, port: number): { status: number | null; stderr:
   const url = `webpkiproxy://keygen2?init=${encodeURIComponent(`http://127.0.0.1:${port}/kg2?init=true`)}&url=${encodeURIComponent(`http://127.0.0.1:${port}/kg2`)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home') };
   delete env['AIRTIGHT_PIN'];
-  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'enroll', url, '--yes', '--pin-file', pinFile], { cwd: ROOT, env, encoding: 'utf8', input: '' });
+  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'enroll', url, '--yes', '--pin-file', pinFile], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    input: '',
+  });
   return { status: spawnSyncReturns.status, stderr: spawnSyncReturns.stderr };
 }
 

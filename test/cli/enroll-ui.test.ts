@@ -43,7 +43,9 @@ describe('enroll terminal UI', () => {
   it('states the policy, re-asks a PIN that breaks it, then asks for confirmation', async () => {
     const { ui, lines, asked } = terminal(['12', '1234', '4711', '4711']);
     expect(await ui.enterPin(prompt)).toBe('4711');
-    expect(lines[0]).toBe('PIN for the signature key Key.1 ("Work") (PIN policy PIN.1): 4 to 8 digits (format numeric); must not be an ascending or descending run such as 1234 or 8765.');
+    expect(lines[0]).toBe(
+      'PIN for the signature key Key.1 ("Work") (PIN policy PIN.1): 4 to 8 digits (format numeric); must not be an ascending or descending run such as 1234 or 8765.',
+    );
     expect(lines[1]).toMatch(/^New PIN breaks the PIN policy: it must be 4 to 8 digits .*; try again\.$/);
     expect(lines[2]).toMatch(/^New PIN breaks the PIN policy: it must not be an ascending or descending run/);
     expect(asked).toEqual(['New PIN:', 'New PIN:', 'New PIN:', 'New PIN again:']);
@@ -56,7 +58,7 @@ describe('enroll terminal UI', () => {
     expect(lines).toContain('The two entries differ; try again.');
   });
 
-  it("says why the client refused the previous PIN (grouping)", async () => {
+  it('says why the client refused the previous PIN (grouping)', async () => {
     const { ui, lines } = terminal(['9753', '9753']);
     expect(await ui.enterPin({ ...prompt, grouping: 'unique', rejected: 'grouping', attempt: 2 })).toBe('9753');
     expect(lines[1]).toMatch(/^That PIN was refused: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/);
@@ -77,7 +79,14 @@ describe('enroll terminal UI', () => {
 
   it('declined consent is false, and the issuer is shown first', async () => {
     const { ui, lines } = terminal([]);
-    const ok = await ui.consent({ issuerHost: 'issuer.example:8443', secure: true, action: 'manage', privacyEnabled: true, preferredLanguages: [], capabilityQueries: [] });
+    const ok = await ui.consent({
+      issuerHost: 'issuer.example:8443',
+      secure: true,
+      action: 'manage',
+      privacyEnabled: true,
+      preferredLanguages: [],
+      capabilityQueries: [],
+    });
     expect(ok).toBe(false);
     expect(lines).toEqual([
       'Issuer:   issuer.example:8443 (https)',

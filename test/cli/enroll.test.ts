@@ -80,7 +80,9 @@ async function listKeys(dir?: string): Promise<ListedKey[]> {
 let deviceRoot: Buffer;
 const issuers: HttpIssuer[] = [];
 async function issuer(config: (issuerUri: string) => IssuerConfig, commonNamePrefix?: string): Promise<HttpIssuer> {
-  const httpIssuer = await startHttpIssuer(commonNamePrefix === undefined ? { deviceRoots: [deviceRoot], config } : { deviceRoots: [deviceRoot], config, commonNamePrefix });
+  const httpIssuer = await startHttpIssuer(
+    commonNamePrefix === undefined ? { deviceRoots: [deviceRoot], config } : { deviceRoots: [deviceRoot], config, commonNamePrefix },
+  );
   issuers.push(httpIssuer);
   return httpIssuer;
 }
@@ -120,26 +122,31 @@ const dataFile = (): string => {
 
 describe('airtight enroll', () => {
   it('enrolls an EC P-256 key with a user PIN; keys list shows it and keys sign uses it', async () => {
-    const httpIssuer = await issuer((uri) => ({
-      issuerUri: uri,
-      pinPolicies: [
-        {
-          minLength: 4,
-          maxLength: 8,
-          retryLimit: 3,
-          format: 'numeric',
-          patternRestrictions: ['sequence'],
-          keys: [{ keyAlgorithm: P256, appUsage: 'signature', friendlyName: 'Work signing' }],
-        },
-      ],
-    }), 'Alice');
+    const httpIssuer = await issuer(
+      (uri) => ({
+        issuerUri: uri,
+        pinPolicies: [
+          {
+            minLength: 4,
+            maxLength: 8,
+            retryLimit: 3,
+            format: 'numeric',
+            patternRestrictions: ['sequence'],
+            keys: [{ keyAlgorithm: P256, appUsage: 'signature', friendlyName: 'Work signing' }],
+          },
+        ],
+      }),
+      'Alice',
+    );
     const before = await listKeys();
     const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=ec-1'), '--yes', '--pin-file', pinFile('pin-ec', '4711')]);
     expect(result.status).toBe(0);
     expect(result.stderr).toContain(`Issuer:   ${new URL(httpIssuer.origin).host} (http, not encrypted)`);
     expect(result.stderr).toContain('Privacy:  off');
     expect(result.stderr).toMatch(/Creating 1 key [^\n]*\nPIN for [^\n]* from --pin-file [^\n]*\n {2}created Key\.1\n/);
-    expect(result.stderr).toContain('PIN for the signature key Key.1 ("Work signing") from --pin-file (PIN policy PIN.1: 4 to 8 digits (format numeric); must not be an ascending');
+    expect(result.stderr).toContain(
+      'PIN for the signature key Key.1 ("Work signing") from --pin-file (PIN policy PIN.1: 4 to 8 digits (format numeric); must not be an ascending',
+    );
     expect(result.stderr).not.toContain('4711');
     expect(result.stdout).not.toContain('4711');
     expect(result.stdout).toMatch(/1 key installed/);
@@ -166,10 +173,16 @@ describe('airtight enroll', () => {
     const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=rsa-1', `${httpIssuer.origin}/invoke`), '--yes', '--json']);
     expect(result.stderr).toContain('Creating 1 key (RSA keys take a few seconds)');
     expect(result.status).toBe(0);
-    const summary = JSON.parse(result.stdout) as { keys: Array<{ keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }>; redirectUrl: string; privacyEnabled: boolean };
+    const summary = JSON.parse(result.stdout) as {
+      keys: Array<{ keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }>;
+      redirectUrl: string;
+      privacyEnabled: boolean;
+    };
     expect(summary.privacyEnabled).toBe(false);
     expect(summary.redirectUrl).toBe(`${httpIssuer.origin}/done`);
-    expect(summary.keys).toEqual([expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' })]);
+    expect(summary.keys).toEqual([
+      expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' }),
+    ]);
     const handle = summary.keys[0].keyHandle;
     expect((await listKeys()).find((k) => k.keyHandle === handle)).toMatchObject({ commonName: 'Bob Key.1', keyType: expect.stringMatching(/RSA/i) as string });
 
@@ -207,7 +220,9 @@ describe('airtight enroll', () => {
     const before = await listKeys();
     const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=badpin-1'), '--yes', '--pin-file', pinFile('pin-short', '1234')]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/airtight: the PIN from --pin-file does not fit the signature key Key\.1 \(PIN policy PIN\.1: 6 to 8 digits \(format numeric\)\)\. New PIN breaks the PIN policy: it must be 6 to 8 digits/);
+    expect(result.stderr).toMatch(
+      /airtight: the PIN from --pin-file does not fit the signature key Key\.1 \(PIN policy PIN\.1: 6 to 8 digits \(format numeric\)\)\. New PIN breaks the PIN policy: it must be 6 to 8 digits/,
+    );
     expect(result.stderr).not.toContain('1234');
     expect(httpIssuer.outcomes).toHaveLength(0);
     expect(await listKeys()).toEqual(before);
@@ -238,7 +253,9 @@ describe('airtight enroll', () => {
     const before = await listKeys();
     const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=unique-1'), '--yes', '--pin-file', pinFile('pin-unique', '4711')]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/the PIN from --pin-file was refused for the authentication key Key\.2: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/);
+    expect(result.stderr).toMatch(
+      /the PIN from --pin-file was refused for the authentication key Key\.2: the PIN must differ from the one chosen for the other keys of PIN policy PIN\.1 \(grouping "unique"\)/,
+    );
     expect(result.stderr).not.toContain('4711');
     expect(httpIssuer.outcomes).toHaveLength(0);
     expect(await listKeys()).toEqual(before);
@@ -270,7 +287,25 @@ describe('airtight enroll', () => {
     const cert = join(tmp, 'tls-cert.pem');
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '2',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
       { stdio: 'ignore' },
     );
     const pem = readFileSync(cert);

@@ -81,7 +81,11 @@ beforeAll(async () => {
   const sks = openSecureKeyStore({ store: openKeyStoreDirectory(dir, {}) });
   try {
     const { enroll, issuerUri } = await createEnroller({ sks });
-    const key = { keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' } as const;
+    const key = {
+      keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256',
+      appUsage: 'authentication',
+      exportProtection: 'non-exportable',
+    } as const;
     const { summary } = await enroll({
       config: { issuerUri, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: RETRY_LIMIT, format: 'numeric', userModifiable: false, keys: [key, key] }] },
       pins: PIN,
@@ -96,14 +100,12 @@ beforeAll(async () => {
 }, 60_000);
 
 const errorCount = async (handle: number): Promise<number> =>
-  (JSON.parse((await airtight(['show', String(handle), '--json'])).stdout) as { protection: { pin: { errorCount: number } } }).protection.pin
-    .errorCount;
+  (JSON.parse((await airtight(['show', String(handle), '--json'])).stdout) as { protection: { pin: { errorCount: number } } }).protection.pin.errorCount;
 
 describe('airtight keys: several processes, one store [needs the store branch busy timeout]', () => {
   it('30 concurrent signers all get their turn; the PIN error counters are exact afterwards', async (ctx) => {
     if (!waits) ctx.skip();
-    const sign = (handle: number, pin: string): Promise<Result> =>
-      airtight(['sign', String(handle), '--alg', 'ecdsa-sha256', dataFile], { AIRTIGHT_PIN: pin });
+    const sign = (handle: number, pin: string): Promise<Result> => airtight(['sign', String(handle), '--alg', 'ecdsa-sha256', dataFile], { AIRTIGHT_PIN: pin });
     const runs = await Promise.all([
       ...Array.from({ length: RIGHT_SIGNERS }, () => sign(keys.right, PIN)),
       ...Array.from({ length: WRONG_SIGNERS }, () => sign(keys.wrong, WRONG_PIN)),

@@ -24,7 +24,12 @@ const handleValue = { damaged: 0, sound: 0 };
 function airtight(args: readonly string[]): { stdout: string; stderr: string; status: number | null } {
   const env: NodeJS.ProcessEnv = { ...process.env, AIRTIGHT_HOME: join(tmp, 'home') };
   delete env['AIRTIGHT_STORE_KEY'];
-  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], { cwd: ROOT, env, input: '', timeout: 20_000 });
+  const spawnSyncReturns = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', ...args, '--dir', dir], {
+    cwd: ROOT,
+    env,
+    input: '',
+    timeout: 20_000,
+  });
   return { stdout: spawnSyncReturns.stdout.toString('utf8'), stderr: spawnSyncReturns.stderr.toString('utf8'), status: spawnSyncReturns.status };
 }
 
@@ -57,7 +62,9 @@ describe('airtight keys on a damaged key', () => {
       [handleValue.damaged, true],
       [handleValue.sound, false],
     ]);
-    expect(keys[0].protection).toMatch(new RegExp(`^DAMAGED \\(Key #${handleValue.damaged} is damaged: keys row ${handleValue.damaged}: integrity check failed\\)`));
+    expect(keys[0].protection).toMatch(
+      new RegExp(`^DAMAGED \\(Key #${handleValue.damaged} is damaged: keys row ${handleValue.damaged}: integrity check failed\\)`),
+    );
     expect(keys[1].commonName).toBe('Sound');
   });
 

@@ -68,8 +68,7 @@ function airtightNoWrites(args: readonly string[], env: Record<string, string> =
 }
 
 const protection = (): { pin: { errorCount: number }; puk: { errorCount: number } } =>
-  (JSON.parse(airtight(['show', String(signer), '--json']).stdout) as { protection: { pin: { errorCount: number }; puk: { errorCount: number } } })
-    .protection;
+  (JSON.parse(airtight(['show', String(signer), '--json']).stdout) as { protection: { pin: { errorCount: number }; puk: { errorCount: number } } }).protection;
 
 beforeAll(async () => {
   writeFileSync(dataFile, 'data to be signed\n');

@@ -104,7 +104,12 @@ beforeAll(async () => {
             format: 'numeric',
             retryLimit: 2,
             pinPolicies: [
-              { ...pinPolicy, id: 'PIN2', retryLimit: 2, keys: [{ id: 'Lockable', keyAlgorithm: P256, appUsage: 'authentication', exportProtection: 'non-exportable' }] },
+              {
+                ...pinPolicy,
+                id: 'PIN2',
+                retryLimit: 2,
+                keys: [{ id: 'Lockable', keyAlgorithm: P256, appUsage: 'authentication', exportProtection: 'non-exportable' }],
+              },
             ],
           },
         ],
@@ -141,7 +146,8 @@ beforeAll(async () => {
       uniqueSig: handle('USig'),
       uniqueAuth: handle('UAuth'),
     });
-    for (const installedKey of summary.keys) if (installedKey.id !== 'USig' && installedKey.id !== 'UAuth') certs.set(installedKey.keyHandle, Buffer.from(installedKey.certificatePath[0]));
+    for (const installedKey of summary.keys)
+      if (installedKey.id !== 'USig' && installedKey.id !== 'UAuth') certs.set(installedKey.keyHandle, Buffer.from(installedKey.certificatePath[0]));
   } finally {
     await sks.close();
   }
@@ -154,7 +160,14 @@ describe('airtight keys list / show', () => {
     expect(result.status).toBe(0);
     const keys = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     // Processing order (spec §6.7.3): PUK policies with their keys, PIN policies, then the unprotected keys.
-    expect(keys.map((k) => k['keyHandle'])).toEqual([handleValue.signer, handleValue.lock, handleValue.uniqueSig, handleValue.uniqueAuth, handleValue.rsa, handleValue.hmac]);
+    expect(keys.map((k) => k['keyHandle'])).toEqual([
+      handleValue.signer,
+      handleValue.lock,
+      handleValue.uniqueSig,
+      handleValue.uniqueAuth,
+      handleValue.rsa,
+      handleValue.hmac,
+    ]);
     const byHandle = (handle: number) => keys.find((k) => k['keyHandle'] === handle);
     expect(byHandle(handleValue.signer)).toMatchObject({
       appUsage: 'signature',
@@ -165,7 +178,13 @@ describe('airtight keys list / show', () => {
       pinBlocked: false,
       pinTriesLeft: 3,
     });
-    expect(byHandle(handleValue.rsa)).toMatchObject({ appUsage: 'encryption', keyType: 'RSA 2048', commonName: 'Alice Encryption', protection: 'no PIN', pinTriesLeft: null });
+    expect(byHandle(handleValue.rsa)).toMatchObject({
+      appUsage: 'encryption',
+      keyType: 'RSA 2048',
+      commonName: 'Alice Encryption',
+      protection: 'no PIN',
+      pinTriesLeft: null,
+    });
     expect(byHandle(handleValue.hmac)).toMatchObject({ keyType: 'symmetric 32 bytes', protection: 'no PIN' });
   });
 
@@ -208,7 +227,10 @@ describe('airtight keys list / show', () => {
     expect(data.certificatePath).toHaveLength(1);
     expect(data.certificatePath[0]).toMatchObject({ subject: 'CN=Alice Signer', serialNumber: cert.serialNumber, sha256Fingerprint: cert.fingerprint256 });
 
-    const hm = JSON.parse(text(airtight(['show', String(handleValue.hmac), '--json'])).stdout) as { endorsedAlgorithms: string[]; protection: { keyBackup: { flags: string[] } } };
+    const hm = JSON.parse(text(airtight(['show', String(handleValue.hmac), '--json'])).stdout) as {
+      endorsedAlgorithms: string[];
+      protection: { keyBackup: { flags: string[] } };
+    };
     expect(hm.endorsedAlgorithms).toEqual([Alg.HMAC_SHA256]);
     expect(hm.protection.keyBackup.flags).toEqual(['imported']);
   });

@@ -33,7 +33,9 @@ describe('checkNewPin', () => {
   });
 
   it('rejects-lower-case-in-alphanumeric-format', () => {
-    expect(checkNewPin(pin('AB1c'), policy({ format: PassphraseFormat.ALPHANUMERIC }))).toMatch(/characters 0-9 and A-Z \(no lower case\) \(format alphanumeric\)$/);
+    expect(checkNewPin(pin('AB1c'), policy({ format: PassphraseFormat.ALPHANUMERIC }))).toMatch(
+      /characters 0-9 and A-Z \(no lower case\) \(format alphanumeric\)$/,
+    );
   });
 
   it('rejects-missing-character-group', () => {

@@ -36,7 +36,12 @@ async function snapshot(dir: string, handles: readonly KeyHandle[]): Promise<Sna
     let keys = 0;
     for (let keyEntry = await sks.enumerateKeys(0); keyEntry; keyEntry = await sks.enumerateKeys(keyEntry.keyHandle)) keys++;
     let sessions = 0;
-    for (let session = await sks.enumerateProvisioningSessions(0, false); session; session = await sks.enumerateProvisioningSessions(session.provisioningHandle, false)) sessions++;
+    for (
+      let session = await sks.enumerateProvisioningSessions(0, false);
+      session;
+      session = await sks.enumerateProvisioningSessions(session.provisioningHandle, false)
+    )
+      sessions++;
     const k3Present = await sks.getKeyAttributes(handles[2]).then(
       () => true,
       () => false,
@@ -101,7 +106,15 @@ describe('SIGKILL during a management close', () => {
         issuerUri,
         keyManagementKey: 'kmk2',
         pinPolicies: [
-          { id: 'PIN.1', minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', grouping: 'shared', keys: [{ id: 'K1', keyAlgorithm: P256, appUsage: 'signature' }] },
+          {
+            id: 'PIN.1',
+            minLength: 4,
+            maxLength: 8,
+            retryLimit: 3,
+            format: 'numeric',
+            grouping: 'shared',
+            keys: [{ id: 'K1', keyAlgorithm: P256, appUsage: 'signature' }],
+          },
         ],
         keys: [
           { id: 'K2', keyAlgorithm: P256, appUsage: 'signature' },
@@ -112,7 +125,9 @@ describe('SIGKILL during a management close', () => {
     });
     const handle = (id: string): KeyHandle => summary.keys.find((k) => k.id === id)!.keyHandle;
     for (let i = 0; i < 3; i++) {
-      await sks.signData({ keyHandle: handle('K1'), algorithm: ECDSA_SHA256, authorization: Buffer.from('0000'), data: Buffer.from('x') }).catch(() => undefined);
+      await sks
+        .signData({ keyHandle: handle('K1'), algorithm: ECDSA_SHA256, authorization: Buffer.from('0000'), data: Buffer.from('x') })
+        .catch(() => undefined);
     }
     await sks.close();
     targets = [handle('K1'), handle('K2'), handle('K3')];

@@ -72,7 +72,11 @@ async function inspect(dir: string): Promise<Map<string, KeyHandle[]>> {
   try {
     expect(await sks.enumerateProvisioningSessions(0, true), 'no open session survives a restart').toBeUndefined();
     const byHandle = new Map<number, string>();
-    for (let state = await sks.enumerateProvisioningSessions(0, false); state; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+    for (
+      let state = await sks.enumerateProvisioningSessions(0, false);
+      state;
+      state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)
+    ) {
       byHandle.set(state.provisioningHandle, state.serverSessionId);
     }
     const sessions = new Map<string, KeyHandle[]>([...byHandle.values()].map((id) => [id, []]));
@@ -136,11 +140,7 @@ describe('SIGKILL during provisioning', () => {
       const target = 1 + (i % 3);
       const delay = i % 4;
       const before = new Set(everCommitted);
-      const round = await runWorker(
-        join(dir, 'device'),
-        (line, r) => (line.startsWith('CLOSING') && r.closing.length >= target ? delay : undefined),
-        20_000,
-      );
+      const round = await runWorker(join(dir, 'device'), (line, r) => (line.startsWith('CLOSING') && r.closing.length >= target ? delay : undefined), 20_000);
       await check(round);
       // The kill landed after CLOSING and before the worker could report COMMITTED.
       const last = round.closing.at(-1)!;

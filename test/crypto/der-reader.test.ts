@@ -28,7 +28,7 @@ const codeOf = (fn: () => unknown): SksErrorCode | 'no error' | 'not an SksError
 /** Reads every TLV of `der`, descending into constructed ones; returns how many were read. */
 function walk(der: Uint8Array, start = 0, end = der.length): number {
   let count = 0;
-  for (let value = start; value < end; ) {
+  for (let value = start; value < end;) {
     const tlv = readTlv(der, value, end);
     count += 1 + ((tlv.tag & 0x20) !== 0 ? walk(der, tlv.start, tlv.end) : 0);
     value = tlv.end;
@@ -149,14 +149,17 @@ describe('nothing relies on a lax DER form', () => {
     else if (value !== null && typeof value === 'object') {
       for (const [key, element] of Object.entries(value)) {
         if (DER_MEMBER.test(key) && typeof element === 'string') out.push(Buffer.from(element, 'hex'));
-        else if (DER_MEMBER.test(key) && Array.isArray(element)) out.push(...element.filter((x): x is string => typeof x === 'string').map((x) => Buffer.from(x, 'hex')));
+        else if (DER_MEMBER.test(key) && Array.isArray(element))
+          out.push(...element.filter((x): x is string => typeof x === 'string').map((x) => Buffer.from(x, 'hex')));
         else derValues(element, out);
       }
     }
     return out;
   }
 
-  const files = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(VECTORS)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const file of files) {
     it(`every DER value in ${file}`, () => {
       const values = derValues(JSON.parse(readFileSync(path.join(VECTORS, file), 'utf8')));

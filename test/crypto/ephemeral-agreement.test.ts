@@ -42,7 +42,10 @@ describe('createProvisioningSession ephemeral agreement', () => {
   it('refuses-a-later-bad-argument-after-agreeing (serverSessionId syntax), as the KeyObject path does', async () => {
     const secureKeyStore = await sks();
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    await expectSksError(secureKeyStore.createProvisioningSession({ ...args(pair.publicKey.export({ type: 'spki', format: 'der' })), serverSessionId: 'S 1' }), 'OPTION');
+    await expectSksError(
+      secureKeyStore.createProvisioningSession({ ...args(pair.publicKey.export({ type: 'spki', format: 'der' })), serverSessionId: 'S 1' }),
+      'OPTION',
+    );
   });
   it('agrees-over-raw-ecdh-on-a-canonical-key (the session attestation verifies)', async () => {
     const secureKeyStore = await sks();
@@ -53,7 +56,10 @@ describe('createProvisioningSession ephemeral agreement', () => {
   it('accepts-a-compressed-server-key through the KeyObject path', async () => {
     const secureKeyStore = await sks();
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const spki = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), ecdhOf(pair.privateKey).getPublicKey(null, 'compressed')]);
+    const spki = Buffer.concat([
+      Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
+      ecdhOf(pair.privateKey).getPublicKey(null, 'compressed'),
+    ]);
     expect(createPublicKey({ key: spki, format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ec');
     const session = await secureKeyStore.createProvisioningSession(args(spki));
     expect(session.clientEphemeralKey.length).toBe(91);

@@ -32,7 +32,7 @@ describe.each(CURVES)('EC %s', (curve) => {
   const { coordinateLength, algorithmIdentifierHex } = EC_CURVES[curve];
   const pairs = Array.from({ length: PER_CURVE }, () => generateKeyPairSync('ec', { namedCurve: curve }));
 
-  it('spkiOf equals node\'s SPKI export for the public and the private key', () => {
+  it("spkiOf equals node's SPKI export for the public and the private key", () => {
     for (const { publicKey, privateKey } of pairs) {
       expect(spkiOf(publicKey).equals(nodeSpki(publicKey))).toBe(true);
       expect(spkiOf(privateKey).equals(nodeSpki(publicKey))).toBe(true);
@@ -54,7 +54,12 @@ describe.each(CURVES)('EC %s', (curve) => {
       const bytes = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
       expect(bytes).toHaveLength(coordinateLength);
       const ecPrivateKey = Buffer.concat([Buffer.from('020101', 'hex'), Buffer.of(0x04, coordinateLength), bytes]);
-      const body = Buffer.concat([Buffer.from('020100', 'hex'), Buffer.from(algorithmIdentifierHex, 'hex'), Buffer.of(0x04, ecPrivateKey.length + 2, 0x30, ecPrivateKey.length), ecPrivateKey]);
+      const body = Buffer.concat([
+        Buffer.from('020100', 'hex'),
+        Buffer.from(algorithmIdentifierHex, 'hex'),
+        Buffer.of(0x04, ecPrivateKey.length + 2, 0x30, ecPrivateKey.length),
+        ecPrivateKey,
+      ]);
       const outer = readTlv(der, 0);
       expect(outer.tag).toBe(0x30);
       expect(outer.end).toBe(der.length);
@@ -69,7 +74,7 @@ describe.each(CURVES)('EC %s', (curve) => {
     }
   });
 
-  it('pkcs8Of of node\'s own PKCS#8 (with the public key inside) gives the reference form', () => {
+  it("pkcs8Of of node's own PKCS#8 (with the public key inside) gives the reference form", () => {
     for (const { privateKey } of pairs) {
       expect(pkcs8Of(parsePkcs8(nodePkcs8(privateKey))).equals(pkcs8Of(privateKey))).toBe(true);
     }
@@ -109,7 +114,7 @@ describe.each(CURVES)('EC %s', (curve) => {
 describe.each([1024, 2048])('RSA-%i', (bits) => {
   const pairs = Array.from({ length: 2 }, () => generateKeyPairSync('rsa', { modulusLength: bits }));
 
-  it('spkiOf and pkcs8Of equal node\'s exports and read back', () => {
+  it("spkiOf and pkcs8Of equal node's exports and read back", () => {
     for (const { publicKey, privateKey } of pairs) {
       expect(spkiOf(publicKey).equals(nodeSpki(publicKey))).toBe(true);
       expect(spkiOf(privateKey).equals(nodeSpki(publicKey))).toBe(true);
@@ -129,7 +134,7 @@ describe.each([1024, 2048])('RSA-%i', (bits) => {
 describe('Ed25519', () => {
   const pairs = Array.from({ length: 4 }, () => generateKeyPairSync('ed25519'));
 
-  it('spkiOf and pkcs8Of equal node\'s exports, are the forms of spec §1.3/§1.5 and read back', () => {
+  it("spkiOf and pkcs8Of equal node's exports, are the forms of spec §1.3/§1.5 and read back", () => {
     for (const { publicKey, privateKey } of pairs) {
       const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
       const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');

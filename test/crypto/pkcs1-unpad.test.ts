@@ -33,7 +33,10 @@ describe('unpadPkcs1Type2 accepts', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     for (let n = 0; n <= value - 11; n += 13) {
       const buf = randomBytes(n);
-      const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, buf));
+      const em = privateDecrypt(
+        { key: privateKey, padding: constants.RSA_NO_PADDING },
+        publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, buf),
+      );
       expect(em).toHaveLength(value);
       expect(unpadPkcs1Type2(em)).toEqual(buf);
     }
@@ -51,7 +54,10 @@ describe('unpadPkcs1Type2 rules (null)', () => {
     { rule: 'rejects-no-separator', em: () => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(value - 2)]) },
     { rule: 'rejects-empty-padding', em: () => Buffer.concat([Buffer.of(0x00, 0x02, 0x00), randomBytes(value - 3)]) },
     { rule: 'rejects-seven-padding-bytes', em: () => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(7), Buffer.of(0x00), randomBytes(value - 10)]) },
-    { rule: 'rejects-a-zero-inside-the-first-eight-padding-bytes', em: () => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(4), Buffer.of(0x00), nonZero(4), Buffer.of(0x00), randomBytes(value - 12)]) },
+    {
+      rule: 'rejects-a-zero-inside-the-first-eight-padding-bytes',
+      em: () => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(4), Buffer.of(0x00), nonZero(4), Buffer.of(0x00), randomBytes(value - 12)]),
+    },
     { rule: 'rejects-fewer-than-11-bytes', em: () => Buffer.concat([Buffer.of(0x00, 0x02), nonZero(7), Buffer.of(0x00)]) },
     { rule: 'rejects-an-empty-block', em: () => Buffer.alloc(0) },
   ];

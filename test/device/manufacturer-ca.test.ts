@@ -22,8 +22,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let count = 0;
 const freshDir = (): string => join(tmp, `d${count++}`);
 
-const opensslText = (pemPath: string): string =>
-  execFileSync(OPENSSL, ['x509', '-in', pemPath, '-text', '-noout'], { encoding: 'utf8' });
+const opensslText = (pemPath: string): string => execFileSync(OPENSSL, ['x509', '-in', pemPath, '-text', '-noout'], { encoding: 'utf8' });
 
 /** Serial hex as openssl prints it (colon-separated or inline) without separators. */
 const serialBytes = (cert: X509Certificate): number => cert.serialNumber.replace(/^0+/, '').length / 2;
@@ -67,8 +66,7 @@ describe.each<CaKeyType>(['ec-p256', 'rsa-2048'])('manufacturer CA (%s)', (keyTy
     expect(root.ca).toBe(true);
     expect(leaf.ca).toBe(false);
     for (const x509Certificate of [root, leaf]) expect(serialBytes(x509Certificate)).toBe(16);
-    const years = (c: X509Certificate): number =>
-      new Date(c.validTo).getUTCFullYear() - new Date(c.validFrom).getUTCFullYear();
+    const years = (c: X509Certificate): number => new Date(c.validTo).getUTCFullYear() - new Date(c.validFrom).getUTCFullYear();
     expect(years(root)).toBe(20);
     expect(years(leaf)).toBe(15);
   });

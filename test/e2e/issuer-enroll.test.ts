@@ -113,7 +113,9 @@ afterAll(async () => {
 
 /** Enrolls one key per user through `airtight issuer enroll-url` and `airtight enroll`; returns their handles. */
 async function enrollKeys(...users: string[]): Promise<number[]> {
-  const created = await Promise.all(users.map((user) => json<{ invocationUrl: string }>(...admin('enroll-url', '--template', 'ec-p256-auth-pin', '--user', user))));
+  const created = await Promise.all(
+    users.map((user) => json<{ invocationUrl: string }>(...admin('enroll-url', '--template', 'ec-p256-auth-pin', '--user', user))),
+  );
   const handles: number[] = [];
   // One after the other: an enrollment holds the device store for its whole session.
   for (const [index, item] of created.entries()) {
@@ -156,7 +158,12 @@ describe('issuer and device as separate processes over HTTP', () => {
     [alice, bob] = (await enrollKeys('Alice', 'Bob')) as [number, number];
     let listed: Credential[];
     [aliceFingerprint, bobFingerprint, listed] = await Promise.all([deviceCertificateFingerprint(alice), deviceCertificateFingerprint(bob), credentials()]);
-    expect(listed.map((c) => [c.fingerprint, c.status]).sort()).toEqual([[aliceFingerprint, 'issued'], [bobFingerprint, 'issued']].sort());
+    expect(listed.map((c) => [c.fingerprint, c.status]).sort()).toEqual(
+      [
+        [aliceFingerprint, 'issued'],
+        [bobFingerprint, 'issued'],
+      ].sort(),
+    );
     await signAndVerify(alice, listed.find((c) => c.fingerprint === aliceFingerprint)!.certificatePem);
   });
 
@@ -172,7 +179,12 @@ describe('issuer and device as separate processes over HTTP', () => {
     const message = await json<{ invocationUrl: string; pendingOperations: number }>(...admin('management-url', '--device', update.deviceId));
     expect(message.pendingOperations).toBe(2);
     const summary = await json<Summary>('enroll', message.invocationUrl, '--yes', '--json');
-    expect(summary.postOperations.map((p) => [p.operation, p.targetKeyHandle]).sort()).toEqual([['delete', bob], ['update', alice]].sort());
+    expect(summary.postOperations.map((p) => [p.operation, p.targetKeyHandle]).sort()).toEqual(
+      [
+        ['delete', bob],
+        ['update', alice],
+      ].sort(),
+    );
 
     // The device: Bob's key is gone; Alice's handle now holds the new key with a new certificate.
     const [keys, renewed, listed, ops] = await Promise.all([
@@ -185,8 +197,15 @@ describe('issuer and device as separate processes over HTTP', () => {
     expect(renewed).not.toBe(aliceFingerprint);
 
     // The issuer: both old credentials deleted, the new one issued; both operations done.
-    expect(Object.fromEntries(listed.map((c) => [c.fingerprint, c.status]))).toEqual({ [aliceFingerprint]: 'deleted', [bobFingerprint]: 'deleted', [renewed]: 'issued' });
-    expect(ops.map((o) => [o.kind, o.status]).sort()).toEqual([['delete', 'done'], ['update', 'done']]);
+    expect(Object.fromEntries(listed.map((c) => [c.fingerprint, c.status]))).toEqual({
+      [aliceFingerprint]: 'deleted',
+      [bobFingerprint]: 'deleted',
+      [renewed]: 'issued',
+    });
+    expect(ops.map((o) => [o.kind, o.status]).sort()).toEqual([
+      ['delete', 'done'],
+      ['update', 'done'],
+    ]);
 
     // The updated key still answers to the PIN chosen at enrollment, and verifies under its new certificate.
     await signAndVerify(alice, listed.find((c) => c.fingerprint === renewed)!.certificatePem);

@@ -12,8 +12,8 @@ const load = (file: string): unknown => JSON.parse(readFileSync(path.join(VECTOR
 
 describe('names', () => {
   it.each([
-    ['session \'main\' #2 createKeyEntry Key.1', '#2 createKeyEntry', true],
-    ['session \'main\' #12 createKeyEntry Key.1', '#2 createKeyEntry', false],
+    ["session 'main' #2 createKeyEntry Key.1", '#2 createKeyEntry', true],
+    ["session 'main' #12 createKeyEntry Key.1", '#2 createKeyEntry', false],
     ['byte_encoding[1] string "A"', 'byte_encoding[1]', true],
     ['byte_encoding[10] blob 2 bytes', 'byte_encoding[1]', false],
     ['x #2 createKeyEntryX #2 createKeyEntry', '#2 createKeyEntry', true],

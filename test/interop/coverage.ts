@@ -14,12 +14,19 @@ export function requiredSubjects(layout: 'sks-primitives' | 'keygen2-session', d
 }
 
 const indexed = (doc: JsonNode, member: string): string[] =>
-  doc.opt(member)?.items().map((_, i) => `${member}[${i}]`) ?? [];
+  doc
+    .opt(member)
+    ?.items()
+    .map((_, i) => `${member}[${i}]`) ?? [];
 
 function primitiveSubjects(doc: JsonNode): string[] {
   const singles = ['key_attestation', 'close_attestation', 'target_key_reference', 'kmk_rollover_authorization'].filter((m) => doc.has(m));
   return [
-    ...(doc.get('byte_encoding').opt('cases')?.items().map((_, i) => `byte_encoding[${i}]`) ?? []),
+    ...(doc
+      .get('byte_encoding')
+      .opt('cases')
+      ?.items()
+      .map((_, i) => `byte_encoding[${i}]`) ?? []),
     ...indexed(doc, 'create_provisioning_session'),
     ...indexed(doc, 'provisioning_method_macs'),
     ...indexed(doc, 'encryptions'),

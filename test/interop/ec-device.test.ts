@@ -45,7 +45,8 @@ function setAttestation(doc: Json, value: Buffer): void {
   state.sks_calls[0].result.attestation_hex = value.toString('hex');
 }
 
-const failures = (results: Array<{ name: string; ok: boolean; detail?: string }>): string[] => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail ?? ''}`);
+const failures = (results: Array<{ name: string; ok: boolean; detail?: string }>): string[] =>
+  results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail ?? ''}`);
 
 describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
   const recording = recordWithEcDevice(JSON.parse(readFileSync(path.join(VECTORS, base), 'utf8')));
@@ -89,7 +90,13 @@ describe.each(BASES)('EC P-256 device recording made from %s', (base) => {
     setAttestation(other, sign());
     state.session_attestation.value_hex = sign().toString('hex');
     state.sks_calls[0].result.attestation_hex = sign().toString('hex');
-    expect(new Set([Buffer.from(JSON.parse(initResponse(other).wire).attestation, 'base64url').toString('hex'), state.session_attestation.value_hex, state.sks_calls[0].result.attestation_hex]).size).toBe(3);
+    expect(
+      new Set([
+        Buffer.from(JSON.parse(initResponse(other).wire).attestation, 'base64url').toString('hex'),
+        state.session_attestation.value_hex,
+        state.sks_calls[0].result.attestation_hex,
+      ]).size,
+    ).toBe(3);
     expect(failures(await runInteropDocument(other))).toEqual([]);
   });
 

@@ -95,7 +95,9 @@ interface Case {
  * client replay takes the platform from it and the issuer accepts any value.
  */
 const undetectable = (alteration: string, qualifier: string): string | undefined =>
-  alteration === 'change a number' && qualifier === 'InvocationResponse' ? 'an image preference is platform input, covered by no MAC or attestation' : undefined;
+  alteration === 'change a number' && qualifier === 'InvocationResponse'
+    ? 'an image preference is platform input, covered by no MAC or attestation'
+    : undefined;
 
 const cases: Case[] = [];
 for (const file of sessionFiles) {
@@ -105,7 +107,14 @@ for (const file of sessionFiles) {
       for (const alteration of ALTERATIONS) {
         if (alteration.alter(msg.wire) !== undefined) {
           const why = undetectable(alteration.name, msg.qualifier);
-          cases.push({ file, session: si, message: mi, label: `session '${state.label}' #${msg.index} ${msg.qualifier}`, alteration, ...(why === undefined ? {} : { undetectable: why }) });
+          cases.push({
+            file,
+            session: si,
+            message: mi,
+            label: `session '${state.label}' #${msg.index} ${msg.qualifier}`,
+            alteration,
+            ...(why === undefined ? {} : { undetectable: why }),
+          });
         }
       }
     });
@@ -157,7 +166,8 @@ describe('airtight interop on an altered recording', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it.runIf(cases.length > 0)('reports the failures and exits 1', () => {
-    const tamperCase = cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases.at(0);
+    const tamperCase =
+      cases.find((x) => x.alteration.name === 'flip a base64url character inside a MAC' && x.label.includes('KeyCreationRequest')) ?? cases.at(0);
     if (tamperCase === undefined) return;
     const file = path.join(tmp, 'tampered.json');
     writeFileSync(file, JSON.stringify(tampered(tamperCase)));

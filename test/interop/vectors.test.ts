@@ -42,7 +42,9 @@ const layoutOf = (file: string): string => {
 };
 
 const pinOf = (file: string) => {
-  const sha256 = createHash('sha256').update(readFileSync(path.join(VECTORS, file))).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(readFileSync(path.join(VECTORS, file)))
+    .digest('hex');
   return PINNED_VECTOR_FILES.find((p) => p.sha256 === sha256);
 };
 

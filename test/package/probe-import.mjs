@@ -55,7 +55,11 @@ console.log(
   JSON.stringify({
     importMs: Math.round(importMs),
     packages: [...packages].sort(),
-    newGlobals: Reflect.ownKeys(globalThis).filter((k) => !globalsBefore.has(k)).map(String),
-    newReflectMembers: Reflect.ownKeys(Reflect).filter((k) => !reflectBefore.has(k)).map(String),
+    newGlobals: Reflect.ownKeys(globalThis)
+      .filter((k) => !globalsBefore.has(k))
+      .map(String),
+    newReflectMembers: Reflect.ownKeys(Reflect)
+      .filter((k) => !reflectBefore.has(k))
+      .map(String),
   }),
 );

@@ -92,7 +92,9 @@ describeStores('atomicity and visibility', (ctx) => {
       await issuerSession.postDeleteKey(base.k3);
       await ctx.sks.deleteKey(base.c1.keyHandle); // an unrelated user delete is immediate (spec §7.2)
       await ctx.sks.deleteKey(base.k3.keyHandle, undefined);
-      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'NO_KEY', `Key not found #${base.k3.keyHandle}`).then(() => undefined));
+      await expectUnchanged(issuerSession, [provisionedKey], () =>
+        expectSksError(issuerSession.closeSession(), 'NO_KEY', `Key not found #${base.k3.keyHandle}`).then(() => undefined),
+      );
       // The unlock was not executed and no key moved to the failed session.
       const keys = await listKeys(ctx.sks);
       expect(keys).toEqual([
@@ -100,7 +102,12 @@ describeStores('atomicity and visibility', (ctx) => {
         { keyHandle: base.k2.keyHandle, provisioningHandle: base.a.provisioningHandle },
       ]);
       await expectSksError(
-        ctx.sks.signData({ keyHandle: base.k1.keyHandle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from(PIN), data: Buffer.of(1) }),
+        ctx.sks.signData({
+          keyHandle: base.k1.keyHandle,
+          algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256',
+          authorization: Buffer.from(PIN),
+          data: Buffer.of(1),
+        }),
         'AUTHORIZATION',
         `"authorization" error for key #${base.k1.keyHandle}`,
       );
@@ -122,7 +129,9 @@ describeStores('atomicity and visibility', (ctx) => {
       const base = await baseline();
       const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       await issuerSession.createPinPolicy({ id: 'Unused' });
-      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : Unused').then(() => undefined));
+      await expectUnchanged(issuerSession, [provisionedKey], () =>
+        expectSksError(issuerSession.closeSession(), 'OPTION', 'Unreferenced object "id" : Unused').then(() => undefined),
+      );
     });
 
     it('leaves every key as it was when the close MAC is wrong', async () => {
@@ -136,7 +145,9 @@ describeStores('atomicity and visibility', (ctx) => {
       const base = await baseline();
       // createKeyEntry 2 + setCertificatePath 1 + three post-operations 2 each + close MAC 1 = 10; the attestation is the 11th use.
       const { session: issuerSession, key: provisionedKey } = await pendingOps(base, { sessionKeyLimit: 10 });
-      await expectUnchanged(issuerSession, [provisionedKey], () => expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded').then(() => undefined));
+      await expectUnchanged(issuerSession, [provisionedKey], () =>
+        expectSksError(issuerSession.closeSession(), 'OPTION', '"sessionKeyLimit" exceeded').then(() => undefined),
+      );
     });
 
     it('commits the same pending operations when the close succeeds', async () => {
@@ -159,9 +170,11 @@ describeStores('atomicity and visibility', (ctx) => {
       const base = await baseline();
       const { session: issuerSession, key: provisionedKey } = await pendingOps(base);
       await expectUnchanged(issuerSession, [provisionedKey], () =>
-        expectSksError(issuerSession.addExtension(provisionedKey, { type: 'http://example.com/x', subType: 9, data: Buffer.of(1) }), 'OPTION', 'Invalid "subType" value=9').then(
-          () => undefined,
-        ),
+        expectSksError(
+          issuerSession.addExtension(provisionedKey, { type: 'http://example.com/x', subType: 9, data: Buffer.of(1) }),
+          'OPTION',
+          'Invalid "subType" value=9',
+        ).then(() => undefined),
       );
     });
 

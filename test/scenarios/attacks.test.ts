@@ -60,7 +60,12 @@ describeStores('attacks on provisioning', (ctx) => {
     const key = await issuerSession.provisionKey({ pinPolicy: pin, userPin: '1357' });
     // Replay the exact setCertificatePath call the issuer made: same data, same MAC (its sequence number was the last one used).
     const path = key.certificatePath!;
-    const original = methodMac(issuerSession.sessionKey, MacMethod.SET_CERTIFICATE_PATH, issuerSession.macSequence - 1, MacData.setCertificatePath(key.generatedSpki, key.id, path));
+    const original = methodMac(
+      issuerSession.sessionKey,
+      MacMethod.SET_CERTIFICATE_PATH,
+      issuerSession.macSequence - 1,
+      MacData.setCertificatePath(key.generatedSpki, key.id, path),
+    );
     await expectSksError(ctx.sks.setCertificatePath(key.keyHandle, path, original), 'MAC', 'MAC error');
     await nothingCommitted();
   });
@@ -120,7 +125,10 @@ describeStores('attacks on provisioning', (ctx) => {
     const item = await ctx.issuer();
     await item.provisionKey();
     const nonce = randomBytes(16);
-    const closeMac = item.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(item.clientSessionId, item.serverSessionId, item.issuerUri, nonce));
+    const closeMac = item.macFor(
+      MacMethod.CLOSE_PROVISIONING_SESSION,
+      MacData.closeProvisioningSession(item.clientSessionId, item.serverSessionId, item.issuerUri, nonce),
+    );
     nonce.writeUInt8(nonce.readUInt8(0) ^ 1, 0);
     await expectSksError(ctx.sks.closeProvisioningSession(item.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
     await nothingCommitted();
@@ -133,7 +141,10 @@ describeStores('attacks on provisioning', (ctx) => {
     const path = [await ctx.ca.issue(key.generatedPublicKey)];
     issuerSession.macFor(MacMethod.SET_CERTIFICATE_PATH, MacData.setCertificatePath(key.generatedSpki, key.id, path));
     const nonce = randomBytes(16);
-    const closeMac = issuerSession.macFor(MacMethod.CLOSE_PROVISIONING_SESSION, MacData.closeProvisioningSession(issuerSession.clientSessionId, issuerSession.serverSessionId, issuerSession.issuerUri, nonce));
+    const closeMac = issuerSession.macFor(
+      MacMethod.CLOSE_PROVISIONING_SESSION,
+      MacData.closeProvisioningSession(issuerSession.clientSessionId, issuerSession.serverSessionId, issuerSession.issuerUri, nonce),
+    );
     await expectSksError(ctx.sks.closeProvisioningSession(issuerSession.provisioningHandle, nonce, closeMac), 'MAC', 'MAC error');
     await nothingCommitted();
   });
@@ -141,11 +152,7 @@ describeStores('attacks on provisioning', (ctx) => {
   it('refuses a truncated or over-long MAC the same way as a wrong one', async () => {
     for (const length of [0, 31, 33, 64]) {
       const issuerSession = await ctx.issuer();
-      await expectSksError(
-        ctx.sks.closeProvisioningSession(issuerSession.provisioningHandle, randomBytes(16), randomBytes(length)),
-        'MAC',
-        'MAC error',
-      );
+      await expectSksError(ctx.sks.closeProvisioningSession(issuerSession.provisioningHandle, randomBytes(16), randomBytes(length)), 'MAC', 'MAC error');
     }
     await nothingCommitted();
   });
@@ -162,14 +169,21 @@ describeStores('attacks on provisioning', (ctx) => {
       const issuerSession = await ctx.issuer();
       const encryptedPuk = garbage(issuerSession.sessionKey);
       await expectSksError(
-        ctx.sks.createPukPolicy({ provisioningHandle: issuerSession.provisioningHandle, id: 'PUK', encryptedPuk, format: 0, retryLimit: 3, mac: randomBytes(32) }),
+        ctx.sks.createPukPolicy({
+          provisioningHandle: issuerSession.provisioningHandle,
+          id: 'PUK',
+          encryptedPuk,
+          format: 0,
+          retryLimit: 3,
+          mac: randomBytes(32),
+        }),
         'CRYPTO',
       );
     }
     await nothingCommitted();
   });
 
-  it('refuses a post-operation authorized by another issuer\'s key management key', async () => {
+  it("refuses a post-operation authorized by another issuer's key management key", async () => {
     const [kmk0, kmk1] = testKmks();
     const owner = await ctx.issuer({ kmk: kmk0 });
     const target = await owner.provisionKey();

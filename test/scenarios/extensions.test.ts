@@ -48,7 +48,11 @@ describeStores('extension scenarios', (ctx) => {
     it('rejects a second extension of the same type on one key (t73)', async () => {
       const { session: issuerSession, key } = await openKey();
       await issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.from('hello') });
-      await expectSksError(issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.from('again') }), 'OPTION', `Duplicate "type" : ${DEFINE}`);
+      await expectSksError(
+        issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.from('again') }),
+        'OPTION',
+        `Duplicate "type" : ${DEFINE}`,
+      );
       await expectTornDown(issuerSession);
     });
 
@@ -106,7 +110,11 @@ describeStores('extension scenarios', (ctx) => {
     it('requires the certificate path before an extension (spec §6.12 step 8)', async () => {
       const issuerSession = await ctx.issuer();
       const key = await issuerSession.createKeyEntry({ id: 'Key.1' });
-      await expectSksError(issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.of(1) }), 'OPTION', 'Missing "setCertificatePath" for: Key.1');
+      await expectSksError(
+        issuerSession.addExtension(key, { type: DEFINE, subType: EXTENSION, data: Buffer.of(1) }),
+        'OPTION',
+        'Missing "setCertificatePath" for: Key.1',
+      );
       await expectTornDown(issuerSession);
     });
 
@@ -120,7 +128,10 @@ describeStores('extension scenarios', (ctx) => {
   describe('property bags (spec §11.2-§11.5)', () => {
     const INVALID: ReadonlyArray<[string, Buffer]> = [
       ['the bytes 04 06 02 09 04', Buffer.from('0406020904', 'hex')],
-      ['a writable byte of 02', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.of(2), Buffer.from('0005', 'hex'), Buffer.from('value')])],
+      [
+        'a writable byte of 02',
+        Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.of(2), Buffer.from('0005', 'hex'), Buffer.from('value')]),
+      ],
       ['a missing writable byte', Buffer.concat([Buffer.from('0004', 'hex'), Buffer.from('name'), Buffer.from('0005', 'hex'), Buffer.from('value')])],
       ['one trailing byte', Buffer.concat([encodePropertyBag([{ name: 'name', writable: false, value: 'value' }]), Buffer.of(0)])],
       ['no entry at all', Buffer.alloc(0)],
@@ -189,11 +200,19 @@ describeStores('extension scenarios', (ctx) => {
     });
 
     it('writes UTF-8 values and the first of two entries with the same name (spec §11.4 step 3)', async () => {
-      const data = Buffer.concat([encodePropertyBag([{ name: 'Dup', writable: true, value: 'a' }]), encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }])]);
+      const data = Buffer.concat([
+        encodePropertyBag([{ name: 'Dup', writable: true, value: 'a' }]),
+        encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }]),
+      ]);
       const handle = await keyWith({ type: DEFINE, subType: PROPERTY_BAG, data });
       await ctx.sks.setProperty(handle, DEFINE, 'Dup', 'Grüße');
       const stored = Buffer.from((await ctx.sks.getExtension(handle, DEFINE)).extensionData);
-      expect(stored).toEqual(Buffer.concat([encodePropertyBag([{ name: 'Dup', writable: true, value: 'Grüße' }]), encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }])]));
+      expect(stored).toEqual(
+        Buffer.concat([
+          encodePropertyBag([{ name: 'Dup', writable: true, value: 'Grüße' }]),
+          encodePropertyBag([{ name: 'Dup', writable: false, value: 'b' }]),
+        ]),
+      );
       // The client-side parser refuses the repeated name (spec §11.5).
       expect(() => parsePropertyBag(stored)).toThrow('Duplicate property: Dup');
     });
@@ -204,7 +223,11 @@ describeStores('extension scenarios', (ctx) => {
         { type: 'http://example.com/plain', subType: EXTENSION, data: SPEC_BAG },
       );
       await expectSksError(ctx.sks.setProperty(handle, 'http://example.com/none', 'Counter', '1'), 'OPTION', 'No such "propertyBag" : http://example.com/none');
-      await expectSksError(ctx.sks.setProperty(handle, 'http://example.com/plain', 'Counter', '1'), 'OPTION', 'No such "propertyBag" : http://example.com/plain');
+      await expectSksError(
+        ctx.sks.setProperty(handle, 'http://example.com/plain', 'Counter', '1'),
+        'OPTION',
+        'No such "propertyBag" : http://example.com/plain',
+      );
       await expectSksError(ctx.sks.setProperty(handle, DEFINE, 'Missing', '1'), 'OPTION', '"property" not found: Missing');
       expect(Buffer.from((await ctx.sks.getExtension(handle, DEFINE)).extensionData)).toEqual(SPEC_BAG);
     });

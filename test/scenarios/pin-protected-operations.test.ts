@@ -52,7 +52,11 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
       wrongAlgorithm: Uri.AES128_CBC,
       async call(handle, pin, algorithm = Uri.HMAC_SHA256) {
         const mac = await ctx.sks.performHmac({ keyHandle: handle, algorithm, ...authorization(pin), data: DATA });
-        expect(Buffer.from(mac)).toEqual(createHmac('sha256', secrets.get(handle) ?? Buffer.alloc(0)).update(DATA).digest());
+        expect(Buffer.from(mac)).toEqual(
+          createHmac('sha256', secrets.get(handle) ?? Buffer.alloc(0))
+            .update(DATA)
+            .digest(),
+        );
       },
     },
     {
@@ -70,7 +74,9 @@ describeStores('PIN-protected HMAC, symmetric encryption and key agreement (t39-
         const iv = randomBytes(16);
         const cipher = createCipheriv('aes-256-cbc', secret, iv);
         const theirs = Buffer.concat([iv, cipher.update(DATA), cipher.final()]);
-        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(DATA);
+        expect(Buffer.from(await ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm, mode: false, ...authorization(pin), data: theirs }))).toEqual(
+          DATA,
+        );
       },
     },
     {

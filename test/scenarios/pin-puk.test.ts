@@ -8,7 +8,17 @@ import { describe, expect, it } from 'vitest';
 import type { KeyHandle } from '../../src/sks/api.js';
 import { AppUsage, BiometricProtection, PassphraseFormat, PinGrouping, PinPattern, ProtectionStatus } from '../../src/sks/constants.js';
 import { DEFAULT_PROFILE } from '../../src/sks/device/identity.js';
-import { Alg, DEVICE_PIN, TEST_PROFILE, certifiedPublicKey, describeStores, expectSksError, expectTornDown, signAndVerify, verifySignature } from '../support/fixtures.js';
+import {
+  Alg,
+  DEVICE_PIN,
+  TEST_PROFILE,
+  certifiedPublicKey,
+  describeStores,
+  expectSksError,
+  expectTornDown,
+  signAndVerify,
+  verifySignature,
+} from '../support/fixtures.js';
 import type { PinBytes, PinPolicyOptions } from '../support/issuer-emulator.js';
 import {
   Uri,
@@ -63,7 +73,7 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       expect((await protection(ctx.sks, handle)).pinErrorCount).toBe(2);
     });
 
-    it('synchronizes PIN error counters across the grouping\'s key group (spec §8.5, §8.6)', async () => {
+    it("synchronizes PIN error counters across the grouping's key group (spec §8.5, §8.6)", async () => {
       for (const grouping of [PinGrouping.NONE, PinGrouping.SHARED]) {
         const issuerSession = await ctx.issuer();
         const pin = await issuerSession.createPinPolicy({ grouping });
@@ -149,7 +159,13 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       await tryPin({ minLength: 4, maxLength: 8 }, '12345678');
     });
 
-    const PATTERNS: ReadonlyArray<{ readonly name: string; readonly patterns: number; readonly format: number; readonly pin: string; readonly error?: string }> = [
+    const PATTERNS: ReadonlyArray<{
+      readonly name: string;
+      readonly patterns: number;
+      readonly format: number;
+      readonly pin: string;
+      readonly error?: string;
+    }> = [
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1234', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '8765', error: 'PIN must not be a sequence' },
       { name: 'sequence', patterns: PinPattern.SEQUENCE, format: NUMERIC, pin: '1235' },
@@ -158,11 +174,29 @@ describeStores('PIN and PUK scenarios', (ctx) => {
       { name: 'two-in-a-row', patterns: PinPattern.TWO_IN_A_ROW, format: NUMERIC, pin: '11345', error: 'PIN with 2 or more of same the character in a row' },
       { name: 'two-in-a-row', patterns: PinPattern.TWO_IN_A_ROW, format: NUMERIC, pin: '13455', error: 'PIN with 2 or more of same the character in a row' },
       { name: 'three-in-a-row', patterns: PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '11232' },
-      { name: 'three-in-a-row', patterns: PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '111345', error: 'PIN with 3 or more of same the character in a row' },
-      { name: 'three-in-a-row', patterns: PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '134555', error: 'PIN with 3 or more of same the character in a row' },
+      {
+        name: 'three-in-a-row',
+        patterns: PinPattern.THREE_IN_A_ROW,
+        format: NUMERIC,
+        pin: '111345',
+        error: 'PIN with 3 or more of same the character in a row',
+      },
+      {
+        name: 'three-in-a-row',
+        patterns: PinPattern.THREE_IN_A_ROW,
+        format: NUMERIC,
+        pin: '134555',
+        error: 'PIN with 3 or more of same the character in a row',
+      },
       { name: 'sequence+three', patterns: PinPattern.SEQUENCE | PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '1235' },
       { name: 'sequence+three', patterns: PinPattern.SEQUENCE | PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '6789', error: 'PIN must not be a sequence' },
-      { name: 'sequence+three', patterns: PinPattern.SEQUENCE | PinPattern.THREE_IN_A_ROW, format: NUMERIC, pin: '1115', error: 'PIN with 3 or more of same the character in a row' },
+      {
+        name: 'sequence+three',
+        patterns: PinPattern.SEQUENCE | PinPattern.THREE_IN_A_ROW,
+        format: NUMERIC,
+        pin: '1115',
+        error: 'PIN with 3 or more of same the character in a row',
+      },
       { name: 'missing-group', patterns: PinPattern.MISSING_GROUP, format: STRING, pin: '2aZ.' },
       { name: 'missing-group', patterns: PinPattern.MISSING_GROUP, format: ALPHANUMERIC, pin: 'AB34' },
       { name: 'missing-group', patterns: PinPattern.MISSING_GROUP, format: STRING, pin: '2aZA', error: 'Missing character group in PIN' },

@@ -146,7 +146,13 @@ beforeAll(async () => {
   const port = createMemoryKeyStore();
   const sks = openSecureKeyStore({ store: port, device, profile: TEST_PROFILE });
   const { enroll, issuerUri, ca } = await createEnroller({ sks });
-  const key = (id: string, extra: Partial<KeyConfig> = {}): KeyConfig => ({ id, keyAlgorithm: Alg.EC_P256, appUsage: 'authentication', exportProtection: 'non-exportable', ...extra });
+  const key = (id: string, extra: Partial<KeyConfig> = {}): KeyConfig => ({
+    id,
+    keyAlgorithm: Alg.EC_P256,
+    appUsage: 'authentication',
+    exportProtection: 'non-exportable',
+    ...extra,
+  });
   const { summary } = await enroll({
     config: {
       issuerUri,
@@ -175,10 +181,19 @@ beforeAll(async () => {
       ],
     },
     pins: PIN,
-    certify: async (k) => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })], ...(k.id === 'sym' ? { importSymmetricKey: randomBytes(32) } : {}) }),
+    certify: async (k) => ({
+      certificatePath: [await ca.issue(k.publicKey, { commonName: k.id })],
+      ...(k.id === 'sym' ? { importSymmetricKey: randomBytes(32) } : {}),
+    }),
   });
   const installed = (id: string) => summary.keys.find((k) => k.id === id)!;
-  keys = { ec: installed('ec').keyHandle, rsa: installed('rsa').keyHandle, sym: installed('sym').keyHandle, delPin: installed('delPin').keyHandle, delPuk: installed('delPuk').keyHandle };
+  keys = {
+    ec: installed('ec').keyHandle,
+    rsa: installed('rsa').keyHandle,
+    sym: installed('sym').keyHandle,
+    delPin: installed('delPin').keyHandle,
+    delPuk: installed('delPuk').keyHandle,
+  };
   const rsaPublic = new X509Certificate(installed('rsa').certificatePath[0]).publicKey;
   rsaCiphertext = publicEncrypt({ key: rsaPublic, padding: constants.RSA_PKCS1_PADDING }, bytes('secret'));
   provisioned = readAll(port.load());
@@ -237,8 +252,7 @@ async function attack(kind: StoreKind, op: Operation, steps: readonly Step[], fa
   await sks.close().catch(() => undefined);
   const snapshot = readAll(inner.load());
   inner.close();
-  const durableCount =
-    op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0].errorCount;
+  const durableCount = op.secret === 'pin' ? snapshot.keys.find((k) => k.handle === op.key(keys))!.errorCount : snapshot.pukPolicies[0].errorCount;
   return { steps, outcomes, revealed, revealedSinceReset, rightWorked: outcomes.at(-1) === 'ok', durableCount, writes: port.attempts };
 }
 

@@ -112,7 +112,11 @@ describeStores('post-provisioning operations', (ctx) => {
 
     it('refuses a target that does not exist', async () => {
       const issuerSession = await manager();
-      await expectSksError(issuerSession.postDeleteKey(4711 as ProvisionedKey['keyHandle'], { authorization: new Uint8Array(256) }), 'NO_KEY', 'Key not found #4711');
+      await expectSksError(
+        issuerSession.postDeleteKey(4711 as ProvisionedKey['keyHandle'], { authorization: new Uint8Array(256) }),
+        'NO_KEY',
+        'Key not found #4711',
+      );
       await expectTornDown(issuerSession);
     });
 
@@ -289,7 +293,9 @@ describeStores('post-provisioning operations', (ctx) => {
         expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: target.keyHandle, provisioningHandle: issuerSession.provisioningHandle }]);
         await bytes.closeSession();
         // The target moves to the cloning session and its old session is deleted.
-        expect(await listKeys(ctx.sks)).toEqual([target, provisionedKey].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: bytes.provisioningHandle })));
+        expect(await listKeys(ctx.sks)).toEqual(
+          [target, provisionedKey].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: bytes.provisioningHandle })),
+        );
         expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([bytes.provisioningHandle]);
         await expectSksError(issuerSession.abort(), 'NO_SESSION', `No such provisioning session: ${issuerSession.provisioningHandle}`);
         for (const key2 of [target, provisionedKey]) {
@@ -308,7 +314,11 @@ describeStores('post-provisioning operations', (ctx) => {
         const { keys } = await targets({ grouping });
         const issuerSession = await manager();
         const provisionedKey = await issuerSession.provisionKey();
-        await expectSksError(issuerSession.postCloneKeyProtection(provisionedKey, first(keys)), 'OPTION', 'A cloned key protection must have PIN grouping="shared"');
+        await expectSksError(
+          issuerSession.postCloneKeyProtection(provisionedKey, first(keys)),
+          'OPTION',
+          'A cloned key protection must have PIN grouping="shared"',
+        );
         await expectTornDown(issuerSession);
       });
     }
@@ -329,9 +339,7 @@ describeStores('post-provisioning operations', (ctx) => {
       const provisionedKey = await bytes.provisionKey({ id: 'Key.3' });
       await bytes.postCloneKeyProtection(provisionedKey, k1);
       await bytes.closeSession();
-      expect(await listKeys(ctx.sks)).toEqual(
-        [k1, k2, provisionedKey].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: bytes.provisioningHandle })),
-      );
+      expect(await listKeys(ctx.sks)).toEqual([k1, k2, provisionedKey].map((k) => ({ keyHandle: k.keyHandle, provisioningHandle: bytes.provisioningHandle })));
       expect((await listSessions(ctx.sks, false)).map((s) => s.provisioningHandle)).toEqual([bytes.provisioningHandle]);
       await expectSksError(issuerSession.abort(), 'NO_SESSION', `No such provisioning session: ${issuerSession.provisioningHandle}`);
       for (const key2 of [k1, k2]) await signAndVerify(ctx.sks, key2.keyHandle, PIN);
@@ -376,9 +384,7 @@ describeStores('post-provisioning operations', (ctx) => {
       const wrong = await manager({ postOpKmk: ctx.kmks[1] });
       await expectSksError(wrong.postUnlockKey(target), 'OPTION', `"authorization" signature did not verify for key #${target.keyHandle}`);
       await expectTornDown(wrong);
-      expect((await ctx.sks.getKeyProtectionInfo(target.keyHandle)).protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(
-        ProtectionStatus.PIN_BLOCKED,
-      );
+      expect((await ctx.sks.getKeyProtectionInfo(target.keyHandle)).protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(ProtectionStatus.PIN_BLOCKED);
 
       const right = await manager();
       await right.postUnlockKey(target);
@@ -547,11 +553,7 @@ describeStores('post-provisioning operations', (ctx) => {
       const { keys } = await targets({ grouping: PinGrouping.SHARED, privacyEnabled: false });
       const target = first(keys);
       const issuerSession = await manager({ privacyEnabled: true });
-      await expectSksError(
-        issuerSession.postUnlockKey(target),
-        'OPTION',
-        `Inconsistent use of the "privacyEnabled" attribute for key #${target.keyHandle}`,
-      );
+      await expectSksError(issuerSession.postUnlockKey(target), 'OPTION', `Inconsistent use of the "privacyEnabled" attribute for key #${target.keyHandle}`);
       await expectTornDown(issuerSession);
     });
   });

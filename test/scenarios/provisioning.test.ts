@@ -41,11 +41,7 @@ describeStores('provisioning scenarios', (ctx) => {
 
     it('rejects a server ephemeral key on an unsupported curve (t1)', async () => {
       for (const curve of ['secp256k1', 'secp224r1']) {
-        await expectSksError(
-          ctx.issuer({ serverEphemeralCurve: curve }),
-          'OPTION',
-          'Unsupported EC key algorithm for: "serverEphemeralKey"',
-        );
+        await expectSksError(ctx.issuer({ serverEphemeralCurve: curve }), 'OPTION', 'Unsupported EC key algorithm for: "serverEphemeralKey"');
       }
     });
 
@@ -182,7 +178,13 @@ describeStores('provisioning scenarios', (ctx) => {
       await issuerSession.closeSession();
       expect(await listKeys(ctx.sks)).toEqual([{ keyHandle: key.keyHandle, provisioningHandle: issuerSession.provisioningHandle }]);
       const attributes = await ctx.sks.getKeyAttributes(key.keyHandle);
-      expect(attributes).toMatchObject({ symmetricKeyLength: 0, appUsage: AppUsage.AUTHENTICATION, friendlyName: '', endorsedAlgorithms: [], extensionTypes: [] });
+      expect(attributes).toMatchObject({
+        symmetricKeyLength: 0,
+        appUsage: AppUsage.AUTHENTICATION,
+        friendlyName: '',
+        endorsedAlgorithms: [],
+        extensionTypes: [],
+      });
       expect(attributes.certificatePath.map(hex)).toEqual(key.certificatePath?.map(hex));
       await signAndVerify(ctx.sks, key.keyHandle);
     });
@@ -399,7 +401,12 @@ describeStores('provisioning scenarios', (ctx) => {
         subType: ExtensionSubType.PROPERTY_BAG,
         data: Buffer.from('0007436f756e74657201000130000644696769747300000138', 'hex'),
       });
-      await issuerSession.addExtension(k3, { type: 'http://example.com/logo', subType: ExtensionSubType.LOGOTYPE, qualifier: 'image/png', data: Buffer.of(0x89, 0x50) });
+      await issuerSession.addExtension(k3, {
+        type: 'http://example.com/logo',
+        subType: ExtensionSubType.LOGOTYPE,
+        qualifier: 'image/png',
+        data: Buffer.of(0x89, 0x50),
+      });
       return issuerSession;
     };
 

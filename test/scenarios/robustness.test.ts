@@ -56,7 +56,9 @@ describe('device attestation with EC device keys (spec §5.3: raw R||S ECDSA-SHA
       const sks = openSecureKeyStore({ store: createMemoryKeyStore(), device });
       // The real issuer verifies the session attestation with the device key and refuses the session otherwise.
       const { enroll, issuerUri } = await createEnroller({ sks, deviceRoots: [ca.certificate] });
-      const { wire, outcome } = await enroll({ config: { issuerUri, keys: [{ keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication' }] } });
+      const { wire, outcome } = await enroll({
+        config: { issuerUri, keys: [{ keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication' }] },
+      });
       const response = wire.map((w) => JSON.parse(w.text) as Record<string, unknown>).find((m) => m['@qualifier'] === 'ProvisioningInitializationResponse');
       const coordinate = { 'P-256': 32, 'P-384': 48, 'P-521': 66 }[curve];
       expect(Buffer.from(response?.['attestation'] as string, 'base64url').length).toBe(2 * coordinate);
@@ -132,15 +134,32 @@ describeStores('no secret in any error', (ctx) => {
     await collect(ctx.sks.changePin(key.keyHandle, pin, Buffer.from('5555')));
     await collect(ctx.sks.setPin(key.keyHandle, Buffer.from('000000000'), Buffer.from('2468')));
     await collect(ctx.sks.exportKey(key.keyHandle, wrong));
-    await collect(ctx.sks.symmetricKeyEncrypt({ keyHandle: sym.keyHandle, algorithm: 'https://webpki.github.io/sks/algorithm#aes.cbc', mode: false, data: Buffer.alloc(16) }));
+    await collect(
+      ctx.sks.symmetricKeyEncrypt({
+        keyHandle: sym.keyHandle,
+        algorithm: 'https://webpki.github.io/sks/algorithm#aes.cbc',
+        mode: false,
+        data: Buffer.alloc(16),
+      }),
+    );
     // A session torn down by a bad MAC and by undecryptable issuer data.
     const s2 = await ctx.issuer();
     s2.corruptNextMac();
     await collect(s2.createPinPolicy({ id: 'X' }));
     const s3 = await ctx.issuer();
-    await collect(ctx.sks.createPukPolicy({ provisioningHandle: s3.provisioningHandle, id: 'P', encryptedPuk: randomBytes(33), format: 0, retryLimit: 3, mac: randomBytes(32) }));
+    await collect(
+      ctx.sks.createPukPolicy({
+        provisioningHandle: s3.provisioningHandle,
+        id: 'P',
+        encryptedPuk: randomBytes(33),
+        format: 0,
+        retryLimit: 3,
+        mac: randomBytes(32),
+      }),
+    );
     expect(errors.length).toBe(7);
-    for (const errorValue of errors) expectNoSecret(errorValue, [pin, puk, secret, wrong, Buffer.from('5555'), Buffer.from('000000000'), s2.sessionKey, s3.sessionKey]);
+    for (const errorValue of errors)
+      expectNoSecret(errorValue, [pin, puk, secret, wrong, Buffer.from('5555'), Buffer.from('000000000'), s2.sessionKey, s3.sessionKey]);
     expect(errors.map((e) => e.code)).toEqual(['AUTHORIZATION', 'OPTION', 'AUTHORIZATION', 'AUTHORIZATION', 'OPTION', 'MAC', 'CRYPTO']);
   });
 });

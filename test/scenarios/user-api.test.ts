@@ -177,7 +177,11 @@ describeStores('user API scenarios', (ctx) => {
 
     it('refuses every operation of a key endorsed only "none" (spec §9.4)', async () => {
       const { handle } = await provisionSingleKey(ctx, { key: { endorsedAlgorithms: [Uri.NONE] } });
-      await expectSksError(sign(ctx.sks, handle, Uri.ECDSA_SHA256), 'ALGORITHM', `"endorsedAlgorithms" for key #${handle} does not include: ${Uri.ECDSA_SHA256}`);
+      await expectSksError(
+        sign(ctx.sks, handle, Uri.ECDSA_SHA256),
+        'ALGORITHM',
+        `"endorsedAlgorithms" for key #${handle} does not include: ${Uri.ECDSA_SHA256}`,
+      );
       await expectSksError(sign(ctx.sks, handle, Uri.NONE), 'ALGORITHM', `Algorithm does not match operation: ${Uri.NONE}`);
     });
 
@@ -201,7 +205,8 @@ describeStores('user API scenarios', (ctx) => {
       const RSA_ALGS = new Set<string>([Uri.RSA_SHA256, Uri.RSA_SHA384, Uri.RSA_SHA512, Uri.RSA_PSS_SHA256, Uri.RSA_PSS_SHA384, Uri.RSA_PSS_SHA512]);
       const ECDSA_ALGS = new Set<string>([Uri.ECDSA_SHA256, Uri.ECDSA_SHA384, Uri.ECDSA_SHA512]);
 
-      type Outcome = { readonly kind: 'signs'; readonly length: number } | { readonly kind: 'fails'; readonly code: 'ALGORITHM' | 'CRYPTO'; readonly message?: string };
+      type Outcome =
+        { readonly kind: 'signs'; readonly length: number } | { readonly kind: 'fails'; readonly code: 'ALGORITHM' | 'CRYPTO'; readonly message?: string };
 
       /** Expected result of spec §9.4/§10.1 for a key kind and a URI. */
       function expected(kind: 'rsa' | 'ec' | 'ed25519', handle: KeyHandle, uri: string): Outcome {
@@ -252,7 +257,9 @@ describeStores('user API scenarios', (ctx) => {
       for (const algorithm of [Uri.RSA_ES_PKCS1_5, Uri.RSA_OAEP_SHA256, Uri.RSA_OAEP_SHA1]) {
         const secret = randomBytes(32);
         const data = rsaEncrypt(publicKey, algorithm, secret);
-        expect(Buffer.from(await ctx.sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm, authorization: bytes('1234'), data })), algorithm).toEqual(secret);
+        expect(Buffer.from(await ctx.sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm, authorization: bytes('1234'), data })), algorithm).toEqual(
+          secret,
+        );
         await expectSksError(
           ctx.sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: Uri.RSA_SHA256, authorization: bytes('1234'), data }),
           'ALGORITHM',
@@ -476,7 +483,11 @@ describeStores('user API scenarios', (ctx) => {
               break;
             }
           }
-          await expectSksError(call(false, randomBytes(33), item.iv === 'external' ? iv : undefined), 'OPTION', `Data must be a multiple of 16 bytes for: ${item.uri} decryption`);
+          await expectSksError(
+            call(false, randomBytes(33), item.iv === 'external' ? iv : undefined),
+            'OPTION',
+            `Data must be a multiple of 16 bytes for: ${item.uri} decryption`,
+          );
         }
       });
     }
@@ -485,7 +496,13 @@ describeStores('user API scenarios', (ctx) => {
       const { handle } = await provisionSingleKey(ctx, { symmetricKey: randomBytes(20) });
       for (const uri of [Uri.AES128_CBC, Uri.AES_CBC, Uri.AES_ECB_NOPAD]) {
         await expectSksError(
-          ctx.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: uri, mode: true, data: randomBytes(16), parameters: uri === Uri.AES_CBC ? randomBytes(16) : undefined }),
+          ctx.sks.symmetricKeyEncrypt({
+            keyHandle: handle,
+            algorithm: uri,
+            mode: true,
+            data: randomBytes(16),
+            parameters: uri === Uri.AES_CBC ? randomBytes(16) : undefined,
+          }),
           'OPTION',
           `Key #${handle} has wrong size (20) for algorithm: ${uri}`,
         );
@@ -562,7 +579,11 @@ describeStores('user API scenarios', (ctx) => {
 
     it('refuses PIN export protection without a PIN policy (t35)', async () => {
       const issuerSession = await ctx.issuer();
-      await expectSksError(issuerSession.createKeyEntry({ exportProtection: ExportDeleteProtection.PIN }), 'OPTION', 'Protection object lacks a PIN or PUK object');
+      await expectSksError(
+        issuerSession.createKeyEntry({ exportProtection: ExportDeleteProtection.PIN }),
+        'OPTION',
+        'Protection object lacks a PIN or PUK object',
+      );
       await expectTornDown(issuerSession);
     });
 

@@ -215,7 +215,10 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       const big = bytes(250_000);
       const keyRecord = key(1, {
         pinValue: new Uint8Array(0),
-        extensions: [{ type: 'urn:big', subType: 1, qualifier: '', data: big }, { type: 'urn:empty', subType: 0, qualifier: '', data: new Uint8Array(0) }],
+        extensions: [
+          { type: 'urn:big', subType: 1, qualifier: '', data: big },
+          { type: 'urn:empty', subType: 0, qualifier: '', data: new Uint8Array(0) },
+        ],
         endorsedAlgorithms: [],
         certificatePath: [],
       });
@@ -267,8 +270,14 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'putPukPolicy', policy: pukPolicy(1) },
         { kind: 'putPukPolicy', policy: pukPolicy(2) },
       ]);
-      store.apply([{ kind: 'deleteSession', handle: 2 }, { kind: 'deleteKey', handle: 2 }]);
-      store.apply([{ kind: 'putSession', session: session(4) }, { kind: 'putKey', key: key(4) }]);
+      store.apply([
+        { kind: 'deleteSession', handle: 2 },
+        { kind: 'deleteKey', handle: 2 },
+      ]);
+      store.apply([
+        { kind: 'putSession', session: session(4) },
+        { kind: 'putKey', key: key(4) },
+      ]);
       const storeContents = load(store);
       expect(storeContents.sessions.map((x) => x.handle)).toEqual([1, 3, 4]);
       expect(storeContents.keys.map((x) => x.handle)).toEqual([1, 3, 4]);
@@ -292,7 +301,10 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
       // A key re-created under the deleted handle brings nothing of the old one.
       const bare = key(1, { extensions: [], certificatePath: [] });
       store.apply([{ kind: 'putKey', key: bare }]);
-      expectSame(load(store).keys.find((k) => k.handle === 1), bare);
+      expectSame(
+        load(store).keys.find((k) => k.handle === 1),
+        bare,
+      );
     });
 
     it('ignores deletes of handles that do not exist', () => {
@@ -395,11 +407,25 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
         { kind: 'putKey', key: key(3, { owner: 1 }) },
         { kind: 'putKey', key: key(4, { owner: 2 }) },
       ]);
-      store.apply([{ kind: 'reown', from: 1, to: 2 }, { kind: 'deleteSession', handle: 1 }]);
+      store.apply([
+        { kind: 'reown', from: 1, to: 2 },
+        { kind: 'deleteSession', handle: 1 },
+      ]);
       const storeContents = load(store);
-      expect(storeContents.keys.map((k) => [k.handle, k.owner])).toEqual([[1, 2], [2, 3], [3, 2], [4, 2]]);
-      expect(storeContents.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
-      expect(storeContents.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([[1, 2], [2, 3]]);
+      expect(storeContents.keys.map((k) => [k.handle, k.owner])).toEqual([
+        [1, 2],
+        [2, 3],
+        [3, 2],
+        [4, 2],
+      ]);
+      expect(storeContents.pinPolicies.map((p) => [p.handle, p.owner])).toEqual([
+        [1, 2],
+        [2, 3],
+      ]);
+      expect(storeContents.pukPolicies.map((p) => [p.handle, p.owner])).toEqual([
+        [1, 2],
+        [2, 3],
+      ]);
       expect(storeContents.sessions.map((x) => x.handle)).toEqual([2, 3]);
     });
   });
@@ -434,9 +460,7 @@ describe.each(adapters)('KeyStorePort conformance: $name', (adapter) => {
 
     it.each(missingPatches)('rejects %s with STORAGE and applies nothing of the batch', (_label, patch) => {
       const written = populate(store);
-      expectStorageError(() =>
-        store.apply([{ kind: 'putDevice', device: device() }, { kind: 'putSession', session: session(5) }, patch]),
-      );
+      expectStorageError(() => store.apply([{ kind: 'putDevice', device: device() }, { kind: 'putSession', session: session(5) }, patch]));
       expectSame(load(store), written);
     });
 

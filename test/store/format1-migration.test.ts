@@ -40,8 +40,7 @@ const FORMAT1 = `
     format INTEGER NOT NULL, retry_limit INTEGER NOT NULL, error_count INTEGER NOT NULL) STRICT;
   PRAGMA user_version = 1;`;
 
-const lengthPrefixed = (list: Buffer[]): Buffer =>
-  Buffer.concat(list.flatMap((b) => [Buffer.from([0, 0, b.length >> 8, b.length & 0xff]), b]));
+const lengthPrefixed = (list: Buffer[]): Buffer => Buffer.concat(list.flatMap((b) => [Buffer.from([0, 0, b.length >> 8, b.length & 0xff]), b]));
 
 let dir: string;
 let path: string;

@@ -97,7 +97,11 @@ describe('edited rows are detected (each of these passed on the unMACed store)',
     const provisioned = await provision();
     edit('UPDATE keys SET export_protection = 0 WHERE handle = ?', provisioned.b);
     const secureKeyStore = open();
-    await expectSksError(secureKeyStore.exportKey(provisioned.b), 'STORAGE', `Key #${provisioned.b} is damaged: keys row ${provisioned.b}: integrity check failed`);
+    await expectSksError(
+      secureKeyStore.exportKey(provisioned.b),
+      'STORAGE',
+      `Key #${provisioned.b} is damaged: keys row ${provisioned.b}: integrity check failed`,
+    );
     // The other key is unaffected.
     expect(await sign(secureKeyStore, provisioned.a, PIN)).toBeInstanceOf(Uint8Array);
   });
@@ -158,12 +162,20 @@ describe('edited rows are detected (each of these passed on the unMACed store)',
 
 describe('a damaged row damages one key, not the store', () => {
   const damages: ReadonlyArray<readonly [string, (p: Provisioned) => void, 'a' | 'both']> = [
-    ['a flipped byte in a sealed private key', (p) => edit('UPDATE keys SET private_key = CAST(substr(private_key, 1, 20) || x\'ff\' || substr(private_key, 22) AS BLOB) WHERE handle = ?', p.a), 'a'],
+    [
+      'a flipped byte in a sealed private key',
+      (p) => edit("UPDATE keys SET private_key = CAST(substr(private_key, 1, 20) || x'ff' || substr(private_key, 22) AS BLOB) WHERE handle = ?", p.a),
+      'a',
+    ],
     ['a flipped byte in the sealed PIN', (p) => edit("UPDATE keys SET pin_value = CAST(x'00' || substr(pin_value, 2) AS BLOB) WHERE handle = ?", p.a), 'a'],
     ['bad JSON in endorsed algorithms', (p) => edit("UPDATE keys SET endorsed_algorithms = '[' WHERE handle = ?", p.a), 'a'],
     ['an edited MAC', (p) => edit('UPDATE keys SET mac = zeroblob(32) WHERE handle = ?', p.a), 'a'],
     ['a dangling PIN policy reference (policy row deleted)', (p) => edit('DELETE FROM pin_policies WHERE handle = ?', p.pinPolicy), 'a'],
-    ['an edited PUK policy (damages its PIN policy, so its keys)', (p) => edit('UPDATE puk_policies SET error_count = 0, retry_limit = 0 WHERE handle = ?', p.pukPolicy), 'a'],
+    [
+      'an edited PUK policy (damages its PIN policy, so its keys)',
+      (p) => edit('UPDATE puk_policies SET error_count = 0, retry_limit = 0 WHERE handle = ?', p.pukPolicy),
+      'a',
+    ],
     ['a sealed PUK swapped for garbage', (p) => edit('UPDATE puk_policies SET puk_value = randomblob(158) WHERE handle = ?', p.pukPolicy), 'a'],
     ['an edited extension qualifier', (p) => edit("UPDATE extensions SET qualifier = 'x' WHERE key_handle = ?", p.a), 'a'],
     ['a deleted extension row', (p) => edit('DELETE FROM extensions WHERE key_handle = ?', p.a), 'a'],
@@ -191,13 +203,17 @@ describe('a damaged row damages one key, not the store', () => {
     expect(await sign(again, provisioned.b)).toBeInstanceOf(Uint8Array);
   });
 
-  it('a damaged session row blocks only its keys\' management operations', async () => {
+  it("a damaged session row blocks only its keys' management operations", async () => {
     const provisioned = await provision();
     edit("UPDATE sessions SET issuer_uri = 'https://evil.example' WHERE handle = ?", provisioned.session);
     const secureKeyStore = open();
     expect(await sign(secureKeyStore, provisioned.a, PIN)).toBeInstanceOf(Uint8Array);
     expect(await sign(secureKeyStore, provisioned.b)).toBeInstanceOf(Uint8Array);
-    await expectSksError(secureKeyStore.updateKeyManagementKey(provisioningHandle(provisioned.session), Buffer.alloc(91), Buffer.alloc(64)), 'STORAGE', /session .* is damaged/i);
+    await expectSksError(
+      secureKeyStore.updateKeyManagementKey(provisioningHandle(provisioned.session), Buffer.alloc(91), Buffer.alloc(64)),
+      'STORAGE',
+      /session .* is damaged/i,
+    );
   });
 
   it('an edited meta row (handle counters) refuses the store as a whole: handles must never be reused', async () => {
@@ -246,7 +262,7 @@ describe('store key and secrets at rest', () => {
     await issuer.closeSession();
     await closeSks();
     const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
-    const lengths = (db.prepare('SELECT length(pin_value) FROM keys').pluck().all() as number[]);
+    const lengths = db.prepare('SELECT length(pin_value) FROM keys').pluck().all() as number[];
     db.close();
     expect(new Set(lengths).size).toBe(1);
   });
@@ -256,7 +272,11 @@ describe('store key and secrets at rest', () => {
     const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
     const sealed = db.prepare('SELECT private_key FROM keys WHERE handle = ?').pluck().get(provisioned.b) as Buffer;
     db.close();
-    const files = (): Buffer[] => [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((f) => join(dir, f)).filter(existsSync).map((f) => readFileSync(f));
+    const files = (): Buffer[] =>
+      [DATABASE_FILE, `${DATABASE_FILE}-wal`]
+        .map((f) => join(dir, f))
+        .filter(existsSync)
+        .map((f) => readFileSync(f));
     expect(files().some((f) => f.includes(sealed.subarray(13, 45)))).toBe(true);
     const secureKeyStore = open();
     await secureKeyStore.deleteKey(keyHandle(provisioned.b));

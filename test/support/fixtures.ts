@@ -105,8 +105,7 @@ export function describeStores(name: string, fn: (ctx: StoreContext) => void): v
       const openPort = async (): Promise<KeyStorePort> =>
         kind === 'memory' ? createMemoryKeyStore() : openSqliteKeyStore({ path: join(testDir, 'sks.db'), storeKey });
 
-      const engine = (port: KeyStorePort): SecureKeyStore =>
-        openSecureKeyStore({ store: port, device: must(identity, 'device'), profile: TEST_PROFILE });
+      const engine = (port: KeyStorePort): SecureKeyStore => openSecureKeyStore({ store: port, device: must(identity, 'device'), profile: TEST_PROFILE });
 
       const ctx: StoreContext = {
         kind,
@@ -303,7 +302,11 @@ export async function listKeys(sks: SecureKeyStore): Promise<Array<{ keyHandle: 
 /** The handles of every provisioning session in `state` (true = open, false = closed). */
 export async function listSessions(sks: SecureKeyStore, open: boolean): Promise<ProvisioningSessionInfo[]> {
   const out: ProvisioningSessionInfo[] = [];
-  for (let stateValue = await sks.enumerateProvisioningSessions(0, open); stateValue !== undefined; stateValue = await sks.enumerateProvisioningSessions(stateValue.provisioningHandle, open)) {
+  for (
+    let stateValue = await sks.enumerateProvisioningSessions(0, open);
+    stateValue !== undefined;
+    stateValue = await sks.enumerateProvisioningSessions(stateValue.provisioningHandle, open)
+  ) {
     out.push(stateValue);
   }
   return out;

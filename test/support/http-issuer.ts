@@ -14,14 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { buildInvocationUrl } from '../../src/keygen2/http/invocation-url.js';
 import { startIssuerServer, type IssuerStep, type RunningIssuerServer } from '../../src/keygen2/http/issuer-handler.js';
 import { decodeMessage, encodeMessage } from '../../src/keygen2/messages/index.js';
-import {
-  createIssuer,
-  DeviceTrust,
-  NodeIssuerCrypto,
-  type IssuerConfig,
-  type IssuerState,
-  type ProvisioningOutcome,
-} from '../../src/keygen2/server/index.js';
+import { createIssuer, DeviceTrust, NodeIssuerCrypto, type IssuerConfig, type IssuerState, type ProvisioningOutcome } from '../../src/keygen2/server/index.js';
 import { getTestCa } from './test-ca.js';
 
 export interface HttpIssuerOptions {
@@ -65,8 +58,7 @@ export async function startHttpIssuer(options: HttpIssuerOptions): Promise<HttpI
     if (cookie === undefined) throw new Error('no cookie');
     if (body === null) {
       const base = options.config(transactionUrl());
-      const config: IssuerConfig =
-        options.tls === undefined ? base : { ...base, serverCertificate: Buffer.from(options.tls.leafDer).toString('base64url') };
+      const config: IssuerConfig = options.tls === undefined ? base : { ...base, serverCertificate: Buffer.from(options.tls.leafDer).toString('base64url') };
       const { state, request } = await issuer.start(config);
       states.set(cookie, state);
       return { message: encodeMessage(request) };
@@ -97,8 +89,7 @@ export async function startHttpIssuer(options: HttpIssuerOptions): Promise<HttpI
   return {
     origin,
     transactionUrl: transactionUrl(),
-    invocationUrl: (cookie, scheme) =>
-      buildInvocationUrl({ initUrl: `${origin}/kg2?init=true`, transactionUrl: transactionUrl(), cookie }, scheme),
+    invocationUrl: (cookie, scheme) => buildInvocationUrl({ initUrl: `${origin}/kg2?init=true`, transactionUrl: transactionUrl(), cookie }, scheme),
     outcomes,
     failures,
     close: () => server.close(),

@@ -97,9 +97,7 @@ describe('issuer emulator byte layouts (spec §14 vectors)', () => {
   it('MACs addExtension with a property bag (14.7)', () => {
     const bag = handle('0007436f756e74657201000130000644696769747300000138');
     const data = MacData.addExtension(DUMMY_CERT, 'urn:ietf:rfc:4226', 2, '', bag);
-    expect(methodMac(SESSION_KEY, MacMethod.ADD_EXTENSION, 3, data).toString('hex')).toBe(
-      '705cabce29af49cefcde3cbe3af63cf28b67f224b2aaea0ef9a262219f3520cc',
-    );
+    expect(methodMac(SESSION_KEY, MacMethod.ADD_EXTENSION, 3, data).toString('hex')).toBe('705cabce29af49cefcde3cbe3af63cf28b67f224b2aaea0ef9a262219f3520cc');
   });
 
   it('computes the target key reference and MACs postDeleteKey (14.8)', () => {

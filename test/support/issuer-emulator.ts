@@ -529,8 +529,7 @@ export class IssuerSession {
     const keyAlgorithm = options.keyAlgorithm ?? EC_P256;
     const serverSeed = options.serverSeed === null ? undefined : (options.serverSeed ?? randomBytes(32));
     const pinPolicyHandle = options.pinPolicy ?? NO_PIN_POLICY;
-    const pinPolicyId =
-      options.pinPolicyId ?? (pinPolicyHandle === NO_PIN_POLICY ? '' : (this.pinPolicies.get(pinPolicyHandle)?.id ?? ''));
+    const pinPolicyId = options.pinPolicyId ?? (pinPolicyHandle === NO_PIN_POLICY ? '' : (this.pinPolicies.get(pinPolicyHandle)?.id ?? ''));
     const devicePinProtection = options.devicePinProtection ?? false;
     const enablePinCaching = options.enablePinCaching ?? false;
     const biometricProtection = options.biometricProtection ?? BiometricProtection.NONE;

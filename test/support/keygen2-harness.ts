@@ -138,7 +138,12 @@ export function targetOf(result: EnrollResult, keyId: string, kmk: KmkName): Tar
   const key = result.summary.keys.find((k) => k.id === keyId);
   const ee = key?.certificatePath[0];
   if (ee === undefined) throw new Error(`harness: no key ${keyId}`);
-  return { certificate: Buffer.from(ee).toString('base64url'), clientSessionId: result.summary.clientSessionId, serverSessionId: result.summary.serverSessionId, kmk };
+  return {
+    certificate: Buffer.from(ee).toString('base64url'),
+    clientSessionId: result.summary.clientSessionId,
+    serverSessionId: result.summary.serverSessionId,
+    kmk,
+  };
 }
 
 export interface HarnessOptions {
@@ -173,8 +178,7 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
   const [k0, k1, k2] = testKmks();
   const kmks: Record<KmkName, KeyObject> = { kmk0: k0.privateKey, kmk1: k1.privateKey, kmk2: k2.privateKey, ...options.kmks };
   const crypto = new NodeIssuerCrypto({ sealingKey, keyManagementKeys: kmks });
-  let deviceTrust: DeviceTrust | undefined =
-    options.deviceRoots === undefined ? undefined : new DeviceTrust(options.deviceRoots);
+  let deviceTrust: DeviceTrust | undefined = options.deviceRoots === undefined ? undefined : new DeviceTrust(options.deviceRoots);
   const trust = async (): Promise<DeviceTrust> => {
     if (deviceTrust === undefined) {
       const path = (await current().getDeviceInfo()).certificatePath;
@@ -186,7 +190,10 @@ export async function createEnroller(options: EnrollerOptions): Promise<Enroller
 
   const run = async (enrollOptions: EnrollOptions, sink: Sink): Promise<EnrollResult> => {
     const certify =
-      enrollOptions.certify ?? (async (k: AttestedKey): Promise<IssuedKeyMaterial> => ({ certificatePath: [await ca.issue(k.publicKey, { commonName: enrollOptions.commonName ?? k.id })] }));
+      enrollOptions.certify ??
+      (async (k: AttestedKey): Promise<IssuedKeyMaterial> => ({
+        certificatePath: [await ca.issue(k.publicKey, { commonName: enrollOptions.commonName ?? k.id })],
+      }));
     const issuer = createIssuer({
       crypto,
       deviceTrust: await trust(),
@@ -314,7 +321,11 @@ export async function targetInSks(sks: SecureKeyStore, handle: KeyHandle, kmk: K
     if (k.keyHandle === handle) owner = k.provisioningHandle;
   }
   if (owner === undefined) throw new Error(`harness: no key #${handle}`);
-  for (let state = await sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+  for (
+    let state = await sks.enumerateProvisioningSessions(0, false);
+    state !== undefined;
+    state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)
+  ) {
     if (state.provisioningHandle === owner) {
       const ee = (await sks.getKeyAttributes(handle)).certificatePath.at(0);
       if (ee === undefined) throw new Error(`harness: key #${handle} has no certificate`);

@@ -49,11 +49,10 @@ const serial = (): string => {
 };
 
 async function createTestCa(): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(
-    { ...SIGNING_ALGORITHM, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-    true,
-    ['sign', 'verify'],
-  ));
+  const keys = await webcrypto.subtle.generateKey({ ...SIGNING_ALGORITHM, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) }, true, [
+    'sign',
+    'verify',
+  ]);
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -70,8 +69,7 @@ async function createTestCa(): Promise<TestCa> {
   return {
     certificate,
     async issue(publicKey, options = {}) {
-      const spki =
-        publicKey instanceof Uint8Array ? Buffer.from(publicKey) : (publicKey.export({ type: 'spki', format: 'der' }) as Buffer);
+      const spki = publicKey instanceof Uint8Array ? Buffer.from(publicKey) : (publicKey.export({ type: 'spki', format: 'der' }) as Buffer);
       const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
       if (options.paddingBytes !== undefined) {
         extensions.push(new x509.Extension('1.3.6.1.4.1.55555.1', false, new Uint8Array(options.paddingBytes).fill(0x55)));

@@ -56,7 +56,10 @@ export interface SingleKey {
  */
 export async function provisionSingleKey(ctx: StoreContext, options: SingleKeyOptions = {}): Promise<SingleKey> {
   const session = await ctx.issuer(options.issuer ?? {});
-  const puk = options.puk === undefined ? undefined : await session.createPukPolicy(options.puk.id ?? 'PUK', options.puk.value, options.puk.format, options.puk.retryLimit);
+  const puk =
+    options.puk === undefined
+      ? undefined
+      : await session.createPukPolicy(options.puk.id ?? 'PUK', options.puk.value, options.puk.format, options.puk.retryLimit);
   const pinPolicy =
     options.pinPolicy === undefined ? undefined : await session.createPinPolicy({ ...(puk === undefined ? {} : { pukPolicy: puk }), ...options.pinPolicy });
   const key = await session.provisionKey({ ...(pinPolicy === undefined ? {} : { pinPolicy }), ...options.key }, options.certificate ?? {});
@@ -67,11 +70,20 @@ export async function provisionSingleKey(ctx: StoreContext, options: SingleKeyOp
 }
 
 /** signData with `pin` (absent when undefined) over `data`. */
-export function sign(sks: SecureKeyStore, handle: KeyHandle, algorithm: string, pin?: PinBytes, data: Uint8Array = Buffer.from('Some data to sign')): Promise<Uint8Array> {
+export function sign(
+  sks: SecureKeyStore,
+  handle: KeyHandle,
+  algorithm: string,
+  pin?: PinBytes,
+  data: Uint8Array = Buffer.from('Some data to sign'),
+): Promise<Uint8Array> {
   return sks.signData({ keyHandle: handle, algorithm, authorization: pin === undefined ? undefined : bytes(pin), data });
 }
 
-export async function protection(sks: SecureKeyStore, handle: KeyHandle): Promise<{ pinErrorCount: number; pukErrorCount: number; pinBlocked: boolean; pukBlocked: boolean }> {
+export async function protection(
+  sks: SecureKeyStore,
+  handle: KeyHandle,
+): Promise<{ pinErrorCount: number; pukErrorCount: number; pinBlocked: boolean; pukBlocked: boolean }> {
   const info = await sks.getKeyProtectionInfo(handle);
   return {
     pinErrorCount: info.pinErrorCount,

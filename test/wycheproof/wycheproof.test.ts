@@ -58,18 +58,30 @@ async function provisionImports(imports: readonly Import[]): Promise<KeyHandle[]
   const { summary } = await enroller.enroll({
     config: {
       issuerUri: enroller.issuerUri,
-      keys: imports.map((_, i) => ({ id: id(i), keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256', appUsage: 'authentication', exportProtection: 'non-exportable' })),
+      keys: imports.map((_, i) => ({
+        id: id(i),
+        keyAlgorithm: 'https://webpki.github.io/sks/algorithm#ec.nist.p256',
+        appUsage: 'authentication',
+        exportProtection: 'non-exportable',
+      })),
     },
     certify: async (attestedKey) => {
       const imp = must(byId.get(attestedKey.id), attestedKey.id);
-      if (imp.kind === 'symmetric') return { certificatePath: [await enroller.ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })], importSymmetricKey: imp.secret };
+      if (imp.kind === 'symmetric')
+        return { certificatePath: [await enroller.ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })], importSymmetricKey: imp.secret };
       return {
         certificatePath: [await enroller.ca.issue(createPublicKey(imp.privateKey), { commonName: attestedKey.id })],
         importPrivateKey: imp.privateKey.export({ type: 'pkcs8', format: 'der' }),
       };
     },
   });
-  return imports.map((_, i) => must(summary.keys.find((k) => k.id === id(i)), id(i)).keyHandle);
+  return imports.map(
+    (_, i) =>
+      must(
+        summary.keys.find((k) => k.id === id(i)),
+        id(i),
+      ).keyHandle,
+  );
 }
 
 /**
@@ -185,7 +197,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
     acceptable: { accepted: 0, rejected: 0 },
     acceptableByFlag: {},
     rejectedAs: { CRYPTO: 19 },
-    notApplicable: { 'non-empty OAEP label':7 },
+    notApplicable: { 'non-empty OAEP label': 7 },
   },
   'rsa_oaep_2048_sha256_mgf1sha256_test.json': {
     numberOfTests: 37,
@@ -195,7 +207,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
     acceptable: { accepted: 0, rejected: 0 },
     acceptableByFlag: {},
     rejectedAs: { CRYPTO: 19 },
-    notApplicable: { 'non-empty OAEP label':8 },
+    notApplicable: { 'non-empty OAEP label': 8 },
   },
   'hmac_sha256_test.json': {
     numberOfTests: 174,
@@ -204,7 +216,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
     invalid: { rejected: 108 },
     acceptable: { accepted: 0, rejected: 0 },
     acceptableByFlag: {},
-    rejectedAs: { 'tag differs':108 },
+    rejectedAs: { 'tag differs': 108 },
     notApplicable: {},
   },
   'hmac_sha384_test.json': {
@@ -214,7 +226,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
     invalid: { rejected: 108 },
     acceptable: { accepted: 0, rejected: 0 },
     acceptableByFlag: {},
-    rejectedAs: { 'tag differs':108 },
+    rejectedAs: { 'tag differs': 108 },
     notApplicable: {},
   },
   'hmac_sha512_test.json': {
@@ -224,7 +236,7 @@ const PINNED: Readonly<Record<string, Tally>> = {
     invalid: { rejected: 108 },
     acceptable: { accepted: 0, rejected: 0 },
     acceptableByFlag: {},
-    rejectedAs: { 'tag differs':108 },
+    rejectedAs: { 'tag differs': 108 },
     notApplicable: {},
   },
   'aes_cbc_pkcs5_test.json': {
@@ -366,7 +378,9 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const file = loadWycheproof(name);
       const vectors = testsOf(file).filter(({ test }) => EXPLICIT_WRONG_COFACTOR[name].includes(test.tcId));
       expect(vectors.map(({ test }) => test.tcId)).toEqual(EXPLICIT_WRONG_COFACTOR[name]);
-      const [handle] = await provisionImports([{ kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0].group), vectors[0].test.fields.hex('private')) }]);
+      const [handle] = await provisionImports([
+        { kind: 'private', privateKey: ecPrivateKey(curveOf(vectors[0].group), vectors[0].test.fields.hex('private')) },
+      ]);
       for (const { group, test } of vectors) {
         expect(test.flags).toContain('UnnamedCurve');
         expect(test.result).toBe('invalid');
@@ -379,10 +393,10 @@ describe('keyAgreement accepts named-curve peer keys only', () => {
       const file = loadWycheproof(name);
       const vectors = testsOf(file).filter(({ test }) => test.flags.includes('UnnamedCurve'));
       expect(vectors.length).toBeGreaterThan(0);
-      const keys = await importKeysOf(
-        { ...file, groups: [{ fields: vectors[0].group.fields, tests: vectors.map((v) => v.test) }] },
-        (g, t) => ({ id: t.fields.str('private'), material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), t.fields.hex('private')) }) }),
-      );
+      const keys = await importKeysOf({ ...file, groups: [{ fields: vectors[0].group.fields, tests: vectors.map((v) => v.test) }] }, (g, t) => ({
+        id: t.fields.str('private'),
+        material: () => ({ kind: 'private', privateKey: ecPrivateKey(curveOf(g), t.fields.hex('private')) }),
+      }));
       for (const { test } of vectors) {
         const handle = must(keys.get(test.fields.str('private')), 'key');
         await expectSksError(agree(handle, test.fields.hex('public')), 'OPTION', 'Unsupported EC key algorithm for: "publicKey"');
@@ -423,7 +437,10 @@ async function runRsaDecrypt(file: WycheproofFile): ReturnType<typeof runFile> {
     // The SKS's OAEP takes no label (spec §10.4).
     if (wycheproofTest.fields.has('label') && wycheproofTest.fields.str('label') !== '') return Promise.resolve(notApplicable('non-empty OAEP label'));
     const handle = must(keys.get(wycheproofGroup.fields.str('privateKeyPkcs8')), 'key');
-    return outcomeOf(() => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: wycheproofTest.fields.hex('ct') }), wycheproofTest.fields.hex('msg'));
+    return outcomeOf(
+      () => sks.asymmetricKeyDecrypt({ keyHandle: handle, algorithm: alg.uri, data: wycheproofTest.fields.hex('ct') }),
+      wycheproofTest.fields.hex('msg'),
+    );
   });
 }
 

@@ -228,11 +228,10 @@ function publish(path: string, data: string, mode: number): void {
     linkSync(tmp, path);
   } catch (error) {
     const taken = (error as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new IssuerError(
-      'STORAGE',
-      taken ? `${path} appeared while creating the CA: another process is creating one; restart` : `cannot write ${path}`,
-      { field: path, cause: error },
-    );
+    throw new IssuerError('STORAGE', taken ? `${path} appeared while creating the CA: another process is creating one; restart` : `cannot write ${path}`, {
+      field: path,
+      cause: error,
+    });
   } finally {
     try {
       unlinkSync(tmp);

@@ -96,13 +96,15 @@ export function readCaCertificate(der: Buffer, what: string): CaCertificateInfo 
     const spki = expectTlv(der, subject.end, tbs.end, TAG.SEQUENCE, what);
     const alg = expectTlv(der, spki.start, spki.end, TAG.SEQUENCE, what);
     const bits = expectTlv(der, alg.end, spki.end, TAG.BIT_STRING, what);
-    let keyIdentifier = createHash('sha1').update(der.subarray(bits.start + 1, bits.end)).digest();
-    for (let value = spki.end; value < tbs.end; ) {
+    let keyIdentifier = createHash('sha1')
+      .update(der.subarray(bits.start + 1, bits.end))
+      .digest();
+    for (let value = spki.end; value < tbs.end;) {
       const item = readTlv(der, value, tbs.end, what);
       value = item.end;
       if (item.tag !== 0xa3) continue; // issuerUniqueID / subjectUniqueID
       const list = expectTlv(der, item.start, item.end, TAG.SEQUENCE, what);
-      for (let query = list.start; query < list.end; ) {
+      for (let query = list.start; query < list.end;) {
         const ext = expectTlv(der, query, list.end, TAG.SEQUENCE, what);
         query = ext.end;
         const id = expectTlv(der, ext.start, ext.end, TAG.OID, what);

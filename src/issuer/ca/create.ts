@@ -82,7 +82,10 @@ export async function createCaHierarchy(options: CreateCaOptions = {}): Promise<
   }
   const rootDays = options.rootValidityDays ?? 7305;
   const issuingDays = options.issuingValidityDays ?? 3653;
-  for (const [field, value] of [['rootValidityDays', rootDays], ['issuingValidityDays', issuingDays]] as const) {
+  for (const [field, value] of [
+    ['rootValidityDays', rootDays],
+    ['issuingValidityDays', issuingDays],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 36_525) throw new IssuerError('CONFIG', `${field} must be 1 to 36525 days`, { field });
   }
   const rootName = encodeName(options.rootSubject ?? DEFAULT_ROOT_SUBJECT, 'rootSubject');

@@ -67,7 +67,8 @@ export function signCrl(issuing: CaKeyPair, input: CrlInput): { readonly der: Bu
     throw new IssuerError('BAD_REQUEST', 'crlNumber must be a non-negative integer below 2^159', { field: 'crlNumber' });
   }
   const entries = input.revoked.map((revokedCertificate) => {
-    if (!/^([0-9a-f]{2}){1,20}$/.test(revokedCertificate.serial)) throw new IssuerError('BAD_REQUEST', 'revoked serial must be hex octets', { field: 'serial' });
+    if (!/^([0-9a-f]{2}){1,20}$/.test(revokedCertificate.serial))
+      throw new IssuerError('BAD_REQUEST', 'revoked serial must be hex octets', { field: 'serial' });
     const fields = [unsignedInteger(Buffer.from(revokedCertificate.serial, 'hex')), time(wholeSecond(revokedCertificate.revokedAt))];
     if (revokedCertificate.reason !== undefined) {
       const enumerated = tlv(TAG.ENUMERATED, Buffer.from([CRL_REASONS[revokedCertificate.reason]]));

@@ -65,7 +65,9 @@ export function unsignedInteger(magnitude: Uint8Array): Buffer {
   let index = 0;
   while (index < magnitude.length - 1 && magnitude[index] === 0) index++;
   const message = magnitude.subarray(index);
-  return message.length > 0 && message[0] & 0x80 ? tlv(TAG.INTEGER, Buffer.from([0]), message) : tlv(TAG.INTEGER, message.length === 0 ? Buffer.from([0]) : message);
+  return message.length > 0 && message[0] & 0x80
+    ? tlv(TAG.INTEGER, Buffer.from([0]), message)
+    : tlv(TAG.INTEGER, message.length === 0 ? Buffer.from([0]) : message);
 }
 
 export const smallInteger = (count: number): Buffer => {

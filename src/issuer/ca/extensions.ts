@@ -7,15 +7,7 @@ import { TAG, boolean, implicitPrimitive, octetString, oid, sequence, smallInteg
 
 /** KeyUsage bit names (RFC 5280 §4.2.1.3); `nonRepudiation` is X.509's `contentCommitment`. */
 export type KeyUsageName =
-  | 'digitalSignature'
-  | 'nonRepudiation'
-  | 'keyEncipherment'
-  | 'dataEncipherment'
-  | 'keyAgreement'
-  | 'keyCertSign'
-  | 'cRLSign'
-  | 'encipherOnly'
-  | 'decipherOnly';
+  'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign' | 'encipherOnly' | 'decipherOnly';
 
 export const KEY_USAGE_BITS: Readonly<Record<KeyUsageName, number>> = {
   digitalSignature: 0,
@@ -81,8 +73,7 @@ export function extendedKeyUsage(oids: readonly string[]): Buffer {
 export const subjectKeyIdentifier = (keyId: Uint8Array): Buffer => extension(ID.subjectKeyIdentifier, false, octetString(keyId));
 
 /** AuthorityKeyIdentifier with keyIdentifier only, not critical (RFC 5280 §4.2.1.1). */
-export const authorityKeyIdentifier = (keyId: Uint8Array): Buffer =>
-  extension(ID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, keyId)));
+export const authorityKeyIdentifier = (keyId: Uint8Array): Buffer => extension(ID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, keyId)));
 
 /** SubjectAltName with rfc822Name entries, not critical (the subject DN is not empty). */
 export function subjectAltNameEmails(emails: readonly string[]): Buffer {
@@ -90,4 +81,5 @@ export function subjectAltNameEmails(emails: readonly string[]): Buffer {
 }
 
 /** RFC 5321 Mailbox shape, ASCII only (rfc822Name is an IA5String; no SmtpUTF8Mailbox here). */
-export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;

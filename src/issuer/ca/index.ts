@@ -20,21 +20,8 @@
  * ```
  */
 export { CA_KEY_TYPES, type CaKeyType } from './algorithms.js';
-export {
-  createCaHierarchy,
-  DEFAULT_ISSUING_SUBJECT,
-  DEFAULT_ROOT_SUBJECT,
-  type CaHierarchy,
-  type CaKeyPair,
-  type CreateCaOptions,
-} from './create.js';
-export {
-  ISSUER_KEY_VARIABLE,
-  IssuerKey,
-  generateIssuerKeyText,
-  loadIssuerKey,
-  type IssuerKeySource,
-} from './key-store.js';
+export { createCaHierarchy, DEFAULT_ISSUING_SUBJECT, DEFAULT_ROOT_SUBJECT, type CaHierarchy, type CaKeyPair, type CreateCaOptions } from './create.js';
+export { ISSUER_KEY_VARIABLE, IssuerKey, generateIssuerKeyText, loadIssuerKey, type IssuerKeySource } from './key-store.js';
 export {
   ISSUING_CA_FILE,
   ISSUING_KEY_FILE,

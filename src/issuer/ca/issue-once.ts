@@ -23,11 +23,7 @@ export interface IssuanceLedger {
     readonly plan: string;
   }): Promise<{ readonly intent: { readonly serial: string; readonly plan: string }; readonly created: boolean }>;
   /** Records the certificate for a recorded intent; returns the first one recorded for (session, key). */
-  completeIssuance(
-    sessionId: string,
-    keyId: string,
-    certificateDer: Uint8Array,
-  ): Promise<{ readonly certificateDer: Uint8Array; readonly serial: string }>;
+  completeIssuance(sessionId: string, keyId: string, certificateDer: Uint8Array): Promise<{ readonly certificateDer: Uint8Array; readonly serial: string }>;
 }
 
 export interface IssueOnceInput {

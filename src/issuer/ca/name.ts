@@ -62,8 +62,7 @@ export function encodeName(attributes: readonly DnAttribute[], field = 'subject'
     if (typeof text !== 'string' || text.length === 0 || Array.from(text).length > result.maxLength) {
       throw new IssuerError('BAD_REQUEST', `${where} must be 1 to ${result.maxLength} characters`, { field: where });
     }
-    const ok =
-      result.stringTag === TAG.PRINTABLE_STRING ? PRINTABLE.test(text) : result.stringTag === TAG.IA5_STRING ? IA5.test(text) : true;
+    const ok = result.stringTag === TAG.PRINTABLE_STRING ? PRINTABLE.test(text) : result.stringTag === TAG.IA5_STRING ? IA5.test(text) : true;
     if (!ok || CONTROL_OR_LONE_SURROGATE.test(text) || (dnAttribute.type === 'C' && !/^[A-Z]{2}$/.test(text))) {
       throw new IssuerError('BAD_REQUEST', `${where} has characters its string type cannot hold`, { field: where });
     }
@@ -80,7 +79,10 @@ export function encodeName(attributes: readonly DnAttribute[], field = 'subject'
  * multi-valued RDNs (`+`) are not supported.
  */
 export function parseDn(text: string, field = 'subject'): DnAttribute[] {
-  const parts = text.split(/(?<!\\),/).map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = text
+    .split(/(?<!\\),/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   if (parts.length === 0) throw new IssuerError('CONFIG', `${field}: empty distinguished name`, { field });
   return parts.reverse().map((params) => {
     const eq = params.indexOf('=');
@@ -88,6 +90,12 @@ export function parseDn(text: string, field = 'subject'): DnAttribute[] {
     if (eq < 1 || !(DN_ATTRIBUTE_TYPES as readonly string[]).includes(type)) {
       throw new IssuerError('CONFIG', `${field}: "${params.slice(0, Math.max(eq, 0))}" is not one of ${DN_ATTRIBUTE_TYPES.join(', ')}`, { field });
     }
-    return { type: type as DnAttributeType, value: params.slice(eq + 1).trim().replace(/\\,/g, ',') };
+    return {
+      type: type as DnAttributeType,
+      value: params
+        .slice(eq + 1)
+        .trim()
+        .replace(/\\,/g, ','),
+    };
   });
 }

@@ -81,8 +81,7 @@ export interface DerivedUsage {
  */
 export function deriveUsage(appUsage: AppUsage, kind: SubjectKeyKind): DerivedUsage {
   const sign: KeyUsageName[] = ['digitalSignature', 'nonRepudiation'];
-  const encrypt: KeyUsageName[] =
-    kind === 'rsa' ? ['keyEncipherment', 'dataEncipherment'] : kind === 'ec' ? ['keyAgreement'] : [];
+  const encrypt: KeyUsageName[] = kind === 'rsa' ? ['keyEncipherment', 'dataEncipherment'] : kind === 'ec' ? ['keyAgreement'] : [];
   switch (appUsage) {
     case 'signature':
       return { keyUsage: sign, extendedKeyUsage: [] };

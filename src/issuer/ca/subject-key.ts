@@ -56,16 +56,13 @@ const CURVES: readonly Curve[] = [
     algorithmIdentifier: hex('301006072a8648ce3d020106052b81040023'),
     size: 66,
     p: (1n << 521n) - 1n,
-    b: BigInt(
-      '0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00',
-    ),
+    b: BigInt('0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00'),
   },
 ];
 const RSA_ALGORITHM_IDENTIFIER = hex('300d06092a864886f70d0101010500');
 const ED25519_ALGORITHM_IDENTIFIER = hex('300506032b6570');
 
-const bad = (why: string): IssuerError =>
-  new IssuerError('BAD_REQUEST', `subjectPublicKey: ${why}`, { field: 'subjectPublicKey' });
+const bad = (why: string): IssuerError => new IssuerError('BAD_REQUEST', `subjectPublicKey: ${why}`, { field: 'subjectPublicKey' });
 
 /**
  * Checks a SubjectPublicKeyInfo and says what key it holds. Throws

@@ -36,10 +36,7 @@ export const isPostgresUrl = (target: string): boolean => POSTGRES_URL.test(targ
  * const db = await openIssuerDatabase(process.env.ISSUER_DB ?? 'issuer.sqlite');
  * ```
  */
-export const openIssuerDatabase = async (
-  target: string,
-  options: OpenIssuerDatabaseOptions = {},
-): Promise<IssuerDatabase> => {
+export const openIssuerDatabase = async (target: string, options: OpenIssuerDatabaseOptions = {}): Promise<IssuerDatabase> => {
   const postgres = isPostgresUrl(target);
   let driver: SqlDriver;
   try {

@@ -159,11 +159,7 @@ export const MIGRATIONS: readonly Migration[] = [
  * database migrated by a newer issuer (an unknown version) is refused with
  * CONFIG rather than used with a schema this code does not know.
  */
-export const migrate = async (
-  driver: SqlDriver,
-  now: number,
-  migrations: readonly Migration[] = MIGRATIONS,
-): Promise<readonly number[]> =>
+export const migrate = async (driver: SqlDriver, now: number, migrations: readonly Migration[] = MIGRATIONS): Promise<readonly number[]> =>
   driver.migrationTransaction(async (tx) => {
     const { i64, tableSuffix } = types(driver.dialect);
     await tx.run(
@@ -178,19 +174,12 @@ export const migrate = async (
     const known = new Set(migrations.map((m) => m.version));
     const unknown = [...applied].filter((v) => !known.has(v));
     if (unknown.length > 0) {
-      throw new IssuerError(
-        'CONFIG',
-        `issuer database: schema version ${Math.max(...unknown)} is newer than this issuer knows; upgrade the issuer`,
-      );
+      throw new IssuerError('CONFIG', `issuer database: schema version ${Math.max(...unknown)} is newer than this issuer knows; upgrade the issuer`);
     }
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements(driver.dialect)) await tx.run(statement);
-      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        migration.version,
-        migration.name,
-        now,
-      ]);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, now]);
       applied.add(migration.version);
     }
     return [...applied].sort((a, b) => a - b);

@@ -58,13 +58,10 @@ export type SessionStatus = 'active' | 'done' | 'failed';
 
 /** The exact answer a session step gave, replayed verbatim for a retried POST. */
 export type StoredResponse =
-  | { readonly kind: 'body'; readonly contentType: string; readonly body: string }
-  | { readonly kind: 'redirect'; readonly location: string };
+  { readonly kind: 'body'; readonly contentType: string; readonly body: string } | { readonly kind: 'redirect'; readonly location: string };
 
 /** What a session serves: an enrollment (by invocation token) or a management operation on a known device. */
-export type SessionOrigin =
-  | { readonly kind: 'enrollment'; readonly enrollmentId: string }
-  | { readonly kind: 'management'; readonly deviceId: string };
+export type SessionOrigin = { readonly kind: 'enrollment'; readonly enrollmentId: string } | { readonly kind: 'management'; readonly deviceId: string };
 
 /** One KeyGen2 session as the issuer persists it after each answered step. */
 export interface Session {
@@ -140,9 +137,7 @@ export type Device =
       readonly lastSeen: EpochMillis;
     };
 
-export type DeviceSighting =
-  | { readonly kind: 'certificate'; readonly certificateDer: Uint8Array; readonly subject: string }
-  | { readonly kind: 'privacy' };
+export type DeviceSighting = { readonly kind: 'certificate'; readonly certificateDer: Uint8Array; readonly subject: string } | { readonly kind: 'privacy' };
 
 // ----------------------------------------------------- issuance and credentials
 
@@ -297,19 +292,12 @@ export interface IssuerDatabase {
    * A retry of the same first request (same token, same request hash, the
    * session still at step 0) is `replayed`.
    */
-  startEnrollmentSession(
-    token: string,
-    session: Omit<NewSession, 'origin'>,
-  ): Promise<StartEnrollmentSessionResult>;
+  startEnrollmentSession(token: string, session: Omit<NewSession, 'origin'>): Promise<StartEnrollmentSessionResult>;
   /** Records a session's first step (management sessions; enrollments use {@link startEnrollmentSession}). CONFLICT if the id exists. */
   createSession(input: NewSession): Promise<Session>;
   getSession(id: string): Promise<Session>;
   /** Sessions, most recently updated first (admin pages), at most `limit` (default 100). */
-  listSessions(filter?: {
-    readonly status?: SessionStatus;
-    readonly enrollmentId?: string;
-    readonly limit?: number;
-  }): Promise<readonly Session[]>;
+  listSessions(filter?: { readonly status?: SessionStatus; readonly enrollmentId?: string; readonly limit?: number }): Promise<readonly Session[]>;
   /**
    * Compare-and-set: records `step` only if the session is `active` and still
    * at `expectedStep`; otherwise CONFLICT (another process advanced it first,
@@ -332,9 +320,7 @@ export interface IssuerDatabase {
    * second call for the same (session, key id) returns the recorded intent
    * (`created: false`: reuse its serial); a serial used by another key is CONFLICT.
    */
-  recordIssuanceIntent(
-    input: NewIssuanceIntent,
-  ): Promise<{ readonly intent: IssuanceIntent; readonly created: boolean }>;
+  recordIssuanceIntent(input: NewIssuanceIntent): Promise<{ readonly intent: IssuanceIntent; readonly created: boolean }>;
   getIssuanceIntent(sessionId: string, keyId: string): Promise<IssuanceIntent>;
   /**
    * Records the signed certificate for a recorded intent, idempotently: if a
@@ -342,22 +328,14 @@ export interface IssuerDatabase {
    * returned and the new one discarded, so one key never gets two. NOT_FOUND
    * without an intent.
    */
-  completeIssuance(
-    sessionId: string,
-    keyId: string,
-    certificateDer: Uint8Array,
-    options?: { readonly kmkId?: string },
-  ): Promise<Credential>;
+  completeIssuance(sessionId: string, keyId: string, certificateDer: Uint8Array, options?: { readonly kmkId?: string }): Promise<Credential>;
   getCredential(fingerprint: string): Promise<Credential>;
   listCredentials(filter?: { readonly deviceId?: string; readonly sessionId?: string }): Promise<readonly Credential[]>;
   setCredentialStatus(fingerprint: string, status: CredentialStatus): Promise<Credential>;
 
   /** Schedules an operation on an issued credential (NOT_FOUND if unknown), pending until the device's next management session. */
   scheduleOperation(input: NewScheduledOperation): Promise<ScheduledOperation>;
-  listOperations(filter: {
-    readonly deviceId?: string;
-    readonly status?: ScheduledOperationStatus;
-  }): Promise<readonly ScheduledOperation[]>;
+  listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperationStatus }): Promise<readonly ScheduledOperation[]>;
   /** Atomically moves the device's pending operations to `running` for `sessionId` and returns them; concurrent claimers split them, never share. */
   claimOperations(deviceId: string, sessionId: string): Promise<readonly ScheduledOperation[]>;
   /** Puts the operations a failed or abandoned session claimed back to `pending` (for the device's next session); returns how many. */
@@ -373,9 +351,7 @@ export interface IssuerDatabase {
 
   /** Appends to the audit log (append-only: nothing updates or deletes it). */
   appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
-  listAudit(options?: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number }): Promise<
-    readonly AuditEvent[]
-  >;
+  listAudit(options?: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number }): Promise<readonly AuditEvent[]>;
 
   /** Releases the connection or pool. */
   close(): Promise<void>;

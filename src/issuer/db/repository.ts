@@ -32,19 +32,7 @@ import type {
   StartEnrollmentSessionResult,
   StoredResponse,
 } from './port.js';
-import {
-  bytes,
-  int,
-  intOrNull,
-  oneOf,
-  storageError,
-  text,
-  textOrNull,
-  type Row,
-  type SqlDriver,
-  type SqlRunner,
-  type SqlValue,
-} from './sql.js';
+import { bytes, int, intOrNull, oneOf, storageError, text, textOrNull, type Row, type SqlDriver, type SqlRunner, type SqlValue } from './sql.js';
 
 /** What the database takes from its environment (STYLE #4: passed in, so tests substitute them). */
 export interface IssuerDatabaseEnvironment {
@@ -59,8 +47,7 @@ const sha256Hex = (data: Uint8Array | string): string => sha256(data).toString('
 
 // ------------------------------------------------------------ rows -> records
 
-const ENROLLMENT_COLUMNS =
-  'id, template, user_name, user_email, state, created_at, expires_at, used_at, session_id';
+const ENROLLMENT_COLUMNS = 'id, template, user_name, user_email, state, created_at, expires_at, used_at, session_id';
 const enrollmentOf = (r: Row): Enrollment => ({
   id: text(r, 'id'),
   template: text(r, 'template'),
@@ -81,10 +68,7 @@ const sessionOf = (readonly: Row): Session => {
   const responseBody = text(readonly, 'response_body');
   return {
     id: text(readonly, 'id'),
-    origin:
-      enrollmentId !== null
-        ? { kind: 'enrollment', enrollmentId }
-        : { kind: 'management', deviceId: text(readonly, 'management_device_id') },
+    origin: enrollmentId !== null ? { kind: 'enrollment', enrollmentId } : { kind: 'management', deviceId: text(readonly, 'management_device_id') },
     status: oneOf(readonly, 'status', ['active', 'done', 'failed'] as const),
     state: text(readonly, 'state'),
     step: int(readonly, 'step'),
@@ -127,8 +111,7 @@ const intentOf = (r: Row): IssuanceIntent => ({
   completedAt: intOrNull(r, 'completed_at'),
 });
 
-const CREDENTIAL_COLUMNS =
-  'fingerprint, session_id, key_id, device_id, serial, certificate, status, kmk_id, issued_at, updated_at';
+const CREDENTIAL_COLUMNS = 'fingerprint, session_id, key_id, device_id, serial, certificate, status, kmk_id, issued_at, updated_at';
 const credentialOf = (r: Row): Credential => ({
   fingerprint: text(r, 'fingerprint'),
   sessionId: text(r, 'session_id'),
@@ -142,8 +125,7 @@ const credentialOf = (r: Row): Credential => ({
   updatedAt: int(r, 'updated_at'),
 });
 
-const OPERATION_COLUMNS =
-  'seq, id, kind, credential_fingerprint, device_id, status, payload, session_id, outcome, created_at, updated_at';
+const OPERATION_COLUMNS = 'seq, id, kind, credential_fingerprint, device_id, status, payload, session_id, outcome, created_at, updated_at';
 const OPERATION_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
 const operationOf = (r: Row): ScheduledOperation => ({
   id: text(r, 'id'),
@@ -158,8 +140,7 @@ const operationOf = (r: Row): ScheduledOperation => ({
   updatedAt: int(r, 'updated_at'),
 });
 /** Scheduling order; `seq` stays internal (RETURNING gives rows in no defined order). */
-const inOrder = (rows: readonly Row[]): ScheduledOperation[] =>
-  [...rows].sort((a, b) => int(a, 'seq') - int(b, 'seq')).map(operationOf);
+const inOrder = (rows: readonly Row[]): ScheduledOperation[] => [...rows].sort((a, b) => int(a, 'seq') - int(b, 'seq')).map(operationOf);
 
 const KMK_COLUMNS = 'id, issuer, spki, private_key_ref, previous_id, created_at, retired_at';
 const kmkOf = (r: Row): KeyManagementKey => ({
@@ -201,11 +182,9 @@ const CREDENTIAL_TRANSITIONS: Readonly<Record<CredentialStatus, readonly Credent
 };
 
 /** A page size: an integer in [0, 10000], `fallback` when not given. */
-const clampLimit = (limit: number | undefined, fallback: number): number =>
-  Math.max(0, Math.min(Math.trunc(limit ?? fallback), 10_000));
+const clampLimit = (limit: number | undefined, fallback: number): number => Math.max(0, Math.min(Math.trunc(limit ?? fallback), 10_000));
 
-const notFound = (what: string): IssuerError =>
-  new IssuerError('NOT_FOUND', `issuer database: no such ${what}`, { field: what });
+const notFound = (what: string): IssuerError => new IssuerError('NOT_FOUND', `issuer database: no such ${what}`, { field: what });
 const conflict = (message: string, field?: string): IssuerError =>
   new IssuerError('CONFLICT', `issuer database: ${message}`, field === undefined ? {} : { field });
 
@@ -260,9 +239,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async schemaVersions(): Promise<readonly number[]> {
-    return this.#read('schemaVersions', async (tx) =>
-      (await tx.all('SELECT version FROM schema_migrations ORDER BY version')).map((r) => int(r, 'version')),
-    );
+    return this.#read('schemaVersions', async (tx) => (await tx.all('SELECT version FROM schema_migrations ORDER BY version')).map((r) => int(r, 'version')));
   }
 
   // --------------------------------------------------------- enrollments
@@ -286,15 +263,13 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async listEnrollments(
-    filter: { readonly state?: EnrollmentState; readonly limit?: number } = {},
-  ): Promise<readonly Enrollment[]> {
+  async listEnrollments(filter: { readonly state?: EnrollmentState; readonly limit?: number } = {}): Promise<readonly Enrollment[]> {
     return this.#read('listEnrollments', async (db) => {
       const writer = where([filter.state === undefined ? undefined : ['state = ?', filter.state]]);
-      const rows = await db.all(
-        `SELECT ${ENROLLMENT_COLUMNS} FROM enrollments${writer.sql} ORDER BY created_at DESC, id LIMIT $${writer.params.length + 1}`,
-        [...writer.params, clampLimit(filter.limit, 100)],
-      );
+      const rows = await db.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments${writer.sql} ORDER BY created_at DESC, id LIMIT $${writer.params.length + 1}`, [
+        ...writer.params,
+        clampLimit(filter.limit, 100),
+      ]);
       return rows.map(enrollmentOf);
     });
   }
@@ -304,17 +279,12 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async expireEnrollments(): Promise<number> {
-    return this.#tx('expireEnrollments', (tx, now) =>
-      tx.run(`UPDATE enrollments SET state = 'expired' WHERE state = 'created' AND expires_at <= $1`, [now]),
-    );
+    return this.#tx('expireEnrollments', (tx, now) => tx.run(`UPDATE enrollments SET state = 'expired' WHERE state = 'created' AND expires_at <= $1`, [now]));
   }
 
   // ------------------------------------------------------------ sessions
 
-  async startEnrollmentSession(
-    token: string,
-    session: Omit<NewSession, 'origin'>,
-  ): Promise<StartEnrollmentSessionResult> {
+  async startEnrollmentSession(token: string, session: Omit<NewSession, 'origin'>): Promise<StartEnrollmentSessionResult> {
     return this.#tx('startEnrollmentSession', async (tx, now) => {
       const consumed = await consume(tx, now, token, session.id);
       switch (consumed.kind) {
@@ -331,13 +301,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
           // A retried first POST: same token (the secret), same body, and the
           // session has not moved on; anything else is a second use.
           const started = consumed.enrollment.sessionId;
-          const rows =
-            started === null ? [] : await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [started]);
+          const rows = started === null ? [] : await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [started]);
           const previousRow = rows.at(0);
           const previous = previousRow === undefined ? undefined : sessionOf(previousRow);
-          return previous?.step === 0 &&
-            previous.status === 'active' &&
-            previous.lastRequestHash === session.requestHash
+          return previous?.step === 0 && previous.status === 'active' && previous.lastRequestHash === session.requestHash
             ? { kind: 'replayed', session: previous }
             : { kind: 'refused', reason: 'used' };
         }
@@ -360,18 +327,16 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async listSessions(
-    filter: { readonly status?: SessionStatus; readonly enrollmentId?: string; readonly limit?: number } = {},
-  ): Promise<readonly Session[]> {
+  async listSessions(filter: { readonly status?: SessionStatus; readonly enrollmentId?: string; readonly limit?: number } = {}): Promise<readonly Session[]> {
     return this.#read('listSessions', async (db) => {
       const writer = where([
         filter.status === undefined ? undefined : ['status = ?', filter.status],
         filter.enrollmentId === undefined ? undefined : ['enrollment_id = ?', filter.enrollmentId],
       ]);
-      const rows = await db.all(
-        `SELECT ${SESSION_COLUMNS} FROM sessions${writer.sql} ORDER BY updated_at DESC, id LIMIT $${writer.params.length + 1}`,
-        [...writer.params, clampLimit(filter.limit, 100)],
-      );
+      const rows = await db.all(`SELECT ${SESSION_COLUMNS} FROM sessions${writer.sql} ORDER BY updated_at DESC, id LIMIT $${writer.params.length + 1}`, [
+        ...writer.params,
+        clampLimit(filter.limit, 100),
+      ]);
       return rows.map(sessionOf);
     });
   }
@@ -413,10 +378,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async recordDevice(sighting: DeviceSighting): Promise<Device> {
     return this.#tx('recordDevice', async (tx, now) => {
       if (sighting.kind === 'privacy') {
-        const rows = await tx.all(
-          `INSERT INTO devices (id, kind, first_seen, last_seen) VALUES ($1, 'privacy', $2, $2) RETURNING ${DEVICE_COLUMNS}`,
-          [this.#randomId(), now],
-        );
+        const rows = await tx.all(`INSERT INTO devices (id, kind, first_seen, last_seen) VALUES ($1, 'privacy', $2, $2) RETURNING ${DEVICE_COLUMNS}`, [
+          this.#randomId(),
+          now,
+        ]);
         return deviceOf(one(rows));
       }
       // An upsert on the certificate's hash: two processes seeing a new device at once create one row.
@@ -441,18 +406,14 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
   async findDeviceByCertificate(certificateDer: Uint8Array): Promise<Device | undefined> {
     return this.#read('findDeviceByCertificate', async (tx) => {
-      const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE certificate_sha256 = $1`, [
-        sha256Hex(certificateDer),
-      ]);
+      const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE certificate_sha256 = $1`, [sha256Hex(certificateDer)]);
       return rows.at(0) === undefined ? undefined : deviceOf(rows[0]);
     });
   }
 
   // ------------------------------------------------ issuance, credentials
 
-  async recordIssuanceIntent(
-    input: NewIssuanceIntent,
-  ): Promise<{ readonly intent: IssuanceIntent; readonly created: boolean }> {
+  async recordIssuanceIntent(input: NewIssuanceIntent): Promise<{ readonly intent: IssuanceIntent; readonly created: boolean }> {
     return this.#tx('recordIssuanceIntent', async (tx, now) => {
       // DO NOTHING on either key, so a race or a retry never aborts the transaction; then tell which key it was.
       const rows = await tx.all(
@@ -461,10 +422,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         [input.sessionId, input.keyId, input.serial, input.deviceId ?? null, input.plan, now],
       );
       if (rows.at(0) !== undefined) return { intent: intentOf(rows[0]), created: true };
-      const existing = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [
-        input.sessionId,
-        input.keyId,
-      ]);
+      const existing = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [input.sessionId, input.keyId]);
       if (existing.at(0) !== undefined) return { intent: intentOf(existing[0]), created: false };
       throw conflict('certificate serial already used', 'serial');
     });
@@ -472,35 +430,21 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
   async getIssuanceIntent(sessionId: string, keyId: string): Promise<IssuanceIntent> {
     return this.#read('getIssuanceIntent', async (tx) => {
-      const rows = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [
-        sessionId,
-        keyId,
-      ]);
+      const rows = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
       if (rows.at(0) === undefined) throw notFound('issuance intent');
       return intentOf(rows[0]);
     });
   }
 
-  async completeIssuance(
-    sessionId: string,
-    keyId: string,
-    certificateDer: Uint8Array,
-    options: { readonly kmkId?: string } = {},
-  ): Promise<Credential> {
+  async completeIssuance(sessionId: string, keyId: string, certificateDer: Uint8Array, options: { readonly kmkId?: string } = {}): Promise<Credential> {
     return this.#tx('completeIssuance', async (tx, now) => {
       const recorded = async (): Promise<Credential | undefined> => {
-        const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE session_id = $1 AND key_id = $2`, [
-          sessionId,
-          keyId,
-        ]);
+        const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
         return rows.at(0) === undefined ? undefined : credentialOf(rows[0]);
       };
       const first = await recorded();
       if (first !== undefined) return first;
-      const intents = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [
-        sessionId,
-        keyId,
-      ]);
+      const intents = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
       if (intents.at(0) === undefined) throw notFound('issuance intent');
       const intent = intentOf(intents[0]);
       // A concurrent completion (another process) makes this insert do nothing;
@@ -511,11 +455,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
         [sha256Hex(certificateDer), sessionId, keyId, intent.deviceId, intent.serial, certificateDer, options.kmkId ?? null, now],
       );
       if (rows.at(0) !== undefined) {
-        await tx.run('UPDATE issuance_intents SET completed_at = $3 WHERE session_id = $1 AND key_id = $2', [
-          sessionId,
-          keyId,
-          now,
-        ]);
+        await tx.run('UPDATE issuance_intents SET completed_at = $3 WHERE session_id = $1 AND key_id = $2', [sessionId, keyId, now]);
         return credentialOf(rows[0]);
       }
       const winner = await recorded();
@@ -532,9 +472,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async listCredentials(
-    filter: { readonly deviceId?: string; readonly sessionId?: string } = {},
-  ): Promise<readonly Credential[]> {
+  async listCredentials(filter: { readonly deviceId?: string; readonly sessionId?: string } = {}): Promise<readonly Credential[]> {
     return this.#read('listCredentials', async (tx) => {
       const writer = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
@@ -564,9 +502,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
   async scheduleOperation(input: NewScheduledOperation): Promise<ScheduledOperation> {
     return this.#tx('scheduleOperation', async (tx, now) => {
-      const credentials = await tx.all(`SELECT device_id, status FROM credentials WHERE fingerprint = $1`, [
-        input.credentialFingerprint,
-      ]);
+      const credentials = await tx.all(`SELECT device_id, status FROM credentials WHERE fingerprint = $1`, [input.credentialFingerprint]);
       const credential = credentials.at(0);
       if (credential === undefined) throw notFound('credential');
       if (text(credential, 'status') === 'deleted') throw conflict('credential is deleted', 'status');
@@ -579,10 +515,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async listOperations(filter: {
-    readonly deviceId?: string;
-    readonly status?: ScheduledOperationStatus;
-  }): Promise<readonly ScheduledOperation[]> {
+  async listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperationStatus }): Promise<readonly ScheduledOperation[]> {
     return this.#read('listOperations', async (tx) => {
       const writer = where([
         filter.deviceId === undefined ? undefined : ['device_id = ?', filter.deviceId],
@@ -631,10 +564,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
   async rollKeyManagementKey(key: NewKeyManagementKey): Promise<KeyManagementKey> {
     return this.#tx('rollKeyManagementKey', async (tx, now) => {
-      const retired = await tx.all(
-        `UPDATE key_management_keys SET retired_at = $2 WHERE issuer = $1 AND retired_at IS NULL RETURNING id`,
-        [key.issuer, now],
-      );
+      const retired = await tx.all(`UPDATE key_management_keys SET retired_at = $2 WHERE issuer = $1 AND retired_at IS NULL RETURNING id`, [key.issuer, now]);
       // A concurrent roll that retired the same key first leaves `retired`
       // empty here, and this insert then collides on the one-current-key index: CONFLICT.
       const rows = await tx.all(
@@ -648,10 +578,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
   async currentKeyManagementKey(issuer: string): Promise<KeyManagementKey | undefined> {
     return this.#read('currentKeyManagementKey', async (tx) => {
-      const rows = await tx.all(
-        `SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1 AND retired_at IS NULL`,
-        [issuer],
-      );
+      const rows = await tx.all(`SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1 AND retired_at IS NULL`, [issuer]);
       return rows.at(0) === undefined ? undefined : kmkOf(rows[0]);
     });
   }
@@ -662,7 +589,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
       // Follow the roll-over chain back from the current key (timestamps may tie within a millisecond).
       const byId = new Map(keys.map((k) => [k.id, k]));
       const chain: KeyManagementKey[] = [];
-      for (let k = keys.find((x) => x.retiredAt === null); k !== undefined; ) {
+      for (let k = keys.find((x) => x.retiredAt === null); k !== undefined;) {
         chain.push(k);
         k = k.previousId === null ? undefined : byId.get(k.previousId);
       }
@@ -676,18 +603,16 @@ class SqlIssuerDatabase implements IssuerDatabase {
     return this.#tx('appendAudit', (tx, now) => insertAudit(tx, now, event));
   }
 
-  async listAudit(
-    options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {},
-  ): Promise<readonly AuditEvent[]> {
+  async listAudit(options: { readonly sessionId?: string; readonly afterSeq?: number; readonly limit?: number } = {}): Promise<readonly AuditEvent[]> {
     return this.#read('listAudit', async (tx) => {
       const writer = where([
         options.sessionId === undefined ? undefined : ['session_id = ?', options.sessionId],
         options.afterSeq === undefined ? undefined : ['seq > ?', options.afterSeq],
       ]);
-      const rows = await tx.all(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_events${writer.sql} ORDER BY seq LIMIT $${writer.params.length + 1}`,
-        [...writer.params, clampLimit(options.limit, 1000)],
-      );
+      const rows = await tx.all(`SELECT ${AUDIT_COLUMNS} FROM audit_events${writer.sql} ORDER BY seq LIMIT $${writer.params.length + 1}`, [
+        ...writer.params,
+        clampLimit(options.limit, 1000),
+      ]);
       return rows.map(auditOf);
     });
   }
@@ -710,23 +635,12 @@ const one = (rows: readonly Row[]): Row => {
 };
 
 /** NOT_FOUND unless a row with `column = value` exists (table and column are constants of this file). */
-const mustExist = async (
-  tx: SqlRunner,
-  table: string,
-  column: string,
-  value: string,
-  what: string,
-): Promise<void> => {
+const mustExist = async (tx: SqlRunner, table: string, column: string, value: string, what: string): Promise<void> => {
   const rows = await tx.all(`SELECT 1 AS found FROM ${table} WHERE ${column} = $1`, [value]);
   if (rows.length === 0) throw notFound(what);
 };
 
-const consume = async (
-  tx: SqlRunner,
-  now: number,
-  token: string,
-  sessionId: string,
-): Promise<ConsumeEnrollmentResult> => {
+const consume = async (tx: SqlRunner, now: number, token: string, sessionId: string): Promise<ConsumeEnrollmentResult> => {
   const hash = sha256(token);
   // One conditional UPDATE: of concurrent consumers exactly one sees its row.
   const rows = await tx.all(
@@ -751,10 +665,12 @@ const consume = async (
 };
 
 const insertAudit = async (tx: SqlRunner, now: number, event: NewAuditEvent): Promise<AuditEvent> => {
-  const rows = await tx.all(
-    `INSERT INTO audit_events (at, kind, session_id, detail) VALUES ($1, $2, $3, $4) RETURNING ${AUDIT_COLUMNS}`,
-    [now, event.kind, event.sessionId ?? null, event.detail ?? '{}'],
-  );
+  const rows = await tx.all(`INSERT INTO audit_events (at, kind, session_id, detail) VALUES ($1, $2, $3, $4) RETURNING ${AUDIT_COLUMNS}`, [
+    now,
+    event.kind,
+    event.sessionId ?? null,
+    event.detail ?? '{}',
+  ]);
   return auditOf(one(rows));
 };
 
@@ -780,10 +696,7 @@ const insertSession = async (tx: SqlRunner, now: number, input: NewSession): Pro
  * Runs the missing migrations, then serves the port over `driver`. The driver
  * is closed if migrating fails, so a failed open leaks no connection.
  */
-export const sqlIssuerDatabase = async (
-  driver: SqlDriver,
-  env: IssuerDatabaseEnvironment = {},
-): Promise<IssuerDatabase> => {
+export const sqlIssuerDatabase = async (driver: SqlDriver, env: IssuerDatabaseEnvironment = {}): Promise<IssuerDatabase> => {
   try {
     await migrate(driver, (env.now ?? Date.now)());
   } catch (error) {

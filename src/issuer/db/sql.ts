@@ -57,8 +57,7 @@ export const text = (row: Row, column: string): string => {
   return value;
 };
 
-export const textOrNull = (row: Row, column: string): string | null =>
-  row[column] === null || row[column] === undefined ? null : text(row, column);
+export const textOrNull = (row: Row, column: string): string | null => (row[column] === null || row[column] === undefined ? null : text(row, column));
 
 /** An integer column: SQLite returns numbers; the PostgreSQL driver is configured to parse BIGINT to number. */
 export const int = (row: Row, column: string): number => {
@@ -67,8 +66,7 @@ export const int = (row: Row, column: string): number => {
   return value;
 };
 
-export const intOrNull = (row: Row, column: string): number | null =>
-  row[column] === null || row[column] === undefined ? null : int(row, column);
+export const intOrNull = (row: Row, column: string): number | null => (row[column] === null || row[column] === undefined ? null : int(row, column));
 
 /** Bytes as a plain Uint8Array copy, so callers never hold a driver's pooled Buffer. */
 export const bytes = (row: Row, column: string): Uint8Array => {
@@ -86,5 +84,4 @@ export const oneOf = <T extends string>(row: Row, column: string, allowed: reado
 };
 
 /** Wraps a driver failure: the message names only the operation; the driver error (which may quote values) is the cause. */
-export const storageError = (operation: string, cause: unknown): IssuerError =>
-  new IssuerError('STORAGE', `issuer database: ${operation} failed`, { cause });
+export const storageError = (operation: string, cause: unknown): IssuerError => new IssuerError('STORAGE', `issuer database: ${operation} failed`, { cause });

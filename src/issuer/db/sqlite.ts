@@ -55,13 +55,11 @@ const rewrite = (sql: string): { readonly sql: string; readonly order: readonly 
 };
 
 /** better-sqlite3 binds Buffers, not plain Uint8Arrays. */
-const bind = (v: SqlValue): unknown =>
-  v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+const bind = (v: SqlValue): unknown => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v);
 
 const isRow = (r: unknown): r is Row => typeof r === 'object' && r !== null;
 
-const isBusy = (e: unknown): boolean =>
-  e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
+const isBusy = (e: unknown): boolean => e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
 
 /** A FIFO lock: each task starts when the previous one settled. */
 const serial = (): (<T>(task: () => Promise<T>) => Promise<T>) => {
@@ -251,8 +249,7 @@ export const sqliteDriver = (db: SqliteDatabaseSlice, options: SqliteOptions = {
   // Reads of committed data: on the reader connection when there is one (WAL: it sees
   // only committed transactions, so never a batch-mate's unanswered write); else queued
   // like a transaction, so nothing uncommitted is read and answered before its COMMIT.
-  const read = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> =>
-    reader === undefined ? transaction(fn) : fn(readRunner!);
+  const read = <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> => (reader === undefined ? transaction(fn) : fn(readRunner!));
   const readRunner = reader === undefined ? undefined : runnerOn(reader);
 
   return {

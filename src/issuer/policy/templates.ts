@@ -28,7 +28,8 @@ export const KEY_ALGORITHMS: Readonly<Record<string, string>> = {
 export function keyAlgorithmUri(name: string, field = 'keyAlgorithm'): string {
   // An index read misses for an unknown name (the Record type does not say so).
   const uri = (KEY_ALGORITHMS as Partial<Record<string, string>>)[name] ?? (name.startsWith('https://') ? name : undefined);
-  if (uri === undefined) throw new IssuerError('CONFIG', `unknown key algorithm "${name}" (known: ${Object.keys(KEY_ALGORITHMS).join(', ')} or an SKS URI)`, { field });
+  if (uri === undefined)
+    throw new IssuerError('CONFIG', `unknown key algorithm "${name}" (known: ${Object.keys(KEY_ALGORITHMS).join(', ')} or an SKS URI)`, { field });
   return uri;
 }
 
@@ -117,12 +118,25 @@ export function templateKeys(enrollmentTemplate: EnrollmentTemplate): { keys?: K
   if (enrollmentTemplate.pin === undefined) return { keys: [key] };
   const pin: PinPolicyConfig = { id: 'PIN.1', ...enrollmentTemplate.pin, keys: [key] };
   if (enrollmentTemplate.puk === undefined) return { pinPolicies: [pin] };
-  return { pukPolicies: [{ id: 'PUK.1', puk: enrollmentTemplate.puk.value, format: enrollmentTemplate.puk.format, retryLimit: enrollmentTemplate.puk.retryLimit, pinPolicies: [pin] }] };
+  return {
+    pukPolicies: [
+      {
+        id: 'PUK.1',
+        puk: enrollmentTemplate.puk.value,
+        format: enrollmentTemplate.puk.format,
+        retryLimit: enrollmentTemplate.puk.retryLimit,
+        pinPolicies: [pin],
+      },
+    ],
+  };
 }
 
 /** The certificate profile of a template (usages come from the app usage). */
 export function templateProfile(enrollmentTemplate: EnrollmentTemplate): CertificateProfile {
-  const subject = typeof enrollmentTemplate.certificate.subject === 'string' ? parseDn(enrollmentTemplate.certificate.subject, 'certificate.subject') : enrollmentTemplate.certificate.subject;
+  const subject =
+    typeof enrollmentTemplate.certificate.subject === 'string'
+      ? parseDn(enrollmentTemplate.certificate.subject, 'certificate.subject')
+      : enrollmentTemplate.certificate.subject;
   return {
     subject,
     validityDays: enrollmentTemplate.certificate.validityDays,
@@ -140,8 +154,11 @@ export function checkTemplate(name: string, enrollmentTemplate: EnrollmentTempla
   const where = `templates.${name}`;
   const uri = keyAlgorithmUri(enrollmentTemplate.keyAlgorithm, `${where}.keyAlgorithm`);
   if (!allowedAlgorithms.includes(uri)) {
-    throw new IssuerError('CONFIG', `${where}: key algorithm ${enrollmentTemplate.keyAlgorithm} is not in allowedAlgorithms`, { field: `${where}.keyAlgorithm` });
+    throw new IssuerError('CONFIG', `${where}: key algorithm ${enrollmentTemplate.keyAlgorithm} is not in allowedAlgorithms`, {
+      field: `${where}.keyAlgorithm`,
+    });
   }
-  if (enrollmentTemplate.puk !== undefined && enrollmentTemplate.pin === undefined) throw new IssuerError('CONFIG', `${where}: a PUK needs a PIN`, { field: `${where}.puk` });
+  if (enrollmentTemplate.puk !== undefined && enrollmentTemplate.pin === undefined)
+    throw new IssuerError('CONFIG', `${where}: a PUK needs a PIN`, { field: `${where}.puk` });
   templateProfile(enrollmentTemplate);
 }

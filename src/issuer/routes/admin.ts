@@ -154,7 +154,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send({ error: { code: 'UNAUTHORIZED', message: adminToken === undefined ? 'the admin API is disabled (no admin token configured)' : 'missing or wrong admin token' } });
+        .send({
+          error: {
+            code: 'UNAUTHORIZED',
+            message: adminToken === undefined ? 'the admin API is disabled (no admin token configured)' : 'missing or wrong admin token',
+          },
+        });
     }
     return undefined;
   });
@@ -176,7 +181,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
           },
         },
         response: {
-          201: { type: 'object', properties: { enrollmentId: { type: 'string' }, template: { type: 'string' }, userName: { type: 'string' }, ...invocationProps } },
+          201: {
+            type: 'object',
+            properties: { enrollmentId: { type: 'string' }, template: { type: 'string' }, userName: { type: 'string' }, ...invocationProps },
+          },
           ...errors,
         },
       },
@@ -195,7 +203,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
           properties: { deviceId: { type: 'string', minLength: 1, maxLength: 64 }, ttlSeconds: { type: 'integer', minimum: 60, maximum: 86_400 } },
         },
         response: {
-          201: { type: 'object', properties: { sessionId: { type: 'string' }, deviceId: { type: 'string' }, pendingOperations: { type: 'integer' }, ...invocationProps } },
+          201: {
+            type: 'object',
+            properties: { sessionId: { type: 'string' }, deviceId: { type: 'string' }, pendingOperations: { type: 'integer' }, ...invocationProps },
+          },
           ...errors,
         },
       },
@@ -213,7 +224,16 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
             properties: {
               templates: {
                 type: 'array',
-                items: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' }, keyAlgorithm: { type: 'string' }, appUsage: { type: 'string' }, pin: { type: 'boolean' } } },
+                items: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string' },
+                    description: { type: 'string' },
+                    keyAlgorithm: { type: 'string' },
+                    appUsage: { type: 'string' },
+                    pin: { type: 'boolean' },
+                  },
+                },
               },
             },
           },
@@ -288,7 +308,16 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
             properties: {
               events: {
                 type: 'array',
-                items: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'integer' }, kind: { type: 'string' }, sessionId: { type: ['string', 'null'] }, detail: { type: 'string' } } },
+                items: {
+                  type: 'object',
+                  properties: {
+                    seq: { type: 'integer' },
+                    at: { type: 'integer' },
+                    kind: { type: 'string' },
+                    sessionId: { type: ['string', 'null'] },
+                    detail: { type: 'string' },
+                  },
+                },
               },
             },
           },
@@ -314,9 +343,13 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
     async (req) => ({ sessions: (await service.listSessions(req.query)).map(sessionOut) }),
   );
 
-  app.get('/devices', { schema: { response: { 200: { type: 'object', properties: { devices: { type: 'array', items: deviceSchema } } }, ...errors } } }, async () => ({
-    devices: (await service.listDevices()).map(deviceOut),
-  }));
+  app.get(
+    '/devices',
+    { schema: { response: { 200: { type: 'object', properties: { devices: { type: 'array', items: deviceSchema } } }, ...errors } } },
+    async () => ({
+      devices: (await service.listDevices()).map(deviceOut),
+    }),
+  );
 
   app.get<{ Querystring: { deviceId?: string; sessionId?: string; status?: 'issued' | 'revoked' | 'deleted' } }>(
     '/credentials',
@@ -354,7 +387,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
     {
       schema: {
         params: fingerprintParams,
-        body: { type: 'object', additionalProperties: false, required: ['kind'], properties: { kind: { type: 'string', enum: ['delete', 'unlock', 'update'] } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind'],
+          properties: { kind: { type: 'string', enum: ['delete', 'unlock', 'update'] } },
+        },
         response: { 201: operationSchema, ...errors },
       },
     },

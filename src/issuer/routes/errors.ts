@@ -40,7 +40,11 @@ export function httpError(error: unknown): { status: number; body: ErrorBody } {
 /** fastify error handler for JSON routes. */
 export function jsonErrorHandler(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = httpError(error);
-  if (status >= 500) req.log.error({ code: body.error.code, err: isIssuerError(error) || isKeyGen2Error(error) ? body.error : { name: (error as Error).name } }, 'request failed');
+  if (status >= 500)
+    req.log.error(
+      { code: body.error.code, err: isIssuerError(error) || isKeyGen2Error(error) ? body.error : { name: (error as Error).name } },
+      'request failed',
+    );
   else req.log.info({ code: body.error.code }, 'request refused');
   void reply.code(status).send(body);
 }

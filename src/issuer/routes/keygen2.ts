@@ -49,18 +49,29 @@ export const keygen2Routes: FastifyPluginAsync<Keygen2RoutesOptions> = async (ap
       return send(reply, { kind: 'redirect', location: errorUrl('bad-request') });
     }
     const result = await service.post(req.headers.cookie, req.body);
-    req.log.info({ session: result.sessionId, reason: result.reason, replayed: result.replayed }, result.reason === undefined ? 'keygen2 step' : 'keygen2 step refused');
+    req.log.info(
+      { session: result.sessionId, reason: result.reason, replayed: result.replayed },
+      result.reason === undefined ? 'keygen2 step' : 'keygen2 step refused',
+    );
     return send(reply, result.answer);
   });
 
   app.get<{ Querystring: { reason?: string } }>('/error', async (req, reply) => {
     const reason = req.query.reason !== undefined && isRefusalReason(req.query.reason) ? req.query.reason : 'internal-error';
-    return reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment failed', REFUSAL_TEXT[reason], reason));
+    return reply
+      .code(200)
+      .headers(NO_CACHE)
+      .type('text/html; charset=utf-8')
+      .send(page('Enrollment failed', REFUSAL_TEXT[reason], reason));
   });
   app.get('/done', async (_req, reply) =>
     reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment complete', 'Your keys are installed. You may close this page.')),
   );
   app.get('/cancelled', async (_req, reply) =>
-    reply.code(200).headers(NO_CACHE).type('text/html; charset=utf-8').send(page('Enrollment cancelled', 'You cancelled the enrollment. Nothing was installed.')),
+    reply
+      .code(200)
+      .headers(NO_CACHE)
+      .type('text/html; charset=utf-8')
+      .send(page('Enrollment cancelled', 'You cancelled the enrollment. Nothing was installed.')),
   );
 };

@@ -8,22 +8,23 @@ import { jsonErrorHandler } from './errors.js';
 export const publicRoutes: FastifyPluginAsync<{ readonly service: IssuerService }> = async (app, { service }) => {
   app.setErrorHandler(jsonErrorHandler);
   const health = { type: 'object', properties: { status: { type: 'string' }, database: { type: 'string' } } } as const;
-  app.get(
-    '/healthz',
-    { logLevel: 'warn', schema: { response: { 200: health, 503: health } } },
-    async (_req, reply) => {
-      try {
-        await service.db.schemaVersions();
-        return { status: 'ok', database: service.db.dialect };
-      } catch {
-        return reply.code(503).send({ status: 'unavailable', database: service.db.dialect });
-      }
-    },
-  );
+  app.get('/healthz', { logLevel: 'warn', schema: { response: { 200: health, 503: health } } }, async (_req, reply) => {
+    try {
+      await service.db.schemaVersions();
+      return { status: 'ok', database: service.db.dialect };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', database: service.db.dialect });
+    }
+  });
   app.get('/ca.pem', async (_req, reply) =>
     reply
       .type('application/x-pem-file')
       .send(new X509Certificate(service.ca.issuing.certificate).toString() + new X509Certificate(service.ca.root.certificate).toString()),
   );
-  app.get('/crl', async (_req, reply) => reply.type('application/pkix-crl').header('cache-control', 'no-cache').send((await service.crl()).der));
+  app.get('/crl', async (_req, reply) =>
+    reply
+      .type('application/pkix-crl')
+      .header('cache-control', 'no-cache')
+      .send((await service.crl()).der),
+  );
 };

@@ -14,7 +14,10 @@ export async function revokeCredential(db: IssuerDatabase, fingerprint: string, 
   const credential = await db.getCredential(fingerprint);
   if (credential.status === 'revoked') return credential;
   const revoked = await db.setCredentialStatus(fingerprint, 'revoked');
-  await db.appendAudit({ kind: 'credential-revoked', detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }) });
+  await db.appendAudit({
+    kind: 'credential-revoked',
+    detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }),
+  });
   return revoked;
 }
 

@@ -79,7 +79,9 @@ export async function openIssuerService(
 ): Promise<IssuerService> {
   for (const [name, enrollmentTemplate] of Object.entries(config.templates)) checkTemplate(name, enrollmentTemplate, config.allowedAlgorithms);
   const issuerKey: IssuerKeySource =
-    env[ISSUER_KEY_VARIABLE] !== undefined && env[ISSUER_KEY_VARIABLE] !== '' ? { env } : (loadOrCreateSecret({}, '', config.issuerKeyFile), { file: config.issuerKeyFile });
+    env[ISSUER_KEY_VARIABLE] !== undefined && env[ISSUER_KEY_VARIABLE] !== ''
+      ? { env }
+      : (loadOrCreateSecret({}, '', config.issuerKeyFile), { file: config.issuerKeyFile });
   const { ca } = await openIssuerCa({ dir: config.caDir, issuerKey });
   const sealingKey = loadOrCreateSecret(env, 'AIRTIGHT_ISSUER_SEALING_KEY', config.sealingKeyFile);
   const db = extra.db ?? (await openIssuerDatabase(config.database));
@@ -114,7 +116,11 @@ export interface RunningIssuerService {
  */
 export async function startIssuerService(
   config: ServiceConfig,
-  options: { readonly env?: Readonly<Record<string, string | undefined>>; readonly handleSignals?: boolean; readonly logStream?: { write(line: string): void } } = {},
+  options: {
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly handleSignals?: boolean;
+    readonly logStream?: { write(line: string): void };
+  } = {},
 ): Promise<RunningIssuerService> {
   const tls = config.tls === undefined ? undefined : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const serverCertificate = tls === undefined ? undefined : new X509Certificate(tls.cert).raw;

@@ -28,7 +28,20 @@ import {
   type ProvisioningOutcome,
 } from '../../keygen2/server/index.js';
 import { CertificateIssuer, issueOnce, type IssuerCa } from '../ca/index.js';
-import type { AuditEvent, Credential, Device, Enrollment, IssuerDatabase, KeyManagementKey, NewAuditEvent, ScheduledOperation, ScheduledOperationKind, Session, SessionStatus, StoredResponse } from '../db/port.js';
+import type {
+  AuditEvent,
+  Credential,
+  Device,
+  Enrollment,
+  IssuerDatabase,
+  KeyManagementKey,
+  NewAuditEvent,
+  ScheduledOperation,
+  ScheduledOperationKind,
+  Session,
+  SessionStatus,
+  StoredResponse,
+} from '../db/port.js';
 import { IssuerError, isIssuerError } from '../errors.js';
 import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
@@ -208,12 +221,18 @@ export class IssuerService {
   }
 
   /** Creates a one-time, expiring enrollment for a user with a template. */
-  async createEnrollment(input: { readonly template: string; readonly userName: string; readonly userEmail?: string; readonly ttlSeconds?: number }): Promise<CreatedEnrollment> {
+  async createEnrollment(input: {
+    readonly template: string;
+    readonly userName: string;
+    readonly userEmail?: string;
+    readonly ttlSeconds?: number;
+  }): Promise<CreatedEnrollment> {
     const template = this.#template(input.template);
     if (template.privacy === true && !this.policy.allowPrivacy) {
       throw new IssuerError('POLICY', `template ${input.template} asks for privacy mode, which this issuer does not allow`, { field: 'template' });
     }
-    if (input.userName.trim() === '' || input.userName.length > 128) throw new IssuerError('BAD_REQUEST', 'userName must be 1-128 characters', { field: 'userName' });
+    if (input.userName.trim() === '' || input.userName.length > 128)
+      throw new IssuerError('BAD_REQUEST', 'userName must be 1-128 characters', { field: 'userName' });
     const ttl = Math.min(input.ttlSeconds ?? this.limits.enrollmentTtlSeconds, 30 * 86_400);
     const token = randomBytes(32).toString('base64url');
     const enrollment = await this.db.createEnrollment({
@@ -223,8 +242,16 @@ export class IssuerService {
       ...(input.userEmail === undefined ? {} : { userEmail: input.userEmail }),
       expiresAt: this.#clock() + ttl * 1000,
     });
-    await this.db.appendAudit({ kind: 'enrollment-created', detail: JSON.stringify({ enrollmentId: enrollment.id, template: input.template, userName: input.userName }) });
-    return { enrollmentId: enrollment.id, template: input.template, userName: input.userName, ...this.#invocation(`${enrollment.id}.${token}`, enrollment.expiresAt) };
+    await this.db.appendAudit({
+      kind: 'enrollment-created',
+      detail: JSON.stringify({ enrollmentId: enrollment.id, template: input.template, userName: input.userName }),
+    });
+    return {
+      enrollmentId: enrollment.id,
+      template: input.template,
+      userName: input.userName,
+      ...this.#invocation(`${enrollment.id}.${token}`, enrollment.expiresAt),
+    };
   }
 
   #template(name: string): EnrollmentTemplate {
@@ -254,7 +281,12 @@ export class IssuerService {
       const template = this.#template(payload.template);
       const id = `Update.${index + 1}`;
       updateKeys[id] = op.id;
-      return { id, keyAlgorithm: keyAlgorithmUri(template.keyAlgorithm), appUsage: template.appUsage, ...(template.friendlyName === undefined ? {} : { friendlyName: template.friendlyName }) };
+      return {
+        id,
+        keyAlgorithm: keyAlgorithmUri(template.keyAlgorithm),
+        appUsage: template.appUsage,
+        ...(template.friendlyName === undefined ? {} : { friendlyName: template.friendlyName }),
+      };
     });
     const config: IssuerConfig = {
       issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
@@ -354,7 +386,8 @@ export class IssuerService {
       if (session?.status === 'active' && session.step === 0 && session.lastRequestHash === GET_HASH) return { answer: session.lastResponse, sessionId };
       return { answer: this.#refusal('invocation-used'), reason: 'invocation-used' };
     }
-    if (enrollment.state === 'expired' || enrollment.expiresAt <= this.#clock()) return { answer: this.#refusal('invocation-expired'), reason: 'invocation-expired' };
+    if (enrollment.state === 'expired' || enrollment.expiresAt <= this.#clock())
+      return { answer: this.#refusal('invocation-expired'), reason: 'invocation-expired' };
     const template = this.#template(enrollment.template);
     let started: { state: IssuerState; request: string };
     try {
@@ -372,15 +405,22 @@ export class IssuerService {
       return { answer: this.#refusal(reason), reason };
     }
     const answer: StoredResponse = { kind: 'body', contentType: 'application/json', body: started.request };
-    const sessionResult = await this.db.startEnrollmentSession(token, { id: sessionId, state: JSON.stringify(started.state), requestHash: GET_HASH, response: answer });
+    const sessionResult = await this.db.startEnrollmentSession(token, {
+      id: sessionId,
+      state: JSON.stringify(started.state),
+      requestHash: GET_HASH,
+      response: answer,
+    });
     switch (sessionResult.kind) {
       case 'started':
-        if (sessionResult.enrollment.id !== enrollment.id) return { answer: await this.#fail(sessionId, 'invalid-invocation'), reason: 'invalid-invocation', sessionId };
+        if (sessionResult.enrollment.id !== enrollment.id)
+          return { answer: await this.#fail(sessionId, 'invalid-invocation'), reason: 'invalid-invocation', sessionId };
         return { answer, sessionId };
       case 'replayed':
         return { answer: sessionResult.session.lastResponse, sessionId };
       case 'refused': {
-        const reason: RefusalReason = sessionResult.reason === 'used' ? 'invocation-used' : sessionResult.reason === 'expired' ? 'invocation-expired' : 'invalid-invocation';
+        const reason: RefusalReason =
+          sessionResult.reason === 'used' ? 'invocation-used' : sessionResult.reason === 'expired' ? 'invocation-expired' : 'invalid-invocation';
         return { answer: this.#refusal(reason), reason };
       }
     }
@@ -392,7 +432,10 @@ export class IssuerService {
    * number) before it is answered. A lost CAS re-reads: the winner's answer
    * if it answered the same request, else an out-of-order refusal.
    */
-  async post(cookieHeader: string | undefined, body: string): Promise<{ readonly answer: Keygen2Answer; readonly sessionId?: string; readonly reason?: RefusalReason; readonly replayed?: boolean }> {
+  async post(
+    cookieHeader: string | undefined,
+    body: string,
+  ): Promise<{ readonly answer: Keygen2Answer; readonly sessionId?: string; readonly reason?: RefusalReason; readonly replayed?: boolean }> {
     const value = sessionCookie(cookieHeader);
     const dot = value?.indexOf('.') ?? -1;
     if (value === undefined || dot <= 0) return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
@@ -451,7 +494,12 @@ export class IssuerService {
     return session?.lastRequestHash === hash ? session.lastResponse : undefined;
   }
 
-  async #sessionContext(sessionId: string): Promise<{ session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null } | { session: Session; updates: Record<string, ScheduledOperation> }> {
+  async #sessionContext(
+    sessionId: string,
+  ): Promise<
+    | { session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null }
+    | { session: Session; updates: Record<string, ScheduledOperation> }
+  > {
     const session = await this.db.getSession(sessionId);
     if (session.origin.kind === 'enrollment') {
       const enrollment = await this.db.getEnrollment(session.origin.enrollmentId);
@@ -493,7 +541,11 @@ export class IssuerService {
     let deviceId: string | undefined;
     const deviceCert = key.deviceCertificatePath?.[0];
     if (deviceCert !== undefined) {
-      const device = await this.db.recordDevice({ kind: 'certificate', certificateDer: deviceCert, subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', ') });
+      const device = await this.db.recordDevice({
+        kind: 'certificate',
+        certificateDer: deviceCert,
+        subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', '),
+      });
       deviceId = device.id;
     }
     const kmkId = this.#kmkIdOfSpki((JSON.parse(ctx.session.state) as { keyManagementKey?: string }).keyManagementKey);
@@ -532,7 +584,12 @@ export class IssuerService {
     return {
       kind: 'session-done',
       sessionId: session.id,
-      detail: JSON.stringify({ keys: outcome.keys.map((k) => k.id), deleted: outcome.deleted.length, unlocked: outcome.unlocked.length, updated: outcome.updated.length }),
+      detail: JSON.stringify({
+        keys: outcome.keys.map((k) => k.id),
+        deleted: outcome.deleted.length,
+        unlocked: outcome.unlocked.length,
+        updated: outcome.updated.length,
+      }),
     };
   }
 
@@ -574,7 +631,8 @@ export class IssuerService {
   async schedule(kind: ScheduledOperationKind, fingerprint: string): Promise<ScheduledOperation> {
     const credential = await this.db.getCredential(fingerprint);
     if (credential.status !== 'issued') throw new IssuerError('CONFLICT', `the credential is ${credential.status}`, { field: 'fingerprint' });
-    if (credential.deviceId === null) throw new IssuerError('BAD_REQUEST', 'the credential has no known device (privacy mode): it cannot be managed', { field: 'fingerprint' });
+    if (credential.deviceId === null)
+      throw new IssuerError('BAD_REQUEST', 'the credential has no known device (privacy mode): it cannot be managed', { field: 'fingerprint' });
     const payload = kind === 'update' ? JSON.stringify(await this.#originOf(credential)) : '{}';
     const op = await this.db.scheduleOperation({ kind, credentialFingerprint: fingerprint, payload });
     await this.db.appendAudit({ kind: 'operation-scheduled', detail: JSON.stringify({ id: op.id, kind, fingerprint }) });
@@ -601,7 +659,8 @@ export class IssuerService {
 
 function parsePayload(text: string): { template: string; userName: string; userEmail?: string } {
   const payload = JSON.parse(text) as { template?: unknown; userName?: unknown; userEmail?: unknown };
-  if (typeof payload.template !== 'string' || typeof payload.userName !== 'string') throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
+  if (typeof payload.template !== 'string' || typeof payload.userName !== 'string')
+    throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
   return { template: payload.template, userName: payload.userName, ...(typeof payload.userEmail === 'string' ? { userEmail: payload.userEmail } : {}) };
 }
 
@@ -609,4 +668,3 @@ const notFound = (error: unknown): undefined => {
   if (isIssuerError(error) && error.code === 'NOT_FOUND') return undefined;
   throw error;
 };
-

@@ -39,7 +39,10 @@ export function unsealKmk(ref: string, sealingKey: Uint8Array, id: string): KeyO
     pkcs8 = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
     return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   } catch (cause) {
-    throw new IssuerError('CONFIG', `KMK ${id} does not unseal with this sealing key (every issuer process needs the same one)`, { field: 'sealingKey', cause });
+    throw new IssuerError('CONFIG', `KMK ${id} does not unseal with this sealing key (every issuer process needs the same one)`, {
+      field: 'sealingKey',
+      cause,
+    });
   } finally {
     pkcs8?.fill(0);
   }

@@ -44,7 +44,12 @@ export async function planManagementOperations(
       await db.finishOperation(op.id, 'failed', 'the credential was not found on the device');
       continue;
     }
-    const target: TargetKeyConfig = { certificate: credential.certificatePath[0], clientSessionId: credential.clientSessionId, serverSessionId: credential.serverSessionId, kmk: ctx.kmkId };
+    const target: TargetKeyConfig = {
+      certificate: credential.certificatePath[0],
+      clientSessionId: credential.clientSessionId,
+      serverSessionId: credential.serverSessionId,
+      kmk: ctx.kmkId,
+    };
     if (op.kind === 'delete') deleteKeys.push(target);
     else if (op.kind === 'unlock') unlockKeys.push(target);
     else {

@@ -201,7 +201,10 @@ export function certificateInfo(der: Uint8Array): CertificateInfo {
   const notBefore = children(validity).at(0);
   if (notBefore === undefined) throw malformed();
   const subjectAttributes = nameAttributes(subject);
-  const emails = subjectAttributes.flat().filter((a) => a.oid === EMAIL_ADDRESS).map((a) => stringValue(a.value));
+  const emails = subjectAttributes
+    .flat()
+    .filter((a) => a.oid === EMAIL_ADDRESS)
+    .map((a) => stringValue(a.value));
   let keyUsage: Set<string> | undefined;
   let extendedKeyUsage: Set<string> | undefined;
   let policies: Set<string> | undefined;

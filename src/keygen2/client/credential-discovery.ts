@@ -63,5 +63,10 @@ export async function discoverCredentials(openSession: OpenSession, req: Credent
     }
     lookupResults.push({ id: spec.id, matchingCredentials: found });
   }
-  return { qualifier: 'CredentialDiscoveryResponse', serverSessionId: openSession.serverSessionId, clientSessionId: openSession.clientSessionId, lookupResults };
+  return {
+    qualifier: 'CredentialDiscoveryResponse',
+    serverSessionId: openSession.serverSessionId,
+    clientSessionId: openSession.clientSessionId,
+    lookupResults,
+  };
 }

@@ -43,7 +43,11 @@ export interface IssuedKey {
 /** Property bag extension data (spec §6.9.4): `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
 export function propertyBagData(bag: PropertyBag): Uint8Array {
   const byteEncoder = encoder();
-  for (const property of bag.properties) byteEncoder.str(property.name).bool(property.writable ?? false).str(property.value);
+  for (const property of bag.properties)
+    byteEncoder
+      .str(property.name)
+      .bool(property.writable ?? false)
+      .str(property.value);
   return byteEncoder.toBuffer();
 }
 
@@ -100,17 +104,23 @@ export async function finalizeSession(
     const path = `$.issuedCredentials[${index}]`;
     const handle = await sks.getKeyHandle(openSession.provisioningHandle, issuedCredential.id);
     await sks.setCertificatePath(handle, issuedCredential.certificatePath, issuedCredential.mac);
-    if (issuedCredential.importSymmetricKey !== undefined) await sks.importSymmetricKey(handle, issuedCredential.importSymmetricKey.encryptedKey, issuedCredential.importSymmetricKey.mac);
-    if (issuedCredential.importPrivateKey !== undefined) await sks.importPrivateKey(handle, issuedCredential.importPrivateKey.encryptedKey, issuedCredential.importPrivateKey.mac);
+    if (issuedCredential.importSymmetricKey !== undefined)
+      await sks.importSymmetricKey(handle, issuedCredential.importSymmetricKey.encryptedKey, issuedCredential.importSymmetricKey.mac);
+    if (issuedCredential.importPrivateKey !== undefined)
+      await sks.importPrivateKey(handle, issuedCredential.importPrivateKey.encryptedKey, issuedCredential.importPrivateKey.mac);
     const types: string[] = [];
     const add = async (type: string, subType: number, qualifier: string, extensionData: Uint8Array, mac: Uint8Array): Promise<void> => {
       await sks.addExtension({ keyHandle: handle, type, subType, qualifier, extensionData, mac });
       types.push(type);
     };
-    for (const extension of issuedCredential.extensions ?? []) await add(extension.type, ExtensionSubType.EXTENSION, '', extension.extensionData, extension.mac);
-    for (const error of issuedCredential.encryptedExtensions ?? []) await add(error.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', error.extensionData, error.mac);
-    for (const propertyBag of issuedCredential.propertyBags ?? []) await add(propertyBag.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBag), propertyBag.mac);
-    for (const logotype of issuedCredential.logotypes ?? []) await add(logotype.type, ExtensionSubType.LOGOTYPE, logotype.mimeType, logotype.extensionData, logotype.mac);
+    for (const extension of issuedCredential.extensions ?? [])
+      await add(extension.type, ExtensionSubType.EXTENSION, '', extension.extensionData, extension.mac);
+    for (const error of issuedCredential.encryptedExtensions ?? [])
+      await add(error.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', error.extensionData, error.mac);
+    for (const propertyBag of issuedCredential.propertyBags ?? [])
+      await add(propertyBag.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBag), propertyBag.mac);
+    for (const logotype of issuedCredential.logotypes ?? [])
+      await add(logotype.type, ExtensionSubType.LOGOTYPE, logotype.mimeType, logotype.extensionData, logotype.mac);
     if (issuedCredential.updateKey !== undefined) {
       const target = await findTarget(openSession, issuedCredential.updateKey, `${path}.updateKey`);
       await sks.postUpdateKey(handle, postArgs(target, issuedCredential.updateKey));
@@ -119,7 +129,12 @@ export async function finalizeSession(
     if (issuedCredential.cloneKeyProtection !== undefined) {
       const target = await findTarget(openSession, issuedCredential.cloneKeyProtection, `${path}.cloneKeyProtection`);
       await sks.postCloneKeyProtection(handle, postArgs(target, issuedCredential.cloneKeyProtection));
-      postOperations.push({ operation: 'clone', targetKeyHandle: target, fingerPrint: issuedCredential.cloneKeyProtection.fingerPrint, newKeyId: issuedCredential.id });
+      postOperations.push({
+        operation: 'clone',
+        targetKeyHandle: target,
+        fingerPrint: issuedCredential.cloneKeyProtection.fingerPrint,
+        newKeyId: issuedCredential.id,
+      });
     }
     issued.push({
       id: issuedCredential.id,
@@ -141,7 +156,12 @@ export async function finalizeSession(
   }
   const attestation = await sks.closeProvisioningSession(openSession.provisioningHandle, req.sessionCloseData.nonce, req.sessionCloseData.mac);
   return {
-    response: { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: openSession.serverSessionId, clientSessionId: openSession.clientSessionId, attestation },
+    response: {
+      qualifier: 'ProvisioningFinalizationResponse',
+      serverSessionId: openSession.serverSessionId,
+      clientSessionId: openSession.clientSessionId,
+      attestation,
+    },
     issued,
     postOperations,
   };

@@ -56,7 +56,7 @@ export interface InitializationContext {
 /** Request checks that need no SKS: session id, serverTime sanity, KMK tree placement. */
 export function checkInitializationRequest(req: ProvisioningInitializationRequest, ctx: InitializationContext, now: Date): void {
   if (req.serverSessionId !== ctx.serverSessionId) {
-    throw new KeyGen2Error('PROTOCOL', 'serverSessionId differs from the InvocationRequest\'s', { path: '$.serverSessionId' });
+    throw new KeyGen2Error('PROTOCOL', "serverSessionId differs from the InvocationRequest's", { path: '$.serverSessionId' });
   }
   if (ctx.serverTimeToleranceSeconds !== undefined && Math.abs(req.serverTime.epochMs - now.getTime()) > ctx.serverTimeToleranceSeconds * 1000) {
     throw new KeyGen2Error('PROTOCOL', 'serverTime is too far from the device clock', { path: '$.serverTime' });
@@ -112,8 +112,6 @@ export async function initializeSession(
     clientEphemeralKey: provisioningSessionResult.clientEphemeralKey,
     attestation: provisioningSessionResult.attestation,
   } as const;
-  const response: ProvisioningInitializationResponse = ctx.privacyEnabled
-    ? base
-    : { ...base, deviceId: { certificatePath: ctx.deviceCertificatePath } };
+  const response: ProvisioningInitializationResponse = ctx.privacyEnabled ? base : { ...base, deviceId: { certificatePath: ctx.deviceCertificatePath } };
   return { session, response };
 }

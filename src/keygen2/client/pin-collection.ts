@@ -71,11 +71,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equa
  * SKS verified that policy's MAC. Returns the PIN bytes by key id. A cancel
  * (undefined) or too many refused entries is USER_ABORT.
  */
-export async function collectUserPins(
-  policies: readonly PinPolicySpecifier[],
-  ui: EnrollmentUi,
-  maxEntriesPerPin: number,
-): Promise<Map<string, Uint8Array>> {
+export async function collectUserPins(policies: readonly PinPolicySpecifier[], ui: EnrollmentUi, maxEntriesPerPin: number): Promise<Map<string, Uint8Array>> {
   const pins = new Map<string, Uint8Array>();
   for (const policy of policies) {
     if (policy.keyEntrySpecifiers.some((k) => k.encryptedPin !== undefined)) continue; // preset PINs (§6.7.2)

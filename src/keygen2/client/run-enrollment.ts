@@ -148,7 +148,8 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
     cancelTo = invocation;
     const initUrl = new URL(invocation.initUrl);
     const issuerHost = initUrl.host;
-    const post = (m: KeyGen2Message): Promise<TransportReply> => viaTransport(() => transport.postResponse(invocation, encodeMessage(m, { check: options.checkOutgoing ?? false })));
+    const post = (m: KeyGen2Message): Promise<TransportReply> =>
+      viaTransport(() => transport.postResponse(invocation, encodeMessage(m, { check: options.checkOutgoing ?? false })));
 
     // 1. InvocationRequest (spec §6.1): consent, capabilities. No SKS session yet.
     ui.progress?.({ step: 'invocation', issuerHost });

@@ -28,17 +28,21 @@ export function asKeyGen2Error(error: unknown): KeyGen2Error {
 /** Both session ids of a request must be this session's (spec §3.3 step 5, §6.6-6.10). */
 export function checkSessionIds(openSession: OpenSession, message: { readonly serverSessionId: string; readonly clientSessionId: string }): void {
   if (message.serverSessionId !== openSession.serverSessionId) {
-    throw new KeyGen2Error('PROTOCOL', 'serverSessionId is not this session\'s', { path: '$.serverSessionId' });
+    throw new KeyGen2Error('PROTOCOL', "serverSessionId is not this session's", { path: '$.serverSessionId' });
   }
   if (message.clientSessionId !== openSession.clientSessionId) {
-    throw new KeyGen2Error('PROTOCOL', 'clientSessionId is not this session\'s', { path: '$.clientSessionId' });
+    throw new KeyGen2Error('PROTOCOL', "clientSessionId is not this session's", { path: '$.clientSessionId' });
   }
 }
 
 /** Every closed provisioning session of the SKS, in enumeration order. */
 export async function closedSessions(sks: SecureKeyStore): Promise<ProvisioningSessionInfo[]> {
   const out: ProvisioningSessionInfo[] = [];
-  for (let state = await sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+  for (
+    let state = await sks.enumerateProvisioningSessions(0, false);
+    state !== undefined;
+    state = await sks.enumerateProvisioningSessions(state.provisioningHandle, false)
+  ) {
     out.push(state);
   }
   return out;

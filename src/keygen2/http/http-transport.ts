@@ -45,8 +45,7 @@ function sameOrigin(text: string, bytes: string): boolean {
   }
 }
 
-const transportError = (message: string, cause?: unknown): KeyGen2Error =>
-  new KeyGen2Error('TRANSPORT', message, cause === undefined ? {} : { cause });
+const transportError = (message: string, cause?: unknown): KeyGen2Error => new KeyGen2Error('TRANSPORT', message, cause === undefined ? {} : { cause });
 
 /** `application/json`, ignoring parameters and case (spec §2.2 step 3). */
 function isJsonMediaType(value: string | undefined): boolean {
@@ -197,8 +196,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
 
   return {
     fetchInvocation: (inv: Invocation) => exchange({ method: 'GET', url: inv.initUrl, cookie: inv.cookie }),
-    postResponse: (inv: Invocation, text: string) =>
-      exchange({ method: 'POST', url: inv.transactionUrl, cookie: inv.cookie, body: Buffer.from(text, 'utf8') }),
+    postResponse: (inv: Invocation, text: string) => exchange({ method: 'POST', url: inv.transactionUrl, cookie: inv.cookie, body: Buffer.from(text, 'utf8') }),
     // The answer is a web page (or a redirect to one), not a KeyGen2 message: whatever comes back
     // is ignored, and the user is not kept waiting long. The session cookie only goes to the
     // transaction URL's origin: a cncl elsewhere is not opened at all.

@@ -9,8 +9,7 @@ import { decodeBase64Url } from './base64url.js';
 import { indexPath } from './path.js';
 import { asSchema, type ObjectReader } from './reader.js';
 
-const parse = (der: Uint8Array, path: string): X509Certificate =>
-  asSchema(path, 'not a DER X.509 certificate', () => new X509Certificate(Buffer.from(der)));
+const parse = (der: Uint8Array, path: string): X509Certificate => asSchema(path, 'not a DER X.509 certificate', () => new X509Certificate(Buffer.from(der)));
 
 /**
  * Paths that passed the check, by their base64url elements joined with '.'. The check is a pure

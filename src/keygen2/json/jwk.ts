@@ -110,13 +110,16 @@ export function readPublicKey(reader: ObjectReader, policy: JwkPolicy = {}): Uin
     const exponent = reader.binary('e', { min: 1 });
     if (modulus[0] === 0) throw schemaError(reader.pathOf('n'), 'leading zero byte');
     if (exponent[0] === 0) throw schemaError(reader.pathOf('e'), 'leading zero byte');
-    spki = asSchema(reader.path, 'invalid RSA public key', () =>
-      new Uint8Array(
-        createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(modulus), e: encodeBase64Url(exponent) }, format: 'jwk' }).export({
-          format: 'der',
-          type: 'spki',
-        }),
-      ),
+    spki = asSchema(
+      reader.path,
+      'invalid RSA public key',
+      () =>
+        new Uint8Array(
+          createPublicKey({ key: { kty: 'RSA', n: encodeBase64Url(modulus), e: encodeBase64Url(exponent) }, format: 'jwk' }).export({
+            format: 'der',
+            type: 'spki',
+          }),
+        ),
     );
   }
   // Parsing checks what the length checks cannot (an EC point on its curve, a sane RSA key). For

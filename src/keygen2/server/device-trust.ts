@@ -61,7 +61,7 @@ export class DeviceTrust {
       this.#rootDers.has(Buffer.from(path[path.length - 1]).toString('base64')) ||
       this.#roots.some((root) => last.checkIssued(root) && last.verify(root.publicKey));
     if (!anchored) throw new KeyGen2Error('POLICY', 'Device certificate path does not chain to a trusted root', { path: '$.deviceId.certificatePath' });
-    const verified: VerifiedDevice = { publicKey: (certs[0]).publicKey };
+    const verified: VerifiedDevice = { publicKey: certs[0].publicKey };
     if (this.#cache.size >= this.#cacheSize) {
       const oldest = this.#cache.keys().next();
       if (oldest.done !== true) this.#cache.delete(oldest.value);

@@ -55,7 +55,14 @@ export class MacSequence {
  * Verifies an attestation `HMAC(SK ‖ "DeviceAttestation" ‖ u16(counter), data)` in constant time;
  * a mismatch is VERIFICATION at `path`.
  */
-export async function verifyAttestation(port: IssuerCryptoPort, sessionKey: SealedRef, counter: number, data: Uint8Array, received: Uint8Array, path: string): Promise<void> {
+export async function verifyAttestation(
+  port: IssuerCryptoPort,
+  sessionKey: SealedRef,
+  counter: number,
+  data: Uint8Array,
+  received: Uint8Array,
+  path: string,
+): Promise<void> {
   const expected = await port.hmac(sessionKey, macModifier(MacMethod.DEVICE_ATTESTATION, counter), data);
   if (!sameBytes(expected, received)) throw verificationError(path);
 }

@@ -10,7 +10,17 @@
  * Ephemeral keys can come from a small pool filled in the background on libuv's thread pool
  * (`ephemeralPoolSize`); every pooled key is handed out once.
  */
-import { createCipheriv, createDecipheriv, createECDH, type ECDH, generateKeyPair, randomBytes as nodeRandomBytes, sign as nodeSign, type KeyObject, createPrivateKey } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  type ECDH,
+  generateKeyPair,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  type KeyObject,
+  createPrivateKey,
+} from 'node:crypto';
 import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
 import { deriveSessionKey, encryptForSks, encryptionKey, hmacSha256, spkiOf } from '../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../errors.js';
@@ -113,7 +123,8 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const curve = CURVES.at(sealed.at(0) ?? 255);
     if (curve === undefined) throw new KeyGen2Error('INTERNAL', 'Unknown ephemeral key curve');
     const point = ecPointOf(curve, clientEphemeralKey);
-    if (point === undefined) throw new KeyGen2Error('PROTOCOL', 'Client ephemeral key is not on the server ephemeral key curve', { path: '$.clientEphemeralKey' });
+    if (point === undefined)
+      throw new KeyGen2Error('PROTOCOL', 'Client ephemeral key is not on the server ephemeral key curve', { path: '$.clientEphemeralKey' });
     let shared: Buffer;
     try {
       const ecdh = ecdhOf(curve);

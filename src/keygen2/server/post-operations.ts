@@ -12,7 +12,9 @@ import { configError, unb64u } from './util.js';
 type Kind = 'delete' | 'update' | 'unlock' | 'clone';
 
 const targetOf = (t: TargetKeyConfig, where: string): string =>
-  `${t.clientSessionId}\u0000${t.serverSessionId}\u0000${createHash('sha256').update(unb64u(t.certificate, `${where}.certificate`)).digest('base64url')}`;
+  `${t.clientSessionId}\u0000${t.serverSessionId}\u0000${createHash('sha256')
+    .update(unb64u(t.certificate, `${where}.certificate`))
+    .digest('base64url')}`;
 
 /** Throws INTERNAL naming the offending operation when the plan combines operations illegally. */
 export function checkPostOperations(plan: Plan): void {

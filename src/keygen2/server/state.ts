@@ -5,16 +5,7 @@
  */
 import type { EcCurve } from '../../sks/algorithms.js';
 import type { Action, AppUsage, KeyContainer } from '../messages/enums.js';
-import type {
-  Base64Url,
-  CapabilityQuery,
-  KeyConfig,
-  LookupConfig,
-  PinPolicyConfig,
-  PukPolicyConfig,
-  TargetKeyConfig,
-  UpdatableKmkConfig,
-} from './config.js';
+import type { Base64Url, CapabilityQuery, KeyConfig, LookupConfig, PinPolicyConfig, PukPolicyConfig, TargetKeyConfig, UpdatableKmkConfig } from './config.js';
 import type { SealedRef } from './crypto-port.js';
 
 /**

@@ -17,7 +17,8 @@ export function unb64u(text: Base64Url, where: string): Buffer {
 export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
 
 /** The issuer was configured with something it cannot send (a caller bug, not a peer's fault). */
-export const configError = (where: string, what: string): KeyGen2Error => new KeyGen2Error('INTERNAL', `Issuer configuration ${where}: ${what}`, { path: where });
+export const configError = (where: string, what: string): KeyGen2Error =>
+  new KeyGen2Error('INTERNAL', `Issuer configuration ${where}: ${what}`, { path: where });
 
 /** A well-formed response in the wrong place (spec §11.1 "issuer-side protocol checks"). */
 export const protocolError = (path: string, what: string): KeyGen2Error => new KeyGen2Error('PROTOCOL', what, { path });

@@ -7,7 +7,14 @@ import { SksError } from '../errors.js';
 
 export function tlv(tag: number, content: Uint8Array): Buffer {
   const count = content.length;
-  const length = count < 0x80 ? [count] : count < 0x100 ? [0x81, count] : count < 0x10000 ? [0x82, count >> 8, count & 0xff] : [0x83, count >> 16, (count >> 8) & 0xff, count & 0xff];
+  const length =
+    count < 0x80
+      ? [count]
+      : count < 0x100
+        ? [0x81, count]
+        : count < 0x10000
+          ? [0x82, count >> 8, count & 0xff]
+          : [0x83, count >> 16, (count >> 8) & 0xff, count & 0xff];
   return Buffer.concat([Buffer.from([tag, ...length]), content]);
 }
 

@@ -15,9 +15,7 @@ export type KeyKind =
   | { readonly type: 'ed25519' }
   | { readonly type: 'other'; readonly name: string };
 
-const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map(
-  (Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]),
-);
+const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map((Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]));
 
 /**
  * Canonical EC encodings built from JWK coordinates. OpenSSL 3.0's DER
@@ -46,7 +44,11 @@ export function parseSpki(spki: Uint8Array): KeyObject {
   try {
     for (const curveEncoding of CURVE_ENCODINGS) {
       const count = curveEncoding.coordinateLength;
-      if (spki.length !== curveEncoding.spkiPrefix.length + 1 + 2 * count || !curveEncoding.spkiPrefix.equals(spki.subarray(0, curveEncoding.spkiPrefix.length))) continue;
+      if (
+        spki.length !== curveEncoding.spkiPrefix.length + 1 + 2 * count ||
+        !curveEncoding.spkiPrefix.equals(spki.subarray(0, curveEncoding.spkiPrefix.length))
+      )
+        continue;
       const point = spki.subarray(curveEncoding.spkiPrefix.length);
       if (point[0] !== 0x04) break;
       const text = Buffer.from(point.subarray(1, 1 + count)).toString('base64url');
@@ -119,7 +121,11 @@ export function parseNamedCurveSpki(spki: Uint8Array, field: string): { readonly
 export function canonicalEcPoint(spki: Uint8Array): { readonly curve: EcCurve; readonly point: Buffer } | undefined {
   const der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength);
   for (const curveEncoding of CURVE_ENCODINGS) {
-    if (der.length !== curveEncoding.spkiPrefix.length + 1 + 2 * curveEncoding.coordinateLength || !curveEncoding.spkiPrefix.equals(der.subarray(0, curveEncoding.spkiPrefix.length))) continue;
+    if (
+      der.length !== curveEncoding.spkiPrefix.length + 1 + 2 * curveEncoding.coordinateLength ||
+      !curveEncoding.spkiPrefix.equals(der.subarray(0, curveEncoding.spkiPrefix.length))
+    )
+      continue;
     return der[curveEncoding.spkiPrefix.length] === 0x04 ? { curve: curveEncoding.curve, point: der.subarray(curveEncoding.spkiPrefix.length) } : undefined;
   }
   return undefined;
@@ -150,9 +156,7 @@ export function spkiOf(key: KeyObject): Buffer {
       return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
     }
   }
-  return key.type === 'private'
-    ? createPublicKey(key).export({ type: 'spki', format: 'der' })
-    : key.export({ type: 'spki', format: 'der' });
+  return key.type === 'private' ? createPublicKey(key).export({ type: 'spki', format: 'der' }) : key.export({ type: 'spki', format: 'der' });
 }
 
 /**

@@ -54,10 +54,15 @@ export const MacData = {
       .toBuffer(),
 
   createKeyEntry: (macFields: KeyEntryMacFields): Buffer => {
-    const encode = encoder().str(macFields.id, 'id').str(macFields.keyEntryAlgorithm).arr(macFields.serverSeed ?? EMPTY, 'serverSeed').str(macFields.pinPolicyId);
+    const encode = encoder()
+      .str(macFields.id, 'id')
+      .str(macFields.keyEntryAlgorithm)
+      .arr(macFields.serverSeed ?? EMPTY, 'serverSeed')
+      .str(macFields.pinPolicyId);
     if (macFields.encryptedPin === undefined) encode.str('');
     else encode.arr(macFields.encryptedPin, 'pinValue');
-    encode.bool(macFields.devicePinProtection)
+    encode
+      .bool(macFields.devicePinProtection)
       .bool(macFields.enablePinCaching)
       .u8(macFields.biometricProtection)
       .u8(macFields.exportProtection)
@@ -78,8 +83,7 @@ export const MacData = {
   },
 
   /** importSymmetricKey and importPrivateKey. */
-  importKey: (endEntity: Uint8Array, encryptedKey: Uint8Array): Buffer =>
-    encoder().arr(endEntity).arr(encryptedKey, 'encryptedKey').toBuffer(),
+  importKey: (endEntity: Uint8Array, encryptedKey: Uint8Array): Buffer => encoder().arr(endEntity).arr(encryptedKey, 'encryptedKey').toBuffer(),
 
   addExtension: (endEntity: Uint8Array, type: string, subType: number, qualifier: string, extensionData: Uint8Array): Buffer =>
     encoder().arr(endEntity).str(type, 'type').u8(subType).str(qualifier, 'qualifier').blob(extensionData).toBuffer(),
@@ -88,8 +92,7 @@ export const MacData = {
   postDeleteOrUnlock: (authorization: Uint8Array): Buffer => encoder().arr(authorization, 'authorization').toBuffer(),
 
   /** postUpdateKey and postCloneKeyProtection (`endEntity` of the NEW key). */
-  postUpdateOrClone: (endEntity: Uint8Array, authorization: Uint8Array): Buffer =>
-    encoder().arr(endEntity).arr(authorization, 'authorization').toBuffer(),
+  postUpdateOrClone: (endEntity: Uint8Array, authorization: Uint8Array): Buffer => encoder().arr(endEntity).arr(authorization, 'authorization').toBuffer(),
 
   closeProvisioningSession: (clientSessionId: string, serverSessionId: string, issuerUri: string, nonce: Uint8Array): Buffer =>
     encoder().str(clientSessionId).str(serverSessionId).str(issuerUri).arr(nonce, 'nonce').toBuffer(),

@@ -96,12 +96,10 @@ export const targetKeyReference = (sessionKey: Uint8Array, deviceId: Uint8Array,
   hmacSha256(Buffer.concat([sessionKey, deviceId]), targetCertificate);
 
 /** The bytes a KMK signs to authorize a post-operation (spec §5.8). */
-export const targetKeyReferenceSignedData = (keyId: Uint8Array): Buffer =>
-  Buffer.concat([Buffer.from(Kdf.TARGET_KEY_REFERENCE, 'ascii'), keyId]);
+export const targetKeyReferenceSignedData = (keyId: Uint8Array): Buffer => Buffer.concat([Buffer.from(Kdf.TARGET_KEY_REFERENCE, 'ascii'), keyId]);
 
 /** The bytes the old KMK signs to roll over to a new one (spec §5.9). */
-export const rollOverSignedData = (newKmkSpki: Uint8Array): Buffer =>
-  Buffer.concat([Buffer.from(Kdf.ROLL_OVER_AUTHORIZATION, 'ascii'), newKmkSpki]);
+export const rollOverSignedData = (newKmkSpki: Uint8Array): Buffer => Buffer.concat([Buffer.from(Kdf.ROLL_OVER_AUTHORIZATION, 'ascii'), newKmkSpki]);
 
 /** Device ID of a session (spec §5.1). */
 export const deviceIdFor = (privacyEnabled: boolean, deviceCertificate: Uint8Array): Buffer =>

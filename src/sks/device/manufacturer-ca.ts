@@ -116,11 +116,7 @@ export async function createManufacturerCa(options: CreateManufacturerCaOptions 
  * years: BasicConstraints CA:false, KeyUsage digitalSignature (critical), and
  * key identifiers linking it to the CA. Returns the DER.
  */
-export async function issueDeviceCertificate(
-  ca: ManufacturerCa,
-  devicePublicKey: KeyObject,
-  options: IssueDeviceCertificateOptions,
-): Promise<Buffer> {
+export async function issueDeviceCertificate(ca: ManufacturerCa, devicePublicKey: KeyObject, options: IssueDeviceCertificateOptions): Promise<Buffer> {
   if (!DEVICE_SERIAL_PATTERN.test(options.serialNumber)) {
     throw new SksError('OPTION', 'Device serial number must be 1-64 letters, digits or "-"', { field: 'serialNumber' });
   }
@@ -161,10 +157,7 @@ export async function issueDeviceCertificate(
  * when the key file is readable by group or others, or when the files do not
  * belong together.
  */
-export async function loadOrCreateManufacturerCa(
-  dir: string,
-  options: Omit<CreateManufacturerCaOptions, 'now'> = {},
-): Promise<LoadedManufacturerCa> {
+export async function loadOrCreateManufacturerCa(dir: string, options: Omit<CreateManufacturerCaOptions, 'now'> = {}): Promise<LoadedManufacturerCa> {
   const keyPath = join(dir, CA_KEY_FILE);
   const rootCaPemPath = join(dir, ROOT_CA_FILE);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -194,7 +187,11 @@ export async function loadOrCreateManufacturerCa(
 
 /** PEM text of a DER certificate. */
 export const certificatePem = (der: Uint8Array): string =>
-  `-----BEGIN CERTIFICATE-----\n${(Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
+  `-----BEGIN CERTIFICATE-----\n${(
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? []
+  ).join('\n')}\n-----END CERTIFICATE-----\n`;
 
 /** The key type of a CA or device key, or undefined for keys this module does not generate. */
 export function caKeyTypeOfKey(key: KeyObject): CaKeyType | undefined {
@@ -206,12 +203,7 @@ export function caKeyTypeOfKey(key: KeyObject): CaKeyType | undefined {
 
 // ---------------------------------------------------------------------------
 
-async function selfSignedRootFor(
-  privateKey: KeyObject,
-  keyType: CaKeyType,
-  subject: string | undefined,
-  now: Date,
-): Promise<Buffer> {
+async function selfSignedRootFor(privateKey: KeyObject, keyType: CaKeyType, subject: string | undefined, now: Date): Promise<Buffer> {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const notBefore = wholeSeconds(now);
   const cert = await x509.X509CertificateGenerator.create(
@@ -303,10 +295,7 @@ function exists(path: string): boolean {
 
 async function toSigningCryptoKey(privateKey: KeyObject, keyType: CaKeyType): Promise<X509SigningKey> {
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
-  const algorithm =
-    keyType === 'ec-p256'
-      ? { name: 'ECDSA', namedCurve: 'P-256' }
-      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const algorithm = keyType === 'ec-p256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   return await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
 }
 

@@ -187,11 +187,19 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   private inSession<T>(handle: unknown, fn: (ctx: EngineContext, s: OpenSession) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openSession(ctx, validate.provisioningHandle('provisioningHandle', handle)), (s) => s, fn);
+    return this.tearingDown(
+      (ctx) => openSession(ctx, validate.provisioningHandle('provisioningHandle', handle)),
+      (s) => s,
+      fn,
+    );
   }
 
   private onOpenKey<T>(keyValue: unknown, fn: (ctx: EngineContext, key: OpenKey) => T | Promise<T>): Promise<T> {
-    return this.tearingDown((ctx) => openKey(ctx, validate.keyHandle('keyHandle', keyValue)), (key) => key.owner, fn);
+    return this.tearingDown(
+      (ctx) => openKey(ctx, validate.keyHandle('keyHandle', keyValue)),
+      (key) => key.owner,
+      fn,
+    );
   }
 
   getDeviceInfo(): Promise<DeviceInfo> {
@@ -298,7 +306,9 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   }
 
   updateKeyManagementKey(handle: ProvisioningHandle, keyManagementKey: Uint8Array, authorization: Uint8Array): Promise<void> {
-    return this.run((ctx) => updateKeyManagementKey(ctx, closedSession(ctx, validate.provisioningHandle('provisioningHandle', handle)), keyManagementKey, authorization));
+    return this.run((ctx) =>
+      updateKeyManagementKey(ctx, closedSession(ctx, validate.provisioningHandle('provisioningHandle', handle)), keyManagementKey, authorization),
+    );
   }
 
   enumerateKeys(key: KeyHandle | 0): Promise<EnumeratedKey | undefined> {

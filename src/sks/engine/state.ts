@@ -4,7 +4,16 @@
  * conversions to and from the persistent records.
  */
 import type { KeyObject } from 'node:crypto';
-import { keyHandle, pinPolicyHandle, provisioningHandle, pukPolicyHandle, type KeyHandle, type PinPolicyHandle, type ProvisioningHandle, type PukPolicyHandle } from '../api.js';
+import {
+  keyHandle,
+  pinPolicyHandle,
+  provisioningHandle,
+  pukPolicyHandle,
+  type KeyHandle,
+  type PinPolicyHandle,
+  type ProvisioningHandle,
+  type PukPolicyHandle,
+} from '../api.js';
 import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
@@ -363,15 +372,17 @@ export class SksState {
 
   /** Removes an open session and everything it owns from memory (spec §4.2 tear-down). */
   dropOpenSession(session: OpenSession): void {
-    for (const [handleValue, keyEntry] of this.keys) if (keyEntry.owner === session) {
-      this.keys.delete(handleValue);
-      wipeKey(keyEntry);
-    }
+    for (const [handleValue, keyEntry] of this.keys)
+      if (keyEntry.owner === session) {
+        this.keys.delete(handleValue);
+        wipeKey(keyEntry);
+      }
     for (const [pinPolicyHandle, pinPolicy] of this.pinPolicies) if (pinPolicy.owner === session) this.pinPolicies.delete(pinPolicyHandle);
-    for (const [pukPolicyHandle, pukPolicy] of this.pukPolicies) if (pukPolicy.owner === session) {
-      this.pukPolicies.delete(pukPolicyHandle);
-      wipe(pukPolicy.pukValue);
-    }
+    for (const [pukPolicyHandle, pukPolicy] of this.pukPolicies)
+      if (pukPolicy.owner === session) {
+        this.pukPolicies.delete(pukPolicyHandle);
+        wipe(pukPolicy.pukValue);
+      }
     this.sessions.delete(session.handle);
     this.closeWork(session);
   }
@@ -411,7 +422,12 @@ export class SksState {
     state.pinPolicies.addStored(storeSnapshot.pinPolicies, (row) => {
       const pinPolicyRecord = row.read();
       const puk = pinPolicyRecord.pukPolicy === 0 ? null : referenced(state.pukPolicies, 'PUK policy', pukPolicyHandle(pinPolicyRecord.pukPolicy));
-      return { ...pinPolicyRecord, handle: pinPolicyHandle(pinPolicyRecord.handle), owner: state.ownerOf(provisioningHandle(pinPolicyRecord.owner)), pukPolicy: puk };
+      return {
+        ...pinPolicyRecord,
+        handle: pinPolicyHandle(pinPolicyRecord.handle),
+        owner: state.ownerOf(provisioningHandle(pinPolicyRecord.owner)),
+        pukPolicy: puk,
+      };
     });
     state.keys.addStored(storeSnapshot.keys, (row) => loadKey(state, row));
     return state;
@@ -423,8 +439,7 @@ export class SksState {
     if (session !== undefined) return session;
     let lost = this.#lostSessions.get(handle);
     if (lost === undefined) {
-      const damage =
-        this.sessions.damage(handle) ?? new SksError('STORAGE', `Provisioning session ${handle} is damaged: its row is missing`);
+      const damage = this.sessions.damage(handle) ?? new SksError('STORAGE', `Provisioning session ${handle} is damaged: its row is missing`);
       lost = {
         handle,
         privacyEnabled: false,

@@ -11,15 +11,7 @@ import { isRsa, keysMatch } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError, optionError } from '../errors.js';
 import { attest, beginMac, targetKey, type EngineContext, type OpenSession } from '../engine/context.js';
-import {
-  isUpdateOrDelete,
-  keyRecord,
-  pinPolicyRecord,
-  pukPolicyRecord,
-  sessionRecord,
-  type KeyEntry,
-  type Session,
-} from '../engine/state.js';
+import { isUpdateOrDelete, keyRecord, pinPolicyRecord, pukPolicyRecord, sessionRecord, type KeyEntry, type Session } from '../engine/state.js';
 import * as value from '../engine/validate.js';
 import type { Mutation } from '../store/records.js';
 import { pinGroupOf } from '../pin/pin-rules.js';

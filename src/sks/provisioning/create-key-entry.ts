@@ -91,11 +91,7 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
 
   // MAC (steps 10-11)
   const pendingMac = beginMac(openPhase, MacMethod.CREATE_KEY_ENTRY);
-  const pinValue: Buffer | null = pinIsEncrypted
-    ? decryptIssuerData(openPhase, pinValueIn!)
-    : pinPolicy && pinValueIn
-      ? Buffer.from(pinValueIn)
-      : null;
+  const pinValue: Buffer | null = pinIsEncrypted ? decryptIssuerData(openPhase, pinValueIn!) : pinPolicy && pinValueIn ? Buffer.from(pinValueIn) : null;
   try {
     if (endorsedAlgorithms.length > Limits.MAX_ENDORSED_ALGORITHMS) {
       throw optionError(`More than ${Limits.MAX_ENDORSED_ALGORITHMS} "endorsedAlgorithms"`, 'endorsedAlgorithms');

@@ -70,9 +70,7 @@ export async function createProvisioningSession(ctx: EngineContext, raw: CreateP
     sessionKeyLimit: sessionKeyLimitAsPassed,
     serverCertificate,
   });
-  const attestation = privacyEnabled
-    ? hmacSha256(sessionKey, attestationInput)
-    : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
+  const attestation = privacyEnabled ? hmacSha256(sessionKey, attestationInput) : signBytes(ctx.device.privateKey, 'sha256', attestationInput);
 
   const handle = ctx.state.allocate('session');
   const session: OpenSession = {
@@ -128,7 +126,10 @@ function ephemeralAgreement(ctx: EngineContext, spki: Uint8Array): Agreement {
 
 const ecdhSpki = (curve: EcCurve, ecdh: ECDH): Buffer => ecSpkiOfPoint(curve, ecdh.getPublicKey());
 
-async function agreeViaKeyPair(ctx: EngineContext, server: { readonly key: KeyObject; readonly curve: EcCurve }): Promise<{ sharedSecret: Buffer; clientEphemeralKey: Buffer; serverEphemeralKey: Buffer }> {
+async function agreeViaKeyPair(
+  ctx: EngineContext,
+  server: { readonly key: KeyObject; readonly curve: EcCurve },
+): Promise<{ sharedSecret: Buffer; clientEphemeralKey: Buffer; serverEphemeralKey: Buffer }> {
   const ephemeral = await ctx.entropy.generateKeyPair({ kind: 'ec', curve: server.curve }, 'ephemeral');
   const sharedSecret = cryptoOp('ECDH', () => diffieHellman({ privateKey: ephemeral.privateKey, publicKey: server.key }));
   return { sharedSecret, clientEphemeralKey: spkiOf(ephemeral.publicKey), serverEphemeralKey: spkiOf(server.key) };

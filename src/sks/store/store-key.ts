@@ -52,10 +52,7 @@ function readKeyFile(path: string): Buffer | null {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new SksError('STORAGE', `${STORE_KEY_FILE} is not a regular file`);
     if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      throw new SksError(
-        'STORAGE',
-        `${STORE_KEY_FILE} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-      );
+      throw new SksError('STORAGE', `${STORE_KEY_FILE} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
     }
     const key = decodeKey(readFileSync(fd, 'utf8'));
     if (key === null) throw new SksError('STORAGE', `${STORE_KEY_FILE} does not hold a base64url 32-byte key`);
@@ -128,10 +125,7 @@ export function loadOrCreateStoreKey(dir: string, env: NodeJS.ProcessEnv = proce
   const existing = readKeyFile(path);
   if (existing !== null) return existing;
   if (existsSync(join(dir, DATABASE_FILE))) {
-    throw new SksError(
-      'STORAGE',
-      `The key store ${join(dir, DATABASE_FILE)} exists but its store key does not: looked for ${path} and ${STORE_KEY_ENV}`,
-    );
+    throw new SksError('STORAGE', `The key store ${join(dir, DATABASE_FILE)} exists but its store key does not: looked for ${path} and ${STORE_KEY_ENV}`);
   }
   const key = createKeyFile(dir, path) ?? readKeyFile(path);
   if (key === null) throw new SksError('STORAGE', `Cannot read ${STORE_KEY_FILE}`);

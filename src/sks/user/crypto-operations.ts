@@ -86,10 +86,7 @@ export function performHmac(ctx: EngineContext, args: CryptoCallArgs & { readonl
 
 const aesCbcName = (keyLength: number): string => `aes-${keyLength * 8}-cbc`;
 
-export function symmetricKeyEncrypt(
-  ctx: EngineContext,
-  args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array },
-): Buffer {
+export function symmetricKeyEncrypt(ctx: EngineContext, args: CryptoCallArgs & { readonly mode: boolean; readonly data: Uint8Array }): Buffer {
   const call = begin(ctx, args);
   const encrypt = value.flag('mode', args.mode);
   const data = value.bytes('data', args.data);

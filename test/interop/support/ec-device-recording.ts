@@ -66,7 +66,15 @@ function serverHmac(loggedHmac: LoggedHmac, seq: number): Json {
   const modifier = Buffer.from(loggedHmac.modifier, 'hex');
   const label = modifier.subarray(0, modifier.length - 2).toString('latin1');
   if (modifier.length === 0) {
-    return { seq, purpose: 'encryption-key-derivation', method_or_label: null, counter: null, key_modifier_hex: '', input_hex: loggedHmac.input, mac_hex: loggedHmac.mac };
+    return {
+      seq,
+      purpose: 'encryption-key-derivation',
+      method_or_label: null,
+      counter: null,
+      key_modifier_hex: '',
+      input_hex: loggedHmac.input,
+      mac_hex: loggedHmac.mac,
+    };
   }
   if (modifier.length > 2 && ASCII_LABEL.test(label)) {
     return {
@@ -79,7 +87,15 @@ function serverHmac(loggedHmac: LoggedHmac, seq: number): Json {
       mac_hex: loggedHmac.mac,
     };
   }
-  return { seq, purpose: 'target-key-reference', method_or_label: null, counter: null, key_modifier_hex: loggedHmac.modifier, input_hex: loggedHmac.input, mac_hex: loggedHmac.mac };
+  return {
+    seq,
+    purpose: 'target-key-reference',
+    method_or_label: null,
+    counter: null,
+    key_modifier_hex: loggedHmac.modifier,
+    input_hex: loggedHmac.input,
+    mac_hex: loggedHmac.mac,
+  };
 }
 
 /**
@@ -218,7 +234,9 @@ export async function recordWithEcDevice(base: Json): Promise<EcDeviceRecording>
     const call: Json = { ...template, args: rewriteMembers(template.args, ours.args) };
     if (template.result !== undefined) {
       call.result =
-        typeof template.result === 'object' && template.result !== null ? rewriteMembers(template.result, ours.result as Record<string, unknown>) : recorded(ours.result);
+        typeof template.result === 'object' && template.result !== null
+          ? rewriteMembers(template.result, ours.result as Record<string, unknown>)
+          : recorded(ours.result);
     }
     if (template.mac_computation !== undefined) call.mac_computation = computation(template.mac_computation, hmacs, call.args.mac_hex);
     if (template.method === 'createProvisioningSession') {

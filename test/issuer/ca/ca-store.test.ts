@@ -192,7 +192,11 @@ describe('CA directory', () => {
   });
 
   it('creates RSA-3072 root over a P-384 issuing CA when configured', async () => {
-    const { ca } = await openIssuerCa({ dir: fresh(), issuerKey: { env: envWith(generateIssuerKeyText()) }, create: { keyType: 'rsa-3072', issuingKeyType: 'ec-p384' } });
+    const { ca } = await openIssuerCa({
+      dir: fresh(),
+      issuerKey: { env: envWith(generateIssuerKeyText()) },
+      create: { keyType: 'rsa-3072', issuingKeyType: 'ec-p384' },
+    });
     expect(ca.issuing.keyType).toBe('ec-p384');
     expect(ca.root.privateKey?.asymmetricKeyDetails?.modulusLength).toBe(3072);
     expect(new X509Certificate(ca.issuing.certificate).verify(new X509Certificate(ca.root.certificate).publicKey)).toBe(true);
@@ -208,12 +212,60 @@ describe('importing existing CAs', () => {
       const result = openssl(args);
       if (!result.ok) throw new Error(result.out);
     };
-    writeFileSync(pathOf('ext.cnf'), '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    writeFileSync(
+      pathOf('ext.cnf'),
+      '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n[v3_sub]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
+    );
     run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('root.key')]);
-    run(['req', '-new', '-x509', '-key', pathOf('root.key'), '-subj', '/C=SE/O=Imported/CN=Imported Root', '-days', '3650', '-config', pathOf('ext.cnf'), '-extensions', 'v3_ca', '-out', pathOf('root.pem')]);
+    run([
+      'req',
+      '-new',
+      '-x509',
+      '-key',
+      pathOf('root.key'),
+      '-subj',
+      '/C=SE/O=Imported/CN=Imported Root',
+      '-days',
+      '3650',
+      '-config',
+      pathOf('ext.cnf'),
+      '-extensions',
+      'v3_ca',
+      '-out',
+      pathOf('root.pem'),
+    ]);
     run(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', pathOf('issuing.key')]);
-    run(['req', '-new', '-key', pathOf('issuing.key'), '-subj', '/C=SE/O=Imported/CN=Imported Issuing CA', '-config', pathOf('ext.cnf'), '-out', pathOf('issuing.csr')]);
-    run(['x509', '-req', '-in', pathOf('issuing.csr'), '-CA', pathOf('root.pem'), '-CAkey', pathOf('root.key'), '-CAcreateserial', '-days', '1825', '-extfile', pathOf('ext.cnf'), '-extensions', 'v3_sub', '-out', pathOf('issuing.pem')]);
+    run([
+      'req',
+      '-new',
+      '-key',
+      pathOf('issuing.key'),
+      '-subj',
+      '/C=SE/O=Imported/CN=Imported Issuing CA',
+      '-config',
+      pathOf('ext.cnf'),
+      '-out',
+      pathOf('issuing.csr'),
+    ]);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      pathOf('issuing.csr'),
+      '-CA',
+      pathOf('root.pem'),
+      '-CAkey',
+      pathOf('root.key'),
+      '-CAcreateserial',
+      '-days',
+      '1825',
+      '-extfile',
+      pathOf('ext.cnf'),
+      '-extensions',
+      'v3_sub',
+      '-out',
+      pathOf('issuing.pem'),
+    ]);
     return { root: pathOf('root.pem'), issuing: pathOf('issuing.pem'), issuingKey: pathOf('issuing.key'), rootKey: pathOf('root.key') };
   }
 
@@ -248,19 +300,43 @@ describe('importing existing CAs', () => {
     const hierarchy = opensslHierarchy(fresh());
     const bytes = opensslHierarchy(fresh());
     const key = { env: envWith(generateIssuerKeyText()) };
-    const wrongKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: bytes.issuingKey } }));
+    const wrongKey = await caught(
+      openIssuerCa({
+        dir: fresh(),
+        issuerKey: key,
+        import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: bytes.issuingKey },
+      }),
+    );
     expect(wrongKey.code).toBe('CA');
     expect(wrongKey.message).toContain('does not certify the issuing CA key');
-    const wrongRoot = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: bytes.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.issuingKey } }));
+    const wrongRoot = await caught(
+      openIssuerCa({
+        dir: fresh(),
+        issuerKey: key,
+        import: { rootCertificate: bytes.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.issuingKey },
+      }),
+    );
     expect(wrongRoot.code).toBe('CA');
     expect(wrongRoot.message).toContain('is not signed by the root');
-    const notKey = await caught(openIssuerCa({ dir: fresh(), issuerKey: key, import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.root } }));
+    const notKey = await caught(
+      openIssuerCa({
+        dir: fresh(),
+        issuerKey: key,
+        import: { rootCertificate: hierarchy.root, issuingCertificate: hierarchy.issuing, issuingKey: hierarchy.root },
+      }),
+    );
     expect(notKey.code).toBe('CA');
   });
 
   it('rejects an imported issuing CA whose key type the CA cannot sign with (P-521)', async () => {
     const src = opensslHierarchy(fresh(), 'secp521r1');
-    const issuerError = await caught(openIssuerCa({ dir: fresh(), issuerKey: { env: envWith(generateIssuerKeyText()) }, import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey } }));
+    const issuerError = await caught(
+      openIssuerCa({
+        dir: fresh(),
+        issuerKey: { env: envWith(generateIssuerKeyText()) },
+        import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey },
+      }),
+    );
     expect(issuerError.code).toBe('CA');
     expect(issuerError.message).toContain('a CA key must be one of');
   });
@@ -269,7 +345,11 @@ describe('importing existing CAs', () => {
     const src = opensslHierarchy(fresh());
     const dir = fresh();
     const key = { env: envWith(generateIssuerKeyText()) };
-    await openIssuerCa({ dir, issuerKey: key, import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey, rootKey: src.rootKey } });
+    await openIssuerCa({
+      dir,
+      issuerKey: key,
+      import: { rootCertificate: src.root, issuingCertificate: src.issuing, issuingKey: src.issuingKey, rootKey: src.rootKey },
+    });
     const { ca } = await openIssuerCa({ dir, issuerKey: key });
     expect(ca.root.privateKey).toBeDefined();
     expect(readFileSync(join(dir, ROOT_KEY_FILE), 'latin1')).toMatch(/^-----BEGIN AIRTIGHT ENCRYPTED PRIVATE KEY-----/);

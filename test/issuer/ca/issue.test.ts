@@ -233,9 +233,7 @@ describe('plan, record, sign', () => {
     const stored = JSON.stringify(plan);
     const first = issuer.sign(plan);
     // After a crash: a new process, a new issuer object, the plan from the database.
-    const again = new CertificateIssuer(caHierarchy.issuing, { clock: () => new Date('2030-01-01T00:00:00Z') }).sign(
-      decodeIssuancePlan(JSON.parse(stored)),
-    );
+    const again = new CertificateIssuer(caHierarchy.issuing, { clock: () => new Date('2030-01-01T00:00:00Z') }).sign(decodeIssuancePlan(JSON.parse(stored)));
     expect(again.tbs.equals(first.tbs)).toBe(true);
     expect(again.serial).toBe(first.serial);
     // ECDSA is randomized: the signature (and so the DER) differs, both verify.
@@ -258,7 +256,9 @@ describe('plan, record, sign', () => {
     const rsa = await createCaHierarchy({ keyType: 'rsa-2048' });
     const certificateIssuer = new CertificateIssuer(rsa.issuing, { clock: () => FIXED_NOW });
     const plan = certificateIssuer.plan(request);
-    expect(new CertificateIssuer(rsa.issuing).sign(decodeIssuancePlan(JSON.parse(JSON.stringify(plan)))).der.equals(certificateIssuer.sign(plan).der)).toBe(true);
+    expect(new CertificateIssuer(rsa.issuing).sign(decodeIssuancePlan(JSON.parse(JSON.stringify(plan)))).der.equals(certificateIssuer.sign(plan).der)).toBe(
+      true,
+    );
   });
 
   it('draws a new serial for each plan, never for a sign', () => {

@@ -78,9 +78,11 @@ for (const kind of ISSUER_DATABASES) {
         const finished = (): boolean => clientsDone;
         // Every tenth device spoils its attestation: the issuer refuses it, and the session must end cleanly failed.
         const tampered = (i: number): boolean => i % 10 === 9;
-        const clients = pool(enrollments, CLIENTS, (e, i) => enrollOnce(e.invocationUrl, { deadline: Date.now() + 90_000, tamper: tampered(i) })).finally(() => {
-          clientsDone = true;
-        });
+        const clients = pool(enrollments, CLIENTS, (e, i) => enrollOnce(e.invocationUrl, { deadline: Date.now() + 90_000, tamper: tampered(i) })).finally(
+          () => {
+            clientsDone = true;
+          },
+        );
         const killer = (async () => {
           while (!finished() && kills < MAX_KILLS) {
             await sleep(200 + Math.random() * 1300);

@@ -10,13 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isIssuerError, type IssuerErrorCode } from '../../../src/issuer/errors.js';
-import {
-  MIGRATIONS,
-  replayOf,
-  type IssuerDatabase,
-  type Session,
-  type StoredResponse,
-} from '../../../src/issuer/db/index.js';
+import { MIGRATIONS, replayOf, type IssuerDatabase, type Session, type StoredResponse } from '../../../src/issuer/db/index.js';
 import { migrate } from '../../../src/issuer/db/migrations.js';
 import { ISSUER_DATABASES, MUST_RUN_ALL, type IssuerDatabaseFixture } from './databases.js';
 
@@ -25,24 +19,22 @@ const RACE_WORKER = fileURLToPath(new URL('./race-worker.ts', import.meta.url));
 
 /** Starts a race worker process; resolves once it has opened the store. */
 const startWorker = (args: readonly string[]) =>
-  new Promise<{ go(): void; result: Promise<{ consumed: number; advanced: number; errors: string[] }> }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', RACE_WORKER, ...args], {
-        cwd: ROOT,
-        stdio: ['pipe', 'pipe', 'inherit'],
+  new Promise<{ go(): void; result: Promise<{ consumed: number; advanced: number; errors: string[] }> }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', RACE_WORKER, ...args], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout });
+    const result = new Promise<{ consumed: number; advanced: number; errors: string[] }>((done, fail) => {
+      lines.on('line', (line) => {
+        if (line === 'ready') resolve({ go: () => child.stdin.write('go\n'), result });
+        else done(JSON.parse(line) as { consumed: number; advanced: number; errors: string[] });
       });
-      const lines = createInterface({ input: child.stdout });
-      const result = new Promise<{ consumed: number; advanced: number; errors: string[] }>((done, fail) => {
-        lines.on('line', (line) => {
-          if (line === 'ready') resolve({ go: () => child.stdin.write('go\n'), result });
-          else done(JSON.parse(line) as { consumed: number; advanced: number; errors: string[] });
-        });
-        child.on('exit', (code) => (code === 0 ? undefined : fail(new Error(`race worker exited ${code}`))));
-      });
-      result.catch(reject);
-      child.on('error', reject);
-    },
-  );
+      child.on('exit', (code) => (code === 0 ? undefined : fail(new Error(`race worker exited ${code}`))));
+    });
+    result.catch(reject);
+    child.on('error', reject);
+  });
 
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const HOUR = 3_600_000;
@@ -155,10 +147,7 @@ for (const kind of ISSUER_DATABASES) {
 
       it('refuses-schema-newer-than-the-code with CONFIG', async () => {
         const driver = await fixture.driver();
-        await migrate(driver, T0, [
-          ...MIGRATIONS,
-          { version: 999, name: 'from the future', statements: () => ['CREATE TABLE future_table (x TEXT)'] },
-        ]);
+        await migrate(driver, T0, [...MIGRATIONS, { version: 999, name: 'from the future', statements: () => ['CREATE TABLE future_table (x TEXT)'] }]);
         expect(await codeOf(other())).toBe('CONFIG');
       });
 
@@ -202,9 +191,7 @@ for (const kind of ISSUER_DATABASES) {
       it('token-consumed-once-under-concurrent-attempts (two instances, 20 racers)', async () => {
         await enroll('tok-race');
         const issuerDatabase = await other();
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? db : issuerDatabase).consumeEnrollment('tok-race', `s-${i}`)),
-        );
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? db : issuerDatabase).consumeEnrollment('tok-race', `s-${i}`)));
         expect(results.filter((r) => r.kind === 'consumed')).toHaveLength(1);
         expect(results.filter((r) => r.kind === 'used')).toHaveLength(19);
       });
@@ -337,9 +324,7 @@ for (const kind of ISSUER_DATABASES) {
       it('cas-advance-conflict: a stale step is CONFLICT and changes nothing', async () => {
         const session = await startSession();
         await db.advanceSession(session.id, 0, { state: '{"n":1}', requestHash: hash('r1'), response: json('1') });
-        expect(
-          await codeOf(db.advanceSession(session.id, 0, { state: '{"n":"x"}', requestHash: hash('rx'), response: json('x') })),
-        ).toBe('CONFLICT');
+        expect(await codeOf(db.advanceSession(session.id, 0, { state: '{"n":"x"}', requestHash: hash('rx'), response: json('x') }))).toBe('CONFLICT');
         expect((await db.getSession(session.id)).state).toBe('{"n":1}');
       });
 
@@ -406,9 +391,7 @@ for (const kind of ISSUER_DATABASES) {
           status: 'done',
         });
         expect(done.status).toBe('done');
-        expect(
-          await codeOf(db.advanceSession(session.id, 1, { state: '{}', requestHash: hash('more'), response: json('{}') })),
-        ).toBe('CONFLICT');
+        expect(await codeOf(db.advanceSession(session.id, 1, { state: '{}', requestHash: hash('more'), response: json('{}') }))).toBe('CONFLICT');
       });
 
       it('fails a session with a reason, once', async () => {
@@ -416,9 +399,7 @@ for (const kind of ISSUER_DATABASES) {
         const failed = await db.failSession(session.id, 'ATTESTATION');
         expect(failed).toMatchObject({ status: 'failed', failureReason: 'ATTESTATION', step: 0 });
         expect(await codeOf(db.failSession(session.id, 'again'))).toBe('CONFLICT');
-        expect(
-          await codeOf(db.advanceSession(session.id, 0, { state: '{}', requestHash: hash('r'), response: json('{}') })),
-        ).toBe('CONFLICT');
+        expect(await codeOf(db.advanceSession(session.id, 0, { state: '{}', requestHash: hash('r'), response: json('{}') }))).toBe('CONFLICT');
       });
 
       it('lists sessions most recently updated first, by status and enrollment', async () => {
@@ -435,9 +416,7 @@ for (const kind of ISSUER_DATABASES) {
 
       it('NOT_FOUND for an unknown session', async () => {
         expect(await codeOf(db.getSession('nope'))).toBe('NOT_FOUND');
-        expect(
-          await codeOf(db.advanceSession('nope', 0, { state: '{}', requestHash: hash('r'), response: json('{}') })),
-        ).toBe('NOT_FOUND');
+        expect(await codeOf(db.advanceSession('nope', 0, { state: '{}', requestHash: hash('r'), response: json('{}') }))).toBe('NOT_FOUND');
         expect(await codeOf(db.failSession('nope', 'x'))).toBe('NOT_FOUND');
       });
 
@@ -557,9 +536,7 @@ for (const kind of ISSUER_DATABASES) {
       it('duplicate-serial-rejected with CONFLICT', async () => {
         const session = await startSession();
         await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial: '77', plan: '{}' });
-        expect(
-          await codeOf(db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.2', serial: '77', plan: '{}' })),
-        ).toBe('CONFLICT');
+        expect(await codeOf(db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.2', serial: '77', plan: '{}' }))).toBe('CONFLICT');
       });
 
       it('second-completion-returns-first-certificate, never a second', async () => {
@@ -585,9 +562,7 @@ for (const kind of ISSUER_DATABASES) {
       it('NOT_FOUND: completion without an intent, intent for an unknown session', async () => {
         const state = await startSession();
         expect(await codeOf(db.completeIssuance(state.id, 'Key.9', der('x')))).toBe('NOT_FOUND');
-        expect(
-          await codeOf(db.recordIssuanceIntent({ sessionId: 'no-session', keyId: 'Key.1', serial: '12', plan: '{}' })),
-        ).toBe('NOT_FOUND');
+        expect(await codeOf(db.recordIssuanceIntent({ sessionId: 'no-session', keyId: 'Key.1', serial: '12', plan: '{}' }))).toBe('NOT_FOUND');
       });
 
       it('credential status moves issued -> revoked -> deleted, never back', async () => {
@@ -665,13 +640,9 @@ for (const kind of ISSUER_DATABASES) {
 
       it('refuses an operation on an unknown or deleted credential', async () => {
         const { credential } = await deviceWithCredential();
-        expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: 'ff'.repeat(32) }))).toBe(
-          'NOT_FOUND',
-        );
+        expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: 'ff'.repeat(32) }))).toBe('NOT_FOUND');
         await db.setCredentialStatus(credential.fingerprint, 'deleted');
-        expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint }))).toBe(
-          'CONFLICT',
-        );
+        expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint }))).toBe('CONFLICT');
       });
     });
 
@@ -708,9 +679,7 @@ for (const kind of ISSUER_DATABASES) {
       it('concurrent roll-overs keep one current key and one unbroken chain', async () => {
         await db.rollKeyManagementKey(kmk('k0'));
         const issuerDatabase = await other();
-        const results = await Promise.allSettled(
-          ['r1', 'r2', 'r3', 'r4'].map((id, i) => (i % 2 === 0 ? db : issuerDatabase).rollKeyManagementKey(kmk(id))),
-        );
+        const results = await Promise.allSettled(['r1', 'r2', 'r3', 'r4'].map((id, i) => (i % 2 === 0 ? db : issuerDatabase).rollKeyManagementKey(kmk(id))));
         for (const settled of results) {
           if (settled.status === 'rejected') expect(isIssuerError(settled.reason) && settled.reason.code).toBe('CONFLICT');
         }
@@ -760,9 +729,7 @@ for (const kind of ISSUER_DATABASES) {
         // The workers run on the real clock: give the token a far expiry.
         await db.createEnrollment({ token, template: 't', userName: 'u', expiresAt: Date.now() + HOUR });
         const { target, schema } = fixture.location;
-        const workers = await Promise.all(
-          [1, 2].map(() => startWorker([target, schema, token, session.id, '5'])),
-        );
+        const workers = await Promise.all([1, 2].map(() => startWorker([target, schema, token, session.id, '5'])));
         for (const writer of workers) writer.go();
         const results = await Promise.all(workers.map((w) => w.result));
         expect(results.reduce((n, r) => n + r.consumed, 0)).toBe(1);

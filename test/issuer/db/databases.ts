@@ -74,10 +74,7 @@ const PG_URL = process.env['AIRTIGHT_TEST_PG_URL'];
 
 const postgres: IssuerDatabaseKind = {
   name: 'postgres',
-  unavailable:
-    PG_URL === undefined || PG_URL === ''
-      ? 'AIRTIGHT_TEST_PG_URL is not set (run .ci/postgres.sh, then export the URL it prints)'
-      : undefined,
+  unavailable: PG_URL === undefined || PG_URL === '' ? 'AIRTIGHT_TEST_PG_URL is not set (run .ci/postgres.sh, then export the URL it prints)' : undefined,
   create: async () => {
     if (PG_URL === undefined) throw new Error('AIRTIGHT_TEST_PG_URL is not set');
     // Our own random name: the identifier is never from input.

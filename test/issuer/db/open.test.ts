@@ -26,7 +26,11 @@ const failure = async (promise: Promise<unknown>): Promise<IssuerError> => {
 const everything = (error: unknown): string => {
   const parts: string[] = [];
   for (let item: unknown = error; item !== undefined && item !== null; item = item instanceof Error ? item.cause : undefined) {
-    parts.push(item instanceof Error ? item.toString() : typeof item === 'string' ? item : '', JSON.stringify(item), item instanceof Error ? (item.stack ?? '') : '');
+    parts.push(
+      item instanceof Error ? item.toString() : typeof item === 'string' ? item : '',
+      JSON.stringify(item),
+      item instanceof Error ? (item.stack ?? '') : '',
+    );
   }
   return parts.join('\n');
 };

@@ -14,9 +14,7 @@ const attempts = Number(attemptsArg);
 const db = await openIssuerDatabase(target, schema === '' ? {} : { schema });
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
-const consumed = await Promise.all(
-  Array.from({ length: attempts }, (_, i) => db.consumeEnrollment(token, `${sessionId}-${process.pid}-${i}`)),
-);
+const consumed = await Promise.all(Array.from({ length: attempts }, (_, i) => db.consumeEnrollment(token, `${sessionId}-${process.pid}-${i}`)));
 const advanced = await Promise.allSettled(
   Array.from({ length: attempts }, (_, i) =>
     db.advanceSession(sessionId, 0, {
@@ -31,9 +29,7 @@ process.stdout.write(
   `${JSON.stringify({
     consumed: consumed.filter((r) => r.kind === 'consumed').length,
     advanced: advanced.filter((r) => r.status === 'fulfilled').length,
-    errors: advanced.flatMap((r) =>
-      r.status === 'rejected' ? [r.reason instanceof Error && 'code' in r.reason ? String(r.reason.code) : 'other'] : [],
-    ),
+    errors: advanced.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error && 'code' in r.reason ? String(r.reason.code) : 'other'] : [])),
   })}\n`,
 );
 process.stdin.destroy();

@@ -112,9 +112,9 @@ describe('sqlite adapter settings', () => {
     const issuerDb = await sqlIssuerDatabase(sqliteDriver(result.slice, { busyTimeoutMs: 50 }));
     const holder = new Database(join(dir, 'issuer.sqlite'));
     holder.exec('BEGIN IMMEDIATE');
-    await expect(
-      issuerDb.createEnrollment({ token: 't3', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 }),
-    ).rejects.toMatchObject({ code: 'STORAGE' });
+    await expect(issuerDb.createEnrollment({ token: 't3', template: 'x', userName: 'u', expiresAt: Date.now() + 1000 })).rejects.toMatchObject({
+      code: 'STORAGE',
+    });
     holder.exec('ROLLBACK');
     holder.close();
     await issuerDb.close();

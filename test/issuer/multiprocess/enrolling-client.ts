@@ -38,7 +38,8 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 const refused = (error: unknown): boolean => {
-  for (let link: unknown = error; link !== undefined && link !== null; link = (link as { cause?: unknown }).cause) if ((link as { code?: unknown }).code === 'ECONNREFUSED') return true;
+  for (let link: unknown = error; link !== undefined && link !== null; link = (link as { cause?: unknown }).cause)
+    if ((link as { code?: unknown }).code === 'ECONNREFUSED') return true;
   return false;
 };
 
@@ -63,7 +64,10 @@ export interface SessionLog {
  * (n counts this session's requests from 0) and connection failures retried
  * with backoff until `deadline`.
  */
-export function resilientTransport(log: SessionLog, options: { readonly origin?: (n: number) => string | undefined; readonly deadline: number }): KeyGen2Transport {
+export function resilientTransport(
+  log: SessionLog,
+  options: { readonly origin?: (n: number) => string | undefined; readonly deadline: number },
+): KeyGen2Transport {
   const http = createHttpTransport({ timeoutMs: 20_000 });
   let count = 0;
   let posts = 0;
@@ -143,7 +147,11 @@ export async function enrollOnce(
     return {
       log,
       sks,
-      outcome: { kind: 'completed', serverSessionId: summary.serverSessionId, keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0] })) },
+      outcome: {
+        kind: 'completed',
+        serverSessionId: summary.serverSessionId,
+        keys: summary.keys.map((k) => ({ id: k.id, certificate: k.certificatePath[0] })),
+      },
     };
   } catch (failure) {
     const last = log.acknowledged.at(-1)?.reply;
@@ -181,7 +189,10 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
  * and certificates, and every acknowledged step still recorded (the session
  * is at least at that step, and at exactly that step it holds that answer).
  */
-export async function disagreements(db: IssuerDatabase, sessions: readonly EnrolledSession[]): Promise<{ problems: string[]; duplicates: number; credentials: number }> {
+export async function disagreements(
+  db: IssuerDatabase,
+  sessions: readonly EnrolledSession[],
+): Promise<{ problems: string[]; duplicates: number; credentials: number }> {
   const problems: string[] = [];
   const credentials = await db.listCredentials();
   const byKey = new Map<string, number>();
@@ -189,7 +200,8 @@ export async function disagreements(db: IssuerDatabase, sessions: readonly Enrol
     const slot = `${credential.sessionId}/${credential.keyId}`;
     byKey.set(slot, (byKey.get(slot) ?? 0) + 1);
     const intent = await db.getIssuanceIntent(credential.sessionId, credential.keyId).catch(() => undefined);
-    if (intent === undefined || intent.completedAt === null || intent.serial !== credential.serial) problems.push(`credential ${credential.fingerprint} without a completed intent`);
+    if (intent === undefined || intent.completedAt === null || intent.serial !== credential.serial)
+      problems.push(`credential ${credential.fingerprint} without a completed intent`);
   }
   const duplicates = [...byKey.values()].filter((n) => n > 1).length;
   if (duplicates > 0) problems.push(`${duplicates} (session, key) pairs with more than one certificate`);
@@ -202,9 +214,11 @@ export async function disagreements(db: IssuerDatabase, sessions: readonly Enrol
       const issued = credentials.filter((c) => c.sessionId === sessionOutcome.serverSessionId);
       const held = (await deviceKeys(enrolledSession.sks)).map(sha).sort();
       const recorded = issued.map((c) => sha(c.certificateDer)).sort();
-      if (JSON.stringify(held) !== JSON.stringify(recorded)) problems.push(`session ${session.id}: device holds ${held.length} keys, issuer recorded ${recorded.length} (or other certificates)`);
+      if (JSON.stringify(held) !== JSON.stringify(recorded))
+        problems.push(`session ${session.id}: device holds ${held.length} keys, issuer recorded ${recorded.length} (or other certificates)`);
       if (issued.some((c) => c.status !== 'issued')) problems.push(`session ${session.id}: a credential of a completed session is not issued`);
-      if (JSON.stringify(sessionOutcome.keys.map((k) => sha(k.certificate)).sort()) !== JSON.stringify(recorded)) problems.push(`session ${session.id}: summary and issuer disagree`);
+      if (JSON.stringify(sessionOutcome.keys.map((k) => sha(k.certificate)).sort()) !== JSON.stringify(recorded))
+        problems.push(`session ${session.id}: summary and issuer disagree`);
     }
     // Acknowledged steps: the serverSessionId is known from the first answer (the InvocationRequest).
     const first = enrolledSession.log.acknowledged.find((a) => a.index === 0)?.reply;
@@ -222,7 +236,8 @@ export async function disagreements(db: IssuerDatabase, sessions: readonly Enrol
       continue;
     }
     if (session.step < last.index) problems.push(`session ${id}: the client got the answer to step ${last.index}, the issuer is at step ${session.step}`);
-    else if (session.step === last.index && !same(session.lastResponse, last.reply)) problems.push(`session ${id}: step ${last.index} answered differently than recorded`);
+    else if (session.step === last.index && !same(session.lastResponse, last.reply))
+      problems.push(`session ${id}: step ${last.index} answered differently than recorded`);
   }
   return { problems, duplicates, credentials: credentials.length };
 }

@@ -120,7 +120,19 @@ export class IssuerProcess {
 
   #startOnce(): Promise<void> {
     if (this.#child !== undefined) throw new Error(`${this.options.name} is already running`);
-    const args = ['--import', 'tsx', MAIN, 'issuer', 'start', '--port', String(this.options.port), '--data-dir', this.dataDir, '--public-url', this.options.publicUrl ?? this.url];
+    const args = [
+      '--import',
+      'tsx',
+      MAIN,
+      'issuer',
+      'start',
+      '--port',
+      String(this.options.port),
+      '--data-dir',
+      this.dataDir,
+      '--public-url',
+      this.options.publicUrl ?? this.url,
+    ];
     if (this.options.database !== undefined) args.push('--database', this.options.database);
     const child = spawn(process.execPath, args, { cwd: ROOT, env: this.cluster.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;

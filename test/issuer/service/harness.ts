@@ -32,7 +32,9 @@ export const PUBLIC_URL = 'http://issuer.test';
 
 let caPromise: Promise<IssuerCa> | undefined;
 export const testCa = (): Promise<IssuerCa> =>
-  (caPromise ??= openIssuerCa({ dir: mkdtempSync(join(tmpdir(), 'airtight-svc-ca-')), issuerKey: IssuerKey.fromBytes(randomBytes(32), 'test') }).then((o) => o.ca));
+  (caPromise ??= openIssuerCa({ dir: mkdtempSync(join(tmpdir(), 'airtight-svc-ca-')), issuerKey: IssuerKey.fromBytes(randomBytes(32), 'test') }).then(
+    (o) => o.ca,
+  ));
 
 export function device(): SecureKeyStore {
   return openSecureKeyStore({
@@ -45,7 +47,16 @@ export const ui = (pin = '1357'): EnrollmentUi => ({ consent: () => Promise.reso
 
 /** The admin API's JSON answers as these tests read them: each route fills the members it lists. */
 export interface AdminJson {
-  readonly credentials: Array<{ readonly status: string; readonly keyId: string; readonly kmkId: string; readonly deviceId: string | null; readonly certificatePem: string; readonly fingerprint: string; readonly subject: string; readonly serial: string }>;
+  readonly credentials: Array<{
+    readonly status: string;
+    readonly keyId: string;
+    readonly kmkId: string;
+    readonly deviceId: string | null;
+    readonly certificatePem: string;
+    readonly fingerprint: string;
+    readonly subject: string;
+    readonly serial: string;
+  }>;
   readonly sessions: Array<Record<string, unknown>>;
   readonly devices: Array<Record<string, unknown>>;
   readonly enrollments: Array<Record<string, unknown>>;
@@ -72,7 +83,11 @@ export interface Harness {
   enroll(invocationUrl: string, sks: SecureKeyStore, pin?: string): Promise<EnrollmentSummary>;
 }
 
-export async function harness(db: IssuerDatabase, overrides: Partial<IssuerServiceOptions> = {}, adminToken: string | undefined = ADMIN_TOKEN): Promise<Harness> {
+export async function harness(
+  db: IssuerDatabase,
+  overrides: Partial<IssuerServiceOptions> = {},
+  adminToken: string | undefined = ADMIN_TOKEN,
+): Promise<Harness> {
   const sealingKey = overrides.sealingKey ?? randomBytes(32);
   const service = new IssuerService({
     db,

@@ -28,14 +28,36 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '2', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.pem')],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '2',
+        '-keyout',
+        join(dir, 'tls.key'),
+        '-out',
+        join(dir, 'tls.pem'),
+      ],
       { stdio: 'ignore' },
     );
     mkdirSync(join(dir, 'roots'));
     writeFileSync(join(dir, 'roots', 'vendor.pem'), new X509Certificate(DEVICE_ROOT).toString());
     writeFileSync(
       join(dir, 'issuer.json'),
-      JSON.stringify({ port: 0, dataDir: join(dir, 'data'), trustRootsDir: join(dir, 'roots'), trustManufacturerCa: false, tls: { certFile: join(dir, 'tls.pem'), keyFile: join(dir, 'tls.key') } }),
+      JSON.stringify({
+        port: 0,
+        dataDir: join(dir, 'data'),
+        trustRootsDir: join(dir, 'roots'),
+        trustManufacturerCa: false,
+        tls: { certFile: join(dir, 'tls.pem'), keyFile: join(dir, 'tls.key') },
+      }),
     );
     const env = { AIRTIGHT_HOME: join(dir, 'home'), AIRTIGHT_ISSUER_ADMIN_TOKEN: ADMIN_TOKEN, AIRTIGHT_ISSUER_LOG_LEVEL: 'warn' };
     const config = resolveServiceConfig(readConfigFile(join(dir, 'issuer.json')), env);
@@ -68,7 +90,9 @@ async function fetchJson(base: string, path: string, body: unknown): Promise<{ i
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(text) as { invocationUrl: string }) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
+        res.on('end', () =>
+          res.statusCode === 201 ? resolve(JSON.parse(text) as { invocationUrl: string }) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+        );
       },
     );
     req.on('error', reject);

@@ -37,9 +37,21 @@ describe('attestation policy and templates', () => {
 
   it('has-documented-defaults', () => {
     const serviceConfig = resolveServiceConfig({}, { AIRTIGHT_HOME: '/srv/at' });
-    expect(serviceConfig).toMatchObject({ host: '127.0.0.1', port: 8080, database: '/srv/at/issuer/issuer.sqlite', caDir: '/srv/at/issuer/ca', allowPrivacy: false, adminToken: undefined, tls: undefined });
+    expect(serviceConfig).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      database: '/srv/at/issuer/issuer.sqlite',
+      caDir: '/srv/at/issuer/ca',
+      allowPrivacy: false,
+      adminToken: undefined,
+      tls: undefined,
+    });
     expect(Object.keys(serviceConfig.templates)).toEqual(expect.arrayContaining(['ec-p256-auth-pin', 'rsa2048-sign']));
-    const overridden = resolveServiceConfig({ port: 1 }, { AIRTIGHT_HOME: '/srv/at', AIRTIGHT_ISSUER_PORT: '2', AIRTIGHT_ISSUER_ALLOW_PRIVACY: 'true' }, { port: 3 });
+    const overridden = resolveServiceConfig(
+      { port: 1 },
+      { AIRTIGHT_HOME: '/srv/at', AIRTIGHT_ISSUER_PORT: '2', AIRTIGHT_ISSUER_ALLOW_PRIVACY: 'true' },
+      { port: 3 },
+    );
     expect([overridden.port, overridden.allowPrivacy]).toEqual([3, true]);
     expect(() => resolveServiceConfig({ adminToken: 'short' })).toThrow(/at least 16/);
     expect(() => resolveServiceConfig({}, { AIRTIGHT_ISSUER_TLS_CERT: 'a.pem' })).toThrow(/both/);
@@ -56,7 +68,9 @@ describe('attestation policy and templates', () => {
 
   it('checks-templates-at-start', () => {
     for (const [name, enrollmentTemplate] of Object.entries(BUILTIN_TEMPLATES)) checkTemplate(name, enrollmentTemplate, DEFAULT_ALLOWED_ALGORITHMS);
-    expect(() => checkTemplate('x', { ...BUILTIN_TEMPLATES['rsa2048-sign'], keyAlgorithm: 'rsa1024' }, DEFAULT_ALLOWED_ALGORITHMS)).toThrow(/unknown key algorithm/);
+    expect(() => checkTemplate('x', { ...BUILTIN_TEMPLATES['rsa2048-sign'], keyAlgorithm: 'rsa1024' }, DEFAULT_ALLOWED_ALGORITHMS)).toThrow(
+      /unknown key algorithm/,
+    );
     expect(() => checkTemplate('x', BUILTIN_TEMPLATES['rsa2048-sign'], [DEFAULT_ALLOWED_ALGORITHMS[0]])).toThrow(/not in allowedAlgorithms/);
     expect(templateKeys(BUILTIN_TEMPLATES['ec-p256-auth-pin']).pinPolicies?.[0]?.keys[0]?.appUsage).toBe('authentication');
     expect(templateProfile(BUILTIN_TEMPLATES['rsa2048-sign']).subject).toEqual([

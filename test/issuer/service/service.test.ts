@@ -88,7 +88,9 @@ for (const kind of ISSUER_DATABASES) {
       writeFileSync(join(tmp, 'ee.pem'), creds[0].certificatePem);
       const text = execFileSync('openssl', ['x509', '-in', join(tmp, 'ee.pem'), '-noout', '-text'], { encoding: 'utf8' });
       expect(text).toMatch(/TLS Web Client Authentication/);
-      const verified = execFileSync('openssl', ['verify', '-CAfile', join(tmp, 'root.pem'), '-untrusted', join(tmp, 'issuing.pem'), join(tmp, 'ee.pem')], { encoding: 'utf8' });
+      const verified = execFileSync('openssl', ['verify', '-CAfile', join(tmp, 'root.pem'), '-untrusted', join(tmp, 'issuing.pem'), join(tmp, 'ee.pem')], {
+        encoding: 'utf8',
+      });
       expect(verified).toMatch(/: OK/);
       // The stored certificate is the one the SKS holds.
       expect(Buffer.from(summary.keys[0].certificatePath[0]).equals(Buffer.from(new X509Certificate(creds[0].certificatePem).raw))).toBe(true);
@@ -225,7 +227,9 @@ for (const kind of ISSUER_DATABASES) {
 
     it('refuses-untrusted-device: 302 to an error page that says why, session failed, nothing issued', async () => {
       await handle.app.close();
-      handle = await harness(db, { policy: { trustRoots: [(await testCa()).root.certificate], allowPrivacy: false, allowedAlgorithms: handle.service.policy.allowedAlgorithms } });
+      handle = await harness(db, {
+        policy: { trustRoots: [(await testCa()).root.certificate], allowPrivacy: false, allowedAlgorithms: handle.service.policy.allowedAlgorithms },
+      });
       const enrollment = await newEnrollment();
       const redirects: string[] = [];
       const watching: KeyGen2Transport = {
@@ -294,7 +298,9 @@ for (const kind of ISSUER_DATABASES) {
 
     it('refuses-disallowed-key-algorithm: 302 to the error page, nothing issued', async () => {
       await handle.app.close();
-      handle = await harness(db, { policy: { ...handle.service.policy, allowedAlgorithms: handle.service.policy.allowedAlgorithms.filter((a) => !a.endsWith('p256')) } });
+      handle = await harness(db, {
+        policy: { ...handle.service.policy, allowedAlgorithms: handle.service.policy.allowedAlgorithms.filter((a) => !a.endsWith('p256')) },
+      });
       const enrollment = await newEnrollment();
       const err = await handle.enroll(enrollment.invocationUrl, device(), PIN).catch((x: unknown) => x);
       expect((err as { code?: string }).code).toBe('TRANSPORT');
@@ -305,7 +311,12 @@ for (const kind of ISSUER_DATABASES) {
     it('refuses-bad-post: wrong content type and oversize body end in the error page', async () => {
       const enrollment = await newEnrollment();
       await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
-      const wrongType = await handle.app.inject({ method: 'POST', url: '/keygen2', headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'text/plain' }, payload: '{}' });
+      const wrongType = await handle.app.inject({
+        method: 'POST',
+        url: '/keygen2',
+        headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'text/plain' },
+        payload: '{}',
+      });
       expect(wrongType.statusCode).toBe(302);
       expect(wrongType.headers['location']).toMatch(/reason=bad-request$/);
       const big = await handle.app.inject({
@@ -315,7 +326,12 @@ for (const kind of ISSUER_DATABASES) {
         payload: `"${'x'.repeat(handle.service.limits.bodyBytes + 10)}"`,
       });
       expect(big.statusCode).toBe(302);
-      const garbage = await handle.app.inject({ method: 'POST', url: '/keygen2', headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'application/json' }, payload: '{"a":1,"a":2}' });
+      const garbage = await handle.app.inject({
+        method: 'POST',
+        url: '/keygen2',
+        headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'application/json' },
+        payload: '{"a":1,"a":2}',
+      });
       expect(garbage.statusCode).toBe(302);
       expect(garbage.headers['location']).toMatch(/reason=protocol-error$/);
       expect((await handle.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'failed', failureReason: 'protocol-error' });
@@ -328,7 +344,9 @@ for (const kind of ISSUER_DATABASES) {
       const result = await handle.admin('POST', `/admin/credentials/${item.fingerprint}/revoke`, { reason: 'lost device' });
       expect(result.status).toBe(200);
       expect(result.json.status).toBe('revoked');
-      expect((await handle.admin('GET', '/admin/credentials?status=revoked')).json.credentials.map((x: { fingerprint: string }) => x.fingerprint)).toEqual([item.fingerprint]);
+      expect((await handle.admin('GET', '/admin/credentials?status=revoked')).json.credentials.map((x: { fingerprint: string }) => x.fingerprint)).toEqual([
+        item.fingerprint,
+      ]);
       const crl = await handle.app.inject({ method: 'GET', url: '/crl' });
       expect(crl.headers['content-type']).toBe('application/pkix-crl');
       writeFileSync(join(tmp, 'crl.der'), crl.rawPayload);
@@ -351,7 +369,11 @@ for (const kind of ISSUER_DATABASES) {
       expect((await sks.getKeyProtectionInfo(keyA)).pinErrorCount).toBe(3);
 
       expect((await handle.admin('POST', '/admin/kmk/roll')).status).toBe(200);
-      for (const [kind, name] of [['unlock', 'Unlock Me'], ['update', 'Update Me'], ['delete', 'Delete Me']] as const) {
+      for (const [kind, name] of [
+        ['unlock', 'Unlock Me'],
+        ['update', 'Update Me'],
+        ['delete', 'Delete Me'],
+      ] as const) {
         const result = await handle.admin('POST', `/admin/credentials/${fp(name)}/operations`, { kind });
         expect(result.status).toBe(201);
         expect(result.json.status).toBe('pending');
@@ -363,10 +385,19 @@ for (const kind of ISSUER_DATABASES) {
       expect(summary.redirectUrl).toBe(`${PUBLIC_URL}/keygen2/done`);
 
       const ops = (await handle.admin('GET', '/admin/operations')).json.operations as Array<{ kind: string; status: string }>;
-      expect(ops.map((o) => [o.kind, o.status]).sort()).toEqual([['delete', 'done'], ['unlock', 'done'], ['update', 'done']]);
+      expect(ops.map((o) => [o.kind, o.status]).sort()).toEqual([
+        ['delete', 'done'],
+        ['unlock', 'done'],
+        ['update', 'done'],
+      ]);
       expect((await sks.getKeyProtectionInfo(keyA)).pinErrorCount).toBe(0);
       await expect(sks.getKeyAttributes(item.keys[0].keyHandle)).rejects.toThrow();
-      const after = (await handle.admin('GET', '/admin/credentials')).json.credentials as Array<{ fingerprint: string; subject: string; status: string; keyId: string }>;
+      const after = (await handle.admin('GET', '/admin/credentials')).json.credentials as Array<{
+        fingerprint: string;
+        subject: string;
+        status: string;
+        keyId: string;
+      }>;
       expect(after.find((x) => x.fingerprint === fp('Delete Me'))!.status).toBe('deleted');
       expect(after.find((x) => x.fingerprint === fp('Update Me'))!.status).toBe('deleted');
       const replacement = after.find((x) => x.keyId === 'Update.1')!;
@@ -384,7 +415,11 @@ for (const kind of ISSUER_DATABASES) {
       expect(handle.logs.length).toBeGreaterThan(5);
       const cookie = cookieOf(enrollment.invocationUrl);
       const token = cookie.slice(cookie.lastIndexOf('.') + 1);
-      const sealing = [Buffer.from(handle.sealingKey).toString('base64url'), Buffer.from(handle.sealingKey).toString('base64'), Buffer.from(handle.sealingKey).toString('hex')];
+      const sealing = [
+        Buffer.from(handle.sealingKey).toString('base64url'),
+        Buffer.from(handle.sealingKey).toString('base64'),
+        Buffer.from(handle.sealingKey).toString('hex'),
+      ];
       for (const secret of [PIN, token, ADMIN_TOKEN, 'wrong-token-value-123', cookie, ...sealing]) expect(all).not.toContain(secret);
       expect(all).toContain('keygen2 step');
     });

@@ -27,22 +27,52 @@ const ALLOWED: readonly Allowance[] = [
   // The invocation round precedes the session key: no MAC or attestation covers it (§6.1, §6.2).
   { message: 'InvocationRequest', field: '$.preferredLanguages', kinds: 'any', under: true, reason: '§6.1 "informational for client UI"; unauthenticated' },
   { message: 'InvocationRequest', field: '$.privacyEnabled', kinds: ['drop-member'], reason: '§6.1 default false: dropping an explicit false changes nothing' },
-  { message: 'InvocationRequest', field: '$.targetKeyContainers', kinds: ['drop-member', 'drop-element', 'reorder'], reason: '§6.1 a preference; our SKS has one container; unauthenticated' },
+  {
+    message: 'InvocationRequest',
+    field: '$.targetKeyContainers',
+    kinds: ['drop-member', 'drop-element', 'reorder'],
+    reason: '§6.1 a preference; our SKS has one container; unauthenticated',
+  },
   { message: 'InvocationRequest', field: '$.targetKeyContainers[]', kinds: ['enum'], reason: '§6.1 a preference; our SKS has one container; unauthenticated' },
   { message: 'InvocationRequest', field: '$.clientCapabilityQuery', kinds: ['reorder'], reason: '§6.2 answers come "in any order"' },
   { message: 'InvocationResponse', field: '$.clientCapabilities', kinds: ['reorder'], reason: '§6.2 "any order"' },
-  { message: 'InvocationResponse', field: '$.clientCapabilities[].supported', kinds: ['boolean'], reason: '§6.2/§10 the client\'s own unauthenticated declaration' },
+  {
+    message: 'InvocationResponse',
+    field: '$.clientCapabilities[].supported',
+    kinds: ['boolean'],
+    reason: "§6.2/§10 the client's own unauthenticated declaration",
+  },
   // §4.10: "readers OR the bits (order and duplicates do not matter)": the MAC'd mask is unchanged.
-  { message: 'KeyCreationRequest', field: '$.pukPolicySpecifiers[].pinPolicySpecifiers[].patternRestrictions', kinds: ['duplicate', 'reorder'], reason: '§4.10 same MAC\'d mask' },
+  {
+    message: 'KeyCreationRequest',
+    field: '$.pukPolicySpecifiers[].pinPolicySpecifiers[].patternRestrictions',
+    kinds: ['duplicate', 'reorder'],
+    reason: "§4.10 same MAC'd mask",
+  },
   // §5.5: an absent `userModifiable` enters the MAC as its default, true: dropping an explicit true changes nothing.
-  { message: 'KeyCreationRequest', field: '$.pukPolicySpecifiers[].pinPolicySpecifiers[].userModifiable', kinds: ['drop-member'], reason: '§5.5 default true enters the MAC' },
+  {
+    message: 'KeyCreationRequest',
+    field: '$.pukPolicySpecifiers[].pinPolicySpecifiers[].userModifiable',
+    kinds: ['drop-member'],
+    reason: '§5.5 default true enters the MAC',
+  },
   // §9.4: each roll-over is its own authorization signed by the older KMK, applied before
   // createProvisioningSession; no session MAC covers the list. Dropping it leaves the older KMK
   // in force (visible to the issuer on its next discovery); applying it twice finds nothing to
   // update the second time; another session's authorization is another valid signature by the
   // same older KMK over the same data.
-  { message: 'ProvisioningInitializationRequest', field: '$.updatableKeyManagementKeys', kinds: ['drop-member', 'duplicate'], reason: '§9.4 separately signed, outside the session MACs' },
-  { message: 'ProvisioningInitializationRequest', field: '$.updatableKeyManagementKeys[].authorization', kinds: ['swap'], reason: '§9.4 another valid signature over the same data' },
+  {
+    message: 'ProvisioningInitializationRequest',
+    field: '$.updatableKeyManagementKeys',
+    kinds: ['drop-member', 'duplicate'],
+    reason: '§9.4 separately signed, outside the session MACs',
+  },
+  {
+    message: 'ProvisioningInitializationRequest',
+    field: '$.updatableKeyManagementKeys[].authorization',
+    kinds: ['swap'],
+    reason: '§9.4 another valid signature over the same data',
+  },
   // Each lookup specifier is signed on its own and answered by id (§6.5, §6.6).
   { message: 'CredentialDiscoveryRequest', field: '$.lookupSpecifiers', kinds: ['reorder'], reason: '§6.5 specifiers signed one by one, answered by id' },
   { message: 'CredentialDiscoveryResponse', field: '$.lookupResults', kinds: ['reorder'], reason: '§6.6 results matched by id' },
@@ -50,7 +80,13 @@ const ALLOWED: readonly Allowance[] = [
   // holds is unauthenticated. A falsified entry can only make the issuer target a key the SKS then
   // refuses (post-operation MAC and KMK authorization, §9.2 — those runs are refused and counted
   // as caught), or make it miss a key; entries the issuer does not act on change nothing.
-  { message: 'CredentialDiscoveryResponse', field: '$.lookupResults[].matchingCredentials', kinds: 'any', under: true, reason: '§6.6 unauthenticated report; acted-on entries are refused by the SKS' },
+  {
+    message: 'CredentialDiscoveryResponse',
+    field: '$.lookupResults[].matchingCredentials',
+    kinds: 'any',
+    under: true,
+    reason: '§6.6 unauthenticated report; acted-on entries are refused by the SKS',
+  },
 ];
 
 function allowance(message: string, kind: string, field: string): Allowance | undefined {
@@ -88,7 +124,10 @@ function check(sweepResult: SweepResult): void {
   // Every field of every message was touched by at least one mutation, and each message had several.
   for (const [message, fields] of sweepResult.fieldsByMessage) {
     const hit = sweepResult.touched.get(message) ?? new Set();
-    expect(fields.filter((f) => !hit.has(f)), message).toEqual([]);
+    expect(
+      fields.filter((f) => !hit.has(f)),
+      message,
+    ).toEqual([]);
   }
   for (const row of sweepResult.rows) {
     expect(row.tried, row.message).toBeGreaterThanOrEqual(2 * row.fields);
@@ -96,7 +135,7 @@ function check(sweepResult: SweepResult): void {
   }
 }
 
-describe('every MAC\'d field of every message, altered in transit', () => {
+describe("every MAC'd field of every message, altered in transit", () => {
   it('refuses-every-mutation-of-an-issuance-session-with-policies-imports-and-extensions', async () => {
     const sweepResult = await sweep(richScenario, harmless);
     check(sweepResult);

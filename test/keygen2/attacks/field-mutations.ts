@@ -50,7 +50,8 @@ const AFTER_COMMIT = 'ProvisioningFinalizationResponse';
 export async function sweep(scenario: Scenario, harmless: (qualifier: string, kind: string, field: string) => boolean): Promise<SweepResult> {
   const runResult = await runSession(scenario);
   const bytes = await runSession(scenario);
-  if (runResult.outcome === undefined || bytes.outcome === undefined) throw new Error(`baseline ${scenario.name} failed: ${String(runResult.error ?? bytes.error)}`);
+  if (runResult.outcome === undefined || bytes.outcome === undefined)
+    throw new Error(`baseline ${scenario.name} failed: ${String(runResult.error ?? bytes.error)}`);
   const clean = await cleanStates(scenario);
   const rows: MessageRow[] = [];
   const problems: string[] = [];
@@ -95,13 +96,16 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
         continue;
       }
       row.tried++;
-      for (const fn of fields) if (fn === pathText(mutationValue.path) || fn.startsWith(`${pathText(mutationValue.path)}.`) || fn.startsWith(`${pathText(mutationValue.path)}[`)) hit.add(fn);
+      for (const fn of fields)
+        if (fn === pathText(mutationValue.path) || fn.startsWith(`${pathText(mutationValue.path)}.`) || fn.startsWith(`${pathText(mutationValue.path)}[`))
+          hit.add(fn);
       const kind = catchKind(result.error);
       if (kind === undefined) {
         if (result.outcome !== undefined && result.error === undefined) {
           row.accepted++;
           accepted.push(`${msg.qualifier} ${mutationValue.kind} ${fieldName(mutationValue.path)}`);
-          if (!harmless(msg.qualifier, mutationValue.kind, fieldName(mutationValue.path))) problems.push(`${label}: ${describeMutation(mutationValue)} (${fieldName(mutationValue.path)}) was accepted`);
+          if (!harmless(msg.qualifier, mutationValue.kind, fieldName(mutationValue.path)))
+            problems.push(`${label}: ${describeMutation(mutationValue)} (${fieldName(mutationValue.path)}) was accepted`);
         } else {
           problems.push(`${label}: ${describeMutation(mutationValue)} failed without a coded refusal: ${String(result.error)}`);
         }
@@ -111,11 +115,14 @@ export async function sweep(scenario: Scenario, harmless: (qualifier: string, ki
       if (result.side === receiverOf(msg.direction)) row.byReceiver++;
       else {
         row.byOtherSide++;
-        lateCatches.push(`${label}: ${describeMutation(mutationValue)} → ${result.side ?? '?'} ${(result.error as { code: string }).code} ${(result.error as Error).message}`);
+        lateCatches.push(
+          `${label}: ${describeMutation(mutationValue)} → ${result.side ?? '?'} ${(result.error as { code: string }).code} ${(result.error as Error).message}`,
+        );
       }
       if (result.outcome !== undefined) problems.push(`${label}: ${describeMutation(mutationValue)} refused by the client but the issuer has an outcome`);
       if (!(await noOpenSession(result.sks))) problems.push(`${label}: ${describeMutation(mutationValue)} left an open SKS session`);
-      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(result.store))) problems.push(`${label}: ${describeMutation(mutationValue)} changed the SKS's committed state`);
+      if (msg.qualifier !== AFTER_COMMIT && !clean.has(committed(result.store)))
+        problems.push(`${label}: ${describeMutation(mutationValue)} changed the SKS's committed state`);
     }
   }
   return { rows, problems, accepted, lateCatches, fieldsByMessage, touched };
@@ -149,7 +156,7 @@ export function table(rows: readonly MessageRow[]): string {
     sum((r) => r.byOtherSide),
     sum((r) => r.accepted),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i]).length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (l: readonly string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n');
 }

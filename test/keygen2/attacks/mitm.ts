@@ -28,7 +28,15 @@ import {
   type ManagementPlan,
   type ProvisioningOutcome,
 } from '../../../src/keygen2/server/index.js';
-import { createMemoryKeyStore, openSecureKeyStore, SksError, type KeyStorePort, type SecureKeyStore, readAll, type StoreContents } from '../../../src/sks/index.js';
+import {
+  createMemoryKeyStore,
+  openSecureKeyStore,
+  SksError,
+  type KeyStorePort,
+  type SecureKeyStore,
+  readAll,
+  type StoreContents,
+} from '../../../src/sks/index.js';
 import { getTestCa } from '../../support/test-ca.js';
 import { recordingFiles } from '../server/recording.js';
 
@@ -140,7 +148,8 @@ function environment(extra: Partial<IssuerEnvironment>): IssuerEnvironment {
           importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
         };
       }
-      if (attestedKey.id === 'Aes') return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
+      if (attestedKey.id === 'Aes')
+        return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
       return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
     },
     ...extra,
@@ -167,12 +176,10 @@ const qualifierOf = (text: string): string => {
 
 /** One session through the man in the middle. Never throws: failures are in the result. */
 export async function runSession(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
-  const issuer = makeIssuer(
-    ({
-      ...(scenario.planManagement === undefined ? {} : { planManagement: scenario.planManagement }),
-      ...(options.issuerClock === undefined ? {} : { clock: options.issuerClock }),
-    }),
-  );
+  const issuer = makeIssuer({
+    ...(scenario.planManagement === undefined ? {} : { planManagement: scenario.planManagement }),
+    ...(options.issuerClock === undefined ? {} : { clock: options.issuerClock }),
+  });
   const store = options.store ?? createMemoryKeyStore(scenario.initial);
   const sks = openDevice(store, options.sksClock);
   const messages: WireMessage[] = [];
@@ -272,8 +279,9 @@ export function catchKind(errorValue: unknown): CatchKind | undefined {
 export function committed(store: KeyStorePort): string {
   // Read every row: a listing alone holds no values, and comparing it would prove nothing.
   const storeContents = readAll(store.load());
-  return JSON.stringify({ sessions: storeContents.sessions, keys: storeContents.keys, pinPolicies: storeContents.pinPolicies, pukPolicies: storeContents.pukPolicies }, (_k, v: unknown) =>
-    v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+  return JSON.stringify(
+    { sessions: storeContents.sessions, keys: storeContents.keys, pinPolicies: storeContents.pinPolicies, pukPolicies: storeContents.pukPolicies },
+    (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v),
   );
 }
 
@@ -284,10 +292,7 @@ export function committed(store: KeyStorePort): string {
  */
 export async function cleanStates(scenario: Scenario): Promise<Set<string>> {
   const garble = (at: number) => (i: number, t: string) => (i === at ? '{' : t);
-  return new Set([
-    committed((await runSession(scenario, { tamper: garble(1) })).store),
-    committed((await runSession(scenario, { tamper: garble(3) })).store),
-  ]);
+  return new Set([committed((await runSession(scenario, { tamper: garble(1) })).store), committed((await runSession(scenario, { tamper: garble(3) })).store)]);
 }
 
 /** No open provisioning session is left in the SKS. */
@@ -335,7 +340,15 @@ export const richConfig: IssuerConfig = {
       format: 'numeric',
       retryLimit: 5,
       pinPolicies: [
-        { minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', userModifiable: true, inputMethod: 'trusted-gui', keys: [{ keyAlgorithm: P256, appUsage: 'signature', exportProtection: 'puk', deleteProtection: 'puk', enablePinCaching: true }] },
+        {
+          minLength: 4,
+          maxLength: 8,
+          retryLimit: 3,
+          format: 'numeric',
+          userModifiable: true,
+          inputMethod: 'trusted-gui',
+          keys: [{ keyAlgorithm: P256, appUsage: 'signature', exportProtection: 'puk', deleteProtection: 'puk', enablePinCaching: true }],
+        },
       ],
     },
   ],
@@ -348,11 +361,24 @@ export const richConfig: IssuerConfig = {
       serverSeed: Buffer.alloc(32, 7).toString('base64url'),
       extensions: [{ type: 'urn:x:plain', data: Buffer.from('plain').toString('base64url') }],
       encryptedExtensions: [{ type: 'urn:x:secret', data: Buffer.from('secret').toString('base64url') }],
-      propertyBags: [{ type: 'urn:x:bag', properties: [{ name: 'a', value: '1', writable: true }, { name: 'b', value: '2' }] }],
+      propertyBags: [
+        {
+          type: 'urn:x:bag',
+          properties: [
+            { name: 'a', value: '1', writable: true },
+            { name: 'b', value: '2' },
+          ],
+        },
+      ],
       logotypes: [{ type: 'https://webpki.github.io/keygen2/logotype#list', mimeType: 'image/png', data: Buffer.from('png').toString('base64url') }],
     },
     { id: 'Imported', keyAlgorithm: P256, appUsage: 'signature' },
-    { id: 'Aes', keyAlgorithm: P256, appUsage: 'encryption', endorsedAlgorithms: ['http://www.w3.org/2001/04/xmlenc#aes256-cbc', 'http://www.w3.org/2001/04/xmldsig-more#hmac-sha256'] },
+    {
+      id: 'Aes',
+      keyAlgorithm: P256,
+      appUsage: 'encryption',
+      endorsedAlgorithms: ['http://www.w3.org/2001/04/xmlenc#aes256-cbc', 'http://www.w3.org/2001/04/xmldsig-more#hmac-sha256'],
+    },
   ],
 };
 
@@ -362,7 +388,10 @@ const manageConfig: IssuerConfig = {
   issuerUri: ISSUER_URI,
   keyManagementKey: 'new',
   updatableKeyManagementKeys: [{ kmk: 'old' }],
-  lookups: [{ kmk: 'new' }, { kmk: 'new', searchFilter: { appUsage: 'authentication', issuedAfter: '2000-01-01T00:00:00Z', subjectRegEx: 'CN=.*', grouping: 'shared' } }],
+  lookups: [
+    { kmk: 'new' },
+    { kmk: 'new', searchFilter: { appUsage: 'authentication', issuedAfter: '2000-01-01T00:00:00Z', subjectRegEx: 'CN=.*', grouping: 'shared' } },
+  ],
   keys: [
     { id: 'Clone', keyAlgorithm: P256, appUsage: 'authentication' },
     { id: 'New', keyAlgorithm: P256, appUsage: 'signature' },
@@ -394,7 +423,16 @@ export async function manageScenario(): Promise<Scenario> {
   await prepare({
     issuerUri: ISSUER_URI,
     keyManagementKey: 'new',
-    pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', grouping: 'shared', keys: [{ id: 'Pinned', keyAlgorithm: P256, appUsage: 'authentication' }] }],
+    pinPolicies: [
+      {
+        minLength: 4,
+        maxLength: 8,
+        retryLimit: 3,
+        format: 'numeric',
+        grouping: 'shared',
+        keys: [{ id: 'Pinned', keyAlgorithm: P256, appUsage: 'authentication' }],
+      },
+    ],
     keys: [
       { id: 'OldKey', keyAlgorithm: P256, appUsage: 'signature' },
       { id: 'Doomed', keyAlgorithm: P256, appUsage: 'signature' },

@@ -55,8 +55,7 @@ export interface Mutation {
   readonly other?: Json;
 }
 
-export const pathText = (path: readonly PathStep[]): string =>
-  '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+export const pathText = (path: readonly PathStep[]): string => '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
 
 /** Leaf path without array indices, for counting "fields". */
 export const fieldName = (path: readonly PathStep[]): string => '$' + path.map((p) => (typeof p === 'number' ? '[]' : `.${p}`)).join('');
@@ -74,7 +73,7 @@ function get(root: Json, path: readonly PathStep[]): Json | undefined {
   let value: Json | undefined = root;
   for (const pathStep of path) {
     if (value === null || typeof value !== 'object') return undefined;
-    value = (Array.isArray(value) ? value[pathStep as number] : value[pathStep as string]);
+    value = Array.isArray(value) ? value[pathStep as number] : value[pathStep as string];
   }
   return value;
 }
@@ -101,8 +100,7 @@ export function enumerate(message: Json, other: Json | undefined): Mutation[] {
     if (typeof json === 'string') {
       out.push({ path, kind: binary(json) === undefined ? 'alter' : 'flip' });
       if (enumOf(path, json) !== undefined) out.push({ path, kind: 'enum' });
-    }
-    else if (typeof json === 'number') out.push({ path, kind: 'number' });
+    } else if (typeof json === 'number') out.push({ path, kind: 'number' });
     else if (typeof json === 'boolean') out.push({ path, kind: 'boolean' });
     const options = other === undefined ? undefined : get(other, path);
     if (options !== undefined && !same(options, json) && (options === null || typeof options !== 'object')) out.push({ path, kind: 'swap', other: options });
@@ -147,7 +145,7 @@ export function apply(message: Json, mutation: Mutation): Json | undefined {
       const bytes = binary(target as string);
       if (bytes === undefined) return undefined;
       const index = bytes.length >> 1;
-      bytes[index] = (bytes[index]) ^ 0x01;
+      bytes[index] = bytes[index] ^ 0x01;
       setValue(bytes.toString('base64url'));
       break;
     }

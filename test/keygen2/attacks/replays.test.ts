@@ -68,7 +68,10 @@ describe('replays', () => {
       for (const wireMessage of earlier.messages) {
         const result = await runSession(scenario, { tamper: (i, t) => (i === wireMessage.index ? wireMessage.text : t) });
         // The client closes its SKS session before sending the last response (spec §3.3 step 5).
-        await expectRefused(result, clean, { side: wireMessage.index === 0 ? 'issuer' : wireMessage.direction === 'request' ? 'client' : 'issuer', committedAlready: wireMessage.index === lastIndex(earlier) });
+        await expectRefused(result, clean, {
+          side: wireMessage.index === 0 ? 'issuer' : wireMessage.direction === 'request' ? 'client' : 'issuer',
+          committedAlready: wireMessage.index === lastIndex(earlier),
+        });
       }
     }
   });
@@ -148,7 +151,7 @@ describe('order', () => {
           return text;
         },
         // After the client answers request 2 (ProvisioningInitialization), it gets request 2 again.
-        deliver: async ({ state, text, index, step }) => (index === 3 ? (seen[2]) : step(state, text)),
+        deliver: async ({ state, text, index, step }) => (index === 3 ? seen[2] : step(state, text)),
       });
       await expectRefused(runResult, clean, { side: 'client', codes: ['PROTOCOL'] });
     }
@@ -226,7 +229,9 @@ describe('session identity and lifetime', () => {
       if (wireMessage.index === 0) continue;
       for (const member of ['serverSessionId', 'clientSessionId'] as const) {
         if (member === 'clientSessionId' && wireMessage.index < 3) continue;
-        const runResult = await runSession(richScenario, { tamper: replaceIn(wireMessage.index, member, member === 'serverSessionId' ? otherServer : otherClient) });
+        const runResult = await runSession(richScenario, {
+          tamper: replaceIn(wireMessage.index, member, member === 'serverSessionId' ? otherServer : otherClient),
+        });
         await expectRefused(runResult, rich.clean, {
           side: wireMessage.direction === 'request' ? 'client' : 'issuer',
           codes: ['PROTOCOL', 'VERIFICATION', 'SKS'],

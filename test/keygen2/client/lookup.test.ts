@@ -23,7 +23,11 @@ function recordedLookups(): Array<{ file: string; spec: LookupSpecifier; csid: s
     for (const node of loadRecording(file).get('sessions').items()) {
       const req = messagesOf(node).find((m) => m.qualifier === 'CredentialDiscoveryRequest');
       if (req === undefined) continue;
-      const sigs = node.opt('kmk_signatures')?.items().filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
+      const sigs =
+        node
+          .opt('kmk_signatures')
+          ?.items()
+          .filter((k) => k.get('purpose').str().startsWith('credential-discovery')) ?? [];
       const decoded = decodeMessage(req.wire, ['CredentialDiscoveryRequest']);
       decoded.lookupSpecifiers.forEach((spec, index) => {
         out.push({ file, spec, csid: decoded.clientSessionId, ssid: decoded.serverSessionId, signed: sigs[index]?.get('signed_data_hex').str() });
@@ -82,7 +86,12 @@ describe('certificate fields of the recorded end-entity certificates', () => {
   // lookup results additionally prove issuerRegEx matching against the Java rendering.
   const ee = sessionFiles()
     .flatMap((f) => loadRecording(f).get('sessions').items())
-    .flatMap((s) => s.get('issued_certificate_paths').entries().map(([, p]) => p.hexes()[0]))[0];
+    .flatMap((s) =>
+      s
+        .get('issued_certificate_paths')
+        .entries()
+        .map(([, p]) => p.hexes()[0]),
+    )[0];
   const info = certificateInfo(ee);
 
   it('renders names most-specific first', () => {
@@ -117,7 +126,23 @@ describe('Java RFC 2253 escaping', () => {
     try {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-subj',
+          '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123',
+          '-days',
+          '1',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ],
         { stdio: 'ignore' },
       );
       const info = certificateInfo(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);

@@ -126,7 +126,10 @@ describe('capability answers (spec §10)', () => {
     supportedAlgorithms: ['https://webpki.github.io/sks/algorithm#ec.nist.p256'],
   } as unknown as DeviceInfo;
   const platform = {
-    clientAttributes: { 'https://webpki.github.io/keygen2/clientattr#imei-number': ['490154203237518'], 'https://webpki.github.io/keygen2/clientattr#os-vendor': ['Linux'] },
+    clientAttributes: {
+      'https://webpki.github.io/keygen2/clientattr#imei-number': ['490154203237518'],
+      'https://webpki.github.io/keygen2/clientattr#os-vendor': ['Linux'],
+    },
     imagePreferences: { 'https://webpki.github.io/keygen2/logotype#list': { mimeType: 'image/png', width: 94, height: 74 } },
   };
   const queries = [

@@ -67,7 +67,14 @@ async function prepare(doc: JsonNode, index: number): Promise<ReplayDevice> {
     const first = sessions[i].get('sks_calls').items()[0]?.get('call_index').int() ?? Number.MAX_SAFE_INTEGER;
     while (between.length > 0 && between[0].get('call_index').int() < first) await replayUserCall(device.inner, between.shift()!);
     if (i === index) break;
-    await runEnrollment(optionsFor(doc, sessions[i], device, replayTransport(doc, sessions[i], () => undefined)));
+    await runEnrollment(
+      optionsFor(
+        doc,
+        sessions[i],
+        device,
+        replayTransport(doc, sessions[i], () => undefined),
+      ),
+    );
   }
   return device;
 }
@@ -84,12 +91,7 @@ function optionsFor(doc: JsonNode, session: JsonNode, device: ReplayDevice, tran
 }
 
 /** The recorded transport, with one issuer message altered (by qualifier) and optionally a different last answer. */
-function alteredTransport(
-  doc: JsonNode,
-  session: JsonNode,
-  alter: (qualifier: string, m: Json) => Json | string,
-  last?: TransportReply,
-): KeyGen2Transport {
+function alteredTransport(doc: JsonNode, session: JsonNode, alter: (qualifier: string, m: Json) => Json | string, last?: TransportReply): KeyGen2Transport {
   const inner = replayTransport(doc, session, () => undefined);
   const change = (transportReply: TransportReply): TransportReply => {
     if (transportReply.kind === 'redirect') return last ?? transportReply;
@@ -141,14 +143,19 @@ const aborted = (outcome: Outcome): void => {
 };
 
 /** Alters the issuer message of one qualifier in place. */
-const swap = (target: string, f: (m: Json) => void) => (qualifier: string, json: Json): Json => {
-  if (qualifier === target) f(json);
-  return json;
-};
+const swap =
+  (target: string, f: (m: Json) => void) =>
+  (qualifier: string, json: Json): Json => {
+    if (qualifier === target) f(json);
+    return json;
+  };
 
 describe('client protocol rules', () => {
   rule('rejects-initialization-for-another-session (serverSessionId differs from the InvocationRequest)', async () => {
-    const outcome = await failWith('ProvisioningInitializationRequest', swap('ProvisioningInitializationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    const outcome = await failWith(
+      'ProvisioningInitializationRequest',
+      swap('ProvisioningInitializationRequest', (m) => (m['serverSessionId'] = 'another.session')),
+    );
     expect(outcome.error.code).toBe('PROTOCOL');
     expect(outcome.calls).toEqual([]);
   });
@@ -162,20 +169,29 @@ describe('client protocol rules', () => {
   });
 
   rule('rejects-key-creation-for-another-client-session', async () => {
-    const outcome = await failWith('KeyCreationRequest', swap('KeyCreationRequest', (m) => (m['clientSessionId'] = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')));
+    const outcome = await failWith(
+      'KeyCreationRequest',
+      swap('KeyCreationRequest', (m) => (m['clientSessionId'] = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')),
+    );
     expect(outcome.error.code).toBe('PROTOCOL');
     aborted(outcome);
   });
 
   rule('rejects-finalization-for-another-server-session', async () => {
-    const outcome = await failWith('ProvisioningFinalizationRequest', swap('ProvisioningFinalizationRequest', (m) => (m['serverSessionId'] = 'another.session')));
+    const outcome = await failWith(
+      'ProvisioningFinalizationRequest',
+      swap('ProvisioningFinalizationRequest', (m) => (m['serverSessionId'] = 'another.session')),
+    );
     expect(outcome.error.code).toBe('PROTOCOL');
     aborted(outcome);
     expect(await outcome.device.inner.enumerateKeys(0)).toBeUndefined();
   });
 
   rule('rejects-key-creation-in-an-unlock-session (spec §3.1)', async () => {
-    const outcome = await failWith('KeyCreationRequest', swap('InvocationRequest', (m) => (m['action'] = 'unlock')));
+    const outcome = await failWith(
+      'KeyCreationRequest',
+      swap('InvocationRequest', (m) => (m['action'] = 'unlock')),
+    );
     expect(outcome.error.code).toBe('PROTOCOL');
     aborted(outcome);
   });
@@ -275,7 +291,10 @@ describe('client protocol rules', () => {
       change: (opt) => ({
         ...opt,
         invocationUrl: 'webpkiproxy://keygen2?init=https%3A%2F%2Fissuer.example.com%2Fkg2%3Finit%3Dtrue&url=https%3A%2F%2Fissuer.example.com%2Fkg2',
-        transport: { ...opt.transport, fetchInvocation: async (inv) => ({ ...(await opt.transport.fetchInvocation(inv)), serverCertificate: undefined }) as TransportReply },
+        transport: {
+          ...opt.transport,
+          fetchInvocation: async (inv) => ({ ...(await opt.transport.fetchInvocation(inv)), serverCertificate: undefined }) as TransportReply,
+        },
       }),
     });
     expect(outcome.error.code).toBe('TRANSPORT');

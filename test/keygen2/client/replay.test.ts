@@ -115,7 +115,8 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
     const summaryProblems: string[] = [];
     for (const installedKey of summary?.keys ?? []) {
       const path = (await device.inner.getKeyAttributes(installedKey.keyHandle)).certificatePath;
-      if (!Buffer.from(path[0]).equals(Buffer.from(installedKey.certificatePath[0]))) summaryProblems.push(`${installedKey.id}: handle ${installedKey.keyHandle} holds another certificate`);
+      if (!Buffer.from(path[0]).equals(Buffer.from(installedKey.certificatePath[0])))
+        summaryProblems.push(`${installedKey.id}: handle ${installedKey.keyHandle} holds another certificate`);
     }
     const ours = device.log.slice(start);
     const callProblems: string[] = [];
@@ -152,7 +153,12 @@ for (const file of files) {
       const label = node.get('label').str();
       it(`session '${label}': completes`, async () => {
         const sessionOutcome = (await run())[index];
-        expect(sessionOutcome.error === undefined ? undefined : String(sessionOutcome.error as Error) + ((sessionOutcome.error as { cause?: unknown }).cause ? ` (cause: ${String((sessionOutcome.error as { cause?: unknown }).cause)})` : '')).toBeUndefined();
+        expect(
+          sessionOutcome.error === undefined
+            ? undefined
+            : String(sessionOutcome.error as Error) +
+                ((sessionOutcome.error as { cause?: unknown }).cause ? ` (cause: ${String((sessionOutcome.error as { cause?: unknown }).cause)})` : ''),
+        ).toBeUndefined();
         expect(sessionOutcome.summary?.redirectUrl).toBe('http://issuer.example.com/done');
       });
       it(`session '${label}': reports live key handles and the recorded credentials`, async () => {

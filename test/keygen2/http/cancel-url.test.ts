@@ -86,13 +86,22 @@ const urlOf = (origin: string, cancel: boolean): string =>
   });
 
 /** Consent is declined, so the SKS is never touched. */
-const untouchedSks = new Proxy({}, { get: () => { throw new Error('the SKS must not be used'); } }) as unknown as SecureKeyStore;
+const untouchedSks = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('the SKS must not be used');
+    },
+  },
+) as unknown as SecureKeyStore;
 const ui = (consent: boolean): EnrollmentUi => ({ consent: async () => consent, enterPin: async () => undefined });
 
 describe('cancel URL (cncl)', () => {
   it('opens-the-cancel-url-with-the-cookie-when-the-user-declines', async () => {
     const { origin, seen } = await issuer('message');
-    await expect(runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: urlOf(origin, true) })).rejects.toMatchObject({
+    await expect(
+      runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: urlOf(origin, true) }),
+    ).rejects.toMatchObject({
       code: 'USER_ABORT',
     });
     expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /keygen2?init=true', 'GET /keygen2?abort=true']);
@@ -101,7 +110,9 @@ describe('cancel URL (cncl)', () => {
 
   it('does-not-open-a-cancel-url-the-invocation-lacks', async () => {
     const { origin, seen } = await issuer('message');
-    await expect(runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: urlOf(origin, false) })).rejects.toMatchObject({
+    await expect(
+      runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: urlOf(origin, false) }),
+    ).rejects.toMatchObject({
       code: 'USER_ABORT',
     });
     expect(seen.map((r) => r.url)).toEqual(['/keygen2?init=true']);
@@ -109,7 +120,9 @@ describe('cancel URL (cncl)', () => {
 
   it('does-not-open-the-cancel-url-when-the-issuer-ends-the-session', async () => {
     const { origin, seen } = await issuer('redirect');
-    await expect(runEnrollment({ sks: untouchedSks, ui: ui(true), transport: createHttpTransport(), invocationUrl: urlOf(origin, true) })).rejects.toMatchObject({
+    await expect(
+      runEnrollment({ sks: untouchedSks, ui: ui(true), transport: createHttpTransport(), invocationUrl: urlOf(origin, true) }),
+    ).rejects.toMatchObject({
       code: 'TRANSPORT',
     });
     expect(seen.map((r) => r.url)).toEqual(['/keygen2?init=true']);
@@ -118,7 +131,12 @@ describe('cancel URL (cncl)', () => {
   it('never-sends-the-session-cookie-to-a-cancel-url-of-another-origin', async () => {
     const { origin, seen } = await issuer('message');
     const other = await otherServer();
-    const url = buildInvocationUrl({ initUrl: `${origin}/keygen2?init=true`, transactionUrl: `${origin}/keygen2`, cookie: COOKIE, cancelUrl: `${other.origin}/abort` });
+    const url = buildInvocationUrl({
+      initUrl: `${origin}/keygen2?init=true`,
+      transactionUrl: `${origin}/keygen2`,
+      cookie: COOKIE,
+      cancelUrl: `${other.origin}/abort`,
+    });
     await expect(runEnrollment({ sks: untouchedSks, ui: ui(false), transport: createHttpTransport(), invocationUrl: url })).rejects.toMatchObject({
       code: 'USER_ABORT',
     });

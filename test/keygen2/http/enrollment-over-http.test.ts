@@ -151,7 +151,9 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('user-cancels-pin-entry: the SKS session is aborted', async () => {
     const { server } = await issuer(() => undefined);
     const device = openReplayDevice(doc);
-    const pinPolicies = messagesOf(session).some((m) => m.qualifier === 'KeyCreationRequest' && m.wire.includes('pinPolicySpecifiers') && !m.wire.includes('encryptedPin'));
+    const pinPolicies = messagesOf(session).some(
+      (m) => m.qualifier === 'KeyCreationRequest' && m.wire.includes('pinPolicySpecifiers') && !m.wire.includes('encryptedPin'),
+    );
     let asked = 0;
     const error = await enroll(server, device, {
       ...recordedUi(doc),

@@ -134,14 +134,28 @@ describe('HTTP transport (spec §2.2)', () => {
     try {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '2', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-days',
+          '2',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
         { stdio: 'ignore' },
       );
       const cert = readFileSync(join(dir, 'cert.pem'));
       const key = readFileSync(join(dir, 'key.pem'));
-      const port = await listen(
-        https.createServer({ cert, key }, (_q, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}')),
-      );
+      const port = await listen(https.createServer({ cert, key }, (_q, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}')));
       const reply = await createHttpTransport({ tls: { ca: cert, rejectUnauthorized: false } }).fetchInvocation(invocationFor(`https://127.0.0.1:${port}`));
       expect(reply.kind).toBe('message');
       if (reply.kind !== 'message') return;

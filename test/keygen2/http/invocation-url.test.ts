@@ -28,7 +28,9 @@ describe('parseInvocationUrl', () => {
   });
 
   it('accepts the same query on an http(s) URL', () => {
-    const inv = parseInvocationUrl('http://127.0.0.1:8080/start?init=http%3A%2F%2F127.0.0.1%3A8080%2Fkg2%3Finit%3Dtrue&url=http%3A%2F%2F127.0.0.1%3A8080%2Fkg2');
+    const inv = parseInvocationUrl(
+      'http://127.0.0.1:8080/start?init=http%3A%2F%2F127.0.0.1%3A8080%2Fkg2%3Finit%3Dtrue&url=http%3A%2F%2F127.0.0.1%3A8080%2Fkg2',
+    );
     expect(inv.initUrl).toBe('http://127.0.0.1:8080/kg2?init=true');
     expect(inv.transactionUrl).toBe('http://127.0.0.1:8080/kg2');
     expect(inv.cookie).toBeUndefined();
@@ -50,7 +52,8 @@ describe('parseInvocationUrl', () => {
   it('rejects-missing-url', () => expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=http%3A%2F%2Fa%2Fb'))).toBe('SCHEMA'));
   it('rejects-wrong-host', () => expect(code(() => parseInvocationUrl('webpkiproxy://other?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa'))).toBe('SCHEMA'));
   it('rejects-unknown-scheme', () => expect(code(() => parseInvocationUrl('ftp://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa'))).toBe('SCHEMA'));
-  it('rejects-non-http-targets', () => expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=file%3A%2F%2F%2Fetc&url=http%3A%2F%2Fa'))).toBe('SCHEMA'));
+  it('rejects-non-http-targets', () =>
+    expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=file%3A%2F%2F%2Fetc&url=http%3A%2F%2Fa'))).toBe('SCHEMA'));
   it('rejects-repeated-parameter', () =>
     expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa&url=http%3A%2F%2Fb'))).toBe('SCHEMA'));
   it('rejects-cookie-with-line-break', () =>

@@ -32,7 +32,8 @@ describe('issuer request handler', () => {
 
   it('POST passes the body and answers the next message, or the final 302', async () => {
     const runningIssuerServer = await serve((_c, body) => (body === '"last"' ? { redirect: 'https://issuer.example/done' } : { message: `[${body ?? ''}]` }));
-    const post = (body: string): Promise<Response> => fetch(`${runningIssuerServer.origin}/kg2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, ...noRedirect });
+    const post = (body: string): Promise<Response> =>
+      fetch(`${runningIssuerServer.origin}/kg2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, ...noRedirect });
     const r1 = await post('"next"');
     expect([r1.status, await r1.text()]).toEqual([200, '["next"]']);
     const r2 = await post('"last"');
@@ -43,7 +44,12 @@ describe('issuer request handler', () => {
     const runningIssuerServer = await serve(() => {
       throw new Error('bad response');
     });
-    const result = await fetch(`${runningIssuerServer.origin}/kg2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', ...noRedirect });
+    const result = await fetch(`${runningIssuerServer.origin}/kg2`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+      ...noRedirect,
+    });
     expect([result.status, result.headers.get('location')]).toEqual([302, '/error']);
   });
 
@@ -53,13 +59,23 @@ describe('issuer request handler', () => {
       called = true;
       return { message: '{}' };
     });
-    const response = await fetch(`${runningIssuerServer.origin}/kg2`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: '{}', ...noRedirect });
+    const response = await fetch(`${runningIssuerServer.origin}/kg2`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json; charset=utf-8' },
+      body: '{}',
+      ...noRedirect,
+    });
     expect([response.status, response.headers.get('location'), called]).toEqual([302, '/error', false]);
   });
 
   it('refuses-oversize-post', async () => {
     const runningIssuerServer = await serve(() => ({ message: '{}' }), 100);
-    const response = await fetch(`${runningIssuerServer.origin}/kg2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `"${'x'.repeat(1000)}"`, ...noRedirect });
+    const response = await fetch(`${runningIssuerServer.origin}/kg2`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: `"${'x'.repeat(1000)}"`,
+      ...noRedirect,
+    });
     expect([response.status, response.headers.get('location')]).toEqual([302, '/error']);
   });
 

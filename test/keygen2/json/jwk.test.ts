@@ -62,7 +62,10 @@ describe('JWK <-> SPKI', () => {
   });
 
   it.each(['secp256k1', 'brainpoolP256r1', 'ed25519', 'ed448', 'x25519', 'x448'] as const)('round-trips a %s key', (type) => {
-    const key = type === 'secp256k1' || type === 'brainpoolP256r1' ? generateKeyPairSync('ec', { namedCurve: type }).publicKey : generateKeyPairSync(type as 'ed25519').publicKey;
+    const key =
+      type === 'secp256k1' || type === 'brainpoolP256r1'
+        ? generateKeyPairSync('ec', { namedCurve: type }).publicKey
+        : generateKeyPairSync(type as 'ed25519').publicKey;
     const spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
     const jwk = serializeJson(publicKeyToJwk(spki));
     expect(hex(read(jwk))).toBe(hex(spki));
@@ -90,11 +93,15 @@ describe('JWK rules (§4.7)', () => {
   const name = rsa?.jwk.n ?? '';
 
   it.each([
-    ['rejects-extra-member kid', P256.replace('{', '{"kid":"1",'), "$.k.kid"],
+    ['rejects-extra-member kid', P256.replace('{', '{"kid":"1",'), '$.k.kid'],
     ['rejects-extra-member alg', P256.replace('}', ',"alg":"ES256"}'), '$.k.alg'],
     ['rejects-private-member d', P256.replace('}', ',"d":"AAAA"}'), '$.k.d'],
     ['rejects-ec-coordinate-too-short', P256.replace('"x":"lNxN', '"x":"'), '$.k.x'],
-    ['rejects-ec-coordinate-with-extra-leading-zero-byte', P256.replace(/"y":"([^"]*)"/, (_, y: string) => `"y":"${Buffer.concat([Buffer.alloc(1), Buffer.from(y, 'base64url')]).toString('base64url')}"`), '$.k.y'],
+    [
+      'rejects-ec-coordinate-with-extra-leading-zero-byte',
+      P256.replace(/"y":"([^"]*)"/, (_, y: string) => `"y":"${Buffer.concat([Buffer.alloc(1), Buffer.from(y, 'base64url')]).toString('base64url')}"`),
+      '$.k.y',
+    ],
     ['rejects-unknown-kty', P256.replace('"EC"', '"oct"'), '$.k.kty'],
     ['rejects-lower-case-kty', P256.replace('"EC"', '"ec"'), '$.k.kty'],
     ['rejects-unknown-crv', P256.replace('"P-256"', '"P-257"'), '$.k.crv'],

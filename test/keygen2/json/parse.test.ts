@@ -71,7 +71,7 @@ describe('parseJson', () => {
   it('never throws anything but KeyGen2Error on random input', () => {
     const alphabet = '{}[]",:\\u0123456789abcdeftrnlsE.-+ \n\ud800\udc00';
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 3000; i++) {
       const len = rnd(40);
       let text = '';

@@ -7,8 +7,18 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type KeyGen2Message } from '../../../src/keygen2/messages/index.js';
 
-const valid: KeyGen2Message = { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: 'S.1', clientSessionId: 'C.1', attestation: new Uint8Array(32) };
-const invalid: KeyGen2Message = { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: 'S 1', clientSessionId: 'C', attestation: new Uint8Array(32) };
+const valid: KeyGen2Message = {
+  qualifier: 'ProvisioningFinalizationResponse',
+  serverSessionId: 'S.1',
+  clientSessionId: 'C.1',
+  attestation: new Uint8Array(32),
+};
+const invalid: KeyGen2Message = {
+  qualifier: 'ProvisioningFinalizationResponse',
+  serverSessionId: 'S 1',
+  clientSessionId: 'C',
+  attestation: new Uint8Array(32),
+};
 
 describe('encodeMessage check option', () => {
   it('writes-the-same-text-with-and-without-the-self-check', () => {

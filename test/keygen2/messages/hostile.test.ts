@@ -12,11 +12,16 @@ const CHARS = '{}[]":,0-9aAzZ_-\\u\ud800 .eE+/=';
 describe.each(sampleMessages().map((m) => [label(m), m] as const))('never crashes on edited input: %s', (_, recordedMessage) => {
   it('random truncations, deletions, insertions and replacements', () => {
     let seed = recordedMessage.wire.length;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 60; i++) {
       const pos = rnd(recordedMessage.wire.length);
       const item = CHARS[rnd(CHARS.length)] ?? 'x';
-      const edits = [recordedMessage.wire.slice(0, pos), recordedMessage.wire.slice(0, pos) + recordedMessage.wire.slice(pos + 1), recordedMessage.wire.slice(0, pos) + item + recordedMessage.wire.slice(pos), recordedMessage.wire.slice(0, pos) + item + recordedMessage.wire.slice(pos + 1)];
+      const edits = [
+        recordedMessage.wire.slice(0, pos),
+        recordedMessage.wire.slice(0, pos) + recordedMessage.wire.slice(pos + 1),
+        recordedMessage.wire.slice(0, pos) + item + recordedMessage.wire.slice(pos),
+        recordedMessage.wire.slice(0, pos) + item + recordedMessage.wire.slice(pos + 1),
+      ];
       for (const text of edits) {
         try {
           decodeMessage(text);

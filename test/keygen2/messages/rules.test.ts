@@ -56,7 +56,9 @@ const shape = {
   twoKeys: (o: Obj) => list(o.generatedKeys).length >= 2,
   importsPrivateKey: (o: Obj) => list(o.issuedCredentials).some((c) => 'importPrivateKey' in c),
   updateCloneUnlock: (o: Obj) =>
-    list(o.issuedCredentials).some((c) => 'cloneKeyProtection' in c) && list(o.issuedCredentials).some((c) => 'updateKey' in c) && list(o.unlockKeys).length > 0,
+    list(o.issuedCredentials).some((c) => 'cloneKeyProtection' in c) &&
+    list(o.issuedCredentials).some((c) => 'updateKey' in c) &&
+    list(o.unlockKeys).length > 0,
   eeOnly: (o: Obj) => list(list(o.issuedCredentials).at(0)?.certificatePath).length === 1,
   bagAndExtension: (parsed: Obj) => {
     const item = list(parsed.issuedCredentials).at(0);
@@ -272,7 +274,9 @@ describe('ProvisioningInitializationResponse (§6.4)', () => {
     rejects(parsed, 'SCHEMA', '$.deviceId.certificatePath');
   });
   it('accepts-privacy-mode-without-deviceId', () => {
-    const provisioningInitializationResponse = decodeMessage(text(recorded('ProvisioningInitializationResponse', shape.privacy)), ['ProvisioningInitializationResponse']);
+    const provisioningInitializationResponse = decodeMessage(text(recorded('ProvisioningInitializationResponse', shape.privacy)), [
+      'ProvisioningInitializationResponse',
+    ]);
     expect(provisioningInitializationResponse.deviceId).toBeUndefined();
     expect(provisioningInitializationResponse.attestation.length).toBe(32);
   });
@@ -344,9 +348,15 @@ describe('CredentialDiscoveryRequest (§6.5)', () => {
   function signedRequest(algorithm: LookupSignatureAlgorithm, searchFilter?: SearchFilter): string {
     const serverSessionId = 'Srv.Test.1';
     const clientSessionId = 'Cli.Test.1';
-    const { publicKey, privateKey } = algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { publicKey, privateKey } =
+      algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
     const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
-    const unsigned = { id: 'Lookup.1', nonce: lookupNonce(clientSessionId, serverSessionId), ...(searchFilter === undefined ? {} : { searchFilter }), signature: { algorithm, publicKey: spki } };
+    const unsigned = {
+      id: 'Lookup.1',
+      nonce: lookupNonce(clientSessionId, serverSessionId),
+      ...(searchFilter === undefined ? {} : { searchFilter }),
+      signature: { algorithm, publicKey: spki },
+    };
     const data = lookupSpecifierSignedData(unsigned);
     const key =
       algorithm === 'ES256'
@@ -651,9 +661,9 @@ describe('ProvisioningFinalizationResponse (§6.10)', () => {
 
 describe('encodeMessage', () => {
   it('refuses-to-encode-an-invalid-message with the decoder’s code and path', () => {
-    expect(() => encodeMessage({ qualifier: 'ProvisioningFinalizationResponse', serverSessionId: 'S 1', clientSessionId: 'C', attestation: new Uint8Array(32) })).toThrow(
-      expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }),
-    );
+    expect(() =>
+      encodeMessage({ qualifier: 'ProvisioningFinalizationResponse', serverSessionId: 'S 1', clientSessionId: 'C', attestation: new Uint8Array(32) }),
+    ).toThrow(expect.objectContaining({ code: 'SCHEMA', path: '$.serverSessionId' }));
     expect(() => encodeMessage({ qualifier: 'KeyCreationResponse', serverSessionId: 'S', clientSessionId: 'C', generatedKeys: [] })).toThrow(
       expect.objectContaining({ code: 'SCHEMA', path: '$.generatedKeys' }),
     );

@@ -28,7 +28,9 @@ describe.skipIf(examples.length === 0)('spec §14 worked example', () => {
 
   it('lookup nonce and JCS signing input equal §14.2/§14.3', () => {
     const credentialDiscoveryRequest = decodeMessage(examples[4] ?? '', ['CredentialDiscoveryRequest']);
-    expect(Buffer.from(lookupNonce(credentialDiscoveryRequest.clientSessionId, credentialDiscoveryRequest.serverSessionId)).toString('hex')).toBe('8239d014533e23b4094f378d2083d3871c61b61b0e059013171b58fdc8caa946');
+    expect(Buffer.from(lookupNonce(credentialDiscoveryRequest.clientSessionId, credentialDiscoveryRequest.serverSessionId)).toString('hex')).toBe(
+      '8239d014533e23b4094f378d2083d3871c61b61b0e059013171b58fdc8caa946',
+    );
     const spec0 = credentialDiscoveryRequest.lookupSpecifiers.at(0);
     if (spec0 === undefined) throw new Error('no specifier');
     const { value: _value, ...unsignedSignature } = spec0.signature;

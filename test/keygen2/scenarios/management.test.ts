@@ -23,10 +23,14 @@ const spki = (k: Parameters<typeof createPublicKey>[0]): Buffer => createPublicK
 
 /** Session 1 of 18-20: updatable under `kmk`, one RSA key under a shared-grouping PIN policy. */
 const sharedPinSession = (kmk: 'kmk0' | 'kmk2') =>
-  harnessValue.enroll({ config: { issuerUri: harnessValue.issuerUri, ...SESSION, keyManagementKey: kmk, pinPolicies: [pinPolicy([rsaKey()], { grouping: 'shared' })] } });
+  harnessValue.enroll({
+    config: { issuerUri: harnessValue.issuerUri, ...SESSION, keyManagementKey: kmk, pinPolicies: [pinPolicy([rsaKey()], { grouping: 'shared' })] },
+  });
 
 async function wrongPin(handle: KeyHandle): Promise<void> {
-  await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') })).rejects.toMatchObject({ code: 'AUTHORIZATION' });
+  await expect(
+    harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') }),
+  ).rejects.toMatchObject({ code: 'AUTHORIZATION' });
 }
 
 describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
@@ -98,7 +102,11 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     expect(second.outcome.updated).toHaveLength(1);
     // Session 1 now answers to KMK#2 (it was rolled over through KMK#1).
     const kmk2 = spki(harnessValue.kmks.kmk2);
-    for (let state = await harnessValue.sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)) {
+    for (
+      let state = await harnessValue.sks.enumerateProvisioningSessions(0, false);
+      state !== undefined;
+      state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)
+    ) {
       expect(Buffer.from(state.keyManagementKey ?? [])).toEqual(kmk2);
     }
     await signsWith(harnessValue.sks, handleOf(second, 'Key.1'), ALG.RSA_SHA256, SCENARIO_PIN);
@@ -121,7 +129,13 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
   ])('%s: three wrong PINs block the key; an unlock session (I P C F) unblocks it', async (_name, privacy) => {
     const privacyEnabled = privacy ? { privacyEnabled: true } : {};
     const first = await harnessValue.enroll({
-      config: { issuerUri: harnessValue.issuerUri, ...SESSION, ...privacyEnabled, keyManagementKey: 'kmk0', pinPolicies: [pinPolicy([{ keyAlgorithm: ALG.P256, appUsage: 'authentication' }])] },
+      config: {
+        issuerUri: harnessValue.issuerUri,
+        ...SESSION,
+        ...privacyEnabled,
+        keyManagementKey: 'kmk0',
+        pinPolicies: [pinPolicy([{ keyAlgorithm: ALG.P256, appUsage: 'authentication' }])],
+      },
     });
     const handle = handleOf(first, 'Key.1');
     for (let i = 1; i <= 3; i++) {
@@ -130,11 +144,20 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
       expect(info.pinErrorCount).toBe(i);
       expect(info.protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(i === 3 ? ProtectionStatus.PIN_BLOCKED : 0);
     }
-    await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from(SCENARIO_PIN), data: Buffer.from('x') })).rejects.toMatchObject({
+    await expect(
+      harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.ECDSA_SHA256, authorization: Buffer.from(SCENARIO_PIN), data: Buffer.from('x') }),
+    ).rejects.toMatchObject({
       code: 'AUTHORIZATION',
     });
     const second = await harnessValue.enroll({
-      config: { issuerUri: harnessValue.issuerUri, ...SESSION, ...privacyEnabled, action: 'unlock', lookups: scenarioLookups(), unlockKeys: [targetOf(first, 'Key.1', 'kmk0')] },
+      config: {
+        issuerUri: harnessValue.issuerUri,
+        ...SESSION,
+        ...privacyEnabled,
+        action: 'unlock',
+        lookups: scenarioLookups(),
+        unlockKeys: [targetOf(first, 'Key.1', 'kmk0')],
+      },
     });
     expect(second.wire.map((w) => (JSON.parse(w.text) as { '@qualifier': string })['@qualifier'])).toEqual([
       'InvocationRequest',
@@ -161,7 +184,12 @@ describe('KeyGen2 scenarios (spec §13.2), management, SQLite store', () => {
     if (privacy) {
       expect(info.userModifiable).toBe(true);
       const sessions = [];
-      for (let state = await harnessValue.sks.enumerateProvisioningSessions(0, false); state !== undefined; state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)) sessions.push(state);
+      for (
+        let state = await harnessValue.sks.enumerateProvisioningSessions(0, false);
+        state !== undefined;
+        state = await harnessValue.sks.enumerateProvisioningSessions(state.provisioningHandle, false)
+      )
+        sessions.push(state);
       expect(sessions.length).toBeGreaterThan(0);
       expect(sessions.every((s) => s.privacyEnabled)).toBe(true);
     }

@@ -14,7 +14,12 @@ import { ALG } from './common.js';
 const mac = new Uint8Array(32);
 
 /** A KeyCreationRequest with one PIN policy over keys of these app usages, through the wire codec. */
-function parsedPolicy(format: PassphraseFormat, usages: readonly AppUsage[], grouping: Grouping = 'none', patterns: readonly PatternRestriction[] = []): PinPolicySpecifier {
+function parsedPolicy(
+  format: PassphraseFormat,
+  usages: readonly AppUsage[],
+  grouping: Grouping = 'none',
+  patterns: readonly PatternRestriction[] = [],
+): PinPolicySpecifier {
   const text = encodeMessage({
     qualifier: 'KeyCreationRequest',
     serverSessionId: 'S.1',

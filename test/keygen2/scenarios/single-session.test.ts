@@ -4,7 +4,18 @@
  * attestation by the issuer; then what each scenario checks, read back through the SKS user API.
  */
 import 'reflect-metadata';
-import { createCipheriv, createDecipheriv, createECDH, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign as nodeSign,
+  webcrypto,
+  X509Certificate,
+} from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IssuerState } from '../../../src/keygen2/server/index.js';
@@ -38,7 +49,13 @@ const reviseKeys = (state: IssuerState, f: (k: IssuerState['plan']['keys'][numbe
     pinPolicies: state.plan.pinPolicies.map((p) => ({ ...p, keys: p.keys.map(f) })),
   },
 });
-const PROPERTY_BAG = { type: 'http://host/prop', properties: [{ name: 'main', value: '234' }, { name: 'a', value: 'fun', writable: true }] };
+const PROPERTY_BAG = {
+  type: 'http://host/prop',
+  properties: [
+    { name: 'main', value: '234' },
+    { name: 'a', value: 'fun', writable: true },
+  ],
+};
 
 describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
   it('01 StrongRSAPreferences: negotiates RSA-4096 or RSA-2048 through feature queries', async () => {
@@ -102,7 +119,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
         capabilityQueries: ['imei-number', 'ip-address', 'mac-address'].map((a) => ({ type: `${CLIENT_ATTRIBUTE}${a}`, kind: 'values' as const })),
         keys: [rsaKey()],
       },
-      platform: { clientAttributes: { [`${CLIENT_ATTRIBUTE}imei-number`]: [IMEI], [`${CLIENT_ATTRIBUTE}ip-address`]: ['192.168.0.202', 'fe80::4465:62dc:5fa5:4766%10'] } },
+      platform: {
+        clientAttributes: { [`${CLIENT_ATTRIBUTE}imei-number`]: [IMEI], [`${CLIENT_ATTRIBUTE}ip-address`]: ['192.168.0.202', 'fe80::4465:62dc:5fa5:4766%10'] },
+      },
       certify: async (attestedKey) => {
         const imei = attestedKey.capabilities.find((c) => c.type === `${CLIENT_ATTRIBUTE}imei-number`);
         const serial = imei !== undefined && 'values' in imei ? imei.values[0] : undefined;
@@ -133,7 +152,10 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
       revisePlan: (issuerState) => {
         const card = issuerState.capabilities?.find((c) => c.type === `${LOGOTYPE}card`);
         if (card === undefined || !('imageAttributes' in card)) throw new Error('no card preference');
-        return reviseKeys(issuerState, (k) => ({ ...k, logotypes: [{ type: `${LOGOTYPE}card`, mimeType: card.imageAttributes.mimeType, data: logo.toString('base64url') }] }));
+        return reviseKeys(issuerState, (k) => ({
+          ...k,
+          logotypes: [{ type: `${LOGOTYPE}card`, mimeType: card.imageAttributes.mimeType, data: logo.toString('base64url') }],
+        }));
       },
     });
     expect(enrollResult.state.capabilities).toEqual([
@@ -214,7 +236,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
       config: {
         issuerUri: harnessValue.issuerUri,
         ...SESSION,
-        pinPolicies: [pinPolicy([rsaKey(), { ...(secondId === 'Key.2' ? {} : { id: secondId }), keyAlgorithm: ALG.P256, appUsage: 'signature' }], { grouping: 'none' })],
+        pinPolicies: [
+          pinPolicy([rsaKey(), { ...(secondId === 'Key.2' ? {} : { id: secondId }), keyAlgorithm: ALG.P256, appUsage: 'signature' }], { grouping: 'none' }),
+        ],
       },
     });
     expect(enrollResult.prompts.map((p) => p.keys.map((k) => k.id))).toEqual([['Key.1'], [secondId]]);
@@ -233,7 +257,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     await signsWith(harnessValue.sks, first, ALG.RSA_SHA256, SCENARIO_PIN);
     await signsWith(harnessValue.sks, second, ALG.ECDSA_SHA256, SCENARIO_PIN);
     // Grouping none: each key has its own PIN entry; a wrong PIN counts against the key used.
-    await expect(harnessValue.sks.signData({ keyHandle: first, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') })).rejects.toMatchObject({
+    await expect(
+      harnessValue.sks.signData({ keyHandle: first, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') }),
+    ).rejects.toMatchObject({
       code: 'AUTHORIZATION',
     });
     expect((await harnessValue.sks.getKeyProtectionInfo(first)).pinErrorCount).toBe(1);
@@ -278,7 +304,14 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
         issuerUri: harnessValue.issuerUri,
         ...SESSION,
         pinPolicies: [
-          pinPolicy([{ keyAlgorithm: ALG.P256, appUsage: 'authentication', serverSeed: randomBytes(32).toString('base64url'), extensions: [{ type: 'http://host/ee', data: b64u('0005') }] }]),
+          pinPolicy([
+            {
+              keyAlgorithm: ALG.P256,
+              appUsage: 'authentication',
+              serverSeed: randomBytes(32).toString('base64url'),
+              extensions: [{ type: 'http://host/ee', data: b64u('0005') }],
+            },
+          ]),
         ],
       },
     });
@@ -296,7 +329,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
         pukPolicies: [{ puk: '0123456789', format: 'numeric', retryLimit: 3, pinPolicies: [pinPolicy([rsaKey()], { inputMethod: 'programmatic' })] }],
       },
     });
-    const kc = wireMessage(enrollResult, 'KeyCreationRequest') as { pukPolicySpecifiers: Array<{ encryptedPuk: string; pinPolicySpecifiers: Array<{ inputMethod: string }> }> };
+    const kc = wireMessage(enrollResult, 'KeyCreationRequest') as {
+      pukPolicySpecifiers: Array<{ encryptedPuk: string; pinPolicySpecifiers: Array<{ inputMethod: string }> }>;
+    };
     expect(kc.pukPolicySpecifiers[0]?.encryptedPuk).toBeDefined();
     expect(JSON.stringify(kc)).not.toContain('0123456789');
     expect(kc.pukPolicySpecifiers[0]?.pinPolicySpecifiers[0]?.inputMethod).toBe('programmatic');
@@ -305,7 +340,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     expect(info).toMatchObject({ inputMethod: InputMethod.PROGRAMMATIC, pukFormat: PassphraseFormat.NUMERIC, pukRetryLimit: 3, pukErrorCount: 0 });
     expect(info.protectionStatus).toBe(ProtectionStatus.PIN_PROTECTED | ProtectionStatus.PUK_PROTECTED);
     for (let i = 0; i < 3; i++) {
-      await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') })).rejects.toMatchObject({ code: 'AUTHORIZATION' });
+      await expect(
+        harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('9999'), data: Buffer.from('x') }),
+      ).rejects.toMatchObject({ code: 'AUTHORIZATION' });
     }
     expect((await harnessValue.sks.getKeyProtectionInfo(handle)).protectionStatus & ProtectionStatus.PIN_BLOCKED).toBe(ProtectionStatus.PIN_BLOCKED);
     await harnessValue.sks.unlockKey(handle, Buffer.from('0123456789'));
@@ -348,8 +385,15 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
   it('15 ImportSymmetricKey: an imported AES-256 key encrypts and decrypts; PIN caching is off by default', async () => {
     const aes = seq(32);
     const enrollResult = await harnessValue.enroll({
-      config: { issuerUri: harnessValue.issuerUri, ...SESSION, pinPolicies: [pinPolicy([rsaKey({ appUsage: 'encryption', endorsedAlgorithms: [ALG.AES256_CBC] })])] },
-      certify: async (k) => ({ certificatePath: [await harnessValue.ca.issue(k.publicKey, { commonName: 'KeyGen2 ImportSymmetricKey' })], importSymmetricKey: aes }),
+      config: {
+        issuerUri: harnessValue.issuerUri,
+        ...SESSION,
+        pinPolicies: [pinPolicy([rsaKey({ appUsage: 'encryption', endorsedAlgorithms: [ALG.AES256_CBC] })])],
+      },
+      certify: async (k) => ({
+        certificatePath: [await harnessValue.ca.issue(k.publicKey, { commonName: 'KeyGen2 ImportSymmetricKey' })],
+        importSymmetricKey: aes,
+      }),
     });
     const handle = handleOf(enrollResult, 'Key.1');
     expect((await harnessValue.sks.getKeyProtectionInfo(handle)).enablePinCaching).toBe(false);
@@ -365,7 +409,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     const iv = randomBytes(16);
     const cipher = createCipheriv('aes-256-cbc', aes, iv);
     const ours = Buffer.concat([iv, cipher.update(plain), cipher.final()]);
-    expect(Buffer.from(await harnessValue.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: ALG.AES256_CBC, authorization: pin, mode: false, data: ours }))).toEqual(plain);
+    expect(
+      Buffer.from(await harnessValue.sks.symmetricKeyEncrypt({ keyHandle: handle, algorithm: ALG.AES256_CBC, authorization: pin, mode: false, data: ours })),
+    ).toEqual(plain);
   });
 
   it('16 DevicePIN: device-PIN support is reported; a top-level key protected by the device PIN', async () => {
@@ -382,7 +428,9 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     const handle = handleOf(enrollResult, 'Key.1');
     expect((await harnessValue.sks.getKeyProtectionInfo(handle)).protectionStatus).toBe(ProtectionStatus.DEVICE_PIN);
     await signsWith(harnessValue.sks, handle, ALG.RSA_SHA256, DEVICE_PIN.toString('ascii'));
-    await expect(harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('4321'), data: Buffer.from('x') })).rejects.toMatchObject({
+    await expect(
+      harnessValue.sks.signData({ keyHandle: handle, algorithm: ALG.RSA_SHA256, authorization: Buffer.from('4321'), data: Buffer.from('x') }),
+    ).rejects.toMatchObject({
       code: 'AUTHORIZATION',
     });
   });
@@ -413,7 +461,12 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     expect(kc).toContain('encryptedPin');
     expect(kc).not.toContain('312589');
     const handle = handleOf(enrollResult, 'Key.1');
-    expect(await harnessValue.sks.getKeyProtectionInfo(handle)).toMatchObject({ userDefined: false, userModifiable: true, enablePinCaching: true, inputMethod: InputMethod.TRUSTED_GUI });
+    expect(await harnessValue.sks.getKeyProtectionInfo(handle)).toMatchObject({
+      userDefined: false,
+      userModifiable: true,
+      enablePinCaching: true,
+      inputMethod: InputMethod.TRUSTED_GUI,
+    });
     await signsWith(harnessValue.sks, handle, ALG.RSA_SHA256, '312589');
   });
 
@@ -428,7 +481,12 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     });
     expect(enrollResult.summary.keys[0]?.imported).toBe('private');
     const data = Buffer.from('Some data to sign');
-    const ours = await harnessValue.sks.signData({ keyHandle: handleOf(enrollResult, 'Key.1'), algorithm: ALG.RSA_SHA256, authorization: Buffer.from(SCENARIO_PIN), data });
+    const ours = await harnessValue.sks.signData({
+      keyHandle: handleOf(enrollResult, 'Key.1'),
+      algorithm: ALG.RSA_SHA256,
+      authorization: Buffer.from(SCENARIO_PIN),
+      data,
+    });
     expect(Buffer.from(ours)).toEqual(nodeSign('sha256', data, pair.privateKey));
   });
 
@@ -450,13 +508,18 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
         config: {
           issuerUri: harnessValue.issuerUri,
           ...SESSION,
-          ...(value === 'puk' ? { pukPolicies: [{ puk: '0123456789', format: 'numeric' as const, retryLimit: 3, pinPolicies: pin ?? [] }] } : pin !== undefined ? { pinPolicies: pin } : { keys: [key] }),
+          ...(value === 'puk'
+            ? { pukPolicies: [{ puk: '0123456789', format: 'numeric' as const, retryLimit: 3, pinPolicies: pin ?? [] }] }
+            : pin !== undefined
+              ? { pinPolicies: pin }
+              : { keys: [key] }),
         },
       });
       const handle = handleOf(enrollResult, 'Key.1');
       expect((await harnessValue.sks.getKeyProtectionInfo(handle))[field]).toBe(expected);
       const auth = value === 'pin' ? Buffer.from(SCENARIO_PIN) : value === 'puk' ? Buffer.from('0123456789') : undefined;
-      const act = (a: Uint8Array | undefined): Promise<unknown> => (field === 'exportProtection' ? harnessValue.sks.exportKey(handle, a) : harnessValue.sks.deleteKey(handle, a));
+      const act = (a: Uint8Array | undefined): Promise<unknown> =>
+        field === 'exportProtection' ? harnessValue.sks.exportKey(handle, a) : harnessValue.sks.deleteKey(handle, a);
       if (expected === ExportDeleteProtection.NOT_ALLOWED) {
         await expect(act(undefined)).rejects.toMatchObject({ code: 'NOT_ALLOWED' });
       } else {
@@ -479,7 +542,12 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
     const peer = createECDH('prime256v1');
     peer.generateKeys();
     const peerSpki = createPublicKey({ key: { kty: 'EC', crv: 'P-256', ...ecXy(peer.getPublicKey()) }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
-    const bytes = await harnessValue.sks.keyAgreement({ keyHandle: handle, algorithm: ALG.ECDH_RAW, authorization: Buffer.from(SCENARIO_PIN), publicKey: peerSpki });
+    const bytes = await harnessValue.sks.keyAgreement({
+      keyHandle: handle,
+      algorithm: ALG.ECDH_RAW,
+      authorization: Buffer.from(SCENARIO_PIN),
+      publicKey: peerSpki,
+    });
     const certKey = new X509Certificate((await harnessValue.sks.getKeyAttributes(handle)).certificatePath[0]).publicKey.export({ format: 'jwk' });
     const point = Buffer.concat([Buffer.from([4]), Buffer.from(certKey.x!, 'base64url'), Buffer.from(certKey.y!, 'base64url')]);
     expect(Buffer.from(bytes)).toEqual(peer.computeSecret(point));
@@ -502,13 +570,17 @@ describe('KeyGen2 scenarios (spec §13.2), one session, SQLite store', () => {
   });
 
   it('29 PreferredLanguages: the client sees en, de, fr', async () => {
-    const enrollResult = await harnessValue.enroll({ config: { issuerUri: harnessValue.issuerUri, ...SESSION, preferredLanguages: ['en', 'de', 'fr'], keys: [rsaKey()] } });
+    const enrollResult = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, preferredLanguages: ['en', 'de', 'fr'], keys: [rsaKey()] },
+    });
     expect(wireMessage(enrollResult, 'InvocationRequest')['preferredLanguages']).toEqual(['en', 'de', 'fr']);
     expect(enrollResult.consents[0]?.preferredLanguages).toEqual(['en', 'de', 'fr']);
   });
 
   it('30 TargetKeyContainers: the InvocationRequest carries software, embedded', async () => {
-    const enrollResult = await harnessValue.enroll({ config: { issuerUri: harnessValue.issuerUri, ...SESSION, targetKeyContainers: ['software', 'embedded'], keys: [rsaKey()] } });
+    const enrollResult = await harnessValue.enroll({
+      config: { issuerUri: harnessValue.issuerUri, ...SESSION, targetKeyContainers: ['software', 'embedded'], keys: [rsaKey()] },
+    });
     expect(wireMessage(enrollResult, 'InvocationRequest')['targetKeyContainers']).toEqual(['software', 'embedded']);
     expect(enrollResult.outcome.keys).toHaveLength(1);
   });
@@ -529,8 +601,19 @@ async function caChain(): Promise<{ root: Buffer; sub: Buffer; issue: (spki: Uin
   const [rootKeys, subKeys] = [await gen(), await gen()];
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + 25 * 365 * 86400_000);
-  const ca = (pathLength: number) => [new x509.BasicConstraintsExtension(true, pathLength, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)];
-  const root = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=Root CA', notBefore, notAfter, signingAlgorithm: alg, keys: rootKeys, extensions: ca(1) });
+  const ca = (pathLength: number) => [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+  ];
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=Root CA',
+    notBefore,
+    notAfter,
+    signingAlgorithm: alg,
+    keys: rootKeys,
+    extensions: ca(1),
+  });
   const sub = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
     subject: 'CN=Sub CA',

@@ -93,7 +93,9 @@ describe('issuer configuration rules', () => {
 
   it('refuses-a-session-key-limit-the-session-would-exhaust', async () => {
     // One key: PIN MAC, key MAC, key attestation = 3 uses before finalization; 2 is too few.
-    await refused(runPrivacy({ issuerUri: ISSUER_URI, sessionKeyLimit: 2, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [key] }] }));
+    await refused(
+      runPrivacy({ issuerUri: ISSUER_URI, sessionKeyLimit: 2, pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [key] }] }),
+    );
     const state = await runPrivacy({ issuerUri: ISSUER_URI, sessionKeyLimit: 6, keys: [key] });
     // key MAC + attestation + setCertificatePath + close MAC + close attestation = 5.
     expect(state.sessionKeyUses).toBe(5);

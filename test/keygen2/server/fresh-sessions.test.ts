@@ -52,7 +52,11 @@ async function run(issuer: ReturnType<typeof setup>, config: IssuerConfig, devic
 
 describe('fresh sessions', () => {
   it('runs-an-e2es-session-with-default-ids-and-limits', async () => {
-    const { state, outcome } = await run(setup(), oneKey, new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }));
+    const { state, outcome } = await run(
+      setup(),
+      oneKey,
+      new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }),
+    );
     expect(state.phase).toBe('done');
     expect(state.serverSessionId).toMatch(/^[0-9a-f]+[A-Za-z0-9_-]+$/);
     expect(state.serverSessionId).toHaveLength(32);
@@ -111,7 +115,11 @@ describe('fresh sessions', () => {
         throw new Error('no keys in this session');
       },
     });
-    const { outcome } = await run(issuer, { issuerUri: ISSUER_URI, lookups: [{ kmk: 'kmk' }] }, new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }));
+    const { outcome } = await run(
+      issuer,
+      { issuerUri: ISSUER_URI, lookups: [{ kmk: 'kmk' }] },
+      new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } }),
+    );
     expect(outcome.keys).toEqual([]);
   });
 

@@ -15,7 +15,9 @@ const attest = (sk: Buffer, counter: number, data: Uint8Array): Buffer => {
   const modifier = Buffer.alloc(19);
   modifier.write('DeviceAttestation', 'ascii');
   modifier.writeUInt16BE(counter, 17);
-  return createHmac('sha256', Buffer.concat([sk, modifier])).update(data).digest();
+  return createHmac('sha256', Buffer.concat([sk, modifier]))
+    .update(data)
+    .digest();
 };
 
 export interface MiniDeviceOptions {
@@ -75,7 +77,10 @@ export class MiniDevice {
     const nonSharedBuffer = ecdh.computeSecret(Buffer.from(provisioningInitializationRequest.serverEphemeralKey).subarray(P256_PREFIX.length));
     const device = this.options.device;
     const deviceId = deviceIdFor(this.#privacy, device?.certificatePath[0] ?? new Uint8Array(0));
-    const sk = deriveSessionKey(nonSharedBuffer, sessionKdfInput(this.#clientSessionId, provisioningInitializationRequest.serverSessionId, this.options.issuerUri, deviceId));
+    const sk = deriveSessionKey(
+      nonSharedBuffer,
+      sessionKdfInput(this.#clientSessionId, provisioningInitializationRequest.serverSessionId, this.options.issuerUri, deviceId),
+    );
     this.#sk = sk;
     const clientTime = this.options.clientTime ?? Math.floor(Date.now() / 1000);
     const bytes = sessionAttestationInput({
@@ -120,7 +125,11 @@ export class MiniDevice {
       const publicKey = keyEntrySpecifier.keyAlgorithm.endsWith('#ec.nist.p256')
         ? Buffer.concat([P256_PREFIX, createECDH('prime256v1').generateKeys()])
         : generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' });
-      generatedKeys.push({ id: keyEntrySpecifier.id, publicKey, attestation: attest(sk, this.#counter++, MacData.keyAttestation(publicKey, keyEntrySpecifier.mac)) });
+      generatedKeys.push({
+        id: keyEntrySpecifier.id,
+        publicKey,
+        attestation: attest(sk, this.#counter++, MacData.keyAttestation(publicKey, keyEntrySpecifier.mac)),
+      });
     };
     const pins = (ps: MessageOf<'KeyCreationRequest'>['pinPolicySpecifiers']): void => {
       for (const pinPolicySpecifier of ps ?? []) {
@@ -134,7 +143,12 @@ export class MiniDevice {
     }
     pins(keyCreationRequest.pinPolicySpecifiers);
     (keyCreationRequest.keyEntrySpecifiers ?? []).forEach(key);
-    return { qualifier: 'KeyCreationResponse', serverSessionId: keyCreationRequest.serverSessionId, clientSessionId: keyCreationRequest.clientSessionId, generatedKeys };
+    return {
+      qualifier: 'KeyCreationResponse',
+      serverSessionId: keyCreationRequest.serverSessionId,
+      clientSessionId: keyCreationRequest.clientSessionId,
+      generatedKeys,
+    };
   }
 
   #finalize(provisioningFinalizationRequest: MessageOf<'ProvisioningFinalizationRequest'>): MessageOf<'ProvisioningFinalizationResponse'> {
@@ -142,11 +156,17 @@ export class MiniDevice {
     const count = (value: unknown, member: string): void => {
       if (member === 'mac') macs++;
       else if (Array.isArray(value)) value.forEach((x) => count(x, ''));
-      else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) for (const [key, input] of Object.entries(value)) count(input, key);
+      else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array))
+        for (const [key, input] of Object.entries(value)) count(input, key);
     };
     count(provisioningFinalizationRequest, '');
     this.#counter += macs;
     const attestation = attest(this.#sk!, this.#counter++, MacData.closeAttestation(provisioningFinalizationRequest.sessionCloseData.nonce));
-    return { qualifier: 'ProvisioningFinalizationResponse', serverSessionId: provisioningFinalizationRequest.serverSessionId, clientSessionId: provisioningFinalizationRequest.clientSessionId, attestation };
+    return {
+      qualifier: 'ProvisioningFinalizationResponse',
+      serverSessionId: provisioningFinalizationRequest.serverSessionId,
+      clientSessionId: provisioningFinalizationRequest.clientSessionId,
+      attestation,
+    };
   }
 }

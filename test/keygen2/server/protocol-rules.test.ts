@@ -40,7 +40,7 @@ async function rejects(promise: Promise<unknown>, code: KeyGen2ErrorCode, path?:
 
 const flip = (bytes: Uint8Array): Uint8Array => {
   const item = Uint8Array.from(bytes);
-  item[item.length - 1] = (item[item.length - 1]) ^ 1;
+  item[item.length - 1] = item[item.length - 1] ^ 1;
   return item;
 };
 
@@ -114,7 +114,10 @@ describe('issuer protocol rules', () => {
   itWith(e2es, privacy)('rejects-device-id-in-privacy-mode-and-its-absence-otherwise', async () => {
     const privacyRun = await driveUntil(pick(privacy), 'ProvisioningInitializationResponse');
     const e2esRun = await driveUntil(pick(e2es), 'ProvisioningInitializationResponse');
-    const withDevice = { ...(privacyRun.response as MessageOf<'ProvisioningInitializationResponse'>), deviceId: (e2esRun.response as MessageOf<'ProvisioningInitializationResponse'>).deviceId ?? { certificatePath: [] } };
+    const withDevice = {
+      ...(privacyRun.response as MessageOf<'ProvisioningInitializationResponse'>),
+      deviceId: (e2esRun.response as MessageOf<'ProvisioningInitializationResponse'>).deviceId ?? { certificatePath: [] },
+    };
     await rejects(privacyRun.issuer.accept(privacyRun.state, withDevice), 'PROTOCOL', '$.deviceId');
     const { deviceId: _d, ...withoutDevice } = e2esRun.response as MessageOf<'ProvisioningInitializationResponse'>;
     await rejects(e2esRun.issuer.accept(e2esRun.state, withoutDevice), 'PROTOCOL', '$.deviceId');
@@ -127,10 +130,7 @@ describe('issuer protocol rules', () => {
 
   itWith(e2es)('rejects-bad-key-attestation-and-certifies-nothing', async () => {
     const certified: string[] = [];
-    const { issuer, state, response } = await driveUntil(
-      pick(e2es, { onCertify: (id) => certified.push(id) }),
-      'KeyCreationResponse',
-    );
+    const { issuer, state, response } = await driveUntil(pick(e2es, { onCertify: (id) => certified.push(id) }), 'KeyCreationResponse');
     const kcr = response as MessageOf<'KeyCreationResponse'>;
     const last = kcr.generatedKeys.length - 1;
     const generatedKeys = kcr.generatedKeys.map((g, i) => (i === last ? { ...g, attestation: flip(g.attestation) } : g));
@@ -145,8 +145,10 @@ describe('issuer protocol rules', () => {
     if (generatedKey === undefined) throw new Error('no key');
     const other = Uint8Array.from(generatedKey.publicKey);
     // Same kind of key, other bytes: flip a bit of the last coordinate byte (RSA: modulus).
-    other[other.length - 1] = (other[other.length - 1]) ^ 2;
-    const err = await issuer.accept(state, { ...kcr, generatedKeys: [{ ...generatedKey, publicKey: other }, ...kcr.generatedKeys.slice(1)] }).catch((e: unknown) => e);
+    other[other.length - 1] = other[other.length - 1] ^ 2;
+    const err = await issuer
+      .accept(state, { ...kcr, generatedKeys: [{ ...generatedKey, publicKey: other }, ...kcr.generatedKeys.slice(1)] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeyGen2Error);
     expect(['VERIFICATION', 'PROTOCOL']).toContain((err as KeyGen2Error).code);
   });

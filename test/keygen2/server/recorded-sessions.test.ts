@@ -11,7 +11,20 @@ import type { KeyGen2Message } from '../../../src/keygen2/messages/index.js';
 import { encodeMessage } from '../../../src/keygen2/messages/index.js';
 import { decodeResponse, loadReplays } from './recording.js';
 
-const BINARY_MEMBERS = new Set(['mac', 'encryptedPuk', 'encryptedPin', 'encryptedKey', 'extensionData', 'authorization', 'nonce', 'fingerPrint', 'value', 'serverSeed', 'certificatePath', 'keyParameters']);
+const BINARY_MEMBERS = new Set([
+  'mac',
+  'encryptedPuk',
+  'encryptedPin',
+  'encryptedKey',
+  'extensionData',
+  'authorization',
+  'nonce',
+  'fingerPrint',
+  'value',
+  'serverSeed',
+  'certificatePath',
+  'keyParameters',
+]);
 
 /** `member=base64url` for every binary member, typed (Uint8Array) or wire (string) alike. */
 function binaries(value: unknown, member = '', out: string[] = []): string[] {

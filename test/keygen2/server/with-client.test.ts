@@ -68,7 +68,8 @@ async function enroll(
           importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
         };
       }
-      if (attestedKey.id === 'Aes') return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
+      if (attestedKey.id === 'Aes')
+        return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
       return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
     },
     ...extra,
@@ -111,13 +112,27 @@ describe('issuer with our client and SKS', () => {
           puk: '01234567',
           format: 'numeric',
           retryLimit: 3,
-          pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', grouping: 'shared', keys: [{ keyAlgorithm: P256, appUsage: 'signature', presetPin: '2468' }, { keyAlgorithm: P256, appUsage: 'authentication', presetPin: '2468' }] }],
+          pinPolicies: [
+            {
+              minLength: 4,
+              maxLength: 8,
+              retryLimit: 3,
+              format: 'numeric',
+              grouping: 'shared',
+              keys: [
+                { keyAlgorithm: P256, appUsage: 'signature', presetPin: '2468' },
+                { keyAlgorithm: P256, appUsage: 'authentication', presetPin: '2468' },
+              ],
+            },
+          ],
         },
         {
           puk: '76543210',
           format: 'numeric',
           retryLimit: 5,
-          pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: RSA2048, appUsage: 'signature', exportProtection: 'puk' }] }],
+          pinPolicies: [
+            { minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: RSA2048, appUsage: 'signature', exportProtection: 'puk' }] },
+          ],
         },
       ],
       keys: [
@@ -128,7 +143,15 @@ describe('issuer with our client and SKS', () => {
           friendlyName: 'Extended key',
           extensions: [{ type: 'urn:x:plain', data: Buffer.from('plain').toString('base64url') }],
           encryptedExtensions: [{ type: 'urn:x:secret', data: Buffer.from('secret').toString('base64url') }],
-          propertyBags: [{ type: 'urn:x:bag', properties: [{ name: 'a', value: '1', writable: true }, { name: 'b', value: '2' }] }],
+          propertyBags: [
+            {
+              type: 'urn:x:bag',
+              properties: [
+                { name: 'a', value: '1', writable: true },
+                { name: 'b', value: '2' },
+              ],
+            },
+          ],
           logotypes: [{ type: 'https://webpki.github.io/keygen2/logotype#list', mimeType: 'image/png', data: Buffer.from('png').toString('base64url') }],
         },
         { id: 'Imported', keyAlgorithm: P256, appUsage: 'signature' },
@@ -147,7 +170,16 @@ describe('issuer with our client and SKS', () => {
     await enroll(sks, {
       issuerUri: URL,
       keyManagementKey: 'new',
-      pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', grouping: 'shared', keys: [{ id: 'Pinned', keyAlgorithm: P256, appUsage: 'authentication' }] }],
+      pinPolicies: [
+        {
+          minLength: 4,
+          maxLength: 8,
+          retryLimit: 3,
+          format: 'numeric',
+          grouping: 'shared',
+          keys: [{ id: 'Pinned', keyAlgorithm: P256, appUsage: 'authentication' }],
+        },
+      ],
       keys: [
         { id: 'Old', keyAlgorithm: P256, appUsage: 'signature' },
         { id: 'Doomed', keyAlgorithm: P256, appUsage: 'signature' },
@@ -203,7 +235,16 @@ describe('issuer with our client and SKS', () => {
         planManagement: (found) => {
           const discoveredCredential = found.at(0);
           if (discoveredCredential === undefined) throw new Error('the rolled-over session was not found with the new KMK');
-          return { updateKey: { New: { certificate: discoveredCredential.certificatePath[0], clientSessionId: discoveredCredential.clientSessionId, serverSessionId: discoveredCredential.serverSessionId, kmk: 'new' } } };
+          return {
+            updateKey: {
+              New: {
+                certificate: discoveredCredential.certificatePath[0],
+                clientSessionId: discoveredCredential.clientSessionId,
+                serverSessionId: discoveredCredential.serverSessionId,
+                kmk: 'new',
+              },
+            },
+          };
         },
       },
     );
@@ -220,7 +261,12 @@ describe('issuer with our client and SKS', () => {
     const handle = first.summary.keys[0].keyHandle;
     for (let i = 0; i < 3; i++) {
       await sks
-        .signData({ keyHandle: handle, algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', authorization: Buffer.from('0000'), data: Buffer.alloc(32) })
+        .signData({
+          keyHandle: handle,
+          algorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256',
+          authorization: Buffer.from('0000'),
+          data: Buffer.alloc(32),
+        })
         .catch(() => undefined);
     }
     expect((await sks.getKeyProtectionInfo(handle)).pinErrorCount).toBe(3);

@@ -31,7 +31,8 @@ export function demoCommand(): Command {
           ...(opts.verbose === true ? { log: (l: string) => void process.stderr.write(`${l}\n`) } : {}),
         });
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        if (json) out(JSON.stringify({ ok: true, steps: demoResult.steps, seconds: Number(seconds), ...(opts.keep === true ? { dir: demoResult.dir } : {}) }, null, 2));
+        if (json)
+          out(JSON.stringify({ ok: true, steps: demoResult.steps, seconds: Number(seconds), ...(opts.keep === true ? { dir: demoResult.dir } : {}) }, null, 2));
         else out(`All ${demoResult.steps.length} steps passed in ${seconds} s.${opts.keep === true ? ` Kept ${demoResult.dir}` : ''}`);
       } catch (error) {
         if (!(error instanceof DemoStepFailure)) throw error;

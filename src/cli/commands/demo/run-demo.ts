@@ -149,7 +149,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     let invocationUrl = '';
     await step('invite', async () => {
-      const created = await adminRequest<{ invocationUrl: string; expiresAt: number }>(admin, 'POST', '/enrollments', { template: DEMO_TEMPLATE, userName: DEMO_USER });
+      const created = await adminRequest<{ invocationUrl: string; expiresAt: number }>(admin, 'POST', '/enrollments', {
+        template: DEMO_TEMPLATE,
+        userName: DEMO_USER,
+      });
       invocationUrl = created.invocationUrl;
       return `one-time enrollment URL for "${DEMO_USER}" (template ${DEMO_TEMPLATE}) from the admin API`;
     });
@@ -184,7 +187,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const issuing = cas.find((c) => c !== root && leaf.checkIssued(c)) ?? fail('no CA in /ca.pem issued the key certificate');
       if (!leaf.verify(issuing.publicKey)) fail('the key certificate signature does not verify with the issuing CA key');
       if (!issuing.checkIssued(root) || !issuing.verify(root.publicKey)) fail('the issuing CA does not chain to the root');
-      if (!nodeVerify('sha256', MESSAGE, { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, signature)) fail('the signature does not verify with the certificate key');
+      if (!nodeVerify('sha256', MESSAGE, { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, signature))
+        fail('the signature does not verify with the certificate key');
       return `signature valid under "${cn(leaf.subject)}", which chains to "${cn(issuing.subject)}" and "${cn(root.subject)}" (node:crypto)`;
     });
 
@@ -202,7 +206,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const created = await adminRequest<{ invocationUrl: string; pendingOperations: number }>(admin, 'POST', '/management-sessions', { deviceId });
       const summary = await enroll(created.invocationUrl, { dir: deviceDir, yes: true }, log);
       const ops = summary.postOperations.map((p) => `${p.operation} of key #${p.targetKeyHandle}`);
-      if (!summary.postOperations.some((p) => p.operation === 'delete' && p.targetKeyHandle === keyHandle)) fail(`the management session did not delete key #${keyHandle}`);
+      if (!summary.postOperations.some((p) => p.operation === 'delete' && p.targetKeyHandle === keyHandle))
+        fail(`the management session did not delete key #${keyHandle}`);
       return `management session (${created.pendingOperations} pending operation) over HTTP: ${ops.join(', ')}`;
     });
 
@@ -217,7 +222,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   } catch (error) {
     throw new DemoStepFailure(current, steps, { cause: error });
   } finally {
-    await (issuer)?.close().catch(() => undefined);
+    await issuer?.close().catch(() => undefined);
     if (options.keep !== true) rmSync(dir, { recursive: true, force: true });
   }
   return { steps, dir };

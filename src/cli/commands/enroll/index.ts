@@ -92,7 +92,9 @@ export function summaryJson(enrollmentSummary: EnrollmentSummary): unknown {
 
 function printSummary(enrollmentSummary: EnrollmentSummary): void {
   const count = enrollmentSummary.keys.length;
-  out(`Enrolled with ${enrollmentSummary.issuerHost} (action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed.`);
+  out(
+    `Enrolled with ${enrollmentSummary.issuerHost} (action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed.`,
+  );
   if (count > 0) {
     const rows = [
       ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
@@ -102,7 +104,9 @@ function printSummary(enrollmentSummary: EnrollmentSummary): void {
     for (const texts of rows) out(`  ${texts.map((c, i) => (i === texts.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
   }
   for (const postOperationDone of enrollmentSummary.postOperations) {
-    out(`Post-operation: ${postOperationDone.operation} of key #${postOperationDone.targetKeyHandle}${postOperationDone.newKeyId === undefined ? '' : ` (by ${postOperationDone.newKeyId})`}`);
+    out(
+      `Post-operation: ${postOperationDone.operation} of key #${postOperationDone.targetKeyHandle}${postOperationDone.newKeyId === undefined ? '' : ` (by ${postOperationDone.newKeyId})`}`,
+    );
   }
   out(`Redirect: ${enrollmentSummary.redirectUrl}`);
 }

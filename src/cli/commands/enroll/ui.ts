@@ -100,7 +100,9 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
     const log = this.#log;
     log(`Issuer:   ${consentRequest.issuerHost} (${consentRequest.secure ? 'https' : 'http, not encrypted'})`);
     log(`Action:   ${consentRequest.action === 'manage' ? 'manage (create, update or delete keys)' : 'unlock (unblock keys)'}`);
-    log(`Privacy:  ${consentRequest.privacyEnabled ? 'on (the device identity is not disclosed to the issuer)' : "off (the issuer learns this device's identity)"}`);
+    log(
+      `Privacy:  ${consentRequest.privacyEnabled ? 'on (the device identity is not disclosed to the issuer)' : "off (the issuer learns this device's identity)"}`,
+    );
     if (consentRequest.capabilityQueries.length > 0) log(`Asks for: ${consentRequest.capabilityQueries.join(', ')}`);
     if (this.#options.assumeYes) {
       log('Consent given with --yes.');

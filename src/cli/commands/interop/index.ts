@@ -20,7 +20,6 @@ import type { CheckResult } from '../../../interop/check.js';
 import { runInteropFile } from '../../../interop/run.js';
 import { EXIT_GENERIC } from '../../exit-status.js';
 
-
 /**
  * The checks of one file; whatever goes wrong with it is that file's failed
  * check, so the files after it are still checked and the summary is printed.

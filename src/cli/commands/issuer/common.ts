@@ -33,8 +33,7 @@ const nonEmptyEnv = (name: string): string | undefined => {
 };
 
 /** The data folder of a local issuer: `--data-dir`, `AIRTIGHT_ISSUER_DATA_DIR`, else `$AIRTIGHT_HOME/issuer`. */
-export const issuerDataDir = (dir?: string): string =>
-  resolve(dir ?? (nonEmptyEnv('AIRTIGHT_ISSUER_DATA_DIR') ?? join(airtightHome(), 'issuer')));
+export const issuerDataDir = (dir?: string): string => resolve(dir ?? nonEmptyEnv('AIRTIGHT_ISSUER_DATA_DIR') ?? join(airtightHome(), 'issuer'));
 
 /** Adds the connection options and `--json` to an admin verb. */
 export function adminOptions(command: Command): Command {
@@ -51,12 +50,12 @@ function firstLine(path: string): string {
 
 function target(adminOptions: AdminOptions): { url: string; token: string } {
   const dir = issuerDataDir(adminOptions.dataDir);
-  const url = adminOptions.url ?? (nonEmptyEnv('AIRTIGHT_ISSUER_URL') ?? (existsSync(join(dir, URL_FILE)) ? firstLine(join(dir, URL_FILE)) : undefined));
+  const url = adminOptions.url ?? nonEmptyEnv('AIRTIGHT_ISSUER_URL') ?? (existsSync(join(dir, URL_FILE)) ? firstLine(join(dir, URL_FILE)) : undefined);
   if (url === undefined) usageError(`no issuer URL: pass --url, set AIRTIGHT_ISSUER_URL, or start an issuer with data folder ${dir}`);
   const token =
     adminOptions.tokenFile !== undefined
       ? firstLine(adminOptions.tokenFile)
-      : nonEmptyEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? firstLine(join(dir, ADMIN_TOKEN_FILE)) : undefined);
+      : (nonEmptyEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? firstLine(join(dir, ADMIN_TOKEN_FILE)) : undefined));
   if (token === undefined || token === '') usageError('no admin token: pass --token-file or set AIRTIGHT_ISSUER_ADMIN_TOKEN');
   return { url: url.replace(/\/+$/, ''), token };
 }
@@ -79,7 +78,12 @@ export async function adminRequest<T>(adminOptions: AdminOptions, method: 'GET' 
   const json = text === '' ? undefined : (JSON.parse(text) as unknown);
   if (!response.ok) {
     const answered = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const code = answered?.code !== undefined && Object.hasOwn(ISSUER_ERROR_HTTP_STATUS, answered.code) ? (answered.code as IssuerErrorCode) : response.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL';
+    const code =
+      answered?.code !== undefined && Object.hasOwn(ISSUER_ERROR_HTTP_STATUS, answered.code)
+        ? (answered.code as IssuerErrorCode)
+        : response.status === 401
+          ? 'UNAUTHORIZED'
+          : 'INTERNAL';
     throw new IssuerError(code, answered?.message ?? `the issuer answered HTTP ${response.status}`);
   }
   return json as T;
@@ -97,7 +101,13 @@ export function print(adminOptions: AdminOptions, value: unknown, rows: () => Re
     return;
   }
   const widths = all[0].map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  for (const texts of all) out(texts.map((cell, i) => (i === texts.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  for (const texts of all)
+    out(
+      texts
+        .map((cell, i) => (i === texts.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

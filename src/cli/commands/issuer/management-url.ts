@@ -15,7 +15,7 @@ interface Created {
 export function managementUrlCommand(): Command {
   return adminOptions(
     new Command('management-url')
-      .description("create a management session for a device (runs its pending delete/unlock/update operations)")
+      .description('create a management session for a device (runs its pending delete/unlock/update operations)')
       .requiredOption('--device <id>', 'device id (see `airtight issuer devices`)'),
   ).action(async (options: AdminOptions & { device: string }) => {
     const created = await adminRequest<Created>(options, 'POST', '/management-sessions', { deviceId: options.device });

@@ -13,7 +13,16 @@ export function scheduleCommand(): Command {
       .argument('<fingerprint>', 'SHA-256 of the certificate, hex'),
   ).action(async (kind: string, fingerprint: string, adminOptions: AdminOptions) => {
     if (!(KINDS as readonly string[]).includes(kind)) usageError(`operation must be one of ${KINDS.join(', ')}`);
-    const op = await adminRequest<{ id: string; kind: string; status: string; deviceId: string | null }>(adminOptions, 'POST', `/credentials/${encodeURIComponent(fingerprint)}/operations`, { kind });
-    out(adminOptions.json === true ? JSON.stringify(op, null, 2) : `${op.id} ${op.kind} ${op.status} (device ${op.deviceId ?? '?'}; run \`airtight issuer management-url --device ${op.deviceId ?? '<id>'}\`)`);
+    const op = await adminRequest<{ id: string; kind: string; status: string; deviceId: string | null }>(
+      adminOptions,
+      'POST',
+      `/credentials/${encodeURIComponent(fingerprint)}/operations`,
+      { kind },
+    );
+    out(
+      adminOptions.json === true
+        ? JSON.stringify(op, null, 2)
+        : `${op.id} ${op.kind} ${op.status} (device ${op.deviceId ?? '?'}; run \`airtight issuer management-url --device ${op.deviceId ?? '<id>'}\`)`,
+    );
   });
 }

@@ -25,10 +25,7 @@ export const algorithmsFor = (use: AlgorithmUse): AlgorithmDescriptor[] => ALGOR
 export function resolveAlgorithm(input: string, use: AlgorithmUse): AlgorithmDescriptor {
   const candidates = algorithmsFor(use);
   const exact = lookupAlgorithm(input);
-  const found =
-    exact !== undefined && candidates.includes(exact)
-      ? exact
-      : candidates.find((a) => shortName(a.uri).toLowerCase() === input.toLowerCase());
+  const found = exact !== undefined && candidates.includes(exact) ? exact : candidates.find((a) => shortName(a.uri).toLowerCase() === input.toLowerCase());
   if (found !== undefined) return found;
   const known = exact !== undefined || ALGORITHMS.some((a) => shortName(a.uri).toLowerCase() === input.toLowerCase());
   return usageError(

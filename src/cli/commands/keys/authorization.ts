@@ -49,12 +49,7 @@ export function needForProtection(level: number): SecretNeed {
  * no secret needed, or the PIN/PUK is already blocked (the SKS refuses any
  * value then, so asking would only waste the key holder's time).
  */
-export async function acquireSecret(
-  sources: SecretSources,
-  handle: KeyHandle,
-  info: KeyProtectionInfo,
-  need: SecretNeed,
-): Promise<Buffer | undefined> {
+export async function acquireSecret(sources: SecretSources, handle: KeyHandle, info: KeyProtectionInfo, need: SecretNeed): Promise<Buffer | undefined> {
   switch (need) {
     case 'none':
       return undefined;
@@ -114,8 +109,7 @@ export async function authorized<T>(
 }
 
 /** The key's protection, read before anything is asked; the store is closed again at once. */
-export const protectionOf = (dir: string, handle: KeyHandle): Promise<KeyProtectionInfo> =>
-  peekKeyStore(dir, (sks) => sks.getKeyProtectionInfo(handle));
+export const protectionOf = (dir: string, handle: KeyHandle): Promise<KeyProtectionInfo> => peekKeyStore(dir, (sks) => sks.getKeyProtectionInfo(handle));
 
 /**
  * Runs `call` on the store in `dir` with a secret that was read before the

@@ -68,7 +68,9 @@ export function deleteCommand(): Command {
       const { info, attributes } = peeked;
       if (attributes !== undefined) {
         const keySummary = summarizeKey(id, 0, attributes, info);
-        const what = [keySummary.appUsage, keySummary.keyType, keySummary.commonName === null ? undefined : `CN=${keySummary.commonName}`].filter((s) => s !== undefined);
+        const what = [keySummary.appUsage, keySummary.keyType, keySummary.commonName === null ? undefined : `CN=${keySummary.commonName}`].filter(
+          (s) => s !== undefined,
+        );
         if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
           throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }

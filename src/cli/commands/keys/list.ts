@@ -23,7 +23,12 @@ export async function listKeys(sks: SecureKeyStore): Promise<KeySummary[]> {
 /** Left-aligned columns separated by two spaces. */
 function table(rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function listCommand(): Command {

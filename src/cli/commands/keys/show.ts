@@ -46,11 +46,19 @@ function printKey(keyDetails: KeyDetails): void {
     line('PIN input method', protection.pin.inputMethod);
     line('PIN user defined', yesNo(protection.pin.userDefined));
     line('PIN user modifiable', yesNo(protection.pin.userModifiable));
-    line('PIN errors', `${protection.pin.errorCount} of ${protection.pin.retryLimit}${protection.pin.blocked ? ' (blocked)' : ` (${protection.pin.triesLeft} tries left)`}`);
+    line(
+      'PIN errors',
+      `${protection.pin.errorCount} of ${protection.pin.retryLimit}${protection.pin.blocked ? ' (blocked)' : ` (${protection.pin.triesLeft} tries left)`}`,
+    );
   }
   if (protection.puk !== null) {
     line('PUK format', protection.puk.format);
-    line('PUK errors', protection.puk.retryLimit === 0 ? `${protection.puk.errorCount} (no retry limit)` : `${protection.puk.errorCount} of ${protection.puk.retryLimit}${protection.puk.blocked ? ' (blocked)' : ''}`);
+    line(
+      'PUK errors',
+      protection.puk.retryLimit === 0
+        ? `${protection.puk.errorCount} (no retry limit)`
+        : `${protection.puk.errorCount} of ${protection.puk.retryLimit}${protection.puk.blocked ? ' (blocked)' : ''}`,
+    );
   }
   line('Device PIN', yesNo(protection.devicePin));
   line('PIN caching', yesNo(protection.enablePinCaching));

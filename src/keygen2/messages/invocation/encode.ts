@@ -17,9 +17,15 @@ export const encodeInvocationRequest = (m: InvocationRequest): JsonObject =>
 function encodeCapability(clientCapability: ClientCapability): JsonObject {
   switch (clientCapability.kind) {
     case 'supported':
-      return jsonObject([['type', writer.str(clientCapability.type)], ['supported', writer.bool(clientCapability.supported)]]);
+      return jsonObject([
+        ['type', writer.str(clientCapability.type)],
+        ['supported', writer.bool(clientCapability.supported)],
+      ]);
     case 'values':
-      return jsonObject([['type', writer.str(clientCapability.type)], ['values', writer.strs(clientCapability.values)]]);
+      return jsonObject([
+        ['type', writer.str(clientCapability.type)],
+        ['values', writer.strs(clientCapability.values)],
+      ]);
     case 'imageAttributes':
       return jsonObject([
         ['type', writer.str(clientCapability.type)],

@@ -73,8 +73,10 @@ function decodeKeyEntry(reader: ObjectReader, placement: Placement, ids: Ids): K
   const appUsage = reader.enumeration('appUsage', APP_USAGES);
   const keyAlgorithm = reader.enumeration('keyAlgorithm', KEY_ALGORITHMS);
   const keyParameters = reader.optBinary('keyParameters', { min: 1, max: 8 });
-  if (keyParameters === undefined && takesKeyParameters(keyAlgorithm)) throw schemaError(reader.pathOf('keyParameters'), 'missing member (required by the .exp algorithms)');
-  if (keyParameters !== undefined && !takesKeyParameters(keyAlgorithm)) throw schemaError(reader.pathOf('keyParameters'), 'only allowed with the RSA .exp algorithms');
+  if (keyParameters === undefined && takesKeyParameters(keyAlgorithm))
+    throw schemaError(reader.pathOf('keyParameters'), 'missing member (required by the .exp algorithms)');
+  if (keyParameters !== undefined && !takesKeyParameters(keyAlgorithm))
+    throw schemaError(reader.pathOf('keyParameters'), 'only allowed with the RSA .exp algorithms');
   const endorsedAlgorithms = readEndorsed(reader);
   const mac = reader.mac();
   return present({

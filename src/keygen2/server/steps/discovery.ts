@@ -70,7 +70,8 @@ function mergeManagement(plan: Plan, managementPlan: ManagementPlan): Plan {
     const clone = managementPlan.cloneKeyProtection?.[plannedKey.id];
     if (update === undefined && clone === undefined) return plannedKey;
     const where = `planManagement(${plannedKey.id})`;
-    if ((update ?? plannedKey.updateKey) !== undefined && (clone ?? plannedKey.cloneKeyProtection) !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
+    if ((update ?? plannedKey.updateKey) !== undefined && (clone ?? plannedKey.cloneKeyProtection) !== undefined)
+      throw configError(where, 'both updateKey and cloneKeyProtection');
     if (underPin || plannedKey.devicePinProtection === true) throw configError(where, 'update and clone targets need a key without PIN protection of its own');
     return { ...plannedKey, ...(update === undefined ? {} : { updateKey: update }), ...(clone === undefined ? {} : { cloneKeyProtection: clone }) };
   };

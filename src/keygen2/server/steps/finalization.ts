@@ -29,14 +29,19 @@ export function plannedKeys(plan: Plan): Map<string, PlannedKey> {
   const byId = new Map<string, PlannedKey>();
   for (const plannedKey of plan.keys) byId.set(plannedKey.id, plannedKey);
   for (const plannedPinPolicy of plan.pinPolicies) for (const pinKey of plannedPinPolicy.keys) byId.set(pinKey.id, pinKey);
-  for (const plannedPukPolicy of plan.pukPolicies) for (const nestedPinPolicy of plannedPukPolicy.pinPolicies) for (const nestedKey of nestedPinPolicy.keys) byId.set(nestedKey.id, nestedKey);
+  for (const plannedPukPolicy of plan.pukPolicies)
+    for (const nestedPinPolicy of plannedPukPolicy.pinPolicies) for (const nestedKey of nestedPinPolicy.keys) byId.set(nestedKey.id, nestedKey);
   return byId;
 }
 
 /** §6.9.4: `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
 const propertyBagData = (properties: ReadonlyArray<{ readonly name: string; readonly value: string; readonly writable?: boolean }>): Buffer => {
   const byteEncoder = encoder();
-  for (const property of properties) byteEncoder.str(property.name).bool(property.writable === true).str(property.value);
+  for (const property of properties)
+    byteEncoder
+      .str(property.name)
+      .bool(property.writable === true)
+      .str(property.value);
   return byteEncoder.toBuffer();
 };
 
@@ -65,7 +70,10 @@ export async function buildFinalization(
   const port = env.crypto;
   const sk = session.sessionKey;
   const devicePath = session.deviceCertificatePath;
-  const deviceId = deviceIdFor(devicePath === undefined, devicePath?.[0] === undefined ? new Uint8Array(0) : unb64u(devicePath[0], 'state.session.deviceCertificatePath'));
+  const deviceId = deviceIdFor(
+    devicePath === undefined,
+    devicePath?.[0] === undefined ? new Uint8Array(0) : unb64u(devicePath[0], 'state.session.deviceCertificatePath'),
+  );
   const seq = new MacSequence(port, sk, state.counter);
   const planned = plannedKeys(state.plan);
   /** Decryptions and keyIds the SKS will count besides MACs and attestations (spec §5.8). */
@@ -95,7 +103,8 @@ export async function buildFinalization(
     const where = `certify(${requestedKey.id})`;
     const issued = material.at(index);
     const plan = planned.get(requestedKey.id);
-    if (issued === undefined || plan === undefined || requestedKey.publicKey === undefined) throw new KeyGen2Error('INTERNAL', `No certificate for ${requestedKey.id}`);
+    if (issued === undefined || plan === undefined || requestedKey.publicKey === undefined)
+      throw new KeyGen2Error('INTERNAL', `No certificate for ${requestedKey.id}`);
     const path = issued.certificatePath;
     const ee = path.at(0);
     if (ee === undefined) throw configError(`${where}.certificatePath`, 'empty certificate path');
@@ -125,23 +134,40 @@ export async function buildFinalization(
     const extensions: Extension[] = [];
     for (const [index2, extensionConfig] of (plan.extensions ?? []).entries()) {
       const extensionData = unb64u(extensionConfig.data, `${requestedKey.id}.extensions[${index2}].data`);
-      extensions.push({ type: extensionConfig.type, extensionData, mac: await addExtension(extensionConfig.type, ExtensionSubType.EXTENSION, '', extensionData) });
+      extensions.push({
+        type: extensionConfig.type,
+        extensionData,
+        mac: await addExtension(extensionConfig.type, ExtensionSubType.EXTENSION, '', extensionData),
+      });
     }
     const encryptedExtensions: Extension[] = [];
     for (const extension of plan.encryptedExtensions ?? []) {
       const extensionData = await port.encrypt(sk, await port.unseal(extension.data));
       otherUses++;
-      encryptedExtensions.push({ type: extension.type, extensionData, mac: await addExtension(extension.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', extensionData) });
+      encryptedExtensions.push({
+        type: extension.type,
+        extensionData,
+        mac: await addExtension(extension.type, ExtensionSubType.ENCRYPTED_EXTENSION, '', extensionData),
+      });
     }
     const propertyBags: PropertyBag[] = [];
     for (const propertyBagConfig of plan.propertyBags ?? []) {
       const properties = propertyBagConfig.properties.map((p) => ({ name: p.name, value: p.value, ...(p.writable === true ? { writable: true } : {}) }));
-      propertyBags.push({ type: propertyBagConfig.type, properties, mac: await addExtension(propertyBagConfig.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBagConfig.properties)) });
+      propertyBags.push({
+        type: propertyBagConfig.type,
+        properties,
+        mac: await addExtension(propertyBagConfig.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBagConfig.properties)),
+      });
     }
     const logotypes: Logotype[] = [];
     for (const [index2Value, logotypeConfig] of (plan.logotypes ?? []).entries()) {
       const extensionData = unb64u(logotypeConfig.data, `${requestedKey.id}.logotypes[${index2Value}].data`);
-      logotypes.push({ type: logotypeConfig.type, mimeType: logotypeConfig.mimeType, extensionData, mac: await addExtension(logotypeConfig.type, ExtensionSubType.LOGOTYPE, logotypeConfig.mimeType, extensionData) });
+      logotypes.push({
+        type: logotypeConfig.type,
+        mimeType: logotypeConfig.mimeType,
+        extensionData,
+        mac: await addExtension(logotypeConfig.type, ExtensionSubType.LOGOTYPE, logotypeConfig.mimeType, extensionData),
+      });
     }
     let updateKey: TargetKeyReference | undefined;
     let cloneKeyProtection: TargetKeyReference | undefined;
@@ -152,7 +178,10 @@ export async function buildFinalization(
     }
     if (plan.cloneKeyProtection !== undefined) {
       const cloneTarget = await target(plan.cloneKeyProtection, `${requestedKey.id}.cloneKeyProtection`);
-      cloneKeyProtection = { ...cloneTarget.ref, mac: await seq.mac(MacMethod.POST_CLONE_KEY_PROTECTION, MacData.postUpdateOrClone(ee, cloneTarget.authorization)) };
+      cloneKeyProtection = {
+        ...cloneTarget.ref,
+        mac: await seq.mac(MacMethod.POST_CLONE_KEY_PROTECTION, MacData.postUpdateOrClone(ee, cloneTarget.authorization)),
+      };
       cloned.push({ keyId: requestedKey.id, target: plan.cloneKeyProtection });
     }
     issuedCredentials.push({

@@ -46,7 +46,12 @@ function checkCapabilities(state: IssuerState, response: InvocationResponse): Ca
 }
 
 /** The `updatableKeyManagementKeys` tree (spec §9.4): parents first, each child signing its parent. */
-async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, nodes: readonly UpdatableKmkConfig[], where: string): Promise<UpdatableKeyManagementKey[]> {
+async function rollOverTree(
+  port: IssuerCryptoPort,
+  parentSpki: Uint8Array,
+  nodes: readonly UpdatableKmkConfig[],
+  where: string,
+): Promise<UpdatableKeyManagementKey[]> {
   const out: UpdatableKeyManagementKey[] = [];
   for (const [index, node] of nodes.entries()) {
     const at = `${where}[${index}]`;
@@ -73,7 +78,9 @@ async function rollOverTree(port: IssuerCryptoPort, parentSpki: Uint8Array, node
     out.push({
       publicKey,
       authorization,
-      ...(children === undefined || children.length === 0 ? {} : { updatableKeyManagementKeys: await rollOverTree(port, publicKey, children, `${at}.updatableKeyManagementKeys`) }),
+      ...(children === undefined || children.length === 0
+        ? {}
+        : { updatableKeyManagementKeys: await rollOverTree(port, publicKey, children, `${at}.updatableKeyManagementKeys`) }),
     });
   }
   return out;

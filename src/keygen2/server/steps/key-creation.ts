@@ -124,10 +124,20 @@ export async function buildKeyCreation(env: ResolvedEnvironment, state: IssuerSt
   for (const plannedPukPolicy of state.plan.pukPolicies) {
     const encryptedPuk = await port.encrypt(sk, await port.unseal(plannedPukPolicy.puk));
     decryptions++;
-    const mac = await seq.mac(MacMethod.CREATE_PUK_POLICY, MacData.createPukPolicy(plannedPukPolicy.id, encryptedPuk, passphraseFormatByte(plannedPukPolicy.format), plannedPukPolicy.retryLimit));
+    const mac = await seq.mac(
+      MacMethod.CREATE_PUK_POLICY,
+      MacData.createPukPolicy(plannedPukPolicy.id, encryptedPuk, passphraseFormatByte(plannedPukPolicy.format), plannedPukPolicy.retryLimit),
+    );
     const pinPolicySpecifiers: PinPolicySpecifier[] = [];
     for (const params of plannedPukPolicy.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(params, plannedPukPolicy.id));
-    pukPolicySpecifiers.push({ id: plannedPukPolicy.id, encryptedPuk, retryLimit: plannedPukPolicy.retryLimit, format: plannedPukPolicy.format, mac, pinPolicySpecifiers });
+    pukPolicySpecifiers.push({
+      id: plannedPukPolicy.id,
+      encryptedPuk,
+      retryLimit: plannedPukPolicy.retryLimit,
+      format: plannedPukPolicy.format,
+      mac,
+      pinPolicySpecifiers,
+    });
   }
   const pinPolicySpecifiers: PinPolicySpecifier[] = [];
   for (const plannedPinPolicyValue of state.plan.pinPolicies) pinPolicySpecifiers.push(await pinPolicy(plannedPinPolicyValue, undefined));
@@ -164,7 +174,8 @@ export async function acceptKeyCreation(
     const path = `$.generatedKeys[${index}]`;
     if (generatedKey.id !== requestedKey.id) throw protocolError(`${path}.id`, 'Generated keys are not in the requested order');
     const keyParameters = requestedKey.keyParameters === undefined ? undefined : unb64u(requestedKey.keyParameters, 'state.keys.keyParameters');
-    if (!keyMatchesAlgorithm(generatedKey.publicKey, requestedKey.keyAlgorithm, keyParameters)) throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
+    if (!keyMatchesAlgorithm(generatedKey.publicKey, requestedKey.keyAlgorithm, keyParameters))
+      throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
     await verifyAttestation(
       env.crypto,
       session.sessionKey,
@@ -179,16 +190,18 @@ export async function acceptKeyCreation(
   const keys: RequestedKey[] = [];
   for (const [indexValue, group] of response.generatedKeys.entries()) {
     const requestedKeyValue = state.keys[indexValue];
-    const issued = await callback(`certify(${requestedKeyValue.id})`, () => env.certify({
-      id: requestedKeyValue.id,
-      publicKey: group.publicKey,
-      keyAlgorithm: requestedKeyValue.keyAlgorithm,
-      appUsage: requestedKeyValue.appUsage,
-      clientSessionId: session.clientSessionId,
-      serverSessionId: state.serverSessionId,
-      ...(deviceCertificatePath === undefined ? {} : { deviceCertificatePath }),
-      capabilities: state.capabilities ?? [],
-    }));
+    const issued = await callback(`certify(${requestedKeyValue.id})`, () =>
+      env.certify({
+        id: requestedKeyValue.id,
+        publicKey: group.publicKey,
+        keyAlgorithm: requestedKeyValue.keyAlgorithm,
+        appUsage: requestedKeyValue.appUsage,
+        clientSessionId: session.clientSessionId,
+        serverSessionId: state.serverSessionId,
+        ...(deviceCertificatePath === undefined ? {} : { deviceCertificatePath }),
+        capabilities: state.capabilities ?? [],
+      }),
+    );
     material.push(issued);
     keys.push({ ...requestedKeyValue, publicKey: b64u(group.publicKey), certificatePath: issued.certificatePath.map(b64u) });
   }

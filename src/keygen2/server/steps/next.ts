@@ -11,8 +11,7 @@ import { buildFinalization } from './finalization.js';
 
 export type NextRequest = CredentialDiscoveryRequest | KeyCreationRequest | ProvisioningFinalizationRequest;
 
-export const planHasKeys = (plan: Plan): boolean =>
-  plan.keys.length > 0 || plan.pinPolicies.length > 0 || plan.pukPolicies.length > 0;
+export const planHasKeys = (plan: Plan): boolean => plan.keys.length > 0 || plan.pinPolicies.length > 0 || plan.pukPolicies.length > 0;
 
 export async function emitAfterInitialization(env: ResolvedEnvironment, state: IssuerState): Promise<{ state: IssuerState; request: NextRequest }> {
   if (state.plan.lookups.length > 0) return buildDiscovery(env, state);

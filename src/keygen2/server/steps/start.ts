@@ -43,10 +43,12 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
       throw configError(`${where}.keyParameters`, 'only and always with the .exp RSA algorithms');
     }
     if (keyConfig.keyParameters !== undefined) unb64u(keyConfig.keyParameters, `${where}.keyParameters`);
-    if (keyConfig.serverSeed !== undefined && unb64u(keyConfig.serverSeed, `${where}.serverSeed`).length > 64) throw configError(`${where}.serverSeed`, 'longer than 64 bytes');
+    if (keyConfig.serverSeed !== undefined && unb64u(keyConfig.serverSeed, `${where}.serverSeed`).length > 64)
+      throw configError(`${where}.serverSeed`, 'longer than 64 bytes');
     if (keyConfig.presetPin !== undefined && pin === undefined) throw configError(`${where}.presetPin`, 'a preset PIN needs a PIN policy');
     if (keyConfig.devicePinProtection === true && pin !== undefined) throw configError(`${where}.devicePinProtection`, 'not inside a PIN policy');
-    if (keyConfig.enablePinCaching === true && pin?.inputMethod !== 'trusted-gui') throw configError(`${where}.enablePinCaching`, 'needs a PIN policy with inputMethod trusted-gui');
+    if (keyConfig.enablePinCaching === true && pin?.inputMethod !== 'trusted-gui')
+      throw configError(`${where}.enablePinCaching`, 'needs a PIN policy with inputMethod trusted-gui');
     if (keyConfig.updateKey !== undefined && keyConfig.cloneKeyProtection !== undefined) throw configError(where, 'both updateKey and cloneKeyProtection');
     if ((keyConfig.updateKey !== undefined || keyConfig.cloneKeyProtection !== undefined) && (pin !== undefined || keyConfig.devicePinProtection === true)) {
       throw configError(where, 'update and clone targets need a key without PIN protection of its own');
@@ -54,16 +56,23 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
     if (keyConfig.updateKey !== undefined || keyConfig.cloneKeyProtection !== undefined) postOps++;
     // §6.9.1: extension types are unique per key across the four categories; bags are non-empty
     // with unique property names.
-    const types = [...(keyConfig.extensions ?? []), ...(keyConfig.encryptedExtensions ?? []), ...(keyConfig.propertyBags ?? []), ...(keyConfig.logotypes ?? [])].map((x) => x.type);
+    const types = [
+      ...(keyConfig.extensions ?? []),
+      ...(keyConfig.encryptedExtensions ?? []),
+      ...(keyConfig.propertyBags ?? []),
+      ...(keyConfig.logotypes ?? []),
+    ].map((x) => x.type);
     const duplicate = types.find((t, i) => types.indexOf(t) !== i);
     if (duplicate !== undefined) throw configError(where, `duplicate extension type "${duplicate}"`);
     for (const [index2, propertyBagConfig] of (keyConfig.propertyBags ?? []).entries()) {
       const names = propertyBagConfig.properties.map((p) => p.name);
-      if (names.length === 0 || new Set(names).size !== names.length) throw configError(`${where}.propertyBags[${index2}]`, 'a property bag needs properties with unique names');
+      if (names.length === 0 || new Set(names).size !== names.length)
+        throw configError(`${where}.propertyBags[${index2}]`, 'a property bag needs properties with unique names');
     }
     const endorsed = keyConfig.endorsedAlgorithms === undefined ? undefined : [...new Set(keyConfig.endorsedAlgorithms)].sort();
     const { presetPin, encryptedExtensions, id: _id, endorsedAlgorithms: _e, ...rest } = keyConfig;
-    extensionCount += (keyConfig.extensions?.length ?? 0) + 2 * (encryptedExtensions?.length ?? 0) + (keyConfig.propertyBags?.length ?? 0) + (keyConfig.logotypes?.length ?? 0);
+    extensionCount +=
+      (keyConfig.extensions?.length ?? 0) + 2 * (encryptedExtensions?.length ?? 0) + (keyConfig.propertyBags?.length ?? 0) + (keyConfig.logotypes?.length ?? 0);
     return {
       ...rest,
       id,
@@ -73,7 +82,10 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
         ? {}
         : {
             encryptedExtensions: await Promise.all(
-              encryptedExtensions.map(async (e, i) => ({ type: e.type, data: await env.crypto.seal(unb64u(e.data, `${where}.encryptedExtensions[${i}].data`)) })),
+              encryptedExtensions.map(async (e, i) => ({
+                type: e.type,
+                data: await env.crypto.seal(unb64u(e.data, `${where}.encryptedExtensions[${i}].data`)),
+              })),
             ),
           }),
     };
@@ -81,16 +93,20 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   const planPin = async (pinPolicyConfig: PinPolicyConfig, where: string, hasPuk: boolean): Promise<PlannedPinPolicy> => {
     const id = takeId(pinPolicyConfig.id, 'PIN', where);
     const int = (v: number, lo: number, hi: number): boolean => Number.isInteger(v) && v >= lo && v <= hi;
-    if (!int(pinPolicyConfig.minLength, 1, 128) || !int(pinPolicyConfig.maxLength, pinPolicyConfig.minLength, 128)) throw configError(`${where}.minLength`, '1 <= minLength <= maxLength <= 128');
+    if (!int(pinPolicyConfig.minLength, 1, 128) || !int(pinPolicyConfig.maxLength, pinPolicyConfig.minLength, 128))
+      throw configError(`${where}.minLength`, '1 <= minLength <= maxLength <= 128');
     if (!int(pinPolicyConfig.retryLimit, 1, 10000)) throw configError(`${where}.retryLimit`, '1 to 10000');
     if (pinPolicyConfig.keys.length === 0) throw configError(`${where}.keys`, 'a PIN policy needs at least one key');
     const preset = pinPolicyConfig.keys.filter((k) => k.presetPin !== undefined).length;
-    if (preset !== 0 && preset !== pinPolicyConfig.keys.length) throw configError(`${where}.keys`, 'either every key of a PIN policy has a preset PIN or none has (§6.7.2)');
+    if (preset !== 0 && preset !== pinPolicyConfig.keys.length)
+      throw configError(`${where}.keys`, 'either every key of a PIN policy has a preset PIN or none has (§6.7.2)');
     for (const [index, keyConfig] of pinPolicyConfig.keys.entries()) {
-      if (!hasPuk && (keyConfig.exportProtection === 'puk' || keyConfig.deleteProtection === 'puk')) throw configError(`${where}.keys[${index}]`, 'puk protection needs a PUK policy');
+      if (!hasPuk && (keyConfig.exportProtection === 'puk' || keyConfig.deleteProtection === 'puk'))
+        throw configError(`${where}.keys[${index}]`, 'puk protection needs a PUK policy');
     }
     const keys: PlannedKey[] = [];
-    for (const [keyIndex, keyConfigEntry] of pinPolicyConfig.keys.entries()) keys.push(await planKey(keyConfigEntry, `${where}.keys[${keyIndex}]`, pinPolicyConfig));
+    for (const [keyIndex, keyConfigEntry] of pinPolicyConfig.keys.entries())
+      keys.push(await planKey(keyConfigEntry, `${where}.keys[${keyIndex}]`, pinPolicyConfig));
     const { keys: _k, id: _i, ...rest } = pinPolicyConfig;
     return { ...rest, id, keys };
   };
@@ -98,18 +114,32 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   for (const [theIndex, pukPolicyConfig] of (config.pukPolicies ?? []).entries()) {
     const where = `config.pukPolicies[${theIndex}]`;
     const id = takeId(pukPolicyConfig.id, 'PUK', where);
-    if (!Number.isInteger(pukPolicyConfig.retryLimit) || pukPolicyConfig.retryLimit < 0 || pukPolicyConfig.retryLimit > 10000) throw configError(`${where}.retryLimit`, '0 to 10000');
+    if (!Number.isInteger(pukPolicyConfig.retryLimit) || pukPolicyConfig.retryLimit < 0 || pukPolicyConfig.retryLimit > 10000)
+      throw configError(`${where}.retryLimit`, '0 to 10000');
     if (pukPolicyConfig.puk.length === 0 || Buffer.byteLength(pukPolicyConfig.puk) > 128) throw configError(`${where}.puk`, '1 to 128 bytes');
     if (pukPolicyConfig.pinPolicies.length === 0) throw configError(`${where}.pinPolicies`, 'a PUK policy needs at least one PIN policy');
     const pins: PlannedPinPolicy[] = [];
-    for (const [pinIndex, nestedPinConfig] of pukPolicyConfig.pinPolicies.entries()) pins.push(await planPin(nestedPinConfig, `${where}.pinPolicies[${pinIndex}]`, true));
-    pukPolicies.push({ id, format: pukPolicyConfig.format, retryLimit: pukPolicyConfig.retryLimit, puk: await env.crypto.seal(Buffer.from(pukPolicyConfig.puk, 'utf8')), pinPolicies: pins });
+    for (const [pinIndex, nestedPinConfig] of pukPolicyConfig.pinPolicies.entries())
+      pins.push(await planPin(nestedPinConfig, `${where}.pinPolicies[${pinIndex}]`, true));
+    pukPolicies.push({
+      id,
+      format: pukPolicyConfig.format,
+      retryLimit: pukPolicyConfig.retryLimit,
+      puk: await env.crypto.seal(Buffer.from(pukPolicyConfig.puk, 'utf8')),
+      pinPolicies: pins,
+    });
   }
   const pinPolicies: PlannedPinPolicy[] = [];
-  for (const [pinIndex, pinConfigEntry] of (config.pinPolicies ?? []).entries()) pinPolicies.push(await planPin(pinConfigEntry, `config.pinPolicies[${pinIndex}]`, false));
+  for (const [pinIndex, pinConfigEntry] of (config.pinPolicies ?? []).entries())
+    pinPolicies.push(await planPin(pinConfigEntry, `config.pinPolicies[${pinIndex}]`, false));
   const keys: PlannedKey[] = [];
   for (const [keyIndex, keyConfigEntry] of (config.keys ?? []).entries()) {
-    if (keyConfigEntry.exportProtection === 'pin' || keyConfigEntry.exportProtection === 'puk' || keyConfigEntry.deleteProtection === 'pin' || keyConfigEntry.deleteProtection === 'puk') {
+    if (
+      keyConfigEntry.exportProtection === 'pin' ||
+      keyConfigEntry.exportProtection === 'puk' ||
+      keyConfigEntry.deleteProtection === 'pin' ||
+      keyConfigEntry.deleteProtection === 'puk'
+    ) {
       if (keyConfigEntry.devicePinProtection !== true || keyConfigEntry.exportProtection === 'puk' || keyConfigEntry.deleteProtection === 'puk') {
         throw configError(`config.keys[${keyIndex}]`, 'PIN/PUK export or delete protection needs PIN protection');
       }
@@ -120,7 +150,8 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
   const lookups = (config.lookups ?? []).map((lookupConfig, index) => {
     const id = lookupConfig.id ?? `Lookup.${index + 1}`;
     if (!ID.test(id) || lookupIds.has(id)) throw configError(`config.lookups[${index}].id`, 'not a unique KeyGen2 ID');
-    if (lookupConfig.searchFilter !== undefined && Object.keys(lookupConfig.searchFilter).length === 0) throw configError(`config.lookups[${index}].searchFilter`, 'empty search filter');
+    if (lookupConfig.searchFilter !== undefined && Object.keys(lookupConfig.searchFilter).length === 0)
+      throw configError(`config.lookups[${index}].searchFilter`, 'empty search filter');
     lookupIds.add(id);
     return { ...lookupConfig, id };
   });
@@ -154,7 +185,8 @@ export async function start(env: ResolvedEnvironment, config: IssuerConfig): Pro
   const action = config.action ?? 'manage';
   if (action === 'unlock' && keyCount > 0) throw configError('config.action', 'an unlock session creates no keys (§3.1)');
   // §3.2: I P K F, I P C K F or I P C F; never I P F.
-  if (keyCount === 0 && plan.lookups.length === 0) throw configError('config', 'a session needs keys to create or a credential discovery (I P F is not a legal sequence)');
+  if (keyCount === 0 && plan.lookups.length === 0)
+    throw configError('config', 'a session needs keys to create or a credential discovery (I P F is not a legal sequence)');
   checkPostOperations(plan);
   const sessionKeyLimit = config.sessionKeyLimit ?? Math.min(32767, 20 + 12 * keyCount + extensionCount + 4 * postOps);
   const sessionLifeTime = config.sessionLifeTime ?? 3600;

@@ -98,9 +98,7 @@ function target(state: State): MutationTarget {
       const map = state[table] as Map<number, TableRecords[typeof table]>;
       const old = map.get(handle);
       if (old === undefined) return false;
-      const copied = Object.fromEntries(
-        Object.entries(changes).map(([k, v]) => [k, v instanceof Uint8Array ? bytes(v) : v]),
-      );
+      const copied = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v instanceof Uint8Array ? bytes(v) : v]));
       map.set(handle, { ...old, ...copied });
       return true;
     },

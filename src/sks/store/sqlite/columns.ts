@@ -30,14 +30,7 @@
  */
 import { Limits } from '../../constants.js';
 import { SksError } from '../../errors.js';
-import type {
-  DeviceRecord,
-  HandleCounters,
-  KeyRecord,
-  PinPolicyRecord,
-  PukPolicyRecord,
-  SessionRecord,
-} from '../records.js';
+import type { DeviceRecord, HandleCounters, KeyRecord, PinPolicyRecord, PukPolicyRecord, SessionRecord } from '../records.js';
 
 export type SqlValue = number | string | Buffer | null;
 export type SqlRow = Record<string, SqlValue>;

@@ -29,8 +29,7 @@ export function rowKeys(storeKey: Buffer): RowKeys {
   };
 }
 
-export const rowIdOf = (def: TableDef<never> | TableDef<unknown>, row: SqlRow): string =>
-  def.key.map((c) => String(row[c])).join(':');
+export const rowIdOf = (def: TableDef<never> | TableDef<unknown>, row: SqlRow): string => def.key.map((c) => String(row[c])).join(':');
 
 const aadOf = (def: { readonly table: string }, rowId: string, column: string): string => `${def.table}:${rowId}:${column}`;
 
@@ -76,14 +75,7 @@ export function rowMac<R>(keys: RowKeys, def: TableDef<R>, row: SqlRow): Buffer 
 }
 
 /** Encodes (and seals) the given columns of `record` into `row`. */
-export function encodeColumns<R>(
-  keys: RowKeys,
-  def: TableDef<R>,
-  rowId: string,
-  columns: ReadonlyArray<Column<R>>,
-  record: Partial<R>,
-  row: SqlRow,
-): void {
+export function encodeColumns<R>(keys: RowKeys, def: TableDef<R>, rowId: string, columns: ReadonlyArray<Column<R>>, record: Partial<R>, row: SqlRow): void {
   for (const item of columns) {
     const sqlValue = item.encode(record);
     row[item.column] = item.sealed && sqlValue !== null ? sealSecret(keys.seal, asBytes(sqlValue), aadOf(def, rowId, item.column)) : sqlValue;
@@ -102,7 +94,14 @@ export function encodeRow<R>(keys: RowKeys, def: TableDef<R>, record: R): SqlRow
   const keyColumns = def.columns.filter((c) => def.key.includes(c.column));
   encodeColumns(keys, def, '', keyColumns, record as Partial<R>, row);
   const rowId = rowIdOf(def, row);
-  encodeColumns(keys, def, rowId, def.columns.filter((c) => !def.key.includes(c.column)), record as Partial<R>, row);
+  encodeColumns(
+    keys,
+    def,
+    rowId,
+    def.columns.filter((c) => !def.key.includes(c.column)),
+    record as Partial<R>,
+    row,
+  );
   row[MAC_COLUMN] = rowMac(keys, def, row);
   return row;
 }

@@ -38,9 +38,7 @@ export function tableStatements<R>(db: Database.Database, def: TableDef<R>): Tab
       const id = set.join(',');
       let state = updates.get(id);
       if (state === undefined) {
-        state = db.prepare(
-          `UPDATE ${def.table} SET ${set.map((n) => `${n} = @${n}`).join(', ')} WHERE ${def.key.map((k) => `${k} = @${k}`).join(' AND ')}`,
-        );
+        state = db.prepare(`UPDATE ${def.table} SET ${set.map((n) => `${n} = @${n}`).join(', ')} WHERE ${def.key.map((k) => `${k} = @${k}`).join(' AND ')}`);
         updates.set(id, state);
       }
       return state;

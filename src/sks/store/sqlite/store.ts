@@ -149,8 +149,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
 /** How long one opening attempt lets SQLite wait for a lock before it starts over. */
 const ATTEMPT_WAIT_MS = 250;
 
-const isBusy = (e: unknown): boolean =>
-  e instanceof Database.SqliteError && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
+const isBusy = (e: unknown): boolean => e instanceof Database.SqliteError && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
 
 const sleepSync = (ms: number): void => {
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -169,14 +168,16 @@ function openOnce(path: string, keys: RowKeys, timeout: number): KeyStorePort {
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
     // Take the write lock now (an exclusive transaction), create, migrate or check the schema, check the key.
-    return db.transaction(() => {
-      const schema = ensureSchema(db, keys.seal);
-      if (schema.kind === 'created') tableStatements(db, META).upsert.run(encodeRow(keys, META, { id: 1, ...INITIAL_COUNTERS }));
-      const store = new SqliteKeyStore(db, keys);
-      if (schema.kind === 'migrated') store.apply(contentsAsMutations(schema.contents));
-      readMeta(db, keys);
-      return store;
-    }).exclusive();
+    return db
+      .transaction(() => {
+        const schema = ensureSchema(db, keys.seal);
+        if (schema.kind === 'created') tableStatements(db, META).upsert.run(encodeRow(keys, META, { id: 1, ...INITIAL_COUNTERS }));
+        const store = new SqliteKeyStore(db, keys);
+        if (schema.kind === 'migrated') store.apply(contentsAsMutations(schema.contents));
+        readMeta(db, keys);
+        return store;
+      })
+      .exclusive();
   } catch (error) {
     db.close();
     throw error;

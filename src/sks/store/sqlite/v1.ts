@@ -35,7 +35,7 @@ const maybeBlob = (r: Row, c: string, what: string): Buffer | null => (r[c] === 
 
 function blobList(bytes: Buffer, what: string): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     if (i + 4 > bytes.length) throw bad(what);
     const len = bytes.readUInt32BE(i);
     i += 4;
@@ -68,8 +68,7 @@ export function readFormat1(db: Database.Database, sealKey: Buffer): StoreConten
     throw new SksError('STORAGE', 'Store key does not match the key store');
   }
   const open = (r: Row, c: string, aad: string, what: string): Buffer => openSecret(sealKey, blob(r, c, what), aad);
-  const maybeOpen = (r: Row, c: string, aad: string, what: string): Buffer | null =>
-    maybeBlob(r, c, what) === null ? null : open(r, c, aad, what);
+  const maybeOpen = (r: Row, c: string, aad: string, what: string): Buffer | null => (maybeBlob(r, c, what) === null ? null : open(r, c, aad, what));
 
   const certificates = new Map<number, Buffer[]>();
   for (const row of all('SELECT * FROM key_certificates ORDER BY key_handle, position')) {
