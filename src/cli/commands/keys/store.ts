@@ -43,6 +43,13 @@ export const idArgument = (): Argument => new Argument('<id>', 'key handle (deci
  */
 export const STORE_WAIT_MS = 60_000;
 
+/** The wait in force: `AIRTIGHT_STORE_WAIT_MS` (1 ms to 10 minutes) when set to a whole number, else {@link STORE_WAIT_MS}. */
+export function storeWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env['AIRTIGHT_STORE_WAIT_MS'];
+  const value = text === undefined || !/^[0-9]{1,6}$/.test(text) ? Number.NaN : Number(text);
+  return value >= 1 && value <= 600_000 ? value : STORE_WAIT_MS;
+}
+
 /**
  * Opens the store in `dir` without ever creating one: a directory without a
  * database is `ERROR_NOT_AVAILABLE`, as for `device info`.
@@ -51,7 +58,7 @@ export function openKeyStore(dir: string): SecureKeyStore {
   if (!existsSync(join(dir, DATABASE_FILE))) {
     throw new SksError('NOT_AVAILABLE', `No key store in ${dir}: run "airtight device init" first`);
   }
-  const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: STORE_WAIT_MS });
+  const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: storeWaitMs() });
   try {
     return openSecureKeyStore({ store: port });
   } catch (error) {
