@@ -123,26 +123,55 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStorePort
     throw storageError(error, 'Key store could not be opened');
   }
 
-  // SQLite's busy handler alone does not make a second opener wait: two
-  // openers that both hold the read lock and both ask for the write lock are
-  // told SQLITE_BUSY at once (waiting could deadlock), and in exclusive
-  // locking mode a connection keeps what it holds. So each attempt waits a
-  // short while in SQLite, and a busy attempt closes its connection (giving
-  // up every lock it took) and tries again, until the deadline.
+  // Openers queue on a gate first: a write transaction on `<path>.lock`, a
+  // separate database in SQLite's default locking mode, held until close.
+  // Waiting there is safe because a waiter holds nothing the holder needs, and
+  // the OS drops the lock when its process dies (kill -9 leaves no stale lock).
+  // Waiting on sks.db itself is not: in exclusive locking mode every opener
+  // keeps the read lock it took to read the header, so thirty openers that
+  // each wait for the write lock starve one another.
   const deadline = Date.now() + timeout;
+  let gate: Db | null;
+  try {
+    gate = acquireGate(path, timeout);
+  } catch (error) {
+    wipeKeys(keys);
+    throw storageError(error, 'Key store could not be opened');
+  }
+  // Behind the gate the store is normally free at once; a program that opens
+  // sks.db without the gate is still waited for, by short attempts that each
+  // give up every lock they took before the next one.
   for (let attempt = 1; ; attempt++) {
     const left = Math.max(0, deadline - Date.now());
     try {
-      return openOnce(path, keys, Math.min(left, ATTEMPT_WAIT_MS));
+      const store = openOnce(path, keys, Math.min(left, ATTEMPT_WAIT_MS));
+      store.holdGate(gate);
+      gate = null;
+      return store;
     } catch (error) {
       const busy = isBusy(error);
       if (!busy || Date.now() >= deadline) {
+        gate?.close();
         wipeKeys(keys);
         throw storageError(error, 'Key store could not be opened');
       }
-      // A little random back-off, growing a little, so that racing openers fall out of step.
       sleepSync(Math.min(deadline - Date.now(), Math.random() * Math.min(10 * attempt, 100)));
     }
+  }
+}
+
+/** Takes the opener gate of the store at `path` (none for an in-memory store), waiting up to `timeoutMs`. */
+function acquireGate(path: string, timeoutMs: number): Db | null {
+  if (path === ':memory:' || path === '') return null;
+  const lockPath = `${path}.lock`;
+  closeSync(openSync(lockPath, 'a', 0o600));
+  const gate = new Database(lockPath, { timeout: timeoutMs });
+  try {
+    gate.exec('BEGIN IMMEDIATE');
+    return gate;
+  } catch (error) {
+    gate.close();
+    throw error;
   }
 }
 
@@ -156,7 +185,7 @@ const sleepSync = (ms: number): void => {
 };
 
 /** One attempt to open and lock the store; on failure its connection is closed again. */
-function openOnce(path: string, keys: RowKeys, timeout: number): KeyStorePort {
+function openOnce(path: string, keys: RowKeys, timeout: number): SqliteKeyStore {
   const db = new Database(path, { timeout });
   try {
     // EXCLUSIVE before the first WAL access: no shared-memory index, and the
@@ -231,6 +260,7 @@ type TableRow<T extends TableName> = T extends 'keys' ? KeyRow : TableRecords[T]
 
 class SqliteKeyStore implements KeyStorePort {
   #db: Db | null;
+  #gate: Db | null = null;
   readonly #keys: RowKeys;
   readonly #s: Statements;
   readonly #extensions: TableStatements<ExtensionRow>;
@@ -310,11 +340,18 @@ class SqliteKeyStore implements KeyStorePort {
     }
   }
 
+  /** Keeps the opener gate (see openSqliteKeyStore) until close. */
+  holdGate(gate: Db | null): void {
+    this.#gate = gate;
+  }
+
   close(): void {
     const db = this.#db;
     if (db === null) return;
     this.#db = null;
     db.close();
+    this.#gate?.close();
+    this.#gate = null;
     wipeKeys(this.#keys);
   }
 
