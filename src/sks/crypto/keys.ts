@@ -153,10 +153,13 @@ export function ecSpkiOfPoint(curve: EcCurve, point: Uint8Array): Buffer {
   return Buffer.concat([encoding.spkiPrefix, point]);
 }
 
-/** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
+/**
+ * Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. Reads `pkcs8` in
+ * place (no plaintext copy is left behind), so a caller that wipes it afterwards wipes the only one.
+ */
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
-    return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: Buffer.from(pkcs8.buffer, pkcs8.byteOffset, pkcs8.byteLength), format: 'der', type: 'pkcs8' });
   } catch (error) {
     throw cryptoFailure('private key is not valid PKCS#8', error);
   }

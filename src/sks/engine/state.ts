@@ -415,7 +415,7 @@ export class SksState {
         ...pukPolicyRecord,
         handle: pukPolicyHandle(pukPolicyRecord.handle),
         owner: state.ownerOf(provisioningHandle(pukPolicyRecord.owner)),
-        pukValue: Buffer.from(pukPolicyRecord.pukValue),
+        pukValue: owned(pukPolicyRecord.pukValue),
         attemptReserved: false,
       };
     });
@@ -489,6 +489,9 @@ export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after
   return undefined;
 }
 
+/** The record's bytes as a Buffer, without a copy: a row read hands its bytes over (`StoredRow.read`), so no second plaintext copy is left to wipe. */
+const owned = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 export function wipeKey(keyEntry: KeyEntry): void {
   wipe(keyEntry.symmetricKey, keyEntry.pinValue);
 }
@@ -514,6 +517,14 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
   // only fields whose live form differs from the record are named here.
   const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = keyRecord;
   const publicKeySpki = Buffer.from(publicKey);
+  let parsedPrivateKey: KeyObject | null = null;
+  if (privateKey !== null) {
+    try {
+      parsedPrivateKey = parsePkcs8(privateKey);
+    } finally {
+      wipe(privateKey); // the KeyObject is the live form; the plaintext PKCS#8 goes
+    }
+  }
   return {
     ...scalars,
     handle: keyHandle(keyRecord.handle),
@@ -521,11 +532,11 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
     pinPolicy,
     publicKey: parseSpki(publicKeySpki),
     publicKeySpki,
-    privateKey: privateKey ? parsePkcs8(privateKey) : null,
-    symmetricKey: symmetricKey ? Buffer.from(symmetricKey) : null,
+    privateKey: parsedPrivateKey,
+    symmetricKey: symmetricKey ? owned(symmetricKey) : null,
     certificatePath: certificatePath.map((c) => Buffer.from(c)),
     endorsedAlgorithms: [...endorsedAlgorithms],
-    pinValue: pinValue ? Buffer.from(pinValue) : null,
+    pinValue: pinValue ? owned(pinValue) : null,
     // Loaded counts are durable ones: no attempt is reserved yet in this instance.
     attemptReserved: false,
     extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
@@ -571,6 +582,15 @@ export function keyRecord(keyEntry: KeyEntry): KeyRecord {
     errorCount: durableErrorCount(keyEntry),
     extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
   };
+}
+
+/**
+ * Wipes what {@link keyRecord} exported for a write (the PKCS#8 of `putKey`) once the store has
+ * taken its own copy or failed. The PIN and symmetric key of a record are the live entry's own
+ * buffers and stay.
+ */
+export function wipeWrittenRecords(mutations: readonly Mutation[]): void {
+  for (const mutation of mutations) if (mutation.kind === 'putKey') wipe(mutation.key.privateKey);
 }
 
 export function pinPolicyRecord(pinPolicy: PinPolicy): PinPolicyRecord {
