@@ -238,7 +238,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     return this.run((ctx) => {
       const after = validate.provisioningHandle('provisioningHandle', handleValue);
       const wantOpen = validate.flag('provisioningState', provisioningState);
-      const stateValue = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
+      const stateValue = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen)?.[1];
       if (stateValue === undefined) return undefined;
       return {
         provisioningHandle: stateValue.handle,

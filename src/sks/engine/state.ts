@@ -472,19 +472,18 @@ function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string,
 }
 
 /**
- * The enumeration rule of spec §6.4 and §10.12: the first object in store order
+ * The enumeration rule of spec §6.4 and §10.12: the first entry in store order
  * after handle `after` (0: from the start) that `wanted` accepts; none when a
- * non-zero `after` does not exist.
+ * non-zero `after` is not among `entries`.
  */
-export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after: H, wanted: (o: T) => boolean): T | undefined {
-  if (after !== 0 && !objects.has(after)) return undefined;
+export function nextAfter<H extends number, T>(entries: Iterable<[H, T]>, after: H, wanted: (value: T) => boolean): [H, T] | undefined {
   let passed = after === 0;
-  for (const [handle, options] of objects) {
-    if (!passed) {
-      passed = handle === after;
-      continue;
+  for (const entry of entries) {
+    if (passed) {
+      if (wanted(entry[1])) return entry;
+    } else {
+      passed = entry[0] === after;
     }
-    if (wanted(options)) return options;
   }
   return undefined;
 }
