@@ -17,9 +17,9 @@ import {
 import type { SecureKeyStore } from '../../src/sks/api.js';
 import { createManufacturerCa, issueDeviceCertificate } from '../../src/sks/device/manufacturer-ca.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import type { KeyStorePort } from '../../src/sks/store/records.js';
-import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import { openSqliteKeyStore } from '../../src/sks/store/sqlite/store.js';
 import { createBenchCa } from './bench-ca.js';
 import { ISSUER_URI } from './session.js';
 

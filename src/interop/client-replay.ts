@@ -8,7 +8,7 @@
  * Moved from test/keygen2/client/support/replay-harness.ts so that
  * `airtight interop` can run it.
  */
-import { createMemoryKeyStore } from '../sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../sks/store/memory/store.js';
 import { openSecureKeyStore } from '../sks/engine/secure-key-store.js';
 import { keyHandle as toKeyHandle, type SecureKeyStore } from '../sks/api.js';
 import { parsePkcs8 } from '../sks/crypto/keys.js';

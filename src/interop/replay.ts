@@ -21,7 +21,7 @@ import {
 import { parsePkcs8, parseSpki } from '../sks/crypto/keys.js';
 import { openSecureKeyStore } from '../sks/engine/secure-key-store.js';
 import { isSksError } from '../sks/errors.js';
-import { createMemoryKeyStore } from '../sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../sks/store/memory/store.js';
 import { CheckList, describeBytes, describeError, expectBytes, expectEqual, Mismatch, type CheckResult } from './check.js';
 import { JsonNode, VectorFormatError } from './json.js';
 import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from './replay-entropy.js';

@@ -42,6 +42,11 @@ export const EC_CURVES: Readonly<
   'P-521': { nodeName: 'secp521r1', coordinateLength: 66, oid: '1.3.132.0.35', algorithmIdentifierHex: '301006072a8648ce3d020106052b81040023' },
 };
 
+const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map((Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]));
+
+/** The supported curve node:crypto calls `nodeName` (`asymmetricKeyDetails.namedCurve`), or undefined. */
+export const curveOfNodeName = (nodeName: string | undefined): EcCurve | undefined => (nodeName === undefined ? undefined : CURVE_BY_NODE_NAME.get(nodeName));
+
 export type KeyGenSpec =
   | { readonly kind: 'ec'; readonly curve: EcCurve }
   | { readonly kind: 'rsa'; readonly bits: 1024 | 2048; readonly exponentFromParameters: boolean }

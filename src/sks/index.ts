@@ -28,7 +28,7 @@ export { systemEntropy } from './entropy.js';
 export type { KeyStorePort, Mutation, StoreContents, StoreSnapshot, StoredRow } from './store/records.js';
 export { readAll } from './store/records.js';
 export { openSecureKeyStore, type SecureKeyStoreOptions } from './engine/secure-key-store.js';
-export { createMemoryKeyStore } from './store/memory-store.js';
+export { createMemoryKeyStore } from './store/memory/store.js';
 export { encodePropertyBag, parsePropertyBag, isValidPropertyBag, type Property } from './extensions/property-bag.js';
 /** The PIN value rules of a PIN policy (spec §8), for user interfaces that check a PIN before the SKS sees it. */
 export { pinRuleViolation, type PinRule, type PinValueRules } from './pin/pin-rules.js';

@@ -10,5 +10,5 @@
  * const sks = openSecureKeyStore({ store: openKeyStoreDirectory('/var/lib/airtight/device') });
  * ```
  */
-export { openSqliteKeyStore, type SqliteKeyStoreOptions } from './store/sqlite-store.js';
+export { openSqliteKeyStore, type SqliteKeyStoreOptions } from './store/sqlite/store.js';
 export { openKeyStoreDirectory, loadOrCreateStoreKey, STORE_KEY_ENV } from './store/store-key.js';

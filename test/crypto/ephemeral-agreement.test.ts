@@ -7,7 +7,7 @@ import { createECDH, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../src/sks/algorithms.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { IssuerSession } from '../support/issuer-emulator.js';
 import { expectSksError, testDevice } from '../support/fixtures.js';
 

@@ -14,7 +14,7 @@ import { decryptFromIssuer } from '../../src/sks/crypto/primitives.js';
 import type { DeviceIdentity } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { SksError, cryptoFailure, cryptoOp, cryptoOpAsync } from '../../src/sks/errors.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { testDevice } from '../support/fixtures.js';
 
 const SECRET = 'pin=1234';

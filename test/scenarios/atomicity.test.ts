@@ -8,7 +8,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PinGrouping } from '../../src/sks/constants.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import type { KeyStorePort } from '../../src/sks/store/records.js';
 import { IssuerSession, type ProvisionedKey } from '../support/issuer-emulator.js';
 import { getTestCa } from '../support/test-ca.js';

@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Cap, hasCap, lookupAlgorithm } from '../../src/sks/algorithms.js';
 import { AppUsage, ExtensionSubType, InputMethod, PassphraseFormat, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { IssuerSession, rollOverKmk } from '../support/issuer-emulator.js';
 import {

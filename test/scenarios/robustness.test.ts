@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { keyHandle, provisioningHandle, type SecureKeyStore } from '../../src/sks/api.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { SksError } from '../../src/sks/errors.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { describeStores, expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
 import { IssuerSession } from '../support/issuer-emulator.js';
 import { getTestCa } from '../support/test-ca.js';

@@ -14,11 +14,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SksError } from '../../src/sks/errors.js';
 import { readAll, type KeyRecord, type KeyStorePort, type PukPolicyRecord } from '../../src/sks/store/records.js';
 import { openSecret, sealSecret } from '../../src/sks/store/sealing.js';
-import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import { openSqliteKeyStore } from '../../src/sks/store/sqlite/store.js';
 import { DATABASE_FILE, STORE_KEY_FILE, loadOrCreateStoreKey, openKeyStoreDirectory } from '../../src/sks/store/store-key.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SQLITE_STORE_MODULE = pathToFileURL(join(PROJECT_ROOT, 'src/sks/store/sqlite-store.ts')).href;
+const SQLITE_STORE_MODULE = pathToFileURL(join(PROJECT_ROOT, 'src/sks/store/sqlite/store.ts')).href;
 const posix = process.platform !== 'win32';
 
 function codeOf(fn: () => unknown): string | undefined {

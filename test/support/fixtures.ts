@@ -13,10 +13,10 @@ import { ProtectionStatus } from '../../src/sks/constants.js';
 import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { SksError, type SksErrorCode } from '../../src/sks/errors.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { readAll, type KeyStorePort } from '../../src/sks/store/records.js';
 import { ADAPTERS } from './adapters.js';
-import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import { openSqliteKeyStore } from '../../src/sks/store/sqlite/store.js';
 import { IssuerSession, type IssuerOptions, type Kmk } from './issuer-emulator.js';
 import { getTestCa, type TestCa } from './test-ca.js';
 

@@ -35,9 +35,9 @@ import {
 import type { KeyHandle, SecureKeyStore } from '../../src/sks/api.js';
 import type { DeviceIdentity, DeviceProfile } from '../../src/sks/device/identity.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { readAll, type KeyStorePort } from '../../src/sks/store/records.js';
-import { openSqliteKeyStore } from '../../src/sks/store/sqlite-store.js';
+import { openSqliteKeyStore } from '../../src/sks/store/sqlite/store.js';
 import { TEST_PROFILE, testDevice, testKmks, type StoreKind } from './fixtures.js';
 import { getTestCa, type TestCa } from './test-ca.js';
 

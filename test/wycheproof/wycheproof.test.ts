@@ -15,7 +15,7 @@ import { Limits } from '../../src/sks/constants.js';
 import { parseSpki, SUPPORTED_RSA_SIZES } from '../../src/sks/crypto/keys.js';
 import { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from '../../src/sks/crypto/verify.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
-import { createMemoryKeyStore } from '../../src/sks/store/memory-store.js';
+import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
 import { expectSksError, testDevice, TEST_PROFILE } from '../support/fixtures.js';
 import { createEnroller, type Enroller } from '../support/keygen2-harness.js';
 import { Uri } from '../support/user-helpers.js';

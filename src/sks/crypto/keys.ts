@@ -2,8 +2,8 @@
  * Public/private key handling over node:crypto: canonical SPKI (spec §1.3),
  * key classification (spec §9.5), and the signature formats of spec §1.4.
  */
-import { constants, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
+import { constants, createPrivateKey, createPublicKey, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { curveOfNodeName, EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
 import { SksError, cryptoFailure } from '../errors.js';
 import { readTlv, tlv, type Tlv } from './der.js';
 import { verifySignature } from './verify.js';
@@ -14,8 +14,6 @@ export type KeyKind =
   | { readonly type: 'ec-unsupported'; readonly curveName: string }
   | { readonly type: 'ed25519' }
   | { readonly type: 'other'; readonly name: string };
-
-const CURVE_BY_NODE_NAME: ReadonlyMap<string, EcCurve> = new Map((Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, c]));
 
 /**
  * Canonical EC encodings built from JWK coordinates. OpenSSL 3.0's DER
@@ -37,23 +35,40 @@ const CURVE_ENCODINGS: readonly CurveEncoding[] = (Object.keys(EC_CURVES) as EcC
 });
 const ENCODING_BY_CURVE = new Map(CURVE_ENCODINGS.map((e) => [e.curve as string, e]));
 
+/** Canonical SPKI of an EC JWK on a supported curve (named curve, uncompressed point), or undefined. */
+function ecSpkiOfJwk(jwk: JsonWebKey): Buffer | undefined {
+  const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+  if (encoding === undefined || !jwk.x || !jwk.y) return undefined;
+  return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+}
+
+/**
+ * PKCS#8 of an EC private JWK on a supported curve in the reference's export form (spec §1.5:
+ * no parameters and no public key inside the ECPrivateKey), or undefined. The intermediate
+ * copies of the scalar are wiped.
+ */
+function ecPkcs8OfJwk(jwk: JsonWebKey): Buffer | undefined {
+  const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
+  if (encoding === undefined || !jwk.d) return undefined;
+  const scalar = Buffer.from(jwk.d, 'base64url');
+  const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, scalar)]));
+  const pkcs8 = tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
+  scalar.fill(0);
+  ecPrivateKey.fill(0);
+  return pkcs8;
+}
+
 const notSpki = (cause?: unknown): SksError => cryptoFailure('public key is not a valid SubjectPublicKeyInfo', cause);
 
 /** Parses DER SPKI bytes into a KeyObject; failure is `ERROR_CRYPTO`. */
 export function parseSpki(spki: Uint8Array): KeyObject {
   try {
-    for (const curveEncoding of CURVE_ENCODINGS) {
-      const count = curveEncoding.coordinateLength;
-      if (
-        spki.length !== curveEncoding.spkiPrefix.length + 1 + 2 * count ||
-        !curveEncoding.spkiPrefix.equals(spki.subarray(0, curveEncoding.spkiPrefix.length))
-      )
-        continue;
-      const point = spki.subarray(curveEncoding.spkiPrefix.length);
-      if (point[0] !== 0x04) break;
-      const text = Buffer.from(point.subarray(1, 1 + count)).toString('base64url');
-      const other = Buffer.from(point.subarray(1 + count)).toString('base64url');
-      return createPublicKey({ key: { kty: 'EC', crv: curveEncoding.curve, x: text, y: other }, format: 'jwk' });
+    const canonical = canonicalEcPoint(spki);
+    if (canonical !== undefined) {
+      const count = EC_CURVES[canonical.curve].coordinateLength;
+      const xCoordinate = canonical.point.subarray(1, 1 + count).toString('base64url');
+      const yCoordinate = canonical.point.subarray(1 + count).toString('base64url');
+      return createPublicKey({ key: { kty: 'EC', crv: canonical.curve, x: xCoordinate, y: yCoordinate }, format: 'jwk' });
     }
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   } catch (error) {
@@ -138,10 +153,13 @@ export function ecSpkiOfPoint(curve: EcCurve, point: Uint8Array): Buffer {
   return Buffer.concat([encoding.spkiPrefix, point]);
 }
 
-/** Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. */
+/**
+ * Parses DER PKCS#8 bytes into a private KeyObject; failure is `ERROR_CRYPTO`. Reads `pkcs8` in
+ * place (no plaintext copy is left behind), so a caller that wipes it afterwards wipes the only one.
+ */
 export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
   try {
-    return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: Buffer.from(pkcs8.buffer, pkcs8.byteOffset, pkcs8.byteLength), format: 'der', type: 'pkcs8' });
   } catch (error) {
     throw cryptoFailure('private key is not valid PKCS#8', error);
   }
@@ -149,13 +167,8 @@ export function parsePkcs8(pkcs8: Uint8Array): KeyObject {
 
 /** Canonical DER SPKI (named curve, uncompressed point), as the Java platform emits. */
 export function spkiOf(key: KeyObject): Buffer {
-  if (key.asymmetricKeyType === 'ec') {
-    const jwk = key.export({ format: 'jwk' });
-    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (encoding && jwk.x && jwk.y) {
-      return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
-    }
-  }
+  const canonical = key.asymmetricKeyType === 'ec' ? ecSpkiOfJwk(key.export({ format: 'jwk' })) : undefined;
+  if (canonical !== undefined) return canonical;
   return key.type === 'private' ? createPublicKey(key).export({ type: 'spki', format: 'der' }) : key.export({ type: 'spki', format: 'der' });
 }
 
@@ -164,24 +177,21 @@ export function spkiOf(key: KeyObject): Buffer {
  * (spec §1.5: no parameters and no public key inside the ECPrivateKey).
  */
 export function pkcs8Of(key: KeyObject): Buffer {
+  // Handed over once: the caller owns (and may wipe) it, and no plaintext copy stays behind.
   const known = PKCS8_OF_GENERATED.get(key);
-  if (known !== undefined) return Buffer.from(known);
-  if (key.asymmetricKeyType === 'ec') {
-    const jwk = key.export({ format: 'jwk' });
-    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (encoding && jwk.d) {
-      const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
-      return tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
-    }
+  if (known !== undefined) {
+    PKCS8_OF_GENERATED.delete(key);
+    return known;
   }
-  return key.export({ type: 'pkcs8', format: 'der' });
+  const reference = key.asymmetricKeyType === 'ec' ? ecPkcs8OfJwk(key.export({ format: 'jwk' })) : undefined;
+  return reference ?? key.export({ type: 'pkcs8', format: 'der' });
 }
 
 /**
  * PKCS#8 of EC private keys this process generated, written by {@link spkiOfGeneratedPair} from
  * the same JWK export as their SPKI: a key entry is persisted right after its creation, and a
  * second export costs as much as the first. Keyed by the immutable KeyObject; weak, so nothing
- * outlives the key.
+ * outlives the key; taken out by the first {@link pkcs8Of}.
  */
 const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
 
@@ -192,11 +202,11 @@ const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
 export function spkiOfGeneratedPair(pair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }): Buffer {
   if (pair.privateKey.asymmetricKeyType === 'ec') {
     const jwk = pair.privateKey.export({ format: 'jwk' });
-    const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
-    if (encoding && jwk.x && jwk.y && jwk.d) {
-      const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, Buffer.from(jwk.d, 'base64url'))]));
-      PKCS8_OF_GENERATED.set(pair.privateKey, tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)])));
-      return Buffer.concat([encoding.spkiPrefix, Buffer.of(0x04), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+    const spki = ecSpkiOfJwk(jwk);
+    const pkcs8 = ecPkcs8OfJwk(jwk);
+    if (spki !== undefined && pkcs8 !== undefined) {
+      PKCS8_OF_GENERATED.set(pair.privateKey, pkcs8);
+      return spki;
     }
   }
   return spkiOf(pair.publicKey);
@@ -211,7 +221,7 @@ export function keyKind(key: KeyObject): KeyKind {
     return { type: 'rsa', bits: Math.ceil(modulusBits / 8) * 8, exponent: data.publicExponent ?? 0n };
   }
   if (item === 'ec') {
-    const curve = CURVE_BY_NODE_NAME.get(data.namedCurve ?? '');
+    const curve = curveOfNodeName(data.namedCurve);
     return curve === undefined ? { type: 'ec-unsupported', curveName: data.namedCurve ?? '?' } : { type: 'ec', curve };
   }
   if (item === 'ed25519') return { type: 'ed25519' };

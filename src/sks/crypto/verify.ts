@@ -6,7 +6,7 @@
  * signatures are exactly as long as the modulus; Ed25519 signatures are 64 bytes.
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
-import { EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
+import { curveOfNodeName, EC_CURVES, type HashName } from '../algorithms.js';
 import { SksError } from '../errors.js';
 
 /**
@@ -55,27 +55,23 @@ export const SIGNATURE_ALGORITHM_NAMES: readonly SignatureAlgorithmName[] = Obje
 
 const ED25519_SIGNATURE_LENGTH = 64;
 
-const COORDINATE_LENGTH_BY_NODE_NAME: ReadonlyMap<string, number> = new Map(
-  (Object.keys(EC_CURVES) as EcCurve[]).map((c) => [EC_CURVES[c].nodeName, EC_CURVES[c].coordinateLength]),
-);
-
 const wrongKey = (): SksError => new SksError('CRYPTO', 'Crypto failure: key does not match signature algorithm');
 
 /** The exact signature length the key and scheme demand; throws `ERROR_CRYPTO` for a key of the wrong type. */
 function expectedSignatureLength(publicKey: KeyObject, scheme: SignatureScheme): number {
-  const item = publicKey.asymmetricKeyType;
+  const keyType = publicKey.asymmetricKeyType;
   switch (scheme.kind) {
     case 'ecdsa': {
-      const count = item === 'ec' ? COORDINATE_LENGTH_BY_NODE_NAME.get(publicKey.asymmetricKeyDetails?.namedCurve ?? '') : undefined;
-      if (count === undefined) throw wrongKey();
-      return 2 * count;
+      const curve = keyType === 'ec' ? curveOfNodeName(publicKey.asymmetricKeyDetails?.namedCurve) : undefined;
+      if (curve === undefined) throw wrongKey();
+      return 2 * EC_CURVES[curve].coordinateLength;
     }
     case 'rsa-pkcs1':
     case 'rsa-pss':
-      if (item !== 'rsa') throw wrongKey();
+      if (keyType !== 'rsa') throw wrongKey();
       return Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
     case 'ed25519':
-      if (item !== 'ed25519') throw wrongKey();
+      if (keyType !== 'ed25519') throw wrongKey();
       return ED25519_SIGNATURE_LENGTH;
   }
 }

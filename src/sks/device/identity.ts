@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parsePkcs8, pkcs8Of } from '../crypto/keys.js';
+import { wipe } from '../crypto/primitives.js';
 import type { DeviceRecord } from '../store/records.js';
 
 export interface DeviceIdentity {
@@ -42,10 +43,14 @@ export const DEFAULT_PROFILE: DeviceProfile = {
   unlimitedPukDelayMs: 1000,
 };
 
-export const deviceIdentityFromRecord = (r: DeviceRecord): DeviceIdentity => ({
-  privateKey: parsePkcs8(r.privateKey),
-  certificatePath: r.certificatePath.map((c) => Buffer.from(c)),
-});
+/** The live identity of a device record just read from a store; the record's plaintext PKCS#8 is wiped once parsed. */
+export function deviceIdentityFromRecord(deviceRecord: DeviceRecord): DeviceIdentity {
+  try {
+    return { privateKey: parsePkcs8(deviceRecord.privateKey), certificatePath: deviceRecord.certificatePath.map((c) => Buffer.from(c)) };
+  } finally {
+    wipe(deviceRecord.privateKey);
+  }
+}
 
 export const deviceRecordOf = (d: DeviceIdentity): DeviceRecord => ({
   privateKey: pkcs8Of(d.privateKey),

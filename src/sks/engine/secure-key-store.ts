@@ -42,7 +42,7 @@ import type { KeyStorePort } from '../store/records.js';
 import * as cryptoOperations from '../user/crypto-operations.js';
 import * as manage from '../user/key-management.js';
 import { closedSession, openKey, openSession, type EngineContext, type OpenKey, type OpenSession } from './context.js';
-import { isOpen, nextAfter, SksState, wipeKey } from './state.js';
+import { isOpen, nextAfter, SksState, wipeKey, wipeWrittenRecords } from './state.js';
 import * as validate from './validate.js';
 
 /** Callers from plain JavaScript may pass no arguments object: the missing handle is then reported by the handle check. */
@@ -159,6 +159,8 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
       carryAttemptReservations(before, state);
       this.ctx = { ...this.ctx, state };
       throw error instanceof SksError ? error : new SksError('STORAGE', 'The key store could not be written', { cause: error });
+    } finally {
+      wipeWrittenRecords(pending);
     }
   }
 
@@ -236,7 +238,7 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     return this.run((ctx) => {
       const after = validate.provisioningHandle('provisioningHandle', handleValue);
       const wantOpen = validate.flag('provisioningState', provisioningState);
-      const stateValue = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen);
+      const stateValue = nextAfter(ctx.state.sessions, after, (x) => isOpen(x) === wantOpen)?.[1];
       if (stateValue === undefined) return undefined;
       return {
         provisioningHandle: stateValue.handle,

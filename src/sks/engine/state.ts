@@ -415,7 +415,7 @@ export class SksState {
         ...pukPolicyRecord,
         handle: pukPolicyHandle(pukPolicyRecord.handle),
         owner: state.ownerOf(provisioningHandle(pukPolicyRecord.owner)),
-        pukValue: Buffer.from(pukPolicyRecord.pukValue),
+        pukValue: owned(pukPolicyRecord.pukValue),
         attemptReserved: false,
       };
     });
@@ -472,22 +472,24 @@ function referenced<H extends number, T>(objects: LazyTable<H, T>, what: string,
 }
 
 /**
- * The enumeration rule of spec §6.4 and §10.12: the first object in store order
+ * The enumeration rule of spec §6.4 and §10.12: the first entry in store order
  * after handle `after` (0: from the start) that `wanted` accepts; none when a
- * non-zero `after` does not exist.
+ * non-zero `after` is not among `entries`.
  */
-export function nextAfter<H extends number, T>(objects: ReadonlyMap<H, T>, after: H, wanted: (o: T) => boolean): T | undefined {
-  if (after !== 0 && !objects.has(after)) return undefined;
+export function nextAfter<H extends number, T>(entries: Iterable<[H, T]>, after: H, wanted: (value: T) => boolean): [H, T] | undefined {
   let passed = after === 0;
-  for (const [handle, options] of objects) {
-    if (!passed) {
-      passed = handle === after;
-      continue;
+  for (const entry of entries) {
+    if (passed) {
+      if (wanted(entry[1])) return entry;
+    } else {
+      passed = entry[0] === after;
     }
-    if (wanted(options)) return options;
   }
   return undefined;
 }
+
+/** The record's bytes as a Buffer, without a copy: a row read hands its bytes over (`StoredRow.read`), so no second plaintext copy is left to wipe. */
+const owned = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export function wipeKey(keyEntry: KeyEntry): void {
   wipe(keyEntry.symmetricKey, keyEntry.pinValue);
@@ -514,6 +516,14 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
   // only fields whose live form differs from the record are named here.
   const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = keyRecord;
   const publicKeySpki = Buffer.from(publicKey);
+  let parsedPrivateKey: KeyObject | null = null;
+  if (privateKey !== null) {
+    try {
+      parsedPrivateKey = parsePkcs8(privateKey);
+    } finally {
+      wipe(privateKey); // the KeyObject is the live form; the plaintext PKCS#8 goes
+    }
+  }
   return {
     ...scalars,
     handle: keyHandle(keyRecord.handle),
@@ -521,11 +531,11 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
     pinPolicy,
     publicKey: parseSpki(publicKeySpki),
     publicKeySpki,
-    privateKey: privateKey ? parsePkcs8(privateKey) : null,
-    symmetricKey: symmetricKey ? Buffer.from(symmetricKey) : null,
+    privateKey: parsedPrivateKey,
+    symmetricKey: symmetricKey ? owned(symmetricKey) : null,
     certificatePath: certificatePath.map((c) => Buffer.from(c)),
     endorsedAlgorithms: [...endorsedAlgorithms],
-    pinValue: pinValue ? Buffer.from(pinValue) : null,
+    pinValue: pinValue ? owned(pinValue) : null,
     // Loaded counts are durable ones: no attempt is reserved yet in this instance.
     attemptReserved: false,
     extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
@@ -571,6 +581,15 @@ export function keyRecord(keyEntry: KeyEntry): KeyRecord {
     errorCount: durableErrorCount(keyEntry),
     extensions: [...extensions].map(([type, e]): ExtensionRecord => ({ type, subType: e.subType, qualifier: e.qualifier, data: e.data })),
   };
+}
+
+/**
+ * Wipes what {@link keyRecord} exported for a write (the PKCS#8 of `putKey`) once the store has
+ * taken its own copy or failed. The PIN and symmetric key of a record are the live entry's own
+ * buffers and stay.
+ */
+export function wipeWrittenRecords(mutations: readonly Mutation[]): void {
+  for (const mutation of mutations) if (mutation.kind === 'putKey') wipe(mutation.key.privateKey);
 }
 
 export function pinPolicyRecord(pinPolicy: PinPolicy): PinPolicyRecord {

@@ -1,18 +1,16 @@
 /** PIN and PUK value rules: formats, patterns and grouping (spec §8.2, §8.3, §8.5). */
 import { AppUsage, PassphraseFormat, PinGrouping, PinPattern } from '../constants.js';
+import { macEquals } from '../crypto/primitives.js';
 import { optionError } from '../errors.js';
 import type { KeyEntry, PinPolicy, SksState } from '../engine/state.js';
-import { timingSafeEqual } from 'node:crypto';
 
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
 const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
 
-/** Constant-time equality of two secrets (length leaks, content does not). */
+/** Constant-time equality of two secrets, either possibly absent ({@link macEquals}: length leaks, content does not). */
 export function secretEquals(left: Uint8Array | null | undefined, right: Uint8Array | null | undefined): boolean {
-  if (!left || !right) return false;
-  if (left.length !== right.length) return false;
-  return timingSafeEqual(left, right);
+  return !!left && !!right && macEquals(left, right);
 }
 
 /** PUK syntax at policy creation (spec §6.6 step 6). */

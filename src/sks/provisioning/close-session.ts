@@ -8,10 +8,9 @@ import type { KeyHandle } from '../api.js';
 import { MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { isRsa, keysMatch } from '../crypto/keys.js';
-import { wipe } from '../crypto/primitives.js';
 import { SksError, optionError } from '../errors.js';
 import { attest, beginMac, targetKey, type EngineContext, type OpenSession } from '../engine/context.js';
-import { isUpdateOrDelete, keyRecord, pinPolicyRecord, pukPolicyRecord, sessionRecord, type KeyEntry, type Session } from '../engine/state.js';
+import { isUpdateOrDelete, keyRecord, pinPolicyRecord, pukPolicyRecord, sessionRecord, wipeKey, type KeyEntry, type Session } from '../engine/state.js';
 import * as value from '../engine/validate.js';
 import type { Mutation } from '../store/records.js';
 import { pinGroupOf } from '../pin/pin-rules.js';
@@ -78,16 +77,16 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   }
 
   // A later clone of the same target still copies its PIN: wipe replaced entries only now.
-  for (const old of replaced) wipe(old.symmetricKey, old.pinValue);
+  for (const old of replaced) wipeKey(old);
 
   // E. Ownership transfer: the target's old session is absorbed.
   const absorbed: Session[] = [];
   for (const op of openPhase.postOps) {
     const old = op.target.owner;
     if (old === session || !ctx.state.sessions.has(old.handle)) continue;
-    for (const entry2 of ctx.state.keys.values()) if (entry2.owner === old) entry2.owner = session;
-    for (const params of ctx.state.pinPolicies.values()) if (params.owner === old) params.owner = session;
-    for (const pukPolicy2 of ctx.state.pukPolicies.values()) if (pukPolicy2.owner === old) pukPolicy2.owner = session;
+    for (const keyEntry of ctx.state.keys.values()) if (keyEntry.owner === old) keyEntry.owner = session;
+    for (const pinPolicy of ctx.state.pinPolicies.values()) if (pinPolicy.owner === old) pinPolicy.owner = session;
+    for (const pukPolicy of ctx.state.pukPolicies.values()) if (pukPolicy.owner === old) pukPolicy.owner = session;
     ctx.state.sessions.delete(old.handle);
     absorbed.push(old);
   }
@@ -103,13 +102,15 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
   const mutations: Mutation[] = [{ kind: 'setCounters', counters: { ...ctx.state.counters } }];
   if (remaining.length > 0) {
     mutations.push({ kind: 'putSession', session: sessionRecord(session) });
-    for (const puk2 of ctx.state.pukPolicies.values()) if (puk2.owner === session) mutations.push({ kind: 'putPukPolicy', policy: pukPolicyRecord(puk2) });
-    for (const pin2 of ctx.state.pinPolicies.values()) if (pin2.owner === session) mutations.push({ kind: 'putPinPolicy', policy: pinPolicyRecord(pin2) });
-    for (const entry3 of remaining) mutations.push({ kind: 'putKey', key: keyRecord(entry3) });
+    for (const pukPolicy of ctx.state.pukPolicies.values())
+      if (pukPolicy.owner === session) mutations.push({ kind: 'putPukPolicy', policy: pukPolicyRecord(pukPolicy) });
+    for (const pinPolicy of ctx.state.pinPolicies.values())
+      if (pinPolicy.owner === session) mutations.push({ kind: 'putPinPolicy', policy: pinPolicyRecord(pinPolicy) });
+    for (const keyEntry of remaining) mutations.push({ kind: 'putKey', key: keyRecord(keyEntry) });
   }
-  for (const hnd of deletedKeys) mutations.push({ kind: 'deleteKey', handle: hnd });
+  for (const handle of deletedKeys) mutations.push({ kind: 'deleteKey', handle });
   mutations.push(...orphans);
-  for (const sess of absorbed) mutations.push({ kind: 'deleteSession', handle: sess.handle });
+  for (const absorbedSession of absorbed) mutations.push({ kind: 'deleteSession', handle: absorbedSession.handle });
   for (const mutation of mutations) ctx.state.record(mutation);
   return attestation;
 }

@@ -84,8 +84,8 @@ export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac:
     const looksRsa = [8, 9, 10].some((off) => pkcs8.subarray(off, off + RSA_OID_DER.length).equals(RSA_OID_DER));
     privateKey = parsePkcs8(pkcs8);
     // The reference only knows RSA and EC private keys here (spec §6.11 step 5).
-    const item = privateKey.asymmetricKeyType;
-    if (looksRsa !== (item === 'rsa') || (item !== 'rsa' && item !== 'ec')) {
+    const keyType = privateKey.asymmetricKeyType;
+    if (looksRsa !== (keyType === 'rsa') || (keyType !== 'rsa' && keyType !== 'ec')) {
       throw new SksError('CRYPTO', 'Crypto failure: unsupported private key type');
     }
   } finally {

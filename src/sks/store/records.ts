@@ -116,7 +116,8 @@ export interface StoredRow<T> {
   /**
    * Verifies and decodes the row. A damaged row (failed integrity check,
    * unknown enumeration value, malformed encoding) is `ERROR_STORAGE` naming
-   * the table and handle; other rows are unaffected.
+   * the table and handle; other rows are unaffected. Every call returns fresh
+   * bytes that the caller owns: it may keep them, or wipe the secrets.
    */
   read(): T;
 }

@@ -33,9 +33,9 @@ const KEY_LENGTH = 32;
 const KEY_TEXT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]=?$/;
 
 function decodeKey(text: string): Buffer | null {
-  const item = text.trim();
-  if (!KEY_TEXT.test(item)) return null;
-  const key = Buffer.from(item.replace(/=$/, ''), 'base64url');
+  const trimmed = text.trim();
+  if (!KEY_TEXT.test(trimmed)) return null;
+  const key = Buffer.from(trimmed.replace(/=$/, ''), 'base64url');
   return key.length === KEY_LENGTH ? key : null;
 }
 
@@ -146,5 +146,10 @@ export function openKeyStoreDirectory(
   } catch (error) {
     throw new SksError('STORAGE', `Cannot create the key store directory${errnoSuffix(error)}`);
   }
-  return openSqliteKeyStore({ ...options, path: join(dir, DATABASE_FILE), storeKey: loadOrCreateStoreKey(dir, env) });
+  const storeKey = loadOrCreateStoreKey(dir, env);
+  try {
+    return openSqliteKeyStore({ ...options, path: join(dir, DATABASE_FILE), storeKey });
+  } finally {
+    storeKey.fill(0); // the store works on its own copy (wiped when it closes)
+  }
 }

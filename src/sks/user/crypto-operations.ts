@@ -143,10 +143,15 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, args: CryptoCallArgs & 
     if (op.padding === 'oaep') {
       return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: op.oaepHash ?? 'sha1' }, data);
     }
+    // The encoded message holds the plaintext: the caller gets a copy, and em is wiped either way.
     const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, data);
-    const plain = unpadPkcs1Type2(em);
-    if (!plain) throw cryptoFailure('asymmetric decryption');
-    return Buffer.from(plain);
+    try {
+      const plain = unpadPkcs1Type2(em);
+      if (!plain) throw cryptoFailure('asymmetric decryption');
+      return Buffer.from(plain);
+    } finally {
+      em.fill(0);
+    }
   });
 }
 

@@ -5,7 +5,7 @@ import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey, removeDamagedKey } from '../engine/removal.js';
-import { durableErrorCount, isOpen, type KeyEntry } from '../engine/state.js';
+import { durableErrorCount, isOpen, nextAfter, type KeyEntry } from '../engine/state.js';
 import * as validate from '../engine/validate.js';
 import { setPropertyValue } from '../extensions/property-bag.js';
 import { checkPinCompliance, pinGroupOf } from '../pin/pin-rules.js';
@@ -134,18 +134,14 @@ export function setProperty(ctx: EngineContext, handle: KeyHandle, rawType: stri
 export function enumerateKeys(ctx: EngineContext, rawAfter: KeyHandle | 0): EnumeratedKey | undefined {
   const after = validate.keyHandle('keyHandle', rawAfter);
   const keys = ctx.state.keys;
+  // Not a full scan (which decodes every key) for a handle that is not there.
   if (after !== 0 && !keys.has(after) && keys.damage(after) === undefined) return undefined;
-  let passed = after === 0;
   // Damaged keys are listed too (marked), so that they can be seen and deleted.
-  for (const [handleValue, key] of keys.withDamage()) {
-    if (!passed) {
-      passed = handleValue === after;
-      continue;
-    }
-    if (key instanceof SksError) return { keyHandle: handleValue, provisioningHandle: provisioningHandle(0), damaged: key.message };
-    if (!isOpen(key.owner)) return { keyHandle: key.handle, provisioningHandle: key.owner.handle };
-  }
-  return undefined;
+  const found = nextAfter(keys.withDamage(), after, (key) => key instanceof SksError || !isOpen(key.owner));
+  if (found === undefined) return undefined;
+  const [handleValue, key] = found;
+  if (key instanceof SksError) return { keyHandle: handleValue, provisioningHandle: provisioningHandle(0), damaged: key.message };
+  return { keyHandle: handleValue, provisioningHandle: key.owner.handle };
 }
 
 export function getKeyAttributes(ctx: EngineContext, handle: KeyHandle): KeyAttributes {

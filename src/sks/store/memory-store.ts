@@ -1,2 +1,0 @@
-/** Moved to `memory/store.ts`; this path keeps existing imports working. */
-export { createMemoryKeyStore } from './memory/store.js';
