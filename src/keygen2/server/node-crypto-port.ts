@@ -22,10 +22,10 @@ import {
   createPrivateKey,
 } from 'node:crypto';
 import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
-import { deriveSessionKey, encryptForSks, encryptionKey, hmacSha256, spkiOf } from '../../sks/session-crypto.js';
+import { deriveSessionKey, ecSpkiOfPoint, encryptForSks, encryptionKey, hmacSha256, spkiOf } from '../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../errors.js';
 import type { EphemeralKey, IssuerCryptoPort, SealedRef } from './crypto-port.js';
-import { ecPointOf, ecSpki } from './keys.js';
+import { ecPointOf } from './keys.js';
 
 export interface NodeIssuerCryptoOptions {
   /**
@@ -113,7 +113,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
     const handle = this.#seal('e', secret);
     // The common case resumes in this process: keep the key at hand (used once, then dropped).
     remember(this.#ephemeralKeys, handle, secret, this.#cacheSize);
-    return { publicKey: ecSpki(curve, raw.point), handle };
+    return { publicKey: ecSpkiOfPoint(curve, raw.point), handle };
   }
 
   async deriveSessionKey(ephemeral: SealedRef, clientEphemeralKey: Uint8Array, kdfInput: Uint8Array): Promise<SealedRef> {

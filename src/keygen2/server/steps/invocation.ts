@@ -2,7 +2,7 @@
  * InvocationResponse (spec §6.2) → ProvisioningInitializationRequest (spec §6.3).
  */
 import { verify as nodeVerify } from 'node:crypto';
-import { rollOverSignedData } from '../../../sks/session-crypto.js';
+import { parseSpki, rollOverSignedData } from '../../../sks/session-crypto.js';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../../sks/algorithms.js';
 import { verificationError } from '../../errors.js';
 import type { InvocationResponse } from '../../messages/invocation/types.js';
@@ -10,7 +10,6 @@ import type { ProvisioningInitializationRequest, UpdatableKeyManagementKey } fro
 import type { UpdatableKmkConfig } from '../config.js';
 import type { IssuerCryptoPort } from '../crypto-port.js';
 import type { ResolvedEnvironment } from '../environment.js';
-import { publicKeyOf } from '../keys.js';
 import type { CapabilityAnswer, IssuerState } from '../state.js';
 import { b64u, protocolError, unb64u } from '../util.js';
 
@@ -67,7 +66,7 @@ async function rollOverTree(
       // Note: node:crypto directly until session-crypto's shared `verifySignature` lands.
       let ok: boolean;
       try {
-        const key = publicKeyOf(publicKey);
+        const key = parseSpki(publicKey);
         ok = nodeVerify('sha256', signedData, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, authorization);
       } catch {
         ok = false;
