@@ -88,12 +88,12 @@ function countingPort(port: IssuerCryptoPort, counts: PortCounts): IssuerCryptoP
 
 /**
  * An issuer that trusts `root` and certifies every attested key with a fast bench CA; its port
- * keeps 64 pre-generated ephemeral keys (each used once) and counts into `counts`.
+ * counts into `counts`.
  */
 export function createBenchIssuer(root: Buffer, counts: PortCounts = { hmacs: 0, encryptions: 0 }, extra: Partial<IssuerEnvironment> = {}): KeyGen2Issuer {
   const ca = createBenchCa();
   return createIssuer({
-    crypto: countingPort(new NodeIssuerCrypto({ sealingKey: randomBytes(32), ephemeralPoolSize: 64 }), counts),
+    crypto: countingPort(new NodeIssuerCrypto({ sealingKey: randomBytes(32) }), counts),
     deviceTrust: new DeviceTrust([root]),
     certify: (k) => ({ certificatePath: [ca.issue(k.publicKey, k.id)] }),
     ...extra,

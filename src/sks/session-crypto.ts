@@ -27,7 +27,18 @@ export {
   wipe,
   type SessionAttestationFields,
 } from './crypto/primitives.js';
-export { spkiOf, parseSpki, parseNamedCurveSpki, parsePkcs8, pkcs8Of, verifyKmkSignature, signBytes, keysMatch } from './crypto/keys.js';
+export {
+  spkiOf,
+  parseSpki,
+  parseNamedCurveSpki,
+  canonicalEcPoint,
+  ecSpkiOfPoint,
+  parsePkcs8,
+  pkcs8Of,
+  verifyKmkSignature,
+  signBytes,
+  keysMatch,
+} from './crypto/keys.js';
 export { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
 export { Kdf, MacMethod, type MacMethodName } from './constants.js';
 /** Property bags (KeyGen2 §6.9.4): the issuer MACs the same bytes the client sends. */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyHandle } from '../../sks/api.js';
 import { ExtensionSubType } from '../../sks/constants.js';
-import { encoder } from '../../sks/session-crypto.js';
+import { encodePropertyBag } from '../../sks/session-crypto.js';
 import { KeyGen2Error } from '../errors.js';
 import type {
   IssuedCredential,
@@ -40,16 +40,9 @@ export interface IssuedKey {
   readonly extensionTypes: readonly string[];
 }
 
-/** Property bag extension data (spec §6.9.4): `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
-export function propertyBagData(bag: PropertyBag): Uint8Array {
-  const byteEncoder = encoder();
-  for (const property of bag.properties)
-    byteEncoder
-      .str(property.name)
-      .bool(property.writable ?? false)
-      .str(property.value);
-  return byteEncoder.toBuffer();
-}
+/** Property bag extension data (spec §6.9.4), by the SKS's own encoder: the bytes the issuer MACed. */
+export const propertyBagData = (bag: PropertyBag): Uint8Array =>
+  encodePropertyBag(bag.properties.map((p) => ({ name: p.name, writable: p.writable ?? false, value: p.value })));
 
 /** `target(R)` of spec §6.9.3: the key of a closed session with these ids whose EE certificate has this SHA-256. */
 async function findTarget(openSession: OpenSession, ref: TargetKeyReference, path: string): Promise<KeyHandle> {

@@ -13,6 +13,7 @@
  * };
  */
 import type { EcCurve } from '../../sks/algorithms.js';
+import type { SearchFilter } from '../messages/credential-discovery/types.js';
 import type {
   Action,
   AppUsage,
@@ -58,23 +59,17 @@ export type UpdatableKmkConfig =
       readonly updatableKeyManagementKeys?: readonly UpdatableKmkConfig[];
     };
 
-/** `searchFilter` of a lookup (spec §6.5) as it appears on the wire. */
-export interface SearchFilterConfig {
+/**
+ * `searchFilter` of a lookup (spec §6.5): the message's {@link SearchFilter} with its binary and
+ * date-time members as JSON-safe text.
+ */
+export type SearchFilterConfig = Omit<SearchFilter, 'fingerPrint' | 'issuedBefore' | 'issuedAfter'> & {
   readonly fingerPrint?: Base64Url;
-  readonly issuerRegEx?: string;
-  readonly serialNumber?: string;
-  readonly subjectRegEx?: string;
-  readonly emailRegEx?: string;
-  readonly policyRules?: readonly string[];
-  readonly keyUsageRules?: readonly string[];
-  readonly extendedKeyUsageRules?: readonly string[];
   /** `YYYY-MM-DDThh:mm:ssZ`. */
   readonly issuedBefore?: string;
   /** `YYYY-MM-DDThh:mm:ssZ`. */
   readonly issuedAfter?: string;
-  readonly grouping?: Grouping;
-  readonly appUsage?: AppUsage;
-}
+};
 
 /** One credential-discovery lookup, signed by the named KMK (spec §6.5). */
 export interface LookupConfig {

@@ -1,40 +1,16 @@
 /**
- * Public keys as the issuer handles them: canonical SPKI bytes (spec §4.8), with fast paths for
- * the NIST curves (prefix + uncompressed point, no ASN.1 parser) and node:crypto for RSA.
+ * Public keys as the issuer handles them: canonical SPKI bytes (spec §4.8). The NIST-curve fast
+ * paths (prefix + uncompressed point, no ASN.1 parser) are session-crypto's.
  */
 import type { KeyObject } from 'node:crypto';
-import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
-import { parseSpki } from '../../sks/session-crypto.js';
-
-const der = (tag: number, body: Buffer): Buffer => {
-  const count = body.length;
-  const len = count < 0x80 ? Buffer.of(count) : count < 0x100 ? Buffer.of(0x81, count) : Buffer.of(0x82, count >> 8, count & 0xff);
-  return Buffer.concat([Buffer.of(tag), len, body]);
-};
-
-const PREFIX: Readonly<Record<EcCurve, Buffer>> = Object.fromEntries(
-  (Object.keys(EC_CURVES) as EcCurve[]).map((ecCurve) => {
-    const error = EC_CURVES[ecCurve];
-    const full = der(0x30, Buffer.concat([Buffer.from(error.algorithmIdentifierHex, 'hex'), der(0x03, Buffer.alloc(2 + 2 * error.coordinateLength))]));
-    return [ecCurve, full.subarray(0, full.length - 1 - 2 * error.coordinateLength)];
-  }),
-) as Record<EcCurve, Buffer>;
-
-/** Canonical SPKI of an uncompressed EC point. */
-export const ecSpki = (curve: EcCurve, point: Uint8Array): Buffer => Buffer.concat([PREFIX[curve], point]);
+import type { EcCurve } from '../../sks/algorithms.js';
+import { canonicalEcPoint, parseSpki } from '../../sks/session-crypto.js';
 
 /** The uncompressed point of a canonical EC SPKI on `curve`, or undefined if `spki` is not one. */
 export function ecPointOf(curve: EcCurve, spki: Uint8Array): Buffer | undefined {
-  const prefix = PREFIX[curve];
-  const count = EC_CURVES[curve].coordinateLength;
-  if (spki.length !== prefix.length + 1 + 2 * count) return undefined;
-  const bytes = Buffer.from(spki.buffer, spki.byteOffset, spki.length);
-  if (!prefix.equals(bytes.subarray(0, prefix.length)) || bytes[prefix.length] !== 4) return undefined;
-  return bytes.subarray(prefix.length);
+  const canonical = canonicalEcPoint(spki);
+  return canonical?.curve === curve ? canonical.point : undefined;
 }
-
-/** A public key as a KeyObject (throws on malformed input). */
-export const publicKeyOf = (spki: Uint8Array): KeyObject => parseSpki(spki);
 
 /** A check that a generated key is of the kind its `keyAlgorithm` asks for (spec §6.8). */
 export type KeyMatcher = (spki: Uint8Array, keyParameters: Uint8Array | undefined) => boolean;
@@ -43,7 +19,7 @@ const SKS = 'https://webpki.github.io/sks/algorithm#';
 
 const parsed = (spki: Uint8Array): KeyObject | undefined => {
   try {
-    return publicKeyOf(spki);
+    return parseSpki(spki);
   } catch {
     return undefined;
   }

@@ -5,17 +5,17 @@
  * own MAC, so the counter order is the order of the calls below.
  */
 import { MacMethod, type MacMethodName } from '../../sks/constants.js';
+import { macEquals, macKey } from '../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../errors.js';
 import type { IssuerCryptoPort, SealedRef } from './crypto-port.js';
-import { sameBytes } from './util.js';
 
-/** `methodName ‖ u16(counter)`: what follows `SK` in a MAC key (spec §5.4). */
-export function macModifier(method: MacMethodName, counter: number): Buffer {
-  const bytes = Buffer.alloc(method.length + 2);
-  bytes.write(method, 'ascii');
-  bytes.writeUInt16BE(counter, method.length);
-  return bytes;
-}
+const NO_KEY = new Uint8Array(0);
+
+/**
+ * `methodName ‖ u16(counter)`: what follows `SK` in a MAC key (spec §5.4). The session key
+ * stays behind the port, so this is session-crypto's `macKey` layout without the key.
+ */
+export const macModifier = (method: MacMethodName, counter: number): Buffer => macKey(NO_KEY, method, counter);
 
 export class MacSequence {
   #counter: number;
@@ -64,5 +64,5 @@ export async function verifyAttestation(
   path: string,
 ): Promise<void> {
   const expected = await port.hmac(sessionKey, macModifier(MacMethod.DEVICE_ATTESTATION, counter), data);
-  if (!sameBytes(expected, received)) throw verificationError(path);
+  if (!macEquals(expected, received)) throw verificationError(path);
 }

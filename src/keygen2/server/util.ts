@@ -1,5 +1,4 @@
-/** Small helpers of the issuer: base64url, constant-time compare, errors that name a place. */
-import { timingSafeEqual } from 'node:crypto';
+/** Small helpers of the issuer: base64url, errors that name a place. */
 import { KeyGen2Error } from '../errors.js';
 import type { Base64Url } from './config.js';
 
@@ -12,9 +11,6 @@ export function unb64u(text: Base64Url, where: string): Buffer {
   if (!B64U.test(text) || text.length % 4 === 1) throw configError(where, 'not base64url');
   return Buffer.from(text, 'base64url');
 }
-
-/** Constant-time equality; a length mismatch is "not equal". */
-export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
 
 /** The issuer was configured with something it cannot send (a caller bug, not a peer's fault). */
 export const configError = (where: string, what: string): KeyGen2Error =>

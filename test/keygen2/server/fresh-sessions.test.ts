@@ -1,6 +1,6 @@
 /**
  * Fresh (unrecorded) sessions against a minimal node:crypto device: default ids and limits,
- * E2ES and privacy mode, the ephemeral-key pool, and a throughput figure for the issuer side
+ * E2ES and privacy mode, and a throughput figure for the issuer side
  * beside the raw node:crypto work one session needs (printed, not asserted: shared machines).
  */
 import { createECDH, createHmac, createPrivateKey, randomBytes, sign, verify } from 'node:crypto';
@@ -28,8 +28,8 @@ const oneKey: IssuerConfig = {
   pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ keyAlgorithm: P256, appUsage: 'authentication' }] }],
 };
 
-function setup(poolSize = 0) {
-  const crypto = new NodeIssuerCrypto({ sealingKey: randomBytes(32), ephemeralPoolSize: poolSize });
+function setup() {
+  const crypto = new NodeIssuerCrypto({ sealingKey: randomBytes(32) });
   const issuer = createIssuer({
     crypto,
     deviceTrust: new DeviceTrust([deviceRoot]),
@@ -125,7 +125,7 @@ describe('fresh sessions', () => {
 
   it('prints-issuer-throughput-beside-the-raw-work', async () => {
     const count = Number(process.env['ISSUER_BENCH_SESSIONS'] ?? 300);
-    const issuer = setup(64);
+    const issuer = setup();
     const device = new MiniDevice({ issuerUri: ISSUER_URI, device: { privateKey: deviceKey, certificatePath: [deviceCert] } });
     for (let i = 0; i < 50; i++) await run(issuer, oneKey, device); // warm-up; the device path is verified once and cached
     // Raw work the issuer needs per session: ephemeral key, ECDH, the device signature check and

@@ -5,9 +5,9 @@
  * `signature.value` removed. ES256 values are raw `r ‖ s`; RS256 is PKCS#1 v1.5; PS256 is
  * RSASSA-PSS with a 32-byte salt.
  */
-import { constants, createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { encoder, parseSpki, verifySignature, type SignatureAlgorithmName } from '../../../sks/session-crypto.js';
 import { verificationError } from '../../errors.js';
-import { describePublicKey } from '../../json/jwk.js';
 import { canonicalizeJson } from '../../json/serialize.js';
 import type { JsonObject } from '../../json/value.js';
 import type { LookupSignatureAlgorithm } from './types.js';
@@ -15,9 +15,11 @@ import type { LookupSignatureAlgorithm } from './types.js';
 /** The algorithms the client accepts (§6.5: SHA-256 based only). */
 export const LOOKUP_SIGNATURE_ALGORITHMS: readonly LookupSignatureAlgorithm[] = ['ES256', 'RS256', 'PS256'];
 
-const txt = (text: string): Buffer => {
-  const bytes = Buffer.from(text, 'utf8');
-  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+/** JOSE name → session-crypto's verifier (strict lengths; ES256 raw `r ‖ s`, PS256 salt 32). */
+const VERIFIER: Readonly<Record<LookupSignatureAlgorithm, SignatureAlgorithmName>> = {
+  ES256: 'ECDSA-SHA256',
+  RS256: 'RSA-SHA256',
+  PS256: 'RSA-PSS-SHA256',
 };
 
 /**
@@ -25,7 +27,7 @@ const txt = (text: string): Buffer => {
  * @example lookupNonce('bt00Dw1MFY-O8nEpp97GTyZtqpFESmnb', 'Srv.Example.0001') // 8239d014… (§14.3)
  */
 export function lookupNonce(clientSessionId: string, serverSessionId: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(txt(clientSessionId)).update(txt(serverSessionId)).digest());
+  return new Uint8Array(createHash('sha256').update(encoder().str(clientSessionId).str(serverSessionId).toBuffer()).digest());
 }
 
 /**
@@ -49,16 +51,9 @@ export function verifyLookupSignature(
 ): void {
   let ok = false;
   try {
-    const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-    const data = describePublicKey(publicKey);
-    if (algorithm === 'ES256') {
-      ok = data.kty === 'EC' && data.crv === 'P-256' && value.length === 64 && verify('sha256', signedData, { key, dsaEncoding: 'ieee-p1363' }, value);
-    } else if (data.kty === 'RSA') {
-      ok =
-        algorithm === 'RS256'
-          ? verify('sha256', signedData, key, value)
-          : verify('sha256', signedData, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, value);
-    }
+    const key = parseSpki(publicKey);
+    // ES256 is P-256 only; the verifier itself refuses a key of the wrong type or a wrong length.
+    if (algorithm !== 'ES256' || key.asymmetricKeyDetails?.namedCurve === 'prime256v1') ok = verifySignature(key, VERIFIER[algorithm], signedData, value);
   } catch {
     ok = false;
   }

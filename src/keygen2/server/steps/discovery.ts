@@ -3,6 +3,7 @@
  * CredentialDiscoveryResponse (spec §6.6): results kept in the state, post-operations planned.
  */
 import { KeyGen2Error } from '../../errors.js';
+import { parseDateTime, type DateTime } from '../../json/date-time.js';
 import { describePublicKey, lookupNonce, lookupSpecifierSignedData } from '../../messages/index.js';
 import type {
   CredentialDiscoveryRequest,
@@ -18,11 +19,14 @@ import type { DiscoveredCredential, IssuerState, Plan, PlannedKey, PlannedPinPol
 import { b64u, callback, configError, protocolError, unb64u } from '../util.js';
 import { emitAfterDiscovery, type NextRequest } from './next.js';
 
-const dateTime = (text: string, where: string): { epochMs: number; offsetMinutes: number; text: string } => {
-  const epochMs = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(text) || Number.isNaN(epochMs)) throw configError(where, 'not YYYY-MM-DDThh:mm:ssZ');
-  return { epochMs, offsetMinutes: 0, text };
-};
+/** A configured `YYYY-MM-DDThh:mm:ssZ` (§4.6) by the message layer's parser; a bad one is the caller's bug (INTERNAL). */
+function dateTime(text: string, where: string): DateTime {
+  try {
+    return parseDateTime(text, 'utc', where);
+  } catch (cause) {
+    throw new KeyGen2Error('INTERNAL', `Issuer configuration ${where}: not YYYY-MM-DDThh:mm:ssZ`, { path: where, cause });
+  }
+}
 
 function typedFilter(searchFilterConfig: SearchFilterConfig, where: string): SearchFilter {
   const { fingerPrint, issuedBefore, issuedAfter, ...rest } = searchFilterConfig;

@@ -7,7 +7,7 @@
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { ExtensionSubType, MacMethod } from '../../../sks/constants.js';
-import { MacData, deviceIdFor, encoder, spkiOf, targetKeyReferenceSignedData } from '../../../sks/session-crypto.js';
+import { MacData, deviceIdFor, encodePropertyBag, spkiOf, targetKeyReferenceSignedData } from '../../../sks/session-crypto.js';
 import { KeyGen2Error } from '../../errors.js';
 import type { TargetKeyReference } from '../../messages/common.js';
 import type {
@@ -33,17 +33,6 @@ export function plannedKeys(plan: Plan): Map<string, PlannedKey> {
     for (const nestedPinPolicy of plannedPukPolicy.pinPolicies) for (const nestedKey of nestedPinPolicy.keys) byId.set(nestedKey.id, nestedKey);
   return byId;
 }
-
-/** §6.9.4: `txt(name) ‖ bool(writable) ‖ txt(value)` per property. */
-const propertyBagData = (properties: ReadonlyArray<{ readonly name: string; readonly value: string; readonly writable?: boolean }>): Buffer => {
-  const byteEncoder = encoder();
-  for (const property of properties)
-    byteEncoder
-      .str(property.name)
-      .bool(property.writable === true)
-      .str(property.value);
-  return byteEncoder.toBuffer();
-};
 
 /** `trustAnchor`: the last certificate must be a self-signed CA (the reference issuer's check, §6.9.1). */
 function checkTrustAnchor(der: Uint8Array, where: string): void {
@@ -153,10 +142,12 @@ export async function buildFinalization(
     const propertyBags: PropertyBag[] = [];
     for (const propertyBagConfig of plan.propertyBags ?? []) {
       const properties = propertyBagConfig.properties.map((p) => ({ name: p.name, value: p.value, ...(p.writable === true ? { writable: true } : {}) }));
+      // §6.9.4: the SKS's own encoder, so the MACed bytes are the ones the client rebuilds.
+      const extensionData = encodePropertyBag(properties.map((p) => ({ name: p.name, writable: p.writable === true, value: p.value })));
       propertyBags.push({
         type: propertyBagConfig.type,
         properties,
-        mac: await addExtension(propertyBagConfig.type, ExtensionSubType.PROPERTY_BAG, '', propertyBagData(propertyBagConfig.properties)),
+        mac: await addExtension(propertyBagConfig.type, ExtensionSubType.PROPERTY_BAG, '', extensionData),
       });
     }
     const logotypes: Logotype[] = [];

@@ -3,15 +3,14 @@
  * against the trusted roots, derives the session key (§5.2) and verifies the session attestation
  * (§5.3); then emits the CredentialDiscoveryRequest or the KeyCreationRequest.
  */
-import { verify as nodeVerify } from 'node:crypto';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../../sks/algorithms.js';
-import { deviceIdFor, sessionAttestationInput, sessionKdfInput } from '../../../sks/session-crypto.js';
+import { deviceIdFor, macEquals, sessionAttestationInput, sessionKdfInput, verifySignature } from '../../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../../errors.js';
 import type { ProvisioningInitializationResponse } from '../../messages/provisioning-initialization/types.js';
 import type { ResolvedEnvironment } from '../environment.js';
 import { ecPointOf } from '../keys.js';
 import type { IssuerState } from '../state.js';
-import { b64u, protocolError, sameBytes, unb64u } from '../util.js';
+import { b64u, protocolError, unb64u } from '../util.js';
 import { emitAfterInitialization, type NextRequest } from './next.js';
 
 const EMPTY = new Uint8Array(0);
@@ -61,14 +60,14 @@ export async function acceptInitialization(
   });
   if (device === undefined) {
     const expected = await env.crypto.hmac(sessionKey, EMPTY, attestationInput);
-    if (!sameBytes(expected, response.attestation)) throw verificationError('$.attestation');
+    if (!macEquals(expected, response.attestation)) throw verificationError('$.attestation');
   } else {
-    // RSA PKCS#1 v1.5 or ECDSA raw r‖s, SHA-256 (§5.3). Note: node:crypto directly until
-    // session-crypto's shared `verifySignature` lands; switch to it then.
+    // RSA PKCS#1 v1.5 or ECDSA raw r‖s, SHA-256 (§5.3), by session-crypto's strict verifier; a
+    // key or signature that does not fit is the same VERIFICATION as a bad signature.
     const key = device.publicKey;
     let ok: boolean;
     try {
-      ok = nodeVerify('sha256', attestationInput, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, response.attestation);
+      ok = verifySignature(key, key.asymmetricKeyType === 'ec' ? 'ECDSA-SHA256' : 'RSA-SHA256', attestationInput, response.attestation);
     } catch {
       ok = false;
     }

@@ -1,8 +1,7 @@
 /**
  * InvocationResponse (spec §6.2) → ProvisioningInitializationRequest (spec §6.3).
  */
-import { verify as nodeVerify } from 'node:crypto';
-import { rollOverSignedData } from '../../../sks/session-crypto.js';
+import { parseSpki, rollOverSignedData, verifyKmkSignature } from '../../../sks/session-crypto.js';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../../sks/algorithms.js';
 import { verificationError } from '../../errors.js';
 import type { InvocationResponse } from '../../messages/invocation/types.js';
@@ -10,7 +9,6 @@ import type { ProvisioningInitializationRequest, UpdatableKeyManagementKey } fro
 import type { UpdatableKmkConfig } from '../config.js';
 import type { IssuerCryptoPort } from '../crypto-port.js';
 import type { ResolvedEnvironment } from '../environment.js';
-import { publicKeyOf } from '../keys.js';
 import type { CapabilityAnswer, IssuerState } from '../state.js';
 import { b64u, protocolError, unb64u } from '../util.js';
 
@@ -64,11 +62,10 @@ async function rollOverTree(
     } else {
       publicKey = unb64u(node.publicKey, `${at}.publicKey`);
       authorization = unb64u(node.authorization, `${at}.authorization`);
-      // Note: node:crypto directly until session-crypto's shared `verifySignature` lands.
+      // The SKS's own KMK check (spec §5.9), so the issuer never sends what the SKS refuses.
       let ok: boolean;
       try {
-        const key = publicKeyOf(publicKey);
-        ok = nodeVerify('sha256', signedData, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key, authorization);
+        ok = verifyKmkSignature(parseSpki(publicKey), signedData, authorization);
       } catch {
         ok = false;
       }

@@ -173,9 +173,7 @@ export async function acceptKeyCreation(
     const requestedKey = state.keys[index];
     const path = `$.generatedKeys[${index}]`;
     if (generatedKey.id !== requestedKey.id) throw protocolError(`${path}.id`, 'Generated keys are not in the requested order');
-    const keyParameters = requestedKey.keyParameters === undefined ? undefined : unb64u(requestedKey.keyParameters, 'state.keys.keyParameters');
-    if (!keyMatchesAlgorithm(generatedKey.publicKey, requestedKey.keyAlgorithm, keyParameters))
-      throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
+    // The attestation first: the public key is parsed (RSA, other curves) only once the SKS vouched for it.
     await verifyAttestation(
       env.crypto,
       session.sessionKey,
@@ -184,6 +182,9 @@ export async function acceptKeyCreation(
       generatedKey.attestation,
       `${path}.attestation`,
     );
+    const keyParameters = requestedKey.keyParameters === undefined ? undefined : unb64u(requestedKey.keyParameters, 'state.keys.keyParameters');
+    if (!keyMatchesAlgorithm(generatedKey.publicKey, requestedKey.keyAlgorithm, keyParameters))
+      throw protocolError(`${path}.publicKey`, 'Generated key does not match the requested algorithm');
   }
   const deviceCertificatePath = session.deviceCertificatePath?.map((c) => unb64u(c, 'state.session.deviceCertificatePath'));
   const material: IssuedKeyMaterial[] = [];

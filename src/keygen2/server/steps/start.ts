@@ -66,8 +66,8 @@ async function planOf(env: ResolvedEnvironment, config: IssuerConfig): Promise<{
     if (duplicate !== undefined) throw configError(where, `duplicate extension type "${duplicate}"`);
     for (const [index2, propertyBagConfig] of (keyConfig.propertyBags ?? []).entries()) {
       const names = propertyBagConfig.properties.map((p) => p.name);
-      if (names.length === 0 || new Set(names).size !== names.length)
-        throw configError(`${where}.propertyBags[${index2}]`, 'a property bag needs properties with unique names');
+      if (names.length === 0 || names.includes('') || new Set(names).size !== names.length)
+        throw configError(`${where}.propertyBags[${index2}]`, 'a property bag needs properties with unique, non-empty names');
     }
     const endorsed = keyConfig.endorsedAlgorithms === undefined ? undefined : [...new Set(keyConfig.endorsedAlgorithms)].sort();
     const { presetPin, encryptedExtensions, id: _id, endorsedAlgorithms: _e, ...rest } = keyConfig;
