@@ -27,7 +27,7 @@
  * | `logLevel`             | `AIRTIGHT_ISSUER_LOG_LEVEL`        | `info`                                             |
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IssuerError } from './errors.js';
@@ -199,11 +199,12 @@ export function resolveServiceConfig(
 
 /**
  * A 32-byte secret from the environment (base64url) or from a file, created
- * (mode 0600) on first use when neither exists.
+ * (mode 0600) on first use when neither exists. An existing file that group
+ * or others can access is refused (CONFIG), as the issuer key file is.
  */
 export function loadOrCreateSecret(env: Readonly<Record<string, string | undefined>>, variable: string, file: string): Buffer {
   const fromEnv = env[variable];
-  const text = fromEnv !== undefined && fromEnv !== '' ? fromEnv : existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  const text = fromEnv !== undefined && fromEnv !== '' ? fromEnv : existsSync(file) ? readOwnerOnly(file) : undefined;
   if (text === undefined) {
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     const fresh = randomBytes(32);
@@ -215,4 +216,12 @@ export function loadOrCreateSecret(env: Readonly<Record<string, string | undefin
   if (bytes.length !== 32)
     throw new IssuerError('CONFIG', `${fromEnv !== undefined && fromEnv !== '' ? variable : file} must hold 32 octets, base64url`, { field: variable });
   return bytes;
+}
+
+/** The trimmed text of a secret file, refused when group or others can access it. */
+function readOwnerOnly(file: string): string {
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
+    throw new IssuerError('CONFIG', `the secret file ${file} is accessible by group or others: run "chmod 600 ${file}"`, { field: file });
+  }
+  return readFileSync(file, 'utf8').trim();
 }

@@ -6,13 +6,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
-import { readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
+import { loadOrCreateSecret, readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
 import { startIssuerService } from '../../../src/issuer/service/app.js';
 import { ADMIN_TOKEN, DEVICE_ROOT, device, ui } from './harness.js';
 
@@ -23,6 +23,14 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   it('reads-config-file: unknown members are refused', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
     expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/unknown member "prot"/);
+  });
+
+  it('refuses-shared-secret-file: a sealing key file group or others can read is a CONFIG error', () => {
+    const file = join(dir, 'sealing.key');
+    const created = loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file);
+    expect(loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file).equals(created)).toBe(true);
+    chmodSync(file, 0o644);
+    expect(() => loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file)).toThrow(expect.objectContaining({ code: 'CONFIG' }));
   });
 
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {
