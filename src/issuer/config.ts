@@ -205,17 +205,20 @@ export function resolveServiceConfig(
 export function loadOrCreateSecret(env: Readonly<Record<string, string | undefined>>, variable: string, file: string): Buffer {
   const fromEnv = env[variable];
   const text = fromEnv !== undefined && fromEnv !== '' ? fromEnv : existsSync(file) ? readOwnerOnly(file) : undefined;
-  if (text === undefined) {
-    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-    const fresh = randomBytes(32);
-    writeFileSync(file, `${fresh.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
-    return fresh;
-  }
+  if (text === undefined) return createSecretFile(file);
   const bytes = Buffer.from(text, 'base64url');
   if (bytes.length !== 32)
     throw new IssuerError('CONFIG', `${fromEnv !== undefined && fromEnv !== '' ? variable : file} must hold 32 octets, base64url`, { field: variable });
   return bytes;
+}
+
+/** Writes a fresh 32-byte secret, base64url, to a new mode-0600 file (its folder created 0700); returns it. */
+export function createSecretFile(file: string): Buffer {
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  const fresh = randomBytes(32);
+  writeFileSync(file, `${fresh.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return fresh;
 }
 
 /** The trimmed text of a secret file, refused when group or others can access it. */
