@@ -89,28 +89,35 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   sessionLifeTimeSeconds: 3600,
 };
 
-const KNOWN = new Set([
-  'host',
-  'port',
-  'publicUrl',
-  'dataDir',
-  'database',
-  'caDir',
-  'issuerKeyFile',
-  'sealingKeyFile',
-  'trustRootsDir',
-  'trustManufacturerCa',
-  'allowPrivacy',
-  'allowedAlgorithms',
-  'adminToken',
-  'tls',
-  'templates',
-  'limits',
-  'logLevel',
-  '$comment',
-]);
+/** Each member a configuration file may hold, with its JSON type. */
+const MEMBER_TYPES: Readonly<Record<string, 'string' | 'number' | 'boolean' | 'object' | 'array'>> = {
+  host: 'string',
+  port: 'number',
+  publicUrl: 'string',
+  dataDir: 'string',
+  database: 'string',
+  caDir: 'string',
+  issuerKeyFile: 'string',
+  sealingKeyFile: 'string',
+  trustRootsDir: 'string',
+  trustManufacturerCa: 'boolean',
+  allowPrivacy: 'boolean',
+  allowedAlgorithms: 'array',
+  adminToken: 'string',
+  tls: 'object',
+  templates: 'object',
+  limits: 'object',
+  logLevel: 'string',
+  $comment: 'string',
+};
 
-/** Reads a configuration file; unknown members are refused (a typo must not silently keep a default). */
+const jsonType = (value: unknown): string => (Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value);
+
+/**
+ * Reads a configuration file; unknown members are refused (a typo must not
+ * silently keep a default), and so is a member of the wrong JSON type (an
+ * admin token given as a number must not skip the length check).
+ */
 export function readConfigFile(path: string): ServiceConfigFile {
   let value: unknown;
   try {
@@ -118,9 +125,18 @@ export function readConfigFile(path: string): ServiceConfigFile {
   } catch (cause) {
     throw new IssuerError('CONFIG', `cannot read the configuration file ${path} as JSON`, { field: 'config', cause });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
-  for (const key of Object.keys(value)) if (!KNOWN.has(key)) throw new IssuerError('CONFIG', `${path}: unknown member "${key}"`, { field: key });
-  return value;
+  if (jsonType(value) !== 'object') throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
+  for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+    const expected = Object.hasOwn(MEMBER_TYPES, key) ? MEMBER_TYPES[key] : undefined;
+    if (expected === undefined) throw new IssuerError('CONFIG', `${path}: unknown member "${key}"`, { field: key });
+    if (jsonType(member) !== expected) throw new IssuerError('CONFIG', `${path}: "${key}" must be a JSON ${expected}`, { field: key });
+  }
+  const { tls, allowedAlgorithms } = value as { tls?: Record<string, unknown>; allowedAlgorithms?: readonly unknown[] };
+  if (tls !== undefined && (typeof tls['certFile'] !== 'string' || typeof tls['keyFile'] !== 'string'))
+    throw new IssuerError('CONFIG', `${path}: "tls" must hold certFile and keyFile as strings`, { field: 'tls' });
+  if (allowedAlgorithms?.some((a) => typeof a !== 'string') === true)
+    throw new IssuerError('CONFIG', `${path}: "allowedAlgorithms" must be strings`, { field: 'allowedAlgorithms' });
+  return value as ServiceConfigFile;
 }
 
 const airtightHome = (env: Readonly<Record<string, string | undefined>>): string =>

@@ -23,6 +23,8 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   it('reads-config-file: unknown members are refused', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
     expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/unknown member "prot"/);
+    writeFileSync(join(dir, 'bad-type.json'), JSON.stringify({ adminToken: 1234567890123456 }));
+    expect(() => readConfigFile(join(dir, 'bad-type.json'))).toThrow(/"adminToken" must be a JSON string/);
   });
 
   it('refuses-shared-secret-file: a sealing key file group or others can read is a CONFIG error', () => {
