@@ -13,6 +13,7 @@
  */
 import { createHash, createHmac, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import { buildInvocationUrl } from '../../keygen2/http/invocation-url.js';
+import { encodeBase64Url } from '../../keygen2/json/base64url.js';
 import {
   createIssuer,
   DeviceTrust,
@@ -96,7 +97,6 @@ export interface CreatedManagementSession extends CreatedInvocation {
 
 const GET_HASH = createHash('sha256').update('GET init').digest('hex');
 const postHash = (body: string): string => createHash('sha256').update('POST\n').update(body, 'utf8').digest('hex');
-const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** Reads `airtight-kg2` from a Cookie header. */
 export function sessionCookie(header: string | undefined): string | undefined {
@@ -120,7 +120,8 @@ export class IssuerService {
   publicUrl: string;
   readonly #sealingKey: Uint8Array;
   readonly #idKey: Buffer;
-  readonly #serverCertificate: Uint8Array | undefined;
+  /** The TLS leaf certificate, base64url, as every session's configuration carries it. */
+  readonly #serverCertificate: string | undefined;
   readonly #issuerName: string;
   readonly #clock: () => number;
   readonly #certIssuer: CertificateIssuer;
@@ -138,7 +139,7 @@ export class IssuerService {
     this.publicUrl = (options.publicUrl ?? '').replace(/\/+$/, '');
     this.#sealingKey = Buffer.from(options.sealingKey);
     this.#idKey = Buffer.from(hkdfSync('sha256', this.#sealingKey, Buffer.alloc(0), 'airtight issuer session id', 32));
-    this.#serverCertificate = options.serverCertificate;
+    this.#serverCertificate = options.serverCertificate === undefined ? undefined : encodeBase64Url(options.serverCertificate);
     this.#issuerName = options.issuerName ?? 'airtight';
     this.#clock = options.clock ?? Date.now;
     this.#certIssuer = new CertificateIssuer(options.ca.issuing);
@@ -286,7 +287,7 @@ export class IssuerService {
     const config: IssuerConfig = {
       issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
       serverSessionId: sessionId,
-      ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+      ...(this.#serverCertificate === undefined ? {} : { serverCertificate: this.#serverCertificate }),
       sessionLifeTime: ttl,
       keyManagementKey: kmk.id,
       updatableKeyManagementKeys: this.#updatableChain(kmk),
@@ -411,7 +412,7 @@ export class IssuerService {
       started = await this.#issuer(sessionId).startText({
         issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
         serverSessionId: sessionId,
-        ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+        ...(this.#serverCertificate === undefined ? {} : { serverCertificate: this.#serverCertificate }),
         sessionLifeTime: this.limits.sessionLifeTimeSeconds,
         keyManagementKey: (await this.currentKmk()).id,
         ...(template.privacy === true ? { privacyEnabled: true } : {}),
