@@ -483,7 +483,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async setCredentialStatus(fingerprint: string, status: CredentialStatus): Promise<Credential> {
+  async setCredentialStatus(fingerprint: string, status: CredentialStatus, options: { readonly audit?: NewAuditEvent } = {}): Promise<Credential> {
     return this.#tx('setCredentialStatus', async (tx, now) => {
       const allowed = [status, ...CREDENTIAL_TRANSITIONS[status]];
       const placeholders = allowed.map((_, i) => `$${i + 4}`).join(', ');
@@ -493,7 +493,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
         [fingerprint, status, now, ...allowed],
       );
       const updated = first(rows, credentialOf);
-      if (updated !== undefined) return updated;
+      if (updated !== undefined) {
+        if (options.audit !== undefined) await insertAudit(tx, now, options.audit);
+        return updated;
+      }
       await mustExist(tx, 'credentials', 'fingerprint', fingerprint, 'credential');
       throw conflict(`credential cannot become ${status}`, 'status');
     });
