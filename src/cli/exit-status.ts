@@ -3,6 +3,7 @@
  * table in main.ts and the README say the same). Every command takes them
  * from here, so an SKS code maps to one status wherever it surfaces.
  */
+import type { IssuerErrorCode } from '../issuer/errors.js';
 import type { KeyGen2Error, KeyGen2ErrorCode } from '../keygen2/errors.js';
 import { isSksError, type SksErrorCode } from '../sks/errors.js';
 
@@ -66,3 +67,20 @@ export const KEYGEN2_EXIT_STATUS: Readonly<Record<KeyGen2ErrorCode, number>> = {
 /** The status of a KeyGen2 failure: an SKS refusal has the status of its SksError's code. */
 export const keygen2ExitStatus = (e: KeyGen2Error): number =>
   e.code === 'SKS' && isSksError(e.cause) ? SKS_EXIT_STATUS[e.cause.code] : KEYGEN2_EXIT_STATUS[e.code];
+
+/**
+ * The exit status of each issuer error code (`issuer` verbs, `demo`): a
+ * request the issuer refused as malformed is a usage error, anything else
+ * the generic failure.
+ */
+export const ISSUER_EXIT_STATUS: Readonly<Record<IssuerErrorCode, number>> = {
+  BAD_REQUEST: EXIT_USAGE,
+  CONFIG: EXIT_GENERIC,
+  CA: EXIT_GENERIC,
+  STORAGE: EXIT_GENERIC,
+  NOT_FOUND: EXIT_GENERIC,
+  CONFLICT: EXIT_GENERIC,
+  POLICY: EXIT_GENERIC,
+  UNAUTHORIZED: EXIT_GENERIC,
+  INTERNAL: EXIT_GENERIC,
+};

@@ -27,7 +27,8 @@
  * An enrollment the SKS refused (KeyGen2 SKS) exits with the status of the
  * SKS code underneath; KeyGen2 INTERNAL is 1.
  *
- * The statuses live in exit-status.ts; SKS and KeyGen2 codes map through its tables.
+ * The statuses live in exit-status.ts; SKS, KeyGen2 and issuer codes map through its tables
+ * (issuer BAD_REQUEST is 2, any other issuer code 1).
  *
  * Set AIRTIGHT_DEBUG=1 to get stack traces on stderr.
  */
@@ -42,7 +43,7 @@ import { enrollCommand } from './commands/enroll/index.js';
 import { interopCommand } from './commands/interop/index.js';
 import { issuerCommand } from './commands/issuer/index.js';
 import { keysCommand } from './commands/keys/index.js';
-import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
+import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, ISSUER_EXIT_STATUS, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
 import { debugReport } from './output.js';
 
 function packageVersion(): string {
@@ -100,7 +101,7 @@ async function run(argv: readonly string[]): Promise<number> {
     if (isIssuerError(error)) {
       // Issuer errors are secret-free by contract (src/issuer/errors.ts).
       process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
-      return error.code === 'BAD_REQUEST' ? EXIT_USAGE : EXIT_GENERIC;
+      return ISSUER_EXIT_STATUS[error.code];
     }
     if (isErrnoError(error)) {
       // File-system and OS errors name a path and an errno, never a secret.

@@ -27,7 +27,7 @@
  * | `logLevel`             | `AIRTIGHT_ISSUER_LOG_LEVEL`        | `info`                                             |
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IssuerError } from './errors.js';
@@ -89,28 +89,35 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   sessionLifeTimeSeconds: 3600,
 };
 
-const KNOWN = new Set([
-  'host',
-  'port',
-  'publicUrl',
-  'dataDir',
-  'database',
-  'caDir',
-  'issuerKeyFile',
-  'sealingKeyFile',
-  'trustRootsDir',
-  'trustManufacturerCa',
-  'allowPrivacy',
-  'allowedAlgorithms',
-  'adminToken',
-  'tls',
-  'templates',
-  'limits',
-  'logLevel',
-  '$comment',
-]);
+/** Each member a configuration file may hold, with its JSON type. */
+const MEMBER_TYPES: Readonly<Record<string, 'string' | 'number' | 'boolean' | 'object' | 'array'>> = {
+  host: 'string',
+  port: 'number',
+  publicUrl: 'string',
+  dataDir: 'string',
+  database: 'string',
+  caDir: 'string',
+  issuerKeyFile: 'string',
+  sealingKeyFile: 'string',
+  trustRootsDir: 'string',
+  trustManufacturerCa: 'boolean',
+  allowPrivacy: 'boolean',
+  allowedAlgorithms: 'array',
+  adminToken: 'string',
+  tls: 'object',
+  templates: 'object',
+  limits: 'object',
+  logLevel: 'string',
+  $comment: 'string',
+};
 
-/** Reads a configuration file; unknown members are refused (a typo must not silently keep a default). */
+const jsonType = (value: unknown): string => (Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value);
+
+/**
+ * Reads a configuration file; unknown members are refused (a typo must not
+ * silently keep a default), and so is a member of the wrong JSON type (an
+ * admin token given as a number must not skip the length check).
+ */
 export function readConfigFile(path: string): ServiceConfigFile {
   let value: unknown;
   try {
@@ -118,9 +125,18 @@ export function readConfigFile(path: string): ServiceConfigFile {
   } catch (cause) {
     throw new IssuerError('CONFIG', `cannot read the configuration file ${path} as JSON`, { field: 'config', cause });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
-  for (const key of Object.keys(value)) if (!KNOWN.has(key)) throw new IssuerError('CONFIG', `${path}: unknown member "${key}"`, { field: key });
-  return value;
+  if (jsonType(value) !== 'object') throw new IssuerError('CONFIG', `${path}: not a JSON object`, { field: 'config' });
+  for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+    const expected = Object.hasOwn(MEMBER_TYPES, key) ? MEMBER_TYPES[key] : undefined;
+    if (expected === undefined) throw new IssuerError('CONFIG', `${path}: unknown member "${key}"`, { field: key });
+    if (jsonType(member) !== expected) throw new IssuerError('CONFIG', `${path}: "${key}" must be a JSON ${expected}`, { field: key });
+  }
+  const { tls, allowedAlgorithms } = value as { tls?: Record<string, unknown>; allowedAlgorithms?: readonly unknown[] };
+  if (tls !== undefined && (typeof tls['certFile'] !== 'string' || typeof tls['keyFile'] !== 'string'))
+    throw new IssuerError('CONFIG', `${path}: "tls" must hold certFile and keyFile as strings`, { field: 'tls' });
+  if (allowedAlgorithms?.some((a) => typeof a !== 'string') === true)
+    throw new IssuerError('CONFIG', `${path}: "allowedAlgorithms" must be strings`, { field: 'allowedAlgorithms' });
+  return value as ServiceConfigFile;
 }
 
 const airtightHome = (env: Readonly<Record<string, string | undefined>>): string =>
@@ -199,20 +215,32 @@ export function resolveServiceConfig(
 
 /**
  * A 32-byte secret from the environment (base64url) or from a file, created
- * (mode 0600) on first use when neither exists.
+ * (mode 0600) on first use when neither exists. An existing file that group
+ * or others can access is refused (CONFIG), as the issuer key file is.
  */
 export function loadOrCreateSecret(env: Readonly<Record<string, string | undefined>>, variable: string, file: string): Buffer {
   const fromEnv = env[variable];
-  const text = fromEnv !== undefined && fromEnv !== '' ? fromEnv : existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-  if (text === undefined) {
-    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-    const fresh = randomBytes(32);
-    writeFileSync(file, `${fresh.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
-    return fresh;
-  }
+  const text = fromEnv !== undefined && fromEnv !== '' ? fromEnv : existsSync(file) ? readOwnerOnly(file) : undefined;
+  if (text === undefined) return createSecretFile(file);
   const bytes = Buffer.from(text, 'base64url');
   if (bytes.length !== 32)
     throw new IssuerError('CONFIG', `${fromEnv !== undefined && fromEnv !== '' ? variable : file} must hold 32 octets, base64url`, { field: variable });
   return bytes;
+}
+
+/** Writes a fresh 32-byte secret, base64url, to a new mode-0600 file (its folder created 0700); returns it. */
+export function createSecretFile(file: string): Buffer {
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  const fresh = randomBytes(32);
+  writeFileSync(file, `${fresh.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return fresh;
+}
+
+/** The trimmed text of a secret file, refused when group or others can access it. */
+function readOwnerOnly(file: string): string {
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
+    throw new IssuerError('CONFIG', `the secret file ${file} is accessible by group or others: run "chmod 600 ${file}"`, { field: file });
+  }
+  return readFileSync(file, 'utf8').trim();
 }

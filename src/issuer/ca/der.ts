@@ -5,6 +5,7 @@
  * hot path at the price of a few Buffer copies: an X.509 library's object
  * model costs more than the signature itself (see bench/issuer-ca.ts).
  */
+import { readTlv as readDerTlv, type Tlv } from '../../sks/crypto/der.js';
 import { IssuerError } from '../errors.js';
 
 export const TAG = {
@@ -137,39 +138,20 @@ export function time(date: Date): Buffer {
 // ---------------------------------------------------------------------------
 // Reading
 
-export interface Tlv {
-  readonly tag: number;
-  /** Offset of the tag byte. */
-  readonly headerStart: number;
-  /** Offset of the first content byte. */
-  readonly start: number;
-  /** Offset just past the content. */
-  readonly end: number;
-}
+export type { Tlv };
 
 /**
- * Reads one TLV at `offset`, accepting only DER: low tag numbers, definite
- * lengths in the fewest octets, at most three length octets. `what` names the
- * structure in the error (never its bytes).
+ * Reads one TLV at `offset` with the SKS's strict DER reader
+ * (src/sks/crypto/der.ts: low tag numbers, definite lengths in the fewest
+ * octets, at most three length octets), refusing as `BAD_REQUEST` naming
+ * `what` (never its bytes).
  */
 export function readTlv(der: Uint8Array, offset: number, limit: number, what: string): Tlv {
-  const bad = (): IssuerError => new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
-  if (offset + 2 > limit) throw bad();
-  const tag = der[offset];
-  if ((tag & 0x1f) === 0x1f) throw bad();
-  let length = der[offset + 1];
-  let start = offset + 2;
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 3 || start + count > limit || der[start] === 0) throw bad();
-    length = 0;
-    for (let i = 0; i < count; i++) length = (length << 8) | der[start + i];
-    if (length < 0x80) throw bad();
-    start += count;
+  try {
+    return readDerTlv(der, offset, limit);
+  } catch {
+    throw new IssuerError('BAD_REQUEST', `${what} is not valid DER`, { field: what });
   }
-  const end = start + length;
-  if (end > limit) throw bad();
-  return { tag, headerStart: offset, start, end };
 }
 
 /** Reads the TLV at `offset` and requires its tag. */

@@ -331,7 +331,12 @@ export interface IssuerDatabase {
   completeIssuance(sessionId: string, keyId: string, certificateDer: Uint8Array, options?: { readonly kmkId?: string }): Promise<Credential>;
   getCredential(fingerprint: string): Promise<Credential>;
   listCredentials(filter?: { readonly deviceId?: string; readonly sessionId?: string }): Promise<readonly Credential[]>;
-  setCredentialStatus(fingerprint: string, status: CredentialStatus): Promise<Credential>;
+  /**
+   * Moves a credential to `status` (CONFLICT for a transition the lifecycle
+   * forbids); `options.audit` is appended in the same transaction, so the
+   * change is never recorded without its audit event.
+   */
+  setCredentialStatus(fingerprint: string, status: CredentialStatus, options?: { readonly audit?: NewAuditEvent }): Promise<Credential>;
 
   /** Schedules an operation on an issued credential (NOT_FOUND if unknown), pending until the device's next management session. */
   scheduleOperation(input: NewScheduledOperation): Promise<ScheduledOperation>;

@@ -63,23 +63,23 @@ const enrollmentOf = (r: Row): Enrollment => ({
 const SESSION_COLUMNS =
   'id, enrollment_id, management_device_id, status, state, step, last_request_sha256, response_kind, ' +
   'response_content_type, response_body, failure_reason, created_at, updated_at';
-const sessionOf = (readonly: Row): Session => {
-  const enrollmentId = textOrNull(readonly, 'enrollment_id');
-  const responseBody = text(readonly, 'response_body');
+const sessionOf = (row: Row): Session => {
+  const enrollmentId = textOrNull(row, 'enrollment_id');
+  const responseBody = text(row, 'response_body');
   return {
-    id: text(readonly, 'id'),
-    origin: enrollmentId !== null ? { kind: 'enrollment', enrollmentId } : { kind: 'management', deviceId: text(readonly, 'management_device_id') },
-    status: oneOf(readonly, 'status', ['active', 'done', 'failed'] as const),
-    state: text(readonly, 'state'),
-    step: int(readonly, 'step'),
-    lastRequestHash: text(readonly, 'last_request_sha256'),
+    id: text(row, 'id'),
+    origin: enrollmentId !== null ? { kind: 'enrollment', enrollmentId } : { kind: 'management', deviceId: text(row, 'management_device_id') },
+    status: oneOf(row, 'status', ['active', 'done', 'failed'] as const),
+    state: text(row, 'state'),
+    step: int(row, 'step'),
+    lastRequestHash: text(row, 'last_request_sha256'),
     lastResponse:
-      oneOf(readonly, 'response_kind', ['body', 'redirect'] as const) === 'body'
-        ? { kind: 'body', contentType: text(readonly, 'response_content_type'), body: responseBody }
+      oneOf(row, 'response_kind', ['body', 'redirect'] as const) === 'body'
+        ? { kind: 'body', contentType: text(row, 'response_content_type'), body: responseBody }
         : { kind: 'redirect', location: responseBody },
-    failureReason: textOrNull(readonly, 'failure_reason'),
-    createdAt: int(readonly, 'created_at'),
-    updatedAt: int(readonly, 'updated_at'),
+    failureReason: textOrNull(row, 'failure_reason'),
+    createdAt: int(row, 'created_at'),
+    updatedAt: int(row, 'updated_at'),
   };
 };
 /** The three response columns, in SESSION_COLUMNS order. */
@@ -258,8 +258,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getEnrollment(id: string): Promise<Enrollment> {
     return this.#read('getEnrollment', async (tx) => {
       const rows = await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE id = $1`, [id]);
-      if (rows.at(0) === undefined) throw notFound('enrollment');
-      return enrollmentOf(rows[0]);
+      return firstOrNotFound(rows, enrollmentOf, 'enrollment');
     });
   }
 
@@ -302,8 +301,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
           // session has not moved on; anything else is a second use.
           const started = consumed.enrollment.sessionId;
           const rows = started === null ? [] : await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [started]);
-          const previousRow = rows.at(0);
-          const previous = previousRow === undefined ? undefined : sessionOf(previousRow);
+          const previous = first(rows, sessionOf);
           return previous?.step === 0 && previous.status === 'active' && previous.lastRequestHash === session.requestHash
             ? { kind: 'replayed', session: previous }
             : { kind: 'refused', reason: 'used' };
@@ -322,8 +320,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getSession(id: string): Promise<Session> {
     return this.#read('getSession', async (tx) => {
       const rows = await tx.all(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
-      if (rows.at(0) === undefined) throw notFound('session');
-      return sessionOf(rows[0]);
+      return firstOrNotFound(rows, sessionOf, 'session');
     });
   }
 
@@ -351,9 +348,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND step = $2 AND status = 'active' RETURNING ${SESSION_COLUMNS}`,
         [id, expectedStep, step.state, step.requestHash, ...responseParams(step.response), step.status ?? 'active', now],
       );
-      if (rows.at(0) !== undefined) {
+      const advanced = first(rows, sessionOf);
+      if (advanced !== undefined) {
         if (step.audit !== undefined) await insertAudit(tx, now, step.audit);
-        return sessionOf(rows[0]);
+        return advanced;
       }
       await mustExist(tx, 'sessions', 'id', id, 'session');
       throw conflict('session was advanced or ended by another request', 'step');
@@ -367,7 +365,8 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND status = 'active' RETURNING ${SESSION_COLUMNS}`,
         [id, reason, now],
       );
-      if (rows.at(0) !== undefined) return sessionOf(rows[0]);
+      const failed = first(rows, sessionOf);
+      if (failed !== undefined) return failed;
       await mustExist(tx, 'sessions', 'id', id, 'session');
       throw conflict('session already ended', 'status');
     });
@@ -399,15 +398,14 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getDevice(id: string): Promise<Device> {
     return this.#read('getDevice', async (tx) => {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
-      if (rows.at(0) === undefined) throw notFound('device');
-      return deviceOf(rows[0]);
+      return firstOrNotFound(rows, deviceOf, 'device');
     });
   }
 
   async findDeviceByCertificate(certificateDer: Uint8Array): Promise<Device | undefined> {
     return this.#read('findDeviceByCertificate', async (tx) => {
       const rows = await tx.all(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE certificate_sha256 = $1`, [sha256Hex(certificateDer)]);
-      return rows.at(0) === undefined ? undefined : deviceOf(rows[0]);
+      return first(rows, deviceOf);
     });
   }
 
@@ -421,9 +419,13 @@ class SqlIssuerDatabase implements IssuerDatabase {
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING ${INTENT_COLUMNS}`,
         [input.sessionId, input.keyId, input.serial, input.deviceId ?? null, input.plan, now],
       );
-      if (rows.at(0) !== undefined) return { intent: intentOf(rows[0]), created: true };
-      const existing = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [input.sessionId, input.keyId]);
-      if (existing.at(0) !== undefined) return { intent: intentOf(existing[0]), created: false };
+      const inserted = first(rows, intentOf);
+      if (inserted !== undefined) return { intent: inserted, created: true };
+      const existing = first(
+        await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [input.sessionId, input.keyId]),
+        intentOf,
+      );
+      if (existing !== undefined) return { intent: existing, created: false };
       throw conflict('certificate serial already used', 'serial');
     });
   }
@@ -431,8 +433,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getIssuanceIntent(sessionId: string, keyId: string): Promise<IssuanceIntent> {
     return this.#read('getIssuanceIntent', async (tx) => {
       const rows = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
-      if (rows.at(0) === undefined) throw notFound('issuance intent');
-      return intentOf(rows[0]);
+      return firstOrNotFound(rows, intentOf, 'issuance intent');
     });
   }
 
@@ -440,13 +441,12 @@ class SqlIssuerDatabase implements IssuerDatabase {
     return this.#tx('completeIssuance', async (tx, now) => {
       const recorded = async (): Promise<Credential | undefined> => {
         const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
-        return rows.at(0) === undefined ? undefined : credentialOf(rows[0]);
+        return first(rows, credentialOf);
       };
-      const first = await recorded();
-      if (first !== undefined) return first;
+      const already = await recorded();
+      if (already !== undefined) return already;
       const intents = await tx.all(`SELECT ${INTENT_COLUMNS} FROM issuance_intents WHERE session_id = $1 AND key_id = $2`, [sessionId, keyId]);
-      if (intents.at(0) === undefined) throw notFound('issuance intent');
-      const intent = intentOf(intents[0]);
+      const intent = firstOrNotFound(intents, intentOf, 'issuance intent');
       // A concurrent completion (another process) makes this insert do nothing;
       // its certificate, read back, is the one answer.
       const rows = await tx.all(
@@ -454,9 +454,10 @@ class SqlIssuerDatabase implements IssuerDatabase {
          VALUES ($1, $2, $3, $4, $5, $6, 'issued', $7, $8, $8) ON CONFLICT DO NOTHING RETURNING ${CREDENTIAL_COLUMNS}`,
         [sha256Hex(certificateDer), sessionId, keyId, intent.deviceId, intent.serial, certificateDer, options.kmkId ?? null, now],
       );
-      if (rows.at(0) !== undefined) {
+      const inserted = first(rows, credentialOf);
+      if (inserted !== undefined) {
         await tx.run('UPDATE issuance_intents SET completed_at = $3 WHERE session_id = $1 AND key_id = $2', [sessionId, keyId, now]);
-        return credentialOf(rows[0]);
+        return inserted;
       }
       const winner = await recorded();
       if (winner !== undefined) return winner;
@@ -467,8 +468,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async getCredential(fingerprint: string): Promise<Credential> {
     return this.#read('getCredential', async (tx) => {
       const rows = await tx.all(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE fingerprint = $1`, [fingerprint]);
-      if (rows.at(0) === undefined) throw notFound('credential');
-      return credentialOf(rows[0]);
+      return firstOrNotFound(rows, credentialOf, 'credential');
     });
   }
 
@@ -483,7 +483,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
-  async setCredentialStatus(fingerprint: string, status: CredentialStatus): Promise<Credential> {
+  async setCredentialStatus(fingerprint: string, status: CredentialStatus, options: { readonly audit?: NewAuditEvent } = {}): Promise<Credential> {
     return this.#tx('setCredentialStatus', async (tx, now) => {
       const allowed = [status, ...CREDENTIAL_TRANSITIONS[status]];
       const placeholders = allowed.map((_, i) => `$${i + 4}`).join(', ');
@@ -492,7 +492,11 @@ class SqlIssuerDatabase implements IssuerDatabase {
          RETURNING ${CREDENTIAL_COLUMNS}`,
         [fingerprint, status, now, ...allowed],
       );
-      if (rows.at(0) !== undefined) return credentialOf(rows[0]);
+      const updated = first(rows, credentialOf);
+      if (updated !== undefined) {
+        if (options.audit !== undefined) await insertAudit(tx, now, options.audit);
+        return updated;
+      }
       await mustExist(tx, 'credentials', 'fingerprint', fingerprint, 'credential');
       throw conflict(`credential cannot become ${status}`, 'status');
     });
@@ -554,7 +558,8 @@ class SqlIssuerDatabase implements IssuerDatabase {
          WHERE id = $1 AND status = 'running' RETURNING ${OPERATION_COLUMNS}`,
         [id, status, outcome ?? null, now],
       );
-      if (rows.at(0) !== undefined) return operationOf(rows[0]);
+      const finished = first(rows, operationOf);
+      if (finished !== undefined) return finished;
       await mustExist(tx, 'scheduled_operations', 'id', id, 'scheduled operation');
       throw conflict('operation is not running', 'status');
     });
@@ -579,7 +584,7 @@ class SqlIssuerDatabase implements IssuerDatabase {
   async currentKeyManagementKey(issuer: string): Promise<KeyManagementKey | undefined> {
     return this.#read('currentKeyManagementKey', async (tx) => {
       const rows = await tx.all(`SELECT ${KMK_COLUMNS} FROM key_management_keys WHERE issuer = $1 AND retired_at IS NULL`, [issuer]);
-      return rows.at(0) === undefined ? undefined : kmkOf(rows[0]);
+      return first(rows, kmkOf);
     });
   }
 
@@ -628,6 +633,19 @@ class SqlIssuerDatabase implements IssuerDatabase {
 
 // --------------------------------------------------------------- helpers
 
+/** The first row decoded, or undefined when there is none. */
+const first = <T>(rows: readonly Row[], decode: (row: Row) => T): T | undefined => {
+  const row = rows.at(0);
+  return row === undefined ? undefined : decode(row);
+};
+
+/** The first row decoded; NOT_FOUND naming `what` when there is none. */
+const firstOrNotFound = <T>(rows: readonly Row[], decode: (row: Row) => T, what: string): T => {
+  const row = rows.at(0);
+  if (row === undefined) throw notFound(what);
+  return decode(row);
+};
+
 const one = (rows: readonly Row[]): Row => {
   const result = rows.at(0);
   if (result === undefined) throw new IssuerError('INTERNAL', 'issuer database: statement returned no row');
@@ -648,10 +666,10 @@ const consume = async (tx: SqlRunner, now: number, token: string, sessionId: str
      WHERE token_sha256 = $1 AND state = 'created' AND expires_at > $2 RETURNING ${ENROLLMENT_COLUMNS}`,
     [hash, now, sessionId],
   );
-  if (rows.at(0) !== undefined) return { kind: 'consumed', enrollment: enrollmentOf(rows[0]) };
-  const found = await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE token_sha256 = $1`, [hash]);
-  if (found.at(0) === undefined) return { kind: 'unknown' };
-  const enrollment = enrollmentOf(found[0]);
+  const consumed = first(rows, enrollmentOf);
+  if (consumed !== undefined) return { kind: 'consumed', enrollment: consumed };
+  const enrollment = first(await tx.all(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE token_sha256 = $1`, [hash]), enrollmentOf);
+  if (enrollment === undefined) return { kind: 'unknown' };
   switch (enrollment.state) {
     case 'used':
       return { kind: 'used', enrollment };

@@ -9,16 +9,16 @@ export async function listDevices(db: IssuerDatabase): Promise<readonly Device[]
   return Promise.all(ids.map((id) => db.getDevice(id)));
 }
 
-/** Revokes a credential (idempotent) and records why in the audit log. */
+/** Revokes a credential (idempotent) and records why in the audit log, in the same transaction. */
 export async function revokeCredential(db: IssuerDatabase, fingerprint: string, reason?: string): Promise<Credential> {
   const credential = await db.getCredential(fingerprint);
   if (credential.status === 'revoked') return credential;
-  const revoked = await db.setCredentialStatus(fingerprint, 'revoked');
-  await db.appendAudit({
-    kind: 'credential-revoked',
-    detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }),
+  return db.setCredentialStatus(fingerprint, 'revoked', {
+    audit: {
+      kind: 'credential-revoked',
+      detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }),
+    },
   });
-  return revoked;
 }
 
 /** The issuing CA's CRL of every revoked credential; CRL number = seconds since the epoch (increasing across processes). */

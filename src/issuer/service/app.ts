@@ -8,11 +8,11 @@
  * console.log(`listening on ${running.url}`);
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { openIssuerCa, ISSUER_KEY_VARIABLE, type IssuerKeySource } from '../ca/index.js';
-import { loadOrCreateSecret, type ServiceConfig } from '../config.js';
+import { createSecretFile, loadOrCreateSecret, type ServiceConfig } from '../config.js';
 import { openIssuerDatabase } from '../db/index.js';
 import type { IssuerDatabase } from '../db/port.js';
 import { loadTrustRoots } from '../policy/attestation.js';
@@ -78,10 +78,10 @@ export async function openIssuerService(
   extra: { readonly serverCertificate?: Uint8Array; readonly db?: IssuerDatabase } = {},
 ): Promise<IssuerService> {
   for (const [name, enrollmentTemplate] of Object.entries(config.templates)) checkTemplate(name, enrollmentTemplate, config.allowedAlgorithms);
-  const issuerKey: IssuerKeySource =
-    env[ISSUER_KEY_VARIABLE] !== undefined && env[ISSUER_KEY_VARIABLE] !== ''
-      ? { env }
-      : (loadOrCreateSecret({}, '', config.issuerKeyFile), { file: config.issuerKeyFile });
+  const keyFromEnv = env[ISSUER_KEY_VARIABLE] !== undefined && env[ISSUER_KEY_VARIABLE] !== '';
+  // First start: create the key file; loadIssuerKey (in openIssuerCa) reads and checks it, raw or base64url.
+  if (!keyFromEnv && !existsSync(config.issuerKeyFile)) createSecretFile(config.issuerKeyFile).fill(0);
+  const issuerKey: IssuerKeySource = keyFromEnv ? { env } : { file: config.issuerKeyFile };
   const { ca } = await openIssuerCa({ dir: config.caDir, issuerKey });
   const sealingKey = loadOrCreateSecret(env, 'AIRTIGHT_ISSUER_SEALING_KEY', config.sealingKeyFile);
   const db = extra.db ?? (await openIssuerDatabase(config.database));

@@ -13,6 +13,7 @@
  */
 import { createHash, createHmac, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import { buildInvocationUrl } from '../../keygen2/http/invocation-url.js';
+import { encodeBase64Url } from '../../keygen2/json/base64url.js';
 import {
   createIssuer,
   DeviceTrust,
@@ -96,7 +97,6 @@ export interface CreatedManagementSession extends CreatedInvocation {
 
 const GET_HASH = createHash('sha256').update('GET init').digest('hex');
 const postHash = (body: string): string => createHash('sha256').update('POST\n').update(body, 'utf8').digest('hex');
-const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** Reads `airtight-kg2` from a Cookie header. */
 export function sessionCookie(header: string | undefined): string | undefined {
@@ -120,7 +120,8 @@ export class IssuerService {
   publicUrl: string;
   readonly #sealingKey: Uint8Array;
   readonly #idKey: Buffer;
-  readonly #serverCertificate: Uint8Array | undefined;
+  /** The TLS leaf certificate, base64url, as every session's configuration carries it. */
+  readonly #serverCertificate: string | undefined;
   readonly #issuerName: string;
   readonly #clock: () => number;
   readonly #certIssuer: CertificateIssuer;
@@ -138,7 +139,7 @@ export class IssuerService {
     this.publicUrl = (options.publicUrl ?? '').replace(/\/+$/, '');
     this.#sealingKey = Buffer.from(options.sealingKey);
     this.#idKey = Buffer.from(hkdfSync('sha256', this.#sealingKey, Buffer.alloc(0), 'airtight issuer session id', 32));
-    this.#serverCertificate = options.serverCertificate;
+    this.#serverCertificate = options.serverCertificate === undefined ? undefined : encodeBase64Url(options.serverCertificate);
     this.#issuerName = options.issuerName ?? 'airtight';
     this.#clock = options.clock ?? Date.now;
     this.#certIssuer = new CertificateIssuer(options.ca.issuing);
@@ -196,11 +197,6 @@ export class IssuerService {
   async #ensureKmk(name: string | undefined): Promise<void> {
     if (name === undefined || this.#kmkHistory.some((k) => k.id === name)) return;
     await this.#reloadKmks();
-  }
-
-  #kmkIdOfSpki(spki: string | undefined): string | undefined {
-    if (spki === undefined) return undefined;
-    return this.#kmkHistory.find((k) => b64u(k.spki) === spki)?.id;
   }
 
   // -------------------------------------------------------------- invocations
@@ -291,7 +287,7 @@ export class IssuerService {
     const config: IssuerConfig = {
       issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
       serverSessionId: sessionId,
-      ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+      ...(this.#serverCertificate === undefined ? {} : { serverCertificate: this.#serverCertificate }),
       sessionLifeTime: ttl,
       keyManagementKey: kmk.id,
       updatableKeyManagementKeys: this.#updatableChain(kmk),
@@ -312,15 +308,37 @@ export class IssuerService {
 
   // ---------------------------------------------------------- KeyGen2 steps
 
-  #issuer(sessionId: string): KeyGen2Issuer {
+  /**
+   * The state machine for one step of a session. `session` is the record the
+   * step was read from (post): the certifications of the step share its
+   * context and its device record, read and written once per step rather
+   * than once per key.
+   */
+  #issuer(sessionId: string, session?: Session): KeyGen2Issuer {
+    let context: Promise<SessionContext> | undefined;
+    let device: { readonly der: Uint8Array; readonly id: Promise<string> } | undefined;
+    const deviceIdOf = (der: Uint8Array): Promise<string> => {
+      if (device === undefined || !Buffer.from(device.der).equals(der)) device = { der, id: this.#recordDevice(der) };
+      return device.id;
+    };
     return createIssuer({
       crypto: this.#crypto,
       deviceTrust: this.#deviceTrust,
       allowPrivacyMode: this.policy.allowPrivacy,
       clock: this.#clock,
-      certify: (key) => this.#certify(sessionId, key),
-      planManagement: (discovered) => this.#planManagement(sessionId, discovered),
+      certify: async (key) => this.#certify(sessionId, await (context ??= this.#sessionContext(sessionId, session)), key, deviceIdOf),
+      planManagement: (discovered) => this.#planManagement(sessionId, discovered, session),
     });
+  }
+
+  /** Records (or re-sights) the device of a device certificate; its subject is read only here. */
+  async #recordDevice(certificateDer: Uint8Array): Promise<string> {
+    const device = await this.db.recordDevice({
+      kind: 'certificate',
+      certificateDer,
+      subject: new X509Certificate(certificateDer).subject.replace(/\n/g, ', '),
+    });
+    return device.id;
   }
 
   #refusal(reason: RefusalReason): StoredResponse {
@@ -394,7 +412,7 @@ export class IssuerService {
       started = await this.#issuer(sessionId).startText({
         issuerUri: `${this.publicUrl}${KEYGEN2_PATH}`,
         serverSessionId: sessionId,
-        ...(this.#serverCertificate === undefined ? {} : { serverCertificate: b64u(this.#serverCertificate) }),
+        ...(this.#serverCertificate === undefined ? {} : { serverCertificate: this.#serverCertificate }),
         sessionLifeTime: this.limits.sessionLifeTimeSeconds,
         keyManagementKey: (await this.currentKmk()).id,
         ...(template.privacy === true ? { privacyEnabled: true } : {}),
@@ -453,7 +471,7 @@ export class IssuerService {
     await this.#ensureKmk(state.plan.keyManagementKey);
     let step: Awaited<ReturnType<KeyGen2Issuer['acceptText']>>;
     try {
-      step = await this.#issuer(sessionId).acceptText(state, body);
+      step = await this.#issuer(sessionId, session).acceptText(state, body);
     } catch (error) {
       // A concurrent copy of this POST (here or at another process) may have won while we computed.
       const winner = await this.#winner(sessionId, hash);
@@ -494,16 +512,14 @@ export class IssuerService {
     return session?.lastRequestHash === hash ? session.lastResponse : undefined;
   }
 
-  async #sessionContext(
-    sessionId: string,
-  ): Promise<
-    | { session: Session; template: EnrollmentTemplate; userName: string; userEmail: string | null }
-    | { session: Session; updates: Record<string, ScheduledOperation> }
-  > {
-    const session = await this.db.getSession(sessionId);
+  /** What certifying a session's keys needs: its enrollment's template and user, or its management session's updates. */
+  async #sessionContext(sessionId: string, loaded?: Session): Promise<SessionContext> {
+    const session = loaded ?? (await this.db.getSession(sessionId));
+    // The KMK's name, as the session was started with it (the state keeps its SPKI beside it).
+    const kmkId = (JSON.parse(session.state) as IssuerState).plan.keyManagementKey;
     if (session.origin.kind === 'enrollment') {
       const enrollment = await this.db.getEnrollment(session.origin.enrollmentId);
-      return { session, template: this.#template(enrollment.template), userName: enrollment.userName, userEmail: enrollment.userEmail };
+      return { session, kmkId, template: this.#template(enrollment.template), userName: enrollment.userName, userEmail: enrollment.userEmail };
     }
     const created = (await this.db.listAudit({ sessionId })).find((a) => a.kind === 'management-session-created');
     const updateKeys = created === undefined ? {} : ((JSON.parse(created.detail) as { updateKeys?: Record<string, string> }).updateKeys ?? {});
@@ -513,13 +529,12 @@ export class IssuerService {
       const op = ops.find((o) => o.id === opId);
       if (op !== undefined) updates[keyId] = op;
     }
-    return { session, updates };
+    return { session, kmkId, updates };
   }
 
   /** Certifies one attested key: policy, device record, then issueOnce (intent recorded before signing). */
-  async #certify(sessionId: string, key: AttestedKey): Promise<IssuedKeyMaterial> {
+  async #certify(sessionId: string, ctx: SessionContext, key: AttestedKey, deviceIdOf: (der: Uint8Array) => Promise<string>): Promise<IssuedKeyMaterial> {
     checkKeyAlgorithm(this.policy, key.keyAlgorithm);
-    const ctx = await this.#sessionContext(sessionId);
     let template: EnrollmentTemplate;
     let user: { name: string; email: string | null };
     if ('template' in ctx) {
@@ -538,17 +553,9 @@ export class IssuerService {
       template = this.#template(payload.template);
       user = { name: payload.userName, email: payload.userEmail ?? null };
     }
-    let deviceId: string | undefined;
     const deviceCert = key.deviceCertificatePath?.[0];
-    if (deviceCert !== undefined) {
-      const device = await this.db.recordDevice({
-        kind: 'certificate',
-        certificateDer: deviceCert,
-        subject: new X509Certificate(deviceCert).subject.replace(/\n/g, ', '),
-      });
-      deviceId = device.id;
-    }
-    const kmkId = this.#kmkIdOfSpki((JSON.parse(ctx.session.state) as { keyManagementKey?: string }).keyManagementKey);
+    const deviceId = deviceCert === undefined ? undefined : await deviceIdOf(deviceCert);
+    const { kmkId } = ctx;
     const db = this.db;
     const issued = await issueOnce(
       this.#certIssuer,
@@ -567,8 +574,8 @@ export class IssuerService {
   }
 
   /** After discovery: claims the device's pending operations and turns the found ones into post-operations (spec §9.2). */
-  async #planManagement(sessionId: string, discovered: readonly DiscoveredCredential[]): Promise<ManagementPlan | undefined> {
-    const ctx = await this.#sessionContext(sessionId);
+  async #planManagement(sessionId: string, discovered: readonly DiscoveredCredential[], session?: Session): Promise<ManagementPlan | undefined> {
+    const ctx = await this.#sessionContext(sessionId, session);
     if (ctx.session.origin.kind !== 'management' || !('updates' in ctx)) return undefined;
     const kmk = await this.currentKmk();
     return planManagementOperations(this.db, { sessionId, deviceId: ctx.session.origin.deviceId, kmkId: kmk.id, updates: ctx.updates }, discovered);
@@ -663,6 +670,10 @@ function parsePayload(text: string): { template: string; userName: string; userE
     throw new IssuerError('INTERNAL', 'scheduled update without template', { field: 'payload' });
   return { template: payload.template, userName: payload.userName, ...(typeof payload.userEmail === 'string' ? { userEmail: payload.userEmail } : {}) };
 }
+
+type SessionContext = { session: Session; kmkId: string | undefined } & (
+  { template: EnrollmentTemplate; userName: string; userEmail: string | null } | { updates: Record<string, ScheduledOperation> }
+);
 
 const notFound = (error: unknown): undefined => {
   if (isIssuerError(error) && error.code === 'NOT_FOUND') return undefined;

@@ -4,7 +4,7 @@
  * the local issuer through its data folder, and SIGTERM ends it with status 0.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,13 @@ describe('airtight issuer (CLI)', () => {
       });
       expect(badToken.stderr).toMatch(/^airtight: UNAUTHORIZED: /);
       expect(badToken.stderr).not.toContain('not-the-token-at-all');
+
+      const sharedTokenFile = join(home, 'shared.token');
+      writeFileSync(sharedTokenFile, 'a-token-others-can-read-0123\n', { mode: 0o644 });
+      const sharedToken = cli('issuer', 'devices', '--token-file', sharedTokenFile);
+      expect(sharedToken.status).toBe(2);
+      expect(sharedToken.stderr).toMatch(/accessible by group or others/);
+      expect(sharedToken.stderr).not.toContain('a-token-others-can-read');
     } finally {
       child.kill('SIGTERM');
     }

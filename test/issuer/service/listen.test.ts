@@ -5,15 +5,15 @@
  * createHttpTransport, and a graceful close.
  */
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
-import { readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
-import { startIssuerService } from '../../../src/issuer/service/app.js';
+import { loadOrCreateSecret, readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
+import { openIssuerService, startIssuerService } from '../../../src/issuer/service/app.js';
 import { ADMIN_TOKEN, DEVICE_ROOT, device, ui } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airtight-svc-listen-'));
@@ -23,6 +23,25 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   it('reads-config-file: unknown members are refused', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
     expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/unknown member "prot"/);
+    writeFileSync(join(dir, 'bad-type.json'), JSON.stringify({ adminToken: 1234567890123456 }));
+    expect(() => readConfigFile(join(dir, 'bad-type.json'))).toThrow(/"adminToken" must be a JSON string/);
+  });
+
+  it('refuses-shared-secret-file: a sealing key file group or others can read is a CONFIG error', () => {
+    const file = join(dir, 'sealing.key');
+    const created = loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file);
+    expect(loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file).equals(created)).toBe(true);
+    chmodSync(file, 0o644);
+    expect(() => loadOrCreateSecret({}, 'AIRTIGHT_ISSUER_SEALING_KEY', file)).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+  });
+
+  it('opens-with-raw-issuer-key-file: 32 raw octets in the issuer key file, as loadIssuerKey documents', async () => {
+    const dataDir = join(dir, 'raw-key');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'issuer.key'), randomBytes(32), { mode: 0o600 });
+    const config = resolveServiceConfig({ dataDir, trustRootsDir: join(dataDir, 'roots'), trustManufacturerCa: false }, {});
+    const service = await openIssuerService(config, {});
+    await service.db.close();
   });
 
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {

@@ -6,8 +6,9 @@
  * `issuer.url` file `airtight issuer start` writes into its data folder; the
  * admin token by `--token-file`, else `AIRTIGHT_ISSUER_ADMIN_TOKEN`, else the
  * data folder's `admin.token` (created by `issuer start` when no token is
- * configured). The token is never taken from the command line, where other
- * users could read it in the process list.
+ * configured). A token file must be a regular file only its owner can
+ * access (chmod 600), as PIN files are. The token is never taken from the
+ * command line, where other users could read it in the process list.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import type { Command } from 'commander';
 import { ISSUER_ERROR_HTTP_STATUS, IssuerError, type IssuerErrorCode } from '../../../issuer/errors.js';
 import { airtightHome } from '../../home.js';
 import { out, usageError } from '../../output.js';
+import { readSecretFile } from '../../secrets.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
 export const URL_FILE = 'issuer.url';
@@ -48,14 +50,18 @@ function firstLine(path: string): string {
   return readFileSync(path, 'utf8').split(/\r?\n/)[0].trim();
 }
 
+/** The admin token in a file: the CLI's secret-file reader (a regular file only its owner can access; first line). */
+export const readAdminTokenFile = (path: string, option: string): string => readSecretFile(path, option).toString('utf8').trim();
+
 function target(adminOptions: AdminOptions): { url: string; token: string } {
   const dir = issuerDataDir(adminOptions.dataDir);
   const url = adminOptions.url ?? nonEmptyEnv('AIRTIGHT_ISSUER_URL') ?? (existsSync(join(dir, URL_FILE)) ? firstLine(join(dir, URL_FILE)) : undefined);
   if (url === undefined) usageError(`no issuer URL: pass --url, set AIRTIGHT_ISSUER_URL, or start an issuer with data folder ${dir}`);
   const token =
     adminOptions.tokenFile !== undefined
-      ? firstLine(adminOptions.tokenFile)
-      : (nonEmptyEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? firstLine(join(dir, ADMIN_TOKEN_FILE)) : undefined));
+      ? readAdminTokenFile(adminOptions.tokenFile, '--token-file')
+      : (nonEmptyEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ??
+        (existsSync(join(dir, ADMIN_TOKEN_FILE)) ? readAdminTokenFile(join(dir, ADMIN_TOKEN_FILE), ADMIN_TOKEN_FILE) : undefined));
   if (token === undefined || token === '') usageError('no admin token: pass --token-file or set AIRTIGHT_ISSUER_ADMIN_TOKEN');
   return { url: url.replace(/\/+$/, ''), token };
 }

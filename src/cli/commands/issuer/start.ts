@@ -1,17 +1,17 @@
 /** `airtight issuer start`: runs the issuer service until SIGTERM/SIGINT; prints `listening on URL` once. */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { readConfigFile, resolveServiceConfig, type ServiceConfig } from '../../../issuer/config.js';
 import { startIssuerService } from '../../../issuer/service/app.js';
 import { note, out, usageError } from '../../output.js';
-import { ADMIN_TOKEN_FILE, URL_FILE } from './common.js';
+import { ADMIN_TOKEN_FILE, URL_FILE, readAdminTokenFile } from './common.js';
 
 /** The admin token of a local issuer: configured, else `<dataDir>/admin.token` (created 0600). */
 function localAdminToken(config: ServiceConfig): string {
   const file = join(config.dataDir, ADMIN_TOKEN_FILE);
-  if (existsSync(file)) return readFileSync(file, 'utf8').split(/\r?\n/)[0].trim();
+  if (existsSync(file)) return readAdminTokenFile(file, ADMIN_TOKEN_FILE);
   const token = randomBytes(32).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return token;
