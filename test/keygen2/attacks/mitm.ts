@@ -289,8 +289,6 @@ export async function noOpenSession(sks: SecureKeyStore): Promise<boolean> {
   return (await sks.enumerateProvisioningSessions(0, true)) === undefined;
 }
 
-export const isCoded = (e: unknown): e is KeyGen2Error => catchKind(e) !== undefined;
-
 // ---------------------------------------------------------------------------
 // Scenarios
 
