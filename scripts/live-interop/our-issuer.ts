@@ -15,7 +15,8 @@
  *                                                         filter when fp is given), then
  *                                                         postDeleteKey / postUnlockKey
  *   GET /status?session=T   JSON: status created|active|done|failed, error, issued fingerprints, targets
- *   GET /ca.pem             the test CA of the issued end-entity certificates
+ *   GET /ca.pem             the issuing CA and root (PEM, in that order) of the issued end-entity
+ *                           certificates: a fresh in-memory hierarchy of src/issuer/ca per run
  *   GET /cert?fp=HEX        an issued end-entity certificate; GET /records lists them
  *   GET /done, /error, /health
  *   GET|POST /kg2           the KeyGen2 binding (spec §2.2, §2.3), session bound to `JSESSIONID=T`
@@ -42,7 +43,7 @@ import {
   type ManagementPlan,
   type TargetKeyConfig,
 } from '../../src/keygen2/server/index.js';
-import { getTestCa } from '../../test/support/test-ca.js';
+import { CertificateIssuer, createCaHierarchy, parseDn } from '../../src/issuer/ca/index.js';
 
 const SKS = 'https://webpki.github.io/sks/algorithm#';
 type KmkName = 'kmk-ec' | 'kmk-rsa';
@@ -111,7 +112,13 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const roots = args.trust.flatMap((f) => pemBlocks(readFileSync(f, 'utf8')));
   if (roots.length === 0) throw new Error('no certificate in --trust');
-  const ca = await getTestCa();
+  // The production CA code (src/issuer/ca), in memory for this run: end-entity certificates
+  // with key usages derived from the key's appUsage, signed by an issuing CA under a root.
+  const hierarchy = await createCaHierarchy({
+    rootSubject: parseDn('CN=Airtight Live Interop Root CA'),
+    issuingSubject: parseDn('CN=Airtight Live Interop Issuing CA'),
+  });
+  const certificates = new CertificateIssuer(hierarchy.issuing);
   const kmks: Record<KmkName, KeyObject> = {
     'kmk-ec': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
     'kmk-rsa': generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
@@ -132,8 +139,14 @@ async function main(): Promise<void> {
   const issuer = createIssuer({
     crypto: new NodeIssuerCrypto({ sealingKey: randomBytes(32), keyManagementKeys: kmks }),
     deviceTrust: new DeviceTrust(roots),
-    certify: async (attestedKey) => {
-      const der = await ca.issue(attestedKey.publicKey, { commonName: `Airtight live ${attestedKey.id} ${attestedKey.serverSessionId}` });
+    certify: (attestedKey) => {
+      const { der } = certificates.sign(
+        certificates.plan({
+          profile: { subject: [], validityDays: 30, appUsage: attestedKey.appUsage },
+          user: { commonName: `Airtight live ${attestedKey.id} ${attestedKey.serverSessionId}` },
+          subjectPublicKey: attestedKey.publicKey,
+        }),
+      );
       const fp = sha256Hex(der);
       records.set(fp, { der, status: 'active' });
       current?.issued.push(fp);
@@ -317,7 +330,7 @@ async function main(): Promise<void> {
           return;
         }
         case '/ca.pem': {
-          text(200, 'application/x-pem-file', toPem(ca.certificate));
+          text(200, 'application/x-pem-file', toPem(hierarchy.issuing.certificate) + toPem(hierarchy.root.certificate));
           return;
         }
         case '/health': {

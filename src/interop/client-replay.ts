@@ -15,6 +15,7 @@ import { parsePkcs8 } from '../sks/crypto/keys.js';
 import type { JsonNode } from './json.js';
 import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from './replay-entropy.js';
 import { recordedKey } from './vectors.js';
+import { sessionName } from './session-file.js';
 import { buildInvocationUrl } from '../keygen2/http/invocation-url.js';
 import type { ClientClock, EnrollmentUi, KeyGen2Transport, TransportReply } from '../keygen2/client/ports.js';
 import type { PlatformCapabilities } from '../keygen2/client/capabilities.js';
@@ -70,20 +71,26 @@ export interface ReplayDevice {
   readonly clientSessionIds: string[];
 }
 
-export function openReplayDevice(doc: JsonNode): ReplayDevice {
+/** The recorded key pairs, in draw order: each session's client ephemeral key and its createKeyEntry keys. */
+export function recordedPairs(doc: JsonNode): { ephemeral: RecordedPair[]; keyEntries: RecordedPair[] } {
   const ephemeral: RecordedPair[] = [];
   const keyEntries: RecordedPair[] = [];
-  const clientSessionIds: string[] = [];
   for (const node of doc.get('sessions').items()) {
-    ephemeral.push({ label: `${node.get('label').str()} client ephemeral key`, key: recordedKey(node.get('ephemeral_keys').get('client')) });
+    ephemeral.push({ label: `${sessionName(node)} client ephemeral key`, key: recordedKey(node.get('ephemeral_keys').get('client')) });
     for (const group of node.get('sks_generated_keys').items()) {
-      keyEntries.push({ label: `${node.get('label').str()} ${group.get('id').str()}`, key: recordedKey(group.get('key')) });
+      keyEntries.push({ label: `${sessionName(node)} ${group.get('id').str()}`, key: recordedKey(group.get('key')) });
     }
-    clientSessionIds.push(node.get('client_session_id').str());
   }
-  const entropy = new ReplayEntropy(ephemeral, keyEntries);
+  return { ephemeral, keyEntries };
+}
+
+/**
+ * Our SKS as the reference test device: a fresh memory store, the recorded device
+ * attestation key and certificate, the reference harness's profile, and `entropy`.
+ */
+export function openRecordedSks(doc: JsonNode, entropy: ReplayEntropy): SecureKeyStore {
   const da = doc.get('test_keys').get('device_attestation');
-  const inner = openSecureKeyStore({
+  return openSecureKeyStore({
     store: createMemoryKeyStore(),
     device: { privateKey: parsePkcs8(da.get('pkcs8_hex').hex()), certificatePath: [da.get('certificate_der_hex').hex()] },
     entropy,
@@ -94,6 +101,16 @@ export function openReplayDevice(doc: JsonNode): ReplayDevice {
       verifyDevicePin: (pin) => pin !== undefined && Buffer.from(pin).toString('utf8') === DEVICE_PIN,
     },
   });
+}
+
+export function openReplayDevice(doc: JsonNode): ReplayDevice {
+  const pairs = recordedPairs(doc);
+  const clientSessionIds = doc
+    .get('sessions')
+    .items()
+    .map((node) => node.get('client_session_id').str());
+  const entropy = new ReplayEntropy(pairs.ephemeral, pairs.keyEntries);
+  const inner = openRecordedSks(doc, entropy);
   const log: LoggedCall[] = [];
   const ids = [...clientSessionIds];
   const sks = new Proxy(inner, {

@@ -6,8 +6,11 @@
  * the crypto port, the clock and the random source.
  *
  * Moved from test/keygen2/server/recording.ts so that `airtight interop` can
- * run it; the recorded JSON is walked as untyped data (a malformed file throws,
- * and the caller reports the throw as a failed check).
+ * run it. The recorded JSON is read through {@link JsonNode}: a member that is
+ * missing or of the wrong type throws a VectorFormatError naming its path, and
+ * the caller reports the throw as a failed check. Values the issuer's own
+ * configuration check covers (enumerations, search filters, property lists)
+ * are handed over as recorded.
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { decodeMessage, RESPONSE_QUALIFIERS, type KeyGen2Message } from '../keygen2/messages/index.js';
@@ -22,14 +25,14 @@ import {
   type IssuerCryptoPort,
   type IssuerEnvironment,
   type KeyConfig,
+  type LookupConfig,
   type PinPolicyConfig,
+  type PukPolicyConfig,
   type SealedRef,
   type TargetKeyConfig,
   type UpdatableKmkConfig,
 } from '../keygen2/server/index.js';
-
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- recorded JSON is untyped data */
-type Json = any;
+import { JsonNode } from './json.js';
 
 export interface RecordedMessage {
   readonly direction: 'server->client' | 'client->server';
@@ -71,7 +74,47 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const b64uToHex = (s: string): string => Buffer.from(s, 'base64url').toString('hex');
 const hexToB64u = (h: string): string => Buffer.from(h, 'hex').toString('base64url');
 
-const sameJwk = (a: Json, b: Json): boolean => (a.kty === 'EC' ? a.x === b.x && a.y === b.y : a.n === b.n && a.e === b.e);
+/** The same public key: EC by its point, RSA by modulus and exponent. */
+const sameJwk = (known: JsonNode, jwk: JsonNode): boolean => {
+  const same = (name: string): boolean => known.opt(name)?.value === jwk.opt(name)?.value;
+  return known.get('kty').str() === 'EC' ? same('x') && same('y') : same('n') && same('e');
+};
+
+/** The members of `node` named in `names` that are present, copied as recorded. */
+function present(node: JsonNode, names: readonly string[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const name of names) {
+    const member = node.opt(name);
+    if (member !== undefined) copy[name] = member.value;
+  }
+  return copy;
+}
+
+const KEY_MEMBERS = [
+  'id',
+  'serverSeed',
+  'devicePinProtection',
+  'enablePinCaching',
+  'biometricProtection',
+  'exportProtection',
+  'deleteProtection',
+  'friendlyName',
+  'appUsage',
+  'keyAlgorithm',
+  'keyParameters',
+  'endorsedAlgorithms',
+] as const;
+const PIN_POLICY_MEMBERS = [
+  'id',
+  'minLength',
+  'maxLength',
+  'retryLimit',
+  'format',
+  'userModifiable',
+  'grouping',
+  'inputMethod',
+  'patternRestrictions',
+] as const;
 
 /** Decodes a recorded response from its wire text with the strict message decoder (§4.2). */
 export const decodeResponse = (wire: string): KeyGen2Message => decodeMessage(wire, [...RESPONSE_QUALIFIERS]);
@@ -93,145 +136,166 @@ export interface ReplayOptions {
  * (`doc` is the parsed file, `session` one of its `sessions[]`). Throws on a
  * recording it cannot make sense of; the interop checks turn that into failures.
  */
-export function issuerReplayOf(file: string, doc: Json, session: Json, options: ReplayOptions = {}): Replay {
-  const messages = session.messages as RecordedMessage[];
-  const wire = (text: string): Json => {
-    const message = messages.find((x) => x.qualifier === text);
-    return message === undefined ? undefined : JSON.parse(message.wire);
+export function issuerReplayOf(file: string, doc: unknown, session: unknown, options: ReplayOptions = {}): Replay {
+  const root = JsonNode.root(doc, file);
+  const node = JsonNode.root(session, `${file} session`);
+  const messages: RecordedMessage[] = node
+    .get('messages')
+    .items()
+    .map((m) => ({ direction: m.get('direction').str() as RecordedMessage['direction'], qualifier: m.get('qualifier').str(), wire: m.get('wire').str() }));
+  const parsed = (wire: string, path: string): JsonNode => JsonNode.root(JSON.parse(wire) as unknown, path);
+  const wire = (qualifier: string): JsonNode | undefined => {
+    const message = messages.find((x) => x.qualifier === qualifier);
+    return message === undefined ? undefined : parsed(message.wire, `${file} ${qualifier}`);
   };
-  const kmks = doc.test_keys.key_management_keys as Record<string, Json>;
-  const kmkByJwk = (jwk: Json): string => {
-    const name = Object.keys(kmks).find((n) => sameJwk(kmks[n].jwk, jwk));
-    if (name === undefined) throw new Error('unknown KMK in recording');
-    return name;
+  const testKeys = root.get('test_keys');
+  const kmks = testKeys.get('key_management_keys').entries();
+  const kmkByJwk = (jwk: JsonNode): string => {
+    const found = kmks.find(([, k]) => sameJwk(k.get('jwk'), jwk));
+    if (found === undefined) throw new Error('unknown KMK in recording');
+    return found[0];
   };
-  const encryptions = session.encryptions as Json[];
-  const plaintextOf = (b64: string): Buffer => {
-    const encryption = encryptions.find((x) => x.iv_and_ciphertext_hex === b64uToHex(b64));
+  const encryptions = node
+    .get('encryptions')
+    .items()
+    .map((e) => ({ ivAndCiphertext: e.get('iv_and_ciphertext_hex').str(), plaintext: e.get('plaintext_hex').str(), iv: e.get('iv_hex').str() }));
+  const plaintextOf = (b64: JsonNode): Buffer => {
+    const encryption = encryptions.find((x) => x.ivAndCiphertext === b64uToHex(b64.str()));
     if (encryption === undefined) throw new Error('encrypted value not in encryptions[]');
-    return Buffer.from(encryption.plaintext_hex, 'hex');
+    return Buffer.from(encryption.plaintext, 'hex');
   };
   // Every certificate the file knows, by SHA-256, to resolve target-key references.
   const certs = new Map<string, string>();
   const addCert = (b64: string): void => void certs.set(createHash('sha256').update(Buffer.from(b64, 'base64url')).digest('base64url'), b64);
-  for (const state of doc.sessions as Json[]) {
-    for (const path of Object.values(state.issued_certificate_paths as Record<string, string[]>)) for (const item of path) addCert(hexToB64u(item));
-    for (const recordedMessage of state.messages as RecordedMessage[]) {
-      if (recordedMessage.qualifier !== 'CredentialDiscoveryResponse') continue;
-      for (const result of JSON.parse(recordedMessage.wire).lookupResults)
-        for (const element of result.matchingCredentials) for (const data2 of element.certificatePath) addCert(data2);
+  for (const state of root.get('sessions').items()) {
+    for (const [, path] of state.get('issued_certificate_paths').entries()) for (const item of path.strs()) addCert(hexToB64u(item));
+    for (const recordedMessage of state.get('messages').items()) {
+      if (recordedMessage.get('qualifier').str() !== 'CredentialDiscoveryResponse') continue;
+      const response = parsed(recordedMessage.get('wire').str(), `${recordedMessage.path}.wire`);
+      for (const result of response.get('lookupResults').items())
+        for (const element of result.get('matchingCredentials').items()) for (const item of element.get('certificatePath').strs()) addCert(item);
     }
   }
+  const kmkSignatures = node
+    .get('kmk_signatures')
+    .items()
+    .map((k) => ({ signer: k.get('signer_kmk').str(), signedData: k.get('signed_data_hex').str(), signature: k.get('signature_hex').str() }));
   const signerOf = (authorization: string): string => {
-    const key = (session.kmk_signatures as Json[]).find((s) => s.signature_hex === b64uToHex(authorization));
+    const key = kmkSignatures.find((k) => k.signature === b64uToHex(authorization));
     if (key === undefined) throw new Error('authorization not in kmk_signatures[]');
-    return key.signer_kmk;
+    return key.signer;
   };
-  const target = (entry: Json): TargetKeyConfig => {
-    const certificate = certs.get(entry.fingerPrint);
+  const target = (entry: JsonNode): TargetKeyConfig => {
+    const certificate = certs.get(entry.get('fingerPrint').str());
     if (certificate === undefined) throw new Error('target certificate not found');
-    return { certificate, clientSessionId: entry.clientSessionId, serverSessionId: entry.serverSessionId, kmk: signerOf(entry.authorization) };
+    return {
+      certificate,
+      clientSessionId: entry.get('clientSessionId').str(),
+      serverSessionId: entry.get('serverSessionId').str(),
+      kmk: signerOf(entry.get('authorization').str()),
+    };
   };
 
   const inv = wire('InvocationRequest');
   const pir = wire('ProvisioningInitializationRequest');
+  if (inv === undefined || pir === undefined) throw new Error('the recording has no InvocationRequest or ProvisioningInitializationRequest');
   const cdr = wire('CredentialDiscoveryRequest');
   const kcr = wire('KeyCreationRequest');
   const pfr = wire('ProvisioningFinalizationRequest');
-  const credentials = new Map<string, Json>(((pfr?.issuedCredentials ?? []) as Json[]).map((c) => [c.id, c]));
+  const credentials = new Map<string, JsonNode>((pfr?.opt('issuedCredentials')?.items() ?? []).map((c) => [c.get('id').str(), c]));
 
-  const keyOf = (key: Json): KeyConfig => {
-    const entry = credentials.get(key.id) ?? {};
-    const copy: Record<string, unknown> = {};
-    for (const text of [
-      'id',
-      'serverSeed',
-      'devicePinProtection',
-      'enablePinCaching',
-      'biometricProtection',
-      'exportProtection',
-      'deleteProtection',
-      'friendlyName',
-      'appUsage',
-      'keyAlgorithm',
-      'keyParameters',
-      'endorsedAlgorithms',
-    ]) {
-      if (key[text] !== undefined) copy[text] = key[text];
+  const keyOf = (key: JsonNode): KeyConfig => {
+    const id = key.opt('id');
+    const entry = id === undefined ? undefined : credentials.get(id.str());
+    const copy = present(key, KEY_MEMBERS);
+    const member = (name: string): JsonNode | undefined => entry?.opt(name);
+    const encryptedPin = key.opt('encryptedPin');
+    if (encryptedPin !== undefined) copy['presetPin'] = plaintextOf(encryptedPin).toString('utf8');
+    const trustAnchor = member('trustAnchor');
+    if (trustAnchor !== undefined) copy['trustAnchor'] = trustAnchor.value;
+    const extensions = member('extensions');
+    if (extensions !== undefined) copy['extensions'] = extensions.items().map((x) => ({ type: x.get('type').str(), data: x.get('extensionData').str() }));
+    const encryptedExtensions = member('encryptedExtensions');
+    if (encryptedExtensions !== undefined) {
+      copy['encryptedExtensions'] = encryptedExtensions
+        .items()
+        .map((x) => ({ type: x.get('type').str(), data: plaintextOf(x.get('extensionData')).toString('base64url') }));
     }
-    if (key.encryptedPin !== undefined) copy.presetPin = plaintextOf(key.encryptedPin).toString('utf8');
-    if (entry.trustAnchor !== undefined) copy.trustAnchor = entry.trustAnchor;
-    if (entry.extensions !== undefined) copy.extensions = entry.extensions.map((x: Json) => ({ type: x.type, data: x.extensionData }));
-    if (entry.encryptedExtensions !== undefined)
-      copy.encryptedExtensions = entry.encryptedExtensions.map((x: Json) => ({ type: x.type, data: plaintextOf(x.extensionData).toString('base64url') }));
-    if (entry.propertyBags !== undefined) copy.propertyBags = entry.propertyBags.map((b: Json) => ({ type: b.type, properties: b.properties }));
-    if (entry.logotypes !== undefined) copy.logotypes = entry.logotypes.map((l: Json) => ({ type: l.type, mimeType: l.mimeType, data: l.extensionData }));
-    if (entry.updateKey !== undefined) copy.updateKey = target(entry.updateKey);
-    if (entry.cloneKeyProtection !== undefined) copy.cloneKeyProtection = target(entry.cloneKeyProtection);
+    const propertyBags = member('propertyBags');
+    if (propertyBags !== undefined)
+      copy['propertyBags'] = propertyBags.items().map((b) => ({ type: b.get('type').str(), properties: b.get('properties').value }));
+    const logotypes = member('logotypes');
+    if (logotypes !== undefined) {
+      copy['logotypes'] = logotypes.items().map((l) => ({ type: l.get('type').str(), mimeType: l.get('mimeType').str(), data: l.get('extensionData').str() }));
+    }
+    const updateKey = member('updateKey');
+    if (updateKey !== undefined) copy['updateKey'] = target(updateKey);
+    const cloneKeyProtection = member('cloneKeyProtection');
+    if (cloneKeyProtection !== undefined) copy['cloneKeyProtection'] = target(cloneKeyProtection);
     return copy as unknown as KeyConfig;
   };
-  const pinOf = (params: Json): PinPolicyConfig => {
-    const copy: Record<string, unknown> = {};
-    for (const text of ['id', 'minLength', 'maxLength', 'retryLimit', 'format', 'userModifiable', 'grouping', 'inputMethod', 'patternRestrictions']) {
-      if (params[text] !== undefined) copy[text] = params[text];
-    }
-    copy.keys = (params.keyEntrySpecifiers as Json[]).map(keyOf);
+  const pinOf = (params: JsonNode): PinPolicyConfig => {
+    const copy = present(params, PIN_POLICY_MEMBERS);
+    copy['keys'] = params.get('keyEntrySpecifiers').items().map(keyOf);
     return copy as unknown as PinPolicyConfig;
   };
-  const treeOf = (nodes: Json[]): UpdatableKmkConfig[] =>
-    nodes.map((n) => ({
-      kmk: kmkByJwk(n.publicKey),
-      ...(n.updatableKeyManagementKeys === undefined ? {} : { updatableKeyManagementKeys: treeOf(n.updatableKeyManagementKeys) }),
-    }));
-
-  const config: IssuerConfig = {
-    issuerUri: session.issuer_uri,
-    serverSessionId: session.server_session_id,
-    serverCertificate: hexToB64u(doc.test_keys.server_certificate.certificate_der_hex),
-    action: inv.action,
-    ...(inv.privacyEnabled === undefined ? {} : { privacyEnabled: inv.privacyEnabled }),
-    ...(inv.preferredLanguages === undefined ? {} : { preferredLanguages: inv.preferredLanguages }),
-    ...(inv.targetKeyContainers === undefined ? {} : { targetKeyContainers: inv.targetKeyContainers }),
-    ephemeralCurve: pir.serverEphemeralKey.crv,
-    ...(inv.clientCapabilityQuery === undefined
-      ? {}
-      : { capabilityQueries: (inv.clientCapabilityQuery as string[]).map((type) => ({ type, kind: kindOf(type) })) }),
-    sessionKeyLimit: pir.sessionKeyLimit,
-    sessionLifeTime: pir.sessionLifeTime,
-    ...(pir.keyManagementKey === undefined ? {} : { keyManagementKey: kmkByJwk(pir.keyManagementKey) }),
-    ...(pir.updatableKeyManagementKeys === undefined ? {} : { updatableKeyManagementKeys: treeOf(pir.updatableKeyManagementKeys) }),
-    ...(cdr === undefined
-      ? {}
-      : {
-          lookups: (cdr.lookupSpecifiers as Json[]).map((l) => ({
-            id: l.id,
-            kmk: kmkByJwk(l.signature.publicKey),
-            ...(l.searchFilter === undefined ? {} : { searchFilter: l.searchFilter }),
-          })),
-        }),
-    ...(kcr?.deferredIssuance === undefined ? {} : { deferredIssuance: kcr.deferredIssuance }),
-    ...(kcr?.pukPolicySpecifiers === undefined
-      ? {}
-      : {
-          pukPolicies: (kcr.pukPolicySpecifiers as Json[]).map((u) => ({
-            id: u.id,
-            puk: plaintextOf(u.encryptedPuk).toString('utf8'),
-            format: u.format,
-            retryLimit: u.retryLimit,
-            pinPolicies: (u.pinPolicySpecifiers as Json[]).map(pinOf),
-          })),
-        }),
-    ...(kcr?.pinPolicySpecifiers === undefined ? {} : { pinPolicies: (kcr.pinPolicySpecifiers as Json[]).map(pinOf) }),
-    ...(kcr?.keyEntrySpecifiers === undefined ? {} : { keys: (kcr.keyEntrySpecifiers as Json[]).map(keyOf) }),
-    ...(pfr?.unlockKeys === undefined ? {} : { unlockKeys: (pfr.unlockKeys as Json[]).map(target) }),
-    ...(pfr?.deleteKeys === undefined ? {} : { deleteKeys: (pfr.deleteKeys as Json[]).map(target) }),
+  const treeOf = (nodes: readonly JsonNode[]): UpdatableKmkConfig[] =>
+    nodes.map((kmkNode) => {
+      const children = kmkNode.opt('updatableKeyManagementKeys');
+      return { kmk: kmkByJwk(kmkNode.get('publicKey')), ...(children === undefined ? {} : { updatableKeyManagementKeys: treeOf(children.items()) }) };
+    });
+  const pukOf = (policy: JsonNode): PukPolicyConfig =>
+    ({
+      id: policy.get('id').str(),
+      puk: plaintextOf(policy.get('encryptedPuk')).toString('utf8'),
+      format: policy.get('format').value,
+      retryLimit: policy.get('retryLimit').int(),
+      pinPolicies: policy.get('pinPolicySpecifiers').items().map(pinOf),
+    }) as PukPolicyConfig;
+  const lookupOf = (lookup: JsonNode): LookupConfig => {
+    const searchFilter = lookup.opt('searchFilter');
+    return {
+      id: lookup.get('id').str(),
+      kmk: kmkByJwk(lookup.get('signature').get('publicKey')),
+      ...(searchFilter === undefined ? {} : { searchFilter: searchFilter.value as NonNullable<LookupConfig['searchFilter']> }),
+    };
   };
+  /** `{ [name]: read(member) }` when the member is present, else `{}`. */
+  const optional = <T>(from: JsonNode | undefined, member: string, name: string, read: (n: JsonNode) => T): Record<string, T> => {
+    const found = from?.opt(member);
+    return found === undefined ? {} : { [name]: read(found) };
+  };
+  const queryOf = (type: string): CapabilityQuery => ({ type, kind: kindOf(type) });
+
+  const config = {
+    issuerUri: node.get('issuer_uri').str(),
+    serverSessionId: node.get('server_session_id').str(),
+    serverCertificate: hexToB64u(testKeys.get('server_certificate').get('certificate_der_hex').str()),
+    action: inv.get('action').value,
+    ...optional(inv, 'privacyEnabled', 'privacyEnabled', (n) => n.bool()),
+    ...optional(inv, 'preferredLanguages', 'preferredLanguages', (n) => n.strs()),
+    ...optional(inv, 'targetKeyContainers', 'targetKeyContainers', (n) => n.strs()),
+    ephemeralCurve: pir.get('serverEphemeralKey').get('crv').str(),
+    ...optional(inv, 'clientCapabilityQuery', 'capabilityQueries', (n) => n.strs().map(queryOf)),
+    sessionKeyLimit: pir.get('sessionKeyLimit').int(),
+    sessionLifeTime: pir.get('sessionLifeTime').int(),
+    ...optional(pir, 'keyManagementKey', 'keyManagementKey', kmkByJwk),
+    ...optional(pir, 'updatableKeyManagementKeys', 'updatableKeyManagementKeys', (n) => treeOf(n.items())),
+    ...optional(cdr, 'lookupSpecifiers', 'lookups', (n) => n.items().map(lookupOf)),
+    ...optional(kcr, 'deferredIssuance', 'deferredIssuance', (n) => n.bool()),
+    ...optional(kcr, 'pukPolicySpecifiers', 'pukPolicies', (n) => n.items().map(pukOf)),
+    ...optional(kcr, 'pinPolicySpecifiers', 'pinPolicies', (n) => n.items().map(pinOf)),
+    ...optional(kcr, 'keyEntrySpecifiers', 'keys', (n) => n.items().map(keyOf)),
+    ...optional(pfr, 'unlockKeys', 'unlockKeys', (n) => n.items().map(target)),
+    ...optional(pfr, 'deleteKeys', 'deleteKeys', (n) => n.items().map(target)),
+  } as IssuerConfig;
 
   const log: Replay['log'] = { hmacs: [], encryptions: [], unmatchedSignatures: [] };
+  const ephemeralServerKey = node.get('ephemeral_keys').get('server').get('pkcs8_hex').hex();
   const inner = new NodeIssuerCrypto({
     ...(options.sealingKey === undefined ? {} : { sealingKey: options.sealingKey }),
-    keyManagementKeys: Object.fromEntries(Object.entries(kmks).map(([n, k]) => [n, Buffer.from(k.pkcs8_hex, 'hex')])),
-    ephemeralKeyFactory: () => createPrivateKey({ key: Buffer.from(session.ephemeral_keys.server.pkcs8_hex, 'hex'), format: 'der', type: 'pkcs8' }),
+    keyManagementKeys: Object.fromEntries(kmks.map(([n, k]) => [n, k.get('pkcs8_hex').hex()])),
+    ephemeralKeyFactory: () => createPrivateKey({ key: ephemeralServerKey, format: 'der', type: 'pkcs8' }),
     randomBytes: () => nextIv.shift() ?? Buffer.alloc(16),
   });
   const nextIv: Buffer[] = [];
@@ -247,10 +311,10 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     },
     async encrypt(sk: SealedRef, plaintext: Uint8Array) {
       // The recorded IV of the first unused recorded encryption of this plaintext.
-      const index = encryptions.findIndex((e, n) => !usedEncryptions.has(n) && e.plaintext_hex === hex(plaintext));
+      const index = encryptions.findIndex((e, n) => !usedEncryptions.has(n) && e.plaintext === hex(plaintext));
       if (index >= 0) {
         usedEncryptions.add(index);
-        nextIv.push(Buffer.from(encryptions[index].iv_hex, 'hex'));
+        nextIv.push(Buffer.from(encryptions[index].iv, 'hex'));
       }
       const out = await inner.encrypt(sk, plaintext);
       log.encryptions.push(hex(out));
@@ -261,10 +325,10 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
       // ECDSA is randomized: hand back the recorded signature of exactly these bytes.
       // Each recorded signature once: two signatures over the same bytes (clone and unlock of
       // one target) differ.
-      const index = (session.kmk_signatures as Json[]).findIndex((s, n) => !usedSignatures.has(n) && s.signed_data_hex === hex(data) && s.signer_kmk === name);
+      const index = kmkSignatures.findIndex((k, n) => !usedSignatures.has(n) && k.signedData === hex(data) && k.signer === name);
       if (index >= 0) {
         usedSignatures.add(index);
-        return Buffer.from(session.kmk_signatures[index].signature_hex, 'hex');
+        return Buffer.from(kmkSignatures[index].signature, 'hex');
       }
       log.unmatchedSignatures.push(`${name}:${hex(data)}`);
       return inner.sign(name, data);
@@ -273,27 +337,59 @@ export function issuerReplayOf(file: string, doc: Json, session: Json, options: 
     unseal: (r) => inner.unseal(r),
   };
 
-  const issuedPaths = session.issued_certificate_paths as Record<string, string[]>;
+  const issuedPaths = new Map(
+    node
+      .get('issued_certificate_paths')
+      .entries()
+      .map(([id, path]) => [id, path.strs()]),
+  );
+  const serverTime = Date.parse(node.get('server_time').str());
+  const closeNonce = node.get('close_session').get('nonce_hex').hex();
+  const deviceRoot = testKeys.get('device_attestation').get('issuer_ca_certificate_der_hex').hex();
   const environment: IssuerEnvironment = {
     crypto: port,
-    deviceTrust: new DeviceTrust(options.deviceRoots ?? [Buffer.from(doc.test_keys.device_attestation.issuer_ca_certificate_der_hex, 'hex')]),
-    clock: () => Date.parse(session.server_time),
+    deviceTrust: new DeviceTrust(options.deviceRoots ?? [deviceRoot]),
+    clock: () => serverTime,
     randomBytes: (count) => {
       if (count !== 32) throw new Error(`unexpected random draw of ${count} bytes`);
-      return Buffer.from(session.close_session.nonce_hex, 'hex');
+      return Buffer.from(closeNonce);
     },
     certify: (key): IssuedKeyMaterial => {
       options.onCertify?.(key.id);
       const entry = credentials.get(key.id);
-      const path = (issuedPaths[key.id] ?? []).map((h) => Buffer.from(h, 'hex'));
+      const path = (issuedPaths.get(key.id) ?? []).map((h) => Buffer.from(h, 'hex'));
+      const importPrivateKey = entry?.opt('importPrivateKey');
+      const importSymmetricKey = entry?.opt('importSymmetricKey');
       return {
         certificatePath: path,
-        ...(entry?.importPrivateKey === undefined ? {} : { importPrivateKey: plaintextOf(entry.importPrivateKey.encryptedKey) }),
-        ...(entry?.importSymmetricKey === undefined ? {} : { importSymmetricKey: plaintextOf(entry.importSymmetricKey.encryptedKey) }),
+        ...(importPrivateKey === undefined ? {} : { importPrivateKey: plaintextOf(importPrivateKey.get('encryptedKey')) }),
+        ...(importSymmetricKey === undefined ? {} : { importSymmetricKey: plaintextOf(importSymmetricKey.get('encryptedKey')) }),
       };
     },
   };
-  return { file, label: session.label, session, messages, config, environment, log };
+  const recorded: RecordedSession = {
+    label: node.get('label').str(),
+    privacy_enabled: node.get('privacy_enabled').bool(),
+    issued_certificate_paths: Object.fromEntries(issuedPaths),
+    server_hmacs: node
+      .get('server_hmacs')
+      .items()
+      .map((hmac) => {
+        const methodOrLabel = hmac.optValue('method_or_label');
+        const counter = hmac.optValue('counter');
+        return {
+          purpose: hmac.get('purpose').str(),
+          ...(methodOrLabel === undefined ? {} : { method_or_label: methodOrLabel.str() }),
+          ...(counter === undefined ? {} : { counter: counter.int() }),
+          key_modifier_hex: hmac.get('key_modifier_hex').str(),
+          input_hex: hmac.get('input_hex').str(),
+          mac_hex: hmac.get('mac_hex').str(),
+        };
+      }),
+    encryptions: encryptions.map((e) => ({ iv_and_ciphertext_hex: e.ivAndCiphertext, plaintext_hex: e.plaintext })),
+    messages,
+  };
+  return { file, label: recorded.label, session: recorded, messages, config, environment, log };
 }
 
 /**

@@ -18,14 +18,13 @@ import {
   type ProvisioningHandle,
   type SecureKeyStore,
 } from '../sks/api.js';
-import { parsePkcs8, parseSpki } from '../sks/crypto/keys.js';
-import { openSecureKeyStore } from '../sks/engine/secure-key-store.js';
+import { parseSpki } from '../sks/crypto/keys.js';
 import { isSksError } from '../sks/errors.js';
-import { createMemoryKeyStore } from '../sks/store/memory/store.js';
 import { CheckList, describeBytes, describeError, expectBytes, expectEqual, Mismatch, type CheckResult } from './check.js';
 import { JsonNode, VectorFormatError } from './json.js';
-import { clientSessionIdBytes, ReplayEntropy, type RecordedPair } from './replay-entropy.js';
-import { callName, recordedCalls, sessionName, type RecordedCall } from './session-file.js';
+import { openRecordedSks, recordedPairs } from './client-replay.js';
+import { clientSessionIdBytes, ReplayEntropy } from './replay-entropy.js';
+import { callName, recordedCalls, type RecordedCall } from './session-file.js';
 import {
   certificate,
   certificateSpki,
@@ -37,9 +36,6 @@ import {
   type RecordedKey,
 } from './vectors.js';
 import { deviceIdFor } from '../sks/crypto/primitives.js';
-
-/** The device PIN of the replay profile (the reference test harness's value). */
-const DEVICE_PIN = '1234';
 
 // ---------------------------------------------------------------------------
 // Reading recorded arguments (README "sks_calls[] entries")
@@ -477,18 +473,6 @@ async function replayCall(sks: SecureKeyStore, entropy: ReplayEntropy, call: Rec
   }
 }
 
-function recordedPairs(doc: JsonNode): { ephemeral: RecordedPair[]; keyEntries: RecordedPair[] } {
-  const ephemeral: RecordedPair[] = [];
-  const keyEntries: RecordedPair[] = [];
-  for (const node of doc.get('sessions').items()) {
-    ephemeral.push({ label: `${sessionName(node)} client ephemeral key`, key: recordedKey(node.get('ephemeral_keys').get('client')) });
-    for (const group of node.get('sks_generated_keys').items()) {
-      keyEntries.push({ label: `${sessionName(node)} ${group.get('id').str()}`, key: recordedKey(group.get('key')) });
-    }
-  }
-  return { ephemeral, keyEntries };
-}
-
 /** Replays every SKS call of a session-layout document against a fresh store of ours. */
 export async function runReplay(doc: JsonNode): Promise<CheckResult[]> {
   const checks = new CheckList();
@@ -501,18 +485,7 @@ export async function runReplay(doc: JsonNode): Promise<CheckResult[]> {
     entropy = new ReplayEntropy(pairs.ephemeral, pairs.keyEntries);
     calls = recordedCalls(doc);
     knowledge = knowledgeOf(doc);
-    const da = doc.get('test_keys').get('device_attestation');
-    sks = openSecureKeyStore({
-      store: createMemoryKeyStore(),
-      device: { privateKey: parsePkcs8(da.get('pkcs8_hex').hex()), certificatePath: [da.get('certificate_der_hex').hex()] },
-      entropy,
-      profile: {
-        vendorName: 'WebPKI.org',
-        devicePinSupport: true,
-        biometricSupport: true,
-        verifyDevicePin: (pin) => pin !== undefined && Buffer.from(pin).toString('utf8') === DEVICE_PIN,
-      },
-    });
+    sks = openRecordedSks(doc, entropy);
   });
   if (sks === undefined || entropy === undefined) return checks.results;
   for (const call of calls) {

@@ -100,7 +100,7 @@ export function firstDifference(expected: unknown, got: unknown, path = '$'): st
 }
 
 /** Recorded capability answers for SKS algorithms are the reference SKS's; ours are our SKS's (spec §10.1 "truthfully"). */
-function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
+export function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
   const result = recorded['clientCapabilities'];
   const options = ours['clientCapabilities'];
   if (!Array.isArray(result) || !Array.isArray(options)) return recorded;
@@ -245,14 +245,15 @@ async function issuerChecks(file: string, doc: JsonNode, node: JsonNode, prefix:
 // ---------------------------------------------------------------------------
 // wire: client reproduces
 
-interface ClientRun {
+export interface ClientRun {
   readonly sent: string[];
   readonly summary: EnrollmentSummary | undefined;
   readonly error: unknown;
   readonly calls: ReplayDevice['log'];
 }
 
-async function runClientSession(doc: JsonNode, node: JsonNode, device: ReplayDevice): Promise<ClientRun> {
+/** Runs our client through one recorded session on the replay device: what it sent, its summary or error, and its SKS calls. */
+export async function runClientSession(doc: JsonNode, node: JsonNode, device: ReplayDevice): Promise<ClientRun> {
   const sent: string[] = [];
   const start = device.log.length;
   let summary: EnrollmentSummary | undefined;

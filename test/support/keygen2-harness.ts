@@ -12,7 +12,7 @@
  * const { summary } = await h.enroll({ config: { issuerUri: h.issuerUri, keys: [{ keyAlgorithm: Alg.EC_P256, appUsage: 'signature' }] } });
  * await h.close();
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,26 @@ export function targetOf(result: EnrollResult, keyId: string, kmk: KmkName): Tar
     kmk,
   };
 }
+
+/**
+ * A certification for configurations that import keys: key `Imported` gets a fresh P-256 private
+ * key to import, key `Aes` a random 256-bit symmetric key; every key a test-CA certificate
+ * `CN=<key id>` (of the imported key for `Imported`).
+ */
+export const certifyWithImports =
+  (ca: TestCa) =>
+  async (attestedKey: AttestedKey): Promise<IssuedKeyMaterial> => {
+    if (attestedKey.id === 'Imported') {
+      const imported = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      return {
+        certificatePath: [await ca.issue(imported.publicKey, { commonName: 'Imported' })],
+        importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
+      };
+    }
+    if (attestedKey.id === 'Aes')
+      return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
+    return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
+  };
 
 export interface HarnessOptions {
   /** Default `sqlite` (in a fresh temporary directory). */

@@ -37,6 +37,7 @@ import {
   readAll,
   type StoreContents,
 } from '../../../src/sks/index.js';
+import { certifyWithImports } from '../../support/keygen2-harness.js';
 import { getTestCa } from '../../support/test-ca.js';
 import { recordingFiles } from '../server/recording.js';
 
@@ -139,19 +140,7 @@ function environment(extra: Partial<IssuerEnvironment>): IssuerEnvironment {
   return {
     crypto: new NodeIssuerCrypto({ sealingKey, keyManagementKeys: { old: kmkOld, new: kmkNew } }),
     deviceTrust: new DeviceTrust([deviceRoot]),
-    certify: async (attestedKey) => {
-      const ca = await getTestCa();
-      if (attestedKey.id === 'Imported') {
-        const imported = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        return {
-          certificatePath: [await ca.issue(imported.publicKey, { commonName: 'Imported' })],
-          importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
-        };
-      }
-      if (attestedKey.id === 'Aes')
-        return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
-      return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
-    },
+    certify: async (attestedKey) => certifyWithImports(await getTestCa())(attestedKey),
     ...extra,
   };
 }
@@ -299,8 +288,6 @@ export async function cleanStates(scenario: Scenario): Promise<Set<string>> {
 export async function noOpenSession(sks: SecureKeyStore): Promise<boolean> {
   return (await sks.enumerateProvisioningSessions(0, true)) === undefined;
 }
-
-export const isCoded = (e: unknown): e is KeyGen2Error => catchKind(e) !== undefined;
 
 // ---------------------------------------------------------------------------
 // Scenarios

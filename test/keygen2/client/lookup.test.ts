@@ -3,9 +3,8 @@
  * recordings: signed data byte for byte, nonce binding, JSF signatures,
  * Java RFC 2253 names and Java regexes.
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { certificateInfo } from '../../../src/keygen2/client/certificate-info.js
 import { verifyLookupSpecifier } from '../../../src/keygen2/client/lookup-signature.js';
 import { compileSearchFilter, javaRegex } from '../../../src/keygen2/client/search-filter.js';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
+import { selfSignedCertificate } from '../../support/self-signed.js';
 import { decodeMessage, lookupNonce, lookupSpecifierSignedData, type LookupSpecifier } from '../../../src/keygen2/messages/index.js';
 import { loadRecording, messagesOf, sessionFiles } from './support/replay-harness.js';
 
@@ -124,28 +124,8 @@ describe('Java RFC 2253 escaping', () => {
   it('escapes ,=+<>#;"\\ and edge spaces, renders other attributes as #hex (spec §6.5 example 2.5.4.5=#1303313233)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kg2-dn-'));
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-subj',
-          '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123',
-          '-days',
-          '1',
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      const info = certificateInfo(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
+      const { cert } = selfSignedCertificate(dir, { subject: '/C=SE/O=Acme, Inc./CN=John=Doe; #1 /serialNumber=123', days: 1 });
+      const info = certificateInfo(new X509Certificate(cert).raw);
       expect(info.subject).toBe('2.5.4.5=#1303313233,CN=John\\=Doe\\; \\#1\\ ,O=Acme\\, Inc.,C=SE');
       expect(info.issuer).toBe(info.subject);
       expect(info.isCa).toBe(true);

@@ -6,34 +6,11 @@
  * and close HMACs are deterministic under the recorded randomness).
  */
 import { describe, expect, it } from 'vitest';
-import { runEnrollment, type EnrollmentSummary } from '../../../src/keygen2/client/run-enrollment.js';
+import type { EnrollmentSummary } from '../../../src/keygen2/client/run-enrollment.js';
 import { decodeMessage } from '../../../src/keygen2/messages/index.js';
 import type { JsonNode } from '../../../src/interop/json.js';
-import {
-  diffCall,
-  loadRecording,
-  openReplayDevice,
-  recordedClock,
-  recordedInvocationUrl,
-  recordedPlatform,
-  recordedUi,
-  replayTransport,
-  replayUserCall,
-  sessionFiles,
-  type RecordedMessage,
-} from './support/replay-harness.js';
-
-/** A decoded message in comparable form: bytes as hex, date-times as their text. */
-function comparable(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  if (Array.isArray(value)) return value.map(comparable);
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    if (typeof record['text'] === 'string' && typeof record['epochMs'] === 'number') return record['text'];
-    return Object.fromEntries(Object.entries(record).map(([k, x]) => [k, comparable(x)]));
-  }
-  return value;
-}
+import { adjustCapabilities, comparable, runClientSession } from '../../../src/interop/wire.js';
+import { diffCall, loadRecording, messagesOf, openReplayDevice, replayUserCall, sessionFiles } from './support/replay-harness.js';
 
 interface SessionOutcome {
   readonly label: string;
@@ -51,21 +28,6 @@ interface SessionOutcome {
   readonly recordedCalls: string[];
 }
 
-/** Recorded algorithm answers are the reference SKS's; ours are our SKS's (spec §10.1 "truthfully"). */
-function adjustCapabilities(recorded: Record<string, unknown>, ours: Record<string, unknown>): Record<string, unknown> {
-  const result = recorded['clientCapabilities'];
-  const options = ours['clientCapabilities'];
-  if (!Array.isArray(result) || !Array.isArray(options)) return recorded;
-  const algorithm = (t: unknown): boolean => typeof t === 'string' && t.startsWith('https://webpki.github.io/sks/algorithm#');
-  return {
-    ...recorded,
-    clientCapabilities: result.map((record: Record<string, unknown>) => {
-      const mine = options.find((x: Record<string, unknown>) => x['type'] === record['type']) as Record<string, unknown> | undefined;
-      return algorithm(record['type']) && mine?.['kind'] === 'supported' ? mine : record;
-    }),
-  };
-}
-
 async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
   const device = openReplayDevice(doc);
   const between = doc.opt('sks_calls_between_sessions')?.items() ?? [];
@@ -77,39 +39,27 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
     const messageProblems: string[] = [];
     const wireDifferences: string[] = [];
     let capabilitiesAdjusted = false;
-    const onClientMessage = (ours: string, rec: RecordedMessage | undefined): void => {
+    const { sent, summary, error, calls: ours } = await runClientSession(doc, session, device);
+    const recordedMessages = messagesOf(session).filter((m) => m.direction === 'client->server');
+    for (const [index, mine] of sent.entries()) {
+      const rec = recordedMessages.at(index);
       if (rec === undefined) {
         messageProblems.push('the client sent more messages than recorded');
-        return;
+        continue;
       }
-      if (ours !== rec.wire) wireDifferences.push(rec.qualifier);
+      if (mine !== rec.wire) wireDifferences.push(rec.qualifier);
       try {
-        const mine = comparable(decodeMessage(ours)) as Record<string, unknown>;
+        const decoded = comparable(decodeMessage(mine)) as Record<string, unknown>;
         let theirs = comparable(decodeMessage(rec.wire)) as Record<string, unknown>;
         if (rec.qualifier === 'InvocationResponse') {
-          const adjusted = adjustCapabilities(theirs, mine);
+          const adjusted = adjustCapabilities(theirs, decoded);
           capabilitiesAdjusted = JSON.stringify(adjusted) !== JSON.stringify(theirs);
           theirs = adjusted;
         }
-        expect(mine).toEqual(theirs);
-      } catch (error) {
-        messageProblems.push(`${rec.qualifier}: ${error instanceof Error ? error.message.slice(0, 2000) : String(error)}`);
+        expect(decoded).toEqual(theirs);
+      } catch (caught) {
+        messageProblems.push(`${rec.qualifier}: ${caught instanceof Error ? caught.message.slice(0, 2000) : String(caught)}`);
       }
-    };
-    const start = device.log.length;
-    let summary: EnrollmentSummary | undefined;
-    let error: unknown;
-    try {
-      summary = await runEnrollment({
-        sks: device.sks,
-        transport: replayTransport(doc, session, onClientMessage),
-        ui: recordedUi(doc),
-        invocationUrl: recordedInvocationUrl(session),
-        clock: recordedClock(session),
-        platform: recordedPlatform(session),
-      });
-    } catch (errorValue) {
-      error = errorValue;
     }
     // The summary's handles are live after the close: each holds the certificate the summary names.
     const summaryProblems: string[] = [];
@@ -118,7 +68,6 @@ async function replayFile(doc: JsonNode): Promise<SessionOutcome[]> {
       if (!Buffer.from(path[0]).equals(Buffer.from(installedKey.certificatePath[0])))
         summaryProblems.push(`${installedKey.id}: handle ${installedKey.keyHandle} holds another certificate`);
     }
-    const ours = device.log.slice(start);
     const callProblems: string[] = [];
     if (ours.length !== recorded.length) callProblems.push(`expected ${recorded.length} SKS calls, the client made ${ours.length}`);
     for (let i = 0; i < Math.min(ours.length, recorded.length); i++) callProblems.push(...diffCall(ours[i], recorded[i]).map((p) => `#${i}: ${p}`));

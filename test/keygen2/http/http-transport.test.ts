@@ -3,9 +3,8 @@
  * 127.0.0.1: cookie and content type, the final 302, and each way an answer
  * is refused (coded TRANSPORT errors).
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
+import { selfSignedCertificate } from '../../support/self-signed.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
 import { parseInvocationUrl, type Invocation } from '../../../src/keygen2/http/invocation-url.js';
 
@@ -132,29 +132,7 @@ describe('HTTP transport (spec §2.2)', () => {
   it('reports the TLS leaf certificate of the connection as serverCertificate (spec §2.2 step 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kg2-tls-'));
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-days',
-          '2',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      const cert = readFileSync(join(dir, 'cert.pem'));
-      const key = readFileSync(join(dir, 'key.pem'));
+      const { cert, key } = selfSignedCertificate(dir);
       const port = await listen(https.createServer({ cert, key }, (_q, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}')));
       const reply = await createHttpTransport({ tls: { ca: cert, rejectUnauthorized: false } }).fetchInvocation(invocationFor(`https://127.0.0.1:${port}`));
       expect(reply.kind).toBe('message');

@@ -3,12 +3,10 @@
  * pattern so further recordings of the same layout are picked up, and a JSON-tree walker that
  * the mechanical negative tests use to reach every object, member and array element.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { interopPath, sessionFiles } from '../../support/recordings.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const INTEROP_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'interop');
+export { INTEROP_DIR } from '../../support/recordings.js';
 
 /** One recorded wire message. */
 export interface RecordedMessage {
@@ -25,11 +23,8 @@ interface SessionFile {
 
 /** Every `messages[].wire` of every `keygen2-session-*.json`. */
 export function recordedMessages(): RecordedMessage[] {
-  const files = readdirSync(INTEROP_DIR)
-    .filter((f) => /^keygen2-session-.*\.json$/.test(f))
-    .sort();
-  return files.flatMap((file) => {
-    const data = JSON.parse(readFileSync(path.join(INTEROP_DIR, file), 'utf8')) as SessionFile;
+  return sessionFiles().flatMap((file) => {
+    const data = JSON.parse(readFileSync(interopPath(file), 'utf8')) as SessionFile;
     return data.sessions.flatMap((s) => s.messages.map((m, index) => ({ file, session: s.label, index, qualifier: m.qualifier, wire: m.wire })));
   });
 }

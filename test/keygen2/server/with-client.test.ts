@@ -5,22 +5,13 @@
  * issuer cannot emit (two PUK policies, each with its own PIN policy — quirk 4), and the
  * management flows chained across sessions (discovery → clone/update/unlock/delete, KMK roll-over).
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runEnrollment, type EnrollmentSummary } from '../../../src/keygen2/client/run-enrollment.js';
-import type { KeyGen2Transport } from '../../../src/keygen2/client/ports.js';
-import { buildInvocationUrl } from '../../../src/keygen2/http/invocation-url.js';
-import {
-  createIssuer,
-  DeviceTrust,
-  NodeIssuerCrypto,
-  type IssuerConfig,
-  type IssuerEnvironment,
-  type IssuerState,
-  type ProvisioningOutcome,
-} from '../../../src/keygen2/server/index.js';
+import type { EnrollmentSummary } from '../../../src/keygen2/client/run-enrollment.js';
+import type { IssuerConfig, IssuerEnvironment, ProvisioningOutcome } from '../../../src/keygen2/server/index.js';
 import { createMemoryKeyStore, openSecureKeyStore, type SecureKeyStore } from '../../../src/sks/index.js';
+import { certifyWithImports, createEnroller } from '../../support/keygen2-harness.js';
 import { getTestCa } from '../../support/test-ca.js';
 import { recordingFiles } from './recording.js';
 
@@ -30,14 +21,9 @@ const doc = JSON.parse(readFileSync(recordingFiles()[0], 'utf8')) as {
 const da = doc.test_keys.device_attestation;
 const deviceRoot = Buffer.from(da.issuer_ca_certificate_der_hex, 'hex');
 
-const ORIGIN = 'http://issuer.test';
-const URL = `${ORIGIN}/kg2`;
+const URL = 'http://issuer.example.com/invocation';
 const P256 = 'https://webpki.github.io/sks/algorithm#ec.nist.p256';
 const RSA2048 = 'https://webpki.github.io/sks/algorithm#rsa2048';
-
-const kmkOld = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-const kmkNew = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-const sealingKey = randomBytes(32);
 
 function device(): SecureKeyStore {
   return openSecureKeyStore({
@@ -49,56 +35,18 @@ function device(): SecureKeyStore {
   });
 }
 
-/** One enrollment: the issuer's states persisted as JSON text between the client's requests. */
+/**
+ * One enrollment through the shared harness (issuer states persisted as JSON text between the
+ * client's requests). KMKs: `kmk0` is RSA-2048 (the one rolled over), `kmk2` EC P-256.
+ */
 async function enroll(
   sks: SecureKeyStore,
   config: IssuerConfig,
   extra: Partial<IssuerEnvironment> = {},
   pin = '1357',
 ): Promise<{ summary: EnrollmentSummary; outcome: ProvisioningOutcome }> {
-  const ca = await getTestCa();
-  const issuer = createIssuer({
-    crypto: new NodeIssuerCrypto({ sealingKey, keyManagementKeys: { old: kmkOld, new: kmkNew } }),
-    deviceTrust: new DeviceTrust([deviceRoot]),
-    certify: async (attestedKey) => {
-      if (attestedKey.id === 'Imported') {
-        const imported = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        return {
-          certificatePath: [await ca.issue(imported.publicKey, { commonName: 'Imported' })],
-          importPrivateKey: imported.privateKey.export({ format: 'der', type: 'pkcs8' }),
-        };
-      }
-      if (attestedKey.id === 'Aes')
-        return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: 'Aes' })], importSymmetricKey: randomBytes(32) };
-      return { certificatePath: [await ca.issue(attestedKey.publicKey, { commonName: attestedKey.id })] };
-    },
-    ...extra,
-  });
-  let persisted = '';
-  let outcome: ProvisioningOutcome | undefined;
-  const transport: KeyGen2Transport = {
-    async fetchInvocation() {
-      const { state, request } = await issuer.startText(config);
-      persisted = JSON.stringify(state);
-      return { kind: 'message', text: request };
-    },
-    async postResponse(_inv, text) {
-      const step = await issuer.acceptText(JSON.parse(persisted) as IssuerState, text);
-      persisted = JSON.stringify(step.state);
-      if (step.outcome !== undefined) {
-        outcome = step.outcome;
-        return { kind: 'redirect', location: `${ORIGIN}/done` };
-      }
-      return { kind: 'message', text: step.request };
-    },
-  };
-  const summary = await runEnrollment({
-    sks,
-    transport,
-    ui: { consent: async () => true, enterPin: async () => pin },
-    invocationUrl: buildInvocationUrl({ initUrl: `${URL}?init=true`, transactionUrl: URL, cookie: 'JSESSIONID=x' }),
-  });
-  if (outcome === undefined) throw new Error('no outcome');
+  const { enroll: run } = await createEnroller({ sks, deviceRoots: [deviceRoot] });
+  const { summary, outcome } = await run({ config, certify: certifyWithImports(await getTestCa()), pins: pin, environment: extra });
   return { summary, outcome };
 }
 
@@ -169,7 +117,7 @@ describe('issuer with our client and SKS', () => {
     const sks = device();
     await enroll(sks, {
       issuerUri: URL,
-      keyManagementKey: 'new',
+      keyManagementKey: 'kmk2',
       pinPolicies: [
         {
           minLength: 4,
@@ -189,7 +137,7 @@ describe('issuer with our client and SKS', () => {
       sks,
       {
         issuerUri: URL,
-        lookups: [{ kmk: 'new' }],
+        lookups: [{ kmk: 'kmk2' }],
         keys: [
           { id: 'Clone', keyAlgorithm: P256, appUsage: 'authentication' },
           { id: 'New', keyAlgorithm: P256, appUsage: 'signature' },
@@ -201,7 +149,7 @@ describe('issuer with our client and SKS', () => {
           const byCn = (cn: string) => {
             const item = found.find((f) => Buffer.from(f.certificatePath[0], 'base64url').includes(Buffer.from(cn)));
             if (item === undefined) throw new Error(cn);
-            return { certificate: item.certificatePath[0], clientSessionId: item.clientSessionId, serverSessionId: item.serverSessionId, kmk: 'new' };
+            return { certificate: item.certificatePath[0], clientSessionId: item.clientSessionId, serverSessionId: item.serverSessionId, kmk: 'kmk2' };
           };
           return {
             cloneKeyProtection: { Clone: byCn('Pinned') },
@@ -221,14 +169,14 @@ describe('issuer with our client and SKS', () => {
 
   it('rolls-over-the-key-management-key-and-updates-with-the-new-one', async () => {
     const sks = device();
-    await enroll(sks, { issuerUri: URL, keyManagementKey: 'old', keys: [{ id: 'Old', keyAlgorithm: P256, appUsage: 'signature' }] });
+    await enroll(sks, { issuerUri: URL, keyManagementKey: 'kmk0', keys: [{ id: 'Old', keyAlgorithm: P256, appUsage: 'signature' }] });
     const { outcome } = await enroll(
       sks,
       {
         issuerUri: URL,
-        keyManagementKey: 'new',
-        updatableKeyManagementKeys: [{ kmk: 'old' }],
-        lookups: [{ kmk: 'new' }],
+        keyManagementKey: 'kmk2',
+        updatableKeyManagementKeys: [{ kmk: 'kmk0' }],
+        lookups: [{ kmk: 'kmk2' }],
         keys: [{ id: 'New', keyAlgorithm: P256, appUsage: 'signature' }],
       },
       {
@@ -241,7 +189,7 @@ describe('issuer with our client and SKS', () => {
                 certificate: discoveredCredential.certificatePath[0],
                 clientSessionId: discoveredCredential.clientSessionId,
                 serverSessionId: discoveredCredential.serverSessionId,
-                kmk: 'new',
+                kmk: 'kmk2',
               },
             },
           };
@@ -255,7 +203,7 @@ describe('issuer with our client and SKS', () => {
     const sks = device();
     const first = await enroll(sks, {
       issuerUri: URL,
-      keyManagementKey: 'new',
+      keyManagementKey: 'kmk2',
       pinPolicies: [{ minLength: 4, maxLength: 8, retryLimit: 3, format: 'numeric', keys: [{ id: 'Blocked', keyAlgorithm: P256, appUsage: 'signature' }] }],
     });
     const handle = first.summary.keys[0].keyHandle;
@@ -272,12 +220,12 @@ describe('issuer with our client and SKS', () => {
     expect((await sks.getKeyProtectionInfo(handle)).pinErrorCount).toBe(3);
     const { outcome } = await enroll(
       sks,
-      { issuerUri: URL, action: 'unlock', lookups: [{ kmk: 'new', searchFilter: { appUsage: 'signature' } }] },
+      { issuerUri: URL, action: 'unlock', lookups: [{ kmk: 'kmk2', searchFilter: { appUsage: 'signature' } }] },
       {
         planManagement: (found) => ({
           unlockKeys: found
             .filter((c) => c.locked)
-            .map((c) => ({ certificate: c.certificatePath[0], clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'new' })),
+            .map((c) => ({ certificate: c.certificatePath[0], clientSessionId: c.clientSessionId, serverSessionId: c.serverSessionId, kmk: 'kmk2' })),
         }),
       },
     );
