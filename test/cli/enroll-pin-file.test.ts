@@ -35,6 +35,7 @@ function enroll(pinFile: string, port: number): { status: number | null; stderr:
     env,
     encoding: 'utf8',
     input: '',
+    timeout: 60_000,
   });
   return { status: spawnSyncReturns.status, stderr: spawnSyncReturns.stderr };
 }

@@ -39,7 +39,7 @@ function isProbeReport(value: unknown): value is ProbeReport {
 const packageJson = (): unknown => JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 
 function importInFreshProcess(source: string): ProbeReport {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', probe, source], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', probe, source], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   const report: unknown = JSON.parse(out.trim().split('\n').at(-1) ?? '');
   if (!isProbeReport(report)) throw new TypeError(`unexpected probe output: ${out}`);
   return report;

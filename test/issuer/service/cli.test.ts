@@ -53,6 +53,7 @@ describe('airtight issuer (CLI)', () => {
         cwd: ROOT,
         env: { ...env, AIRTIGHT_ISSUER_ADMIN_TOKEN: 'not-the-token-at-all' },
         encoding: 'utf8',
+        timeout: 60_000,
       });
       expect(badToken.stderr).toMatch(/^airtight: UNAUTHORIZED: /);
       expect(badToken.stderr).not.toContain('not-the-token-at-all');
