@@ -2,20 +2,29 @@
  * Certificate paths (spec §4.9): base64url DER certificates, end-entity first, each signed by
  * the next. Like the reference reader, the order is checked (issuer DN of element i equals the
  * subject DN of element i+1 and i verifies with i+1's key) but no trust anchor is required.
+ * Each certificate's structure is read by certificate-der.ts; OpenSSL is asked only about a link
+ * that reader cannot decide.
  */
 import { X509Certificate } from 'node:crypto';
 import { schemaError } from '../errors.js';
+import { certificateParts, issuedBy, type CertificateParts } from './certificate-der.js';
 import { decodeBase64Url } from './base64url.js';
 import { indexPath } from './path.js';
 import { asSchema, type ObjectReader } from './reader.js';
 
-const parse = (der: Uint8Array, path: string): X509Certificate => asSchema(path, 'not a DER X.509 certificate', () => new X509Certificate(Buffer.from(der)));
+const parts = (der: Uint8Array, path: string): CertificateParts => asSchema(path, 'not a DER X.509 certificate', () => certificateParts(der));
+
+/** OpenSSL's answer for a link the DER reader cannot decide (names equal only after normalization, an unlisted algorithm). */
+const opensslIssuedBy = (child: Uint8Array, parent: Uint8Array): boolean => {
+  const [issued, issuing] = [new X509Certificate(Buffer.from(child)), new X509Certificate(Buffer.from(parent))];
+  return issued.issuer === issuing.subject && issued.verify(issuing.publicKey);
+};
 
 /**
  * Paths that passed the check, by their base64url elements joined with '.'. The check is a pure
  * function of the bytes, so a device's certificate path (the same in every session it runs, and
- * re-checked there by both the message decoder and the issuer's trust check) costs one X.509
- * parse and signature verification per process instead of one per session. Bounded; oldest first out.
+ * re-checked there by both the message decoder and the issuer's trust check) costs one structure
+ * check and signature verification per process instead of one per session. Bounded; oldest first out.
  */
 const checked = new Set<string>();
 const CHECKED_MAX = 1024;
@@ -31,12 +40,11 @@ export function checkCertificatePath(ders: readonly Uint8Array[], base: string):
 function checkPath(ders: readonly Uint8Array[], base: string, key: string): void {
   if (ders.length === 0) throw schemaError(base, 'empty certificate path');
   if (checked.has(key)) return;
-  const certs = ders.map((der, i) => parse(der, indexPath(base, i)));
+  const certs = ders.map((der, i) => parts(der, indexPath(base, i)));
   for (let i = 0; i + 1 < certs.length; i++) {
-    const child = certs.at(i);
-    const parent = certs.at(i + 1);
-    if (child === undefined || parent === undefined) break;
-    const ok = asSchema(indexPath(base, i), 'certificate path order error', () => child.issuer === parent.subject && child.verify(parent.publicKey));
+    const [child, parent, childDer, parentDer] = [certs.at(i), certs.at(i + 1), ders.at(i), ders.at(i + 1)];
+    if (child === undefined || parent === undefined || childDer === undefined || parentDer === undefined) break;
+    const ok = asSchema(indexPath(base, i), 'certificate path order error', () => issuedBy(child, parent) ?? opensslIssuedBy(childDer, parentDer));
     if (!ok) throw schemaError(indexPath(base, i), 'certificate path order error (not issued by the next certificate)');
   }
   if (checked.size >= CHECKED_MAX) checked.delete(checked.values().next().value!);
