@@ -16,11 +16,12 @@ export const MAX_DEPTH = 64;
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
-const syntax = (message: string, path: string, offset: number): KeyGen2Error =>
-  new KeyGen2Error('SYNTAX', `${path}: ${message} (at offset ${offset})`, { path });
+/** A UTF-16 surrogate code unit; strings without one (nearly all) skip the pairing walk. */
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** True when `s` has no unpaired UTF-16 surrogate. */
 export function isWellFormed(text: string): boolean {
+  if (!SURROGATE.test(text)) return true;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code >= 0xd800 && code <= 0xdbff) {
@@ -36,13 +37,24 @@ export function isWellFormed(text: string): boolean {
 
 class Parser {
   private pos = 0;
+  /**
+   * Member names and indexes from the root to the value being parsed. The path string is built
+   * from it only for an error: building one per member cost more than parsing the member.
+   */
+  private readonly where: Array<string | number> = [];
 
   constructor(private readonly text: string) {}
 
+  private syntax(message: string, offset: number): KeyGen2Error {
+    let path = ROOT_PATH;
+    for (const step of this.where) path = typeof step === 'number' ? indexPath(path, step) : memberPath(path, step);
+    return new KeyGen2Error('SYNTAX', `${path}: ${message} (at offset ${offset})`, { path });
+  }
+
   parseDocument(): JsonValue {
-    const value = this.parseValue(ROOT_PATH, 0);
+    const value = this.parseValue(0);
     this.skipWhitespace();
-    if (this.pos !== this.text.length) throw syntax('unexpected data after the JSON value', ROOT_PATH, this.pos);
+    if (this.pos !== this.text.length) throw this.syntax('unexpected data after the JSON value', this.pos);
     return value;
   }
 
@@ -55,62 +67,60 @@ class Parser {
     }
   }
 
-  private parseValue(path: string, depth: number): JsonValue {
-    if (depth > MAX_DEPTH) throw syntax('nesting too deep', path, this.pos);
+  private parseValue(depth: number): JsonValue {
+    if (depth > MAX_DEPTH) throw this.syntax('nesting too deep', this.pos);
     this.skipWhitespace();
-    const item = this.text.at(this.pos);
-    switch (item) {
-      case '{':
-        return this.parseObject(path, depth);
-      case '[':
-        return this.parseArray(path, depth);
-      case '"':
-        return { kind: 'string', value: this.parseString(path) };
-      case 't':
-        return this.literal('true', { kind: 'boolean', value: true }, path);
-      case 'f':
-        return this.literal('false', { kind: 'boolean', value: false }, path);
-      case 'n':
-        return this.literal('null', { kind: 'null' }, path);
-      case undefined:
-        throw syntax('unexpected end of input', path, this.pos);
+    switch (this.text.charCodeAt(this.pos)) {
+      case 0x7b: // {
+        return this.parseObject(depth);
+      case 0x5b: // [
+        return this.parseArray(depth);
+      case 0x22: // "
+        return { kind: 'string', value: this.parseString() };
+      case 0x74: // t
+        return this.literal('true', { kind: 'boolean', value: true });
+      case 0x66: // f
+        return this.literal('false', { kind: 'boolean', value: false });
+      case 0x6e: // n
+        return this.literal('null', { kind: 'null' });
       default:
-        return this.parseNumber(path);
+        if (this.pos >= this.text.length) throw this.syntax('unexpected end of input', this.pos);
+        return this.parseNumber();
     }
   }
 
-  private literal<T extends JsonValue>(word: string, value: T, path: string): T {
-    if (!this.text.startsWith(word, this.pos)) throw syntax('invalid literal', path, this.pos);
+  private literal<T extends JsonValue>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) throw this.syntax('invalid literal', this.pos);
     this.pos += word.length;
     return value;
   }
 
-  private parseNumber(path: string): JsonValue {
+  private parseNumber(): JsonValue {
     NUMBER.lastIndex = this.pos;
     const match = NUMBER.exec(this.text);
-    if (match === null) throw syntax('unexpected character', path, this.pos);
+    if (match === null) throw this.syntax('unexpected character', this.pos);
     const text = match[0];
     // -0 is forbidden in any spelling (-0, -0.0, -0e5): the reference rejects it (§4.2).
-    if (text.startsWith('-') && Number(text) === 0) throw syntax('-0 is not permitted', path, this.pos);
+    if (text.startsWith('-') && Number(text) === 0) throw this.syntax('-0 is not permitted', this.pos);
     this.pos += text.length;
     return { kind: 'number', text };
   }
 
-  private parseString(path: string): string {
+  private parseString(): string {
     const item = this.text;
     const start = this.pos;
     this.pos++; // opening quote
     let out = '';
     let chunk = this.pos;
     for (;;) {
-      if (this.pos >= item.length) throw syntax('unterminated string', path, start);
+      if (this.pos >= item.length) throw this.syntax('unterminated string', start);
       const code = item.charCodeAt(this.pos);
       if (code === 0x22) {
         out += item.slice(chunk, this.pos);
         this.pos++;
         break;
       }
-      if (code < 0x20) throw syntax('unescaped control character in string', path, this.pos);
+      if (code < 0x20) throw this.syntax('unescaped control character in string', this.pos);
       if (code !== 0x5c) {
         this.pos++;
         continue;
@@ -141,64 +151,67 @@ class Parser {
           break;
         case 'u': {
           const hex = item.slice(this.pos, this.pos + 4);
-          if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw syntax('bad \\u escape', path, this.pos);
+          if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw this.syntax('bad \\u escape', this.pos);
           out += String.fromCharCode(parseInt(hex, 16));
           this.pos += 4;
           break;
         }
         default:
-          throw syntax('bad escape', path, this.pos - 1);
+          throw this.syntax('bad escape', this.pos - 1);
       }
       chunk = this.pos;
     }
     // Checked on the decoded text so escaped (\ud800) and raw lone surrogates are both caught,
     // while an escaped pair (\ud83d\ude00) stays valid (§4.2).
-    if (!isWellFormed(out)) throw syntax('lone surrogate in string', path, start);
+    if (!isWellFormed(out)) throw this.syntax('lone surrogate in string', start);
     return out;
   }
 
-  private parseObject(path: string, depth: number): JsonObject {
+  private parseObject(depth: number): JsonObject {
     this.pos++; // {
     const members = new Map<string, JsonValue>();
     this.skipWhitespace();
-    if (this.text[this.pos] === '}') {
+    if (this.text.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
       return { kind: 'object', members };
     }
     for (;;) {
       this.skipWhitespace();
-      if (this.text[this.pos] !== '"') throw syntax('expected a member name', path, this.pos);
+      if (this.text.charCodeAt(this.pos) !== 0x22) throw this.syntax('expected a member name', this.pos);
       const namePos = this.pos;
-      const name = this.parseString(path);
-      const childPath = memberPath(path, name);
-      if (members.has(name)) throw syntax('duplicate member name', childPath, namePos);
+      const name = this.parseString();
+      this.where.push(name);
+      if (members.has(name)) throw this.syntax('duplicate member name', namePos);
       this.skipWhitespace();
-      if (this.text[this.pos] !== ':') throw syntax("expected ':'", childPath, this.pos);
+      if (this.text.charCodeAt(this.pos) !== 0x3a) throw this.syntax("expected ':'", this.pos);
       this.pos++;
-      members.set(name, this.parseValue(childPath, depth + 1));
+      members.set(name, this.parseValue(depth + 1));
+      this.where.pop();
       this.skipWhitespace();
-      const item = this.text[this.pos];
+      const item = this.text.charCodeAt(this.pos);
       this.pos++;
-      if (item === '}') return { kind: 'object', members };
-      if (item !== ',') throw syntax("expected ',' or '}'", path, this.pos - 1);
+      if (item === 0x7d) return { kind: 'object', members };
+      if (item !== 0x2c) throw this.syntax("expected ',' or '}'", this.pos - 1);
     }
   }
 
-  private parseArray(path: string, depth: number): JsonArray {
+  private parseArray(depth: number): JsonArray {
     this.pos++; // [
     const items: JsonValue[] = [];
     this.skipWhitespace();
-    if (this.text[this.pos] === ']') {
+    if (this.text.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
       return { kind: 'array', items };
     }
     for (;;) {
-      items.push(this.parseValue(indexPath(path, items.length), depth + 1));
+      this.where.push(items.length);
+      items.push(this.parseValue(depth + 1));
+      this.where.pop();
       this.skipWhitespace();
-      const item = this.text[this.pos];
+      const item = this.text.charCodeAt(this.pos);
       this.pos++;
-      if (item === ']') return { kind: 'array', items };
-      if (item !== ',') throw syntax("expected ',' or ']'", path, this.pos - 1);
+      if (item === 0x5d) return { kind: 'array', items };
+      if (item !== 0x2c) throw this.syntax("expected ',' or ']'", this.pos - 1);
     }
   }
 }

@@ -16,10 +16,16 @@ function str(text: string): string {
 /** Compact JSON text, members in their stored order. */
 export function serializeJson(value: JsonValue): string {
   switch (value.kind) {
-    case 'object':
-      return `{${[...value.members].map(([k, v]) => `${str(k)}:${serializeJson(v)}`).join(',')}}`;
-    case 'array':
-      return `[${value.items.map(serializeJson).join(',')}]`;
+    case 'object': {
+      let text = '';
+      for (const [name, member] of value.members) text += `${text === '' ? '' : ','}${str(name)}:${serializeJson(member)}`;
+      return `{${text}}`;
+    }
+    case 'array': {
+      let text = '';
+      for (const item of value.items) text += `${text === '' ? '' : ','}${serializeJson(item)}`;
+      return `[${text}]`;
+    }
     case 'string':
       return str(value.value);
     case 'number':

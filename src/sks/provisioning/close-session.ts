@@ -132,8 +132,8 @@ function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry
   }
   for (const other of ctx.state.keys.values()) {
     const otherEe = other.certificatePath?.[0];
-    // The length test keeps the common case in JavaScript; equals() only for candidates.
-    if (other === key || otherEe?.length !== ee.length || !otherEe.equals(ee)) continue;
+    // Length and last octet (a signature's: random) keep the common case in JavaScript; equals() only for candidates.
+    if (other === key || otherEe?.length !== ee.length || otherEe[ee.length - 1] !== ee[ee.length - 1] || !otherEe.equals(ee)) continue;
     const excused = session.phase.postOps.some((op) => op.target === other && isUpdateOrDelete(op));
     if (!excused) throw optionError(`Duplicate certificate in "setCertificatePath" for: ${key.id}`);
   }
