@@ -2,9 +2,9 @@
  * The store's source of randomness and fresh key pairs, passed in so that
  * interop replays can inject the recorded values. The default is node:crypto.
  */
-import { createECDH, generateKeyPair as generateKeyPairCb, generateKeyPairSync, randomBytes as nodeRandomBytes, type ECDH, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
-import { EC_CURVES, type EcCurve } from './algorithms.js';
+import { randomBytes as nodeRandomBytes, type ECDH, type KeyObject } from 'node:crypto';
+import type { EcCurve } from './algorithms.js';
+import { freshEcdh, generateEcKeyPair, generateEd25519KeyPair, generateRsaKeyPair } from './crypto/keygen.js';
 import { cryptoFailure } from './errors.js';
 
 export type KeyPairRequest =
@@ -28,40 +28,24 @@ export interface Entropy {
 }
 
 /**
- * One ECDH object per curve, reused: constructing one costs more than the key generation.
- * Each caller generates, derives and reads the public point in one synchronous run.
- */
-const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
-
-const generate = promisify(generateKeyPairCb);
-
-/**
- * node:crypto (OpenSSL) randomness. RSA key generation (tens to hundreds of
- * milliseconds) runs on the thread pool; EC and Ed25519 generation (~30 µs)
- * costs less than the thread hand-off, so it runs inline.
+ * node:crypto (OpenSSL) randomness, and key pairs from crypto/keygen.ts (which says why not
+ * straight from `generateKeyPair`). RSA key generation (tens to hundreds of milliseconds) runs
+ * on the thread pool; EC and Ed25519 generation costs less than the thread hand-off, so it runs inline.
  */
 export const systemEntropy: Entropy = {
   randomBytes: (n) => nodeRandomBytes(n),
   async generateKeyPair(request) {
     switch (request.kind) {
       case 'ec':
-        return generateKeyPairSync('ec', { namedCurve: EC_CURVES[request.curve].nodeName });
+        return generateEcKeyPair(request.curve);
       case 'rsa': {
         // node takes the exponent as a uint32; larger exponents cannot be generated here.
         if (request.exponent > 0xffffffffn || request.exponent < 1n) throw cryptoFailure('key generation');
-        return generate('rsa', { modulusLength: request.bits, publicExponent: Number(request.exponent) });
+        return generateRsaKeyPair(request.bits, Number(request.exponent));
       }
       case 'ed25519':
-        return generateKeyPairSync('ed25519');
+        return generateEd25519KeyPair();
     }
   },
-  ephemeralEcdh(curve) {
-    let ecdh = ECDH_BY_CURVE.get(curve);
-    if (ecdh === undefined) {
-      ecdh = createECDH(EC_CURVES[curve].nodeName);
-      ECDH_BY_CURVE.set(curve, ecdh);
-    }
-    ecdh.generateKeys();
-    return ecdh;
-  },
+  ephemeralEcdh: freshEcdh,
 };

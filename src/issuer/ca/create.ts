@@ -6,8 +6,9 @@
  * @peculiar/x509: one certificate encoder to review, and the issuer's
  * production code needs no reflect-metadata polyfill.
  */
-import { createPublicKey, generateKeyPair as generateKeyPairCb, randomBytes, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { curveOfNodeName } from '../../sks/algorithms.js';
+import { generateEcKeyPair, generateRsaKeyPair } from '../../sks/crypto/keygen.js';
 import { IssuerError } from '../errors.js';
 import { CA_ALGORITHMS, CA_KEY_TYPES, type CaKeyType } from './algorithms.js';
 import { encodeTbs, signTbs } from './certificate.js';
@@ -15,8 +16,6 @@ import { authorityKeyIdentifier, basicConstraints, keyUsage, subjectKeyIdentifie
 import { encodeName, type DnAttribute } from './name.js';
 import { randomSerial } from './serial.js';
 import { parseSubjectKey } from './subject-key.js';
-
-const generateKeyPair = promisify(generateKeyPairCb);
 
 /** A CA certificate with its private key. */
 export interface CaKeyPair {
@@ -140,8 +139,10 @@ export async function createCaHierarchy(options: CreateCaOptions = {}): Promise<
 async function generate(keyType: CaKeyType): Promise<KeyObject> {
   const group = CA_ALGORITHMS[keyType].generate;
   try {
-    const pair = group.type === 'ec' ? await generateKeyPair('ec', group.options) : await generateKeyPair('rsa', group.options);
-    return pair.privateKey;
+    if (group.type === 'rsa') return (await generateRsaKeyPair(group.options.modulusLength, group.options.publicExponent)).privateKey;
+    const curve = curveOfNodeName(group.options.namedCurve);
+    if (curve === undefined) throw new TypeError(`no such curve: ${group.options.namedCurve}`);
+    return generateEcKeyPair(curve).privateKey;
   } catch (error) {
     throw new IssuerError('CA', `generating a ${keyType} CA key failed`, { cause: error });
   }

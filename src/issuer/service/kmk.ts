@@ -6,7 +6,8 @@
  * process that shares the sealing key and the database can sign lookups and
  * roll-over authorizations.
  */
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateEcKeyPair } from '../../sks/crypto/keygen.js';
 import { IssuerError } from '../errors.js';
 import type { IssuerDatabase, KeyManagementKey } from '../db/port.js';
 
@@ -50,7 +51,7 @@ export function unsealKmk(ref: string, sealingKey: Uint8Array, id: string): KeyO
 
 /** Generates a new KMK and makes it current (the previous one is kept for roll-over authorizations). */
 export async function rollKmk(db: IssuerDatabase, issuer: string, sealingKey: Uint8Array, clock: () => number): Promise<KeyManagementKey> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = generateEcKeyPair('P-256');
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const id = `KMK.${clock().toString(16)}.${randomBytes(3).toString('hex')}`;
   return db.rollKeyManagementKey({ id, issuer, spki, privateKeyRef: sealKmk(privateKey, sealingKey) });

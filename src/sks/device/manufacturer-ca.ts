@@ -13,18 +13,10 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import {
-  X509Certificate as NodeX509Certificate,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair as generateKeyPairCb,
-  randomBytes,
-  webcrypto,
-  type KeyObject,
-} from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { generateEcKeyPair, generateRsaKeyPair } from '../crypto/keygen.js';
 import { SksError } from '../errors.js';
 
 /** Key types the manufacturer CA (and `airtight device init`) can generate. */
@@ -79,7 +71,6 @@ export interface IssueDeviceCertificateOptions {
   readonly now?: Date;
 }
 
-const generateKeyPair = promisify(generateKeyPairCb);
 const subtle = webcrypto.subtle;
 // @peculiar/x509 types its provider and keys with the DOM lib, which this
 // project does not load; node's webcrypto objects are those at run time.
@@ -103,10 +94,7 @@ const provider = webcrypto as unknown as X509Provider;
  */
 export async function createManufacturerCa(options: CreateManufacturerCaOptions = {}): Promise<ManufacturerCa> {
   const keyType = options.keyType ?? 'ec-p256';
-  const { privateKey } =
-    keyType === 'ec-p256'
-      ? await generateKeyPair('ec', { namedCurve: 'prime256v1' })
-      : await generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 65537 });
+  const { privateKey } = keyType === 'ec-p256' ? generateEcKeyPair('P-256') : await generateRsaKeyPair(2048, 65537);
   const certificate = await selfSignedRootFor(privateKey, keyType, options.subject, options.now ?? new Date());
   return { privateKey, certificate, keyType };
 }

@@ -5,10 +5,10 @@
  * attestation (spec §5.3) and the path is what `getDeviceInfo` reports
  * (spec §10.13).
  */
-import { createHash, createPublicKey, generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateEcKeyPair, generateRsaKeyPair } from '../crypto/keygen.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SksError } from '../errors.js';
 import { DATABASE_FILE, STORE_KEY_ENV, STORE_KEY_FILE, openKeyStoreDirectory } from '../store/store-key.js';
 import { deviceIdentityFromRecord, deviceRecordOf, type DeviceIdentity } from './identity.js';
@@ -41,8 +41,6 @@ export interface InitDeviceResult {
   readonly serialNumber: string;
 }
 
-const generateKeyPair = promisify(generateKeyPairCb);
-
 /**
  * Creates the device identity of the store in `dir`.
  *
@@ -71,10 +69,7 @@ export async function initDevice(options: InitDeviceOptions): Promise<InitDevice
       );
     }
     const ca = await loadOrCreateManufacturerCa(options.caDir);
-    const { privateKey } =
-      options.keyType === 'ec-p256'
-        ? await generateKeyPair('ec', { namedCurve: 'prime256v1' })
-        : await generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 65537 });
+    const { privateKey } = options.keyType === 'ec-p256' ? generateEcKeyPair('P-256') : await generateRsaKeyPair(2048, 65537);
     const serialNumber = deviceSerialNumberOf(privateKey);
     const deviceCertificate = await issueDeviceCertificate(ca, privateKey, { serialNumber });
     const identity: DeviceIdentity = { privateKey, certificatePath: [deviceCertificate, ca.certificate] };

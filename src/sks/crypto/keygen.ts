@@ -1,0 +1,89 @@
+/**
+ * Key generation whose KeyObjects share nothing with a Node key-generation job.
+ *
+ * Node 20's `generateKeyPair(Sync)` returns KeyObjects that share a mutex with the generation
+ * job, and the job's destructor takes that mutex. Reading `asymmetricKeyDetails` or exporting a
+ * JWK holds the mutex while allocating; when that allocation starts a garbage collection that
+ * destroys the job, the thread waits on itself for ever (seen here: a process running KeyGen2
+ * sessions stopped, idle, after some thousands of them, in GetEcKeyDetail under ~KeyGenJob).
+ * So EC keys are made with an ECDH object and imported as a JWK, and RSA and Ed25519 keys are
+ * imported from the PKCS#8 the job encodes itself: no job ever owns a key we hand out.
+ */
+import { createECDH, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, type ECDH, type KeyObject } from 'node:crypto';
+import { EC_CURVES, type EcCurve } from '../algorithms.js';
+
+export interface GeneratedKeyPair {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+/** One ECDH object per curve, reused: constructing one costs more than generating a key with it. */
+const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
+
+/**
+ * A fresh key pair in the curve's reusable ECDH object; the caller reads what it needs in the
+ * same synchronous run (the next call replaces the key).
+ */
+export function freshEcdh(curve: EcCurve): ECDH {
+  let ecdh = ECDH_BY_CURVE.get(curve);
+  if (ecdh === undefined) {
+    ecdh = createECDH(EC_CURVES[curve].nodeName);
+    ECDH_BY_CURVE.set(curve, ecdh);
+  }
+  ecdh.generateKeys();
+  return ecdh;
+}
+
+export function generateEcKeyPair(curve: EcCurve): GeneratedKeyPair {
+  const ecdh = freshEcdh(curve);
+  const size = EC_CURVES[curve].coordinateLength;
+  const point = ecdh.getPublicKey(); // 04 ‖ x ‖ y
+  const scalar = ecdh.getPrivateKey(); // without leading zero octets
+  const padded = Buffer.alloc(size);
+  scalar.copy(padded, size - scalar.length);
+  try {
+    const privateKey = createPrivateKey({
+      key: {
+        kty: 'EC',
+        crv: curve,
+        x: point.subarray(1, 1 + size).toString('base64url'),
+        y: point.subarray(1 + size).toString('base64url'),
+        d: padded.toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  } finally {
+    padded.fill(0);
+    scalar.fill(0);
+  }
+}
+
+const importPkcs8 = (der: Buffer): GeneratedKeyPair => {
+  try {
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  } finally {
+    der.fill(0);
+  }
+};
+
+/** RSA key generation runs on the thread pool (tens to hundreds of milliseconds). */
+export function generateRsaKeyPair(modulusLength: number, publicExponent: number): Promise<GeneratedKeyPair> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair(
+      'rsa',
+      { modulusLength, publicExponent, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } },
+      (error, _publicKey, privateKey) => {
+        if (error) reject(error);
+        else resolve(importPkcs8(privateKey));
+      },
+    );
+  });
+}
+
+export function generateEd25519KeyPair(): GeneratedKeyPair {
+  return importPkcs8(
+    generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } }).privateKey,
+  );
+}
