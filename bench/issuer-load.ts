@@ -27,6 +27,7 @@ import * as http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateEcKeyPair } from '../src/sks/crypto/keygen.js';
 import { CertificateIssuer, createCaHierarchy, IssuerKey, issueOnce, openIssuerCa, type IssuanceRequest } from '../src/issuer/ca/index.js';
 import { DEFAULT_LIMITS } from '../src/issuer/config.js';
 import { openIssuerDatabase } from '../src/issuer/db/index.js';
@@ -58,7 +59,7 @@ async function makeDevices(count: number): Promise<Devices> {
   const ca = await createManufacturerCa({ keyType: 'ec-p256' });
   const identities = [];
   for (let i = 0; i < count; i++) {
-    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const pair = generateEcKeyPair('P-256');
     const cert = await issueDeviceCertificate(ca, pair.publicKey, { serialNumber: `bench-${i}` });
     identities.push({
       keyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

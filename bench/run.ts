@@ -6,7 +6,7 @@
  * (`keygen2/client`). Only time spent inside SKS calls is counted here: the
  * issuer's and the client's own work runs outside the timers.
  */
-import { createHmac, createPublicKey, diffieHellman, generateKeyPair, generateKeyPairSync, randomBytes, sign, type JsonWebKey } from 'node:crypto';
+import { createHmac, generateKeyPair, randomBytes, sign, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import type { Mutation } from '../src/sks/store/records.js';
 import { openSqliteKeyStore } from '../src/sks/store/sqlite/store.js';
 import type { KeyHandle } from '../src/sks/api.js';
 import type { IssuerConfig, KeyConfig } from '../src/keygen2/server/index.js';
+import { freshEcdh, generateEcKeyPair, generateRsaKeyPair } from '../src/sks/crypto/keygen.js';
 import { createBenchCa } from './keygen2/bench-ca.js';
 import { runKeyGen2Bench } from './keygen2/run.js';
 import { runSession as runKeyGen2Session, ISSUER_URI } from './keygen2/session.js';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'airtight-bench-'));
   try {
     const ca = await createManufacturerCa({ keyType: 'ec-p256' });
-    const devicePair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const devicePair = generateEcKeyPair('P-256');
     const deviceCert = await issueDeviceCertificate(ca, devicePair.publicKey, { serialNumber: 'bench' });
     const device = { privateKey: devicePair.privateKey, certificatePath: [deviceCert, ca.certificate] };
     const port = openSqliteKeyStore({ path: join(dir, 'sks.db'), storeKey: randomBytes(32) });
@@ -153,16 +154,18 @@ async function main(): Promise<void> {
      */
     const rawSession = (peerJwk: JsonWebKey, certificate: Buffer): void => {
       step('createProvisioningSession', () => {
-        const ephemeral = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        ephemeral.publicKey.export({ format: 'jwk' }); // the client ephemeral key goes into the attestation
-        const sharedSecret = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: createPublicKey({ key: peerJwk, format: 'jwk' }) });
+        const ephemeral = freshEcdh('P-256');
+        ephemeral.getPublicKey(); // the client ephemeral key goes into the attestation
+        const sharedSecret = ephemeral.computeSecret(
+          Buffer.concat([Buffer.of(4), Buffer.from(peerJwk.x ?? '', 'base64url'), Buffer.from(peerJwk.y ?? '', 'base64url')]),
+        );
         hmac(sharedSecret, data.subarray(0, 200));
         sign('sha256', data, { key: devicePair.privateKey, dsaEncoding: 'ieee-p1363' });
       });
       step('createPinPolicy', () => hmac(sessionKey, data.subarray(0, 40)));
       let pair = devicePair;
       step('createKeyEntry', () => {
-        pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        pair = generateEcKeyPair('P-256');
         pair.publicKey.export({ format: 'jwk' }); // the generated public key is attested and returned
         hmac(sessionKey, data.subarray(0, 300));
         hmac(sessionKey, data.subarray(0, 150));
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     const runSession = async (keyAlgorithm?: string): Promise<void> => {
       const keyHandle = await provision({ keyAlgorithm: keyAlgorithm ?? P256 });
       ecHandles.push(keyHandle);
-      const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
+      const peer = generateEcKeyPair('P-256').publicKey.export({ format: 'jwk' });
       const attributes = await sks.getKeyAttributes(keyHandle);
       rawSession(peer, Buffer.from(attributes.certificatePath[0]));
     };
@@ -219,8 +222,8 @@ async function main(): Promise<void> {
     const pinBytes = Buffer.from('1357');
     const msg = randomBytes(64);
     const userN = 2000;
-    const ecPriv = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-    const rsaPriv = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const ecPriv = generateEcKeyPair('P-256').privateKey;
+    const rsaPriv = (await generateRsaKeyPair(2048, 65537)).privateKey;
     const [sksEcSign, rawEcSign] = await sideBySide(
       7,
       userN,
@@ -277,7 +280,7 @@ async function benchOpen(dir: string, device: DeviceIdentity): Promise<void> {
   const keyCount = 10_000;
   const path = join(dir, 'open.db');
   const storeKey = randomBytes(32);
-  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pair = generateEcKeyPair('P-256');
   const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
   const pkcs8 = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
   const certificate = randomBytes(600); // size of a typical end-entity certificate; never parsed here

@@ -4,7 +4,8 @@
  * with one node:crypto `sign`. The DER is assembled directly: @peculiar/x509 manages some 600
  * certificates a second, which would make the CA, not KeyGen2, the cost being measured.
  */
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateEcKeyPair } from '../../src/sks/crypto/keygen.js';
 
 const der = (tag: number, ...parts: Buffer[]): Buffer => {
   const body = Buffer.concat(parts);
@@ -24,7 +25,7 @@ export interface BenchCa {
   issue(spki: Uint8Array, commonName: string): Buffer;
 }
 
-export function createBenchCa(privateKey: KeyObject = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey): BenchCa {
+export function createBenchCa(privateKey: KeyObject = generateEcKeyPair('P-256').privateKey): BenchCa {
   return {
     issue(spki, commonName) {
       const serial = randomBytes(12);

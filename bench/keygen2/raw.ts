@@ -10,13 +10,11 @@
  * public key exported), the device's session attestation signature, and for SQLite one durable
  * commit of about the bytes the session stores.
  */
-import { createCipheriv, createECDH, createHmac, generateKeyPair, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createECDH, createHmac, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { generateEcKeyPair, generateRsaKeyPair } from '../../src/sks/crypto/keygen.js';
 import type { Device, DeviceKeyType, StoreKind } from './setup.js';
-
-const generate = promisify(generateKeyPair);
 
 export interface RawSpec {
   readonly keys: number;
@@ -51,7 +49,7 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
   };
   const peer = createECDH('prime256v1');
   peer.generateKeys();
-  const caKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const caKey = generateEcKeyPair('P-256').privateKey;
   const deviceSign = (): Buffer =>
     spec.deviceKey === 'ec' ? sign('sha256', data, { key: spec.device.privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, spec.device.privateKey);
   const deviceSignature = deviceSign();
@@ -95,7 +93,7 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
       ecdh.computeSecret(peer.getPublicKey());
       hmac(spec.hmacs + 1);
       for (let i = 0; i < spec.keys; i++) {
-        const pair = spec.rsaKeys ? await generate('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        const pair = spec.rsaKeys ? await generateRsaKeyPair(2048, 65537) : generateEcKeyPair('P-256');
         pair.publicKey.export({ format: 'jwk' });
       }
       deviceSign();

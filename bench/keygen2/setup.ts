@@ -3,7 +3,7 @@
  * (EC P-256 or RSA-2048 device key), SKS instances on the memory or the SQLite store, an issuer
  * with the node:crypto port, and the session configurations.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import {
   createIssuer,
@@ -15,6 +15,7 @@ import {
   type KeyGen2Issuer,
 } from '../../src/keygen2/server/index.js';
 import type { SecureKeyStore } from '../../src/sks/api.js';
+import { generateEcKeyPair, generateRsaKeyPair } from '../../src/sks/crypto/keygen.js';
 import { createManufacturerCa, issueDeviceCertificate } from '../../src/sks/device/manufacturer-ca.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';
 import { createMemoryKeyStore } from '../../src/sks/store/memory/store.js';
@@ -42,7 +43,7 @@ export interface Devices {
 export async function createDevices(): Promise<Devices> {
   const ca = await createManufacturerCa({ keyType: 'ec-p256' });
   const make = async (type: DeviceKeyType): Promise<Device> => {
-    const pair = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pair = type === 'ec' ? generateEcKeyPair('P-256') : await generateRsaKeyPair(2048, 65537);
     const cert = await issueDeviceCertificate(ca, pair.publicKey, { serialNumber: `bench-${type}` });
     return { privateKey: pair.privateKey, publicKey: pair.publicKey, certificatePath: [cert, ca.certificate] };
   };

@@ -27,11 +27,12 @@
  * Every session has a KMK, so every key it issues can be managed later; management sessions look
  * up with the KMK given in `kmk`, as the target's session was enrolled.
  */
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { generateEcKeyPair, generateRsaKeyPair } from '../../src/sks/crypto/keygen.js';
 import { buildInvocationUrl } from '../../src/keygen2/http/invocation-url.js';
 import { createIssuerRequestHandler, type IssuerStep } from '../../src/keygen2/http/issuer-handler.js';
 import {
@@ -120,8 +121,8 @@ async function main(): Promise<void> {
   });
   const certificates = new CertificateIssuer(hierarchy.issuing);
   const kmks: Record<KmkName, KeyObject> = {
-    'kmk-ec': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-    'kmk-rsa': generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    'kmk-ec': generateEcKeyPair('P-256').privateKey,
+    'kmk-rsa': (await generateRsaKeyPair(2048, 65537)).privateKey,
   };
   const sessions = new Map<string, Session>();
   /** Issued EE certificates by fingerprint (hex SHA-256 of the DER). */

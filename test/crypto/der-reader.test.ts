@@ -4,7 +4,8 @@
  * DER value in the interop vectors and in our device certificates is read
  * under those rules (nothing relies on a lax form).
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,8 @@
  * systemEntropy) against the KeyObject path (any other form): the same refusals at the same step,
  * and the same session secret, checked by the session attestation an issuer can verify.
  */
-import { createECDH, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createPublicKey } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../src/sks/algorithms.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';

@@ -3,7 +3,8 @@
  * §1.5): SPKI and PKCS#8 built by hand for EC, node's encoders otherwise,
  * compared with node's KeyObject.export and read back.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { EC_CURVES, type EcCurve } from '../../src/sks/algorithms.js';
 import { readTlv } from '../../src/sks/crypto/der.js';

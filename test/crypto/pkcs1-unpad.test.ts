@@ -3,7 +3,8 @@
  * alone (RFC 8017 §7.2.2): `00 02 PS 00 M` with PS at least 8 non-zero bytes.
  * Any other form yields null, which the SKS reports as one ERROR_CRYPTO.
  */
-import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { unpadPkcs1Type2 } from '../../src/sks/crypto/pkcs1.js';
 

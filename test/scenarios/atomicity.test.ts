@@ -4,7 +4,8 @@
  * that the user API can observe, and the objects of open, failed and aborted
  * sessions are never visible.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { PinGrouping } from '../../src/sks/constants.js';
 import { openSecureKeyStore } from '../../src/sks/engine/secure-key-store.js';

@@ -6,7 +6,8 @@
  * blocks the key, and authorization comes before the algorithm check (§9.4).
  * Results are checked with node:crypto.
  */
-import { createCipheriv, createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import type { KeyHandle } from '../../src/sks/api.js';
 import { AppUsage, KeyBackup } from '../../src/sks/constants.js';

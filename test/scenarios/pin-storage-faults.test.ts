@@ -13,7 +13,8 @@
  * test/support/faulty-port.ts, once failing from the first write, then
  * failing from each later write of the sequence in turn.
  */
-import { constants, generateKeyPairSync, publicEncrypt, randomBytes, X509Certificate } from 'node:crypto';
+import { constants, publicEncrypt, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

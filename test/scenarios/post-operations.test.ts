@@ -4,7 +4,7 @@
  * authorized by the target session's key management key (spec §5.8, §6.13,
  * §6.14) and executed at close (spec §7.1 C-F).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { AppUsage, ExportDeleteProtection, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';
 import type { IssuerOptions, IssuerSession, Kmk, ProvisionedKey } from '../support/issuer-emulator.js';

@@ -3,7 +3,8 @@
  * object creation, the close-time checks of §7.1 and the session-key budget.
  * Post-provisioning operations live in post-operations.test.ts.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { Cap, hasCap, lookupAlgorithm } from '../../src/sks/algorithms.js';
 import { AppUsage, ExtensionSubType, InputMethod, PassphraseFormat, PinGrouping, ProtectionStatus } from '../../src/sks/constants.js';

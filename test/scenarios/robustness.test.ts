@@ -3,7 +3,8 @@
  * session expiry, EC device attestation, hostile argument shapes, and errors
  * that never carry a secret.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { keyHandle, provisioningHandle, type SecureKeyStore } from '../../src/sks/api.js';

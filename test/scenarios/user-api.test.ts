@@ -10,11 +10,11 @@ import {
   createHmac,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   publicEncrypt,
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
+import { generateKeyPairSync } from '../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { keyHandle, type KeyHandle } from '../../src/sks/api.js';
 import { AppUsage, ExportDeleteProtection, KeyBackup } from '../../src/sks/constants.js';

@@ -3,7 +3,8 @@
  * the test profile (device PIN "1234", spec §12.3), and `describeStores`, which
  * runs one suite against every store adapter (STYLE rule 13).
  */
-import { constants, createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, randomBytes, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from './keygen.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

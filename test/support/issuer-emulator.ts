@@ -25,16 +25,8 @@
  * (`openHarness`, `createEnroller`) runs `keygen2/server` ↔ `runEnrollment` ↔
  * the SKS over wire text. Do not add positive-path provisioning here.
  */
-import {
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  randomBytes,
-  sign as nodeSign,
-  verify as nodeVerify,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { createPublicKey, diffieHellman, randomBytes, sign as nodeSign, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from './keygen.js';
 import { ALGORITHM_KEY_ATTEST_1, ALGORITHM_SESSION_ATTEST_1 } from '../../src/sks/algorithms.js';
 import {
   NO_PIN_POLICY,

@@ -12,7 +12,8 @@
  * const { summary } = await h.enroll({ config: { issuerUri: h.issuerUri, keys: [{ keyAlgorithm: Alg.EC_P256, appUsage: 'signature' }] } });
  * await h.close();
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from './keygen.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

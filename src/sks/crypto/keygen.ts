@@ -82,6 +82,19 @@ export function generateRsaKeyPair(modulusLength: number, publicExponent: number
   });
 }
 
+/**
+ * A copy of a private key that no key-generation job owns, for keys a caller hands in: its
+ * PKCS#8 re-imported (a DER export, unlike a JWK export or the key's details, takes no lock).
+ */
+export function detachedPrivateKey(key: KeyObject): KeyObject {
+  const der = key.export({ type: 'pkcs8', format: 'der' });
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
+}
+
 export function generateEd25519KeyPair(): GeneratedKeyPair {
   return importPkcs8(
     generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } }).privateKey,

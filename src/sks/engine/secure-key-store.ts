@@ -3,6 +3,7 @@
  * provisioning session on failure (spec §4.2), expires sessions, and writes
  * each call's durable changes before the call returns or throws.
  */
+import { detachedPrivateKey } from '../crypto/keygen.js';
 import { ALGORITHM_SESSION_ATTEST_1, ALGORITHMS } from '../algorithms.js';
 import type {
   AddExtensionArgs,
@@ -82,7 +83,12 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
   constructor(options: SecureKeyStoreOptions) {
     this.store = options.store;
     const snapshot = options.store.load();
-    const device = options.device ?? (snapshot.device ? deviceIdentityFromRecord(snapshot.device.read()) : undefined);
+    // A caller's key may still belong to a Node key-generation job (crypto/keygen.ts says why that matters).
+    const device = options.device
+      ? { ...options.device, privateKey: detachedPrivateKey(options.device.privateKey) }
+      : snapshot.device
+        ? deviceIdentityFromRecord(snapshot.device.read())
+        : undefined;
     if (!device) throw new SksError('NOT_AVAILABLE', 'The key store has no device identity (run "airtight device init")');
     this.ctx = {
       state: SksState.fromSnapshot(snapshot),

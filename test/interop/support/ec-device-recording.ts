@@ -14,7 +14,8 @@
  * Only single-session, privacy-disabled base recordings without post-operations
  * are supported (a second session would need target-key references re-signed).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import type { KeyGen2Transport, TransportReply } from '../../../src/keygen2/client/ports.js';
 import { RESPONSE_QUALIFIERS } from '../../../src/keygen2/messages/index.js';

@@ -1,6 +1,6 @@
 /** Shared fixtures for the CA tests: temporary files, openssl, keys of every kind the SKS makes. */
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -11,7 +11,8 @@
  * - `manage`: over a device already holding keys of two earlier sessions (KMKs `old` and `new`),
  *   a KMK roll-over, two credential-discovery lookups, and update/clone/unlock/delete.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { readFileSync } from 'node:fs';
 import { KeyGen2Error, isKeyGen2Error } from '../../../src/keygen2/errors.js';
 import { runEnrollment, type EnrollmentSummary } from '../../../src/keygen2/client/run-enrollment.js';

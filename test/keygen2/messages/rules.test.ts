@@ -2,7 +2,8 @@
  * One negative test per message rule (spec §4, §6, §11.1), each named after the rule and
  * asserting the error code and JSON path; recorded messages are the starting point.
  */
-import { generateKeyPairSync, sign, constants } from 'node:crypto';
+import { sign, constants } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -10,12 +10,12 @@ import {
   createECDH,
   createHmac,
   createPublicKey,
-  generateKeyPairSync,
   randomBytes,
   sign as nodeSign,
   webcrypto,
   X509Certificate,
 } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import * as x509 from '@peculiar/x509';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IssuerState } from '../../../src/keygen2/server/index.js';

@@ -2,7 +2,8 @@
  * Issuer-side configuration rules: what the issuer refuses to send because the SKS or the
  * reference would refuse it (spec §5.8, §6.7.1, §6.9.1, §9.2, §9.4, §10.2).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { createIssuer, DeviceTrust, NodeIssuerCrypto, type IssuerConfig, type IssuerState, type TargetKeyConfig } from '../../../src/keygen2/server/index.js';
 import type { KeyGen2Message } from '../../../src/keygen2/messages/index.js';

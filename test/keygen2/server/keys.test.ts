@@ -1,5 +1,5 @@
 /** The generated-key type check of spec §6.8 (curve, RSA size, `.exp` exponent — quirk 11). */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { describe, expect, it } from 'vitest';
 import { keyMatchesAlgorithm } from '../../../src/keygen2/server/keys.js';
 

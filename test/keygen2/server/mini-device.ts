@@ -4,7 +4,8 @@
  * attestation, in processing order). It trusts the issuer's MACs without checking them (the
  * recorded sessions prove those byte for byte); it exists to run fresh, unrecorded sessions.
  */
-import { createECDH, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createECDH, createHmac, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from '../../support/keygen.js';
 import { ALGORITHM_SESSION_ATTEST_1 } from '../../../src/sks/algorithms.js';
 import { MacData, deriveSessionKey, deviceIdFor, sessionAttestationInput, sessionKdfInput } from '../../../src/sks/session-crypto.js';
 import type { KeyGen2Message, MessageOf } from '../../../src/keygen2/messages/index.js';
