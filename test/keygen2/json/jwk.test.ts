@@ -63,9 +63,7 @@ describe('JWK <-> SPKI', () => {
 
   it.each(['secp256k1', 'brainpoolP256r1', 'ed25519', 'ed448', 'x25519', 'x448'] as const)('round-trips a %s key', (type) => {
     const key =
-      type === 'secp256k1' || type === 'brainpoolP256r1'
-        ? generateKeyPairSync('ec', { namedCurve: type }).publicKey
-        : generateKeyPairSync(type).publicKey;
+      type === 'secp256k1' || type === 'brainpoolP256r1' ? generateKeyPairSync('ec', { namedCurve: type }).publicKey : generateKeyPairSync(type).publicKey;
     const spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
     const jwk = serializeJson(publicKeyToJwk(spki));
     expect(hex(read(jwk))).toBe(hex(spki));
