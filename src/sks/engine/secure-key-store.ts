@@ -84,8 +84,14 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     this.store = options.store;
     const snapshot = options.store.load();
     // A caller's key may still belong to a Node key-generation job (crypto/keygen.ts says why that matters).
-    const device = options.device
-      ? { ...options.device, privateKey: detachedPrivateKey(options.device.privateKey) }
+    const given = options.device;
+    const device: DeviceIdentity | undefined = given
+      ? {
+          privateKey: detachedPrivateKey(given.privateKey),
+          get certificatePath() {
+            return given.certificatePath; // read when used, as the caller's object would be
+          },
+        }
       : snapshot.device
         ? deviceIdentityFromRecord(snapshot.device.read())
         : undefined;
