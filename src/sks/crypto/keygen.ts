@@ -75,8 +75,16 @@ export function generateRsaKeyPair(modulusLength: number, publicExponent: number
       'rsa',
       { modulusLength, publicExponent, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } },
       (error, _publicKey, privateKey) => {
-        if (error) reject(error);
-        else resolve(importPkcs8(privateKey));
+        if (error) {
+          reject(error);
+          return;
+        }
+        try {
+          resolve(importPkcs8(privateKey));
+        } catch (importError) {
+          // A throw here would escape the callback as an uncaught exception.
+          reject(importError instanceof Error ? importError : new Error(String(importError)));
+        }
       },
     );
   });
