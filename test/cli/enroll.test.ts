@@ -5,14 +5,15 @@
  * then `airtight keys list` and `airtight keys sign` on what it installed.
  * The CLI runs with an async spawn: a synchronous one would block the issuer.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { verify as nodeVerify, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuerConfig } from '../../src/keygen2/server/index.js';
 import { startHttpIssuer, type HttpIssuer } from '../support/http-issuer.js';
+import { selfSignedCertificate } from '../support/self-signed.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -283,37 +284,14 @@ describe('airtight enroll', () => {
   });
 
   it('enrolls from an https issuer with a private CA given by --ca-file; without it the TLS check fails (exit 8)', async () => {
-    const key = join(tmp, 'tls-key.pem');
-    const cert = join(tmp, 'tls-cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '2',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    const pem = readFileSync(cert);
+    const tlsDir = join(tmp, 'tls');
+    mkdirSync(tlsDir);
+    const { cert: pem, key } = selfSignedCertificate(tlsDir, { altName: 'IP:127.0.0.1' });
     const httpIssuer = await startHttpIssuer({
       deviceRoots: [deviceRoot],
       config: (uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }),
       commonNamePrefix: 'Tls',
-      tls: { cert: pem, key: readFileSync(key), leafDer: new X509Certificate(pem).raw },
+      tls: { cert: pem, key, leafDer: new X509Certificate(pem).raw },
     });
     issuers.push(httpIssuer);
     expect(httpIssuer.origin).toMatch(/^https:/);
@@ -321,7 +299,7 @@ describe('airtight enroll', () => {
     expect(untrusted.status).toBe(8);
     expect(untrusted.stderr).toMatch(/airtight: TRANSPORT: the request to 127\.0\.0\.1:\d+ failed/);
     expect(untrusted.stderr).toMatch(/airtight: the issuer's TLS certificate is not trusted \(\w+\); .*--ca-file/);
-    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=tls-1'), '--yes', '--ca-file', cert]);
+    const result = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=tls-1'), '--yes', '--ca-file', join(tlsDir, 'cert.pem')]);
     expect(result.stderr).toContain('(https)');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/CN=Tls Key\.1/);

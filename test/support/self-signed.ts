@@ -16,6 +16,8 @@ export interface SelfSignedOptions {
   readonly subject?: string;
   /** Validity in days; default 2. */
   readonly days?: number;
+  /** A subjectAltName extension (`openssl -addext` syntax without the name), e.g. `IP:127.0.0.1`. */
+  readonly altName?: string;
 }
 
 /** PEM certificate and PKCS#8 key; written to `dir/cert.pem` and `dir/key.pem` (overwritten). */
@@ -34,6 +36,7 @@ export function selfSignedCertificate(dir: string, options: SelfSignedOptions = 
       '-nodes',
       '-subj',
       options.subject ?? '/CN=127.0.0.1',
+      ...(options.altName === undefined ? [] : ['-addext', `subjectAltName=${options.altName}`]),
       '-days',
       String(options.days ?? 2),
       '-keyout',

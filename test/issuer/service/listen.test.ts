@@ -4,7 +4,6 @@
  * covering the TLS leaf certificate (spec §2.2), our client over
  * createHttpTransport, and a graceful close.
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
 import { loadOrCreateSecret, readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
 import { openIssuerService, startIssuerService } from '../../../src/issuer/service/app.js';
+import { selfSignedCertificate } from '../../support/self-signed.js';
 import { ADMIN_TOKEN, DEVICE_ROOT, device, ui } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airtight-svc-listen-'));
@@ -45,27 +45,7 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   });
 
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-days',
-        '2',
-        '-keyout',
-        join(dir, 'tls.key'),
-        '-out',
-        join(dir, 'tls.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir);
     mkdirSync(join(dir, 'roots'));
     writeFileSync(join(dir, 'roots', 'vendor.pem'), new X509Certificate(DEVICE_ROOT).toString());
     writeFileSync(
@@ -75,7 +55,7 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
         dataDir: join(dir, 'data'),
         trustRootsDir: join(dir, 'roots'),
         trustManufacturerCa: false,
-        tls: { certFile: join(dir, 'tls.pem'), keyFile: join(dir, 'tls.key') },
+        tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
       }),
     );
     const env = { AIRTIGHT_HOME: join(dir, 'home'), AIRTIGHT_ISSUER_ADMIN_TOKEN: ADMIN_TOKEN, AIRTIGHT_ISSUER_LOG_LEVEL: 'warn' };
@@ -85,7 +65,7 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
     const running = await startIssuerService(config, { env, logStream: { write: (l) => void logs.push(l) } });
     try {
       expect(running.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      const tls = { ca: readFileSync(join(dir, 'tls.pem')), rejectUnauthorized: false };
+      const tls = { ca: readFileSync(join(dir, 'cert.pem')), rejectUnauthorized: false };
       const created = await fetchJson(running.url, '/admin/enrollments', { template: 'ec-p256-auth-pin', userName: 'Carol' });
       const sks = device();
       const summary = await runEnrollment({ sks, ui: ui('2468'), transport: createHttpTransport({ tls }), invocationUrl: created.invocationUrl });
