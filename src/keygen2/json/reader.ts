@@ -61,16 +61,19 @@ export class ReadContext {
 
   private checkObject(obj: JsonObject, path: string): void {
     const names = this.read.get(obj);
+    // Paths are built only for an error or a level below: most members are leaves.
     for (const [name, value] of obj.members) {
-      const childPath = memberPath(path, name);
-      if (!names?.has(name)) throw schemaError(childPath, 'unknown member');
-      this.checkValue(value, childPath);
+      if (!names?.has(name)) throw schemaError(memberPath(path, name), 'unknown member');
+      if (value.kind === 'object' || value.kind === 'array') this.checkValue(value, memberPath(path, name));
     }
   }
 
   private checkValue(value: JsonValue, path: string): void {
     if (value.kind === 'object') this.checkObject(value, path);
-    else if (value.kind === 'array') value.items.forEach((item, i) => this.checkValue(item, indexPath(path, i)));
+    else if (value.kind === 'array')
+      value.items.forEach((item, index) => {
+        if (item.kind === 'object' || item.kind === 'array') this.checkValue(item, indexPath(path, index));
+      });
   }
 }
 

@@ -13,12 +13,25 @@ function str(text: string): string {
   return JSON.stringify(text);
 }
 
+/** Member names, quoted: a few dozen names make up every message. Bounded, for hostile input. */
+const QUOTED_NAMES = new Map<string, string>();
+const QUOTED_NAMES_MAX = 1024;
+
+function quotedName(name: string): string {
+  let quoted = QUOTED_NAMES.get(name);
+  if (quoted === undefined) {
+    quoted = str(name);
+    if (QUOTED_NAMES.size < QUOTED_NAMES_MAX) QUOTED_NAMES.set(name, quoted);
+  }
+  return quoted;
+}
+
 /** Compact JSON text, members in their stored order. */
 export function serializeJson(value: JsonValue): string {
   switch (value.kind) {
     case 'object': {
       let text = '';
-      for (const [name, member] of value.members) text += `${text === '' ? '' : ','}${str(name)}:${serializeJson(member)}`;
+      for (const [name, member] of value.members) text += `${text === '' ? '' : ','}${quotedName(name)}:${serializeJson(member)}`;
       return `{${text}}`;
     }
     case 'array': {
