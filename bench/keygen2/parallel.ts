@@ -1,5 +1,5 @@
 /**
- * The issue-8 session (EC P-256, one key, memory store, EC device key) run in several processes
+ * The headline session (EC P-256, one key, memory store, EC device key) run in several processes
  * at once, each doing full in-process sessions (its own issuer, client and SKS), the way an
  * issuer spreads its load over the cores. One session's work is one thread's; this says how many
  * a machine does when every core runs sessions. Started from bench/keygen2/run.ts; each child is
