@@ -3,8 +3,8 @@
  * provisioning session on failure (spec §4.2), expires sessions, and writes
  * each call's durable changes before the call returns or throws.
  */
-import { detachedPrivateKey } from '../crypto/keygen.js';
 import { ALGORITHM_SESSION_ATTEST_1, ALGORITHMS } from '../algorithms.js';
+import { detachedPrivateKey } from '../crypto/keygen.js';
 import type {
   AddExtensionArgs,
   CreateKeyEntryArgs,
@@ -87,7 +87,8 @@ class SoftwareSecureKeyStore implements SecureKeyStore {
     const given = options.device;
     const device: DeviceIdentity | undefined = given
       ? {
-          privateKey: detachedPrivateKey(given.privateKey),
+          // Anything but a private key is left as given, to fail where it is used, as before.
+          privateKey: given.privateKey.type === 'private' ? detachedPrivateKey(given.privateKey) : given.privateKey,
           get certificatePath() {
             return given.certificatePath; // read when used, as the caller's object would be
           },
