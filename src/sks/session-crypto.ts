@@ -40,6 +40,8 @@ export {
   keysMatch,
 } from './crypto/keys.js';
 export { SIGNATURE_ALGORITHM_NAMES, verifySignature, type SignatureAlgorithmName } from './crypto/verify.js';
+/** EC key pairs as raw bytes, and the reused per-curve ECDH objects, for an issuer's ephemeral keys (see crypto/keygen.ts). */
+export { generateRawEcKeyPair, reusableEcdh, type RawEcKeyPair } from './crypto/keygen.js';
 export { Kdf, MacMethod, type MacMethodName } from './constants.js';
 /** Property bags (KeyGen2 §6.9.4): the issuer MACs the same bytes the client sends. */
 export { encodePropertyBag, parsePropertyBag, isValidPropertyBag, type Property } from './extensions/property-bag.js';

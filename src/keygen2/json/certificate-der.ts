@@ -89,7 +89,7 @@ export function certificateParts(der: Uint8Array): CertificateParts {
   }
   if (field.tag !== INTEGER) throw new NotACertificate('serialNumber');
   const innerAlgorithm = expect(der, field.end, tbs.end, SEQUENCE, 'signature');
-  if (!Buffer.from(whole(der, innerAlgorithm)).equals(whole(der, outerAlgorithm))) throw new NotACertificate('the two signature algorithms differ');
+  if (Buffer.compare(whole(der, innerAlgorithm), whole(der, outerAlgorithm)) !== 0) throw new NotACertificate('the two signature algorithms differ');
   const issuer = expect(der, innerAlgorithm.end, tbs.end, SEQUENCE, 'issuer');
   const validity = expect(der, issuer.end, tbs.end, SEQUENCE, 'validity');
   const notBefore = readTlv(der, validity.start, validity.end);
@@ -118,6 +118,9 @@ export function certificateParts(der: Uint8Array): CertificateParts {
   };
 }
 
+/** Bytes as hex, without copying them first. */
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
 /** AlgorithmIdentifier DER (hex) → the digest and key type `verify` needs. */
 const SIGNATURE_ALGORITHMS: ReadonlyMap<string, { readonly digest: string | null; readonly keyType: string }> = new Map([
   ['300a06082a8648ce3d040302', { digest: 'sha256', keyType: 'ec' }],
@@ -136,7 +139,7 @@ const issuerKeys = new Map<string, KeyObject>();
 const ISSUER_KEYS_MAX = 256;
 
 function issuerKey(spki: Uint8Array): KeyObject {
-  const id = Buffer.from(spki).toString('hex');
+  const id = hex(spki);
   let key = issuerKeys.get(id);
   if (key === undefined) {
     key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
@@ -152,8 +155,8 @@ function issuerKey(spki: Uint8Array): KeyObject {
  * that differ only in encoding, a signature algorithm it does not know): the caller asks OpenSSL.
  */
 export function issuedBy(child: CertificateParts, parent: CertificateParts): boolean | undefined {
-  if (!Buffer.from(child.issuer).equals(parent.subject)) return undefined;
-  const algorithm = SIGNATURE_ALGORITHMS.get(Buffer.from(child.signatureAlgorithm).toString('hex'));
+  if (Buffer.compare(child.issuer, parent.subject) !== 0) return undefined;
+  const algorithm = SIGNATURE_ALGORITHMS.get(hex(child.signatureAlgorithm));
   if (algorithm === undefined) return undefined;
   const key = issuerKey(parent.subjectPublicKeyInfo);
   if (key.asymmetricKeyType !== algorithm.keyType) return false;

@@ -11,18 +11,19 @@
  * background pool was tried and removed: taking each pooled KeyObject apart (JWK export) on the
  * main thread cost ~95 µs a key, three times what it saved.
  */
+import { createCipheriv, createDecipheriv, randomBytes as nodeRandomBytes, sign as nodeSign, type KeyObject, createPrivateKey } from 'node:crypto';
+import type { EcCurve } from '../../sks/algorithms.js';
 import {
-  createCipheriv,
-  createDecipheriv,
-  createECDH,
-  type ECDH,
-  randomBytes as nodeRandomBytes,
-  sign as nodeSign,
-  type KeyObject,
-  createPrivateKey,
-} from 'node:crypto';
-import { EC_CURVES, type EcCurve } from '../../sks/algorithms.js';
-import { deriveSessionKey, ecSpkiOfPoint, encryptForSks, encryptionKey, hmacSha256, spkiOf } from '../../sks/session-crypto.js';
+  deriveSessionKey,
+  ecSpkiOfPoint,
+  encryptForSks,
+  encryptionKey,
+  generateRawEcKeyPair,
+  hmacSha256,
+  reusableEcdh,
+  spkiOf,
+  type RawEcKeyPair,
+} from '../../sks/session-crypto.js';
 import { KeyGen2Error, verificationError } from '../errors.js';
 import type { EphemeralKey, IssuerCryptoPort, SealedRef } from './crypto-port.js';
 import { ecPointOf } from './keys.js';
@@ -53,12 +54,6 @@ const AAD: Record<SealKind, Buffer> = {
   s: Buffer.from('airtight.keygen2.session-key', 'ascii'),
   x: Buffer.from('airtight.keygen2.secret', 'ascii'),
 };
-
-interface RawEcKey {
-  readonly d: Buffer;
-  /** Uncompressed point `04 ‖ X ‖ Y`. */
-  readonly point: Buffer;
-}
 
 /**
  * The node:crypto {@link IssuerCryptoPort}.
@@ -94,8 +89,9 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   }
 
   async generateEphemeralKey(curve: EcCurve): Promise<EphemeralKey> {
-    const raw = this.#factory === undefined ? generateRaw(curve) : rawOf(this.#factory(curve));
+    const raw = this.#factory === undefined ? generateRawEcKeyPair(curve) : rawOf(this.#factory(curve));
     const secret = Buffer.concat([Buffer.of(curveIndex(curve)), raw.d]);
+    raw.d.fill(0);
     const handle = this.#seal('e', secret);
     // The common case resumes in this process: keep the key at hand (used once, then dropped).
     remember(this.#ephemeralKeys, handle, secret, this.#cacheSize);
@@ -113,7 +109,7 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
       throw new KeyGen2Error('PROTOCOL', 'Client ephemeral key is not on the server ephemeral key curve', { path: '$.clientEphemeralKey' });
     let shared: Buffer;
     try {
-      const ecdh = ecdhOf(curve);
+      const ecdh = reusableEcdh(curve);
       ecdh.setPrivateKey(sealed.subarray(1));
       shared = ecdh.computeSecret(point);
     } catch (cause) {
@@ -222,29 +218,7 @@ function remember(cache: Map<string, Buffer>, ref: string, value: Buffer, size: 
 const CURVES: readonly EcCurve[] = ['P-256', 'P-384', 'P-521'];
 const curveIndex = (c: EcCurve): number => CURVES.indexOf(c);
 
-/**
- * One ECDH object per curve, reused: constructing one costs more than a key generation, and
- * JavaScript runs each generate/derive sequence to completion without interleaving.
- */
-const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
-function ecdhOf(curve: EcCurve): ECDH {
-  let ecdh = ECDH_BY_CURVE.get(curve);
-  if (ecdh === undefined) {
-    ecdh = createECDH(EC_CURVES[curve].nodeName);
-    ECDH_BY_CURVE.set(curve, ecdh);
-  }
-  return ecdh;
-}
-
-function generateRaw(curve: EcCurve): RawEcKey {
-  const ecdh = ecdhOf(curve);
-  const point = ecdh.generateKeys();
-  const nonSharedBuffer = ecdh.getPrivateKey();
-  const count = EC_CURVES[curve].coordinateLength;
-  return { d: nonSharedBuffer.length === count ? nonSharedBuffer : Buffer.concat([Buffer.alloc(count - nonSharedBuffer.length), nonSharedBuffer]), point };
-}
-
-function rawOf(privateKey: KeyObject): RawEcKey {
+function rawOf(privateKey: KeyObject): RawEcKeyPair {
   const jwk = privateKey.export({ format: 'jwk' });
   return {
     d: Buffer.from(jwk.d ?? '', 'base64url'),

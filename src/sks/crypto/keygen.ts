@@ -21,26 +21,46 @@ export interface GeneratedKeyPair {
 const ECDH_BY_CURVE = new Map<EcCurve, ECDH>();
 
 /**
- * A fresh key pair in the curve's reusable ECDH object; the caller reads what it needs in the
- * same synchronous run (the next call replaces the key).
+ * The curve's reusable ECDH object. Whoever sets or generates its key reads what it needs in the
+ * same synchronous run: the next use replaces the key.
  */
-export function freshEcdh(curve: EcCurve): ECDH {
+export function reusableEcdh(curve: EcCurve): ECDH {
   let ecdh = ECDH_BY_CURVE.get(curve);
   if (ecdh === undefined) {
     ecdh = createECDH(EC_CURVES[curve].nodeName);
     ECDH_BY_CURVE.set(curve, ecdh);
   }
+  return ecdh;
+}
+
+/** {@link reusableEcdh} holding a freshly generated key pair. */
+export function freshEcdh(curve: EcCurve): ECDH {
+  const ecdh = reusableEcdh(curve);
   ecdh.generateKeys();
   return ecdh;
 }
 
-export function generateEcKeyPair(curve: EcCurve): GeneratedKeyPair {
+/** A raw EC key pair: the private scalar padded to the curve size, and the uncompressed point `04 ‖ x ‖ y`. */
+export interface RawEcKeyPair {
+  readonly d: Buffer;
+  readonly point: Buffer;
+}
+
+export function generateRawEcKeyPair(curve: EcCurve): RawEcKeyPair {
   const ecdh = freshEcdh(curve);
   const size = EC_CURVES[curve].coordinateLength;
-  const point = ecdh.getPublicKey(); // 04 ‖ x ‖ y
   const scalar = ecdh.getPrivateKey(); // without leading zero octets
+  if (scalar.length === size) return { d: scalar, point: ecdh.getPublicKey() };
   const padded = Buffer.alloc(size);
   scalar.copy(padded, size - scalar.length);
+  scalar.fill(0);
+  return { d: padded, point: ecdh.getPublicKey() };
+}
+
+export function generateEcKeyPair(curve: EcCurve): GeneratedKeyPair {
+  const size = EC_CURVES[curve].coordinateLength;
+  const raw = generateRawEcKeyPair(curve);
+  const [scalar, point] = [raw.d, raw.point];
   try {
     const privateKey = createPrivateKey({
       key: {
@@ -48,13 +68,12 @@ export function generateEcKeyPair(curve: EcCurve): GeneratedKeyPair {
         crv: curve,
         x: point.subarray(1, 1 + size).toString('base64url'),
         y: point.subarray(1 + size).toString('base64url'),
-        d: padded.toString('base64url'),
+        d: scalar.toString('base64url'),
       },
       format: 'jwk',
     });
     return { privateKey, publicKey: createPublicKey(privateKey) };
   } finally {
-    padded.fill(0);
     scalar.fill(0);
   }
 }
