@@ -27,10 +27,11 @@
  * | `logLevel`             | `AIRTIGHT_ISSUER_LOG_LEVEL`        | `info`                                             |
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IssuerError } from './errors.js';
+import { requireOwnerOnly } from './secret-file.js';
 import { DEFAULT_ALLOWED_ALGORITHMS } from './policy/attestation.js';
 import { BUILTIN_TEMPLATES, keyAlgorithmUri, type EnrollmentTemplate } from './policy/templates.js';
 
@@ -239,8 +240,6 @@ export function createSecretFile(file: string): Buffer {
 
 /** The trimmed text of a secret file, refused when group or others can access it. */
 function readOwnerOnly(file: string): string {
-  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
-    throw new IssuerError('CONFIG', `the secret file ${file} is accessible by group or others: run "chmod 600 ${file}"`, { field: file });
-  }
+  requireOwnerOnly(file, `the secret file ${file}`, file);
   return readFileSync(file, 'utf8').trim();
 }

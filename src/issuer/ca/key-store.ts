@@ -16,8 +16,9 @@
  * `CA` error, naming the file and where the issuer key came from.
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { IssuerError } from '../errors.js';
+import { requireOwnerOnly } from '../secret-file.js';
 import { pem, pemBody } from './der.js';
 
 /** The environment variable the issuer key is read from by default. */
@@ -83,9 +84,7 @@ export function loadIssuerKey(source: IssuerKeySource): IssuerKey {
     const where = `file ${source.file}`;
     let raw: Buffer;
     try {
-      if (process.platform !== 'win32' && (statSync(source.file).mode & 0o077) !== 0) {
-        throw new IssuerError('CONFIG', `the issuer key ${where} is accessible by group or others: run "chmod 600 ${source.file}"`, { field: 'issuerKey' });
-      }
+      requireOwnerOnly(source.file, `the issuer key ${where}`, 'issuerKey');
       raw = readFileSync(source.file);
     } catch (error) {
       if (error instanceof IssuerError) throw error;
