@@ -1,10 +1,11 @@
 /**
  * `generateKeyPairSync` for tests, with node's signature, returning key objects that no Node
- * key-generation job owns: the pair is imported from the job's own DER encoding. Node 20's own
- * keys share a mutex with the job, and reading their details or JWK while a GC destroys the job
- * deadlocks the process (see src/sks/crypto/keygen.ts); a test suite reads thousands of them.
+ * key-generation job owns: the job encodes the pair and src/sks/crypto/keygen.ts importPkcs8
+ * imports it. Node 20's own keys share a mutex with the job, and reading their details or JWK
+ * while a GC destroys the job deadlocks the process; a test suite reads thousands of them.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync as nodeGenerateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync as nodeGenerateKeyPairSync, type KeyObject } from 'node:crypto';
+import { importPkcs8 } from '../../src/sks/crypto/keygen.js';
 
 /** The key types node generates. */
 export type KeyType = 'rsa' | 'rsa-pss' | 'dsa' | 'ec' | 'ed25519' | 'ed448' | 'x25519' | 'x448' | 'dh';
@@ -15,10 +16,5 @@ export function generateKeyPairSync(type: KeyType, options: Record<string, unkno
     publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'der' },
   }).privateKey;
-  try {
-    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    return { privateKey, publicKey: createPublicKey(privateKey) };
-  } finally {
-    der.fill(0);
-  }
+  return importPkcs8(der);
 }

@@ -78,7 +78,8 @@ export function generateEcKeyPair(curve: EcCurve): GeneratedKeyPair {
   }
 }
 
-const importPkcs8 = (der: Buffer): GeneratedKeyPair => {
+/** The pair of a PKCS#8 private key a generation job encoded; `der` is wiped. */
+export const importPkcs8 = (der: Buffer): GeneratedKeyPair => {
   try {
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     return { privateKey, publicKey: createPublicKey(privateKey) };
