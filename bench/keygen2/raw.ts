@@ -6,9 +6,10 @@
  * the session: method MACs, attestation checks) plus the KDF, the device signature check (none in
  * privacy mode), one AES per encrypted value, and one ECDSA signature per certificate its CA issues.
  * Client and SKS: ephemeral key generation, ECDH, as many HMACs (it verifies every MAC the issuer
- * computed and computes every attestation the issuer checks), one key generation per key (with its
- * public key exported), the device's session attestation signature, and for SQLite one durable
- * commit of about the bytes the session stores.
+ * computed and computes every attestation the issuer checks), one key generation per key (EC: an
+ * ECDH key pair's scalar and point, all a session needs of a key it does not use yet; RSA: a pair
+ * with its public key exported), the device's session attestation signature, and for SQLite one
+ * durable commit of about the bytes the session stores.
  */
 import { createCipheriv, createECDH, createHmac, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
@@ -47,6 +48,7 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
   const hmac = (count: number): void => {
     for (let i = 0; i < count; i++) createHmac('sha256', key32).update(data.subarray(0, 300)).digest();
   };
+  const keyEcdh = createECDH('prime256v1');
   const peer = createECDH('prime256v1');
   peer.generateKeys();
   const caKey = generateEcKeyPair('P-256').privateKey;
@@ -93,8 +95,12 @@ export function rawWork(spec: RawSpec, dir: string): RawWork {
       ecdh.computeSecret(peer.getPublicKey());
       hmac(spec.hmacs + 1);
       for (let i = 0; i < spec.keys; i++) {
-        const pair = spec.rsaKeys ? await generateRsaKeyPair(2048, 65537) : generateEcKeyPair('P-256');
-        pair.publicKey.export({ format: 'jwk' });
+        if (spec.rsaKeys) {
+          (await generateRsaKeyPair(2048, 65537)).publicKey.export({ format: 'jwk' });
+        } else {
+          keyEcdh.generateKeys();
+          keyEcdh.getPrivateKey();
+        }
       }
       deviceSign();
       commit?.();

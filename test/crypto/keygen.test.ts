@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EC_CURVES, type EcCurve } from '../../src/sks/algorithms.js';
 import { freshEcdh, generateEcKeyPair, generateEd25519KeyPair, generateRsaKeyPair } from '../../src/sks/crypto/keygen.js';
+import { parsePkcs8, pkcs8Of, pkcs8OfGeneratedPair, spkiOf, spkiOfGeneratedPair } from '../../src/sks/crypto/keys.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const data = Buffer.from('signed by a generated key');
@@ -40,6 +41,29 @@ describe('generateEcKeyPair', () => {
     const before = pair.privateKey.export({ format: 'jwk' }).d;
     freshEcdh('P-256');
     expect(pair.privateKey.export({ format: 'jwk' }).d).toBe(before);
+  });
+});
+
+describe('GeneratedEcKeyPair', () => {
+  it.each(Object.keys(EC_CURVES) as EcCurve[])('builds the %s SPKI and PKCS#8 from raw values that the KeyObjects have too', (curve) => {
+    const pair = generateEcKeyPair(curve);
+    const spki = spkiOfGeneratedPair(pair);
+    const pkcs8 = pkcs8OfGeneratedPair(pair);
+    expect(pair.imported).toBe(false);
+    expect(spki).toEqual(spkiOf(pair.publicKey));
+    expect(pair.imported).toBe(true);
+    expect(pkcs8).toEqual(pkcs8Of(pair.privateKey));
+    expect(parsePkcs8(pkcs8).export({ format: 'jwk' })).toEqual(pair.privateKey.export({ format: 'jwk' }));
+  });
+
+  it('wipes its copy of the scalar once the private KeyObject holds it', () => {
+    const pair = generateEcKeyPair('P-256');
+    let lent: Buffer | undefined;
+    pair.withScalar((d) => (lent = d));
+    expect(lent?.some((b) => b !== 0)).toBe(true);
+    expect(pair.privateKey.type).toBe('private');
+    expect(lent?.every((b) => b === 0)).toBe(true);
+    expect(pair.withScalar((d) => d)).toBeUndefined();
   });
 });
 

@@ -6,6 +6,7 @@ import { constants, createPrivateKey, createPublicKey, sign, type JsonWebKey, ty
 import { curveOfNodeName, EC_CURVES, type EcCurve, type HashName } from '../algorithms.js';
 import { SksError, cryptoFailure } from '../errors.js';
 import { readTlv, tlv, type Tlv } from './der.js';
+import { GeneratedEcKeyPair } from './keygen.js';
 import { verifySignature } from './verify.js';
 
 export type KeyKind =
@@ -43,19 +44,26 @@ function ecSpkiOfJwk(jwk: JsonWebKey): Buffer | undefined {
 }
 
 /**
- * PKCS#8 of an EC private JWK on a supported curve in the reference's export form (spec §1.5:
- * no parameters and no public key inside the ECPrivateKey), or undefined. The intermediate
- * copies of the scalar are wiped.
+ * PKCS#8 of an EC private scalar in the reference's export form (spec §1.5: no parameters and no
+ * public key inside the ECPrivateKey). The intermediate copy is wiped; `scalar` is the caller's.
  */
+function ecPkcs8OfScalar(encoding: CurveEncoding, scalar: Buffer): Buffer {
+  const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, scalar)]));
+  const pkcs8 = tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
+  ecPrivateKey.fill(0);
+  return pkcs8;
+}
+
+/** {@link ecPkcs8OfScalar} of an EC private JWK on a supported curve, or undefined. */
 function ecPkcs8OfJwk(jwk: JsonWebKey): Buffer | undefined {
   const encoding = ENCODING_BY_CURVE.get(jwk.crv ?? '');
   if (encoding === undefined || !jwk.d) return undefined;
   const scalar = Buffer.from(jwk.d, 'base64url');
-  const ecPrivateKey = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), tlv(0x04, scalar)]));
-  const pkcs8 = tlv(0x30, Buffer.concat([Buffer.from('020100', 'hex'), encoding.algorithmIdentifier, tlv(0x04, ecPrivateKey)]));
-  scalar.fill(0);
-  ecPrivateKey.fill(0);
-  return pkcs8;
+  try {
+    return ecPkcs8OfScalar(encoding, scalar);
+  } finally {
+    scalar.fill(0);
+  }
 }
 
 const notSpki = (cause?: unknown): SksError => cryptoFailure('public key is not a valid SubjectPublicKeyInfo', cause);
@@ -188,6 +196,19 @@ export function pkcs8Of(key: KeyObject): Buffer {
 }
 
 /**
+ * {@link pkcs8Of} the private half of a generated pair: for a {@link GeneratedEcKeyPair} not yet
+ * imported, built from its scalar without making a KeyObject.
+ */
+export function pkcs8OfGeneratedPair(pair: { readonly privateKey: KeyObject }): Buffer {
+  if (pair instanceof GeneratedEcKeyPair) {
+    const encoding = ENCODING_BY_CURVE.get(pair.curve)!;
+    const built = pair.withScalar((d) => ecPkcs8OfScalar(encoding, d));
+    if (built !== undefined) return built;
+  }
+  return pkcs8Of(pair.privateKey);
+}
+
+/**
  * PKCS#8 of EC private keys this process generated, written by {@link spkiOfGeneratedPair} from
  * the same JWK export as their SPKI: a key entry is persisted right after its creation, and a
  * second export costs as much as the first. Keyed by the immutable KeyObject; weak, so nothing
@@ -196,10 +217,12 @@ export function pkcs8Of(key: KeyObject): Buffer {
 const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
 
 /**
- * Canonical SPKI of a freshly generated pair ({@link spkiOf} of its public key), with one JWK
- * export of the private key for EC, whose PKCS#8 ({@link pkcs8Of}) is remembered.
+ * Canonical SPKI of a freshly generated pair ({@link spkiOf} of its public key): from the point
+ * of a {@link GeneratedEcKeyPair}, or with one JWK export of the private key for another EC pair,
+ * whose PKCS#8 ({@link pkcs8Of}) is remembered.
  */
 export function spkiOfGeneratedPair(pair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }): Buffer {
+  if (pair instanceof GeneratedEcKeyPair) return ecSpkiOfPoint(pair.curve, pair.point);
   if (pair.privateKey.asymmetricKeyType === 'ec') {
     const jwk = pair.privateKey.export({ format: 'jwk' });
     const spki = ecSpkiOfJwk(jwk);

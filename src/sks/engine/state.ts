@@ -14,9 +14,10 @@ import {
   type ProvisioningHandle,
   type PukPolicyHandle,
 } from '../api.js';
-import { parsePkcs8, parseSpki, pkcs8Of } from '../crypto/keys.js';
+import { parsePkcs8, parseSpki } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
+import { EntryKeys } from './entry-keys.js';
 import type {
   ExtensionRecord,
   StoredRow,
@@ -129,9 +130,9 @@ export interface KeyEntry {
   readonly id: string;
   owner: Session;
   readonly appUsage: number;
-  publicKey: KeyObject;
+  /** Public and private key (KeyObjects made on first use for a generated pair). */
+  readonly keyPair: EntryKeys;
   publicKeySpki: Buffer;
-  privateKey: KeyObject | null;
   symmetricKey: Buffer | null;
   certificatePath: Buffer[] | null;
   readonly endorsedAlgorithms: readonly string[];
@@ -149,12 +150,6 @@ export interface KeyEntry {
   readonly deleteProtection: number;
   keyBackup: number;
   readonly extensions: Map<string, Extension>;
-  /**
-   * The pair createKeyEntry generated, while the key is under provisioning; null
-   * once loaded from the store. While both halves are still these objects they
-   * match by construction, and the close needs no key-match test.
-   */
-  readonly generated: { readonly privateKey: KeyObject; readonly publicKey: KeyObject } | null;
 }
 
 /** A pending post-provisioning operation (spec §3.5). */
@@ -529,9 +524,8 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
     handle: keyHandle(keyRecord.handle),
     owner,
     pinPolicy,
-    publicKey: parseSpki(publicKeySpki),
+    keyPair: EntryKeys.loaded(parseSpki(publicKeySpki), parsedPrivateKey),
     publicKeySpki,
-    privateKey: parsedPrivateKey,
     symmetricKey: symmetricKey ? owned(symmetricKey) : null,
     certificatePath: certificatePath.map((c) => Buffer.from(c)),
     endorsedAlgorithms: [...endorsedAlgorithms],
@@ -539,7 +533,6 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
     // Loaded counts are durable ones: no attempt is reserved yet in this instance.
     attemptReserved: false,
     extensions: new Map(extensions.map((e) => [e.type, { subType: e.subType, qualifier: e.qualifier, data: Buffer.from(e.data) }])),
-    generated: null,
   };
 }
 
@@ -561,12 +554,10 @@ export function keyRecord(keyEntry: KeyEntry): KeyRecord {
   const {
     owner,
     pinPolicy,
-    publicKey: _publicKey,
+    keyPair,
     publicKeySpki,
-    privateKey,
     certificatePath,
     extensions,
-    generated: _generated,
     attemptReserved: _attemptReserved,
     errorCount: _errorCount,
     ...scalars
@@ -575,7 +566,7 @@ export function keyRecord(keyEntry: KeyEntry): KeyRecord {
     ...scalars,
     owner: owner.handle,
     publicKey: publicKeySpki,
-    privateKey: privateKey ? pkcs8Of(privateKey) : null,
+    privateKey: keyPair.pkcs8(),
     certificatePath: certificatePath ?? [],
     pinPolicy: pinPolicy?.handle ?? 0,
     errorCount: durableErrorCount(keyEntry),

@@ -118,17 +118,20 @@ export function closeProvisioningSession(ctx: EngineContext, session: OpenSessio
 function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry): void {
   const ee = key.certificatePath?.[0];
   if (!ee) throw optionError(`Missing "setCertificatePath" for: ${key.id}`, 'certificatePath');
-  const privateKey = key.privateKey!;
-  if (isRsa(key.publicKey) !== isRsa(privateKey)) {
-    throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`);
-  }
-  const publicType = key.publicKey.asymmetricKeyType;
-  const stillGenerated = key.generated?.privateKey === privateKey && key.generated.publicKey === key.publicKey;
-  if (!stillGenerated && (publicType === 'rsa' || publicType === 'ec')) {
-    if (publicType === 'ec' && privateKey.asymmetricKeyType !== 'ec') {
-      throw new SksError('CRYPTO', 'Crypto failure: key match test');
+  // The generated pair matches by construction; anything replaced since is tested.
+  if (!key.keyPair.stillGenerated) {
+    const privateKey = key.keyPair.privateKey!;
+    const publicKey = key.keyPair.publicKey;
+    if (isRsa(publicKey) !== isRsa(privateKey)) {
+      throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`);
     }
-    if (!keysMatch(privateKey, key.publicKey)) throw optionError(`Public/private key mismatch for: ${key.id}`);
+    const publicType = publicKey.asymmetricKeyType;
+    if (publicType === 'rsa' || publicType === 'ec') {
+      if (publicType === 'ec' && privateKey.asymmetricKeyType !== 'ec') {
+        throw new SksError('CRYPTO', 'Crypto failure: key match test');
+      }
+      if (!keysMatch(privateKey, publicKey)) throw optionError(`Public/private key mismatch for: ${key.id}`);
+    }
   }
   for (const other of ctx.state.keys.values()) {
     const otherEe = other.certificatePath?.[0];
@@ -148,7 +151,7 @@ function checkKeyAtClose(ctx: EngineContext, session: OpenSession, key: KeyEntry
       if (symmetricAlg) continue;
       throw optionError(`Symmetric key ${key.id} does not match algorithm: ${uri}`);
     }
-    const rsa = isRsa(key.publicKey);
+    const rsa = key.keyPair.publicIsRsa;
     if (!symmetricAlg && hasCap(alg, Cap.RSA_KEY) === rsa) continue;
     throw optionError(`${rsa ? 'RSA' : 'EC'} key ${key.id} does not match algorithm: ${uri}`);
   }

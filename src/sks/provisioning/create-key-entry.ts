@@ -4,6 +4,7 @@ import type { CreateKeyEntryArgs, KeyEntryResult } from '../api.js';
 import { BiometricProtection, ExportDeleteProtection, InputMethod, Limits, MacMethod } from '../constants.js';
 import { MacData } from '../crypto/mac-data.js';
 import { spkiOfGeneratedPair } from '../crypto/keys.js';
+import { EntryKeys } from '../engine/entry-keys.js';
 import { SksError, cryptoOpAsync, optionError } from '../errors.js';
 import { attest, beginMac, decryptIssuerData, registerId, type EngineContext, type OpenSession } from '../engine/context.js';
 import type { KeyEntry, PinPolicy } from '../engine/state.js';
@@ -155,9 +156,8 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
     id,
     owner: session,
     appUsage,
-    publicKey: pair.publicKey,
+    keyPair: EntryKeys.generated(pair),
     publicKeySpki,
-    privateKey: pair.privateKey,
     symmetricKey: null,
     certificatePath: null,
     endorsedAlgorithms,
@@ -173,7 +173,6 @@ export async function createKeyEntry(ctx: EngineContext, session: OpenSession, e
     deleteProtection,
     keyBackup: 0,
     extensions: new Map(),
-    generated: pair,
   };
   ctx.state.keys.set(handle, entry);
   return { keyHandle: handle, publicKey: publicKeySpki, attestation };

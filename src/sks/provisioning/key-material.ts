@@ -19,12 +19,12 @@ export function endEntityCertificate(key: OpenKey): Buffer {
 }
 
 /**
- * The public key of an end-entity certificate. The common case certifies the
- * generated key itself: then the SPKI bytes match and no key is parsed.
+ * The public key of an end-entity certificate, or undefined when it is the key's own. The common
+ * case certifies the generated key itself: then the SPKI bytes match and no key is parsed.
  */
-function certificatePublicKey(key: OpenKey, der: Buffer): { publicKey: KeyObject; spki: Buffer } {
+function certificatePublicKey(key: OpenKey, der: Buffer): { publicKey: KeyObject; spki: Buffer } | undefined {
   const spki = certificateSpki(der);
-  if (spki.equals(key.publicKeySpki)) return { publicKey: key.publicKey, spki };
+  if (spki.equals(key.publicKeySpki)) return undefined;
   const publicKey = parseSpki(spki);
   return { publicKey, spki: spkiOf(publicKey) };
 }
@@ -42,11 +42,16 @@ export function setCertificatePath(key: OpenKey, rawPath: readonly Uint8Array[],
     }
   }
   pendingMac.verify(MacData.setCertificatePath(key.publicKeySpki, key.id, path), mac);
-  const { publicKey, spki } = certificatePublicKey(key, path[0]);
-  checkExternalPublicKey(publicKey, key.id, 'certificatePath', true);
+  const replacement = certificatePublicKey(key, path[0]);
+  // The key's own public key was generated here: only an RSA one can fail (its size), so an EC
+  // or Ed25519 one is not made a KeyObject just to pass.
+  if (replacement !== undefined || key.keyPair.publicIsRsa)
+    checkExternalPublicKey(replacement?.publicKey ?? key.keyPair.publicKey, key.id, 'certificatePath', true);
   if (key.certificatePath) throw optionError(`Multiple calls to "setCertificatePath" for: ${key.id}`, 'certificatePath');
-  key.publicKey = publicKey;
-  key.publicKeySpki = spki;
+  if (replacement !== undefined) {
+    key.keyPair.publicKey = replacement.publicKey;
+    key.publicKeySpki = replacement.spki;
+  }
   key.certificatePath = path;
 }
 
@@ -91,13 +96,13 @@ export function importPrivateKey(key: OpenKey, rawEncrypted: Uint8Array, rawMac:
   } finally {
     pkcs8.fill(0);
   }
-  key.privateKey = privateKey;
-  if (isRsa(key.publicKey) !== isRsa(privateKey)) {
+  key.keyPair.privateKey = privateKey;
+  if (key.keyPair.publicIsRsa !== isRsa(privateKey)) {
     throw optionError(`RSA/EC mixup between public and private keys for: ${key.id}`, 'encryptedKey');
   }
   if (isRsa(privateKey)) {
     const derived = createPublicKey(privateKey).export({ format: 'jwk' });
-    const cert = key.publicKey.export({ format: 'jwk' });
+    const cert = key.keyPair.publicKey.export({ format: 'jwk' });
     // Same modulus and same exponent: then e·d ≡ 1 holds for a consistent key, which OpenSSL checked at parse.
     if (derived.n !== cert.n || derived.e !== cert.e) {
       throw optionError(`Imported RSA key does not match certificate for: ${key.id}`, 'encryptedKey');

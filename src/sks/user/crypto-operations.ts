@@ -6,7 +6,7 @@ import { constants, createCipheriv, createDecipheriv, createHmac, diffieHellman,
 import { Cap, hasCap, lookupAlgorithm, symmetricKeyLengthPermitted, type AlgorithmDescriptor } from '../algorithms.js';
 import type { CryptoCallArgs } from '../api.js';
 import { Limits } from '../constants.js';
-import { isRsa, parseNamedCurveSpki, signBytes } from '../crypto/keys.js';
+import { parseNamedCurveSpki, signBytes } from '../crypto/keys.js';
 import { unpadPkcs1Type2 } from '../crypto/pkcs1.js';
 import { SksError, cryptoFailure, cryptoOp, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
@@ -49,8 +49,8 @@ function checkKeyAndAlgorithm(key: KeyEntry, uri: string, operation: number): Al
     if (hasCap(alg, Cap.SYM_ENC) && !symmetricKeyLengthPermitted(alg, key.symmetricKey!.length)) {
       throw optionError(`Key #${key.handle} has wrong size (${key.symmetricKey!.length}) for algorithm: ${uri}`, 'algorithm');
     }
-  } else if (hasCap(alg, Cap.RSA_KEY) !== isRsa(key.publicKey)) {
-    throw new SksError('ALGORITHM', `${isRsa(key.publicKey) ? 'RSA' : 'EC'} key #${key.handle} is incompatible with: ${uri}`, { field: 'algorithm' });
+  } else if (hasCap(alg, Cap.RSA_KEY) !== key.keyPair.publicIsRsa) {
+    throw new SksError('ALGORITHM', `${key.keyPair.publicIsRsa ? 'RSA' : 'EC'} key #${key.handle} is incompatible with: ${uri}`, { field: 'algorithm' });
   }
   if (key.endorsedAlgorithms.length > 0 && !key.endorsedAlgorithms.includes(uri)) {
     throw new SksError('ALGORITHM', `"endorsedAlgorithms" for key #${key.handle} does not include: ${uri}`, { field: 'algorithm' });
@@ -71,7 +71,7 @@ export function signData(ctx: EngineContext, args: CryptoCallArgs & { readonly d
   const op = alg.operation;
   // An ECDSA URI on an Ed25519 key passes §9.4 and fails here, in the crypto layer (ERROR_CRYPTO).
   const hash = op.op === 'rsa-sign' || op.op === 'rsa-pss-sign' || op.op === 'ecdsa-sign' ? op.hash : null;
-  return signBytes(call.key.privateKey!, hash, data, op.op === 'rsa-pss-sign');
+  return signBytes(call.key.keyPair.privateKey!, hash, data, op.op === 'rsa-pss-sign');
 }
 
 export function performHmac(ctx: EngineContext, args: CryptoCallArgs & { readonly data: Uint8Array }): Buffer {
@@ -138,7 +138,7 @@ export function asymmetricKeyDecrypt(ctx: EngineContext, args: CryptoCallArgs & 
   noParameters(call);
   const op = alg.operation;
   if (op.op !== 'rsa-decrypt') throw new SksError('INTERNAL', 'Algorithm table inconsistency');
-  const privateKey = call.key.privateKey!;
+  const privateKey = call.key.keyPair.privateKey!;
   return cryptoOp('asymmetric decryption', () => {
     if (op.padding === 'oaep') {
       return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: op.oaepHash ?? 'sha1' }, data);
@@ -162,5 +162,5 @@ export function keyAgreement(ctx: EngineContext, args: CryptoCallArgs & { readon
   noParameters(call);
   // Named curves only: explicit parameters can smuggle in a wrong cofactor (Wycheproof ECDH "UnnamedCurve").
   const peer = parseNamedCurveSpki(peerBytes, 'publicKey').key;
-  return cryptoOp('key agreement', () => diffieHellman({ privateKey: call.key.privateKey!, publicKey: peer }));
+  return cryptoOp('key agreement', () => diffieHellman({ privateKey: call.key.keyPair.privateKey!, publicKey: peer }));
 }

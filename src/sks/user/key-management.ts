@@ -1,7 +1,6 @@
 /** Key management by the key holder (spec §10.6-§10.12, §11.4). */
 import { provisioningHandle, type EnumeratedKey, type ExtensionValue, type KeyAttributes, type KeyHandle, type KeyProtectionInfo } from '../api.js';
 import { ExportDeleteProtection, ExtensionSubType, KeyBackup, Limits, ProtectionStatus } from '../constants.js';
-import { pkcs8Of } from '../crypto/keys.js';
 import { SksError, optionError } from '../errors.js';
 import { stdKey, type EngineContext } from '../engine/context.js';
 import { removeCommittedKey, removeDamagedKey } from '../engine/removal.js';
@@ -40,7 +39,7 @@ export async function exportKey(ctx: EngineContext, handle: KeyHandle, rawAuthor
     key.keyBackup |= KeyBackup.EXPORTED;
     ctx.state.record({ kind: 'setKeyBackup', handle: key.handle, keyBackup: key.keyBackup });
   }
-  return key.symmetricKey ? Buffer.from(key.symmetricKey) : pkcs8Of(key.privateKey!);
+  return key.symmetricKey ? Buffer.from(key.symmetricKey) : key.keyPair.pkcs8()!;
 }
 
 export async function deleteKey(ctx: EngineContext, handle: KeyHandle, rawAuthorization: Uint8Array | undefined): Promise<void> {
