@@ -6,19 +6,28 @@ import { optionError } from '../errors.js';
 
 const MAX_U16_LENGTH = 0xffff;
 
-/** Accumulates the byte string that a MAC or attestation covers. */
+/**
+ * Accumulates the byte string that a MAC or attestation covers, written straight into one
+ * growing buffer (a buffer per field cost more than the HMAC it feeds). Inputs may hold secrets
+ * (the session key in a MAC key): a buffer left behind by growing is wiped.
+ */
 export class ByteEncoder {
-  private readonly parts: Buffer[] = [];
+  private bytes = Buffer.allocUnsafe(256);
   private size = 0;
 
-  private push(bytes: Buffer): this {
-    this.parts.push(bytes);
-    this.size += bytes.length;
-    return this;
+  private room(count: number): void {
+    const needed = this.size + count;
+    if (needed <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.size);
+    this.bytes.fill(0);
+    this.bytes = grown;
   }
 
   u8(value: number): this {
-    return this.push(Buffer.of(value & 0xff));
+    this.room(1);
+    this.bytes[this.size++] = value & 0xff;
+    return this;
   }
 
   bool(flag: boolean): this {
@@ -26,13 +35,17 @@ export class ByteEncoder {
   }
 
   u16(value: number): this {
-    return this.push(Buffer.of((value >> 8) & 0xff, value & 0xff));
+    this.room(2);
+    this.bytes[this.size++] = (value >> 8) & 0xff;
+    this.bytes[this.size++] = value & 0xff;
+    return this;
   }
 
   u32(value: number): this {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(value >>> 0);
-    return this.push(bytes);
+    this.room(4);
+    this.bytes.writeUInt32BE(value >>> 0, this.size);
+    this.size += 4;
+    return this;
   }
 
   /**
@@ -44,28 +57,40 @@ export class ByteEncoder {
       throw optionError(`"${field}" length error: ${bytes.length}`, field);
     }
     this.u16(bytes.length);
-    return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    return this.raw(bytes);
   }
 
+  /** `arr` of the UTF-8 bytes (a lone surrogate becomes U+FFFD, as `Buffer.from` makes it). */
   str(text: string, field = 'string'): this {
-    return this.arr(Buffer.from(text, 'utf8'), field);
+    const count = Buffer.byteLength(text, 'utf8');
+    if (count > MAX_U16_LENGTH) {
+      throw optionError(`"${field}" length error: ${count}`, field);
+    }
+    this.u16(count);
+    this.room(count);
+    this.size += this.bytes.write(text, this.size, 'utf8');
+    return this;
   }
 
   blob(bytes: Uint8Array): this {
     this.u32(bytes.length);
-    return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    return this.raw(bytes);
   }
 
   raw(bytes: Uint8Array): this {
-    return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    this.room(bytes.length);
+    this.bytes.set(bytes, this.size);
+    this.size += bytes.length;
+    return this;
   }
 
   get length(): number {
     return this.size;
   }
 
+  /** The bytes written; the encoder's own buffer, so use the encoder no further. */
   toBuffer(): Buffer {
-    return Buffer.concat(this.parts, this.size);
+    return this.bytes.subarray(0, this.size);
   }
 }
 
