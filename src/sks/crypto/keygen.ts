@@ -108,6 +108,11 @@ export class GeneratedEcKeyPair implements GeneratedKeyPair {
     return this.#publicKey;
   }
 
+  /** Wipes the scalar of a pair whose private KeyObject was never made; it cannot be made afterwards. */
+  wipe(): void {
+    this.#d.fill(0);
+  }
+
   /**
    * Lends the padded scalar to `use` while no KeyObject exists (after that, undefined: read the
    * key from the KeyObject). `use` must not keep it.

@@ -14,7 +14,7 @@ import {
   type ProvisioningHandle,
   type PukPolicyHandle,
 } from '../api.js';
-import { parsePkcs8, parseSpki } from '../crypto/keys.js';
+import { parseSpki } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 import { SksError } from '../errors.js';
 import { EntryKeys } from './entry-keys.js';
@@ -488,6 +488,7 @@ const owned = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byt
 
 export function wipeKey(keyEntry: KeyEntry): void {
   wipe(keyEntry.symmetricKey, keyEntry.pinValue);
+  keyEntry.keyPair.wipe();
 }
 
 function sessionFromRecord(sessionRecord: SessionRecord): Session {
@@ -511,20 +512,12 @@ function keyFromRecord(keyRecord: KeyRecord, owner: Session, pinPolicy: PinPolic
   // only fields whose live form differs from the record are named here.
   const { privateKey, publicKey, symmetricKey, certificatePath, endorsedAlgorithms, pinValue, extensions, ...scalars } = keyRecord;
   const publicKeySpki = Buffer.from(publicKey);
-  let parsedPrivateKey: KeyObject | null = null;
-  if (privateKey !== null) {
-    try {
-      parsedPrivateKey = parsePkcs8(privateKey);
-    } finally {
-      wipe(privateKey); // the KeyObject is the live form; the plaintext PKCS#8 goes
-    }
-  }
   return {
     ...scalars,
     handle: keyHandle(keyRecord.handle),
     owner,
     pinPolicy,
-    keyPair: EntryKeys.loaded(parseSpki(publicKeySpki), parsedPrivateKey),
+    keyPair: EntryKeys.stored(publicKeySpki, privateKey === null ? null : owned(privateKey)),
     publicKeySpki,
     symmetricKey: symmetricKey ? owned(symmetricKey) : null,
     certificatePath: certificatePath.map((c) => Buffer.from(c)),
