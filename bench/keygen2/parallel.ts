@@ -54,7 +54,7 @@ export interface ParallelResult {
 }
 
 /** Runs `sessions` sessions in each of `processes` processes (default: one per core), all started together. */
-export async function runParallel(sessions: number, processes = availableParallelism(), warm = 500): Promise<ParallelResult> {
+export async function runParallel(sessions: number, processes = availableParallelism(), warm = 2000): Promise<ParallelResult> {
   const file = fileURLToPath(import.meta.url);
   const children = Array.from({ length: processes }, () =>
     fork(file, [String(sessions), String(Math.round(warm))], { execArgv: process.execArgv, env: { ...process.env, BENCH_PARALLEL_CHILD: '1' } }),

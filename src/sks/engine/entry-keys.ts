@@ -64,13 +64,12 @@ export class EntryKeys {
       this.#privateKey = null;
       return null;
     }
-    try {
-      this.#privateKey = parsePkcs8(stored.pkcs8);
-    } finally {
-      wipe(stored.pkcs8); // the KeyObject is the live form now
-      stored.pkcs8 = null;
-    }
-    return this.#privateKey;
+    // A PKCS#8 that does not parse stays, so that every use fails alike (ERROR_CRYPTO).
+    const privateKey = parsePkcs8(stored.pkcs8);
+    wipe(stored.pkcs8); // the KeyObject is the live form now
+    stored.pkcs8 = null;
+    this.#privateKey = privateKey;
+    return privateKey;
   }
 
   set privateKey(key: KeyObject | null) {
