@@ -66,10 +66,32 @@ function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 
 const bitString = (bytes: Uint8Array): Uint8Array => tlv(0x03, new Uint8Array([0]), bytes);
 
-/** SPKI DER of an EC point (§4.8: named curve, uncompressed point). */
-function ecSpki(curve: Curve, pointX: Uint8Array, pointY: Uint8Array): Uint8Array {
+/** SPKI DER of an EC point (§4.8: named curve, uncompressed point), built from DER pieces. */
+function buildEcSpki(curve: Curve, pointX: Uint8Array, pointY: Uint8Array): Uint8Array {
   const algorithm = tlv(0x30, hex(ID_EC_PUBLIC_KEY), hex(curve.oid));
   return new Uint8Array(tlv(0x30, algorithm, bitString(Buffer.concat([new Uint8Array([4]), pointX, pointY]))));
+}
+
+/**
+ * Everything of an EC SPKI before the coordinates, by curve: the same for every key of a curve,
+ * so a key's SPKI is one concatenation (every ephemeral and generated key of a session goes
+ * through here).
+ */
+const EC_SPKI_PREFIX = new Map(
+  CURVES.filter((c) => c.kty === 'EC').map((c) => {
+    const sample = buildEcSpki(c, new Uint8Array(c.size), new Uint8Array(c.size));
+    return [c, sample.subarray(0, sample.length - 2 * c.size)] as const;
+  }),
+);
+
+/** SPKI DER of an EC point (§4.8: named curve, uncompressed point). */
+function ecSpki(curve: Curve, pointX: Uint8Array, pointY: Uint8Array): Uint8Array {
+  const prefix = EC_SPKI_PREFIX.get(curve)!;
+  const spki = new Uint8Array(prefix.length + pointX.length + pointY.length);
+  spki.set(prefix);
+  spki.set(pointX, prefix.length);
+  spki.set(pointY, prefix.length + pointX.length);
+  return spki;
 }
 
 /** SPKI DER of an RFC 8410 key. */
