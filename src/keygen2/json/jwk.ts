@@ -78,9 +78,9 @@ function buildEcSpki(curve: Curve, pointX: Uint8Array, pointY: Uint8Array): Uint
  * through here).
  */
 const EC_SPKI_PREFIX = new Map(
-  CURVES.filter((c) => c.kty === 'EC').map((c) => {
-    const sample = buildEcSpki(c, new Uint8Array(c.size), new Uint8Array(c.size));
-    return [c, sample.subarray(0, sample.length - 2 * c.size)] as const;
+  CURVES.filter((c) => c.kty === 'EC').map((curve) => {
+    const sample = buildEcSpki(curve, new Uint8Array(curve.size), new Uint8Array(curve.size));
+    return [curve, sample.subarray(0, sample.length - 2 * curve.size)] as const;
   }),
 );
 

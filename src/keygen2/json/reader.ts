@@ -7,7 +7,7 @@
  * that walk, so an unknown member is always reported as such.
  */
 import { KeyGen2Error, schemaError } from '../errors.js';
-import { decodeBase64Url } from './base64url.js';
+import { decodeBase64Url, tryDecodeBase64Url } from './base64url.js';
 import { parseDateTime, type DateTime, type DateTimeForm } from './date-time.js';
 import { checkId, checkUri } from './id.js';
 import { indexPath, memberPath } from './path.js';
@@ -203,8 +203,12 @@ export class ObjectReader {
 
   /** A base64url member (§4.5) with optional byte-length limits. */
   binary(name: string, rule: LengthRule = {}): Uint8Array {
-    const bytes = decodeBase64Url(this.string(name), this.pathOf(name));
-    checkLength(bytes, rule, this.pathOf(name));
+    const text = this.string(name);
+    // The path is built only for an error: a message reads dozens of binary members.
+    const bytes = tryDecodeBase64Url(text);
+    if (typeof bytes === 'string' || (rule.min !== undefined && bytes.length < rule.min) || (rule.max !== undefined && bytes.length > rule.max)) {
+      return checkLength(decodeBase64Url(text, this.pathOf(name)), rule, this.pathOf(name));
+    }
     return bytes;
   }
   optBinary(name: string, rule: LengthRule = {}): Uint8Array | undefined {
@@ -256,11 +260,12 @@ export class ObjectReader {
 }
 
 /** Checks a byte length against a rule or throws SCHEMA at `path`. */
-export function checkLength(bytes: Uint8Array, rule: LengthRule, path: string): void {
+export function checkLength(bytes: Uint8Array, rule: LengthRule, path: string): Uint8Array {
   if ((rule.min !== undefined && bytes.length < rule.min) || (rule.max !== undefined && bytes.length > rule.max)) {
     const range = rule.min === rule.max ? `${rule.min ?? 0}` : `${rule.min ?? 0}..${rule.max ?? 'any'}`;
     throw schemaError(path, `length ${bytes.length} bytes, expected ${range}`);
   }
+  return bytes;
 }
 
 /**
