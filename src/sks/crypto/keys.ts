@@ -185,12 +185,6 @@ export function spkiOf(key: KeyObject): Buffer {
  * (spec §1.5: no parameters and no public key inside the ECPrivateKey).
  */
 export function pkcs8Of(key: KeyObject): Buffer {
-  // Handed over once: the caller owns (and may wipe) it, and no plaintext copy stays behind.
-  const known = PKCS8_OF_GENERATED.get(key);
-  if (known !== undefined) {
-    PKCS8_OF_GENERATED.delete(key);
-    return known;
-  }
   const reference = key.asymmetricKeyType === 'ec' ? ecPkcs8OfJwk(key.export({ format: 'jwk' })) : undefined;
   return reference ?? key.export({ type: 'pkcs8', format: 'der' });
 }
@@ -208,31 +202,9 @@ export function pkcs8OfGeneratedPair(pair: { readonly privateKey: KeyObject }): 
   return pkcs8Of(pair.privateKey);
 }
 
-/**
- * PKCS#8 of EC private keys this process generated, written by {@link spkiOfGeneratedPair} from
- * the same JWK export as their SPKI: a key entry is persisted right after its creation, and a
- * second export costs as much as the first. Keyed by the immutable KeyObject; weak, so nothing
- * outlives the key; taken out by the first {@link pkcs8Of}.
- */
-const PKCS8_OF_GENERATED = new WeakMap<KeyObject, Buffer>();
-
-/**
- * Canonical SPKI of a freshly generated pair ({@link spkiOf} of its public key): from the point
- * of a {@link GeneratedEcKeyPair}, or with one JWK export of the private key for another EC pair,
- * whose PKCS#8 ({@link pkcs8Of}) is remembered.
- */
-export function spkiOfGeneratedPair(pair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }): Buffer {
-  if (pair instanceof GeneratedEcKeyPair) return ecSpkiOfPoint(pair.curve, pair.point);
-  if (pair.privateKey.asymmetricKeyType === 'ec') {
-    const jwk = pair.privateKey.export({ format: 'jwk' });
-    const spki = ecSpkiOfJwk(jwk);
-    const pkcs8 = ecPkcs8OfJwk(jwk);
-    if (spki !== undefined && pkcs8 !== undefined) {
-      PKCS8_OF_GENERATED.set(pair.privateKey, pkcs8);
-      return spki;
-    }
-  }
-  return spkiOf(pair.publicKey);
+/** Canonical SPKI of a freshly generated pair: from the point of a {@link GeneratedEcKeyPair}, without a KeyObject. */
+export function spkiOfGeneratedPair(pair: { readonly publicKey: KeyObject }): Buffer {
+  return pair instanceof GeneratedEcKeyPair ? ecSpkiOfPoint(pair.curve, pair.point) : spkiOf(pair.publicKey);
 }
 
 /** Classifies a public or private key (spec §9.5: RSA size counted in whole bytes). */
