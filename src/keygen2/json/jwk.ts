@@ -179,8 +179,7 @@ const NIST: ReadonlyArray<{ readonly curve: Curve; readonly prefix: Buffer; read
   },
 ].map((entry) => {
   const curve = CURVES.find((c) => c.jose === entry.jose)!;
-  const spki = ecSpki(curve, new Uint8Array(curve.size), new Uint8Array(curve.size));
-  return { curve, prefix: Buffer.from(spki.subarray(0, spki.length - 2 * curve.size)), p: entry.p, b: entry.b };
+  return { curve, prefix: Buffer.from(EC_SPKI_PREFIX.get(curve)!), p: entry.p, b: entry.b };
 });
 
 /** The NIST curve whose canonical SPKI prefix `spki` carries (at its exact length), if any. */
