@@ -43,6 +43,15 @@ describe('EntryKeys.stored', () => {
     expect(pkcs8.every((b) => b === 0)).toBe(true);
   });
 
+  it('answers "not RSA" for a canonical EC SPKI without parsing it (a signature needs only the private key)', () => {
+    const { spki } = stored();
+    const offCurve = Buffer.from(spki);
+    offCurve[offCurve.length - 1] ^= 1; // same layout, point no longer on the curve: parsing would fail
+    const keys = EntryKeys.stored(offCurve, null);
+    expect(keys.publicIsRsa).toBe(false);
+    expect(() => keys.publicKey).toThrow(expect.objectContaining({ code: 'CRYPTO' }) as SksError);
+  });
+
   it('holds no private key for a record without one', () => {
     const keys = EntryKeys.stored(stored().spki, null);
     expect(keys.privateKey).toBeNull();

@@ -9,7 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { GeneratedEcKeyPair } from '../crypto/keygen.js';
-import { isRsa, parsePkcs8, parseSpki, pkcs8Of, pkcs8OfGeneratedPair } from '../crypto/keys.js';
+import { canonicalEcPoint, isRsa, parsePkcs8, parseSpki, pkcs8Of, pkcs8OfGeneratedPair } from '../crypto/keys.js';
 import { wipe } from '../crypto/primitives.js';
 
 interface Pair {
@@ -81,9 +81,12 @@ export class EntryKeys {
     return this.#generated !== null && this.#publicKey === undefined && this.#privateKey === undefined;
   }
 
-  /** Whether the public key is RSA; a generated EC pair's answer needs no KeyObject. */
+  /** Whether the public key is RSA; a generated EC pair's or a canonical EC SPKI's answer needs no KeyObject. */
   get publicIsRsa(): boolean {
-    if (this.#publicKey === undefined && this.#generated instanceof GeneratedEcKeyPair) return false;
+    if (this.#publicKey === undefined) {
+      if (this.#generated instanceof GeneratedEcKeyPair) return false;
+      if (this.#stored !== null && canonicalEcPoint(this.#stored.spki) !== undefined) return false;
+    }
     return isRsa(this.publicKey);
   }
 
