@@ -205,12 +205,18 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
   }
 }
 
-/** Bounded insertion-order cache: the oldest entry goes first. */
+/**
+ * Bounded insertion-order cache of secrets: the oldest entry goes first, wiped (no caller keeps a
+ * cached secret past its own synchronous use; a later use unseals it again from the state).
+ */
 function remember(cache: Map<string, Buffer>, ref: string, value: Buffer, size: number): void {
   if (size <= 0) return;
   if (cache.size >= size) {
-    const oldest = cache.keys().next();
-    if (oldest.done !== true) cache.delete(oldest.value);
+    const oldest = cache.entries().next();
+    if (oldest.done !== true) {
+      cache.delete(oldest.value[0]);
+      oldest.value[1].fill(0);
+    }
   }
   cache.set(ref, value);
 }
