@@ -38,10 +38,14 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
   it('opens-with-raw-issuer-key-file: 32 raw octets in the issuer key file, as loadIssuerKey documents', async () => {
     const dataDir = join(dir, 'raw-key');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dataDir, 'issuer.key'), randomBytes(32), { mode: 0o600 });
+    const rawKey = randomBytes(32);
+    writeFileSync(join(dataDir, 'issuer.key'), rawKey, { mode: 0o600 });
     const config = resolveServiceConfig({ dataDir, trustRootsDir: join(dataDir, 'roots'), trustManufacturerCa: false }, {});
     const service = await openIssuerService(config, {});
     await service.db.close();
+    expect(readFileSync(join(dataDir, 'issuer.key')).equals(rawKey), 'the raw key was used as it is, not replaced').toBe(true);
+    const reopened = await openIssuerService(config, {});
+    await reopened.db.close();
   });
 
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {
