@@ -7,7 +7,7 @@
  * configure several processes serving one database.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, randomInt, X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -18,15 +18,26 @@ import { ADMIN_TOKEN, DEVICE_ROOT } from '../service/harness.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 
-/** A port free right now on 127.0.0.1 (the kernel's pick, released at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port free right now on 127.0.0.1, for a child that binds it later and
+ * again after a restart. It is drawn below Linux's ephemeral range
+ * (32768-60999): a port the kernel picked (`listen(0)` in another test file,
+ * the local end of a database connection) could be taken by someone else
+ * between our check and the child's bind, and it was, once, in CI.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + randomInt(12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port found in 20000-31999');
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
