@@ -127,7 +127,6 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
           serverCertificate = new Uint8Array(cert.raw);
         }
         if (REDIRECTS.has(status)) {
-          res.resume();
           const location = res.headers.location;
           if (location === undefined || location === '') {
             fail(transportError(`HTTP ${status} without a Location`));
@@ -146,6 +145,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): KeyGen2
             return;
           }
           done({ kind: 'redirect', location: absolute.toString() });
+          // The body of a redirect is never read: a server that keeps sending one must not keep
+          // the connection (and with it the process) alive.
+          req.destroy();
           return;
         }
         if (status !== 200) {

@@ -121,6 +121,22 @@ describe('HTTP transport (spec §2.2)', () => {
     await expectCode(createHttpTransport().postResponse(invocationFor(`http://127.0.0.1:${port}`), '{}'), 'TRANSPORT');
   });
 
+  it('closes-the-connection-of-a-redirect-whose-body-never-ends', async () => {
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const port = await listen(
+      http.createServer((_q, res) => {
+        res.on('close', () => closed());
+        res.writeHead(302, { Location: '/done' });
+        const drip = setInterval(() => res.write('x'.repeat(64)), 5);
+        res.on('close', () => clearInterval(drip));
+      }),
+    );
+    const reply = await createHttpTransport({ timeoutMs: 60_000 }).fetchInvocation(invocationFor(`http://127.0.0.1:${port}`));
+    expect(reply).toEqual({ kind: 'redirect', location: `http://127.0.0.1:${port}/done` });
+    await connectionClosed; // without the fix this waits for the 60 s timeout that never comes (it was cleared)
+  });
+
   it('rejects-unreachable-issuer', async () => {
     const port = await listen(http.createServer());
     const inv = invocationFor(`http://127.0.0.1:${port}`);
