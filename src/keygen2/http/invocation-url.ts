@@ -3,6 +3,7 @@
  * (or the same query on an `http(s)://` URL) that an issuer page hands to the
  * device's KeyGen2 client.
  */
+import { validateHeaderValue } from 'node:http';
 import { KeyGen2Error } from '../errors.js';
 
 /** What an invocation URL tells the client (spec §2.2 table). */
@@ -34,9 +35,19 @@ function httpUrl(value: string, parameter: string): string {
   return value;
 }
 
+/** The cookie is sent as a header as it is: anything a header cannot carry is refused here, as a usage error. */
+function checkCookie(cookie: string): void {
+  if (/[\r\n]/.test(cookie)) throw new KeyGen2Error('SCHEMA', 'invocation URL: "cookie" contains a line break', { path: 'cookie' });
+  try {
+    validateHeaderValue('Cookie', cookie);
+  } catch {
+    throw new KeyGen2Error('SCHEMA', 'invocation URL: "cookie" contains a character an HTTP header cannot carry', { path: 'cookie' });
+  }
+}
+
 /**
  * Parses an invocation URL. `init` and `url` are required (both http or
- * https), `cookie`, `cncl` and `ver` optional; each parameter at most once.
+ * https, of one origin), `cookie`, `cncl` and `ver` optional; each parameter at most once.
  * Values are returned decoded and otherwise untouched (never normalized).
  *
  * @example
@@ -68,13 +79,19 @@ export function parseInvocationUrl(text: string): Invocation {
   if (init === undefined || init === '') throw new KeyGen2Error('SCHEMA', 'invocation URL: "init" is missing', { path: 'init' });
   if (url === undefined || url === '') throw new KeyGen2Error('SCHEMA', 'invocation URL: "url" is missing', { path: 'url' });
   const cookie = one('cookie');
-  if (cookie !== undefined && /[\r\n]/.test(cookie)) {
-    throw new KeyGen2Error('SCHEMA', 'invocation URL: "cookie" contains a line break', { path: 'cookie' });
-  }
+  if (cookie !== undefined) checkCookie(cookie);
   const cncl = one('cncl');
+  const initUrl = httpUrl(init, 'init');
+  const transactionUrl = httpUrl(url, 'url');
+  // The user consents to the init URL's host (spec §2.2 step 2) and the session attestation covers
+  // that connection's TLS certificate, while every response, PIN-protected key and the cookie go to
+  // `url`: two origins would let a page name one issuer and enroll the device with another.
+  if (new URL(initUrl).origin !== new URL(transactionUrl).origin) {
+    throw new KeyGen2Error('SCHEMA', 'invocation URL: "init" and "url" must have the same origin (scheme, host and port)', { path: 'url' });
+  }
   return {
-    initUrl: httpUrl(init, 'init'),
-    transactionUrl: httpUrl(url, 'url'),
+    initUrl,
+    transactionUrl,
     cookie: cookie === '' ? undefined : cookie,
     cancelUrl: cncl === undefined ? undefined : httpUrl(cncl, 'cncl'),
     versionSpan: one('ver'),

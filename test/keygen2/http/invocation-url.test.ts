@@ -58,5 +58,23 @@ describe('parseInvocationUrl', () => {
     expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa&url=http%3A%2F%2Fb'))).toBe('SCHEMA'));
   it('rejects-cookie-with-line-break', () =>
     expect(code(() => parseInvocationUrl('webpkiproxy://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa&cookie=a%0D%0AX-Evil%3A1'))).toBe('SCHEMA'));
+  it('rejects-cookie-with-a-character-no-header-carries', () => {
+    for (const cookie of ['%01', '%CE%A9', 'a%7Fb'])
+      expect(code(() => parseInvocationUrl(`webpkiproxy://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa&cookie=${cookie}`))).toBe('SCHEMA');
+    expect(parseInvocationUrl('webpkiproxy://keygen2?init=http%3A%2F%2Fa&url=http%3A%2F%2Fa&cookie=S%3D1%09%C3%A9').cookie).toBe('S=1\té');
+  });
+  // Consent names the init host; everything after goes to url: they must be one site.
+  it('rejects-init-and-url-of-different-origins', () => {
+    for (const [init, url] of [
+      ['https://bank.example/kg2?init=true', 'https://evil.example/kg2'],
+      ['https://bank.example/kg2?init=true', 'http://bank.example/kg2'],
+      ['http://127.0.0.1:8080/kg2?init=true', 'http://127.0.0.1:8081/kg2'],
+      ['http://localhost:8080/kg2?init=true', 'http://127.0.0.1:8080/kg2'],
+    ]) {
+      expect(code(() => parseInvocationUrl(buildInvocationUrl({ initUrl: init, transactionUrl: url })))).toBe('SCHEMA');
+    }
+    const inv = parseInvocationUrl(buildInvocationUrl({ initUrl: 'https://bank.example/a?init=true', transactionUrl: 'https://BANK.example:443/b' }));
+    expect(inv.transactionUrl).toBe('https://BANK.example:443/b');
+  });
   it('rejects-garbage', () => expect(code(() => parseInvocationUrl('not a url'))).toBe('SCHEMA'));
 });
