@@ -26,8 +26,12 @@ import { systemClock, type ClientClock, type EnrollmentUi, type KeyGen2Transport
 import { asKeyGen2Error, type OpenSession } from './session.js';
 
 export interface EnrollmentOptions {
-  /** The device's key store; only its public API is used. */
-  readonly sks: SecureKeyStore;
+  /**
+   * The device's key store (only its public API is used), or a function that opens it: called
+   * once, after the user consented, so a store that serves one process at a time is not held
+   * while the question waits.
+   */
+  readonly sks: SecureKeyStore | (() => SecureKeyStore | Promise<SecureKeyStore>);
   readonly transport: KeyGen2Transport;
   readonly ui: EnrollmentUi;
   /** `webpkiproxy://keygen2?init=…&url=…&cookie=…` (or the same query on http(s)), or its parsed form. */
@@ -135,7 +139,10 @@ function decode<Q extends Qualifier>(text: string, expected: readonly Q[]): Mess
  * ```
  */
 export async function runEnrollment(options: EnrollmentOptions): Promise<EnrollmentSummary> {
-  const { sks, transport, ui } = options;
+  const { transport, ui } = options;
+  const openStore = options.sks;
+  /** The store once it is open: what a failure aborts the session in. */
+  let opened: SecureKeyStore | undefined;
   const clock = options.clock ?? systemClock;
   const tolerance = options.serverTimeToleranceSeconds === null ? undefined : (options.serverTimeToleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
   const maxPinEntries = options.maxPinEntries ?? 5;
@@ -170,6 +177,8 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
       capabilityQueries: queries,
     });
     if (!consent) throw new KeyGen2Error('USER_ABORT', 'the user declined the enrollment');
+    const sks = typeof openStore === 'function' ? await openStore() : openStore;
+    opened = sks;
     const device = await sks.getDeviceInfo();
     const invocationResponse: InvocationResponse =
       invocationRequest.clientCapabilityQuery === undefined
@@ -251,7 +260,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
     }
   } catch (caught) {
     const error = isKeyGen2Error(caught) ? caught : asKeyGen2Error(caught);
-    if (sksSession.open !== undefined && !sksSession.closed) await abortQuietly(sks, sksSession.open.provisioningHandle);
+    if (opened !== undefined && sksSession.open !== undefined && !sksSession.closed) await abortQuietly(opened, sksSession.open.provisioningHandle);
     // The user cancelled (declined, or gave up on the PIN): let the issuer drop its session now
     // rather than keep it open (spec §2.2 `cncl`). Other failures are the issuer's or ended by it.
     if (error.code === 'USER_ABORT' && cancelTo !== undefined) await transport.cancel?.(cancelTo).catch(() => undefined);

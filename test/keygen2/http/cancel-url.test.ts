@@ -155,3 +155,35 @@ describe('cancel URL (cncl)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+describe('a store given as a function', () => {
+  // `airtight enroll` opens (and so locks) the device store this way: not while the question waits.
+  it('is-opened-only-once-the-user-consented', async () => {
+    const { origin } = await issuer('message');
+    const events: string[] = [];
+    const open = (): SecureKeyStore => {
+      events.push('open');
+      return untouchedSks; // its first use fails the enrollment: enough to see when it was opened
+    };
+    const consenting = (answer: boolean): EnrollmentUi => ({
+      consent: async () => {
+        events.push('consent');
+        return answer;
+      },
+      enterPin: async () => undefined,
+    });
+    await expect(
+      runEnrollment({ sks: open, ui: consenting(false), transport: createHttpTransport(), invocationUrl: urlOf(origin, false) }),
+    ).rejects.toMatchObject({
+      code: 'USER_ABORT',
+    });
+    expect(events).toEqual(['consent']);
+    events.length = 0;
+    await expect(
+      runEnrollment({ sks: open, ui: consenting(true), transport: createHttpTransport(), invocationUrl: urlOf(origin, false) }),
+    ).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
+    expect(events).toEqual(['consent', 'open']);
+  });
+});

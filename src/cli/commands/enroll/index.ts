@@ -4,8 +4,9 @@
  * `runEnrollment` with the HTTP transport and the terminal UI of ui.ts;
  * this file parses the options, opens the store and prints the summary.
  *
- * Unlike the `keys` commands, enroll holds the store for the whole session
- * (PIN prompts included): an open provisioning session lives in the SKS's memory.
+ * Unlike the `keys` commands, enroll holds the store from the user's consent to
+ * the end of the session (PIN prompts included): an open provisioning session
+ * lives in the SKS's memory.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -17,7 +18,8 @@ import { dirOption, jsonOption, pinFileOption, yesOption } from '../../options.j
 import { note, out, usageError } from '../../output.js';
 import { processSecretSources, readSecretFile } from '../../secrets.js';
 import { TerminalEnrollmentUi } from './ui.js';
-import { openKeyStore } from '../keys/store.js';
+import type { SecureKeyStore } from '../../../sks/api.js';
+import { openKeyStore, requireKeyStore } from '../keys/store.js';
 
 export interface EnrollOptions {
   dir?: string;
@@ -159,17 +161,21 @@ export async function enroll(url: string, opts: EnrollOptions, log?: (line: stri
     assumeYes: opts.yes === true,
     ...(log === undefined ? {} : { log }),
   });
-  const sks = openKeyStore(deviceStoreDir(opts.dir));
+  const dir = deviceStoreDir(opts.dir);
+  // A missing store fails before the issuer is contacted; the store itself is opened (and held)
+  // only once the user has consented, so other commands can use it while the question waits.
+  requireKeyStore(dir);
+  let sks: SecureKeyStore | undefined;
   let summary: EnrollmentSummary;
   try {
-    summary = await runEnrollment({ sks, transport, ui, invocationUrl: invocation });
+    summary = await runEnrollment({ sks: () => (sks = openKeyStore(dir)), transport, ui, invocationUrl: invocation });
   } catch (error) {
-    await sks.close().catch(() => undefined);
+    await sks?.close().catch(() => undefined);
     const hint = tlsHint(error);
     if (hint !== undefined) note(`airtight: ${hint}`);
     // A failure of the UI (already on stderr) is the real reason the client gave up.
     throw ui.failure ?? error;
   }
-  await sks.close();
+  await sks?.close();
   return summary;
 }

@@ -11,7 +11,7 @@
  * policy forbids) is kept in {@link TerminalEnrollmentUi.failure}, already
  * reported on stderr, and the client is told "cancelled"; the command rethrows it.
  */
-import { createInterface } from 'node:readline/promises';
+import { confirmOnTerminal } from '../../confirm.js';
 import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../../keygen2/client/index.js';
 import { pinBytes } from '../../../keygen2/client/index.js';
 import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../../keygen2/messages/index.js';
@@ -31,16 +31,6 @@ export interface TerminalUiOptions {
   readonly confirm?: (question: string) => Promise<boolean>;
   /** Writes one line to stderr; default {@link note}. */
   readonly log?: (line: string) => void;
-}
-
-/** A y/N question on the terminal (drawn on stderr). */
-async function confirmOnTerminal(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 /** The client's PIN prompt as the CLI's policy view (for the policy sentence and the pre-check). */

@@ -1,5 +1,5 @@
 /** `airtight keys delete ID`: deleteKey with the key's delete protection (spec §10.7, §8.10). */
-import { createInterface } from 'node:readline/promises';
+import { confirmOnTerminal } from '../../confirm.js';
 import { Command } from 'commander';
 import type { KeyHandle, KeyProtectionInfo } from '../../../sks/api.js';
 import { ExportDeleteProtection } from '../../../sks/constants.js';
@@ -16,16 +16,6 @@ interface DeleteOptions {
   yes?: boolean;
   pinFile?: string;
   pukFile?: string;
-}
-
-/** A y/N question on the terminal (drawn on stderr). */
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export function deleteCommand(): Command {
@@ -56,7 +46,7 @@ export function deleteCommand(): Command {
       });
       // The question and the PIN/PUK are asked with the store closed.
       if ('damaged' in peeked) {
-        if (ask && !(await confirm(`${peeked.damaged.message}. Delete key #${id}? This cannot be undone.`))) {
+        if (ask && !(await confirmOnTerminal(`${peeked.damaged.message}. Delete key #${id}? This cannot be undone.`))) {
           throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }
         await withKeyStore(dir, async (sks) => {
@@ -71,7 +61,7 @@ export function deleteCommand(): Command {
         const what = [keySummary.appUsage, keySummary.keyType, keySummary.commonName === null ? undefined : `CN=${keySummary.commonName}`].filter(
           (s) => s !== undefined,
         );
-        if (!(await confirm(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
+        if (!(await confirmOnTerminal(`Delete key #${id} (${what.join(', ')})? This cannot be undone.`))) {
           throw new SksError('USER_ABORT', `Key #${id} was not deleted`);
         }
       }

@@ -50,14 +50,19 @@ export function storeWaitMs(env: NodeJS.ProcessEnv = process.env): number {
   return value >= 1 && value <= 600_000 ? value : STORE_WAIT_MS;
 }
 
+/** `ERROR_NOT_AVAILABLE` unless `dir` holds a store (checked without opening it). */
+export function requireKeyStore(dir: string): void {
+  if (!existsSync(join(dir, DATABASE_FILE))) {
+    throw new SksError('NOT_AVAILABLE', `No key store in ${dir}: run "airtight device init" first`);
+  }
+}
+
 /**
  * Opens the store in `dir` without ever creating one: a directory without a
  * database is `ERROR_NOT_AVAILABLE`, as for `device info`.
  */
 export function openKeyStore(dir: string): SecureKeyStore {
-  if (!existsSync(join(dir, DATABASE_FILE))) {
-    throw new SksError('NOT_AVAILABLE', `No key store in ${dir}: run "airtight device init" first`);
-  }
+  requireKeyStore(dir);
   const port = openKeyStoreDirectory(dir, process.env, { busyTimeoutMs: storeWaitMs() });
   try {
     return openSecureKeyStore({ store: port });
