@@ -80,9 +80,11 @@ async function listKeys(dir?: string): Promise<ListedKey[]> {
 
 let deviceRoot: Buffer;
 const issuers: HttpIssuer[] = [];
-async function issuer(config: (issuerUri: string) => IssuerConfig, commonNamePrefix?: string): Promise<HttpIssuer> {
+async function issuer(config: (issuerUri: string) => IssuerConfig, commonNamePrefix?: string, withholdFinalRedirect = false): Promise<HttpIssuer> {
   const httpIssuer = await startHttpIssuer(
-    commonNamePrefix === undefined ? { deviceRoots: [deviceRoot], config } : { deviceRoots: [deviceRoot], config, commonNamePrefix },
+    commonNamePrefix === undefined
+      ? { deviceRoots: [deviceRoot], config, withholdFinalRedirect }
+      : { deviceRoots: [deviceRoot], config, commonNamePrefix, withholdFinalRedirect },
   );
   issuers.push(httpIssuer);
   return httpIssuer;
@@ -178,8 +180,10 @@ describe('airtight enroll', () => {
       keys: Array<{ keyHandle: number; id: string; keyAlgorithm: string; appUsage: string; certificateSubject: string }>;
       redirectUrl: string;
       privacyEnabled: boolean;
+      confirmed: boolean;
     };
     expect(summary.privacyEnabled).toBe(false);
+    expect(summary.confirmed).toBe(true);
     expect(summary.redirectUrl).toBe(`${httpIssuer.origin}/done`);
     expect(summary.keys).toEqual([
       expect.objectContaining({ id: 'Key.1', keyAlgorithm: RSA2048, appUsage: 'authentication', certificateSubject: 'CN=Bob Key.1' }),
@@ -304,6 +308,25 @@ describe('airtight enroll', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/CN=Tls Key\.1/);
     expect(httpIssuer.outcomes).toHaveLength(1);
+  });
+
+  it('says which keys were installed when the issuer never confirms a committed session (exit 9, not "aborted")', async () => {
+    const httpIssuer = await issuer((uri) => ({ issuerUri: uri, keys: [{ keyAlgorithm: P256, appUsage: 'signature' }] }), 'Unconfirmed', true);
+    const before = await listKeys();
+    const text = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=unconfirmed-1'), '--yes']);
+    expect(text.status).toBe(9);
+    expect(text.stdout).toMatch(/^NOT confirmed by 127\.0\.0\.1:\d+ \(action manage, privacy mode off\): 1 key installed, but .*airtight keys delete/);
+    expect(text.stdout).toMatch(/CN=Unconfirmed \S+/);
+    expect(text.stdout).not.toContain('Redirect:');
+    expect(text.stderr).toContain('Keys installed, but the issuer did not confirm the enrollment (PROTOCOL).');
+    expect(text.stderr).toMatch(/airtight: PROTOCOL: the device committed the session, but the issuer did not confirm it: /);
+    const json = await airtight(['enroll', httpIssuer.invocationUrl('JSESSIONID=unconfirmed-2'), '--yes', '--json']);
+    expect(json.status).toBe(9);
+    const summary = JSON.parse(json.stdout) as { confirmed: boolean; redirectUrl: string | null; keys: Array<{ keyHandle: number }> };
+    expect([summary.confirmed, summary.redirectUrl, summary.keys.length]).toEqual([false, null, 1]);
+    const after = await listKeys();
+    expect(after.length - before.length).toBe(2);
+    expect(after.map((k) => k.keyHandle)).toContain(summary.keys[0].keyHandle);
   });
 
   it('fails with exit 6 before contacting the issuer when the store has no device', async () => {

@@ -26,6 +26,8 @@ export interface HttpIssuerOptions {
   readonly commonNamePrefix?: string;
   /** PEM certificate chain and key to serve https; the issuer then attests the leaf it serves. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly leafDer: Uint8Array };
+  /** Answer the last response with a message instead of the final redirect (a broken issuer, for the client's "unconfirmed" path). */
+  readonly withholdFinalRedirect?: boolean;
 }
 
 export interface HttpIssuer {
@@ -69,7 +71,7 @@ export async function startHttpIssuer(options: HttpIssuerOptions): Promise<HttpI
     states.set(cookie, next.state);
     if (next.outcome !== undefined) {
       outcomes.push(next.outcome);
-      return { redirect: `${origin}/done` };
+      return options.withholdFinalRedirect === true ? { message: '{}' } : { redirect: `${origin}/done` };
     }
     return { message: encodeMessage(next.request) };
   };

@@ -10,7 +10,14 @@
  * const summary = await runEnrollment({ sks, ui, transport: createHttpTransport(), invocationUrl });
  * ```
  */
-export { runEnrollment, type EnrollmentOptions, type EnrollmentSummary, type InstalledKey } from './run-enrollment.js';
+export {
+  runEnrollment,
+  UnconfirmedEnrollmentError,
+  type CommittedEnrollment,
+  type EnrollmentOptions,
+  type EnrollmentSummary,
+  type InstalledKey,
+} from './run-enrollment.js';
 export type {
   AppUsageName,
   ClientClock,

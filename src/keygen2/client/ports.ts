@@ -103,7 +103,9 @@ export type ProgressEvent =
   | { readonly step: 'key-created'; readonly id: string }
   | { readonly step: 'finalization'; readonly credentials: number }
   | { readonly step: 'done'; readonly redirect: string }
-  | { readonly step: 'aborted'; readonly code: string };
+  | { readonly step: 'aborted'; readonly code: string }
+  /** The SKS committed the session, then the issuer's confirmation (the final redirect) failed. */
+  | { readonly step: 'unconfirmed'; readonly code: string };
 
 /**
  * The user-facing side of an enrollment. PINs are pre-checked against the

@@ -88,6 +88,28 @@ export interface EnrollmentSummary {
   readonly redirectUrl: string;
 }
 
+/** What a committed session installed, before (or without) the issuer's final redirect. */
+export type CommittedEnrollment = Omit<EnrollmentSummary, 'redirectUrl'>;
+
+/**
+ * The SKS committed the session, but the issuer's answer to the ProvisioningFinalizationResponse
+ * failed (no connection, a message instead of the final redirect): the keys are on the device
+ * and nothing can take them back, yet the issuer may never have verified the close and may
+ * revoke their certificates. The code is the failure's (TRANSPORT, PROTOCOL, ...); `installed`
+ * says what the device now holds, so the user can be told rather than read "aborted".
+ */
+export class UnconfirmedEnrollmentError extends KeyGen2Error {
+  constructor(
+    reason: KeyGen2Error,
+    readonly installed: CommittedEnrollment,
+  ) {
+    super(reason.code, `the device committed the session, but the issuer did not confirm it: ${reason.message}`, {
+      ...(reason.path === undefined ? {} : { path: reason.path }),
+      cause: reason,
+    });
+  }
+}
+
 const DEFAULT_TOLERANCE_SECONDS = 24 * 60 * 60;
 
 /** What may follow the initialization round (spec §3.2). */
@@ -238,12 +260,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
           ui.progress?.({ step: 'finalization', credentials: request.issuedCredentials?.length ?? 0 });
           const finalization = await finalizeSession(openSession, request);
           sksSession.closed = true;
-          const last = await post(finalization.response);
-          if (last.kind !== 'redirect') {
-            throw new KeyGen2Error('PROTOCOL', 'the issuer answered the ProvisioningFinalizationResponse with a message instead of the final redirect');
-          }
-          ui.progress?.({ step: 'done', redirect: last.location });
-          return {
+          const installed: CommittedEnrollment = {
             issuerUri: invocation.transactionUrl,
             issuerHost,
             serverSessionId: openSession.serverSessionId,
@@ -253,8 +270,18 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
             action: invocationRequest.action,
             keys: installedKeys(finalization.issued, finalization.postOperations, created),
             postOperations: finalization.postOperations,
-            redirectUrl: last.location,
           };
+          let last: TransportReply;
+          try {
+            last = await post(finalization.response);
+            if (last.kind !== 'redirect') {
+              throw new KeyGen2Error('PROTOCOL', 'the issuer answered the ProvisioningFinalizationResponse with a message instead of the final redirect');
+            }
+          } catch (failure) {
+            throw new UnconfirmedEnrollmentError(asKeyGen2Error(failure), installed);
+          }
+          ui.progress?.({ step: 'done', redirect: last.location });
+          return { ...installed, redirectUrl: last.location };
         }
       }
     }
@@ -264,7 +291,7 @@ export async function runEnrollment(options: EnrollmentOptions): Promise<Enrollm
     // The user cancelled (declined, or gave up on the PIN): let the issuer drop its session now
     // rather than keep it open (spec §2.2 `cncl`). Other failures are the issuer's or ended by it.
     if (error.code === 'USER_ABORT' && cancelTo !== undefined) await transport.cancel?.(cancelTo).catch(() => undefined);
-    ui.progress?.({ step: 'aborted', code: error.code });
+    ui.progress?.(error instanceof UnconfirmedEnrollmentError ? { step: 'unconfirmed', code: error.code } : { step: 'aborted', code: error.code });
     throw error;
   }
 }

@@ -4,7 +4,7 @@
  * code and leaves no open SKS session and no key of that session behind.
  */
 import { describe, expect, it } from 'vitest';
-import { runEnrollment, type EnrollmentOptions } from '../../../src/keygen2/client/run-enrollment.js';
+import { runEnrollment, UnconfirmedEnrollmentError, type EnrollmentOptions } from '../../../src/keygen2/client/run-enrollment.js';
 import type { KeyGen2Transport, TransportReply } from '../../../src/keygen2/client/ports.js';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
 import type { JsonNode } from '../../../src/interop/json.js';
@@ -216,6 +216,13 @@ describe('client protocol rules', () => {
     const outcome = await failWith('ProvisioningFinalizationRequest', (_q, m) => m, { last: { kind: 'message', text: '{}' } });
     expect(outcome.error.code).toBe('PROTOCOL');
     expect(outcome.calls.at(-1)).toBe('closeProvisioningSession');
+    // Nothing can be undone after the close: the error says what the device now holds.
+    const error = outcome.error;
+    if (!(error instanceof UnconfirmedEnrollmentError)) throw new Error(`expected an UnconfirmedEnrollmentError, got ${error.name}`);
+    const installed = error.installed;
+    expect(outcome.error.message).toMatch(/^the device committed the session, but the issuer did not confirm it: /);
+    for (const key of installed.keys) expect((await outcome.device.inner.getKeyAttributes(key.keyHandle)).certificatePath.length).toBeGreaterThan(0);
+    expect(installed.keys.length + installed.postOperations.length).toBeGreaterThan(0);
   });
 
   rule('rejects-mixed-preset-and-user-pins (spec §6.7.2)', async () => {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { runEnrollment, type EnrollmentSummary } from '../../../keygen2/client/index.js';
+import { runEnrollment, UnconfirmedEnrollmentError, type CommittedEnrollment, type EnrollmentSummary } from '../../../keygen2/client/index.js';
 import { isKeyGen2Error } from '../../../keygen2/errors.js';
 import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../../keygen2/http/index.js';
 import { deviceStoreDir } from '../../home.js';
@@ -63,9 +63,13 @@ function tlsHint(err: unknown): string | undefined {
 /** The last segment of an SKS algorithm URI (`...#ec.nist.p256` → `ec.nist.p256`). */
 const shortAlgorithm = (uri: string): string => uri.slice(uri.lastIndexOf('#') + 1) || uri;
 
-/** The summary as plain JSON (handles as numbers, fingerprints as hex). */
-export function summaryJson(enrollmentSummary: EnrollmentSummary): unknown {
+/**
+ * The summary as plain JSON (handles as numbers, fingerprints as hex). `confirmed` is false when
+ * the device committed the session but the issuer's final redirect never came (`redirectUrl` null).
+ */
+export function summaryJson(enrollmentSummary: CommittedEnrollment & { readonly redirectUrl?: string }): unknown {
   return {
+    confirmed: enrollmentSummary.redirectUrl !== undefined,
     issuerHost: enrollmentSummary.issuerHost,
     issuerUri: enrollmentSummary.issuerUri,
     action: enrollmentSummary.action,
@@ -88,14 +92,17 @@ export function summaryJson(enrollmentSummary: EnrollmentSummary): unknown {
       fingerPrint: Buffer.from(p.fingerPrint).toString('hex'),
       newKeyId: p.newKeyId ?? null,
     })),
-    redirectUrl: enrollmentSummary.redirectUrl,
+    redirectUrl: enrollmentSummary.redirectUrl ?? null,
   };
 }
 
-function printSummary(enrollmentSummary: EnrollmentSummary): void {
+function printSummary(enrollmentSummary: CommittedEnrollment & { readonly redirectUrl?: string }): void {
   const count = enrollmentSummary.keys.length;
+  const how = `(action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed`;
   out(
-    `Enrolled with ${enrollmentSummary.issuerHost} (action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed.`,
+    enrollmentSummary.redirectUrl === undefined
+      ? `NOT confirmed by ${enrollmentSummary.issuerHost} ${how}, but the issuer may not have recorded the enrollment and may revoke their certificates; ask the issuer, or remove them with "airtight keys delete".`
+      : `Enrolled with ${enrollmentSummary.issuerHost} ${how}.`,
   );
   if (count > 0) {
     const rows = [
@@ -110,7 +117,7 @@ function printSummary(enrollmentSummary: EnrollmentSummary): void {
       `Post-operation: ${postOperationDone.operation} of key #${postOperationDone.targetKeyHandle}${postOperationDone.newKeyId === undefined ? '' : ` (by ${postOperationDone.newKeyId})`}`,
     );
   }
-  out(`Redirect: ${enrollmentSummary.redirectUrl}`);
+  if (enrollmentSummary.redirectUrl !== undefined) out(`Redirect: ${enrollmentSummary.redirectUrl}`);
 }
 
 export function enrollCommand(): Command {
@@ -132,7 +139,17 @@ export function enrollCommand(): Command {
         '3-7 the SKS refused (as for "keys").',
     )
     .action(async (url: string, opts: EnrollOptions) => {
-      const summary = await enroll(url, opts);
+      let summary: EnrollmentSummary;
+      try {
+        summary = await enroll(url, opts);
+      } catch (error) {
+        // The keys are on the device although the enrollment failed: say which, then fail as usual.
+        if (error instanceof UnconfirmedEnrollmentError) {
+          if (opts.json === true) out(JSON.stringify(summaryJson(error.installed), null, 2));
+          else printSummary(error.installed);
+        }
+        throw error;
+      }
       if (opts.json === true) out(JSON.stringify(summaryJson(summary), null, 2));
       else printSummary(summary);
     });

@@ -186,6 +186,9 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
       case 'aborted':
         log(`Enrollment aborted (${progressEvent.code}).`);
         return;
+      case 'unconfirmed':
+        log(`Keys installed, but the issuer did not confirm the enrollment (${progressEvent.code}).`);
+        return;
     }
   }
 }
