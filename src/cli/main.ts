@@ -44,7 +44,7 @@ import { interopCommand } from './commands/interop/index.js';
 import { issuerCommand } from './commands/issuer/index.js';
 import { keysCommand } from './commands/keys/index.js';
 import { EXIT_GENERIC, EXIT_SUCCESS, EXIT_USAGE, ISSUER_EXIT_STATUS, SKS_EXIT_STATUS, keygen2ExitStatus } from './exit-status.js';
-import { debugReport } from './output.js';
+import { debugReport, terminalSafe } from './output.js';
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
@@ -95,7 +95,8 @@ async function run(argv: readonly string[]): Promise<number> {
     if (isKeyGen2Error(error)) {
       // KeyGen2 messages are secret-free by design (keygen2/errors.ts); an SKS refusal names its SKS code.
       const line = error.code === 'SKS' && isSksError(error.cause) ? `SKS ${error.cause.code}: ${error.cause.message}` : `${error.code}: ${error.message}`;
-      process.stderr.write(`airtight: ${line}\n`);
+      // A path can name a member of a hostile message: no escape sequence reaches the terminal.
+      process.stderr.write(`airtight: ${terminalSafe(line)}\n`);
       return keygen2ExitStatus(error);
     }
     if (isIssuerError(error)) {

@@ -37,6 +37,16 @@ export function debugReport(err: unknown): string {
   return `${parts.join('\n')}\n`;
 }
 
+/** Control characters, and the ones that reorder text (bidi overrides and isolates), by code point. */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Text from an issuer (a certificate subject, a friendly name) as it may go to a terminal: an
+ * escape sequence or a bidi override would let it rewrite what the user reads, so each such
+ * character is shown as `\uXXXX` instead.
+ */
+export const terminalSafe = (text: string): string => text.replace(UNPRINTABLE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+
 /** Writes one line to stdout. */
 export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);

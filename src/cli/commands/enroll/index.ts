@@ -15,7 +15,7 @@ import { isKeyGen2Error } from '../../../keygen2/errors.js';
 import { createHttpTransport, parseInvocationUrl, type HttpTransportOptions, type Invocation } from '../../../keygen2/http/index.js';
 import { deviceStoreDir } from '../../home.js';
 import { dirOption, jsonOption, pinFileOption, yesOption } from '../../options.js';
-import { note, out, usageError } from '../../output.js';
+import { note, out, terminalSafe, usageError } from '../../output.js';
 import { processSecretSources, readSecretFile } from '../../secrets.js';
 import { TerminalEnrollmentUi } from './ui.js';
 import type { SecureKeyStore } from '../../../sks/api.js';
@@ -107,7 +107,7 @@ function printSummary(enrollmentSummary: CommittedEnrollment & { readonly redire
   if (count > 0) {
     const rows = [
       ['KEY', 'ID', 'ALGORITHM', 'USAGE', 'SUBJECT'],
-      ...enrollmentSummary.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, k.certificateSubject || '-']),
+      ...enrollmentSummary.keys.map((k) => [`#${k.keyHandle}`, k.id, shortAlgorithm(k.keyAlgorithm), k.appUsage, terminalSafe(k.certificateSubject) || '-']),
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const texts of rows) out(`  ${texts.map((c, i) => (i === texts.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);

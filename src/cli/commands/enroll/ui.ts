@@ -15,7 +15,7 @@ import { confirmOnTerminal } from '../../confirm.js';
 import type { ConsentRequest, EnrollmentUi, PinPrompt, ProgressEvent } from '../../../keygen2/client/index.js';
 import { pinBytes } from '../../../keygen2/client/index.js';
 import { groupingByte, passphraseFormatByte, patternMask, type PatternRestriction } from '../../../keygen2/messages/index.js';
-import { note, usageError } from '../../output.js';
+import { note, terminalSafe, usageError } from '../../output.js';
 import { checkNewPin, describePinPolicy, type PinPolicyView } from '../../pin-policy-text.js';
 import { readSecret, SECRET_ENV, SECRET_FILE_OPTION, willPrompt, type SecretSources } from '../../secrets.js';
 
@@ -44,7 +44,9 @@ export const policyViewOf = (p: PinPrompt): PinPolicyView => ({
 
 /** `the signature key Key.1 ("My key")`, `the authentication keys Key.1, Key.2`. */
 function keysText(pinPrompt: PinPrompt): string {
-  const names = pinPrompt.keys.map((k) => (k.friendlyName === undefined || k.friendlyName === '' ? k.id : `${k.id} (${JSON.stringify(k.friendlyName)})`));
+  const names = pinPrompt.keys.map((k) =>
+    k.friendlyName === undefined || k.friendlyName === '' ? k.id : `${k.id} (${terminalSafe(JSON.stringify(k.friendlyName))})`,
+  );
   return `the ${pinPrompt.appUsage} ${names.length === 1 ? 'key' : 'keys'} ${names.join(', ')}`;
 }
 
@@ -93,7 +95,7 @@ export class TerminalEnrollmentUi implements EnrollmentUi {
     log(
       `Privacy:  ${consentRequest.privacyEnabled ? 'on (the device identity is not disclosed to the issuer)' : "off (the issuer learns this device's identity)"}`,
     );
-    if (consentRequest.capabilityQueries.length > 0) log(`Asks for: ${consentRequest.capabilityQueries.join(', ')}`);
+    if (consentRequest.capabilityQueries.length > 0) log(`Asks for: ${terminalSafe(consentRequest.capabilityQueries.join(', '))}`);
     if (this.#options.assumeYes) {
       log('Consent given with --yes.');
       return true;

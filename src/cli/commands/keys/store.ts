@@ -11,6 +11,7 @@ import { openSecureKeyStore } from '../../../sks/engine/secure-key-store.js';
 import { SksError } from '../../../sks/errors.js';
 import { DATABASE_FILE, openKeyStoreDirectory } from '../../../sks/store/store-key.js';
 import { SKS_EXIT_STATUS } from '../../exit-status.js';
+import { note } from '../../output.js';
 import { deviceStoreDir } from '../../home.js';
 
 /** The store directory: `--dir`, else `$AIRTIGHT_HOME/device` (as `device` does). */
@@ -43,11 +44,22 @@ export const idArgument = (): Argument => new Argument('<id>', 'key handle (deci
  */
 export const STORE_WAIT_MS = 60_000;
 
-/** The wait in force: `AIRTIGHT_STORE_WAIT_MS` (1 ms to 10 minutes) when set to a whole number, else {@link STORE_WAIT_MS}. */
-export function storeWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+let warnedOfWait = false;
+
+/**
+ * The wait in force: `AIRTIGHT_STORE_WAIT_MS` (1 ms to 10 minutes) when set to a whole number, else
+ * {@link STORE_WAIT_MS}; a value set but unusable is said once on stderr rather than ignored silently.
+ */
+export function storeWaitMs(env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = note): number {
   const text = env['AIRTIGHT_STORE_WAIT_MS'];
-  const value = text === undefined || !/^[0-9]{1,6}$/.test(text) ? Number.NaN : Number(text);
-  return value >= 1 && value <= 600_000 ? value : STORE_WAIT_MS;
+  if (text === undefined) return STORE_WAIT_MS;
+  const value = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (value >= 1 && value <= 600_000) return value;
+  if (!warnedOfWait) {
+    warnedOfWait = true;
+    warn(`airtight: AIRTIGHT_STORE_WAIT_MS must be a whole number of milliseconds from 1 to 600000; waiting ${STORE_WAIT_MS} ms`);
+  }
+  return STORE_WAIT_MS;
 }
 
 /** `ERROR_NOT_AVAILABLE` unless `dir` holds a store (checked without opening it). */
