@@ -28,7 +28,7 @@ function airtight(args: readonly string[]): { stdout: string; stderr: string; st
     cwd: ROOT,
     env,
     input: '',
-    timeout: 20_000,
+    timeout: 60_000,
   });
   return { stdout: spawnSyncReturns.stdout.toString('utf8'), stderr: spawnSyncReturns.stderr.toString('utf8'), status: spawnSyncReturns.status };
 }

@@ -57,7 +57,7 @@ function airtight(args: readonly string[], options: RunOptions = {}): SpawnSyncR
     cwd: ROOT,
     env,
     input: options.input ?? '',
-    timeout: 20_000,
+    timeout: 60_000,
   });
 }
 

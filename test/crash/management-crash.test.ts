@@ -158,5 +158,5 @@ describe('SIGKILL during a management close', () => {
       }
     }
     expect(outcomes.all + outcomes.none).toBe(8);
-  }, 180_000);
+  }, 400_000);
 });

@@ -101,7 +101,7 @@ beforeAll(async () => {
   child.stderr.resume();
   const pem = await (await fetch(`${url}/ca.pem`)).text();
   caCertificates = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
-});
+}, 120_000);
 
 afterAll(async () => {
   if (issuer?.exitCode === null) {
@@ -165,7 +165,7 @@ describe('issuer and device as separate processes over HTTP', () => {
       ].sort(),
     );
     await signAndVerify(alice, listed.find((c) => c.fingerprint === aliceFingerprint)!.certificatePem);
-  });
+  }, 180_000); // waves of CLI processes: ~6 s idle, ~35 s seen under load
 
   it('runs an update and a delete scheduled through the admin CLI in one management session', async () => {
     expect(alice).toBeGreaterThan(0);
@@ -209,7 +209,7 @@ describe('issuer and device as separate processes over HTTP', () => {
 
     // The updated key still answers to the PIN chosen at enrollment, and verifies under its new certificate.
     await signAndVerify(alice, listed.find((c) => c.fingerprint === renewed)!.certificatePem);
-  });
+  }, 180_000); // waves of CLI processes: ~6 s idle, ~35 s seen under load
 
   it('stops on SIGTERM with status 0', async () => {
     issuer!.kill('SIGTERM');

@@ -62,7 +62,7 @@ function attack(dir: string, handle: KeyHandle, plan: KillPlan): Promise<RoundRe
     const watchdog = setTimeout(() => {
       failure ??= 'attacker never became ready';
       kill();
-    }, 20_000);
+    }, 60_000);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       buffered += chunk;
@@ -196,5 +196,5 @@ describe('PIN error counter durability (SQLite store, SIGKILL)', () => {
     } finally {
       port.close();
     }
-  }, 90_000);
+  }, 300_000); // 30 child processes in turn: ~10 s idle, ~75 s seen under load
 });

@@ -133,6 +133,6 @@ for (const kind of ISSUER_DATABASES) {
         await issuer.kill();
         await fixture.dispose();
       }
-    }, 300_000);
+    }, 600_000);
   });
 }

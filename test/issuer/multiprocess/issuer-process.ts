@@ -18,17 +18,24 @@ import { ADMIN_TOKEN, DEVICE_ROOT } from '../service/harness.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 
+/** Ports this process handed out: two drawn in a row must differ even while neither is bound yet. */
+const handedOut = new Set<number>();
+
 /**
  * A port free right now on 127.0.0.1, for a child that binds it later and
- * again after a restart. It is drawn below Linux's ephemeral range
- * (32768-60999): a port the kernel picked (`listen(0)` in another test file,
- * the local end of a database connection) could be taken by someone else
- * between our check and the child's bind, and it was, once, in CI.
+ * again after a restart. A CI run once failed with the second issuer's port
+ * in use for seconds: ports came from `listen(0)`, released at once, so the
+ * kernel could hand the same one to the next draw or to a connection's local
+ * end (the first issuer's database pool). Now no port is handed out twice in
+ * a process, and all are drawn below Linux's ephemeral range (32768-60999),
+ * where the kernel never picks one by itself.
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20_000 + randomInt(12_000);
-    if (await bindable(port)) return port;
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error('no free port found in 20000-31999');
 }

@@ -124,7 +124,7 @@ describe(`enrollment over HTTP (${file})`, () => {
   it('aborts-on-timeout', async () => {
     const { server } = await issuer((n) => (n === 2 ? 'hang' : undefined));
     const device = openReplayDevice(doc);
-    const error = await enroll(server, device, recordedUi(doc), 400);
+    const error = await enroll(server, device, recordedUi(doc), 1500); // also the limit of the steps before the hang
     expect(error.code).toBe('TRANSPORT');
     expect(device.log.at(-1)?.method).toBe('abortProvisioningSession');
     await expectNothingLeft(device);
