@@ -337,6 +337,23 @@ for (const kind of ISSUER_DATABASES) {
       expect((await handle.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'failed', failureReason: 'protocol-error' });
     });
 
+    it('refuses-invalid-utf8-post: a body with 0xff (or a byte-order mark) is a bad request, never U+FFFD', async () => {
+      const enrollment = await newEnrollment();
+      await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
+      for (const payload of [Buffer.from([...Buffer.from('{"a":"'), 0xff, ...Buffer.from('"}')]), Buffer.from('\ufeff{}', 'utf8')]) {
+        const response = await handle.app.inject({
+          method: 'POST',
+          url: '/keygen2',
+          headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'application/json' },
+          payload,
+        });
+        expect(response.statusCode).toBe(302);
+        expect(response.headers['location']).toBe(`${PUBLIC_URL}/keygen2/error?reason=bad-request`);
+      }
+      // Refused before the state machine saw it, as an oversize body is: the session is not failed by it.
+      expect((await handle.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'active' });
+    });
+
     it('lists-revoked-credential and puts it on the CRL', async () => {
       const enrollment = await newEnrollment();
       await handle.enroll(enrollment.invocationUrl, device(), PIN);
