@@ -64,6 +64,8 @@ export function buildIssuerService(options: BuildIssuerServiceOptions): FastifyI
     ajv: { customOptions: { removeAdditional: false } },
     ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
   }) as unknown as FastifyInstance;
+  // A cap on open sockets (node closes those beyond it at accept), so a client opening connections cannot exhaust descriptors.
+  app.server.maxConnections = service.limits.maxConnections;
   void app.register(publicRoutes, { service });
   void app.register(keygen2Routes, { prefix: '/keygen2', service, bodyLimit: service.limits.bodyBytes });
   void app.register(adminRoutes, { prefix: '/admin', service, adminToken: options.adminToken });
