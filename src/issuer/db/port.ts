@@ -208,6 +208,29 @@ export interface NewScheduledOperation {
   readonly payload?: string;
 }
 
+/** One entry of a CRL: a revoked credential's serial and when it was revoked. */
+export interface Revocation {
+  /** Certificate serial number, lowercase hex. */
+  readonly serial: string;
+  readonly revokedAt: EpochMillis;
+}
+
+export interface CrlContents {
+  readonly crlNumber: number;
+  readonly revoked: readonly Revocation[];
+}
+
+/**
+ * The revoked set in two numbers. A revocation adds a row at the latest time;
+ * a revoked credential that is deleted leaves the set (count down): either
+ * changes the summary, except a deletion and a revocation in the very
+ * millisecond of the previous latest one.
+ */
+export interface RevocationSummary {
+  readonly count: number;
+  readonly latestRevokedAt: EpochMillis | null;
+}
+
 // ------------------------------------------------------ key management keys
 
 /** One key management key of an issuer; the current one has `retiredAt === null`. */
@@ -337,6 +360,17 @@ export interface IssuerDatabase {
    * change is never recorded without its audit event.
    */
   setCredentialStatus(fingerprint: string, status: CredentialStatus, options?: { readonly audit?: NewAuditEvent }): Promise<Credential>;
+  /** Count and latest revocation time of the `revoked` credentials: a cheap check whether a CRL is still current. */
+  revocationSummary(): Promise<RevocationSummary>;
+  /**
+   * The next CRL of the CA identified by `caId`: its number, the larger of
+   * the last one given out plus one and `atLeast` (recorded, so numbers are
+   * strictly increasing across every process on this database), and what it
+   * lists of each `revoked` credential (no certificate is read), in
+   * revocation order. One transaction, the list read after the number is
+   * taken: a higher number never lists less than a lower one.
+   */
+  nextCrl(caId: string, atLeast: number): Promise<CrlContents>;
 
   /** Schedules an operation on an issued credential (NOT_FOUND if unknown), pending until the device's next management session. */
   scheduleOperation(input: NewScheduledOperation): Promise<ScheduledOperation>;

@@ -24,6 +24,8 @@ import type {
   NewKeyManagementKey,
   NewScheduledOperation,
   NewSession,
+  CrlContents,
+  RevocationSummary,
   ScheduledOperation,
   ScheduledOperationStatus,
   Session,
@@ -499,6 +501,34 @@ class SqlIssuerDatabase implements IssuerDatabase {
       }
       await mustExist(tx, 'credentials', 'fingerprint', fingerprint, 'credential');
       throw conflict(`credential cannot become ${status}`, 'status');
+    });
+  }
+
+  // The literal status (not a parameter) lets SQLite use the partial index credentials_revoked.
+  async revocationSummary(): Promise<RevocationSummary> {
+    return this.#read('revocationSummary', async (db) => {
+      const row = one(await db.all(`SELECT COUNT(*) AS n, MAX(updated_at) AS latest FROM credentials WHERE status = 'revoked'`));
+      return { count: int(row, 'n'), latestRevokedAt: intOrNull(row, 'latest') };
+    });
+  }
+
+  async nextCrl(caId: string, atLeast: number): Promise<CrlContents> {
+    if (!Number.isSafeInteger(atLeast) || atLeast < 0) throw new IssuerError('BAD_REQUEST', 'issuer database: CRL number must be a safe non-negative integer');
+    return this.#tx('nextCrl', async (tx, now) => {
+      // One upsert: the row lock (PostgreSQL) or write lock (SQLite) orders concurrent callers, and the
+      // list below is read under it, so it holds at least what a lower number's list held.
+      const numbers = await tx.all(
+        `INSERT INTO crl_numbers (ca_sha256, last_number, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (ca_sha256) DO UPDATE SET updated_at = excluded.updated_at,
+           last_number = CASE WHEN crl_numbers.last_number + 1 > excluded.last_number THEN crl_numbers.last_number + 1 ELSE excluded.last_number END
+         RETURNING last_number`,
+        [caId, atLeast, now],
+      );
+      const rows = await tx.all(`SELECT serial, updated_at FROM credentials WHERE status = 'revoked' ORDER BY updated_at, serial`);
+      return {
+        crlNumber: int(one(numbers), 'last_number'),
+        revoked: rows.map((r) => ({ serial: text(r, 'serial'), revokedAt: int(r, 'updated_at') })),
+      };
     });
   }
 

@@ -48,7 +48,8 @@ import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
 import { keyAlgorithmUri, templateKeys, templateProfile, templateUser, type EnrollmentTemplate } from '../policy/templates.js';
 import { issuerCause, reasonOf, type RefusalReason } from './reasons.js';
-import { issueCrl, listDevices, revokeCredential } from './admin.js';
+import { listDevices, revokeCredential } from './admin.js';
+import { CrlPublisher, type SignedCrl } from './crl.js';
 import { rollKmk, unsealKmk } from './kmk.js';
 import { planManagementOperations, recordManagementOutcome } from './management.js';
 
@@ -126,6 +127,7 @@ export class IssuerService {
   readonly #clock: () => number;
   readonly #certIssuer: CertificateIssuer;
   readonly #deviceTrust: DeviceTrust;
+  readonly #crl: CrlPublisher;
   #crypto: NodeIssuerCrypto;
   #kmkHistory: readonly KeyManagementKey[] = [];
 
@@ -145,6 +147,7 @@ export class IssuerService {
     this.#certIssuer = new CertificateIssuer(options.ca.issuing);
     this.#deviceTrust = new DeviceTrust(options.policy.trustRoots);
     this.#crypto = new NodeIssuerCrypto({ sealingKey: this.#sealingKey });
+    this.#crl = new CrlPublisher(options.db, options.ca.issuing, this.#clock);
   }
 
   // ------------------------------------------------------------------ KMKs
@@ -629,9 +632,9 @@ export class IssuerService {
     return revokeCredential(this.db, fingerprint, reason);
   }
 
-  /** The issuing CA's CRL of every revoked credential. */
-  crl(): Promise<{ readonly der: Buffer; readonly pem: string }> {
-    return issueCrl(this.db, this.ca.issuing, this.#clock());
+  /** The issuing CA's CRL of every revoked credential (cached while the revoked set is unchanged). */
+  crl(): Promise<SignedCrl> {
+    return this.#crl.current();
   }
 
   /** Schedules delete, unlock or update of a credential for its device's next management session. */

@@ -153,12 +153,13 @@ for (const kind of ISSUER_DATABASES) {
 
       it('rolls back a failing migration whole', async () => {
         const driver = await fixture.driver();
-        const broken = { version: 3, name: 'broken', statements: () => ['CREATE TABLE half_done (x TEXT)', 'NOT SQL'] };
+        const next = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
+        const broken = { version: next, name: 'broken', statements: () => ['CREATE TABLE half_done (x TEXT)', 'NOT SQL'] };
         await expect(migrate(driver, T0, [...MIGRATIONS, broken])).rejects.toThrow();
         expect(await db.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
         // half_done was rolled back with it: the same migration, fixed, applies cleanly.
         const fixed = { ...broken, statements: () => ['CREATE TABLE half_done (x TEXT)'] };
-        expect(await migrate(driver, T0, [...MIGRATIONS, fixed])).toContain(3);
+        expect(await migrate(driver, T0, [...MIGRATIONS, fixed])).toContain(next);
       });
     });
 
@@ -574,6 +575,40 @@ for (const kind of ISSUER_DATABASES) {
         expect((await db.setCredentialStatus(credential.fingerprint, 'deleted')).status).toBe('deleted');
         expect(await codeOf(db.setCredentialStatus(credential.fingerprint, 'revoked'))).toBe('CONFLICT');
         expect(await codeOf(db.setCredentialStatus('00'.repeat(32), 'revoked'))).toBe('NOT_FOUND');
+      });
+
+      it('crl-lists-only-revoked: serial and revocation time in revocation order; the summary follows the set', async () => {
+        const session = await startSession();
+        const [first, second, third] = [await issue(session, 'Key.1', '51'), await issue(session, 'Key.2', '52'), await issue(session, 'Key.3', '53')];
+        expect(await db.revocationSummary()).toEqual({ count: 0, latestRevokedAt: null });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([]);
+        time.advance(1000);
+        await db.setCredentialStatus(third.fingerprint, 'revoked');
+        time.advance(1000);
+        await db.setCredentialStatus(first.fingerprint, 'revoked');
+        expect(await db.revocationSummary()).toEqual({ count: 2, latestRevokedAt: T0 + 2000 });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([
+          { serial: '53', revokedAt: T0 + 1000 },
+          { serial: '51', revokedAt: T0 + 2000 },
+        ]);
+        // A revoked credential that is deleted leaves the set; an issued one is never listed.
+        await db.setCredentialStatus(third.fingerprint, 'deleted');
+        await db.setCredentialStatus(second.fingerprint, 'deleted');
+        expect(await db.revocationSummary()).toEqual({ count: 1, latestRevokedAt: T0 + 2000 });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([{ serial: '51', revokedAt: T0 + 2000 }]);
+      });
+
+      it('crl-number-strictly-increasing: max(last + 1, atLeast) per CA, never shared by two processes', async () => {
+        const numbers = async (issuerDatabase: IssuerDatabase, caId: string, atLeast: number) => (await issuerDatabase.nextCrl(caId, atLeast)).crlNumber;
+        expect(await numbers(db, 'ca-a', 100)).toBe(100);
+        expect(await numbers(db, 'ca-a', 100)).toBe(101);
+        expect(await numbers(db, 'ca-a', 50)).toBe(102);
+        expect(await numbers(db, 'ca-a', 500)).toBe(500);
+        expect(await numbers(db, 'ca-b', 7)).toBe(7);
+        const issuerDatabase = await other();
+        const racing = await Promise.all(Array.from({ length: 10 }, (_, i) => numbers(i % 2 === 0 ? db : issuerDatabase, 'ca-a', 500)));
+        expect([...racing].sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => 501 + i));
+        expect(await codeOf(db.nextCrl('ca-a', -1))).toBe('BAD_REQUEST');
       });
 
       it('lists credentials by device', async () => {

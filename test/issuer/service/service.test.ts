@@ -28,6 +28,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const pem = (der: Uint8Array): string => new X509Certificate(der).toString();
 const cookieOf = (invocationUrl: string): string => parseInvocationUrl(invocationUrl).cookie!;
+/** A DER CRL's number and text, as openssl reads them. */
+const readCrl = (der: Buffer): { number: bigint; text: string } => {
+  writeFileSync(join(tmp, 'read.crl'), der);
+  const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(tmp, 'read.crl'), '-noout', '-text', '-crlnumber'], { encoding: 'utf8' });
+  const hex = /crlNumber=(0x[0-9A-Fa-f]+)/.exec(text)?.[1];
+  if (hex === undefined) throw new Error('no CRL number');
+  return { number: BigInt(hex), text };
+};
 
 for (const kind of ISSUER_DATABASES) {
   if (kind.unavailable !== undefined) {
@@ -369,6 +377,60 @@ for (const kind of ISSUER_DATABASES) {
       writeFileSync(join(tmp, 'crl.der'), crl.rawPayload);
       const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(tmp, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' });
       expect(text.toUpperCase()).toContain(item.serial.toUpperCase().replace(/^0+/, ''));
+    });
+
+    it('serves-cached-crl: concurrent and repeated requests share one signed CRL until a revocation or a day passes', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      let builds = 0;
+      const nextCrl = db.nextCrl.bind(db);
+      db.nextCrl = (caId, atLeast) => {
+        builds += 1;
+        return nextCrl(caId, atLeast);
+      };
+      const get = async () => (await handle.app.inject({ method: 'GET', url: '/crl' })).rawPayload;
+      const [first, ...others] = await Promise.all(Array.from({ length: 20 }, get));
+      for (const other of others) expect(other.equals(first)).toBe(true);
+      expect((await get()).equals(first)).toBe(true);
+      expect(builds).toBe(1);
+
+      await handle.enroll((await newEnrollment()).invocationUrl, device(), PIN);
+      expect((await get()).equals(first), 'an issued credential does not change the CRL').toBe(true);
+      const [item] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+      await handle.admin('POST', `/admin/credentials/${item.fingerprint}/revoke`, {});
+      const second = await get();
+      expect(builds).toBe(2);
+      expect(readCrl(second).number).toBeGreaterThan(readCrl(first).number);
+      expect(readCrl(second).text.toUpperCase()).toContain(item.serial.toUpperCase().replace(/^0+/, ''));
+      expect((await get()).equals(second)).toBe(true);
+
+      // Nothing changed for a day: signed again, so a CRL served never nears its nextUpdate.
+      now += 86_400_000;
+      const third = await get();
+      expect(builds).toBe(3);
+      expect(readCrl(third).number).toBeGreaterThan(readCrl(second).number);
+    });
+
+    it('numbers-crls-strictly-increasing: two processes on one database within one second never share a CRL number', async () => {
+      const now = Math.floor(Date.now() / 1000) * 1000 + 100;
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const other = await harness(await fixture.open(), { clock: () => now, sealingKey: handle.sealingKey });
+      try {
+        await handle.enroll((await newEnrollment()).invocationUrl, device(), PIN);
+        const crlOf = async (h: Harness) => readCrl((await h.app.inject({ method: 'GET', url: '/crl' })).rawPayload).number;
+        const fromFirst = await crlOf(handle);
+        const fromOther = await crlOf(other);
+        const [item] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+        await handle.admin('POST', `/admin/credentials/${item.fingerprint}/revoke`, {});
+        const afterRevocation = await crlOf(handle);
+        expect(fromOther).toBeGreaterThan(fromFirst);
+        expect(afterRevocation).toBeGreaterThan(fromOther);
+        expect(fromFirst).toBeGreaterThanOrEqual(BigInt(Math.floor(now / 1000)));
+      } finally {
+        await other.app.close();
+      }
     });
 
     it('applies-scheduled-operations at the next management session (delete, unlock, update; after a KMK roll-over)', async () => {
