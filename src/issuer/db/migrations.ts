@@ -168,6 +168,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 4,
+    name: 'session expiry',
+    statements: (dialect) => {
+      const { i64 } = types(dialect);
+      return [
+        // The default only fills the rows that exist now; every insert gives the expiry.
+        `ALTER TABLE sessions ADD COLUMN expires_at ${i64} NOT NULL DEFAULT 0`,
+        // Sessions begun before the expiry was recorded get a day, the longest lifetime this issuer
+        // gives a management session (enrollment sessions default to an hour): too late only delays a clean-up.
+        `UPDATE sessions SET expires_at = created_at + 86400000`,
+        `CREATE INDEX sessions_expiry ON sessions (expires_at) WHERE status = 'active'`,
+      ];
+    },
+  },
 ];
 
 /**

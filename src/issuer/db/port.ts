@@ -80,6 +80,8 @@ export interface Session {
   readonly failureReason: string | null;
   readonly createdAt: EpochMillis;
   readonly updatedAt: EpochMillis;
+  /** When its KeyGen2 lifetime ends (serverTime + sessionLifeTime): still active then, it is abandoned. */
+  readonly expiresAt: EpochMillis;
 }
 
 /** A session's first answered step. */
@@ -89,6 +91,7 @@ export interface NewSession {
   readonly state: string;
   readonly requestHash: string;
   readonly response: StoredResponse;
+  readonly expiresAt: EpochMillis;
 }
 
 /** One answered step, written by {@link IssuerDatabase.advanceSession} before the answer leaves. */
@@ -332,6 +335,16 @@ export interface IssuerDatabase {
   advanceSession(id: string, expectedStep: number, step: SessionStep): Promise<Session>;
   /** Ends an active session as `failed`; CONFLICT if it already ended. */
   failSession(id: string, reason: string): Promise<Session>;
+  /**
+   * Ends active sessions whose expiry is at or before `now` (the service's
+   * clock) as `failed` with reason `session-expired`, at most `limit`
+   * (default 100) per call, and in the same transaction releases what each
+   * held, as for a failed session: its running operations go back to
+   * pending, its issued certificates are revoked, and a `session-failed`
+   * event is appended. Returns the ids it ended; of processes sweeping at
+   * once, each session is ended (and released) by exactly one.
+   */
+  expireSessions(now: EpochMillis, limit?: number): Promise<readonly string[]>;
 
   /** Records a sighting: creates the device on first sight (a certificate device by its DER's SHA-256), else updates last seen. */
   recordDevice(sighting: DeviceSighting): Promise<Device>;

@@ -109,6 +109,7 @@ for (const kind of ISSUER_DATABASES) {
         state: '{"phase":"invoked"}',
         requestHash: hash('invocation'),
         response: json('{"step":0}'),
+        expiresAt: time.now() + HOUR,
       });
       if (sessionResult.kind !== 'started') throw new Error(`expected started, got ${sessionResult.kind}`);
       return sessionResult.session;
@@ -249,6 +250,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{"a":1}',
           requestHash: hash('req0'),
           response: json('{"r":0}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(sessionResult.kind).toBe('started');
         if (sessionResult.kind !== 'started') return;
@@ -272,6 +274,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('invocation'),
           response: json('{"step":"recomputed"}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(retried).toMatchObject({ kind: 'replayed', session: { id: sess.id, lastResponse: json('{"step":0}') } });
         const different = await db.startEnrollmentSession('tok-replay', {
@@ -279,6 +282,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('something else'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(different).toEqual({ kind: 'refused', reason: 'used' });
         // Once the session moved on, the first request is no longer the last one answered.
@@ -288,6 +292,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('invocation'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(late).toEqual({ kind: 'refused', reason: 'used' });
       });
@@ -303,6 +308,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('x'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('CONFLICT');
@@ -429,6 +435,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('m0'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(session.origin).toEqual({ kind: 'management', deviceId: data.id });
         expect(
@@ -439,6 +446,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('m0'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('NOT_FOUND');
@@ -450,6 +458,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('m0'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('CONFLICT');
@@ -681,6 +690,48 @@ for (const kind of ISSUER_DATABASES) {
       });
     });
 
+    // ------------------------------------------------------- session expiry
+
+    describe('session expiry', () => {
+      it('expires-abandoned-sessions: failed as session-expired, operations released, certificates revoked, in one step', async () => {
+        const abandoned = await startSession();
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-exp'), subject: 'CN=exp' });
+        await db.recordIssuanceIntent({ sessionId: abandoned.id, keyId: 'Key.1', serial: '60', deviceId: data.id, plan: '{}' });
+        const credential = await db.completeIssuance(abandoned.id, 'Key.1', der('c60'));
+        const op = await db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint });
+        expect(await db.claimOperations(data.id, abandoned.id)).toHaveLength(1);
+        time.advance(HOUR / 2);
+        const younger = await startSession();
+        expect(abandoned.expiresAt).toBe(T0 + HOUR);
+
+        expect(await db.expireSessions(T0 + HOUR - 1)).toEqual([]);
+        expect(await db.expireSessions(T0 + HOUR)).toEqual([abandoned.id]);
+        expect(await db.getSession(abandoned.id)).toMatchObject({ status: 'failed', failureReason: 'session-expired' });
+        expect((await db.getCredential(credential.fingerprint)).status).toBe('revoked');
+        expect((await db.listOperations({ deviceId: data.id }))[0]).toMatchObject({ id: op.id, status: 'pending', sessionId: null });
+        expect((await db.listAudit({ sessionId: abandoned.id })).map((e) => [e.kind, e.detail])).toContainEqual([
+          'session-failed',
+          '{"reason":"session-expired"}',
+        ]);
+        expect((await db.getSession(younger.id)).status).toBe('active');
+        // Once: a second sweep finds nothing, and an ended session never expires.
+        expect(await db.expireSessions(T0 + HOUR)).toEqual([]);
+        await db.failSession(younger.id, 'protocol-error');
+        expect(await db.expireSessions(T0 + 10 * HOUR)).toEqual([]);
+      });
+
+      it('expire-sessions-race: processes sweeping at once end each session exactly once, in batches of limit', async () => {
+        const sessions = await Promise.all(Array.from({ length: 6 }, () => startSession()));
+        expect(await db.expireSessions(T0 + HOUR, 2)).toHaveLength(2);
+        const issuerDatabase = await other();
+        const swept = await Promise.all([db.expireSessions(T0 + HOUR), issuerDatabase.expireSessions(T0 + HOUR), db.expireSessions(T0 + HOUR)]);
+        const ids = swept.flat();
+        expect(ids).toHaveLength(4);
+        expect(new Set(ids).size).toBe(4);
+        for (const session of sessions) expect((await db.getSession(session.id)).status).toBe('failed');
+      });
+    });
+
     // --------------------------------------------------- key management keys
 
     describe('key management keys', () => {
@@ -760,6 +811,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('m0'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         // The workers run on the real clock: give the token a far expiry.
         await db.createEnrollment({ token, template: 't', userName: 'u', expiresAt: Date.now() + HOUR });
@@ -782,6 +834,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{"on":"b"}',
           requestHash: hash('q0'),
           response: json('{"from":"b"}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(sessionResult.kind).toBe('started');
         // Any step may arrive at any process.

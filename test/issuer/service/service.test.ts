@@ -433,6 +433,90 @@ for (const kind of ISSUER_DATABASES) {
       }
     });
 
+    it('expires-abandoned-session: a device gone after key creation or discovery leaves no valid certificate and no stuck operation', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const sks = device();
+      await handle.enroll((await newEnrollment('ec-p256-auth', 'Kept Key')).invocationUrl, sks);
+      const [kept] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+      expect((await handle.admin('POST', `/admin/credentials/${kept.fingerprint}/operations`, { kind: 'delete' })).status).toBe(201);
+      /** The device goes away once the message holding `marker` is posted: it never sends anything again. */
+      const dropping = (marker: string): KeyGen2Transport => ({
+        fetchInvocation: (inv) => handle.transport.fetchInvocation(inv),
+        postResponse: async (inv, text) => {
+          const answer = await handle.transport.postResponse(inv, text);
+          if (text.includes(marker)) throw new Error('the device went away');
+          return answer;
+        },
+      });
+      const dropped = await newEnrollment('ec-p256-auth', 'Dropped Key');
+      const keyCreation = dropping('"KeyCreationResponse"');
+      await expect(runEnrollment({ sks: device(), ui: ui(), transport: keyCreation, invocationUrl: dropped.invocationUrl })).rejects.toMatchObject({
+        code: 'TRANSPORT',
+      });
+      const management = (await handle.admin('POST', '/admin/management-sessions', { deviceId: kept.deviceId })).json;
+      const discovery = dropping('"CredentialDiscoveryResponse"');
+      await expect(runEnrollment({ sks, ui: ui(), transport: discovery, invocationUrl: management.invocationUrl })).rejects.toMatchObject({
+        code: 'TRANSPORT',
+      });
+
+      const droppedCredential = () =>
+        handle.service.listCredentials().then((all) => all.find((c) => c.status !== 'deleted' && c.fingerprint !== kept.fingerprint)!);
+      expect((await droppedCredential()).status).toBe('issued');
+      expect((await handle.service.listOperations()).map((o) => o.status)).toEqual(['running']);
+      expect((await handle.service.listSessions({ status: 'active' })).map((x) => x.expiresAt)).toEqual([expect.any(Number), expect.any(Number)]);
+
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      expect(await handle.service.expireSessions()).toHaveLength(2);
+      expect((await handle.admin('GET', '/admin/sessions?status=active')).json.sessions).toEqual([]);
+      const failed = (await handle.admin('GET', '/admin/sessions?status=failed')).json.sessions;
+      expect(failed.map((x) => x['failureReason'])).toEqual(['session-expired', 'session-expired']);
+      const revoked = await droppedCredential();
+      expect(revoked.status).toBe('revoked');
+      expect((await db.getCredential(kept.fingerprint)).status).toBe('issued');
+      expect((await handle.admin('GET', '/admin/operations')).json.operations).toEqual([expect.objectContaining({ kind: 'delete', status: 'pending' })]);
+      const crl = readCrl((await handle.app.inject({ method: 'GET', url: '/crl' })).rawPayload);
+      expect(crl.text.toUpperCase()).toContain(revoked.serial.toUpperCase().replace(/^0+/, ''));
+      // The operation is claimed again by the device's next management session, which now completes.
+      const next = (await handle.admin('POST', '/admin/management-sessions', { deviceId: kept.deviceId })).json;
+      expect(next.pendingOperations).toBe(1);
+      expect((await handle.enroll(next.invocationUrl, sks)).redirectUrl).toBe(`${PUBLIC_URL}/keygen2/done`);
+      expect((await handle.admin('GET', '/admin/operations')).json.operations).toEqual([expect.objectContaining({ kind: 'delete', status: 'done' })]);
+    });
+
+    it('sweeps-abandoned-sessions before admin listings and on a timer that stops at close', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const init = async () => {
+        const enrollment = await newEnrollment();
+        await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
+      };
+      await init();
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      expect((await handle.admin('GET', '/admin/sessions')).json.sessions).toEqual([
+        expect.objectContaining({ status: 'failed', failureReason: 'session-expired' }),
+      ]);
+
+      await init();
+      let sweeps = 0;
+      const expire = handle.service.expireSessions.bind(handle.service);
+      handle.service.expireSessions = (at?: number) => {
+        sweeps += 1;
+        return expire(at);
+      };
+      const timed = buildIssuerService({ service: handle.service, logStream: { write: () => undefined }, closeDatabase: false, sweepIntervalMs: 10 });
+      await timed.ready();
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      for (let i = 0; i < 200 && (await db.listSessions({ status: 'active' })).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await db.listSessions({ status: 'active' })).toEqual([]);
+      await timed.close();
+      const after = sweeps;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sweeps).toBe(after);
+    });
+
     it('applies-scheduled-operations at the next management session (delete, unlock, update; after a KMK roll-over)', async () => {
       const sks = device();
       const enrollmentSummary = await handle.enroll((await newEnrollment('ec-p256-auth-pin', 'Unlock Me')).invocationUrl, sks, PIN);
