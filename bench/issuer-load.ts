@@ -473,6 +473,7 @@ async function certificates(): Promise<void> {
       state: '{}',
       requestHash: createHash('sha256').update('bench').digest('hex'),
       response: { kind: 'body', contentType: 'application/json', body: '{}' },
+      expiresAt: Date.now() + 3_600_000,
     });
     if (started.kind !== 'started') throw new Error('bench session did not start');
     let key = 0;

@@ -24,6 +24,7 @@
  * | `limits.requestTimeoutMs` | —                               | 30000                                              |
  * | `limits.enrollmentTtlSeconds` | —                           | 86400 (invocation URL lifetime)                    |
  * | `limits.sessionLifeTimeSeconds` | —                         | 3600 (KeyGen2 sessionLifeTime)                     |
+ * | `limits.maxConnections` | —                                 | 10000 (open sockets; more are refused at accept)   |
  * | `logLevel`             | `AIRTIGHT_ISSUER_LOG_LEVEL`        | `info`                                             |
  */
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ export interface ServiceLimits {
   readonly requestTimeoutMs: number;
   readonly enrollmentTtlSeconds: number;
   readonly sessionLifeTimeSeconds: number;
+  /** Open connections the HTTP server accepts at once; more are closed at accept (node's `server.maxConnections`). */
+  readonly maxConnections: number;
 }
 
 /** The configuration file (JSON); every member optional. */
@@ -88,6 +91,8 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   requestTimeoutMs: 30_000,
   enrollmentTtlSeconds: 86_400,
   sessionLifeTimeSeconds: 3600,
+  // Far above what one issuer process serves, low enough that a flood of idle sockets cannot exhaust file descriptors.
+  maxConnections: 10_000,
 };
 
 /** Each member a configuration file may hold, with its JSON type. */
@@ -183,6 +188,7 @@ export function resolveServiceConfig(
     requestTimeoutMs: int(file.limits?.requestTimeoutMs, 'limits.requestTimeoutMs') ?? DEFAULT_LIMITS.requestTimeoutMs,
     enrollmentTtlSeconds: int(file.limits?.enrollmentTtlSeconds, 'limits.enrollmentTtlSeconds') ?? DEFAULT_LIMITS.enrollmentTtlSeconds,
     sessionLifeTimeSeconds: int(file.limits?.sessionLifeTimeSeconds, 'limits.sessionLifeTimeSeconds') ?? DEFAULT_LIMITS.sessionLifeTimeSeconds,
+    maxConnections: int(file.limits?.maxConnections, 'limits.maxConnections') ?? DEFAULT_LIMITS.maxConnections,
   };
   const adminToken = fromEnv('AIRTIGHT_ISSUER_ADMIN_TOKEN') ?? file.adminToken;
   if (adminToken !== undefined && adminToken.length < 16)

@@ -151,6 +151,38 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 3,
+    name: 'CRL: revoked-credentials index, CRL numbers',
+    statements: (dialect) => {
+      const { i64, tableSuffix: text } = types(dialect);
+      return [
+        // Only the revoked rows, and all the CRL needs of them: the CRL's queries never touch certificates.
+        `CREATE INDEX credentials_revoked ON credentials (updated_at, serial) WHERE status = 'revoked'`,
+        // The last CRL number given out per issuing CA (by its certificate's SHA-256), shared by every process.
+        `CREATE TABLE crl_numbers (
+          ca_sha256 TEXT PRIMARY KEY,
+          last_number ${i64} NOT NULL CHECK (last_number >= 0),
+          updated_at ${i64} NOT NULL
+        )${text}`,
+      ];
+    },
+  },
+  {
+    version: 4,
+    name: 'session expiry',
+    statements: (dialect) => {
+      const { i64 } = types(dialect);
+      return [
+        // The default only fills the rows that exist now; every insert gives the expiry.
+        `ALTER TABLE sessions ADD COLUMN expires_at ${i64} NOT NULL DEFAULT 0`,
+        // Sessions begun before the expiry was recorded get a day, the longest lifetime this issuer
+        // gives a management session (enrollment sessions default to an hour): too late only delays a clean-up.
+        `UPDATE sessions SET expires_at = created_at + 86400000`,
+        `CREATE INDEX sessions_expiry ON sessions (expires_at) WHERE status = 'active'`,
+      ];
+    },
+  },
 ];
 
 /**

@@ -80,6 +80,8 @@ export interface Session {
   readonly failureReason: string | null;
   readonly createdAt: EpochMillis;
   readonly updatedAt: EpochMillis;
+  /** When its KeyGen2 lifetime ends (serverTime + sessionLifeTime): still active then, it is abandoned. */
+  readonly expiresAt: EpochMillis;
 }
 
 /** A session's first answered step. */
@@ -89,6 +91,7 @@ export interface NewSession {
   readonly state: string;
   readonly requestHash: string;
   readonly response: StoredResponse;
+  readonly expiresAt: EpochMillis;
 }
 
 /** One answered step, written by {@link IssuerDatabase.advanceSession} before the answer leaves. */
@@ -208,6 +211,29 @@ export interface NewScheduledOperation {
   readonly payload?: string;
 }
 
+/** One entry of a CRL: a revoked credential's serial and when it was revoked. */
+export interface Revocation {
+  /** Certificate serial number, lowercase hex. */
+  readonly serial: string;
+  readonly revokedAt: EpochMillis;
+}
+
+export interface CrlContents {
+  readonly crlNumber: number;
+  readonly revoked: readonly Revocation[];
+}
+
+/**
+ * The revoked set in two numbers. A revocation adds a row at the latest time;
+ * a revoked credential that is deleted leaves the set (count down): either
+ * changes the summary, except a deletion and a revocation in the very
+ * millisecond of the previous latest one.
+ */
+export interface RevocationSummary {
+  readonly count: number;
+  readonly latestRevokedAt: EpochMillis | null;
+}
+
 // ------------------------------------------------------ key management keys
 
 /** One key management key of an issuer; the current one has `retiredAt === null`. */
@@ -309,6 +335,16 @@ export interface IssuerDatabase {
   advanceSession(id: string, expectedStep: number, step: SessionStep): Promise<Session>;
   /** Ends an active session as `failed`; CONFLICT if it already ended. */
   failSession(id: string, reason: string): Promise<Session>;
+  /**
+   * Ends active sessions whose expiry is at or before `now` (the service's
+   * clock) as `failed` with reason `session-expired`, at most `limit`
+   * (default 100) per call, and in the same transaction releases what each
+   * held, as for a failed session: its running operations go back to
+   * pending, its issued certificates are revoked, and a `session-failed`
+   * event is appended. Returns the ids it ended; of processes sweeping at
+   * once, each session is ended (and released) by exactly one.
+   */
+  expireSessions(now: EpochMillis, limit?: number): Promise<readonly string[]>;
 
   /** Records a sighting: creates the device on first sight (a certificate device by its DER's SHA-256), else updates last seen. */
   recordDevice(sighting: DeviceSighting): Promise<Device>;
@@ -337,6 +373,17 @@ export interface IssuerDatabase {
    * change is never recorded without its audit event.
    */
   setCredentialStatus(fingerprint: string, status: CredentialStatus, options?: { readonly audit?: NewAuditEvent }): Promise<Credential>;
+  /** Count and latest revocation time of the `revoked` credentials: a cheap check whether a CRL is still current. */
+  revocationSummary(): Promise<RevocationSummary>;
+  /**
+   * The next CRL of the CA identified by `caId`: its number, the larger of
+   * the last one given out plus one and `atLeast` (recorded, so numbers are
+   * strictly increasing across every process on this database), and what it
+   * lists of each `revoked` credential (no certificate is read), in
+   * revocation order. One transaction, the list read after the number is
+   * taken: a higher number never lists less than a lower one.
+   */
+  nextCrl(caId: string, atLeast: number): Promise<CrlContents>;
 
   /** Schedules an operation on an issued credential (NOT_FOUND if unknown), pending until the device's next management session. */
   scheduleOperation(input: NewScheduledOperation): Promise<ScheduledOperation>;

@@ -24,6 +24,8 @@ import type {
   NewKeyManagementKey,
   NewScheduledOperation,
   NewSession,
+  CrlContents,
+  RevocationSummary,
   ScheduledOperation,
   ScheduledOperationStatus,
   Session,
@@ -62,7 +64,7 @@ const enrollmentOf = (r: Row): Enrollment => ({
 
 const SESSION_COLUMNS =
   'id, enrollment_id, management_device_id, status, state, step, last_request_sha256, response_kind, ' +
-  'response_content_type, response_body, failure_reason, created_at, updated_at';
+  'response_content_type, response_body, failure_reason, created_at, updated_at, expires_at';
 const sessionOf = (row: Row): Session => {
   const enrollmentId = textOrNull(row, 'enrollment_id');
   const responseBody = text(row, 'response_body');
@@ -80,6 +82,7 @@ const sessionOf = (row: Row): Session => {
     failureReason: textOrNull(row, 'failure_reason'),
     createdAt: int(row, 'created_at'),
     updatedAt: int(row, 'updated_at'),
+    expiresAt: int(row, 'expires_at'),
   };
 };
 /** The three response columns, in SESSION_COLUMNS order. */
@@ -372,6 +375,28 @@ class SqlIssuerDatabase implements IssuerDatabase {
     });
   }
 
+  async expireSessions(now: number, limit?: number): Promise<readonly string[]> {
+    const due = `status = 'active' AND expires_at <= $1`;
+    // Most sweeps find nothing: a read on the partial index sessions_expiry, without the write lock.
+    const any = await this.#read('expireSessions', (db) => db.all(`SELECT 1 AS due FROM sessions WHERE ${due} LIMIT 1`, [now]));
+    if (any.length === 0) return [];
+    return this.#tx('expireSessions', async (tx, at) => {
+      // The outer status check is the claim: of concurrent sweepers (another process) that picked
+      // the same rows, one updates each; the others' UPDATE finds it no longer active.
+      const rows = await tx.all(
+        `UPDATE sessions SET status = 'failed', failure_reason = 'session-expired', updated_at = $3
+         WHERE status = 'active' AND id IN (SELECT id FROM sessions WHERE ${due} ORDER BY expires_at LIMIT $2) RETURNING id`,
+        [now, clampLimit(limit, 100), at],
+      );
+      const ids = rows.map((r) => text(r, 'id'));
+      for (const id of ids) {
+        await releaseSession(tx, at, id);
+        await insertAudit(tx, at, { kind: 'session-failed', sessionId: id, detail: JSON.stringify({ reason: 'session-expired' }) });
+      }
+      return ids;
+    });
+  }
+
   // ------------------------------------------------------------- devices
 
   async recordDevice(sighting: DeviceSighting): Promise<Device> {
@@ -499,6 +524,34 @@ class SqlIssuerDatabase implements IssuerDatabase {
       }
       await mustExist(tx, 'credentials', 'fingerprint', fingerprint, 'credential');
       throw conflict(`credential cannot become ${status}`, 'status');
+    });
+  }
+
+  // The literal status (not a parameter) lets SQLite use the partial index credentials_revoked.
+  async revocationSummary(): Promise<RevocationSummary> {
+    return this.#read('revocationSummary', async (db) => {
+      const row = one(await db.all(`SELECT COUNT(*) AS n, MAX(updated_at) AS latest FROM credentials WHERE status = 'revoked'`));
+      return { count: int(row, 'n'), latestRevokedAt: intOrNull(row, 'latest') };
+    });
+  }
+
+  async nextCrl(caId: string, atLeast: number): Promise<CrlContents> {
+    if (!Number.isSafeInteger(atLeast) || atLeast < 0) throw new IssuerError('BAD_REQUEST', 'issuer database: CRL number must be a safe non-negative integer');
+    return this.#tx('nextCrl', async (tx, now) => {
+      // One upsert: the row lock (PostgreSQL) or write lock (SQLite) orders concurrent callers, and the
+      // list below is read under it, so it holds at least what a lower number's list held.
+      const numbers = await tx.all(
+        `INSERT INTO crl_numbers (ca_sha256, last_number, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (ca_sha256) DO UPDATE SET updated_at = excluded.updated_at,
+           last_number = CASE WHEN crl_numbers.last_number + 1 > excluded.last_number THEN crl_numbers.last_number + 1 ELSE excluded.last_number END
+         RETURNING last_number`,
+        [caId, atLeast, now],
+      );
+      const rows = await tx.all(`SELECT serial, updated_at FROM credentials WHERE status = 'revoked' ORDER BY updated_at, serial`);
+      return {
+        crlNumber: int(one(numbers), 'last_number'),
+        revoked: rows.map((r) => ({ serial: text(r, 'serial'), revokedAt: int(r, 'updated_at') })),
+      };
     });
   }
 
@@ -682,6 +735,19 @@ const consume = async (tx: SqlRunner, now: number, token: string, sessionId: str
   }
 };
 
+/**
+ * What a failed session held, released (as the service does for a failure): its running
+ * operations back to pending for the device's next session, its issued certificates
+ * revoked (signed at key creation, never confirmed by the device).
+ */
+const releaseSession = async (tx: SqlRunner, now: number, sessionId: string): Promise<void> => {
+  await tx.run(`UPDATE scheduled_operations SET status = 'pending', session_id = NULL, updated_at = $2 WHERE session_id = $1 AND status = 'running'`, [
+    sessionId,
+    now,
+  ]);
+  await tx.run(`UPDATE credentials SET status = 'revoked', updated_at = $2 WHERE session_id = $1 AND status = 'issued'`, [sessionId, now]);
+};
+
 const insertAudit = async (tx: SqlRunner, now: number, event: NewAuditEvent): Promise<AuditEvent> => {
   const rows = await tx.all(`INSERT INTO audit_events (at, kind, session_id, detail) VALUES ($1, $2, $3, $4) RETURNING ${AUDIT_COLUMNS}`, [
     now,
@@ -695,8 +761,8 @@ const insertAudit = async (tx: SqlRunner, now: number, event: NewAuditEvent): Pr
 const insertSession = async (tx: SqlRunner, now: number, input: NewSession): Promise<Session> => {
   const rows = await tx.all(
     `INSERT INTO sessions (id, enrollment_id, management_device_id, status, state, step, last_request_sha256,
-       response_kind, response_content_type, response_body, created_at, updated_at)
-     VALUES ($1, $2, $3, 'active', $4, 0, $5, $6, $7, $8, $9, $9) RETURNING ${SESSION_COLUMNS}`,
+       response_kind, response_content_type, response_body, created_at, updated_at, expires_at)
+     VALUES ($1, $2, $3, 'active', $4, 0, $5, $6, $7, $8, $9, $9, $10) RETURNING ${SESSION_COLUMNS}`,
     [
       input.id,
       input.origin.kind === 'enrollment' ? input.origin.enrollmentId : null,
@@ -705,6 +771,7 @@ const insertSession = async (tx: SqlRunner, now: number, input: NewSession): Pro
       input.requestHash,
       ...responseParams(input.response),
       now,
+      input.expiresAt,
     ],
   );
   return sessionOf(one(rows));

@@ -3,13 +3,15 @@
  * GET `/keygen2/init` answers the InvocationRequest, POST `/keygen2` (the
  * transaction URL and issuerUri) each next request or the final 302; every
  * refusal is a 302 to `/keygen2/error?reason=…`, whose page says why.
- * Bodies are read as text for the strict KeyGen2 reader; the exact
- * `Content-Type: application/json` is required on POSTs.
+ * Bodies are decoded strictly as UTF-8 for the strict KeyGen2 reader; the
+ * exact `Content-Type: application/json` is required on POSTs.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { decodeUtf8 } from '../../keygen2/json/parse.js';
 import type { StoredResponse } from '../db/port.js';
 import type { IssuerService } from '../service/issuer-service.js';
 import { isRefusalReason, REFUSAL_TEXT } from '../service/reasons.js';
+import { httpError } from './errors.js';
 import { page } from './pages.js';
 
 const NO_CACHE = { 'cache-control': 'no-store', pragma: 'No-Cache', expires: '0' } as const;
@@ -28,13 +30,23 @@ export interface Keygen2RoutesOptions {
 // eslint-disable-next-line @typescript-eslint/require-await -- async so a throw while registering is a rejection, as Fastify expects of a FastifyPluginAsync
 export const keygen2Routes: FastifyPluginAsync<Keygen2RoutesOptions> = async (app, { service, bodyLimit }) => {
   const errorUrl = (reason: string): string => `${service.publicUrl}/keygen2/error?reason=${reason}`;
-  // Raw text in this scope only: the KeyGen2 reader is strict (duplicates, lone surrogates) and must see the bytes.
+  // Raw bytes in this scope only: the KeyGen2 reader is strict (duplicates, lone surrogates) and must see
+  // exactly what was sent; fastify's `parseAs: 'string'` would turn invalid UTF-8 into U+FFFD silently.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = decodeUtf8(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    done(null, text);
+  });
   app.setErrorHandler((error, req, reply) => {
-    // Oversize or undecodable bodies and anything unexpected: the client aborts on the 302 (spec §2.2 step 5).
+    // Oversize or undecodable bodies (4xx) and anything unexpected: the client aborts on the 302 (spec §2.2 step 5).
     req.log.warn({ code: (error as { code?: string }).code ?? 'ERROR' }, 'keygen2 request refused');
-    void send(reply, { kind: 'redirect', location: errorUrl((error as { statusCode?: number }).statusCode === 413 ? 'bad-request' : 'internal-error') });
+    void send(reply, { kind: 'redirect', location: errorUrl(httpError(error).status < 500 ? 'bad-request' : 'internal-error') });
   });
 
   app.get('/init', async (req, reply) => {

@@ -1,6 +1,5 @@
-/** Admin operations over the issuer database and CA: devices, revocation, CRL, the admin token check. */
+/** Admin operations over the issuer database: devices, revocation, the admin token check (the CRL is crl.ts). */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { signCrl, type CaKeyPair } from '../ca/index.js';
 import type { Credential, Device, IssuerDatabase } from '../db/port.js';
 
 /** Devices that hold credentials of this issuer (by device certificate). */
@@ -18,17 +17,6 @@ export async function revokeCredential(db: IssuerDatabase, fingerprint: string, 
       kind: 'credential-revoked',
       detail: JSON.stringify({ fingerprint, serial: credential.serial, ...(reason === undefined ? {} : { reason }) }),
     },
-  });
-}
-
-/** The issuing CA's CRL of every revoked credential; CRL number = seconds since the epoch (increasing across processes). */
-export async function issueCrl(db: IssuerDatabase, issuing: CaKeyPair, now: number): Promise<{ readonly der: Buffer; readonly pem: string }> {
-  const revoked = (await db.listCredentials()).filter((c) => c.status === 'revoked');
-  return signCrl(issuing, {
-    crlNumber: BigInt(Math.floor(now / 1000)),
-    thisUpdate: new Date(now),
-    nextUpdate: new Date(now + 7 * 86_400_000),
-    revoked: revoked.map((c) => ({ serial: c.serial.length % 2 === 0 ? c.serial : `0${c.serial}`, revokedAt: new Date(c.updatedAt) })),
   });
 }
 

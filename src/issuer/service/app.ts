@@ -42,7 +42,12 @@ export interface BuildIssuerServiceOptions {
   readonly logStream?: { write(line: string): void };
   /** Close the service's database with the app (default true). */
   readonly closeDatabase?: boolean;
+  /** Sweep abandoned sessions this often while the app runs (from ready to close); none by default. */
+  readonly sweepIntervalMs?: number;
 }
+
+/** How often a running service ends the sessions abandoned past their lifetime. */
+export const SESSION_SWEEP_INTERVAL_MS = 60_000;
 
 /** Builds the fastify app (not listening). */
 export function buildIssuerService(options: BuildIssuerServiceOptions): FastifyInstance {
@@ -64,10 +69,34 @@ export function buildIssuerService(options: BuildIssuerServiceOptions): FastifyI
     ajv: { customOptions: { removeAdditional: false } },
     ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
   }) as unknown as FastifyInstance;
+  // A cap on open sockets (node closes those beyond it at accept), so a client opening connections cannot exhaust descriptors.
+  app.server.maxConnections = service.limits.maxConnections;
   void app.register(publicRoutes, { service });
   void app.register(keygen2Routes, { prefix: '/keygen2', service, bodyLimit: service.limits.bodyBytes });
   void app.register(adminRoutes, { prefix: '/admin', service, adminToken: options.adminToken });
-  if (options.closeDatabase !== false) app.addHook('onClose', async () => service.db.close());
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = async (): Promise<void> => {
+    try {
+      const ended = await service.expireSessions();
+      if (ended.length > 0) app.log.info({ sessions: ended.length }, 'expired abandoned sessions');
+    } catch (error) {
+      app.log.error({ code: (error as { code?: string }).code ?? 'ERROR' }, 'session sweep failed');
+    }
+  };
+  const interval = options.sweepIntervalMs;
+  if (interval !== undefined) {
+    app.addHook('onReady', (done) => {
+      // One sweep at a time; unref: the timer alone never keeps the process alive.
+      sweeper = setInterval(() => void (sweeping = sweeping.then(sweep)), interval).unref();
+      done();
+    });
+  }
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    await sweeping;
+    if (options.closeDatabase !== false) await service.db.close();
+  });
   return app;
 }
 
@@ -130,6 +159,7 @@ export async function startIssuerService(
     adminToken: config.adminToken,
     tls,
     logLevel: config.logLevel,
+    sweepIntervalMs: SESSION_SWEEP_INTERVAL_MS,
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
   });
   try {

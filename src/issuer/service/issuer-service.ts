@@ -48,7 +48,8 @@ import type { ServiceLimits } from '../config.js';
 import { checkKeyAlgorithm, type AttestationPolicy } from '../policy/attestation.js';
 import { keyAlgorithmUri, templateKeys, templateProfile, templateUser, type EnrollmentTemplate } from '../policy/templates.js';
 import { issuerCause, reasonOf, type RefusalReason } from './reasons.js';
-import { issueCrl, listDevices, revokeCredential } from './admin.js';
+import { listDevices, revokeCredential } from './admin.js';
+import { CrlPublisher, type SignedCrl } from './crl.js';
 import { rollKmk, unsealKmk } from './kmk.js';
 import { planManagementOperations, recordManagementOutcome } from './management.js';
 
@@ -96,6 +97,10 @@ export interface CreatedManagementSession extends CreatedInvocation {
 }
 
 const GET_HASH = createHash('sha256').update('GET init').digest('hex');
+/** How many expired sessions one sweep transaction ends. */
+const SWEEP_BATCH = 100;
+/** Past this the state machine refuses every response (serverTime + sessionLifeTime), so an active session is abandoned. */
+const expiryOf = (state: IssuerState): number => Date.parse(state.serverTime) + state.sessionLifeTime * 1000;
 const postHash = (body: string): string => createHash('sha256').update('POST\n').update(body, 'utf8').digest('hex');
 
 /** Reads `airtight-kg2` from a Cookie header. */
@@ -126,6 +131,7 @@ export class IssuerService {
   readonly #clock: () => number;
   readonly #certIssuer: CertificateIssuer;
   readonly #deviceTrust: DeviceTrust;
+  readonly #crl: CrlPublisher;
   #crypto: NodeIssuerCrypto;
   #kmkHistory: readonly KeyManagementKey[] = [];
 
@@ -145,6 +151,7 @@ export class IssuerService {
     this.#certIssuer = new CertificateIssuer(options.ca.issuing);
     this.#deviceTrust = new DeviceTrust(options.policy.trustRoots);
     this.#crypto = new NodeIssuerCrypto({ sealingKey: this.#sealingKey });
+    this.#crl = new CrlPublisher(options.db, options.ca.issuing, this.#clock);
   }
 
   // ------------------------------------------------------------------ KMKs
@@ -301,6 +308,7 @@ export class IssuerService {
       state: JSON.stringify(state),
       requestHash: GET_HASH,
       response: { kind: 'body', contentType: 'application/json', body: request },
+      expiresAt: expiryOf(state),
     });
     await this.db.appendAudit({ kind: 'management-session-created', sessionId, detail: JSON.stringify({ deviceId: device.id, updateKeys }) });
     return { sessionId, deviceId: device.id, pendingOperations: pending.length, ...this.#invocation(`m.${token}`, this.#clock() + ttl * 1000) };
@@ -428,6 +436,7 @@ export class IssuerService {
       state: JSON.stringify(started.state),
       requestHash: GET_HASH,
       response: answer,
+      expiresAt: expiryOf(started.state),
     });
     switch (sessionResult.kind) {
       case 'started':
@@ -602,6 +611,22 @@ export class IssuerService {
 
   // ------------------------------------------------------------------ admin
 
+  /**
+   * Ends the sessions abandoned past their lifetime (a device that went away mid-session
+   * sends nothing that would end them): each becomes failed (`session-expired`), its
+   * certificates are revoked and its claimed operations go back to pending, as for any
+   * failed session. Run on a timer by the running service, and before the admin listings
+   * and the CRL; safe when several processes sweep at once. Returns the ids it ended.
+   */
+  async expireSessions(now: number = this.#clock()): Promise<readonly string[]> {
+    const ended: string[] = [];
+    for (;;) {
+      const batch = await this.db.expireSessions(now, SWEEP_BATCH);
+      ended.push(...batch);
+      if (batch.length < SWEEP_BATCH) return ended;
+    }
+  }
+
   /** Enrollments, newest first; lapsed ones are marked expired first. */
   async listEnrollments(filter: { readonly state?: 'created' | 'used' | 'expired'; readonly limit?: number } = {}): Promise<readonly Enrollment[]> {
     await this.db.expireEnrollments();
@@ -612,11 +637,13 @@ export class IssuerService {
     return this.db.listAudit(options);
   }
 
-  listSessions(filter: { readonly status?: SessionStatus; readonly limit?: number } = {}): Promise<readonly Session[]> {
+  async listSessions(filter: { readonly status?: SessionStatus; readonly limit?: number } = {}): Promise<readonly Session[]> {
+    await this.expireSessions();
     return this.db.listSessions(filter);
   }
 
-  listCredentials(filter: { readonly deviceId?: string; readonly sessionId?: string } = {}): Promise<readonly Credential[]> {
+  async listCredentials(filter: { readonly deviceId?: string; readonly sessionId?: string } = {}): Promise<readonly Credential[]> {
+    await this.expireSessions();
     return this.db.listCredentials(filter);
   }
 
@@ -629,9 +656,10 @@ export class IssuerService {
     return revokeCredential(this.db, fingerprint, reason);
   }
 
-  /** The issuing CA's CRL of every revoked credential. */
-  crl(): Promise<{ readonly der: Buffer; readonly pem: string }> {
-    return issueCrl(this.db, this.ca.issuing, this.#clock());
+  /** The issuing CA's CRL of every revoked credential (cached while the revoked set is unchanged). */
+  async crl(): Promise<SignedCrl> {
+    await this.expireSessions();
+    return this.#crl.current();
   }
 
   /** Schedules delete, unlock or update of a credential for its device's next management session. */
@@ -659,7 +687,8 @@ export class IssuerService {
     return parsePayload(op.payload);
   }
 
-  listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperation['status'] } = {}): Promise<readonly ScheduledOperation[]> {
+  async listOperations(filter: { readonly deviceId?: string; readonly status?: ScheduledOperation['status'] } = {}): Promise<readonly ScheduledOperation[]> {
+    await this.expireSessions();
     return this.db.listOperations(filter);
   }
 }

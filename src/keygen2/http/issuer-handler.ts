@@ -88,7 +88,13 @@ export function createIssuerRequestHandler(options: IssuerHandlerOptions): http.
     req.on('data', (bytes: Buffer) => {
       size += bytes.length;
       if (size > maxBody) {
-        if (!refused) send(res, { redirect: errorUrl });
+        if (!refused) {
+          // Answer at once and drop the connection once the answer is out: reading the rest of an
+          // oversize body would let a client hold the server busy until node's request timeout.
+          res.setHeader('Connection', 'close');
+          res.once('finish', () => req.destroy());
+          send(res, { redirect: errorUrl });
+        }
         refused = true;
         return;
       }

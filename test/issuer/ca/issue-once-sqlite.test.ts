@@ -32,6 +32,7 @@ describe('issueOnce over the SQLite issuer database', () => {
       state: '{}',
       requestHash: createHash('sha256').update('invocation').digest('hex'),
       response: { kind: 'body', contentType: 'application/json', body: '{}' },
+      expiresAt: Date.now() + 3_600_000,
     });
     if (started.kind !== 'started') throw new Error(`expected started, got ${started.kind}`);
     const sessionId = started.session.id;

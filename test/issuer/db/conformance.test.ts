@@ -109,6 +109,7 @@ for (const kind of ISSUER_DATABASES) {
         state: '{"phase":"invoked"}',
         requestHash: hash('invocation'),
         response: json('{"step":0}'),
+        expiresAt: time.now() + HOUR,
       });
       if (sessionResult.kind !== 'started') throw new Error(`expected started, got ${sessionResult.kind}`);
       return sessionResult.session;
@@ -153,12 +154,13 @@ for (const kind of ISSUER_DATABASES) {
 
       it('rolls back a failing migration whole', async () => {
         const driver = await fixture.driver();
-        const broken = { version: 3, name: 'broken', statements: () => ['CREATE TABLE half_done (x TEXT)', 'NOT SQL'] };
+        const next = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
+        const broken = { version: next, name: 'broken', statements: () => ['CREATE TABLE half_done (x TEXT)', 'NOT SQL'] };
         await expect(migrate(driver, T0, [...MIGRATIONS, broken])).rejects.toThrow();
         expect(await db.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
         // half_done was rolled back with it: the same migration, fixed, applies cleanly.
         const fixed = { ...broken, statements: () => ['CREATE TABLE half_done (x TEXT)'] };
-        expect(await migrate(driver, T0, [...MIGRATIONS, fixed])).toContain(3);
+        expect(await migrate(driver, T0, [...MIGRATIONS, fixed])).toContain(next);
       });
     });
 
@@ -248,6 +250,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{"a":1}',
           requestHash: hash('req0'),
           response: json('{"r":0}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(sessionResult.kind).toBe('started');
         if (sessionResult.kind !== 'started') return;
@@ -271,6 +274,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('invocation'),
           response: json('{"step":"recomputed"}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(retried).toMatchObject({ kind: 'replayed', session: { id: sess.id, lastResponse: json('{"step":0}') } });
         const different = await db.startEnrollmentSession('tok-replay', {
@@ -278,6 +282,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('something else'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(different).toEqual({ kind: 'refused', reason: 'used' });
         // Once the session moved on, the first request is no longer the last one answered.
@@ -287,6 +292,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('invocation'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(late).toEqual({ kind: 'refused', reason: 'used' });
       });
@@ -302,6 +308,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('x'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('CONFLICT');
@@ -428,6 +435,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('m0'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(session.origin).toEqual({ kind: 'management', deviceId: data.id });
         expect(
@@ -438,6 +446,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('m0'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('NOT_FOUND');
@@ -449,6 +458,7 @@ for (const kind of ISSUER_DATABASES) {
               state: '{}',
               requestHash: hash('m0'),
               response: json('{}'),
+              expiresAt: time.now() + HOUR,
             }),
           ),
         ).toBe('CONFLICT');
@@ -576,6 +586,40 @@ for (const kind of ISSUER_DATABASES) {
         expect(await codeOf(db.setCredentialStatus('00'.repeat(32), 'revoked'))).toBe('NOT_FOUND');
       });
 
+      it('crl-lists-only-revoked: serial and revocation time in revocation order; the summary follows the set', async () => {
+        const session = await startSession();
+        const [first, second, third] = [await issue(session, 'Key.1', '51'), await issue(session, 'Key.2', '52'), await issue(session, 'Key.3', '53')];
+        expect(await db.revocationSummary()).toEqual({ count: 0, latestRevokedAt: null });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([]);
+        time.advance(1000);
+        await db.setCredentialStatus(third.fingerprint, 'revoked');
+        time.advance(1000);
+        await db.setCredentialStatus(first.fingerprint, 'revoked');
+        expect(await db.revocationSummary()).toEqual({ count: 2, latestRevokedAt: T0 + 2000 });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([
+          { serial: '53', revokedAt: T0 + 1000 },
+          { serial: '51', revokedAt: T0 + 2000 },
+        ]);
+        // A revoked credential that is deleted leaves the set; an issued one is never listed.
+        await db.setCredentialStatus(third.fingerprint, 'deleted');
+        await db.setCredentialStatus(second.fingerprint, 'deleted');
+        expect(await db.revocationSummary()).toEqual({ count: 1, latestRevokedAt: T0 + 2000 });
+        expect((await db.nextCrl('ca', 1)).revoked).toEqual([{ serial: '51', revokedAt: T0 + 2000 }]);
+      });
+
+      it('crl-number-strictly-increasing: max(last + 1, atLeast) per CA, never shared by two processes', async () => {
+        const numbers = async (issuerDatabase: IssuerDatabase, caId: string, atLeast: number) => (await issuerDatabase.nextCrl(caId, atLeast)).crlNumber;
+        expect(await numbers(db, 'ca-a', 100)).toBe(100);
+        expect(await numbers(db, 'ca-a', 100)).toBe(101);
+        expect(await numbers(db, 'ca-a', 50)).toBe(102);
+        expect(await numbers(db, 'ca-a', 500)).toBe(500);
+        expect(await numbers(db, 'ca-b', 7)).toBe(7);
+        const issuerDatabase = await other();
+        const racing = await Promise.all(Array.from({ length: 10 }, (_, i) => numbers(i % 2 === 0 ? db : issuerDatabase, 'ca-a', 500)));
+        expect([...racing].sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => 501 + i));
+        expect(await codeOf(db.nextCrl('ca-a', -1))).toBe('BAD_REQUEST');
+      });
+
       it('lists credentials by device', async () => {
         const session = await startSession();
         const device = await db.recordDevice({ kind: 'privacy' });
@@ -643,6 +687,48 @@ for (const kind of ISSUER_DATABASES) {
         expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: 'ff'.repeat(32) }))).toBe('NOT_FOUND');
         await db.setCredentialStatus(credential.fingerprint, 'deleted');
         expect(await codeOf(db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint }))).toBe('CONFLICT');
+      });
+    });
+
+    // ------------------------------------------------------- session expiry
+
+    describe('session expiry', () => {
+      it('expires-abandoned-sessions: failed as session-expired, operations released, certificates revoked, in one step', async () => {
+        const abandoned = await startSession();
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-exp'), subject: 'CN=exp' });
+        await db.recordIssuanceIntent({ sessionId: abandoned.id, keyId: 'Key.1', serial: '60', deviceId: data.id, plan: '{}' });
+        const credential = await db.completeIssuance(abandoned.id, 'Key.1', der('c60'));
+        const op = await db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint });
+        expect(await db.claimOperations(data.id, abandoned.id)).toHaveLength(1);
+        time.advance(HOUR / 2);
+        const younger = await startSession();
+        expect(abandoned.expiresAt).toBe(T0 + HOUR);
+
+        expect(await db.expireSessions(T0 + HOUR - 1)).toEqual([]);
+        expect(await db.expireSessions(T0 + HOUR)).toEqual([abandoned.id]);
+        expect(await db.getSession(abandoned.id)).toMatchObject({ status: 'failed', failureReason: 'session-expired' });
+        expect((await db.getCredential(credential.fingerprint)).status).toBe('revoked');
+        expect((await db.listOperations({ deviceId: data.id }))[0]).toMatchObject({ id: op.id, status: 'pending', sessionId: null });
+        expect((await db.listAudit({ sessionId: abandoned.id })).map((e) => [e.kind, e.detail])).toContainEqual([
+          'session-failed',
+          '{"reason":"session-expired"}',
+        ]);
+        expect((await db.getSession(younger.id)).status).toBe('active');
+        // Once: a second sweep finds nothing, and an ended session never expires.
+        expect(await db.expireSessions(T0 + HOUR)).toEqual([]);
+        await db.failSession(younger.id, 'protocol-error');
+        expect(await db.expireSessions(T0 + 10 * HOUR)).toEqual([]);
+      });
+
+      it('expire-sessions-race: processes sweeping at once end each session exactly once, in batches of limit', async () => {
+        const sessions = await Promise.all(Array.from({ length: 6 }, () => startSession()));
+        expect(await db.expireSessions(T0 + HOUR, 2)).toHaveLength(2);
+        const issuerDatabase = await other();
+        const swept = await Promise.all([db.expireSessions(T0 + HOUR), issuerDatabase.expireSessions(T0 + HOUR), db.expireSessions(T0 + HOUR)]);
+        const ids = swept.flat();
+        expect(ids).toHaveLength(4);
+        expect(new Set(ids).size).toBe(4);
+        for (const session of sessions) expect((await db.getSession(session.id)).status).toBe('failed');
       });
     });
 
@@ -725,6 +811,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{}',
           requestHash: hash('m0'),
           response: json('{}'),
+          expiresAt: time.now() + HOUR,
         });
         // The workers run on the real clock: give the token a far expiry.
         await db.createEnrollment({ token, template: 't', userName: 'u', expiresAt: Date.now() + HOUR });
@@ -747,6 +834,7 @@ for (const kind of ISSUER_DATABASES) {
           state: '{"on":"b"}',
           requestHash: hash('q0'),
           response: json('{"from":"b"}'),
+          expiresAt: time.now() + HOUR,
         });
         expect(sessionResult.kind).toBe('started');
         // Any step may arrive at any process.

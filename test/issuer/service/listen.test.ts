@@ -7,11 +7,12 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runEnrollment } from '../../../src/keygen2/client/run-enrollment.js';
 import { createHttpTransport } from '../../../src/keygen2/http/http-transport.js';
-import { loadOrCreateSecret, readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
+import { DEFAULT_LIMITS, loadOrCreateSecret, readConfigFile, resolveServiceConfig } from '../../../src/issuer/config.js';
 import { openIssuerService, startIssuerService } from '../../../src/issuer/service/app.js';
 import { selfSignedCertificate } from '../../support/self-signed.js';
 import { ADMIN_TOKEN, DEVICE_ROOT, device, ui } from './harness.js';
@@ -46,6 +47,38 @@ describe('issuer service over HTTPS on 127.0.0.1', () => {
     expect(readFileSync(join(dataDir, 'issuer.key')).equals(rawKey), 'the raw key was used as it is, not replaced').toBe(true);
     const reopened = await openIssuerService(config, {});
     await reopened.db.close();
+  });
+
+  it('caps-open-connections: limits.maxConnections (default 10000) closes connections beyond it at accept', async () => {
+    expect(DEFAULT_LIMITS.maxConnections).toBe(10_000);
+    const dataDir = join(dir, 'capped');
+    const config = resolveServiceConfig({ port: 0, dataDir, trustManufacturerCa: false, limits: { maxConnections: 1 } }, {});
+    expect(config.limits.maxConnections).toBe(1);
+    const running = await startIssuerService(config, { env: {}, logStream: { write: () => undefined } });
+    const sockets: Socket[] = [];
+    /** Opens a connection, sends GET /healthz (keep-alive) and resolves with what came back before `until` or the close. */
+    const get = (until: RegExp) =>
+      new Promise<string>((resolve, reject) => {
+        const { port } = new URL(running.url);
+        const socket = connect(Number(port), '127.0.0.1');
+        sockets.push(socket);
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (until.test(text)) resolve(text);
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(text) : reject(error)));
+        socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      });
+    try {
+      // The first connection is answered and stays open (keep-alive): it holds the one slot.
+      expect(await get(/"status":"ok"/)).toMatch(/^HTTP\/1\.1 200/);
+      expect(await get(/"status":"ok"/)).toBe('');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await running.close();
+    }
   });
 
   it('enrolls-over-https: the attestation covers the served TLS certificate; close is graceful', async () => {

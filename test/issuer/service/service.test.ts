@@ -28,6 +28,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const pem = (der: Uint8Array): string => new X509Certificate(der).toString();
 const cookieOf = (invocationUrl: string): string => parseInvocationUrl(invocationUrl).cookie!;
+/** A DER CRL's number and text, as openssl reads them. */
+const readCrl = (der: Buffer): { number: bigint; text: string } => {
+  writeFileSync(join(tmp, 'read.crl'), der);
+  const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(tmp, 'read.crl'), '-noout', '-text', '-crlnumber'], { encoding: 'utf8' });
+  const hex = /crlNumber=(0x[0-9A-Fa-f]+)/.exec(text)?.[1];
+  if (hex === undefined) throw new Error('no CRL number');
+  return { number: BigInt(hex), text };
+};
 
 for (const kind of ISSUER_DATABASES) {
   if (kind.unavailable !== undefined) {
@@ -337,6 +345,23 @@ for (const kind of ISSUER_DATABASES) {
       expect((await handle.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'failed', failureReason: 'protocol-error' });
     });
 
+    it('refuses-invalid-utf8-post: a body with 0xff (or a byte-order mark) is a bad request, never U+FFFD', async () => {
+      const enrollment = await newEnrollment();
+      await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
+      for (const payload of [Buffer.from([...Buffer.from('{"a":"'), 0xff, ...Buffer.from('"}')]), Buffer.from('\ufeff{}', 'utf8')]) {
+        const response = await handle.app.inject({
+          method: 'POST',
+          url: '/keygen2',
+          headers: { cookie: cookieOf(enrollment.invocationUrl), 'content-type': 'application/json' },
+          payload,
+        });
+        expect(response.statusCode).toBe(302);
+        expect(response.headers['location']).toBe(`${PUBLIC_URL}/keygen2/error?reason=bad-request`);
+      }
+      // Refused before the state machine saw it, as an oversize body is: the session is not failed by it.
+      expect((await handle.admin('GET', '/admin/sessions')).json.sessions[0]).toMatchObject({ status: 'active' });
+    });
+
     it('lists-revoked-credential and puts it on the CRL', async () => {
       const enrollment = await newEnrollment();
       await handle.enroll(enrollment.invocationUrl, device(), PIN);
@@ -352,6 +377,144 @@ for (const kind of ISSUER_DATABASES) {
       writeFileSync(join(tmp, 'crl.der'), crl.rawPayload);
       const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(tmp, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' });
       expect(text.toUpperCase()).toContain(item.serial.toUpperCase().replace(/^0+/, ''));
+    });
+
+    it('serves-cached-crl: concurrent and repeated requests share one signed CRL until a revocation or a day passes', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      let builds = 0;
+      const nextCrl = db.nextCrl.bind(db);
+      db.nextCrl = (caId, atLeast) => {
+        builds += 1;
+        return nextCrl(caId, atLeast);
+      };
+      const get = async () => (await handle.app.inject({ method: 'GET', url: '/crl' })).rawPayload;
+      const [first, ...others] = await Promise.all(Array.from({ length: 20 }, get));
+      for (const other of others) expect(other.equals(first)).toBe(true);
+      expect((await get()).equals(first)).toBe(true);
+      expect(builds).toBe(1);
+
+      await handle.enroll((await newEnrollment()).invocationUrl, device(), PIN);
+      expect((await get()).equals(first), 'an issued credential does not change the CRL').toBe(true);
+      const [item] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+      await handle.admin('POST', `/admin/credentials/${item.fingerprint}/revoke`, {});
+      const second = await get();
+      expect(builds).toBe(2);
+      expect(readCrl(second).number).toBeGreaterThan(readCrl(first).number);
+      expect(readCrl(second).text.toUpperCase()).toContain(item.serial.toUpperCase().replace(/^0+/, ''));
+      expect((await get()).equals(second)).toBe(true);
+
+      // Nothing changed for a day: signed again, so a CRL served never nears its nextUpdate.
+      now += 86_400_000;
+      const third = await get();
+      expect(builds).toBe(3);
+      expect(readCrl(third).number).toBeGreaterThan(readCrl(second).number);
+    });
+
+    it('numbers-crls-strictly-increasing: two processes on one database within one second never share a CRL number', async () => {
+      const now = Math.floor(Date.now() / 1000) * 1000 + 100;
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const other = await harness(await fixture.open(), { clock: () => now, sealingKey: handle.sealingKey });
+      try {
+        await handle.enroll((await newEnrollment()).invocationUrl, device(), PIN);
+        const crlOf = async (h: Harness) => readCrl((await h.app.inject({ method: 'GET', url: '/crl' })).rawPayload).number;
+        const fromFirst = await crlOf(handle);
+        const fromOther = await crlOf(other);
+        const [item] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+        await handle.admin('POST', `/admin/credentials/${item.fingerprint}/revoke`, {});
+        const afterRevocation = await crlOf(handle);
+        expect(fromOther).toBeGreaterThan(fromFirst);
+        expect(afterRevocation).toBeGreaterThan(fromOther);
+        expect(fromFirst).toBeGreaterThanOrEqual(BigInt(Math.floor(now / 1000)));
+      } finally {
+        await other.app.close();
+      }
+    });
+
+    it('expires-abandoned-session: a device gone after key creation or discovery leaves no valid certificate and no stuck operation', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const sks = device();
+      await handle.enroll((await newEnrollment('ec-p256-auth', 'Kept Key')).invocationUrl, sks);
+      const [kept] = (await handle.admin('GET', '/admin/credentials')).json.credentials;
+      expect((await handle.admin('POST', `/admin/credentials/${kept.fingerprint}/operations`, { kind: 'delete' })).status).toBe(201);
+      /** The device goes away once the message holding `marker` is posted: it never sends anything again. */
+      const dropping = (marker: string): KeyGen2Transport => ({
+        fetchInvocation: (inv) => handle.transport.fetchInvocation(inv),
+        postResponse: async (inv, text) => {
+          const answer = await handle.transport.postResponse(inv, text);
+          if (text.includes(marker)) throw new Error('the device went away');
+          return answer;
+        },
+      });
+      const dropped = await newEnrollment('ec-p256-auth', 'Dropped Key');
+      const keyCreation = dropping('"KeyCreationResponse"');
+      await expect(runEnrollment({ sks: device(), ui: ui(), transport: keyCreation, invocationUrl: dropped.invocationUrl })).rejects.toMatchObject({
+        code: 'TRANSPORT',
+      });
+      const management = (await handle.admin('POST', '/admin/management-sessions', { deviceId: kept.deviceId })).json;
+      const discovery = dropping('"CredentialDiscoveryResponse"');
+      await expect(runEnrollment({ sks, ui: ui(), transport: discovery, invocationUrl: management.invocationUrl })).rejects.toMatchObject({
+        code: 'TRANSPORT',
+      });
+
+      const droppedCredential = () =>
+        handle.service.listCredentials().then((all) => all.find((c) => c.status !== 'deleted' && c.fingerprint !== kept.fingerprint)!);
+      expect((await droppedCredential()).status).toBe('issued');
+      expect((await handle.service.listOperations()).map((o) => o.status)).toEqual(['running']);
+      expect((await handle.service.listSessions({ status: 'active' })).map((x) => x.expiresAt)).toEqual([expect.any(Number), expect.any(Number)]);
+
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      expect(await handle.service.expireSessions()).toHaveLength(2);
+      expect((await handle.admin('GET', '/admin/sessions?status=active')).json.sessions).toEqual([]);
+      const failed = (await handle.admin('GET', '/admin/sessions?status=failed')).json.sessions;
+      expect(failed.map((x) => x['failureReason'])).toEqual(['session-expired', 'session-expired']);
+      const revoked = await droppedCredential();
+      expect(revoked.status).toBe('revoked');
+      expect((await db.getCredential(kept.fingerprint)).status).toBe('issued');
+      expect((await handle.admin('GET', '/admin/operations')).json.operations).toEqual([expect.objectContaining({ kind: 'delete', status: 'pending' })]);
+      const crl = readCrl((await handle.app.inject({ method: 'GET', url: '/crl' })).rawPayload);
+      expect(crl.text.toUpperCase()).toContain(revoked.serial.toUpperCase().replace(/^0+/, ''));
+      // The operation is claimed again by the device's next management session, which now completes.
+      const next = (await handle.admin('POST', '/admin/management-sessions', { deviceId: kept.deviceId })).json;
+      expect(next.pendingOperations).toBe(1);
+      expect((await handle.enroll(next.invocationUrl, sks)).redirectUrl).toBe(`${PUBLIC_URL}/keygen2/done`);
+      expect((await handle.admin('GET', '/admin/operations')).json.operations).toEqual([expect.objectContaining({ kind: 'delete', status: 'done' })]);
+    });
+
+    it('sweeps-abandoned-sessions before admin listings and on a timer that stops at close', async () => {
+      let now = Date.now();
+      await handle.app.close();
+      handle = await harness(db, { clock: () => now });
+      const init = async () => {
+        const enrollment = await newEnrollment();
+        await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
+      };
+      await init();
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      expect((await handle.admin('GET', '/admin/sessions')).json.sessions).toEqual([
+        expect.objectContaining({ status: 'failed', failureReason: 'session-expired' }),
+      ]);
+
+      await init();
+      let sweeps = 0;
+      const expire = handle.service.expireSessions.bind(handle.service);
+      handle.service.expireSessions = (at?: number) => {
+        sweeps += 1;
+        return expire(at);
+      };
+      const timed = buildIssuerService({ service: handle.service, logStream: { write: () => undefined }, closeDatabase: false, sweepIntervalMs: 10 });
+      await timed.ready();
+      now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
+      for (let i = 0; i < 200 && (await db.listSessions({ status: 'active' })).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await db.listSessions({ status: 'active' })).toEqual([]);
+      await timed.close();
+      const after = sweeps;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sweeps).toBe(after);
     });
 
     it('applies-scheduled-operations at the next management session (delete, unlock, update; after a KMK roll-over)', async () => {

@@ -1,4 +1,5 @@
 /** The issuer-side request handler of the HTTP binding (spec §2.2, §2.3). */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startIssuerServer, type IssuerStep, type RunningIssuerServer } from '../../../src/keygen2/http/issuer-handler.js';
 
@@ -77,6 +78,35 @@ describe('issuer request handler', () => {
       ...noRedirect,
     });
     expect([response.status, response.headers.get('location')]).toEqual([302, '/error']);
+  });
+
+  it('closes-connection-after-oversize-post: answers with Connection: close and stops reading the body', async () => {
+    let called = false;
+    const runningIssuerServer = await serve(() => {
+      called = true;
+      return { message: '{}' };
+    }, 100);
+    const { port } = new URL(runningIssuerServer.origin);
+    const socket = connect(Number(port), '127.0.0.1');
+    // A body announced as 10 MB of which only 200 bytes are sent: the server must not wait for the rest.
+    socket.write(`POST /kg2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 << 20}\r\n\r\n${'x'.repeat(200)}`);
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const ended = await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('still open'), 3000);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve('closed');
+      };
+      socket.on('close', done);
+      socket.on('error', done);
+    });
+    socket.destroy();
+    expect(ended).toBe('closed');
+    expect(text).toMatch(/^HTTP\/1\.1 302 /);
+    expect(text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(text).toMatch(/\r\nLocation: \/error\r\n/i);
+    expect(called).toBe(false);
   });
 
   it('refuses-other-methods', async () => {
