@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { decodeUtf8 } from '../json/parse.js';
 
 /** What the issuer does next: send a KeyGen2 request, or redirect the browser (end of session or error page). */
 export type IssuerStepResult = { readonly message: string } | { readonly redirect: string };
@@ -104,7 +105,8 @@ export function createIssuerRequestHandler(options: IssuerHandlerOptions): http.
       if (refused) return;
       let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+        // Invalid UTF-8 and a byte-order mark are refused, never repaired or skipped (spec §4.2).
+        text = decodeUtf8(Buffer.concat(chunks));
       } catch {
         send(res, { redirect: errorUrl });
         return;

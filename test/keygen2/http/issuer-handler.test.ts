@@ -69,6 +69,24 @@ describe('issuer request handler', () => {
     expect([response.status, response.headers.get('location'), called]).toEqual([302, '/error', false]);
   });
 
+  it('refuses-a-post-that-is-not-strict-utf8 (invalid bytes, or a byte-order mark)', async () => {
+    let called = false;
+    const runningIssuerServer = await serve(() => {
+      called = true;
+      return { message: '{}' };
+    });
+    for (const body of [Buffer.from([0x22, 0xff, 0x22]), Buffer.from('\ufeff{}', 'utf8')]) {
+      const response = await fetch(`${runningIssuerServer.origin}/kg2`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+        ...noRedirect,
+      });
+      expect([response.status, response.headers.get('location')]).toEqual([302, '/error']);
+    }
+    expect(called).toBe(false);
+  });
+
   it('refuses-oversize-post', async () => {
     const runningIssuerServer = await serve(() => ({ message: '{}' }), 100);
     const response = await fetch(`${runningIssuerServer.origin}/kg2`, {
