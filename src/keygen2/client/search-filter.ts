@@ -4,6 +4,7 @@
  * full-match semantics over Java's RFC 2253 names (quirk 13).
  */
 import { createHash } from 'node:crypto';
+import { createContext, Script } from 'node:vm';
 import { KeyGen2Error } from '../errors.js';
 import { javaRegexToRegExp, type SearchFilter } from '../messages/index.js';
 import { certificateInfo, type CertificateInfo } from './certificate-info.js';
@@ -14,6 +15,33 @@ export function javaRegex(pattern: string, path: string): RegExp {
     return javaRegexToRegExp(pattern);
   } catch (error) {
     throw new KeyGen2Error('SCHEMA', `${path}: not a usable regular expression`, { path, cause: error });
+  }
+}
+
+/** Longest one regex may run on one name before the lookup is refused. */
+export const REGEX_TIME_LIMIT_MS = 250;
+
+/**
+ * The issuer's patterns run on a backtracking engine: `(a+)+b` on a long name would freeze the
+ * client (and the store it holds) for minutes. Each test therefore runs under a vm time limit,
+ * which interrupts even a regex mid-match; a pattern that needs longer is refused (POLICY).
+ */
+const regexRealm = createContext(Object.create(null) as object);
+const boundedRegexTest = new Script('re.test(text)');
+function boundedTest(re: RegExp, text: string, path: string): boolean {
+  const bindings = regexRealm as { re: RegExp | undefined; text: string | undefined };
+  bindings.re = re;
+  bindings.text = text;
+  try {
+    return boundedRegexTest.runInContext(regexRealm, { timeout: REGEX_TIME_LIMIT_MS }) === true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      throw new KeyGen2Error('POLICY', `${path}: the pattern takes longer than ${REGEX_TIME_LIMIT_MS} ms to match a name`, { path });
+    }
+    throw error;
+  } finally {
+    bindings.re = undefined;
+    bindings.text = undefined;
   }
 }
 
@@ -37,6 +65,7 @@ export type KeyMatcher = (key: KeyFacts) => boolean;
 
 export function compileSearchFilter(filter: SearchFilter | undefined, path: string): KeyMatcher {
   if (filter === undefined) return () => true;
+  const filterPath = path;
   const issuerRe = filter.issuerRegEx === undefined ? undefined : javaRegex(filter.issuerRegEx, `${path}.issuerRegEx`);
   const subjectRe = filter.subjectRegEx === undefined ? undefined : javaRegex(filter.subjectRegEx, `${path}.subjectRegEx`);
   const emailRe = filter.emailRegEx === undefined ? undefined : javaRegex(filter.emailRegEx, `${path}.emailRegEx`);
@@ -58,17 +87,17 @@ export function compileSearchFilter(filter: SearchFilter | undefined, path: stri
     } catch {
       return false; // a certificate we cannot read matches nothing
     }
-    const error = infos[0];
+    const leaf = infos[0];
     if (fingerPrint !== undefined && !path.some((c) => createHash('sha256').update(c).digest().equals(fingerPrint))) return false;
-    if (issuerRe !== undefined && !infos.some((c) => issuerRe.test(c.issuer))) return false;
-    if (serial !== undefined && error.serialNumber !== serial) return false;
-    if (subjectRe !== undefined && !subjectRe.test(error.subject)) return false;
-    if (emailRe !== undefined && !error.emails.some((m) => emailRe.test(m))) return false;
-    if (!rulesMatch(filter.policyRules, error.policies)) return false;
-    if (!rulesMatch(filter.keyUsageRules, error.keyUsage)) return false;
-    if (!rulesMatch(filter.extendedKeyUsageRules, error.extendedKeyUsage)) return false;
-    if (filter.issuedBefore !== undefined && !(error.notBefore <= filter.issuedBefore.epochMs)) return false;
-    if (filter.issuedAfter !== undefined && !(error.notBefore >= filter.issuedAfter.epochMs)) return false;
+    if (issuerRe !== undefined && !infos.some((c) => boundedTest(issuerRe, c.issuer, `${filterPath}.issuerRegEx`))) return false;
+    if (serial !== undefined && leaf.serialNumber !== serial) return false;
+    if (subjectRe !== undefined && !boundedTest(subjectRe, leaf.subject, `${filterPath}.subjectRegEx`)) return false;
+    if (emailRe !== undefined && !leaf.emails.some((m) => boundedTest(emailRe, m, `${filterPath}.emailRegEx`))) return false;
+    if (!rulesMatch(filter.policyRules, leaf.policies)) return false;
+    if (!rulesMatch(filter.keyUsageRules, leaf.keyUsage)) return false;
+    if (!rulesMatch(filter.extendedKeyUsageRules, leaf.extendedKeyUsage)) return false;
+    if (filter.issuedBefore !== undefined && !(leaf.notBefore <= filter.issuedBefore.epochMs)) return false;
+    if (filter.issuedAfter !== undefined && !(leaf.notBefore >= filter.issuedAfter.epochMs)) return false;
     return true;
   };
 }

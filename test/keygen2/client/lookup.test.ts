@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { certificateInfo } from '../../../src/keygen2/client/certificate-info.js';
 import { verifyLookupSpecifier } from '../../../src/keygen2/client/lookup-signature.js';
-import { compileSearchFilter, javaRegex } from '../../../src/keygen2/client/search-filter.js';
+import { compileSearchFilter, javaRegex, REGEX_TIME_LIMIT_MS } from '../../../src/keygen2/client/search-filter.js';
 import { KeyGen2Error } from '../../../src/keygen2/errors.js';
 import { selfSignedCertificate } from '../../support/self-signed.js';
 import { decodeMessage, lookupNonce, lookupSpecifierSignedData, type LookupSpecifier } from '../../../src/keygen2/messages/index.js';
@@ -117,6 +117,30 @@ describe('certificate fields of the recorded end-entity certificates', () => {
     expect(message({ keyUsageRules: ['-digitalSignature'] })).toBe(info.keyUsage !== undefined && !info.keyUsage.has('digitalSignature'));
     expect(message({ extendedKeyUsageRules: ['1.3.6.1.5.5.7.3.2'] })).toBe(info.extendedKeyUsage?.has('1.3.6.1.5.5.7.3.2') === true);
     expect(message({ policyRules: ['1.2.3.4'] })).toBe(info.policies?.has('1.2.3.4') === true);
+  });
+});
+
+describe('an issuer pattern that backtracks for ever', () => {
+  it('is refused (POLICY, naming the member) once it has run for the time limit, instead of freezing the client', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kg2-redos-'));
+    try {
+      const { cert } = selfSignedCertificate(dir, { subject: `/CN=${'a'.repeat(40)}`, days: 1 });
+      const facts = { certificatePath: [new X509Certificate(cert).raw], appUsage: 'authentication', grouping: undefined };
+      const started = Date.now();
+      let caught: unknown;
+      try {
+        compileSearchFilter({ subjectRegEx: 'CN=(a+)+b' }, '$.lookupSpecifiers[0].searchFilter')(facts);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(KeyGen2Error);
+      expect(caught).toMatchObject({ code: 'POLICY', path: '$.lookupSpecifiers[0].searchFilter.subjectRegEx' });
+      expect(Date.now() - started).toBeLessThan(REGEX_TIME_LIMIT_MS + 5000); // 2^40 steps unbounded
+      // The same pattern on a name it settles quickly still works.
+      expect(compileSearchFilter({ subjectRegEx: 'CN=(a+)+' }, '$')(facts)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
