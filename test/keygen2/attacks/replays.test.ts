@@ -286,10 +286,13 @@ describe('session identity and lifetime', () => {
   });
 
   it('refuses-a-session-the-client-ran-for-another-issuer-uri', async () => {
-    for (const url of ['http://evil.test/kg2', 'http://issuer.test/kg2/', 'http://issuer.test/kg2?x=1', 'http://issuer.test/kg2x', 'http://ISSUER.test/kg2']) {
+    for (const url of ['http://issuer.test/kg2/', 'http://issuer.test/kg2?x=1', 'http://issuer.test/kg2x', 'http://ISSUER.test/kg2']) {
       const runResult = await runSession(richScenario, { transactionUrl: url });
       // The issuer URI enters the session attestation and the session key (spec §5.2, §5.3).
       await expectRefused(runResult, rich.clean, { side: 'issuer', codes: ['VERIFICATION'] });
     }
+    // Another origin than the init URL's (the host the user consented to) never gets that far.
+    const elsewhere = await runSession(richScenario, { transactionUrl: 'http://evil.test/kg2' });
+    await expectRefused(elsewhere, rich.clean, { side: 'client', codes: ['SCHEMA'] });
   });
 });
