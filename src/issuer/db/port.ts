@@ -392,6 +392,12 @@ export interface IssuerDatabase {
   claimOperations(deviceId: string, sessionId: string): Promise<readonly ScheduledOperation[]>;
   /** Puts the operations a failed or abandoned session claimed back to `pending` (for the device's next session); returns how many. */
   releaseOperations(sessionId: string): Promise<number>;
+  /**
+   * What a failed session held, released in one transaction (idempotent): its running
+   * operations back to pending, its `issued` certificates revoked (signed at key creation, never
+   * confirmed by the device). The same release {@link IssuerDatabase.expireSessions} does.
+   */
+  releaseFailedSession(sessionId: string): Promise<void>;
   /** Ends a `running` operation; CONFLICT if it is not running. */
   finishOperation(id: string, status: 'done' | 'failed', outcome?: string): Promise<ScheduledOperation>;
 

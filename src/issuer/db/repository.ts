@@ -595,13 +595,11 @@ class SqlIssuerDatabase implements IssuerDatabase {
   }
 
   async releaseOperations(sessionId: string): Promise<number> {
-    return this.#tx('releaseOperations', (tx, now) =>
-      tx.run(
-        `UPDATE scheduled_operations SET status = 'pending', session_id = NULL, updated_at = $2
-         WHERE session_id = $1 AND status = 'running'`,
-        [sessionId, now],
-      ),
-    );
+    return this.#tx('releaseOperations', (tx, now) => releaseClaims(tx, now, sessionId));
+  }
+
+  async releaseFailedSession(sessionId: string): Promise<void> {
+    await this.#tx('releaseFailedSession', (tx, now) => releaseSession(tx, now, sessionId));
   }
 
   async finishOperation(id: string, status: 'done' | 'failed', outcome?: string): Promise<ScheduledOperation> {
@@ -735,16 +733,20 @@ const consume = async (tx: SqlRunner, now: number, token: string, sessionId: str
   }
 };
 
+/** The operations a session claimed, back to pending for the device's next session; how many. */
+const releaseClaims = (tx: SqlRunner, now: number, sessionId: string): Promise<number> =>
+  tx.run(`UPDATE scheduled_operations SET status = 'pending', session_id = NULL, updated_at = $2 WHERE session_id = $1 AND status = 'running'`, [
+    sessionId,
+    now,
+  ]);
+
 /**
  * What a failed session held, released (as the service does for a failure): its running
  * operations back to pending for the device's next session, its issued certificates
  * revoked (signed at key creation, never confirmed by the device).
  */
 const releaseSession = async (tx: SqlRunner, now: number, sessionId: string): Promise<void> => {
-  await tx.run(`UPDATE scheduled_operations SET status = 'pending', session_id = NULL, updated_at = $2 WHERE session_id = $1 AND status = 'running'`, [
-    sessionId,
-    now,
-  ]);
+  await releaseClaims(tx, now, sessionId);
   await tx.run(`UPDATE credentials SET status = 'revoked', updated_at = $2 WHERE session_id = $1 AND status = 'issued'`, [sessionId, now]);
 };
 

@@ -377,12 +377,9 @@ export class IssuerService {
    * marked failed cannot leave its certificates valid.
    */
   async #releaseFailed(sessionId: string): Promise<void> {
-    await this.db.releaseOperations(sessionId);
     // Certificates are signed at key creation, before the device confirms the session (spec §11.2):
     // those of a failed session were never installed, so they are revoked rather than left valid.
-    for (const credential of await this.db.listCredentials({ sessionId })) {
-      if (credential.status === 'issued') await this.db.setCredentialStatus(credential.fingerprint, 'revoked');
-    }
+    await this.db.releaseFailedSession(sessionId);
   }
 
   /**

@@ -49,9 +49,9 @@ for (const kind of ISSUER_DATABASES) {
           bad[0] = bad[0] ^ 1;
           const body = JSON.stringify({ ...finalization, attestation: bad.toString('base64url') });
           // The issuer dies after marking the session failed, before revoking its certificate.
-          const original = db.setCredentialStatus.bind(db);
-          db.setCredentialStatus = async () => {
-            db.setCredentialStatus = original;
+          const original = db.releaseFailedSession.bind(db);
+          db.releaseFailedSession = async () => {
+            db.releaseFailedSession = original;
             crashed = true;
             throw new IssuerError('STORAGE', 'simulated crash before the revocation was written');
           };

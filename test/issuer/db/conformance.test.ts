@@ -720,6 +720,20 @@ for (const kind of ISSUER_DATABASES) {
         expect(await db.expireSessions(T0 + 10 * HOUR)).toEqual([]);
       });
 
+      it('release-failed-session: operations back to pending and issued certificates revoked, in one step, idempotent', async () => {
+        const failed = await startSession();
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-rel'), subject: 'CN=rel' });
+        await db.recordIssuanceIntent({ sessionId: failed.id, keyId: 'Key.1', serial: '61', deviceId: data.id, plan: '{}' });
+        const credential = await db.completeIssuance(failed.id, 'Key.1', der('c61'));
+        const op = await db.scheduleOperation({ kind: 'unlock', credentialFingerprint: credential.fingerprint });
+        expect(await db.claimOperations(data.id, failed.id)).toHaveLength(1);
+        await db.failSession(failed.id, 'protocol-error');
+        await db.releaseFailedSession(failed.id);
+        await db.releaseFailedSession(failed.id); // a retried request to the failed session runs it again
+        expect((await db.getCredential(credential.fingerprint)).status).toBe('revoked');
+        expect((await db.listOperations({ deviceId: data.id }))[0]).toMatchObject({ id: op.id, status: 'pending', sessionId: null });
+      });
+
       it('expire-sessions-race: processes sweeping at once end each session exactly once, in batches of limit', async () => {
         const sessions = await Promise.all(Array.from({ length: 6 }, () => startSession()));
         expect(await db.expireSessions(T0 + HOUR, 2)).toHaveLength(2);
