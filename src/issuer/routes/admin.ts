@@ -41,6 +41,7 @@ const sessionSchema = {
     failureReason: { type: ['string', 'null'] },
     createdAt: { type: 'integer' },
     updatedAt: { type: 'integer' },
+    expiresAt: { type: 'integer' },
   },
 } as const;
 
@@ -104,6 +105,7 @@ const sessionOut = (s: Session) => ({
   failureReason: s.failureReason,
   createdAt: s.createdAt,
   updatedAt: s.updatedAt,
+  expiresAt: s.expiresAt,
 });
 
 const deviceOut = (d: Device) =>

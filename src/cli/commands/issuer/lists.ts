@@ -9,6 +9,7 @@ interface SessionRow {
   step: number;
   failureReason: string | null;
   updatedAt: number;
+  expiresAt: number;
   enrollmentId?: string;
   deviceId?: string;
 }
@@ -47,8 +48,16 @@ export function sessionsCommand(): Command {
       `/sessions${options.status === undefined ? '' : `?status=${encodeURIComponent(options.status)}`}`,
     );
     print(options, result.sessions, () => [
-      ['SESSION', 'KIND', 'STATUS', 'STEP', 'UPDATED', 'REASON'],
-      ...result.sessions.map((s) => [s.id, s.kind, s.status, String(s.step), time(s.updatedAt), s.failureReason ?? '']),
+      ['SESSION', 'KIND', 'STATUS', 'STEP', 'UPDATED', 'EXPIRES', 'REASON'],
+      ...result.sessions.map((s) => [
+        s.id,
+        s.kind,
+        s.status,
+        String(s.step),
+        time(s.updatedAt),
+        s.status === 'active' ? time(s.expiresAt) : '',
+        s.failureReason ?? '',
+      ]),
     ]);
   });
 }
