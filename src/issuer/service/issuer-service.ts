@@ -398,7 +398,11 @@ export class IssuerService {
       const session = await this.db.getSession(sessionId).catch(notFound);
       if (session?.origin.kind !== 'management') return { answer: this.#refusal('invalid-invocation'), reason: 'invalid-invocation' };
       const again = session.status === 'active' && session.step === 0 ? (session.lastRequestHash === GET_HASH ? session.lastResponse : undefined) : undefined;
-      if (again === undefined) return { answer: this.#refusal('invocation-used'), reason: 'invocation-used', sessionId };
+      if (again === undefined) {
+        // A management link's session may have been swept as abandoned before it was ever used.
+        const reason = session.failureReason === 'session-expired' ? 'invocation-expired' : 'invocation-used';
+        return { answer: this.#refusal(reason), reason, sessionId };
+      }
       return { answer: again, sessionId };
     }
     const enrollment = await this.db.getEnrollment(head).catch(notFound);
@@ -471,7 +475,8 @@ export class IssuerService {
     if (session.status !== 'active') {
       // A crash may have cut the clean-up of a failed session short: the retried request finishes it.
       if (session.status === 'failed') await this.#releaseFailed(sessionId);
-      return { answer: this.#refusal('session-ended'), reason: 'session-ended', sessionId };
+      const reason = session.failureReason === 'session-expired' ? 'session-expired' : 'session-ended';
+      return { answer: this.#refusal(reason), reason, sessionId };
     }
     const state = JSON.parse(session.state) as IssuerState;
     await this.#ensureKmk(state.plan.keyManagementKey);

@@ -474,6 +474,8 @@ for (const kind of ISSUER_DATABASES) {
       expect((await handle.admin('GET', '/admin/sessions?status=active')).json.sessions).toEqual([]);
       const failed = (await handle.admin('GET', '/admin/sessions?status=failed')).json.sessions;
       expect(failed.map((x) => x['failureReason'])).toEqual(['session-expired', 'session-expired']);
+      const reopened = await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(management.invocationUrl) } });
+      expect(reopened.headers['location']).toBe(`${PUBLIC_URL}/keygen2/error?reason=invocation-expired`);
       const revoked = await droppedCredential();
       expect(revoked.status).toBe('revoked');
       expect((await db.getCredential(kept.fingerprint)).status).toBe('issued');
@@ -491,15 +493,20 @@ for (const kind of ISSUER_DATABASES) {
       let now = Date.now();
       await handle.app.close();
       handle = await harness(db, { clock: () => now });
-      const init = async () => {
+      const init = async (): Promise<string> => {
         const enrollment = await newEnrollment();
-        await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie: cookieOf(enrollment.invocationUrl) } });
+        const cookie = cookieOf(enrollment.invocationUrl);
+        await handle.app.inject({ method: 'GET', url: '/keygen2/init', headers: { cookie } });
+        return cookie;
       };
-      await init();
+      const cookie = await init();
       now += handle.service.limits.sessionLifeTimeSeconds * 1000 + 1000;
       expect((await handle.admin('GET', '/admin/sessions')).json.sessions).toEqual([
         expect.objectContaining({ status: 'failed', failureReason: 'session-expired' }),
       ]);
+      // A device that comes back after the sweep is told its session expired, not merely that it ended.
+      const late = await handle.app.inject({ method: 'POST', url: '/keygen2', headers: { cookie, 'content-type': 'application/json' }, payload: '{}' });
+      expect(late.headers['location']).toBe(`${PUBLIC_URL}/keygen2/error?reason=session-expired`);
 
       await init();
       let sweeps = 0;
