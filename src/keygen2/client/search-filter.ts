@@ -26,10 +26,13 @@ export const REGEX_TIME_LIMIT_MS = 250;
  * client (and the store it holds) for minutes. Each test therefore runs under a vm time limit,
  * which interrupts even a regex mid-match; a pattern that needs longer is refused (POLICY).
  */
-const regexRealm = createContext(Object.create(null) as object);
-const boundedRegexTest = new Script('re.test(text)');
+let regexRealm: { re: RegExp | undefined; text: string | undefined } | undefined;
+let boundedRegexTest: Script | undefined;
 function boundedTest(re: RegExp, text: string, path: string): boolean {
-  const bindings = regexRealm as { re: RegExp | undefined; text: string | undefined };
+  // Made on first use: importing the client costs no vm context.
+  regexRealm ??= createContext({ re: undefined, text: undefined }) as { re: RegExp | undefined; text: string | undefined };
+  boundedRegexTest ??= new Script('re.test(text)');
+  const bindings = regexRealm;
   bindings.re = re;
   bindings.text = text;
   try {
