@@ -693,13 +693,19 @@ for (const kind of ISSUER_DATABASES) {
     // ------------------------------------------------------- session expiry
 
     describe('session expiry', () => {
-      it('expires-abandoned-sessions: failed as session-expired, operations released, certificates revoked, in one step', async () => {
-        const abandoned = await startSession();
-        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-exp'), subject: 'CN=exp' });
-        await db.recordIssuanceIntent({ sessionId: abandoned.id, keyId: 'Key.1', serial: '60', deviceId: data.id, plan: '{}' });
-        const credential = await db.completeIssuance(abandoned.id, 'Key.1', der('c60'));
+      /** A session that issued one certificate and claimed one operation on it: what a failure must release. */
+      const sessionHolding = async (tag: string, serial: string) => {
+        const session = await startSession();
+        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der(`dev-${tag}`), subject: `CN=${tag}` });
+        await db.recordIssuanceIntent({ sessionId: session.id, keyId: 'Key.1', serial, deviceId: data.id, plan: '{}' });
+        const credential = await db.completeIssuance(session.id, 'Key.1', der(`c${serial}`));
         const op = await db.scheduleOperation({ kind: 'delete', credentialFingerprint: credential.fingerprint });
-        expect(await db.claimOperations(data.id, abandoned.id)).toHaveLength(1);
+        expect(await db.claimOperations(data.id, session.id)).toHaveLength(1);
+        return { session, data, credential, op };
+      };
+
+      it('expires-abandoned-sessions: failed as session-expired, operations released, certificates revoked, in one step', async () => {
+        const { session: abandoned, data, credential, op } = await sessionHolding('exp', '60');
         time.advance(HOUR / 2);
         const younger = await startSession();
         expect(abandoned.expiresAt).toBe(T0 + HOUR);
@@ -721,12 +727,7 @@ for (const kind of ISSUER_DATABASES) {
       });
 
       it('release-failed-session: operations back to pending and issued certificates revoked, in one step, idempotent', async () => {
-        const failed = await startSession();
-        const data = await db.recordDevice({ kind: 'certificate', certificateDer: der('dev-rel'), subject: 'CN=rel' });
-        await db.recordIssuanceIntent({ sessionId: failed.id, keyId: 'Key.1', serial: '61', deviceId: data.id, plan: '{}' });
-        const credential = await db.completeIssuance(failed.id, 'Key.1', der('c61'));
-        const op = await db.scheduleOperation({ kind: 'unlock', credentialFingerprint: credential.fingerprint });
-        expect(await db.claimOperations(data.id, failed.id)).toHaveLength(1);
+        const { session: failed, data, credential, op } = await sessionHolding('rel', '61');
         await db.failSession(failed.id, 'protocol-error');
         await db.releaseFailedSession(failed.id);
         await db.releaseFailedSession(failed.id); // a retried request to the failed session runs it again
