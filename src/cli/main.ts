@@ -88,25 +88,27 @@ async function run(argv: readonly string[]): Promise<number> {
       return error.exitCode === EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_USAGE;
     }
     if (debug) process.stderr.write(debugReport(error));
+    // One line per failure; a message can carry text from a hostile message or file (a key id, a
+    // JSON member name), so no control or reordering character reaches the terminal as itself.
+    const report = (line: string): void => void process.stderr.write(`airtight: ${terminalSafe(line)}\n`);
     if (isSksError(error)) {
-      process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
+      report(`${error.code}: ${error.message}`);
       return SKS_EXIT_STATUS[error.code];
     }
     if (isKeyGen2Error(error)) {
       // KeyGen2 messages are secret-free by design (keygen2/errors.ts); an SKS refusal names its SKS code.
       const line = error.code === 'SKS' && isSksError(error.cause) ? `SKS ${error.cause.code}: ${error.cause.message}` : `${error.code}: ${error.message}`;
-      // A path can name a member of a hostile message: no escape sequence reaches the terminal.
-      process.stderr.write(`airtight: ${terminalSafe(line)}\n`);
+      report(line);
       return keygen2ExitStatus(error);
     }
     if (isIssuerError(error)) {
       // Issuer errors are secret-free by contract (src/issuer/errors.ts).
-      process.stderr.write(`airtight: ${error.code}: ${error.message}\n`);
+      report(`${error.code}: ${error.message}`);
       return ISSUER_EXIT_STATUS[error.code];
     }
     if (isErrnoError(error)) {
       // File-system and OS errors name a path and an errno, never a secret.
-      process.stderr.write(`airtight: ${error.message}\n`);
+      report(error.message);
       return EXIT_GENERIC;
     }
     // Anything else may carry text from deep inside a dependency: say nothing specific.
