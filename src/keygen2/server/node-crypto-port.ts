@@ -126,7 +126,13 @@ export class NodeIssuerCrypto implements IssuerCryptoPort {
 
   async hmac(sessionKey: SealedRef, modifier: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     const sk = this.#sessionKey(sessionKey);
-    return hmacSha256(modifier.length === 0 ? sk : Buffer.concat([sk, modifier]), data);
+    if (modifier.length === 0) return hmacSha256(sk, data);
+    const key = Buffer.concat([sk, modifier]); // holds the session key: wiped once used
+    try {
+      return hmacSha256(key, data);
+    } finally {
+      key.fill(0);
+    }
   }
 
   async encrypt(sessionKey: SealedRef, plaintext: Uint8Array): Promise<Uint8Array> {
