@@ -68,7 +68,6 @@ export type KeyMatcher = (key: KeyFacts) => boolean;
 
 export function compileSearchFilter(filter: SearchFilter | undefined, path: string): KeyMatcher {
   if (filter === undefined) return () => true;
-  const filterPath = path;
   const issuerRe = filter.issuerRegEx === undefined ? undefined : javaRegex(filter.issuerRegEx, `${path}.issuerRegEx`);
   const subjectRe = filter.subjectRegEx === undefined ? undefined : javaRegex(filter.subjectRegEx, `${path}.subjectRegEx`);
   const emailRe = filter.emailRegEx === undefined ? undefined : javaRegex(filter.emailRegEx, `${path}.emailRegEx`);
@@ -81,21 +80,21 @@ export function compileSearchFilter(filter: SearchFilter | undefined, path: stri
   return (key) => {
     if (filter.appUsage !== undefined && key.appUsage !== filter.appUsage) return false;
     if (filter.grouping !== undefined && key.grouping !== filter.grouping) return false;
-    const path = key.certificatePath;
-    const ee = path.at(0);
+    const chain = key.certificatePath;
+    const ee = chain.at(0);
     if (ee === undefined) return false;
     let infos: CertificateInfo[];
     try {
-      infos = path.map((c) => certificateInfo(c));
+      infos = chain.map((c) => certificateInfo(c));
     } catch {
       return false; // a certificate we cannot read matches nothing
     }
     const leaf = infos[0];
-    if (fingerPrint !== undefined && !path.some((c) => createHash('sha256').update(c).digest().equals(fingerPrint))) return false;
-    if (issuerRe !== undefined && !infos.some((c) => boundedTest(issuerRe, c.issuer, `${filterPath}.issuerRegEx`))) return false;
+    if (fingerPrint !== undefined && !chain.some((c) => createHash('sha256').update(c).digest().equals(fingerPrint))) return false;
+    if (issuerRe !== undefined && !infos.some((c) => boundedTest(issuerRe, c.issuer, `${path}.issuerRegEx`))) return false;
     if (serial !== undefined && leaf.serialNumber !== serial) return false;
-    if (subjectRe !== undefined && !boundedTest(subjectRe, leaf.subject, `${filterPath}.subjectRegEx`)) return false;
-    if (emailRe !== undefined && !leaf.emails.some((m) => boundedTest(emailRe, m, `${filterPath}.emailRegEx`))) return false;
+    if (subjectRe !== undefined && !boundedTest(subjectRe, leaf.subject, `${path}.subjectRegEx`)) return false;
+    if (emailRe !== undefined && !leaf.emails.some((m) => boundedTest(emailRe, m, `${path}.emailRegEx`))) return false;
     if (!rulesMatch(filter.policyRules, leaf.policies)) return false;
     if (!rulesMatch(filter.keyUsageRules, leaf.keyUsage)) return false;
     if (!rulesMatch(filter.extendedKeyUsageRules, leaf.extendedKeyUsage)) return false;

@@ -22,7 +22,8 @@ export interface Invocation {
 
 const INVOCATION_SCHEMES = new Set(['webpkiproxy:', 'http:', 'https:']);
 
-function httpUrl(value: string, parameter: string): string {
+/** The parsed http(s) URL of a parameter, or SCHEMA naming it; the caller keeps the text as given. */
+function httpUrl(value: string, parameter: string): URL {
   let link: URL;
   try {
     link = new URL(value);
@@ -32,7 +33,7 @@ function httpUrl(value: string, parameter: string): string {
   if (link.protocol !== 'http:' && link.protocol !== 'https:') {
     throw new KeyGen2Error('SCHEMA', `invocation URL: "${parameter}" must be an http or https URL`, { path: parameter });
   }
-  return value;
+  return link;
 }
 
 /** The cookie is sent as a header as it is: anything a header cannot carry is refused here, as a usage error. */
@@ -81,19 +82,18 @@ export function parseInvocationUrl(text: string): Invocation {
   const cookie = one('cookie');
   if (cookie !== undefined) checkCookie(cookie);
   const cncl = one('cncl');
-  const initUrl = httpUrl(init, 'init');
-  const transactionUrl = httpUrl(url, 'url');
   // The user consents to the init URL's host (spec §2.2 step 2) and the session attestation covers
   // that connection's TLS certificate, while every response, PIN-protected key and the cookie go to
   // `url`: two origins would let a page name one issuer and enroll the device with another.
-  if (new URL(initUrl).origin !== new URL(transactionUrl).origin) {
+  if (httpUrl(init, 'init').origin !== httpUrl(url, 'url').origin) {
     throw new KeyGen2Error('SCHEMA', 'invocation URL: "init" and "url" must have the same origin (scheme, host and port)', { path: 'url' });
   }
+  if (cncl !== undefined) httpUrl(cncl, 'cncl');
   return {
-    initUrl,
-    transactionUrl,
+    initUrl: init,
+    transactionUrl: url,
     cookie: cookie === '' ? undefined : cookie,
-    cancelUrl: cncl === undefined ? undefined : httpUrl(cncl, 'cncl'),
+    cancelUrl: cncl,
     versionSpan: one('ver'),
   };
 }

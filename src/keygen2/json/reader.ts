@@ -206,10 +206,8 @@ export class ObjectReader {
     const text = this.string(name);
     // The path is built only for an error: a message reads dozens of binary members.
     const bytes = tryDecodeBase64Url(text);
-    if (typeof bytes === 'string' || (rule.min !== undefined && bytes.length < rule.min) || (rule.max !== undefined && bytes.length > rule.max)) {
-      return checkLength(decodeBase64Url(text, this.pathOf(name)), rule, this.pathOf(name));
-    }
-    return bytes;
+    if (typeof bytes === 'string') return decodeBase64Url(text, this.pathOf(name)); // throws, naming the member
+    return lengthFits(bytes, rule) ? bytes : checkLength(bytes, rule, this.pathOf(name));
   }
   optBinary(name: string, rule: LengthRule = {}): Uint8Array | undefined {
     return this.optional(name, (n) => this.binary(n, rule));
@@ -259,9 +257,12 @@ export class ObjectReader {
   }
 }
 
+const lengthFits = (bytes: Uint8Array, rule: LengthRule): boolean =>
+  (rule.min === undefined || bytes.length >= rule.min) && (rule.max === undefined || bytes.length <= rule.max);
+
 /** Checks a byte length against a rule or throws SCHEMA at `path`. */
 export function checkLength(bytes: Uint8Array, rule: LengthRule, path: string): Uint8Array {
-  if ((rule.min !== undefined && bytes.length < rule.min) || (rule.max !== undefined && bytes.length > rule.max)) {
+  if (!lengthFits(bytes, rule)) {
     const range = rule.min === rule.max ? `${rule.min ?? 0}` : `${rule.min ?? 0}..${rule.max ?? 'any'}`;
     throw schemaError(path, `length ${bytes.length} bytes, expected ${range}`);
   }

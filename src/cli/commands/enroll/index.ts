@@ -63,11 +63,14 @@ function tlsHint(err: unknown): string | undefined {
 /** The last segment of an SKS algorithm URI (`...#ec.nist.p256` → `ec.nist.p256`). */
 const shortAlgorithm = (uri: string): string => uri.slice(uri.lastIndexOf('#') + 1) || uri;
 
+/** What the summary shows: a whole enrollment, or one the device committed but the issuer never confirmed (no redirect). */
+type ShownEnrollment = CommittedEnrollment & { readonly redirectUrl?: string };
+
 /**
  * The summary as plain JSON (handles as numbers, fingerprints as hex). `confirmed` is false when
  * the device committed the session but the issuer's final redirect never came (`redirectUrl` null).
  */
-export function summaryJson(enrollmentSummary: CommittedEnrollment & { readonly redirectUrl?: string }): unknown {
+export function summaryJson(enrollmentSummary: ShownEnrollment): unknown {
   return {
     confirmed: enrollmentSummary.redirectUrl !== undefined,
     issuerHost: enrollmentSummary.issuerHost,
@@ -96,7 +99,7 @@ export function summaryJson(enrollmentSummary: CommittedEnrollment & { readonly 
   };
 }
 
-function printSummary(enrollmentSummary: CommittedEnrollment & { readonly redirectUrl?: string }): void {
+function printSummary(enrollmentSummary: ShownEnrollment): void {
   const count = enrollmentSummary.keys.length;
   const how = `(action ${enrollmentSummary.action}, privacy mode ${enrollmentSummary.privacyEnabled ? 'on' : 'off'}): ${count} key${count === 1 ? '' : 's'} installed`;
   out(
